@@ -1,0 +1,94 @@
+# oxistore — plain Makefile. `make` builds, `make test` installs what is missing, builds
+# the tests with AddressSanitizer + UndefinedBehaviorSanitizer and runs them all.
+
+CC        ?= cc
+CLANG     ?= clang
+OPT       ?= -O2 -g
+WARN      := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror
+CPPFLAGS  += -D_GNU_SOURCE -Ilib -Iproto -Iconf
+LDLIBS    := -llmdb -pthread
+SANITIZE  ?= address,undefined
+SANFLAGS  := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+FUZZ_SECONDS ?= 60
+
+B   := build/rel
+S   := build/san
+
+LIB_SRC    := $(wildcard lib/*.c)
+PROTO_SRC  := $(wildcard proto/*.c)
+CONF_SRC   := $(wildcard conf/*.c)
+SERVER_SRC := $(wildcard server/*.c)
+
+LIB_TESTS    := $(patsubst %.c,$(S)/%,$(wildcard tests/lib/test_*.c))
+PROTO_TESTS  := $(patsubst %.c,$(S)/%,$(wildcard tests/proto/test_*.c))
+SERVER_TESTS := $(patsubst %.c,$(S)/%,$(wildcard tests/server/test_*.c))
+TESTS        := $(LIB_TESTS) $(PROTO_TESTS) $(SERVER_TESTS)
+
+.PHONY: all deps test test-build run bench bench-lib bench-proto fuzz fuzz-build clean
+all: $(B)/liboxistore.a $(B)/libresp.a $(if $(SERVER_SRC),$(B)/oxistore-server)
+
+deps:
+	@scripts/deps.sh
+
+# ---- objects and libraries (release and sanitized flavours) -----------------------
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(OPT) $(CPPFLAGS) -MMD -MP -c $< -o $@
+$(S)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(OPT) $(SANFLAGS) $(CPPFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/liboxistore.a: $(LIB_SRC:%.c=$(B)/%.o)
+	$(AR) rcs $@ $^
+$(S)/liboxistore.a: $(LIB_SRC:%.c=$(S)/%.o)
+	$(AR) rcs $@ $^
+$(B)/libresp.a: $(PROTO_SRC:%.c=$(B)/%.o)
+	$(AR) rcs $@ $^
+$(S)/libresp.a: $(PROTO_SRC:%.c=$(S)/%.o)
+	$(AR) rcs $@ $^
+
+# ---- tests ---------------------------------------------------------------------------
+$(S)/tests/lib/%: tests/lib/%.c tests/test.h $(S)/liboxistore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(OPT) $(SANFLAGS) $(CPPFLAGS) -Itests $< -o $@ $(S)/liboxistore.a $(LDLIBS)
+$(S)/tests/proto/%: tests/proto/%.c tests/test.h $(S)/libresp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(OPT) $(SANFLAGS) $(CPPFLAGS) -Itests $< -o $@ $(S)/libresp.a $(LDLIBS)
+
+test-build: $(TESTS)
+
+test: deps
+	@$(MAKE) --no-print-directory test-build fuzz-build
+	@scripts/run-tests.sh $(TESTS) scripts/fuzz-run.sh
+
+# ---- fuzzing (clang libFuzzer) ---------------------------------------------------------
+build/fuzz/fuzz_resp: tests/fuzz/fuzz_resp.c $(PROTO_SRC) $(wildcard proto/*.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $< $(PROTO_SRC) -o $@
+fuzz-build: $(if $(wildcard tests/fuzz/fuzz_resp.c),build/fuzz/fuzz_resp)
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz-run.sh
+
+# ---- server ------------------------------------------------------------------------------
+$(B)/oxistore-server: $(SERVER_SRC:%.c=$(B)/%.o) $(CONF_SRC:%.c=$(B)/%.o) $(B)/libresp.a $(B)/liboxistore.a
+	$(CC) $(OPT) $^ -o $@ $(LDLIBS) -levent -levent_pthreads
+
+run: deps
+	@if [ -z "$(SERVER_SRC)" ]; then \
+	  echo "oxistore-server is not built yet (see the server issue)."; exit 1; fi
+	@$(MAKE) --no-print-directory $(B)/oxistore-server
+	$(B)/oxistore-server
+
+# ---- benchmarks (not tests: timing lives here) -------------------------------------
+$(B)/bench/%: bench/%.c $(B)/liboxistore.a $(B)/libresp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(OPT) $(CPPFLAGS) $< -o $@ $(B)/liboxistore.a $(B)/libresp.a $(LDLIBS)
+bench-lib: deps $(B)/bench/bench_lib
+	$(B)/bench/bench_lib
+bench-proto: deps $(B)/bench/bench_proto
+	$(B)/bench/bench_proto
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

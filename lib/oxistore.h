@@ -1,0 +1,330 @@
+/* liboxistore — a durable, transactional, ordered key-value store with TTLs, over LMDB.
+ *
+ * Caveats (the rules of use):
+ * - A store is one file (LMDB with MDB_NOSUBDIR) plus its "<file>-lock" file. Do not
+ *   open the same file twice in one process, not even with a plain open()+close() (that
+ *   drops LMDB's fcntl locks): ox_check, ox_repair and ox_compact must only be called on
+ *   files this process does not have open.
+ * - One ox_store may be shared by any number of threads. Writes (single operations,
+ *   batches, write transactions) are serialised; reads run concurrently and never block on
+ *   a writer. An ox_txn, ox_snapshot or ox_iter belongs to one thread at a time.
+ * - The map grows by itself when it is full. Growing waits until no read transaction of
+ *   this process is active, so keep snapshots and iterators short. A write issued by a
+ *   thread that itself holds a snapshot or iterator cannot wait for itself: if that write
+ *   needs the map to grow it fails with OX_EBUSY.
+ * - Keys are 1 to ox_key_max() bytes (511 with Debian's LMDB); values any length. Keys are
+ *   ordered bytewise (memcmp, shorter first on a common prefix).
+ * - Times are milliseconds since the Unix epoch from the store's clock (ox_options.clock).
+ *   A key with an expiry time T is visible while now <= T and invisible to every read
+ *   (get, contains, ttl, ranges, iterators) as soon as now > T, purged or not.
+ * - Pointers handed out as ox_val are borrowed: a value read from a snapshot is valid until
+ *   the snapshot ends or is renewed; from a write transaction, until its next write or its
+ *   end; from an iterator, until its next step or its close.
+ *
+ * Errors: every int-returning function returns OX_OK (0) or one ox_err code; ox_strerror()
+ * names it. Allocation failure is reported as OX_ENOMEM, never aborts.
+ */
+#ifndef OXISTORE_H
+#define OXISTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ox_err {
+    OX_OK = 0,
+    OX_NOTFOUND,       /* no such key (or it has expired); end of an iterator */
+    OX_NOTTL,          /* the key exists but has no expiry time */
+    OX_EINVAL,         /* invalid argument */
+    OX_EKEYTOOLONG,    /* key longer than ox_key_max() */
+    OX_ECORRUPT,       /* the file is damaged or is not an oxistore/LMDB file */
+    OX_EUNSUPPORTED,   /* format version or environment this build cannot use */
+    OX_EIO,            /* an I/O error (errno kept in ox_last_errno is not provided: see logs) */
+    OX_EFULL,          /* no space: disk full, or the table/reader limit reached */
+    OX_EBUSY,          /* the file is in use elsewhere, or the map cannot grow right now */
+    OX_ECONFLICT,      /* compare-and-swap mismatch, or NOOVERWRITE on an existing key */
+    OX_ENOMEM,         /* out of memory */
+    OX_EREADONLY,      /* a write on a store opened read-only */
+    OX_ERR_COUNT
+} ox_err;
+
+/* The text for an ox_err code ("ok", "not found", ...). Never NULL; static storage. */
+const char *ox_strerror(int err);
+
+typedef struct ox_store ox_store;
+typedef struct ox_table ox_table;
+typedef struct ox_txn ox_txn;
+typedef struct ox_snapshot ox_snapshot;
+typedef struct ox_iter ox_iter;
+typedef struct MDB_env MDB_env;
+
+/* A borrowed byte span. */
+typedef struct ox_val {
+    const void *data;
+    size_t len;
+} ox_val;
+
+enum ox_sync {
+    OX_SYNC_ALWAYS = 0, /* fsync at every commit: a returned write is durable (default) */
+    OX_SYNC_EVERYSEC,   /* commits are flushed by a background thread once a second */
+    OX_SYNC_NO          /* the OS flushes when it likes; survives a process crash only */
+};
+
+/* The store's clock: milliseconds since the Unix epoch. */
+typedef uint64_t (*ox_clock_fn)(void *ctx);
+
+typedef struct ox_options {
+    const char *table;     /* name of the default table; NULL = "default" */
+    size_t map_size;       /* initial map size in bytes; 0 = 64 MiB. It grows on demand.
+                              LMDB has no cache of its own: the OS page cache is it. */
+    unsigned max_tables;   /* named tables the file may hold; 0 = 64 */
+    unsigned max_readers;  /* concurrent read transactions; 0 = 512 */
+    int sync;              /* enum ox_sync */
+    int read_only;         /* open without write access; writes return OX_EREADONLY */
+    int in_memory;         /* ephemeral: the path is ignored (may be NULL) and nothing is
+                              left on disk after close or a crash */
+    ox_clock_fn clock;     /* NULL = the system's real-time clock */
+    void *clock_ctx;
+} ox_options;
+
+/* Fills *opts with the defaults above. */
+void ox_options_init(ox_options *opts);
+
+/* ---- store ------------------------------------------------------------------------- */
+
+/* Opens (creating it unless read-only) the store file at path, creating its parent
+ * directory. opts may be NULL for the defaults. On success *out is the store; close it
+ * with ox_store_close. Errors: OX_EINVAL, OX_ECORRUPT (not an LMDB file),
+ * OX_EUNSUPPORTED (format version newer than this build), OX_EIO, OX_ENOMEM. */
+int ox_store_open(const char *path, const ox_options *opts, ox_store **out);
+
+/* Wraps an MDB_env the caller opened with MDB_NOTLS and enough mdb_env_set_maxdbs for
+ * 2 * max_tables + 1 databases. The caller keeps ownership of env and must close it only
+ * after ox_store_close. opts->sync and opts->in_memory are ignored (the env's flags rule).
+ * Errors: OX_EUNSUPPORTED (env lacks MDB_NOTLS), as ox_store_open otherwise. */
+int ox_store_wrap(MDB_env *env, const ox_options *opts, ox_store **out);
+
+/* Closes the store: waits for nothing (the caller must have ended every txn, snapshot and
+ * iterator), syncs, closes LMDB (unless wrapped), and if ox_store_compact_on_close was
+ * asked, compacts the file in place. Frees every ox_table of the store. NULL is a no-op.
+ * Returns the first error met while syncing or compacting; the store is freed anyway. */
+int ox_store_close(ox_store *s);
+
+/* The default table (opts.table). Owned by the store. */
+ox_table *ox_store_table(ox_store *s);
+
+/* Forces everything committed to disk (mdb_env_sync with force), whatever the policy. */
+int ox_store_flush(ox_store *s);
+
+/* Bytes the store file uses on disk (the file's size; 0 for in-memory stores). */
+int ox_store_size_on_disk(ox_store *s, uint64_t *bytes);
+
+/* Current map size in bytes (grows on demand). */
+size_t ox_store_map_size(ox_store *s);
+
+/* The on-disk format version recorded in the file (OX_FORMAT_VERSION for new files). */
+#define OX_FORMAT_VERSION 1
+unsigned ox_store_format(ox_store *s);
+
+/* Largest key length accepted, in bytes. */
+size_t ox_key_max(ox_store *s);
+
+/* Asks ox_store_close to compact the file in place after closing it. */
+void ox_store_compact_on_close(ox_store *s);
+
+/* Hot backup: writes a consistent copy of the store as of one moment to dest (a file path;
+ * written to dest.tmp, fsynced, then renamed), while writers keep running. compact != 0
+ * omits free pages and renumbers (a smaller file). Errors: OX_EINVAL (in-memory or
+ * dest exists as a directory), OX_EIO, OX_EFULL. */
+int ox_backup(ox_store *s, const char *dest, int compact);
+
+/* ---- tables ------------------------------------------------------------------------ */
+
+/* Opens the table `name` (1..200 bytes, any characters), creating it if the store is
+ * writable. Opening the same name twice returns the same handle. The handle is owned by
+ * the store and valid until ox_store_close. Errors: OX_EINVAL, OX_EFULL (max_tables
+ * reached), OX_NOTFOUND (read-only store, no such table). */
+int ox_table_open(ox_store *s, const char *name, ox_table **out);
+
+/* The table's name (owned by the table). */
+const char *ox_table_name(const ox_table *t);
+
+/* Number of keys in O(1). Like Redis's DBSIZE it counts keys that expired but were not
+ * purged yet; iteration never shows those. */
+int ox_count(ox_table *t, uint64_t *n);
+
+/* ---- point operations (each one transaction) ---------------------------------------- */
+
+/* Copies the value of key into a new malloc'd buffer *val (free it with free()), its
+ * length in *vlen. Errors: OX_NOTFOUND, OX_EKEYTOOLONG, OX_EINVAL (empty key). */
+int ox_get(ox_table *t, const void *key, size_t klen, void **val, size_t *vlen);
+
+/* OX_OK if key exists (and is not expired), OX_NOTFOUND if not. */
+int ox_contains(ox_table *t, const void *key, size_t klen);
+
+/* Stores key = val without expiry time (a previous TTL is cleared). */
+int ox_put(ox_table *t, const void *key, size_t klen, const void *val, size_t vlen);
+
+/* Stores key = val expiring ttl_ms (> 0) milliseconds from now. */
+int ox_put_with_ttl(ox_table *t, const void *key, size_t klen, const void *val, size_t vlen,
+                    uint64_t ttl_ms);
+
+/* Deletes key. OX_NOTFOUND if it did not exist. */
+int ox_delete(ox_table *t, const void *key, size_t klen);
+
+/* Reads n keys from one snapshot. vals[i] receives a malloc'd copy (free() it) or NULL
+ * when keys[i] is missing; vlens[i] its length. On error nothing is left allocated. */
+int ox_get_many(ox_table *t, size_t n, const ox_val *keys, void **vals, size_t *vlens);
+
+/* Writes n pairs in one transaction: all or none. */
+int ox_batch_write(ox_table *t, size_t n, const ox_val *keys, const ox_val *vals);
+
+/* Deletes n keys in one transaction; *deleted (may be NULL) counts those that existed. */
+int ox_batch_delete(ox_table *t, size_t n, const ox_val *keys, size_t *deleted);
+
+/* Atomically: if the current value equals *expected (expected == NULL: the key must be
+ * absent), replace it by *desired (desired == NULL: delete it; a stored value has no TTL).
+ * OX_OK if swapped, OX_ECONFLICT if the current value differs. */
+int ox_compare_and_swap(ox_table *t, const void *key, size_t klen, const ox_val *expected,
+                        const ox_val *desired);
+
+/* ---- TTL ----------------------------------------------------------------------------- */
+
+/* Sets key to expire ttl_ms (> 0) from now. OX_NOTFOUND if no such key. */
+int ox_expire(ox_table *t, const void *key, size_t klen, uint64_t ttl_ms);
+
+/* Remaining time to live of key in *ms. OX_NOTFOUND: no key. OX_NOTTL: no expiry. */
+int ox_ttl(ox_table *t, const void *key, size_t klen, uint64_t *ms);
+
+/* Removes the expiry time. OX_NOTFOUND: no key; OX_NOTTL: it had none. */
+int ox_persist(ox_table *t, const void *key, size_t klen);
+
+/* Deletes up to max (0 = no limit) expired keys, in expiry-time order, using the expiry
+ * index: the cost is O(keys purged), whatever the table's size. *purged may be NULL. */
+int ox_purge_expired(ox_table *t, size_t max, size_t *purged);
+
+/* ---- ordered access: streaming iterators over an LMDB cursor ------------------------- */
+
+enum ox_iter_flags {
+    OX_ITER_DESC = 1,      /* descending order */
+    OX_ITER_KEYS_ONLY = 2  /* ox_iter_next leaves val empty */
+};
+
+/* An iterator over keys in [lo, hi) (lo == NULL: from the first key; hi == NULL: to the
+ * last), on its own read snapshot. Close it with ox_iter_close. */
+int ox_range(ox_table *t, const ox_val *lo, const ox_val *hi, unsigned flags, ox_iter **out);
+
+/* An iterator over the keys starting with prefix (len 0: every key). */
+int ox_prefix(ox_table *t, const ox_val *prefix, unsigned flags, ox_iter **out);
+
+/* Next pair: OX_OK with *key and *val (val may be NULL) borrowed until the next call or
+ * close; OX_NOTFOUND at the end. Expired keys are skipped. An iterator of a write
+ * transaction whose map had to grow answers OX_EBUSY (open a new one). */
+int ox_iter_next(ox_iter *it, ox_val *key, ox_val *val);
+
+/* Ends the iterator (and its snapshot, if it owns one). NULL is a no-op. */
+void ox_iter_close(ox_iter *it);
+
+/* ---- MVCC snapshots ------------------------------------------------------------------ */
+
+/* Takes a read snapshot: reads through it never see writes committed after it was taken.
+ * Hold it briefly (it pins old pages and delays map growth). */
+int ox_snapshot_begin(ox_store *s, ox_snapshot **out);
+
+/* Moves the snapshot to the newest committed state (cheap: reuses the LMDB reader). Every
+ * ox_val read from it before is invalid afterwards. */
+int ox_snapshot_renew(ox_snapshot *snap);
+
+/* Zero-copy get: *val points into the map, valid until the snapshot ends or is renewed. */
+int ox_snapshot_get(ox_snapshot *snap, ox_table *t, const void *key, size_t klen, ox_val *val);
+int ox_snapshot_contains(ox_snapshot *snap, ox_table *t, const void *key, size_t klen);
+int ox_snapshot_ttl(ox_snapshot *snap, ox_table *t, const void *key, size_t klen, uint64_t *ms);
+/* Iterators on the snapshot; close them before ending the snapshot. */
+int ox_snapshot_range(ox_snapshot *snap, ox_table *t, const ox_val *lo, const ox_val *hi,
+                      unsigned flags, ox_iter **out);
+int ox_snapshot_prefix(ox_snapshot *snap, ox_table *t, const ox_val *prefix, unsigned flags,
+                       ox_iter **out);
+/* Ends the snapshot. NULL is a no-op. */
+void ox_snapshot_end(ox_snapshot *snap);
+
+/* ---- write transactions (read-your-writes) ------------------------------------------- */
+
+/* Begins the store's write transaction (waits while another thread holds it). Every read
+ * through it sees its own uncommitted writes. End it with ox_txn_commit or
+ * ox_txn_rollback. Errors: OX_EREADONLY, OX_EBUSY (see Caveats), OX_EIO. */
+int ox_txn_begin(ox_store *s, ox_txn **out);
+
+enum ox_put_flags {
+    OX_PUT_NOOVERWRITE = 1, /* fail with OX_ECONFLICT if the key exists */
+    OX_PUT_ONLYIFEXISTS = 2, /* fail with OX_NOTFOUND if the key does not exist */
+    OX_PUT_KEEPTTL = 4      /* keep the key's current expiry time (expire_at is ignored) */
+};
+
+/* Stores key = val. expire_at: absolute expiry time in ms, 0 = none. */
+int ox_txn_put(ox_txn *txn, ox_table *t, const void *key, size_t klen, const void *val,
+               size_t vlen, uint64_t expire_at, unsigned flags);
+/* Zero-copy read of the transaction's view: *val valid until the txn's next write. */
+int ox_txn_get(ox_txn *txn, ox_table *t, const void *key, size_t klen, ox_val *val);
+int ox_txn_contains(ox_txn *txn, ox_table *t, const void *key, size_t klen);
+int ox_txn_delete(ox_txn *txn, ox_table *t, const void *key, size_t klen);
+/* Sets the absolute expiry time (ms) of an existing key. OX_NOTFOUND if none. */
+int ox_txn_expire_at(ox_txn *txn, ox_table *t, const void *key, size_t klen, uint64_t at);
+int ox_txn_ttl(ox_txn *txn, ox_table *t, const void *key, size_t klen, uint64_t *ms);
+/* Absolute expiry time of a key: OX_OK with *at, OX_NOTTL, or OX_NOTFOUND. */
+int ox_txn_expire_time(ox_txn *txn, ox_table *t, const void *key, size_t klen, uint64_t *at);
+int ox_txn_persist(ox_txn *txn, ox_table *t, const void *key, size_t klen);
+int ox_txn_purge_expired(ox_txn *txn, ox_table *t, size_t max, size_t *purged);
+/* Deletes every key of the table (and its expiry index). */
+int ox_txn_clear(ox_txn *txn, ox_table *t);
+int ox_txn_count(ox_txn *txn, ox_table *t, uint64_t *n);
+int ox_txn_range(ox_txn *txn, ox_table *t, const ox_val *lo, const ox_val *hi, unsigned flags,
+                 ox_iter **out);
+int ox_txn_prefix(ox_txn *txn, ox_table *t, const ox_val *prefix, unsigned flags,
+                  ox_iter **out);
+/* Commits and frees the transaction (also on error, which leaves nothing applied).
+ * Under OX_SYNC_ALWAYS the writes are on disk when it returns OX_OK. Iterators of the
+ * txn must be closed before. */
+int ox_txn_commit(ox_txn *txn);
+/* Discards every write of the transaction and frees it. NULL is a no-op. */
+void ox_txn_rollback(ox_txn *txn);
+
+/* ---- offline maintenance (exclusive access: see Caveats) ----------------------------- */
+
+typedef struct ox_check_report {
+    char problem[256];       /* first problem found, "" when clean */
+    uint64_t problem_pgno;   /* page where it was found (UINT64_MAX if none) */
+    uint64_t txnid;          /* transaction id of the snapshot checked */
+    uint64_t pages;          /* pages in the file (last page + 1) */
+    uint64_t pages_used;     /* pages reachable from the meta page's trees */
+    uint64_t pages_free;     /* pages on the free list */
+    uint64_t tables;         /* named databases found */
+    uint64_t entries;        /* entries over all named databases */
+    unsigned page_size;
+} ox_check_report;
+
+/* Walks every page of every database and the free list of the newest snapshot of the file
+ * at path without opening it through LMDB, and reports the first problem: bad meta page,
+ * bad page type, page number out of range, page header or node out of bounds, keys out of
+ * order, a page referenced twice. rep may be NULL. Returns OX_OK (clean), OX_ECORRUPT (see
+ * rep->problem), OX_EBUSY (another process has the file open), OX_EIO, OX_EINVAL. */
+int ox_check(const char *path, ox_check_report *rep);
+
+/* Recovers a file whose newest commit is damaged: if the newest snapshot fails ox_check
+ * and the previous one (LMDB keeps two meta pages) passes, the damaged meta page is
+ * overwritten with the previous one and the file synced. what (may be NULL) receives a
+ * sentence saying what was done. Returns OX_OK (clean already, or repaired),
+ * OX_ECORRUPT (neither snapshot is clean: nothing written), OX_EBUSY, OX_EIO. */
+int ox_repair(const char *path, char *what, size_t whatlen);
+
+/* Offline compaction: writes a compacted copy beside the file and renames it over the
+ * original (atomic; the original is untouched on any error). Returns OX_OK, OX_EBUSY
+ * (file in use), OX_EIO, OX_EFULL, OX_ECORRUPT. */
+int ox_compact(const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,83 @@
+/* Minimal test harness shared by every test program.
+ *
+ * A test is a `static void name(void)` registered with T_RUN(name) from main().
+ * Assertions record the first failure of the running test (file, line, message) and
+ * return from it. T_MAIN_END prints one line per failed test and a closing
+ * "RESULT <passed> <failed>" line that scripts/run-tests.sh adds up.
+ */
+#ifndef OX_TEST_H
+#define OX_TEST_H
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+extern int t_failed_now;
+extern int t_passed, t_failed;
+extern const char *t_current;
+
+#define T_FAIL(...)                                                                     \
+    do {                                                                                \
+        fprintf(stderr, "FAIL %s (%s:%d): ", t_current, __FILE__, __LINE__);             \
+        fprintf(stderr, __VA_ARGS__);                                                   \
+        fputc('\n', stderr);                                                            \
+        t_failed_now = 1;                                                               \
+        return;                                                                         \
+    } while (0)
+
+#define T_ASSERT(c)                                                                     \
+    do { if (!(c)) T_FAIL("assertion failed: %s", #c); } while (0)
+
+#define T_EQ_INT(a, b)                                                                  \
+    do {                                                                                \
+        long long t_a_ = (long long)(a), t_b_ = (long long)(b);                         \
+        if (t_a_ != t_b_) T_FAIL("%s == %lld, expected %s == %lld", #a, t_a_, #b, t_b_); \
+    } while (0)
+
+#define T_EQ_U64(a, b)                                                                  \
+    do {                                                                                \
+        unsigned long long t_a_ = (unsigned long long)(a), t_b_ = (unsigned long long)(b); \
+        if (t_a_ != t_b_) T_FAIL("%s == %llu, expected %llu", #a, t_a_, t_b_);          \
+    } while (0)
+
+/* Compares len bytes of a against the NUL-terminated or sized expectation. */
+#define T_EQ_MEM(a, alen, b, blen)                                                      \
+    do {                                                                                \
+        size_t t_al_ = (size_t)(alen), t_bl_ = (size_t)(blen);                          \
+        if (t_al_ != t_bl_ || memcmp((a), (b), t_al_) != 0)                             \
+            T_FAIL("%s (len %zu) != %s (len %zu): got \"%.*s\"", #a, t_al_, #b, t_bl_,   \
+                   (int)(t_al_ > 200 ? 200 : t_al_), (const char *)(a));                \
+    } while (0)
+
+#define T_EQ_STR(a, b)                                                                  \
+    do {                                                                                \
+        const char *t_sa_ = (a), *t_sb_ = (b);                                          \
+        if (!t_sa_ || strcmp(t_sa_, t_sb_) != 0)                                        \
+            T_FAIL("%s == \"%s\", expected \"%s\"", #a, t_sa_ ? t_sa_ : "(null)", t_sb_); \
+    } while (0)
+
+#define T_RUN(fn)                                                                       \
+    do {                                                                                \
+        t_current = #fn;                                                                \
+        t_failed_now = 0;                                                               \
+        fn();                                                                           \
+        if (t_failed_now) t_failed++; else t_passed++;                                  \
+    } while (0)
+
+#define T_MAIN_BEGIN                                                                    \
+    int t_failed_now, t_passed, t_failed;                                               \
+    const char *t_current
+
+#define T_MAIN_END()                                                                    \
+    (printf("RESULT %d %d\n", t_passed, t_failed), t_failed ? 1 : 0)
+
+/* Monotonic milliseconds, for deadlines in polling loops. */
+static inline uint64_t t_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+#endif
