@@ -9,9 +9,11 @@
  *   batches, write transactions) are serialised; reads run concurrently and never block on
  *   a writer. An ox_txn, ox_snapshot or ox_iter belongs to one thread at a time.
  * - The map grows by itself when it is full. Growing waits until no read transaction of
- *   this process is active, so keep snapshots and iterators short. A write issued by a
- *   thread that itself holds a snapshot or iterator cannot wait for itself: if that write
- *   needs the map to grow it fails with OX_EBUSY.
+ *   this process is active (new ones wait meanwhile), so keep snapshots and iterators
+ *   short. A write issued by a thread that itself holds a snapshot or iterator cannot wait
+ *   for itself: if that write needs the map to grow it fails with OX_EBUSY. A growth that
+ *   waits more than 10 s for other threads' readers gives up the same way (a reader that
+ *   waits for the writer would otherwise deadlock). Begin and end a snapshot on one thread.
  * - Keys are 1 to ox_key_max() bytes (511 with Debian's LMDB); values any length. Keys are
  *   ordered bytewise (memcmp, shorter first on a common prefix).
  * - Times are milliseconds since the Unix epoch from the store's clock (ox_options.clock).
@@ -97,7 +99,8 @@ void ox_options_init(ox_options *opts);
 
 /* Opens (creating it unless read-only) the store file at path, creating its parent
  * directory. opts may be NULL for the defaults. On success *out is the store; close it
- * with ox_store_close. Errors: OX_EINVAL, OX_ECORRUPT (not an LMDB file),
+ * with ox_store_close. Errors: OX_EINVAL, OX_NOTFOUND (read-only and no such file),
+ * OX_ECORRUPT (not an LMDB file),
  * OX_EUNSUPPORTED (format version newer than this build), OX_EIO, OX_ENOMEM. */
 int ox_store_open(const char *path, const ox_options *opts, ox_store **out);
 
@@ -119,7 +122,8 @@ ox_table *ox_store_table(ox_store *s);
 /* Forces everything committed to disk (mdb_env_sync with force), whatever the policy. */
 int ox_store_flush(ox_store *s);
 
-/* Bytes the store file uses on disk (the file's size; 0 for in-memory stores). */
+/* Bytes the store file takes (its size; 0 for in-memory stores). LMDB reuses freed pages
+ * but never shrinks the file: see ox_compact. */
 int ox_store_size_on_disk(ox_store *s, uint64_t *bytes);
 
 /* Current map size in bytes (grows on demand). */
@@ -137,14 +141,14 @@ void ox_store_compact_on_close(ox_store *s);
 
 /* Hot backup: writes a consistent copy of the store as of one moment to dest (a file path;
  * written to dest.tmp, fsynced, then renamed), while writers keep running. compact != 0
- * omits free pages and renumbers (a smaller file). Errors: OX_EINVAL (in-memory or
- * dest exists as a directory), OX_EIO, OX_EFULL. */
+ * omits free pages and renumbers (a smaller file). Works for in-memory stores too.
+ * Errors: OX_EINVAL, OX_EIO, OX_EFULL. */
 int ox_backup(ox_store *s, const char *dest, int compact);
 
 /* ---- tables ------------------------------------------------------------------------ */
 
 /* Opens the table `name` (1..200 bytes, any characters), creating it if the store is
- * writable. Opening the same name twice returns the same handle. The handle is owned by
+ * writable. Do not call it while the calling thread holds a write transaction. Opening the same name twice returns the same handle. The handle is owned by
  * the store and valid until ox_store_close. Errors: OX_EINVAL, OX_EFULL (max_tables
  * reached), OX_NOTFOUND (read-only store, no such table). */
 int ox_table_open(ox_store *s, const char *name, ox_table **out);

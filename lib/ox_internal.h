@@ -1,0 +1,133 @@
+/* ox_internal.h — what liboxistore's own files share; never installed, never included by
+ * users. The public contract is oxistore.h.
+ *
+ * On-disk layout (format version 1), all inside one LMDB file:
+ * - "ox:meta"        key "format" -> 4-byte big-endian format version.
+ * - "t:<name>"       a table's data: user key -> value record.
+ * - "e:<name>"       its expiry index (MDB_DUPSORT): 8-byte big-endian expiry time (ms)
+ *                    -> user key. Exactly one entry per key that has an expiry time, so
+ *                    purging costs O(expired keys) and never scans the data.
+ * A value record is a 1-byte header, then (if OX_VH_TTL) the 8-byte big-endian expiry
+ * time, then the user's bytes. A key without TTL therefore costs one B-tree lookup on
+ * get: the header says there is nothing else to look at.
+ */
+#ifndef OX_INTERNAL_H
+#define OX_INTERNAL_H
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "oxistore.h"
+
+#define OX_VH_TTL 0x01u          /* record carries an expiry time */
+#define OX_VH_KNOWN OX_VH_TTL    /* header bits this version understands */
+
+/* Returned by internal write steps when LMDB's map is full: the caller grows the map and
+ * replays the transaction. Never escapes the library. */
+#define OX_IMAPFULL (-100)
+
+struct ox_table {
+    ox_store *s;
+    MDB_dbi data;
+    MDB_dbi exp;
+    ox_table *next;
+    char name[];
+};
+
+struct ox_store {
+    MDB_env *env;
+    int own_env;
+    char *path;                /* data file; NULL when wrapped or in memory */
+    int read_only, in_memory, sync;
+    ox_clock_fn clock;
+    void *clock_ctx;
+    MDB_dbi meta;
+    size_t key_max;
+    unsigned format;
+    int compact_on_close;
+
+    /* One write transaction at a time, held from ox_txn_begin to its end, so a map
+     * growth in the middle of a transaction can replay it with nobody in between. */
+    pthread_mutex_t wlock;
+
+    /* Growth gate: readers count themselves in; a grower raises `growing`, waits for
+     * `readers` to reach 0, remaps, lowers it. Atomics keep the read path lock-free. */
+    atomic_int readers;
+    atomic_int growing;
+    pthread_mutex_t gate_mu;
+    pthread_cond_t gate_cv;
+
+    /* Reset read transactions kept for reuse (mdb_txn_renew is far cheaper than begin). */
+    pthread_mutex_t pool_mu;
+    MDB_txn **pool;
+    size_t npool, cappool;
+
+    pthread_mutex_t tables_mu;
+    ox_table *tables;
+    ox_table *deflt;
+
+    /* OX_SYNC_EVERYSEC flusher thread. */
+    pthread_t flusher;
+    int flusher_on, flusher_stop;
+    pthread_mutex_t fl_mu;
+    pthread_cond_t fl_cv;
+};
+
+/* ---- ox_store.c ---- */
+int ox__mdb_err(int rc);                               /* LMDB/errno code -> ox_err */
+uint64_t ox__now(ox_store *s);                         /* the store's clock */
+int ox__key_check(ox_store *s, size_t klen);           /* OX_EINVAL / OX_EKEYTOOLONG */
+/* Begins a read transaction (from the pool) counted by the growth gate. */
+int ox__read_begin(ox_store *s, MDB_txn **txn);
+/* Ends it: resets it back into the pool and leaves the gate. */
+void ox__read_end(ox_store *s, MDB_txn *txn);
+/* Gate accounting alone, for a read txn kept across ox_snapshot_renew. */
+void ox__gate_enter(ox_store *s);
+void ox__gate_leave(ox_store *s);
+/* Grows the map (or adopts another process's growth when min == 0). Called with wlock held
+ * and no LMDB write transaction active. OX_EBUSY if this thread itself reads. */
+int ox__grow(ox_store *s, int adopt);
+/* Grows ahead of time when the map is mostly used (wlock held, no write txn active). */
+void ox__grow_if_needed(ox_store *s);
+
+/* ---- ox_value.c ---- */
+/* Decodes a value record. OX_OK with *val the user's bytes and *exp the expiry time (0 if
+ * none); OX_ECORRUPT for a malformed record. Expiry is not judged here. */
+int ox__val_decode(const MDB_val *rec, ox_val *val, uint64_t *exp);
+/* Decodes and judges expiry against the store's clock (read only when the record has a
+ * TTL): OX_NOTFOUND if expired. */
+int ox__val_live(ox_store *s, const MDB_val *rec, ox_val *val, uint64_t *exp);
+/* Reads key's live record through any LMDB txn: *val borrowed, *exp (may be NULL) its
+ * expiry time or 0. OX_NOTFOUND if absent or expired. */
+int ox__rec_get(ox_store *s, MDB_txn *txn, ox_table *t, const void *key, size_t klen,
+                ox_val *val, uint64_t *exp);
+/* Remaining ms of key's TTL: OX_OK, OX_NOTTL or OX_NOTFOUND. */
+int ox__rec_ttl(ox_store *s, MDB_txn *txn, ox_table *t, const void *key, size_t klen,
+                uint64_t *ms);
+void ox__be64_put(unsigned char *p, uint64_t v);
+uint64_t ox__be64_get(const unsigned char *p);
+
+/* ---- ox_iter.c ---- */
+/* Opens an iterator on txn. owner: the snapshot owning txn is released at close when
+ * own_read != 0; wtxn != NULL for iterators of a write transaction. */
+int ox__iter_open(ox_store *s, MDB_txn *txn, int own_read, ox_txn *wtxn, ox_table *t,
+                  const ox_val *lo, const ox_val *hi, unsigned flags, ox_iter **out);
+/* The same for the keys starting with prefix. */
+int ox__iter_open_prefix(ox_store *s, MDB_txn *txn, int own_read, ox_txn *wtxn, ox_table *t,
+                         const ox_val *prefix, unsigned flags, ox_iter **out);
+/* Detaches every iterator of a write transaction whose LMDB txn ended (their cursors
+ * were freed with it): their next step answers OX_EBUSY. txn_ends: the ox_txn itself is
+ * going away, so the iterators forget it too (they may still be closed afterwards). */
+void ox__iter_detach_all(ox_txn *wtxn, int txn_ends);
+
+/* ---- ox_txn.c ---- */
+/* The list head of a write transaction's open iterators. */
+ox_iter **ox__txn_iters(ox_txn *x);
+MDB_txn *ox__txn_mdb(ox_txn *x);
+
+/* ---- ox_table.c ---- */
+int ox__table_open_all(ox_store *s, const char *deflt);
+void ox__table_free_all(ox_store *s);
+
+#endif

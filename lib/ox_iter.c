@@ -1,0 +1,218 @@
+/* ox_iter.c — streaming iterators over an LMDB cursor: [lo, hi) ranges and prefixes,
+ * ascending or descending, skipping expired keys. Nothing is materialised. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ox_internal.h"
+
+struct ox_iter {
+    ox_store *s;
+    ox_table *t;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    int own_read;          /* the iterator owns txn (ox_range/ox_prefix) */
+    ox_txn *wtxn;          /* write transaction it belongs to, or NULL */
+    ox_iter *wnext;        /* in wtxn's list */
+    unsigned flags;
+    int started, done, detached;
+    int has_lo, has_hi;
+    MDB_val lo, hi;        /* copies, in buf */
+    char *buf;
+};
+
+static int prefix_bound(const ox_val *prefix, ox_val *hi, void **buf)
+{
+    hi->data = NULL;
+    hi->len = 0;
+    *buf = NULL;
+    size_t n = prefix ? prefix->len : 0;
+    const unsigned char *p = prefix ? prefix->data : NULL;
+    while (n && p[n - 1] == 0xff) /* no key above "ab\xff\xff..." but above "ac" */
+        n--;
+    if (!n)
+        return OX_OK;
+    unsigned char *b = malloc(n);
+    if (!b)
+        return OX_ENOMEM;
+    memcpy(b, p, n);
+    b[n - 1]++;
+    hi->data = b;
+    hi->len = n;
+    *buf = b;
+    return OX_OK;
+}
+
+int ox__iter_open(ox_store *s, MDB_txn *txn, int own_read, ox_txn *wtxn, ox_table *t,
+                  const ox_val *lo, const ox_val *hi, unsigned flags, ox_iter **out)
+{
+    size_t lolen = lo ? lo->len : 0, hilen = hi ? hi->len : 0;
+    *out = NULL;
+    if ((lo && lolen && !lo->data) || (hi && hilen && !hi->data))
+        return OX_EINVAL;
+    ox_iter *it = calloc(1, sizeof *it);
+    if (!it || !(it->buf = malloc(lolen + hilen + 1))) {
+        free(it);
+        return OX_ENOMEM;
+    }
+    int rc = ox__mdb_err(mdb_cursor_open(txn, t->data, &it->cur));
+    if (rc) {
+        free(it->buf);
+        free(it);
+        return rc;
+    }
+    it->s = s;
+    it->t = t;
+    it->txn = txn;
+    it->own_read = own_read;
+    it->wtxn = wtxn;
+    it->flags = flags;
+    /* An empty lo is the smallest bound anyway; an empty hi would admit nothing. */
+    it->has_lo = lo && lolen;
+    it->has_hi = hi != NULL;
+    if (lolen)
+        memcpy(it->buf, lo->data, lolen);
+    if (hilen)
+        memcpy(it->buf + lolen, hi->data, hilen);
+    it->lo = (MDB_val){lolen, it->buf};
+    it->hi = (MDB_val){hilen, it->buf + lolen};
+    if (wtxn) {
+        ox_iter **head = ox__txn_iters(wtxn);
+        it->wnext = *head;
+        *head = it;
+    }
+    *out = it;
+    return OX_OK;
+}
+
+void ox__iter_detach_all(ox_txn *wtxn, int txn_ends)
+{
+    ox_iter **head = ox__txn_iters(wtxn);
+    for (ox_iter *it = *head; it; it = it->wnext) {
+        it->detached = 1;
+        it->cur = NULL;
+        if (txn_ends)
+            it->wtxn = NULL;
+    }
+    if (txn_ends)
+        *head = NULL;
+}
+
+/* Places the cursor on the first candidate in iteration order. */
+static int iter_first(ox_iter *it, MDB_val *k, MDB_val *v)
+{
+    if (!(it->flags & OX_ITER_DESC)) {
+        if (!it->has_lo)
+            return mdb_cursor_get(it->cur, k, v, MDB_FIRST);
+        *k = it->lo;
+        return mdb_cursor_get(it->cur, k, v, MDB_SET_RANGE);
+    }
+    if (!it->has_hi)
+        return mdb_cursor_get(it->cur, k, v, MDB_LAST);
+    *k = it->hi;
+    int rc = mdb_cursor_get(it->cur, k, v, MDB_SET_RANGE);
+    if (rc == MDB_NOTFOUND) /* every key is below hi */
+        return mdb_cursor_get(it->cur, k, v, MDB_LAST);
+    return rc ? rc : mdb_cursor_get(it->cur, k, v, MDB_PREV); /* k >= hi: step back */
+}
+
+int ox_iter_next(ox_iter *it, ox_val *key, ox_val *val)
+{
+    if (it->detached)
+        return OX_EBUSY;
+    if (it->done)
+        return OX_NOTFOUND;
+    int desc = it->flags & OX_ITER_DESC;
+    MDB_val k, v;
+    int rc;
+    if (!it->started) {
+        it->started = 1;
+        rc = iter_first(it, &k, &v);
+    } else {
+        rc = mdb_cursor_get(it->cur, &k, &v, desc ? MDB_PREV : MDB_NEXT);
+    }
+    for (;; rc = mdb_cursor_get(it->cur, &k, &v, desc ? MDB_PREV : MDB_NEXT)) {
+        if (rc) {
+            if (rc == MDB_NOTFOUND)
+                it->done = 1;
+            return ox__mdb_err(rc);
+        }
+        if ((!desc && it->has_hi && mdb_cmp(it->txn, it->t->data, &k, &it->hi) >= 0) ||
+            (desc && it->has_lo && mdb_cmp(it->txn, it->t->data, &k, &it->lo) < 0)) {
+            it->done = 1;
+            return OX_NOTFOUND;
+        }
+        ox_val data;
+        uint64_t exp;
+        rc = ox__val_live(it->s, &v, &data, &exp);
+        if (rc == OX_NOTFOUND)
+            continue;
+        if (rc)
+            return rc;
+        key->data = k.mv_data;
+        key->len = k.mv_size;
+        if (val) {
+            if (it->flags & OX_ITER_KEYS_ONLY)
+                data = (ox_val){NULL, 0};
+            *val = data;
+        }
+        return OX_OK;
+    }
+}
+
+void ox_iter_close(ox_iter *it)
+{
+    if (!it)
+        return;
+    if (it->wtxn) {
+        ox_iter **pp = ox__txn_iters(it->wtxn);
+        while (*pp && *pp != it)
+            pp = &(*pp)->wnext;
+        if (*pp)
+            *pp = it->wnext;
+    }
+    if (it->cur)
+        mdb_cursor_close(it->cur);
+    if (it->own_read)
+        ox__read_end(it->s, it->txn);
+    free(it->buf);
+    free(it);
+}
+
+int ox__iter_open_prefix(ox_store *s, MDB_txn *txn, int own_read, ox_txn *wtxn, ox_table *t,
+                         const ox_val *prefix, unsigned flags, ox_iter **out)
+{
+    ox_val hi;
+    void *buf;
+    *out = NULL;
+    int rc = prefix_bound(prefix, &hi, &buf);
+    if (rc == OX_OK)
+        rc = ox__iter_open(s, txn, own_read, wtxn, t, prefix, hi.data ? &hi : NULL, flags, out);
+    free(buf);
+    return rc;
+}
+
+/* ---- iterators on their own snapshot -------------------------------------------------- */
+
+int ox_range(ox_table *t, const ox_val *lo, const ox_val *hi, unsigned flags, ox_iter **out)
+{
+    MDB_txn *txn;
+    *out = NULL;
+    int rc = ox__read_begin(t->s, &txn);
+    if (rc)
+        return rc;
+    if ((rc = ox__iter_open(t->s, txn, 1, NULL, t, lo, hi, flags, out)))
+        ox__read_end(t->s, txn);
+    return rc;
+}
+
+int ox_prefix(ox_table *t, const ox_val *prefix, unsigned flags, ox_iter **out)
+{
+    MDB_txn *txn;
+    *out = NULL;
+    int rc = ox__read_begin(t->s, &txn);
+    if (rc)
+        return rc;
+    if ((rc = ox__iter_open_prefix(t->s, txn, 1, NULL, t, prefix, flags, out)))
+        ox__read_end(t->s, txn);
+    return rc;
+}

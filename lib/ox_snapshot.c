@@ -1,0 +1,82 @@
+/* ox_snapshot.c — MVCC read snapshots over a pooled LMDB read transaction. */
+#include <stdlib.h>
+
+#include "ox_internal.h"
+
+struct ox_snapshot {
+    ox_store *s;
+    MDB_txn *txn; /* NULL after a failed renew: every read answers OX_EBUSY */
+};
+
+int ox_snapshot_begin(ox_store *s, ox_snapshot **out)
+{
+    *out = NULL;
+    ox_snapshot *snap = malloc(sizeof *snap);
+    if (!snap)
+        return OX_ENOMEM;
+    int rc = ox__read_begin(s, &snap->txn);
+    if (rc) {
+        free(snap);
+        return rc;
+    }
+    snap->s = s;
+    *out = snap;
+    return OX_OK;
+}
+
+int ox_snapshot_renew(ox_snapshot *snap)
+{
+    if (snap->txn) {
+        /* Leave the gate between reset and renew so a pending map growth can run. */
+        mdb_txn_reset(snap->txn);
+        ox__gate_leave(snap->s);
+        ox__gate_enter(snap->s);
+        if (mdb_txn_renew(snap->txn) == MDB_SUCCESS)
+            return OX_OK;
+        /* Could not renew in place (another process grew the map): start afresh. */
+        mdb_txn_abort(snap->txn);
+        snap->txn = NULL;
+        ox__gate_leave(snap->s);
+    }
+    return ox__read_begin(snap->s, &snap->txn);
+}
+
+void ox_snapshot_end(ox_snapshot *snap)
+{
+    if (!snap)
+        return;
+    ox__read_end(snap->s, snap->txn);
+    free(snap);
+}
+
+int ox_snapshot_get(ox_snapshot *snap, ox_table *t, const void *key, size_t klen, ox_val *val)
+{
+    return snap->txn ? ox__rec_get(snap->s, snap->txn, t, key, klen, val, NULL) : OX_EBUSY;
+}
+
+int ox_snapshot_contains(ox_snapshot *snap, ox_table *t, const void *key, size_t klen)
+{
+    ox_val v;
+    return ox_snapshot_get(snap, t, key, klen, &v);
+}
+
+int ox_snapshot_ttl(ox_snapshot *snap, ox_table *t, const void *key, size_t klen, uint64_t *ms)
+{
+    return snap->txn ? ox__rec_ttl(snap->s, snap->txn, t, key, klen, ms) : OX_EBUSY;
+}
+
+int ox_snapshot_range(ox_snapshot *snap, ox_table *t, const ox_val *lo, const ox_val *hi,
+                      unsigned flags, ox_iter **out)
+{
+    *out = NULL;
+    return snap->txn ? ox__iter_open(snap->s, snap->txn, 0, NULL, t, lo, hi, flags, out)
+                     : OX_EBUSY;
+}
+
+int ox_snapshot_prefix(ox_snapshot *snap, ox_table *t, const ox_val *prefix, unsigned flags,
+                       ox_iter **out)
+{
+    *out = NULL;
+    return snap->txn ? ox__iter_open_prefix(snap->s, snap->txn, 0, NULL, t, prefix, flags, out)
+                     : OX_EBUSY;
+}

@@ -1,0 +1,579 @@
+/* ox_store.c — opening and closing a store, its read-transaction pool, the growth gate
+ * that lets the map grow safely, the sync policies, backup and flush. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ox_internal.h"
+
+#define OX_DEFAULT_MAP (64u << 20)
+#define OX_DEFAULT_TABLES 64
+#define OX_DEFAULT_READERS 512
+#define OX_GROW_STEP_MAX ((size_t)1 << 30)
+#define OX_POOL_MAX 256
+#define OX_GROW_WAIT_S 10 /* longest wait for readers to drain before a map growth */
+
+/* Read transactions this thread holds, over every store: a grower that holds one itself
+ * cannot wait for the readers to drain (it would wait for itself). */
+static _Thread_local int ox_tls_reads;
+
+void ox_options_init(ox_options *o)
+{
+    memset(o, 0, sizeof *o);
+}
+
+int ox__mdb_err(int rc)
+{
+    switch (rc) {
+    case MDB_SUCCESS: return OX_OK;
+    case MDB_NOTFOUND: return OX_NOTFOUND;
+    case MDB_MAP_FULL: return OX_IMAPFULL;
+    case MDB_KEYEXIST: return OX_ECONFLICT;
+    case MDB_CORRUPTED: case MDB_PAGE_NOTFOUND: case MDB_INVALID: return OX_ECORRUPT;
+    case MDB_VERSION_MISMATCH: case MDB_INCOMPATIBLE: return OX_EUNSUPPORTED;
+    case MDB_DBS_FULL: case MDB_READERS_FULL: case MDB_TXN_FULL: case MDB_CURSOR_FULL:
+    case MDB_PAGE_FULL: case ENOSPC: case EDQUOT: return OX_EFULL;
+    case MDB_BAD_VALSIZE: return OX_EKEYTOOLONG;
+    case ENOMEM: return OX_ENOMEM;
+    case EINVAL: return OX_EINVAL;
+    case EACCES: case EROFS: case EPERM: return OX_EREADONLY;
+    case EAGAIN: case EBUSY: return OX_EBUSY;
+    case ENOENT: return OX_NOTFOUND;
+    default: return OX_EIO;
+    }
+}
+
+static uint64_t ox_realtime_ms(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t ox__now(ox_store *s)
+{
+    return s->clock(s->clock_ctx);
+}
+
+int ox__key_check(ox_store *s, size_t klen)
+{
+    if (klen == 0)
+        return OX_EINVAL;
+    return klen > s->key_max ? OX_EKEYTOOLONG : OX_OK;
+}
+
+/* ---- growth gate -------------------------------------------------------------------- */
+
+void ox__gate_enter(ox_store *s)
+{
+    for (;;) {
+        atomic_fetch_add(&s->readers, 1);
+        if (!atomic_load(&s->growing))
+            break;
+        /* A growth is waiting for readers to drain: step back out and wait for it. */
+        pthread_mutex_lock(&s->gate_mu);
+        if (atomic_fetch_sub(&s->readers, 1) == 1)
+            pthread_cond_broadcast(&s->gate_cv);
+        while (atomic_load(&s->growing))
+            pthread_cond_wait(&s->gate_cv, &s->gate_mu);
+        pthread_mutex_unlock(&s->gate_mu);
+    }
+    ox_tls_reads++;
+}
+
+void ox__gate_leave(ox_store *s)
+{
+    if (ox_tls_reads > 0)
+        ox_tls_reads--;
+    if (atomic_fetch_sub(&s->readers, 1) == 1 && atomic_load(&s->growing)) {
+        pthread_mutex_lock(&s->gate_mu);
+        pthread_cond_broadcast(&s->gate_cv);
+        pthread_mutex_unlock(&s->gate_mu);
+    }
+}
+
+int ox__grow(ox_store *s, int adopt)
+{
+    if (ox_tls_reads > 0)
+        return OX_EBUSY;
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += OX_GROW_WAIT_S;
+    atomic_store(&s->growing, 1);
+    pthread_mutex_lock(&s->gate_mu);
+    while (atomic_load(&s->readers) > 0) {
+        /* A reader that waits for this writer (say, a thread holding a snapshot while it
+         * asks for the write lock) would never leave: give up rather than deadlock. */
+        if (pthread_cond_timedwait(&s->gate_cv, &s->gate_mu, &deadline) == ETIMEDOUT &&
+            atomic_load(&s->readers) > 0) {
+            atomic_store(&s->growing, 0);
+            pthread_cond_broadcast(&s->gate_cv);
+            pthread_mutex_unlock(&s->gate_mu);
+            return OX_EBUSY;
+        }
+    }
+    size_t size = 0;
+    if (!adopt) {
+        MDB_envinfo info;
+        mdb_env_info(s->env, &info);
+        size_t cur = info.me_mapsize;
+        size = cur + (cur < OX_GROW_STEP_MAX ? cur : OX_GROW_STEP_MAX);
+    }
+    int rc = mdb_env_set_mapsize(s->env, size);
+    atomic_store(&s->growing, 0);
+    pthread_cond_broadcast(&s->gate_cv);
+    pthread_mutex_unlock(&s->gate_mu);
+    return ox__mdb_err(rc);
+}
+
+void ox__grow_if_needed(ox_store *s)
+{
+    MDB_envinfo info;
+    MDB_stat st;
+    if (s->read_only || mdb_env_info(s->env, &info) || mdb_env_stat(s->env, &st))
+        return;
+    /* Past three quarters used, grow before the transaction rather than replaying it. */
+    if ((size_t)(info.me_last_pgno + 1) * st.ms_psize > info.me_mapsize / 4 * 3 &&
+        ox_tls_reads == 0)
+        ox__grow(s, 0);
+}
+
+/* ---- read transactions ------------------------------------------------------------- */
+
+int ox__read_begin(ox_store *s, MDB_txn **out)
+{
+    MDB_txn *txn = NULL;
+    int rc;
+    ox__gate_enter(s);
+    pthread_mutex_lock(&s->pool_mu);
+    if (s->npool)
+        txn = s->pool[--s->npool];
+    pthread_mutex_unlock(&s->pool_mu);
+    for (int tries = 0;; tries++) {
+        rc = txn ? mdb_txn_renew(txn) : mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+        if (rc != MDB_MAP_RESIZED || tries > 2)
+            break;
+        /* Another process grew the map beyond ours: adopt its size, then retry. */
+        if (txn) {
+            mdb_txn_abort(txn);
+            txn = NULL;
+        }
+        ox__gate_leave(s);
+        pthread_mutex_lock(&s->wlock);
+        ox__grow(s, 1);
+        pthread_mutex_unlock(&s->wlock);
+        ox__gate_enter(s);
+    }
+    if (rc) {
+        if (txn)
+            mdb_txn_abort(txn);
+        ox__gate_leave(s);
+        return ox__mdb_err(rc);
+    }
+    *out = txn;
+    return OX_OK;
+}
+
+void ox__read_end(ox_store *s, MDB_txn *txn)
+{
+    if (!txn)
+        return;
+    mdb_txn_reset(txn);
+    pthread_mutex_lock(&s->pool_mu);
+    if (s->npool < s->cappool) {
+        s->pool[s->npool++] = txn;
+        txn = NULL;
+    }
+    pthread_mutex_unlock(&s->pool_mu);
+    if (txn)
+        mdb_txn_abort(txn);
+    ox__gate_leave(s);
+}
+
+/* ---- everysec flusher --------------------------------------------------------------- */
+
+static void *ox_flusher_main(void *arg)
+{
+    ox_store *s = arg;
+    pthread_mutex_lock(&s->fl_mu);
+    while (!s->flusher_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&s->fl_cv, &s->fl_mu, &ts);
+        if (s->flusher_stop)
+            break;
+        pthread_mutex_unlock(&s->fl_mu);
+        mdb_env_sync(s->env, 1);
+        pthread_mutex_lock(&s->fl_mu);
+    }
+    pthread_mutex_unlock(&s->fl_mu);
+    return NULL;
+}
+
+/* ---- open / close ---------------------------------------------------------------------- */
+
+static int ox_mkdirs(const char *path)
+{
+    char buf[PATH_MAX];
+    size_t n = strlen(path);
+    if (n >= sizeof buf)
+        return OX_EINVAL;
+    memcpy(buf, path, n + 1);
+    char *slash = strrchr(buf, '/');
+    if (!slash || slash == buf)
+        return OX_OK;
+    *slash = '\0';
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) && errno != EEXIST)
+            return ox__mdb_err(errno);
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) && errno != EEXIST)
+        return ox__mdb_err(errno);
+    return OX_OK;
+}
+
+/* Reads or records the format version (in a write txn unless read-only). */
+static int ox_format_init(ox_store *s)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, s->read_only ? MDB_RDONLY : 0, &txn);
+    if (rc)
+        return ox__mdb_err(rc);
+    rc = mdb_dbi_open(txn, "ox:meta", s->read_only ? 0 : MDB_CREATE, &s->meta);
+    if (rc == MDB_NOTFOUND) { /* read-only file written by no oxistore: version 1 */
+        s->format = OX_FORMAT_VERSION;
+        mdb_txn_abort(txn);
+        return OX_OK;
+    }
+    if (rc)
+        goto fail;
+    MDB_val k = {6, "format"}, v;
+    rc = mdb_get(txn, s->meta, &k, &v);
+    if (rc == MDB_NOTFOUND) {
+        unsigned char buf[4] = {0, 0, 0, OX_FORMAT_VERSION};
+        v.mv_size = 4;
+        v.mv_data = buf;
+        s->format = OX_FORMAT_VERSION;
+        if (!s->read_only && (rc = mdb_put(txn, s->meta, &k, &v, 0)))
+            goto fail;
+        return ox__mdb_err(mdb_txn_commit(txn));
+    }
+    if (rc)
+        goto fail;
+    if (v.mv_size != 4) {
+        mdb_txn_abort(txn);
+        return OX_ECORRUPT;
+    }
+    const unsigned char *p = v.mv_data;
+    s->format = (unsigned)p[0] << 24 | (unsigned)p[1] << 16 | (unsigned)p[2] << 8 | p[3];
+    mdb_txn_abort(txn);
+    return s->format > OX_FORMAT_VERSION ? OX_EUNSUPPORTED : OX_OK;
+fail:
+    mdb_txn_abort(txn);
+    return ox__mdb_err(rc);
+}
+
+static ox_store *ox_store_alloc(const ox_options *o)
+{
+    ox_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->cappool = OX_POOL_MAX;
+    s->pool = calloc(s->cappool, sizeof *s->pool);
+    if (!s->pool) {
+        free(s);
+        return NULL;
+    }
+    s->read_only = o->read_only;
+    s->in_memory = o->in_memory;
+    s->sync = o->sync;
+    s->clock = o->clock ? o->clock : ox_realtime_ms;
+    s->clock_ctx = o->clock_ctx;
+    pthread_mutex_init(&s->wlock, NULL);
+    pthread_mutex_init(&s->gate_mu, NULL);
+    pthread_cond_init(&s->gate_cv, NULL);
+    pthread_mutex_init(&s->pool_mu, NULL);
+    pthread_mutex_init(&s->tables_mu, NULL);
+    pthread_mutex_init(&s->fl_mu, NULL);
+    pthread_cond_init(&s->fl_cv, NULL);
+    return s;
+}
+
+static void ox_store_free(ox_store *s)
+{
+    for (size_t i = 0; i < s->npool; i++)
+        mdb_txn_abort(s->pool[i]);
+    ox__table_free_all(s);
+    if (s->env && s->own_env)
+        mdb_env_close(s->env);
+    pthread_mutex_destroy(&s->wlock);
+    pthread_mutex_destroy(&s->gate_mu);
+    pthread_cond_destroy(&s->gate_cv);
+    pthread_mutex_destroy(&s->pool_mu);
+    pthread_mutex_destroy(&s->tables_mu);
+    pthread_mutex_destroy(&s->fl_mu);
+    pthread_cond_destroy(&s->fl_cv);
+    free(s->pool);
+    free(s->path);
+    free(s);
+}
+
+/* What ox_store_open and ox_store_wrap share once the env is open. */
+static int ox_store_init(ox_store *s, const ox_options *o)
+{
+    unsigned eflags = 0;
+    mdb_env_get_flags(s->env, &eflags);
+    if (!(eflags & MDB_NOTLS))
+        return OX_EUNSUPPORTED;
+    if (eflags & MDB_RDONLY)
+        s->read_only = 1;
+    s->key_max = (size_t)mdb_env_get_maxkeysize(s->env);
+    int rc = ox_format_init(s);
+    if (rc)
+        return rc;
+    if ((rc = ox__table_open_all(s, o->table ? o->table : "default")))
+        return rc;
+    if (s->own_env && s->sync == OX_SYNC_EVERYSEC && !s->read_only) {
+        if (pthread_create(&s->flusher, NULL, ox_flusher_main, s))
+            return OX_ENOMEM;
+        s->flusher_on = 1;
+    }
+    return OX_OK;
+}
+
+/* In-memory stores live in a scratch directory that is emptied right after LMDB opened
+ * the files: the open descriptors keep them alive, and nothing remains after a crash. */
+static int ox_open_in_memory(ox_store *s, unsigned flags, mode_t mode)
+{
+    const char *base = "/dev/shm";
+    struct stat st;
+    if (stat(base, &st) || !S_ISDIR(st.st_mode) || access(base, W_OK))
+        base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char dir[PATH_MAX], file[PATH_MAX + 16], lock[PATH_MAX + 32];
+    if (snprintf(dir, sizeof dir, "%s/oxistore-mem.XXXXXX", base) >= (int)sizeof dir)
+        return OX_EINVAL;
+    if (!mkdtemp(dir))
+        return ox__mdb_err(errno);
+    snprintf(file, sizeof file, "%s/mem.mdb", dir);
+    snprintf(lock, sizeof lock, "%s-lock", file);
+    int rc = mdb_env_open(s->env, file, flags | MDB_NOSYNC, mode);
+    unlink(file);
+    unlink(lock);
+    rmdir(dir);
+    return ox__mdb_err(rc);
+}
+
+int ox_store_open(const char *path, const ox_options *opts, ox_store **out)
+{
+    ox_options defaults;
+    if (!opts) {
+        ox_options_init(&defaults);
+        opts = &defaults;
+    }
+    *out = NULL;
+    if ((!path || !*path) && !opts->in_memory)
+        return OX_EINVAL;
+    if (opts->sync < OX_SYNC_ALWAYS || opts->sync > OX_SYNC_NO)
+        return OX_EINVAL;
+    ox_store *s = ox_store_alloc(opts);
+    if (!s)
+        return OX_ENOMEM;
+    s->own_env = 1;
+    int rc = ox__mdb_err(mdb_env_create(&s->env));
+    if (rc)
+        goto fail;
+    unsigned tables = opts->max_tables ? opts->max_tables : OX_DEFAULT_TABLES;
+    mdb_env_set_mapsize(s->env, opts->map_size ? opts->map_size : OX_DEFAULT_MAP);
+    mdb_env_set_maxdbs(s->env, 2 * tables + 1);
+    mdb_env_set_maxreaders(s->env, opts->max_readers ? opts->max_readers : OX_DEFAULT_READERS);
+    unsigned flags = MDB_NOSUBDIR | MDB_NOTLS;
+    if (opts->read_only)
+        flags |= MDB_RDONLY;
+    if (opts->sync != OX_SYNC_ALWAYS)
+        flags |= MDB_NOSYNC;
+    if (opts->in_memory) {
+        rc = ox_open_in_memory(s, flags, 0600);
+    } else {
+        if (!(s->path = strdup(path))) {
+            rc = OX_ENOMEM;
+            goto fail;
+        }
+        if (!opts->read_only && (rc = ox_mkdirs(path)))
+            goto fail;
+        rc = ox__mdb_err(mdb_env_open(s->env, path, flags, 0644));
+    }
+    if (rc)
+        goto fail;
+    if ((rc = ox_store_init(s, opts)))
+        goto fail;
+    *out = s;
+    return OX_OK;
+fail:
+    ox_store_free(s);
+    return rc;
+}
+
+int ox_store_wrap(MDB_env *env, const ox_options *opts, ox_store **out)
+{
+    ox_options defaults;
+    if (!opts) {
+        ox_options_init(&defaults);
+        opts = &defaults;
+    }
+    *out = NULL;
+    if (!env)
+        return OX_EINVAL;
+    ox_store *s = ox_store_alloc(opts);
+    if (!s)
+        return OX_ENOMEM;
+    s->env = env;
+    s->sync = OX_SYNC_ALWAYS;
+    int rc = ox_store_init(s, opts);
+    if (rc) {
+        ox_store_free(s);
+        return rc;
+    }
+    *out = s;
+    return OX_OK;
+}
+
+int ox_store_close(ox_store *s)
+{
+    if (!s)
+        return OX_OK;
+    int rc = OX_OK;
+    if (s->flusher_on) {
+        pthread_mutex_lock(&s->fl_mu);
+        s->flusher_stop = 1;
+        pthread_cond_signal(&s->fl_cv);
+        pthread_mutex_unlock(&s->fl_mu);
+        pthread_join(s->flusher, NULL);
+    }
+    if (s->own_env && !s->read_only && !s->in_memory && s->sync != OX_SYNC_ALWAYS)
+        rc = ox__mdb_err(mdb_env_sync(s->env, 1));
+    char *compact = (s->compact_on_close && s->path) ? strdup(s->path) : NULL;
+    ox_store_free(s);
+    if (compact) {
+        int crc = ox_compact(compact);
+        if (rc == OX_OK)
+            rc = crc;
+        free(compact);
+    }
+    return rc;
+}
+
+/* ---- small queries ---------------------------------------------------------------------- */
+
+ox_table *ox_store_table(ox_store *s)
+{
+    return s->deflt;
+}
+
+int ox_store_flush(ox_store *s)
+{
+    if (s->read_only)
+        return OX_OK;
+    return ox__mdb_err(mdb_env_sync(s->env, 1));
+}
+
+int ox_store_size_on_disk(ox_store *s, uint64_t *bytes)
+{
+    *bytes = 0;
+    if (s->in_memory)
+        return OX_OK;
+    mdb_filehandle_t fd;
+    struct stat st;
+    int rc = mdb_env_get_fd(s->env, &fd);
+    if (rc)
+        return ox__mdb_err(rc);
+    if (fstat(fd, &st))
+        return ox__mdb_err(errno);
+    *bytes = (uint64_t)st.st_size;
+    return OX_OK;
+}
+
+size_t ox_store_map_size(ox_store *s)
+{
+    MDB_envinfo info;
+    mdb_env_info(s->env, &info);
+    return info.me_mapsize;
+}
+
+unsigned ox_store_format(ox_store *s)
+{
+    return s->format;
+}
+
+size_t ox_key_max(ox_store *s)
+{
+    return s->key_max;
+}
+
+void ox_store_compact_on_close(ox_store *s)
+{
+    s->compact_on_close = 1;
+}
+
+/* fsync the directory holding path so a rename into it is durable. */
+static int ox_sync_parent(const char *path)
+{
+    char dir[PATH_MAX];
+    size_t n = strlen(path);
+    if (n >= sizeof dir)
+        return OX_EINVAL;
+    memcpy(dir, path, n + 1);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return ox__mdb_err(errno);
+    int rc = fsync(fd) ? ox__mdb_err(errno) : OX_OK;
+    close(fd);
+    return rc;
+}
+
+int ox_backup(ox_store *s, const char *dest, int compact)
+{
+    char tmp[PATH_MAX];
+    if (!dest || snprintf(tmp, sizeof tmp, "%s.tmp", dest) >= (int)sizeof tmp)
+        return OX_EINVAL;
+    int rc = ox_mkdirs(dest);
+    if (rc)
+        return rc;
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return ox__mdb_err(errno);
+    /* The copy reads through its own LMDB read transaction: count it in the gate. */
+    ox__gate_enter(s);
+    rc = ox__mdb_err(mdb_env_copyfd2(s->env, fd, compact ? MDB_CP_COMPACT : 0));
+    ox__gate_leave(s);
+    if (rc == OX_OK && fsync(fd))
+        rc = ox__mdb_err(errno);
+    if (close(fd) && rc == OX_OK)
+        rc = ox__mdb_err(errno);
+    if (rc == OX_OK && rename(tmp, dest))
+        rc = ox__mdb_err(errno);
+    if (rc == OX_OK)
+        rc = ox_sync_parent(dest);
+    if (rc != OX_OK)
+        unlink(tmp);
+    return rc == OX_IMAPFULL ? OX_EFULL : rc;
+}

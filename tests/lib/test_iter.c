@@ -1,0 +1,152 @@
+/* Streaming iterators: ranges [lo, hi) both ways, prefixes, keys only, every key. */
+#include "lib_util.h"
+#include "test.h"
+
+T_MAIN_BEGIN;
+
+static ox_store *g_s;
+static ox_table *g_t;
+
+/* Concatenates the first byte after "k" of every key the iterator yields, e.g. "abc". */
+static int collect(ox_iter *it, char *out, size_t cap, int want_vals)
+{
+    ox_val k, v;
+    size_t n = 0;
+    int rc;
+    while ((rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+        if (n + 1 < cap)
+            out[n++] = ((const char *)k.data)[k.len - 1];
+        if (want_vals && v.len != 0 && (v.len != 1 || *(const char *)v.data != 'v'))
+            return -1;
+        if (!want_vals && v.len != 0)
+            return -2;
+    }
+    out[n] = '\0';
+    ox_iter_close(it);
+    return rc == OX_NOTFOUND ? (int)n : -3;
+}
+
+static void setup(void)
+{
+    T_EQ_INT(u_open("iter.mdb", NULL, &g_s), OX_OK);
+    g_t = ox_store_table(g_s);
+    const char *keys[] = {"a", "b", "ba", "bb", "b\xff", "b\xff\xff", "c", "d", "e"};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        T_EQ_INT(ox_put(g_t, keys[i], strlen(keys[i]), "v", 1), OX_OK);
+}
+
+static void range_ascending_is_half_open(void)
+{
+    ox_iter *it;
+    char got[32];
+    ox_val lo = {"b", 1}, hi = {"d", 1};
+    T_EQ_INT(ox_range(g_t, &lo, &hi, 0, &it), OX_OK);
+    T_EQ_INT(collect(it, got, sizeof got, 1), 6);
+    T_EQ_STR(got, "bab\xff\xff" "c");
+}
+
+static void range_descending_is_half_open(void)
+{
+    ox_iter *it;
+    char got[32];
+    ox_val lo = {"b", 1}, hi = {"d", 1};
+    T_EQ_INT(ox_range(g_t, &lo, &hi, OX_ITER_DESC, &it), OX_OK);
+    T_EQ_INT(collect(it, got, sizeof got, 1), 6);
+    T_EQ_STR(got, "c\xff\xff" "bab");
+    ox_val hi2 = {"bz", 2}; /* hi between keys ("b\xff" sorts above it) */
+    T_EQ_INT(ox_range(g_t, NULL, &hi2, OX_ITER_DESC, &it), OX_OK);
+    T_EQ_INT(collect(it, got, sizeof got, 1), 4);
+    T_EQ_STR(got, "baba"); /* bb ba b a */
+    ox_val hi3 = {"zzz", 3}; /* above every key */
+    T_EQ_INT(ox_range(g_t, NULL, &hi3, OX_ITER_DESC, &it), OX_OK);
+    T_EQ_INT(collect(it, got, sizeof got, 1), 9);
+    T_EQ_STR(got, "edc\xff\xff" "baba");
+}
+
+static void unbounded_range_is_every_key_in_order(void)
+{
+    ox_iter *it;
+    char got[32];
+    T_EQ_INT(ox_range(g_t, NULL, NULL, 0, &it), OX_OK);
+    T_EQ_INT(collect(it, got, sizeof got, 1), 9);
+    T_EQ_STR(got, "abab\xff\xff" "cde");
+    ox_val empty = {"", 0};
+    T_EQ_INT(ox_range(g_t, &empty, &empty, 0, &it), OX_OK); /* [x, x) is empty */
+    T_EQ_INT(collect(it, got, sizeof got, 1), 0);
+}
+
+static void prefix_scan_handles_ff_bytes(void)
+{
+    ox_iter *it;
+    char got[32];
+    ox_val p = {"b", 1};
+    T_EQ_INT(ox_prefix(g_t, &p, 0, &it), OX_OK);
+    T_EQ_INT(collect(it, got, sizeof got, 1), 5);
+    ox_val pff = {"b\xff", 2};
+    T_EQ_INT(ox_prefix(g_t, &pff, OX_ITER_DESC, &it), OX_OK);
+    T_EQ_INT(collect(it, got, sizeof got, 1), 2);
+    T_EQ_STR(got, "\xff\xff");
+    ox_val none = {"x", 1};
+    T_EQ_INT(ox_prefix(g_t, &none, 0, &it), OX_OK);
+    T_EQ_INT(collect(it, got, sizeof got, 1), 0);
+    ox_val all = {"", 0};
+    T_EQ_INT(ox_prefix(g_t, &all, OX_ITER_KEYS_ONLY, &it), OX_OK);
+    T_EQ_INT(collect(it, got, sizeof got, 0), 9);
+}
+
+static void iterator_at_end_keeps_answering_notfound(void)
+{
+    ox_iter *it;
+    ox_val k, v;
+    ox_val lo = {"e", 1};
+    T_EQ_INT(ox_range(g_t, &lo, NULL, 0, &it), OX_OK);
+    T_EQ_INT(ox_iter_next(it, &k, &v), OX_OK);
+    T_EQ_MEM(k.data, k.len, "e", 1);
+    T_EQ_INT(ox_iter_next(it, &k, &v), OX_NOTFOUND);
+    T_EQ_INT(ox_iter_next(it, &k, NULL), OX_NOTFOUND);
+    ox_iter_close(it);
+    ox_iter_close(NULL);
+}
+
+static void iterator_streams_a_large_table_in_order(void)
+{
+    ox_table *big;
+    T_EQ_INT(ox_table_open(g_s, "big", &big), OX_OK);
+    ox_txn *x;
+    char k[32];
+    size_t kl;
+    T_EQ_INT(ox_txn_begin(g_s, &x), OX_OK);
+    for (int i = 0; i < 50000; i++) {
+        kl = U_KEY(k, "%08d", i * 3);
+        T_EQ_INT(ox_txn_put(x, big, k, kl, k, kl, 0, 0), OX_OK);
+    }
+    T_EQ_INT(ox_txn_commit(x), OX_OK);
+    ox_iter *it;
+    ox_val lo = {"00030000", 8}, hi = {"00060000", 8}, key, val;
+    T_EQ_INT(ox_range(big, &lo, &hi, OX_ITER_DESC, &it), OX_OK);
+    int n = 0, expect = 59997;
+    while (ox_iter_next(it, &key, &val) == OX_OK) {
+        kl = U_KEY(k, "%08d", expect);
+        if (key.len != kl || memcmp(key.data, k, kl) || val.len != kl) {
+            ox_iter_close(it);
+            T_FAIL("out of order at %d", n);
+        }
+        expect -= 3;
+        n++;
+    }
+    ox_iter_close(it);
+    T_EQ_INT(n, 10000);
+}
+
+int main(void)
+{
+    T_RUN(setup);
+    T_RUN(range_ascending_is_half_open);
+    T_RUN(range_descending_is_half_open);
+    T_RUN(unbounded_range_is_every_key_in_order);
+    T_RUN(prefix_scan_handles_ff_bytes);
+    T_RUN(iterator_at_end_keeps_answering_notfound);
+    T_RUN(iterator_streams_a_large_table_in_order);
+    ox_store_close(g_s);
+    return T_MAIN_END();
+}

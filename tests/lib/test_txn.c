@@ -1,0 +1,224 @@
+/* Write transactions (read-your-writes, rollback) and MVCC snapshots (isolation). */
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "lib_util.h"
+#include "test.h"
+
+T_MAIN_BEGIN;
+
+static void txn_reads_its_own_writes_and_commit_publishes_them(void)
+{
+    ox_store *s;
+    T_EQ_INT(u_open("txn1.mdb", NULL, &s), OX_OK);
+    ox_table *t = ox_store_table(s);
+    T_EQ_INT(ox_put(t, "old", 3, "1", 1), OX_OK);
+    ox_txn *x;
+    T_EQ_INT(ox_txn_begin(s, &x), OX_OK);
+    T_EQ_INT(ox_txn_put(x, t, "new", 3, "2", 1, 0, 0), OX_OK);
+    T_EQ_INT(ox_txn_delete(x, t, "old", 3), OX_OK);
+    ox_val v;
+    T_EQ_INT(ox_txn_get(x, t, "new", 3, &v), OX_OK);
+    T_EQ_MEM(v.data, v.len, "2", 1);
+    T_EQ_INT(ox_txn_contains(x, t, "old", 3), OX_NOTFOUND);
+    uint64_t n;
+    T_EQ_INT(ox_txn_count(x, t, &n), OX_OK);
+    T_EQ_U64(n, 1);
+    /* others do not see it yet */
+    T_EQ_INT(ox_contains(t, "new", 3), OX_NOTFOUND);
+    ox_iter *it;
+    ox_val k;
+    T_EQ_INT(ox_txn_range(x, t, NULL, NULL, 0, &it), OX_OK);
+    T_EQ_INT(ox_iter_next(it, &k, &v), OX_OK);
+    T_EQ_MEM(k.data, k.len, "new", 3);
+    T_EQ_INT(ox_iter_next(it, &k, &v), OX_NOTFOUND);
+    ox_iter_close(it);
+    ox_val p = {"ne", 2};
+    T_EQ_INT(ox_txn_prefix(x, t, &p, OX_ITER_KEYS_ONLY, &it), OX_OK);
+    T_EQ_INT(ox_iter_next(it, &k, &v), OX_OK);
+    T_EQ_INT(v.len, 0);
+    ox_iter_close(it);
+    T_EQ_INT(ox_txn_commit(x), OX_OK);
+    T_EQ_INT(ox_contains(t, "new", 3), OX_OK);
+    T_EQ_INT(ox_contains(t, "old", 3), OX_NOTFOUND);
+    ox_store_close(s);
+}
+
+static void rollback_discards_everything(void)
+{
+    ox_store *s;
+    T_EQ_INT(u_open("txn2.mdb", NULL, &s), OX_OK);
+    ox_table *t = ox_store_table(s), *u;
+    T_EQ_INT(ox_table_open(s, "other", &u), OX_OK);
+    T_EQ_INT(ox_put(t, "keep", 4, "1", 1), OX_OK);
+    ox_txn *x;
+    T_EQ_INT(ox_txn_begin(s, &x), OX_OK);
+    T_EQ_INT(ox_txn_put(x, u, "gone", 4, "2", 1, 0, 0), OX_OK);
+    T_EQ_INT(ox_txn_clear(x, t), OX_OK);
+    T_EQ_INT(ox_txn_contains(x, t, "keep", 4), OX_NOTFOUND);
+    ox_txn_rollback(x);
+    ox_txn_rollback(NULL);
+    T_EQ_INT(ox_contains(t, "keep", 4), OX_OK);
+    T_EQ_INT(ox_contains(u, "gone", 4), OX_NOTFOUND);
+    ox_store_close(s);
+}
+
+static void clear_empties_data_and_expiry_index(void)
+{
+    u_clock clk = {100};
+    ox_store *s;
+    T_EQ_INT(u_open("txn3.mdb", &clk, &s), OX_OK);
+    ox_table *t = ox_store_table(s);
+    T_EQ_INT(ox_put_with_ttl(t, "a", 1, "1", 1, 10), OX_OK);
+    T_EQ_INT(ox_put(t, "b", 1, "1", 1), OX_OK);
+    ox_txn *x;
+    T_EQ_INT(ox_txn_begin(s, &x), OX_OK);
+    T_EQ_INT(ox_txn_clear(x, t), OX_OK);
+    T_EQ_INT(ox_txn_commit(x), OX_OK);
+    uint64_t n;
+    T_EQ_INT(ox_count(t, &n), OX_OK);
+    T_EQ_U64(n, 0);
+    clk.now += 100;
+    size_t purged = 5;
+    T_EQ_INT(ox_purge_expired(t, 0, &purged), OX_OK);
+    T_EQ_U64(purged, 0);
+    ox_store_close(s);
+}
+
+static void iterator_left_open_at_commit_is_detached_not_freed_twice(void)
+{
+    ox_store *s;
+    T_EQ_INT(u_open("txn4.mdb", NULL, &s), OX_OK);
+    ox_table *t = ox_store_table(s);
+    ox_txn *x;
+    ox_iter *it;
+    ox_val k, v;
+    T_EQ_INT(ox_txn_begin(s, &x), OX_OK);
+    T_EQ_INT(ox_txn_put(x, t, "a", 1, "1", 1, 0, 0), OX_OK);
+    T_EQ_INT(ox_txn_range(x, t, NULL, NULL, 0, &it), OX_OK);
+    T_EQ_INT(ox_txn_commit(x), OX_OK);
+    T_EQ_INT(ox_iter_next(it, &k, &v), OX_EBUSY);
+    ox_iter_close(it);
+    ox_store_close(s);
+}
+
+static void snapshot_never_sees_later_commits(void)
+{
+    ox_store *s;
+    T_EQ_INT(u_open("txn5.mdb", NULL, &s), OX_OK);
+    ox_table *t = ox_store_table(s);
+    T_EQ_INT(ox_put(t, "k", 1, "before", 6), OX_OK);
+    ox_snapshot *snap;
+    T_EQ_INT(ox_snapshot_begin(s, &snap), OX_OK);
+    T_EQ_INT(ox_put(t, "k", 1, "after", 5), OX_OK);
+    T_EQ_INT(ox_put(t, "k2", 2, "x", 1), OX_OK);
+    ox_val v;
+    T_EQ_INT(ox_snapshot_get(snap, t, "k", 1, &v), OX_OK);
+    T_EQ_MEM(v.data, v.len, "before", 6);
+    T_EQ_INT(ox_snapshot_contains(snap, t, "k2", 2), OX_NOTFOUND);
+    ox_iter *it;
+    ox_val k;
+    ox_val p = {"k", 1};
+    T_EQ_INT(ox_snapshot_prefix(snap, t, &p, 0, &it), OX_OK);
+    int n = 0;
+    while (ox_iter_next(it, &k, &v) == OX_OK)
+        n++;
+    ox_iter_close(it);
+    T_EQ_INT(n, 1);
+    T_EQ_INT(ox_snapshot_renew(snap), OX_OK);
+    T_EQ_INT(ox_snapshot_get(snap, t, "k", 1, &v), OX_OK);
+    T_EQ_MEM(v.data, v.len, "after", 5);
+    T_EQ_INT(ox_snapshot_range(snap, t, NULL, NULL, 0, &it), OX_OK);
+    n = 0;
+    while (ox_iter_next(it, &k, &v) == OX_OK)
+        n++;
+    ox_iter_close(it);
+    T_EQ_INT(n, 2);
+    ox_snapshot_end(snap);
+    ox_snapshot_end(NULL);
+    ox_store_close(s);
+}
+
+/* A writer thread moves value between two keys in transactions, keeping a+b == 1000;
+ * readers take snapshots and must always see a consistent pair. */
+struct iso {
+    ox_store *s;
+    ox_table *t;
+    atomic_int stop;
+    atomic_int commits;
+    int errors;
+};
+
+static void *iso_writer(void *arg)
+{
+    struct iso *w = arg;
+    for (int i = 0; !atomic_load(&w->stop) && i < 5000; i++) {
+        ox_txn *x;
+        char buf[16];
+        int a = i % 1000, b = 1000 - a;
+        if (ox_txn_begin(w->s, &x)) {
+            w->errors++;
+            break;
+        }
+        int la = snprintf(buf, sizeof buf, "%d", a);
+        ox_txn_put(x, w->t, "a", 1, buf, (size_t)la, 0, 0);
+        int lb = snprintf(buf, sizeof buf, "%d", b);
+        ox_txn_put(x, w->t, "b", 1, buf, (size_t)lb, 0, 0);
+        if (ox_txn_commit(x))
+            w->errors++;
+        atomic_fetch_add(&w->commits, 1);
+    }
+    atomic_store(&w->stop, 1);
+    return NULL;
+}
+
+static int parse_val(ox_val v)
+{
+    char buf[16] = {0};
+    memcpy(buf, v.data, v.len < 15 ? v.len : 15);
+    return atoi(buf);
+}
+
+static void snapshot_isolation_under_a_concurrent_writer(void)
+{
+    struct iso w = {0};
+    T_EQ_INT(u_open("txn6.mdb", NULL, &w.s), OX_OK);
+    w.t = ox_store_table(w.s);
+    T_EQ_INT(ox_put(w.t, "a", 1, "0", 1), OX_OK);
+    T_EQ_INT(ox_put(w.t, "b", 1, "1000", 4), OX_OK);
+    pthread_t th;
+    T_EQ_INT(pthread_create(&th, NULL, iso_writer, &w), 0);
+    int reads = 0, bad = 0;
+    uint64_t deadline = t_now_ms() + 20000;
+    while (!atomic_load(&w.stop) && t_now_ms() < deadline) {
+        ox_snapshot *snap;
+        if (ox_snapshot_begin(w.s, &snap)) {
+            bad++;
+            break;
+        }
+        ox_val va, vb;
+        if (ox_snapshot_get(snap, w.t, "a", 1, &va) || ox_snapshot_get(snap, w.t, "b", 1, &vb) ||
+            parse_val(va) + parse_val(vb) != 1000)
+            bad++;
+        ox_snapshot_end(snap);
+        reads++;
+    }
+    atomic_store(&w.stop, 1);
+    pthread_join(th, NULL);
+    T_EQ_INT(bad, 0);
+    T_EQ_INT(w.errors, 0);
+    T_ASSERT(reads > 0);
+    T_ASSERT(atomic_load(&w.commits) > 0);
+    ox_store_close(w.s);
+}
+
+int main(void)
+{
+    T_RUN(txn_reads_its_own_writes_and_commit_publishes_them);
+    T_RUN(rollback_discards_everything);
+    T_RUN(clear_empties_data_and_expiry_index);
+    T_RUN(iterator_left_open_at_commit_is_detached_not_freed_twice);
+    T_RUN(snapshot_never_sees_later_commits);
+    T_RUN(snapshot_isolation_under_a_concurrent_writer);
+    return T_MAIN_END();
+}
