@@ -93,8 +93,29 @@ void ox__grow_if_needed(ox_store *s);
 
 /* ---- ox_value.c ---- */
 /* Decodes a value record. OX_OK with *val the user's bytes and *exp the expiry time (0 if
- * none); OX_ECORRUPT for a malformed record. Expiry is not judged here. */
-int ox__val_decode(const MDB_val *rec, ox_val *val, uint64_t *exp);
+ * none); OX_ECORRUPT for a malformed record. Expiry is not judged here. Inline: it runs
+ * once per key on every read path, iterators included. */
+static inline int ox__val_decode(const MDB_val *rec, ox_val *val, uint64_t *exp)
+{
+    const unsigned char *p = (const unsigned char *)rec->mv_data;
+    if (rec->mv_size < 1 || (p[0] & ~OX_VH_KNOWN))
+        return OX_ECORRUPT;
+    if (!(p[0] & OX_VH_TTL)) {
+        *exp = 0;
+        val->data = p + 1;
+        val->len = rec->mv_size - 1;
+        return OX_OK;
+    }
+    if (rec->mv_size < 9)
+        return OX_ECORRUPT;
+    uint64_t e = 0;
+    for (int i = 1; i <= 8; i++)
+        e = (e << 8) | p[i];
+    *exp = e;
+    val->data = p + 9;
+    val->len = rec->mv_size - 9;
+    return OX_OK;
+}
 /* Decodes and judges expiry against the store's clock (read only when the record has a
  * TTL): OX_NOTFOUND if expired. */
 int ox__val_live(ox_store *s, const MDB_val *rec, ox_val *val, uint64_t *exp);

@@ -5,6 +5,8 @@
 
 #include "ox_internal.h"
 
+enum { OX_IT_FRESH, OX_IT_RUNNING, OX_IT_DONE, OX_IT_DETACHED };
+
 struct ox_iter {
     ox_store *s;
     ox_table *t;
@@ -14,9 +16,12 @@ struct ox_iter {
     ox_txn *wtxn;          /* write transaction it belongs to, or NULL */
     ox_iter *wnext;        /* in wtxn's list */
     unsigned flags;
-    int started, done, detached;
+    int state;             /* OX_IT_* */
+    MDB_cursor_op step;    /* MDB_NEXT or MDB_PREV */
     int has_lo, has_hi;
     MDB_val lo, hi;        /* copies, in buf */
+    int has_end;           /* the bound that ends the walk: hi ascending, lo descending */
+    MDB_val *end;
     char *buf;
 };
 
@@ -75,6 +80,15 @@ int ox__iter_open(ox_store *s, MDB_txn *txn, int own_read, ox_txn *wtxn, ox_tabl
         memcpy(it->buf + lolen, hi->data, hilen);
     it->lo = (MDB_val){lolen, it->buf};
     it->hi = (MDB_val){hilen, it->buf + lolen};
+    if (flags & OX_ITER_DESC) {
+        it->step = MDB_PREV;
+        it->has_end = it->has_lo;
+        it->end = &it->lo;
+    } else {
+        it->step = MDB_NEXT;
+        it->has_end = it->has_hi;
+        it->end = &it->hi;
+    }
     if (wtxn) {
         ox_iter **head = ox__txn_iters(wtxn);
         it->wnext = *head;
@@ -88,7 +102,7 @@ void ox__iter_detach_all(ox_txn *wtxn, int txn_ends)
 {
     ox_iter **head = ox__txn_iters(wtxn);
     for (ox_iter *it = *head; it; it = it->wnext) {
-        it->detached = 1;
+        it->state = OX_IT_DETACHED;
         it->cur = NULL;
         if (txn_ends)
             it->wtxn = NULL;
@@ -115,48 +129,69 @@ static int iter_first(ox_iter *it, MDB_val *k, MDB_val *v)
     return rc ? rc : mdb_cursor_get(it->cur, k, v, MDB_PREV); /* k >= hi: step back */
 }
 
-int ox_iter_next(ox_iter *it, ox_val *key, ox_val *val)
+/* The general step: from a cursor result, skip expired keys, stop at the bound. Out of
+ * line so that the common case below stays small. */
+static __attribute__((noinline)) int iter_settle(ox_iter *it, int rc, MDB_val *k, MDB_val *v,
+                                                 ox_val *key, ox_val *val)
 {
-    if (it->detached)
-        return OX_EBUSY;
-    if (it->done)
-        return OX_NOTFOUND;
-    int desc = it->flags & OX_ITER_DESC;
-    MDB_val k, v;
-    int rc;
-    if (!it->started) {
-        it->started = 1;
-        rc = iter_first(it, &k, &v);
-    } else {
-        rc = mdb_cursor_get(it->cur, &k, &v, desc ? MDB_PREV : MDB_NEXT);
-    }
-    for (;; rc = mdb_cursor_get(it->cur, &k, &v, desc ? MDB_PREV : MDB_NEXT)) {
+    for (;; rc = mdb_cursor_get(it->cur, k, v, it->step)) {
         if (rc) {
             if (rc == MDB_NOTFOUND)
-                it->done = 1;
+                it->state = OX_IT_DONE;
             return ox__mdb_err(rc);
         }
-        if ((!desc && it->has_hi && mdb_cmp(it->txn, it->t->data, &k, &it->hi) >= 0) ||
-            (desc && it->has_lo && mdb_cmp(it->txn, it->t->data, &k, &it->lo) < 0)) {
-            it->done = 1;
-            return OX_NOTFOUND;
+        if (it->has_end) {
+            int c = mdb_cmp(it->txn, it->t->data, k, it->end);
+            if (it->step == MDB_NEXT ? c >= 0 : c < 0) { /* hi excluded, lo included */
+                it->state = OX_IT_DONE;
+                return OX_NOTFOUND;
+            }
         }
         ox_val data;
         uint64_t exp;
-        rc = ox__val_live(it->s, &v, &data, &exp);
-        if (rc == OX_NOTFOUND)
-            continue;
-        if (rc)
+        if ((rc = ox__val_decode(v, &data, &exp)))
             return rc;
+        if (exp && ox__now(it->s) > exp)
+            continue;
+        key->data = k->mv_data;
+        key->len = k->mv_size;
+        if (val)
+            *val = (it->flags & OX_ITER_KEYS_ONLY) ? (ox_val){NULL, 0} : data;
+        return OX_OK;
+    }
+}
+
+static __attribute__((noinline)) int iter_start(ox_iter *it, ox_val *key, ox_val *val)
+{
+    MDB_val k, v;
+    if (it->state == OX_IT_DETACHED)
+        return OX_EBUSY;
+    if (it->state == OX_IT_DONE)
+        return OX_NOTFOUND;
+    it->state = OX_IT_RUNNING;
+    int rc = iter_first(it, &k, &v);
+    return iter_settle(it, rc, &k, &v, key, val);
+}
+
+int ox_iter_next(ox_iter *it, ox_val *key, ox_val *val)
+{
+    MDB_val k, v;
+    if (it->state != OX_IT_RUNNING)
+        return iter_start(it, key, val);
+    int rc = mdb_cursor_get(it->cur, &k, &v, it->step);
+    /* Common case: a key, no bound to test, a record without TTL. */
+    const unsigned char *p = v.mv_data;
+    if (rc == 0 && !it->has_end && v.mv_size >= 1 && p[0] == 0 &&
+        !(it->flags & OX_ITER_KEYS_ONLY)) {
         key->data = k.mv_data;
         key->len = k.mv_size;
         if (val) {
-            if (it->flags & OX_ITER_KEYS_ONLY)
-                data = (ox_val){NULL, 0};
-            *val = data;
+            val->data = p + 1;
+            val->len = v.mv_size - 1;
         }
         return OX_OK;
     }
+    return iter_settle(it, rc, &k, &v, key, val);
 }
 
 void ox_iter_close(ox_iter *it)

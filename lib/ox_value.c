@@ -17,24 +17,6 @@ uint64_t ox__be64_get(const unsigned char *p)
     return v;
 }
 
-int ox__val_decode(const MDB_val *rec, ox_val *val, uint64_t *exp)
-{
-    const unsigned char *p = rec->mv_data;
-    if (rec->mv_size < 1 || (p[0] & ~OX_VH_KNOWN))
-        return OX_ECORRUPT;
-    size_t off = 1;
-    *exp = 0;
-    if (p[0] & OX_VH_TTL) {
-        if (rec->mv_size < 9)
-            return OX_ECORRUPT;
-        *exp = ox__be64_get(p + 1);
-        off = 9;
-    }
-    val->data = p + off;
-    val->len = rec->mv_size - off;
-    return OX_OK;
-}
-
 int ox__val_live(ox_store *s, const MDB_val *rec, ox_val *val, uint64_t *exp)
 {
     int rc = ox__val_decode(rec, val, exp);

@@ -1,0 +1,359 @@
+/* Opening stores: options, in-memory, wrapping an env, read-only, format version, sync
+ * policies, size and flush, hot backup, map growth. */
+#include <dirent.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib_util.h"
+#include "test.h"
+
+T_MAIN_BEGIN;
+
+static int file_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+static void open_creates_parent_dirs_and_one_file(void)
+{
+    ox_store *s;
+    const char *p = u_path("a/b/c/store.mdb");
+    T_EQ_INT(ox_store_open(p, NULL, &s), OX_OK);
+    T_EQ_INT(ox_put(ox_store_table(s), "k", 1, "v", 1), OX_OK);
+    T_EQ_U64(ox_store_format(s), OX_FORMAT_VERSION);
+    uint64_t bytes;
+    T_EQ_INT(ox_store_size_on_disk(s, &bytes), OX_OK);
+    T_ASSERT(bytes >= 4 * 4096);
+    T_EQ_INT(ox_store_flush(s), OX_OK);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+    struct stat st;
+    T_EQ_INT(stat(p, &st), 0);
+    T_ASSERT(S_ISREG(st.st_mode)); /* MDB_NOSUBDIR: a file, not a directory */
+    T_EQ_INT(ox_store_open(NULL, NULL, &s), OX_EINVAL);
+    ox_options o;
+    ox_options_init(&o);
+    o.sync = 7;
+    T_EQ_INT(ox_store_open(p, &o, &s), OX_EINVAL);
+}
+
+static void default_table_name_is_an_option(void)
+{
+    ox_options o;
+    ox_options_init(&o);
+    o.table = "users";
+    ox_store *s;
+    T_EQ_INT(ox_store_open(u_path("named.mdb"), &o, &s), OX_OK);
+    T_EQ_STR(ox_table_name(ox_store_table(s)), "users");
+    T_EQ_INT(ox_put(ox_store_table(s), "k", 1, "v", 1), OX_OK);
+    ox_store_close(s);
+    T_EQ_INT(ox_store_open(u_path("named.mdb"), NULL, &s), OX_OK);
+    ox_table *t;
+    T_EQ_INT(ox_table_open(s, "users", &t), OX_OK);
+    T_EQ_INT(ox_contains(t, "k", 1), OX_OK);
+    T_EQ_INT(ox_contains(ox_store_table(s), "k", 1), OX_NOTFOUND);
+    ox_store_close(s);
+}
+
+static void data_survives_close_and_reopen(void)
+{
+    ox_store *s;
+    T_EQ_INT(u_open("reopen.mdb", NULL, &s), OX_OK);
+    T_EQ_INT(ox_put(ox_store_table(s), "durable", 7, "yes", 3), OX_OK);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+    T_EQ_INT(u_open("reopen.mdb", NULL, &s), OX_OK);
+    void *v;
+    size_t n;
+    T_EQ_INT(ox_get(ox_store_table(s), "durable", 7, &v, &n), OX_OK);
+    T_EQ_MEM(v, n, "yes", 3);
+    free(v);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+    T_EQ_INT(ox_store_close(NULL), OX_OK);
+}
+
+static int count_entries(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    if (!d)
+        return -1;
+    while ((e = readdir(d)))
+        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+static void in_memory_store_leaves_nothing_on_disk(void)
+{
+    int before = count_entries("/dev/shm", "oxistore-mem.") +
+                 count_entries(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", "oxistore-mem.");
+    ox_options o;
+    ox_options_init(&o);
+    o.in_memory = 1;
+    ox_store *s;
+    T_EQ_INT(ox_store_open(NULL, &o, &s), OX_OK);
+    ox_table *t = ox_store_table(s);
+    char k[32];
+    for (int i = 0; i < 1000; i++) {
+        size_t kl = U_KEY(k, "m%d", i);
+        T_EQ_INT(ox_put(t, k, kl, k, kl), OX_OK);
+    }
+    uint64_t n, bytes;
+    T_EQ_INT(ox_count(t, &n), OX_OK);
+    T_EQ_U64(n, 1000);
+    T_EQ_INT(ox_store_size_on_disk(s, &bytes), OX_OK);
+    T_EQ_U64(bytes, 0);
+    int during = count_entries("/dev/shm", "oxistore-mem.") +
+                 count_entries(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", "oxistore-mem.");
+    T_EQ_INT(during, before); /* unlinked as soon as opened */
+    /* a backup of an in-memory store is an ordinary store file */
+    T_EQ_INT(ox_backup(s, u_path("from-mem.mdb"), 0), OX_OK);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+    T_EQ_INT(u_open("from-mem.mdb", NULL, &s), OX_OK);
+    T_EQ_INT(ox_count(ox_store_table(s), &n), OX_OK);
+    T_EQ_U64(n, 1000);
+    ox_store_close(s);
+}
+
+static void wrap_uses_the_callers_env(void)
+{
+    MDB_env *env;
+    T_EQ_INT(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 9);
+    T_EQ_INT(mdb_env_open(env, u_path("wrapped.mdb"), MDB_NOSUBDIR | MDB_NOTLS, 0644), 0);
+    ox_store *s;
+    T_EQ_INT(ox_store_wrap(env, NULL, &s), OX_OK);
+    T_EQ_INT(ox_put(ox_store_table(s), "k", 1, "v", 1), OX_OK);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+    /* the env is still the caller's, and holds the data */
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    T_EQ_INT(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    T_EQ_INT(mdb_dbi_open(txn, "t:default", 0, &dbi), 0);
+    MDB_stat st;
+    T_EQ_INT(mdb_stat(txn, dbi, &st), 0);
+    T_EQ_U64(st.ms_entries, 1);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    /* an env without MDB_NOTLS cannot be shared between threads' readers */
+    T_EQ_INT(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 9);
+    T_EQ_INT(mdb_env_open(env, u_path("wrapped2.mdb"), MDB_NOSUBDIR, 0644), 0);
+    T_EQ_INT(ox_store_wrap(env, NULL, &s), OX_EUNSUPPORTED);
+    mdb_env_close(env);
+}
+
+static void read_only_store_refuses_writes(void)
+{
+    ox_store *s;
+    T_EQ_INT(u_open("ro.mdb", NULL, &s), OX_OK);
+    T_EQ_INT(ox_put(ox_store_table(s), "k", 1, "v", 1), OX_OK);
+    ox_store_close(s);
+    ox_options o;
+    ox_options_init(&o);
+    o.read_only = 1;
+    T_EQ_INT(ox_store_open(u_path("ro.mdb"), &o, &s), OX_OK);
+    ox_table *t = ox_store_table(s);
+    T_EQ_INT(ox_contains(t, "k", 1), OX_OK);
+    T_EQ_INT(ox_put(t, "k", 1, "w", 1), OX_EREADONLY);
+    ox_txn *x;
+    T_EQ_INT(ox_txn_begin(s, &x), OX_EREADONLY);
+    ox_table *missing;
+    T_EQ_INT(ox_table_open(s, "missing", &missing), OX_NOTFOUND);
+    ox_store_close(s);
+    T_EQ_INT(ox_store_open(u_path("does-not-exist.mdb"), &o, &s), OX_NOTFOUND);
+}
+
+static void newer_format_version_is_refused(void)
+{
+    ox_store *s;
+    T_EQ_INT(u_open("fmt.mdb", NULL, &s), OX_OK);
+    ox_store_close(s);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    T_EQ_INT(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 4);
+    T_EQ_INT(mdb_env_open(env, u_path("fmt.mdb"), MDB_NOSUBDIR, 0644), 0);
+    T_EQ_INT(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    T_EQ_INT(mdb_dbi_open(txn, "ox:meta", 0, &dbi), 0);
+    MDB_val k = {6, "format"}, v;
+    T_EQ_INT(mdb_get(txn, dbi, &k, &v), 0);
+    T_EQ_MEM(v.mv_data, v.mv_size, "\0\0\0\1", 4);
+    v.mv_data = "\0\0\0\x63";
+    T_EQ_INT(mdb_put(txn, dbi, &k, &v, 0), 0);
+    T_EQ_INT(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+    T_EQ_INT(u_open("fmt.mdb", NULL, &s), OX_EUNSUPPORTED);
+}
+
+static void every_sync_policy_keeps_data_across_reopen(void)
+{
+    for (int pol = OX_SYNC_ALWAYS; pol <= OX_SYNC_NO; pol++) {
+        ox_options o;
+        ox_options_init(&o);
+        o.sync = pol;
+        ox_store *s;
+        char name[32];
+        snprintf(name, sizeof name, "sync%d.mdb", pol);
+        T_EQ_INT(ox_store_open(u_path(name), &o, &s), OX_OK);
+        for (int i = 0; i < 100; i++) {
+            char k[16];
+            size_t kl = U_KEY(k, "k%d", i);
+            T_EQ_INT(ox_put(ox_store_table(s), k, kl, "v", 1), OX_OK);
+        }
+        T_EQ_INT(ox_store_close(s), OX_OK);
+        T_EQ_INT(ox_store_open(u_path(name), &o, &s), OX_OK);
+        uint64_t n;
+        T_EQ_INT(ox_count(ox_store_table(s), &n), OX_OK);
+        T_EQ_U64(n, 100);
+        T_EQ_INT(ox_store_close(s), OX_OK);
+    }
+}
+
+struct bk_writer {
+    ox_table *t;
+    atomic_int stop;
+    atomic_int written;
+};
+
+static void *bk_write(void *arg)
+{
+    struct bk_writer *w = arg;
+    ox_val keys[100], vals[100];
+    char kb[100][16];
+    while (!atomic_load(&w->stop) && atomic_load(&w->written) < 200000) {
+        for (int i = 0; i < 100; i++) {
+            keys[i].len = U_KEY(kb[i], "w%07d", atomic_load(&w->written) + i);
+            keys[i].data = kb[i];
+            vals[i] = (ox_val){"0123456789", 10};
+        }
+        if (ox_batch_write(w->t, 100, keys, vals))
+            break;
+        atomic_fetch_add(&w->written, 100);
+    }
+    return NULL;
+}
+
+static void hot_backup_is_consistent_while_a_writer_runs(void)
+{
+    ox_options o;
+    ox_options_init(&o);
+    o.sync = OX_SYNC_NO;
+    ox_store *s;
+    T_EQ_INT(ox_store_open(u_path("hot.mdb"), &o, &s), OX_OK);
+    struct bk_writer w = {.t = ox_store_table(s)};
+    pthread_t th;
+    T_EQ_INT(pthread_create(&th, NULL, bk_write, &w), 0);
+    uint64_t deadline = t_now_ms() + 10000;
+    while (atomic_load(&w.written) < 5000 && t_now_ms() < deadline)
+        ;
+    T_EQ_INT(ox_backup(s, u_path("backup/hot-copy.mdb"), 0), OX_OK);
+    T_EQ_INT(ox_backup(s, u_path("backup/hot-compact.mdb"), 1), OX_OK);
+    atomic_store(&w.stop, 1);
+    pthread_join(th, NULL);
+    ox_store_close(s);
+    T_ASSERT(!file_exists(u_path("backup/hot-copy.mdb.tmp")));
+    /* each copy holds whole batches only: a multiple of 100 keys, in a prefix order */
+    const char *copies[2] = {"backup/hot-copy.mdb", "backup/hot-compact.mdb"};
+    for (int c = 0; c < 2; c++) {
+        T_EQ_INT(u_open(copies[c], NULL, &s), OX_OK);
+        uint64_t n;
+        T_EQ_INT(ox_count(ox_store_table(s), &n), OX_OK);
+        T_ASSERT(n >= 5000);
+        T_EQ_U64(n % 100, 0);
+        char k[16];
+        size_t kl = U_KEY(k, "w%07d", (int)n - 1);
+        T_EQ_INT(ox_contains(ox_store_table(s), k, kl), OX_OK);
+        kl = U_KEY(k, "w%07d", (int)n);
+        T_EQ_INT(ox_contains(ox_store_table(s), k, kl), OX_NOTFOUND);
+        ox_store_close(s);
+    }
+}
+
+static void map_grows_from_tiny_to_100k_keys(void)
+{
+    ox_options o;
+    ox_options_init(&o);
+    o.map_size = 64 * 1024;
+    o.sync = OX_SYNC_NO;
+    ox_store *s;
+    T_EQ_INT(ox_store_open(u_path("grow.mdb"), &o, &s), OX_OK);
+    ox_table *t = ox_store_table(s);
+    size_t first = ox_store_map_size(s);
+    T_ASSERT(first <= 64 * 1024);
+    char k[32], v[64];
+    memset(v, 'v', sizeof v);
+    /* single-op commits first, then one big transaction that must replay after growth */
+    for (int i = 0; i < 20000; i++) {
+        size_t kl = U_KEY(k, "single:%06d", i);
+        T_EQ_INT(ox_put(t, k, kl, v, sizeof v), OX_OK);
+    }
+    ox_txn *x;
+    T_EQ_INT(ox_txn_begin(s, &x), OX_OK);
+    for (int i = 0; i < 80000; i++) {
+        size_t kl = U_KEY(k, "batch:%06d", i);
+        T_EQ_INT(ox_txn_put(x, t, k, kl, v, sizeof v, 0, 0), OX_OK);
+    }
+    ox_val got;
+    T_EQ_INT(ox_txn_get(x, t, "batch:000000", 12, &got), OX_OK);
+    T_EQ_INT(ox_txn_commit(x), OX_OK);
+    uint64_t n;
+    T_EQ_INT(ox_count(t, &n), OX_OK);
+    T_EQ_U64(n, 100000);
+    T_ASSERT(ox_store_map_size(s) > 16 * first);
+    ox_store_close(s);
+    T_EQ_INT(u_open("grow.mdb", NULL, &s), OX_OK);
+    t = ox_store_table(s);
+    T_EQ_INT(ox_count(t, &n), OX_OK);
+    T_EQ_U64(n, 100000);
+    T_EQ_INT(ox_contains(t, "batch:079999", 12), OX_OK);
+    T_EQ_INT(ox_contains(t, "single:019999", 13), OX_OK);
+    ox_store_close(s);
+}
+
+static void write_needing_growth_while_the_thread_reads_is_busy_not_deadlocked(void)
+{
+    ox_options o;
+    ox_options_init(&o);
+    o.map_size = 64 * 1024;
+    o.sync = OX_SYNC_NO;
+    ox_store *s;
+    T_EQ_INT(ox_store_open(u_path("selfread.mdb"), &o, &s), OX_OK);
+    ox_table *t = ox_store_table(s);
+    ox_snapshot *snap;
+    T_EQ_INT(ox_snapshot_begin(s, &snap), OX_OK);
+    char k[32], v[256];
+    memset(v, 'v', sizeof v);
+    int rc = OX_OK, i;
+    for (i = 0; i < 100000 && rc == OX_OK; i++) {
+        size_t kl = U_KEY(k, "k%06d", i);
+        rc = ox_put(t, k, kl, v, sizeof v);
+    }
+    T_EQ_INT(rc, OX_EBUSY);
+    ox_snapshot_end(snap);
+    size_t kl = U_KEY(k, "k%06d", i);
+    T_EQ_INT(ox_put(t, k, kl, v, sizeof v), OX_OK); /* reader gone: it grows now */
+    ox_store_close(s);
+}
+
+int main(void)
+{
+    T_RUN(open_creates_parent_dirs_and_one_file);
+    T_RUN(default_table_name_is_an_option);
+    T_RUN(data_survives_close_and_reopen);
+    T_RUN(in_memory_store_leaves_nothing_on_disk);
+    T_RUN(wrap_uses_the_callers_env);
+    T_RUN(read_only_store_refuses_writes);
+    T_RUN(newer_format_version_is_refused);
+    T_RUN(every_sync_policy_keeps_data_across_reopen);
+    T_RUN(hot_backup_is_consistent_while_a_writer_runs);
+    T_RUN(map_grows_from_tiny_to_100k_keys);
+    T_RUN(write_needing_growth_while_the_thread_reads_is_busy_not_deadlocked);
+    return T_MAIN_END();
+}
