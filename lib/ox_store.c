@@ -220,17 +220,29 @@ static void *ox_flusher_main(void *arg)
 
 /* ---- open / close ---------------------------------------------------------------------- */
 
+/* Copies the directory part of path into dir ("." for a bare name, "/" for the root). */
+static int ox_parent_dir(const char *path, char *dir, size_t cap)
+{
+    size_t n = strlen(path);
+    if (n >= cap)
+        return OX_EINVAL;
+    memcpy(dir, path, n + 1);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    return OX_OK;
+}
+
 static int ox_mkdirs(const char *path)
 {
     char buf[PATH_MAX];
-    size_t n = strlen(path);
-    if (n >= sizeof buf)
-        return OX_EINVAL;
-    memcpy(buf, path, n + 1);
-    char *slash = strrchr(buf, '/');
-    if (!slash || slash == buf)
-        return OX_OK;
-    *slash = '\0';
+    int rc = ox_parent_dir(path, buf, sizeof buf);
+    if (rc)
+        return rc;
     for (char *p = buf + 1; *p; p++) {
         if (*p != '/')
             continue;
@@ -530,21 +542,13 @@ void ox_store_compact_on_close(ox_store *s)
 static int ox_sync_parent(const char *path)
 {
     char dir[PATH_MAX];
-    size_t n = strlen(path);
-    if (n >= sizeof dir)
-        return OX_EINVAL;
-    memcpy(dir, path, n + 1);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        strcpy(dir, ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
+    int rc = ox_parent_dir(path, dir, sizeof dir);
+    if (rc)
+        return rc;
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
     if (fd < 0)
         return ox__mdb_err(errno);
-    int rc = fsync(fd) ? ox__mdb_err(errno) : OX_OK;
+    rc = fsync(fd) ? ox__mdb_err(errno) : OX_OK;
     close(fd);
     return rc;
 }
