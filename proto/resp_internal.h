@@ -1,0 +1,49 @@
+/* Shared by the files of proto/ only; not part of the public API (see resp.h). */
+#ifndef RESP_INTERNAL_H
+#define RESP_INTERNAL_H
+
+#include <stdlib.h>
+
+#include "resp.h"
+
+static inline void *resp_default_resize(void *ctx, void *ptr, size_t size)
+{
+    (void)ctx;
+    return realloc(ptr, size ? size : 1);
+}
+
+static inline void resp_default_release(void *ctx, void *ptr)
+{
+    (void)ctx;
+    free(ptr);
+}
+
+/* The allocator an object keeps: the caller's, or libc's. */
+static inline resp_allocator resp_allocator_or_default(const resp_allocator *a)
+{
+    resp_allocator d = { resp_default_resize, resp_default_release, NULL };
+    return a ? *a : d;
+}
+
+static inline void *resp_mem_resize(const resp_allocator *a, void *ptr, size_t size)
+{
+    return a->resize(a->ctx, ptr, size);
+}
+
+static inline void resp_mem_free(const resp_allocator *a, void *ptr)
+{
+    if (ptr) a->release(a->ctx, ptr);
+}
+
+/* Writes v in decimal at dst (room for 20 bytes); returns the length. */
+size_t resp_ll2str(char *dst, long long v);
+
+/* Splits an inline request line s[0..n) (no NUL byte in it) into arguments with Redis's
+ * sdssplitargs rules. With args NULL it only counts them. Otherwise it unescapes in place
+ * (an argument's bytes are written from its first input byte on; output never outruns
+ * input) and points args[0..count) into s; args must have room for the count a first call
+ * returned. Returns the count, or -1 on unbalanced
+ * quotes (s then may be partly rewritten). */
+long resp_splitargs(char *s, size_t n, resp_arg *args);
+
+#endif
