@@ -302,7 +302,9 @@ typedef struct ox_check_report {
     uint64_t problem_pgno;   /* page where it was found (UINT64_MAX if none) */
     uint64_t txnid;          /* transaction id of the snapshot checked */
     uint64_t pages;          /* pages in the file (last page + 1) */
-    uint64_t pages_used;     /* pages reachable from the meta page's trees */
+    uint64_t pages_used;     /* pages reachable from the meta page's trees, and the two
+                                meta pages: on a clean file pages_used + pages_free ==
+                                pages */
     uint64_t pages_free;     /* pages on the free list */
     uint64_t tables;         /* named databases found */
     uint64_t entries;        /* entries over all named databases */
@@ -312,8 +314,10 @@ typedef struct ox_check_report {
 /* Walks every page of every database and the free list of the newest snapshot of the file
  * at path without opening it through LMDB, and reports the first problem: bad meta page,
  * bad page type, page number out of range, page header or node out of bounds, keys out of
- * order, a page referenced twice. rep may be NULL. Returns OX_OK (clean), OX_ECORRUPT (see
- * rep->problem), OX_EBUSY (another process has the file open), OX_EIO, OX_EINVAL. */
+ * order, a page referenced twice, a page neither in use nor free, a database whose depth,
+ * entries or page counts differ from its record. rep may be NULL. Returns OX_OK (clean),
+ * OX_ECORRUPT (see rep->problem), OX_EBUSY (another process has the file open), OX_EIO,
+ * OX_EINVAL (no such file). */
 int ox_check(const char *path, ox_check_report *rep);
 
 /* Recovers a file whose newest commit is damaged: if the newest snapshot fails ox_check
@@ -325,7 +329,8 @@ int ox_repair(const char *path, char *what, size_t whatlen);
 
 /* Offline compaction: writes a compacted copy beside the file and renames it over the
  * original (atomic; the original is untouched on any error). Returns OX_OK, OX_EBUSY
- * (file in use), OX_EIO, OX_EFULL, OX_ECORRUPT. */
+ * (file in use), OX_EIO, OX_EFULL, OX_ECORRUPT, OX_EUNSUPPORTED (format version), OX_EINVAL
+ * (no such file). */
 int ox_compact(const char *path);
 
 #ifdef __cplusplus
