@@ -247,18 +247,19 @@ typedef enum resp_agg {
     RESP_AGG_ARRAY, RESP_AGG_MAP, RESP_AGG_SET, RESP_AGG_PUSH, RESP_AGG_ATTRIBUTE
 } resp_agg;
 
-/* A place for a header, filled later; treat as opaque. */
+/* A place for a header, filled later; caller-owned (on the stack is fine), opaque. */
 typedef struct resp_deferred {
     size_t at;     /* logical byte position in the buffer */
     size_t nref;   /* logical reference count at that position */
-    unsigned long id;
+    unsigned long id, prev;
 } resp_deferred;
 
-/* Opens a deferred length at the end of the buffer. Until every open one is filled,
- * resp_buf_iov() exposes nothing. Never fails. */
+/* Opens a deferred length at the end of the buffer; d must stay alive until filled.
+ * Until every open one is filled, resp_buf_iov() exposes nothing. Never fails. */
 void resp_write_deferred(resp_buf *b, resp_deferred *d);
 /* Writes the header of kind with n elements (pairs for map/attribute) at d's place.
- * RESP_EINVAL if d is not open in this buffer (already filled, or dropped by reset),
+ * Open deferred lengths are filled innermost (latest opened) first. RESP_EINVAL if d is
+ * not the innermost open one of this buffer (or was filled, or dropped by reset),
  * RESP_ENOTSUP for an attribute in RESP2, RESP_ENOMEM (d stays open: retry or reset). */
 int resp_write_deferred_len(resp_buf *b, resp_deferred *d, resp_agg kind, size_t n);
 

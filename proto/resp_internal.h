@@ -38,6 +38,20 @@ static inline void resp_mem_free(const resp_allocator *a, void *ptr)
 /* Writes v in decimal at dst (room for 20 bytes); returns the length. */
 size_t resp_ll2str(char *dst, long long v);
 
+/* Internal resp_buf interface for the writers (resp_write.c); see resp_buf.c. */
+
+/* A pointer to n writable bytes at the end of the buffer (appended only by
+ * resp_buf_advance), or NULL when memory is short. Earlier pointers become invalid. */
+char *resp_buf_space(resp_buf *b, size_t n);
+void resp_buf_advance(resp_buf *b, size_t n);
+/* Makes room for one reference, so that resp_buf_push_ref cannot fail. */
+int resp_buf_ref_room(resp_buf *b);
+/* Appends a reference at the current end (after resp_buf_ref_room succeeded). */
+void resp_buf_push_ref(resp_buf *b, const void *p, size_t len, resp_release_fn release,
+                       void *opaque);
+/* Inserts the header hdr[0..n) at d's place and closes d (see resp_write_deferred_len). */
+int resp_buf_fill_deferred(resp_buf *b, resp_deferred *d, const char *hdr, size_t n);
+
 /* Splits an inline request line s[0..n) (no NUL byte in it) into arguments with Redis's
  * sdssplitargs rules. With args NULL it only counts them. Otherwise it unescapes in place
  * (an argument's bytes are written from its first input byte on; output never outruns
