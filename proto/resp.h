@@ -115,21 +115,21 @@ void resp_parser_free(resp_parser *p);
 void resp_parser_set_auth_required(resp_parser *p, int required);
 
 /* Zero-copy input: returns in *ptr and *len a writable area at the end of the buffer for
- * the caller to read() into, then resp_parser_commit() the bytes it got. *len is at least
- * min(want, what the command being parsed still needs); want 0 means 16 KiB. While a
- * large bulk argument is in progress the area grows (at most doubling the buffer per
- * call, so a claimed length is never trusted with memory) towards the bulk's end, so the
- * value is read into its final place: at most one copy from the kernel, none by us
- * (a realloc that moves the block is the exception; glibc remaps large blocks instead).
- * Ends the validity of earlier argv bytes. RESP_EPROTO if the parser is in error,
- * RESP_ENOMEM (the parser is unchanged). */
+ * the caller to read() into, then resp_parser_commit() the bytes it got. *len >= want
+ * (0 means 16 KiB). While a bulk argument that needs more is in progress the area is
+ * extended towards the bulk's end, at most doubling the buffer per call (a claimed length
+ * is never trusted with memory), so the value is read into its final place: one copy from
+ * the kernel, none by us (a realloc that moves the block is the exception; glibc remaps
+ * large blocks instead). Ends the validity of earlier argv bytes. RESP_EPROTO if the
+ * parser is in error, RESP_ENOMEM (the parser is unchanged). */
 int resp_parser_reserve(resp_parser *p, size_t want, void **ptr, size_t *len);
 
 /* Appends n bytes written into the area of the last resp_parser_reserve(). RESP_EINVAL
  * if n is larger than that area. */
 int resp_parser_commit(resp_parser *p, size_t n);
 
-/* Copies len bytes in: resp_parser_reserve() + memcpy + resp_parser_commit(). */
+/* Copies len bytes in: resp_parser_reserve(p, len) + memcpy + resp_parser_commit().
+ * On RESP_ENOMEM nothing was taken: feed the same bytes again later. */
 int resp_parser_feed(resp_parser *p, const void *data, size_t len);
 
 /* Parses the next complete command. Returns RESP_OK with *cmd filled; RESP_AGAIN when the

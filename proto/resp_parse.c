@@ -152,8 +152,8 @@ int resp_parser_reserve(resp_parser *p, size_t want, void **ptr, size_t *len)
     if (missing > want) {
         /* Towards the bulk's end, but never more than doubling on a client's word. */
         size_t step = p->cap > READ_DEFAULT ? p->cap : READ_DEFAULT;
-        want = missing < step ? missing : step;
-        exact = 1;
+        if (step > missing) step = missing;
+        if (step > want) want = step, exact = 1;
     }
     if (p->rpos == p->wpos) p->rpos = p->wpos = 0;
     if (p->cap - p->wpos < want) compact(p);
@@ -178,19 +178,15 @@ int resp_parser_commit(resp_parser *p, size_t n)
 
 int resp_parser_feed(resp_parser *p, const void *data, size_t len)
 {
-    while (len) {
-        void *dst;
-        size_t room;
-        int rc = resp_parser_reserve(p, len, &dst, &room);
-        if (rc) return rc;
-        if (room > len) room = len;
-        memcpy(dst, data, room);
-        p->wpos += room;
-        p->reserved -= room;
-        data = (const char *)data + room;
-        len -= room;
-    }
-    return RESP_OK;
+    void *dst;
+    size_t room;
+    int rc;
+
+    if (len == 0) return p->err;
+    rc = resp_parser_reserve(p, len, &dst, &room); /* room >= len */
+    if (rc) return rc;
+    memcpy(dst, data, len);
+    return resp_parser_commit(p, len);
 }
 
 int resp_parser_trim(resp_parser *p)

@@ -3,8 +3,8 @@
  * Input: byte 0 picks the configuration (bit 0: authentication required, bit 1: tiny
  * limits), bytes 1..8 seed the splits, the rest is the client's byte stream. Checks:
  * - the stream parsed whole, in random splits through resp_parser_feed, through
- *   resp_parser_reserve/commit, and (when short) byte by byte gives the same commands and
- *   the same end state (error text, or bytes left buffered);
+ *   resp_parser_reserve/commit, and (up to 4 KiB) byte by byte gives the same commands
+ *   and the same end state (error text, or bytes left buffered);
  * - every command written back with the reply writer as an array of bulk strings (half of
  *   them referenced) parses back to itself.
  * Any difference aborts. */
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "resp.h"
+#include "../proto/resp_testutil.h" /* feed_all */
 
 typedef struct rec {
     char *p;
@@ -30,8 +31,9 @@ static void rec_add(rec *r, const void *data, size_t n)
     r->len += n;
 }
 
-static void rec_cmd(rec *r, const resp_cmd *c)
+static void rec_cmd(void *ctx, const resp_cmd *c)
 {
+    rec *r = ctx;
     uint32_t argc = (uint32_t)c->argc;
     if (c->argc < 1) abort();
     rec_add(r, "C", 1);
@@ -43,54 +45,15 @@ static void rec_cmd(rec *r, const resp_cmd *c)
     }
 }
 
-static uint64_t rng_next(uint64_t *st)
-{
-    uint64_t x = *st ? *st : 0x9E3779B97F4A7C15ULL;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *st = x;
-    return x * 0x2545F4914F6CDD1DULL;
-}
-
-enum mode { WHOLE, SPLIT_FEED, SPLIT_RESERVE, BYTES };
-
-static void parse(const uint8_t *in, size_t len, enum mode m, uint64_t seed,
+/* Parses in[0..len) fed the given way; records the commands and the end state. */
+static void parse(const uint8_t *in, size_t len, enum feed_mode m, uint64_t seed,
                   const resp_limits *lim, int auth, rec *out)
 {
     resp_parser *p;
-    resp_cmd c;
-    size_t off = 0;
-    int rc = RESP_AGAIN;
 
     if (resp_parser_new(&p, lim, NULL)) abort();
     resp_parser_set_auth_required(p, auth);
-    while (off < len && rc != RESP_EPROTO) {
-        size_t n = len - off;
-        if (m == BYTES) n = 1;
-        if (m == SPLIT_FEED || m == SPLIT_RESERVE) {
-            size_t r = 1 + (size_t)(rng_next(&seed) % 64);
-            if (r < n) n = r;
-        }
-        if (m == SPLIT_RESERVE) {
-            void *dst;
-            size_t room;
-            rc = resp_parser_reserve(p, (size_t)(rng_next(&seed) % 100), &dst, &room);
-            if (rc == RESP_EPROTO) break;
-            if (rc || room == 0) abort();
-            if (n > room) n = room;
-            memcpy(dst, in + off, n);
-            if (resp_parser_commit(p, n)) abort();
-        } else {
-            rc = resp_parser_feed(p, in + off, n);
-            if (rc == RESP_EPROTO) break;
-            if (rc) abort();
-        }
-        off += n;
-        while ((rc = resp_parser_next(p, &c)) == RESP_OK) rec_cmd(out, &c);
-        if (rc != RESP_AGAIN && rc != RESP_EPROTO) abort();
-    }
-    if (rc == RESP_EPROTO) {
+    if (feed_all(p, in, len, m, seed, rec_cmd, out) == RESP_EPROTO) {
         rec_add(out, "E", 1);
         rec_add(out, resp_parser_errstr(p), strlen(resp_parser_errstr(p)));
     } else {
@@ -171,11 +134,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         lim.unauth_max_bulk = 8;
         lim.unauth_max_multibulk = 3;
     }
-    parse(data, size, WHOLE, 0, &lim, cfg & 1, &ref);
-    for (int m = SPLIT_FEED; m <= BYTES; m++) {
+    parse(data, size, FEED_WHOLE, 0, &lim, cfg & 1, &ref);
+    for (int m = FEED_BYTES; m <= FEED_RESERVE; m++) {
         rec other = { 0 };
-        if (m == BYTES && size > 4096) continue;
-        parse(data, size, (enum mode)m, seed + (uint64_t)m, &lim, cfg & 1, &other);
+        if (m == FEED_BYTES && size > 4096) continue;
+        parse(data, size, (enum feed_mode)m, seed + (uint64_t)m, &lim, cfg & 1, &other);
         if (other.len != ref.len || memcmp(other.p, ref.p, ref.len) != 0) abort();
         free(other.p);
     }

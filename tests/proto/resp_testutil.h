@@ -55,7 +55,7 @@ static inline void sb_free(sbuf *s)
 /* Deterministic PRNG (xorshift64*), so random splits are the same on every run. */
 static inline uint64_t rng_next(uint64_t *st)
 {
-    uint64_t x = *st;
+    uint64_t x = *st ? *st : 0x9E3779B97F4A7C15ULL;
     x ^= x >> 12;
     x ^= x << 25;
     x ^= x >> 27;
@@ -91,6 +91,53 @@ static inline resp_allocator fa_allocator(failing_alloc *f)
 {
     resp_allocator a = { fa_resize, fa_release, f };
     return a;
+}
+
+enum feed_mode { FEED_WHOLE, FEED_BYTES, FEED_RANDOM, FEED_RESERVE };
+
+typedef void (*on_cmd_fn)(void *ctx, const resp_cmd *c);
+
+/* Feeds in[0..len) to p: whole, byte by byte, in random chunks of 1 to 24 bytes, or in
+ * such chunks through resp_parser_reserve (random want) + commit; hands every command to
+ * on_cmd as soon as it is complete. RESP_ENOMEM is retried: a failed call must have taken
+ * nothing. Returns RESP_EPROTO, or RESP_AGAIN once everything was fed. */
+static inline int feed_all(resp_parser *p, const void *in, size_t len, enum feed_mode mode,
+                           uint64_t seed, on_cmd_fn on_cmd, void *ctx)
+{
+    const char *s = in;
+    size_t off = 0;
+    int rc = RESP_AGAIN;
+    resp_cmd c;
+
+    while (off < len) {
+        size_t n = len - off;
+        if (mode == FEED_BYTES) n = 1;
+        if (mode == FEED_RANDOM || mode == FEED_RESERVE) {
+            size_t r = 1 + (size_t)(rng_next(&seed) % 24);
+            if (r < n) n = r;
+        }
+        if (mode == FEED_RESERVE) {
+            void *dst;
+            size_t room;
+            rc = resp_parser_reserve(p, (size_t)(rng_next(&seed) % 100), &dst, &room);
+            if (rc == RESP_ENOMEM) continue;
+            if (rc) return rc;
+            if (room == 0) abort();
+            if (n > room) n = room;
+            memcpy(dst, s + off, n);
+            if (resp_parser_commit(p, n)) abort();
+        } else {
+            rc = resp_parser_feed(p, s + off, n);
+            if (rc == RESP_ENOMEM) continue;
+            if (rc) return rc;
+        }
+        off += n;
+        while ((rc = resp_parser_next(p, &c)) != RESP_AGAIN) {
+            if (rc == RESP_OK) on_cmd(ctx, &c);
+            else if (rc != RESP_ENOMEM) return rc;
+        }
+    }
+    return rc;
 }
 
 #endif

@@ -13,16 +13,15 @@
 
 T_MAIN_BEGIN;
 
-enum feed_mode { FEED_WHOLE, FEED_BYTES, FEED_RANDOM, FEED_RESERVE };
-
 typedef struct parse_opts {
     const resp_limits *lim;
     int auth_required;
     const resp_allocator *alloc;
 } parse_opts;
 
-static void render_cmd(sbuf *out, const resp_cmd *c)
+static void render_cmd(void *ctx, const resp_cmd *c)
 {
+    sbuf *out = ctx;
     for (int i = 0; i < c->argc; i++) {
         if (i) sb_str(out, "|");
         sb_escaped(out, c->argv[i].ptr, c->argv[i].len);
@@ -30,52 +29,17 @@ static void render_cmd(sbuf *out, const resp_cmd *c)
     sb_str(out, ";");
 }
 
-/* Drains every complete command; returns the last code (RESP_AGAIN or an error). */
-static int drain(resp_parser *p, sbuf *out)
-{
-    resp_cmd c;
-    int rc;
-    while ((rc = resp_parser_next(p, &c)) == RESP_OK) render_cmd(out, &c);
-    return rc;
-}
-
-/* Feeds in[0..len) the given way, rendering the result into out. Allocation failures
- * (with a failing allocator) are retried, so the result must not depend on them. */
+/* Parses in[0..len) fed the given way, rendering the result into out. Allocation
+ * failures (with a failing allocator) are retried: the result must not depend on them. */
 static void parse_with(const char *in, size_t len, enum feed_mode mode, uint64_t seed,
                        const parse_opts *o, sbuf *out)
 {
     resp_parser *p;
-    size_t off = 0;
-    int rc = RESP_AGAIN;
     char num[32];
 
     while (resp_parser_new(&p, o->lim, o->alloc) == RESP_ENOMEM) {}
     resp_parser_set_auth_required(p, o->auth_required);
-    while (off < len && rc != RESP_EPROTO) {
-        size_t n = len - off;
-        if (mode == FEED_BYTES) n = 1;
-        if (mode == FEED_RANDOM || mode == FEED_RESERVE) {
-            size_t r = 1 + (size_t)(rng_next(&seed) % 24);
-            if (r < n) n = r;
-        }
-        if (mode == FEED_RESERVE) {
-            void *dst;
-            size_t room;
-            rc = resp_parser_reserve(p, n, &dst, &room);
-            if (rc == RESP_ENOMEM) continue;
-            if (rc) break;
-            if (room < n) abort();
-            memcpy(dst, in + off, n);
-            if (resp_parser_commit(p, n)) abort();
-        } else {
-            rc = resp_parser_feed(p, in + off, n);
-            if (rc == RESP_ENOMEM) continue; /* nothing was taken: retry the same bytes */
-            if (rc) break;
-        }
-        off += n;
-        while ((rc = drain(p, out)) == RESP_ENOMEM) {}
-    }
-    if (rc == RESP_EPROTO) {
+    if (feed_all(p, in, len, mode, seed, render_cmd, out) == RESP_EPROTO) {
         sb_str(out, "!");
         sb_str(out, resp_parser_errstr(p));
     } else if (resp_parser_buffered(p)) {
@@ -495,6 +459,30 @@ static void test_large_bulk_is_read_in_place(void)
     resp_parser_free(p);
 }
 
+/* A feed larger than the doubling step of a bulk in progress is still taken whole. */
+static void test_feed_takes_a_large_chunk_whole(void)
+{
+    const size_t vlen = 300000, first = 200000;
+    char *v = malloc(vlen + 2);
+    resp_parser *p;
+    resp_cmd c;
+    memset(v, 'z', vlen);
+    memcpy(v + vlen, "\r\n", 2);
+    T_EQ_INT(resp_parser_new(&p, NULL, NULL), RESP_OK);
+    T_EQ_INT(resp_parser_feed(p, "*1\r\n$300000\r\n", 13), RESP_OK);
+    T_EQ_INT(resp_parser_next(p, &c), RESP_AGAIN);
+    T_EQ_INT(resp_parser_feed(p, v, first), RESP_OK);
+    T_EQ_U64(resp_parser_buffered(p), 13 + first);
+    T_EQ_INT(resp_parser_next(p, &c), RESP_AGAIN);
+    T_EQ_INT(resp_parser_feed(p, v + first, vlen + 2 - first), RESP_OK);
+    T_EQ_INT(resp_parser_next(p, &c), RESP_OK);
+    T_EQ_INT(c.argc, 1);
+    T_EQ_U64(c.argv[0].len, vlen);
+    T_EQ_INT(memcmp(c.argv[0].ptr, v, vlen), 0);
+    resp_parser_free(p);
+    free(v);
+}
+
 static void test_claimed_bulk_length_allocates_little(void)
 {
     resp_parser *p;
@@ -562,6 +550,7 @@ int main(void)
     T_RUN(test_argv_bytes_outlive_next_calls);
     T_RUN(test_wire_len_counts_skipped_empties);
     T_RUN(test_large_bulk_is_read_in_place);
+    T_RUN(test_feed_takes_a_large_chunk_whole);
     T_RUN(test_claimed_bulk_length_allocates_little);
     T_RUN(test_allocation_failures_are_reported_and_recoverable);
     T_RUN(test_strerror_names_every_code);
