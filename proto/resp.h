@@ -65,8 +65,9 @@ typedef struct resp_allocator {
 /* Limits, with Redis 7.0's defaults from resp_limits_default(). A request over a limit is
  * a protocol error with Redis's text (in brackets). */
 typedef struct resp_limits {
-    long long max_multibulk;        /* largest N in "*N" (default INT_MAX, as Redis 7.0;
-                                       Redis 6 used 1024*1024) ["invalid multibulk length"] */
+    long long max_multibulk;        /* largest N in "*N", default INT_MAX as Redis 7.0
+                                       (1024*1024 for older Redis's limit)
+                                       ["invalid multibulk length"] */
     long long max_bulk;             /* proto-max-bulk-len, default 512 MiB
                                        ["invalid bulk length"] */
     size_t max_inline;              /* PROTO_INLINE_MAX_SIZE, default 64 KiB: the longest
