@@ -342,6 +342,52 @@ static void write_needing_growth_while_the_thread_reads_is_busy_not_deadlocked(v
     ox_store_close(s);
 }
 
+static void compact_on_close_shrinks_the_file_and_keeps_the_data(void)
+{
+    ox_options o;
+    ox_options_init(&o);
+    o.sync = OX_SYNC_NO;
+    ox_store *s;
+    T_EQ_INT(ox_store_open(u_path("cclose.mdb"), &o, &s), OX_OK);
+    ox_table *t = ox_store_table(s);
+    char k[32], v[200];
+    memset(v, 'c', sizeof v);
+    ox_txn *x;
+    T_EQ_INT(ox_txn_begin(s, &x), OX_OK);
+    for (int i = 0; i < 20000; i++) {
+        size_t kl = U_KEY(k, "c%06d", i);
+        T_EQ_INT(ox_txn_put(x, t, k, kl, v, sizeof v, 0, 0), OX_OK);
+    }
+    T_EQ_INT(ox_txn_commit(x), OX_OK);
+    T_EQ_INT(ox_txn_begin(s, &x), OX_OK);
+    for (int i = 0; i < 20000; i++) {
+        if (i % 100 == 0)
+            continue; /* keep 200 keys */
+        size_t kl = U_KEY(k, "c%06d", i);
+        T_EQ_INT(ox_txn_delete(x, t, k, kl), OX_OK);
+    }
+    T_EQ_INT(ox_txn_commit(x), OX_OK);
+    uint64_t before, after;
+    T_EQ_INT(ox_store_size_on_disk(s, &before), OX_OK);
+    ox_store_compact_on_close(s);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+    T_EQ_INT(u_open("cclose.mdb", NULL, &s), OX_OK);
+    t = ox_store_table(s);
+    T_EQ_INT(ox_store_size_on_disk(s, &after), OX_OK);
+    T_ASSERT(after * 10 < before);
+    uint64_t n;
+    T_EQ_INT(ox_count(t, &n), OX_OK);
+    T_EQ_U64(n, 200);
+    void *got;
+    size_t gl;
+    T_EQ_INT(ox_get(t, "c019900", 7, &got, &gl), OX_OK);
+    T_EQ_MEM(got, gl, v, sizeof v);
+    free(got);
+    ox_store_close(s);
+    ox_check_report rep;
+    T_EQ_INT(ox_check(u_path("cclose.mdb"), &rep), OX_OK);
+}
+
 int main(void)
 {
     T_RUN(open_creates_parent_dirs_and_one_file);
@@ -355,5 +401,6 @@ int main(void)
     T_RUN(hot_backup_is_consistent_while_a_writer_runs);
     T_RUN(map_grows_from_tiny_to_100k_keys);
     T_RUN(write_needing_growth_while_the_thread_reads_is_busy_not_deadlocked);
+    T_RUN(compact_on_close_shrinks_the_file_and_keeps_the_data);
     return T_MAIN_END();
 }
