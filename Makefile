@@ -21,8 +21,9 @@ SERVER_SRC := $(wildcard server/*.c)
 
 LIB_TESTS    := $(patsubst %.c,$(S)/%,$(wildcard tests/lib/test_*.c))
 PROTO_TESTS  := $(patsubst %.c,$(S)/%,$(wildcard tests/proto/test_*.c))
+CONF_TESTS   := $(patsubst %.c,$(S)/%,$(wildcard tests/conf/test_*.c))
 SERVER_TESTS := $(patsubst %.c,$(S)/%,$(wildcard tests/server/test_*.c))
-TESTS        := $(LIB_TESTS) $(PROTO_TESTS) $(SERVER_TESTS)
+TESTS        := $(LIB_TESTS) $(PROTO_TESTS) $(CONF_TESTS) $(SERVER_TESTS)
 
 .PHONY: all deps test test-build run bench bench-lib bench-proto fuzz fuzz-build clean
 all: $(B)/liboxistore.a $(B)/libresp.a $(if $(SERVER_SRC),$(B)/oxistore-server)
@@ -54,6 +55,10 @@ $(S)/tests/lib/%: tests/lib/%.c tests/test.h $(S)/liboxistore.a
 $(S)/tests/proto/%: tests/proto/%.c tests/test.h $(S)/libresp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(OPT) $(SANFLAGS) $(CPPFLAGS) -Itests $< -o $@ $(S)/libresp.a $(LDLIBS)
+
+$(S)/tests/conf/%: tests/conf/%.c tests/test.h $(CONF_SRC:%.c=$(S)/%.o) $(S)/libresp.a
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(OPT) $(SANFLAGS) $(CPPFLAGS) -Itests $< -o $@ $(CONF_SRC:%.c=$(S)/%.o) $(S)/libresp.a $(LDLIBS)
 
 test-build: $(TESTS)
 

@@ -1,0 +1,106 @@
+/* conf — oxistore-server's configuration: the directive table, parsing of a redis.conf-style
+ * file and of command-line "--directive value" overrides, CONFIG SET's checks and the text
+ * of each value for CONFIG GET. Plain data and parsing: nothing here touches sockets or the
+ * store.
+ *
+ * Rules:
+ * - Syntax and messages are Redis 7.0's: one directive per line, split with sdssplitargs's
+ *   quoting rules (resp_splitargs), '#' comment lines, directive names case-insensitive.
+ *   A fatal error names the line as redis-server does ("Reading the configuration file, at
+ *   line N", ">>> 'port \"abc\"'", "argument couldn't be parsed into an integer").
+ * - Command-line arguments after the optional file name are turned into config lines the
+ *   way redis-server does: "--name" starts a line, the arguments that follow are appended
+ *   to it; they are applied after the file, so they override it.
+ * - Memory sizes accept Redis's units (1k = 1000, 1kb = 1024, m/mb, g/gb); booleans
+ *   yes/no; enums their listed words. Values are range-checked as Redis checks them.
+ * - A conf is plain data owned by its creator; conf_free releases its strings. Not
+ *   thread-safe: the server changes it on one thread and publishes what others read.
+ */
+#ifndef CONF_H
+#define CONF_H
+
+#include <stddef.h>
+
+#define CONF_MAX_BIND 16
+
+enum conf_fsync { CONF_FSYNC_ALWAYS, CONF_FSYNC_EVERYSEC, CONF_FSYNC_NO };
+enum conf_loglevel { CONF_LOG_DEBUG, CONF_LOG_VERBOSE, CONF_LOG_NOTICE, CONF_LOG_WARNING };
+
+typedef struct conf {
+    /* network */
+    char *bind[CONF_MAX_BIND]; /* "bind": addresses; a leading '-' marks one optional */
+    int nbind;
+    int bind_explicit;        /* bind was given (protected mode relies on it) */
+    int port;                 /* 0..65535, 0 = no TCP */
+    int protected_mode;
+    char *unixsocket;         /* NULL = none */
+    int unixsocketperm;       /* octal mode, 0 = default */
+    long long timeout;        /* idle seconds before closing a client, 0 = never */
+    int tcp_keepalive;        /* seconds */
+    int tcp_backlog;
+    long long maxclients;
+    int io_threads;           /* 0 = number of cores */
+    /* data */
+    char *dir;
+    char *dbfilename;
+    int databases;
+    int appendfsync;          /* enum conf_fsync */
+    long long map_size;       /* initial LMDB map size in bytes (grows by itself) */
+    int hz;                   /* active expiry cycles per second */
+    /* limits */
+    long long proto_max_bulk_len;
+    long long client_query_buffer_limit;
+    long long client_output_normal_hard;  /* client-output-buffer-limit normal <hard> */
+    long long client_output_normal_soft;  /* <soft> */
+    long long client_output_normal_secs;  /* <soft seconds> */
+    long long max_key_len;    /* longest key accepted (bytes) */
+    /* security */
+    char *requirepass;        /* NULL = none */
+    /* logging */
+    int loglevel;             /* enum conf_loglevel */
+    char *logfile;            /* "" = stderr */
+    /* answered for compatibility, no effect */
+    char *save;               /* "" */
+    int appendonly;           /* "no": oxistore is always durable, there is no AOF */
+    int daemonize;            /* only "no" is accepted */
+} conf;
+
+/* Fills c with the defaults (those of conf/oxistore.conf and Redis 7.0). Returns 0, or -1
+ * when out of memory. */
+int conf_init(conf *c);
+
+/* Frees the strings c owns. c can be reused after conf_init. */
+void conf_free(conf *c);
+
+/* Loads the file at path (NULL: none) and then the command-line overrides argv[0..argc).
+ * On error returns -1 and writes into err the whole message redis-server would print after
+ * "*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\n" (several lines, no trailing newline). */
+int conf_load(conf *c, const char *path, int argc, char **argv, char *err, size_t errlen);
+
+/* Applies one directive: argv[0] is its name, argv[1..argc) its arguments. Returns 0, or
+ * -1 with *why set to Redis's reason ("Bad directive or wrong number of arguments", ...,
+ * static storage). */
+int conf_apply(conf *c, int argc, char **argv, const char **why);
+
+/* ---- CONFIG GET / SET ------------------------------------------------------------------ */
+
+/* Number of directives CONFIG GET can show; their indexes are 0..conf_count()-1. */
+size_t conf_count(void);
+
+/* Name of directive i (lower case, static). */
+const char *conf_name(size_t i);
+
+/* Index of the directive called name (case-insensitive), or -1. */
+int conf_find(const char *name, size_t len);
+
+/* Writes directive i's value as CONFIG GET shows it into buf (NUL-terminated, truncated to
+ * cap). Returns its length. */
+size_t conf_format(const conf *c, size_t i, char *buf, size_t cap);
+
+/* CONFIG SET of directive i to value. Returns 0, or -1 with *why the reason redis-server
+ * gives after "ERR CONFIG SET failed (possibly related to argument 'x') - ": "can't set
+ * immutable config", "can't set protected config", or the parse error. On error c is
+ * unchanged. */
+int conf_set(conf *c, size_t i, const char *value, size_t len, const char **why);
+
+#endif
