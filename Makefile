@@ -51,14 +51,14 @@ $(S)/libresp.a: $(PROTO_SRC:%.c=$(S)/%.o)
 # ---- tests ---------------------------------------------------------------------------
 $(S)/tests/lib/%: tests/lib/%.c tests/test.h $(S)/liboxistore.a
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(OPT) $(SANFLAGS) $(CPPFLAGS) -Itests $< -o $@ $(S)/liboxistore.a $(LDLIBS)
+	$(CC) $(WARN) $(OPT) $(SANFLAGS) $(CPPFLAGS) -Itests -MMD -MP $< -o $@ $(S)/liboxistore.a $(LDLIBS)
 $(S)/tests/proto/%: tests/proto/%.c tests/test.h $(S)/libresp.a
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(OPT) $(SANFLAGS) $(CPPFLAGS) -Itests $< -o $@ $(S)/libresp.a $(LDLIBS)
+	$(CC) $(WARN) $(OPT) $(SANFLAGS) $(CPPFLAGS) -Itests -MMD -MP $< -o $@ $(S)/libresp.a $(LDLIBS)
 
 $(S)/tests/conf/%: tests/conf/%.c tests/test.h $(CONF_SRC:%.c=$(S)/%.o) $(S)/libresp.a
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(OPT) $(SANFLAGS) $(CPPFLAGS) -Itests $< -o $@ $(CONF_SRC:%.c=$(S)/%.o) $(S)/libresp.a $(LDLIBS)
+	$(CC) $(WARN) $(OPT) $(SANFLAGS) $(CPPFLAGS) -Itests -MMD -MP $< -o $@ $(CONF_SRC:%.c=$(S)/%.o) $(S)/libresp.a $(LDLIBS)
 
 test-build: $(TESTS)
 
@@ -69,7 +69,7 @@ test: deps
 # ---- fuzzing (clang libFuzzer) ---------------------------------------------------------
 build/fuzz/fuzz_resp: tests/fuzz/fuzz_resp.c $(PROTO_SRC) $(wildcard proto/*.h)
 	@mkdir -p $(dir $@)
-	$(CLANG) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $< $(PROTO_SRC) -o $@
+	$(CLANG) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -Itests -MMD -MP $< $(PROTO_SRC) -o $@
 fuzz-build: $(if $(wildcard tests/fuzz/fuzz_resp.c),build/fuzz/fuzz_resp)
 fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz-run.sh
