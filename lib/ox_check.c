@@ -938,6 +938,8 @@ int ox_repair(const char *path, char *what, size_t whatlen)
         rc = ox__excl_errno(errno);
         goto out;
     }
+    if ((rc = ox__excl_invalidate(&f.ex)))
+        goto out;
     if (!f.m[bad].valid)
         snprintf(what, whatlen, "%s; rewrote it from txn %" PRIu64, f.m[bad].why,
                  f.m[good].txnid);

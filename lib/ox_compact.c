@@ -96,7 +96,8 @@ int ox_compact(const char *path)
         rc = ox__excl_errno(errno);
         goto out;
     }
-    rc = ox_compact_syncdir(path);
+    if ((rc = ox__excl_invalidate(&ex)) == OX_OK)
+        rc = ox_compact_syncdir(path);
 
 out:
     if (fd >= 0)

@@ -72,6 +72,13 @@ fail:
     return rc;
 }
 
+int ox__excl_invalidate(ox_excl *ex)
+{
+    if (ftruncate(ex->lockfd, 0) != 0)
+        return ox__excl_errno(errno);
+    return OX_OK;
+}
+
 void ox__excl_release(ox_excl *ex)
 {
     if (ex && ex->lockfd >= 0) {

@@ -26,7 +26,16 @@ typedef struct ox_excl {
  * OX_ENOMEM, OX_EIO. On error ex->lockfd is -1. */
 int ox__excl_acquire(const char *path, ox_excl *ex);
 
-/* Releases it (closes the lock file). Safe on a released or failed ox_excl. */
+/* To call after changing the data file (repair, compact), just before releasing. A process
+ * that started opening the store while we held the lock is waiting for it and will open
+ * non-exclusively, trusting the lock file's record of the last txnid to pick a meta page;
+ * after a repair or a compaction that record is stale and would show it the wrong
+ * snapshot (after compaction, the empty one). Emptying the lock file makes such a waiter
+ * fail (EINVAL) instead; the next open, exclusive, rebuilds the lock file. */
+int ox__excl_invalidate(ox_excl *ex);
+
+/* Releases it (closes the lock file). Safe on a released or failed ox_excl. A child forked
+ * while the lock is held shares it until it exits or execs (the descriptor is O_CLOEXEC). */
 void ox__excl_release(ox_excl *ex);
 
 /* The ox_err for an errno met while reading or writing a store file. */

@@ -684,6 +684,7 @@ out:
 static void repair_restores_a_meta_page_with_bad_magic(void)
 {
     ox_check_report rep;
+    struct stat st;
     file f;
     char what[256], want[256];
     unsigned slot;
@@ -703,6 +704,8 @@ static void repair_restores_a_meta_page_with_bad_magic(void)
     T_EQ_INT(ox_repair("r1.mdb", what, sizeof(what)), OX_OK);
     snprintf(want, sizeof(want), "meta page 0: bad magic 0xdeadbeef; rewrote it from txn 1");
     T_EQ_STR(what, want);
+    T_EQ_INT(stat("r1.mdb-lock", &st), 0);
+    T_EQ_INT(st.st_size, 0); /* a stale lock file would mislead an opener that waited */
     T_EQ_INT(ox_check("r1.mdb", &rep), OX_OK);
     T_EQ_U64(rep.txnid, 1);
     T_EQ_U64(rep.entries, 2000);

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ox_excl.h"
 #include "oxistore.h"
 #include "test.h"
 
@@ -294,6 +295,8 @@ static void compact_shrinks_after_mass_deletes_and_keeps_every_pair(void)
     T_EQ_INT(ox_compact("c.mdb"), OX_OK);
 
     T_EQ_INT(access("c.mdb.compact.tmp", F_OK), -1);
+    T_EQ_INT(stat("c.mdb-lock", &st1), 0);
+    T_EQ_INT(st1.st_size, 0); /* see the next test */
     T_EQ_INT(stat("c.mdb", &st1), 0);
     T_ASSERT(st1.st_size < st0.st_size / 2);
     T_EQ_INT(ox_check("c.mdb", &after), OX_OK);
@@ -397,11 +400,54 @@ static void compact_leaves_a_damaged_file_untouched(void)
     T_EQ_INT(ox_compact(NULL), OX_EINVAL);
 }
 
+/* A process that starts opening the store while it is being compacted waits for our lock,
+ * then opens non-exclusively and would trust the lock file's stale txnid to pick a meta
+ * page: after compaction that is the empty one. Emptying the lock file makes it fail. The
+ * compaction is done by hand here, under ox_excl, to hold the window open. */
+static void compact_makes_a_waiting_opener_fail_rather_than_see_a_stale_snapshot(void)
+{
+    MDB_env *env;
+    ox_excl ex;
+    int status;
+    pid_t pid;
+
+    T_EQ_INT(build("w.mdb"), 0);
+    T_EQ_INT(ox__excl_acquire("w.mdb", &ex), OX_OK);
+    pid = fork();
+    if (pid == 0) {
+        close(ex.lockfd); /* the lock belongs to the description a fork shares */
+        MDB_txn *txn;
+        MDB_dbi dbi;
+        MDB_stat st;
+        if (mkenv("w.mdb", &env, 0)) /* read-write, like a server */
+            _exit(2);
+        /* Through this env: a second one in this process would reset the lock file. */
+        status = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) ||
+                 mdb_dbi_open(txn, "n000", 0, &dbi) || mdb_stat(txn, dbi, &st) ||
+                 st.ms_entries != 5;
+        _exit(status);
+    }
+    usleep(300000); /* the child is now blocked in mdb_env_open */
+    T_EQ_INT(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, NDB + 8);
+    T_EQ_INT(mdb_env_open(env, "w.mdb", MDB_NOSUBDIR | MDB_NOLOCK | MDB_RDONLY, 0644), 0);
+    T_EQ_INT(mdb_env_copy2(env, "w.tmp", MDB_CP_COMPACT), 0);
+    mdb_env_close(env);
+    T_EQ_INT(rename("w.tmp", "w.mdb"), 0);
+    T_EQ_INT(ox__excl_invalidate(&ex), OX_OK);
+    ox__excl_release(&ex);
+    T_EQ_INT(waitpid(pid, &status, 0), pid);
+    T_ASSERT(WIFEXITED(status));
+    T_EQ_INT(WEXITSTATUS(status), 2);
+    T_EQ_INT(verify("w.mdb"), 0); /* the next open is exclusive and sees it all */
+}
+
 int main(void)
 {
     T_RUN(compact_shrinks_after_mass_deletes_and_keeps_every_pair);
     T_RUN(compact_refuses_a_busy_file);
     T_RUN(compact_replaces_a_stale_tmp_and_keeps_permissions);
     T_RUN(compact_leaves_a_damaged_file_untouched);
+    T_RUN(compact_makes_a_waiting_opener_fail_rather_than_see_a_stale_snapshot);
     return T_MAIN_END();
 }
