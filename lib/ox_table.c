@@ -101,15 +101,25 @@ void ox__table_free_all(ox_store *s)
     s->tables = s->deflt = NULL;
 }
 
-int ox_count(ox_table *t, uint64_t *n)
+static int ox_count_dbi(ox_table *t, MDB_dbi dbi, uint64_t *n)
 {
     MDB_txn *txn;
     MDB_stat st;
     int rc = ox__read_begin(t->s, &txn);
     if (rc)
         return rc;
-    rc = ox__mdb_err(mdb_stat(txn, t->data, &st));
+    rc = ox__mdb_err(mdb_stat(txn, dbi, &st));
     ox__read_end(t->s, txn);
     *n = rc ? 0 : st.ms_entries;
     return rc;
+}
+
+int ox_count(ox_table *t, uint64_t *n)
+{
+    return ox_count_dbi(t, t->data, n);
+}
+
+int ox_count_expires(ox_table *t, uint64_t *n)
+{
+    return ox_count_dbi(t, t->exp, n);
 }

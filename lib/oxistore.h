@@ -160,6 +160,10 @@ const char *ox_table_name(const ox_table *t);
  * purged yet; iteration never shows those. */
 int ox_count(ox_table *t, uint64_t *n);
 
+/* Number of keys with an expiry time, in O(1) (the expiry index's size; like ox_count it
+ * includes expired keys not yet purged). */
+int ox_count_expires(ox_table *t, uint64_t *n);
+
 /* ---- point operations (each one transaction) ---------------------------------------- */
 
 /* Copies the value of key into a new malloc'd buffer *val (free it with free()), its

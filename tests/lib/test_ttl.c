@@ -150,8 +150,13 @@ static void purge_costs_only_the_expired_keys_in_time_order(void)
     T_EQ_INT(ox_txn_commit(x), OX_OK);
     clk.now = 1000 + 10 * 30 + 1; /* 30 expired */
     size_t purged;
+    uint64_t nexp;
+    T_EQ_INT(ox_count_expires(t, &nexp), OX_OK);
+    T_EQ_U64(nexp, 100);
     T_EQ_INT(ox_purge_expired(t, 7, &purged), OX_OK); /* a bounded slice */
     T_EQ_U64(purged, 7);
+    T_EQ_INT(ox_count_expires(t, &nexp), OX_OK);
+    T_EQ_U64(nexp, 93);
     /* the slice took the earliest: ttl:099 .. ttl:093 */
     T_EQ_INT(ox_contains(t, "ttl:093", 7), OX_NOTFOUND);
     ox_snapshot *snap;
