@@ -387,6 +387,23 @@ static int ox_open_in_memory(ox_store *s, unsigned flags, mode_t mode)
     return ox__mdb_err(rc);
 }
 
+/* Sets the env's limits from opts and opens it (s->path, or in memory). */
+static int ox_env_open(ox_store *s, const ox_options *opts)
+{
+    unsigned tables = opts->max_tables ? opts->max_tables : OX_DEFAULT_TABLES;
+    mdb_env_set_mapsize(s->env, opts->map_size ? opts->map_size : OX_DEFAULT_MAP);
+    mdb_env_set_maxdbs(s->env, 2 * tables + 1);
+    mdb_env_set_maxreaders(s->env, opts->max_readers ? opts->max_readers : OX_DEFAULT_READERS);
+    unsigned flags = MDB_NOSUBDIR | MDB_NOTLS;
+    if (opts->read_only)
+        flags |= MDB_RDONLY;
+    if (opts->sync != OX_SYNC_ALWAYS)
+        flags |= MDB_NOSYNC;
+    if (opts->in_memory)
+        return ox_open_in_memory(s, flags, 0600);
+    return ox__mdb_err(mdb_env_open(s->env, s->path, flags, 0644));
+}
+
 int ox_store_open(const char *path, const ox_options *opts, ox_store **out)
 {
     ox_options defaults;
@@ -403,28 +420,28 @@ int ox_store_open(const char *path, const ox_options *opts, ox_store **out)
     if (!s)
         return OX_ENOMEM;
     s->own_env = 1;
-    int rc = ox__mdb_err(mdb_env_create(&s->env));
-    if (rc)
-        goto fail;
-    unsigned tables = opts->max_tables ? opts->max_tables : OX_DEFAULT_TABLES;
-    mdb_env_set_mapsize(s->env, opts->map_size ? opts->map_size : OX_DEFAULT_MAP);
-    mdb_env_set_maxdbs(s->env, 2 * tables + 1);
-    mdb_env_set_maxreaders(s->env, opts->max_readers ? opts->max_readers : OX_DEFAULT_READERS);
-    unsigned flags = MDB_NOSUBDIR | MDB_NOTLS;
-    if (opts->read_only)
-        flags |= MDB_RDONLY;
-    if (opts->sync != OX_SYNC_ALWAYS)
-        flags |= MDB_NOSYNC;
-    if (opts->in_memory) {
-        rc = ox_open_in_memory(s, flags, 0600);
-    } else {
+    int rc = OX_OK;
+    if (!opts->in_memory) {
         if (!(s->path = strdup(path))) {
             rc = OX_ENOMEM;
             goto fail;
         }
         if (!opts->read_only && (rc = ox_mkdirs(path)))
             goto fail;
-        rc = ox__mdb_err(mdb_env_open(s->env, path, flags, 0644));
+    }
+    /* Once more on EINVAL: an open that waited for ox_repair or ox_compact to release the
+     * file finds the lock file they emptied (so that no stale reader table survives) and
+     * fails once; the next open initialises it afresh. */
+    for (int tries = 0; tries < 2; tries++) {
+        if (s->env) {
+            mdb_env_close(s->env);
+            s->env = NULL;
+        }
+        if ((rc = ox__mdb_err(mdb_env_create(&s->env))))
+            goto fail;
+        rc = ox_env_open(s, opts);
+        if (rc != OX_EINVAL || opts->in_memory)
+            break;
     }
     if (rc)
         goto fail;
