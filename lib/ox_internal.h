@@ -3,10 +3,13 @@
  *
  * On-disk layout (format version 1), all inside one LMDB file:
  * - "ox:meta"        key "format" -> 4-byte big-endian format version.
- * - "t:<name>"       a table's data: user key -> value record.
+ * - "t:<name>"       a table's data: stored key -> value record.
  * - "e:<name>"       its expiry index (MDB_DUPSORT): 8-byte big-endian expiry time (ms)
- *                    -> user key. Exactly one entry per key that has an expiry time, so
+ *                    -> stored key. Exactly one entry per key that has an expiry time, so
  *                    purging costs O(expired keys) and never scans the data.
+ * A stored key is a 1-byte kind (OX_KEY_DIRECT: the user's key follows as it is), so that
+ * the empty key, which LMDB cannot hold, is a key like any other, and other kinds of key
+ * can be added later without colliding with these. Order is the user keys' order.
  * A value record is a 1-byte header, then (if OX_VH_TTL) the 8-byte big-endian expiry
  * time, then the user's bytes. A key without TTL therefore costs one B-tree lookup on
  * get: the header says there is nothing else to look at.
@@ -17,8 +20,12 @@
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #include "oxistore.h"
+
+#define OX_KEY_DIRECT 0x00u      /* stored key = this byte + the user's key */
+#define OX_KEY_BUF 512           /* room for any stored key (LMDB's limit is 511) */
 
 #define OX_VH_TTL 0x01u          /* record carries an expiry time */
 #define OX_VH_KNOWN OX_VH_TTL    /* header bits this version understands */
@@ -128,6 +135,15 @@ int ox__rec_ttl(ox_store *s, MDB_txn *txn, ox_table *t, const void *key, size_t 
                 uint64_t *ms);
 void ox__be64_put(unsigned char *p, uint64_t v);
 uint64_t ox__be64_get(const unsigned char *p);
+
+/* Encodes a user key (already checked by ox__key_check) into buf as its stored form. */
+static inline MDB_val ox__key_enc(const void *key, size_t klen, unsigned char *buf)
+{
+    buf[0] = OX_KEY_DIRECT;
+    if (klen)
+        memcpy(buf + 1, key, klen);
+    return (MDB_val){klen + 1, buf};
+}
 
 /* ---- ox_iter.c ---- */
 /* Opens an iterator on txn. owner: the snapshot owning txn is released at close when

@@ -54,8 +54,10 @@ int ox__iter_open(ox_store *s, MDB_txn *txn, int own_read, ox_txn *wtxn, ox_tabl
     *out = NULL;
     if ((lo && lolen && !lo->data) || (hi && hilen && !hi->data))
         return OX_EINVAL;
+    if ((lo && ox__key_check(s, lolen)) || (hi && ox__key_check(s, hilen)))
+        return OX_EKEYTOOLONG;
     ox_iter *it = calloc(1, sizeof *it);
-    if (!it || !(it->buf = malloc(lolen + hilen + 1))) {
+    if (!it || !(it->buf = malloc(lolen + hilen + 2))) {
         free(it);
         return OX_ENOMEM;
     }
@@ -71,15 +73,11 @@ int ox__iter_open(ox_store *s, MDB_txn *txn, int own_read, ox_txn *wtxn, ox_tabl
     it->own_read = own_read;
     it->wtxn = wtxn;
     it->flags = flags;
-    /* An empty lo is the smallest bound anyway; an empty hi would admit nothing. */
-    it->has_lo = lo && lolen;
+    /* Bounds in stored form: the kind byte, then the user's bytes. */
+    it->has_lo = lo != NULL;
     it->has_hi = hi != NULL;
-    if (lolen)
-        memcpy(it->buf, lo->data, lolen);
-    if (hilen)
-        memcpy(it->buf + lolen, hi->data, hilen);
-    it->lo = (MDB_val){lolen, it->buf};
-    it->hi = (MDB_val){hilen, it->buf + lolen};
+    it->lo = ox__key_enc(lo ? lo->data : NULL, lolen, (unsigned char *)it->buf);
+    it->hi = ox__key_enc(hi ? hi->data : NULL, hilen, (unsigned char *)it->buf + lolen + 1);
     if (flags & OX_ITER_DESC) {
         it->step = MDB_PREV;
         it->has_end = it->has_lo;
@@ -149,12 +147,15 @@ static __attribute__((noinline)) int iter_settle(ox_iter *it, int rc, MDB_val *k
         }
         ox_val data;
         uint64_t exp;
+        const unsigned char *kp = k->mv_data;
+        if (k->mv_size < 1 || kp[0] != OX_KEY_DIRECT)
+            return OX_ECORRUPT;
         if ((rc = ox__val_decode(v, &data, &exp)))
             return rc;
         if (exp && ox__now(it->s) > exp)
             continue;
-        key->data = k->mv_data;
-        key->len = k->mv_size;
+        key->data = kp + 1;
+        key->len = k->mv_size - 1;
         if (val)
             *val = (it->flags & OX_ITER_KEYS_ONLY) ? (ox_val){NULL, 0} : data;
         return OX_OK;
@@ -179,12 +180,12 @@ int ox_iter_next(ox_iter *it, ox_val *key, ox_val *val)
     if (it->state != OX_IT_RUNNING)
         return iter_start(it, key, val);
     int rc = mdb_cursor_get(it->cur, &k, &v, it->step);
-    /* Common case: a key, no bound to test, a record without TTL. */
-    const unsigned char *p = v.mv_data;
-    if (rc == 0 && !it->has_end && v.mv_size >= 1 && p[0] == 0 &&
-        !(it->flags & OX_ITER_KEYS_ONLY)) {
-        key->data = k.mv_data;
-        key->len = k.mv_size;
+    /* Common case: a direct key, no bound to test, a record without TTL. */
+    const unsigned char *p = v.mv_data, *kp = k.mv_data;
+    if (rc == 0 && !it->has_end && v.mv_size >= 1 && p[0] == 0 && k.mv_size >= 1 &&
+        kp[0] == OX_KEY_DIRECT && !(it->flags & OX_ITER_KEYS_ONLY)) {
+        key->data = kp + 1;
+        key->len = k.mv_size - 1;
         if (val) {
             val->data = p + 1;
             val->len = v.mv_size - 1;

@@ -64,8 +64,6 @@ uint64_t ox__now(ox_store *s)
 
 int ox__key_check(ox_store *s, size_t klen)
 {
-    if (klen == 0)
-        return OX_EINVAL;
     return klen > s->key_max ? OX_EKEYTOOLONG : OX_OK;
 }
 
@@ -351,7 +349,7 @@ static int ox_store_init(ox_store *s, const ox_options *o)
         return OX_EUNSUPPORTED;
     if (eflags & MDB_RDONLY)
         s->read_only = 1;
-    s->key_max = (size_t)mdb_env_get_maxkeysize(s->env);
+    s->key_max = (size_t)mdb_env_get_maxkeysize(s->env) - 1; /* the kind byte */
     int rc = ox_format_init(s);
     if (rc)
         return rc;

@@ -118,7 +118,8 @@ static int rec_retime(MDB_txn *txn, ox_table *t, MDB_val *k, ox_val old, uint64_
 
 static int op_put(MDB_txn *txn, const ox_op *op)
 {
-    MDB_val k = {op->klen, (void *)op->key};
+    unsigned char kb[OX_KEY_BUF];
+    MDB_val k = ox__key_enc(op->key, op->klen, kb);
     ox_val old;
     uint64_t old_exp;
     int had, live;
@@ -141,7 +142,8 @@ static int op_put(MDB_txn *txn, const ox_op *op)
 
 static int op_del(MDB_txn *txn, const ox_op *op)
 {
-    MDB_val k = {op->klen, (void *)op->key};
+    unsigned char kb[OX_KEY_BUF];
+    MDB_val k = ox__key_enc(op->key, op->klen, kb);
     ox_val old;
     uint64_t old_exp;
     int had, live;
@@ -157,7 +159,8 @@ static int op_del(MDB_txn *txn, const ox_op *op)
 
 static int op_retime(MDB_txn *txn, const ox_op *op)
 {
-    MDB_val k = {op->klen, (void *)op->key};
+    unsigned char kb[OX_KEY_BUF];
+    MDB_val k = ox__key_enc(op->key, op->klen, kb);
     ox_val old;
     uint64_t old_exp;
     int had, live;

@@ -31,7 +31,8 @@ int ox__rec_get(ox_store *s, MDB_txn *txn, ox_table *t, const void *key, size_t 
     int rc = ox__key_check(s, klen);
     if (rc)
         return rc;
-    MDB_val k = {klen, (void *)key}, rec;
+    unsigned char kb[OX_KEY_BUF];
+    MDB_val k = ox__key_enc(key, klen, kb), rec;
     uint64_t e;
     rc = mdb_get(txn, t->data, &k, &rec);
     return rc ? ox__mdb_err(rc) : ox__val_live(s, &rec, val, exp ? exp : &e);

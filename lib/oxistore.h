@@ -14,7 +14,7 @@
  *   for itself: if that write needs the map to grow it fails with OX_EBUSY. A growth that
  *   waits more than 10 s for other threads' readers gives up the same way (a reader that
  *   waits for the writer would otherwise deadlock). Begin and end a snapshot on one thread.
- * - Keys are 1 to ox_key_max() bytes (511 with Debian's LMDB); values any length. Keys are
+ * - Keys are 0 to ox_key_max() bytes (510 with Debian's LMDB); values any length. Keys are
  *   ordered bytewise (memcmp, shorter first on a common prefix).
  * - Times are milliseconds since the Unix epoch from the store's clock (ox_options.clock).
  *   A key with an expiry time T is visible while now <= T and invisible to every read
@@ -167,7 +167,7 @@ int ox_count_expires(ox_table *t, uint64_t *n);
 /* ---- point operations (each one transaction) ---------------------------------------- */
 
 /* Copies the value of key into a new malloc'd buffer *val (free it with free()), its
- * length in *vlen. Errors: OX_NOTFOUND, OX_EKEYTOOLONG, OX_EINVAL (empty key). */
+ * length in *vlen. Errors: OX_NOTFOUND, OX_EKEYTOOLONG. The empty key is a key. */
 int ox_get(ox_table *t, const void *key, size_t klen, void **val, size_t *vlen);
 
 /* OX_OK if key exists (and is not expired), OX_NOTFOUND if not. */
