@@ -21,6 +21,7 @@ struct ox_iter {
     int has_lo, has_hi;
     MDB_val lo, hi;        /* copies, in buf */
     int has_end;           /* the bound that ends the walk: hi ascending, lo descending */
+    int fast;              /* no bound to test and values wanted: ox_iter_next's short path */
     MDB_val *end;
     char *buf;
 };
@@ -87,6 +88,7 @@ int ox__iter_open(ox_store *s, MDB_txn *txn, int own_read, ox_txn *wtxn, ox_tabl
         it->has_end = it->has_hi;
         it->end = &it->hi;
     }
+    it->fast = !it->has_end && !(flags & OX_ITER_KEYS_ONLY);
     if (wtxn) {
         ox_iter **head = ox__txn_iters(wtxn);
         it->wnext = *head;
@@ -182,8 +184,8 @@ int ox_iter_next(ox_iter *it, ox_val *key, ox_val *val)
     int rc = mdb_cursor_get(it->cur, &k, &v, it->step);
     /* Common case: a direct key, no bound to test, a record without TTL. */
     const unsigned char *p = v.mv_data, *kp = k.mv_data;
-    if (rc == 0 && !it->has_end && v.mv_size >= 1 && p[0] == 0 && k.mv_size >= 1 &&
-        kp[0] == OX_KEY_DIRECT && !(it->flags & OX_ITER_KEYS_ONLY)) {
+    if (rc == 0 && it->fast && v.mv_size >= 1 && p[0] == 0 && k.mv_size >= 1 &&
+        kp[0] == OX_KEY_DIRECT) {
         key->data = kp + 1;
         key->len = k.mv_size - 1;
         if (val) {
