@@ -264,6 +264,16 @@ void resp_write_deferred(resp_buf *b, resp_deferred *d);
  * RESP_ENOTSUP for an attribute in RESP2, RESP_ENOMEM (d stays open: retry or reset). */
 int resp_write_deferred_len(resp_buf *b, resp_deferred *d, resp_agg kind, size_t n);
 
+/* ---- argument splitting ---------------------------------------------------------- */
+
+/* Splits a line s[0..n) (no NUL byte in it) into arguments with Redis's sdssplitargs
+ * rules: the rules of inline requests, and of redis.conf lines. With args NULL it only
+ * counts them. Otherwise it unescapes in place (an argument's bytes are written from its
+ * first input byte on; output never outruns input) and points args[0..count) into s, so
+ * they live as long as s; args must have room for the count a first call returned.
+ * Returns the count, or -1 on unbalanced quotes (s then may be partly rewritten). */
+long resp_splitargs(char *s, size_t n, resp_arg *args);
+
 /* ---- command-name lookup ------------------------------------------------------------- */
 
 /* A case-insensitive (ASCII) lookup table over caller-provided names, built once; lookups

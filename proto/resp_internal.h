@@ -52,12 +52,6 @@ void resp_buf_push_ref(resp_buf *b, const void *p, size_t len, resp_release_fn r
 /* Inserts the header hdr[0..n) at d's place and closes d (see resp_write_deferred_len). */
 int resp_buf_fill_deferred(resp_buf *b, resp_deferred *d, const char *hdr, size_t n);
 
-/* Splits an inline request line s[0..n) (no NUL byte in it) into arguments with Redis's
- * sdssplitargs rules. With args NULL it only counts them. Otherwise it unescapes in place
- * (an argument's bytes are written from its first input byte on; output never outruns
- * input) and points args[0..count) into s; args must have room for the count a first call
- * returned. Returns the count, or -1 on unbalanced
- * quotes (s then may be partly rewritten). */
-long resp_splitargs(char *s, size_t n, resp_arg *args);
+/* resp_splitargs is public: see resp.h. */
 
 #endif
