@@ -53,6 +53,7 @@ typedef struct conf {
     long long client_output_normal_hard;  /* client-output-buffer-limit normal <hard> */
     long long client_output_normal_soft;  /* <soft> */
     long long client_output_normal_secs;  /* <soft seconds> */
+    long long client_output_other[2][3];  /* replica and pubsub classes: kept for CONFIG GET */
     long long max_key_len;    /* longest key accepted (bytes) */
     /* security */
     char *requirepass;        /* NULL = none */
@@ -63,6 +64,7 @@ typedef struct conf {
     char *save;               /* "" */
     int appendonly;           /* "no": oxistore is always durable, there is no AOF */
     int daemonize;            /* only "no" is accepted */
+    char errbuf[128];         /* a formatted reason (conf_apply, conf_set) lives here */
 } conf;
 
 /* Fills c with the defaults (those of conf/oxistore.conf and Redis 7.0). Returns 0, or -1
@@ -78,8 +80,8 @@ void conf_free(conf *c);
 int conf_load(conf *c, const char *path, int argc, char **argv, char *err, size_t errlen);
 
 /* Applies one directive: argv[0] is its name, argv[1..argc) its arguments. Returns 0, or
- * -1 with *why set to Redis's reason ("Bad directive or wrong number of arguments", ...,
- * static storage). */
+ * -1 with *why set to Redis's reason ("Bad directive or wrong number of arguments", ...;
+ * static storage or c->errbuf, valid until the next call on c). */
 int conf_apply(conf *c, int argc, char **argv, const char **why);
 
 /* ---- CONFIG GET / SET ------------------------------------------------------------------ */
@@ -99,8 +101,8 @@ size_t conf_format(const conf *c, size_t i, char *buf, size_t cap);
 
 /* CONFIG SET of directive i to value. Returns 0, or -1 with *why the reason redis-server
  * gives after "ERR CONFIG SET failed (possibly related to argument 'x') - ": "can't set
- * immutable config", "can't set protected config", or the parse error. On error c is
- * unchanged. */
+ * immutable config", "can't set protected config", or the parse error (static storage or
+ * c->errbuf). On error c is unchanged. Strings are copied. */
 int conf_set(conf *c, size_t i, const char *value, size_t len, const char **why);
 
 #endif

@@ -1,0 +1,628 @@
+/* conf.c — the directive table and its parsing, with redis-server 7.0's rules and texts
+ * (config.c): typed values, range checks, memory units, the config file and command-line
+ * overrides, CONFIG GET/SET. */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conf.h"
+#include "resp.h"
+
+enum conf_type { T_BOOL, T_INT, T_LL, T_MEM, T_OCTAL, T_STR, T_ENUM, T_BIND, T_COBL };
+enum conf_flags {
+    F_IMMUTABLE = 1, /* fixed at start: "can't set immutable config" */
+    F_PROTECTED = 2, /* Redis refuses CONFIG SET unless enable-protected-configs */
+    F_NULLABLE = 4,  /* T_STR: "" means none (NULL) */
+};
+
+typedef struct conf_def {
+    const char *name;
+    int type;
+    unsigned flags;
+    size_t off;               /* offset of the field in conf */
+    long long min, max;       /* numeric bounds, inclusive */
+    const char *const *words; /* T_ENUM: words in Redis's order; the value is the index */
+} conf_def;
+
+static const char *const fsync_words[] = {"always", "everysec", "no", NULL};
+/* Redis lists appendfsync's words in this order in its error text. */
+static const char *const fsync_words_redis_order = "everysec, always, no";
+static const char *const loglevel_words[] = {"debug", "verbose", "notice", "warning", NULL};
+
+#define F(field) offsetof(conf, field)
+static const conf_def conf_defs[] = {
+    {"bind", T_BIND, 0, F(bind), 0, 0, NULL},
+    {"port", T_INT, F_IMMUTABLE, F(port), 0, 65535, NULL},
+    {"protected-mode", T_BOOL, 0, F(protected_mode), 0, 1, NULL},
+    {"unixsocket", T_STR, F_IMMUTABLE | F_NULLABLE, F(unixsocket), 0, 0, NULL},
+    {"unixsocketperm", T_OCTAL, F_IMMUTABLE, F(unixsocketperm), 0, 0777, NULL},
+    {"timeout", T_LL, 0, F(timeout), 0, INT_MAX, NULL},
+    {"tcp-keepalive", T_INT, 0, F(tcp_keepalive), 0, INT_MAX, NULL},
+    {"tcp-backlog", T_INT, F_IMMUTABLE, F(tcp_backlog), 0, INT_MAX, NULL},
+    {"maxclients", T_LL, 0, F(maxclients), 1, UINT_MAX, NULL},
+    {"io-threads", T_INT, F_IMMUTABLE, F(io_threads), 0, 128, NULL},
+    {"dir", T_STR, F_PROTECTED, F(dir), 0, 0, NULL},
+    {"dbfilename", T_STR, F_PROTECTED, F(dbfilename), 0, 0, NULL},
+    {"databases", T_INT, F_IMMUTABLE, F(databases), 1, INT_MAX, NULL},
+    {"appendfsync", T_ENUM, F_IMMUTABLE, F(appendfsync), 0, 0, fsync_words},
+    {"map-size", T_MEM, F_IMMUTABLE, F(map_size), 1 << 20, LLONG_MAX, NULL},
+    {"hz", T_INT, 0, F(hz), 0, INT_MAX, NULL},
+    {"proto-max-bulk-len", T_MEM, 0, F(proto_max_bulk_len), 1 << 20, LLONG_MAX, NULL},
+    {"client-query-buffer-limit", T_MEM, 0, F(client_query_buffer_limit), 1 << 20, LLONG_MAX,
+     NULL},
+    {"client-output-buffer-limit", T_COBL, 0, 0, 0, 0, NULL},
+    {"max-key-len", T_MEM, 0, F(max_key_len), 1, LLONG_MAX, NULL},
+    {"requirepass", T_STR, F_NULLABLE, F(requirepass), 0, 0, NULL},
+    {"loglevel", T_ENUM, 0, F(loglevel), 0, 0, loglevel_words},
+    {"logfile", T_STR, F_IMMUTABLE, F(logfile), 0, 0, NULL},
+    {"save", T_STR, 0, F(save), 0, 0, NULL},
+    {"appendonly", T_BOOL, 0, F(appendonly), 0, 1, NULL},
+    {"daemonize", T_BOOL, F_IMMUTABLE, F(daemonize), 0, 0, NULL},
+};
+#undef F
+#define NDEFS (sizeof conf_defs / sizeof conf_defs[0])
+
+static const char *const cobl_classes[3] = {"normal", "slave", "pubsub"};
+
+#define FIELD(c, d, type) ((type *)((char *)(c) + (d)->off))
+
+/* ---- values -------------------------------------------------------------------------- */
+
+/* As Redis's memtoull: digits then an optional unit (b, k, kb, m, mb, g, gb). */
+static int parse_mem(const char *s, size_t len, long long *out)
+{
+    char buf[64];
+    if (len >= sizeof buf)
+        return -1;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    if (buf[0] == '-')
+        return -1;
+    char *u = buf;
+    while (*u && isdigit((unsigned char)*u))
+        u++;
+    unsigned long long mul;
+    if (*u == '\0' || !strcasecmp(u, "b"))
+        mul = 1;
+    else if (!strcasecmp(u, "k"))
+        mul = 1000;
+    else if (!strcasecmp(u, "kb"))
+        mul = 1024;
+    else if (!strcasecmp(u, "m"))
+        mul = 1000 * 1000;
+    else if (!strcasecmp(u, "mb"))
+        mul = 1024 * 1024;
+    else if (!strcasecmp(u, "g"))
+        mul = 1000ULL * 1000 * 1000;
+    else if (!strcasecmp(u, "gb"))
+        mul = 1024ULL * 1024 * 1024;
+    else
+        return -1;
+    *u = '\0';
+    errno = 0;
+    unsigned long long v = strtoull(buf, NULL, 10);
+    if (errno == ERANGE || (v && mul > ULLONG_MAX / v))
+        return -1;
+    *out = (long long)(v * mul); /* as Redis: the unsigned value seen as signed */
+    return 0;
+}
+
+/* As Redis's string2ll: strict decimal. */
+static int parse_ll(const char *s, size_t len, long long *out)
+{
+    char buf[32], *end;
+    if (len == 0 || len >= sizeof buf || s[0] == '+' || isspace((unsigned char)s[0]) ||
+        (len > 1 && s[0] == '0') || (len > 2 && s[0] == '-' && s[1] == '0') ||
+        (len == 2 && s[0] == '-' && s[1] == '0'))
+        return -1;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    errno = 0;
+    long long v = strtoll(buf, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static const char *range_error(conf *c, const conf_def *d)
+{
+    snprintf(c->errbuf, sizeof c->errbuf, "argument must be between %lld and %lld inclusive",
+             d->min, d->max);
+    return c->errbuf;
+}
+
+/* Parses one value for d into *num or *str (a new copy). NULL, or the reason. */
+static const char *parse_value(conf *c, const conf_def *d, const char *v, size_t len,
+                               long long *num, char **str)
+{
+    switch (d->type) {
+    case T_BOOL:
+        if (len == 3 && !strncasecmp(v, "yes", 3))
+            *num = 1;
+        else if (len == 2 && !strncasecmp(v, "no", 2))
+            *num = 0;
+        else
+            return "argument must be 'yes' or 'no'";
+        if (d->max == 0 && *num) /* daemonize: only "no" */
+            return "oxistore does not daemonize: run it under a supervisor";
+        return NULL;
+    case T_INT:
+    case T_LL:
+        if (parse_ll(v, len, num))
+            return "argument couldn't be parsed into an integer";
+        return *num < d->min || *num > d->max ? range_error(c, d) : NULL;
+    case T_OCTAL: {
+        char buf[16], *end;
+        if (len == 0 || len >= sizeof buf)
+            return "argument couldn't be parsed as an octal number";
+        memcpy(buf, v, len);
+        buf[len] = '\0';
+        errno = 0;
+        *num = strtoll(buf, &end, 8);
+        if (errno || *end || buf[0] == '-')
+            return "argument couldn't be parsed as an octal number";
+        return *num < d->min || *num > d->max ? range_error(c, d) : NULL;
+    }
+    case T_MEM:
+        if (parse_mem(v, len, num))
+            return "argument must be a memory value";
+        return *num < d->min || *num > d->max ? range_error(c, d) : NULL;
+    case T_ENUM:
+        for (int i = 0; d->words[i]; i++) {
+            if (strlen(d->words[i]) == len && !strncasecmp(v, d->words[i], len)) {
+                *num = i;
+                return NULL;
+            }
+        }
+        if (d->words == fsync_words)
+            snprintf(c->errbuf, sizeof c->errbuf,
+                     "argument(s) must be one of the following: %s", fsync_words_redis_order);
+        else
+            snprintf(c->errbuf, sizeof c->errbuf,
+                     "argument(s) must be one of the following: debug, verbose, notice, warning");
+        return c->errbuf;
+    case T_STR:
+        if (len == 0 && (d->flags & F_NULLABLE)) {
+            *str = NULL;
+            return NULL;
+        }
+        if (!(*str = strndup(v, len)))
+            return "out of memory";
+        return NULL;
+    }
+    return "Bad directive or wrong number of arguments";
+}
+
+static void store_value(conf *c, const conf_def *d, long long num, char *str)
+{
+    switch (d->type) {
+    case T_BOOL:
+    case T_INT:
+    case T_OCTAL:
+    case T_ENUM:
+        *FIELD(c, d, int) = (int)num;
+        break;
+    case T_LL:
+    case T_MEM:
+        *FIELD(c, d, long long) = num;
+        break;
+    case T_STR:
+        free(*FIELD(c, d, char *));
+        *FIELD(c, d, char *) = str;
+        break;
+    }
+}
+
+/* bind: 1..CONF_MAX_BIND addresses. On success replaces the list. */
+static const char *apply_bind(conf *c, int argc, char **argv)
+{
+    char *copy[CONF_MAX_BIND];
+    if (argc < 1 || argc > CONF_MAX_BIND)
+        return "Too many bind addresses specified.";
+    for (int i = 0; i < argc; i++) {
+        if (!(copy[i] = strdup(argv[i]))) {
+            while (i--)
+                free(copy[i]);
+            return "out of memory";
+        }
+    }
+    for (int i = 0; i < c->nbind; i++)
+        free(c->bind[i]);
+    memcpy(c->bind, copy, (size_t)argc * sizeof *copy);
+    c->nbind = argc;
+    c->bind_explicit = 1;
+    return NULL;
+}
+
+/* client-output-buffer-limit <class> <hard> <soft> <seconds> [<class> …]: all or nothing. */
+static const char *apply_cobl(conf *c, int argc, char **argv)
+{
+    long long v[3][3];
+    int set[3] = {0, 0, 0};
+    if (argc == 0 || argc % 4)
+        return "Wrong number of arguments in buffer limit configuration.";
+    for (int i = 0; i < argc; i += 4) {
+        int cls = -1;
+        for (int k = 0; k < 3; k++)
+            if (!strcasecmp(argv[i], cobl_classes[k]) ||
+                (k == 1 && !strcasecmp(argv[i], "replica")))
+                cls = k;
+        if (cls < 0)
+            return "Invalid client class specified in buffer limit configuration.";
+        for (int k = 0; k < 3; k++) {
+            if (parse_mem(argv[i + 1 + k], strlen(argv[i + 1 + k]), &v[cls][k]) ||
+                (k == 2 && parse_ll(argv[i + 3], strlen(argv[i + 3]), &v[cls][2])) ||
+                v[cls][k] < 0)
+                return "Error in hard, soft or soft_seconds setting in buffer limit "
+                       "configuration.";
+        }
+        set[cls] = 1;
+    }
+    if (set[0]) {
+        c->client_output_normal_hard = v[0][0];
+        c->client_output_normal_soft = v[0][1];
+        c->client_output_normal_secs = v[0][2];
+    }
+    for (int k = 1; k < 3; k++)
+        if (set[k])
+            memcpy(c->client_output_other[k - 1], v[k], sizeof v[k]);
+    return NULL;
+}
+
+/* ---- public -------------------------------------------------------------------------- */
+
+int conf_init(conf *c)
+{
+    memset(c, 0, sizeof *c);
+    c->port = 6379;
+    c->protected_mode = 1;
+    c->tcp_keepalive = 300;
+    c->tcp_backlog = 511;
+    c->maxclients = 10000;
+    c->databases = 16;
+    c->appendfsync = CONF_FSYNC_ALWAYS;
+    c->map_size = 64LL << 20;
+    c->hz = 10;
+    c->proto_max_bulk_len = 512LL << 20;
+    c->client_query_buffer_limit = 1LL << 30;
+    c->client_output_other[0][0] = 256LL << 20;
+    c->client_output_other[0][1] = 64LL << 20;
+    c->client_output_other[0][2] = 60;
+    c->client_output_other[1][0] = 32LL << 20;
+    c->client_output_other[1][1] = 8LL << 20;
+    c->client_output_other[1][2] = 60;
+    c->max_key_len = 512LL << 20;
+    c->loglevel = CONF_LOG_NOTICE;
+    c->bind[0] = strdup("127.0.0.1");
+    c->bind[1] = strdup("-::1");
+    c->nbind = 2;
+    c->dir = strdup("./data");
+    c->dbfilename = strdup("oxistore.mdb");
+    c->logfile = strdup("");
+    c->save = strdup("");
+    if (!c->bind[0] || !c->bind[1] || !c->dir || !c->dbfilename || !c->logfile || !c->save) {
+        conf_free(c);
+        return -1;
+    }
+    return 0;
+}
+
+void conf_free(conf *c)
+{
+    for (int i = 0; i < c->nbind; i++)
+        free(c->bind[i]);
+    c->nbind = 0;
+    for (size_t i = 0; i < NDEFS; i++) {
+        if (conf_defs[i].type == T_STR) {
+            free(*FIELD(c, &conf_defs[i], char *));
+            *FIELD(c, &conf_defs[i], char *) = NULL;
+        }
+    }
+}
+
+size_t conf_count(void)
+{
+    return NDEFS;
+}
+
+const char *conf_name(size_t i)
+{
+    return i < NDEFS ? conf_defs[i].name : NULL;
+}
+
+int conf_find(const char *name, size_t len)
+{
+    for (size_t i = 0; i < NDEFS; i++)
+        if (strlen(conf_defs[i].name) == len && !strncasecmp(conf_defs[i].name, name, len))
+            return (int)i;
+    return -1;
+}
+
+int conf_apply(conf *c, int argc, char **argv, const char **why)
+{
+    int i = argc > 0 ? conf_find(argv[0], strlen(argv[0])) : -1;
+    if (i < 0) {
+        *why = "Bad directive or wrong number of arguments";
+        return -1;
+    }
+    const conf_def *d = &conf_defs[i];
+    if (d->type == T_BIND) {
+        *why = apply_bind(c, argc - 1, argv + 1);
+        return *why ? -1 : 0;
+    }
+    if (d->type == T_COBL) {
+        *why = apply_cobl(c, argc - 1, argv + 1);
+        return *why ? -1 : 0;
+    }
+    if (argc != 2) {
+        *why = "wrong number of arguments";
+        return -1;
+    }
+    long long num = 0;
+    char *str = NULL;
+    if ((*why = parse_value(c, d, argv[1], strlen(argv[1]), &num, &str)))
+        return -1;
+    store_value(c, d, num, str);
+    return 0;
+}
+
+int conf_set(conf *c, size_t i, const char *value, size_t len, const char **why)
+{
+    if (i >= NDEFS) {
+        *why = "Bad directive or wrong number of arguments";
+        return -1;
+    }
+    const conf_def *d = &conf_defs[i];
+    if (d->flags & F_IMMUTABLE) {
+        *why = "can't set immutable config";
+        return -1;
+    }
+    if (d->flags & F_PROTECTED) {
+        *why = "can't set protected config";
+        return -1;
+    }
+    if (d->type == T_BIND || d->type == T_COBL) {
+        /* A multi-argument value arrives as one string, split as Redis splits it. */
+        char *copy = strndup(value, len);
+        long n = copy ? resp_splitargs(copy, len, NULL) : -1;
+        if (!copy || n < 0) {
+            free(copy);
+            *why = copy ? "Unbalanced quotes in configuration line" : "out of memory";
+            return -1;
+        }
+        resp_arg *args = calloc((size_t)n + 1, sizeof *args);
+        char **argv = calloc((size_t)n + 1, sizeof *argv);
+        int rc = -1;
+        *why = "out of memory";
+        if (args && argv) {
+            resp_splitargs(copy, len, args);
+            int ok = 1;
+            for (long k = 0; k < n && ok; k++)
+                ok = (argv[k] = strndup(args[k].ptr, args[k].len)) != NULL;
+            if (ok) {
+                *why = d->type == T_BIND ? apply_bind(c, (int)n, argv)
+                                         : apply_cobl(c, (int)n, argv);
+                rc = *why ? -1 : 0;
+            }
+            for (long k = 0; k < n; k++)
+                free(argv[k]);
+        }
+        free(argv);
+        free(args);
+        free(copy);
+        return rc;
+    }
+    long long num = 0;
+    char *str = NULL;
+    if ((*why = parse_value(c, d, value, len, &num, &str)))
+        return -1;
+    store_value(c, d, num, str);
+    return 0;
+}
+
+size_t conf_format(const conf *c, size_t i, char *buf, size_t cap)
+{
+    if (i >= NDEFS || cap == 0)
+        return 0;
+    const conf_def *d = &conf_defs[i];
+    int n = 0;
+    switch (d->type) {
+    case T_BOOL:
+        n = snprintf(buf, cap, "%s", *FIELD(c, d, const int) ? "yes" : "no");
+        break;
+    case T_INT:
+        n = snprintf(buf, cap, "%d", *FIELD(c, d, const int));
+        break;
+    case T_OCTAL:
+        n = snprintf(buf, cap, "%o", (unsigned)*FIELD(c, d, const int));
+        break;
+    case T_LL:
+    case T_MEM:
+        n = snprintf(buf, cap, "%lld", *FIELD(c, d, const long long));
+        break;
+    case T_ENUM:
+        n = snprintf(buf, cap, "%s", d->words[*FIELD(c, d, const int)]);
+        break;
+    case T_STR: {
+        const char *s = *FIELD(c, d, char *const);
+        n = snprintf(buf, cap, "%s", s ? s : "");
+        break;
+    }
+    case T_BIND:
+        buf[0] = '\0';
+        for (int k = 0; k < c->nbind && n >= 0 && (size_t)n < cap; k++)
+            n += snprintf(buf + n, cap - (size_t)n, "%s%s", k ? " " : "", c->bind[k]);
+        break;
+    case T_COBL:
+        n = snprintf(buf, cap, "normal %lld %lld %lld slave %lld %lld %lld pubsub %lld %lld %lld",
+                     c->client_output_normal_hard, c->client_output_normal_soft,
+                     c->client_output_normal_secs, c->client_output_other[0][0],
+                     c->client_output_other[0][1], c->client_output_other[0][2],
+                     c->client_output_other[1][0], c->client_output_other[1][1],
+                     c->client_output_other[1][2]);
+        break;
+    }
+    if (n < 0)
+        return 0;
+    return (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+/* ---- loading ------------------------------------------------------------------------- */
+
+/* Appends to *s (growing it) as sdscatrepr does: "..." with \\ \" \n \r \t \a \b and \xHH. */
+static int cat_repr(char **s, size_t *len, size_t *cap, const char *p)
+{
+    for (size_t need = *len + strlen(p) * 4 + 4; need >= *cap;) {
+        size_t nc = *cap ? *cap * 2 : 256;
+        char *n = realloc(*s, nc);
+        if (!n)
+            return -1;
+        *s = n;
+        *cap = nc;
+    }
+    char *o = *s + *len;
+    *o++ = '"';
+    for (; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        switch (ch) {
+        case '\\': case '"': *o++ = '\\'; *o++ = (char)ch; break;
+        case '\n': *o++ = '\\'; *o++ = 'n'; break;
+        case '\r': *o++ = '\\'; *o++ = 'r'; break;
+        case '\t': *o++ = '\\'; *o++ = 't'; break;
+        case '\a': *o++ = '\\'; *o++ = 'a'; break;
+        case '\b': *o++ = '\\'; *o++ = 'b'; break;
+        default:
+            if (isprint(ch))
+                *o++ = (char)ch;
+            else
+                o += sprintf(o, "\\x%02x", ch);
+        }
+    }
+    *o++ = '"';
+    *o = '\0';
+    *len = (size_t)(o - *s);
+    return 0;
+}
+
+static int cat_raw(char **s, size_t *len, size_t *cap, const char *p, size_t n)
+{
+    while (*len + n + 1 >= *cap) {
+        size_t nc = *cap ? *cap * 2 : 256;
+        char *m = realloc(*s, nc);
+        if (!m)
+            return -1;
+        *s = m;
+        *cap = nc;
+    }
+    memcpy(*s + *len, p, n);
+    *len += n;
+    (*s)[*len] = '\0';
+    return 0;
+}
+
+/* Applies every line of text (modified in place), reporting the first error as Redis. */
+static int load_text(conf *c, char *text, char *err, size_t errlen)
+{
+    int lineno = 0;
+    for (char *line = text, *next; line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        lineno++;
+        /* sdstrim(line, " \t\r\n") */
+        while (*line == ' ' || *line == '\t' || *line == '\r')
+            line++;
+        size_t len = strlen(line);
+        while (len && (line[len - 1] == ' ' || line[len - 1] == '\t' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (len == 0 || line[0] == '#')
+            continue;
+        char shown[512];
+        snprintf(shown, sizeof shown, "%s", line);
+        const char *why = NULL;
+        long n = resp_splitargs(line, len, NULL);
+        if (n < 0) {
+            why = "Unbalanced quotes in configuration line";
+        } else if (n > 0) {
+            resp_arg *args = calloc((size_t)n, sizeof *args);
+            char **argv = calloc((size_t)n + 1, sizeof *argv);
+            if (!args || !argv) {
+                why = "out of memory";
+            } else {
+                resp_splitargs(line, len, args);
+                int ok = 1;
+                for (long k = 0; k < n && ok; k++)
+                    ok = (argv[k] = strndup(args[k].ptr, args[k].len)) != NULL;
+                if (!ok)
+                    why = "out of memory";
+                else if (conf_apply(c, (int)n, argv, &why) == 0)
+                    why = NULL;
+                for (long k = 0; k < n; k++)
+                    free(argv[k]);
+            }
+            free(args);
+            free(argv);
+        }
+        if (why) {
+            snprintf(err, errlen, "Reading the configuration file, at line %d\n>>> '%s'\n%s",
+                     lineno, shown, why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int conf_load(conf *c, const char *path, int argc, char **argv, char *err, size_t errlen)
+{
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    int rc = -1;
+    if (errlen)
+        err[0] = '\0';
+    if (path) {
+        FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+        if (!f) {
+            snprintf(err, errlen, "Fatal error, can't open config file '%s': %s", path,
+                     strerror(errno));
+            return -1;
+        }
+        char buf[4096];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+            if (cat_raw(&text, &len, &cap, buf, n))
+                break;
+        if (f != stdin)
+            fclose(f);
+    }
+    /* The command line becomes config text after the file, as redis-server builds it:
+     * "--name" starts a line, each argument after it is appended quoted. */
+    char *opts = NULL;
+    size_t olen = 0, ocap = 0;
+    for (int i = 0; i < argc; i++) {
+        int bad;
+        if (argv[i][0] == '-' && argv[i][1] == '-' && argv[i][2]) {
+            bad = (olen && cat_raw(&opts, &olen, &ocap, "\n", 1)) ||
+                  cat_raw(&opts, &olen, &ocap, argv[i] + 2, strlen(argv[i] + 2)) ||
+                  cat_raw(&opts, &olen, &ocap, " ", 1);
+        } else {
+            bad = cat_repr(&opts, &olen, &ocap, argv[i]) || cat_raw(&opts, &olen, &ocap, " ", 1);
+        }
+        if (bad)
+            goto out;
+    }
+    if (opts && (cat_raw(&text, &len, &cap, "\n", 1) || cat_raw(&text, &len, &cap, opts, olen)))
+        goto out;
+    rc = text ? load_text(c, text, err, errlen) : 0;
+out:
+    if (rc && !err[0])
+        snprintf(err, errlen, "out of memory");
+    free(text);
+    free(opts);
+    return rc;
+}
