@@ -1,0 +1,419 @@
+/* client.c — a client's life on its I/O thread: read into the parser, dispatch each command
+ * (inline, or as a job for the writer), write replies in request order, enforce limits. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "client.h"
+
+#define READ_CHUNK 16384
+#define READS_PER_EVENT 16
+#define IOV_MAX_SEND 64
+
+static const char denied_msg[] =
+    "-DENIED Redis is running in protected mode because protected mode is enabled and no "
+    "password is set for the default user. In this mode connections are only accepted from "
+    "the loopback interface. If you want to connect from external computers to Redis you "
+    "may adopt one of the following solutions: 1) Just disable protected mode sending the "
+    "command 'CONFIG SET protected-mode no' from the loopback interface by connecting to "
+    "Redis from the same host the server is running, however MAKE SURE Redis is not "
+    "publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change "
+    "permanent. 2) Alternatively you can just disable the protected mode by editing the "
+    "Redis configuration file, and setting the protected mode option to 'no', and then "
+    "restarting the server. 3) If you started the server manually just for testing, restart "
+    "it with the '--protected-mode no' option. 4) Set up an authentication password for the "
+    "default user. NOTE: You only need to do one of the above things in order for the "
+    "server to start accepting connections from the outside.\r\n";
+
+static void client_process(srv_client *c);
+static void client_flush(srv_client *c);
+
+static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t cap)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &s->sin_addr, host, sizeof host);
+        port = ntohs(s->sin_port);
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof host);
+        port = ntohs(s->sin6_port);
+    } else {
+        snprintf(buf, cap, "%s:0", srv.cfg.unixsocket ? srv.cfg.unixsocket : "");
+        return;
+    }
+    snprintf(buf, cap, "%s:%d", host, port);
+}
+
+static int is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss->ss_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) ||
+               (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return 1; /* unix socket */
+}
+
+/* Best effort: a refusal line to a socket we are about to close. */
+static void refuse(int fd, const char *msg, size_t len)
+{
+    if (write(fd, msg, len) < 0) {
+        /* the peer is going away anyway */
+    }
+    close(fd);
+    atomic_fetch_add_explicit(&srv.stats.rejected, 1, memory_order_relaxed);
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg);
+static void on_write(evutil_socket_t fd, short what, void *arg);
+
+void client_accept(srv_io *io, int fd, int is_unix)
+{
+    struct sockaddr_storage peer = {0}, local = {0};
+    socklen_t pl = sizeof peer, ll = sizeof local;
+    getpeername(fd, (struct sockaddr *)&peer, &pl);
+    getsockname(fd, (struct sockaddr *)&local, &ll);
+    if (atomic_load(&srv.clients) >= srv.cfg.maxclients) {
+        static const char msg[] = "-ERR max number of clients reached\r\n";
+        refuse(fd, msg, sizeof msg - 1);
+        return;
+    }
+    if (srv.cfg.protected_mode && !srv.cfg.bind_explicit &&
+        (!srv.cfg.requirepass || !*srv.cfg.requirepass) && !is_loopback(&peer)) {
+        refuse(fd, denied_msg, sizeof denied_msg - 1);
+        return;
+    }
+    srv_client *c = calloc(1, sizeof *c);
+    resp_limits lim;
+    resp_limits_default(&lim);
+    lim.max_bulk = srv.cfg.proto_max_bulk_len;
+    if (!c || resp_parser_new(&c->parser, &lim, NULL) || resp_buf_new(&c->out, 2, NULL))
+        abort(); /* the server may abort on allocation failure */
+    c->id = atomic_fetch_add(&srv.next_client_id, 1) + 1;
+    c->fd = fd;
+    c->is_unix = is_unix;
+    c->io = io;
+    c->resp = 2;
+    c->authed = !srv.cfg.requirepass || !*srv.cfg.requirepass;
+    resp_parser_set_auth_required(c->parser, !c->authed);
+    c->ctime_ms = c->last_ms = srv_mstime();
+    c->last_cmd = "NULL";
+    addr_text(&peer, c->addr, sizeof c->addr);
+    addr_text(&local, c->laddr, sizeof c->laddr);
+    c->rev = event_new(io->base, fd, EV_READ | EV_PERSIST, on_read, c);
+    c->wev = event_new(io->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
+    if (!c->rev || !c->wev || event_add(c->rev, NULL))
+        abort();
+    c->next = io->clients;
+    if (io->clients)
+        io->clients->prev = c;
+    io->clients = c;
+    atomic_fetch_add(&srv.clients, 1);
+    atomic_fetch_add_explicit(&srv.stats.connections, 1, memory_order_relaxed);
+}
+
+static void client_free(srv_client *c)
+{
+    srv_io *io = c->io;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        io->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    resp_parser_free(c->parser);
+    resp_buf_free(c->out);
+    free(c->name);
+    free(c);
+}
+
+/* Closes the socket now; the struct lives until its last job came back. */
+static void client_close(srv_client *c)
+{
+    if (c->gone)
+        return;
+    c->gone = 1;
+    event_free(c->rev);
+    event_free(c->wev);
+    c->rev = c->wev = NULL;
+    close(c->fd);
+    c->fd = -1;
+    atomic_fetch_sub(&srv.clients, 1);
+    if (c->inflight == 0)
+        client_free(c);
+}
+
+void client_close_all(srv_io *io)
+{
+    while (io->clients) {
+        srv_client *c = io->clients;
+        if (!c->gone)
+            client_close(c);
+        if (io->clients == c) /* jobs still out: the writer has stopped, drop them */
+            client_free(c);
+    }
+}
+
+static void on_read(evutil_socket_t fd, short what, void *arg)
+{
+    srv_client *c = arg;
+    (void)what;
+    for (int n = 0; n < READS_PER_EVENT; n++) {
+        void *p;
+        size_t room;
+        if (resp_parser_reserve(c->parser, READ_CHUNK, &p, &room) != RESP_OK)
+            break; /* a protocol error is already pending: process reports it */
+        ssize_t r = read(fd, p, room);
+        if (r > 0) {
+            resp_parser_commit(c->parser, (size_t)r);
+            atomic_fetch_add_explicit(&srv.stats.net_in, (unsigned long long)r,
+                                      memory_order_relaxed);
+            if ((size_t)r < room)
+                break;
+            continue;
+        }
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        client_close(c); /* EOF or error */
+        return;
+    }
+    c->last_ms = srv_mstime();
+    if ((long long)resp_parser_buffered(c->parser) > srv.cfg.client_query_buffer_limit) {
+        srv_log(SRV_LOG_WARNING, "Closing client that reached max query buffer length: "
+                "id=%llu addr=%s (qbuf initial bytes: ...)", (unsigned long long)c->id,
+                c->addr);
+        client_close(c);
+        return;
+    }
+    client_process(c);
+}
+
+static void on_write(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    client_flush(arg);
+}
+
+/* Sends what the output holds; arms the write event while some remains. */
+static void client_flush(srv_client *c)
+{
+    if (c->gone)
+        return;
+    while (resp_buf_pending(c->out)) {
+        struct iovec iov[IOV_MAX_SEND];
+        size_t bytes;
+        int n = resp_buf_iov(c->out, iov, IOV_MAX_SEND, &bytes);
+        if (n == 0)
+            break;
+        ssize_t w = writev(c->fd, iov, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                break;
+            client_close(c);
+            return;
+        }
+        atomic_fetch_add_explicit(&srv.stats.net_out, (unsigned long long)w,
+                                  memory_order_relaxed);
+        resp_buf_consume(c->out, (size_t)w);
+    }
+    size_t pending = resp_buf_pending(c->out);
+    if (pending) {
+        long long hard = srv.cfg.client_output_normal_hard;
+        if (hard && (long long)pending > hard) {
+            srv_log(SRV_LOG_WARNING, "Client id=%llu addr=%s scheduled to be closed ASAP for "
+                    "overcoming of output buffer limits.", (unsigned long long)c->id, c->addr);
+            client_close(c);
+            return;
+        }
+        event_add(c->wev, NULL);
+    } else {
+        event_del(c->wev);
+        if (c->close_after_reply)
+            client_close(c);
+    }
+}
+
+/* Runs d on this thread (a read on the burst's snapshot, or a client command). */
+static void run_here(srv_client *c, const cmd_def *d, int argc, const resp_arg *argv)
+{
+    cmd_ctx x = {.argc = argc, .argv = argv, .out = c->out, .dbi = c->db,
+                 .table = srv.db[c->db], .c = c, .cmd = d};
+    if (d->flags & CMD_READ) {
+        srv_io *io = c->io;
+        int rc = io->snap ? OX_OK : ox_snapshot_begin(srv.store, &io->snap);
+        if (rc != OX_OK) {
+            cmd_store_error(&x, rc);
+            return;
+        }
+        x.snap = io->snap;
+    }
+    d->fn(&x);
+}
+
+/* Checks and routes one command. Jobs for the writer are collected in *h..*t. */
+static void dispatch(srv_client *c, int argc, const resp_arg *argv, srv_job **h, srv_job **t)
+{
+    atomic_fetch_add_explicit(&srv.stats.commands, 1, memory_order_relaxed);
+    const cmd_def *d = cmd_lookup(&argv[0]);
+    if (!d) {
+        cmd_reply_unknown(c->out, argc, argv);
+        return;
+    }
+    if (!c->authed && !(d->flags & CMD_NOAUTH)) {
+        static const char noauth[] = "-NOAUTH Authentication required.";
+        resp_write_error(c->out, noauth, sizeof noauth - 1);
+        return;
+    }
+    if (!cmd_arity_ok(d, argc)) {
+        cmd_reply_arity(c->out, d->name);
+        return;
+    }
+    c->last_cmd = d->name;
+    if ((d->flags & CMD_WRITE) || c->inflight > 0) {
+        srv_job *j = job_new(c, d, argc, argv);
+        if (!j)
+            abort();
+        j->barrier = !(d->flags & (CMD_WRITE | CMD_READ));
+        if (j->barrier)
+            c->stalled = 1; /* it may change what the next commands mean (SELECT…) */
+        c->inflight++;
+        if (*t)
+            (*t)->next = j;
+        else
+            *h = j;
+        *t = j;
+        return;
+    }
+    run_here(c, d, argc, argv);
+}
+
+static void client_process(srv_client *c)
+{
+    srv_job *h = NULL, *t = NULL;
+    while (!c->gone && !c->stalled && !c->close_after_reply) {
+        resp_cmd cmd;
+        int rc = resp_parser_next(c->parser, &cmd);
+        if (rc == RESP_AGAIN)
+            break;
+        if (rc == RESP_EPROTO) {
+            resp_write_errorf(c->out, "-ERR Protocol error: %s", resp_parser_errstr(c->parser));
+            srv_log(SRV_LOG_VERBOSE, "Protocol error (%s) from client: id=%llu addr=%s",
+                    resp_parser_errstr(c->parser), (unsigned long long)c->id, c->addr);
+            c->close_after_reply = 1;
+            break;
+        }
+        if (rc != RESP_OK)
+            abort();
+        dispatch(c, cmd.argc, cmd.argv, &h, &t);
+        if (resp_buf_pending(c->out) > 65536)
+            client_flush(c); /* long pipelines of reads: keep the output bounded */
+    }
+    if (h)
+        writer_submit(h, t);
+    if (c->io->snap) { /* a snapshot never outlives the burst that took it */
+        ox_snapshot_end(c->io->snap);
+        c->io->snap = NULL;
+    }
+    client_flush(c);
+}
+
+void client_job_done(srv_job *j)
+{
+    srv_client *c = j->c;
+    c->inflight--;
+    if (c->gone) {
+        job_free(j);
+        if (c->inflight == 0)
+            client_free(c);
+        return;
+    }
+    if (j->barrier) {
+        /* Every earlier job of c is back: the client's state is its own again. */
+        c->stalled = 0;
+        run_here(c, j->cmd, j->argc, j->argv);
+        if (c->io->snap) {
+            ox_snapshot_end(c->io->snap);
+            c->io->snap = NULL;
+        }
+    } else {
+        struct iovec iov[IOV_MAX_SEND];
+        int n;
+        while ((n = resp_buf_iov(j->out, iov, IOV_MAX_SEND, NULL)) > 0) {
+            size_t sent = 0;
+            for (int i = 0; i < n; i++) {
+                resp_write_raw(c->out, iov[i].iov_base, iov[i].iov_len);
+                sent += iov[i].iov_len;
+            }
+            resp_buf_consume(j->out, sent);
+        }
+    }
+    job_free(j);
+    if (!c->stalled && c->inflight == 0)
+        client_process(c); /* commands that waited behind the barrier */
+    else
+        client_flush(c);
+}
+
+void client_cron(srv_io *io)
+{
+    uint64_t now = srv_mstime();
+    for (srv_client *c = io->clients, *next; c; c = next) {
+        next = c->next;
+        if (c->gone)
+            continue;
+        if (srv.cfg.timeout > 0 && c->inflight == 0 &&
+            now - c->last_ms > (uint64_t)srv.cfg.timeout * 1000) {
+            srv_log(SRV_LOG_VERBOSE, "Closing idle client");
+            client_close(c);
+            continue;
+        }
+        long long soft = srv.cfg.client_output_normal_soft;
+        size_t pending = resp_buf_pending(c->out);
+        if (soft && (long long)pending > soft) {
+            if (!c->obuf_soft_since)
+                c->obuf_soft_since = now;
+            else if (now - c->obuf_soft_since > (uint64_t)srv.cfg.client_output_normal_secs * 1000) {
+                srv_log(SRV_LOG_WARNING, "Client id=%llu addr=%s closed for overcoming of "
+                        "output buffer limits.", (unsigned long long)c->id, c->addr);
+                client_close(c);
+            }
+        } else {
+            c->obuf_soft_since = 0;
+        }
+    }
+}
+
+size_t client_info_line(const srv_client *c, char *buf, size_t cap)
+{
+    uint64_t now = srv_mstime();
+    int n = snprintf(buf, cap,
+                     "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu flags=N db=%d "
+                     "sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 "
+                     "multi-mem=0 rbs=%zu rbp=0 obl=0 oll=0 omem=%zu tot-mem=%zu events=r "
+                     "cmd=%s user=default redir=-1 resp=%d",
+                     (unsigned long long)c->id, c->addr, c->laddr, c->fd,
+                     c->name ? c->name : "", (unsigned long long)((now - c->ctime_ms) / 1000),
+                     (unsigned long long)((now - c->last_ms) / 1000), c->db,
+                     resp_parser_buffered(c->parser),
+                     resp_parser_capacity(c->parser) - resp_parser_buffered(c->parser),
+                     resp_parser_capacity(c->parser), resp_buf_pending(c->out),
+                     resp_parser_capacity(c->parser) + resp_buf_pending(c->out), c->last_cmd,
+                     c->resp);
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}

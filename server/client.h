@@ -1,0 +1,90 @@
+/* client.h — a connected client, the I/O thread that owns it, and the jobs that carry its
+ * commands to the writer thread and back. See srv.h for the threading rules. */
+#ifndef CLIENT_H
+#define CLIENT_H
+
+#include <event2/event.h>
+
+#include "cmd.h"
+
+struct srv_client {
+    uint64_t id;
+    int fd;
+    int is_unix;
+    srv_io *io;
+    struct event *rev, *wev;
+    resp_parser *parser;
+    resp_buf *out;
+    int db;                 /* selected database */
+    int resp;               /* 2 or 3 */
+    int authed;             /* AUTH done, or no requirepass */
+    char *name;             /* CLIENT SETNAME, NULL if none */
+    int inflight;           /* jobs of this client at the writer or coming back */
+    int stalled;            /* a CMD_CLIENT command waits in a job: parse nothing more */
+    int close_after_reply;  /* QUIT or protocol error: close once the output is flushed */
+    int gone;               /* socket closed: freed when inflight reaches 0 */
+    uint64_t ctime_ms, last_ms;
+    uint64_t obuf_soft_since; /* when the output first passed the soft limit, 0 = not */
+    const char *last_cmd;
+    char addr[64], laddr[64];
+    srv_client *prev, *next; /* the I/O thread's list */
+};
+
+/* A command on its way to the writer and back. argv and its bytes live in the same
+ * allocation as the job. */
+struct srv_job {
+    srv_job *next;
+    srv_client *c;
+    const cmd_def *cmd;
+    int db, resp;
+    int barrier;            /* CMD_CLIENT: run on the I/O thread when it comes back */
+    int argc;
+    resp_arg *argv;
+    resp_buf *out;          /* the reply, written by the writer */
+};
+
+struct srv_io {
+    int idx;
+    pthread_t th;
+    struct event_base *base;
+    int nlisten;
+    int lfd[CONF_MAX_BIND + 1];
+    struct event *lev[CONF_MAX_BIND + 1];
+    int cq_efd;             /* eventfd: completions are waiting */
+    struct event *cq_ev;
+    struct event *cron_ev;  /* timeouts, buffer trimming */
+    pthread_mutex_t cq_mu;
+    srv_job *cq_head, *cq_tail;
+    srv_client *clients;
+    ox_snapshot *snap;      /* taken per burst of reads, never held while idle */
+};
+
+/* ---- client.c ---- */
+/* Adopts an accepted socket on io (the calling thread must be io's). */
+void client_accept(srv_io *io, int fd, int is_unix);
+/* A job of c came back from the writer (on c's I/O thread). Frees the job. */
+void client_job_done(srv_job *j);
+/* Closes every client of io (shutdown). */
+void client_close_all(srv_io *io);
+/* Closes idle clients (timeout) and enforces the soft output limit; from the cron. */
+void client_cron(srv_io *io);
+/* Appends CLIENT LIST's line for c to buf (NUL-terminated). */
+size_t client_info_line(const srv_client *c, char *buf, size_t cap);
+
+/* ---- job.c ---- */
+/* Copies a command into a new job for c. NULL when out of memory. */
+srv_job *job_new(srv_client *c, const cmd_def *d, int argc, const resp_arg *argv);
+void job_free(srv_job *j);
+
+/* ---- io.c ---- */
+int io_start(void);         /* binds, starts srv.nio threads; 0 or -1 (logged) */
+void io_stop(void);         /* stops accepting, closes clients, joins */
+/* From the writer: hands back finished jobs of one I/O thread's clients. */
+void io_complete(srv_io *io, srv_job *head, srv_job *tail);
+
+/* ---- writer.c ---- */
+int writer_start(void);
+void writer_submit(srv_job *head, srv_job *tail);
+void writer_stop(void);     /* commits what is queued, then joins */
+
+#endif

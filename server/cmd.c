@@ -1,0 +1,204 @@
+/* cmd.c — the command table, its lookup, and helpers every handler shares. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cmd.h"
+
+#define W CMD_WRITE
+#define R CMD_READ
+#define C CMD_CLIENT
+#define NA CMD_NOAUTH
+
+/* name, handler, arity, flags, first key, last key, step, ACL categories */
+const cmd_def cmd_table[] = {
+    {"ping", cmd_ping, -1, C, 0, 0, 0, "@fast @connection"},
+    {"echo", cmd_echo, 2, C, 0, 0, 0, "@fast @connection"},
+    {"quit", cmd_quit, -1, C | NA, 0, 0, 0, "@fast @connection"},
+    {"select", cmd_select, 2, C, 0, 0, 0, "@fast @connection"},
+    {"hello", cmd_hello, -1, C | NA, 0, 0, 0, "@fast @connection"},
+    {"auth", cmd_auth, -2, C | NA, 0, 0, 0, "@fast @connection"},
+    {"client", cmd_client, -2, C, 0, 0, 0, "@slow @connection"},
+    {"reset", cmd_reset, 1, C | NA, 0, 0, 0, "@fast @connection"},
+    {"get", cmd_get_, 2, R, 1, 1, 1, "@read @string @fast"},
+    {"set", cmd_set, -3, W, 1, 1, 1, "@write @string @slow"},
+    {"setnx", cmd_setnx, 3, W, 1, 1, 1, "@write @string @fast"},
+    {"setex", cmd_setex, 4, W, 1, 1, 1, "@write @string @slow"},
+    {"psetex", cmd_psetex, 4, W, 1, 1, 1, "@write @string @slow"},
+    {"getset", cmd_getset, 3, W, 1, 1, 1, "@write @string @fast"},
+    {"getdel", cmd_getdel, 2, W, 1, 1, 1, "@write @string @fast"},
+    {"getex", cmd_getex, -2, W, 1, 1, 1, "@write @string @fast"},
+    {"mget", cmd_mget, -2, R, 1, -1, 1, "@read @string @fast"},
+    {"mset", cmd_mset, -3, W, 1, -1, 2, "@write @string @slow"},
+    {"msetnx", cmd_msetnx, -3, W, 1, -1, 2, "@write @string @slow"},
+    {"incr", cmd_incr, 2, W, 1, 1, 1, "@write @string @fast"},
+    {"decr", cmd_decr, 2, W, 1, 1, 1, "@write @string @fast"},
+    {"incrby", cmd_incrby, 3, W, 1, 1, 1, "@write @string @fast"},
+    {"decrby", cmd_decrby, 3, W, 1, 1, 1, "@write @string @fast"},
+    {"incrbyfloat", cmd_incrbyfloat, 3, W, 1, 1, 1, "@write @string @fast"},
+    {"append", cmd_append, 3, W, 1, 1, 1, "@write @string @fast"},
+    {"strlen", cmd_strlen, 2, R, 1, 1, 1, "@read @string @fast"},
+    {"getrange", cmd_getrange, 4, R, 1, 1, 1, "@read @string @slow"},
+    {"substr", cmd_getrange, 4, R, 1, 1, 1, "@read @string @slow"},
+    {"setrange", cmd_setrange, 4, W, 1, 1, 1, "@write @string @slow"},
+    {"lcs", cmd_lcs, -3, R, 1, 1, 1, "@read @string @slow"},
+    {"setbit", cmd_setbit, 4, W, 1, 1, 1, "@write @bitmap @slow"},
+    {"getbit", cmd_getbit, 3, R, 1, 1, 1, "@read @bitmap @fast"},
+    {"bitcount", cmd_bitcount, -2, R, 1, 1, 1, "@read @bitmap @slow"},
+    {"del", cmd_del, -2, W, 1, -1, 1, "@keyspace @write @slow"},
+    {"unlink", cmd_del, -2, W, 1, -1, 1, "@keyspace @write @fast"},
+    {"exists", cmd_exists, -2, R, 1, -1, 1, "@keyspace @read @fast"},
+    {"touch", cmd_touch, -2, R, 1, -1, 1, "@keyspace @read @fast"},
+    {"type", cmd_type, 2, R, 1, 1, 1, "@keyspace @read @fast"},
+    {"dbsize", cmd_dbsize, 1, R, 0, 0, 0, "@keyspace @read @fast"},
+    {"rename", cmd_rename, 3, W, 1, 2, 1, "@keyspace @write @slow"},
+    {"renamenx", cmd_renamenx, 3, W, 1, 2, 1, "@keyspace @write @fast"},
+    {"copy", cmd_copy, -3, W, 1, 2, 1, "@keyspace @write @slow"},
+    {"move", cmd_move, 3, W, 1, 1, 1, "@keyspace @write @fast"},
+    {"randomkey", cmd_randomkey, 1, R, 0, 0, 0, "@keyspace @read @slow"},
+    {"flushdb", cmd_flushdb, -1, W, 0, 0, 0, "@keyspace @write @slow @dangerous"},
+    {"flushall", cmd_flushall, -1, W, 0, 0, 0, "@keyspace @write @slow @dangerous"},
+    {"info", cmd_info, -1, C, 0, 0, 0, "@slow @dangerous"},
+    {"config", cmd_config, -2, C, 0, 0, 0, "@slow"},
+    {"command", cmd_command, -1, C, 0, 0, 0, "@slow @connection"},
+    {"time", cmd_time, 1, C, 0, 0, 0, "@fast"},
+    {"lastsave", cmd_lastsave, 1, C, 0, 0, 0, "@fast @dangerous"},
+    {"shutdown", cmd_shutdown, -1, C | NA, 0, 0, 0, "@admin @slow @dangerous"},
+    {"debug", cmd_debug, -2, C, 0, 0, 0, "@admin @slow @dangerous"},
+    {"save", cmd_save, 1, C, 0, 0, 0, "@admin @slow @dangerous"},
+    {"bgsave", cmd_save, -1, C, 0, 0, 0, "@admin @slow @dangerous"},
+    {"function", cmd_function, -2, C, 0, 0, 0, "@slow @scripting"},
+};
+const size_t cmd_count = sizeof cmd_table / sizeof cmd_table[0];
+
+int cmd_init(void)
+{
+    /* The lookup table borrows the array of names: it lives as long as the server. */
+    srv.cmd_names = calloc(cmd_count, sizeof *srv.cmd_names);
+    if (!srv.cmd_names)
+        return -1;
+    for (size_t i = 0; i < cmd_count; i++)
+        srv.cmd_names[i] = cmd_table[i].name;
+    return resp_cmdtab_new(&srv.cmdtab, srv.cmd_names, cmd_count, NULL) == RESP_OK ? 0 : -1;
+}
+
+const cmd_def *cmd_lookup(const resp_arg *name)
+{
+    int i = resp_cmdtab_find(srv.cmdtab, name->ptr, name->len);
+    return i < 0 ? NULL : &cmd_table[i];
+}
+
+int cmd_arity_ok(const cmd_def *d, int argc)
+{
+    return d->arity >= 0 ? argc == d->arity : argc >= -d->arity;
+}
+
+/* As Redis's processCommand: the name and up to 128 bytes of arguments, each quoted and
+ * followed by a space. */
+void cmd_reply_unknown(resp_buf *out, int argc, const resp_arg *argv)
+{
+    char args[160 * 4];
+    size_t n = 0;
+    args[0] = '\0';
+    for (int i = 1; i < argc && n < 128; i++) {
+        size_t room = 128 - n;
+        int w = snprintf(args + n, sizeof args - n, "'%.*s' ",
+                         (int)(argv[i].len < room ? argv[i].len : room), argv[i].ptr);
+        if (w < 0)
+            break;
+        n += (size_t)w;
+        if (n >= sizeof args)
+            n = sizeof args - 1;
+    }
+    resp_write_errorf(out, "-ERR unknown command '%.*s', with args beginning with: %s",
+                      (int)(argv[0].len < 128 ? argv[0].len : 128), argv[0].ptr, args);
+}
+
+void cmd_reply_arity(resp_buf *out, const char *name)
+{
+    resp_write_errorf(out, "-ERR wrong number of arguments for '%s' command", name);
+}
+
+void cmd_ok(cmd_ctx *x)
+{
+    resp_write_raw(x->out, "+OK\r\n", 5);
+}
+
+void cmd_err(cmd_ctx *x, const char *msg)
+{
+    resp_write_error(x->out, msg, strlen(msg));
+}
+
+void cmd_syntax_error(cmd_ctx *x)
+{
+    cmd_err(x, "-ERR syntax error");
+}
+
+void cmd_store_error(cmd_ctx *x, int rc)
+{
+    resp_write_errorf(x->out, "-ERR %s", ox_strerror(rc));
+}
+
+int cmd_get_in(cmd_ctx *x, ox_table *t, const resp_arg *key, ox_val *val)
+{
+    if (x->txn)
+        return ox_txn_get(x->txn, t, key->ptr, key->len, val);
+    return ox_snapshot_get(x->snap, t, key->ptr, key->len, val);
+}
+
+int cmd_get(cmd_ctx *x, const resp_arg *key, ox_val *val)
+{
+    return cmd_get_in(x, x->table, key, val);
+}
+
+int cmd_get_or_reply(cmd_ctx *x, const resp_arg *key, ox_val *val)
+{
+    int rc = cmd_get(x, key, val);
+    if (rc == OX_OK || rc == OX_NOTFOUND)
+        return rc == OX_OK;
+    cmd_store_error(x, rc);
+    return -1;
+}
+
+int cmd_expire_time(cmd_ctx *x, const resp_arg *key, uint64_t *at)
+{
+    if (x->txn)
+        return ox_txn_expire_time(x->txn, x->table, key->ptr, key->len, at);
+    uint64_t ms;
+    int rc = ox_snapshot_ttl(x->snap, x->table, key->ptr, key->len, &ms);
+    if (rc == OX_OK)
+        *at = srv_mstime() + ms;
+    return rc;
+}
+
+int cmd_ll_or_reply(cmd_ctx *x, const resp_arg *a, long long *out)
+{
+    if (srv_str2ll(a->ptr, a->len, out))
+        return 0;
+    cmd_err(x, "-ERR value is not an integer or out of range");
+    return -1;
+}
+
+int cmd_range_clamp(long long *start, long long *end, long long len)
+{
+    if (*start < 0 && *end < 0 && *start > *end)
+        return 0;
+    if (*start < 0)
+        *start += len;
+    if (*end < 0)
+        *end += len;
+    if (*start < 0)
+        *start = 0;
+    if (*end < 0)
+        *end = 0;
+    if (*end >= len)
+        *end = len - 1;
+    return *start <= *end && len > 0;
+}
+
+int cmd_is(const resp_arg *a, const char *s)
+{
+    size_t n = strlen(s);
+    return a->len == n && strncasecmp(a->ptr, s, n) == 0;
+}

@@ -1,0 +1,104 @@
+/* cmd.h — the command table and what a command handler is given.
+ *
+ * Flags, each documented once:
+ *   CMD_WRITE   changes the keyspace: runs in the writer thread, inside the batch's
+ *               transaction (x->txn set, x->snap NULL, x->c NULL).
+ *   CMD_READ    reads the keyspace: runs on the client's I/O thread on a snapshot
+ *               (x->snap set), or in the writer (x->txn set) when the client has jobs in
+ *               flight, so that it sees its own writes in order.
+ *   CMD_CLIENT  reads or changes the client's own state or the server's: runs on the
+ *               client's I/O thread (x->c set), only when none of its jobs is in flight.
+ *   CMD_NOAUTH  allowed before AUTH when requirepass is set.
+ * A handler writes exactly one reply into x->out (an error included); it never fails
+ * otherwise. Handlers named ..._or_reply have replied when they return nonzero.
+ */
+#ifndef CMD_H
+#define CMD_H
+
+#include "srv.h"
+
+enum cmd_flags {
+    CMD_WRITE = 1u << 0,
+    CMD_READ = 1u << 1,
+    CMD_CLIENT = 1u << 2,
+    CMD_NOAUTH = 1u << 3,
+};
+
+typedef struct cmd_ctx {
+    int argc;
+    const resp_arg *argv;
+    resp_buf *out;
+    int dbi;              /* selected database */
+    ox_table *table;      /* srv.db[dbi] */
+    ox_snapshot *snap;    /* CMD_READ on an I/O thread */
+    ox_txn *txn;          /* in the writer */
+    srv_client *c;        /* on an I/O thread, else NULL */
+    const cmd_def *cmd;
+} cmd_ctx;
+
+typedef void cmd_fn(cmd_ctx *x);
+
+struct cmd_def {
+    const char *name;     /* lower case, as Redis names it in errors */
+    cmd_fn *fn;
+    int arity;            /* exact argc, or -n: at least n */
+    unsigned flags;
+    int first_key, last_key, key_step; /* as COMMAND INFO reports them */
+    const char *acl;      /* ACL categories for COMMAND INFO, space separated */
+};
+
+/* The table (cmd.c) and its lookup. */
+extern const cmd_def cmd_table[];
+extern const size_t cmd_count;
+/* Builds srv.cmdtab. 0 or -1. */
+int cmd_init(void);
+/* The command named argv[0], or NULL. */
+const cmd_def *cmd_lookup(const resp_arg *name);
+
+/* Replies Redis's error for an unknown command / a wrong argument count. */
+void cmd_reply_unknown(resp_buf *out, int argc, const resp_arg *argv);
+void cmd_reply_arity(resp_buf *out, const char *name);
+/* 1 if argc fits the command's arity. */
+int cmd_arity_ok(const cmd_def *d, int argc);
+
+/* ---- shared helpers for handlers (cmd.c) ------------------------------------------------ */
+
+/* Replies with a shared status/error. */
+void cmd_ok(cmd_ctx *x);
+void cmd_err(cmd_ctx *x, const char *msg); /* msg with its code: "-ERR ...", "-WRONGPASS ..." */
+void cmd_syntax_error(cmd_ctx *x);
+/* Replies for an ox_err from the store ("-ERR <text>"). */
+void cmd_store_error(cmd_ctx *x, int rc);
+
+/* Reads key's value through the context's snapshot or transaction. OX_OK, OX_NOTFOUND
+ * or another ox_err. */
+int cmd_get(cmd_ctx *x, const resp_arg *key, ox_val *val);
+int cmd_get_in(cmd_ctx *x, ox_table *t, const resp_arg *key, ox_val *val);
+/* cmd_get for handlers: 1 found, 0 not found, -1 after replying the store's error. */
+int cmd_get_or_reply(cmd_ctx *x, const resp_arg *key, ox_val *val);
+/* Absolute expiry time of key: OX_OK, OX_NOTTL, OX_NOTFOUND. */
+int cmd_expire_time(cmd_ctx *x, const resp_arg *key, uint64_t *at);
+
+/* Parses argv[i] as a long long; replies "-ERR value is not an integer or out of range"
+ * and returns -1 if it is not one. */
+int cmd_ll_or_reply(cmd_ctx *x, const resp_arg *a, long long *out);
+
+/* Normalises a [start, end] range over len items as GETRANGE and BITCOUNT do (negative
+ * indexes from the end, clamped). 1 if the range holds something, 0 if it is empty. */
+int cmd_range_clamp(long long *start, long long *end, long long len);
+
+/* 1 if a equals the NUL-terminated word s ignoring ASCII case. */
+int cmd_is(const resp_arg *a, const char *s);
+
+/* Command families (one file each). */
+cmd_fn cmd_ping, cmd_echo, cmd_quit, cmd_select, cmd_hello, cmd_auth, cmd_client, cmd_reset;
+cmd_fn cmd_get_, cmd_set, cmd_setnx, cmd_setex, cmd_psetex, cmd_getset, cmd_getdel, cmd_getex;
+cmd_fn cmd_mget, cmd_mset, cmd_msetnx, cmd_incr, cmd_decr, cmd_incrby, cmd_decrby;
+cmd_fn cmd_incrbyfloat, cmd_append, cmd_strlen, cmd_getrange, cmd_setrange;
+cmd_fn cmd_del, cmd_exists, cmd_type, cmd_dbsize, cmd_flushdb, cmd_flushall, cmd_touch;
+cmd_fn cmd_rename, cmd_renamenx, cmd_copy, cmd_move, cmd_randomkey;
+cmd_fn cmd_setbit, cmd_getbit, cmd_bitcount, cmd_lcs;
+cmd_fn cmd_info, cmd_config, cmd_command, cmd_time, cmd_shutdown, cmd_debug, cmd_lastsave;
+cmd_fn cmd_save, cmd_function;
+
+#endif

@@ -1,0 +1,125 @@
+/* cmd_bits.c — bit commands on strings: SETBIT, GETBIT, BITCOUNT (bitops.c in Redis). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+
+/* As Redis's getBitOffsetFromArgument: 0 <= offset < proto-max-bulk-len * 8. */
+static int bit_offset_or_reply(cmd_ctx *x, const resp_arg *a, unsigned long long *off)
+{
+    long long v;
+    if (!srv_str2ll(a->ptr, a->len, &v) || v < 0 ||
+        (unsigned long long)(v >> 3) >= (unsigned long long)srv.cfg.proto_max_bulk_len) {
+        cmd_err(x, "-ERR bit offset is not an integer or out of range");
+        return -1;
+    }
+    *off = (unsigned long long)v;
+    return 0;
+}
+
+void cmd_setbit(cmd_ctx *x)
+{
+    const resp_arg *k = &x->argv[1];
+    unsigned long long off;
+    long long on;
+    if (bit_offset_or_reply(x, &x->argv[2], &off))
+        return;
+    if (!srv_str2ll(x->argv[3].ptr, x->argv[3].len, &on) || (on != 0 && on != 1)) {
+        cmd_err(x, "-ERR bit is not an integer or out of range");
+        return;
+    }
+    ox_val v = {NULL, 0};
+    int found = cmd_get_or_reply(x, k, &v);
+    if (found < 0)
+        return;
+    size_t byte = (size_t)(off >> 3), len = found ? v.len : 0;
+    size_t total = byte + 1 > len ? byte + 1 : len;
+    unsigned char *buf = calloc(1, total);
+    if (!buf) {
+        cmd_store_error(x, OX_ENOMEM);
+        return;
+    }
+    if (len)
+        memcpy(buf, v.data, len);
+    unsigned mask = 1u << (7 - (off & 7));
+    int old = (buf[byte] & mask) != 0;
+    buf[byte] = (unsigned char)(on ? buf[byte] | mask : buf[byte] & ~mask);
+    int rc = ox_txn_put(x->txn, x->table, k->ptr, k->len, buf, total, 0, OX_PUT_KEEPTTL);
+    free(buf);
+    if (rc)
+        cmd_store_error(x, rc);
+    else
+        resp_write_int(x->out, old);
+}
+
+void cmd_getbit(cmd_ctx *x)
+{
+    unsigned long long off;
+    if (bit_offset_or_reply(x, &x->argv[2], &off))
+        return;
+    ox_val v;
+    int found = cmd_get_or_reply(x, &x->argv[1], &v);
+    if (found < 0)
+        return;
+    size_t byte = (size_t)(off >> 3);
+    int bit = found && byte < v.len &&
+              (((const unsigned char *)v.data)[byte] & (1u << (7 - (off & 7))));
+    resp_write_int(x->out, bit ? 1 : 0);
+}
+
+static long long popcount_bytes(const unsigned char *p, size_t n)
+{
+    long long c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += __builtin_popcount(p[i]);
+    return c;
+}
+
+void cmd_bitcount(cmd_ctx *x)
+{
+    long long start = 0, end = 0;
+    int bits = 0, ranged = x->argc == 4 || x->argc == 5;
+    /* The key first, as Redis 7.0: a missing key is 0 whatever the arguments. */
+    ox_val v;
+    int found = cmd_get_or_reply(x, &x->argv[1], &v);
+    if (found <= 0) {
+        if (found == 0)
+            resp_write_int(x->out, 0);
+        return;
+    }
+    if (!ranged && x->argc != 2) {
+        cmd_syntax_error(x);
+        return;
+    }
+    if (ranged) {
+        if (cmd_ll_or_reply(x, &x->argv[2], &start) || cmd_ll_or_reply(x, &x->argv[3], &end))
+            return;
+        if (x->argc == 5) {
+            if (cmd_is(&x->argv[4], "bit"))
+                bits = 1;
+            else if (!cmd_is(&x->argv[4], "byte")) {
+                cmd_syntax_error(x);
+                return;
+            }
+        }
+    }
+    const unsigned char *p = v.data;
+    if (!ranged) {
+        resp_write_int(x->out, popcount_bytes(p, v.len));
+        return;
+    }
+    if (!cmd_range_clamp(&start, &end, (long long)v.len * (bits ? 8 : 1))) {
+        resp_write_int(x->out, 0);
+        return;
+    }
+    if (!bits) {
+        resp_write_int(x->out, popcount_bytes(p + start, (size_t)(end - start + 1)));
+        return;
+    }
+    /* Whole bytes first..last, less the bits before start and after end. */
+    size_t first = (size_t)(start >> 3), last = (size_t)(end >> 3);
+    long long c = popcount_bytes(p + first, last - first + 1);
+    c -= __builtin_popcount(p[first] & (0xffu << (8 - (start & 7))) & 0xffu);
+    c -= __builtin_popcount(p[last] & (0xffu >> ((end & 7) + 1)));
+    resp_write_int(x->out, c);
+}

@@ -1,0 +1,255 @@
+/* cmd_conn.c — connection commands: PING, ECHO, QUIT, SELECT, HELLO, AUTH, CLIENT, RESET. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+
+void cmd_ping(cmd_ctx *x)
+{
+    if (x->argc > 2) {
+        cmd_reply_arity(x->out, "ping");
+        return;
+    }
+    if (x->argc == 2)
+        resp_write_bulk(x->out, x->argv[1].ptr, x->argv[1].len);
+    else
+        resp_write_raw(x->out, "+PONG\r\n", 7);
+}
+
+void cmd_echo(cmd_ctx *x)
+{
+    resp_write_bulk(x->out, x->argv[1].ptr, x->argv[1].len);
+}
+
+void cmd_quit(cmd_ctx *x)
+{
+    cmd_ok(x);
+    x->c->close_after_reply = 1;
+}
+
+void cmd_select(cmd_ctx *x)
+{
+    long long db;
+    if (!srv_str2ll(x->argv[1].ptr, x->argv[1].len, &db)) {
+        cmd_err(x, "-ERR value is not an integer or out of range");
+        return;
+    }
+    if (db < 0 || db >= srv.ndb) {
+        cmd_err(x, "-ERR DB index is out of range");
+        return;
+    }
+    x->c->db = (int)db;
+    cmd_ok(x);
+}
+
+/* Compares in time that depends on the lengths only, not on where the bytes differ. */
+static int password_ok(const resp_arg *given)
+{
+    const char *want = srv.cfg.requirepass ? srv.cfg.requirepass : "";
+    size_t wl = strlen(want);
+    unsigned char diff = (unsigned char)(wl != given->len);
+    for (size_t i = 0; i < given->len; i++)
+        diff |= (unsigned char)(given->ptr[i] ^ (wl ? want[i % wl] : 0));
+    return diff == 0;
+}
+
+/* CLIENT SETNAME / HELLO SETNAME: printable ASCII without spaces; "" clears the name.
+ * 0, or -1 after replying. */
+static int set_name_or_reply(cmd_ctx *x, const resp_arg *n)
+{
+    for (size_t k = 0; k < n->len; k++) {
+        if (n->ptr[k] <= ' ' || n->ptr[k] > '~') {
+            cmd_err(x, "-ERR Client names cannot contain spaces, newlines or special "
+                       "characters.");
+            return -1;
+        }
+    }
+    free(x->c->name);
+    x->c->name = n->len ? strndup(n->ptr, n->len) : NULL;
+    return 0;
+}
+
+static int has_password(void)
+{
+    return srv.cfg.requirepass && *srv.cfg.requirepass;
+}
+
+/* AUTH [user] pass, as the default user: 1 if it succeeded, else replied. */
+static int auth_or_reply(cmd_ctx *x, const resp_arg *user, const resp_arg *pass)
+{
+    int ok = (!user || cmd_is(user, "default")) && (!has_password() || password_ok(pass));
+    if (!ok) {
+        cmd_err(x, "-WRONGPASS invalid username-password pair or user is disabled.");
+        return 0;
+    }
+    x->c->authed = 1;
+    resp_parser_set_auth_required(x->c->parser, 0);
+    return 1;
+}
+
+void cmd_auth(cmd_ctx *x)
+{
+    if (x->argc > 3) {
+        cmd_syntax_error(x);
+        return;
+    }
+    if (x->argc == 2 && !has_password()) {
+        cmd_err(x, "-ERR AUTH <password> called without any password configured for the "
+                   "default user. Are you sure your configuration is correct?");
+        return;
+    }
+    const resp_arg *user = x->argc == 3 ? &x->argv[1] : NULL;
+    if (auth_or_reply(x, user, &x->argv[x->argc - 1]))
+        cmd_ok(x);
+}
+
+void cmd_hello(cmd_ctx *x)
+{
+    long long ver = x->c->resp;
+    int i = 1;
+    if (x->argc >= 2) {
+        if (!srv_str2ll(x->argv[1].ptr, x->argv[1].len, &ver)) {
+            cmd_err(x, "-ERR Protocol version is not an integer or out of range");
+            return;
+        }
+        i = 2;
+        if (ver < 2 || ver > 3) {
+            cmd_err(x, "-NOPROTO unsupported protocol version");
+            return;
+        }
+    }
+    const resp_arg *user = NULL, *pass = NULL, *name = NULL;
+    for (; i < x->argc; i++) {
+        int more = x->argc - i - 1;
+        if (cmd_is(&x->argv[i], "auth") && more >= 2) {
+            user = &x->argv[i + 1];
+            pass = &x->argv[i + 2];
+            i += 2;
+        } else if (cmd_is(&x->argv[i], "setname") && more >= 1) {
+            name = &x->argv[i + 1];
+            i++;
+        } else {
+            resp_write_errorf(x->out, "-ERR Syntax error in HELLO option '%.*s'",
+                              (int)x->argv[i].len, x->argv[i].ptr);
+            return;
+        }
+    }
+    if (user && !auth_or_reply(x, user, pass))
+        return;
+    if (!x->c->authed) {
+        cmd_err(x, "-NOAUTH HELLO must be called with the client already authenticated, "
+                   "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
+                   "authenticate the client and select the RESP protocol version at the "
+                   "same time");
+        return;
+    }
+    if (name && set_name_or_reply(x, name))
+        return;
+    x->c->resp = (int)ver;
+    resp_buf_set_proto(x->out, (int)ver);
+    resp_write_map(x->out, 7);
+    resp_write_bulk(x->out, "server", 6);
+    resp_write_bulk(x->out, "redis", 5);
+    resp_write_bulk(x->out, "version", 7);
+    resp_write_bulk(x->out, SRV_REDIS_VERSION, strlen(SRV_REDIS_VERSION));
+    resp_write_bulk(x->out, "proto", 5);
+    resp_write_int(x->out, ver);
+    resp_write_bulk(x->out, "id", 2);
+    resp_write_int(x->out, (long long)x->c->id);
+    resp_write_bulk(x->out, "mode", 4);
+    resp_write_bulk(x->out, "standalone", 10);
+    resp_write_bulk(x->out, "role", 4);
+    resp_write_bulk(x->out, "master", 6);
+    resp_write_bulk(x->out, "modules", 7);
+    resp_write_array(x->out, 0);
+}
+
+void cmd_reset(cmd_ctx *x)
+{
+    srv_client *c = x->c;
+    c->db = 0;
+    c->resp = 2;
+    resp_buf_set_proto(x->out, 2);
+    free(c->name);
+    c->name = NULL;
+    c->authed = !has_password();
+    resp_parser_set_auth_required(c->parser, !c->authed);
+    resp_write_simple(x->out, "RESET", 5);
+}
+
+static void client_list(cmd_ctx *x)
+{
+    /* The clients of this I/O thread; see the server issue's notes for the rest. */
+    size_t cap = 512, len = 0;
+    char *all = malloc(cap);
+    for (srv_client *c = x->c->io->clients; c && all; c = c->next) {
+        if (c->gone)
+            continue;
+        char line[1024];
+        size_t n = client_info_line(c, line, sizeof line);
+        if (len + n + 2 > cap) {
+            cap = (len + n + 2) * 2;
+            char *grown = realloc(all, cap);
+            if (!grown) {
+                free(all);
+                all = NULL;
+                break;
+            }
+            all = grown;
+        }
+        memcpy(all + len, line, n);
+        len += n;
+        all[len++] = '\n';
+    }
+    if (!all) {
+        cmd_store_error(x, OX_ENOMEM);
+        return;
+    }
+    resp_write_verbatim(x->out, all, len, "txt");
+    free(all);
+}
+
+void cmd_client(cmd_ctx *x)
+{
+    const resp_arg *sub = &x->argv[1];
+    if (cmd_is(sub, "id") && x->argc == 2) {
+        resp_write_int(x->out, (long long)x->c->id);
+    } else if (cmd_is(sub, "getname") && x->argc == 2) {
+        if (x->c->name)
+            resp_write_bulk(x->out, x->c->name, strlen(x->c->name));
+        else
+            resp_write_null(x->out);
+    } else if (cmd_is(sub, "setname") && x->argc == 3) {
+        if (set_name_or_reply(x, &x->argv[2]) == 0)
+            cmd_ok(x);
+    } else if (cmd_is(sub, "info") && x->argc == 2) {
+        char line[1024];
+        size_t n = client_info_line(x->c, line, sizeof line - 1);
+        line[n++] = '\n';
+        resp_write_verbatim(x->out, line, n, "txt");
+    } else if (cmd_is(sub, "list") && x->argc == 2) {
+        client_list(x);
+    } else if ((cmd_is(sub, "no-evict") || cmd_is(sub, "no-touch")) && x->argc == 3) {
+        if (cmd_is(&x->argv[2], "on") || cmd_is(&x->argv[2], "off"))
+            cmd_ok(x);
+        else
+            cmd_syntax_error(x);
+    } else if (cmd_is(sub, "setinfo") && x->argc == 4) {
+        cmd_ok(x);
+    } else if (cmd_is(sub, "id") || cmd_is(sub, "getname") || cmd_is(sub, "setname") ||
+               cmd_is(sub, "info") || cmd_is(sub, "list") || cmd_is(sub, "no-evict") ||
+               cmd_is(sub, "no-touch")) {
+        char lower[32];
+        size_t n = sub->len < sizeof lower - 1 ? sub->len : sizeof lower - 1;
+        for (size_t k = 0; k < n; k++)
+            lower[k] = (char)(sub->ptr[k] >= 'A' && sub->ptr[k] <= 'Z' ? sub->ptr[k] + 32
+                                                                       : sub->ptr[k]);
+        lower[n] = '\0';
+        resp_write_errorf(x->out, "-ERR wrong number of arguments for 'client|%s' command",
+                          lower);
+    } else {
+        resp_write_errorf(x->out, "-ERR unknown subcommand '%.*s'. Try CLIENT HELP.",
+                          (int)sub->len, sub->ptr);
+    }
+}

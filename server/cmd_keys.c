@@ -1,0 +1,259 @@
+/* cmd_keys.c — keyspace commands (db.c in Redis). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+
+void cmd_del(cmd_ctx *x)
+{
+    long long n = 0;
+    for (int i = 1; i < x->argc; i++) {
+        int rc = ox_txn_delete(x->txn, x->table, x->argv[i].ptr, x->argv[i].len);
+        if (rc == OX_OK)
+            n++;
+        else if (rc != OX_NOTFOUND) {
+            cmd_store_error(x, rc);
+            return;
+        }
+    }
+    resp_write_int(x->out, n);
+}
+
+/* EXISTS and TOUCH count the existing keys, a repeated key as many times as named. */
+void cmd_exists(cmd_ctx *x)
+{
+    long long n = 0;
+    for (int i = 1; i < x->argc; i++) {
+        ox_val v;
+        if (cmd_get(x, &x->argv[i], &v) == OX_OK)
+            n++;
+    }
+    resp_write_int(x->out, n);
+}
+
+void cmd_touch(cmd_ctx *x)
+{
+    cmd_exists(x);
+}
+
+void cmd_type(cmd_ctx *x)
+{
+    ox_val v;
+    int rc = cmd_get(x, &x->argv[1], &v);
+    if (rc == OX_OK)
+        resp_write_simple(x->out, "string", 6);
+    else
+        resp_write_simple(x->out, "none", 4);
+}
+
+void cmd_dbsize(cmd_ctx *x)
+{
+    uint64_t n = 0;
+    if (x->txn)
+        ox_txn_count(x->txn, x->table, &n);
+    else
+        ox_count(x->table, &n);
+    resp_write_int(x->out, (long long)n);
+}
+
+/* FLUSHDB / FLUSHALL [ASYNC|SYNC]: both are one transaction here (LMDB frees the pages in
+ * the commit), so ASYNC is accepted and means the same. */
+static int flush_args_ok(cmd_ctx *x)
+{
+    if (x->argc == 1 || (x->argc == 2 && (cmd_is(&x->argv[1], "async") ||
+                                          cmd_is(&x->argv[1], "sync"))))
+        return 1;
+    cmd_syntax_error(x);
+    return 0;
+}
+
+void cmd_flushdb(cmd_ctx *x)
+{
+    if (!flush_args_ok(x))
+        return;
+    int rc = ox_txn_clear(x->txn, x->table);
+    if (rc)
+        cmd_store_error(x, rc);
+    else
+        cmd_ok(x);
+}
+
+void cmd_flushall(cmd_ctx *x)
+{
+    if (!flush_args_ok(x))
+        return;
+    for (int i = 0; i < srv.ndb; i++) {
+        int rc = ox_txn_clear(x->txn, srv.db[i]);
+        if (rc) {
+            cmd_store_error(x, rc);
+            return;
+        }
+    }
+    cmd_ok(x);
+}
+
+/* Parses a database index argument; replies and returns -1 if it is not a valid one. */
+static int db_index_or_reply(cmd_ctx *x, const resp_arg *a)
+{
+    long long db;
+    if (cmd_ll_or_reply(x, a, &db))
+        return -1;
+    if (db < 0 || db >= srv.ndb) {
+        cmd_err(x, "-ERR DB index is out of range");
+        return -1;
+    }
+    return (int)db;
+}
+
+/* A key's value and expiry time copied out of the transaction's view (the bytes must not
+ * point into a page the following write may move). 1 found, 0 not, -1 after replying. */
+static int copy_out_or_reply(cmd_ctx *x, ox_table *t, const resp_arg *key, void **val,
+                             size_t *len, uint64_t *at)
+{
+    ox_val v;
+    int rc = ox_txn_get(x->txn, t, key->ptr, key->len, &v);
+    if (rc == OX_NOTFOUND)
+        return 0;
+    if (rc == OX_OK) {
+        rc = ox_txn_expire_time(x->txn, t, key->ptr, key->len, at);
+        if (rc == OX_NOTTL) {
+            *at = 0;
+            rc = OX_OK;
+        }
+    }
+    if (rc == OX_OK && !(*val = malloc(v.len ? v.len : 1)))
+        rc = OX_ENOMEM;
+    if (rc != OX_OK) {
+        cmd_store_error(x, rc);
+        return -1;
+    }
+    memcpy(*val, v.data, v.len);
+    *len = v.len;
+    return 1;
+}
+
+/* Moves or copies src (in table ts) to dst (in td). replace: overwrite an existing dst.
+ * keep_src: COPY. 1 done, 0 not (no src, or dst exists), -1 after replying. */
+static int transfer(cmd_ctx *x, ox_table *ts, const resp_arg *src, ox_table *td,
+                    const resp_arg *dst, int replace, int keep_src)
+{
+    void *val;
+    size_t len;
+    uint64_t at;
+    int found = copy_out_or_reply(x, ts, src, &val, &len, &at);
+    if (found <= 0)
+        return found;
+    int rc = ox_txn_put(x->txn, td, dst->ptr, dst->len, val, len, at,
+                        replace ? 0 : OX_PUT_NOOVERWRITE);
+    free(val);
+    if (rc == OX_ECONFLICT)
+        return 0;
+    if (rc == OX_OK && !keep_src)
+        rc = ox_txn_delete(x->txn, ts, src->ptr, src->len);
+    if (rc != OX_OK) {
+        cmd_store_error(x, rc);
+        return -1;
+    }
+    return 1;
+}
+
+static int same_key(const resp_arg *a, const resp_arg *b)
+{
+    return a->len == b->len && memcmp(a->ptr, b->ptr, a->len) == 0;
+}
+
+static void rename_generic(cmd_ctx *x, int nx)
+{
+    const resp_arg *src = &x->argv[1], *dst = &x->argv[2];
+    ox_val v;
+    int found = cmd_get_or_reply(x, src, &v);
+    if (found < 0)
+        return;
+    if (!found) {
+        cmd_err(x, "-ERR no such key");
+        return;
+    }
+    if (same_key(src, dst)) { /* nothing moves; RENAMENX says it did nothing */
+        if (nx)
+            resp_write_int(x->out, 0);
+        else
+            cmd_ok(x);
+        return;
+    }
+    int done = transfer(x, x->table, src, x->table, dst, !nx, 0);
+    if (done < 0)
+        return;
+    if (nx)
+        resp_write_int(x->out, done);
+    else
+        cmd_ok(x);
+}
+
+void cmd_rename(cmd_ctx *x) { rename_generic(x, 0); }
+void cmd_renamenx(cmd_ctx *x) { rename_generic(x, 1); }
+
+void cmd_copy(cmd_ctx *x)
+{
+    int db = x->dbi, replace = 0;
+    for (int i = 3; i < x->argc; i++) {
+        if (cmd_is(&x->argv[i], "replace")) {
+            replace = 1;
+        } else if (cmd_is(&x->argv[i], "db") && i + 1 < x->argc) {
+            if ((db = db_index_or_reply(x, &x->argv[++i])) < 0)
+                return;
+        } else {
+            cmd_syntax_error(x);
+            return;
+        }
+    }
+    if (db == x->dbi && same_key(&x->argv[1], &x->argv[2])) {
+        cmd_err(x, "-ERR source and destination objects are the same");
+        return;
+    }
+    int done = transfer(x, x->table, &x->argv[1], srv.db[db], &x->argv[2], replace, 1);
+    if (done >= 0)
+        resp_write_int(x->out, done);
+}
+
+void cmd_move(cmd_ctx *x)
+{
+    int db = db_index_or_reply(x, &x->argv[2]);
+    if (db < 0)
+        return;
+    if (db == x->dbi) {
+        cmd_err(x, "-ERR source and destination objects are the same");
+        return;
+    }
+    int done = transfer(x, x->table, &x->argv[1], srv.db[db], &x->argv[1], 0, 0);
+    if (done >= 0)
+        resp_write_int(x->out, done);
+}
+
+/* A uniformly random byte string as a starting point, then the first live key at or after
+ * it (wrapping around): not uniform over keys, but O(log n) and never stuck. */
+void cmd_randomkey(cmd_ctx *x)
+{
+    unsigned char seed[8];
+    uint64_t r = srv_ustime() * 6364136223846793005ULL + (uint64_t)(uintptr_t)x;
+    for (int i = 0; i < 8; i++, r >>= 8)
+        seed[i] = (unsigned char)r;
+    ox_val lo = {seed, sizeof seed}, k, v;
+    for (int pass = 0; pass < 2; pass++) {
+        ox_iter *it;
+        int rc = x->txn ? ox_txn_range(x->txn, x->table, pass ? NULL : &lo, NULL,
+                                       OX_ITER_KEYS_ONLY, &it)
+                        : ox_snapshot_range(x->snap, x->table, pass ? NULL : &lo, NULL,
+                                            OX_ITER_KEYS_ONLY, &it);
+        if (rc != OX_OK) {
+            cmd_store_error(x, rc);
+            return;
+        }
+        rc = ox_iter_next(it, &k, &v);
+        if (rc == OX_OK)
+            resp_write_bulk(x->out, k.data, k.len);
+        ox_iter_close(it);
+        if (rc == OX_OK)
+            return;
+    }
+    resp_write_null(x->out);
+}

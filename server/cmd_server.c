@@ -1,0 +1,421 @@
+/* cmd_server.c — server commands: INFO, CONFIG, COMMAND, TIME, LASTSAVE, SHUTDOWN, DEBUG,
+ * SAVE/BGSAVE, FUNCTION. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "glob.h"
+
+/* ---- INFO ------------------------------------------------------------------------------ */
+
+typedef struct info_buf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} info_buf;
+
+static void info_add(info_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void info_add(info_buf *b, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0 || b->oom)
+            return;
+        if (b->p && b->len + (size_t)n < b->cap) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = (b->cap + (size_t)n + 1) * 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+}
+
+static long long rss_bytes(void)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return (long long)resident * sysconf(_SC_PAGESIZE);
+}
+
+static int section_wanted(cmd_ctx *x, const char *name, int is_default)
+{
+    if (x->argc == 1)
+        return is_default;
+    for (int i = 1; i < x->argc; i++) {
+        if (cmd_is(&x->argv[i], name) || cmd_is(&x->argv[i], "all") ||
+            cmd_is(&x->argv[i], "everything") || (is_default && cmd_is(&x->argv[i], "default")))
+            return 1;
+    }
+    return 0;
+}
+
+static void info_section(info_buf *b, const char *title)
+{
+    if (b->len)
+        info_add(b, "\r\n");
+    info_add(b, "# %s\r\n", title);
+}
+
+void cmd_info(cmd_ctx *x)
+{
+    info_buf b = {0};
+    uint64_t now = srv_mstime();
+    uint64_t up = (now - srv.start_ms) / 1000;
+    if (section_wanted(x, "server", 1)) {
+        info_section(&b, "Server");
+        info_add(&b, "redis_version:%s\r\noxistore_version:%s\r\nredis_git_sha1:00000000\r\n"
+                     "redis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\n"
+                     "os:Linux\r\narch_bits:%d\r\nmultiplexing_api:epoll\r\n"
+                     "process_id:%lld\r\nprocess_supervised:no\r\nrun_id:%s\r\n"
+                     "tcp_port:%d\r\nserver_time_usec:%llu\r\nuptime_in_seconds:%llu\r\n"
+                     "uptime_in_days:%llu\r\nhz:%d\r\nconfigured_hz:%d\r\nexecutable:\r\n"
+                     "config_file:\r\nio_threads_active:%d\r\n",
+                 SRV_REDIS_VERSION, OXISTORE_VERSION, (int)(sizeof(void *) * 8), srv.pid,
+                 srv.run_id, srv.cfg.port, (unsigned long long)srv_ustime(),
+                 (unsigned long long)up, (unsigned long long)(up / 86400), srv.cfg.hz,
+                 srv.cfg.hz, srv.nio > 1);
+    }
+    if (section_wanted(x, "clients", 1)) {
+        info_section(&b, "Clients");
+        info_add(&b, "connected_clients:%d\r\ncluster_connections:0\r\nmaxclients:%lld\r\n"
+                     "client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\n"
+                     "blocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+                 atomic_load(&srv.clients), srv.cfg.maxclients);
+    }
+    if (section_wanted(x, "memory", 1)) {
+        long long rss = rss_bytes();
+        info_section(&b, "Memory");
+        info_add(&b, "used_memory:%lld\r\nused_memory_human:%.2fM\r\nused_memory_rss:%lld\r\n"
+                     "used_memory_peak:%lld\r\nmaxmemory:0\r\nmaxmemory_policy:noeviction\r\n"
+                     "mem_allocator:libc\r\nlmdb_map_size:%zu\r\n",
+                 rss, (double)rss / (1024 * 1024), rss, rss, ox_store_map_size(srv.store));
+    }
+    if (section_wanted(x, "persistence", 1)) {
+        uint64_t disk = 0;
+        ox_store_size_on_disk(srv.store, &disk);
+        info_section(&b, "Persistence");
+        info_add(&b, "loading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\n"
+                     "rdb_bgsave_in_progress:0\r\nrdb_last_save_time:%llu\r\n"
+                     "rdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n"
+                     "aof_last_write_status:ok\r\nappendfsync:%s\r\ndata_file_size:%llu\r\n",
+                 (unsigned long long)(srv.start_ms / 1000),
+                 srv.cfg.appendfsync == CONF_FSYNC_ALWAYS ? "always"
+                 : srv.cfg.appendfsync == CONF_FSYNC_EVERYSEC ? "everysec" : "no",
+                 (unsigned long long)disk);
+    }
+    if (section_wanted(x, "stats", 1)) {
+        unsigned long long commits = atomic_load(&srv.stats.commits);
+        unsigned long long batched = atomic_load(&srv.stats.batched);
+        info_section(&b, "Stats");
+        info_add(&b, "total_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
+                     "instantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:%llu\r\n"
+                     "total_net_output_bytes:%llu\r\nrejected_connections:%llu\r\n"
+                     "expired_keys:0\r\nevicted_keys:0\r\nkeyspace_hits:0\r\nkeyspace_misses:0\r\n"
+                     "total_error_replies:%llu\r\nwriter_commits:%llu\r\nwriter_batched_writes:%llu\r\n",
+                 atomic_load(&srv.stats.connections), atomic_load(&srv.stats.commands),
+                 atomic_load(&srv.stats.net_in), atomic_load(&srv.stats.net_out),
+                 atomic_load(&srv.stats.rejected), atomic_load(&srv.stats.errors), commits,
+                 batched);
+    }
+    if (section_wanted(x, "replication", 1)) {
+        info_section(&b, "Replication");
+        info_add(&b, "role:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n"
+                     "master_replid:%s\r\nmaster_replid2:0000000000000000000000000000000000000000\r\n"
+                     "master_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\n"
+                     "repl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\n"
+                     "repl_backlog_histlen:0\r\n", srv.run_id);
+    }
+    if (section_wanted(x, "cpu", 1)) {
+        struct rusage self;
+        getrusage(RUSAGE_SELF, &self);
+        info_section(&b, "CPU");
+        info_add(&b, "used_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\n"
+                     "used_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\n",
+                 (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
+                 (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec);
+    }
+    if (section_wanted(x, "commandstats", 0))
+        info_section(&b, "Commandstats");
+    if (section_wanted(x, "keyspace", 1)) {
+        info_section(&b, "Keyspace");
+        for (int i = 0; i < srv.ndb; i++) {
+            uint64_t keys = 0, expires = 0;
+            ox_count(srv.db[i], &keys);
+            ox_count_expires(srv.db[i], &expires);
+            if (keys)
+                info_add(&b, "db%d:keys=%llu,expires=%llu,avg_ttl=0\r\n", i,
+                         (unsigned long long)keys, (unsigned long long)expires);
+        }
+    }
+    if (b.oom) {
+        cmd_store_error(x, OX_ENOMEM);
+    } else if (resp_buf_proto(x->out) == 3) {
+        resp_write_verbatim(x->out, b.p ? b.p : "", b.len, "txt");
+    } else {
+        resp_write_bulk(x->out, b.p ? b.p : "", b.len);
+    }
+    free(b.p);
+}
+
+/* ---- CONFIG ----------------------------------------------------------------------------- */
+
+static void config_get(cmd_ctx *x)
+{
+    size_t n = conf_count();
+    resp_deferred d;
+    size_t pairs = 0;
+    char *seen = calloc(n ? n : 1, 1);
+    if (!seen) {
+        cmd_store_error(x, OX_ENOMEM);
+        return;
+    }
+    resp_write_deferred(x->out, &d);
+    for (int a = 2; a < x->argc; a++) {
+        for (size_t i = 0; i < n; i++) {
+            const char *name = conf_name(i);
+            if (seen[i] || !glob_match(x->argv[a].ptr, x->argv[a].len, name, strlen(name), 1))
+                continue;
+            char val[1024];
+            size_t vl = conf_format(&srv.cfg, i, val, sizeof val);
+            resp_write_bulk(x->out, name, strlen(name));
+            resp_write_bulk(x->out, val, vl);
+            seen[i] = 1;
+            pairs++;
+        }
+    }
+    free(seen);
+    resp_write_deferred_len(x->out, &d, RESP_AGG_MAP, pairs);
+}
+
+static void config_set(cmd_ctx *x)
+{
+    if (x->argc < 4 || x->argc % 2) {
+        cmd_reply_arity(x->out, "config|set");
+        return;
+    }
+    /* Every name must exist before anything changes, as Redis checks. */
+    for (int a = 2; a < x->argc; a += 2) {
+        if (conf_find(x->argv[a].ptr, x->argv[a].len) < 0) {
+            resp_write_errorf(x->out, "-ERR Unknown option or number of arguments for CONFIG "
+                                      "SET - '%.*s'", (int)x->argv[a].len, x->argv[a].ptr);
+            return;
+        }
+    }
+    for (int a = 2; a < x->argc; a += 2) {
+        int i = conf_find(x->argv[a].ptr, x->argv[a].len);
+        const char *why = NULL;
+        if (conf_set(&srv.cfg, (size_t)i, x->argv[a + 1].ptr, x->argv[a + 1].len, &why)) {
+            resp_write_errorf(x->out, "-ERR CONFIG SET failed (possibly related to argument "
+                                      "'%.*s') - %s", (int)x->argv[a].len, x->argv[a].ptr, why);
+            return;
+        }
+    }
+    cmd_ok(x);
+}
+
+void cmd_config(cmd_ctx *x)
+{
+    const resp_arg *sub = &x->argv[1];
+    if (cmd_is(sub, "get")) {
+        if (x->argc < 3)
+            cmd_reply_arity(x->out, "config|get");
+        else
+            config_get(x);
+    } else if (cmd_is(sub, "set")) {
+        config_set(x);
+    } else if (cmd_is(sub, "resetstat") && x->argc == 2) {
+        atomic_store(&srv.stats.commands, 0);
+        atomic_store(&srv.stats.connections, 0);
+        atomic_store(&srv.stats.rejected, 0);
+        atomic_store(&srv.stats.net_in, 0);
+        atomic_store(&srv.stats.net_out, 0);
+        atomic_store(&srv.stats.errors, 0);
+        cmd_ok(x);
+    } else if (cmd_is(sub, "rewrite") && x->argc == 2) {
+        cmd_err(x, "-ERR The server is running without a config file");
+    } else {
+        resp_write_errorf(x->out, "-ERR unknown subcommand '%.*s'. Try CONFIG HELP.",
+                          (int)sub->len, sub->ptr);
+    }
+}
+
+/* ---- COMMAND ---------------------------------------------------------------------------- */
+
+static void command_info_one(resp_buf *out, const cmd_def *d)
+{
+    resp_write_array(out, 10);
+    resp_write_bulk(out, d->name, strlen(d->name));
+    resp_write_int(out, d->arity);
+    const char *flags[4];
+    size_t nf = 0;
+    if (d->flags & CMD_WRITE)
+        flags[nf++] = "write";
+    if (d->flags & CMD_READ)
+        flags[nf++] = "readonly";
+    if (d->flags & CMD_NOAUTH)
+        flags[nf++] = "no_auth";
+    flags[nf++] = "fast";
+    resp_write_set(out, nf);
+    for (size_t i = 0; i < nf; i++)
+        resp_write_simple(out, flags[i], strlen(flags[i]));
+    resp_write_int(out, d->first_key);
+    resp_write_int(out, d->last_key);
+    resp_write_int(out, d->key_step);
+    size_t ncat = 0;
+    for (const char *p = d->acl; *p; p++)
+        ncat += *p == '@';
+    resp_write_set(out, ncat);
+    for (const char *p = d->acl; *p;) {
+        const char *e = strchr(p, ' ');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        resp_write_simple(out, p, len);
+        p += len;
+        while (*p == ' ')
+            p++;
+    }
+    resp_write_set(out, 0); /* tips */
+    resp_write_array(out, 0); /* key specifications */
+    resp_write_array(out, 0); /* subcommands */
+}
+
+void cmd_command(cmd_ctx *x)
+{
+    if (x->argc == 1) {
+        resp_write_array(x->out, cmd_count);
+        for (size_t i = 0; i < cmd_count; i++)
+            command_info_one(x->out, &cmd_table[i]);
+        return;
+    }
+    const resp_arg *sub = &x->argv[1];
+    if (cmd_is(sub, "count") && x->argc == 2) {
+        resp_write_int(x->out, (long long)cmd_count);
+    } else if (cmd_is(sub, "list") && x->argc == 2) {
+        resp_write_array(x->out, cmd_count);
+        for (size_t i = 0; i < cmd_count; i++)
+            resp_write_bulk(x->out, cmd_table[i].name, strlen(cmd_table[i].name));
+    } else if (cmd_is(sub, "info")) {
+        resp_write_array(x->out, (size_t)x->argc - 2);
+        for (int i = 2; i < x->argc; i++) {
+            const cmd_def *d = cmd_lookup(&x->argv[i]);
+            if (d)
+                command_info_one(x->out, d);
+            else
+                resp_write_null_array(x->out);
+        }
+    } else if (cmd_is(sub, "docs")) {
+        resp_write_map(x->out, 0); /* no documentation: clients fall back to their own */
+    } else {
+        resp_write_errorf(x->out, "-ERR unknown subcommand '%.*s'. Try COMMAND HELP.",
+                          (int)sub->len, sub->ptr);
+    }
+}
+
+/* ---- the rest ------------------------------------------------------------------------------ */
+
+void cmd_time(cmd_ctx *x)
+{
+    uint64_t us = srv_ustime();
+    resp_write_array(x->out, 2);
+    resp_write_bulk_ll(x->out, (long long)(us / 1000000));
+    resp_write_bulk_ll(x->out, (long long)(us % 1000000));
+}
+
+void cmd_lastsave(cmd_ctx *x)
+{
+    unsigned long long t = atomic_load(&srv.last_save_s);
+    resp_write_int(x->out, (long long)(t ? t : srv.start_ms / 1000));
+}
+
+void cmd_shutdown(cmd_ctx *x)
+{
+    for (int i = 1; i < x->argc; i++) {
+        if (!cmd_is(&x->argv[i], "nosave") && !cmd_is(&x->argv[i], "save") &&
+            !cmd_is(&x->argv[i], "now") && !cmd_is(&x->argv[i], "force")) {
+            cmd_syntax_error(x);
+            return;
+        }
+    }
+    srv_log(SRV_LOG_WARNING, "User requested shutdown...");
+    atomic_store(&srv.shutdown, 1);
+    uint64_t one = 1;
+    if (write(srv.shutdown_efd, &one, sizeof one) < 0)
+        srv_log(SRV_LOG_WARNING, "Could not signal the shutdown");
+    /* No reply, as Redis: the connection closes when the server exits. */
+}
+
+void cmd_debug(cmd_ctx *x)
+{
+    const resp_arg *sub = &x->argv[1];
+    if (cmd_is(sub, "sleep") && x->argc == 3) {
+        long double secs;
+        if (!srv_str2ld(x->argv[2].ptr, x->argv[2].len, &secs) || secs < 0) {
+            cmd_err(x, "-ERR value is not a valid float");
+            return;
+        }
+        struct timespec ts = {(time_t)secs, (long)((secs - (time_t)secs) * 1e9L)};
+        nanosleep(&ts, NULL);
+        cmd_ok(x);
+    } else if (cmd_is(sub, "log") && x->argc == 3) {
+        srv_log(SRV_LOG_WARNING, "DEBUG LOG: %.*s", (int)x->argv[2].len, x->argv[2].ptr);
+        cmd_ok(x);
+    } else {
+        resp_write_errorf(x->out, "-ERR unknown subcommand '%.*s'. Try DEBUG HELP.",
+                          (int)sub->len, sub->ptr);
+    }
+}
+
+/* SAVE and BGSAVE write a hot, consistent backup of the store into dir. */
+void cmd_save(cmd_ctx *x)
+{
+    int bg = cmd_is(&x->argv[0], "bgsave");
+    if (bg && x->argc > 2) {
+        cmd_syntax_error(x);
+        return;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.backup", srv.cfg.dir, srv.cfg.dbfilename);
+    int rc = ox_backup(srv.store, path, 0);
+    if (rc != OX_OK) {
+        srv_log(SRV_LOG_WARNING, "Backup to %s failed: %s", path, ox_strerror(rc));
+        cmd_err(x, "-ERR Background save failed");
+        return;
+    }
+    atomic_store(&srv.last_save_s, srv_mstime() / 1000);
+    srv_log(SRV_LOG_NOTICE, "DB saved on disk (%s)", path);
+    if (bg)
+        resp_write_simple(x->out, "Background saving started", 26);
+    else
+        cmd_ok(x);
+}
+
+void cmd_function(cmd_ctx *x)
+{
+    const resp_arg *sub = &x->argv[1];
+    if (cmd_is(sub, "flush")) {
+        cmd_ok(x);
+    } else {
+        resp_write_errorf(x->out, "-ERR unknown subcommand '%.*s'. Try FUNCTION HELP.",
+                          (int)sub->len, sub->ptr);
+    }
+}

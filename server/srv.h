@@ -1,0 +1,92 @@
+/* srv.h — oxistore-server: the one server struct and the types its modules share.
+ *
+ * Threads and ownership:
+ * - main thread: loads the config, opens the store, starts the others, waits for a
+ *   shutdown request (signal or SHUTDOWN), then stops them in reverse order.
+ * - I/O threads (srv_io, io.c): one libevent event_base each. An I/O thread owns its
+ *   clients (srv_client, client.c) outright: it reads and parses their requests, runs
+ *   read commands itself on an LMDB snapshot taken per burst of input, and writes their
+ *   replies. No other thread touches a client's fields, except through the job queue.
+ * - the writer thread (writer.c): every write command of every client becomes a srv_job
+ *   queued to it; it drains the whole queue into one LMDB write transaction, commits once
+ *   (one fsync under appendfsync always), then hands each job back to its client's I/O
+ *   thread (a completion queue + eventfd). A reply leaves only after its commit returned.
+ *
+ * Per-client order: replies leave in request order. A write goes to the writer; a read
+ * goes to the writer too while that client has jobs in flight (so it sees its own writes
+ * and its reply queues behind theirs); a command that changes the client's own state
+ * (SELECT, HELLO, CLIENT SETNAME…) waits until no job of the client is in flight.
+ */
+#ifndef SRV_H
+#define SRV_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "conf.h"
+#include "oxistore.h"
+#include "resp.h"
+
+#define OXISTORE_VERSION "0.1.0"
+#define SRV_REDIS_VERSION "7.0.15" /* what INFO and HELLO report, for client feature checks */
+
+typedef struct srv_client srv_client;
+typedef struct srv_io srv_io;
+typedef struct srv_job srv_job;
+typedef struct srv_writer srv_writer;
+typedef struct cmd_def cmd_def;
+
+/* Counters shared by every thread (relaxed atomics: they are statistics). */
+typedef struct srv_stats {
+    atomic_ullong commands;          /* commands processed */
+    atomic_ullong connections;       /* connections accepted since start */
+    atomic_ullong rejected;          /* connections refused (maxclients, protected mode) */
+    atomic_ullong net_in, net_out;   /* bytes */
+    atomic_ullong commits;           /* writer transactions committed */
+    atomic_ullong batched;           /* jobs committed (batched / commits = batch size) */
+    atomic_ullong errors;            /* error replies */
+} srv_stats;
+
+/* The one server struct: everything the process shares. */
+typedef struct srv_server {
+    conf cfg;
+    ox_store *store;
+    ox_table **db;            /* db[i] is the table "i" */
+    int ndb;
+    srv_io *io;               /* io[0..nio) */
+    int nio;
+    srv_writer *writer;
+    resp_cmdtab *cmdtab;
+    const char **cmd_names;   /* the names cmdtab was built from (it borrows them) */
+    srv_stats stats;
+    atomic_int clients;       /* connected now */
+    atomic_ullong next_client_id;
+    atomic_int shutdown;      /* 1: a shutdown was asked */
+    int shutdown_efd;         /* eventfd the main thread waits on */
+    uint64_t start_ms;        /* wall clock at start */
+    atomic_ullong last_save_s; /* LASTSAVE: unix time of the last SAVE/BGSAVE, 0 = none */
+    FILE *log_fp;             /* NULL: stderr */
+    atomic_int log_level;
+    char run_id[41];
+    long long pid;
+} srv_server;
+
+extern srv_server srv;
+
+/* ---- log.c: Redis's log line format, to stderr or logfile ------------------------------ */
+enum { SRV_LOG_DEBUG, SRV_LOG_VERBOSE, SRV_LOG_NOTICE, SRV_LOG_WARNING };
+void srv_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int srv_log_open(const char *logfile, int level); /* 0, or -1 with errno */
+
+/* ---- util.c ---------------------------------------------------------------------------- */
+uint64_t srv_mstime(void);                    /* wall clock, ms since the epoch */
+uint64_t srv_ustime(void);
+uint64_t srv_monotonic_ms(void);
+/* Redis's string2ll: strict decimal, no spaces, no '+', fits in long long. 1 if ok. */
+int srv_str2ll(const char *s, size_t len, long long *out);
+/* Redis's string2ld-based parsing for INCRBYFLOAT: 1 if ok. */
+int srv_str2ld(const char *s, size_t len, long double *out);
+
+#endif

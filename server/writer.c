@@ -1,0 +1,152 @@
+/* writer.c — the one writer thread: drains every queued job into one LMDB write
+ * transaction, commits once (group commit: one fsync for the whole batch under
+ * appendfsync always), then hands the replies back to the clients' I/O threads. A reply
+ * never leaves before the commit that holds its write returned. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+
+struct srv_writer {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    srv_job *head, *tail;
+    int stop;
+    srv_job **heads, **tails; /* per I/O thread, for handing a batch back */
+};
+
+/* Every reply of a batch whose commit failed becomes this error: nothing of it is
+ * stored, and what reads saw was never committed. */
+static void batch_fail(srv_job *jobs, int rc)
+{
+    for (srv_job *j = jobs; j; j = j->next) {
+        if (j->barrier || !j->out)
+            continue;
+        resp_buf_reset(j->out);
+        resp_write_errorf(j->out, "-MISCONF Errors writing to the data file: %s",
+                          ox_strerror(rc));
+    }
+}
+
+static void batch_run(srv_job *jobs)
+{
+    ox_txn *txn = NULL;
+    int rc = ox_txn_begin(srv.store, &txn);
+    size_t n = 0;
+    for (srv_job *j = jobs; j; j = j->next) {
+        if (j->barrier)
+            continue;
+        if (resp_buf_new(&j->out, j->resp, NULL) != RESP_OK)
+            abort(); /* the server may abort on allocation failure */
+        if (rc != OX_OK)
+            continue;
+        cmd_ctx x = {.argc = j->argc, .argv = j->argv, .out = j->out, .dbi = j->db,
+                     .table = srv.db[j->db], .txn = txn, .cmd = j->cmd};
+        j->cmd->fn(&x);
+        n++;
+    }
+    if (rc == OX_OK)
+        rc = ox_txn_commit(txn);
+    if (rc != OX_OK) {
+        srv_log(SRV_LOG_WARNING, "Write transaction failed: %s", ox_strerror(rc));
+        batch_fail(jobs, rc);
+    } else {
+        atomic_fetch_add_explicit(&srv.stats.commits, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&srv.stats.batched, n, memory_order_relaxed);
+    }
+    /* Back to the I/O threads, each thread's jobs in their original order. The batch is
+     * split in one pass first: a thread may free its jobs as soon as it has them. */
+    srv_writer *w = srv.writer;
+    for (int i = 0; i < srv.nio; i++)
+        w->heads[i] = w->tails[i] = NULL;
+    for (srv_job *j = jobs, *next; j; j = next) {
+        next = j->next;
+        int i = j->c->io->idx;
+        j->next = NULL;
+        if (w->tails[i])
+            w->tails[i]->next = j;
+        else
+            w->heads[i] = j;
+        w->tails[i] = j;
+    }
+    for (int i = 0; i < srv.nio; i++)
+        if (w->heads[i])
+            io_complete(&srv.io[i], w->heads[i], w->tails[i]);
+}
+
+static void *writer_main(void *arg)
+{
+    srv_writer *w = arg;
+    for (;;) {
+        pthread_mutex_lock(&w->mu);
+        while (!w->head && !w->stop)
+            pthread_cond_wait(&w->cv, &w->mu);
+        srv_job *jobs = w->head;
+        int stop = w->stop;
+        w->head = w->tail = NULL;
+        pthread_mutex_unlock(&w->mu);
+        if (jobs)
+            batch_run(jobs);
+        else if (stop)
+            break;
+    }
+    return NULL;
+}
+
+int writer_start(void)
+{
+    srv_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return -1;
+    w->heads = calloc((size_t)srv.nio, sizeof *w->heads);
+    w->tails = calloc((size_t)srv.nio, sizeof *w->tails);
+    if (!w->heads || !w->tails) {
+        free(w->heads);
+        free(w->tails);
+        free(w);
+        return -1;
+    }
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    srv.writer = w;
+    if (pthread_create(&w->th, NULL, writer_main, w)) {
+        srv.writer = NULL;
+        free(w->heads);
+        free(w->tails);
+        free(w);
+        return -1;
+    }
+    return 0;
+}
+
+void writer_submit(srv_job *head, srv_job *tail)
+{
+    srv_writer *w = srv.writer;
+    pthread_mutex_lock(&w->mu);
+    if (w->tail)
+        w->tail->next = head;
+    else
+        w->head = head;
+    w->tail = tail;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+void writer_stop(void)
+{
+    srv_writer *w = srv.writer;
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->th, NULL);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w->heads);
+    free(w->tails);
+    free(w);
+    srv.writer = NULL;
+}
