@@ -25,7 +25,7 @@ CONF_TESTS   := $(patsubst %.c,$(S)/%,$(wildcard tests/conf/test_*.c))
 SERVER_TESTS := $(patsubst %.c,$(S)/%,$(wildcard tests/server/test_*.c))
 TESTS        := $(LIB_TESTS) $(PROTO_TESTS) $(CONF_TESTS) $(SERVER_TESTS)
 
-.PHONY: all deps test test-build run bench bench-lib bench-proto fuzz fuzz-build clean
+.PHONY: all deps test test-build run bench bench-lib bench-proto fuzz fuzz-build difftest clean
 all: $(B)/liboxistore.a $(B)/libresp.a $(if $(SERVER_SRC),$(B)/oxistore-server)
 
 deps:
@@ -75,12 +75,20 @@ fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz-run.sh
 
 # ---- server ------------------------------------------------------------------------------
+SERVER_LIBS := -levent -levent_pthreads
 $(B)/oxistore-server: $(SERVER_SRC:%.c=$(B)/%.o) $(CONF_SRC:%.c=$(B)/%.o) $(B)/libresp.a $(B)/liboxistore.a
-	$(CC) $(OPT) $^ -o $@ $(LDLIBS) -levent -levent_pthreads
+	$(CC) $(OPT) $^ -o $@ $(LDLIBS) $(SERVER_LIBS)
+$(S)/oxistore-server: $(SERVER_SRC:%.c=$(S)/%.o) $(CONF_SRC:%.c=$(S)/%.o) $(S)/libresp.a $(S)/liboxistore.a
+	$(CC) $(OPT) $(SANFLAGS) $^ -o $@ $(LDLIBS) $(SERVER_LIBS)
 
+# Server tests drive the sanitized server binary with hiredis (and redis-cli, redis-server).
+$(S)/tests/server/%: tests/server/%.c tests/test.h $(S)/oxistore-server
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(OPT) $(SANFLAGS) $(CPPFLAGS) -Itests -MMD -MP \
+	  -DOX_SERVER_BIN='"$(abspath $(S)/oxistore-server)"' $< -o $@ -lhiredis -pthread
+
+# Starts the server with its defaults: 127.0.0.1:6379, data in ./data.
 run: deps
-	@if [ -z "$(SERVER_SRC)" ]; then \
-	  echo "oxistore-server is not built yet (see the server issue)."; exit 1; fi
 	@$(MAKE) --no-print-directory $(B)/oxistore-server
 	$(B)/oxistore-server
 
@@ -92,6 +100,14 @@ bench-lib: deps $(B)/bench/bench_lib
 	$(B)/bench/bench_lib
 bench-proto: deps $(B)/bench/bench_proto
 	$(B)/bench/bench_proto
+# oxistore-server beside redis-server under redis-benchmark, as ratios (BENCH_N requests).
+bench: deps $(B)/oxistore-server
+	scripts/bench-server.sh $(abspath $(B)/oxistore-server)
+
+# The differential test against redis-server with N commands (default 200000).
+N ?= 200000
+difftest: deps $(S)/tests/server/test_diff
+	@OX_DIFF_N=$(N) scripts/run-tests.sh $(S)/tests/server/test_diff
 
 clean:
 	rm -rf build

@@ -1,0 +1,254 @@
+/* Helpers for the server tests: start oxistore-server (the sanitized build) on a free
+ * loopback port in a scratch directory, wait until it answers, talk to it with hiredis,
+ * stop it with SIGTERM (checking it exits 0) or kill it with SIGKILL. */
+#ifndef OX_SRV_UTIL_H
+#define OX_SRV_UTIL_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "test.h"
+
+typedef struct srvp {
+    pid_t pid;
+    int port;
+    char dir[512];
+    char log[600];
+} srvp;
+
+/* A port the kernel just called free (bind to 0, read it, close). */
+static inline int sp_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) ||
+        getsockname(fd, (struct sockaddr *)&sa, &sl)) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static inline redisContext *sp_connect(const srvp *p)
+{
+    struct timeval tv = {10, 0};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", p->port, tv);
+    if (c && c->err) {
+        redisFree(c);
+        return NULL;
+    }
+    if (c)
+        redisSetTimeout(c, tv);
+    return c;
+}
+
+/* Polls, with a 15 s deadline, until a server on port answers PING; gives up early if the
+ * process pid exited. 0 when ready, -1 otherwise. */
+static inline int sp_wait_ready(int port, pid_t pid)
+{
+    srvp probe = {.port = port};
+    uint64_t deadline = t_now_ms() + 15000;
+    while (t_now_ms() < deadline) {
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return -1;
+        redisContext *c = sp_connect(&probe);
+        if (c) {
+            redisReply *r = redisCommand(c, "PING");
+            int ok = r && r->type == REDIS_REPLY_STATUS;
+            freeReplyObject(r);
+            redisFree(c);
+            if (ok)
+                return 0;
+        }
+        usleep(10000); /* a poll interval, not synchronisation: the loop checks the state */
+    }
+    return -1;
+}
+
+/* Starts the server with extra "--directive value" arguments (NULL-terminated list) in the
+ * directory `name` under the scratch dir (kept across restarts of the same name). Polls
+ * with a deadline until PING answers. Returns 0 or -1. */
+static inline int sp_start_argv(srvp *p, const char *name, const char *const *extra)
+{
+    const char *base = getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".";
+    if (!p->port)
+        p->port = sp_free_port();
+    snprintf(p->dir, sizeof p->dir, "%s/%s", base, name);
+    snprintf(p->log, sizeof p->log, "%s/%s.log", base, name);
+    mkdir(p->dir, 0755);
+    char port[16];
+    snprintf(port, sizeof port, "%d", p->port);
+    const char *argv[64] = {OX_SERVER_BIN, "--port", port, "--dir", p->dir, "--loglevel",
+                            "warning", "--io-threads", "2"};
+    int n = 9;
+    for (int i = 0; extra && extra[i] && n < 62; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+    p->pid = fork();
+    if (p->pid < 0)
+        return -1;
+    if (p->pid == 0) {
+        FILE *lf = fopen(p->log, "a");
+        if (lf) {
+            dup2(fileno(lf), 1);
+            dup2(fileno(lf), 2);
+        }
+        execv(OX_SERVER_BIN, (char *const *)argv);
+        _exit(127);
+    }
+    if (sp_wait_ready(p->port, p->pid) == 0)
+        return 0;
+    int status;
+    if (waitpid(p->pid, &status, WNOHANG) == p->pid)
+        p->pid = 0;
+    return -1;
+}
+
+static inline int sp_start(srvp *p, const char *name)
+{
+    return sp_start_argv(p, name, NULL);
+}
+
+/* SIGTERM and wait: the exit status (0 expected), or -1 if it did not exit in time or
+ * died of a signal (an ASan report aborts with a non-zero status). */
+static inline int sp_stop(srvp *p)
+{
+    if (!p->pid)
+        return -1;
+    kill(p->pid, SIGTERM);
+    uint64_t deadline = t_now_ms() + 30000;
+    int status = 0;
+    while (t_now_ms() < deadline) {
+        pid_t r = waitpid(p->pid, &status, WNOHANG);
+        if (r == p->pid) {
+            p->pid = 0;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        }
+        usleep(10000);
+    }
+    kill(p->pid, SIGKILL);
+    waitpid(p->pid, &status, 0);
+    p->pid = 0;
+    return -1;
+}
+
+static inline void sp_kill(srvp *p)
+{
+    if (!p->pid)
+        return;
+    kill(p->pid, SIGKILL);
+    int status;
+    waitpid(p->pid, &status, 0);
+    p->pid = 0;
+}
+
+/* Prints the server log (for a failing test). */
+static inline void sp_dump_log(const srvp *p)
+{
+    FILE *f = fopen(p->log, "r");
+    char line[512];
+    if (!f)
+        return;
+    while (fgets(line, sizeof line, f))
+        fprintf(stderr, "  | %s", line);
+    fclose(f);
+}
+
+/* Describes a reply in one line, e.g. "+OK", "$5 hello", ":3", "-ERR x", "*2", "(nil)";
+ * bytes of a bulk string outside printable ASCII (and '\\') appear as \xHH. */
+static inline const char *sp_show(const redisReply *r, char *buf, size_t cap)
+{
+    if (!r) {
+        snprintf(buf, cap, "(no reply)");
+        return buf;
+    }
+    switch (r->type) {
+    case REDIS_REPLY_STATUS: snprintf(buf, cap, "+%s", r->str); break;
+    case REDIS_REPLY_ERROR: snprintf(buf, cap, "-%s", r->str); break;
+    case REDIS_REPLY_INTEGER: snprintf(buf, cap, ":%lld", r->integer); break;
+    case REDIS_REPLY_STRING: {
+        size_t n = (size_t)snprintf(buf, cap, "$%zu ", r->len);
+        for (size_t i = 0; i < r->len && n + 5 < cap; i++) {
+            unsigned char ch = (unsigned char)r->str[i];
+            n += (size_t)snprintf(buf + n, cap - n, ch >= 32 && ch < 127 && ch != '\\' ? "%c"
+                                                                                   : "\\x%02x", ch);
+        }
+        break;
+    }
+    case REDIS_REPLY_NIL: snprintf(buf, cap, "(nil)"); break;
+    case REDIS_REPLY_ARRAY: snprintf(buf, cap, "*%zu", r->elements); break;
+    default: snprintf(buf, cap, "(type %d)", r->type); break;
+    }
+    return buf;
+}
+
+/* ---- raw sockets: byte-exact replies (RESP3 too: Debian's hiredis 0.14 has no RESP3) ---- */
+
+static inline int sp_raw_connect(const srvp *p)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)p->port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct timeval tv = {10, 0};
+    if (fd < 0)
+        return -1;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Sends req, then reads until exactly strlen(want) bytes arrived (or the 10 s receive
+ * timeout, or EOF); 1 if they equal want. got receives what came (NUL-terminated). */
+static inline int sp_raw_roundtrip(int fd, const char *req, size_t reqlen, const char *want,
+                                   size_t wantlen, char *got, size_t cap)
+{
+    size_t n = 0;
+    if (write(fd, req, reqlen) != (ssize_t)reqlen)
+        return 0;
+    while (n < wantlen && n + 1 < cap) {
+        ssize_t r = read(fd, got + n, (wantlen - n) < (cap - 1 - n) ? wantlen - n : cap - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    got[n] = '\0';
+    return n == wantlen && memcmp(got, want, wantlen) == 0;
+}
+
+#define T_RAW(fd, req, want)                                                            \
+    do {                                                                                \
+        char t_g_[4096];                                                                \
+        if (!sp_raw_roundtrip((fd), (req), sizeof(req) - 1, (want), sizeof(want) - 1,     \
+                              t_g_, sizeof t_g_))                                       \
+            T_FAIL("reply to %s was \"%s\"", #req, t_g_);                               \
+    } while (0)
+
+/* Runs a command and compares sp_show() of its reply with want; frees the reply. */
+#define T_CMD(ctx, want, ...)                                                           \
+    do {                                                                                \
+        redisReply *t_r_ = redisCommand((ctx), __VA_ARGS__);                            \
+        char t_b_[512];                                                                 \
+        sp_show(t_r_, t_b_, sizeof t_b_);                                               \
+        freeReplyObject(t_r_);                                                          \
+        T_EQ_STR(t_b_, (want));                                                         \
+    } while (0)
+
+#endif

@@ -1,0 +1,258 @@
+/* oxistore-server driven with hiredis: exact replies and errors, ordering of pipelined
+ * writes and reads, many concurrent clients, RESP3, clean shutdown. */
+#include <pthread.h>
+
+#include "srv_util.h"
+
+T_MAIN_BEGIN;
+
+static srvp g_srv;
+
+static void server_starts(void)
+{
+    if (sp_start(&g_srv, "basic")) {
+        sp_dump_log(&g_srv);
+        T_FAIL("server did not start");
+    }
+}
+
+static void string_commands_reply_exactly(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+PONG", "PING");
+    T_CMD(c, "$2 hi", "PING hi");
+    T_CMD(c, "+OK", "SET k v");
+    T_CMD(c, "$1 v", "GET k");
+    T_CMD(c, "(nil)", "GET missing");
+    T_CMD(c, "(nil)", "SET k w NX");
+    T_CMD(c, "$1 v", "SET k w XX GET");
+    T_CMD(c, "$1 w", "GET k");
+    T_CMD(c, ":1", "INCR n");
+    T_CMD(c, ":11", "INCRBY n 10");
+    T_CMD(c, ":-9", "DECRBY n 20");
+    T_CMD(c, "-ERR value is not an integer or out of range", "INCR k");
+    T_CMD(c, ":9223372036854775798", "INCRBY n 9223372036854775807");
+    T_CMD(c, "-ERR increment or decrement would overflow", "INCRBY n 10");
+    T_CMD(c, "$3 1.5", "INCRBYFLOAT f 1.5");
+    T_CMD(c, ":4", "APPEND k abc");
+    T_CMD(c, "$2 bc", "GETRANGE k -2 -1");
+    T_CMD(c, ":7", "SETRANGE k 5 zz");
+    T_CMD(c, "$7 wabc\\x00zz", "GET k");
+    T_CMD(c, ":1", "SETNX fresh 1");
+    T_CMD(c, ":0", "SETNX fresh 2");
+    T_CMD(c, "+OK", "MSET a 1 b 2");
+    T_CMD(c, ":0", "MSETNX a 9 z 9");
+    T_CMD(c, "*3", "MGET a b zz");
+    T_CMD(c, ":2", "EXISTS a a");
+    T_CMD(c, "+string", "TYPE a");
+    T_CMD(c, "+none", "TYPE zz");
+    T_CMD(c, ":2", "DEL a b zz");
+    T_CMD(c, "$7 wabc\\x00zz", "GETDEL k");
+    T_CMD(c, "(nil)", "GET k");
+    redisFree(c);
+}
+
+static void errors_are_redis_texts(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "-ERR unknown command 'FOO', with args beginning with: 'a' 'b' ", "FOO a b");
+    T_CMD(c, "-ERR wrong number of arguments for 'get' command", "GET");
+    T_CMD(c, "-ERR syntax error", "SET k v NX XX");
+    T_CMD(c, "-ERR invalid expire time in 'set' command", "SET k v EX 0");
+    T_CMD(c, "-ERR value is not an integer or out of range", "SET k v EX x");
+    T_CMD(c, "-ERR DB index is out of range", "SELECT 16");
+    T_CMD(c, "-NOPROTO unsupported protocol version", "HELLO 4");
+    T_CMD(c, "-ERR unknown subcommand 'foo'. Try CLIENT HELP.", "CLIENT foo");
+    redisFree(c);
+}
+
+static void databases_are_separate(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "SELECT 5");
+    T_CMD(c, "+OK", "SET only5 x");
+    T_CMD(c, ":1", "DBSIZE");
+    T_CMD(c, "+OK", "SELECT 0");
+    T_CMD(c, "(nil)", "GET only5");
+    T_CMD(c, "+OK", "SELECT 5");
+    T_CMD(c, "+OK", "FLUSHDB");
+    T_CMD(c, ":0", "DBSIZE");
+    redisFree(c);
+}
+
+/* 10k pipelined commands alternating SET k i / GET k: every GET must see the SET just
+ * before it (the read waits for its own write), replies in order. */
+static void pipeline_of_10k_keeps_order_and_reads_own_writes(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    for (int i = 0; i < 5000; i++) {
+        redisAppendCommand(c, "SET pk %d", i);
+        redisAppendCommand(c, "GET pk");
+    }
+    for (int i = 0; i < 5000; i++) {
+        redisReply *r;
+        char want[16];
+        T_EQ_INT(redisGetReply(c, (void **)&r), REDIS_OK);
+        int ok = r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0;
+        freeReplyObject(r);
+        T_ASSERT(ok);
+        T_EQ_INT(redisGetReply(c, (void **)&r), REDIS_OK);
+        snprintf(want, sizeof want, "%d", i);
+        ok = r->type == REDIS_REPLY_STRING && strcmp(r->str, want) == 0;
+        freeReplyObject(r);
+        if (!ok)
+            T_FAIL("GET %d did not see its SET", i);
+    }
+    /* SELECT in a pipeline applies to the commands after it, not before. */
+    redisAppendCommand(c, "SET sel before");
+    redisAppendCommand(c, "SELECT 1");
+    redisAppendCommand(c, "GET sel");
+    redisAppendCommand(c, "SELECT 0");
+    redisAppendCommand(c, "GET sel");
+    const char *want[5] = {"+OK", "+OK", "(nil)", "+OK", "$6 before"};
+    for (int i = 0; i < 5; i++) {
+        redisReply *r;
+        char b[64];
+        T_EQ_INT(redisGetReply(c, (void **)&r), REDIS_OK);
+        sp_show(r, b, sizeof b);
+        freeReplyObject(r);
+        T_EQ_STR(b, want[i]);
+    }
+    redisFree(c);
+}
+
+struct worker {
+    int id, errors;
+    srvp *p;
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    redisContext *c = sp_connect(w->p);
+    if (!c) {
+        w->errors++;
+        return NULL;
+    }
+    for (int i = 0; i < 100; i++) {
+        redisReply *r = redisCommand(c, "INCR counter");
+        if (!r || r->type != REDIS_REPLY_INTEGER)
+            w->errors++;
+        freeReplyObject(r);
+        r = redisCommand(c, "SET w%d:%d %d", w->id, i, i);
+        freeReplyObject(r);
+        r = redisCommand(c, "GET w%d:%d", w->id, i);
+        if (!r || r->type != REDIS_REPLY_STRING || atoi(r->str) != i)
+            w->errors++;
+        freeReplyObject(r);
+    }
+    redisFree(c);
+    return NULL;
+}
+
+static void hundred_concurrent_clients_lose_nothing(void)
+{
+    enum { N = 100 };
+    pthread_t th[N];
+    struct worker w[N];
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "FLUSHALL");
+    for (int i = 0; i < N; i++) {
+        w[i] = (struct worker){.id = i, .p = &g_srv};
+        pthread_create(&th[i], NULL, worker_main, &w[i]);
+    }
+    int errors = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        errors += w[i].errors;
+    }
+    T_EQ_INT(errors, 0);
+    T_CMD(c, "$5 10000", "GET counter");
+    T_CMD(c, ":10001", "DBSIZE");
+    redisFree(c);
+}
+
+static void resp3_after_hello_byte_exact(void)
+{
+    int fd = sp_raw_connect(&g_srv);
+    T_ASSERT(fd >= 0);
+    T_RAW(fd, "*1\r\n$3\r\nGET\r\n",
+          "-ERR wrong number of arguments for 'get' command\r\n");
+    T_RAW(fd, "GET nothing-here\r\n", "$-1\r\n");
+    T_RAW(fd, "MGET nothing-here\r\n", "*1\r\n$-1\r\n");
+    char hello[512];
+    /* HELLO 3's map: check its head and tail bytes, the id in between varies */
+    T_ASSERT(write(fd, "HELLO 3\r\n", 9) == 9);
+    size_t n = 0;
+    const char *tail = "$7\r\nmodules\r\n*0\r\n";
+    while (n < sizeof hello - 1) {
+        ssize_t r = read(fd, hello + n, sizeof hello - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        hello[n] = '\0';
+        if (n >= strlen(tail) && strcmp(hello + n - strlen(tail), tail) == 0)
+            break;
+    }
+    hello[n] = '\0';
+    const char *head = "%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n"
+                       "$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:";
+    if (strncmp(hello, head, strlen(head)) != 0)
+        T_FAIL("HELLO 3 replied \"%s\"", hello);
+    T_RAW(fd, "GET nothing-here\r\n", "_\r\n");
+    T_RAW(fd, "MGET nothing-here\r\n", "*1\r\n_\r\n");
+    T_RAW(fd, "PING\r\n", "+PONG\r\n");
+    T_RAW(fd, "*2\r\n$4\r\nECHO\r\n$3\r\nabc\r\n", "$3\r\nabc\r\n");
+    close(fd);
+}
+
+static void protocol_error_replies_then_closes(void)
+{
+    int fd = sp_raw_connect(&g_srv);
+    T_ASSERT(fd >= 0);
+    T_RAW(fd, "*1\r\n$x\r\n", "-ERR Protocol error: invalid bulk length\r\n");
+    char b[8];
+    T_EQ_INT(read(fd, b, sizeof b), 0); /* closed after the error */
+    close(fd);
+}
+
+static void sigterm_exits_zero_and_data_persists(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "SET durable yes");
+    redisFree(c);
+    T_EQ_INT(sp_stop(&g_srv), 0);
+    T_EQ_INT(sp_start(&g_srv, "basic"), 0);
+    c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "$3 yes", "GET durable");
+    redisFree(c);
+}
+
+int main(void)
+{
+    T_RUN(server_starts);
+    if (!g_srv.pid)
+        return T_MAIN_END();
+    T_RUN(string_commands_reply_exactly);
+    T_RUN(errors_are_redis_texts);
+    T_RUN(databases_are_separate);
+    T_RUN(pipeline_of_10k_keeps_order_and_reads_own_writes);
+    T_RUN(hundred_concurrent_clients_lose_nothing);
+    T_RUN(resp3_after_hello_byte_exact);
+    T_RUN(protocol_error_replies_then_closes);
+    T_RUN(sigterm_exits_zero_and_data_persists);
+    int rc = sp_stop(&g_srv);
+    if (rc != 0) {
+        sp_dump_log(&g_srv);
+        t_failed++;
+        fprintf(stderr, "FAIL server exit status %d\n", rc);
+    }
+    return T_MAIN_END();
+}

@@ -1,0 +1,282 @@
+/* Differential test: the same seeded random command streams go to oxistore and to a real
+ * redis-server 7.0 (Debian's, started here on another port); every reply must be the same
+ * (type, bytes, integers, nested elements). OX_DIFF_N sets the command count (default
+ * 20000; `make difftest N=…` runs more). */
+#include <fcntl.h>
+
+#include "srv_util.h"
+
+T_MAIN_BEGIN;
+
+static srvp g_ox;
+static pid_t g_redis_pid;
+static int g_redis_port;
+static char g_redis_dir[600];
+
+static int start_redis(void)
+{
+    const char *base = getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".";
+    g_redis_port = sp_free_port();
+    snprintf(g_redis_dir, sizeof g_redis_dir, "%s/redis", base);
+    mkdir(g_redis_dir, 0755);
+    char port[16];
+    snprintf(port, sizeof port, "%d", g_redis_port);
+    g_redis_pid = fork();
+    if (g_redis_pid == 0) {
+        int devnull = open("/dev/null", 1);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
+               "--save", "", "--appendonly", "no", "--dir", g_redis_dir, "--daemonize", "no",
+               (char *)NULL);
+        _exit(127);
+    }
+    return sp_wait_ready(g_redis_port, g_redis_pid);
+}
+
+/* ---- random commands ------------------------------------------------------------------ */
+
+typedef struct gen {
+    unsigned seed;
+    int argc;
+    const char *argv[16];
+    size_t len[16];
+    char buf[16][64];
+} gen;
+
+static unsigned rnd(gen *g, unsigned n)
+{
+    return (unsigned)rand_r(&g->seed) % n;
+}
+
+static void arg(gen *g, const char *s)
+{
+    g->argv[g->argc] = s;
+    g->len[g->argc] = strlen(s);
+    g->argc++;
+}
+
+static void argf(gen *g, const char *fmt, long long v)
+{
+    char *b = g->buf[g->argc];
+    snprintf(b, sizeof g->buf[0], fmt, v);
+    arg(g, b);
+}
+
+static void key(gen *g)
+{
+    static const char *keys[] = {"k0", "k1", "k2", "k3", "num", "flt", "bin\x01\xff", "",
+                                 "K0", "long-key-name-with-some-length"};
+    arg(g, keys[rnd(g, sizeof keys / sizeof *keys)]);
+}
+
+static void value(gen *g)
+{
+    switch (rnd(g, 6)) {
+    case 0: argf(g, "%lld", (long long)rnd(g, 2000) - 1000); break;
+    case 1: argf(g, "%lld.5", (long long)rnd(g, 100)); break;
+    case 2: arg(g, ""); break;
+    case 3: {
+        char *b = g->buf[g->argc];
+        size_t n = 1 + rnd(g, 40);
+        for (size_t i = 0; i < n; i++)
+            b[i] = (char)rnd(g, 256);
+        g->argv[g->argc] = b;
+        g->len[g->argc] = n;
+        g->argc++;
+        break;
+    }
+    case 4: arg(g, "9223372036854775807"); break;
+    default: arg(g, "hello world"); break;
+    }
+}
+
+static void number(gen *g)
+{
+    static const char *nums[] = {"0", "1", "-1", "5", "100", "-100", "x", "1.5", "",
+                                 "9223372036854775807", "-9223372036854775808", "007", "+1",
+                                 "99999999999999999999"};
+    arg(g, nums[rnd(g, sizeof nums / sizeof *nums)]);
+}
+
+/* TTL arguments: never a small positive one, whose expiry would race the next commands. */
+static void ttl_arg(gen *g)
+{
+    static const char *ttls[] = {"100000", "0", "-1", "x", "", "99999999999999999999",
+                                 "9223372036854775807", "9223372036854775", "1.5"};
+    arg(g, ttls[rnd(g, sizeof ttls / sizeof *ttls)]);
+}
+
+static void set_options(gen *g)
+{
+    static const char *opts[] = {"NX", "XX", "GET", "KEEPTTL", "EX", "PX", "EXAT", "PXAT",
+                                 "nx", "bogus"};
+    int n = (int)rnd(g, 3);
+    for (int i = 0; i < n; i++) {
+        const char *o = opts[rnd(g, sizeof opts / sizeof *opts)];
+        arg(g, o);
+        if (!strcmp(o, "EX") || !strcmp(o, "PX"))
+            arg(g, rnd(g, 4) ? "100000" : "0");
+        else if (!strcmp(o, "EXAT"))
+            arg(g, rnd(g, 4) ? "99999999999" : "-5");
+        else if (!strcmp(o, "PXAT")) /* in the future: an expired key's reclaim is timing */
+            arg(g, rnd(g, 4) ? "99999999999999" : "-5");
+    }
+}
+
+/* One random command: mostly valid, sometimes wrong arity or unknown. */
+static void gen_command(gen *g)
+{
+    g->argc = 0;
+    switch (rnd(g, 30)) {
+    case 0: arg(g, "SET"); key(g); value(g); set_options(g); break;
+    case 1: arg(g, "GET"); key(g); break;
+    case 2: arg(g, "SETNX"); key(g); value(g); break;
+    case 3: arg(g, "SETEX"); key(g); ttl_arg(g); value(g); break;
+    case 4: arg(g, "GETSET"); key(g); value(g); break;
+    case 5: arg(g, "GETDEL"); key(g); break;
+    case 6: arg(g, "MGET"); key(g); key(g); key(g); break;
+    case 7: arg(g, "MSET"); key(g); value(g); key(g); value(g); break;
+    case 8: arg(g, "MSETNX"); key(g); value(g); key(g); value(g); break;
+    case 9: arg(g, "INCR"); key(g); break;
+    case 10: arg(g, "DECR"); key(g); break;
+    case 11: arg(g, "INCRBY"); key(g); number(g); break;
+    case 12: arg(g, "DECRBY"); key(g); number(g); break;
+    case 13: arg(g, "INCRBYFLOAT"); key(g); number(g); break;
+    case 14: arg(g, "APPEND"); key(g); value(g); break;
+    case 15: arg(g, "STRLEN"); key(g); break;
+    case 16: arg(g, rnd(g, 2) ? "GETRANGE" : "SUBSTR"); key(g); number(g); number(g); break;
+    case 17: arg(g, "SETRANGE"); key(g); arg(g, rnd(g, 2) ? "3" : "0"); value(g); break;
+    case 18: arg(g, rnd(g, 2) ? "DEL" : "UNLINK"); key(g); key(g); break;
+    case 19: arg(g, "EXISTS"); key(g); key(g); break;
+    case 20: arg(g, "TYPE"); key(g); break;
+    case 21: arg(g, "DBSIZE"); break;
+    case 22: arg(g, "SELECT"); arg(g, rnd(g, 5) ? "0" : rnd(g, 2) ? "1" : "99"); break;
+    case 23: arg(g, "PING"); if (rnd(g, 2)) value(g); break;
+    case 24: arg(g, "ECHO"); value(g); break;
+    case 25: arg(g, "PSETEX"); key(g); ttl_arg(g); value(g); break;
+    case 26: arg(g, "GETEX"); key(g); if (rnd(g, 2)) arg(g, "PERSIST"); break;
+    case 27:
+        switch (rnd(g, 10)) {
+        case 9: {
+            static const char *o[] = {"LEN", "IDX", "WITHMATCHLEN", "MINMATCHLEN", "bogus"};
+            arg(g, "LCS"); key(g); key(g);
+            for (int n = (int)rnd(g, 3); n > 0; n--) {
+                const char *opt = o[rnd(g, 5)];
+                arg(g, opt);
+                if (!strcmp(opt, "MINMATCHLEN"))
+                    number(g);
+            }
+            break;
+        }
+        case 0: arg(g, "TOUCH"); key(g); break;
+        case 1: arg(g, "RENAME"); key(g); key(g); break;
+        case 2: arg(g, "RENAMENX"); key(g); key(g); break;
+        case 3:
+            arg(g, "COPY"); key(g); key(g);
+            if (rnd(g, 2)) { arg(g, "DB"); arg(g, rnd(g, 3) ? "1" : rnd(g, 2) ? "0" : "x"); }
+            if (rnd(g, 2)) arg(g, "REPLACE");
+            break;
+        case 4: arg(g, "MOVE"); key(g); arg(g, rnd(g, 3) ? "1" : rnd(g, 2) ? "0" : "99"); break;
+        case 5: arg(g, "SETBIT"); key(g); number(g); arg(g, rnd(g, 4) ? "1" : "0"); break;
+        case 6: arg(g, "GETBIT"); key(g); number(g); break;
+        case 7:
+            arg(g, "BITCOUNT"); key(g);
+            if (rnd(g, 2)) { number(g); number(g); if (rnd(g, 2)) arg(g, rnd(g, 2) ? "BIT" : "BYTE"); }
+            break;
+        default: arg(g, "SETBIT"); key(g); arg(g, rnd(g, 2) ? "4294967296" : "1000"); arg(g, "1"); break;
+        }
+        break;
+    case 28: /* wrong arity */
+        arg(g, (const char *[]){"GET", "SET", "INCR", "MSET", "STRLEN", "ECHO"}[rnd(g, 6)]);
+        if (rnd(g, 2)) { key(g); key(g); key(g); }
+        break;
+    default: arg(g, rnd(g, 2) ? "NOSUCHCMD" : "getx"); key(g); break;
+    }
+}
+
+/* 1 if the two replies are the same tree. */
+static int same_reply(const redisReply *a, const redisReply *b)
+{
+    if (!a || !b || a->type != b->type)
+        return 0;
+    switch (a->type) {
+    case REDIS_REPLY_INTEGER: return a->integer == b->integer;
+    case REDIS_REPLY_NIL: return 1;
+    case REDIS_REPLY_ARRAY:
+        if (a->elements != b->elements)
+            return 0;
+        for (size_t i = 0; i < a->elements; i++)
+            if (!same_reply(a->element[i], b->element[i]))
+                return 0;
+        return 1;
+    default: return a->len == b->len && memcmp(a->str, b->str, a->len) == 0;
+    }
+}
+
+static void describe(const gen *g, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (int i = 0; i < g->argc && n + 8 < cap; i++) {
+        n += (size_t)snprintf(out + n, cap - n, "%s'", i ? " " : "");
+        for (size_t k = 0; k < g->len[i] && n + 6 < cap; k++) {
+            unsigned char ch = (unsigned char)g->argv[i][k];
+            n += (size_t)snprintf(out + n, cap - n, ch >= 32 && ch < 127 ? "%c" : "\\x%02x", ch);
+        }
+        n += (size_t)snprintf(out + n, cap - n, "'");
+    }
+}
+
+static void same_replies_as_redis_for_random_streams(void)
+{
+    T_ASSERT(start_redis() == 0);
+    T_ASSERT(sp_start(&g_ox, "diff") == 0);
+    srvp rp = {.port = g_redis_port};
+    redisContext *ox = sp_connect(&g_ox), *rs = sp_connect(&rp);
+    T_ASSERT(ox && rs);
+    long n = getenv("OX_DIFF_N") ? atol(getenv("OX_DIFF_N")) : 20000;
+    gen g = {.seed = 20261124};
+    long compared = 0;
+    for (long i = 0; i < n; i++) {
+        gen_command(&g);
+        redisReply *a = redisCommandArgv(ox, g.argc, g.argv, g.len);
+        redisReply *b = redisCommandArgv(rs, g.argc, g.argv, g.len);
+        int same = same_reply(a, b);
+        if (getenv("OX_DIFF_TRACE")) {
+            char cmd[512], sa[512];
+            describe(&g, cmd, sizeof cmd);
+            fprintf(stderr, "%ld %s -> %s\n", i, cmd, sp_show(b, sa, sizeof sa));
+        }
+        if (!same) {
+            char cmd[512], sa[512], sb[512];
+            describe(&g, cmd, sizeof cmd);
+            sp_show(a, sa, sizeof sa);
+            sp_show(b, sb, sizeof sb);
+            freeReplyObject(a);
+            freeReplyObject(b);
+            redisFree(ox);
+            redisFree(rs);
+            T_FAIL("command %ld: %s\n  oxistore: %s\n  redis:    %s", i, cmd, sa, sb);
+        }
+        freeReplyObject(a);
+        freeReplyObject(b);
+        compared++;
+    }
+    printf("%ld commands, identical replies\n", compared);
+    redisFree(ox);
+    redisFree(rs);
+}
+
+int main(void)
+{
+    T_RUN(same_replies_as_redis_for_random_streams);
+    if (g_ox.pid && sp_stop(&g_ox) != 0) {
+        sp_dump_log(&g_ox);
+        t_failed++;
+    }
+    if (g_redis_pid > 0) {
+        kill(g_redis_pid, SIGTERM);
+        waitpid(g_redis_pid, NULL, 0);
+    }
+    return T_MAIN_END();
+}
