@@ -116,63 +116,67 @@ static int rec_retime(MDB_txn *txn, ox_table *t, MDB_val *k, ox_val old, uint64_
 
 /* ---- ops ----------------------------------------------------------------------------------- */
 
-static int op_put(MDB_txn *txn, const ox_op *op)
-{
+/* What every write op starts from: the stored key and the record now under it. */
+typedef struct ox_cur {
     unsigned char kb[OX_KEY_BUF];
-    MDB_val k = ox__key_enc(op->key, op->klen, kb);
+    MDB_val k;
     ox_val old;
     uint64_t old_exp;
     int had, live;
-    int rc = rec_read(txn, op->t, &k, op->now, &had, &live, &old, &old_exp);
+} ox_cur;
+
+static int cur_load(MDB_txn *txn, const ox_op *op, ox_cur *c)
+{
+    c->k = ox__key_enc(op->key, op->klen, c->kb);
+    return rec_read(txn, op->t, &c->k, op->now, &c->had, &c->live, &c->old, &c->old_exp);
+}
+
+static int op_put(MDB_txn *txn, const ox_op *op)
+{
+    ox_cur cur;
+    int rc = cur_load(txn, op, &cur);
     if (rc)
         return rc;
-    if ((op->flags & OX_PUT_NOOVERWRITE) && live)
+    if ((op->flags & OX_PUT_NOOVERWRITE) && cur.live)
         return OX_ECONFLICT;
-    if ((op->flags & OX_PUT_ONLYIFEXISTS) && !live)
+    if ((op->flags & OX_PUT_ONLYIFEXISTS) && !cur.live)
         return OX_NOTFOUND;
-    uint64_t exp = (op->flags & OX_PUT_KEEPTTL) ? (live ? old_exp : 0) : op->at;
-    if (had && old_exp && old_exp != exp && (rc = idx_del(txn, op->t, old_exp, &k)))
+    uint64_t exp = (op->flags & OX_PUT_KEEPTTL) ? (cur.live ? cur.old_exp : 0) : op->at;
+    if (cur.had && cur.old_exp && cur.old_exp != exp &&
+        (rc = idx_del(txn, op->t, cur.old_exp, &cur.k)))
         return rc;
-    if ((rc = rec_write(txn, op->t, &k, op->val, op->vlen, exp)))
+    if ((rc = rec_write(txn, op->t, &cur.k, op->val, op->vlen, exp)))
         return rc;
-    if (exp && !(had && old_exp == exp))
-        rc = idx_put(txn, op->t, exp, &k);
+    if (exp && !(cur.had && cur.old_exp == exp))
+        rc = idx_put(txn, op->t, exp, &cur.k);
     return rc;
 }
 
 static int op_del(MDB_txn *txn, const ox_op *op)
 {
-    unsigned char kb[OX_KEY_BUF];
-    MDB_val k = ox__key_enc(op->key, op->klen, kb);
-    ox_val old;
-    uint64_t old_exp;
-    int had, live;
-    int rc = rec_read(txn, op->t, &k, op->now, &had, &live, &old, &old_exp);
-    if (rc || !had)
+    ox_cur cur;
+    int rc = cur_load(txn, op, &cur);
+    if (rc || !cur.had)
         return rc ? rc : OX_NOTFOUND;
-    if ((rc = ox__mdb_err(mdb_del(txn, op->t->data, &k, NULL))))
+    if ((rc = ox__mdb_err(mdb_del(txn, op->t->data, &cur.k, NULL))))
         return rc;
-    if (old_exp && (rc = idx_del(txn, op->t, old_exp, &k)))
+    if (cur.old_exp && (rc = idx_del(txn, op->t, cur.old_exp, &cur.k)))
         return rc;
-    return live ? OX_OK : OX_NOTFOUND;
+    return cur.live ? OX_OK : OX_NOTFOUND;
 }
 
 static int op_retime(MDB_txn *txn, const ox_op *op)
 {
-    unsigned char kb[OX_KEY_BUF];
-    MDB_val k = ox__key_enc(op->key, op->klen, kb);
-    ox_val old;
-    uint64_t old_exp;
-    int had, live;
-    int rc = rec_read(txn, op->t, &k, op->now, &had, &live, &old, &old_exp);
-    if (rc || !live)
+    ox_cur cur;
+    int rc = cur_load(txn, op, &cur);
+    if (rc || !cur.live)
         return rc ? rc : OX_NOTFOUND;
     uint64_t exp = op->kind == OP_EXPIRE ? op->at : 0;
-    if (op->kind == OP_PERSIST && !old_exp)
+    if (op->kind == OP_PERSIST && !cur.old_exp)
         return OX_NOTTL;
-    if (exp == old_exp)
+    if (exp == cur.old_exp)
         return OX_OK;
-    return rec_retime(txn, op->t, &k, old, old_exp, exp);
+    return rec_retime(txn, op->t, &cur.k, cur.old, cur.old_exp, exp);
 }
 
 static int op_purge(MDB_txn *txn, const ox_op *op, size_t *purged)
