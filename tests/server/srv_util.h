@@ -69,7 +69,9 @@ static inline int sp_wait_ready(int port, pid_t pid)
         redisContext *c = sp_connect(&probe);
         if (c) {
             redisReply *r = redisCommand(c, "PING");
-            int ok = r && r->type == REDIS_REPLY_STATUS;
+            /* With requirepass, -NOAUTH is an answer too: the server is up. */
+            int ok = r && (r->type == REDIS_REPLY_STATUS ||
+                           (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOAUTH", 6)));
             freeReplyObject(r);
             redisFree(c);
             if (ok)
