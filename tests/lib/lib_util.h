@@ -2,9 +2,12 @@
 #ifndef OX_LIB_UTIL_H
 #define OX_LIB_UTIL_H
 
+#include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include "oxistore.h"
 
@@ -43,6 +46,46 @@ static inline int u_open(const char *name, u_clock *clk, ox_store **s)
 
 /* Formats a key into buf and returns its length (call it as a statement of its own: an
  * argument list does not order the formatting before a use of buf). */
+/* Forks a child that keeps the LMDB file at path open (read-only: any opener holds
+ * LMDB's lock) until the parent closes *release. Returns the child's pid once the file is
+ * open, or -1. The parent then closes *release and waits for the pid. */
+static inline pid_t u_hold_open(const char *path, int *release)
+{
+    int up[2], down[2];
+    char c;
+    if (pipe(up))
+        return -1;
+    if (pipe(down)) {
+        close(up[0]);
+        close(up[1]);
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        MDB_env *env;
+        close(up[0]);
+        close(down[1]);
+        if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 1024) ||
+            mdb_env_open(env, path, MDB_NOSUBDIR | MDB_RDONLY, 0644) ||
+            write(up[1], "r", 1) != 1)
+            _exit(1);
+        while (read(down[0], &c, 1) > 0)
+            ;
+        mdb_env_close(env);
+        _exit(0);
+    }
+    close(up[1]);
+    close(down[0]);
+    if (pid < 0 || read(up[0], &c, 1) != 1) {
+        close(up[0]);
+        close(down[1]);
+        return -1;
+    }
+    close(up[0]);
+    *release = down[1];
+    return pid;
+}
+
 #define U_KEY(buf, fmt, ...) ((size_t)snprintf((buf), sizeof(buf), (fmt), __VA_ARGS__))
 
 #endif

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib_util.h"
 #include "oxistore.h"
 #include "test.h"
 
@@ -542,47 +543,12 @@ static void check_detects_entries_mismatch(void)
     T_ASSERT(damaged_reports(&f, want, home));
 }
 
-/* A child keeps the environment open until the parent closes the pipe. */
-static pid_t hold_open(const char *path, int *release)
-{
-    int up[2], down[2];
-    char c;
-    pid_t pid;
-
-    if (pipe(up) || pipe(down))
-        return -1;
-    pid = fork();
-    if (pid == 0) {
-        MDB_env *env;
-        close(up[0]);
-        close(down[1]);
-        if (env_open(path, &env))
-            _exit(1);
-        if (write(up[1], "r", 1) != 1)
-            _exit(1);
-        while (read(down[0], &c, 1) > 0)
-            ;
-        mdb_env_close(env);
-        _exit(0);
-    }
-    close(up[1]);
-    close(down[0]);
-    if (pid < 0 || read(up[0], &c, 1) != 1) {
-        close(up[0]);
-        close(down[1]);
-        return -1;
-    }
-    close(up[0]);
-    *release = down[1];
-    return pid;
-}
-
 static void check_and_repair_refuse_a_busy_file(void)
 {
     ox_check_report rep;
     char what[256];
     int release, status, rc1, rc2;
-    pid_t pid = hold_open(BIG, &release);
+    pid_t pid = u_hold_open(BIG, &release);
 
     T_ASSERT(pid > 0);
     rc1 = ox_check(BIG, &rep);

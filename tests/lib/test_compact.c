@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib_util.h"
 #include "ox_excl.h"
 #include "oxistore.h"
 #include "test.h"
@@ -320,30 +321,15 @@ static void compact_refuses_a_busy_file(void)
 {
     uint8_t *orig;
     size_t len;
-    int up[2], down[2], rc, status;
-    char c;
+    int release, rc, status;
     pid_t pid;
 
     T_EQ_INT(build("busy.mdb"), 0);
     T_EQ_INT(slurp("busy.mdb", &orig, &len), 0);
-    T_EQ_INT(pipe(up), 0);
-    T_EQ_INT(pipe(down), 0);
-    pid = fork();
-    if (pid == 0) {
-        MDB_env *env;
-        close(down[1]);
-        if (mkenv("busy.mdb", &env, MDB_RDONLY) || write(up[1], "r", 1) != 1)
-            _exit(1);
-        while (read(down[0], &c, 1) > 0)
-            ;
-        mdb_env_close(env);
-        _exit(0);
-    }
-    close(up[1]);
-    close(down[0]);
-    rc = pid > 0 && read(up[0], &c, 1) == 1 ? ox_compact("busy.mdb") : -1;
-    close(up[0]);
-    close(down[1]);
+    pid = u_hold_open("busy.mdb", &release);
+    T_ASSERT(pid > 0);
+    rc = ox_compact("busy.mdb");
+    close(release);
     T_EQ_INT(waitpid(pid, &status, 0), pid);
     T_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     T_EQ_INT(rc, OX_EBUSY);
