@@ -42,7 +42,7 @@
 #include <unistd.h>
 
 #include "ox_excl.h"
-#include "oxistore.h"
+#include "ox_internal.h"
 
 #define CK_PAGEHDR 16u
 #define CK_NODEHDR 8u
@@ -882,7 +882,8 @@ int ox_repair(const char *path, char *what, size_t whatlen)
         whatlen = sizeof(dummy);
     }
     what[0] = '\0';
-    if ((rc = ck_open(path, O_RDWR, &f)))
+    /* A log a crash left is the better repair: it rolls back to a checkpoint and replays. */
+    if ((rc = ox__store_settle(path)) || (rc = ck_open(path, O_RDWR, &f)))
         goto out;
 
     /* Try the snapshot LMDB would use first, then the other one. */

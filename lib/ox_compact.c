@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "ox_excl.h"
-#include "oxistore.h"
+#include "ox_internal.h"
 
 #define OX_COMPACT_MAXDBS 1024 /* the copy walks every named database, open or not */
 
@@ -55,7 +55,7 @@ int ox_compact(const char *path)
     char *tmp = NULL;
     int fd = -1, rc, mrc;
 
-    if ((rc = ox__excl_acquire(path, &ex)))
+    if ((rc = ox__store_settle(path)) || (rc = ox__excl_acquire(path, &ex)))
         return rc;
     if (!(tmp = malloc(strlen(path) + sizeof(".compact.tmp")))) {
         rc = OX_ENOMEM;

@@ -42,8 +42,11 @@ struct ox_table {
     char name[];
 };
 
+typedef struct ox_wal ox_wal;
+
 struct ox_store {
     MDB_env *env;
+    ox_wal *wal;               /* OX_SYNC_ALWAYS on a file we opened: the write-ahead log */
     int own_env;
     char *path;                /* data file; NULL when wrapped or in memory */
     int read_only, in_memory, sync;
@@ -92,6 +95,9 @@ void ox__read_end(ox_store *s, MDB_txn *txn);
 /* Gate accounting alone, for a read txn kept across ox_snapshot_renew. */
 void ox__gate_enter(ox_store *s);
 void ox__gate_leave(ox_store *s);
+/* Before an offline tool touches the file at path: if its write-ahead log holds records a
+ * crash left, opens and closes the store so that they are replayed. */
+int ox__store_settle(const char *path);
 /* Grows the map (or adopts another process's growth when min == 0). Called with wlock held
  * and no LMDB write transaction active. OX_EBUSY if this thread itself reads. */
 int ox__grow(ox_store *s, int adopt);
@@ -162,6 +168,9 @@ void ox__iter_detach_all(ox_txn *wtxn, int txn_ends);
 /* The list head of a write transaction's open iterators. */
 ox_iter **ox__txn_iters(ox_txn *x);
 MDB_txn *ox__txn_mdb(ox_txn *x);
+
+/* Recovery: applies one record of the write-ahead log in one transaction. */
+int ox__txn_replay(ox_store *s, const unsigned char *p, size_t len);
 
 /* ---- ox_table.c ---- */
 int ox__table_open_all(ox_store *s, const char *deflt);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ox_internal.h"
+#include "ox_wal.h"
 
 #define OX_DEFAULT_MAP (64u << 20)
 #define OX_DEFAULT_TABLES 64
@@ -326,6 +327,7 @@ static void ox_store_free(ox_store *s)
     for (size_t i = 0; i < s->npool; i++)
         mdb_txn_abort(s->pool[i]);
     ox__table_free_all(s);
+    ox__wal_close(s->wal); /* its pinned reader goes before the env */
     if (s->env && s->own_env)
         mdb_env_close(s->env);
     pthread_mutex_destroy(&s->wlock);
@@ -385,8 +387,9 @@ static int ox_open_in_memory(ox_store *s, unsigned flags, mode_t mode)
     return ox__mdb_err(rc);
 }
 
-/* Sets the env's limits from opts and opens it (s->path, or in memory). */
-static int ox_env_open(ox_store *s, const ox_options *opts)
+/* Sets the env's limits from opts and opens it (s->path, or in memory). With a
+ * write-ahead log, LMDB itself never syncs: the log and its checkpoints do. */
+static int ox_env_open(ox_store *s, const ox_options *opts, int wal)
 {
     unsigned tables = opts->max_tables ? opts->max_tables : OX_DEFAULT_TABLES;
     mdb_env_set_mapsize(s->env, opts->map_size ? opts->map_size : OX_DEFAULT_MAP);
@@ -395,15 +398,57 @@ static int ox_env_open(ox_store *s, const ox_options *opts)
     unsigned flags = MDB_NOSUBDIR | MDB_NOTLS;
     if (opts->read_only)
         flags |= MDB_RDONLY;
-    if (opts->sync != OX_SYNC_ALWAYS)
+    if (opts->sync != OX_SYNC_ALWAYS || wal)
         flags |= MDB_NOSYNC;
     if (opts->in_memory)
         return ox_open_in_memory(s, flags, 0600);
     return ox__mdb_err(mdb_env_open(s->env, s->path, flags, 0644));
 }
 
+static int ox_replay_one(void *ctx, const unsigned char *p, size_t len)
+{
+    return ox__txn_replay(ctx, p, len);
+}
+
+/* Opens the write-ahead log of s->path; after a crash, rolls the data file back to the
+ * log's checkpoint (*recover: the log's records are to be replayed once LMDB is open). */
+static int ox_wal_begin(ox_store *s, const ox_options *opts, ox_wal **wal, int *recover)
+{
+    struct stat st;
+    int rc = ox__wal_open(s->path, opts->wal_size ? opts->wal_size : OX_WAL_DEFAULT, wal,
+                          recover);
+    /* A log beside no data file is left from a store deleted by hand: nothing to recover. */
+    if (rc == OX_OK && *recover && stat(s->path, &st) != 0)
+        *recover = 0;
+    if (rc == OX_OK && *recover)
+        rc = ox__wal_restore(*wal, s->path);
+    return rc;
+}
+
+int ox__store_settle(const char *path)
+{
+    char wpath[PATH_MAX];
+    if (snprintf(wpath, sizeof wpath, "%s-wal", path) >= (int)sizeof wpath)
+        return OX_EINVAL;
+    struct stat st;
+    if (access(wpath, F_OK) != 0 || stat(path, &st) != 0)
+        return OX_OK;
+    ox_wal *w;
+    int recover;
+    int rc = ox__wal_open(path, 0, &w, &recover);
+    ox__wal_close(w);
+    if (rc || !recover)
+        return rc;
+    ox_store *s;
+    if ((rc = ox_store_open(path, NULL, &s)))
+        return rc;
+    return ox_store_close(s);
+}
+
 int ox_store_open(const char *path, const ox_options *opts, ox_store **out)
 {
+    ox_wal *wal = NULL;
+    int recover = 0;
     ox_options defaults;
     if (!opts) {
         ox_options_init(&defaults);
@@ -430,6 +475,9 @@ int ox_store_open(const char *path, const ox_options *opts, ox_store **out)
     /* Once more on EINVAL: an open that waited for ox_repair or ox_compact to release the
      * file finds the lock file they emptied (so that no stale reader table survives) and
      * fails once; the next open initialises it afresh. */
+    if (!opts->in_memory && !opts->read_only && opts->sync == OX_SYNC_ALWAYS &&
+        (rc = ox_wal_begin(s, opts, &wal, &recover)))
+        goto fail;
     for (int tries = 0; tries < 2; tries++) {
         if (s->env) {
             mdb_env_close(s->env);
@@ -437,7 +485,7 @@ int ox_store_open(const char *path, const ox_options *opts, ox_store **out)
         }
         if ((rc = ox__mdb_err(mdb_env_create(&s->env))))
             goto fail;
-        rc = ox_env_open(s, opts);
+        rc = ox_env_open(s, opts, wal != NULL);
         if (rc != OX_EINVAL || opts->in_memory)
             break;
     }
@@ -445,9 +493,23 @@ int ox_store_open(const char *path, const ox_options *opts, ox_store **out)
         goto fail;
     if ((rc = ox_store_init(s, opts)))
         goto fail;
+    if (wal) {
+        if (recover && (rc = ox__wal_replay(wal, ox_replay_one, s)))
+            goto fail;
+        /* The first checkpoint makes what open wrote (format, tables, the replay) durable
+         * and pins the snapshot a later recovery starts from. */
+        pthread_mutex_lock(&s->wlock);
+        rc = ox__wal_checkpoint(wal, s->env, 0);
+        pthread_mutex_unlock(&s->wlock);
+        if (rc)
+            goto fail;
+        s->wal = wal;
+        wal = NULL;
+    }
     *out = s;
     return OX_OK;
 fail:
+    ox__wal_close(wal);
     ox_store_free(s);
     return rc;
 }
@@ -488,6 +550,8 @@ int ox_store_close(ox_store *s)
         pthread_mutex_unlock(&s->fl_mu);
         pthread_join(s->flusher, NULL);
     }
+    if (s->wal)
+        rc = ox__wal_checkpoint(s->wal, s->env, 1);
     if (s->own_env && !s->read_only && !s->in_memory && s->sync != OX_SYNC_ALWAYS)
         rc = ox__mdb_err(mdb_env_sync(s->env, 1));
     char *compact = (s->compact_on_close && s->path) ? strdup(s->path) : NULL;

@@ -2,11 +2,14 @@
  * recorded, so that when LMDB's map fills up mid-transaction the transaction can be
  * aborted, the map grown and the recorded ops replayed with nobody in between (the store's
  * wlock is held for the transaction's whole life). Ops that read the clock record the time
- * they first ran, so a replay takes the same decisions. */
+ * they first ran, so a replay takes the same decisions. The same log, encoded, is the
+ * transaction's record in the write-ahead log (ox_wal.h) of OX_SYNC_ALWAYS stores, and
+ * recovery replays it the same way. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "ox_internal.h"
+#include "ox_wal.h"
 
 #define OX_REGROW_TRIES 40
 
@@ -241,6 +244,15 @@ static int op_apply(MDB_txn *txn, const ox_op *op, size_t *purged)
 
 /* ---- the log and replay ------------------------------------------------------------------ */
 
+/* Applies a logged op again. An op is logged when it changed something or may have (a
+ * delete that removed an expired record answers OX_NOTFOUND): its answer the second time
+ * is not an error. */
+static int op_replay(MDB_txn *txn, const ox_op *op)
+{
+    int rc = op_apply(txn, op, NULL);
+    return (rc == OX_NOTFOUND || rc == OX_ECONFLICT || rc == OX_NOTTL) ? OX_OK : rc;
+}
+
 static int log_append(ox_txn *x, const ox_op *op)
 {
     if (x->nlog == x->caplog) {
@@ -304,7 +316,7 @@ static int txn_regrow(ox_txn *x)
         if (rc)
             return rc;
         for (size_t i = 0; i < x->nlog && rc == OX_OK; i++)
-            rc = op_apply(x->txn, &x->log[i], NULL);
+            rc = op_replay(x->txn, &x->log[i]);
         if (rc != OX_IMAPFULL)
             return rc;
     }
@@ -322,11 +334,145 @@ static int txn_run(ox_txn *x, ox_op *op, size_t *purged)
             return rc;
         }
     }
-    if (rc == OX_OK && (rc = log_append(x, op)))
-        x->failed = rc;
+    /* A delete is logged even when it answers OX_NOTFOUND: it may have removed an
+     * expired record, and a replay must do the same. */
+    if (rc == OX_OK || (rc == OX_NOTFOUND && op->kind == OP_DEL)) {
+        int lrc = log_append(x, op);
+        if (lrc)
+            rc = x->failed = lrc;
+    }
     if (rc == OX_EIO || rc == OX_EFULL || rc == OX_ENOMEM || rc == OX_EREADONLY)
         x->failed = rc;
     return rc;
+}
+
+/* ---- the log as a write-ahead-log record -------------------------------------------------
+ * One op: kind[1] namelen[1] name flags[4] at[8] now[8] max[8] klen[4] key vlen[4] val,
+ * integers little-endian. Tables travel by name: handles do not survive a restart. */
+
+#define OP_FIXED ((size_t)(1 + 1 + 4 + 8 + 8 + 8 + 4 + 4))
+
+static unsigned char *enc_u(unsigned char *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        *p++ = (unsigned char)(v >> (8 * i));
+    return p;
+}
+
+static uint64_t dec_u(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static size_t op_enc_size(const ox_op *op)
+{
+    return OP_FIXED + strlen(op->t->name) + op->klen + op->vlen;
+}
+
+static unsigned char *op_enc(unsigned char *p, const ox_op *op)
+{
+    size_t n = strlen(op->t->name);
+    *p++ = (unsigned char)op->kind;
+    *p++ = (unsigned char)n;
+    memcpy(p, op->t->name, n);
+    p = enc_u(p + n, op->flags, 4);
+    p = enc_u(p, op->at, 8);
+    p = enc_u(p, op->now, 8);
+    p = enc_u(p, op->max, 8);
+    p = enc_u(p, op->klen, 4);
+    if (op->klen)
+        memcpy(p, op->key, op->klen);
+    p = enc_u(p + op->klen, op->vlen, 4);
+    if (op->vlen)
+        memcpy(p, op->val, op->vlen);
+    return p + op->vlen;
+}
+
+/* Decodes the op at *p (advanced past it) into op, name into name[256]; op->t is left
+ * NULL. OX_ECORRUPT if the bytes are not an op. */
+static int op_dec(const unsigned char **pp, const unsigned char *end, ox_op *op, char *name)
+{
+    const unsigned char *p = *pp;
+    if ((size_t)(end - p) < OP_FIXED || p[0] > (unsigned)OP_CLEAR || !p[1] ||
+        (size_t)(end - p) < OP_FIXED + p[1])
+        return OX_ECORRUPT;
+    memset(op, 0, sizeof *op);
+    op->kind = p[0];
+    memcpy(name, p + 2, p[1]);
+    name[p[1]] = '\0';
+    p += 2 + p[1];
+    op->flags = (unsigned)dec_u(p, 4);
+    op->at = dec_u(p + 4, 8);
+    op->now = dec_u(p + 12, 8);
+    op->max = (size_t)dec_u(p + 20, 8);
+    op->klen = (size_t)dec_u(p + 28, 4);
+    p += 32;
+    if ((size_t)(end - p) < op->klen + 4)
+        return OX_ECORRUPT;
+    op->key = p;
+    p += op->klen;
+    op->vlen = (size_t)dec_u(p, 4);
+    p += 4;
+    if ((size_t)(end - p) < op->vlen)
+        return OX_ECORRUPT;
+    op->val = p;
+    *pp = p + op->vlen;
+    return OX_OK;
+}
+
+/* Makes the transaction's log durable before its LMDB commit. *after: the record is larger
+ * than the log takes: the caller must checkpoint after committing instead. */
+static int txn_log_write(ox_txn *x, ox_wal *w, int *after)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < x->nlog; i++)
+        len += op_enc_size(&x->log[i]);
+    unsigned char *rec, *p;
+    int rc = ox__wal_reserve(w, len, &rec);
+    if (rc)
+        return rc;
+    p = rec + OX_WAL_HEAD;
+    for (size_t i = 0; i < x->nlog; i++)
+        p = op_enc(p, &x->log[i]);
+    rc = ox__wal_append(w, x->s->env, len);
+    *after = rc == OX_EFULL;
+    return *after ? OX_OK : rc;
+}
+
+/* Recovery: applies one write-ahead-log record in one transaction (the store has no log
+ * attached yet, so this commit is not logged again). */
+int ox__txn_replay(ox_store *s, const unsigned char *p, size_t len)
+{
+    const unsigned char *end = p + len, *q;
+    char name[256];
+    ox_op op;
+    int rc = OX_OK;
+    /* Tables first: opening one commits, which cannot happen inside the transaction. */
+    for (q = p; q < end && rc == OX_OK;)
+        if ((rc = op_dec(&q, end, &op, name)) == OX_OK)
+            rc = ox_table_open(s, name, &op.t);
+    if (rc)
+        return rc;
+    ox_txn *x;
+    if ((rc = ox_txn_begin(s, &x)))
+        return rc;
+    for (q = p; q < end && rc == OX_OK;) {
+        if ((rc = op_dec(&q, end, &op, name)) || (rc = ox_table_open(s, name, &op.t)))
+            break;
+        while ((rc = op_replay(x->txn, &op)) == OX_IMAPFULL)
+            if ((rc = txn_regrow(x)))
+                break;
+        if (rc == OX_OK)
+            rc = log_append(x, &op);
+    }
+    if (rc) {
+        ox_txn_rollback(x);
+        return rc;
+    }
+    return ox_txn_commit(x);
 }
 
 /* ---- public API ----------------------------------------------------------------------------- */
@@ -370,7 +516,12 @@ void ox_txn_rollback(ox_txn *x)
 
 int ox_txn_commit(ox_txn *x)
 {
-    int rc = x->failed;
+    int rc = x->failed, logged = 0, after = 0;
+    ox_wal *w = x->s->wal;
+    if (rc == OX_OK && w && x->nlog) {
+        rc = txn_log_write(x, w, &after);
+        logged = rc == OX_OK && !after;
+    }
     for (int tries = 0; rc == OX_OK && tries < OX_REGROW_TRIES; tries++) {
         ox__iter_detach_all(x, 0);
         rc = ox__mdb_err(mdb_txn_commit(x->txn));
@@ -381,6 +532,10 @@ int ox_txn_commit(ox_txn *x)
     }
     if (rc == OX_IMAPFULL)
         rc = OX_EFULL;
+    if (rc != OX_OK && logged)
+        ox__wal_cancel(w);
+    if (rc == OX_OK && after)
+        rc = ox__wal_checkpoint(w, x->s->env, 0);
     txn_end(x);
     return rc;
 }

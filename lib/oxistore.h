@@ -23,6 +23,14 @@
  *   the snapshot ends or is renewed; from a write transaction, until its next write or its
  *   end; from an iterator, until its next step or its close.
  *
+ * Durability (OX_SYNC_ALWAYS, the default, on a file): each commit appends its operations
+ * to "<file>-wal" and fdatasyncs it before LMDB commits (without a sync of its own), so a
+ * commit costs one sync and readers only ever see durable writes. Checkpoints (when the
+ * log is full, and at close) sync the data file; opening after a crash of the process or
+ * the machine rolls the data file back to the last checkpoint and replays the log. One
+ * process at a time may open a store for writing (the log is locked: OX_EBUSY). A commit
+ * that returns an I/O error may or may not be applied after a crash, as with any database.
+ *
  * Errors: every int-returning function returns OX_OK (0) or one ox_err code; ox_strerror()
  * names it. Allocation failure is reported as OX_ENOMEM, never aborts.
  */
@@ -70,7 +78,8 @@ typedef struct ox_val {
 } ox_val;
 
 enum ox_sync {
-    OX_SYNC_ALWAYS = 0, /* fsync at every commit: a returned write is durable (default) */
+    OX_SYNC_ALWAYS = 0, /* a returned commit is durable (default): one fdatasync of the
+                           write-ahead log per commit, see "Durability" above */
     OX_SYNC_EVERYSEC,   /* commits are flushed by a background thread once a second */
     OX_SYNC_NO          /* the OS flushes when it likes; survives a process crash only */
 };
@@ -88,6 +97,8 @@ typedef struct ox_options {
     int read_only;         /* open without write access; writes return OX_EREADONLY */
     int in_memory;         /* ephemeral: the path is ignored (may be NULL) and nothing is
                               left on disk after close or a crash */
+    size_t wal_size;       /* OX_SYNC_ALWAYS: bytes of the write-ahead log "<file>-wal"
+                              (preallocated; a checkpoint empties it when full); 0 = 16 MiB */
     ox_clock_fn clock;     /* NULL = the system's real-time clock */
     void *clock_ctx;
 } ox_options;

@@ -1,0 +1,86 @@
+/* ox_wal.h — the write-ahead log that makes OX_SYNC_ALWAYS cost one fdatasync per commit.
+ * Internal to liboxistore; never installed.
+ *
+ * Why: an LMDB commit under full sync costs two syncs (data pages, then the meta page) and
+ * writes every dirty page. Under OX_SYNC_ALWAYS the store instead runs LMDB with
+ * MDB_NOSYNC and appends each write transaction's operations, as one record, to
+ * "<file>-wal": one pwrite into preallocated space and one fdatasync, before the LMDB
+ * commit (so no reader ever sees a write that is not durable).
+ *
+ * Checkpoints: the record area is two halves; appends fill one, then move to the other.
+ * At each move the writer captures a checkpoint (LMDB's newest txn T, its meta page, a
+ * read transaction pinned on T, which keeps LMDB from reusing any page of T) and a
+ * background thread completes it while commits go on: fdatasync of the data file, then a
+ * header saying "the data file holds everything up to T; the log starts here, with this
+ * sequence number". The writer waits only if it fills the other half first. Recovery after
+ * a crash of the process or of the machine writes T's meta page back into both meta
+ * slots (undoing any torn later commit: T's pages are intact) and replays the records.
+ *
+ * File layout: two header slots of OX_WAL_SLOT bytes (the one with the higher generation
+ * and a good checksum rules; they alternate so a torn header write leaves the other),
+ * then the two halves of records: a 32-byte head (checksum, length, sequence) and the
+ * payload. Sequence numbers grow over the file's whole life; a record counts only if it
+ * carries the next one and its checksum holds, so stale bytes end a replay. A replay that
+ * finds no next record in one half looks at the start of the other.
+ *
+ * Errors: a record whose append failed, or whose LMDB commit failed after it was
+ * appended, may sit in the log with a good checksum. The log is then "broken": the next
+ * commit first checkpoints synchronously, moving the log's start (and its sequence
+ * number) past that record, so no replay can see it; until then a crash may replay it
+ * (the outcome of a commit that returned an error is unknown, as in any database).
+ *
+ * Threads: every function but ox__wal_open/close is called with the store's wlock held;
+ * the checkpointer thread is the log's own.
+ */
+#ifndef OX_WAL_H
+#define OX_WAL_H
+
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define OX_WAL_SLOT 4096u
+#define OX_WAL_DATA (2u * OX_WAL_SLOT)
+#define OX_WAL_HEAD 32u             /* bytes before each record's payload */
+#define OX_WAL_DEFAULT (16u << 20)  /* log size when ox_options.wal_size is 0 */
+
+typedef struct ox_wal ox_wal;
+
+/* Opens (creating, preallocating size bytes) "<dbpath>-wal" and locks it for this process.
+ * *recover is set when the header says the data file alone is not the truth (a crash).
+ * Errors: OX_EBUSY (another process holds it), OX_EIO, OX_EFULL, OX_ENOMEM. */
+int ox__wal_open(const char *dbpath, size_t size, ox_wal **out, int *recover);
+
+/* Recovery, before LMDB opens the data file: writes the checkpoint's meta page into both
+ * meta slots of dbpath and syncs it. Needs exclusive access to the file (taken here).
+ * Errors: OX_EBUSY (the file is open elsewhere), OX_ECORRUPT, OX_EIO. */
+int ox__wal_restore(ox_wal *w, const char *dbpath);
+
+/* Calls fn(ctx, payload, len) for each record of the log, in order, stopping at the first
+ * record that does not count; stops early with fn's error if fn fails. */
+int ox__wal_replay(ox_wal *w, int (*fn)(void *ctx, const unsigned char *p, size_t len),
+                   void *ctx);
+
+/* Room for a payload of len bytes: *rec points to OX_WAL_HEAD + len writable bytes owned by
+ * the log, valid until the next ox__wal_* call; the payload goes at *rec + OX_WAL_HEAD.
+ * Errors: OX_ENOMEM. */
+int ox__wal_reserve(ox_wal *w, size_t len, unsigned char **rec);
+
+/* Appends the reserved record (len payload bytes) and makes it durable; env is the store's
+ * (a checkpoint may start). OX_EFULL when the record is larger than half the log (commit,
+ * then ox__wal_checkpoint), OX_EIO when a write or sync failed (the log is then broken). */
+int ox__wal_append(ox_wal *w, MDB_env *env, size_t len);
+
+/* The last appended record's LMDB commit failed: the log is broken (see Errors). */
+void ox__wal_cancel(ox_wal *w);
+
+/* Synchronous checkpoint (waits for a background one first): syncs env's data file and
+ * records its newest txn and meta page in the header, the log starting afresh; clean != 0
+ * says the data file alone is the truth (at close). A write transaction of env may be
+ * open, none may be committing. */
+int ox__wal_checkpoint(ox_wal *w, MDB_env *env, int clean);
+
+/* Stops the checkpointer, releases the pin, unlocks and closes. NULL is a no-op. */
+void ox__wal_close(ox_wal *w);
+
+#endif

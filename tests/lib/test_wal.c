@@ -1,0 +1,252 @@
+/* The write-ahead log of OX_SYNC_ALWAYS stores (lib/ox_wal.h): recovery after a crash of
+ * the machine (simulated: the data file as of the last checkpoint with newer meta pages
+ * that reached the disk without their data pages), checkpoints when the log fills, records
+ * larger than the log, one writer process, and offline tools on a file a crash left. */
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib_util.h"
+#include "test.h"
+
+T_MAIN_BEGIN;
+
+#define WAL_SMALL (160u << 10) /* a log whose halves fill after a few hundred small records */
+
+static int open_wal(const char *path, size_t wal_size, ox_store **s)
+{
+    ox_options o;
+    ox_options_init(&o);
+    o.wal_size = wal_size;
+    return ox_store_open(path, &o, s);
+}
+
+static int copy_file(const char *from, const char *to, off_t len)
+{
+    int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    char buf[65536];
+    int rc = in < 0 || out < 0 ? -1 : 0;
+    while (rc == 0 && len != 0) {
+        ssize_t n = read(in, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        rc = write(out, buf, (size_t)n) == n ? 0 : -1;
+        len -= len > 0 ? (len < n ? len : n) : 0;
+    }
+    if (in >= 0)
+        close(in);
+    if (out >= 0)
+        close(out);
+    return rc;
+}
+
+/* A child opens path, says so on `ready`, writes keys k0..kN-1 (value vsize bytes, every
+ * third with a TTL, every fifth key also deleted again later) and acknowledges each on
+ * `acks`, then waits to be killed. */
+static void child_writer(const char *path, size_t wal_size, int n, size_t vsize, int acks)
+{
+    ox_store *s;
+    if (open_wal(path, wal_size, &s))
+        _exit(2);
+    if (write(acks, "o", 1) != 1)
+        _exit(3);
+    ox_table *t = ox_store_table(s);
+    char *v = malloc(vsize + 1);
+    for (int i = 0; i < n; i++) {
+        char k[32];
+        size_t kl = U_KEY(k, "k%06d", i);
+        memset(v, 'a' + i % 26, vsize);
+        int rc = i % 3 ? ox_put(t, k, kl, v, vsize) : ox_put_with_ttl(t, k, kl, v, vsize, 3600000);
+        if (rc == OX_OK && i % 5 == 4) {
+            kl = U_KEY(k, "k%06d", i - 4);
+            rc = ox_delete(t, k, kl);
+        }
+        if (rc || write(acks, "a", 1) != 1)
+            _exit(4);
+    }
+    for (;;)
+        pause();
+}
+
+/* Runs child_writer until n acks came; then kills it. Calls at_open (may be NULL) once the
+ * child has the store open. */
+static void run_and_kill(const char *path, size_t wal_size, int n, size_t vsize,
+                         void (*at_open)(const char *path))
+{
+    int fds[2];
+    T_EQ_INT(pipe(fds), 0);
+    pid_t pid = fork();
+    T_ASSERT(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        child_writer(path, wal_size, n, vsize, fds[1]);
+    }
+    close(fds[1]);
+    char c;
+    int acked = 0;
+    T_EQ_INT((int)read(fds[0], &c, 1), 1);
+    if (at_open)
+        at_open(path);
+    while (acked < n && read(fds[0], &c, 1) == 1)
+        acked++;
+    kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    close(fds[0]);
+    T_EQ_INT(acked, n);
+}
+
+/* Every acknowledged write of child_writer(n, vsize) is there, no deleted key is back. */
+static void verify_writes(ox_store *s, int n, size_t vsize)
+{
+    ox_table *t = ox_store_table(s);
+    uint64_t count;
+    int live = 0;
+    for (int i = 0; i < n; i++) {
+        char k[32];
+        size_t kl = U_KEY(k, "k%06d", i);
+        void *got = NULL;
+        size_t len;
+        int deleted = i % 5 == 0 && i + 4 < n;
+        int rc = ox_get(t, k, kl, &got, &len);
+        if (deleted) {
+            if (rc != OX_NOTFOUND)
+                T_FAIL("deleted key %s is back", k);
+        } else if (rc != OX_OK || len != vsize ||
+                   (vsize && ((char *)got)[vsize - 1] != 'a' + i % 26)) {
+            free(got);
+            T_FAIL("key %s lost (rc %d)", k, rc);
+        } else {
+            uint64_t ms;
+            live++;
+            if (i % 3 == 0 && (ox_ttl(t, k, kl, &ms) != OX_OK || ms > 3600000))
+                T_FAIL("ttl of %s lost", k);
+        }
+        free(got);
+    }
+    T_EQ_INT(ox_count(t, &count), OX_OK);
+    T_EQ_U64(count, (uint64_t)live);
+}
+
+static char base_copy[512];
+
+static void take_base(const char *path)
+{
+    T_EQ_INT(copy_file(path, base_copy, -1), 0);
+}
+
+/* The machine crashed: of everything written since the checkpoint only the log (synced)
+ * and LMDB's two meta pages (unsynced, but the disk wrote them) survived. Without the log
+ * that file is damaged; with it every acknowledged write comes back. */
+static void machine_crash_rolls_back_to_checkpoint_and_replays(void)
+{
+    const char *path = u_path("mcrash.mdb");
+    snprintf(base_copy, sizeof base_copy, "%s", u_path("mcrash.base"));
+    run_and_kill(path, 0, 3000, 100, take_base);
+
+    /* The crashed disk: the base, then the two newest meta pages (page size 4096). */
+    char torn[512];
+    snprintf(torn, sizeof torn, "%s", u_path("torn.mdb"));
+    T_EQ_INT(copy_file(base_copy, torn, -1), 0);
+    int in = open(path, O_RDONLY), out = open(torn, O_WRONLY);
+    char meta[8192];
+    T_EQ_INT((int)pread(in, meta, sizeof meta, 0), (int)sizeof meta);
+    T_EQ_INT((int)pwrite(out, meta, sizeof meta, 0), (int)sizeof meta);
+    close(in);
+    close(out);
+
+    /* Without the log, LMDB's newest snapshot points at pages that never reached disk. */
+    ox_check_report rep;
+    T_EQ_INT(ox_check(torn, &rep), OX_ECORRUPT);
+
+    /* With it: the checkpoint's meta page goes back and the log is replayed. */
+    char wal_from[600], wal_to[600];
+    snprintf(wal_from, sizeof wal_from, "%s-wal", path);
+    snprintf(wal_to, sizeof wal_to, "%s-wal", torn);
+    T_EQ_INT(copy_file(wal_from, wal_to, -1), 0);
+    ox_store *s;
+    T_EQ_INT(open_wal(torn, 0, &s), OX_OK);
+    verify_writes(s, 3000, 100);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+    T_EQ_INT(ox_check(torn, &rep), OX_OK);
+    /* A second open finds a clean log: nothing is replayed twice. */
+    T_EQ_INT(open_wal(torn, 0, &s), OX_OK);
+    verify_writes(s, 3000, 100);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+}
+
+/* A small log fills many times over: each time a checkpoint empties it. */
+static void full_log_checkpoints_and_keeps_everything(void)
+{
+    const char *path = u_path("small.mdb");
+    run_and_kill(path, WAL_SMALL, 4000, 60, NULL);
+    ox_store *s;
+    T_EQ_INT(open_wal(path, WAL_SMALL, &s), OX_OK);
+    verify_writes(s, 4000, 60);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+    struct stat st;
+    char wal[600];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    T_EQ_INT(stat(wal, &st), 0);
+    T_EQ_U64((uint64_t)st.st_size, (uint64_t)WAL_SMALL);
+}
+
+/* Values larger than the whole log are committed by a checkpoint instead. */
+static void record_larger_than_log_is_durable(void)
+{
+    const char *path = u_path("big.mdb");
+    run_and_kill(path, WAL_SMALL, 40, 300 << 10, NULL);
+    ox_store *s;
+    T_EQ_INT(open_wal(path, WAL_SMALL, &s), OX_OK);
+    verify_writes(s, 40, 300 << 10);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+}
+
+/* The log belongs to one process: a second writer is refused, a reader is not. */
+static void second_writer_process_is_refused(void)
+{
+    const char *path = u_path("busy.mdb");
+    ox_store *s;
+    T_EQ_INT(open_wal(path, 0, &s), OX_OK);
+    pid_t pid = fork();
+    if (pid == 0) {
+        ox_store *s2;
+        ox_options o;
+        int rc = open_wal(path, 0, &s2);
+        ox_options_init(&o);
+        o.read_only = 1;
+        int rrc = ox_store_open(path, &o, &s2);
+        if (rrc == OX_OK)
+            ox_store_close(s2);
+        _exit(rc == OX_EBUSY && rrc == OX_OK ? 0 : 1);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    T_ASSERT(WIFEXITED(status));
+    T_EQ_INT(WEXITSTATUS(status), 0);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+}
+
+/* Compaction of a file a crash left replays its log first. */
+static void compact_after_crash_replays_the_log(void)
+{
+    const char *path = u_path("cpt.mdb");
+    run_and_kill(path, 0, 500, 100, NULL);
+    T_EQ_INT(ox_compact(path), OX_OK);
+    ox_store *s;
+    T_EQ_INT(open_wal(path, 0, &s), OX_OK);
+    verify_writes(s, 500, 100);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+}
+
+int main(void)
+{
+    T_RUN(machine_crash_rolls_back_to_checkpoint_and_replays);
+    T_RUN(full_log_checkpoints_and_keeps_everything);
+    T_RUN(record_larger_than_log_is_durable);
+    T_RUN(second_writer_process_is_refused);
+    T_RUN(compact_after_crash_replays_the_log);
+    return T_MAIN_END();
+}
