@@ -252,16 +252,16 @@ static void client_flush(srv_client *c)
 /* Runs d on this thread (a read on the burst's snapshot, or a client command). */
 static void run_here(srv_client *c, const cmd_def *d, int argc, const resp_arg *argv)
 {
-    cmd_ctx x = {.argc = argc, .argv = argv, .out = c->out, .dbi = c->db,
-                 .table = srv.db[c->db], .c = c, .cmd = d};
+    cmd_ctx x = {.argc = argc, .argv = argv, .out = c->out, .dbi = c->db, .c = c, .cmd = d};
     if (d->flags & CMD_READ) {
         srv_io *io = c->io;
-        int rc = io->snap ? OX_OK : ox_snapshot_begin(srv.store, &io->snap);
+        int rc = dbmap_view(io);
         if (rc != OX_OK) {
             cmd_store_error(&x, rc);
             return;
         }
         x.snap = io->snap;
+        x.table = io->db[c->db];
     }
     d->fn(&x);
 }

@@ -57,6 +57,9 @@ struct srv_io {
     srv_job *cq_head, *cq_tail;
     srv_client *clients;
     ox_snapshot *snap;      /* taken per burst of reads, never held while idle */
+    ox_table **db;          /* the database mapping that matches snap (dbmap_view) */
+    uint64_t db_version;    /* the mapping version db was read at */
+    int db_valid;
 };
 
 /* ---- client.c ---- */

@@ -57,6 +57,7 @@ const cmd_def cmd_table[] = {
     {"copy", cmd_copy, -3, W, 1, 2, 1, "@keyspace @write @slow"},
     {"move", cmd_move, 3, W, 1, 1, 1, "@keyspace @write @fast"},
     {"randomkey", cmd_randomkey, 1, R, 0, 0, 0, "@keyspace @read @slow"},
+    {"swapdb", cmd_swapdb, 3, W, 0, 0, 0, "@keyspace @write @fast @dangerous"},
     {"flushdb", cmd_flushdb, -1, W, 0, 0, 0, "@keyspace @write @slow @dangerous"},
     {"flushall", cmd_flushall, -1, W, 0, 0, 0, "@keyspace @write @slow @dangerous"},
     {"info", cmd_info, -1, C, 0, 0, 0, "@slow @dangerous"},

@@ -96,7 +96,7 @@ cmd_fn cmd_get_, cmd_set, cmd_setnx, cmd_setex, cmd_psetex, cmd_getset, cmd_getd
 cmd_fn cmd_mget, cmd_mset, cmd_msetnx, cmd_incr, cmd_decr, cmd_incrby, cmd_decrby;
 cmd_fn cmd_incrbyfloat, cmd_append, cmd_strlen, cmd_getrange, cmd_setrange;
 cmd_fn cmd_del, cmd_exists, cmd_type, cmd_dbsize, cmd_flushdb, cmd_flushall, cmd_touch;
-cmd_fn cmd_rename, cmd_renamenx, cmd_copy, cmd_move, cmd_randomkey;
+cmd_fn cmd_rename, cmd_renamenx, cmd_copy, cmd_move, cmd_randomkey, cmd_swapdb;
 cmd_fn cmd_setbit, cmd_getbit, cmd_bitcount, cmd_lcs;
 cmd_fn cmd_info, cmd_config, cmd_command, cmd_time, cmd_shutdown, cmd_debug, cmd_lastsave;
 cmd_fn cmd_save, cmd_function;

@@ -259,6 +259,7 @@ void io_stop(void)
             close(io->cq_efd);
         if (io->snap)
             ox_snapshot_end(io->snap);
+        free(io->db);
         if (io->base)
             event_base_free(io->base);
         pthread_mutex_destroy(&io->cq_mu);

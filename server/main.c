@@ -68,17 +68,8 @@ static int open_store(void)
         return -1;
     }
     srv.ndb = c->databases;
-    srv.db = calloc((size_t)srv.ndb, sizeof *srv.db);
-    if (!srv.db)
+    if (dbmap_load())
         return -1;
-    for (int i = 0; i < srv.ndb; i++) {
-        char name[16];
-        snprintf(name, sizeof name, "%d", i);
-        if ((rc = ox_table_open(srv.store, name, &srv.db[i]))) {
-            srv_log(SRV_LOG_WARNING, "Can't open database %d: %s", i, ox_strerror(rc));
-            return -1;
-        }
-    }
     srv_log(SRV_LOG_NOTICE, "Data file %s opened (format %u)", path, ox_store_format(srv.store));
     return 0;
 }
@@ -187,7 +178,7 @@ out:
         srv_log(SRV_LOG_WARNING, "oxistore is now ready to exit, bye bye...");
     resp_cmdtab_free(srv.cmdtab);
     free(srv.cmd_names);
-    free(srv.db);
+    dbmap_free();
     conf_free(&srv.cfg);
     if (sfd >= 0)
         close(sfd);

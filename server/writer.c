@@ -46,8 +46,11 @@ static void batch_run(srv_job *jobs)
         j->cmd->fn(&x);
         n++;
     }
-    if (rc == OX_OK)
+    if (rc == OX_OK) {
+        dbmap_precommit();
         rc = ox_txn_commit(txn);
+    }
+    dbmap_postcommit(rc == OX_OK);
     if (rc != OX_OK) {
         srv_log(SRV_LOG_WARNING, "Write transaction failed: %s", ox_strerror(rc));
         batch_fail(jobs, rc);

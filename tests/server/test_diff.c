@@ -150,7 +150,16 @@ static void gen_command(gen *g)
     case 18: arg(g, rnd(g, 2) ? "DEL" : "UNLINK"); key(g); key(g); break;
     case 19: arg(g, "EXISTS"); key(g); key(g); break;
     case 20: arg(g, "TYPE"); key(g); break;
-    case 21: arg(g, "DBSIZE"); break;
+    case 21:
+        if (rnd(g, 4)) {
+            arg(g, "DBSIZE");
+        } else {
+            static const char *dbs[] = {"0", "1", "2", "16", "-1", "x", "01"};
+            arg(g, "SWAPDB");
+            arg(g, dbs[rnd(g, rnd(g, 4) ? 3 : 7)]);
+            arg(g, dbs[rnd(g, rnd(g, 4) ? 3 : 7)]);
+        }
+        break;
     case 22: arg(g, "SELECT"); arg(g, rnd(g, 5) ? "0" : rnd(g, 2) ? "1" : "99"); break;
     case 23: arg(g, "PING"); if (rnd(g, 2)) value(g); break;
     case 24: arg(g, "ECHO"); value(g); break;
