@@ -155,8 +155,26 @@ void cmd_info(cmd_ctx *x)
                  (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
                  (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec);
     }
-    if (section_wanted(x, "commandstats", 0))
+    if (section_wanted(x, "commandstats", 0)) {
         info_section(&b, "Commandstats");
+        for (size_t i = 0; i < cmd_count + cmd_subcount; i++) {
+            unsigned long long calls, usec, rejected, failed;
+            if (stats_command(i, &calls, &usec, &rejected, &failed))
+                info_add(&b, "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,"
+                             "rejected_calls=%llu,failed_calls=%llu\r\n",
+                         cmd_by_slot(i)->name, calls, usec,
+                         calls ? (double)(float)((float)usec / (float)calls) : 0.0, rejected,
+                         failed);
+        }
+    }
+    if (section_wanted(x, "errorstats", 1)) {
+        info_section(&b, "Errorstats");
+        const char *code;
+        unsigned long long count;
+        for (size_t i = 0; (code = stats_error(i, &count)); i++)
+            if (count)
+                info_add(&b, "errorstat_%s:count=%llu\r\n", code, count);
+    }
     if (section_wanted(x, "keyspace", 1)) {
         info_section(&b, "Keyspace");
         /* The mapping of this thread's snapshot: never one table under two numbers. */
@@ -252,7 +270,7 @@ void cmd_config(cmd_ctx *x)
         atomic_store(&srv.stats.rejected, 0);
         atomic_store(&srv.stats.net_in, 0);
         atomic_store(&srv.stats.net_out, 0);
-        atomic_store(&srv.stats.errors, 0);
+        stats_reset();
         cmd_ok(x);
     } else if (cmd_is(sub, "rewrite") && x->argc == 2) {
         cmd_err(x, "-ERR The server is running without a config file");

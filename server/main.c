@@ -151,7 +151,8 @@ int main(int argc, char **argv)
     srv.nio = srv.cfg.io_threads > 0 ? srv.cfg.io_threads : (cores > 0 ? (int)cores : 1);
 
     int rc = 1;
-    if (sfd < 0 || srv.shutdown_efd < 0 || open_store() || cmd_init() || writer_start())
+    if (sfd < 0 || srv.shutdown_efd < 0 || open_store() || cmd_init() || stats_init() ||
+        writer_start())
         goto out;
     if (io_start()) {
         io_stop();
@@ -178,6 +179,7 @@ out:
         srv_log(SRV_LOG_WARNING, "oxistore is now ready to exit, bye bye...");
     resp_cmdtab_free(srv.cmdtab);
     free(srv.cmd_names);
+    stats_free();
     dbmap_free();
     conf_free(&srv.cfg);
     if (sfd >= 0)

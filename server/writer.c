@@ -39,11 +39,12 @@ static void batch_run(srv_job *jobs)
             continue;
         if (resp_buf_new(&j->out, j->resp, NULL) != RESP_OK)
             abort(); /* the server may abort on allocation failure */
+        resp_buf_set_error_hook(j->out, stats_on_error, NULL);
         if (rc != OX_OK)
             continue;
         cmd_ctx x = {.argc = j->argc, .argv = j->argv, .out = j->out, .dbi = j->db,
                      .table = srv.db[j->db], .txn = txn, .cmd = j->cmd};
-        j->cmd->fn(&x);
+        cmd_call(&x);
         n++;
     }
     if (rc == OX_OK) {

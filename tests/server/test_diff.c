@@ -200,7 +200,22 @@ static void gen_command(gen *g)
         arg(g, (const char *[]){"GET", "SET", "INCR", "MSET", "STRLEN", "ECHO"}[rnd(g, 6)]);
         if (rnd(g, 2)) { key(g); key(g); key(g); }
         break;
-    default: arg(g, rnd(g, 2) ? "NOSUCHCMD" : "getx"); key(g); break;
+    case 29:
+        if (rnd(g, 2)) { arg(g, rnd(g, 2) ? "NOSUCHCMD" : "getx"); key(g); break; }
+        { /* CLIENT LIST/KILL forms whose replies do not depend on who is connected */
+            static const char *const forms[][5] = {
+                {"CLIENT", "LIST", "TYPE", "pubsub"}, {"CLIENT", "LIST", "TYPE", "foo"},
+                {"CLIENT", "LIST", "ID", "x"}, {"CLIENT", "LIST", "ID", "999999"},
+                {"CLIENT", "LIST", "foo"}, {"CLIENT", "KILL", "1.2.3.4:5"},
+                {"CLIENT", "KILL", "ID", "0"}, {"CLIENT", "KILL", "ID", "999999", "SKIPME"},
+                {"CLIENT", "KILL", "TYPE", "master"}, {"CLIENT", "KILL", "USER", "nobody"},
+                {"CLIENT", "KILL", "ADDR", "1.2.3.4:5", "x"}, {"client", "foo"},
+                {"CLIENT", "KILL"}, {"CLIENT", "ID", "x"}};
+            const char *const *f = forms[rnd(g, sizeof forms / sizeof *forms)];
+            for (int i = 0; i < 5 && f[i]; i++)
+                arg(g, f[i]);
+        }
+        break;
     }
 }
 
