@@ -406,6 +406,34 @@ static void commandstats_and_errorstats_count_exactly(void)
     redisFree(c);
 }
 
+/* Keys that all live ~100 s: avg_ttl (ms) within 5 s of it, small and sampled indexes. */
+static void info_keyspace_reports_avg_ttl(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "SELECT 7");
+    T_CMD(c, "+OK", "FLUSHDB");
+    T_CMD(c, "+OK", "SET plain v");
+    for (int i = 0; i < 3000; i++)
+        redisAppendCommand(c, "SET t%d v EX 100", i);
+    for (int i = 0; i < 3000; i++) {
+        redisReply *r = NULL;
+        redisGetReply(c, (void **)&r);
+        freeReplyObject(r);
+    }
+    char v[128];
+    unsigned long long keys = 0, expires = 0, avg = 0;
+    info_field(c, "keyspace", "db7", v, sizeof v);
+    int n = sscanf(v, "keys=%llu,expires=%llu,avg_ttl=%llu", &keys, &expires, &avg);
+    T_CMD(c, "+OK", "FLUSHDB");
+    redisFree(c);
+    T_EQ_INT(n, 3);
+    T_EQ_U64(keys, 3001);
+    T_EQ_U64(expires, 3000);
+    if (avg < 95000 || avg > 100000)
+        T_FAIL("avg_ttl=%llu", avg);
+}
+
 int main(void)
 {
     T_RUN(server_starts_with_four_io_threads);
@@ -417,6 +445,7 @@ int main(void)
     T_RUN(client_list_shows_every_io_thread);
     T_RUN(client_kill_closes_clients_of_other_threads);
     T_RUN(commandstats_and_errorstats_count_exactly);
+    T_RUN(info_keyspace_reports_avg_ttl);
     int rc = sp_stop(&g_srv);
     if (rc != 0) {
         sp_dump_log(&g_srv);
