@@ -123,3 +123,81 @@ int ox_count_expires(ox_table *t, uint64_t *n)
 {
     return ox_count_dbi(t, t->exp, n);
 }
+
+/* Adds the remaining ms of up to `max` live entries from the cursor's position to *sum,
+ * stopping before an expiry time of `stop` or later (0: no bound); counts them in *n. */
+static int ox_ttl_run(MDB_cursor *c, MDB_cursor_op first, MDB_val *k, uint64_t now,
+                      uint64_t stop, size_t max, long double *sum, size_t *n)
+{
+    MDB_val v;
+    int rc = mdb_cursor_get(c, k, &v, first);
+    for (size_t i = 0; rc == MDB_SUCCESS && i < max; i++) {
+        if (k->mv_size != 8)
+            return OX_ECORRUPT;
+        uint64_t at = ox__be64_get(k->mv_data);
+        if (stop && at >= stop)
+            break;
+        *sum += (long double)(at - now);
+        (*n)++;
+        rc = mdb_cursor_get(c, k, &v, MDB_NEXT);
+    }
+    return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? OX_OK : ox__mdb_err(rc);
+}
+
+int ox_avg_ttl(ox_table *t, size_t max_sample, uint64_t *avg_ms)
+{
+    enum { PROBES = 16 };
+    ox_store *s = t->s;
+    MDB_txn *txn;
+    MDB_cursor *c = NULL;
+    MDB_stat st;
+    *avg_ms = 0;
+    if (max_sample == 0)
+        return OX_EINVAL;
+    int rc = ox__read_begin(s, &txn);
+    if (rc)
+        return rc;
+    uint64_t now = ox__now(s), lo, hi;
+    unsigned char key[8];
+    MDB_val k = {8, key}, v;
+    long double sum = 0;
+    size_t n = 0;
+    rc = ox__mdb_err(mdb_stat(txn, t->exp, &st));
+    if (!rc)
+        rc = ox__mdb_err(mdb_cursor_open(txn, t->exp, &c));
+    if (rc)
+        goto out;
+    /* Live entries are those at or after now (a key is visible while now <= its time). */
+    ox__be64_put(key, now);
+    if (mdb_cursor_get(c, &k, &v, MDB_SET_RANGE) != MDB_SUCCESS || k.mv_size != 8)
+        goto out;
+    lo = ox__be64_get(k.mv_data);
+    if (st.ms_entries <= max_sample) { /* small enough: every live entry, exactly */
+        rc = ox_ttl_run(c, MDB_GET_CURRENT, &k, now, 0, max_sample, &sum, &n);
+        goto out;
+    }
+    if (mdb_cursor_get(c, &k, &v, MDB_LAST) != MDB_SUCCESS || k.mv_size != 8)
+        goto out;
+    hi = ox__be64_get(k.mv_data);
+    /* Too many to read: PROBES runs, starting at expiry times spread evenly between the
+     * first and the last, each at most max_sample / PROBES entries and never into the
+     * next run. An estimate, like Redis's own sampled avg_ttl. */
+    for (int p = 0; p < PROBES && rc == OX_OK; p++) {
+        uint64_t from = lo + (uint64_t)((long double)(hi - lo) * p / PROBES);
+        uint64_t to = p + 1 < PROBES ? lo + (uint64_t)((long double)(hi - lo) * (p + 1) / PROBES)
+                                     : 0;
+        if (to == from && to)
+            continue;
+        ox__be64_put(key, from);
+        k = (MDB_val){8, key};
+        size_t per = max_sample / PROBES ? max_sample / PROBES : 1;
+        rc = ox_ttl_run(c, MDB_SET_RANGE, &k, now, to, per, &sum, &n);
+    }
+out:
+    if (c)
+        mdb_cursor_close(c);
+    ox__read_end(s, txn);
+    if (rc == OX_OK && n)
+        *avg_ms = (uint64_t)(sum / (long double)n);
+    return rc;
+}

@@ -175,6 +175,13 @@ int ox_count(ox_table *t, uint64_t *n);
  * includes expired keys not yet purged). */
 int ox_count_expires(ox_table *t, uint64_t *n);
 
+/* The average remaining time to live, in ms, of the table's keys that have one and have
+ * not expired (0 if there are none), from the expiry index on one snapshot, reading at
+ * most max_sample (> 0) entries: exact when the index holds no more than that, otherwise
+ * an estimate from runs of entries taken at expiry times spread evenly between the
+ * soonest and the latest. Errors: OX_EINVAL (max_sample 0), OX_ECORRUPT, OX_EIO. */
+int ox_avg_ttl(ox_table *t, size_t max_sample, uint64_t *avg_ms);
+
 /* ---- point operations (each one transaction) ---------------------------------------- */
 
 /* Copies the value of key into a new malloc'd buffer *val (free it with free()), its

@@ -196,6 +196,13 @@ int resp_buf_consume(resp_buf *b, size_t n);
 /* Drops every pending byte and open deferred length, releasing references. */
 void resp_buf_reset(resp_buf *b);
 
+/* Called after every error reply written to the buffer (resp_write_error/_errorf, not raw
+ * bytes), with the line as sent minus its '-' and CRLF ("ERR syntax error"): line is
+ * valid only during the call. For statistics kept by the user of the buffer (Redis's
+ * errorstats); ctx is passed through. hook NULL removes it. */
+typedef void (*resp_error_hook)(void *ctx, const char *line, size_t len);
+void resp_buf_set_error_hook(resp_buf *b, resp_error_hook hook, void *ctx);
+
 /* Called exactly once for every reference given to resp_write_bulk_ref: when its bytes
  * have been consumed, or at resp_buf_reset/resp_buf_free, or before resp_write_bulk_ref
  * returns (when the value was short enough to copy, or on RESP_ENOMEM). */

@@ -30,6 +30,8 @@ struct resp_buf {
     unsigned long top;        /* id of the innermost open deferred length, 0 if none */
     unsigned long seq;        /* last id given out (ids never repeat) */
     resp_allocator a;
+    resp_error_hook hook;     /* told of every error reply written, NULL if none */
+    void *hook_ctx;
 };
 
 int resp_buf_new(resp_buf **out, int proto, const resp_allocator *a)
@@ -46,6 +48,17 @@ int resp_buf_new(resp_buf **out, int proto, const resp_allocator *a)
     b->proto = proto;
     *out = b;
     return RESP_OK;
+}
+
+void resp_buf_set_error_hook(resp_buf *b, resp_error_hook hook, void *ctx)
+{
+    b->hook = hook;
+    b->hook_ctx = ctx;
+}
+
+void resp_buf_error_written(resp_buf *b, const char *line, size_t len)
+{
+    if (b->hook) b->hook(b->hook_ctx, line, len);
 }
 
 static void release_ref(resp_ref *r)

@@ -44,6 +44,8 @@ size_t resp_ll2str(char *dst, long long v);
  * resp_buf_advance), or NULL when memory is short. Earlier pointers become invalid. */
 char *resp_buf_space(resp_buf *b, size_t n);
 void resp_buf_advance(resp_buf *b, size_t n);
+/* Tells b's error hook, if any, of the error line just written (without '-' and CRLF). */
+void resp_buf_error_written(resp_buf *b, const char *line, size_t len);
 /* Makes room for one reference, so that resp_buf_push_ref cannot fail. */
 int resp_buf_ref_room(resp_buf *b);
 /* Appends a reference at the current end (after resp_buf_ref_room succeeded). */

@@ -30,17 +30,24 @@ static void copy_line(char *p, const char *s, size_t len)
 }
 
 /* <type><text>\r\n where text is prefix + s, made single-line. */
-static int write_line(resp_buf *b, char type, const char *prefix, const char *s, size_t len)
+/* Writes type, prefix, s (CR/LF made spaces) and CRLF. The line's first byte, or NULL
+ * when memory is short (nothing written). */
+static char *put_line(resp_buf *b, char type, const char *prefix, const char *s, size_t len)
 {
     size_t pl = strlen(prefix);
     char *p = resp_buf_space(b, len + pl + 3);
-    if (!p) return RESP_ENOMEM;
+    if (!p) return NULL;
     p[0] = type;
     memcpy(p + 1, prefix, pl);
     copy_line(p + 1 + pl, s, len);
     memcpy(p + 1 + pl + len, "\r\n", 2);
     resp_buf_advance(b, len + pl + 3);
-    return RESP_OK;
+    return p;
+}
+
+static int write_line(resp_buf *b, char type, const char *prefix, const char *s, size_t len)
+{
+    return put_line(b, type, prefix, s, len) ? RESP_OK : RESP_ENOMEM;
 }
 
 int resp_write_raw(resp_buf *b, const void *data, size_t len)
@@ -59,8 +66,12 @@ int resp_write_simple(resp_buf *b, const char *s, size_t len)
 
 int resp_write_error(resp_buf *b, const char *s, size_t len)
 {
-    if (len && s[0] == '-') return write_line(b, '-', "", s + 1, len - 1);
-    return write_line(b, '-', "ERR ", s, len);
+    size_t skip = len && s[0] == '-';
+    const char *prefix = skip ? "" : "ERR ";
+    char *p = put_line(b, '-', prefix, s + skip, len - skip);
+    if (!p) return RESP_ENOMEM;
+    resp_buf_error_written(b, p + 1, strlen(prefix) + len - skip);
+    return RESP_OK;
 }
 
 int resp_write_errorf(resp_buf *b, const char *fmt, ...)
@@ -91,6 +102,7 @@ int resp_write_errorf(resp_buf *b, const char *fmt, ...)
     copy_line(p + pl, p + pl, len);
     memcpy(p + pl + len, "\r\n", 2);
     resp_buf_advance(b, pl + len + 2);
+    resp_buf_error_written(b, p + 1, pl + len - 1);
     return RESP_OK;
 }
 

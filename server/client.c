@@ -100,6 +100,7 @@ void client_accept(srv_io *io, int fd, int is_unix)
     lim.max_bulk = srv.cfg.proto_max_bulk_len;
     if (!c || resp_parser_new(&c->parser, &lim, NULL) || resp_buf_new(&c->out, 2, NULL))
         abort(); /* the server may abort on allocation failure */
+    resp_buf_set_error_hook(c->out, stats_on_error, NULL);
     c->id = atomic_fetch_add(&srv.next_client_id, 1) + 1;
     c->fd = fd;
     c->is_unix = is_unix;
@@ -252,39 +253,51 @@ static void client_flush(srv_client *c)
 /* Runs d on this thread (a read on the burst's snapshot, or a client command). */
 static void run_here(srv_client *c, const cmd_def *d, int argc, const resp_arg *argv)
 {
-    cmd_ctx x = {.argc = argc, .argv = argv, .out = c->out, .dbi = c->db,
-                 .table = srv.db[c->db], .c = c, .cmd = d};
+    cmd_ctx x = {.argc = argc, .argv = argv, .out = c->out, .dbi = c->db, .c = c, .cmd = d};
     if (d->flags & CMD_READ) {
         srv_io *io = c->io;
-        int rc = io->snap ? OX_OK : ox_snapshot_begin(srv.store, &io->snap);
+        int rc = dbmap_view(io);
         if (rc != OX_OK) {
             cmd_store_error(&x, rc);
             return;
         }
         x.snap = io->snap;
+        x.table = io->db[c->db];
     }
-    d->fn(&x);
+    cmd_call(&x);
 }
 
 /* Checks and routes one command. Jobs for the writer are collected in *h..*t. */
 static void dispatch(srv_client *c, int argc, const resp_arg *argv, srv_job **h, srv_job **t)
 {
-    atomic_fetch_add_explicit(&srv.stats.commands, 1, memory_order_relaxed);
+    /* Redis's order: unknown command or subcommand, then arity, then authentication; the
+     * last two count as the command's rejected calls. */
     const cmd_def *d = cmd_lookup(&argv[0]);
+    if (d && (d->flags & CMD_SUBS) && argc >= 2) {
+        const cmd_def *sub = cmd_lookup_sub(d, &argv[1]);
+        if (!sub) {
+            c->last_cmd = "NULL";
+            cmd_reply_unknown_sub(c->out, argv);
+            return;
+        }
+        d = sub;
+    }
+    c->last_cmd = d ? d->name : "NULL";
     if (!d) {
         cmd_reply_unknown(c->out, argc, argv);
         return;
     }
-    if (!c->authed && !(d->flags & CMD_NOAUTH)) {
-        static const char noauth[] = "-NOAUTH Authentication required.";
-        resp_write_error(c->out, noauth, sizeof noauth - 1);
-        return;
-    }
     if (!cmd_arity_ok(d, argc)) {
+        stats_rejected(cmd_slot(d));
         cmd_reply_arity(c->out, d->name);
         return;
     }
-    c->last_cmd = d->name;
+    if (!c->authed && !(d->flags & CMD_NOAUTH)) {
+        static const char noauth[] = "-NOAUTH Authentication required.";
+        stats_rejected(cmd_slot(d));
+        resp_write_error(c->out, noauth, sizeof noauth - 1);
+        return;
+    }
     if ((d->flags & CMD_WRITE) || c->inflight > 0) {
         srv_job *j = job_new(c, d, argc, argv);
         if (!j)
@@ -366,6 +379,32 @@ void client_job_done(srv_job *j)
     job_free(j);
     if (!c->stalled && c->inflight == 0)
         client_process(c); /* commands that waited behind the barrier */
+    else
+        client_flush(c);
+}
+
+void client_kill(srv_client *c)
+{
+    client_close(c);
+}
+
+void client_suspend(srv_client *c)
+{
+    c->stalled = 1;
+    c->inflight++;
+}
+
+void client_resume(srv_client *c)
+{
+    c->inflight--;
+    if (c->gone) {
+        if (c->inflight == 0)
+            client_free(c);
+        return;
+    }
+    c->stalled = 0;
+    if (c->inflight == 0)
+        client_process(c); /* the commands that waited behind it */
     else
         client_flush(c);
 }

@@ -57,6 +57,9 @@ struct srv_io {
     srv_job *cq_head, *cq_tail;
     srv_client *clients;
     ox_snapshot *snap;      /* taken per burst of reads, never held while idle */
+    ox_table **db;          /* the database mapping that matches snap (dbmap_view) */
+    uint64_t db_version;    /* the mapping version db was read at */
+    int db_valid;
 };
 
 /* ---- client.c ---- */
@@ -68,6 +71,13 @@ void client_job_done(srv_job *j);
 void client_close_all(srv_io *io);
 /* Closes idle clients (timeout) and enforces the soft output limit; from the cron. */
 void client_cron(srv_io *io);
+/* Closes c now (CLIENT KILL), on c's own I/O thread. */
+void client_kill(srv_client *c);
+/* An asynchronous CMD_CLIENT command (one that asks the other I/O threads): suspend
+ * before asking (c reads no more commands and outlives a disconnect), resume once its
+ * reply is written (on c's thread; frees c if it went away meanwhile). */
+void client_suspend(srv_client *c);
+void client_resume(srv_client *c);
 /* Appends CLIENT LIST's line for c to buf (NUL-terminated). */
 size_t client_info_line(const srv_client *c, char *buf, size_t cap);
 
@@ -79,6 +89,14 @@ void job_free(srv_job *j);
 /* ---- io.c ---- */
 int io_start(void);         /* binds, starts srv.nio threads; 0 or -1 (logged) */
 void io_stop(void);         /* stops accepting, closes clients, joins */
+/* Asks every I/O thread, on its own thread, each(io, arg) (about its own clients); once
+ * all have answered, done(c, arg) runs on c's thread, then c is resumed. Called on c's
+ * thread from a CMD_CLIENT handler, which writes no reply itself: done writes it. each
+ * runs concurrently on several threads: it may only touch io's clients and the part of
+ * arg that belongs to io->idx. */
+typedef void io_each_fn(srv_io *io, void *arg);
+typedef void io_done_fn(srv_client *c, void *arg);
+void io_ask_all(srv_client *c, io_each_fn *each, io_done_fn *done, void *arg);
 /* From the writer: hands back finished jobs of one I/O thread's clients. */
 void io_complete(srv_io *io, srv_job *head, srv_job *tail);
 

@@ -10,6 +10,7 @@
 #define R CMD_READ
 #define C CMD_CLIENT
 #define NA CMD_NOAUTH
+#define SUB CMD_SUBS
 
 /* name, handler, arity, flags, first key, last key, step, ACL categories */
 const cmd_def cmd_table[] = {
@@ -19,7 +20,7 @@ const cmd_def cmd_table[] = {
     {"select", cmd_select, 2, C, 0, 0, 0, "@fast @connection"},
     {"hello", cmd_hello, -1, C | NA, 0, 0, 0, "@fast @connection"},
     {"auth", cmd_auth, -2, C | NA, 0, 0, 0, "@fast @connection"},
-    {"client", cmd_client, -2, C, 0, 0, 0, "@slow @connection"},
+    {"client", cmd_client, -2, C | SUB, 0, 0, 0, "@slow @connection"},
     {"reset", cmd_reset, 1, C | NA, 0, 0, 0, "@fast @connection"},
     {"get", cmd_get_, 2, R, 1, 1, 1, "@read @string @fast"},
     {"set", cmd_set, -3, W, 1, 1, 1, "@write @string @slow"},
@@ -57,20 +58,46 @@ const cmd_def cmd_table[] = {
     {"copy", cmd_copy, -3, W, 1, 2, 1, "@keyspace @write @slow"},
     {"move", cmd_move, 3, W, 1, 1, 1, "@keyspace @write @fast"},
     {"randomkey", cmd_randomkey, 1, R, 0, 0, 0, "@keyspace @read @slow"},
+    {"swapdb", cmd_swapdb, 3, W, 0, 0, 0, "@keyspace @write @fast @dangerous"},
     {"flushdb", cmd_flushdb, -1, W, 0, 0, 0, "@keyspace @write @slow @dangerous"},
     {"flushall", cmd_flushall, -1, W, 0, 0, 0, "@keyspace @write @slow @dangerous"},
     {"info", cmd_info, -1, C, 0, 0, 0, "@slow @dangerous"},
-    {"config", cmd_config, -2, C, 0, 0, 0, "@slow"},
-    {"command", cmd_command, -1, C, 0, 0, 0, "@slow @connection"},
+    {"config", cmd_config, -2, C | SUB, 0, 0, 0, "@slow"},
+    {"command", cmd_command, -1, C | SUB, 0, 0, 0, "@slow @connection"},
     {"time", cmd_time, 1, C, 0, 0, 0, "@fast"},
     {"lastsave", cmd_lastsave, 1, C, 0, 0, 0, "@fast @dangerous"},
     {"shutdown", cmd_shutdown, -1, C | NA, 0, 0, 0, "@admin @slow @dangerous"},
     {"debug", cmd_debug, -2, C, 0, 0, 0, "@admin @slow @dangerous"},
     {"save", cmd_save, 1, C, 0, 0, 0, "@admin @slow @dangerous"},
     {"bgsave", cmd_save, -1, C, 0, 0, 0, "@admin @slow @dangerous"},
-    {"function", cmd_function, -2, C, 0, 0, 0, "@slow @scripting"},
+    {"function", cmd_function, -2, C | SUB, 0, 0, 0, "@slow @scripting"},
 };
 const size_t cmd_count = sizeof cmd_table / sizeof cmd_table[0];
+
+/* The subcommands of CMD_SUBS commands that are implemented, named "parent|sub" as Redis
+ * 7.0 names them (errors, INFO commandstats, CLIENT LIST cmd=). The parent's handler
+ * runs them; the entry gives the arity Redis checks and the slot its statistics go in. */
+const cmd_def cmd_subtable[] = {
+    {"client|id", cmd_client, 2, C, 0, 0, 0, "@slow @connection"},
+    {"client|getname", cmd_client, 2, C, 0, 0, 0, "@slow @connection"},
+    {"client|setname", cmd_client, 3, C, 0, 0, 0, "@slow @connection"},
+    {"client|info", cmd_client, 2, C, 0, 0, 0, "@slow @connection"},
+    {"client|list", cmd_client, -2, C, 0, 0, 0, "@admin @slow @dangerous @connection"},
+    {"client|kill", cmd_client, -3, C, 0, 0, 0, "@admin @slow @dangerous @connection"},
+    {"client|no-evict", cmd_client, 3, C, 0, 0, 0, "@admin @slow @dangerous @connection"},
+    {"client|no-touch", cmd_client, 3, C, 0, 0, 0, "@slow @connection"},
+    {"client|setinfo", cmd_client, 4, C, 0, 0, 0, "@slow @connection"},
+    {"config|get", cmd_config, -3, C, 0, 0, 0, "@admin @slow @dangerous"},
+    {"config|set", cmd_config, -4, C, 0, 0, 0, "@admin @slow @dangerous"},
+    {"config|resetstat", cmd_config, 2, C, 0, 0, 0, "@admin @slow @dangerous"},
+    {"config|rewrite", cmd_config, 2, C, 0, 0, 0, "@admin @slow @dangerous"},
+    {"command|count", cmd_command, 2, C, 0, 0, 0, "@slow @connection"},
+    {"command|list", cmd_command, -2, C, 0, 0, 0, "@slow @connection"},
+    {"command|info", cmd_command, -2, C, 0, 0, 0, "@slow @connection"},
+    {"command|docs", cmd_command, -2, C, 0, 0, 0, "@slow @connection"},
+    {"function|flush", cmd_function, -2, C, 0, 0, 0, "@write @slow @scripting"},
+};
+const size_t cmd_subcount = sizeof cmd_subtable / sizeof cmd_subtable[0];
 
 int cmd_init(void)
 {
@@ -87,6 +114,50 @@ const cmd_def *cmd_lookup(const resp_arg *name)
 {
     int i = resp_cmdtab_find(srv.cmdtab, name->ptr, name->len);
     return i < 0 ? NULL : &cmd_table[i];
+}
+
+const cmd_def *cmd_lookup_sub(const cmd_def *parent, const resp_arg *sub)
+{
+    size_t pl = strlen(parent->name);
+    for (size_t i = 0; i < cmd_subcount; i++) {
+        const char *n = cmd_subtable[i].name;
+        if (!strncmp(n, parent->name, pl) && n[pl] == '|' && cmd_is(sub, n + pl + 1))
+            return &cmd_subtable[i];
+    }
+    return NULL;
+}
+
+size_t cmd_slot(const cmd_def *d)
+{
+    if (d >= cmd_table && d < cmd_table + cmd_count)
+        return (size_t)(d - cmd_table);
+    return cmd_count + (size_t)(d - cmd_subtable);
+}
+
+const cmd_def *cmd_by_slot(size_t slot)
+{
+    return slot < cmd_count ? &cmd_table[slot] : &cmd_subtable[slot - cmd_count];
+}
+
+/* As Redis's processCommand for a container command: argv[0] upper-cased in the hint. */
+void cmd_reply_unknown_sub(resp_buf *out, const resp_arg *argv)
+{
+    char upper[32];
+    size_t n = argv[0].len < sizeof upper - 1 ? argv[0].len : sizeof upper - 1;
+    for (size_t k = 0; k < n; k++)
+        upper[k] = (char)(argv[0].ptr[k] >= 'a' && argv[0].ptr[k] <= 'z' ? argv[0].ptr[k] - 32
+                                                                         : argv[0].ptr[k]);
+    upper[n] = '\0';
+    resp_write_errorf(out, "-ERR unknown subcommand '%.*s'. Try %s HELP.",
+                      (int)(argv[1].len < 128 ? argv[1].len : 128), argv[1].ptr, upper);
+}
+
+void cmd_call(cmd_ctx *x)
+{
+    unsigned long errors = stats_thread_errors();
+    uint64_t t0 = srv_ustime();
+    x->cmd->fn(x);
+    stats_called(cmd_slot(x->cmd), srv_ustime() - t0, stats_thread_errors() != errors);
 }
 
 int cmd_arity_ok(const cmd_def *d, int argc)

@@ -9,6 +9,8 @@
  *   CMD_CLIENT  reads or changes the client's own state or the server's: runs on the
  *               client's I/O thread (x->c set), only when none of its jobs is in flight.
  *   CMD_NOAUTH  allowed before AUTH when requirepass is set.
+ *   CMD_SUBS    a container: argv[1] names a subcommand of cmd_subtable, looked up before
+ *               the arity check; an unknown one is refused as Redis refuses it.
  * A handler writes exactly one reply into x->out (an error included); it never fails
  * otherwise. Handlers named ..._or_reply have replied when they return nonzero.
  */
@@ -22,6 +24,7 @@ enum cmd_flags {
     CMD_READ = 1u << 1,
     CMD_CLIENT = 1u << 2,
     CMD_NOAUTH = 1u << 3,
+    CMD_SUBS = 1u << 4,
 };
 
 typedef struct cmd_ctx {
@@ -50,14 +53,27 @@ struct cmd_def {
 /* The table (cmd.c) and its lookup. */
 extern const cmd_def cmd_table[];
 extern const size_t cmd_count;
+extern const cmd_def cmd_subtable[];
+extern const size_t cmd_subcount;
 /* Builds srv.cmdtab. 0 or -1. */
 int cmd_init(void);
 /* The command named argv[0], or NULL. */
 const cmd_def *cmd_lookup(const resp_arg *name);
+/* The subcommand `sub` of the CMD_SUBS command parent, or NULL. */
+const cmd_def *cmd_lookup_sub(const cmd_def *parent, const resp_arg *sub);
+/* A command's or subcommand's index in 0 .. cmd_count + cmd_subcount (statistics), and
+ * back. */
+size_t cmd_slot(const cmd_def *d);
+const cmd_def *cmd_by_slot(size_t slot);
+/* Runs x->cmd's handler and counts the call in its statistics (time, failed if it replied
+ * an error). Every handler runs through here, on whichever thread. */
+void cmd_call(cmd_ctx *x);
 
 /* Replies Redis's error for an unknown command / a wrong argument count. */
 void cmd_reply_unknown(resp_buf *out, int argc, const resp_arg *argv);
 void cmd_reply_arity(resp_buf *out, const char *name);
+/* "-ERR unknown subcommand 'x'. Try CLIENT HELP." for argv[0] argv[1]. */
+void cmd_reply_unknown_sub(resp_buf *out, const resp_arg *argv);
 /* 1 if argc fits the command's arity. */
 int cmd_arity_ok(const cmd_def *d, int argc);
 
@@ -92,11 +108,12 @@ int cmd_is(const resp_arg *a, const char *s);
 
 /* Command families (one file each). */
 cmd_fn cmd_ping, cmd_echo, cmd_quit, cmd_select, cmd_hello, cmd_auth, cmd_client, cmd_reset;
+cmd_fn cmd_client_list, cmd_client_kill; /* cmd_client.c: they write their reply later */
 cmd_fn cmd_get_, cmd_set, cmd_setnx, cmd_setex, cmd_psetex, cmd_getset, cmd_getdel, cmd_getex;
 cmd_fn cmd_mget, cmd_mset, cmd_msetnx, cmd_incr, cmd_decr, cmd_incrby, cmd_decrby;
 cmd_fn cmd_incrbyfloat, cmd_append, cmd_strlen, cmd_getrange, cmd_setrange;
 cmd_fn cmd_del, cmd_exists, cmd_type, cmd_dbsize, cmd_flushdb, cmd_flushall, cmd_touch;
-cmd_fn cmd_rename, cmd_renamenx, cmd_copy, cmd_move, cmd_randomkey;
+cmd_fn cmd_rename, cmd_renamenx, cmd_copy, cmd_move, cmd_randomkey, cmd_swapdb;
 cmd_fn cmd_setbit, cmd_getbit, cmd_bitcount, cmd_lcs;
 cmd_fn cmd_info, cmd_config, cmd_command, cmd_time, cmd_shutdown, cmd_debug, cmd_lastsave;
 cmd_fn cmd_save, cmd_function;

@@ -178,78 +178,37 @@ void cmd_reset(cmd_ctx *x)
     resp_write_simple(x->out, "RESET", 5);
 }
 
-static void client_list(cmd_ctx *x)
-{
-    /* The clients of this I/O thread; see the server issue's notes for the rest. */
-    size_t cap = 512, len = 0;
-    char *all = malloc(cap);
-    for (srv_client *c = x->c->io->clients; c && all; c = c->next) {
-        if (c->gone)
-            continue;
-        char line[1024];
-        size_t n = client_info_line(c, line, sizeof line);
-        if (len + n + 2 > cap) {
-            cap = (len + n + 2) * 2;
-            char *grown = realloc(all, cap);
-            if (!grown) {
-                free(all);
-                all = NULL;
-                break;
-            }
-            all = grown;
-        }
-        memcpy(all + len, line, n);
-        len += n;
-        all[len++] = '\n';
-    }
-    if (!all) {
-        cmd_store_error(x, OX_ENOMEM);
-        return;
-    }
-    resp_write_verbatim(x->out, all, len, "txt");
-    free(all);
-}
-
+/* CLIENT: the dispatcher has checked the subcommand and its arity (cmd_subtable). */
 void cmd_client(cmd_ctx *x)
 {
     const resp_arg *sub = &x->argv[1];
-    if (cmd_is(sub, "id") && x->argc == 2) {
+    if (cmd_is(sub, "id")) {
         resp_write_int(x->out, (long long)x->c->id);
-    } else if (cmd_is(sub, "getname") && x->argc == 2) {
+    } else if (cmd_is(sub, "getname")) {
         if (x->c->name)
             resp_write_bulk(x->out, x->c->name, strlen(x->c->name));
         else
             resp_write_null(x->out);
-    } else if (cmd_is(sub, "setname") && x->argc == 3) {
+    } else if (cmd_is(sub, "setname")) {
         if (set_name_or_reply(x, &x->argv[2]) == 0)
             cmd_ok(x);
-    } else if (cmd_is(sub, "info") && x->argc == 2) {
+    } else if (cmd_is(sub, "info")) {
         char line[1024];
         size_t n = client_info_line(x->c, line, sizeof line - 1);
         line[n++] = '\n';
         resp_write_verbatim(x->out, line, n, "txt");
-    } else if (cmd_is(sub, "list") && x->argc == 2) {
-        client_list(x);
-    } else if ((cmd_is(sub, "no-evict") || cmd_is(sub, "no-touch")) && x->argc == 3) {
+    } else if (cmd_is(sub, "list")) {
+        cmd_client_list(x);
+    } else if (cmd_is(sub, "kill")) {
+        cmd_client_kill(x);
+    } else if (cmd_is(sub, "no-evict") || cmd_is(sub, "no-touch")) {
         if (cmd_is(&x->argv[2], "on") || cmd_is(&x->argv[2], "off"))
             cmd_ok(x);
         else
             cmd_syntax_error(x);
-    } else if (cmd_is(sub, "setinfo") && x->argc == 4) {
+    } else if (cmd_is(sub, "setinfo")) {
         cmd_ok(x);
-    } else if (cmd_is(sub, "id") || cmd_is(sub, "getname") || cmd_is(sub, "setname") ||
-               cmd_is(sub, "info") || cmd_is(sub, "list") || cmd_is(sub, "no-evict") ||
-               cmd_is(sub, "no-touch")) {
-        char lower[32];
-        size_t n = sub->len < sizeof lower - 1 ? sub->len : sizeof lower - 1;
-        for (size_t k = 0; k < n; k++)
-            lower[k] = (char)(sub->ptr[k] >= 'A' && sub->ptr[k] <= 'Z' ? sub->ptr[k] + 32
-                                                                       : sub->ptr[k]);
-        lower[n] = '\0';
-        resp_write_errorf(x->out, "-ERR wrong number of arguments for 'client|%s' command",
-                          lower);
     } else {
-        resp_write_errorf(x->out, "-ERR unknown subcommand '%.*s'. Try CLIENT HELP.",
-                          (int)sub->len, sub->ptr);
+        cmd_reply_unknown_sub(x->out, x->argv);
     }
 }

@@ -105,6 +105,30 @@ static int db_index_or_reply(cmd_ctx *x, const resp_arg *a)
     return (int)db;
 }
 
+/* SWAPDB a b: O(1), the two databases exchange their tables (dbmap.c). The indexes are
+ * checked as Redis does: each parsed first, then both against the range. */
+void cmd_swapdb(cmd_ctx *x)
+{
+    long long a, b;
+    if (!srv_str2ll(x->argv[1].ptr, x->argv[1].len, &a)) {
+        cmd_err(x, "-ERR invalid first DB index");
+        return;
+    }
+    if (!srv_str2ll(x->argv[2].ptr, x->argv[2].len, &b)) {
+        cmd_err(x, "-ERR invalid second DB index");
+        return;
+    }
+    if (a < 0 || a >= srv.ndb || b < 0 || b >= srv.ndb) {
+        cmd_err(x, "-ERR DB index is out of range");
+        return;
+    }
+    int rc = a == b ? OX_OK : dbmap_swap(x->txn, (int)a, (int)b);
+    if (rc != OX_OK)
+        cmd_store_error(x, rc);
+    else
+        cmd_ok(x);
+}
+
 /* A key's value and expiry time copied out of the transaction's view (the bytes must not
  * point into a page the following write may move). 1 found, 0 not, -1 after replying. */
 static int copy_out_or_reply(cmd_ctx *x, ox_table *t, const resp_arg *key, void **val,

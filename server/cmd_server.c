@@ -15,6 +15,8 @@
 
 /* ---- INFO ------------------------------------------------------------------------------ */
 
+#define INFO_TTL_SAMPLE 1024 /* expiry index entries read per database for avg_ttl */
+
 typedef struct info_buf {
     char *p;
     size_t len, cap;
@@ -155,17 +157,41 @@ void cmd_info(cmd_ctx *x)
                  (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
                  (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec);
     }
-    if (section_wanted(x, "commandstats", 0))
+    if (section_wanted(x, "commandstats", 0)) {
         info_section(&b, "Commandstats");
+        for (size_t i = 0; i < cmd_count + cmd_subcount; i++) {
+            unsigned long long calls, usec, rejected, failed;
+            if (stats_command(i, &calls, &usec, &rejected, &failed))
+                info_add(&b, "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,"
+                             "rejected_calls=%llu,failed_calls=%llu\r\n",
+                         cmd_by_slot(i)->name, calls, usec,
+                         calls ? (double)(float)((float)usec / (float)calls) : 0.0, rejected,
+                         failed);
+        }
+    }
+    if (section_wanted(x, "errorstats", 1)) {
+        info_section(&b, "Errorstats");
+        const char *code;
+        unsigned long long count;
+        for (size_t i = 0; (code = stats_error(i, &count)); i++)
+            if (count)
+                info_add(&b, "errorstat_%s:count=%llu\r\n", code, count);
+    }
     if (section_wanted(x, "keyspace", 1)) {
         info_section(&b, "Keyspace");
-        for (int i = 0; i < srv.ndb; i++) {
-            uint64_t keys = 0, expires = 0;
-            ox_count(srv.db[i], &keys);
-            ox_count_expires(srv.db[i], &expires);
+        /* The mapping of this thread's snapshot: never one table under two numbers. */
+        ox_table **db = dbmap_view(x->c->io) == OX_OK ? x->c->io->db : NULL;
+        for (int i = 0; db && i < srv.ndb; i++) {
+            uint64_t keys = 0, expires = 0, avg_ttl = 0;
+            ox_count(db[i], &keys);
+            ox_count_expires(db[i], &expires);
+            /* Redis samples too; a bounded read keeps INFO cheap on a huge index. */
+            if (expires)
+                ox_avg_ttl(db[i], INFO_TTL_SAMPLE, &avg_ttl);
             if (keys)
-                info_add(&b, "db%d:keys=%llu,expires=%llu,avg_ttl=0\r\n", i,
-                         (unsigned long long)keys, (unsigned long long)expires);
+                info_add(&b, "db%d:keys=%llu,expires=%llu,avg_ttl=%llu\r\n", i,
+                         (unsigned long long)keys, (unsigned long long)expires,
+                         (unsigned long long)avg_ttl);
         }
     }
     if (b.oom) {
@@ -250,7 +276,7 @@ void cmd_config(cmd_ctx *x)
         atomic_store(&srv.stats.rejected, 0);
         atomic_store(&srv.stats.net_in, 0);
         atomic_store(&srv.stats.net_out, 0);
-        atomic_store(&srv.stats.errors, 0);
+        stats_reset();
         cmd_ok(x);
     } else if (cmd_is(sub, "rewrite") && x->argc == 2) {
         cmd_err(x, "-ERR The server is running without a config file");

@@ -134,6 +134,64 @@ void io_complete(srv_io *io, srv_job *head, srv_job *tail)
         srv_log(SRV_LOG_WARNING, "eventfd write: %s", strerror(errno));
 }
 
+/* One io_ask_all question on its way round the I/O threads. */
+typedef struct io_ask {
+    srv_client *c;
+    io_each_fn *each;
+    io_done_fn *done;
+    void *arg;
+    atomic_int pending;     /* threads that have not answered yet */
+    struct io_leg {         /* what each thread's callback is given */
+        struct io_ask *ask;
+        srv_io *io;
+    } legs[];
+} io_ask;
+
+/* Back on the asking client's thread: every thread answered. */
+static void ask_done_cb(evutil_socket_t fd, short what, void *p)
+{
+    io_ask *a = p;
+    (void)fd;
+    (void)what;
+    if (!a->c->gone)
+        a->done(a->c, a->arg);
+    else
+        a->done(NULL, a->arg); /* nobody to answer: done only releases arg */
+    client_resume(a->c);
+    free(a);
+}
+
+static void ask_each_cb(evutil_socket_t fd, short what, void *p)
+{
+    struct io_leg *leg = p;
+    io_ask *a = leg->ask;
+    (void)fd;
+    (void)what;
+    a->each(leg->io, a->arg);
+    /* acq_rel: the last one sees what every thread wrote into arg. */
+    if (atomic_fetch_sub_explicit(&a->pending, 1, memory_order_acq_rel) == 1 &&
+        event_base_once(a->c->io->base, -1, EV_TIMEOUT, ask_done_cb, a, NULL))
+        abort();
+}
+
+void io_ask_all(srv_client *c, io_each_fn *each, io_done_fn *done, void *arg)
+{
+    io_ask *a = malloc(sizeof *a + (size_t)srv.nio * sizeof a->legs[0]);
+    if (!a)
+        abort(); /* the server may abort on allocation failure */
+    a->c = c;
+    a->each = each;
+    a->done = done;
+    a->arg = arg;
+    atomic_init(&a->pending, srv.nio);
+    client_suspend(c);
+    for (int i = 0; i < srv.nio; i++) {
+        a->legs[i] = (struct io_leg){a, &srv.io[i]};
+        if (event_base_once(srv.io[i].base, -1, EV_TIMEOUT, ask_each_cb, &a->legs[i], NULL))
+            abort();
+    }
+}
+
 static void *io_main(void *arg)
 {
     srv_io *io = arg;
@@ -259,6 +317,7 @@ void io_stop(void)
             close(io->cq_efd);
         if (io->snap)
             ox_snapshot_end(io->snap);
+        free(io->db);
         if (io->base)
             event_base_free(io->base);
         pthread_mutex_destroy(&io->cq_mu);

@@ -68,17 +68,8 @@ static int open_store(void)
         return -1;
     }
     srv.ndb = c->databases;
-    srv.db = calloc((size_t)srv.ndb, sizeof *srv.db);
-    if (!srv.db)
+    if (dbmap_load())
         return -1;
-    for (int i = 0; i < srv.ndb; i++) {
-        char name[16];
-        snprintf(name, sizeof name, "%d", i);
-        if ((rc = ox_table_open(srv.store, name, &srv.db[i]))) {
-            srv_log(SRV_LOG_WARNING, "Can't open database %d: %s", i, ox_strerror(rc));
-            return -1;
-        }
-    }
     srv_log(SRV_LOG_NOTICE, "Data file %s opened (format %u)", path, ox_store_format(srv.store));
     return 0;
 }
@@ -160,7 +151,8 @@ int main(int argc, char **argv)
     srv.nio = srv.cfg.io_threads > 0 ? srv.cfg.io_threads : (cores > 0 ? (int)cores : 1);
 
     int rc = 1;
-    if (sfd < 0 || srv.shutdown_efd < 0 || open_store() || cmd_init() || writer_start())
+    if (sfd < 0 || srv.shutdown_efd < 0 || open_store() || cmd_init() || stats_init() ||
+        writer_start())
         goto out;
     if (io_start()) {
         io_stop();
@@ -187,7 +179,8 @@ out:
         srv_log(SRV_LOG_WARNING, "oxistore is now ready to exit, bye bye...");
     resp_cmdtab_free(srv.cmdtab);
     free(srv.cmd_names);
-    free(srv.db);
+    stats_free();
+    dbmap_free();
     conf_free(&srv.cfg);
     if (sfd >= 0)
         close(sfd);

@@ -16,6 +16,17 @@
  * goes to the writer too while that client has jobs in flight (so it sees its own writes
  * and its reply queues behind theirs); a command that changes the client's own state
  * (SELECT, HELLO, CLIENT SETNAME…) waits until no job of the client is in flight.
+ *
+ * Databases: database i lives in the LMDB table whose name dbmap.c's persistent mapping
+ * gives (at first "i"; SWAPDB exchanges two names). The mapping must always match the
+ * data it is used with, so a read never sees one database's keys under another's number:
+ * - the writer owns srv.db (its current mapping, swaps of the running batch included);
+ * - an I/O thread reads through io->db, a copy that belongs to its snapshot. srv.dbgen is
+ *   a generation in the manner of a seqlock: the writer makes it odd before committing a
+ *   batch that swapped and even (2 * the new version) after the commit returned. A
+ *   snapshot taken while srv.dbgen stayed even and unchanged holds that version, and the
+ *   copy is reused if it is that version; otherwise the thread reads the mapping out of
+ *   the snapshot itself (a few lookups, only after a swap). Nobody waits for anybody.
  */
 #ifndef SRV_H
 #define SRV_H
@@ -53,7 +64,9 @@ typedef struct srv_stats {
 typedef struct srv_server {
     conf cfg;
     ox_store *store;
-    ox_table **db;            /* db[i] is the table "i" */
+    ox_table **db;            /* the writer's mapping: db[i] holds database i (dbmap.c) */
+    atomic_ullong dbgen;      /* 2 * the committed mapping version; odd while a batch that
+                                 swapped databases commits (see "Databases" above) */
     int ndb;
     srv_io *io;               /* io[0..nio) */
     int nio;
@@ -79,6 +92,42 @@ extern srv_server srv;
 enum { SRV_LOG_DEBUG, SRV_LOG_VERBOSE, SRV_LOG_NOTICE, SRV_LOG_WARNING };
 void srv_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int srv_log_open(const char *logfile, int level); /* 0, or -1 with errno */
+
+/* ---- dbmap.c: the persistent database -> table mapping, SWAPDB ------------------------ */
+/* Main thread, at startup: opens the tables of the stored mapping into srv.db. 0 or -1
+ * (logged). dbmap_free releases what it allocated. */
+int dbmap_load(void);
+void dbmap_free(void);
+/* Writer, inside the batch's transaction: swaps databases a and b in srv.db and stores
+ * the swap in txn. OX_OK or the store's error (then nothing changed). */
+int dbmap_swap(ox_txn *txn, int a, int b);
+/* Writer, around the batch's commit: publishes (or, if it failed, undoes) its swaps. */
+void dbmap_precommit(void);
+void dbmap_postcommit(int committed_ok);
+/* I/O thread: makes sure io has a snapshot (io->snap) and the mapping that matches it
+ * (io->db). OX_OK or the store's error. The snapshot ends with the burst, as before. */
+int dbmap_view(srv_io *io);
+
+/* ---- stats.c: INFO commandstats and errorstats, counted from every thread ------------- */
+int stats_init(void);      /* main thread, after cmd_init: 0 or -1 */
+void stats_free(void);
+/* The error hook of every output buffer (resp_buf_set_error_hook; ctx unused): counts
+ * total_error_replies, the code's errorstat and this thread's errors. */
+void stats_on_error(void *ctx, const char *line, size_t len);
+/* Error replies written by the calling thread so far (compare before/after a call). */
+unsigned long stats_thread_errors(void);
+/* A command (cmd_slot) ran for usec; failed: it replied an error. Counts
+ * total_commands_processed too. */
+void stats_called(size_t slot, uint64_t usec, int failed);
+/* A command was refused before it ran (arity, NOAUTH): Redis's rejected_calls. */
+void stats_rejected(size_t slot);
+/* CONFIG RESETSTAT: commandstats, errorstats and total_error_replies. */
+void stats_reset(void);
+/* Reads a command's counters; 1 if any is non-zero (INFO lists only those). */
+int stats_command(size_t slot, unsigned long long *calls, unsigned long long *usec,
+                  unsigned long long *rejected, unsigned long long *failed);
+/* The i-th error code seen and its count, or NULL past the last. */
+const char *stats_error(size_t i, unsigned long long *count);
 
 /* ---- util.c ---------------------------------------------------------------------------- */
 uint64_t srv_mstime(void);                    /* wall clock, ms since the epoch */

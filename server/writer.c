@@ -39,15 +39,19 @@ static void batch_run(srv_job *jobs)
             continue;
         if (resp_buf_new(&j->out, j->resp, NULL) != RESP_OK)
             abort(); /* the server may abort on allocation failure */
+        resp_buf_set_error_hook(j->out, stats_on_error, NULL);
         if (rc != OX_OK)
             continue;
         cmd_ctx x = {.argc = j->argc, .argv = j->argv, .out = j->out, .dbi = j->db,
                      .table = srv.db[j->db], .txn = txn, .cmd = j->cmd};
-        j->cmd->fn(&x);
+        cmd_call(&x);
         n++;
     }
-    if (rc == OX_OK)
+    if (rc == OX_OK) {
+        dbmap_precommit();
         rc = ox_txn_commit(txn);
+    }
+    dbmap_postcommit(rc == OX_OK);
     if (rc != OX_OK) {
         srv_log(SRV_LOG_WARNING, "Write transaction failed: %s", ox_strerror(rc));
         batch_fail(jobs, rc);

@@ -200,6 +200,44 @@ static void delete_and_nx_treat_expired_keys_as_absent(void)
     ox_store_close(s);
 }
 
+/* Exact over a small index (expired entries left out), an estimate within a few percent
+ * over a large one read through a small sample. */
+static void avg_ttl_is_exact_when_small_and_close_when_sampled(void)
+{
+    u_clock clk = {1000000};
+    ox_store *s;
+    uint64_t avg = 1;
+    T_EQ_INT(u_open("ttl_avg.mdb", &clk, &s), OX_OK);
+    ox_table *t = ox_store_table(s);
+    T_EQ_INT(ox_avg_ttl(t, 100, &avg), OX_OK);
+    T_EQ_U64(avg, 0);
+    T_EQ_INT(ox_avg_ttl(t, 0, &avg), OX_EINVAL);
+    T_EQ_INT(ox_put(t, "plain", 5, "v", 1), OX_OK);
+    T_EQ_INT(ox_put_with_ttl(t, "gone", 4, "v", 1, 5), OX_OK);
+    T_EQ_INT(ox_put_with_ttl(t, "a", 1, "v", 1, 10010), OX_OK);
+    T_EQ_INT(ox_put_with_ttl(t, "b", 1, "v", 1, 20010), OX_OK);
+    T_EQ_INT(ox_put_with_ttl(t, "c", 1, "v", 1, 30010), OX_OK);
+    clk.now += 10; /* "gone" expired, not purged: it must not count */
+    T_EQ_INT(ox_avg_ttl(t, 100, &avg), OX_OK);
+    T_EQ_U64(avg, 20000);
+    /* 5000 keys with TTLs spread evenly over 50..150 s: the mean is 100 s. */
+    ox_txn *x;
+    T_EQ_INT(ox_txn_begin(s, &x), OX_OK);
+    T_EQ_INT(ox_txn_clear(x, t), OX_OK);
+    for (int i = 0; i < 5000; i++) {
+        char k[16];
+        int kl = snprintf(k, sizeof k, "k%d", i);
+        T_EQ_INT(ox_txn_put(x, t, k, (size_t)kl, "v", 1, clk.now + 50000 + (uint64_t)i * 20, 0),
+                 OX_OK);
+    }
+    T_EQ_INT(ox_txn_commit(x), OX_OK);
+    T_EQ_INT(ox_avg_ttl(t, 256, &avg), OX_OK);
+    T_ASSERT(avg > 97000 && avg < 103000);
+    T_EQ_INT(ox_avg_ttl(t, 10000, &avg), OX_OK);
+    T_EQ_U64(avg, 99990);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+}
+
 int main(void)
 {
     T_RUN(expired_key_is_invisible_to_every_read_path);
@@ -208,5 +246,6 @@ int main(void)
     T_RUN(put_clears_ttl_and_keepttl_keeps_it);
     T_RUN(purge_costs_only_the_expired_keys_in_time_order);
     T_RUN(delete_and_nx_treat_expired_keys_as_absent);
+    T_RUN(avg_ttl_is_exact_when_small_and_close_when_sampled);
     return T_MAIN_END();
 }

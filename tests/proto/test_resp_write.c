@@ -206,6 +206,35 @@ static void test_errorf_formats_and_sanitises_like_redis(void)
     resp_buf_free(b);
 }
 
+/* The error hook's record: every line it was told of, '|'-separated. */
+static void record_error(void *ctx, const char *line, size_t len)
+{
+    sbuf *seen = ctx;
+    sb_add(seen, line, len);
+    sb_add(seen, "|", 1);
+}
+
+static void test_error_hook_sees_each_error_line(void)
+{
+    resp_buf *b;
+    sbuf seen = { 0 };
+    const char *want = "ERR syntax error|WRONGPASS bad|ERR x 1|NOAUTH a b|ERR |";
+    T_EQ_INT(resp_buf_new(&b, 2, NULL), RESP_OK);
+    resp_buf_set_error_hook(b, record_error, &seen);
+    T_EQ_INT(resp_write_error(b, "syntax error", 12), RESP_OK);
+    T_EQ_INT(resp_write_simple(b, "OK", 2), RESP_OK);
+    T_EQ_INT(resp_write_error(b, "-WRONGPASS bad", 14), RESP_OK);
+    T_EQ_INT(resp_write_errorf(b, "x %d", 1), RESP_OK);
+    T_EQ_INT(resp_write_errorf(b, "-NOAUTH a\nb"), RESP_OK);
+    T_EQ_INT(resp_write_errorf(b, "%s", ""), RESP_OK);
+    T_EQ_MEM(seen.p, seen.len, want, strlen(want));
+    resp_buf_set_error_hook(b, NULL, NULL);
+    T_EQ_INT(resp_write_error(b, "quiet", 5), RESP_OK);
+    T_EQ_U64(seen.len, strlen(want));
+    sb_free(&seen);
+    resp_buf_free(b);
+}
+
 static void test_protocol_switches_per_buffer(void)
 {
     resp_buf *b;
@@ -421,6 +450,7 @@ int main(void)
 {
     T_RUN(test_every_reply_type_in_both_protocols);
     T_RUN(test_errorf_formats_and_sanitises_like_redis);
+    T_RUN(test_error_hook_sees_each_error_line);
     T_RUN(test_protocol_switches_per_buffer);
     T_RUN(test_large_bulk_is_referenced_and_released_once);
     T_RUN(test_deferred_lengths);

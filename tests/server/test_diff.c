@@ -150,7 +150,16 @@ static void gen_command(gen *g)
     case 18: arg(g, rnd(g, 2) ? "DEL" : "UNLINK"); key(g); key(g); break;
     case 19: arg(g, "EXISTS"); key(g); key(g); break;
     case 20: arg(g, "TYPE"); key(g); break;
-    case 21: arg(g, "DBSIZE"); break;
+    case 21:
+        if (rnd(g, 4)) {
+            arg(g, "DBSIZE");
+        } else {
+            static const char *dbs[] = {"0", "1", "2", "16", "-1", "x", "01"};
+            arg(g, "SWAPDB");
+            arg(g, dbs[rnd(g, rnd(g, 4) ? 3 : 7)]);
+            arg(g, dbs[rnd(g, rnd(g, 4) ? 3 : 7)]);
+        }
+        break;
     case 22: arg(g, "SELECT"); arg(g, rnd(g, 5) ? "0" : rnd(g, 2) ? "1" : "99"); break;
     case 23: arg(g, "PING"); if (rnd(g, 2)) value(g); break;
     case 24: arg(g, "ECHO"); value(g); break;
@@ -191,7 +200,22 @@ static void gen_command(gen *g)
         arg(g, (const char *[]){"GET", "SET", "INCR", "MSET", "STRLEN", "ECHO"}[rnd(g, 6)]);
         if (rnd(g, 2)) { key(g); key(g); key(g); }
         break;
-    default: arg(g, rnd(g, 2) ? "NOSUCHCMD" : "getx"); key(g); break;
+    case 29:
+        if (rnd(g, 2)) { arg(g, rnd(g, 2) ? "NOSUCHCMD" : "getx"); key(g); break; }
+        { /* CLIENT LIST/KILL forms whose replies do not depend on who is connected */
+            static const char *const forms[][5] = {
+                {"CLIENT", "LIST", "TYPE", "pubsub"}, {"CLIENT", "LIST", "TYPE", "foo"},
+                {"CLIENT", "LIST", "ID", "x"}, {"CLIENT", "LIST", "ID", "999999"},
+                {"CLIENT", "LIST", "foo"}, {"CLIENT", "KILL", "1.2.3.4:5"},
+                {"CLIENT", "KILL", "ID", "0"}, {"CLIENT", "KILL", "ID", "999999", "SKIPME"},
+                {"CLIENT", "KILL", "TYPE", "master"}, {"CLIENT", "KILL", "USER", "nobody"},
+                {"CLIENT", "KILL", "ADDR", "1.2.3.4:5", "x"}, {"client", "foo"},
+                {"CLIENT", "KILL"}, {"CLIENT", "ID", "x"}};
+            const char *const *f = forms[rnd(g, sizeof forms / sizeof *forms)];
+            for (int i = 0; i < 5 && f[i]; i++)
+                arg(g, f[i]);
+        }
+        break;
     }
 }
 
