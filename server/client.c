@@ -32,7 +32,7 @@ static const char denied_msg[] =
     "server to start accepting connections from the outside.\r\n";
 
 static void client_process(srv_client *c);
-static void client_flush(srv_client *c);
+static int client_flush(srv_client *c);
 
 static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t cap)
 {
@@ -208,11 +208,13 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
     client_flush(arg);
 }
 
-/* Sends what the output holds; arms the write event while some remains. */
-static void client_flush(srv_client *c)
+/* Sends what the output holds; arms the write event while some remains. Returns 0, or -1
+ * when it closed the client, which may then be freed already: the caller must not touch c
+ * again. */
+static int client_flush(srv_client *c)
 {
     if (c->gone)
-        return;
+        return -1;
     while (resp_buf_pending(c->out)) {
         struct iovec iov[IOV_MAX_SEND];
         size_t bytes;
@@ -226,7 +228,7 @@ static void client_flush(srv_client *c)
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 break;
             client_close(c);
-            return;
+            return -1;
         }
         atomic_fetch_add_explicit(&srv.stats.net_out, (unsigned long long)w,
                                   memory_order_relaxed);
@@ -239,14 +241,17 @@ static void client_flush(srv_client *c)
             srv_log(SRV_LOG_WARNING, "Client id=%llu addr=%s scheduled to be closed ASAP for "
                     "overcoming of output buffer limits.", (unsigned long long)c->id, c->addr);
             client_close(c);
-            return;
+            return -1;
         }
         event_add(c->wev, NULL);
     } else {
         event_del(c->wev);
-        if (c->close_after_reply)
+        if (c->close_after_reply) {
             client_close(c);
+            return -1;
+        }
     }
+    return 0;
 }
 
 /* Runs d on this thread (a read on the burst's snapshot, or a client command). */
@@ -305,7 +310,9 @@ static void dispatch(srv_client *c, int argc, const resp_arg *argv, srv_job **h,
 
 static void client_process(srv_client *c)
 {
+    srv_io *io = c->io; /* c may be freed when a flush in the loop closes it */
     srv_job *h = NULL, *t = NULL;
+    int closed = 0;
     while (!c->gone && !c->stalled && !c->close_after_reply) {
         resp_cmd cmd;
         int rc = resp_parser_next(c->parser, &cmd);
@@ -321,16 +328,22 @@ static void client_process(srv_client *c)
         if (rc != RESP_OK)
             abort();
         dispatch(c, cmd.argc, cmd.argv, &h, &t);
-        if (resp_buf_pending(c->out) > 65536)
-            client_flush(c); /* long pipelines of reads: keep the output bounded */
+        /* Long pipelines of reads: keep the output bounded (and its limit enforced). */
+        if (resp_buf_pending(c->out) > 65536 && client_flush(c)) {
+            closed = 1;
+            break;
+        }
     }
+    /* Jobs collected before a close still go: they hold c (inflight), and their return
+     * frees it. */
     if (h)
         writer_submit(h, t);
-    if (c->io->snap) { /* a snapshot never outlives the burst that took it */
-        ox_snapshot_end(c->io->snap);
-        c->io->snap = NULL;
+    if (io->snap) { /* a snapshot never outlives the burst that took it */
+        ox_snapshot_end(io->snap);
+        io->snap = NULL;
     }
-    client_flush(c);
+    if (!closed)
+        client_flush(c);
 }
 
 void client_job_done(srv_job *j)
