@@ -16,6 +16,7 @@
 #define READS_PER_EVENT 16
 #define IOV_MAX_SEND 64
 
+/* Redis 7.0.15's text byte for byte, its "Setup a an" included: clients may match on it. */
 static const char denied_msg[] =
     "-DENIED Redis is running in protected mode because protected mode is enabled and no "
     "password is set for the default user. In this mode connections are only accepted from "
@@ -27,7 +28,7 @@ static const char denied_msg[] =
     "permanent. 2) Alternatively you can just disable the protected mode by editing the "
     "Redis configuration file, and setting the protected mode option to 'no', and then "
     "restarting the server. 3) If you started the server manually just for testing, restart "
-    "it with the '--protected-mode no' option. 4) Set up an authentication password for the "
+    "it with the '--protected-mode no' option. 4) Setup a an authentication password for the "
     "default user. NOTE: You only need to do one of the above things in order for the "
     "server to start accepting connections from the outside.\r\n";
 
