@@ -54,15 +54,14 @@ static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t cap)
     snprintf(buf, cap, "%s:%d", host, port);
 }
 
+/* Protected mode's idea of local, Redis 7.0's: the peer is exactly 127.0.0.1 or ::1 (it
+ * compares the address text), or a unix socket. 127.0.0.2 is not local to Redis. */
 static int is_loopback(const struct sockaddr_storage *ss)
 {
     if (ss->ss_family == AF_INET)
-        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
-    if (ss->ss_family == AF_INET6) {
-        const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-        return IN6_IS_ADDR_LOOPBACK(a) ||
-               (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
-    }
+        return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_LOOPBACK);
+    if (ss->ss_family == AF_INET6)
+        return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
     return 1; /* unix socket */
 }
 
@@ -90,8 +89,9 @@ void client_accept(srv_io *io, int fd, int is_unix)
         refuse(fd, msg, sizeof msg - 1);
         return;
     }
-    if (srv.cfg.protected_mode && !srv.cfg.bind_explicit &&
-        (!srv.cfg.requirepass || !*srv.cfg.requirepass) && !is_loopback(&peer)) {
+    /* Redis 7.0 refuses whatever bind says: an explicit bind no longer lifts protection. */
+    if (srv.cfg.protected_mode && (!srv.cfg.requirepass || !*srv.cfg.requirepass) &&
+        !is_loopback(&peer)) {
         refuse(fd, denied_msg, sizeof denied_msg - 1);
         return;
     }
