@@ -85,7 +85,14 @@ $(S)/oxistore-server: $(SERVER_SRC:%.c=$(S)/%.o) $(CONF_SRC:%.c=$(S)/%.o) $(S)/l
 $(S)/tests/server/%: tests/server/%.c tests/test.h $(S)/oxistore-server
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(OPT) $(SANFLAGS) $(CPPFLAGS) -Itests -MMD -MP \
-	  -DOX_SERVER_BIN='"$(abspath $(S)/oxistore-server)"' $< -o $@ -lhiredis -pthread
+	  -DOX_SERVER_BIN='"$(abspath $(S)/oxistore-server)"' \
+	  -DOX_FAULT_SHIM='"$(abspath $(S)/tests/server/fault_shim.so)"' $< -o $@ -lhiredis -pthread
+
+# The disk-fault test preloads this into the server; unsanitized: it only forwards calls.
+$(S)/tests/server/fault_shim.so: tests/server/fault_shim.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(OPT) $(CPPFLAGS) -fPIC -shared $< -o $@ -ldl
+$(S)/tests/server/test_diskfault: $(S)/tests/server/fault_shim.so
 
 # Starts the server with its defaults: 127.0.0.1:6379, data in ./data.
 run: deps

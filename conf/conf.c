@@ -275,6 +275,45 @@ static const char *apply_cobl(conf *c, int argc, char **argv)
     return NULL;
 }
 
+/* bind and client-output-buffer-limit take several arguments; given as one string (CONFIG
+ * SET, or one quoted argument in the file or on the command line) it is split as Redis
+ * splits it. */
+static int apply_multi(conf *c, const conf_def *d, int argc, char **argv, const char **why)
+{
+    *why = d->type == T_BIND ? apply_bind(c, argc, argv) : apply_cobl(c, argc, argv);
+    return *why ? -1 : 0;
+}
+
+static int apply_multi_split(conf *c, const conf_def *d, const char *value, size_t len,
+                             const char **why)
+{
+    char *copy = strndup(value, len);
+    long n = copy ? resp_splitargs(copy, len, NULL) : -1;
+    if (!copy || n < 0) {
+        free(copy);
+        *why = copy ? "Unbalanced quotes in configuration line" : "out of memory";
+        return -1;
+    }
+    resp_arg *args = calloc((size_t)n + 1, sizeof *args);
+    char **argv = calloc((size_t)n + 1, sizeof *argv);
+    int rc = -1;
+    *why = "out of memory";
+    if (args && argv) {
+        resp_splitargs(copy, len, args);
+        int ok = 1;
+        for (long k = 0; k < n && ok; k++)
+            ok = (argv[k] = strndup(args[k].ptr, args[k].len)) != NULL;
+        if (ok)
+            rc = apply_multi(c, d, (int)n, argv, why);
+        for (long k = 0; k < n; k++)
+            free(argv[k]);
+    }
+    free(argv);
+    free(args);
+    free(copy);
+    return rc;
+}
+
 /* ---- public -------------------------------------------------------------------------- */
 
 int conf_init(conf *c)
@@ -352,13 +391,11 @@ int conf_apply(conf *c, int argc, char **argv, const char **why)
         return -1;
     }
     const conf_def *d = &conf_defs[i];
-    if (d->type == T_BIND) {
-        *why = apply_bind(c, argc - 1, argv + 1);
-        return *why ? -1 : 0;
-    }
-    if (d->type == T_COBL) {
-        *why = apply_cobl(c, argc - 1, argv + 1);
-        return *why ? -1 : 0;
+    if (d->type == T_BIND || d->type == T_COBL) {
+        /* Redis 7.0 splits a lone non-empty argument of a multi-argument directive. */
+        if (argc == 2 && argv[1][0])
+            return apply_multi_split(c, d, argv[1], strlen(argv[1]), why);
+        return apply_multi(c, d, argc - 1, argv + 1, why);
     }
     if (argc != 2) {
         *why = "wrong number of arguments";
@@ -387,37 +424,8 @@ int conf_set(conf *c, size_t i, const char *value, size_t len, const char **why)
         *why = "can't set protected config";
         return -1;
     }
-    if (d->type == T_BIND || d->type == T_COBL) {
-        /* A multi-argument value arrives as one string, split as Redis splits it. */
-        char *copy = strndup(value, len);
-        long n = copy ? resp_splitargs(copy, len, NULL) : -1;
-        if (!copy || n < 0) {
-            free(copy);
-            *why = copy ? "Unbalanced quotes in configuration line" : "out of memory";
-            return -1;
-        }
-        resp_arg *args = calloc((size_t)n + 1, sizeof *args);
-        char **argv = calloc((size_t)n + 1, sizeof *argv);
-        int rc = -1;
-        *why = "out of memory";
-        if (args && argv) {
-            resp_splitargs(copy, len, args);
-            int ok = 1;
-            for (long k = 0; k < n && ok; k++)
-                ok = (argv[k] = strndup(args[k].ptr, args[k].len)) != NULL;
-            if (ok) {
-                *why = d->type == T_BIND ? apply_bind(c, (int)n, argv)
-                                         : apply_cobl(c, (int)n, argv);
-                rc = *why ? -1 : 0;
-            }
-            for (long k = 0; k < n; k++)
-                free(argv[k]);
-        }
-        free(argv);
-        free(args);
-        free(copy);
-        return rc;
-    }
+    if (d->type == T_BIND || d->type == T_COBL)
+        return apply_multi_split(c, d, value, len, why);
     long long num = 0;
     char *str = NULL;
     if ((*why = parse_value(c, d, value, len, &num, &str)))

@@ -30,7 +30,7 @@ typedef struct conf {
     /* network */
     char *bind[CONF_MAX_BIND]; /* "bind": addresses; a leading '-' marks one optional */
     int nbind;
-    int bind_explicit;        /* bind was given (protected mode relies on it) */
+    int bind_explicit;        /* bind was given (protected mode ignores it, as Redis 7.0) */
     int port;                 /* 0..65535, 0 = no TCP */
     int protected_mode;
     char *unixsocket;         /* NULL = none */

@@ -16,6 +16,7 @@
 #define READS_PER_EVENT 16
 #define IOV_MAX_SEND 64
 
+/* Redis 7.0.15's text byte for byte, its "Setup a an" included: clients may match on it. */
 static const char denied_msg[] =
     "-DENIED Redis is running in protected mode because protected mode is enabled and no "
     "password is set for the default user. In this mode connections are only accepted from "
@@ -27,12 +28,12 @@ static const char denied_msg[] =
     "permanent. 2) Alternatively you can just disable the protected mode by editing the "
     "Redis configuration file, and setting the protected mode option to 'no', and then "
     "restarting the server. 3) If you started the server manually just for testing, restart "
-    "it with the '--protected-mode no' option. 4) Set up an authentication password for the "
+    "it with the '--protected-mode no' option. 4) Setup a an authentication password for the "
     "default user. NOTE: You only need to do one of the above things in order for the "
     "server to start accepting connections from the outside.\r\n";
 
 static void client_process(srv_client *c);
-static void client_flush(srv_client *c);
+static int client_flush(srv_client *c);
 
 static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t cap)
 {
@@ -53,15 +54,14 @@ static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t cap)
     snprintf(buf, cap, "%s:%d", host, port);
 }
 
+/* Protected mode's idea of local, Redis 7.0's: the peer is exactly 127.0.0.1 or ::1 (it
+ * compares the address text), or a unix socket. 127.0.0.2 is not local to Redis. */
 static int is_loopback(const struct sockaddr_storage *ss)
 {
     if (ss->ss_family == AF_INET)
-        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
-    if (ss->ss_family == AF_INET6) {
-        const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-        return IN6_IS_ADDR_LOOPBACK(a) ||
-               (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
-    }
+        return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_LOOPBACK);
+    if (ss->ss_family == AF_INET6)
+        return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)ss)->sin6_addr);
     return 1; /* unix socket */
 }
 
@@ -89,8 +89,9 @@ void client_accept(srv_io *io, int fd, int is_unix)
         refuse(fd, msg, sizeof msg - 1);
         return;
     }
-    if (srv.cfg.protected_mode && !srv.cfg.bind_explicit &&
-        (!srv.cfg.requirepass || !*srv.cfg.requirepass) && !is_loopback(&peer)) {
+    /* Redis 7.0 refuses whatever bind says: an explicit bind no longer lifts protection. */
+    if (srv.cfg.protected_mode && (!srv.cfg.requirepass || !*srv.cfg.requirepass) &&
+        !is_loopback(&peer)) {
         refuse(fd, denied_msg, sizeof denied_msg - 1);
         return;
     }
@@ -209,11 +210,13 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
     client_flush(arg);
 }
 
-/* Sends what the output holds; arms the write event while some remains. */
-static void client_flush(srv_client *c)
+/* Sends what the output holds; arms the write event while some remains. Returns 0, or -1
+ * when it closed the client, which may then be freed already: the caller must not touch c
+ * again. */
+static int client_flush(srv_client *c)
 {
     if (c->gone)
-        return;
+        return -1;
     while (resp_buf_pending(c->out)) {
         struct iovec iov[IOV_MAX_SEND];
         size_t bytes;
@@ -227,7 +230,7 @@ static void client_flush(srv_client *c)
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 break;
             client_close(c);
-            return;
+            return -1;
         }
         atomic_fetch_add_explicit(&srv.stats.net_out, (unsigned long long)w,
                                   memory_order_relaxed);
@@ -240,14 +243,17 @@ static void client_flush(srv_client *c)
             srv_log(SRV_LOG_WARNING, "Client id=%llu addr=%s scheduled to be closed ASAP for "
                     "overcoming of output buffer limits.", (unsigned long long)c->id, c->addr);
             client_close(c);
-            return;
+            return -1;
         }
         event_add(c->wev, NULL);
     } else {
         event_del(c->wev);
-        if (c->close_after_reply)
+        if (c->close_after_reply) {
             client_close(c);
+            return -1;
+        }
     }
+    return 0;
 }
 
 /* Runs d on this thread (a read on the burst's snapshot, or a client command). */
@@ -318,7 +324,9 @@ static void dispatch(srv_client *c, int argc, const resp_arg *argv, srv_job **h,
 
 static void client_process(srv_client *c)
 {
+    srv_io *io = c->io; /* c may be freed when a flush in the loop closes it */
     srv_job *h = NULL, *t = NULL;
+    int closed = 0;
     while (!c->gone && !c->stalled && !c->close_after_reply) {
         resp_cmd cmd;
         int rc = resp_parser_next(c->parser, &cmd);
@@ -334,16 +342,22 @@ static void client_process(srv_client *c)
         if (rc != RESP_OK)
             abort();
         dispatch(c, cmd.argc, cmd.argv, &h, &t);
-        if (resp_buf_pending(c->out) > 65536)
-            client_flush(c); /* long pipelines of reads: keep the output bounded */
+        /* Long pipelines of reads: keep the output bounded (and its limit enforced). */
+        if (resp_buf_pending(c->out) > 65536 && client_flush(c)) {
+            closed = 1;
+            break;
+        }
     }
+    /* Jobs collected before a close still go: they hold c (inflight), and their return
+     * frees it. */
     if (h)
         writer_submit(h, t);
-    if (c->io->snap) { /* a snapshot never outlives the burst that took it */
-        ox_snapshot_end(c->io->snap);
-        c->io->snap = NULL;
+    if (io->snap) { /* a snapshot never outlives the burst that took it */
+        ox_snapshot_end(io->snap);
+        io->snap = NULL;
     }
-    client_flush(c);
+    if (!closed)
+        client_flush(c);
 }
 
 void client_job_done(srv_job *j)

@@ -120,6 +120,9 @@ static void errors_name_the_line_as_redis_does(void)
         {0, "--client-output-buffer-limit", "normal", "1",
          "Reading the configuration file, at line 2\n>>> 'client-output-buffer-limit \"normal\" "
          "\"1\"'\nWrong number of arguments in buffer limit configuration."},
+        {0, "--client-output-buffer-limit", "normal 1", NULL,
+         "Reading the configuration file, at line 2\n>>> 'client-output-buffer-limit \"normal "
+         "1\"'\nWrong number of arguments in buffer limit configuration."},
     };
     FILE *f = fopen("four-lines.conf", "w");
     T_ASSERT(f);
@@ -187,11 +190,29 @@ static void config_set_rules(void)
     conf_free(&c);
 }
 
+/* redis-server 7.0 splits the one argument of a multi-argument directive, so that
+ * --client-output-buffer-limit "normal 4mb 2mb 1" works; an empty one stays an argument. */
+static void one_quoted_argument_of_a_multi_argument_directive_is_split(void)
+{
+    conf c;
+    char err[512];
+    char *argv[] = {"--client-output-buffer-limit", "normal 4mb 2mb 1", "--bind",
+                    "10.0.0.1 -::1"};
+    T_EQ_INT(load(&c, NULL, 4, argv, err, sizeof err), 0);
+    T_EQ_INT(c.client_output_normal_hard, 4 << 20);
+    T_EQ_INT(c.client_output_normal_soft, 2 << 20);
+    T_EQ_INT(c.client_output_normal_secs, 1);
+    T_EQ_STR(get(&c, "bind"), "10.0.0.1 -::1");
+    T_EQ_INT(c.nbind, 2);
+    conf_free(&c);
+}
+
 int main(void)
 {
     T_RUN(defaults_are_redis_and_oxistore_defaults);
     T_RUN(file_then_command_line_with_units_and_quotes);
     T_RUN(errors_name_the_line_as_redis_does);
     T_RUN(config_set_rules);
+    T_RUN(one_quoted_argument_of_a_multi_argument_directive_is_split);
     return T_MAIN_END();
 }
