@@ -1,16 +1,24 @@
 /* writer.c — the one writer thread: drains every queued job into one LMDB write
  * transaction, commits once (group commit: one fsync for the whole batch under
  * appendfsync always), then hands the replies back to the clients' I/O threads. A reply
- * never leaves before the commit that holds its write returned. */
+ * never leaves before the commit that holds its write returned.
+ *
+ * The queue is woken by an eventfd: an I/O thread that queues onto an empty queue adds 1
+ * to it; the writer takes the whole queue and, when it finds it empty, blocks reading the
+ * eventfd. A non-empty queue needs no wake: the writer has not taken it yet. */
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "client.h"
 
 struct srv_writer {
     pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_mutex_t mu;     /* guards head, tail and stop */
+    int efd;                /* eventfd: the queue went from empty to not, or stop */
     srv_job *head, *tail;
     int stop;
     srv_job **heads, **tails; /* per I/O thread, for handing a batch back */
@@ -79,21 +87,31 @@ static void batch_run(srv_job *jobs)
             io_complete(&srv.io[i], w->heads[i], w->tails[i]);
 }
 
+static void wake(srv_writer *w)
+{
+    uint64_t one = 1;
+    while (write(w->efd, &one, sizeof one) < 0 && errno == EINTR)
+        ;
+}
+
 static void *writer_main(void *arg)
 {
     srv_writer *w = arg;
     for (;;) {
         pthread_mutex_lock(&w->mu);
-        while (!w->head && !w->stop)
-            pthread_cond_wait(&w->cv, &w->mu);
         srv_job *jobs = w->head;
         int stop = w->stop;
         w->head = w->tail = NULL;
         pthread_mutex_unlock(&w->mu);
-        if (jobs)
+        if (jobs) {
             batch_run(jobs);
-        else if (stop)
+            continue;
+        }
+        if (stop)
             break;
+        uint64_t n;
+        while (read(w->efd, &n, sizeof n) < 0 && errno == EINTR)
+            ;
     }
     return NULL;
 }
@@ -112,10 +130,13 @@ int writer_start(void)
         return -1;
     }
     pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
+    w->efd = eventfd(0, EFD_CLOEXEC);
     srv.writer = w;
-    if (pthread_create(&w->th, NULL, writer_main, w)) {
+    if (w->efd < 0 || pthread_create(&w->th, NULL, writer_main, w)) {
         srv.writer = NULL;
+        if (w->efd >= 0)
+            close(w->efd);
+        pthread_mutex_destroy(&w->mu);
         free(w->heads);
         free(w->tails);
         free(w);
@@ -128,13 +149,15 @@ void writer_submit(srv_job *head, srv_job *tail)
 {
     srv_writer *w = srv.writer;
     pthread_mutex_lock(&w->mu);
+    int was_empty = !w->head;
     if (w->tail)
         w->tail->next = head;
     else
         w->head = head;
     w->tail = tail;
-    pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
+    if (was_empty)
+        wake(w);
 }
 
 void writer_stop(void)
@@ -144,11 +167,11 @@ void writer_stop(void)
         return;
     pthread_mutex_lock(&w->mu);
     w->stop = 1;
-    pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);
+    wake(w);
     pthread_join(w->th, NULL);
+    close(w->efd);
     pthread_mutex_destroy(&w->mu);
-    pthread_cond_destroy(&w->cv);
     free(w->heads);
     free(w->tails);
     free(w);
