@@ -171,6 +171,18 @@ static inline void sp_dump_log(const srvp *p)
     fclose(f);
 }
 
+/* Stops the server with SIGTERM at the end of a test program: 0 if it exited 0, else 1
+ * after printing why and its log (the caller counts the failure). */
+static inline int sp_stop_or_dump(srvp *p)
+{
+    int rc = sp_stop(p);
+    if (rc == 0)
+        return 0;
+    sp_dump_log(p);
+    fprintf(stderr, "FAIL server exit status %d\n", rc);
+    return 1;
+}
+
 /* Describes a reply in one line, e.g. "+OK", "$5 hello", ":3", "-ERR x", "*2", "(nil)";
  * bytes of a bulk string outside printable ASCII (and '\\') appear as \xHH. */
 static inline const char *sp_show(const redisReply *r, char *buf, size_t cap)

@@ -248,11 +248,6 @@ int main(void)
     T_RUN(resp3_after_hello_byte_exact);
     T_RUN(protocol_error_replies_then_closes);
     T_RUN(sigterm_exits_zero_and_data_persists);
-    int rc = sp_stop(&g_srv);
-    if (rc != 0) {
-        sp_dump_log(&g_srv);
-        t_failed++;
-        fprintf(stderr, "FAIL server exit status %d\n", rc);
-    }
+    t_failed += sp_stop_or_dump(&g_srv);
     return T_MAIN_END();
 }

@@ -446,11 +446,6 @@ int main(void)
     T_RUN(client_kill_closes_clients_of_other_threads);
     T_RUN(commandstats_and_errorstats_count_exactly);
     T_RUN(info_keyspace_reports_avg_ttl);
-    int rc = sp_stop(&g_srv);
-    if (rc != 0) {
-        sp_dump_log(&g_srv);
-        t_failed++;
-        fprintf(stderr, "FAIL server exit status %d\n", rc);
-    }
+    t_failed += sp_stop_or_dump(&g_srv);
     return T_MAIN_END();
 }
