@@ -49,7 +49,7 @@ static const conf_def conf_defs[] = {
     {"dir", T_STR, F_PROTECTED, F(dir), 0, 0, NULL},
     {"dbfilename", T_STR, F_PROTECTED, F(dbfilename), 0, 0, NULL},
     {"databases", T_INT, F_IMMUTABLE, F(databases), 1, INT_MAX, NULL},
-    {"appendfsync", T_ENUM, F_IMMUTABLE, F(appendfsync), 0, 0, fsync_words},
+    {"appendfsync", T_ENUM, 0, F(appendfsync), 0, 0, fsync_words},
     {"map-size", T_MEM, F_IMMUTABLE, F(map_size), 1 << 20, LLONG_MAX, NULL},
     {"hz", T_INT, 0, F(hz), 0, INT_MAX, NULL},
     {"proto-max-bulk-len", T_MEM, 0, F(proto_max_bulk_len), 1 << 20, LLONG_MAX, NULL},

@@ -50,6 +50,7 @@ struct ox_store {
     int own_env;
     char *path;                /* data file; NULL when wrapped or in memory */
     int read_only, in_memory, sync;
+    size_t wal_size;           /* ox_options.wal_size, for a log opened later */
     ox_clock_fn clock;
     void *clock_ctx;
     MDB_dbi meta;

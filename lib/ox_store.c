@@ -217,6 +217,27 @@ static void *ox_flusher_main(void *arg)
     return NULL;
 }
 
+static int ox_flusher_start(ox_store *s)
+{
+    s->flusher_stop = 0;
+    if (pthread_create(&s->flusher, NULL, ox_flusher_main, s))
+        return OX_ENOMEM;
+    s->flusher_on = 1;
+    return OX_OK;
+}
+
+static void ox_flusher_stop(ox_store *s)
+{
+    if (!s->flusher_on)
+        return;
+    pthread_mutex_lock(&s->fl_mu);
+    s->flusher_stop = 1;
+    pthread_cond_signal(&s->fl_cv);
+    pthread_mutex_unlock(&s->fl_mu);
+    pthread_join(s->flusher, NULL);
+    s->flusher_on = 0;
+}
+
 /* ---- open / close ---------------------------------------------------------------------- */
 
 /* Copies the directory part of path into dir ("." for a bare name, "/" for the root). */
@@ -310,6 +331,7 @@ static ox_store *ox_store_alloc(const ox_options *o)
     s->read_only = o->read_only;
     s->in_memory = o->in_memory;
     s->sync = o->sync;
+    s->wal_size = o->wal_size ? o->wal_size : OX_WAL_DEFAULT;
     s->clock = o->clock ? o->clock : ox_realtime_ms;
     s->clock_ctx = o->clock_ctx;
     pthread_mutex_init(&s->wlock, NULL);
@@ -357,11 +379,8 @@ static int ox_store_init(ox_store *s, const ox_options *o)
         return rc;
     if ((rc = ox__table_open_all(s, o->table ? o->table : "default")))
         return rc;
-    if (s->own_env && s->sync == OX_SYNC_EVERYSEC && !s->read_only) {
-        if (pthread_create(&s->flusher, NULL, ox_flusher_main, s))
-            return OX_ENOMEM;
-        s->flusher_on = 1;
-    }
+    if (s->own_env && s->sync == OX_SYNC_EVERYSEC && !s->read_only)
+        return ox_flusher_start(s);
     return OX_OK;
 }
 
@@ -412,11 +431,10 @@ static int ox_replay_one(void *ctx, const unsigned char *p, size_t len)
 
 /* Opens the write-ahead log of s->path; after a crash, rolls the data file back to the
  * log's checkpoint (*recover: the log's records are to be replayed once LMDB is open). */
-static int ox_wal_begin(ox_store *s, const ox_options *opts, ox_wal **wal, int *recover)
+static int ox_wal_begin(ox_store *s, ox_wal **wal, int *recover)
 {
     struct stat st;
-    int rc = ox__wal_open(s->path, opts->wal_size ? opts->wal_size : OX_WAL_DEFAULT, wal,
-                          recover);
+    int rc = ox__wal_open(s->path, s->wal_size, wal, recover);
     /* A log beside no data file is left from a store deleted by hand: nothing to recover. */
     if (rc == OX_OK && *recover && stat(s->path, &st) != 0)
         *recover = 0;
@@ -425,13 +443,18 @@ static int ox_wal_begin(ox_store *s, const ox_options *opts, ox_wal **wal, int *
     return rc;
 }
 
-int ox__store_settle(const char *path)
+/* 1 if the store at path has a write-ahead log file. */
+static int ox_wal_exists(const char *path)
 {
     char wpath[PATH_MAX];
-    if (snprintf(wpath, sizeof wpath, "%s-wal", path) >= (int)sizeof wpath)
-        return OX_EINVAL;
+    return snprintf(wpath, sizeof wpath, "%s-wal", path) < (int)sizeof wpath &&
+           access(wpath, F_OK) == 0;
+}
+
+int ox__store_settle(const char *path)
+{
     struct stat st;
-    if (access(wpath, F_OK) != 0 || stat(path, &st) != 0)
+    if (!ox_wal_exists(path) || stat(path, &st) != 0)
         return OX_OK;
     ox_wal *w;
     int recover;
@@ -475,9 +498,16 @@ int ox_store_open(const char *path, const ox_options *opts, ox_store **out)
     /* Once more on EINVAL: an open that waited for ox_repair or ox_compact to release the
      * file finds the lock file they emptied (so that no stale reader table survives) and
      * fails once; the next open initialises it afresh. */
-    if (!opts->in_memory && !opts->read_only && opts->sync == OX_SYNC_ALWAYS &&
-        (rc = ox_wal_begin(s, opts, &wal, &recover)))
+    /* Under another policy, a log still matters if a crash under OX_SYNC_ALWAYS left
+     * records in it: it is replayed, then closed clean. */
+    if (!opts->in_memory && !opts->read_only &&
+        (opts->sync == OX_SYNC_ALWAYS || ox_wal_exists(path)) &&
+        (rc = ox_wal_begin(s, &wal, &recover)))
         goto fail;
+    if (wal && !recover && opts->sync != OX_SYNC_ALWAYS) {
+        ox__wal_close(wal);
+        wal = NULL;
+    }
     for (int tries = 0; tries < 2; tries++) {
         if (s->env) {
             mdb_env_close(s->env);
@@ -498,12 +528,16 @@ int ox_store_open(const char *path, const ox_options *opts, ox_store **out)
             goto fail;
         /* The first checkpoint makes what open wrote (format, tables, the replay) durable
          * and pins the snapshot a later recovery starts from. */
+        int keep = opts->sync == OX_SYNC_ALWAYS;
         pthread_mutex_lock(&s->wlock);
-        rc = ox__wal_checkpoint(wal, s->env, 0);
+        rc = ox__wal_checkpoint(wal, s->env, !keep);
         pthread_mutex_unlock(&s->wlock);
         if (rc)
             goto fail;
-        s->wal = wal;
+        if (keep)
+            s->wal = wal;
+        else
+            ox__wal_close(wal);
         wal = NULL;
     }
     *out = s;
@@ -543,13 +577,7 @@ int ox_store_close(ox_store *s)
     if (!s)
         return OX_OK;
     int rc = OX_OK;
-    if (s->flusher_on) {
-        pthread_mutex_lock(&s->fl_mu);
-        s->flusher_stop = 1;
-        pthread_cond_signal(&s->fl_cv);
-        pthread_mutex_unlock(&s->fl_mu);
-        pthread_join(s->flusher, NULL);
-    }
+    ox_flusher_stop(s);
     if (s->wal)
         rc = ox__wal_checkpoint(s->wal, s->env, 1);
     if (s->own_env && !s->read_only && !s->in_memory && s->sync != OX_SYNC_ALWAYS)
@@ -562,6 +590,48 @@ int ox_store_close(ox_store *s)
             rc = crc;
         free(compact);
     }
+    return rc;
+}
+
+int ox_store_set_sync(ox_store *s, int sync)
+{
+    if (sync < OX_SYNC_ALWAYS || sync > OX_SYNC_NO)
+        return OX_EINVAL;
+    if (s->read_only)
+        return OX_EREADONLY;
+    if (!s->own_env)
+        return OX_EUNSUPPORTED;
+    int rc = OX_OK;
+    pthread_mutex_lock(&s->wlock);
+    if (sync == s->sync || s->in_memory) {
+        s->sync = sync;
+        goto out;
+    }
+    if (sync == OX_SYNC_ALWAYS) {
+        /* Back to the log: everything so far is made durable by its first checkpoint. */
+        ox_wal *w;
+        int recover;
+        if ((rc = ox__wal_open(s->path, s->wal_size, &w, &recover)) == OX_OK &&
+            (rc = ox__wal_checkpoint(w, s->env, 0)) != OX_OK)
+            ox__wal_close(w);
+        if (rc)
+            goto out;
+        ox_flusher_stop(s);
+        s->wal = w;
+    } else if (s->wal) {
+        /* Leaving the log: a clean checkpoint says the data file alone is the truth. */
+        if ((rc = ox__wal_checkpoint(s->wal, s->env, 1)))
+            goto out;
+        ox__wal_close(s->wal);
+        s->wal = NULL;
+    }
+    if (sync == OX_SYNC_EVERYSEC && !s->flusher_on && (rc = ox_flusher_start(s)))
+        goto out;
+    if (sync != OX_SYNC_EVERYSEC)
+        ox_flusher_stop(s);
+    s->sync = sync;
+out:
+    pthread_mutex_unlock(&s->wlock);
     return rc;
 }
 

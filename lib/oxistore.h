@@ -130,6 +130,13 @@ int ox_store_close(ox_store *s);
 /* The default table (opts.table). Owned by the store. */
 ox_table *ox_store_table(ox_store *s);
 
+/* Changes the sync policy of an open store (waits for the write transaction in progress;
+ * do not call it from a thread holding one). Leaving OX_SYNC_ALWAYS checkpoints and closes
+ * the write-ahead log; coming back opens it and checkpoints, so every commit made before
+ * is durable when it returns. Errors: OX_EINVAL, OX_EREADONLY, OX_EUNSUPPORTED (a wrapped
+ * env), OX_EIO, OX_EFULL. */
+int ox_store_set_sync(ox_store *s, int sync);
+
 /* Forces everything committed to disk (mdb_env_sync with force), whatever the policy. */
 int ox_store_flush(ox_store *s);
 

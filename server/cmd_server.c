@@ -234,6 +234,29 @@ static void config_get(cmd_ctx *x)
     resp_write_deferred_len(x->out, &d, RESP_AGG_MAP, pairs);
 }
 
+/* The library's policy for a conf appendfsync value. */
+int srv_sync_policy(int appendfsync)
+{
+    return appendfsync == CONF_FSYNC_ALWAYS     ? OX_SYNC_ALWAYS
+           : appendfsync == CONF_FSYNC_EVERYSEC ? OX_SYNC_EVERYSEC
+                                                : OX_SYNC_NO;
+}
+
+/* Makes a directive CONFIG SET just changed take effect where the config alone does not:
+ * appendfsync switches the store's sync policy (waiting for the batch being committed).
+ * On failure the old value comes back and *why says what went wrong. */
+static int config_apply(size_t i, int old_fsync, const char **why)
+{
+    if ((int)i != conf_find("appendfsync", 11) || srv.cfg.appendfsync == old_fsync)
+        return 0;
+    int rc = ox_store_set_sync(srv.store, srv_sync_policy(srv.cfg.appendfsync));
+    if (rc == OX_OK)
+        return 0;
+    srv.cfg.appendfsync = old_fsync;
+    *why = ox_strerror(rc);
+    return -1;
+}
+
 static void config_set(cmd_ctx *x)
 {
     if (x->argc < 4 || x->argc % 2) {
@@ -251,7 +274,9 @@ static void config_set(cmd_ctx *x)
     for (int a = 2; a < x->argc; a += 2) {
         int i = conf_find(x->argv[a].ptr, x->argv[a].len);
         const char *why = NULL;
-        if (conf_set(&srv.cfg, (size_t)i, x->argv[a + 1].ptr, x->argv[a + 1].len, &why)) {
+        int old_fsync = srv.cfg.appendfsync;
+        if (conf_set(&srv.cfg, (size_t)i, x->argv[a + 1].ptr, x->argv[a + 1].len, &why) ||
+            config_apply((size_t)i, old_fsync, &why)) {
             resp_write_errorf(x->out, "-ERR CONFIG SET failed (possibly related to argument "
                                       "'%.*s') - %s", (int)x->argv[a].len, x->argv[a].ptr, why);
             return;

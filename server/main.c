@@ -60,8 +60,7 @@ static int open_store(void)
     o.table = "0";
     o.map_size = (size_t)c->map_size;
     o.max_tables = (unsigned)c->databases + 4;
-    o.sync = c->appendfsync == CONF_FSYNC_ALWAYS ? OX_SYNC_ALWAYS
-             : c->appendfsync == CONF_FSYNC_EVERYSEC ? OX_SYNC_EVERYSEC : OX_SYNC_NO;
+    o.sync = srv_sync_policy(c->appendfsync);
     int rc = ox_store_open(path, &o, &srv.store);
     if (rc) {
         srv_log(SRV_LOG_WARNING, "Can't open the data file %s: %s", path, ox_strerror(rc));

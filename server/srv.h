@@ -129,6 +129,10 @@ int stats_command(size_t slot, unsigned long long *calls, unsigned long long *us
 /* The i-th error code seen and its count, or NULL past the last. */
 const char *stats_error(size_t i, unsigned long long *count);
 
+/* ---- cmd_server.c ---------------------------------------------------------------------- */
+/* The library's sync policy (enum ox_sync) for a conf appendfsync value. */
+int srv_sync_policy(int appendfsync);
+
 /* ---- util.c ---------------------------------------------------------------------------- */
 uint64_t srv_mstime(void);                    /* wall clock, ms since the epoch */
 uint64_t srv_ustime(void);

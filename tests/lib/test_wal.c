@@ -15,12 +15,18 @@ T_MAIN_BEGIN;
 
 #define WAL_SMALL (160u << 10) /* a log whose halves fill after a few hundred small records */
 
-static int open_wal(const char *path, size_t wal_size, ox_store **s)
+static int open_sync(const char *path, size_t wal_size, int sync, ox_store **s)
 {
     ox_options o;
     ox_options_init(&o);
     o.wal_size = wal_size;
+    o.sync = sync;
     return ox_store_open(path, &o, s);
+}
+
+static int open_wal(const char *path, size_t wal_size, ox_store **s)
+{
+    return open_sync(path, wal_size, OX_SYNC_ALWAYS, s);
 }
 
 static int copy_file(const char *from, const char *to, off_t len)
@@ -42,19 +48,27 @@ static int copy_file(const char *from, const char *to, off_t len)
     return rc;
 }
 
-/* A child opens path, says so on `ready`, writes keys k0..kN-1 (value vsize bytes, every
- * third with a TTL, every fifth key also deleted again later) and acknowledges each on
- * `acks`, then waits to be killed. */
-static void child_writer(const char *path, size_t wal_size, int n, size_t vsize, int acks)
+/* A child opens path, says so ('o') on `acks`, writes keys k0..kN-1 (value vsize bytes,
+ * every third with a TTL, every fifth key also deleted again later) and acknowledges each
+ * ('a'), then waits to be killed. With flip > 0 it says 'o' only later: it leaves
+ * OX_SYNC_ALWAYS for OX_SYNC_NO after flip keys and comes back after 2 * flip. */
+static void child_writer(const char *path, size_t wal_size, int n, size_t vsize, int flip,
+                         int acks)
 {
     ox_store *s;
     if (open_wal(path, wal_size, &s))
         _exit(2);
-    if (write(acks, "o", 1) != 1)
+    if (!flip && write(acks, "o", 1) != 1)
         _exit(3);
     ox_table *t = ox_store_table(s);
     char *v = malloc(vsize + 1);
     for (int i = 0; i < n; i++) {
+        if (flip && (i == flip || i == 2 * flip)) {
+            if (ox_store_set_sync(s, i == flip ? OX_SYNC_NO : OX_SYNC_ALWAYS))
+                _exit(5);
+            if (i == 2 * flip && write(acks, "o", 1) != 1)
+                _exit(3);
+        }
         char k[32];
         size_t kl = U_KEY(k, "k%06d", i);
         memset(v, 'a' + i % 26, vsize);
@@ -70,10 +84,10 @@ static void child_writer(const char *path, size_t wal_size, int n, size_t vsize,
         pause();
 }
 
-/* Runs child_writer until n acks came; then kills it. Calls at_open (may be NULL) once the
- * child has the store open. */
-static void run_and_kill(const char *path, size_t wal_size, int n, size_t vsize,
-                         void (*at_open)(const char *path))
+/* Runs child_writer until n acks came; then kills it. Calls at_open (may be NULL) when the
+ * child says 'o'. */
+static void run_and_kill_flip(const char *path, size_t wal_size, int n, size_t vsize, int flip,
+                              void (*at_open)(const char *path))
 {
     int fds[2];
     T_EQ_INT(pipe(fds), 0);
@@ -81,21 +95,28 @@ static void run_and_kill(const char *path, size_t wal_size, int n, size_t vsize,
     T_ASSERT(pid >= 0);
     if (pid == 0) {
         close(fds[0]);
-        child_writer(path, wal_size, n, vsize, fds[1]);
+        child_writer(path, wal_size, n, vsize, flip, fds[1]);
     }
     close(fds[1]);
     char c;
-    int acked = 0;
-    T_EQ_INT((int)read(fds[0], &c, 1), 1);
-    if (at_open)
-        at_open(path);
-    while (acked < n && read(fds[0], &c, 1) == 1)
-        acked++;
+    int acked = 0, opened = 0;
+    while (acked < n && read(fds[0], &c, 1) == 1) {
+        if (c == 'o' && !opened++ && at_open)
+            at_open(path);
+        acked += c == 'a';
+    }
+    T_EQ_INT(opened, 1);
     kill(pid, SIGKILL);
     int status;
     waitpid(pid, &status, 0);
     close(fds[0]);
     T_EQ_INT(acked, n);
+}
+
+static void run_and_kill(const char *path, size_t wal_size, int n, size_t vsize,
+                         void (*at_open)(const char *path))
+{
+    run_and_kill_flip(path, wal_size, n, vsize, 0, at_open);
 }
 
 /* Every acknowledged write of child_writer(n, vsize) is there, no deleted key is back. */
@@ -137,18 +158,19 @@ static void take_base(const char *path)
     T_EQ_INT(copy_file(path, base_copy, -1), 0);
 }
 
-/* The machine crashed: of everything written since the checkpoint only the log (synced)
- * and LMDB's two meta pages (unsynced, but the disk wrote them) survived. Without the log
- * that file is damaged; with it every acknowledged write comes back. */
-static void machine_crash_rolls_back_to_checkpoint_and_replays(void)
+/* The machine crashed while a child wrote n keys to `name` (flip: see child_writer): of
+ * everything written since the last checkpoint only the log (synced) and LMDB's two meta
+ * pages (unsynced, but the disk wrote them) survived. Builds that file as torn (its log
+ * beside it) and checks that it is damaged as it is. */
+static void machine_crash(const char *name, int n, int flip, char *torn, size_t tornlen)
 {
-    const char *path = u_path("mcrash.mdb");
-    snprintf(base_copy, sizeof base_copy, "%s", u_path("mcrash.base"));
-    run_and_kill(path, 0, 3000, 100, take_base);
+    char path[512];
+    snprintf(path, sizeof path, "%s.mdb", u_path(name));
+    snprintf(base_copy, sizeof base_copy, "%s.base", u_path(name));
+    run_and_kill_flip(path, 0, n, 100, flip, take_base);
 
     /* The crashed disk: the base, then the two newest meta pages (page size 4096). */
-    char torn[512];
-    snprintf(torn, sizeof torn, "%s", u_path("torn.mdb"));
+    snprintf(torn, tornlen, "%s.torn", u_path(name));
     T_EQ_INT(copy_file(base_copy, torn, -1), 0);
     int in = open(path, O_RDONLY), out = open(torn, O_WRONLY);
     char meta[8192];
@@ -160,13 +182,19 @@ static void machine_crash_rolls_back_to_checkpoint_and_replays(void)
     /* Without the log, LMDB's newest snapshot points at pages that never reached disk. */
     ox_check_report rep;
     T_EQ_INT(ox_check(torn, &rep), OX_ECORRUPT);
-
-    /* With it: the checkpoint's meta page goes back and the log is replayed. */
     char wal_from[600], wal_to[600];
     snprintf(wal_from, sizeof wal_from, "%s-wal", path);
     snprintf(wal_to, sizeof wal_to, "%s-wal", torn);
     T_EQ_INT(copy_file(wal_from, wal_to, -1), 0);
+}
+
+/* With the log, the checkpoint's meta page goes back and the log is replayed. */
+static void machine_crash_rolls_back_to_checkpoint_and_replays(void)
+{
+    char torn[512];
+    machine_crash("mcrash", 3000, 0, torn, sizeof torn);
     ox_store *s;
+    ox_check_report rep;
     T_EQ_INT(open_wal(torn, 0, &s), OX_OK);
     verify_writes(s, 3000, 100);
     T_EQ_INT(ox_store_close(s), OX_OK);
@@ -174,6 +202,32 @@ static void machine_crash_rolls_back_to_checkpoint_and_replays(void)
     /* A second open finds a clean log: nothing is replayed twice. */
     T_EQ_INT(open_wal(torn, 0, &s), OX_OK);
     verify_writes(s, 3000, 100);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+}
+
+/* Opened under another policy, a store a crash left still replays its log. */
+static void other_policy_open_replays_the_log(void)
+{
+    char torn[512];
+    machine_crash("mcrash2", 1500, 0, torn, sizeof torn);
+    ox_store *s;
+    ox_check_report rep;
+    T_EQ_INT(open_sync(torn, 0, OX_SYNC_EVERYSEC, &s), OX_OK);
+    verify_writes(s, 1500, 100);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+    T_EQ_INT(ox_check(torn, &rep), OX_OK);
+}
+
+/* Leaving OX_SYNC_ALWAYS and coming back: the return checkpoints (all of the OX_SYNC_NO
+ * writes are durable from then on) and pins, so a machine crash after it loses nothing. */
+static void sync_policy_changes_at_runtime_keep_durability(void)
+{
+    char torn[512];
+    machine_crash("flip", 1800, 400, torn, sizeof torn);
+    ox_store *s;
+    T_EQ_INT(open_wal(torn, 0, &s), OX_OK);
+    verify_writes(s, 1800, 100);
+    T_EQ_INT(ox_store_set_sync(s, 7), OX_EINVAL);
     T_EQ_INT(ox_store_close(s), OX_OK);
 }
 
@@ -244,6 +298,8 @@ static void compact_after_crash_replays_the_log(void)
 int main(void)
 {
     T_RUN(machine_crash_rolls_back_to_checkpoint_and_replays);
+    T_RUN(other_policy_open_replays_the_log);
+    T_RUN(sync_policy_changes_at_runtime_keep_durability);
     T_RUN(full_log_checkpoints_and_keeps_everything);
     T_RUN(record_larger_than_log_is_durable);
     T_RUN(second_writer_process_is_refused);

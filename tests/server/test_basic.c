@@ -68,6 +68,38 @@ static void errors_are_redis_texts(void)
     redisFree(c);
 }
 
+/* appendfsync can change at runtime, as in Redis: the store switches its write-ahead log
+ * off and on, and the data written under each policy stays. */
+static void config_set_appendfsync_switches_policy(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "-ERR CONFIG SET failed (possibly related to argument 'appendfsync') - "
+             "argument(s) must be one of the following: everysec, always, no",
+          "CONFIG SET appendfsync sometimes");
+    T_CMD(c, "+OK", "SET fs:always 1");
+    T_CMD(c, "+OK", "CONFIG SET appendfsync everysec");
+    T_CMD(c, "*2", "CONFIG GET appendfsync");
+    redisReply *r = redisCommand(c, "CONFIG GET appendfsync");
+    T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2);
+    T_EQ_STR(r->element[1]->str, "everysec");
+    freeReplyObject(r);
+    r = redisCommand(c, "INFO persistence");
+    T_ASSERT(r && r->type == REDIS_REPLY_STRING && strstr(r->str, "\r\nappendfsync:everysec\r\n"));
+    freeReplyObject(r);
+    T_CMD(c, "+OK", "SET fs:everysec 2");
+    T_CMD(c, "+OK", "CONFIG SET appendfsync no");
+    T_CMD(c, "+OK", "SET fs:no 3");
+    T_CMD(c, "+OK", "CONFIG SET appendfsync always");
+    T_CMD(c, "+OK", "SET fs:always2 4");
+    T_CMD(c, "$1 1", "GET fs:always");
+    T_CMD(c, "$1 2", "GET fs:everysec");
+    T_CMD(c, "$1 3", "GET fs:no");
+    T_CMD(c, "$1 4", "GET fs:always2");
+    T_CMD(c, ":4", "DEL fs:always fs:everysec fs:no fs:always2");
+    redisFree(c);
+}
+
 static void databases_are_separate(void)
 {
     redisContext *c = sp_connect(&g_srv);
@@ -242,6 +274,7 @@ int main(void)
         return T_MAIN_END();
     T_RUN(string_commands_reply_exactly);
     T_RUN(errors_are_redis_texts);
+    T_RUN(config_set_appendfsync_switches_policy);
     T_RUN(databases_are_separate);
     T_RUN(pipeline_of_10k_keeps_order_and_reads_own_writes);
     T_RUN(hundred_concurrent_clients_lose_nothing);
