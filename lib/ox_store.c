@@ -201,6 +201,7 @@ void ox__read_end(ox_store *s, MDB_txn *txn)
 static void *ox_flusher_main(void *arg)
 {
     ox_store *s = arg;
+    pthread_setname_np(pthread_self(), "ox-flusher");
     pthread_mutex_lock(&s->fl_mu);
     while (!s->flusher_stop) {
         struct timespec ts;

@@ -447,6 +447,7 @@ static int ckpt_finish(ox_wal *w, MDB_env *env, wal_ckpt *c)
 static void *wal_thread(void *arg)
 {
     ox_wal *w = arg;
+    pthread_setname_np(pthread_self(), "ox-checkpoint");
     pthread_mutex_lock(&w->mu);
     for (;;) {
         while (!w->busy && !w->stop)

@@ -195,6 +195,9 @@ void io_ask_all(srv_client *c, io_each_fn *each, io_done_fn *done, void *arg)
 static void *io_main(void *arg)
 {
     srv_io *io = arg;
+    char name[16];
+    snprintf(name, sizeof name, "ox-io-%d", io->idx);
+    pthread_setname_np(pthread_self(), name); /* for top -H, perf and gdb */
     event_base_dispatch(io->base);
     return NULL;
 }

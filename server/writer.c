@@ -97,6 +97,7 @@ static void wake(srv_writer *w)
 static void *writer_main(void *arg)
 {
     srv_writer *w = arg;
+    pthread_setname_np(pthread_self(), "ox-writer");
     for (;;) {
         pthread_mutex_lock(&w->mu);
         srv_job *jobs = w->head;
