@@ -37,7 +37,7 @@ static const char *const loglevel_words[] = {"debug", "verbose", "notice", "warn
 #define F(field) offsetof(conf, field)
 static const conf_def conf_defs[] = {
     {"bind", T_BIND, 0, F(bind), 0, 0, NULL},
-    {"port", T_INT, F_IMMUTABLE, F(port), 0, 65535, NULL},
+    {"port", T_INT, 0, F(port), 0, 65535, NULL},
     {"protected-mode", T_BOOL, 0, F(protected_mode), 0, 1, NULL},
     {"unixsocket", T_STR, F_IMMUTABLE | F_NULLABLE, F(unixsocket), 0, 0, NULL},
     {"unixsocketperm", T_OCTAL, F_IMMUTABLE, F(unixsocketperm), 0, 0777, NULL},

@@ -47,7 +47,8 @@ struct srv_io {
     int idx;
     pthread_t th;
     struct event_base *base;
-    int nlisten;
+    int nlisten;            /* lfd[0..ntcp) TCP, then the unix socket (thread 0) */
+    int ntcp;
     int lfd[CONF_MAX_BIND + 1];
     struct event *lev[CONF_MAX_BIND + 1];
     int cq_efd;             /* eventfd: completions are waiting */
@@ -97,6 +98,11 @@ void io_stop(void);         /* stops accepting, closes clients, joins */
 typedef void io_each_fn(srv_io *io, void *arg);
 typedef void io_done_fn(srv_client *c, void *arg);
 void io_ask_all(srv_client *c, io_each_fn *each, io_done_fn *done, void *arg);
+/* CONFIG SET port/bind, on c's thread: opens listeners for srv.cfg's port and bind on
+ * every I/O thread, then has each thread swap them for its old TCP ones, and calls
+ * done(c, arg) on c's thread when all did (c NULL if it went away). -1 if a socket could
+ * not be opened (logged; nothing changed, done not called). */
+int io_rebind(srv_client *c, io_done_fn *done, void *arg);
 /* From the writer: hands back finished jobs of one I/O thread's clients. */
 void io_complete(srv_io *io, srv_job *head, srv_job *tail);
 

@@ -257,6 +257,14 @@ static int config_apply(size_t i, int old_fsync, const char **why)
     return -1;
 }
 
+/* CONFIG SET port/bind: the new listeners are in place on every thread. */
+static void config_rebound(srv_client *c, void *arg)
+{
+    (void)arg;
+    if (c)
+        resp_write_raw(c->out, "+OK\r\n", 5);
+}
+
 static void config_set(cmd_ctx *x)
 {
     if (x->argc < 4 || x->argc % 2) {
@@ -271,9 +279,17 @@ static void config_set(cmd_ctx *x)
             return;
         }
     }
+    /* port and bind take effect by listening anew, once every value is set; if that
+     * fails, both go back to what they were. */
+    int port_i = conf_find("port", 4), bind_i = conf_find("bind", 4), relisten = 0;
+    int old_port = srv.cfg.port;
+    char old_bind[1024];
+    size_t old_bind_len = conf_format(&srv.cfg, (size_t)bind_i, old_bind, sizeof old_bind);
     for (int a = 2; a < x->argc; a += 2) {
         int i = conf_find(x->argv[a].ptr, x->argv[a].len);
         const char *why = NULL;
+        if (i == port_i || i == bind_i)
+            relisten = a;
         int old_fsync = srv.cfg.appendfsync;
         if (conf_set(&srv.cfg, (size_t)i, x->argv[a + 1].ptr, x->argv[a + 1].len, &why) ||
             config_apply((size_t)i, old_fsync, &why)) {
@@ -281,6 +297,19 @@ static void config_set(cmd_ctx *x)
                                       "'%.*s') - %s", (int)x->argv[a].len, x->argv[a].ptr, why);
             return;
         }
+    }
+    if (relisten && io_rebind(x->c, config_rebound, NULL) == 0)
+        return; /* config_rebound replies */
+    if (relisten) {
+        const char *why;
+        const resp_arg *name = &x->argv[relisten];
+        srv.cfg.port = old_port;
+        conf_set(&srv.cfg, (size_t)bind_i, old_bind, old_bind_len, &why);
+        resp_write_errorf(x->out, "-ERR CONFIG SET failed (possibly related to argument "
+                                  "'%.*s') - %s", (int)name->len, name->ptr,
+                          cmd_is(name, "port") ? "Unable to listen on this port. Check server logs."
+                                               : "Failed to bind to specified addresses.");
+        return;
     }
     cmd_ok(x);
 }

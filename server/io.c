@@ -17,7 +17,55 @@
 
 #include "client.h"
 
-static int listen_tcp(const char *addr, int port, int *err)
+/* 1 if one of fds[0..n) is bound to sa. */
+static int bound_to(const struct sockaddr *sa, const int *fds, int n)
+{
+    for (int i = 0; i < n; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        if (getsockname(fds[i], (struct sockaddr *)&ss, &sl) || ss.ss_family != sa->sa_family)
+            continue;
+        if (sa->sa_family == AF_INET) {
+            const struct sockaddr_in *a = (const void *)sa, *b = (const void *)&ss;
+            if (a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr)
+                return 1;
+        } else if (sa->sa_family == AF_INET6) {
+            const struct sockaddr_in6 *a = (const void *)sa, *b = (const void *)&ss;
+            if (a->sin6_port == b->sin6_port &&
+                !memcmp(&a->sin6_addr, &b->sin6_addr, sizeof a->sin6_addr))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* 0 if nobody listens on sa: a plain bind (without SO_REUSEPORT) succeeds. Every I/O thread
+ * listens with SO_REUSEPORT, which lets any process of the same user share the port: a
+ * second server on the same port would silently take half the connections, where
+ * redis-server fails with "Address already in use". Else -1 with errno. */
+static int probe_free(const struct addrinfo *res)
+{
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, rc = -1;
+    if (fd >= 0 && !setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) &&
+        (res->ai_family != AF_INET6 ||
+         !setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one)))
+        rc = bind(fd, res->ai_addr, res->ai_addrlen);
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    errno = e;
+    return rc;
+}
+
+/* 1 if sa is this server's already: one of the TCP listeners in force (thread 0 has
+ * them all) or one of peers[0..npeers), opened for the same new configuration. */
+static int held_by_us(const struct sockaddr *sa, const int *peers, int npeers)
+{
+    return (srv.io && bound_to(sa, srv.io[0].lfd, srv.io[0].ntcp)) ||
+           bound_to(sa, peers, npeers);
+}
+
+static int listen_tcp(const char *addr, int port, const int *peers, int npeers, int *err)
 {
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICHOST};
@@ -29,6 +77,11 @@ static int listen_tcp(const char *addr, int port, int *err)
     int rc = getaddrinfo(addr, ports, &hints, &res);
     if (rc) {
         *err = EADDRNOTAVAIL;
+        return -1;
+    }
+    if (!held_by_us(res->ai_addr, peers, npeers) && probe_free(res)) {
+        *err = errno;
+        freeaddrinfo(res);
         return -1;
     }
     int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -202,33 +255,58 @@ static void *io_main(void *arg)
     return NULL;
 }
 
-/* Opens io's listening sockets: every bind address, and the unix socket on thread 0.
+/* Opens a listening socket for every bind address on srv.cfg's port (none for port 0)
+ * into fds (room for CONF_MAX_BIND); peers[0..npeers) are another thread's, opened for the
+ * same configuration. Returns how many, or -1 after logging as redis-server does, with
+ * nothing left open. */
+static int listen_tcp_all(int *fds, const int *peers, int npeers)
+{
+    const conf *c = &srv.cfg;
+    int n = 0;
+    for (int b = 0; c->port && b < c->nbind; b++) {
+        const char *addr = c->bind[b];
+        int optional = addr[0] == '-';
+        if (optional)
+            addr++;
+        int err = 0;
+        int fd = listen_tcp(addr, c->port, peers, npeers, &err);
+        if (fd >= 0) {
+            fds[n++] = fd;
+            continue;
+        }
+        if (optional && (err == EADDRNOTAVAIL || err == EAFNOSUPPORT ||
+                         err == EPROTONOSUPPORT || err == EINVAL))
+            continue;
+        srv_log(SRV_LOG_WARNING,
+                "Warning: Could not create server TCP listening socket %s:%d: bind: %s", addr,
+                c->port, strerror(err));
+        srv_log(SRV_LOG_WARNING, "Failed listening on port %d (TCP), aborting.", c->port);
+        while (n > 0)
+            close(fds[--n]);
+        return -1;
+    }
+    return n;
+}
+
+/* Watches io's listening sockets lfd[from..nlisten). The server may abort when libevent
+ * cannot allocate. */
+static void listen_watch(srv_io *io, int from)
+{
+    for (int i = from; i < io->nlisten; i++) {
+        io->lev[i] = event_new(io->base, io->lfd[i], EV_READ | EV_PERSIST, on_accept, io);
+        if (!io->lev[i] || event_add(io->lev[i], NULL))
+            abort();
+    }
+}
+
+/* Opens io's listening sockets: the TCP ones first, then the unix socket on thread 0.
  * Returns 0, or -1 after logging as redis-server does. */
 static int io_listen(srv_io *io)
 {
     const conf *c = &srv.cfg;
-    if (c->port) {
-        for (int b = 0; b < c->nbind; b++) {
-            const char *addr = c->bind[b];
-            int optional = addr[0] == '-';
-            if (optional)
-                addr++;
-            int err = 0;
-            int fd = listen_tcp(addr, c->port, &err);
-            if (fd < 0) {
-                if (optional && (err == EADDRNOTAVAIL || err == EAFNOSUPPORT ||
-                                 err == EPROTONOSUPPORT || err == EINVAL))
-                    continue;
-                srv_log(SRV_LOG_WARNING,
-                        "Warning: Could not create server TCP listening socket %s:%d: "
-                        "bind: %s", addr, c->port, strerror(err));
-                srv_log(SRV_LOG_WARNING, "Failed listening on port %d (TCP), aborting.",
-                        c->port);
-                return -1;
-            }
-            io->lfd[io->nlisten++] = fd;
-        }
-    }
+    if ((io->ntcp = listen_tcp_all(io->lfd, srv.io[0].lfd, io->idx ? srv.io[0].ntcp : 0)) < 0)
+        return -1;
+    io->nlisten = io->ntcp;
     if (io->idx == 0 && c->unixsocket && *c->unixsocket) {
         int fd = listen_unix(c->unixsocket, c->unixsocketperm);
         if (fd < 0) {
@@ -237,11 +315,63 @@ static int io_listen(srv_io *io)
         }
         io->lfd[io->nlisten++] = fd;
     }
-    for (int i = 0; i < io->nlisten; i++) {
-        io->lev[i] = event_new(io->base, io->lfd[i], EV_READ | EV_PERSIST, on_accept, io);
-        if (!io->lev[i] || event_add(io->lev[i], NULL))
-            return -1;
+    listen_watch(io, 0);
+    return 0;
+}
+
+/* ---- CONFIG SET port / bind: new listeners for every thread, swapped in on each ---- */
+
+typedef struct io_rebind_req {
+    io_done_fn *done;
+    void *arg;
+    struct { int n, fds[CONF_MAX_BIND]; } rows[]; /* one per I/O thread */
+} io_rebind_req;
+
+/* On each I/O thread: its TCP listeners give way to the new ones; the unix one stays. */
+static void rebind_each(srv_io *io, void *arg)
+{
+    io_rebind_req *r = arg;
+    int n = r->rows[io->idx].n, unix_fd = io->nlisten > io->ntcp;
+    struct event *unix_ev = unix_fd ? io->lev[io->ntcp] : NULL;
+    if (unix_fd)
+        unix_fd = io->lfd[io->ntcp];
+    for (int i = 0; i < io->ntcp; i++) {
+        event_free(io->lev[i]);
+        close(io->lfd[i]);
     }
+    memcpy(io->lfd, r->rows[io->idx].fds, (size_t)n * sizeof *io->lfd);
+    io->ntcp = io->nlisten = n;
+    listen_watch(io, 0);
+    if (unix_ev) {
+        io->lfd[io->nlisten] = unix_fd;
+        io->lev[io->nlisten++] = unix_ev;
+    }
+}
+
+static void rebind_done(srv_client *c, void *arg)
+{
+    io_rebind_req *r = arg;
+    r->done(c, r->arg);
+    free(r);
+}
+
+int io_rebind(srv_client *c, io_done_fn *done, void *arg)
+{
+    io_rebind_req *r = malloc(sizeof *r + (size_t)srv.nio * sizeof r->rows[0]);
+    if (!r)
+        abort(); /* the server may abort on allocation failure */
+    r->done = done;
+    r->arg = arg;
+    for (int i = 0; i < srv.nio; i++) {
+        if ((r->rows[i].n = listen_tcp_all(r->rows[i].fds, r->rows[0].fds, i ? r->rows[0].n : 0)) < 0) {
+            while (i-- > 0)
+                while (r->rows[i].n > 0)
+                    close(r->rows[i].fds[--r->rows[i].n]);
+            free(r);
+            return -1;
+        }
+    }
+    io_ask_all(c, rebind_each, rebind_done, r);
     return 0;
 }
 
