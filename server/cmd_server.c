@@ -120,8 +120,9 @@ void cmd_info(cmd_ctx *x)
         info_add(&b, "loading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\n"
                      "rdb_bgsave_in_progress:0\r\nrdb_last_save_time:%llu\r\n"
                      "rdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n"
-                     "aof_last_write_status:ok\r\nappendfsync:%s\r\ndata_file_size:%llu\r\n",
+                     "aof_last_write_status:%s\r\nappendfsync:%s\r\ndata_file_size:%llu\r\n",
                  (unsigned long long)(srv.start_ms / 1000),
+                 atomic_load_explicit(&srv.write_failed, memory_order_relaxed) ? "err" : "ok",
                  srv.cfg.appendfsync == CONF_FSYNC_ALWAYS ? "always"
                  : srv.cfg.appendfsync == CONF_FSYNC_EVERYSEC ? "everysec" : "no",
                  (unsigned long long)disk);

@@ -80,6 +80,7 @@ typedef struct srv_server {
     int shutdown_efd;         /* eventfd the main thread waits on */
     uint64_t start_ms;        /* wall clock at start */
     atomic_ullong last_save_s; /* LASTSAVE: unix time of the last SAVE/BGSAVE, 0 = none */
+    atomic_int write_failed;  /* the last commit failed (INFO aof_last_write_status:err) */
     FILE *log_fp;             /* NULL: stderr */
     atomic_int log_level;
     char run_id[41];

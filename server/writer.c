@@ -60,6 +60,7 @@ static void batch_run(srv_job *jobs)
         rc = ox_txn_commit(txn);
     }
     dbmap_postcommit(rc == OX_OK);
+    atomic_store_explicit(&srv.write_failed, rc != OX_OK, memory_order_relaxed);
     if (rc != OX_OK) {
         srv_log(SRV_LOG_WARNING, "Write transaction failed: %s", ox_strerror(rc));
         batch_fail(jobs, rc);

@@ -109,6 +109,18 @@ static int count_present(redisContext *c, const char *prefix, int n, int *absent
     return present;
 }
 
+/* 1 if INFO persistence says aof_last_write_status:ok, 0 if :err, -1 otherwise. */
+static int write_status_ok(redisContext *c)
+{
+    redisReply *r = redisCommand(c, "INFO persistence");
+    int ok = !r || r->type != REDIS_REPLY_STRING ? -1
+             : strstr(r->str, "\r\naof_last_write_status:ok\r\n")  ? 1
+             : strstr(r->str, "\r\naof_last_write_status:err\r\n") ? 0
+                                                                    : -1;
+    freeReplyObject(r);
+    return ok;
+}
+
 /* The whole story for one kind of fault. errored_absent: the failing calls include the
  * writes, so nothing of a refused write can have reached the disk; with only the syncs
  * failing, a refused write may sit in the page cache, so its fate after a crash is open. */
@@ -131,10 +143,12 @@ static void run_fault(const char *mode, const char *name, int errored_absent)
     T_EQ_INT(absent, DURING);
     T_CMD(c, "$5 va:42", "GET a:42");
     T_CMD(r, ":100", "DBSIZE");
+    T_EQ_INT(write_status_ok(r), 0); /* monitoring sees it, as in Redis's INFO */
 
     fault_off();
     T_EQ_INT(set_many(c, "c", AFTER, &misconf), AFTER);
     T_CMD(r, ":120", "DBSIZE");
+    T_EQ_INT(write_status_ok(r), 1);
     redisFree(c);
     redisFree(r);
 
