@@ -90,8 +90,8 @@ void client_accept(srv_io *io, int fd, int is_unix)
         return;
     }
     /* Redis 7.0 refuses whatever bind says: an explicit bind no longer lifts protection. */
-    if (srv.cfg.protected_mode && (!srv.cfg.requirepass || !*srv.cfg.requirepass) &&
-        !is_loopback(&peer)) {
+    int password = srv_password_set();
+    if (srv.cfg.protected_mode && !password && !is_loopback(&peer)) {
         refuse(fd, denied_msg, sizeof denied_msg - 1);
         return;
     }
@@ -107,7 +107,7 @@ void client_accept(srv_io *io, int fd, int is_unix)
     c->is_unix = is_unix;
     c->io = io;
     c->resp = 2;
-    c->authed = !srv.cfg.requirepass || !*srv.cfg.requirepass;
+    c->authed = !password;
     resp_parser_set_auth_required(c->parser, !c->authed);
     c->ctime_ms = c->last_ms = srv_mstime();
     c->last_cmd = "NULL";

@@ -46,11 +46,13 @@ void cmd_select(cmd_ctx *x)
 /* Compares in time that depends on the lengths only, not on where the bytes differ. */
 static int password_ok(const resp_arg *given)
 {
+    pthread_rwlock_rdlock(&srv.cfg_lock);
     const char *want = srv.cfg.requirepass ? srv.cfg.requirepass : "";
     size_t wl = strlen(want);
     unsigned char diff = (unsigned char)(wl != given->len);
     for (size_t i = 0; i < given->len; i++)
         diff |= (unsigned char)(given->ptr[i] ^ (wl ? want[i % wl] : 0));
+    pthread_rwlock_unlock(&srv.cfg_lock);
     return diff == 0;
 }
 
@@ -70,15 +72,18 @@ static int set_name_or_reply(cmd_ctx *x, const resp_arg *n)
     return 0;
 }
 
-static int has_password(void)
+int srv_password_set(void)
 {
-    return srv.cfg.requirepass && *srv.cfg.requirepass;
+    pthread_rwlock_rdlock(&srv.cfg_lock);
+    int set = srv.cfg.requirepass && *srv.cfg.requirepass;
+    pthread_rwlock_unlock(&srv.cfg_lock);
+    return set;
 }
 
 /* AUTH [user] pass, as the default user: 1 if it succeeded, else replied. */
 static int auth_or_reply(cmd_ctx *x, const resp_arg *user, const resp_arg *pass)
 {
-    int ok = (!user || cmd_is(user, "default")) && (!has_password() || password_ok(pass));
+    int ok = (!user || cmd_is(user, "default")) && (!srv_password_set() || password_ok(pass));
     if (!ok) {
         cmd_err(x, "-WRONGPASS invalid username-password pair or user is disabled.");
         return 0;
@@ -94,7 +99,7 @@ void cmd_auth(cmd_ctx *x)
         cmd_syntax_error(x);
         return;
     }
-    if (x->argc == 2 && !has_password()) {
+    if (x->argc == 2 && !srv_password_set()) {
         cmd_err(x, "-ERR AUTH <password> called without any password configured for the "
                    "default user. Are you sure your configuration is correct?");
         return;
@@ -173,7 +178,7 @@ void cmd_reset(cmd_ctx *x)
     resp_buf_set_proto(x->out, 2);
     free(c->name);
     c->name = NULL;
-    c->authed = !has_password();
+    c->authed = !srv_password_set();
     resp_parser_set_auth_required(c->parser, !c->authed);
     resp_write_simple(x->out, "RESET", 5);
 }

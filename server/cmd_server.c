@@ -207,7 +207,7 @@ void cmd_info(cmd_ctx *x)
 
 /* ---- CONFIG ----------------------------------------------------------------------------- */
 
-static void config_get(cmd_ctx *x)
+static void config_get_locked(cmd_ctx *x)
 {
     size_t n = conf_count();
     resp_deferred d;
@@ -233,6 +233,13 @@ static void config_get(cmd_ctx *x)
     }
     free(seen);
     resp_write_deferred_len(x->out, &d, RESP_AGG_MAP, pairs);
+}
+
+static void config_get(cmd_ctx *x)
+{
+    pthread_rwlock_rdlock(&srv.cfg_lock);
+    config_get_locked(x);
+    pthread_rwlock_unlock(&srv.cfg_lock);
 }
 
 /* The library's policy for a conf appendfsync value. */
@@ -266,7 +273,7 @@ static void config_rebound(srv_client *c, void *arg)
         resp_write_raw(c->out, "+OK\r\n", 5);
 }
 
-static void config_set(cmd_ctx *x)
+static void config_set_locked(cmd_ctx *x)
 {
     if (x->argc < 4 || x->argc % 2) {
         cmd_reply_arity(x->out, "config|set");
@@ -313,6 +320,14 @@ static void config_set(cmd_ctx *x)
         return;
     }
     cmd_ok(x);
+}
+
+/* Under the config's write lock: other threads read its strings (see srv.h). */
+static void config_set(cmd_ctx *x)
+{
+    pthread_rwlock_wrlock(&srv.cfg_lock);
+    config_set_locked(x);
+    pthread_rwlock_unlock(&srv.cfg_lock);
 }
 
 void cmd_config(cmd_ctx *x)

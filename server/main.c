@@ -12,7 +12,7 @@
 
 #include "client.h"
 
-srv_server srv;
+srv_server srv = {.cfg_lock = PTHREAD_RWLOCK_INITIALIZER};
 
 static void usage(FILE *out)
 {

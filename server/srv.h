@@ -62,7 +62,12 @@ typedef struct srv_stats {
 
 /* The one server struct: everything the process shares. */
 typedef struct srv_server {
+    /* CONFIG SET changes cfg under cfg_lock's write lock, on any I/O thread. A thread that
+     * reads one of its strings (requirepass...) or formats it (CONFIG GET) holds the read
+     * lock: the old string is freed by the change. Integer fields are read without it:
+     * one aligned word, a reader sees the old value or the new one. */
     conf cfg;
+    pthread_rwlock_t cfg_lock;
     ox_store *store;
     ox_table **db;            /* the writer's mapping: db[i] holds database i (dbmap.c) */
     atomic_ullong dbgen;      /* 2 * the committed mapping version; odd while a batch that
@@ -129,6 +134,10 @@ int stats_command(size_t slot, unsigned long long *calls, unsigned long long *us
                   unsigned long long *rejected, unsigned long long *failed);
 /* The i-th error code seen and its count, or NULL past the last. */
 const char *stats_error(size_t i, unsigned long long *count);
+
+/* ---- cmd_conn.c ------------------------------------------------------------------------ */
+/* 1 if requirepass is set (takes the config's read lock). */
+int srv_password_set(void);
 
 /* ---- cmd_server.c ---------------------------------------------------------------------- */
 /* The library's sync policy (enum ox_sync) for a conf appendfsync value. */
