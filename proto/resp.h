@@ -225,7 +225,7 @@ int resp_write_errorf(resp_buf *b, const char *fmt, ...)
 #endif
     ;
 int resp_write_int(resp_buf *b, long long v);                   /* :v */
-int resp_write_bulk(resp_buf *b, const void *p, size_t len);    /* $len p (copied) */
+int resp_write_bulk(resp_buf *b, const void *p, size_t len);    /* $len p (copied; p may be NULL if len is 0) */
 int resp_write_bulk_ll(resp_buf *b, long long v);               /* v as a bulk string */
 /* A bulk string whose bytes are referenced, not copied, if len >= RESP_REF_MIN: p must
  * stay valid and unchanged until release(opaque) is called (see resp_release_fn);

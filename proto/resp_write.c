@@ -120,7 +120,8 @@ int resp_write_bulk(resp_buf *b, const void *data, size_t len)
     size_t h;
     if (!p) return RESP_ENOMEM;
     h = put_header(p, '$', (long long)len);
-    memcpy(p + h, data, len);
+    if (len) /* an empty bulk may come with no buffer at all */
+        memcpy(p + h, data, len);
     memcpy(p + h + len, "\r\n", 2);
     resp_buf_advance(b, h + len + 2);
     return RESP_OK;
