@@ -47,16 +47,22 @@ static void requirepass_changes_while_others_auth(void)
     atomic_int stop = 0;
     struct auther a[AUTHERS];
     pthread_t th[AUTHERS];
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
     for (int i = 0; i < AUTHERS; i++) {
         a[i].c = sp_connect(&g_srv);
         T_ASSERT(a[i].c);
+        /* Answered: the server has taken the connection in, before any password. */
+        T_CMD(a[i].c, "+PONG", "PING");
+    }
+    /* A password before the first AUTH: without one, AUTH answers another error. */
+    T_CMD(c, "+OK", "CONFIG SET requirepass first");
+    for (int i = 0; i < AUTHERS; i++) {
         a[i].stop = &stop;
         atomic_init(&a[i].wrongpass, 0);
         atomic_init(&a[i].other, 0);
         pthread_create(&th[i], NULL, auther_main, &a[i]);
     }
-    redisContext *c = sp_connect(&g_srv);
-    T_ASSERT(c);
     char pass[2048];
     uint64_t deadline = t_now_ms() + 30000;
     /* At least ROUNDS changes, and on until every auther has been answered 20 times. */
