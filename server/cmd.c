@@ -58,6 +58,8 @@ const cmd_def cmd_table[] = {
     {"copy", cmd_copy, -3, W, 1, 2, 1, "@keyspace @write @slow"},
     {"move", cmd_move, 3, W, 1, 1, 1, "@keyspace @write @fast"},
     {"randomkey", cmd_randomkey, 1, R, 0, 0, 0, "@keyspace @read @slow"},
+    {"keys", cmd_keys, 2, R, 0, 0, 0, "@keyspace @read @slow @dangerous"},
+    {"scan", cmd_scan, -2, R, 0, 0, 0, "@keyspace @read @slow"},
     {"swapdb", cmd_swapdb, 3, W, 0, 0, 0, "@keyspace @write @fast @dangerous"},
     {"flushdb", cmd_flushdb, -1, W, 0, 0, 0, "@keyspace @write @slow @dangerous"},
     {"flushall", cmd_flushall, -1, W, 0, 0, 0, "@keyspace @write @slow @dangerous"},
@@ -216,6 +218,13 @@ int cmd_get_in(cmd_ctx *x, ox_table *t, const resp_arg *key, ox_val *val)
     if (x->txn)
         return ox_txn_get(x->txn, t, key->ptr, key->len, val);
     return ox_snapshot_get(x->snap, t, key->ptr, key->len, val);
+}
+
+int cmd_iter(cmd_ctx *x, const ox_val *lo, const ox_val *hi, unsigned flags, ox_iter **it)
+{
+    if (x->txn)
+        return ox_txn_range(x->txn, x->table, lo, hi, flags, it);
+    return ox_snapshot_range(x->snap, x->table, lo, hi, flags, it);
 }
 
 int cmd_get(cmd_ctx *x, const resp_arg *key, ox_val *val)

@@ -90,6 +90,9 @@ void cmd_store_error(cmd_ctx *x, int rc);
  * or another ox_err. */
 int cmd_get(cmd_ctx *x, const resp_arg *key, ox_val *val);
 int cmd_get_in(cmd_ctx *x, ox_table *t, const resp_arg *key, ox_val *val);
+/* An iterator over the keys in [lo, hi) of the selected database, through the context's
+ * snapshot or transaction (ox_range's flags). Close it before the handler returns. */
+int cmd_iter(cmd_ctx *x, const ox_val *lo, const ox_val *hi, unsigned flags, ox_iter **it);
 /* cmd_get for handlers: 1 found, 0 not found, -1 after replying the store's error. */
 int cmd_get_or_reply(cmd_ctx *x, const resp_arg *key, ox_val *val);
 /* Absolute expiry time of key: OX_OK, OX_NOTTL, OX_NOTFOUND. */
@@ -114,6 +117,7 @@ cmd_fn cmd_mget, cmd_mset, cmd_msetnx, cmd_incr, cmd_decr, cmd_incrby, cmd_decrb
 cmd_fn cmd_incrbyfloat, cmd_append, cmd_strlen, cmd_getrange, cmd_setrange;
 cmd_fn cmd_del, cmd_exists, cmd_type, cmd_dbsize, cmd_flushdb, cmd_flushall, cmd_touch;
 cmd_fn cmd_rename, cmd_renamenx, cmd_copy, cmd_move, cmd_randomkey, cmd_swapdb;
+cmd_fn cmd_keys, cmd_scan;
 cmd_fn cmd_setbit, cmd_getbit, cmd_bitcount, cmd_lcs;
 cmd_fn cmd_info, cmd_config, cmd_command, cmd_time, cmd_shutdown, cmd_debug, cmd_lastsave;
 cmd_fn cmd_save, cmd_function;

@@ -264,10 +264,7 @@ void cmd_randomkey(cmd_ctx *x)
     ox_val lo = {seed, sizeof seed}, k, v;
     for (int pass = 0; pass < 2; pass++) {
         ox_iter *it;
-        int rc = x->txn ? ox_txn_range(x->txn, x->table, pass ? NULL : &lo, NULL,
-                                       OX_ITER_KEYS_ONLY, &it)
-                        : ox_snapshot_range(x->snap, x->table, pass ? NULL : &lo, NULL,
-                                            OX_ITER_KEYS_ONLY, &it);
+        int rc = cmd_iter(x, pass ? NULL : &lo, NULL, OX_ITER_KEYS_ONLY, &it);
         if (rc != OX_OK) {
             cmd_store_error(x, rc);
             return;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "cursor.h"
 
 srv_server srv = {.cfg_lock = PTHREAD_RWLOCK_INITIALIZER};
 
@@ -180,6 +181,7 @@ out:
     free(srv.cmd_names);
     stats_free();
     dbmap_free();
+    cursor_free_all();
     conf_free(&srv.cfg);
     if (sfd >= 0)
         close(sfd);

@@ -1,0 +1,268 @@
+/* cmd_scan.c — SCAN and KEYS: walks of a database in key order, with Redis's glob
+ * patterns. A pattern's literal prefix bounds the walk (it seeks straight to it). SCAN's
+ * cursors name the last key examined (cursor.h explains why that terminates and misses no
+ * key that stays). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cmd.h"
+#include "cursor.h"
+#include "glob.h"
+
+#define UNKNOWN_CURSOR \
+    "-ERR unknown cursor: it expired or comes from another server process; restart the " \
+    "iteration from 0"
+
+/* The literal bytes a pattern starts with (up to its first '*', '?' or '['; "\x" is x),
+ * into buf (room for plen bytes). Returns their number. */
+static size_t literal_prefix(const char *pat, size_t plen, char *buf)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < plen; i++) {
+        char ch = pat[i];
+        if (ch == '*' || ch == '?' || ch == '[')
+            break;
+        if (ch == '\\' && i + 1 < plen)
+            ch = pat[++i];
+        buf[n++] = ch;
+    }
+    return n;
+}
+
+/* The smallest byte string greater than every string starting with p[0..n): p with its
+ * last byte below 0xff incremented and what follows dropped. 0 when there is none (no
+ * bound): every byte is 0xff, or n is 0. */
+static size_t prefix_end(char *p, size_t n)
+{
+    while (n > 0 && (unsigned char)p[n - 1] == 0xff)
+        n--;
+    if (n > 0)
+        p[n - 1] = (char)((unsigned char)p[n - 1] + 1);
+    return n;
+}
+
+/* A walk's bounds: from the pattern's literal prefix (if any) to past it. */
+typedef struct walk {
+    char *lo, *hi;
+    size_t lolen, hilen;
+    const char *pat;
+    size_t plen;
+} walk;
+
+static int walk_init(walk *w, const resp_arg *pat)
+{
+    memset(w, 0, sizeof *w);
+    if (!pat)
+        return 0;
+    w->pat = pat->ptr;
+    w->plen = pat->len;
+    w->lo = malloc(pat->len + 1);
+    w->hi = malloc(pat->len + 1);
+    if (!w->lo || !w->hi)
+        abort(); /* the server may abort on allocation failure */
+    w->lolen = literal_prefix(pat->ptr, pat->len, w->lo);
+    memcpy(w->hi, w->lo, w->lolen);
+    w->hilen = prefix_end(w->hi, w->lolen);
+    return 0;
+}
+
+static void walk_free(walk *w)
+{
+    free(w->lo);
+    free(w->hi);
+}
+
+static int walk_match(const walk *w, const ox_val *k)
+{
+    return !w->pat || glob_match(w->pat, w->plen, k->data, k->len, 0);
+}
+
+/* Byte order, a shorter string first on a common prefix (the store's key order). */
+static int key_cmp(const ox_val *a, const ox_val *b)
+{
+    int c = memcmp(a->data, b->data, a->len < b->len ? a->len : b->len);
+    return c ? c : (a->len > b->len) - (a->len < b->len);
+}
+
+/* Opens the walk's iterator, starting at from (when past the prefix) or the prefix. */
+static int walk_open(cmd_ctx *x, const walk *w, const ox_val *from, ox_iter **it)
+{
+    ox_val lo = {w->lo, w->lolen}, hi = {w->hi, w->hilen};
+    if (from && (!w->lolen || key_cmp(from, &lo) > 0))
+        lo = *from;
+    return cmd_iter(x, lo.len || from ? &lo : NULL, w->hilen ? &hi : NULL, OX_ITER_KEYS_ONLY, it);
+}
+
+void cmd_keys(cmd_ctx *x)
+{
+    walk w;
+    walk_init(&w, &x->argv[1]);
+    ox_iter *it;
+    int rc = walk_open(x, &w, NULL, &it);
+    if (rc != OX_OK) {
+        walk_free(&w);
+        cmd_store_error(x, rc);
+        return;
+    }
+    resp_deferred d;
+    size_t n = 0;
+    ox_val k, v;
+    resp_write_deferred(x->out, &d);
+    while ((rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+        if (walk_match(&w, &k)) {
+            resp_write_bulk(x->out, k.data, k.len);
+            n++;
+        }
+    }
+    ox_iter_close(it);
+    walk_free(&w);
+    resp_write_deferred_len(x->out, &d, RESP_AGG_ARRAY, n);
+}
+
+/* Redis parses a cursor with strtoul: an optional sign, decimal digits, nothing after,
+ * no leading space, no overflow. 1 if a is one. */
+static int cursor_parse(const resp_arg *a, uint64_t *out)
+{
+    char buf[128];
+    if (a->len >= sizeof buf)
+        return 0;
+    if (a->len)
+        memcpy(buf, a->ptr, a->len);
+    buf[a->len] = '\0';
+    if (strchr(" \t\n\v\f\r", buf[0]) && buf[0])
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(buf, &end, 10);
+    if (*end || errno == ERANGE)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+/* The SCAN reply's keys, gathered before the cursor (which comes first) is known. */
+typedef struct found {
+    char *buf;
+    size_t len, cap;
+    size_t *ends; /* key i is buf[ends[i-1] .. ends[i]) */
+    size_t n, ncap;
+} found;
+
+static void found_add(found *f, const ox_val *k)
+{
+    if (f->len + k->len > f->cap) {
+        f->cap = (f->len + k->len) * 2 + 256;
+        if (!(f->buf = realloc(f->buf, f->cap)))
+            abort();
+    }
+    if (f->n == f->ncap) {
+        f->ncap = f->ncap * 2 + 16;
+        if (!(f->ends = realloc(f->ends, f->ncap * sizeof *f->ends)))
+            abort();
+    }
+    if (k->len) /* the empty key is a key: nothing to copy, maybe no buffer yet */
+        memcpy(f->buf + f->len, k->data, k->len);
+    f->len += k->len;
+    f->ends[f->n++] = f->len;
+}
+
+/* SCAN's options; 0, or -1 after replying. */
+static int scan_options(cmd_ctx *x, const resp_arg **pat, long long *count, const resp_arg **type)
+{
+    for (int i = 2; i < x->argc; i += 2) {
+        const resp_arg *o = &x->argv[i];
+        if (i + 1 >= x->argc) {
+            cmd_syntax_error(x);
+            return -1;
+        }
+        if (cmd_is(o, "match")) {
+            *pat = &x->argv[i + 1];
+        } else if (cmd_is(o, "count")) {
+            if (cmd_ll_or_reply(x, &x->argv[i + 1], count))
+                return -1;
+            if (*count < 1) {
+                cmd_syntax_error(x);
+                return -1;
+            }
+        } else if (cmd_is(o, "type")) {
+            *type = &x->argv[i + 1];
+        } else {
+            cmd_syntax_error(x);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void cmd_scan(cmd_ctx *x)
+{
+    uint64_t cursor;
+    const resp_arg *pat = NULL, *type = NULL;
+    long long count = 10;
+    if (!cursor_parse(&x->argv[1], &cursor)) {
+        cmd_err(x, "-ERR invalid cursor");
+        return;
+    }
+    if (scan_options(x, &pat, &count, &type))
+        return;
+    unsigned char from[CURSOR_KEY_MAX];
+    size_t fromlen = 0;
+    int fromdb;
+    if (cursor && cursor_load(cursor, &fromdb, from, &fromlen)) {
+        cmd_err(x, UNKNOWN_CURSOR);
+        return;
+    }
+    /* Every key is a string: a walk for another type would find nothing, so it is done. */
+    if (type && !cmd_is(type, "string")) {
+        resp_write_array(x->out, 2);
+        resp_write_bulk(x->out, "0", 1);
+        resp_write_array(x->out, 0);
+        return;
+    }
+    walk w;
+    walk_init(&w, pat);
+    ox_iter *it;
+    ox_val fv = {from, fromlen}, k, v;
+    int rc = walk_open(x, &w, cursor ? &fv : NULL, &it);
+    if (rc != OX_OK) {
+        walk_free(&w);
+        cmd_store_error(x, rc);
+        return;
+    }
+    found f = {0};
+    long long seen = 0;
+    unsigned char last[CURSOR_KEY_MAX];
+    size_t lastlen = 0;
+    while ((rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+        if (cursor && k.len == fromlen && !memcmp(k.data, from, fromlen))
+            continue; /* the cursor's own key was returned before */
+        if (seen == count)
+            break; /* more to come: the cursor resumes after the last key examined */
+        seen++;
+        if (walk_match(&w, &k))
+            found_add(&f, &k);
+        if (k.len)
+            memcpy(last, k.data, k.len);
+        lastlen = k.len;
+    }
+    ox_iter_close(it);
+    walk_free(&w);
+    if (rc != OX_OK && rc != OX_NOTFOUND) {
+        free(f.buf);
+        free(f.ends);
+        cmd_store_error(x, rc);
+        return;
+    }
+    char num[24];
+    uint64_t next = rc == OX_OK ? cursor_save(x->dbi, last, lastlen) : 0;
+    int nl = snprintf(num, sizeof num, "%llu", (unsigned long long)next);
+    resp_write_array(x->out, 2);
+    resp_write_bulk(x->out, num, (size_t)nl);
+    resp_write_array(x->out, f.n);
+    for (size_t i = 0, start = 0; i < f.n; start = f.ends[i++])
+        resp_write_bulk(x->out, f.buf + start, f.ends[i] - start);
+    free(f.buf);
+    free(f.ends);
+}
