@@ -46,10 +46,12 @@
 
 typedef struct ox_wal ox_wal;
 
-/* Opens (creating, preallocating size bytes) "<dbpath>-wal" and locks it for this process.
+/* Opens (creating, preallocating size bytes) "<dbpath>-wal" and locks it for this process;
+ * interval: commits between background checkpoints (0: OX_WAL_EVERY).
  * *recover is set when the header says the data file alone is not the truth (a crash).
  * Errors: OX_EBUSY (another process holds it), OX_EIO, OX_EFULL, OX_ENOMEM. */
-int ox__wal_open(const char *dbpath, size_t size, ox_wal **out, int *recover);
+int ox__wal_open(const char *dbpath, size_t size, unsigned interval, ox_wal **out,
+                 int *recover);
 
 /* Recovery, before LMDB opens the data file: writes the checkpoint's meta page into both
  * meta slots of dbpath and syncs it. Needs exclusive access to the file (taken here).

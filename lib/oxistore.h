@@ -99,6 +99,9 @@ typedef struct ox_options {
                               left on disk after close or a crash */
     size_t wal_size;       /* OX_SYNC_ALWAYS: bytes of the write-ahead log "<file>-wal"
                               (preallocated; a checkpoint empties it when full); 0 = 16 MiB */
+    unsigned wal_interval; /* OX_SYNC_ALWAYS: commits between background checkpoints; 0 =
+                              64. Pages freed in between stay unusable until the next one, so
+                              more means fewer write-backs of the data file but a bigger one */
     ox_clock_fn clock;     /* NULL = the system's real-time clock */
     void *clock_ctx;
 } ox_options;

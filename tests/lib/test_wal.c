@@ -3,6 +3,7 @@
  * that reached the disk without their data pages), checkpoints when the log fills, records
  * larger than the log, one writer process, and offline tools on a file a crash left. */
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -15,11 +16,15 @@ T_MAIN_BEGIN;
 
 #define WAL_SMALL (160u << 10) /* a log whose halves fill after a few hundred small records */
 
+/* ox_options.wal_interval of every open (children inherit it). */
+static unsigned g_interval;
+
 static int open_sync(const char *path, size_t wal_size, int sync, ox_store **s)
 {
     ox_options o;
     ox_options_init(&o);
     o.wal_size = wal_size;
+    o.wal_interval = g_interval;
     o.sync = sync;
     return ox_store_open(path, &o, s);
 }
@@ -167,7 +172,10 @@ static void machine_crash(const char *name, int n, int flip, char *torn, size_t 
     char path[512];
     snprintf(path, sizeof path, "%s.mdb", u_path(name));
     snprintf(base_copy, sizeof base_copy, "%s.base", u_path(name));
+    /* The base copy is the data file as of the checkpoint at 'o': no later one may come. */
+    g_interval = UINT_MAX;
     run_and_kill_flip(path, 0, n, 100, flip, take_base);
+    g_interval = 0;
 
     /* The crashed disk: the base, then the two newest meta pages (page size 4096). */
     snprintf(torn, tornlen, "%s.torn", u_path(name));
@@ -229,6 +237,35 @@ static void sync_policy_changes_at_runtime_keep_durability(void)
     verify_writes(s, 1800, 100);
     T_EQ_INT(ox_store_set_sync(s, 7), OX_EINVAL);
     T_EQ_INT(ox_store_close(s), OX_OK);
+}
+
+/* Pages freed between checkpoints cannot be reused until the next one: without the
+ * periodic checkpoints, 8000 one-key rewrites of 100 keys grew the file to 41 MB. */
+static void file_stays_small_under_many_rewrites(void)
+{
+    const char *path = u_path("rewrites.mdb");
+    pid_t pid = fork();
+    if (pid == 0) {
+        ox_store *s;
+        char k[16], v[100];
+        memset(v, 'v', sizeof v);
+        if (open_wal(path, 0, &s))
+            _exit(2);
+        for (int i = 0; i < 8000; i++) {
+            size_t kl = U_KEY(k, "r%03d", i % 100);
+            if (ox_put(ox_store_table(s), k, kl, v, sizeof v))
+                _exit(3);
+        }
+        _exit(ox_store_close(s) ? 4 : 0);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    T_ASSERT(WIFEXITED(status));
+    T_EQ_INT(WEXITSTATUS(status), 0);
+    struct stat st;
+    T_EQ_INT(stat(path, &st), 0);
+    printf("8000 rewrites of 100 keys: data file %lld bytes\n", (long long)st.st_size);
+    T_ASSERT(st.st_size < 4 << 20);
 }
 
 /* A small log fills many times over: each time a checkpoint empties it. */
@@ -300,6 +337,7 @@ int main(void)
     T_RUN(machine_crash_rolls_back_to_checkpoint_and_replays);
     T_RUN(other_policy_open_replays_the_log);
     T_RUN(sync_policy_changes_at_runtime_keep_durability);
+    T_RUN(file_stays_small_under_many_rewrites);
     T_RUN(full_log_checkpoints_and_keeps_everything);
     T_RUN(record_larger_than_log_is_durable);
     T_RUN(second_writer_process_is_refused);
