@@ -96,10 +96,19 @@ static void expire_generic(cmd_ctx *x, long long basetime, int seconds)
         resp_write_int(x->out, 0);
         return;
     }
-    if (when <= (long long)srv_mstime())
+    /* The key may expire between the lookup above and the write (the clock ticked):
+     * deleting it then is still what was asked; a new time cannot revive it. */
+    if (when <= (long long)srv_mstime()) {
         rc = ox_txn_delete(x->txn, x->table, k->ptr, k->len);
-    else
+        if (rc == OX_NOTFOUND)
+            rc = OX_OK;
+    } else {
         rc = ox_txn_expire_at(x->txn, x->table, k->ptr, k->len, (uint64_t)when);
+        if (rc == OX_NOTFOUND) {
+            resp_write_int(x->out, 0);
+            return;
+        }
+    }
     if (rc != OX_OK)
         cmd_store_error(x, rc);
     else

@@ -479,6 +479,15 @@ void cmd_debug(cmd_ctx *x)
         struct timespec ts = {(time_t)secs, (long)((secs - (time_t)secs) * 1e9L)};
         nanosleep(&ts, NULL);
         cmd_ok(x);
+    } else if (cmd_is(sub, "set-active-expire") && x->argc == 3) {
+        /* As Redis: atoi of the argument, 0 pauses active expiry (tests use it to look
+         * at expired keys that are not reclaimed yet). */
+        char num[32];
+        size_t n = x->argv[2].len < sizeof num - 1 ? x->argv[2].len : sizeof num - 1;
+        memcpy(num, x->argv[2].ptr, n);
+        num[n] = '\0';
+        atomic_store(&srv.expire_paused, atoi(num) == 0);
+        cmd_ok(x);
     } else if (cmd_is(sub, "log") && x->argc == 3) {
         srv_log(SRV_LOG_WARNING, "DEBUG LOG: %.*s", (int)x->argv[2].len, x->argv[2].ptr);
         cmd_ok(x);

@@ -97,7 +97,7 @@ uint64_t expire_run(void)
         cycle_used_us = 0;
     }
     int full = 0;
-    if (expire_pending()) {
+    if (!atomic_load_explicit(&srv.expire_paused, memory_order_relaxed) && expire_pending()) {
         long purged = expire_slice(&full);
         uint64_t end = srv_monotonic_us();
         cycle_used_us += end - now;

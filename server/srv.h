@@ -85,6 +85,7 @@ typedef struct srv_server {
     atomic_int clients;       /* connected now */
     atomic_ullong next_client_id;
     atomic_int shutdown;      /* 1: a shutdown was asked */
+    atomic_int expire_paused; /* DEBUG SET-ACTIVE-EXPIRE 0: active expiry stops (tests) */
     int shutdown_efd;         /* eventfd the main thread waits on */
     uint64_t start_ms;        /* wall clock at start */
     atomic_ullong last_save_s; /* LASTSAVE: unix time of the last SAVE/BGSAVE, 0 = none */
