@@ -65,6 +65,14 @@ int ox_snapshot_ttl(ox_snapshot *snap, ox_table *t, const void *key, size_t klen
     return snap->txn ? ox__rec_ttl(snap->s, snap->txn, t, key, klen, ms) : OX_EBUSY;
 }
 
+int ox_snapshot_expire_time(ox_snapshot *snap, ox_table *t, const void *key, size_t klen,
+                            uint64_t *at)
+{
+    ox_val v;
+    int rc = snap->txn ? ox__rec_get(snap->s, snap->txn, t, key, klen, &v, at) : OX_EBUSY;
+    return rc == OX_OK && *at == 0 ? OX_NOTTL : rc;
+}
+
 int ox_snapshot_range(ox_snapshot *snap, ox_table *t, const ox_val *lo, const ox_val *hi,
                       unsigned flags, ox_iter **out)
 {

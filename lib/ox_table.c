@@ -124,6 +124,27 @@ int ox_count_expires(ox_table *t, uint64_t *n)
     return ox_count_dbi(t, t->exp, n);
 }
 
+int ox_next_expiry(ox_table *t, uint64_t *at)
+{
+    MDB_txn *txn;
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc = ox__read_begin(t->s, &txn);
+    if (rc)
+        return rc;
+    rc = ox__mdb_err(mdb_cursor_open(txn, t->exp, &c));
+    if (rc == OX_OK) {
+        rc = ox__mdb_err(mdb_cursor_get(c, &k, &v, MDB_FIRST));
+        if (rc == OX_OK && k.mv_size != 8)
+            rc = OX_ECORRUPT;
+        if (rc == OX_OK)
+            *at = ox__be64_get(k.mv_data);
+        mdb_cursor_close(c);
+    }
+    ox__read_end(t->s, txn);
+    return rc;
+}
+
 /* Adds the remaining ms of up to `max` live entries from the cursor's position to *sum,
  * stopping before an expiry time of `stop` or later (0: no bound); counts them in *n. */
 static int ox_ttl_run(MDB_cursor *c, MDB_cursor_op first, MDB_val *k, uint64_t now,

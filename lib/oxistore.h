@@ -185,6 +185,12 @@ int ox_count(ox_table *t, uint64_t *n);
  * includes expired keys not yet purged). */
 int ox_count_expires(ox_table *t, uint64_t *n);
 
+/* The soonest expiry time (ms) in the table's expiry index, on one snapshot: O(log n),
+ * for a caller deciding whether a purge has anything to do (*at < now: yes). Expired keys
+ * not purged yet count, as in ox_count_expires. Errors: OX_NOTFOUND (no key has an
+ * expiry time), OX_ECORRUPT, OX_EIO. */
+int ox_next_expiry(ox_table *t, uint64_t *at);
+
 /* The average remaining time to live, in ms, of the table's keys that have one and have
  * not expired (0 if there are none), from the expiry index on one snapshot, reading at
  * most max_sample (> 0) entries: exact when the index holds no more than that, otherwise
@@ -278,6 +284,10 @@ int ox_snapshot_renew(ox_snapshot *snap);
 int ox_snapshot_get(ox_snapshot *snap, ox_table *t, const void *key, size_t klen, ox_val *val);
 int ox_snapshot_contains(ox_snapshot *snap, ox_table *t, const void *key, size_t klen);
 int ox_snapshot_ttl(ox_snapshot *snap, ox_table *t, const void *key, size_t klen, uint64_t *ms);
+/* Absolute expiry time of a key (ms), as ox_txn_expire_time: OX_OK with *at, OX_NOTTL or
+ * OX_NOTFOUND. */
+int ox_snapshot_expire_time(ox_snapshot *snap, ox_table *t, const void *key, size_t klen,
+                            uint64_t *at);
 /* Iterators on the snapshot; close them before ending the snapshot. */
 int ox_snapshot_range(ox_snapshot *snap, ox_table *t, const ox_val *lo, const ox_val *hi,
                       unsigned flags, ox_iter **out);

@@ -57,6 +57,15 @@ const cmd_def cmd_table[] = {
     {"renamenx", cmd_renamenx, 3, W, 1, 2, 1, "@keyspace @write @fast"},
     {"copy", cmd_copy, -3, W, 1, 2, 1, "@keyspace @write @slow"},
     {"move", cmd_move, 3, W, 1, 1, 1, "@keyspace @write @fast"},
+    {"expire", cmd_expire, -3, W, 1, 1, 1, "@keyspace @write @fast"},
+    {"pexpire", cmd_pexpire, -3, W, 1, 1, 1, "@keyspace @write @fast"},
+    {"expireat", cmd_expireat, -3, W, 1, 1, 1, "@keyspace @write @fast"},
+    {"pexpireat", cmd_pexpireat, -3, W, 1, 1, 1, "@keyspace @write @fast"},
+    {"persist", cmd_persist, 2, W, 1, 1, 1, "@keyspace @write @fast"},
+    {"ttl", cmd_ttl, 2, R, 1, 1, 1, "@keyspace @read @fast"},
+    {"pttl", cmd_pttl, 2, R, 1, 1, 1, "@keyspace @read @fast"},
+    {"expiretime", cmd_expiretime, 2, R, 1, 1, 1, "@keyspace @read @fast"},
+    {"pexpiretime", cmd_pexpiretime, 2, R, 1, 1, 1, "@keyspace @read @fast"},
     {"randomkey", cmd_randomkey, 1, R, 0, 0, 0, "@keyspace @read @slow"},
     {"keys", cmd_keys, 2, R, 0, 0, 0, "@keyspace @read @slow @dangerous"},
     {"scan", cmd_scan, -2, R, 0, 0, 0, "@keyspace @read @slow"},
@@ -245,11 +254,7 @@ int cmd_expire_time(cmd_ctx *x, const resp_arg *key, uint64_t *at)
 {
     if (x->txn)
         return ox_txn_expire_time(x->txn, x->table, key->ptr, key->len, at);
-    uint64_t ms;
-    int rc = ox_snapshot_ttl(x->snap, x->table, key->ptr, key->len, &ms);
-    if (rc == OX_OK)
-        *at = srv_mstime() + ms;
-    return rc;
+    return ox_snapshot_expire_time(x->snap, x->table, key->ptr, key->len, at);
 }
 
 int cmd_ll_or_reply(cmd_ctx *x, const resp_arg *a, long long *out)

@@ -118,6 +118,8 @@ cmd_fn cmd_incrbyfloat, cmd_append, cmd_strlen, cmd_getrange, cmd_setrange;
 cmd_fn cmd_del, cmd_exists, cmd_type, cmd_dbsize, cmd_flushdb, cmd_flushall, cmd_touch;
 cmd_fn cmd_rename, cmd_renamenx, cmd_copy, cmd_move, cmd_randomkey, cmd_swapdb;
 cmd_fn cmd_keys, cmd_scan;
+cmd_fn cmd_expire, cmd_pexpire, cmd_expireat, cmd_pexpireat, cmd_persist;
+cmd_fn cmd_ttl, cmd_pttl, cmd_expiretime, cmd_pexpiretime;
 cmd_fn cmd_setbit, cmd_getbit, cmd_bitcount, cmd_lcs;
 cmd_fn cmd_info, cmd_config, cmd_command, cmd_time, cmd_shutdown, cmd_debug, cmd_lastsave;
 cmd_fn cmd_save, cmd_function;

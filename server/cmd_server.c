@@ -134,12 +134,16 @@ void cmd_info(cmd_ctx *x)
         info_add(&b, "total_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
                      "instantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:%llu\r\n"
                      "total_net_output_bytes:%llu\r\nrejected_connections:%llu\r\n"
-                     "expired_keys:0\r\nevicted_keys:0\r\nkeyspace_hits:0\r\nkeyspace_misses:0\r\n"
+                     "expired_keys:%llu\r\nexpired_time_cap_reached_count:%llu\r\n"
+                     "expire_cycle_cpu_milliseconds:%llu\r\n"
+                     "evicted_keys:0\r\nkeyspace_hits:0\r\nkeyspace_misses:0\r\n"
                      "total_error_replies:%llu\r\nwriter_commits:%llu\r\nwriter_batched_writes:%llu\r\n",
                  atomic_load(&srv.stats.connections), atomic_load(&srv.stats.commands),
                  atomic_load(&srv.stats.net_in), atomic_load(&srv.stats.net_out),
-                 atomic_load(&srv.stats.rejected), atomic_load(&srv.stats.errors), commits,
-                 batched);
+                 atomic_load(&srv.stats.rejected), atomic_load(&srv.stats.expired),
+                 atomic_load(&srv.stats.expire_time_cap),
+                 atomic_load(&srv.stats.expire_cycle_us) / 1000, atomic_load(&srv.stats.errors),
+                 commits, batched);
     }
     if (section_wanted(x, "replication", 1)) {
         info_section(&b, "Replication");
@@ -346,6 +350,9 @@ void cmd_config(cmd_ctx *x)
         atomic_store(&srv.stats.rejected, 0);
         atomic_store(&srv.stats.net_in, 0);
         atomic_store(&srv.stats.net_out, 0);
+        atomic_store(&srv.stats.expired, 0);
+        atomic_store(&srv.stats.expire_time_cap, 0);
+        atomic_store(&srv.stats.expire_cycle_us, 0);
         stats_reset();
         cmd_ok(x);
     } else if (cmd_is(sub, "rewrite") && x->argc == 2) {
@@ -471,6 +478,15 @@ void cmd_debug(cmd_ctx *x)
         }
         struct timespec ts = {(time_t)secs, (long)((secs - (time_t)secs) * 1e9L)};
         nanosleep(&ts, NULL);
+        cmd_ok(x);
+    } else if (cmd_is(sub, "set-active-expire") && x->argc == 3) {
+        /* As Redis: atoi of the argument, 0 pauses active expiry (tests use it to look
+         * at expired keys that are not reclaimed yet). */
+        char num[32];
+        size_t n = x->argv[2].len < sizeof num - 1 ? x->argv[2].len : sizeof num - 1;
+        memcpy(num, x->argv[2].ptr, n);
+        num[n] = '\0';
+        atomic_store(&srv.expire_paused, atoi(num) == 0);
         cmd_ok(x);
     } else if (cmd_is(sub, "log") && x->argc == 3) {
         srv_log(SRV_LOG_WARNING, "DEBUG LOG: %.*s", (int)x->argv[2].len, x->argv[2].ptr);

@@ -58,6 +58,9 @@ typedef struct srv_stats {
     atomic_ullong commits;           /* writer transactions committed */
     atomic_ullong batched;           /* jobs committed (batched / commits = batch size) */
     atomic_ullong errors;            /* error replies */
+    atomic_ullong expired;           /* keys reclaimed by active expiry (expire.c) */
+    atomic_ullong expire_cycle_us;   /* time active expiry's slices took */
+    atomic_ullong expire_time_cap;   /* cycles that stopped at their time budget */
 } srv_stats;
 
 /* The one server struct: everything the process shares. */
@@ -82,6 +85,7 @@ typedef struct srv_server {
     atomic_int clients;       /* connected now */
     atomic_ullong next_client_id;
     atomic_int shutdown;      /* 1: a shutdown was asked */
+    atomic_int expire_paused; /* DEBUG SET-ACTIVE-EXPIRE 0: active expiry stops (tests) */
     int shutdown_efd;         /* eventfd the main thread waits on */
     uint64_t start_ms;        /* wall clock at start */
     atomic_ullong last_save_s; /* LASTSAVE: unix time of the last SAVE/BGSAVE, 0 = none */
@@ -143,10 +147,17 @@ int srv_password_set(void);
 /* The library's sync policy (enum ox_sync) for a conf appendfsync value. */
 int srv_sync_policy(int appendfsync);
 
+/* ---- expire.c: active expiry, on the writer thread ------------------------------------ */
+/* Runs one slice of active expiry if one is due (see expire.c), then returns how many ms
+ * the writer may sleep before the next is due (0: run it as soon as the queue is served).
+ * Cheap when nothing is due or nothing has expired. Writer thread only. */
+uint64_t expire_run(void);
+
 /* ---- util.c ---------------------------------------------------------------------------- */
 uint64_t srv_mstime(void);                    /* wall clock, ms since the epoch */
 uint64_t srv_ustime(void);
 uint64_t srv_monotonic_ms(void);
+uint64_t srv_monotonic_us(void);
 /* Redis's string2ll: strict decimal, no spaces, no '+', fits in long long. 1 if ok. */
 int srv_str2ll(const char *s, size_t len, long long *out);
 /* Redis's string2ld-based parsing for INCRBYFLOAT: 1 if ok. */

@@ -20,11 +20,16 @@ uint64_t srv_mstime(void)
     return srv_ustime() / 1000u;
 }
 
-uint64_t srv_monotonic_ms(void)
+uint64_t srv_monotonic_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t srv_monotonic_ms(void)
+{
+    return srv_monotonic_us() / 1000u;
 }
 
 /* As Redis's string2ll (util.c): optional '-', no leading zeros, no '+', no spaces. */

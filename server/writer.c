@@ -4,9 +4,13 @@
  * never leaves before the commit that holds its write returned.
  *
  * The queue is woken by an eventfd: an I/O thread that queues onto an empty queue adds 1
- * to it; the writer takes the whole queue and, when it finds it empty, blocks reading the
- * eventfd. A non-empty queue needs no wake: the writer has not taken it yet. */
+ * to it; the writer takes the whole queue and, when it finds it empty, waits for the
+ * eventfd to become readable. A non-empty queue needs no wake: the writer has not taken it
+ * yet. The wait has a deadline, the next slice of active expiry (expire.c), which runs
+ * between batches: after each batch when it is due, so a busy queue does not starve it,
+ * and one bounded slice at a time, so it does not starve the queue. */
 #include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +99,18 @@ static void wake(srv_writer *w)
         ;
 }
 
+/* Sleeps until the eventfd is readable (then resets it) or timeout_ms passed. */
+static void wait_wake(srv_writer *w, uint64_t timeout_ms)
+{
+    struct pollfd pfd = {.fd = w->efd, .events = POLLIN};
+    int ms = timeout_ms > 60000 ? 60000 : (int)timeout_ms;
+    if (poll(&pfd, 1, ms) > 0 && (pfd.revents & POLLIN)) {
+        uint64_t n;
+        while (read(w->efd, &n, sizeof n) < 0 && errno == EINTR)
+            ;
+    }
+}
+
 static void *writer_main(void *arg)
 {
     srv_writer *w = arg;
@@ -105,15 +121,13 @@ static void *writer_main(void *arg)
         int stop = w->stop;
         w->head = w->tail = NULL;
         pthread_mutex_unlock(&w->mu);
-        if (jobs) {
+        if (jobs)
             batch_run(jobs);
-            continue;
-        }
-        if (stop)
+        else if (stop)
             break;
-        uint64_t n;
-        while (read(w->efd, &n, sizeof n) < 0 && errno == EINTR)
-            ;
+        uint64_t sleep_ms = expire_run();
+        if (!jobs && sleep_ms)
+            wait_wake(w, sleep_ms);
     }
     return NULL;
 }

@@ -238,6 +238,44 @@ static void avg_ttl_is_exact_when_small_and_close_when_sampled(void)
     T_EQ_INT(ox_store_close(s), OX_OK);
 }
 
+/* What an active-expiry loop asks before it writes anything: the soonest expiry time,
+ * and a key's absolute expiry time read on a snapshot. */
+static void next_expiry_and_snapshot_expire_time(void)
+{
+    u_clock clk = {1000};
+    ox_store *s;
+    T_EQ_INT(u_open("ttl8.mdb", &clk, &s), OX_OK);
+    ox_table *t = ox_store_table(s);
+    uint64_t at = 7;
+    T_EQ_INT(ox_next_expiry(t, &at), OX_NOTFOUND);
+    T_EQ_U64(at, 7);
+    T_EQ_INT(ox_put(t, "plain", 5, "v", 1), OX_OK);
+    T_EQ_INT(ox_next_expiry(t, &at), OX_NOTFOUND);
+    T_EQ_INT(ox_put_with_ttl(t, "late", 4, "v", 1, 900), OX_OK);
+    T_EQ_INT(ox_put_with_ttl(t, "soon", 4, "v", 1, 50), OX_OK);
+    T_EQ_INT(ox_next_expiry(t, &at), OX_OK);
+    T_EQ_U64(at, 1050);
+    ox_snapshot *snap;
+    T_EQ_INT(ox_snapshot_begin(s, &snap), OX_OK);
+    T_EQ_INT(ox_snapshot_expire_time(snap, t, "late", 4, &at), OX_OK);
+    T_EQ_U64(at, 1900);
+    T_EQ_INT(ox_snapshot_expire_time(snap, t, "plain", 5, &at), OX_NOTTL);
+    T_EQ_INT(ox_snapshot_expire_time(snap, t, "none", 4, &at), OX_NOTFOUND);
+    clk.now = 1051; /* "soon" expired: gone for reads, still the soonest in the index */
+    T_EQ_INT(ox_snapshot_expire_time(snap, t, "soon", 4, &at), OX_NOTFOUND);
+    ox_snapshot_end(snap);
+    T_EQ_INT(ox_next_expiry(t, &at), OX_OK);
+    T_EQ_U64(at, 1050);
+    size_t purged;
+    T_EQ_INT(ox_purge_expired(t, 0, &purged), OX_OK);
+    T_EQ_U64(purged, 1);
+    T_EQ_INT(ox_next_expiry(t, &at), OX_OK);
+    T_EQ_U64(at, 1900);
+    T_EQ_INT(ox_persist(t, "late", 4), OX_OK);
+    T_EQ_INT(ox_next_expiry(t, &at), OX_NOTFOUND);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+}
+
 int main(void)
 {
     T_RUN(expired_key_is_invisible_to_every_read_path);
@@ -247,5 +285,6 @@ int main(void)
     T_RUN(purge_costs_only_the_expired_keys_in_time_order);
     T_RUN(delete_and_nx_treat_expired_keys_as_absent);
     T_RUN(avg_ttl_is_exact_when_small_and_close_when_sampled);
+    T_RUN(next_expiry_and_snapshot_expire_time);
     return T_MAIN_END();
 }

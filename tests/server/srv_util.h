@@ -211,6 +211,27 @@ static inline const char *sp_show(const redisReply *r, char *buf, size_t cap)
     return buf;
 }
 
+/* The value of field `name` ("db0", "expired_keys", ...) in the reply to INFO section,
+ * copied into out up to the line end; "" if absent. */
+static inline const char *sp_info_field(redisContext *c, const char *section,
+                                        const char *name, char *out, size_t cap)
+{
+    redisReply *r = redisCommand(c, "INFO %s", section);
+    out[0] = '\0';
+    if (r && r->type == REDIS_REPLY_STRING) {
+        size_t nl = strlen(name);
+        for (const char *p = r->str; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+            if (!strncmp(p, name, nl) && p[nl] == ':') {
+                size_t n = strcspn(p + nl + 1, "\r\n");
+                snprintf(out, cap, "%.*s", (int)n, p + nl + 1);
+                break;
+            }
+        }
+    }
+    freeReplyObject(r);
+    return out;
+}
+
 /* ---- raw sockets: byte-exact replies (RESP3 too: Debian's hiredis 0.14 has no RESP3) ---- */
 
 static inline int sp_raw_connect(const srvp *p)

@@ -18,27 +18,6 @@ static void server_starts_with_four_io_threads(void)
     }
 }
 
-/* The value of field `name` ("db0", "cmdstat_get", ...) in an INFO reply, copied into
- * out up to the line end; "" if absent. */
-static const char *info_field(redisContext *c, const char *section, const char *name,
-                              char *out, size_t cap)
-{
-    redisReply *r = redisCommand(c, "INFO %s", section);
-    out[0] = '\0';
-    if (r && r->type == REDIS_REPLY_STRING) {
-        size_t nl = strlen(name);
-        for (const char *p = r->str; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-            if (!strncmp(p, name, nl) && p[nl] == ':') {
-                size_t n = strcspn(p + nl + 1, "\r\n");
-                snprintf(out, cap, "%.*s", (int)n, p + nl + 1);
-                break;
-            }
-        }
-    }
-    freeReplyObject(r);
-    return out;
-}
-
 static void swapdb_checks_its_arguments_as_redis(void)
 {
     redisContext *c = sp_connect(&g_srv);
@@ -68,8 +47,8 @@ static void swapdb_exchanges_data_and_survives_restart(void)
     T_CMD(b, "$4 zero", "GET where"); /* another client, already on db 1 */
     T_CMD(b, ":2", "DBSIZE");
     char v[128];
-    T_EQ_STR(info_field(a, "keyspace", "db0", v, sizeof v), "keys=1,expires=0,avg_ttl=0");
-    T_EQ_STR(info_field(a, "keyspace", "db1", v, sizeof v), "keys=2,expires=0,avg_ttl=0");
+    T_EQ_STR(sp_info_field(a, "keyspace", "db0", v, sizeof v), "keys=1,expires=0,avg_ttl=0");
+    T_EQ_STR(sp_info_field(a, "keyspace", "db1", v, sizeof v), "keys=2,expires=0,avg_ttl=0");
     /* MOVE, COPY DB and FLUSHDB follow the swapped mapping. */
     T_CMD(b, ":1", "MOVE only0 0");
     T_CMD(a, "$1 x", "GET only0");
@@ -320,7 +299,7 @@ static int cmdstat(redisContext *c, const char *name, long long *calls, long lon
     char v[256];
     unsigned long long usec;
     double per;
-    info_field(c, "commandstats", name, v, sizeof v);
+    sp_info_field(c, "commandstats", name, v, sizeof v);
     *calls = *rejected = *failed = -1;
     return sscanf(v, "calls=%lld,usec=%llu,usec_per_call=%lf,rejected_calls=%lld,failed_calls=%lld",
                   calls, &usec, &per, rejected, failed) == 5;
@@ -392,16 +371,16 @@ static void commandstats_and_errorstats_count_exactly(void)
     T_CMDSTAT(c, "cmdstat_config|get", 1, 0, 0);
     T_CMDSTAT(c, "cmdstat_info", 7, 0, 0); /* the seven INFO above, not this one */
     char v[128];
-    T_EQ_STR(info_field(c, "commandstats", "cmdstat_client", v, sizeof v), "");
-    T_EQ_STR(info_field(c, "errorstats", "errorstat_ERR", v, sizeof v), "count=5");
-    T_EQ_STR(info_field(c, "errorstats", "errorstat_NOPROTO", v, sizeof v), "count=1");
-    T_EQ_STR(info_field(c, "stats", "total_error_replies", v, sizeof v), "6");
+    T_EQ_STR(sp_info_field(c, "commandstats", "cmdstat_client", v, sizeof v), "");
+    T_EQ_STR(sp_info_field(c, "errorstats", "errorstat_ERR", v, sizeof v), "count=5");
+    T_EQ_STR(sp_info_field(c, "errorstats", "errorstat_NOPROTO", v, sizeof v), "count=1");
+    T_EQ_STR(sp_info_field(c, "stats", "total_error_replies", v, sizeof v), "6");
     /* SET + INCR + HELLO + CONFIG GET + 1600 + RESETSTAT + the 12 INFO before this one */
-    T_EQ_STR(info_field(c, "stats", "total_commands_processed", v, sizeof v), "1617");
+    T_EQ_STR(sp_info_field(c, "stats", "total_commands_processed", v, sizeof v), "1617");
     T_CMD(c, "+OK", "CONFIG RESETSTAT");
-    T_EQ_STR(info_field(c, "commandstats", "cmdstat_set", v, sizeof v), "");
-    T_EQ_STR(info_field(c, "errorstats", "errorstat_ERR", v, sizeof v), "");
-    T_EQ_STR(info_field(c, "stats", "total_error_replies", v, sizeof v), "0");
+    T_EQ_STR(sp_info_field(c, "commandstats", "cmdstat_set", v, sizeof v), "");
+    T_EQ_STR(sp_info_field(c, "errorstats", "errorstat_ERR", v, sizeof v), "");
+    T_EQ_STR(sp_info_field(c, "stats", "total_error_replies", v, sizeof v), "0");
     T_CMDSTAT(c, "cmdstat_config|resetstat", 1, 0, 0);
     redisFree(c);
 }
@@ -423,7 +402,7 @@ static void info_keyspace_reports_avg_ttl(void)
     }
     char v[128];
     unsigned long long keys = 0, expires = 0, avg = 0;
-    info_field(c, "keyspace", "db7", v, sizeof v);
+    sp_info_field(c, "keyspace", "db7", v, sizeof v);
     int n = sscanf(v, "keys=%llu,expires=%llu,avg_ttl=%llu", &keys, &expires, &avg);
     T_CMD(c, "+OK", "FLUSHDB");
     redisFree(c);
