@@ -46,10 +46,12 @@ void cmd_setbit(cmd_ctx *x)
     buf[byte] = (unsigned char)(on ? buf[byte] | mask : buf[byte] & ~mask);
     int rc = ox_txn_put(x->txn, x->table, k->ptr, k->len, buf, total, 0, OX_PUT_KEEPTTL);
     free(buf);
-    if (rc)
+    if (rc) {
         cmd_store_error(x, rc);
-    else
-        resp_write_int(x->out, old);
+        return;
+    }
+    watch_touch(x->dbi, k->ptr, k->len); /* even when the bit was already so, as Redis */
+    resp_write_int(x->out, old);
 }
 
 void cmd_getbit(cmd_ctx *x)
