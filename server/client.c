@@ -308,14 +308,20 @@ static void dispatch(srv_client *c, int argc, const resp_arg *argv, srv_job **h,
     }
     if (!cmd_arity_ok(d, argc)) {
         stats_rejected(cmd_slot(d));
-        cmd_reply_arity(c->out, d->name);
+        if (d->fn == cmd_exec)
+            multi_exec_reject(c, "wrong number of arguments for 'exec' command");
+        else
+            cmd_reply_arity(c->out, d->name);
         multi_flag_error(c);
         return;
     }
     if (!c->authed && !(d->flags & CMD_NOAUTH)) {
         static const char noauth[] = "-NOAUTH Authentication required.";
         stats_rejected(cmd_slot(d));
-        resp_write_error(c->out, noauth, sizeof noauth - 1);
+        if (d->fn == cmd_exec)
+            multi_exec_reject(c, noauth + 1);
+        else
+            resp_write_error(c->out, noauth, sizeof noauth - 1);
         multi_flag_error(c);
         return;
     }

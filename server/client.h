@@ -129,6 +129,9 @@ int multi_queue(srv_client *c, const cmd_def *d, int argc, const resp_arg *argv)
 /* A command of c was refused before it ran (unknown, arity, auth): if c is in MULTI,
  * EXEC will answer -EXECABORT. */
 void multi_flag_error(srv_client *c);
+/* EXEC refused before it ran (arity, auth): Redis 7.0 answers "-EXECABORT Transaction
+ * discarded because of: <why>" and discards, watched keys included, in MULTI or not. */
+void multi_exec_reject(srv_client *c, const char *why);
 /* Leaves MULTI, frees the queue, and forgets c's watched keys (RESET, DISCARD, and a
  * client going away: then with gone set, nothing is sent to the writer). */
 void multi_discard(srv_client *c);

@@ -93,6 +93,12 @@ void multi_discard(srv_client *c)
     c->watching = 0;
 }
 
+void multi_exec_reject(srv_client *c, const char *why)
+{
+    resp_write_errorf(c->out, "-EXECABORT Transaction discarded because of: %s", why);
+    multi_discard(c);
+}
+
 void cmd_multi(cmd_ctx *x)
 {
     if (x->c->multi) {

@@ -23,6 +23,23 @@ static void server_starts(void)
     }
 }
 
+/* Sends EXEC and compares each element of its array with want[0..n). 0 if all match,
+ * else -1 after printing the first difference. */
+static int exec_expect(redisContext *c, const char *const *want, size_t n)
+{
+    redisReply *r = redisCommand(c, "EXEC");
+    char b[128];
+    int rc = r && r->type == REDIS_REPLY_ARRAY && r->elements == n ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (strcmp(sp_show(r->element[i], b, sizeof b), want[i])) {
+            fprintf(stderr, "EXEC element %zu is %s, expected %s\n", i, b, want[i]);
+            rc = -1;
+        }
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
 static void transaction_replies_exactly(void)
 {
     redisContext *c = sp_connect(&g_srv);
@@ -40,18 +57,9 @@ static void transaction_replies_exactly(void)
     T_CMD(c, "+QUEUED", "GET k");
     T_CMD(c, "+QUEUED", "UNWATCH");
     T_CMD(c, "+QUEUED", "PING");
-    redisReply *r = redisCommand(c, "EXEC");
-    T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 7);
-    char b[128];
     const char *want[] = {"+OK", ":2", "+OK", "-ERR value is not an integer or out of range",
                           "$1 2", "+OK", "+PONG"};
-    for (size_t i = 0; i < 7; i++) {
-        if (strcmp(sp_show(r->element[i], b, sizeof b), want[i])) {
-            freeReplyObject(r);
-            T_FAIL("EXEC element %zu is %s, expected %s", i, b, want[i]);
-        }
-    }
-    freeReplyObject(r);
+    T_ASSERT(exec_expect(c, want, 7) == 0);
     T_CMD(c, "$3 abc", "GET s");
     T_CMD(c, "+OK", "MULTI");
     T_CMD(c, "*0", "EXEC");
@@ -111,18 +119,9 @@ static void select_inside_exec_moves_later_commands(void)
     T_CMD(c, "+QUEUED", "SELECT 99");
     T_CMD(c, "+QUEUED", "PING");
     T_CMD(c, "+QUEUED", "GET where");
-    redisReply *r = redisCommand(c, "EXEC");
-    T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 6);
-    char b[128];
     const char *want[] = {"+OK", "+OK", "+OK", "-ERR DB index is out of range", "+PONG",
                           "$3 db2"};
-    for (size_t i = 0; i < 6; i++) {
-        if (strcmp(sp_show(r->element[i], b, sizeof b), want[i])) {
-            freeReplyObject(r);
-            T_FAIL("EXEC element %zu is %s, expected %s", i, b, want[i]);
-        }
-    }
-    freeReplyObject(r);
+    T_ASSERT(exec_expect(c, want, 6) == 0);
     T_CMD(c, "$3 db2", "GET where"); /* still in db 2 after EXEC */
     T_CMD(c, "+OK", "SELECT 0");
     T_CMD(c, "$3 db0", "GET where");
