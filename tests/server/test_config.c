@@ -50,13 +50,17 @@ static void requirepass_changes_while_others_auth(void)
     for (int i = 0; i < AUTHERS; i++) {
         a[i].c = sp_connect(&g_srv);
         T_ASSERT(a[i].c);
+        T_CMD(a[i].c, "+PONG", "PING"); /* accepted before the password is set */
         a[i].stop = &stop;
         atomic_init(&a[i].wrongpass, 0);
         atomic_init(&a[i].other, 0);
-        pthread_create(&th[i], NULL, auther_main, &a[i]);
     }
     redisContext *c = sp_connect(&g_srv);
     T_ASSERT(c);
+    /* A password first: an AUTH before any is answered "called without any password". */
+    T_CMD(c, "+OK", "CONFIG SET requirepass first");
+    for (int i = 0; i < AUTHERS; i++)
+        pthread_create(&th[i], NULL, auther_main, &a[i]);
     char pass[2048];
     uint64_t deadline = t_now_ms() + 30000;
     /* At least ROUNDS changes, and on until every auther has been answered 20 times. */
