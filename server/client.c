@@ -128,6 +128,17 @@ void client_accept(srv_io *io, int fd, int is_unix)
 static void client_free(srv_client *c)
 {
     srv_io *io = c->io;
+    multi_discard(c);
+    /* The writer's registry may still name c's set: the writer frees it. At shutdown the
+     * writer has stopped or is stopping, and frees every set itself. */
+    if (c->wset && !atomic_load(&srv.shutdown)) {
+        srv_job *j = job_new(NULL, NULL, 0, NULL);
+        if (!j)
+            abort();
+        j->kind = JOB_WSET_FREE;
+        j->wset = c->wset;
+        writer_submit(j, j);
+    }
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -284,6 +295,7 @@ static void dispatch(srv_client *c, int argc, const resp_arg *argv, srv_job **h,
         if (!sub) {
             c->last_cmd = "NULL";
             cmd_reply_unknown_sub(c->out, argv);
+            multi_flag_error(c);
             return;
         }
         d = sub;
@@ -291,24 +303,43 @@ static void dispatch(srv_client *c, int argc, const resp_arg *argv, srv_job **h,
     c->last_cmd = d ? d->name : "NULL";
     if (!d) {
         cmd_reply_unknown(c->out, argc, argv);
+        multi_flag_error(c);
         return;
     }
     if (!cmd_arity_ok(d, argc)) {
         stats_rejected(cmd_slot(d));
-        cmd_reply_arity(c->out, d->name);
+        if (d->fn == cmd_exec)
+            multi_exec_reject(c, "wrong number of arguments for 'exec' command");
+        else
+            cmd_reply_arity(c->out, d->name);
+        multi_flag_error(c);
         return;
     }
     if (!c->authed && !(d->flags & CMD_NOAUTH)) {
         static const char noauth[] = "-NOAUTH Authentication required.";
         stats_rejected(cmd_slot(d));
-        resp_write_error(c->out, noauth, sizeof noauth - 1);
+        if (d->fn == cmd_exec)
+            multi_exec_reject(c, noauth + 1);
+        else
+            resp_write_error(c->out, noauth, sizeof noauth - 1);
+        multi_flag_error(c);
         return;
     }
-    if ((d->flags & CMD_WRITE) || c->inflight > 0) {
+    /* In MULTI nothing of c is in flight (multi.c): queued or not, it answers here. */
+    if (c->multi) {
+        if (!multi_queue(c, d, argc, argv))
+            run_here(c, d, argc, argv);
+        return;
+    }
+    if (d->fn == cmd_watch)
+        c->watching = 1;
+    else if (d->fn == cmd_unwatch)
+        c->watching = 0;
+    if ((d->flags & (CMD_WRITE | CMD_WATCH)) || c->inflight > 0) {
         srv_job *j = job_new(c, d, argc, argv);
         if (!j)
             abort();
-        j->barrier = !(d->flags & (CMD_WRITE | CMD_READ));
+        j->barrier = !(d->flags & (CMD_WRITE | CMD_READ | CMD_WATCH));
         if (j->barrier)
             c->stalled = 1; /* it may change what the next commands mean (SELECT…) */
         c->inflight++;
@@ -370,7 +401,15 @@ void client_job_done(srv_job *j)
             client_free(c);
         return;
     }
-    if (j->barrier) {
+    if (j->kind == JOB_EXEC) {
+        multi_exec_done(c, j);
+        if (j->has_client)
+            c->stalled = 0;
+        if (c->io->snap) {
+            ox_snapshot_end(c->io->snap);
+            c->io->snap = NULL;
+        }
+    } else if (j->barrier) {
         /* Every earlier job of c is back: the client's state is its own again. */
         c->stalled = 0;
         run_here(c, j->cmd, j->argc, j->argv);
@@ -379,22 +418,27 @@ void client_job_done(srv_job *j)
             c->io->snap = NULL;
         }
     } else {
-        struct iovec iov[IOV_MAX_SEND];
-        int n;
-        while ((n = resp_buf_iov(j->out, iov, IOV_MAX_SEND, NULL)) > 0) {
-            size_t sent = 0;
-            for (int i = 0; i < n; i++) {
-                resp_write_raw(c->out, iov[i].iov_base, iov[i].iov_len);
-                sent += iov[i].iov_len;
-            }
-            resp_buf_consume(j->out, sent);
-        }
+        client_write_buf(c, j->out);
     }
     job_free(j);
     if (!c->stalled && c->inflight == 0)
         client_process(c); /* commands that waited behind the barrier */
     else
         client_flush(c);
+}
+
+void client_write_buf(srv_client *c, resp_buf *b)
+{
+    struct iovec iov[IOV_MAX_SEND];
+    int n;
+    while ((n = resp_buf_iov(b, iov, IOV_MAX_SEND, NULL)) > 0) {
+        size_t sent = 0;
+        for (int i = 0; i < n; i++) {
+            resp_write_raw(c->out, iov[i].iov_base, iov[i].iov_len);
+            sent += iov[i].iov_len;
+        }
+        resp_buf_consume(b, sent);
+    }
 }
 
 void client_kill(srv_client *c)
@@ -456,13 +500,15 @@ size_t client_info_line(const srv_client *c, char *buf, size_t cap)
 {
     uint64_t now = srv_mstime();
     int n = snprintf(buf, cap,
-                     "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu flags=N db=%d "
-                     "sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=0 "
+                     "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu flags=%s db=%d "
+                     "sub=0 psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 "
                      "multi-mem=0 rbs=%zu rbp=0 obl=0 oll=0 omem=%zu tot-mem=%zu events=r "
                      "cmd=%s user=default redir=-1 resp=%d",
                      (unsigned long long)c->id, c->addr, c->laddr, c->fd,
                      c->name ? c->name : "", (unsigned long long)((now - c->ctime_ms) / 1000),
-                     (unsigned long long)((now - c->last_ms) / 1000), c->db,
+                     (unsigned long long)((now - c->last_ms) / 1000),
+                     c->multi || c->exec_n ? "x" : "N", c->db,
+                     c->multi ? c->multi_n : c->exec_n ? c->exec_n : -1,
                      resp_parser_buffered(c->parser),
                      resp_parser_capacity(c->parser) - resp_parser_buffered(c->parser),
                      resp_parser_capacity(c->parser), resp_buf_pending(c->out),

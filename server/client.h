@@ -27,7 +27,26 @@ struct srv_client {
     uint64_t obuf_soft_since; /* when the output first passed the soft limit, 0 = not */
     const char *last_cmd;
     char addr[64], laddr[64];
+    /* MULTI (multi.c), the I/O thread's: the queued commands as jobs, in order. */
+    int multi;              /* between MULTI and EXEC/DISCARD */
+    int multi_dirty;        /* a command was refused while queueing: EXEC aborts */
+    int multi_n;
+    srv_job *mq_head, *mq_tail;
+    int watching;           /* WATCH was sent since the last UNWATCH/EXEC/DISCARD */
+    int exec_n;             /* while EXEC runs commands here: how many (CLIENT LIST) */
+    /* The writer's (watch.c): read or written by the writer only while a job of this
+     * client is in flight, by the I/O thread only when none is. */
+    watch_set *wset;        /* NULL until the first WATCH */
     srv_client *prev, *next; /* the I/O thread's list */
+};
+
+/* What a job asks of the writer. */
+enum job_kind {
+    JOB_CMD,                /* one command (or a barrier, see below) */
+    JOB_EXEC,               /* EXEC with writes: the queued commands hang off multi */
+    JOB_UNWATCH,            /* forget c's watched keys, reply nothing (EXEC, DISCARD, RESET
+                               on the I/O thread) */
+    JOB_WSET_FREE           /* no client (c NULL): free wset, whose client is gone */
 };
 
 /* A command on its way to the writer and back. argv and its bytes live in the same
@@ -36,11 +55,19 @@ struct srv_job {
     srv_job *next;
     srv_client *c;
     const cmd_def *cmd;
+    int kind;               /* enum job_kind */
     int db, resp;
     int barrier;            /* CMD_CLIENT: run on the I/O thread when it comes back */
     int argc;
     resp_arg *argv;
     resp_buf *out;          /* the reply, written by the writer */
+    /* JOB_EXEC: the queued commands (each a job: its reply goes in its own out), their
+     * number, whether the writer ran them (0: out holds EXEC's whole reply), whether
+     * the client's watched keys are checked, and whether it holds CMD_CLIENT commands
+     * (run on the I/O thread when the job comes back, the client stalled meanwhile). */
+    srv_job *multi;
+    int multi_n, ran, watched, has_client;
+    watch_set *wset;        /* JOB_WSET_FREE */
 };
 
 struct srv_io {
@@ -79,13 +106,42 @@ void client_kill(srv_client *c);
  * reply is written (on c's thread; frees c if it went away meanwhile). */
 void client_suspend(srv_client *c);
 void client_resume(srv_client *c);
+/* Appends what b holds to c's output, consuming it (a reply made elsewhere). */
+void client_write_buf(srv_client *c, resp_buf *b);
 /* Appends CLIENT LIST's line for c to buf (NUL-terminated). */
 size_t client_info_line(const srv_client *c, char *buf, size_t cap);
 
 /* ---- job.c ---- */
-/* Copies a command into a new job for c. NULL when out of memory. */
+/* Copies a command into a new job for c (c may be NULL: then db 0, RESP2). NULL when out
+ * of memory. */
 srv_job *job_new(srv_client *c, const cmd_def *d, int argc, const resp_arg *argv);
+/* Frees j, and for a JOB_EXEC the queued jobs hanging off it. NULL is a no-op. */
 void job_free(srv_job *j);
+/* Frees a list of jobs linked by next. */
+void job_free_list(srv_job *head);
+
+/* ---- multi.c: MULTI, EXEC, DISCARD (and the queue they work on) ---- */
+/* On c's thread, from dispatch, for a command that passed the lookup, arity and auth
+ * checks while c is in MULTI: queues it (+QUEUED) or refuses it (no-multi commands);
+ * returns 1 if it did either, 0 if the command runs now (EXEC, DISCARD, MULTI, WATCH,
+ * QUIT, RESET). */
+int multi_queue(srv_client *c, const cmd_def *d, int argc, const resp_arg *argv);
+/* A command of c was refused before it ran (unknown, arity, auth): if c is in MULTI,
+ * EXEC will answer -EXECABORT. */
+void multi_flag_error(srv_client *c);
+/* EXEC refused before it ran (arity, auth): Redis 7.0 answers "-EXECABORT Transaction
+ * discarded because of: <why>" and discards, watched keys included, in MULTI or not. */
+void multi_exec_reject(srv_client *c, const char *why);
+/* Leaves MULTI, frees the queue, and forgets c's watched keys (RESET, DISCARD, and a
+ * client going away: then with gone set, nothing is sent to the writer). */
+void multi_discard(srv_client *c);
+/* A JOB_EXEC came back to c's thread: writes EXEC's reply (running its CMD_CLIENT
+ * commands in their places). Does not free j. */
+void multi_exec_done(srv_client *c, srv_job *j);
+/* In the writer, inside the batch's transaction: runs a JOB_EXEC. */
+void multi_exec_run(srv_job *j, ox_txn *txn);
+/* In the writer, after a failed commit: every reply of an EXEC job becomes msg. */
+void multi_exec_fail(srv_job *j, const char *msg);
 
 /* ---- io.c ---- */
 int io_start(void);         /* binds, starts srv.nio threads; 0 or -1 (logged) */
@@ -110,5 +166,10 @@ void io_complete(srv_io *io, srv_job *head, srv_job *tail);
 int writer_start(void);
 void writer_submit(srv_job *head, srv_job *tail);
 void writer_stop(void);     /* commits what is queued, then joins */
+/* Any thread: the number of the last batch whose commit returned (batches are numbered
+ * from 1 in the order the writer runs them). */
+uint64_t writer_committed(void);
+/* Writer: the number of the batch it is running. */
+uint64_t writer_batch(void);
 
 #endif

@@ -11,6 +11,9 @@
 #define C CMD_CLIENT
 #define NA CMD_NOAUTH
 #define SUB CMD_SUBS
+#define WA CMD_WATCH
+#define NM CMD_NOMULTI
+#define AS CMD_ASYNC
 
 /* name, handler, arity, flags, first key, last key, step, ACL categories */
 const cmd_def cmd_table[] = {
@@ -77,11 +80,16 @@ const cmd_def cmd_table[] = {
     {"command", cmd_command, -1, C | SUB, 0, 0, 0, "@slow @connection"},
     {"time", cmd_time, 1, C, 0, 0, 0, "@fast"},
     {"lastsave", cmd_lastsave, 1, C, 0, 0, 0, "@fast @dangerous"},
-    {"shutdown", cmd_shutdown, -1, C | NA, 0, 0, 0, "@admin @slow @dangerous"},
+    {"shutdown", cmd_shutdown, -1, C | NA | NM, 0, 0, 0, "@admin @slow @dangerous"},
     {"debug", cmd_debug, -2, C, 0, 0, 0, "@admin @slow @dangerous"},
-    {"save", cmd_save, 1, C, 0, 0, 0, "@admin @slow @dangerous"},
+    {"save", cmd_save, 1, C | NM, 0, 0, 0, "@admin @slow @dangerous"},
     {"bgsave", cmd_save, -1, C, 0, 0, 0, "@admin @slow @dangerous"},
     {"function", cmd_function, -2, C | SUB, 0, 0, 0, "@slow @scripting"},
+    {"multi", cmd_multi, 1, C, 0, 0, 0, "@fast @transaction"},
+    {"exec", cmd_exec, 1, C, 0, 0, 0, "@slow @transaction"},
+    {"discard", cmd_discard, 1, C, 0, 0, 0, "@fast @transaction"},
+    {"watch", cmd_watch, -2, WA, 1, -1, 1, "@fast @transaction"},
+    {"unwatch", cmd_unwatch, 1, WA, 0, 0, 0, "@fast @transaction"},
 };
 const size_t cmd_count = sizeof cmd_table / sizeof cmd_table[0];
 
@@ -93,13 +101,13 @@ const cmd_def cmd_subtable[] = {
     {"client|getname", cmd_client, 2, C, 0, 0, 0, "@slow @connection"},
     {"client|setname", cmd_client, 3, C, 0, 0, 0, "@slow @connection"},
     {"client|info", cmd_client, 2, C, 0, 0, 0, "@slow @connection"},
-    {"client|list", cmd_client, -2, C, 0, 0, 0, "@admin @slow @dangerous @connection"},
-    {"client|kill", cmd_client, -3, C, 0, 0, 0, "@admin @slow @dangerous @connection"},
+    {"client|list", cmd_client, -2, C | AS, 0, 0, 0, "@admin @slow @dangerous @connection"},
+    {"client|kill", cmd_client, -3, C | AS, 0, 0, 0, "@admin @slow @dangerous @connection"},
     {"client|no-evict", cmd_client, 3, C, 0, 0, 0, "@admin @slow @dangerous @connection"},
     {"client|no-touch", cmd_client, 3, C, 0, 0, 0, "@slow @connection"},
     {"client|setinfo", cmd_client, 4, C, 0, 0, 0, "@slow @connection"},
     {"config|get", cmd_config, -3, C, 0, 0, 0, "@admin @slow @dangerous"},
-    {"config|set", cmd_config, -4, C, 0, 0, 0, "@admin @slow @dangerous"},
+    {"config|set", cmd_config, -4, C | AS, 0, 0, 0, "@admin @slow @dangerous"},
     {"config|resetstat", cmd_config, 2, C, 0, 0, 0, "@admin @slow @dangerous"},
     {"config|rewrite", cmd_config, 2, C, 0, 0, 0, "@admin @slow @dangerous"},
     {"command|count", cmd_command, 2, C, 0, 0, 0, "@slow @connection"},

@@ -11,6 +11,13 @@
  *   CMD_NOAUTH  allowed before AUTH when requirepass is set.
  *   CMD_SUBS    a container: argv[1] names a subcommand of cmd_subtable, looked up before
  *               the arity check; an unknown one is refused as Redis refuses it.
+ *   CMD_WATCH   WATCH, UNWATCH: runs in the writer thread, where the registry of watched
+ *               keys lives (watch.c), with x->job set; changes no key.
+ *   CMD_NOMULTI refused inside MULTI (Redis's no-multi flag).
+ *   CMD_ASYNC   may reply later, after asking the other I/O threads (io_ask_all); refused
+ *               inside MULTI here, as EXEC could not put its reply in its place.
+ * Inside EXEC (x->in_exec) a command runs as it would alone, on EXEC's snapshot or in
+ * EXEC's part of the writer's batch; CMD_CLIENT commands run on the client's thread.
  * A handler writes exactly one reply into x->out (an error included); it never fails
  * otherwise. Handlers named ..._or_reply have replied when they return nonzero.
  */
@@ -25,6 +32,9 @@ enum cmd_flags {
     CMD_CLIENT = 1u << 2,
     CMD_NOAUTH = 1u << 3,
     CMD_SUBS = 1u << 4,
+    CMD_WATCH = 1u << 5,
+    CMD_NOMULTI = 1u << 6,
+    CMD_ASYNC = 1u << 7,
 };
 
 typedef struct cmd_ctx {
@@ -37,6 +47,8 @@ typedef struct cmd_ctx {
     ox_txn *txn;          /* in the writer */
     srv_client *c;        /* on an I/O thread, else NULL */
     const cmd_def *cmd;
+    srv_job *job;         /* in the writer: the job (CMD_WATCH handlers use job->c) */
+    int in_exec;          /* run by EXEC */
 } cmd_ctx;
 
 typedef void cmd_fn(cmd_ctx *x);
@@ -106,6 +118,12 @@ int cmd_ll_or_reply(cmd_ctx *x, const resp_arg *a, long long *out);
  * indexes from the end, clamped). 1 if the range holds something, 0 if it is empty. */
 int cmd_range_clamp(long long *start, long long *end, long long len);
 
+/* The database SELECT a would switch to, or -1 if it would fail (cmd_conn.c). */
+int cmd_select_db(const resp_arg *a);
+/* The protocol c would speak after HELLO argv, its current one if HELLO would fail
+ * (cmd_conn.c; EXEC works out the protocol of the commands queued after a HELLO). */
+int cmd_hello_proto(const srv_client *c, int argc, const resp_arg *argv);
+
 /* 1 if a equals the NUL-terminated word s ignoring ASCII case. */
 int cmd_is(const resp_arg *a, const char *s);
 
@@ -123,5 +141,6 @@ cmd_fn cmd_ttl, cmd_pttl, cmd_expiretime, cmd_pexpiretime;
 cmd_fn cmd_setbit, cmd_getbit, cmd_bitcount, cmd_lcs;
 cmd_fn cmd_info, cmd_config, cmd_command, cmd_time, cmd_shutdown, cmd_debug, cmd_lastsave;
 cmd_fn cmd_save, cmd_function;
+cmd_fn cmd_multi, cmd_exec, cmd_discard, cmd_watch, cmd_unwatch; /* multi.c */
 
 #endif

@@ -44,12 +44,20 @@ void cmd_setbit(cmd_ctx *x)
     unsigned mask = 1u << (7 - (off & 7));
     int old = (buf[byte] & mask) != 0;
     buf[byte] = (unsigned char)(on ? buf[byte] | mask : buf[byte] & ~mask);
-    int rc = ox_txn_put(x->txn, x->table, k->ptr, k->len, buf, total, 0, OX_PUT_KEEPTTL);
+    int rc = OX_OK;
+    /* As Redis 7.0: a key created or grown, or a bit that changed, is a write (and a
+     * watched key's change); setting a bit to what it was is neither. */
+    int changed = !found || total > len || old != on;
+    if (changed)
+        rc = ox_txn_put(x->txn, x->table, k->ptr, k->len, buf, total, 0, OX_PUT_KEEPTTL);
     free(buf);
-    if (rc)
+    if (rc) {
         cmd_store_error(x, rc);
-    else
-        resp_write_int(x->out, old);
+        return;
+    }
+    if (changed)
+        watch_touch(x->dbi, k->ptr, k->len);
+    resp_write_int(x->out, old);
 }
 
 void cmd_getbit(cmd_ctx *x)

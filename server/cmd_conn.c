@@ -28,15 +28,28 @@ void cmd_quit(cmd_ctx *x)
     x->c->close_after_reply = 1;
 }
 
+/* SELECT's argument: 0 and *db, or the error reply. */
+static const char *select_parse(const resp_arg *a, long long *db)
+{
+    if (!srv_str2ll(a->ptr, a->len, db))
+        return "-ERR value is not an integer or out of range";
+    if (*db < 0 || *db >= srv.ndb)
+        return "-ERR DB index is out of range";
+    return NULL;
+}
+
+int cmd_select_db(const resp_arg *a)
+{
+    long long db;
+    return select_parse(a, &db) ? -1 : (int)db;
+}
+
 void cmd_select(cmd_ctx *x)
 {
     long long db;
-    if (!srv_str2ll(x->argv[1].ptr, x->argv[1].len, &db)) {
-        cmd_err(x, "-ERR value is not an integer or out of range");
-        return;
-    }
-    if (db < 0 || db >= srv.ndb) {
-        cmd_err(x, "-ERR DB index is out of range");
+    const char *err = select_parse(&x->argv[1], &db);
+    if (err) {
+        cmd_err(x, err);
         return;
     }
     x->c->db = (int)db;
@@ -56,16 +69,22 @@ static int password_ok(const resp_arg *given)
     return diff == 0;
 }
 
-/* CLIENT SETNAME / HELLO SETNAME: printable ASCII without spaces; "" clears the name.
- * 0, or -1 after replying. */
+/* CLIENT SETNAME / HELLO SETNAME: printable ASCII without spaces; "" clears the name. */
+static int name_ok(const resp_arg *n)
+{
+    for (size_t k = 0; k < n->len; k++)
+        if (n->ptr[k] <= ' ' || n->ptr[k] > '~')
+            return 0;
+    return 1;
+}
+
+/* 0, or -1 after replying. */
 static int set_name_or_reply(cmd_ctx *x, const resp_arg *n)
 {
-    for (size_t k = 0; k < n->len; k++) {
-        if (n->ptr[k] <= ' ' || n->ptr[k] > '~') {
-            cmd_err(x, "-ERR Client names cannot contain spaces, newlines or special "
-                       "characters.");
-            return -1;
-        }
+    if (!name_ok(n)) {
+        cmd_err(x, "-ERR Client names cannot contain spaces, newlines or special "
+                   "characters.");
+        return -1;
     }
     free(x->c->name);
     x->c->name = n->len ? strndup(n->ptr, n->len) : NULL;
@@ -80,11 +99,15 @@ int srv_password_set(void)
     return set;
 }
 
+static int credentials_ok(const resp_arg *user, const resp_arg *pass)
+{
+    return (!user || cmd_is(user, "default")) && (!srv_password_set() || password_ok(pass));
+}
+
 /* AUTH [user] pass, as the default user: 1 if it succeeded, else replied. */
 static int auth_or_reply(cmd_ctx *x, const resp_arg *user, const resp_arg *pass)
 {
-    int ok = (!user || cmd_is(user, "default")) && (!srv_password_set() || password_ok(pass));
-    if (!ok) {
+    if (!credentials_ok(user, pass)) {
         cmd_err(x, "-WRONGPASS invalid username-password pair or user is disabled.");
         return 0;
     }
@@ -109,37 +132,69 @@ void cmd_auth(cmd_ctx *x)
         cmd_ok(x);
 }
 
-void cmd_hello(cmd_ctx *x)
+/* HELLO's arguments, parsed as Redis does: the version first, then the options. */
+typedef struct hello_args {
+    long long ver;
+    const resp_arg *user, *pass, *name;
+    const resp_arg *bad;    /* the option that is a syntax error */
+} hello_args;
+
+/* NULL, or the error reply (NULL with h->bad set: the syntax error, which quotes it). */
+static const char *hello_parse(int argc, const resp_arg *argv, int cur, hello_args *h)
 {
-    long long ver = x->c->resp;
+    *h = (hello_args){.ver = cur};
     int i = 1;
-    if (x->argc >= 2) {
-        if (!srv_str2ll(x->argv[1].ptr, x->argv[1].len, &ver)) {
-            cmd_err(x, "-ERR Protocol version is not an integer or out of range");
-            return;
-        }
+    if (argc >= 2) {
+        if (!srv_str2ll(argv[1].ptr, argv[1].len, &h->ver))
+            return "-ERR Protocol version is not an integer or out of range";
         i = 2;
-        if (ver < 2 || ver > 3) {
-            cmd_err(x, "-NOPROTO unsupported protocol version");
-            return;
-        }
+        if (h->ver < 2 || h->ver > 3)
+            return "-NOPROTO unsupported protocol version";
     }
-    const resp_arg *user = NULL, *pass = NULL, *name = NULL;
-    for (; i < x->argc; i++) {
-        int more = x->argc - i - 1;
-        if (cmd_is(&x->argv[i], "auth") && more >= 2) {
-            user = &x->argv[i + 1];
-            pass = &x->argv[i + 2];
+    for (; i < argc; i++) {
+        int more = argc - i - 1;
+        if (cmd_is(&argv[i], "auth") && more >= 2) {
+            h->user = &argv[i + 1];
+            h->pass = &argv[i + 2];
             i += 2;
-        } else if (cmd_is(&x->argv[i], "setname") && more >= 1) {
-            name = &x->argv[i + 1];
+        } else if (cmd_is(&argv[i], "setname") && more >= 1) {
+            h->name = &argv[i + 1];
             i++;
         } else {
-            resp_write_errorf(x->out, "-ERR Syntax error in HELLO option '%.*s'",
-                              (int)x->argv[i].len, x->argv[i].ptr);
-            return;
+            h->bad = &argv[i];
+            return NULL;
         }
     }
+    return NULL;
+}
+
+int cmd_hello_proto(const srv_client *c, int argc, const resp_arg *argv)
+{
+    hello_args h;
+    if (hello_parse(argc, argv, c->resp, &h) || h.bad)
+        return c->resp;
+    if (h.user ? !credentials_ok(h.user, h.pass) : !c->authed)
+        return c->resp;
+    if (h.name && !name_ok(h.name))
+        return c->resp;
+    return (int)h.ver;
+}
+
+void cmd_hello(cmd_ctx *x)
+{
+    hello_args h;
+    const char *err = hello_parse(x->argc, x->argv, x->c->resp, &h);
+    if (err) {
+        cmd_err(x, err);
+        return;
+    }
+    if (h.bad) {
+        resp_write_errorf(x->out, "-ERR Syntax error in HELLO option '%.*s'",
+                          (int)h.bad->len, h.bad->ptr);
+        return;
+    }
+    long long ver = h.ver;
+    const resp_arg *user = h.user, *pass = h.pass, *name = h.name;
     if (user && !auth_or_reply(x, user, pass))
         return;
     if (!x->c->authed) {
@@ -173,6 +228,7 @@ void cmd_hello(cmd_ctx *x)
 void cmd_reset(cmd_ctx *x)
 {
     srv_client *c = x->c;
+    multi_discard(c); /* RESET leaves MULTI and forgets the watched keys, as in Redis */
     c->db = 0;
     c->resp = 2;
     resp_buf_set_proto(x->out, 2);

@@ -100,6 +100,8 @@ static void expire_generic(cmd_ctx *x, long long basetime, int seconds)
      * deleting it then is still what was asked; a new time cannot revive it. */
     if (when <= (long long)srv_mstime()) {
         rc = ox_txn_delete(x->txn, x->table, k->ptr, k->len);
+        if (rc == OX_OK)
+            watch_touch(x->dbi, k->ptr, k->len);
         if (rc == OX_NOTFOUND)
             rc = OX_OK;
     } else {
@@ -108,6 +110,8 @@ static void expire_generic(cmd_ctx *x, long long basetime, int seconds)
             resp_write_int(x->out, 0);
             return;
         }
+        if (rc == OX_OK)
+            watch_touch(x->dbi, k->ptr, k->len);
     }
     if (rc != OX_OK)
         cmd_store_error(x, rc);
@@ -150,6 +154,8 @@ void cmd_persist(cmd_ctx *x)
 {
     const resp_arg *k = &x->argv[1];
     int rc = ox_txn_persist(x->txn, x->table, k->ptr, k->len);
+    if (rc == OX_OK)
+        watch_touch(x->dbi, k->ptr, k->len);
     if (rc == OX_OK || rc == OX_NOTFOUND || rc == OX_NOTTL)
         resp_write_int(x->out, rc == OX_OK);
     else

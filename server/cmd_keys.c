@@ -9,8 +9,10 @@ void cmd_del(cmd_ctx *x)
     long long n = 0;
     for (int i = 1; i < x->argc; i++) {
         int rc = ox_txn_delete(x->txn, x->table, x->argv[i].ptr, x->argv[i].len);
-        if (rc == OX_OK)
+        if (rc == OX_OK) {
+            watch_touch(x->dbi, x->argv[i].ptr, x->argv[i].len);
             n++;
+        }
         else if (rc != OX_NOTFOUND) {
             cmd_store_error(x, rc);
             return;
@@ -71,6 +73,7 @@ void cmd_flushdb(cmd_ctx *x)
 {
     if (!flush_args_ok(x))
         return;
+    watch_flush(x->txn, x->dbi);
     int rc = ox_txn_clear(x->txn, x->table);
     if (rc)
         cmd_store_error(x, rc);
@@ -83,6 +86,7 @@ void cmd_flushall(cmd_ctx *x)
     if (!flush_args_ok(x))
         return;
     for (int i = 0; i < srv.ndb; i++) {
+        watch_flush(x->txn, i);
         int rc = ox_txn_clear(x->txn, srv.db[i]);
         if (rc) {
             cmd_store_error(x, rc);
@@ -123,10 +127,13 @@ void cmd_swapdb(cmd_ctx *x)
         return;
     }
     int rc = a == b ? OX_OK : dbmap_swap(x->txn, (int)a, (int)b);
-    if (rc != OX_OK)
+    if (rc != OX_OK) {
         cmd_store_error(x, rc);
-    else
-        cmd_ok(x);
+        return;
+    }
+    if (a != b)
+        watch_swap(x->txn, (int)a, (int)b);
+    cmd_ok(x);
 }
 
 /* A key's value and expiry time copied out of the transaction's view (the bytes must not
@@ -156,11 +163,13 @@ static int copy_out_or_reply(cmd_ctx *x, ox_table *t, const resp_arg *key, void 
     return 1;
 }
 
-/* Moves or copies src (in table ts) to dst (in td). replace: overwrite an existing dst.
- * keep_src: COPY. 1 done, 0 not (no src, or dst exists), -1 after replying. */
-static int transfer(cmd_ctx *x, ox_table *ts, const resp_arg *src, ox_table *td,
-                    const resp_arg *dst, int replace, int keep_src)
+/* Moves or copies src (in database x->dbi) to dst (in database dbd). replace: overwrite
+ * an existing dst. keep_src: COPY. 1 done, 0 not (no src, or dst exists), -1 after
+ * replying. */
+static int transfer(cmd_ctx *x, const resp_arg *src, int dbd, const resp_arg *dst,
+                    int replace, int keep_src)
 {
+    ox_table *ts = x->table, *td = srv.db[dbd];
     void *val;
     size_t len;
     uint64_t at;
@@ -178,6 +187,9 @@ static int transfer(cmd_ctx *x, ox_table *ts, const resp_arg *src, ox_table *td,
         cmd_store_error(x, rc);
         return -1;
     }
+    if (!keep_src)
+        watch_touch(x->dbi, src->ptr, src->len);
+    watch_touch(dbd, dst->ptr, dst->len);
     return 1;
 }
 
@@ -204,7 +216,7 @@ static void rename_generic(cmd_ctx *x, int nx)
             cmd_ok(x);
         return;
     }
-    int done = transfer(x, x->table, src, x->table, dst, !nx, 0);
+    int done = transfer(x, src, x->dbi, dst, !nx, 0);
     if (done < 0)
         return;
     if (nx)
@@ -234,7 +246,7 @@ void cmd_copy(cmd_ctx *x)
         cmd_err(x, "-ERR source and destination objects are the same");
         return;
     }
-    int done = transfer(x, x->table, &x->argv[1], srv.db[db], &x->argv[2], replace, 1);
+    int done = transfer(x, &x->argv[1], db, &x->argv[2], replace, 1);
     if (done >= 0)
         resp_write_int(x->out, done);
 }
@@ -248,7 +260,7 @@ void cmd_move(cmd_ctx *x)
         cmd_err(x, "-ERR source and destination objects are the same");
         return;
     }
-    int done = transfer(x, x->table, &x->argv[1], srv.db[db], &x->argv[1], 0, 0);
+    int done = transfer(x, &x->argv[1], db, &x->argv[1], 0, 0);
     if (done >= 0)
         resp_write_int(x->out, done);
 }

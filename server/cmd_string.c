@@ -110,6 +110,8 @@ static void set_generic(cmd_ctx *x, const resp_arg *key, const resp_arg *val, in
     unsigned pf = (flags & SET_KEEPTTL) ? OX_PUT_KEEPTTL : 0;
     int rc = ox_txn_put(x->txn, x->table, key->ptr, key->len, val->ptr, val->len,
                     (uint64_t)at, pf);
+    if (rc == OX_OK)
+        watch_touch(x->dbi, key->ptr, key->len);
     if (flags & SET_GET)
         return; /* replied already; a failed write fails the whole commit */
     if (rc != OX_OK)
@@ -168,7 +170,8 @@ void cmd_getdel(cmd_ctx *x)
     if (found <= 0)
         return;
     resp_write_bulk(x->out, v.data, v.len);
-    ox_txn_delete(x->txn, x->table, k->ptr, k->len);
+    if (ox_txn_delete(x->txn, x->table, k->ptr, k->len) == OX_OK)
+        watch_touch(x->dbi, k->ptr, k->len);
 }
 
 void cmd_getex(cmd_ctx *x)
@@ -185,10 +188,13 @@ void cmd_getex(cmd_ctx *x)
     if (found <= 0)
         return;
     resp_write_bulk(x->out, v.data, v.len);
+    int rc = OX_NOTTL; /* GETEX without an option changes nothing */
     if (flags & SET_PERSIST)
-        ox_txn_persist(x->txn, x->table, k->ptr, k->len);
+        rc = ox_txn_persist(x->txn, x->table, k->ptr, k->len);
     else if (flags & SET_EXPIRES)
-        ox_txn_expire_at(x->txn, x->table, k->ptr, k->len, (uint64_t)at);
+        rc = ox_txn_expire_at(x->txn, x->table, k->ptr, k->len, (uint64_t)at);
+    if (rc == OX_OK) /* PERSIST of a key without TTL is no change (OX_NOTTL) */
+        watch_touch(x->dbi, k->ptr, k->len);
 }
 
 void cmd_mget(cmd_ctx *x)
@@ -225,6 +231,7 @@ static void mset_generic(cmd_ctx *x, int nx)
             cmd_store_error(x, rc);
             return;
         }
+        watch_touch(x->dbi, x->argv[i].ptr, x->argv[i].len);
     }
     if (nx)
         resp_write_int(x->out, 1);
@@ -241,6 +248,8 @@ static int put_keepttl(cmd_ctx *x, const resp_arg *k, const void *val, size_t le
     int rc = ox_txn_put(x->txn, x->table, k->ptr, k->len, val, len, 0, OX_PUT_KEEPTTL);
     if (rc)
         cmd_store_error(x, rc);
+    else
+        watch_touch(x->dbi, k->ptr, k->len);
     return rc;
 }
 

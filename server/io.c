@@ -423,6 +423,7 @@ void io_stop(void)
 {
     if (!srv.io)
         return;
+    atomic_store(&srv.shutdown, 1); /* clients closing from now on leave the writer alone */
     for (int i = 0; i < srv.nio; i++)
         if (srv.io[i].base)
             event_base_once(srv.io[i].base, -1, EV_TIMEOUT, io_quiesce_cb, &srv.io[i], NULL);

@@ -15,8 +15,8 @@ srv_job *job_new(srv_client *c, const cmd_def *d, int argc, const resp_arg *argv
     memset(j, 0, sizeof *j);
     j->c = c;
     j->cmd = d;
-    j->db = c->db;
-    j->resp = c->resp;
+    j->db = c ? c->db : 0;
+    j->resp = c ? c->resp : 2;
     j->argc = argc;
     j->argv = (resp_arg *)(j + 1);
     char *p = (char *)(j->argv + argc);
@@ -34,6 +34,15 @@ void job_free(srv_job *j)
 {
     if (!j)
         return;
+    job_free_list(j->multi);
     resp_buf_free(j->out);
     free(j);
+}
+
+void job_free_list(srv_job *head)
+{
+    for (srv_job *j = head, *next; j; j = next) {
+        next = j->next;
+        job_free(j);
+    }
 }

@@ -11,6 +11,7 @@
  * and one bounded slice at a time, so it does not starve the queue. */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,36 +27,58 @@ struct srv_writer {
     srv_job *head, *tail;
     int stop;
     srv_job **heads, **tails; /* per I/O thread, for handing a batch back */
+    uint64_t batch;         /* the running batch's number (the writer's) */
+    atomic_ullong committed; /* the last batch whose commit returned */
 };
 
 /* Every reply of a batch whose commit failed becomes this error: nothing of it is
  * stored, and what reads saw was never committed. */
 static void batch_fail(srv_job *jobs, int rc)
 {
+    char msg[160];
+    snprintf(msg, sizeof msg, "-MISCONF Errors writing to the data file: %s", ox_strerror(rc));
     for (srv_job *j = jobs; j; j = j->next) {
-        if (j->barrier || !j->out)
+        if (j->barrier || !j->out || j->kind == JOB_UNWATCH || j->kind == JOB_WSET_FREE)
             continue;
+        if (j->kind == JOB_EXEC) {
+            multi_exec_fail(j, msg);
+            continue;
+        }
         resp_buf_reset(j->out);
-        resp_write_errorf(j->out, "-MISCONF Errors writing to the data file: %s",
-                          ox_strerror(rc));
+        resp_write_error(j->out, msg, strlen(msg));
     }
 }
 
 static void batch_run(srv_job *jobs)
 {
+    srv_writer *w = srv.writer;
+    w->batch++;
     ox_txn *txn = NULL;
     int rc = ox_txn_begin(srv.store, &txn);
     size_t n = 0;
     for (srv_job *j = jobs; j; j = j->next) {
+        if (j->kind == JOB_WSET_FREE) {
+            watch_set_free(j->wset);
+            continue;
+        }
         if (j->barrier)
             continue;
         if (resp_buf_new(&j->out, j->resp, NULL) != RESP_OK)
             abort(); /* the server may abort on allocation failure */
         resp_buf_set_error_hook(j->out, stats_on_error, NULL);
+        if (j->kind == JOB_UNWATCH) {
+            watch_clear(j->c->wset);
+            continue;
+        }
         if (rc != OX_OK)
             continue;
+        if (j->kind == JOB_EXEC) {
+            multi_exec_run(j, txn);
+            n += (size_t)j->multi_n;
+            continue;
+        }
         cmd_ctx x = {.argc = j->argc, .argv = j->argv, .out = j->out, .dbi = j->db,
-                     .table = srv.db[j->db], .txn = txn, .cmd = j->cmd};
+                     .table = srv.db[j->db], .txn = txn, .cmd = j->cmd, .job = j};
         cmd_call(&x);
         n++;
     }
@@ -64,6 +87,8 @@ static void batch_run(srv_job *jobs)
         rc = ox_txn_commit(txn);
     }
     dbmap_postcommit(rc == OX_OK);
+    watch_batch_end(rc == OX_OK);
+    atomic_store_explicit(&w->committed, w->batch, memory_order_release);
     atomic_store_explicit(&srv.write_failed, rc != OX_OK, memory_order_relaxed);
     if (rc != OX_OK) {
         srv_log(SRV_LOG_WARNING, "Write transaction failed: %s", ox_strerror(rc));
@@ -74,11 +99,14 @@ static void batch_run(srv_job *jobs)
     }
     /* Back to the I/O threads, each thread's jobs in their original order. The batch is
      * split in one pass first: a thread may free its jobs as soon as it has them. */
-    srv_writer *w = srv.writer;
     for (int i = 0; i < srv.nio; i++)
         w->heads[i] = w->tails[i] = NULL;
     for (srv_job *j = jobs, *next; j; j = next) {
         next = j->next;
+        if (!j->c) { /* JOB_WSET_FREE: nobody to hand it to */
+            job_free(j);
+            continue;
+        }
         int i = j->c->io->idx;
         j->next = NULL;
         if (w->tails[i])
@@ -176,6 +204,16 @@ void writer_submit(srv_job *head, srv_job *tail)
         wake(w);
 }
 
+uint64_t writer_committed(void)
+{
+    return atomic_load_explicit(&srv.writer->committed, memory_order_acquire);
+}
+
+uint64_t writer_batch(void)
+{
+    return srv.writer->batch;
+}
+
 void writer_stop(void)
 {
     srv_writer *w = srv.writer;
@@ -186,6 +224,8 @@ void writer_stop(void)
     pthread_mutex_unlock(&w->mu);
     wake(w);
     pthread_join(w->th, NULL);
+    watch_shutdown();
+    job_free_list(w->head); /* queued after the last batch (a client going away) */
     close(w->efd);
     pthread_mutex_destroy(&w->mu);
     free(w->heads);

@@ -1,6 +1,7 @@
-/* Crash test: clients write under load (single commands and pipelines), the server is
- * killed with SIGKILL at a random moment, 20 rounds on the same data; after each restart
- * every write a client saw acknowledged must be there. */
+/* Crash test: clients write under load (single commands, pipelines and MULTI/EXEC
+ * transactions), the server is killed with SIGKILL at a random moment, 20 rounds on the
+ * same data; after each restart every write a client saw acknowledged must be there, and
+ * every transaction is there whole or not at all (never half), acknowledged or not. */
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -11,11 +12,13 @@ T_MAIN_BEGIN;
 #define ROUNDS 20
 #define WRITERS 8
 #define MAX_ACKS 100000
+#define TX_KEYS 4
 
 struct writer {
     srvp *p;
     int round, id;
     int acked;             /* writes 0..acked-1 were acknowledged */
+    int sent;              /* writes 0..sent-1 were sent (a transaction's may be in) */
     atomic_int *total;     /* acks over all writers, to pick the kill moment */
 };
 
@@ -26,7 +29,28 @@ static void *writer_main(void *arg)
     if (!c)
         return NULL;
     int seq = 0;
-    while (seq < MAX_ACKS) {
+    /* Writers 2 and 5 write transactions of TX_KEYS keys each, pipelined. */
+    while (seq < MAX_ACKS && (w->id == 2 || w->id == 5)) {
+        redisAppendCommand(c, "MULTI");
+        for (int k = 0; k < TX_KEYS; k++)
+            redisAppendCommand(c, "SET r%d:w%d:%d:%d v%d", w->round, w->id, seq, k, seq);
+        redisAppendCommand(c, "EXEC");
+        w->sent = seq + 1;
+        redisReply *r = NULL;
+        int ok = 1;
+        for (int k = 0; k < TX_KEYS + 2 && ok; k++) {
+            freeReplyObject(r);
+            r = NULL;
+            ok = redisGetReply(c, (void **)&r) == REDIS_OK;
+        }
+        ok = ok && r->type == REDIS_REPLY_ARRAY && r->elements == TX_KEYS;
+        freeReplyObject(r);
+        if (!ok)
+            break;
+        w->acked = ++seq;
+        atomic_fetch_add(w->total, 1);
+    }
+    while (seq < MAX_ACKS && w->id != 2 && w->id != 5) {
         /* Odd writers pipeline 16 SETs at a time; even ones send one at a time. */
         int batch = (w->id & 1) ? 16 : 1;
         for (int i = 0; i < batch; i++)
@@ -84,9 +108,25 @@ static void acknowledged_writes_survive_sigkill(void)
         }
         redisContext *c = sp_connect(&p);
         T_ASSERT(c);
-        long lost = 0, checked = 0;
+        long lost = 0, checked = 0, halves = 0, txs = 0;
         for (int q = 0; q <= r; q++) {
             for (int i = 0; i < WRITERS; i++) {
+                if (i == 2 || i == 5) {
+                    for (int s = 0; s < all[q][i].sent; s++) {
+                        int present = 0;
+                        for (int k = 0; k < TX_KEYS; k++) {
+                            redisReply *rep = redisCommand(c, "EXISTS r%d:w%d:%d:%d", q, i, s, k);
+                            present += rep && rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
+                            freeReplyObject(rep);
+                        }
+                        if (present != 0 && present != TX_KEYS)
+                            halves++;
+                        else if (present == 0 && s < all[q][i].acked)
+                            lost++;
+                        txs++;
+                    }
+                    continue;
+                }
                 for (int s = 0; s < all[q][i].acked; s++) {
                     redisAppendCommand(c, "GET r%d:w%d:%d", q, i, s);
                 }
@@ -106,10 +146,12 @@ static void acknowledged_writes_survive_sigkill(void)
             }
         }
         redisFree(c);
-        if (lost)
-            T_FAIL("round %d: %ld of %ld acknowledged writes lost", r, lost, checked);
+        if (lost || halves)
+            T_FAIL("round %d: %ld acknowledged writes or transactions lost, %ld transactions "
+                   "half there (of %ld writes, %ld transactions)", r, lost, halves, checked, txs);
         if (r == ROUNDS - 1)
-            printf("%d rounds: %ld acknowledged writes verified, 0 lost\n", ROUNDS, checked);
+            printf("%d rounds: %ld acknowledged writes and %ld transactions verified, 0 lost, "
+                   "0 half\n", ROUNDS, checked, txs);
         sp_kill(&p); /* the next round starts from a killed server too */
     }
 }

@@ -40,6 +40,7 @@ static int start_redis(void)
 typedef struct gen {
     unsigned seed;
     int unordered; /* the reply's key arrays are sets: KEYS, SCAN (their orders differ) */
+    int in_multi;           /* a MULTI was sent and no EXEC or DISCARD since */
     int argc;
     const char *argv[16];
     size_t len[16];
@@ -188,7 +189,20 @@ static void gen_command(gen *g)
 {
     g->argc = 0;
     g->unordered = 0;
-    switch (rnd(g, 34)) {
+    /* Inside MULTI: short transactions, mostly without the errors that abort them. */
+    if (g->in_multi && rnd(g, 8) == 0) {
+        arg(g, rnd(g, 6) ? "EXEC" : "DISCARD");
+        g->in_multi = 0;
+        return;
+    }
+    unsigned pick = rnd(g, 35);
+    /* Nor, inside MULTI, what EXEC's array could not compare: time answers (30-32, within a
+     * tolerance only on their own) and KEYS/SCAN (sets only on their own). */
+    if (g->in_multi && (((pick == 28 || pick == 29) && rnd(g, 4)) || (pick >= 30 && pick <= 33))) {
+        arg(g, "GET"); key(g);
+        return;
+    }
+    switch (pick) {
     case 33: gen_scan(g); break;
     case 0: arg(g, "SET"); key(g); value(g); set_options(g); break;
     case 1: arg(g, "GET"); key(g); break;
@@ -272,7 +286,8 @@ static void gen_command(gen *g)
         if (rnd(g, 2)) { key(g); key(g); key(g); }
         break;
     case 29:
-        if (rnd(g, 2)) { arg(g, rnd(g, 2) ? "NOSUCHCMD" : "getx"); key(g); break; }
+        /* CLIENT LIST/KILL are refused inside MULTI here (they reply asynchronously). */
+        if (rnd(g, 2) || g->in_multi) { arg(g, rnd(g, 2) ? "NOSUCHCMD" : "getx"); key(g); break; }
         { /* CLIENT LIST/KILL forms whose replies do not depend on who is connected */
             static const char *const forms[][5] = {
                 {"CLIENT", "LIST", "TYPE", "pubsub"}, {"CLIENT", "LIST", "TYPE", "foo"},
@@ -285,6 +300,28 @@ static void gen_command(gen *g)
             const char *const *f = forms[rnd(g, sizeof forms / sizeof *forms)];
             for (int i = 0; i < 5 && f[i]; i++)
                 arg(g, f[i]);
+        }
+        break;
+    case 34: /* transactions: the same client's writes touch its own watched keys */
+        switch (rnd(g, 20)) {
+        case 0: case 1: case 2: case 3: case 4: case 5: case 6: case 7:
+            arg(g, "MULTI");
+            g->in_multi = 1;
+            break;
+        case 8: case 9: case 10: case 11: case 12:
+            arg(g, "EXEC");
+            g->in_multi = 0;
+            break;
+        case 13: case 14:
+            arg(g, "DISCARD");
+            g->in_multi = 0;
+            break;
+        case 15: case 16: case 17:
+            arg(g, "WATCH"); key(g);
+            if (rnd(g, 2)) key(g);
+            break;
+        case 18: arg(g, "UNWATCH"); break;
+        default: arg(g, rnd(g, 2) ? "EXEC" : "WATCH"); arg(g, "extra"); break;
         }
         break;
     }
