@@ -285,44 +285,90 @@ static void run_here(srv_client *c, const cmd_def *d, int argc, const resp_arg *
 }
 
 /* Checks and routes one command. Jobs for the writer are collected in *h..*t. */
-static void dispatch(srv_client *c, int argc, const resp_arg *argv, srv_job **h, srv_job **t)
+/* The command to run for argv, or NULL after writing its refusal into out. Redis's order:
+ * unknown command or subcommand, then arity, then authentication; the last two count as
+ * the command's rejected calls. */
+static const cmd_def *admit(srv_client *c, int argc, const resp_arg *argv, resp_buf *out)
 {
-    /* Redis's order: unknown command or subcommand, then arity, then authentication; the
-     * last two count as the command's rejected calls. */
     const cmd_def *d = cmd_lookup(&argv[0]);
     if (d && (d->flags & CMD_SUBS) && argc >= 2) {
         const cmd_def *sub = cmd_lookup_sub(d, &argv[1]);
         if (!sub) {
             c->last_cmd = "NULL";
-            cmd_reply_unknown_sub(c->out, argv);
+            cmd_reply_unknown_sub(out, argv);
             multi_flag_error(c);
-            return;
+            return NULL;
         }
         d = sub;
     }
     c->last_cmd = d ? d->name : "NULL";
     if (!d) {
-        cmd_reply_unknown(c->out, argc, argv);
+        cmd_reply_unknown(out, argc, argv);
         multi_flag_error(c);
-        return;
+        return NULL;
     }
     if (!cmd_arity_ok(d, argc)) {
         stats_rejected(cmd_slot(d));
         if (d->fn == cmd_exec)
-            multi_exec_reject(c, "wrong number of arguments for 'exec' command");
+            multi_exec_reject(c, out, "wrong number of arguments for 'exec' command");
         else
-            cmd_reply_arity(c->out, d->name);
+            cmd_reply_arity(out, d->name);
         multi_flag_error(c);
-        return;
+        return NULL;
     }
     if (!c->authed && !(d->flags & CMD_NOAUTH)) {
         static const char noauth[] = "-NOAUTH Authentication required.";
         stats_rejected(cmd_slot(d));
         if (d->fn == cmd_exec)
-            multi_exec_reject(c, noauth + 1);
+            multi_exec_reject(c, out, noauth + 1);
         else
-            resp_write_error(c->out, noauth, sizeof noauth - 1);
+            resp_write_error(out, noauth, sizeof noauth - 1);
         multi_flag_error(c);
+        return NULL;
+    }
+    return d;
+}
+
+static void job_append(srv_job *j, srv_job **h, srv_job **t)
+{
+    if (*t)
+        (*t)->next = j;
+    else
+        *h = j;
+    *t = j;
+}
+
+/* c has jobs in flight: the refusal in io->scratch follows them as a JOB_REPLY. */
+static void reply_later(srv_client *c, srv_job **h, srv_job **t)
+{
+    struct iovec iov[64]; /* a refusal is one short error: one or two pieces */
+    size_t len = 0;
+    int n = resp_buf_iov(c->io->scratch, iov, 64, &len);
+    resp_arg a = {.len = len};
+    char *bytes = malloc(len ? len : 1);
+    if (!bytes)
+        abort(); /* the server may abort on allocation failure */
+    for (int i = 0, off = 0; i < n; off += (int)iov[i].iov_len, i++)
+        memcpy(bytes + off, iov[i].iov_base, iov[i].iov_len);
+    a.ptr = bytes;
+    srv_job *j = job_new(c, NULL, 1, &a);
+    free(bytes);
+    if (!j)
+        abort();
+    resp_buf_reset(c->io->scratch);
+    j->kind = JOB_REPLY;
+    j->barrier = 1;
+    c->inflight++;
+    job_append(j, h, t);
+}
+
+static void dispatch(srv_client *c, int argc, const resp_arg *argv, srv_job **h, srv_job **t)
+{
+    /* A refusal behind c's own jobs in flight must not overtake their replies. */
+    const cmd_def *d = admit(c, argc, argv, c->inflight ? c->io->scratch : c->out);
+    if (!d) {
+        if (c->inflight)
+            reply_later(c, h, t);
         return;
     }
     /* In MULTI nothing of c is in flight (multi.c): queued or not, it answers here. */
@@ -343,11 +389,7 @@ static void dispatch(srv_client *c, int argc, const resp_arg *argv, srv_job **h,
         if (j->barrier)
             c->stalled = 1; /* it may change what the next commands mean (SELECT…) */
         c->inflight++;
-        if (*t)
-            (*t)->next = j;
-        else
-            *h = j;
-        *t = j;
+        job_append(j, h, t);
         return;
     }
     run_here(c, d, argc, argv);
@@ -409,6 +451,8 @@ void client_job_done(srv_job *j)
             ox_snapshot_end(c->io->snap);
             c->io->snap = NULL;
         }
+    } else if (j->kind == JOB_REPLY) {
+        resp_write_raw(c->out, j->argv[0].ptr, j->argv[0].len);
     } else if (j->barrier) {
         /* Every earlier job of c is back: the client's state is its own again. */
         c->stalled = 0;

@@ -46,7 +46,11 @@ enum job_kind {
     JOB_EXEC,               /* EXEC with writes: the queued commands hang off multi */
     JOB_UNWATCH,            /* forget c's watched keys, reply nothing (EXEC, DISCARD, RESET
                                on the I/O thread) */
-    JOB_WSET_FREE           /* no client (c NULL): free wset, whose client is gone */
+    JOB_WSET_FREE,          /* no client (c NULL): free wset, whose client is gone */
+    JOB_REPLY               /* a reply decided on the I/O thread (a refusal: unknown command,
+                               arity, NOAUTH) for a client with jobs in flight: argv[0] holds
+                               its bytes; the writer passes it by (barrier), and it is written
+                               when it comes back, in its place among c's replies */
 };
 
 /* A command on its way to the writer and back. argv and its bytes live in the same
@@ -85,6 +89,7 @@ struct srv_io {
     srv_job *cq_head, *cq_tail;
     srv_client *clients;
     ox_snapshot *snap;      /* taken per burst of reads, never held while idle */
+    resp_buf *scratch;      /* a refusal is written here when it must wait its turn */
     ox_table **db;          /* the database mapping that matches snap (dbmap_view) */
     uint64_t db_version;    /* the mapping version db was read at */
     int db_valid;
@@ -131,7 +136,7 @@ int multi_queue(srv_client *c, const cmd_def *d, int argc, const resp_arg *argv)
 void multi_flag_error(srv_client *c);
 /* EXEC refused before it ran (arity, auth): Redis 7.0 answers "-EXECABORT Transaction
  * discarded because of: <why>" and discards, watched keys included, in MULTI or not. */
-void multi_exec_reject(srv_client *c, const char *why);
+void multi_exec_reject(srv_client *c, resp_buf *out, const char *why);
 /* Leaves MULTI, frees the queue, and forgets c's watched keys (RESET, DISCARD, and a
  * client going away: then with gone set, nothing is sent to the writer). */
 void multi_discard(srv_client *c);

@@ -387,6 +387,8 @@ int io_start(void)
         pthread_mutex_init(&io->cq_mu, NULL);
         io->base = event_base_new();
         io->cq_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (resp_buf_new(&io->scratch, 2, NULL) != RESP_OK) /* errors read the same in 3 */
+            return -1;
         if (!io->base || io->cq_efd < 0 || io_listen(io))
             return -1;
         io->cq_ev = event_new(io->base, io->cq_efd, EV_READ | EV_PERSIST, on_completions, io);
@@ -451,6 +453,7 @@ void io_stop(void)
             close(io->cq_efd);
         if (io->snap)
             ox_snapshot_end(io->snap);
+        resp_buf_free(io->scratch);
         free(io->db);
         if (io->base)
             event_base_free(io->base);

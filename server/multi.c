@@ -93,9 +93,9 @@ void multi_discard(srv_client *c)
     c->watching = 0;
 }
 
-void multi_exec_reject(srv_client *c, const char *why)
+void multi_exec_reject(srv_client *c, resp_buf *out, const char *why)
 {
-    resp_write_errorf(c->out, "-EXECABORT Transaction discarded because of: %s", why);
+    resp_write_errorf(out, "-EXECABORT Transaction discarded because of: %s", why);
     multi_discard(c);
 }
 

@@ -100,6 +100,31 @@ static void config_set_appendfsync_switches_policy(void)
     redisFree(c);
 }
 
+/* Refusals decided on the I/O thread (unknown command, arity, EXEC's) wait their turn
+ * behind the client's writes still at the writer: pipelined in one packet, the replies
+ * come in request order, byte for byte as redis-server 7.0 sends them. */
+static void refusals_keep_their_place_behind_writes(void)
+{
+    static const char req[] = "SET ord:a 1\r\nGET\r\nNOSUCH\r\nGET ord:a\r\nCLIENT foo\r\n"
+                              "SET ord:b 2\r\nEXEC x\r\nPING\r\nDEL ord:a ord:b\r\n";
+    static const char want[] =
+        "+OK\r\n-ERR wrong number of arguments for 'get' command\r\n"
+        "-ERR unknown command 'NOSUCH', with args beginning with: \r\n$1\r\n1\r\n"
+        "-ERR unknown subcommand 'foo'. Try CLIENT HELP.\r\n+OK\r\n"
+        "-EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' "
+        "command\r\n+PONG\r\n:2\r\n";
+    int fd = sp_raw_connect(&g_srv);
+    T_ASSERT(fd >= 0);
+    char got[1024];
+    for (int round = 0; round < 200; round++) {
+        if (!sp_raw_roundtrip(fd, req, sizeof req - 1, want, sizeof want - 1, got, sizeof got)) {
+            close(fd);
+            T_FAIL("round %d: got %s", round, got);
+        }
+    }
+    close(fd);
+}
+
 static void databases_are_separate(void)
 {
     redisContext *c = sp_connect(&g_srv);
@@ -275,6 +300,7 @@ int main(void)
     T_RUN(string_commands_reply_exactly);
     T_RUN(errors_are_redis_texts);
     T_RUN(config_set_appendfsync_switches_policy);
+    T_RUN(refusals_keep_their_place_behind_writes);
     T_RUN(databases_are_separate);
     T_RUN(pipeline_of_10k_keeps_order_and_reads_own_writes);
     T_RUN(hundred_concurrent_clients_lose_nothing);
