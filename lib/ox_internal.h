@@ -51,7 +51,7 @@ struct ox_store {
     char *path;                /* data file; NULL when wrapped or in memory */
     int read_only, in_memory, sync;
     size_t wal_size;           /* ox_options.wal_size, for a log opened later */
-    unsigned wal_interval;     /* ox_options.wal_interval, likewise */
+    size_t wal_pinned;         /* ox_options.wal_pinned, likewise */
     ox_clock_fn clock;
     void *clock_ctx;
     MDB_dbi meta;

@@ -333,7 +333,7 @@ static ox_store *ox_store_alloc(const ox_options *o)
     s->in_memory = o->in_memory;
     s->sync = o->sync;
     s->wal_size = o->wal_size ? o->wal_size : OX_WAL_DEFAULT;
-    s->wal_interval = o->wal_interval;
+    s->wal_pinned = o->wal_pinned;
     s->clock = o->clock ? o->clock : ox_realtime_ms;
     s->clock_ctx = o->clock_ctx;
     pthread_mutex_init(&s->wlock, NULL);
@@ -436,7 +436,7 @@ static int ox_replay_one(void *ctx, const unsigned char *p, size_t len)
 static int ox_wal_begin(ox_store *s, ox_wal **wal, int *recover)
 {
     struct stat st;
-    int rc = ox__wal_open(s->path, s->wal_size, s->wal_interval, wal, recover);
+    int rc = ox__wal_open(s->path, s->wal_size, s->wal_pinned, wal, recover);
     /* A log beside no data file is left from a store deleted by hand: nothing to recover. */
     if (rc == OX_OK && *recover && stat(s->path, &st) != 0)
         *recover = 0;
@@ -613,7 +613,7 @@ int ox_store_set_sync(ox_store *s, int sync)
         /* Back to the log: everything so far is made durable by its first checkpoint. */
         ox_wal *w;
         int recover;
-        if ((rc = ox__wal_open(s->path, s->wal_size, s->wal_interval, &w, &recover)) == OX_OK &&
+        if ((rc = ox__wal_open(s->path, s->wal_size, s->wal_pinned, &w, &recover)) == OX_OK &&
             (rc = ox__wal_checkpoint(w, s->env, 0)) != OX_OK)
             ox__wal_close(w);
         if (rc)

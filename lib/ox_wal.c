@@ -17,10 +17,9 @@
 #define WAL_META 256u           /* bytes of LMDB's meta page kept: header + MDB_meta */
 #define WAL_CLEAN 1u
 #define OX_WAL_STEP (1 << 20)   /* bytes of the data file written back per step */
-/* What starts a checkpoint besides a full half (see ckpt_due): OX_WAL_EVERY records (the
- * default interval), or 4 pages of growth of the data file per record of the interval, or
- * 16 KiB of records per record of the interval, whichever comes first. */
-#define OX_WAL_EVERY 64
+/* What starts a checkpoint besides a full half: see ckpt_due. */
+#define OX_WAL_PINNED (8u << 20) /* default budget of pinned freed pages, bytes (at least) */
+#define OX_WAL_PROBE 8           /* records between two looks at the pinned pages */
 /* Header slot: magic[8] gen[8] txnid[8] flags[4] psize[4] start[8] seq[8]
  * meta[WAL_META] sum[8]. */
 #define H_GEN 8
@@ -61,10 +60,8 @@ struct ox_wal {
     unsigned char *buf;  /* the record being built */
     size_t cap;
     MDB_env *env;        /* set by the first checkpoint */
-    uint64_t ckpt_pgno;  /* the data file's last page when the last checkpoint was captured */
-    unsigned since;      /* records appended since */
-    uint64_t every;      /* the interval: records between checkpoints */
-    uint64_t since_bytes; /* and their bytes */
+    unsigned since;      /* records appended since the last look at the pinned pages */
+    size_t pinned_max;   /* ox_options.wal_pinned (0: the default budget) */
 
     /* Shared with the checkpointer thread. */
     pthread_mutex_t mu;
@@ -207,7 +204,7 @@ static int slot_write(ox_wal *w, uint64_t gen, const wal_ckpt *c)
 
 static void *wal_thread(void *arg);
 
-int ox__wal_open(const char *dbpath, size_t size, unsigned interval, ox_wal **out,
+int ox__wal_open(const char *dbpath, size_t size, size_t pinned, ox_wal **out,
                  int *recover)
 {
     char path[4096];
@@ -222,7 +219,7 @@ int ox__wal_open(const char *dbpath, size_t size, unsigned interval, ox_wal **ou
         return OX_ENOMEM;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
-    w->every = interval ? interval : OX_WAL_EVERY;
+    w->pinned_max = pinned;
     int rc = OX_OK;
     if ((w->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
         rc = ox__mdb_err(errno);
@@ -387,9 +384,7 @@ static int ckpt_capture(ox_wal *w, MDB_env *env, uint64_t start, int half, int c
         return rc;
     memset(c, 0, sizeof *c);
     c->txnid = info.me_last_txnid;
-    w->ckpt_pgno = info.me_last_pgno;
     w->since = 0;
-    w->since_bytes = 0;
     c->psize = st.ms_psize;
     c->start = start;
     c->half = half;
@@ -533,21 +528,61 @@ static int bg_idle(ox_wal *w)
     return idle;
 }
 
+/* Pages freed by the commits since the pinned snapshot: the records of LMDB's free-page
+ * database (one per commit, keyed by its txn id, a list headed by its length) newer than
+ * the pin. LMDB cannot reuse them before the next checkpoint moves the pin. */
+static uint64_t pinned_pages(ox_wal *w, MDB_env *env)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint64_t n = 0;
+    pthread_mutex_lock(&w->mu);
+    size_t pin = w->pin ? mdb_txn_id(w->pin) : 0;
+    pthread_mutex_unlock(&w->mu);
+    if (mdb_txn_begin(env, NULL, MDB_RDONLY, &txn))
+        return 0;
+    if (mdb_cursor_open(txn, 0 /* FREE_DBI */, &cur) == MDB_SUCCESS) {
+        for (int rc = mdb_cursor_get(cur, &k, &v, MDB_LAST); rc == MDB_SUCCESS;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+            size_t id, len;
+            if (k.mv_size != sizeof id || v.mv_size < sizeof len)
+                break;
+            memcpy(&id, k.mv_data, sizeof id);
+            if (id < pin)
+                break;
+            memcpy(&len, v.mv_data, sizeof len);
+            n += len;
+        }
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_abort(txn);
+    return n;
+}
+
 /* Every page a commit frees stays unusable until the next checkpoint moves the pin, and
  * LMDB grows the file to hold what it cannot reuse: with checkpoints only at half
- * switches, 2000 one-key commits grew it by 40 MB. A checkpoint that starts here, at the
- * log's tail (the records after it are the commits it does not hold), makes the pages
- * freed before it reusable. Growth alone is not enough of a reason: each interval would
- * then last until the previous one's pages are used up, plus the growth allowed, and the
- * file would keep growing (measured: 12, 14, 41 MB after 2000, 4000, 8000 commits). A
- * bound on the records (or bytes) between checkpoints keeps each interval's freed pages
- * about those of the next: 1.7 MB after 2000 commits, 2.0 MB after 8000. */
+ * switches, 8000 one-key rewrites of 100 keys grew it to 164 MB. A checkpoint that starts
+ * here, at the log's tail (the records after it are the commits it does not hold), makes
+ * the pages freed before it reusable once it is done. It is due when the pinned pages
+ * pass the budget: what a checkpoint writes back is about what it releases, so a bigger
+ * budget means fewer write-backs (a page changed many times is written once) and a bigger
+ * file. Counting commits instead mistakes their size: one to thirty pages each. */
 static int ckpt_due(ox_wal *w, MDB_env *env)
 {
     MDB_envinfo info;
-    return !w->broken && mdb_env_info(env, &info) == MDB_SUCCESS &&
-           (info.me_last_pgno >= w->ckpt_pgno + 4 * w->every || w->since >= w->every ||
-            w->since_bytes >= (w->every << 14));
+    MDB_stat st;
+    if (w->broken || w->since < OX_WAL_PROBE || mdb_env_info(env, &info) ||
+        mdb_env_stat(env, &st))
+        return 0;
+    w->since = 0;
+    uint64_t budget = w->pinned_max;
+    if (!budget) {
+        budget = (uint64_t)(info.me_last_pgno + 1) * st.ms_psize / 4;
+        if (budget < OX_WAL_PINNED)
+            budget = OX_WAL_PINNED;
+    }
+    return pinned_pages(w, env) * st.ms_psize >= budget;
 }
 
 static int ckpt_if_due(ox_wal *w, MDB_env *env)
@@ -604,7 +639,6 @@ int ox__wal_append(ox_wal *w, MDB_env *env, size_t len)
     }
     w->tail += need;
     w->since++;
-    w->since_bytes += need;
     return OX_OK;
 }
 

@@ -47,10 +47,10 @@
 typedef struct ox_wal ox_wal;
 
 /* Opens (creating, preallocating size bytes) "<dbpath>-wal" and locks it for this process;
- * interval: commits between background checkpoints (0: OX_WAL_EVERY).
+ * pinned: ox_options.wal_pinned.
  * *recover is set when the header says the data file alone is not the truth (a crash).
  * Errors: OX_EBUSY (another process holds it), OX_EIO, OX_EFULL, OX_ENOMEM. */
-int ox__wal_open(const char *dbpath, size_t size, unsigned interval, ox_wal **out,
+int ox__wal_open(const char *dbpath, size_t size, size_t pinned, ox_wal **out,
                  int *recover);
 
 /* Recovery, before LMDB opens the data file: writes the checkpoint's meta page into both

@@ -99,9 +99,10 @@ typedef struct ox_options {
                               left on disk after close or a crash */
     size_t wal_size;       /* OX_SYNC_ALWAYS: bytes of the write-ahead log "<file>-wal"
                               (preallocated; a checkpoint empties it when full); 0 = 16 MiB */
-    unsigned wal_interval; /* OX_SYNC_ALWAYS: commits between background checkpoints; 0 =
-                              64. Pages freed in between stay unusable until the next one, so
-                              more means fewer write-backs of the data file but a bigger one */
+    size_t wal_pinned;     /* OX_SYNC_ALWAYS: bytes of pages freed since the last checkpoint
+                              (unusable until the next) that start a background checkpoint;
+                              0 = 8 MiB or a quarter of the data file, whichever is larger.
+                              More: fewer write-backs of the data file, and a bigger one */
     ox_clock_fn clock;     /* NULL = the system's real-time clock */
     void *clock_ctx;
 } ox_options;
