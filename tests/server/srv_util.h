@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -26,6 +27,13 @@ typedef struct srvp {
     char dir[512];
     char log[600];
 } srvp;
+
+/* In a forked child that will exec a server: the server gets SIGKILL when the test process
+ * ends, so a test that fails half-way (and returns before stopping it) leaves none behind. */
+static inline void sp_die_with_parent(void)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
 
 /* A port the kernel just called free (bind to 0, read it, close). */
 static inline int sp_free_port(void)
@@ -110,6 +118,7 @@ static inline int sp_start_argv(srvp *p, const char *name, const char *const *ex
             dup2(fileno(lf), 1);
             dup2(fileno(lf), 2);
         }
+        sp_die_with_parent();
         execv(OX_SERVER_BIN, (char *const *)argv);
         _exit(127);
     }

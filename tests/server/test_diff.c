@@ -27,6 +27,7 @@ static int start_redis(void)
         int devnull = open("/dev/null", 1);
         dup2(devnull, 1);
         dup2(devnull, 2);
+        sp_die_with_parent();
         execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
                "--save", "", "--appendonly", "no", "--dir", g_redis_dir, "--daemonize", "no",
                (char *)NULL);

@@ -53,6 +53,7 @@ static int run_until_exit(int port, const char *name, char *log, size_t loglen)
             dup2(fileno(lf), 1);
             dup2(fileno(lf), 2);
         }
+        sp_die_with_parent();
         execl(OX_SERVER_BIN, OX_SERVER_BIN, "--port", ports, "--dir", dir, (char *)NULL);
         _exit(127);
     }
