@@ -1,7 +1,8 @@
-/* Crash test: clients write under load (single commands, pipelines and MULTI/EXEC
- * transactions), the server is killed with SIGKILL at a random moment, 20 rounds on the
- * same data; after each restart every write a client saw acknowledged must be there, and
- * every transaction is there whole or not at all (never half), acknowledged or not. */
+/* Crash test: clients write under load (single commands, expiring keys, pipelines and
+ * MULTI/EXEC transactions), the server is killed with SIGKILL at a random moment, 20 rounds
+ * on the same data; after each restart every write a client saw acknowledged must be there
+ * (an expiring one with its expiry time), and every transaction is there whole or not at
+ * all (never half), acknowledged or not. */
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -13,6 +14,7 @@ T_MAIN_BEGIN;
 #define WRITERS 8
 #define MAX_ACKS 100000
 #define TX_KEYS 4
+#define EXPIRING 4 /* this writer's keys are set with EX 3600 */
 
 struct writer {
     srvp *p;
@@ -54,7 +56,9 @@ static void *writer_main(void *arg)
         /* Odd writers pipeline 16 SETs at a time; even ones send one at a time. */
         int batch = (w->id & 1) ? 16 : 1;
         for (int i = 0; i < batch; i++)
-            redisAppendCommand(c, "SET r%d:w%d:%d v%d", w->round, w->id, seq + i, seq + i);
+            redisAppendCommand(c, w->id == EXPIRING ? "SET r%d:w%d:%d v%d EX 3600"
+                                                    : "SET r%d:w%d:%d v%d",
+                               w->round, w->id, seq + i, seq + i);
         int ok = 1;
         for (int i = 0; i < batch && ok; i++) {
             redisReply *r;
@@ -108,7 +112,7 @@ static void acknowledged_writes_survive_sigkill(void)
         }
         redisContext *c = sp_connect(&p);
         T_ASSERT(c);
-        long lost = 0, checked = 0, halves = 0, txs = 0;
+        long lost = 0, checked = 0, halves = 0, txs = 0, ttls = 0;
         for (int q = 0; q <= r; q++) {
             for (int i = 0; i < WRITERS; i++) {
                 if (i == 2 || i == 5) {
@@ -143,6 +147,15 @@ static void acknowledged_writes_survive_sigkill(void)
                     checked++;
                     freeReplyObject(rep);
                 }
+                for (int s = 0; i == EXPIRING && s < all[q][i].acked; s++) {
+                    /* The expiry time came back too: within the hour it was given. */
+                    redisReply *rep = redisCommand(c, "TTL r%d:w%d:%d", q, i, s);
+                    if (!rep || rep->type != REDIS_REPLY_INTEGER || rep->integer < 1 ||
+                        rep->integer > 3600)
+                        lost++;
+                    ttls++;
+                    freeReplyObject(rep);
+                }
             }
         }
         redisFree(c);
@@ -150,8 +163,8 @@ static void acknowledged_writes_survive_sigkill(void)
             T_FAIL("round %d: %ld acknowledged writes or transactions lost, %ld transactions "
                    "half there (of %ld writes, %ld transactions)", r, lost, halves, checked, txs);
         if (r == ROUNDS - 1)
-            printf("%d rounds: %ld acknowledged writes and %ld transactions verified, 0 lost, "
-                   "0 half\n", ROUNDS, checked, txs);
+            printf("%d rounds: %ld acknowledged writes (%ld expiring) and %ld transactions "
+                   "verified, 0 lost, 0 half\n", ROUNDS, checked, ttls, txs);
         sp_kill(&p); /* the next round starts from a killed server too */
     }
 }
