@@ -1,18 +1,28 @@
 /* ox_internal.h — what liboxistore's own files share; never installed, never included by
  * users. The public contract is oxistore.h.
  *
- * On-disk layout (format version 1), all inside one LMDB file:
+ * On-disk layout (format version 2), all inside one LMDB file:
  * - "ox:meta"        key "format" -> 4-byte big-endian format version.
  * - "t:<name>"       a table's data: stored key -> value record.
  * - "e:<name>"       its expiry index (MDB_DUPSORT): 8-byte big-endian expiry time (ms)
  *                    -> stored key. Exactly one entry per key that has an expiry time, so
  *                    purging costs O(expired keys) and never scans the data.
- * A stored key is a 1-byte kind (OX_KEY_DIRECT: the user's key follows as it is), so that
- * the empty key, which LMDB cannot hold, is a key like any other, and other kinds of key
- * can be added later without colliding with these. Order is the user keys' order.
+ * A stored key is a 1-byte kind (OX_KEY_DIRECT), so that the empty key, which LMDB cannot
+ * hold, is a key like any other, then:
+ * - a key of up to s->direct_max bytes (509 with LMDB's 511-byte limit): the key itself;
+ * - a longer key ("long key"): its first s->long_prefix bytes (478), then the SHA-256 of
+ *   the whole key, s->long_stored bytes in all (511). Only long keys have stored forms of
+ *   that length, so the two kinds never collide; a long key's record carries the whole key
+ *   (OX_VH_LONGKEY), compared on every access, so a lookup stays exact whatever the hash.
+ *   Order is the stored forms' order: the user keys' order, except that long keys sharing
+ *   their first 478 bytes sort by hash after them. A prefix of up to 478 bytes still
+ *   selects one contiguous run of stored keys.
  * A value record is a 1-byte header, then (if OX_VH_TTL) the 8-byte big-endian expiry
- * time, then the user's bytes. A key without TTL therefore costs one B-tree lookup on
- * get: the header says there is nothing else to look at.
+ * time, then (if OX_VH_LONGKEY) the key's length (4 bytes big-endian) and the key, then the
+ * user's bytes. A short key without TTL therefore costs one B-tree lookup on get: the
+ * header says there is nothing else to look at.
+ * Format 1 (before long keys) let direct keys be 510 bytes: opening such a file for writing
+ * rewrites its 510-byte keys as long keys and records version 2 (ox_store.c).
  */
 #ifndef OX_INTERNAL_H
 #define OX_INTERNAL_H
@@ -24,11 +34,13 @@
 
 #include "oxistore.h"
 
-#define OX_KEY_DIRECT 0x00u      /* stored key = this byte + the user's key */
+#define OX_KEY_DIRECT 0x00u      /* first byte of every stored key */
 #define OX_KEY_BUF 512           /* room for any stored key (LMDB's limit is 511) */
+#define OX_HASH_LEN 32           /* SHA-256 in a long key's stored form */
 
 #define OX_VH_TTL 0x01u          /* record carries an expiry time */
-#define OX_VH_KNOWN OX_VH_TTL    /* header bits this version understands */
+#define OX_VH_LONGKEY 0x02u      /* record carries its (long) key */
+#define OX_VH_KNOWN (OX_VH_TTL | OX_VH_LONGKEY) /* header bits this version understands */
 
 /* Returned by internal write steps when LMDB's map is full: the caller grows the map and
  * replays the transaction. Never escapes the library. */
@@ -55,7 +67,10 @@ struct ox_store {
     ox_clock_fn clock;
     void *clock_ctx;
     MDB_dbi meta;
-    size_t key_max;
+    size_t key_max;            /* longest key accepted */
+    size_t direct_max;         /* longest key stored as itself (see the layout above) */
+    size_t long_stored;        /* a long key's stored form: LMDB's key limit */
+    size_t long_prefix;        /* bytes of a long key it keeps: long_stored - 1 - 32 */
     unsigned format;
     int compact_on_close;
 
@@ -107,33 +122,33 @@ int ox__grow(ox_store *s, int adopt);
 void ox__grow_if_needed(ox_store *s);
 
 /* ---- ox_value.c ---- */
-/* Decodes a value record. OX_OK with *val the user's bytes and *exp the expiry time (0 if
- * none); OX_ECORRUPT for a malformed record. Expiry is not judged here. Inline: it runs
- * once per key on every read path, iterators included. */
+/* Decodes any value record: *val the user's bytes, *exp the expiry time (0 if none),
+ * *lkey (may be NULL) the key a long key's record carries ({NULL, 0} otherwise).
+ * OX_ECORRUPT for a malformed record. */
+int ox__rec_decode(const MDB_val *rec, ox_val *val, uint64_t *exp, ox_val *lkey);
+/* Decodes a value record as ox__rec_decode, without the key. Expiry is not judged here.
+ * Inline: it runs once per key on every read path, iterators included. */
 static inline int ox__val_decode(const MDB_val *rec, ox_val *val, uint64_t *exp)
 {
     const unsigned char *p = (const unsigned char *)rec->mv_data;
-    if (rec->mv_size < 1 || (p[0] & ~OX_VH_KNOWN))
-        return OX_ECORRUPT;
-    if (!(p[0] & OX_VH_TTL)) {
+    if (rec->mv_size >= 1 && p[0] == 0) {
         *exp = 0;
         val->data = p + 1;
         val->len = rec->mv_size - 1;
         return OX_OK;
     }
-    if (rec->mv_size < 9)
-        return OX_ECORRUPT;
-    uint64_t e = 0;
-    for (int i = 1; i <= 8; i++)
-        e = (e << 8) | p[i];
-    *exp = e;
-    val->data = p + 9;
-    val->len = rec->mv_size - 9;
-    return OX_OK;
+    return ox__rec_decode(rec, val, exp, NULL);
 }
 /* Decodes and judges expiry against the store's clock (read only when the record has a
  * TTL): OX_NOTFOUND if expired. */
 int ox__val_live(ox_store *s, const MDB_val *rec, ox_val *val, uint64_t *exp);
+/* Writes the record k = (exp, lkey, val) into dbi; lkey NULL for a short key. val must not
+ * point into the map. */
+int ox__rec_write(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const ox_val *lkey, const void *val,
+                  size_t vlen, uint64_t exp);
+/* 1 if rec is the record of key: always for a short key; for a long key, if the record
+ * carries exactly that key (a different one would share its hash). */
+int ox__rec_owns(ox_store *s, const MDB_val *rec, const void *key, size_t klen);
 /* Reads key's live record through any LMDB txn: *val borrowed, *exp (may be NULL) its
  * expiry time or 0. OX_NOTFOUND if absent or expired. */
 int ox__rec_get(ox_store *s, MDB_txn *txn, ox_table *t, const void *key, size_t klen,
@@ -144,9 +159,21 @@ int ox__rec_ttl(ox_store *s, MDB_txn *txn, ox_table *t, const void *key, size_t 
 void ox__be64_put(unsigned char *p, uint64_t v);
 uint64_t ox__be64_get(const unsigned char *p);
 
-/* Encodes a user key (already checked by ox__key_check) into buf as its stored form. */
-static inline MDB_val ox__key_enc(const void *key, size_t klen, unsigned char *buf)
+/* ---- ox_sha256.c ---- */
+void ox__sha256(const void *data, size_t len, unsigned char out[32]);
+
+/* ---- ox_key.c ---- */
+/* The stored form of a long key (klen > s->direct_max) into buf. */
+MDB_val ox__key_enc_long(ox_store *s, const void *key, size_t klen, unsigned char *buf);
+/* Format 1 -> 2: rewrites every 510-byte key as a long key, in txn. */
+int ox__key_migrate_v1(ox_store *s, MDB_txn *txn);
+
+/* Encodes a user key (already checked by ox__key_check) into buf (OX_KEY_BUF bytes) as its
+ * stored form. */
+static inline MDB_val ox__key_enc(ox_store *s, const void *key, size_t klen, unsigned char *buf)
 {
+    if (klen > s->direct_max)
+        return ox__key_enc_long(s, key, klen, buf);
     buf[0] = OX_KEY_DIRECT;
     if (klen)
         memcpy(buf + 1, key, klen);

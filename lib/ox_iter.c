@@ -1,5 +1,6 @@
 /* ox_iter.c — streaming iterators over an LMDB cursor: [lo, hi) ranges and prefixes,
- * ascending or descending, skipping expired keys. Nothing is materialised. */
+ * ascending or descending, skipping expired keys, and their positions (a key's stored
+ * form). Nothing is materialised. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,10 +20,14 @@ struct ox_iter {
     int state;             /* OX_IT_* */
     MDB_cursor_op step;    /* MDB_NEXT or MDB_PREV */
     int has_lo, has_hi;
-    MDB_val lo, hi;        /* copies, in buf */
+    MDB_val lo, hi;        /* stored forms, in buf */
+    int after;             /* lo itself excluded (OX_ITER_AFTER) */
     int has_end;           /* the bound that ends the walk: hi ascending, lo descending */
     int fast;              /* no bound to test and values wanted: ox_iter_next's short path */
     MDB_val *end;
+    MDB_val last;          /* stored form of the key last returned (in the map) */
+    const unsigned char *filter; /* a prefix longer than a long key keeps: each key is */
+    size_t flen;                 /* checked against it (in buf) */
     char *buf;
 };
 
@@ -48,21 +53,45 @@ static int prefix_bound(const ox_val *prefix, ox_val *hi, void **buf)
     return OX_OK;
 }
 
+/* A bound in stored form into buf (OX_KEY_BUF bytes): a key, or a position as it is. */
+static int bound_enc(ox_store *s, const ox_val *b, unsigned flags, unsigned char *buf,
+                     MDB_val *out)
+{
+    size_t len = b ? b->len : 0;
+    if (b && len && !b->data)
+        return OX_EINVAL;
+    if (!b) {
+        *out = (MDB_val){0, buf};
+        return OX_OK;
+    }
+    if (flags & OX_ITER_POS) {
+        if (len < 1 || len > s->long_stored || ((const unsigned char *)b->data)[0] != OX_KEY_DIRECT)
+            return OX_EINVAL;
+        memcpy(buf, b->data, len);
+        *out = (MDB_val){len, buf};
+        return OX_OK;
+    }
+    int rc = ox__key_check(s, len);
+    if (rc == OX_OK)
+        *out = ox__key_enc(s, b->data, len, buf);
+    return rc;
+}
+
 int ox__iter_open(ox_store *s, MDB_txn *txn, int own_read, ox_txn *wtxn, ox_table *t,
                   const ox_val *lo, const ox_val *hi, unsigned flags, ox_iter **out)
 {
-    size_t lolen = lo ? lo->len : 0, hilen = hi ? hi->len : 0;
     *out = NULL;
-    if ((lo && lolen && !lo->data) || (hi && hilen && !hi->data))
-        return OX_EINVAL;
-    if ((lo && ox__key_check(s, lolen)) || (hi && ox__key_check(s, hilen)))
-        return OX_EKEYTOOLONG;
     ox_iter *it = calloc(1, sizeof *it);
-    if (!it || !(it->buf = malloc(lolen + hilen + 2))) {
+    if (!it || !(it->buf = malloc(2 * OX_KEY_BUF))) {
         free(it);
         return OX_ENOMEM;
     }
-    int rc = ox__mdb_err(mdb_cursor_open(txn, t->data, &it->cur));
+    /* Bounds in stored form. */
+    int rc = bound_enc(s, lo, flags, (unsigned char *)it->buf, &it->lo);
+    if (rc == OX_OK)
+        rc = bound_enc(s, hi, flags, (unsigned char *)it->buf + OX_KEY_BUF, &it->hi);
+    if (rc == OX_OK)
+        rc = ox__mdb_err(mdb_cursor_open(txn, t->data, &it->cur));
     if (rc) {
         free(it->buf);
         free(it);
@@ -74,11 +103,9 @@ int ox__iter_open(ox_store *s, MDB_txn *txn, int own_read, ox_txn *wtxn, ox_tabl
     it->own_read = own_read;
     it->wtxn = wtxn;
     it->flags = flags;
-    /* Bounds in stored form: the kind byte, then the user's bytes. */
     it->has_lo = lo != NULL;
     it->has_hi = hi != NULL;
-    it->lo = ox__key_enc(lo ? lo->data : NULL, lolen, (unsigned char *)it->buf);
-    it->hi = ox__key_enc(hi ? hi->data : NULL, hilen, (unsigned char *)it->buf + lolen + 1);
+    it->after = lo && (flags & OX_ITER_AFTER);
     if (flags & OX_ITER_DESC) {
         it->step = MDB_PREV;
         it->has_end = it->has_lo;
@@ -118,7 +145,11 @@ static int iter_first(ox_iter *it, MDB_val *k, MDB_val *v)
         if (!it->has_lo)
             return mdb_cursor_get(it->cur, k, v, MDB_FIRST);
         *k = it->lo;
-        return mdb_cursor_get(it->cur, k, v, MDB_SET_RANGE);
+        int rc = mdb_cursor_get(it->cur, k, v, MDB_SET_RANGE);
+        if (rc == 0 && it->after && k->mv_size == it->lo.mv_size &&
+            !memcmp(k->mv_data, it->lo.mv_data, k->mv_size))
+            rc = mdb_cursor_get(it->cur, k, v, MDB_NEXT);
+        return rc;
     }
     if (!it->has_hi)
         return mdb_cursor_get(it->cur, k, v, MDB_LAST);
@@ -142,22 +173,30 @@ static __attribute__((noinline)) int iter_settle(ox_iter *it, int rc, MDB_val *k
         }
         if (it->has_end) {
             int c = mdb_cmp(it->txn, it->t->data, k, it->end);
-            if (it->step == MDB_NEXT ? c >= 0 : c < 0) { /* hi excluded, lo included */
+            /* hi excluded, lo included unless OX_ITER_AFTER */
+            if (it->step == MDB_NEXT ? c >= 0 : (c < 0 || (c == 0 && it->after))) {
                 it->state = OX_IT_DONE;
                 return OX_NOTFOUND;
             }
         }
-        ox_val data;
+        ox_val data, lkey;
         uint64_t exp;
         const unsigned char *kp = k->mv_data;
         if (k->mv_size < 1 || kp[0] != OX_KEY_DIRECT)
             return OX_ECORRUPT;
-        if ((rc = ox__val_decode(v, &data, &exp)))
+        if ((rc = ox__rec_decode(v, &data, &exp, &lkey)))
             return rc;
         if (exp && ox__now(it->s) > exp)
             continue;
-        key->data = kp + 1;
-        key->len = k->mv_size - 1;
+        if (lkey.data) {
+            *key = lkey;
+        } else {
+            key->data = kp + 1;
+            key->len = k->mv_size - 1;
+        }
+        if (it->flen && (key->len < it->flen || memcmp(key->data, it->filter, it->flen)))
+            continue;
+        it->last = *k;
         if (val)
             *val = (it->flags & OX_ITER_KEYS_ONLY) ? (ox_val){NULL, 0} : data;
         return OX_OK;
@@ -186,6 +225,7 @@ int ox_iter_next(ox_iter *it, ox_val *key, ox_val *val)
     const unsigned char *p = v.mv_data, *kp = k.mv_data;
     if (rc == 0 && it->fast && v.mv_size >= 1 && p[0] == 0 && k.mv_size >= 1 &&
         kp[0] == OX_KEY_DIRECT) {
+        it->last = k;
         key->data = kp + 1;
         key->len = k.mv_size - 1;
         if (val) {
@@ -195,6 +235,15 @@ int ox_iter_next(ox_iter *it, ox_val *key, ox_val *val)
         return OX_OK;
     }
     return iter_settle(it, rc, &k, &v, key, val);
+}
+
+int ox_iter_pos(const ox_iter *it, unsigned char *pos, size_t *len)
+{
+    if (it->state != OX_IT_RUNNING || !it->last.mv_size)
+        return OX_NOTFOUND;
+    memcpy(pos, it->last.mv_data, it->last.mv_size);
+    *len = it->last.mv_size;
+    return OX_OK;
 }
 
 void ox_iter_close(ox_iter *it)
@@ -219,13 +268,37 @@ void ox_iter_close(ox_iter *it)
 int ox__iter_open_prefix(ox_store *s, MDB_txn *txn, int own_read, ox_txn *wtxn, ox_table *t,
                          const ox_val *prefix, unsigned flags, ox_iter **out)
 {
-    ox_val hi;
+    ox_val hi, lo = prefix ? *prefix : (ox_val){NULL, 0};
     void *buf;
     *out = NULL;
-    int rc = prefix_bound(prefix, &hi, &buf);
+    if (lo.len && !lo.data)
+        return OX_EINVAL;
+    /* A long key's stored form keeps only its first long_prefix bytes: walk the keys
+     * sharing those and check the rest of the prefix key by key. */
+    size_t flen = lo.len > s->long_prefix ? lo.len : 0;
+    if (flen)
+        lo.len = s->long_prefix;
+    int rc = prefix_bound(&lo, &hi, &buf);
     if (rc == OX_OK)
-        rc = ox__iter_open(s, txn, own_read, wtxn, t, prefix, hi.data ? &hi : NULL, flags, out);
+        rc = ox__iter_open(s, txn, own_read, wtxn, t, prefix ? &lo : NULL, hi.data ? &hi : NULL,
+                           flags & ~(unsigned)(OX_ITER_POS | OX_ITER_AFTER), out);
     free(buf);
+    if (rc == OX_OK && flen) {
+        ox_iter *it = *out;
+        char *nb = realloc(it->buf, 2 * OX_KEY_BUF + flen);
+        if (!nb) {
+            ox_iter_close(it);
+            *out = NULL;
+            return OX_ENOMEM;
+        }
+        it->buf = nb;
+        it->lo.mv_data = nb;
+        it->hi.mv_data = nb + OX_KEY_BUF;
+        memcpy(nb + 2 * OX_KEY_BUF, prefix->data, flen);
+        it->filter = (unsigned char *)nb + 2 * OX_KEY_BUF;
+        it->flen = flen;
+        it->fast = 0;
+    }
     return rc;
 }
 

@@ -285,7 +285,8 @@ static int ox_format_init(ox_store *s)
     if (rc)
         return ox__mdb_err(rc);
     rc = mdb_dbi_open(txn, "ox:meta", s->read_only ? 0 : MDB_CREATE, &s->meta);
-    if (rc == MDB_NOTFOUND) { /* read-only file written by no oxistore: version 1 */
+    s->direct_max = s->long_stored - 2;
+    if (rc == MDB_NOTFOUND) { /* read-only file written by no oxistore: empty */
         s->format = OX_FORMAT_VERSION;
         mdb_txn_abort(txn);
         return OX_OK;
@@ -311,8 +312,25 @@ static int ox_format_init(ox_store *s)
     }
     const unsigned char *p = v.mv_data;
     s->format = (unsigned)p[0] << 24 | (unsigned)p[1] << 16 | (unsigned)p[2] << 8 | p[3];
+    if (s->format > OX_FORMAT_VERSION) {
+        mdb_txn_abort(txn);
+        return OX_EUNSUPPORTED;
+    }
+    if (s->format == 1 && s->read_only) { /* 510-byte keys are still stored as they are */
+        s->direct_max = s->long_stored - 1;
+    } else if (s->format == 1) {
+        unsigned char buf[4] = {0, 0, 0, OX_FORMAT_VERSION};
+        v = (MDB_val){4, buf};
+        if ((rc = ox__key_migrate_v1(s, txn)) ||
+            (rc = ox__mdb_err(mdb_put(txn, s->meta, &k, &v, 0)))) {
+            mdb_txn_abort(txn);
+            return rc;
+        }
+        s->format = OX_FORMAT_VERSION;
+        return ox__mdb_err(mdb_txn_commit(txn));
+    }
     mdb_txn_abort(txn);
-    return s->format > OX_FORMAT_VERSION ? OX_EUNSUPPORTED : OX_OK;
+    return OX_OK;
 fail:
     mdb_txn_abort(txn);
     return ox__mdb_err(rc);
@@ -375,7 +393,14 @@ static int ox_store_init(ox_store *s, const ox_options *o)
         return OX_EUNSUPPORTED;
     if (eflags & MDB_RDONLY)
         s->read_only = 1;
-    s->key_max = (size_t)mdb_env_get_maxkeysize(s->env) - 1; /* the kind byte */
+    /* Long keys (ox_internal.h): stored forms of LMDB's largest key size. */
+    s->long_stored = (size_t)mdb_env_get_maxkeysize(s->env);
+    if (s->long_stored > OX_KEY_BUF - 1)
+        s->long_stored = OX_KEY_BUF - 1;
+    if (s->long_stored < 1 + OX_HASH_LEN + 64)
+        return OX_EUNSUPPORTED;
+    s->long_prefix = s->long_stored - 1 - OX_HASH_LEN;
+    s->key_max = 0x7fffffff; /* the write-ahead log and records hold 32-bit lengths */
     int rc = ox_format_init(s);
     if (rc)
         return rc;
@@ -677,6 +702,22 @@ size_t ox_store_map_size(ox_store *s)
 unsigned ox_store_format(ox_store *s)
 {
     return s->format;
+}
+
+size_t ox_key_order_prefix(ox_store *s)
+{
+    return s->long_prefix;
+}
+
+int ox_key_pos(ox_store *s, const void *key, size_t klen, unsigned char *pos, size_t *len)
+{
+    int rc = ox__key_check(s, klen);
+    if (rc)
+        return rc;
+    if (klen && !key)
+        return OX_EINVAL;
+    *len = ox__key_enc(s, key, klen, pos).mv_size;
+    return OX_OK;
 }
 
 size_t ox_key_max(ox_store *s)

@@ -61,28 +61,12 @@ static int idx_del(MDB_txn *txn, ox_table *t, uint64_t exp, MDB_val *key)
 
 /* ---- records ---------------------------------------------------------------------------- */
 
-/* Writes the record key = (exp, val). val must not point into the map. */
-static int rec_write(MDB_txn *txn, ox_table *t, MDB_val *k, const void *val, size_t vlen,
-                     uint64_t exp)
-{
-    size_t hdr = exp ? 9 : 1;
-    MDB_val v = {hdr + vlen, NULL};
-    int rc = mdb_put(txn, t->data, k, &v, MDB_RESERVE);
-    if (rc)
-        return ox__mdb_err(rc);
-    unsigned char *p = v.mv_data;
-    p[0] = exp ? OX_VH_TTL : 0;
-    if (exp)
-        ox__be64_put(p + 1, exp);
-    if (vlen)
-        memcpy(p + hdr, val, vlen);
-    return OX_OK;
-}
-
-/* Looks key up in the txn's view: *had = a record exists, *live = it has not expired at
- * `now`, *old its user bytes, *old_exp its expiry time (0 = none). */
-static int rec_read(MDB_txn *txn, ox_table *t, MDB_val *k, uint64_t now, int *had, int *live,
-                    ox_val *old, uint64_t *old_exp)
+/* Looks key (stored form k, user form lkey) up in the txn's view: *had = a record exists,
+ * *live = it has not expired at `now`, *old its user bytes, *old_exp its expiry time
+ * (0 = none). A long key whose slot holds another key (the same SHA-256) cannot be
+ * written: OX_ECORRUPT rather than overwrite that key. */
+static int rec_read(MDB_txn *txn, ox_table *t, MDB_val *k, const ox_val *lkey, uint64_t now,
+                    int *had, int *live, ox_val *old, uint64_t *old_exp)
 {
     MDB_val rec;
     *had = *live = 0;
@@ -92,6 +76,8 @@ static int rec_read(MDB_txn *txn, ox_table *t, MDB_val *k, uint64_t now, int *ha
         return OX_OK;
     if (rc)
         return ox__mdb_err(rc);
+    if (lkey && !ox__rec_owns(t->s, &rec, lkey->data, lkey->len))
+        return OX_ECORRUPT;
     if ((rc = ox__val_decode(&rec, old, old_exp)))
         return rc;
     *had = 1;
@@ -101,14 +87,14 @@ static int rec_read(MDB_txn *txn, ox_table *t, MDB_val *k, uint64_t now, int *ha
 
 /* Rewrites a live record with a new expiry time, keeping its bytes (copied out first:
  * they may live in a page the write moves). */
-static int rec_retime(MDB_txn *txn, ox_table *t, MDB_val *k, ox_val old, uint64_t old_exp,
-                      uint64_t exp)
+static int rec_retime(MDB_txn *txn, ox_table *t, MDB_val *k, const ox_val *lkey, ox_val old,
+                      uint64_t old_exp, uint64_t exp)
 {
     void *copy = malloc(old.len ? old.len : 1);
     if (!copy)
         return OX_ENOMEM;
     memcpy(copy, old.data, old.len);
-    int rc = rec_write(txn, t, k, copy, old.len, exp);
+    int rc = ox__rec_write(txn, t->data, k, lkey, copy, old.len, exp);
     free(copy);
     if (rc == OX_OK && old_exp)
         rc = idx_del(txn, t, old_exp, k);
@@ -123,6 +109,8 @@ static int rec_retime(MDB_txn *txn, ox_table *t, MDB_val *k, ox_val old, uint64_
 typedef struct ox_cur {
     unsigned char kb[OX_KEY_BUF];
     MDB_val k;
+    ox_val lkey;
+    const ox_val *lk;      /* &lkey for a long key (its record carries it), else NULL */
     ox_val old;
     uint64_t old_exp;
     int had, live;
@@ -130,8 +118,11 @@ typedef struct ox_cur {
 
 static int cur_load(MDB_txn *txn, const ox_op *op, ox_cur *c)
 {
-    c->k = ox__key_enc(op->key, op->klen, c->kb);
-    return rec_read(txn, op->t, &c->k, op->now, &c->had, &c->live, &c->old, &c->old_exp);
+    ox_store *s = op->t->s;
+    c->k = ox__key_enc(s, op->key, op->klen, c->kb);
+    c->lkey = (ox_val){op->key, op->klen};
+    c->lk = op->klen > s->direct_max ? &c->lkey : NULL;
+    return rec_read(txn, op->t, &c->k, c->lk, op->now, &c->had, &c->live, &c->old, &c->old_exp);
 }
 
 static int op_put(MDB_txn *txn, const ox_op *op)
@@ -148,7 +139,7 @@ static int op_put(MDB_txn *txn, const ox_op *op)
     if (cur.had && cur.old_exp && cur.old_exp != exp &&
         (rc = idx_del(txn, op->t, cur.old_exp, &cur.k)))
         return rc;
-    if ((rc = rec_write(txn, op->t, &cur.k, op->val, op->vlen, exp)))
+    if ((rc = ox__rec_write(txn, op->t->data, &cur.k, cur.lk, op->val, op->vlen, exp)))
         return rc;
     if (exp && !(cur.had && cur.old_exp == exp))
         rc = idx_put(txn, op->t, exp, &cur.k);
@@ -179,7 +170,7 @@ static int op_retime(MDB_txn *txn, const ox_op *op)
         return OX_NOTTL;
     if (exp == cur.old_exp)
         return OX_OK;
-    return rec_retime(txn, op->t, &cur.k, cur.old, cur.old_exp, exp);
+    return rec_retime(txn, op->t, &cur.k, cur.lk, cur.old, cur.old_exp, exp);
 }
 
 static int op_purge(MDB_txn *txn, const ox_op *op, size_t *purged)

@@ -1,4 +1,5 @@
-/* ox_value.c — the value record: header byte, optional expiry time, user bytes. */
+/* ox_value.c — the value record: header byte, optional expiry time, optional long key,
+ * user bytes (the layout: ox_internal.h). */
 #include "ox_internal.h"
 
 void ox__be64_put(unsigned char *p, uint64_t v)
@@ -17,6 +18,72 @@ uint64_t ox__be64_get(const unsigned char *p)
     return v;
 }
 
+int ox__rec_decode(const MDB_val *rec, ox_val *val, uint64_t *exp, ox_val *lkey)
+{
+    const unsigned char *p = (const unsigned char *)rec->mv_data, *end = p + rec->mv_size;
+    if (rec->mv_size < 1 || (p[0] & ~OX_VH_KNOWN))
+        return OX_ECORRUPT;
+    unsigned hdr = *p++;
+    *exp = 0;
+    if (lkey)
+        *lkey = (ox_val){NULL, 0};
+    if (hdr & OX_VH_TTL) {
+        if (end - p < 8)
+            return OX_ECORRUPT;
+        *exp = ox__be64_get(p);
+        p += 8;
+    }
+    if (hdr & OX_VH_LONGKEY) {
+        if (end - p < 4)
+            return OX_ECORRUPT;
+        size_t klen = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+        p += 4;
+        if ((size_t)(end - p) < klen)
+            return OX_ECORRUPT;
+        if (lkey)
+            *lkey = (ox_val){p, klen};
+        p += klen;
+    }
+    val->data = p;
+    val->len = (size_t)(end - p);
+    return OX_OK;
+}
+
+int ox__rec_write(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const ox_val *lkey, const void *val,
+                  size_t vlen, uint64_t exp)
+{
+    size_t hdr = 1 + (exp ? 8 : 0) + (lkey ? 4 + lkey->len : 0);
+    MDB_val v = {hdr + vlen, NULL};
+    int rc = mdb_put(txn, dbi, k, &v, MDB_RESERVE);
+    if (rc)
+        return ox__mdb_err(rc);
+    unsigned char *p = v.mv_data;
+    *p++ = (exp ? OX_VH_TTL : 0) | (lkey ? OX_VH_LONGKEY : 0);
+    if (exp) {
+        ox__be64_put(p, exp);
+        p += 8;
+    }
+    if (lkey) {
+        for (int i = 3; i >= 0; i--)
+            *p++ = (unsigned char)(lkey->len >> (8 * i));
+        memcpy(p, lkey->data, lkey->len);
+        p += lkey->len;
+    }
+    if (vlen)
+        memcpy(p, val, vlen);
+    return OX_OK;
+}
+
+int ox__rec_owns(ox_store *s, const MDB_val *rec, const void *key, size_t klen)
+{
+    ox_val v, k;
+    uint64_t e;
+    if (klen <= s->direct_max)
+        return 1;
+    return ox__rec_decode(rec, &v, &e, &k) == OX_OK && k.data && k.len == klen &&
+           memcmp(k.data, key, klen) == 0;
+}
+
 int ox__val_live(ox_store *s, const MDB_val *rec, ox_val *val, uint64_t *exp)
 {
     int rc = ox__val_decode(rec, val, exp);
@@ -32,10 +99,14 @@ int ox__rec_get(ox_store *s, MDB_txn *txn, ox_table *t, const void *key, size_t 
     if (rc)
         return rc;
     unsigned char kb[OX_KEY_BUF];
-    MDB_val k = ox__key_enc(key, klen, kb), rec;
+    MDB_val k = ox__key_enc(s, key, klen, kb), rec;
     uint64_t e;
     rc = mdb_get(txn, t->data, &k, &rec);
-    return rc ? ox__mdb_err(rc) : ox__val_live(s, &rec, val, exp ? exp : &e);
+    if (rc)
+        return ox__mdb_err(rc);
+    if (!ox__rec_owns(s, &rec, key, klen))
+        return OX_NOTFOUND;
+    return ox__val_live(s, &rec, val, exp ? exp : &e);
 }
 
 int ox__rec_ttl(ox_store *s, MDB_txn *txn, ox_table *t, const void *key, size_t klen,

@@ -14,8 +14,14 @@
  *   for itself: if that write needs the map to grow it fails with OX_EBUSY. A growth that
  *   waits more than 10 s for other threads' readers gives up the same way (a reader that
  *   waits for the writer would otherwise deadlock). Begin and end a snapshot on one thread.
- * - Keys are 0 to ox_key_max() bytes (510 with Debian's LMDB); values any length. Keys are
- *   ordered bytewise (memcmp, shorter first on a common prefix).
+ * - Keys are 0 to ox_key_max() bytes; values any length. Keys are ordered bytewise (memcmp,
+ *   shorter first on a common prefix), with one exception: LMDB's keys are at most 511
+ *   bytes, so a key longer than 509 bytes is stored under its first ox_key_order_prefix()
+ *   bytes (478) and a SHA-256 of the whole key, and carries the whole key beside its value
+ *   (compared on every access: lookups are exact). Such keys sort among the others by
+ *   their first 478 bytes, then by that hash. So a prefix iterator returns exactly the keys
+ *   with its prefix, whatever their length, but a range's bounds compare by that order
+ *   (positions, below), not by plain bytes, when long keys are involved.
  * - Times are milliseconds since the Unix epoch from the store's clock (ox_options.clock).
  *   A key with an expiry time T is visible while now <= T and invisible to every read
  *   (get, contains, ttl, ranges, iterators) as soon as now > T, purged or not.
@@ -152,11 +158,22 @@ int ox_store_size_on_disk(ox_store *s, uint64_t *bytes);
 size_t ox_store_map_size(ox_store *s);
 
 /* The on-disk format version recorded in the file (OX_FORMAT_VERSION for new files). */
-#define OX_FORMAT_VERSION 1
+#define OX_FORMAT_VERSION 2    /* 2: long keys (opening a version 1 file for writing
+                                  migrates it: its 510-byte keys become long keys) */
 unsigned ox_store_format(ox_store *s);
 
-/* Largest key length accepted, in bytes. */
+/* Largest key length accepted, in bytes (2^31 - 1). */
 size_t ox_key_max(ox_store *s);
+
+/* How many leading bytes of a key decide its place in the order (478 with Debian's
+ * LMDB); beyond them, long keys sort by hash (see Caveats). */
+size_t ox_key_order_prefix(ox_store *s);
+
+/* A key's position: the bytes that place it in the order, at most OX_POS_MAX. Positions
+ * compare with memcmp (shorter first on a common prefix) exactly as iterators walk, and
+ * stay valid across restarts. Writes key's position into pos. Errors: OX_EKEYTOOLONG. */
+#define OX_POS_MAX 512
+int ox_key_pos(ox_store *s, const void *key, size_t klen, unsigned char *pos, size_t *len);
 
 /* Asks ox_store_close to compact the file in place after closing it. */
 void ox_store_compact_on_close(ox_store *s);
@@ -253,20 +270,31 @@ int ox_purge_expired(ox_table *t, size_t max, size_t *purged);
 
 enum ox_iter_flags {
     OX_ITER_DESC = 1,      /* descending order */
-    OX_ITER_KEYS_ONLY = 2  /* ox_iter_next leaves val empty */
+    OX_ITER_KEYS_ONLY = 2, /* ox_iter_next leaves val empty */
+    OX_ITER_POS = 4,       /* ranges: lo and hi are positions (ox_key_pos, ox_iter_pos) */
+    OX_ITER_AFTER = 8      /* ranges: lo itself is excluded (resume after a key) */
 };
 
 /* An iterator over keys in [lo, hi) (lo == NULL: from the first key; hi == NULL: to the
- * last), on its own read snapshot. Close it with ox_iter_close. */
+ * last; OX_ITER_AFTER: (lo, hi)), on its own read snapshot. Bounds are keys, or positions
+ * with OX_ITER_POS (OX_EINVAL for bytes no position has). Close it with ox_iter_close.
+ * Errors: OX_EINVAL, OX_EKEYTOOLONG, OX_ENOMEM. */
 int ox_range(ox_table *t, const ox_val *lo, const ox_val *hi, unsigned flags, ox_iter **out);
 
-/* An iterator over the keys starting with prefix (len 0: every key). */
+/* An iterator over the keys starting with prefix (len 0: every key), whatever their
+ * length. OX_ITER_POS and OX_ITER_AFTER do not apply. */
 int ox_prefix(ox_table *t, const ox_val *prefix, unsigned flags, ox_iter **out);
 
 /* Next pair: OX_OK with *key and *val (val may be NULL) borrowed until the next call or
  * close; OX_NOTFOUND at the end. Expired keys are skipped. An iterator of a write
  * transaction whose map had to grow answers OX_EBUSY (open a new one). */
 int ox_iter_next(ox_iter *it, ox_val *key, ox_val *val);
+
+/* The position of the key the last ox_iter_next returned, into pos (OX_POS_MAX bytes):
+ * what a scan resumes from (with OX_ITER_POS | OX_ITER_AFTER), as exact as the key itself
+ * and at most OX_POS_MAX bytes whatever the key's length. OX_NOTFOUND before the first key
+ * and after the end. */
+int ox_iter_pos(const ox_iter *it, unsigned char *pos, size_t *len);
 
 /* Ends the iterator (and its snapshot, if it owns one). NULL is a no-op. */
 void ox_iter_close(ox_iter *it);
