@@ -1,7 +1,8 @@
-/* cmd_scan.c — SCAN and KEYS: walks of a database in key order, with Redis's glob
- * patterns. A pattern's literal prefix bounds the walk (it seeks straight to it). SCAN's
- * cursors name the last key examined (cursor.h explains why that terminates and misses no
- * key that stays). */
+/* cmd_scan.c — SCAN and KEYS: walks of a database in the store's key order, with Redis's
+ * glob patterns. A pattern's literal prefix bounds the walk (it seeks straight to it; only
+ * its first ox_key_order_prefix() bytes place keys, so a longer one is cut there). SCAN's
+ * cursors name the position of the last key examined (cursor.h explains why that
+ * terminates and misses no key that stays). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,35 +44,36 @@ static size_t prefix_end(char *p, size_t n)
     return n;
 }
 
-/* A walk's bounds: from the pattern's literal prefix (if any) to past it. */
+/* A walk's bounds, as store positions: from the pattern's literal prefix (if any) to past
+ * it. */
 typedef struct walk {
-    char *lo, *hi;
-    size_t lolen, hilen;
+    unsigned char lo[OX_POS_MAX], hi[OX_POS_MAX];
+    size_t lolen, hilen; /* 0: no bound */
     const char *pat;
     size_t plen;
 } walk;
 
-static int walk_init(walk *w, const resp_arg *pat)
+static void walk_init(walk *w, const resp_arg *pat)
 {
-    memset(w, 0, sizeof *w);
+    w->lolen = w->hilen = 0;
+    w->pat = NULL;
+    w->plen = 0;
     if (!pat)
-        return 0;
+        return;
     w->pat = pat->ptr;
     w->plen = pat->len;
-    w->lo = malloc(pat->len + 1);
-    w->hi = malloc(pat->len + 1);
-    if (!w->lo || !w->hi)
+    char *p = malloc(pat->len + 1);
+    if (!p)
         abort(); /* the server may abort on allocation failure */
-    w->lolen = literal_prefix(pat->ptr, pat->len, w->lo);
-    memcpy(w->hi, w->lo, w->lolen);
-    w->hilen = prefix_end(w->hi, w->lolen);
-    return 0;
-}
-
-static void walk_free(walk *w)
-{
-    free(w->lo);
-    free(w->hi);
+    size_t n = literal_prefix(pat->ptr, pat->len, p), max = ox_key_order_prefix(srv.store);
+    if (n > max)
+        n = max;
+    /* n <= the order prefix: both are keys of their own position, no error possible. */
+    if (n)
+        ox_key_pos(srv.store, p, n, w->lo, &w->lolen);
+    if ((n = prefix_end(p, n)))
+        ox_key_pos(srv.store, p, n, w->hi, &w->hilen);
+    free(p);
 }
 
 static int walk_match(const walk *w, const ox_val *k)
@@ -79,20 +81,25 @@ static int walk_match(const walk *w, const ox_val *k)
     return !w->pat || glob_match(w->pat, w->plen, k->data, k->len, 0);
 }
 
-/* Byte order, a shorter string first on a common prefix (the store's key order). */
-static int key_cmp(const ox_val *a, const ox_val *b)
+/* Memcmp order of positions, a shorter one first on a common prefix. */
+static int pos_cmp(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
 {
-    int c = memcmp(a->data, b->data, a->len < b->len ? a->len : b->len);
-    return c ? c : (a->len > b->len) - (a->len < b->len);
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    return c ? c : (alen > blen) - (alen < blen);
 }
 
-/* Opens the walk's iterator, starting at from (when past the prefix) or the prefix. */
-static int walk_open(cmd_ctx *x, const walk *w, const ox_val *from, ox_iter **it)
+/* Opens the walk's iterator: after position from (when given and not before the prefix),
+ * else at the prefix. */
+static int walk_open(cmd_ctx *x, const walk *w, const unsigned char *from, size_t fromlen,
+                     ox_iter **it)
 {
+    unsigned flags = OX_ITER_KEYS_ONLY | OX_ITER_POS;
     ox_val lo = {w->lo, w->lolen}, hi = {w->hi, w->hilen};
-    if (from && (!w->lolen || key_cmp(from, &lo) > 0))
-        lo = *from;
-    return cmd_iter(x, lo.len || from ? &lo : NULL, w->hilen ? &hi : NULL, OX_ITER_KEYS_ONLY, it);
+    if (from && (!w->lolen || pos_cmp(from, fromlen, w->lo, w->lolen) >= 0)) {
+        lo = (ox_val){from, fromlen};
+        flags |= OX_ITER_AFTER;
+    }
+    return cmd_iter(x, lo.len ? &lo : NULL, hi.len ? &hi : NULL, flags, it);
 }
 
 void cmd_keys(cmd_ctx *x)
@@ -100,9 +107,8 @@ void cmd_keys(cmd_ctx *x)
     walk w;
     walk_init(&w, &x->argv[1]);
     ox_iter *it;
-    int rc = walk_open(x, &w, NULL, &it);
+    int rc = walk_open(x, &w, NULL, 0, &it);
     if (rc != OX_OK) {
-        walk_free(&w);
         cmd_store_error(x, rc);
         return;
     }
@@ -117,7 +123,6 @@ void cmd_keys(cmd_ctx *x)
         }
     }
     ox_iter_close(it);
-    walk_free(&w);
     resp_write_deferred_len(x->out, &d, RESP_AGG_ARRAY, n);
 }
 
@@ -207,7 +212,7 @@ void cmd_scan(cmd_ctx *x)
     }
     if (scan_options(x, &pat, &count, &type))
         return;
-    unsigned char from[CURSOR_KEY_MAX];
+    unsigned char from[CURSOR_POS_MAX];
     size_t fromlen = 0;
     int fromdb;
     if (cursor && cursor_load(cursor, &fromdb, from, &fromlen)) {
@@ -224,31 +229,26 @@ void cmd_scan(cmd_ctx *x)
     walk w;
     walk_init(&w, pat);
     ox_iter *it;
-    ox_val fv = {from, fromlen}, k, v;
-    int rc = walk_open(x, &w, cursor ? &fv : NULL, &it);
+    ox_val k, v;
+    int rc = walk_open(x, &w, cursor ? from : NULL, fromlen, &it);
     if (rc != OX_OK) {
-        walk_free(&w);
         cmd_store_error(x, rc);
         return;
     }
     found f = {0};
     long long seen = 0;
-    unsigned char last[CURSOR_KEY_MAX];
+    unsigned char last[CURSOR_POS_MAX];
     size_t lastlen = 0;
     while ((rc = ox_iter_next(it, &k, &v)) == OX_OK) {
-        if (cursor && k.len == fromlen && !memcmp(k.data, from, fromlen))
-            continue; /* the cursor's own key was returned before */
         if (seen == count)
             break; /* more to come: the cursor resumes after the last key examined */
         seen++;
         if (walk_match(&w, &k))
             found_add(&f, &k);
-        if (k.len)
-            memcpy(last, k.data, k.len);
-        lastlen = k.len;
+        if ((rc = ox_iter_pos(it, last, &lastlen)))
+            break;
     }
     ox_iter_close(it);
-    walk_free(&w);
     if (rc != OX_OK && rc != OX_NOTFOUND) {
         free(f.buf);
         free(f.ends);

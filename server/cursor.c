@@ -17,7 +17,7 @@ typedef struct entry {
     struct entry *hnext;          /* hash chain */
     struct entry *prev, *next;    /* LRU: head is the most recently used */
     size_t len;
-    unsigned char key[];
+    unsigned char pos[];
 } entry;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -75,14 +75,14 @@ static uint64_t new_epoch(void)
     return (r & 0xfffffu) | 1u; /* never 0: no cursor is 0 */
 }
 
-uint64_t cursor_save(int db, const void *key, size_t len)
+uint64_t cursor_save(int db, const void *pos, size_t len)
 {
     entry *e = malloc(sizeof *e + len);
     if (!e)
         abort(); /* the server may abort on allocation failure */
     e->db = db;
     e->len = len;
-    memcpy(e->key, key, len);
+    memcpy(e->pos, pos, len);
     pthread_mutex_lock(&mu);
     if (!epoch)
         epoch = new_epoch();
@@ -106,7 +106,7 @@ uint64_t cursor_save(int db, const void *key, size_t len)
     return id;
 }
 
-int cursor_load(uint64_t id, int *db, void *key, size_t *len)
+int cursor_load(uint64_t id, int *db, void *pos, size_t *len)
 {
     int rc = -1;
     pthread_mutex_lock(&mu);
@@ -115,7 +115,7 @@ int cursor_load(uint64_t id, int *db, void *key, size_t *len)
             continue;
         *db = e->db;
         *len = e->len;
-        memcpy(key, e->key, e->len);
+        memcpy(pos, e->pos, e->len);
         lru_unlink(e);
         lru_push(e);
         rc = 0;

@@ -6,7 +6,8 @@
  * key the cursor merely hashes would break as soon as that key is deleted. So a cursor is
  * an id the server hands out for "resume after key K of db d", kept in a registry that every
  * I/O thread shares: it survives reconnects, is independent of the connection, and any
- * number of scanners can interleave. Resuming seeks to the first key strictly greater than K
+ * number of scanners can interleave. K is kept as its store position (ox_key_pos: at most
+ * 511 bytes, however long the key). Resuming seeks to the first key strictly after K
  * (whether K still exists or not), so an iteration moves forward only: it terminates, and
  * returns every key that existed for its whole duration.
  *
@@ -22,15 +23,15 @@
 #include <stdint.h>
 
 #define CURSOR_MAX_BYTES (16u << 20) /* registry memory, entries and keys */
-#define CURSOR_KEY_MAX 512u           /* longest key a cursor records */
+#define CURSOR_POS_MAX 512u           /* longest position a cursor records (OX_POS_MAX) */
 
-/* Records "resume after key[0..len) in db" and returns its cursor (never 0, below 2^53).
- * len <= CURSOR_KEY_MAX. The server may abort when out of memory. */
-uint64_t cursor_save(int db, const void *key, size_t len);
+/* Records "resume after position pos[0..len) in db" and returns its cursor (never 0,
+ * below 2^53). len <= CURSOR_POS_MAX. The server may abort when out of memory. */
+uint64_t cursor_save(int db, const void *pos, size_t len);
 
-/* Looks a cursor up: 0 with *db and the key copied into key (room for CURSOR_KEY_MAX),
- * its length in *len; -1 if the registry does not know it. */
-int cursor_load(uint64_t id, int *db, void *key, size_t *len);
+/* Looks a cursor up: 0 with *db and the position copied into pos (room for
+ * CURSOR_POS_MAX), its length in *len; -1 if the registry does not know it. */
+int cursor_load(uint64_t id, int *db, void *pos, size_t *len);
 
 /* Frees the registry (at exit). */
 void cursor_free_all(void);

@@ -5,36 +5,12 @@
 #include <fcntl.h>
 #include <strings.h>
 
-#include "srv_util.h"
+#include "ref_util.h"
 
 T_MAIN_BEGIN;
 
 static srvp g_ox;
-static pid_t g_redis_pid;
-static int g_redis_port;
-static char g_redis_dir[600];
-
-static int start_redis(void)
-{
-    const char *base = getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".";
-    g_redis_port = sp_free_port();
-    snprintf(g_redis_dir, sizeof g_redis_dir, "%s/redis", base);
-    mkdir(g_redis_dir, 0755);
-    char port[16];
-    snprintf(port, sizeof port, "%d", g_redis_port);
-    g_redis_pid = fork();
-    if (g_redis_pid == 0) {
-        int devnull = open("/dev/null", 1);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
-        sp_die_with_parent();
-        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
-               "--save", "", "--appendonly", "no", "--dir", g_redis_dir, "--daemonize", "no",
-               (char *)NULL);
-        _exit(127);
-    }
-    return sp_wait_ready(g_redis_port, g_redis_pid);
-}
+static srvp g_redis;
 
 /* ---- random commands ------------------------------------------------------------------ */
 
@@ -67,11 +43,23 @@ static void argf(gen *g, const char *fmt, long long v)
     arg(g, b);
 }
 
+/* Keys longer than LMDB's 511 bytes: 511, 512 and 4096 bytes sharing their first 478
+ * (oxistore tells them apart by hash beyond those). Filled by main. */
+static const size_t g_long_len[3] = {511, 512, 4096};
+static char g_long[3][4096];
+
 static void key(gen *g)
 {
     static const char *keys[] = {"k0", "k1", "k2", "k3", "num", "flt", "bin\x01\xff", "",
                                  "K0", "long-key-name-with-some-length"};
-    arg(g, keys[rnd(g, sizeof keys / sizeof *keys)]);
+    unsigned n = sizeof keys / sizeof *keys, i = rnd(g, n + 3);
+    if (i < n) {
+        arg(g, keys[i]);
+        return;
+    }
+    g->argv[g->argc] = g_long[i - n];
+    g->len[g->argc] = g_long_len[i - n];
+    g->argc++;
 }
 
 static void value(gen *g)
@@ -340,54 +328,6 @@ static long long time_tolerance(const gen *g)
     return 0;
 }
 
-/* 1 if the two replies are the same tree; non-negative integers may differ by tol (-1
- * and -2, "no expiry" and "no key", must be the same). */
-static int same_reply(const redisReply *a, const redisReply *b, long long tol)
-{
-    if (!a || !b || a->type != b->type)
-        return 0;
-    switch (a->type) {
-    case REDIS_REPLY_INTEGER:
-        if (a->integer < 0 || b->integer < 0)
-            return a->integer == b->integer;
-        return llabs(a->integer - b->integer) <= tol;
-    case REDIS_REPLY_NIL: return 1;
-    case REDIS_REPLY_ARRAY:
-        if (a->elements != b->elements)
-            return 0;
-        for (size_t i = 0; i < a->elements; i++)
-            if (!same_reply(a->element[i], b->element[i], tol))
-                return 0;
-        return 1;
-    default: return a->len == b->len && memcmp(a->str, b->str, a->len) == 0;
-    }
-}
-
-static int reply_cmp(const void *pa, const void *pb)
-{
-    const redisReply *a = *(redisReply *const *)pa, *b = *(redisReply *const *)pb;
-    size_t n = a->len < b->len ? a->len : b->len;
-    int c = memcmp(a->str, b->str, n);
-    return c ? c : (a->len > b->len) - (a->len < b->len);
-}
-
-/* Sorts an array reply of strings in place (a set compared with another). */
-static void sort_strings(redisReply *r)
-{
-    if (r && r->type == REDIS_REPLY_ARRAY && r->elements > 1)
-        qsort(r->element, r->elements, sizeof *r->element, reply_cmp);
-}
-
-/* KEYS' array, or SCAN's key array, in a canonical order. */
-static void canonical(redisReply *r)
-{
-    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-        r->element[1]->type == REDIS_REPLY_ARRAY)
-        sort_strings(r->element[1]);
-    else
-        sort_strings(r);
-}
-
 static void describe(const gen *g, char *out, size_t cap)
 {
     size_t n = 0;
@@ -403,10 +343,9 @@ static void describe(const gen *g, char *out, size_t cap)
 
 static void same_replies_as_redis_for_random_streams(void)
 {
-    T_ASSERT(start_redis() == 0);
+    T_ASSERT(ref_start(&g_redis, "redis") == 0);
     T_ASSERT(sp_start(&g_ox, "diff") == 0);
-    srvp rp = {.port = g_redis_port};
-    redisContext *ox = sp_connect(&g_ox), *rs = sp_connect(&rp);
+    redisContext *ox = sp_connect(&g_ox), *rs = sp_connect(&g_redis);
     T_ASSERT(ox && rs);
     long n = getenv("OX_DIFF_N") ? atol(getenv("OX_DIFF_N")) : 20000;
     gen g = {.seed = 20261124};
@@ -416,10 +355,10 @@ static void same_replies_as_redis_for_random_streams(void)
         redisReply *a = redisCommandArgv(ox, g.argc, g.argv, g.len);
         redisReply *b = redisCommandArgv(rs, g.argc, g.argv, g.len);
         if (g.unordered) {
-            canonical(a);
-            canonical(b);
+            ref_canonical(a);
+            ref_canonical(b);
         }
-        int same = same_reply(a, b, time_tolerance(&g));
+        int same = ref_same_reply(a, b, time_tolerance(&g));
         if (getenv("OX_DIFF_TRACE")) {
             char cmd[512], sa[512];
             describe(&g, cmd, sizeof cmd);
@@ -447,14 +386,14 @@ static void same_replies_as_redis_for_random_streams(void)
 
 int main(void)
 {
+    for (int i = 0; i < 3; i++)
+        for (size_t j = 0; j < sizeof g_long[0]; j++)
+            g_long[i][j] = (char)(j < 478 ? 'L' + j % 7 : 'a' + (j * 13 + (size_t)i) % 26);
     T_RUN(same_replies_as_redis_for_random_streams);
     if (g_ox.pid && sp_stop(&g_ox) != 0) {
         sp_dump_log(&g_ox);
         t_failed++;
     }
-    if (g_redis_pid > 0) {
-        kill(g_redis_pid, SIGTERM);
-        waitpid(g_redis_pid, NULL, 0);
-    }
+    ref_stop(&g_redis);
     return T_MAIN_END();
 }
