@@ -139,9 +139,8 @@ static inline int ox__val_decode(const MDB_val *rec, ox_val *val, uint64_t *exp)
     }
     return ox__rec_decode(rec, val, exp, NULL);
 }
-/* Decodes and judges expiry against the store's clock (read only when the record has a
- * TTL): OX_NOTFOUND if expired. */
-int ox__val_live(ox_store *s, const MDB_val *rec, ox_val *val, uint64_t *exp);
+/* Decodes and judges expiry at `now`: OX_NOTFOUND if expired. */
+int ox__val_live(const MDB_val *rec, ox_val *val, uint64_t *exp, uint64_t now);
 /* Writes the record k = (exp, lkey, val) into dbi; lkey NULL for a short key. val must not
  * point into the map. */
 int ox__rec_write(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const ox_val *lkey, const void *val,
@@ -149,13 +148,13 @@ int ox__rec_write(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const ox_val *lkey, con
 /* 1 if rec is the record of key: always for a short key; for a long key, if the record
  * carries exactly that key (a different one would share its hash). */
 int ox__rec_owns(ox_store *s, const MDB_val *rec, const void *key, size_t klen);
-/* Reads key's live record through any LMDB txn: *val borrowed, *exp (may be NULL) its
- * expiry time or 0. OX_NOTFOUND if absent or expired. */
+/* Reads key's record, live at `now`, through any LMDB txn: *val borrowed, *exp (may be
+ * NULL) its expiry time or 0. OX_NOTFOUND if absent or expired. */
 int ox__rec_get(ox_store *s, MDB_txn *txn, ox_table *t, const void *key, size_t klen,
-                ox_val *val, uint64_t *exp);
-/* Remaining ms of key's TTL: OX_OK, OX_NOTTL or OX_NOTFOUND. */
+                ox_val *val, uint64_t *exp, uint64_t now);
+/* Remaining ms of key's TTL at `now`: OX_OK, OX_NOTTL or OX_NOTFOUND. */
 int ox__rec_ttl(ox_store *s, MDB_txn *txn, ox_table *t, const void *key, size_t klen,
-                uint64_t *ms);
+                uint64_t *ms, uint64_t now);
 void ox__be64_put(unsigned char *p, uint64_t v);
 uint64_t ox__be64_get(const unsigned char *p);
 
@@ -197,6 +196,8 @@ void ox__iter_detach_all(ox_txn *wtxn, int txn_ends);
 /* The list head of a write transaction's open iterators. */
 ox_iter **ox__txn_iters(ox_txn *x);
 MDB_txn *ox__txn_mdb(ox_txn *x);
+/* The instant a write transaction judges expiry at: the store's clock when it began. */
+uint64_t ox__txn_now(ox_txn *x);
 
 /* Recovery: applies one record of the write-ahead log in one transaction. */
 int ox__txn_replay(ox_store *s, const unsigned char *p, size_t len);

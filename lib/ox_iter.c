@@ -26,6 +26,8 @@ struct ox_iter {
     int fast;              /* no bound to test and values wanted: ox_iter_next's short path */
     MDB_val *end;
     MDB_val last;          /* stored form of the key last returned (in the map) */
+    uint64_t now;          /* expiry is judged at this instant: the iterator's opening, or
+                              its write transaction's beginning */
     const unsigned char *filter; /* a prefix longer than a long key keeps: each key is */
     size_t flen;                 /* checked against it (in buf) */
     char *buf;
@@ -103,6 +105,7 @@ int ox__iter_open(ox_store *s, MDB_txn *txn, int own_read, ox_txn *wtxn, ox_tabl
     it->own_read = own_read;
     it->wtxn = wtxn;
     it->flags = flags;
+    it->now = wtxn ? ox__txn_now(wtxn) : ox__now(s);
     it->has_lo = lo != NULL;
     it->has_hi = hi != NULL;
     it->after = lo && (flags & OX_ITER_AFTER);
@@ -186,7 +189,7 @@ static __attribute__((noinline)) int iter_settle(ox_iter *it, int rc, MDB_val *k
             return OX_ECORRUPT;
         if ((rc = ox__rec_decode(v, &data, &exp, &lkey)))
             return rc;
-        if (exp && ox__now(it->s) > exp)
+        if (exp && it->now > exp)
             continue;
         if (lkey.data) {
             *key = lkey;

@@ -51,7 +51,7 @@ void ox_snapshot_end(ox_snapshot *snap)
 
 int ox_snapshot_get(ox_snapshot *snap, ox_table *t, const void *key, size_t klen, ox_val *val)
 {
-    return snap->txn ? ox__rec_get(snap->s, snap->txn, t, key, klen, val, NULL) : OX_EBUSY;
+    return snap->txn ? ox__rec_get(snap->s, snap->txn, t, key, klen, val, NULL, ox__now(snap->s)) : OX_EBUSY;
 }
 
 int ox_snapshot_contains(ox_snapshot *snap, ox_table *t, const void *key, size_t klen)
@@ -62,14 +62,14 @@ int ox_snapshot_contains(ox_snapshot *snap, ox_table *t, const void *key, size_t
 
 int ox_snapshot_ttl(ox_snapshot *snap, ox_table *t, const void *key, size_t klen, uint64_t *ms)
 {
-    return snap->txn ? ox__rec_ttl(snap->s, snap->txn, t, key, klen, ms) : OX_EBUSY;
+    return snap->txn ? ox__rec_ttl(snap->s, snap->txn, t, key, klen, ms, ox__now(snap->s)) : OX_EBUSY;
 }
 
 int ox_snapshot_expire_time(ox_snapshot *snap, ox_table *t, const void *key, size_t klen,
                             uint64_t *at)
 {
     ox_val v;
-    int rc = snap->txn ? ox__rec_get(snap->s, snap->txn, t, key, klen, &v, at) : OX_EBUSY;
+    int rc = snap->txn ? ox__rec_get(snap->s, snap->txn, t, key, klen, &v, at, ox__now(snap->s)) : OX_EBUSY;
     return rc == OX_OK && *at == 0 ? OX_NOTTL : rc;
 }
 

@@ -35,10 +35,13 @@ struct ox_txn {
     size_t nlog, caplog;
     ox_iter *iters;  /* open iterators, detached when the LMDB txn ends */
     int failed;      /* an error left the LMDB txn unusable: only rollback remains */
+    uint64_t now;    /* the clock when it began: every expiry judged in it is judged then,
+                        so a value read and rewritten keeps the TTL it was read with */
 };
 
 ox_iter **ox__txn_iters(ox_txn *x) { return &x->iters; }
 MDB_txn *ox__txn_mdb(ox_txn *x) { return x->txn; }
+uint64_t ox__txn_now(ox_txn *x) { return x->now; }
 
 /* ---- expiry index --------------------------------------------------------------------- */
 
@@ -478,6 +481,7 @@ int ox_txn_begin(ox_store *s, ox_txn **out)
         return OX_ENOMEM;
     x->s = s;
     pthread_mutex_lock(&s->wlock);
+    x->now = ox__now(s);
     ox__grow_if_needed(s);
     int rc = txn_begin_mdb(x);
     if (rc) {
@@ -539,7 +543,7 @@ static int txn_key_op(ox_txn *x, ox_table *t, ox_op *op, const void *key, size_t
     op->t = t;
     op->key = key;
     op->klen = klen;
-    op->now = ox__now(x->s);
+    op->now = x->now;
     return txn_run(x, op, NULL);
 }
 
@@ -574,7 +578,7 @@ int ox_txn_persist(ox_txn *x, ox_table *t, const void *key, size_t klen)
 
 int ox_txn_purge_expired(ox_txn *x, ox_table *t, size_t max, size_t *purged)
 {
-    ox_op op = {.kind = OP_PURGE, .t = t, .max = max, .now = ox__now(x->s)};
+    ox_op op = {.kind = OP_PURGE, .t = t, .max = max, .now = x->now};
     size_t n = 0;
     int rc = txn_run(x, &op, &n);
     if (purged)
@@ -592,7 +596,7 @@ int ox_txn_clear(ox_txn *x, ox_table *t)
 
 int ox_txn_get(ox_txn *x, ox_table *t, const void *key, size_t klen, ox_val *val)
 {
-    return x->failed ? x->failed : ox__rec_get(x->s, x->txn, t, key, klen, val, NULL);
+    return x->failed ? x->failed : ox__rec_get(x->s, x->txn, t, key, klen, val, NULL, x->now);
 }
 
 int ox_txn_contains(ox_txn *x, ox_table *t, const void *key, size_t klen)
@@ -604,13 +608,13 @@ int ox_txn_contains(ox_txn *x, ox_table *t, const void *key, size_t klen)
 int ox_txn_expire_time(ox_txn *x, ox_table *t, const void *key, size_t klen, uint64_t *at)
 {
     ox_val v;
-    int rc = x->failed ? x->failed : ox__rec_get(x->s, x->txn, t, key, klen, &v, at);
+    int rc = x->failed ? x->failed : ox__rec_get(x->s, x->txn, t, key, klen, &v, at, x->now);
     return rc == OX_OK && *at == 0 ? OX_NOTTL : rc;
 }
 
 int ox_txn_ttl(ox_txn *x, ox_table *t, const void *key, size_t klen, uint64_t *ms)
 {
-    return x->failed ? x->failed : ox__rec_ttl(x->s, x->txn, t, key, klen, ms);
+    return x->failed ? x->failed : ox__rec_ttl(x->s, x->txn, t, key, klen, ms, x->now);
 }
 
 int ox_txn_count(ox_txn *x, ox_table *t, uint64_t *n)

@@ -84,16 +84,16 @@ int ox__rec_owns(ox_store *s, const MDB_val *rec, const void *key, size_t klen)
            memcmp(k.data, key, klen) == 0;
 }
 
-int ox__val_live(ox_store *s, const MDB_val *rec, ox_val *val, uint64_t *exp)
+int ox__val_live(const MDB_val *rec, ox_val *val, uint64_t *exp, uint64_t now)
 {
     int rc = ox__val_decode(rec, val, exp);
-    if (rc == OX_OK && *exp && ox__now(s) > *exp)
+    if (rc == OX_OK && *exp && now > *exp)
         return OX_NOTFOUND;
     return rc;
 }
 
 int ox__rec_get(ox_store *s, MDB_txn *txn, ox_table *t, const void *key, size_t klen,
-                ox_val *val, uint64_t *exp)
+                ox_val *val, uint64_t *exp, uint64_t now)
 {
     int rc = ox__key_check(s, klen);
     if (rc)
@@ -106,20 +106,19 @@ int ox__rec_get(ox_store *s, MDB_txn *txn, ox_table *t, const void *key, size_t 
         return ox__mdb_err(rc);
     if (!ox__rec_owns(s, &rec, key, klen))
         return OX_NOTFOUND;
-    return ox__val_live(s, &rec, val, exp ? exp : &e);
+    return ox__val_live(&rec, val, exp ? exp : &e, now);
 }
 
 int ox__rec_ttl(ox_store *s, MDB_txn *txn, ox_table *t, const void *key, size_t klen,
-                uint64_t *ms)
+                uint64_t *ms, uint64_t now)
 {
     ox_val v;
     uint64_t exp = 0;
-    int rc = ox__rec_get(s, txn, t, key, klen, &v, &exp);
+    int rc = ox__rec_get(s, txn, t, key, klen, &v, &exp, now);
     if (rc)
         return rc;
     if (!exp)
         return OX_NOTTL;
-    uint64_t now = ox__now(s);
     *ms = exp > now ? exp - now : 0;
     return OX_OK;
 }

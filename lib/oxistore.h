@@ -24,7 +24,8 @@
  *   (positions, below), not by plain bytes, when long keys are involved.
  * - Times are milliseconds since the Unix epoch from the store's clock (ox_options.clock).
  *   A key with an expiry time T is visible while now <= T and invisible to every read
- *   (get, contains, ttl, ranges, iterators) as soon as now > T, purged or not.
+ *   (get, contains, ttl, ranges, iterators) as soon as now > T, purged or not. "now" is
+ *   the instant of the call, or of the write transaction's or iterator's beginning.
  * - Pointers handed out as ox_val are borrowed: a value read from a snapshot is valid until
  *   the snapshot ends or is renewed; from a write transaction, until its next write or its
  *   end; from an iterator, until its next step or its close.
@@ -328,7 +329,10 @@ void ox_snapshot_end(ox_snapshot *snap);
 /* ---- write transactions (read-your-writes) ------------------------------------------- */
 
 /* Begins the store's write transaction (waits while another thread holds it). Every read
- * through it sees its own uncommitted writes. End it with ox_txn_commit or
+ * through it sees its own uncommitted writes. It reads the clock once, now: every read and
+ * write in it judges expiry at that instant (as Redis does within one command), so a value
+ * read live and written back with OX_PUT_KEEPTTL keeps the expiry time it was read with.
+ * Iterators likewise judge expiry at their opening. End it with ox_txn_commit or
  * ox_txn_rollback. Errors: OX_EREADONLY, OX_EBUSY (see Caveats), OX_EIO. */
 int ox_txn_begin(ox_store *s, ox_txn **out);
 

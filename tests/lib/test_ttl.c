@@ -276,6 +276,31 @@ static void next_expiry_and_snapshot_expire_time(void)
     T_EQ_INT(ox_store_close(s), OX_OK);
 }
 
+/* INCR's shape: read a live value, write it back with KEEPTTL. If the key's time passes
+ * in between, the transaction still judges at its beginning: the write keeps the expiry
+ * time (so the key expires), rather than finding the key gone and writing it without one. */
+static void transaction_judges_expiry_when_it_began(void)
+{
+    ox_store *s;
+    u_clock clk = {1000};
+    T_EQ_INT(u_open("ttl9.mdb", &clk, &s), OX_OK);
+    ox_table *t = ox_store_table(s);
+    T_EQ_INT(ox_put_with_ttl(t, "n", 1, "5", 1, 10), OX_OK); /* expires at 1010 */
+    ox_txn *x;
+    ox_val v;
+    T_EQ_INT(ox_txn_begin(s, &x), OX_OK);
+    T_EQ_INT(ox_txn_get(x, t, "n", 1, &v), OX_OK);
+    clk.now = 1011;
+    T_EQ_INT(ox_txn_get(x, t, "n", 1, &v), OX_OK); /* still 1000 for the transaction */
+    T_EQ_INT(ox_txn_put(x, t, "n", 1, "6", 1, 0, OX_PUT_KEEPTTL), OX_OK);
+    uint64_t at;
+    T_EQ_INT(ox_txn_expire_time(x, t, "n", 1, &at), OX_OK);
+    T_EQ_U64(at, 1010);
+    T_EQ_INT(ox_txn_commit(x), OX_OK);
+    T_EQ_INT(ox_contains(t, "n", 1), OX_NOTFOUND);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+}
+
 int main(void)
 {
     T_RUN(expired_key_is_invisible_to_every_read_path);
@@ -286,5 +311,6 @@ int main(void)
     T_RUN(delete_and_nx_treat_expired_keys_as_absent);
     T_RUN(avg_ttl_is_exact_when_small_and_close_when_sampled);
     T_RUN(next_expiry_and_snapshot_expire_time);
+    T_RUN(transaction_judges_expiry_when_it_began);
     return T_MAIN_END();
 }
