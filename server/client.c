@@ -444,7 +444,10 @@ void client_job_done(srv_job *j)
         return;
     }
     if (j->kind == JOB_EXEC) {
-        multi_exec_done(c, j);
+        if (multi_exec_done(c, j)) { /* c keeps j until the rest of the reply is written */
+            client_flush(c);
+            return;
+        }
         if (j->has_client)
             c->stalled = 0;
         if (c->io->snap) {
@@ -500,9 +503,21 @@ void client_resume(srv_client *c)
 {
     c->inflight--;
     if (c->gone) {
+        if (c->exec_job) {
+            job_free(c->exec_job);
+            c->exec_job = NULL;
+        }
         if (c->inflight == 0)
             client_free(c);
         return;
+    }
+    if (c->exec_job && multi_exec_resume(c)) {
+        client_flush(c);
+        return;
+    }
+    if (c->io->snap) { /* EXEC's on-thread reads take one; it ends with the burst */
+        ox_snapshot_end(c->io->snap);
+        c->io->snap = NULL;
     }
     c->stalled = 0;
     if (c->inflight == 0)

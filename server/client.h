@@ -34,6 +34,8 @@ struct srv_client {
     srv_job *mq_head, *mq_tail;
     int watching;           /* WATCH was sent since the last UNWATCH/EXEC/DISCARD */
     int exec_n;             /* while EXEC runs commands here: how many (CLIENT LIST) */
+    srv_job *exec_job;      /* a JOB_EXEC whose reply waits for an asynchronous command */
+    srv_job *exec_next;     /* ... and the queued command that comes after it */
     /* The writer's (watch.c): read or written by the writer only while a job of this
      * client is in flight, by the I/O thread only when none is. */
     watch_set *wset;        /* NULL until the first WATCH */
@@ -141,8 +143,14 @@ void multi_exec_reject(srv_client *c, resp_buf *out, const char *why);
  * client going away: then with gone set, nothing is sent to the writer). */
 void multi_discard(srv_client *c);
 /* A JOB_EXEC came back to c's thread: writes EXEC's reply (running its CMD_CLIENT
- * commands in their places). Does not free j. */
-void multi_exec_done(srv_client *c, srv_job *j);
+ * commands in their places). Returns 0 when the reply is complete (j is the caller's to
+ * free), 1 when an asynchronous command (CLIENT LIST, CONFIG SET port…) went round the
+ * I/O threads: c keeps j (exec_job), stays stalled, and client_resume finishes the reply
+ * with multi_exec_resume. */
+int multi_exec_done(srv_client *c, srv_job *j);
+/* From client_resume, once the asynchronous command wrote its reply: goes on with the
+ * EXEC's reply (0: complete, exec_job freed; 1: suspended again). */
+int multi_exec_resume(srv_client *c);
 /* In the writer, inside the batch's transaction: runs a JOB_EXEC. */
 void multi_exec_run(srv_job *j, ox_txn *txn);
 /* In the writer, after a failed commit: every reply of an EXEC job becomes msg. */

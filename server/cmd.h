@@ -14,8 +14,9 @@
  *   CMD_WATCH   WATCH, UNWATCH: runs in the writer thread, where the registry of watched
  *               keys lives (watch.c), with x->job set; changes no key.
  *   CMD_NOMULTI refused inside MULTI (Redis's no-multi flag).
- *   CMD_ASYNC   may reply later, after asking the other I/O threads (io_ask_all); refused
- *               inside MULTI here, as EXEC could not put its reply in its place.
+ *   CMD_ASYNC   may reply later, after asking the other I/O threads (io_ask_all). Inside
+ *               EXEC, the keyspace commands then run in the writer first and EXEC's reply
+ *               waits for it in its place (multi.c).
  * Inside EXEC (x->in_exec) a command runs as it would alone, on EXEC's snapshot or in
  * EXEC's part of the writer's batch; CMD_CLIENT commands run on the client's thread.
  * A handler writes exactly one reply into x->out (an error included); it never fails

@@ -18,7 +18,10 @@
  *   SELECT, HELLO, CLIENT SETNAME…) run on the client's thread when the job comes back, in
  *   their places of the reply; the database and protocol that a queued SELECT or HELLO
  *   gives the commands after it are worked out before the job leaves (cmd_select_db,
- *   cmd_hello_proto), and the client reads no more commands until they ran. */
+ *   cmd_hello_proto), and the client reads no more commands until they ran. A queue with
+ *   a command that asks every I/O thread (CMD_ASYNC: CLIENT LIST, CLIENT KILL, CONFIG SET
+ *   port) always goes this way, writes or not: the rest of the reply waits for that
+ *   command's answer (exec_job), the keyspace replies already made on one state. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,7 +46,7 @@ int multi_queue(srv_client *c, const cmd_def *d, int argc, const resp_arg *argv)
 {
     if (runs_in_multi(d))
         return 0;
-    if (d->flags & (CMD_NOMULTI | CMD_ASYNC)) {
+    if (d->flags & CMD_NOMULTI) {
         static const char msg[] = "-ERR Command not allowed inside a transaction";
         stats_rejected(cmd_slot(d));
         resp_write_error(c->out, msg, sizeof msg - 1);
@@ -233,12 +236,15 @@ void cmd_exec(cmd_ctx *x)
         multi_discard(c);
         return;
     }
-    int has_write = 0, has_client = 0;
+    int has_write = 0, has_client = 0, has_async = 0;
     for (srv_job *q = c->mq_head; q; q = q->next) {
         has_write |= (q->cmd->flags & CMD_WRITE) != 0;
         has_client |= !in_writer(q->cmd);
+        has_async |= (q->cmd->flags & CMD_ASYNC) != 0;
     }
-    if (!has_write && exec_here(c) == 0)
+    /* A command that asks the other threads replies later: the keyspace commands' replies
+     * are then made in the writer (in their own buffers, on one state) beforehand. */
+    if (!has_write && !has_async && exec_here(c) == 0)
         return;
     exec_in_writer(c, x->cmd, has_client);
 }
@@ -284,20 +290,45 @@ void multi_exec_fail(srv_job *j, const char *msg)
     }
 }
 
-void multi_exec_done(srv_client *c, srv_job *j)
+/* Writes the replies of j's queued commands from q on; stops after an asynchronous one
+ * that went round the threads (1), else ends the EXEC (0). */
+static int exec_reply_from(srv_client *c, srv_job *j, srv_job *q)
+{
+    for (; q; q = q->next) {
+        if (q->out) {
+            client_write_buf(c, q->out);
+            continue;
+        }
+        int before = c->inflight;
+        run_on_thread(c, q);
+        if (c->inflight > before) { /* io_ask_all suspended c: the reply comes later */
+            c->exec_job = j;
+            c->exec_next = q->next;
+            return 1;
+        }
+    }
+    c->exec_job = c->exec_next = NULL;
+    c->exec_n = 0;
+    return 0;
+}
+
+int multi_exec_done(srv_client *c, srv_job *j)
 {
     if (!j->ran) {
         client_write_buf(c, j->out);
-        return;
+        return 0;
     }
     /* "*n" is the same in RESP2 and RESP3, whatever a queued HELLO switches to. */
     resp_write_array(c->out, (size_t)j->multi_n);
     c->exec_n = j->multi_n;
-    for (srv_job *q = j->multi; q; q = q->next) {
-        if (q->out)
-            client_write_buf(c, q->out);
-        else
-            run_on_thread(c, q);
-    }
-    c->exec_n = 0;
+    return exec_reply_from(c, j, j->multi);
+}
+
+int multi_exec_resume(srv_client *c)
+{
+    srv_job *j = c->exec_job;
+    if (exec_reply_from(c, j, c->exec_next))
+        return 1;
+    job_free(j);
+    return 0;
 }

@@ -230,6 +230,44 @@ static int run_list(redisContext *c, const char *list)
 }
 
 /* Which changes of a watched key fail EXEC, each as real Redis 7.0 decides it. */
+/* Commands that ask every I/O thread (CLIENT LIST, CLIENT KILL, CONFIG SET port) are
+ * queued and run inside EXEC as in Redis, their replies in their places (checked against
+ * redis-server 7.0.15: the same bytes); the client goes on afterwards. */
+static void exec_runs_commands_that_ask_every_thread(void)
+{
+    int fd = sp_raw_connect(&g_srv);
+    T_ASSERT(fd >= 0);
+    T_RAW(fd, "SET a 1\r\n", "+OK\r\n");
+    T_RAW(fd, "MULTI\r\n", "+OK\r\n");
+    T_RAW(fd, "CLIENT KILL ID 99999\r\n", "+QUEUED\r\n");
+    T_RAW(fd, "INCR a\r\n", "+QUEUED\r\n");
+    T_RAW(fd, "CLIENT KILL 1.2.3.4:5\r\n", "+QUEUED\r\n");
+    T_RAW(fd, "GET a\r\n", "+QUEUED\r\n");
+    T_RAW(fd, "CONFIG SET maxclients 1000\r\n", "+QUEUED\r\n");
+    T_RAW(fd, "CLIENT KILL ID 99998\r\n", "+QUEUED\r\n");
+    T_RAW(fd, "EXEC\r\n", "*6\r\n:0\r\n:2\r\n-ERR No such client\r\n$1\r\n2\r\n+OK\r\n:0\r\n");
+    T_RAW(fd, "PING\r\n", "+PONG\r\n");
+    /* Without a write, and pipelined with what follows. */
+    T_RAW(fd, "MULTI\r\nGET a\r\nCLIENT KILL ID 99999\r\nGET a\r\nEXEC\r\nGET a\r\n",
+          "+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n$1\r\n2\r\n:0\r\n$1\r\n2\r\n$1\r\n2\r\n");
+    close(fd);
+    /* CLIENT LIST inside EXEC lists the client as executing (flags=x, multi=2). */
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "MULTI");
+    T_CMD(c, "+QUEUED", "CLIENT LIST ID %lld", 0LL);
+    T_CMD(c, "+QUEUED", "CLIENT LIST");
+    redisReply *r = redisCommand(c, "EXEC");
+    T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2);
+    int empty = r->element[0]->type == REDIS_REPLY_STRING && r->element[0]->len == 0;
+    int listed = r->element[1]->type == REDIS_REPLY_STRING &&
+                 strstr(r->element[1]->str, " flags=x ") && strstr(r->element[1]->str, " multi=2 ");
+    freeReplyObject(r);
+    T_ASSERT(empty);
+    T_ASSERT(listed);
+    redisFree(c);
+}
+
 static void watched_key_changes_abort_exec_exactly(void)
 {
     static const touch_case cases[] = {
@@ -599,6 +637,7 @@ int main(void)
     T_RUN(queue_time_errors_abort_exec);
     T_RUN(select_inside_exec_moves_later_commands);
     T_RUN(resp3_and_raw_replies_byte_exact);
+    T_RUN(exec_runs_commands_that_ask_every_thread);
     T_RUN(watched_key_changes_abort_exec_exactly);
     T_RUN(expired_watched_key_aborts_exec);
     T_RUN(watch_race_between_two_clients);
