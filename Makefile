@@ -92,7 +92,7 @@ $(S)/oxistore-server: $(SERVER_SRC:%.c=$(S)/%.o) $(CONF_SRC:%.c=$(S)/%.o) $(S)/l
 $(S)/tests/server/%: tests/server/%.c tests/test.h $(S)/oxistore-server
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(OPT) $(SANFLAGS) $(CPPFLAGS) -Itests -MMD -MP \
-	  -DOX_SERVER_BIN='"$(abspath $(S)/oxistore-server)"' \
+	  -DOX_SERVER_BIN='"$(abspath $(S)/oxistore-server)"' -DOX_SRC_DIR='"$(abspath .)"' \
 	  -DOX_FAULT_SHIM='"$(abspath $(S)/tests/server/fault_shim.so)"' $< -o $@ -lhiredis -pthread
 
 # The disk-fault test preloads this into the server; unsanitized: it only forwards calls.
