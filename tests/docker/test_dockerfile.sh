@@ -186,11 +186,18 @@ for tok in "${entry[@]:1}"; do
 done
 hc=$health
 for tok in "${entry[@]:1}"; do [[ "$tok" == /* ]] && hc=${hc//"$tok"/"$(host_path "$tok")"}; done
-check "the ENTRYPOINT's paths are created and owned by $user in the runtime RUN" eval '
+# Each path the ENTRYPOINT names exists (a COPY, or made by the runtime RUN's mkdir -p),
+# or its directory does (a file the server creates), and the RUN line chowns to USER.
+paths_prepared() {
+  local tok hp
   for tok in "${entry[@]:1}"; do
     [[ "$tok" == /* ]] || continue
-    [ -e "$(host_path "$tok")" ] || [ -d "$(dirname "$(host_path "$tok")")" ] || exit 1
-  done; [[ "$runtime_run" =~ chown\ $user ]]' 
+    hp=$(host_path "$tok")
+    [ -e "$hp" ] || [ -d "$(dirname "$hp")" ] || { echo "     $tok: not prepared"; return 1; }
+  done
+  [[ "$runtime_run" =~ chown\ $user ]]
+}
+check "the ENTRYPOINT's paths are made, and chowned to $user, by the runtime RUN" paths_prepared
 
 port=0
 # Starts "$bin ENTRYPOINT-args $@ --port P" on a random unprivileged port (another if it
