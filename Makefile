@@ -24,8 +24,10 @@ PROTO_TESTS  := $(patsubst %.c,$(S)/%,$(wildcard tests/proto/test_*.c))
 CONF_TESTS   := $(patsubst %.c,$(S)/%,$(wildcard tests/conf/test_*.c))
 SERVER_TESTS := $(patsubst %.c,$(S)/%,$(wildcard tests/server/test_*.c))
 TESTS        := $(LIB_TESTS) $(PROTO_TESTS) $(CONF_TESTS) $(SERVER_TESTS)
+# Shell tests: run as they are, they build what they need themselves.
+SHELL_TESTS  := $(wildcard tests/*/test_*.sh)
 
-.PHONY: all deps test test-build run bench bench-lib bench-proto fuzz fuzz-build difftest clean
+.PHONY: all deps test test-build test-docker run bench bench-lib bench-proto fuzz fuzz-build difftest clean
 all: $(B)/liboxistore.a $(B)/libresp.a $(if $(SERVER_SRC),$(B)/oxistore-server)
 
 deps:
@@ -64,7 +66,12 @@ test-build: $(TESTS)
 
 test: deps
 	@$(MAKE) --no-print-directory test-build fuzz-build
-	@scripts/run-tests.sh $(TESTS) scripts/fuzz-run.sh
+	@scripts/run-tests.sh $(TESTS) $(SHELL_TESTS) scripts/fuzz-run.sh
+
+# The Dockerfile's build stage run on this host, and its runtime stage checked (no Docker
+# engine needed: tests/docker/test_dockerfile.sh says what it covers).
+test-docker: deps
+	@scripts/run-tests.sh tests/docker/test_dockerfile.sh
 
 # ---- fuzzing (clang libFuzzer) ---------------------------------------------------------
 build/fuzz/fuzz_resp: tests/fuzz/fuzz_resp.c $(PROTO_SRC) $(wildcard proto/*.h)
@@ -85,7 +92,7 @@ $(S)/oxistore-server: $(SERVER_SRC:%.c=$(S)/%.o) $(CONF_SRC:%.c=$(S)/%.o) $(S)/l
 $(S)/tests/server/%: tests/server/%.c tests/test.h $(S)/oxistore-server
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(OPT) $(SANFLAGS) $(CPPFLAGS) -Itests -MMD -MP \
-	  -DOX_SERVER_BIN='"$(abspath $(S)/oxistore-server)"' \
+	  -DOX_SERVER_BIN='"$(abspath $(S)/oxistore-server)"' -DOX_SRC_DIR='"$(abspath .)"' \
 	  -DOX_FAULT_SHIM='"$(abspath $(S)/tests/server/fault_shim.so)"' $< -o $@ -lhiredis -pthread
 
 # The disk-fault test preloads this into the server; unsanitized: it only forwards calls.
