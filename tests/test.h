@@ -69,8 +69,10 @@ extern const char *t_current;
     int t_failed_now, t_passed, t_failed;                                               \
     const char *t_current
 
+/* Flushed at once: a leak report at exit (LeakSanitizer) ends the process without flushing
+ * stdio, and the runner needs the RESULT line whatever follows. */
 #define T_MAIN_END()                                                                    \
-    (printf("RESULT %d %d\n", t_passed, t_failed), t_failed ? 1 : 0)
+    (printf("RESULT %d %d\n", t_passed, t_failed), fflush(stdout), t_failed ? 1 : 0)
 
 /* Monotonic milliseconds, for deadlines in polling loops. */
 static inline uint64_t t_now_ms(void)
