@@ -10,31 +10,7 @@
 T_MAIN_BEGIN;
 
 static srvp g_ox;
-static pid_t g_redis_pid;
-static int g_redis_port;
-static char g_redis_dir[600];
-
-static int start_redis(void)
-{
-    const char *base = getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".";
-    g_redis_port = sp_free_port();
-    snprintf(g_redis_dir, sizeof g_redis_dir, "%s/redis", base);
-    mkdir(g_redis_dir, 0755);
-    char port[16];
-    snprintf(port, sizeof port, "%d", g_redis_port);
-    g_redis_pid = fork();
-    if (g_redis_pid == 0) {
-        int devnull = open("/dev/null", 1);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
-        sp_die_with_parent();
-        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
-               "--save", "", "--appendonly", "no", "--dir", g_redis_dir, "--daemonize", "no",
-               (char *)NULL);
-        _exit(127);
-    }
-    return sp_wait_ready(g_redis_port, g_redis_pid);
-}
+static srvp g_redis;
 
 /* ---- random commands ------------------------------------------------------------------ */
 
@@ -403,10 +379,9 @@ static void describe(const gen *g, char *out, size_t cap)
 
 static void same_replies_as_redis_for_random_streams(void)
 {
-    T_ASSERT(start_redis() == 0);
+    T_ASSERT(sp_start_redis(&g_redis, "redis") == 0);
     T_ASSERT(sp_start(&g_ox, "diff") == 0);
-    srvp rp = {.port = g_redis_port};
-    redisContext *ox = sp_connect(&g_ox), *rs = sp_connect(&rp);
+    redisContext *ox = sp_connect(&g_ox), *rs = sp_connect(&g_redis);
     T_ASSERT(ox && rs);
     long n = getenv("OX_DIFF_N") ? atol(getenv("OX_DIFF_N")) : 20000;
     gen g = {.seed = 20261124};
@@ -452,9 +427,9 @@ int main(void)
         sp_dump_log(&g_ox);
         t_failed++;
     }
-    if (g_redis_pid > 0) {
-        kill(g_redis_pid, SIGTERM);
-        waitpid(g_redis_pid, NULL, 0);
+    if (g_redis.pid > 0) {
+        kill(g_redis.pid, SIGTERM);
+        waitpid(g_redis.pid, NULL, 0);
     }
     return T_MAIN_END();
 }
