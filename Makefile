@@ -98,11 +98,13 @@ $(S)/tests/server/fault_shim.so: tests/server/fault_shim.c
 $(S)/tests/server/test_diskfault: $(S)/tests/server/fault_shim.so
 
 # ---- oxistore-check (tools/): over liboxistore, proto/'s parser and writer, and the
-# server's reader of the database map (server/dbmap_fmt.c, which needs nothing else) ----
+# server's files that need nothing else of it: the database map's reader, the SET and
+# EXPIRE argument grammars, and Redis's number parsing ----
+TOOL_SERVER := server/dbmap_fmt.o server/keyargs.o server/util.o
 $(B)/tools/%.o $(S)/tools/%.o: CPPFLAGS += -Iserver
-$(B)/oxistore-check: $(TOOL_SRC:%.c=$(B)/%.o) $(B)/server/dbmap_fmt.o $(B)/libresp.a $(B)/liboxistore.a
+$(B)/oxistore-check: $(TOOL_SRC:%.c=$(B)/%.o) $(TOOL_SERVER:%=$(B)/%) $(B)/libresp.a $(B)/liboxistore.a
 	$(CC) $(OPT) $^ -o $@ $(LDLIBS)
-$(S)/oxistore-check: $(TOOL_SRC:%.c=$(S)/%.o) $(S)/server/dbmap_fmt.o $(S)/libresp.a $(S)/liboxistore.a
+$(S)/oxistore-check: $(TOOL_SRC:%.c=$(S)/%.o) $(TOOL_SERVER:%=$(S)/%) $(S)/libresp.a $(S)/liboxistore.a
 	$(CC) $(OPT) $(SANFLAGS) $^ -o $@ $(LDLIBS)
 
 # The tool's tests run it (sanitized) on files they build with the library, and beside a

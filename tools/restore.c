@@ -1,11 +1,11 @@
 /* restore.c — applies a file of RESP commands (what redis-cli --pipe sends; dump.c
  * writes them) to a store file, offline: parsed with proto/'s request parser, so inline
  * lines are read exactly as redis-server reads them too. The commands it knows and the
- * transaction rule are in usage() (oxistore_check.c); semantics follow Redis 7.0. */
+ * transaction rule are in usage() (oxistore_check.c); SET's and the EXPIRE family's
+ * arguments are read by the server's own code (keyargs.c), with Redis 7.0's semantics. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "dbmap_fmt.h"
+#include "keyargs.h"
 #include "resp.h"
 #include "tool.h"
 
@@ -60,22 +61,6 @@ static int is(const resp_arg *a, const char *s)
     return a->len == strlen(s) && !strncasecmp(a->ptr, s, a->len);
 }
 
-/* As Redis's string2ll: optional '-', digits, no leading zero, no '+', no spaces. */
-static int parse_ll(const resp_arg *a, long long *out)
-{
-    char buf[24], *end;
-    if (a->len == 0 || a->len > 20)
-        return 0;
-    memcpy(buf, a->ptr, a->len);
-    buf[a->len] = '\0';
-    const char *d = buf[0] == '-' ? buf + 1 : buf;
-    if (d[0] < '0' || d[0] > '9' || (d[0] == '0' && (d[1] || d != buf)))
-        return 0;
-    errno = 0;
-    *out = strtoll(buf, &end, 10);
-    return errno == 0 && *end == '\0';
-}
-
 static int commit(rs *r)
 {
     if (!r->txn)
@@ -98,7 +83,7 @@ static int begin(rs *r)
 static int do_select(rs *r, int argc, const resp_arg *argv)
 {
     if (argc != 2)
-        return fail(r, "wrong number of arguments for 'select'");
+        return fail(r, "wrong number of arguments for 'select' command");
     int db = dbmap_name_number(argv[1].ptr, argv[1].len);
     if (db < 0)
         return fail(r, "DB index is out of range");
@@ -112,82 +97,43 @@ static int do_select(rs *r, int argc, const resp_arg *argv)
     return 0;
 }
 
-/* The absolute expiry time in ms of an expiry argument, as Redis: relative (EX/PX,
- * EXPIRE/PEXPIRE) or absolute, in seconds or ms; positive: SET's rule that it be > 0.
- * 0, or fail()'s -1 with Redis's error text. */
-static int expire_at(rs *r, const resp_arg *a, int seconds, int relative, int positive,
-                     const char *cmd, long long *at)
+/* Fails the command with keyargs's error text (Redis's words). */
+static int args_fail(rs *r, int code, const char *cmd, const resp_arg *opt)
 {
-    long long v;
-    if (!parse_ll(a, &v))
-        return fail(r, "value is not an integer or out of range");
-    int bad = positive && v <= 0;
-    if (seconds) {
-        bad = bad || v > LLONG_MAX / 1000 || v < LLONG_MIN / 1000;
-        v = bad ? 0 : v * 1000;
-    }
-    if (relative && !bad) {
-        long long now = (long long)now_ms();
-        bad = v > LLONG_MAX - now;
-        v = bad ? 0 : v + now;
-    }
-    if (bad)
-        return fail(r, "invalid expire time in '%s' command", cmd);
-    *at = v;
-    return 0;
+    char text[256];
+    keyargs_errtext(code, cmd, opt, text, sizeof text);
+    return fail(r, "%s", text);
 }
 
+/* SET key value [NX|XX] [GET] [EX|PX|EXAT|PXAT t|KEEPTTL], with the server's grammar. */
 static int do_set(rs *r, int argc, const resp_arg *argv)
 {
-    enum { NX = 1, XX = 2, KEEPTTL = 4, EXP = 8 };
-    unsigned flags = 0;
-    int exp_arg = 0, seconds = 0, relative = 0;
-    if (argc < 3)
-        return fail(r, "wrong number of arguments for 'set'");
-    for (int i = 3; i < argc; i++) {
-        const resp_arg *a = &argv[i];
-        if (is(a, "nx") && !(flags & XX)) {
-            flags |= NX;
-        } else if (is(a, "xx") && !(flags & NX)) {
-            flags |= XX;
-        } else if (is(a, "get")) {
-            continue; /* a reply nobody reads */
-        } else if (is(a, "keepttl") && !(flags & EXP)) {
-            flags |= KEEPTTL;
-        } else if (i + 1 < argc && !(flags & KEEPTTL) &&
-                   (is(a, "ex") || is(a, "px") || is(a, "exat") || is(a, "pxat"))) {
-            int s = is(a, "ex") || is(a, "exat"), rel = is(a, "ex") || is(a, "px");
-            if ((flags & EXP) && (s != seconds || rel != relative))
-                return fail(r, "syntax error");
-            flags |= EXP;
-            seconds = s;
-            relative = rel;
-            exp_arg = ++i;
-        } else {
-            return fail(r, "syntax error");
-        }
-    }
+    int flags, exp_arg, rc;
     long long at = 0;
-    if (exp_arg && expire_at(r, &argv[exp_arg], seconds, relative, 1, "set", &at))
-        return -1;
+    if (argc < 3)
+        return fail(r, "wrong number of arguments for 'set' command");
+    if ((rc = keyargs_set(argv, argc, 3, 0, &flags, &exp_arg)) ||
+        (exp_arg && (rc = keyargs_set_expire(&argv[exp_arg], flags & SET_EXPIRES,
+                                             (long long)now_ms(), &at))))
+        return args_fail(r, rc, "set", NULL);
     if (begin(r))
         return -1;
     const resp_arg *k = &argv[1], *v = &argv[2];
-    int rc;
     if (at && at <= (long long)now_ms()) {
         /* An absolute time already past: the key ends up absent, if SET would write. */
         rc = ox_txn_contains(r->txn, r->cur, k->ptr, k->len);
         if (rc != OX_OK && rc != OX_NOTFOUND)
             return store_fail(r, rc);
-        int exists = rc == OX_OK;
-        if (exists && !(flags & NX) && (rc = ox_txn_delete(r->txn, r->cur, k->ptr, k->len)))
+        if (rc == OX_OK && !(flags & SET_NX) &&
+            (rc = ox_txn_delete(r->txn, r->cur, k->ptr, k->len)))
             return store_fail(r, rc);
         return 0;
     }
-    unsigned pf = (flags & NX ? OX_PUT_NOOVERWRITE : 0) | (flags & XX ? OX_PUT_ONLYIFEXISTS : 0) |
-                  (flags & KEEPTTL ? OX_PUT_KEEPTTL : 0);
+    unsigned pf = (flags & SET_NX ? OX_PUT_NOOVERWRITE : 0) |
+                  (flags & SET_XX ? OX_PUT_ONLYIFEXISTS : 0) |
+                  (flags & SET_KEEPTTL ? OX_PUT_KEEPTTL : 0);
     rc = ox_txn_put(r->txn, r->cur, k->ptr, k->len, v->ptr, v->len, (uint64_t)at, pf);
-    if (rc == OX_ECONFLICT || (rc == OX_NOTFOUND && (flags & XX)))
+    if (rc == OX_ECONFLICT || (rc == OX_NOTFOUND && (flags & SET_XX)))
         rc = OX_OK; /* NX on an existing key, XX on a missing one: not set, as in Redis */
     if (rc == OX_EKEYTOOLONG)
         return fail(r, "key of %zu bytes: %s (at most %zu)", k->len, ox_strerror(rc),
@@ -198,7 +144,7 @@ static int do_set(rs *r, int argc, const resp_arg *argv)
 static int do_del(rs *r, int argc, const resp_arg *argv)
 {
     if (argc < 2)
-        return fail(r, "wrong number of arguments for 'del'");
+        return fail(r, "wrong number of arguments for 'del' command");
     if (begin(r))
         return -1;
     for (int i = 1; i < argc; i++) {
@@ -209,55 +155,36 @@ static int do_del(rs *r, int argc, const resp_arg *argv)
     return 0;
 }
 
-/* EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT key time [NX|XX|GT|LT], as Redis 7.0: a time not
- * in the future deletes the key. */
-static int do_expire(rs *r, int argc, const resp_arg *argv, int seconds, int relative)
+/* EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT key time [NX|XX|GT|LT] (name: the command in
+ * lower case), with the server's grammar: a time not in the future deletes the key. */
+static int do_expire(rs *r, int argc, const resp_arg *argv, const char *name, int seconds,
+                     int relative)
 {
-    enum { NX = 1, XX = 2, GT = 4, LT = 8 };
-    unsigned flags = 0;
+    int flags = 0, bad = 0;
+    long long when;
     if (argc < 3)
-        return fail(r, "wrong number of arguments for '%.*s'", (int)argv[0].len, argv[0].ptr);
-    for (int i = 3; i < argc; i++) {
-        if (is(&argv[i], "nx"))
-            flags |= NX;
-        else if (is(&argv[i], "xx"))
-            flags |= XX;
-        else if (is(&argv[i], "gt"))
-            flags |= GT;
-        else if (is(&argv[i], "lt"))
-            flags |= LT;
-        else
-            return fail(r, "Unsupported option %.*s", (int)argv[i].len, argv[i].ptr);
-    }
-    if ((flags & NX) && (flags & ~NX))
-        return fail(r, "NX and XX, GT or LT options at the same time are not compatible");
-    if ((flags & GT) && (flags & LT))
-        return fail(r, "GT and LT options at the same time are not compatible");
-    char name[16];
-    snprintf(name, sizeof name, "%s%s%s", seconds ? "" : "p", "expire", relative ? "" : "at");
-    long long at;
-    if (expire_at(r, &argv[2], seconds, relative, 0, name, &at))
-        return -1;
+        return fail(r, "wrong number of arguments for '%s' command", name);
+    int rc = keyargs_expire_options(argv, argc, &flags, &bad);
+    if (rc == KEYARGS_OK)
+        rc = keyargs_expire_time(&argv[2], seconds, relative ? (long long)now_ms() : 0, &when);
+    if (rc)
+        return args_fail(r, rc, name, &argv[bad]);
     if (begin(r))
         return -1;
     const resp_arg *k = &argv[1];
     uint64_t cur = 0;
-    int rc = ox_txn_expire_time(r->txn, r->cur, k->ptr, k->len, &cur);
+    rc = ox_txn_expire_time(r->txn, r->cur, k->ptr, k->len, &cur);
     if (rc == OX_NOTFOUND || rc == OX_EKEYTOOLONG)
         return 0;
     if (rc != OX_OK && rc != OX_NOTTL)
         return store_fail(r, rc);
-    int has = rc == OX_OK;
-    /* No expiry time counts as an infinite one for GT and LT. */
-    if (((flags & NX) && has) || ((flags & XX) && !has) ||
-        ((flags & GT) && (!has || (uint64_t)at <= cur)) ||
-        ((flags & LT) && has && (uint64_t)at >= cur))
+    if (keyargs_expire_refused(flags, rc == OX_OK, (long long)cur, when))
         return 0;
-    if (at <= (long long)now_ms())
+    if (when <= (long long)now_ms())
         rc = ox_txn_delete(r->txn, r->cur, k->ptr, k->len);
     else
-        rc = ox_txn_expire_at(r->txn, r->cur, k->ptr, k->len, (uint64_t)at);
-    return rc ? store_fail(r, rc) : 0;
+        rc = ox_txn_expire_at(r->txn, r->cur, k->ptr, k->len, (uint64_t)when);
+    return rc == OX_OK || rc == OX_NOTFOUND ? 0 : store_fail(r, rc);
 }
 
 static int do_flush(rs *r, int argc, const resp_arg *argv, int all)
@@ -286,13 +213,13 @@ static int apply(rs *r, const resp_cmd *c)
     if (is(a, "del") || is(a, "unlink"))
         return do_del(r, n, a);
     if (is(a, "expire"))
-        return do_expire(r, n, a, 1, 1);
+        return do_expire(r, n, a, "expire", 1, 1);
     if (is(a, "pexpire"))
-        return do_expire(r, n, a, 0, 1);
+        return do_expire(r, n, a, "pexpire", 0, 1);
     if (is(a, "expireat"))
-        return do_expire(r, n, a, 1, 0);
+        return do_expire(r, n, a, "expireat", 1, 0);
     if (is(a, "pexpireat"))
-        return do_expire(r, n, a, 0, 0);
+        return do_expire(r, n, a, "pexpireat", 0, 0);
     if (is(a, "flushdb"))
         return do_flush(r, n, a, 0);
     if (is(a, "flushall"))

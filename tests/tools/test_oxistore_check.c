@@ -527,6 +527,23 @@ static void restores_a_redis_cli_style_file(void)
                     "'HSET'; commands 1 to 1 were applied, none after\n");
     T_EQ_STR(dump_of("bad.mdb"), "SELECT 0\nSET x 1\n");
 
+    /* Arguments the server would refuse get its error text. */
+    static const char *const refused[][2] = {
+        {"SET a 1 EX 0\r\n", "command 1 (at byte 0): invalid expire time in 'set' command"},
+        {"SET a 1 NX XX\r\n", "command 1 (at byte 0): syntax error"},
+        {"SET a 1\r\nEXPIRE a 10 NX GT\r\n", "command 2 (at byte 9): NX and XX, GT or LT "
+                                          "options at the same time are not compatible"},
+        {"PEXPIREAT a x\r\n", "command 1 (at byte 0): value is not an integer or out of range"},
+        {"EXPIRE a 1 bogus\r\n", "command 1 (at byte 0): Unsupported option bogus"}};
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        char want[512];
+        T_EQ_INT(write_file("refused.resp", refused[i][0], strlen(refused[i][0])), 0);
+        T_EQ_INT(RUN("restore", "refused.mdb", "refused.resp"), 1);
+        snprintf(want, sizeof want, "oxistore-check: restore refused.mdb: %s; nothing was "
+                 "applied\n", refused[i][1]);
+        T_EQ_STR(g_err, want);
+    }
+
     /* Input that ends inside a command, and a protocol error. */
     static const char cut_in[] = "*3\r\n$3\r\nSET\r\n$1\r\nq\r\n$5\r\nab";
     T_EQ_INT(write_file("cut.resp", cut_in, sizeof cut_in - 1), 0);
