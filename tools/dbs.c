@@ -96,7 +96,7 @@ int tool_dbs_load(ox_store *s, tool_dbs *d)
     }
     for (size_t i = 0; i < nn; i++) {
         int num = dbmap_name_number(names[i], strlen(names[i]));
-        if (num > maxnum)
+        if (num > maxnum && num < TOOL_MAX_DB)
             maxnum = num;
         if (!strcmp(names[i], DBMAP_TABLE) && (rc = ox_table_open(s, DBMAP_TABLE, &d->map))) {
             tool_err("cannot open the database map: %s", ox_strerror(rc));
@@ -112,7 +112,7 @@ int tool_dbs_load(ox_store *s, tool_dbs *d)
     }
     for (size_t i = 0; seen && i < nn; i++) {
         int num = dbmap_name_number(names[i], strlen(names[i]));
-        if (num >= 0)
+        if (num >= 0 && num <= maxnum)
             seen[num] = 1;
     }
     for (int db = 0; !err && db <= maxnum; db++) {

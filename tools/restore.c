@@ -85,7 +85,7 @@ static int do_select(rs *r, int argc, const resp_arg *argv)
     if (argc != 2)
         return fail(r, "wrong number of arguments for 'select' command");
     int db = dbmap_name_number(argv[1].ptr, argv[1].len);
-    if (db < 0)
+    if (db < 0 || db >= TOOL_MAX_DB)
         return fail(r, "DB index is out of range");
     if (db < r->dbs.n && r->dbs.db[db]) {
         r->cur = r->dbs.db[db];

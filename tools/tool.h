@@ -22,6 +22,11 @@ void tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- dbs.c: opening a server's file, and its databases ---------------------------- */
 
+/* Database numbers at or above this are refused (SELECT) or not taken for databases
+ * (tables named by larger numbers): the server's `databases` is far smaller, and the
+ * tables of a file are indexed by number here. */
+#define TOOL_MAX_DB 65536
+
 /* Opens the store file path as the server does (database 0's table "0" as the default
  * table), read-only or for writing (creating it). A read-only open of a file without a
  * table "0" falls back to the library's "default" table. Returns 0 or prints why. */
@@ -41,7 +46,7 @@ typedef struct tool_dbs {
 int tool_dbs_load(ox_store *s, tool_dbs *d);
 void tool_dbs_free(tool_dbs *d);
 
-/* The table of database db (0 <= db), opening (creating, if writable) the table the map
+/* The table of database db (0 <= db < TOOL_MAX_DB), opening (creating, if writable) the table the map
  * names for it. Must not be called while a write transaction is open. 0 or prints why. */
 int tool_db_open(ox_store *s, tool_dbs *d, int db, ox_table **out);
 

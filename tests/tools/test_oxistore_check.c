@@ -534,7 +534,8 @@ static void restores_a_redis_cli_style_file(void)
         {"SET a 1\r\nEXPIRE a 10 NX GT\r\n", "command 2 (at byte 9): NX and XX, GT or LT "
                                           "options at the same time are not compatible"},
         {"PEXPIREAT a x\r\n", "command 1 (at byte 0): value is not an integer or out of range"},
-        {"EXPIRE a 1 bogus\r\n", "command 1 (at byte 0): Unsupported option bogus"}};
+        {"EXPIRE a 1 bogus\r\n", "command 1 (at byte 0): Unsupported option bogus"},
+        {"SELECT 65536\r\n", "command 1 (at byte 0): DB index is out of range"}};
     for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
         char want[512];
         T_EQ_INT(write_file("refused.resp", refused[i][0], strlen(refused[i][0])), 0);
