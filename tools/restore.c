@@ -292,13 +292,13 @@ int tool_restore(const char *path, const char *src)
                      rc != RESP_OK ? resp_strerror(rc) : strerror(errno));
             break;
         }
-        if (got == 0) {
-            if (resp_parser_buffered(p))
+        if (got == 0) { /* the end of the input */
+            if (resp_parser_buffered(p)) {
                 snprintf(where, sizeof where, "at byte %" PRIu64, off);
-            else if (commit(&r) == 0)
-                r.applied = r.ncmd;
-            if (resp_parser_buffered(p))
                 snprintf(r.why, sizeof r.why, "the input ends inside a command");
+            } else if (commit(&r) == 0) {
+                r.applied = r.ncmd;
+            }
             break;
         }
         resp_parser_commit(p, (size_t)got);
@@ -314,7 +314,6 @@ int tool_restore(const char *path, const char *src)
         tool_err("restore %s: %s%s%s; %s", path, where, where[0] ? ": " : "", r.why, done);
         goto out;
     }
-    printf("%s: restored %" PRIu64 " commands\n", path, r.applied);
     ret = TOOL_OK;
 out:
     ox_txn_rollback(r.txn);
@@ -323,6 +322,8 @@ out:
         tool_err("restore %s: %s", path, ox_strerror(rc));
         ret = TOOL_FAIL;
     }
+    if (ret == TOOL_OK)
+        printf("%s: restored %" PRIu64 " commands\n", path, r.applied);
     resp_parser_free(p);
     if (fd >= 0 && !from_stdin)
         close(fd);
