@@ -18,17 +18,20 @@ LIB_SRC    := $(wildcard lib/*.c)
 PROTO_SRC  := $(wildcard proto/*.c)
 CONF_SRC   := $(wildcard conf/*.c)
 SERVER_SRC := $(wildcard server/*.c)
+TOOL_SRC   := $(wildcard tools/*.c)
 
 LIB_TESTS    := $(patsubst %.c,$(S)/%,$(wildcard tests/lib/test_*.c))
 PROTO_TESTS  := $(patsubst %.c,$(S)/%,$(wildcard tests/proto/test_*.c))
 CONF_TESTS   := $(patsubst %.c,$(S)/%,$(wildcard tests/conf/test_*.c))
 SERVER_TESTS := $(patsubst %.c,$(S)/%,$(wildcard tests/server/test_*.c))
-TESTS        := $(LIB_TESTS) $(PROTO_TESTS) $(CONF_TESTS) $(SERVER_TESTS)
+TOOL_TESTS   := $(patsubst %.c,$(S)/%,$(wildcard tests/tools/test_*.c))
+TESTS        := $(LIB_TESTS) $(PROTO_TESTS) $(CONF_TESTS) $(SERVER_TESTS) $(TOOL_TESTS)
 # Shell tests: run as they are, they build what they need themselves.
 SHELL_TESTS  := $(wildcard tests/*/test_*.sh)
 
 .PHONY: all deps test test-build test-docker run bench bench-lib bench-proto fuzz fuzz-build difftest clean
-all: $(B)/liboxistore.a $(B)/libresp.a $(if $(SERVER_SRC),$(B)/oxistore-server)
+all: $(B)/liboxistore.a $(B)/libresp.a $(if $(SERVER_SRC),$(B)/oxistore-server) \
+     $(if $(TOOL_SRC),$(B)/oxistore-check)
 
 deps:
 	@scripts/deps.sh
@@ -100,6 +103,24 @@ $(S)/tests/server/fault_shim.so: tests/server/fault_shim.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(OPT) $(CPPFLAGS) -fPIC -shared $< -o $@ -ldl
 $(S)/tests/server/test_diskfault: $(S)/tests/server/fault_shim.so
+
+# ---- oxistore-check (tools/): over liboxistore, proto/'s parser and writer, and the
+# server's files that need nothing else of it: the database map's reader, the SET and
+# EXPIRE argument grammars, and Redis's number parsing ----
+TOOL_SERVER := server/dbmap_fmt.o server/keyargs.o server/util.o
+$(B)/tools/%.o $(S)/tools/%.o: CPPFLAGS += -Iserver
+$(B)/oxistore-check: $(TOOL_SRC:%.c=$(B)/%.o) $(TOOL_SERVER:%=$(B)/%) $(B)/libresp.a $(B)/liboxistore.a
+	$(CC) $(OPT) $^ -o $@ $(LDLIBS)
+$(S)/oxistore-check: $(TOOL_SRC:%.c=$(S)/%.o) $(TOOL_SERVER:%=$(S)/%) $(S)/libresp.a $(S)/liboxistore.a
+	$(CC) $(OPT) $(SANFLAGS) $^ -o $@ $(LDLIBS)
+
+# The tool's tests run it (sanitized) on files they build with the library, and beside a
+# running server (srv_util.h) and a real redis-server.
+$(S)/tests/tools/%: tests/tools/%.c tests/test.h tests/server/srv_util.h $(S)/oxistore-check $(S)/oxistore-server $(S)/liboxistore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(OPT) $(SANFLAGS) $(CPPFLAGS) -Itests -Itests/server -MMD -MP \
+	  -DOX_SERVER_BIN='"$(abspath $(S)/oxistore-server)"' \
+	  -DOX_CHECK_BIN='"$(abspath $(S)/oxistore-check)"' $< -o $@ $(S)/liboxistore.a -lhiredis $(LDLIBS)
 
 # Starts the server with its defaults: 127.0.0.1:6379, data in ./data.
 run: deps

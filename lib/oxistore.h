@@ -408,6 +408,32 @@ int ox_repair(const char *path, char *what, size_t whatlen);
  * (no such file). */
 int ox_compact(const char *path);
 
+/* ---- inspection, for tools (any open store, read-only ones included) ----------------- */
+
+/* The names of every table in the file, in bytewise order, on one snapshot: *names is a
+ * malloc'd array of *n malloc'd strings; free it with ox_table_names_free. Errors:
+ * OX_ENOMEM, OX_ECORRUPT, OX_EIO. */
+int ox_table_names(ox_store *s, char ***names, size_t *n);
+void ox_table_names_free(char **names, size_t n); /* NULL is a no-op */
+
+typedef struct ox_store_info {
+    unsigned page_size;
+    uint64_t pages;       /* pages in the newest snapshot: its last page + 1 */
+    uint64_t pages_free;  /* pages on LMDB's free list (reused once no reader needs them) */
+    uint64_t map_size;    /* bytes mapped now */
+    uint64_t txnid;       /* the snapshot's transaction id */
+} ox_store_info;
+
+/* Fills *info from one snapshot (the page counts of the newest commit). Errors:
+ * OX_ECORRUPT, OX_EIO. */
+int ox_store_stat(ox_store *s, ox_store_info *info);
+
+/* Whether some process has the store file at path open (takes and drops the exclusive
+ * lock of ox_check; the same caveat: not on a file this process has open). A moment's
+ * answer: a process may open the file right after. Returns OX_OK (nobody has it open),
+ * OX_EBUSY, OX_EINVAL (no such file), OX_ENOMEM, OX_EIO. */
+int ox_store_in_use(const char *path);
+
 #ifdef __cplusplus
 }
 #endif

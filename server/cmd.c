@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "cmd.h"
+#include "keyargs.h"
 
 #define W CMD_WRITE
 #define R CMD_READ
@@ -223,6 +224,13 @@ void cmd_err(cmd_ctx *x, const char *msg)
 void cmd_syntax_error(cmd_ctx *x)
 {
     cmd_err(x, "-ERR syntax error");
+}
+
+void cmd_keyargs_error(cmd_ctx *x, int code, const resp_arg *opt)
+{
+    char text[256];
+    keyargs_errtext(code, x->cmd->name, opt, text, sizeof text);
+    resp_write_errorf(x->out, "-ERR %s", text);
 }
 
 void cmd_store_error(cmd_ctx *x, int rc)

@@ -98,6 +98,9 @@ void cmd_err(cmd_ctx *x, const char *msg); /* msg with its code: "-ERR ...", "-W
 void cmd_syntax_error(cmd_ctx *x);
 /* Replies for an ox_err from the store ("-ERR <text>"). */
 void cmd_store_error(cmd_ctx *x, int rc);
+/* Replies the error of a keyargs.h code in Redis's words (opt: the offending option of
+ * KEYARGS_UNSUPPORTED, else unused). */
+void cmd_keyargs_error(cmd_ctx *x, int code, const resp_arg *opt);
 
 /* Reads key's value through the context's snapshot or transaction. OX_OK, OX_NOTFOUND
  * or another ox_err. */

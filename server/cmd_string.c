@@ -6,82 +6,35 @@
 #include <string.h>
 
 #include "cmd.h"
-
-enum { SET_NX = 1, SET_XX = 2, SET_GET = 4, SET_KEEPTTL = 8, SET_EX = 16, SET_PX = 32,
-       SET_EXAT = 64, SET_PXAT = 128, SET_PERSIST = 256 };
-#define SET_EXPIRES (SET_EX | SET_PX | SET_EXAT | SET_PXAT)
+#include "keyargs.h"
 
 /* As Redis's getExpireMillisecondsOrReply: the absolute expiry time in ms, or -1 after
  * replying. */
-static long long expire_or_reply(cmd_ctx *x, const resp_arg *a, unsigned unit_flag)
+static long long expire_or_reply(cmd_ctx *x, const resp_arg *a, int unit)
 {
-    long long v;
-    if (cmd_ll_or_reply(x, a, &v))
-        return -1;
-    int seconds = unit_flag & (SET_EX | SET_EXAT);
-    if (v <= 0 || (seconds && v > LLONG_MAX / 1000)) {
-        resp_write_errorf(x->out, "-ERR invalid expire time in '%s' command", x->cmd->name);
+    long long at;
+    int rc = keyargs_set_expire(a, unit, (long long)srv_mstime(), &at);
+    if (rc) {
+        cmd_keyargs_error(x, rc, NULL);
         return -1;
     }
-    if (seconds)
-        v *= 1000;
-    if (unit_flag & (SET_EX | SET_PX)) {
-        long long now = (long long)srv_mstime();
-        if (v > LLONG_MAX - now) {
-            resp_write_errorf(x->out, "-ERR invalid expire time in '%s' command", x->cmd->name);
-            return -1;
-        }
-        v += now;
-    }
-    return v;
+    return at;
 }
 
-/* Parses SET/GETEX options from argv[from] as Redis's parseExtendedStringArgumentsOrReply:
- * an expiry option excludes the other expiry options, KEEPTTL and PERSIST, but may repeat
- * itself (the last value wins); NX excludes XX. Returns the flags, with *at the expiry
- * time (0 = none), or -1 after replying. getex: only the expiry options and PERSIST. */
+/* SET/GETEX options from argv[from] (keyargs_set): the flags, with *at the expiry time
+ * (0 = none), or -1 after replying. The expiry value is checked after the whole syntax,
+ * as Redis does. */
 static int parse_set_options(cmd_ctx *x, int from, int getex, long long *at)
 {
-    static const struct { const char *name; unsigned flag; } expiry[] = {
-        {"ex", SET_EX}, {"px", SET_PX}, {"exat", SET_EXAT}, {"pxat", SET_PXAT}};
-    int flags = 0, expire_arg = -1;
-    unsigned expire_flag = 0;
+    int flags, expire_arg;
     *at = 0;
-    for (int i = from; i < x->argc; i++) {
-        const resp_arg *a = &x->argv[i];
-        int has_next = i + 1 < x->argc;
-        unsigned f = 0;
-        if (!getex && cmd_is(a, "nx") && !(flags & SET_XX))
-            f = SET_NX;
-        else if (!getex && cmd_is(a, "xx") && !(flags & SET_NX))
-            f = SET_XX;
-        else if (!getex && cmd_is(a, "get"))
-            f = SET_GET;
-        else if (!getex && cmd_is(a, "keepttl") && !(flags & (SET_EXPIRES | SET_PERSIST)))
-            f = SET_KEEPTTL;
-        else if (getex && cmd_is(a, "persist") && !(flags & (SET_EXPIRES | SET_KEEPTTL)))
-            f = SET_PERSIST;
-        else if (has_next) {
-            for (size_t e = 0; e < sizeof expiry / sizeof *expiry; e++) {
-                unsigned others = SET_EXPIRES & ~expiry[e].flag;
-                if (cmd_is(a, expiry[e].name) &&
-                    !(flags & (int)(others | SET_KEEPTTL | SET_PERSIST))) {
-                    f = expiry[e].flag;
-                    expire_arg = i + 1;
-                    expire_flag = f;
-                    i++;
-                    break;
-                }
-            }
-        }
-        if (!f) {
-            cmd_syntax_error(x);
-            return -1;
-        }
-        flags |= (int)f;
+    int rc = keyargs_set(x->argv, x->argc, from, getex, &flags, &expire_arg);
+    if (rc) {
+        cmd_keyargs_error(x, rc, NULL);
+        return -1;
     }
-    /* The expiry value is checked after the whole syntax, as Redis does. */
-    if (expire_arg > 0 && (*at = expire_or_reply(x, &x->argv[expire_arg], expire_flag)) < 0)
+    if (expire_arg &&
+        (*at = expire_or_reply(x, &x->argv[expire_arg], flags & SET_EXPIRES)) < 0)
         return -1;
     return flags;
 }
@@ -135,7 +88,7 @@ void cmd_setnx(cmd_ctx *x)
     set_generic(x, &x->argv[1], &x->argv[2], SET_NX, 0, 1);
 }
 
-static void setex_generic(cmd_ctx *x, unsigned unit)
+static void setex_generic(cmd_ctx *x, int unit)
 {
     long long at = expire_or_reply(x, &x->argv[2], unit);
     if (at >= 0)

@@ -1,11 +1,12 @@
 /* dbmap.c — which LMDB table holds Redis database i, and SWAPDB.
  *
- * The mapping is persistent: the table "dbmap" of the same file holds, for every database
- * whose table is not its own number, key "<i>" -> the table's name, and key "v" -> the
- * mapping's version (8 bytes big-endian, +1 per batch that swapped). SWAPDB rewrites two
- * entries and the version inside the writer's batch transaction, so the swap is exactly
- * as durable as the writes around it. A table's name is always a decimal number (the
- * database it was created for); a swap permutes names, it never copies data: O(1).
+ * The mapping is persistent (read by dbmap_fmt.c, shared with oxistore-check): the table
+ * "dbmap" of the same file holds, for every database whose table is not its own number,
+ * key "<i>" -> the table's name, and key "v" -> the mapping's version (8 bytes big-endian,
+ * +1 per batch that swapped). SWAPDB rewrites two entries and the version inside the
+ * writer's batch transaction, so the swap is exactly as durable as the writes around it.
+ * A table's name is always a decimal number (the database it was created for); a swap
+ * permutes names, it never copies data: O(1).
  *
  * Who sees which mapping (see srv.h for the generation protocol):
  * - the writer uses srv.db, its own mapping, which already holds the swaps of the batch
@@ -20,8 +21,8 @@
 #include <string.h>
 
 #include "client.h"
+#include "dbmap_fmt.h"
 
-#define DBMAP_TABLE "dbmap"
 #define DBMAP_NAME_MAX 24
 
 static ox_table *dbmap_t;      /* the persistent mapping */
@@ -32,43 +33,16 @@ static uint64_t version;       /* writer: the version srv.db has (committed or p
 static uint64_t committed_version;
 static int dirty;              /* writer: the running batch swapped */
 
-/* Parses a table name written by this module: a decimal number below 1e9. -1 otherwise. */
-static int name_number(const void *p, size_t len)
-{
-    long long n;
-    if (!srv_str2ll(p, len, &n) || n < 0 || n >= 1000000000)
-        return -1;
-    return (int)n;
-}
-
-static uint64_t be64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-/* The table number of database i in a snapshot's mapping (its own number if the mapping
- * has no entry), or -1 for a malformed entry. */
+/* The table number of database i in a snapshot's mapping, or -1 if malformed. */
 static int mapped_number(ox_snapshot *snap, int i)
 {
-    char k[16];
-    int kl = snprintf(k, sizeof k, "%d", i);
-    ox_val v;
-    int rc = ox_snapshot_get(snap, dbmap_t, k, (size_t)kl, &v);
-    if (rc == OX_NOTFOUND)
-        return i;
-    return rc == OX_OK ? name_number(v.data, v.len) : -1;
+    return dbmap_table_number(snap, dbmap_t, i);
 }
 
 /* The mapping's version in a snapshot (0 before the first swap). */
 static uint64_t snapshot_version(ox_snapshot *snap)
 {
-    ox_val v;
-    if (ox_snapshot_get(snap, dbmap_t, "v", 1, &v) != OX_OK || v.len != 8)
-        return 0;
-    return be64(v.data);
+    return dbmap_stored_version(snap, dbmap_t);
 }
 
 int dbmap_load(void)

@@ -1,36 +1,11 @@
-/* The reference: a real redis-server 7.0 (Debian's) started by a test on a free loopback
- * port, without persistence, and the comparison of its replies with oxistore's. */
+/* Comparing oxistore's replies with the reference's: a real redis-server 7.0 (Debian's)
+ * that a test starts with sp_start_redis (srv_util.h). */
 #ifndef OX_REF_UTIL_H
 #define OX_REF_UTIL_H
 
-#include <fcntl.h>
-
 #include "srv_util.h"
 
-/* Starts redis-server in <OX_TEST_DIR>/<name>; 0 once it answers PING, -1 otherwise. It
- * dies with the test process. Stop it with ref_stop. */
-static inline int ref_start(srvp *p, const char *name)
-{
-    const char *base = getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".";
-    p->port = sp_free_port();
-    snprintf(p->dir, sizeof p->dir, "%s/%s", base, name);
-    mkdir(p->dir, 0755);
-    char port[16];
-    snprintf(port, sizeof port, "%d", p->port);
-    p->pid = fork();
-    if (p->pid == 0) {
-        int devnull = open("/dev/null", O_WRONLY);
-        dup2(devnull, 1);
-        dup2(devnull, 2);
-        sp_die_with_parent();
-        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
-               "--save", "", "--appendonly", "no", "--dir", p->dir, "--daemonize", "no",
-               (char *)NULL);
-        _exit(127);
-    }
-    return p->pid > 0 ? sp_wait_ready(p->port, p->pid) : -1;
-}
-
+/* Stops the reference started with sp_start_redis (if it started). */
 static inline void ref_stop(srvp *p)
 {
     if (p->pid > 0)

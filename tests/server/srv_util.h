@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -133,6 +134,33 @@ static inline int sp_start_argv(srvp *p, const char *name, const char *const *ex
 static inline int sp_start(srvp *p, const char *name)
 {
     return sp_start_argv(p, name, NULL);
+}
+
+/* Starts a real redis-server (the reference) on a free loopback port, without
+ * persistence, in the directory `name` under the scratch dir; polls with a deadline until
+ * it answers. p->pid and p->port are set. Returns 0 or -1. Stop it with sp_stop/sp_kill. */
+static inline int sp_start_redis(srvp *p, const char *name)
+{
+    const char *base = getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".";
+    p->port = sp_free_port();
+    snprintf(p->dir, sizeof p->dir, "%s/%s", base, name);
+    mkdir(p->dir, 0755);
+    char port[16];
+    snprintf(port, sizeof port, "%d", p->port);
+    p->pid = fork();
+    if (p->pid < 0)
+        return -1;
+    if (p->pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        sp_die_with_parent();
+        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
+               "--save", "", "--appendonly", "no", "--dir", p->dir, "--daemonize", "no",
+               (char *)NULL);
+        _exit(127);
+    }
+    return sp_wait_ready(p->port, p->pid);
 }
 
 /* SIGTERM and wait: the exit status (0 expected), or -1 if it did not exit in time or

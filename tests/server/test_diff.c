@@ -343,7 +343,7 @@ static void describe(const gen *g, char *out, size_t cap)
 
 static void same_replies_as_redis_for_random_streams(void)
 {
-    T_ASSERT(ref_start(&g_redis, "redis") == 0);
+    T_ASSERT(sp_start_redis(&g_redis, "redis") == 0);
     T_ASSERT(sp_start(&g_ox, "diff") == 0);
     redisContext *ox = sp_connect(&g_ox), *rs = sp_connect(&g_redis);
     T_ASSERT(ox && rs);

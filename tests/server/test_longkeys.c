@@ -72,7 +72,7 @@ static long long tolerance(const char *cmd)
 
 static void every_command_takes_long_keys_as_redis_does(void)
 {
-    T_ASSERT(ref_start(&g_redis, "redis") == 0);
+    T_ASSERT(sp_start_redis(&g_redis, "redis") == 0);
     T_ASSERT(sp_start(&g_ox, "longkeys") == 0);
     redisContext *ox = sp_connect(&g_ox), *rs = sp_connect(&g_redis);
     T_ASSERT(ox && rs);

@@ -1,0 +1,331 @@
+/* restore.c — applies a file of RESP commands (what redis-cli --pipe sends; dump.c
+ * writes them) to a store file, offline: parsed with proto/'s request parser, so inline
+ * lines are read exactly as redis-server reads them too. The commands it knows and the
+ * transaction rule are in usage() (oxistore_check.c); SET's and the EXPIRE family's
+ * arguments are read by the server's own code (keyargs.c), with Redis 7.0's semantics. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dbmap_fmt.h"
+#include "keyargs.h"
+#include "resp.h"
+#include "tool.h"
+
+#define TXN_CMDS 10000          /* commands per transaction, at most */
+#define TXN_BYTES (4u << 20)    /* bytes of commands per transaction, at most */
+
+typedef struct rs {
+    ox_store *s;
+    tool_dbs dbs;
+    ox_txn *txn;
+    ox_table *cur;              /* the selected database's table */
+    uint64_t ncmd;              /* number of the command being applied (from 1) */
+    uint64_t applied;           /* commands committed */
+    uint64_t in_txn, txn_bytes;
+    char why[512];              /* why the command failed */
+} rs;
+
+static int fail(rs *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(rs *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->why, sizeof r->why, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int store_fail(rs *r, int rc)
+{
+    return fail(r, "%s", ox_strerror(rc));
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int is(const resp_arg *a, const char *s)
+{
+    return a->len == strlen(s) && !strncasecmp(a->ptr, s, a->len);
+}
+
+static int commit(rs *r)
+{
+    if (!r->txn)
+        return 0;
+    int rc = ox_txn_commit(r->txn);
+    r->txn = NULL;
+    r->in_txn = r->txn_bytes = 0;
+    if (rc)
+        return fail(r, "commit failed: %s", ox_strerror(rc));
+    r->applied = r->ncmd - 1; /* the current command is not applied yet */
+    return 0;
+}
+
+static int begin(rs *r)
+{
+    int rc = r->txn ? OX_OK : ox_txn_begin(r->s, &r->txn);
+    return rc ? store_fail(r, rc) : 0;
+}
+
+static int do_select(rs *r, int argc, const resp_arg *argv)
+{
+    if (argc != 2)
+        return fail(r, "wrong number of arguments for 'select' command");
+    int db = dbmap_name_number(argv[1].ptr, argv[1].len);
+    if (db < 0 || db >= TOOL_MAX_DB)
+        return fail(r, "DB index is out of range");
+    if (db < r->dbs.n && r->dbs.db[db]) {
+        r->cur = r->dbs.db[db];
+        return 0;
+    }
+    /* Opening a table needs no write transaction open. */
+    if (commit(r) || tool_db_open(r->s, &r->dbs, db, &r->cur))
+        return r->why[0] ? -1 : fail(r, "cannot select db %d", db);
+    return 0;
+}
+
+/* Fails the command with keyargs's error text (Redis's words). */
+static int args_fail(rs *r, int code, const char *cmd, const resp_arg *opt)
+{
+    char text[256];
+    keyargs_errtext(code, cmd, opt, text, sizeof text);
+    return fail(r, "%s", text);
+}
+
+/* SET key value [NX|XX] [GET] [EX|PX|EXAT|PXAT t|KEEPTTL], with the server's grammar. */
+static int do_set(rs *r, int argc, const resp_arg *argv)
+{
+    int flags, exp_arg, rc;
+    long long at = 0;
+    if (argc < 3)
+        return fail(r, "wrong number of arguments for 'set' command");
+    if ((rc = keyargs_set(argv, argc, 3, 0, &flags, &exp_arg)) ||
+        (exp_arg && (rc = keyargs_set_expire(&argv[exp_arg], flags & SET_EXPIRES,
+                                             (long long)now_ms(), &at))))
+        return args_fail(r, rc, "set", NULL);
+    if (begin(r))
+        return -1;
+    const resp_arg *k = &argv[1], *v = &argv[2];
+    if (at && at <= (long long)now_ms()) {
+        /* An absolute time already past: the key ends up absent, if SET would write. */
+        rc = ox_txn_contains(r->txn, r->cur, k->ptr, k->len);
+        if (rc != OX_OK && rc != OX_NOTFOUND)
+            return store_fail(r, rc);
+        if (rc == OX_OK && !(flags & SET_NX) &&
+            (rc = ox_txn_delete(r->txn, r->cur, k->ptr, k->len)))
+            return store_fail(r, rc);
+        return 0;
+    }
+    unsigned pf = (flags & SET_NX ? OX_PUT_NOOVERWRITE : 0) |
+                  (flags & SET_XX ? OX_PUT_ONLYIFEXISTS : 0) |
+                  (flags & SET_KEEPTTL ? OX_PUT_KEEPTTL : 0);
+    rc = ox_txn_put(r->txn, r->cur, k->ptr, k->len, v->ptr, v->len, (uint64_t)at, pf);
+    if (rc == OX_ECONFLICT || (rc == OX_NOTFOUND && (flags & SET_XX)))
+        rc = OX_OK; /* NX on an existing key, XX on a missing one: not set, as in Redis */
+    if (rc == OX_EKEYTOOLONG)
+        return fail(r, "key of %zu bytes: %s (at most %zu)", k->len, ox_strerror(rc),
+                    ox_key_max(r->s));
+    return rc ? store_fail(r, rc) : 0;
+}
+
+static int do_del(rs *r, int argc, const resp_arg *argv)
+{
+    if (argc < 2)
+        return fail(r, "wrong number of arguments for 'del' command");
+    if (begin(r))
+        return -1;
+    for (int i = 1; i < argc; i++) {
+        int rc = ox_txn_delete(r->txn, r->cur, argv[i].ptr, argv[i].len);
+        if (rc != OX_OK && rc != OX_NOTFOUND && rc != OX_EKEYTOOLONG)
+            return store_fail(r, rc);
+    }
+    return 0;
+}
+
+/* EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT key time [NX|XX|GT|LT] (name: the command in
+ * lower case), with the server's grammar: a time not in the future deletes the key. */
+static int do_expire(rs *r, int argc, const resp_arg *argv, const char *name, int seconds,
+                     int relative)
+{
+    int flags = 0, bad = 0;
+    long long when;
+    if (argc < 3)
+        return fail(r, "wrong number of arguments for '%s' command", name);
+    int rc = keyargs_expire_options(argv, argc, &flags, &bad);
+    if (rc == KEYARGS_OK)
+        rc = keyargs_expire_time(&argv[2], seconds, relative ? (long long)now_ms() : 0, &when);
+    if (rc)
+        return args_fail(r, rc, name, &argv[bad]);
+    if (begin(r))
+        return -1;
+    const resp_arg *k = &argv[1];
+    uint64_t cur = 0;
+    rc = ox_txn_expire_time(r->txn, r->cur, k->ptr, k->len, &cur);
+    if (rc == OX_NOTFOUND || rc == OX_EKEYTOOLONG)
+        return 0;
+    if (rc != OX_OK && rc != OX_NOTTL)
+        return store_fail(r, rc);
+    if (keyargs_expire_refused(flags, rc == OX_OK, (long long)cur, when))
+        return 0;
+    if (when <= (long long)now_ms())
+        rc = ox_txn_delete(r->txn, r->cur, k->ptr, k->len);
+    else
+        rc = ox_txn_expire_at(r->txn, r->cur, k->ptr, k->len, (uint64_t)when);
+    return rc == OX_OK || rc == OX_NOTFOUND ? 0 : store_fail(r, rc);
+}
+
+static int do_flush(rs *r, int argc, const resp_arg *argv, int all)
+{
+    if (argc > 2 || (argc == 2 && !is(&argv[1], "async") && !is(&argv[1], "sync")))
+        return fail(r, "syntax error");
+    if (begin(r))
+        return -1;
+    for (int i = 0; i < r->dbs.n; i++) {
+        ox_table *t = r->dbs.db[i];
+        int rc = t && (all || t == r->cur) ? ox_txn_clear(r->txn, t) : OX_OK;
+        if (rc)
+            return store_fail(r, rc);
+    }
+    return 0;
+}
+
+static int apply(rs *r, const resp_cmd *c)
+{
+    const resp_arg *a = c->argv;
+    int n = c->argc;
+    if (is(a, "select"))
+        return do_select(r, n, a);
+    if (is(a, "set"))
+        return do_set(r, n, a);
+    if (is(a, "del") || is(a, "unlink"))
+        return do_del(r, n, a);
+    if (is(a, "expire"))
+        return do_expire(r, n, a, "expire", 1, 1);
+    if (is(a, "pexpire"))
+        return do_expire(r, n, a, "pexpire", 0, 1);
+    if (is(a, "expireat"))
+        return do_expire(r, n, a, "expireat", 1, 0);
+    if (is(a, "pexpireat"))
+        return do_expire(r, n, a, "pexpireat", 0, 0);
+    if (is(a, "flushdb"))
+        return do_flush(r, n, a, 0);
+    if (is(a, "flushall"))
+        return do_flush(r, n, a, 1);
+    return fail(r, "unknown command '%.*s'", (int)(a->len > 64 ? 64 : a->len), a->ptr);
+}
+
+int tool_restore(const char *path, const char *src)
+{
+    rs r = {0};
+    resp_parser *p = NULL;
+    int fd = -1, rc, ret = TOOL_FAIL, from_stdin = !strcmp(src, "-");
+    uint64_t off = 0;
+    struct stat st;
+    char where[96] = "";
+
+    if (access(path, F_OK) == 0 && (rc = ox_store_in_use(path))) {
+        tool_err("restore %s: refused: %s (stop the server first)", path, ox_strerror(rc));
+        return TOOL_FAIL;
+    }
+    fd = from_stdin ? STDIN_FILENO : open(src, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        tool_err("restore: cannot open %s: %s", src, strerror(errno));
+        return TOOL_FAIL;
+    }
+    if ((rc = resp_parser_new(&p, NULL, NULL))) {
+        tool_err("restore: %s", resp_strerror(rc));
+        goto out;
+    }
+    if (tool_open(path, 0, &r.s))
+        goto out;
+    if (tool_dbs_load(r.s, &r.dbs) || tool_db_open(r.s, &r.dbs, 0, &r.cur))
+        goto out;
+    progress_begin("restoring:", fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ?
+                   (uint64_t)st.st_size : 0, "bytes");
+    for (;;) {
+        resp_cmd c;
+        while ((rc = resp_parser_next(p, &c)) == RESP_OK) {
+            r.ncmd++;
+            if (r.in_txn >= TXN_CMDS || r.txn_bytes >= TXN_BYTES) {
+                if (commit(&r))
+                    break;
+            }
+            if (apply(&r, &c)) {
+                rc = -1;
+                break;
+            }
+            r.in_txn++;
+            r.txn_bytes += c.wire_len;
+            off += c.wire_len;
+            progress_set(off);
+        }
+        if (rc == -1 || rc == RESP_OK) {
+            snprintf(where, sizeof where, "command %" PRIu64 " (at byte %" PRIu64 ")", r.ncmd, off);
+            break;
+        }
+        if (rc == RESP_EPROTO) {
+            snprintf(where, sizeof where, "at byte %" PRIu64, off);
+            snprintf(r.why, sizeof r.why, "Protocol error: %s", resp_parser_errstr(p));
+            break;
+        }
+        void *buf;
+        size_t cap;
+        ssize_t got = -1;
+        if (rc == RESP_AGAIN && (rc = resp_parser_reserve(p, 0, &buf, &cap)) == RESP_OK)
+            while ((got = read(fd, buf, cap)) < 0 && errno == EINTR)
+                ;
+        if (rc != RESP_OK || got < 0) {
+            snprintf(r.why, sizeof r.why, "reading %s: %s", from_stdin ? "stdin" : src,
+                     rc != RESP_OK ? resp_strerror(rc) : strerror(errno));
+            break;
+        }
+        if (got == 0) { /* the end of the input */
+            if (resp_parser_buffered(p)) {
+                snprintf(where, sizeof where, "at byte %" PRIu64, off);
+                snprintf(r.why, sizeof r.why, "the input ends inside a command");
+            } else if (commit(&r) == 0) {
+                r.applied = r.ncmd;
+            }
+            break;
+        }
+        resp_parser_commit(p, (size_t)got);
+    }
+    progress_end();
+    if (r.why[0]) {
+        ox_txn_rollback(r.txn);
+        r.txn = NULL;
+        char done[96] = "nothing was applied";
+        if (r.applied)
+            snprintf(done, sizeof done, "commands 1 to %" PRIu64 " were applied, none after",
+                     r.applied);
+        tool_err("restore %s: %s%s%s; %s", path, where, where[0] ? ": " : "", r.why, done);
+        goto out;
+    }
+    ret = TOOL_OK;
+out:
+    ox_txn_rollback(r.txn);
+    tool_dbs_free(&r.dbs);
+    if (r.s && (rc = ox_store_close(r.s)) && ret == TOOL_OK) {
+        tool_err("restore %s: %s", path, ox_strerror(rc));
+        ret = TOOL_FAIL;
+    }
+    if (ret == TOOL_OK)
+        printf("%s: restored %" PRIu64 " commands\n", path, r.applied);
+    resp_parser_free(p);
+    if (fd >= 0 && !from_stdin)
+        close(fd);
+    return ret;
+}
