@@ -852,6 +852,7 @@ int ox_check(const char *path, ox_check_report *rep)
     if (!rep)
         rep = &dummy;
     ck_report_init(rep);
+    rep->recovery_pending = ox__store_needs_recovery(path);
     if ((rc = ck_open(path, O_RDONLY, &f)))
         goto out;
     /* LMDB refuses a file if either meta page is bad, so either one is a problem. */
@@ -865,7 +866,8 @@ int ox_check(const char *path, ox_check_report *rep)
 
 out:
     ck_close(&f);
-    return rc;
+    /* Unsound, but the log restores it: not damage (a machine crash under the log). */
+    return rc == OX_ECORRUPT && rep->recovery_pending ? OX_ERECOVER : rc;
 }
 
 int ox_repair(const char *path, char *what, size_t whatlen)

@@ -15,6 +15,7 @@ static const char *const ox_errtab[OX_ERR_COUNT] = {
     [OX_ECONFLICT] = "conflict: the current value differs",
     [OX_ENOMEM] = "out of memory",
     [OX_EREADONLY] = "store is read-only",
+    [OX_ERECOVER] = "needs recovery: a crash left its write-ahead log to replay",
 };
 
 const char *ox_strerror(int err)

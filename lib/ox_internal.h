@@ -115,6 +115,9 @@ void ox__gate_leave(ox_store *s);
 /* Before an offline tool touches the file at path: if its write-ahead log holds records a
  * crash left, opens and closes the store so that they are replayed. */
 int ox__store_settle(const char *path);
+/* 1 if the store at path has a write-ahead log that no process holds and that a crash left
+ * records in (reading the data file alone could meet a torn file), else 0. */
+int ox__store_needs_recovery(const char *path);
 /* Grows the map (or adopts another process's growth when min == 0). Called with wlock held
  * and no LMDB write transaction active. OX_EBUSY if this thread itself reads. */
 int ox__grow(ox_store *s, int adopt);

@@ -478,6 +478,18 @@ static int ox_wal_exists(const char *path)
            access(wpath, F_OK) == 0;
 }
 
+int ox__store_needs_recovery(const char *path)
+{
+    struct stat st;
+    if (!ox_wal_exists(path) || stat(path, &st) != 0)
+        return 0;
+    ox_wal *w;
+    int recover = 0;
+    int rc = ox__wal_open(path, 0, 0, &w, &recover); /* OX_EBUSY: a writer holds it, live */
+    ox__wal_close(w);
+    return rc == OX_OK && recover;
+}
+
 int ox__store_settle(const char *path)
 {
     struct stat st;
@@ -527,6 +539,10 @@ int ox_store_open(const char *path, const ox_options *opts, ox_store **out)
      * fails once; the next open initialises it afresh. */
     /* Under another policy, a log still matters if a crash under OX_SYNC_ALWAYS left
      * records in it: it is replayed, then closed clean. */
+    if (!opts->in_memory && opts->read_only && ox__store_needs_recovery(path)) {
+        rc = OX_ERECOVER;
+        goto fail;
+    }
     if (!opts->in_memory && !opts->read_only &&
         (opts->sync == OX_SYNC_ALWAYS || ox_wal_exists(path)) &&
         (rc = ox_wal_begin(s, &wal, &recover)))

@@ -65,6 +65,8 @@ typedef enum ox_err {
     OX_ECONFLICT,      /* compare-and-swap mismatch, or NOOVERWRITE on an existing key */
     OX_ENOMEM,         /* out of memory */
     OX_EREADONLY,      /* a write on a store opened read-only */
+    OX_ERECOVER,       /* a crash left the write-ahead log to replay: the data file alone may
+                          be torn; open the store for writing once (that recovers it) */
     OX_ERR_COUNT
 } ox_err;
 
@@ -122,7 +124,8 @@ void ox_options_init(ox_options *opts);
 /* Opens (creating it unless read-only) the store file at path, creating its parent
  * directory. opts may be NULL for the defaults. On success *out is the store; close it
  * with ox_store_close. Errors: OX_EINVAL, OX_NOTFOUND (read-only and no such file),
- * OX_ECORRUPT (not an LMDB file),
+ * OX_ECORRUPT (not an LMDB file), OX_ERECOVER (read-only, and a crash left the store's
+ * write-ahead log to replay: a writable open recovers it),
  * OX_EUNSUPPORTED (format version newer than this build), OX_EIO, OX_ENOMEM. */
 int ox_store_open(const char *path, const ox_options *opts, ox_store **out);
 
@@ -384,6 +387,8 @@ typedef struct ox_check_report {
     uint64_t tables;         /* named databases found */
     uint64_t entries;        /* entries over all named databases */
     unsigned page_size;
+    int recovery_pending;    /* a crash left the write-ahead log with commits to replay
+                                (the file checked is sound, but older than the log) */
 } ox_check_report;
 
 /* Walks every page of every database and the free list of the newest snapshot of the file
@@ -392,7 +397,9 @@ typedef struct ox_check_report {
  * order, a page referenced twice, a page neither in use nor free, a database whose depth,
  * entries or page counts differ from its record. rep may be NULL. Returns OX_OK (clean),
  * OX_ECORRUPT (see rep->problem), OX_EBUSY (another process has the file open), OX_EIO,
- * OX_EINVAL (no such file). */
+ * OX_EINVAL (no such file), OX_ERECOVER (the file is not sound, but a crash left the
+ * write-ahead log to replay, which restores it: ox_repair or a writable open does). A sound
+ * file with such a log is OX_OK with rep->recovery_pending set. */
 int ox_check(const char *path, ox_check_report *rep);
 
 /* Recovers a file whose newest commit is damaged: if the newest snapshot fails ox_check

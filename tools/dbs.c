@@ -28,6 +28,8 @@ int tool_open(const char *path, int read_only, ox_store **out)
         tool_err("%s: no such store file", path);
     else if (rc == OX_EBUSY)
         tool_err("%s: %s (stop the server first)", path, ox_strerror(rc));
+    else if (rc == OX_ERECOVER)
+        tool_err("%s: %s (%s)", path, ox_strerror(rc), TOOL_RECOVER_HINT);
     else
         tool_err("%s: cannot open: %s", path, ox_strerror(rc));
     return -1;

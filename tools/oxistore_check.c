@@ -71,6 +71,9 @@ static int cmd_check(const char *path)
                " free) of %u bytes, %" PRIu64 " tables, %" PRIu64 " entries\n",
                path, rep.txnid, rep.pages, rep.pages_used, rep.pages_free, rep.page_size,
                rep.tables, rep.entries);
+        if (rep.recovery_pending)
+            printf("%s: a crash left commits in the write-ahead log that this file lacks (%s)\n",
+                   path, TOOL_RECOVER_HINT);
         return TOOL_OK;
     }
     if (rc == OX_ECORRUPT) {
@@ -85,6 +88,9 @@ static int cmd_check(const char *path)
     else if (rc == OX_EBUSY)
         tool_err("check %s: %s (stop the server first; a backup can be checked while it "
                  "runs)", path, ox_strerror(rc));
+    else if (rc == OX_ERECOVER)
+        tool_err("check %s: %s (%s); without it: %s", path, ox_strerror(rc), TOOL_RECOVER_HINT,
+                 rep.problem);
     else
         tool_err("check %s: %s", path, ox_strerror(rc));
     return TOOL_NOCHECK;

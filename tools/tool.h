@@ -16,6 +16,9 @@ enum { TOOL_OK = 0, TOOL_FAIL = 1, TOOL_USAGE = 2, TOOL_NOCHECK = 3 };
 
 #define TOOL_NAME "oxistore-check"
 
+/* What to do about OX_ERECOVER (a crash left the write-ahead log to replay). */
+#define TOOL_RECOVER_HINT "start the server on it once, or run oxistore-check repair on it"
+
 /* Prints "oxistore-check: <fmt...>\n" to stderr, erasing any progress line first (in
  * progress.c, which owns that line). */
 void tool_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -208,6 +208,14 @@ static void machine_crash(const char *name, int n, int flip, char *torn, size_t 
     snprintf(wal_from, sizeof wal_from, "%s-wal", path);
     snprintf(wal_to, sizeof wal_to, "%s-wal", torn);
     T_EQ_INT(copy_file(wal_from, wal_to, -1), 0);
+    /* With its log beside it, the torn file is not damaged: it needs recovery. */
+    T_EQ_INT(ox_check(torn, &rep), OX_ERECOVER);
+    T_ASSERT(rep.recovery_pending);
+    ox_store *ro;
+    ox_options o;
+    ox_options_init(&o);
+    o.read_only = 1;
+    T_EQ_INT(ox_store_open(torn, &o, &ro), OX_ERECOVER);
 }
 
 /* With the log, the checkpoint's meta page goes back and the log is replayed. */

@@ -376,6 +376,45 @@ static void in_use_file_refuses_repair_and_backs_up_hot(void)
     T_EQ_INT(RUN("stat", g_live), 0);
 }
 
+/* After a crash (SIGKILL: the log holds commits a checkpoint has not written back), check
+ * says so; dump refuses (after a machine crash the file alone could be torn) and says what
+ * to do; repair replays the log, and then everything acknowledged is there, a 4 KiB key
+ * included. */
+static void crashed_file_needs_recovery_first(void)
+{
+    srvp crashed = {0};
+    T_ASSERT(sp_start(&crashed, "crashed") == 0);
+    char file[700], want[2048], longkey[4096];
+    snprintf(file, sizeof file, "%s/oxistore.mdb", crashed.dir);
+    memset(longkey, 'L', sizeof longkey);
+    redisContext *c = sp_connect(&crashed);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "SET a 1");
+    T_CMD(c, "+OK", "SET %b long", longkey, sizeof longkey);
+    redisFree(c);
+    sp_kill(&crashed);
+
+    /* A process crash: the file is sound, and older than the log. */
+    T_EQ_INT(RUN("check", file), 0);
+    snprintf(want, sizeof want, "%s: a crash left commits in the write-ahead log that this "
+             "file lacks (start the server on it once, or run oxistore-check repair on it)\n",
+             file);
+    T_ASSERT(strstr(g_out, want) != NULL);
+    T_EQ_INT(RUN("dump", file, "crashed.resp"), 1);
+    snprintf(want, sizeof want, "oxistore-check: %s: needs recovery: a crash left its "
+             "write-ahead log to replay (start the server on it once, or run oxistore-check "
+             "repair on it)\n", file);
+    T_EQ_STR(g_err, want);
+    T_EQ_INT(RUN("repair", file), 0);
+    T_EQ_INT(RUN("check", file), 0);
+    T_ASSERT(strstr(g_out, "write-ahead log") == NULL);
+    T_EQ_INT(RUN("dump", file, "-"), 0);
+    T_ASSERT(strstr(g_out, "$1\r\na\r\n$1\r\n1\r\n") != NULL);
+    char lk[4200];
+    snprintf(lk, sizeof lk, "$4096\r\n%.4096s\r\n$4\r\nlong\r\n", longkey);
+    T_ASSERT(g_outlen > 4096 && memmem(g_out, g_outlen, lk, strlen(lk)) != NULL);
+}
+
 /* Binary keys and values, TTLs, several databases, SWAPDB: the live server's data,
  * dumped after it stopped, restored into a new file and dumped again. */
 static char g_expect[8192];
@@ -584,6 +623,7 @@ int main(void)
     T_RUN(damaged_page_is_named);
     T_RUN(repair_falls_back_to_the_previous_snapshot);
     T_RUN(in_use_file_refuses_repair_and_backs_up_hot);
+    T_RUN(crashed_file_needs_recovery_first);
     T_RUN(dump_restore_round_trip_after_swapdb);
     T_RUN(dump_loads_into_real_redis);
     T_RUN(restores_a_redis_cli_style_file);
