@@ -35,7 +35,7 @@ static const char usage_text[] =
     "into a Redis server (7.0 or later) and `restore` loads it into another store. One\n"
     "snapshot; databases in ascending order, each non-empty one introduced by\n"
     "  *2 $6 SELECT $<len> <db>\n"
-    "followed by one command per live key, keys in bytewise order, binary-safe:\n"
+    "followed by one command per live key, keys in the store's order, binary-safe:\n"
     "  *3 $3 SET $<len> <key> $<len> <value>                  (no expiry time)\n"
     "  *5 $3 SET $<len> <key> $<len> <value> $4 PXAT $<len> <ms>\n"
     "(each element ends with \\r\\n; <ms>: absolute expiry time, ms since the epoch). The\n"
