@@ -211,7 +211,10 @@ static void *ox_flusher_main(void *arg)
         if (s->flusher_stop)
             break;
         pthread_mutex_unlock(&s->fl_mu);
-        mdb_env_sync(s->env, 1);
+        if (s->wal)
+            ox__wal_sync(s->wal); /* a failure breaks the log: the next commit checkpoints */
+        else
+            mdb_env_sync(s->env, 1);
         pthread_mutex_lock(&s->fl_mu);
     }
     pthread_mutex_unlock(&s->fl_mu);
@@ -404,11 +407,7 @@ static int ox_store_init(ox_store *s, const ox_options *o)
     int rc = ox_format_init(s);
     if (rc)
         return rc;
-    if ((rc = ox__table_open_all(s, o->table ? o->table : "default")))
-        return rc;
-    if (s->own_env && s->sync == OX_SYNC_EVERYSEC && !s->read_only)
-        return ox_flusher_start(s);
-    return OX_OK;
+    return ox__table_open_all(s, o->table ? o->table : "default");
 }
 
 /* In-memory stores live in a scratch directory that is emptied right after LMDB opened
@@ -543,11 +542,11 @@ int ox_store_open(const char *path, const ox_options *opts, ox_store **out)
         rc = OX_ERECOVER;
         goto fail;
     }
-    if (!opts->in_memory && !opts->read_only &&
-        (opts->sync == OX_SYNC_ALWAYS || ox_wal_exists(path)) &&
+    int want_wal = opts->sync != OX_SYNC_NO;
+    if (!opts->in_memory && !opts->read_only && (want_wal || ox_wal_exists(path)) &&
         (rc = ox_wal_begin(s, &wal, &recover)))
         goto fail;
-    if (wal && !recover && opts->sync != OX_SYNC_ALWAYS) {
+    if (wal && !recover && !want_wal) {
         ox__wal_close(wal);
         wal = NULL;
     }
@@ -571,18 +570,21 @@ int ox_store_open(const char *path, const ox_options *opts, ox_store **out)
             goto fail;
         /* The first checkpoint makes what open wrote (format, tables, the replay) durable
          * and pins the snapshot a later recovery starts from. */
-        int keep = opts->sync == OX_SYNC_ALWAYS;
         pthread_mutex_lock(&s->wlock);
-        rc = ox__wal_checkpoint(wal, s->env, !keep);
+        rc = ox__wal_checkpoint(wal, s->env, !want_wal);
         pthread_mutex_unlock(&s->wlock);
         if (rc)
             goto fail;
-        if (keep)
+        if (want_wal) {
+            ox__wal_set_lazy(wal, opts->sync == OX_SYNC_EVERYSEC);
             s->wal = wal;
-        else
+        } else {
             ox__wal_close(wal);
+        }
         wal = NULL;
     }
+    if (s->sync == OX_SYNC_EVERYSEC && !s->read_only && (rc = ox_flusher_start(s)))
+        goto fail;
     *out = s;
     return OX_OK;
 fail:
@@ -623,7 +625,7 @@ int ox_store_close(ox_store *s)
     ox_flusher_stop(s);
     if (s->wal)
         rc = ox__wal_checkpoint(s->wal, s->env, 1);
-    if (s->own_env && !s->read_only && !s->in_memory && s->sync != OX_SYNC_ALWAYS)
+    if (s->own_env && !s->read_only && !s->in_memory && !s->wal)
         rc = ox__mdb_err(mdb_env_sync(s->env, 1));
     char *compact = (s->compact_on_close && s->path) ? strdup(s->path) : NULL;
     ox_store_free(s);
@@ -650,7 +652,10 @@ int ox_store_set_sync(ox_store *s, int sync)
         s->sync = sync;
         goto out;
     }
-    if (sync == OX_SYNC_ALWAYS) {
+    /* The flusher uses the log without the lock: it stops while the log changes, and
+     * starts again below (or on failure) if the policy is, or stays, everysec. */
+    ox_flusher_stop(s);
+    if (sync != OX_SYNC_NO && !s->wal) {
         /* Back to the log: everything so far is made durable by its first checkpoint. */
         ox_wal *w;
         int recover;
@@ -659,21 +664,22 @@ int ox_store_set_sync(ox_store *s, int sync)
             ox__wal_close(w);
         if (rc)
             goto out;
-        ox_flusher_stop(s);
         s->wal = w;
-    } else if (s->wal) {
+    } else if (sync == OX_SYNC_NO && s->wal) {
         /* Leaving the log: a clean checkpoint says the data file alone is the truth. */
         if ((rc = ox__wal_checkpoint(s->wal, s->env, 1)))
             goto out;
         ox__wal_close(s->wal);
         s->wal = NULL;
+    } else if (sync == OX_SYNC_ALWAYS && s->wal && (rc = ox__wal_sync(s->wal))) {
+        goto out; /* from everysec: what was appended lazily is durable first */
     }
-    if (sync == OX_SYNC_EVERYSEC && !s->flusher_on && (rc = ox_flusher_start(s)))
-        goto out;
-    if (sync != OX_SYNC_EVERYSEC)
-        ox_flusher_stop(s);
+    if (s->wal)
+        ox__wal_set_lazy(s->wal, sync == OX_SYNC_EVERYSEC);
     s->sync = sync;
 out:
+    if (s->sync == OX_SYNC_EVERYSEC && !s->flusher_on && ox_flusher_start(s) && rc == OX_OK)
+        rc = OX_ENOMEM;
     pthread_mutex_unlock(&s->wlock);
     return rc;
 }
@@ -689,7 +695,8 @@ int ox_store_flush(ox_store *s)
 {
     if (s->read_only)
         return OX_OK;
-    return ox__mdb_err(mdb_env_sync(s->env, 1));
+    ox_wal *w = s->wal; /* changes only under set_sync, which the caller does not run now */
+    return w ? ox__wal_sync(w) : ox__mdb_err(mdb_env_sync(s->env, 1));
 }
 
 int ox_store_size_on_disk(ox_store *s, uint64_t *bytes)

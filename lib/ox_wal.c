@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +57,9 @@ struct ox_wal {
     uint64_t seq;        /* sequence number of the last record appended (or burned) */
     uint64_t tail;       /* where the next record goes */
     int cur;             /* the half tail is in (tail may be its very end) */
-    int broken;          /* a failed record may be in the log: checkpoint before appending */
+    atomic_int broken;   /* a failed record may be in the log: checkpoint before appending
+                            (atomic: a failed ox__wal_sync of the flusher sets it too) */
+    int lazy;            /* OX_SYNC_EVERYSEC: appends do not sync, ox__wal_sync does */
     unsigned char *buf;  /* the record being built */
     size_t cap;
     MDB_env *env;        /* set by the first checkpoint */
@@ -630,7 +633,7 @@ int ox__wal_append(ox_wal *w, MDB_env *env, size_t len)
     wr64(rec + R_SEQ + 8, 0);
     wr64(rec, wal_sum(rec + 8, OX_WAL_HEAD - 8 + len));
     rc = pwrite_all(w->fd, rec, (size_t)need, w->tail);
-    if (rc == OX_OK)
+    if (rc == OX_OK && !w->lazy)
         rc = sync_fd(w->fd);
     w->seq++; /* used, even by a failed record: the next checkpoint starts past it */
     if (rc != OX_OK) {
@@ -640,6 +643,19 @@ int ox__wal_append(ox_wal *w, MDB_env *env, size_t len)
     w->tail += need;
     w->since++;
     return OX_OK;
+}
+
+void ox__wal_set_lazy(ox_wal *w, int lazy)
+{
+    w->lazy = lazy;
+}
+
+int ox__wal_sync(ox_wal *w)
+{
+    int rc = sync_fd(w->fd);
+    if (rc)
+        w->broken = 1;
+    return rc;
 }
 
 void ox__wal_cancel(ox_wal *w)

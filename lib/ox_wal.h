@@ -1,4 +1,5 @@
-/* ox_wal.h — the write-ahead log that makes OX_SYNC_ALWAYS cost one fdatasync per commit.
+/* ox_wal.h — the write-ahead log that makes OX_SYNC_ALWAYS cost one fdatasync per commit,
+ * and keeps the data file whole after a machine crash under OX_SYNC_EVERYSEC too.
  * Internal to liboxistore; never installed.
  *
  * Why: an LMDB commit under full sync costs two syncs (data pages, then the meta page) and
@@ -29,8 +30,8 @@
  * number) past that record, so no replay can see it; until then a crash may replay it
  * (the outcome of a commit that returned an error is unknown, as in any database).
  *
- * Threads: every function but ox__wal_open/close is called with the store's wlock held;
- * the checkpointer thread is the log's own.
+ * Threads: every function but ox__wal_open/close/sync is called with the store's wlock
+ * held; the checkpointer thread is the log's own.
  */
 #ifndef OX_WAL_H
 #define OX_WAL_H
@@ -72,6 +73,16 @@ int ox__wal_reserve(ox_wal *w, size_t len, unsigned char **rec);
  * (a checkpoint may start). OX_EFULL when the record is larger than half the log (commit,
  * then ox__wal_checkpoint), OX_EIO when a write or sync failed (the log is then broken). */
 int ox__wal_append(ox_wal *w, MDB_env *env, size_t len);
+
+/* OX_SYNC_EVERYSEC: lazy != 0 makes appends write without syncing; ox__wal_sync, called
+ * each second, makes them durable. A crash keeps the records that reached the disk in
+ * order (a record counts only after all before it): at most the last second is lost,
+ * and the data file is never torn (recovery is the same as under OX_SYNC_ALWAYS). */
+void ox__wal_set_lazy(ox_wal *w, int lazy);
+
+/* fdatasync of the log; may run on another thread than the store's writer, without its
+ * wlock. A failure breaks the log (the next commit checkpoints). OX_EIO. */
+int ox__wal_sync(ox_wal *w);
 
 /* The last appended record's LMDB commit failed: the log is broken (see Errors). */
 void ox__wal_cancel(ox_wal *w);

@@ -32,7 +32,10 @@
  *
  * Durability (OX_SYNC_ALWAYS, the default, on a file): each commit appends its operations
  * to "<file>-wal" and fdatasyncs it before LMDB commits (without a sync of its own), so a
- * commit costs one sync and readers only ever see durable writes. Checkpoints (when the
+ * commit costs one sync and readers only ever see durable writes. OX_SYNC_EVERYSEC uses
+ * the same log, synced once a second instead of at each commit: a machine crash loses at
+ * most about the last second and never leaves a torn file. OX_SYNC_NO has no log: LMDB
+ * alone, synced at close (a machine crash can damage the file, as LMDB's MDB_NOSYNC says). Checkpoints (when the
  * log is full, and at close) sync the data file; opening after a crash of the process or
  * the machine rolls the data file back to the last checkpoint and replays the log. One
  * process at a time may open a store for writing (the log is locked: OX_EBUSY). A commit
@@ -89,7 +92,7 @@ typedef struct ox_val {
 enum ox_sync {
     OX_SYNC_ALWAYS = 0, /* a returned commit is durable (default): one fdatasync of the
                            write-ahead log per commit, see "Durability" above */
-    OX_SYNC_EVERYSEC,   /* commits are flushed by a background thread once a second */
+    OX_SYNC_EVERYSEC,   /* the write-ahead log is synced once a second (see Durability) */
     OX_SYNC_NO          /* the OS flushes when it likes; survives a process crash only */
 };
 
@@ -151,7 +154,8 @@ ox_table *ox_store_table(ox_store *s);
  * env), OX_EIO, OX_EFULL. */
 int ox_store_set_sync(ox_store *s, int sync);
 
-/* Forces everything committed to disk (mdb_env_sync with force), whatever the policy. */
+/* Forces everything committed to disk, whatever the policy (the write-ahead log's sync
+ * under OX_SYNC_EVERYSEC, mdb_env_sync otherwise). May run beside the writer. */
 int ox_store_flush(ox_store *s);
 
 /* Bytes the store file takes (its size; 0 for in-memory stores). LMDB reuses freed pages

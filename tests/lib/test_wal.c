@@ -18,6 +18,7 @@ T_MAIN_BEGIN;
 
 /* ox_options.wal_pinned of every open (children inherit it). */
 static size_t g_pinned;
+static int g_child_sync = OX_SYNC_ALWAYS; /* the policy child_writer opens with */
 
 static int open_sync(const char *path, size_t wal_size, int sync, ox_store **s)
 {
@@ -75,7 +76,7 @@ static void child_writer(const char *path, size_t wal_size, int n, size_t vsize,
                          int acks)
 {
     ox_store *s;
-    if (open_wal(path, wal_size, &s))
+    if (open_sync(path, wal_size, g_child_sync, &s))
         _exit(2);
     if (!flip && write(acks, "o", 1) != 1)
         _exit(3);
@@ -248,6 +249,24 @@ static void other_policy_open_replays_the_log(void)
     T_EQ_INT(ox_check(torn, &rep), OX_OK);
 }
 
+/* Under OX_SYNC_EVERYSEC the log is written without a sync per commit, and the data file
+ * is pinned and checkpointed as under OX_SYNC_ALWAYS: a machine crash (here: everything
+ * the log got, the data file torn as ever) leaves no torn store, and no write the log got
+ * is lost. Without the log this file is damaged for good. */
+static void everysec_machine_crash_is_recovered_from_the_log(void)
+{
+    char torn[512];
+    g_child_sync = OX_SYNC_EVERYSEC;
+    machine_crash("mcrash3", 1500, 0, torn, sizeof torn);
+    g_child_sync = OX_SYNC_ALWAYS;
+    ox_store *s;
+    ox_check_report rep;
+    T_EQ_INT(open_sync(torn, 0, OX_SYNC_EVERYSEC, &s), OX_OK);
+    verify_writes(s, 1500, 100);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+    T_EQ_INT(ox_check(torn, &rep), OX_OK);
+}
+
 /* Leaving OX_SYNC_ALWAYS and coming back: the return checkpoints (all of the OX_SYNC_NO
  * writes are durable from then on) and pins, so a machine crash after it loses nothing. */
 static void sync_policy_changes_at_runtime_keep_durability(void)
@@ -361,6 +380,7 @@ int main(void)
 {
     T_RUN(machine_crash_rolls_back_to_checkpoint_and_replays);
     T_RUN(other_policy_open_replays_the_log);
+    T_RUN(everysec_machine_crash_is_recovered_from_the_log);
     T_RUN(sync_policy_changes_at_runtime_keep_durability);
     T_RUN(file_stays_small_under_many_rewrites);
     T_RUN(full_log_checkpoints_and_keeps_everything);
