@@ -236,17 +236,26 @@ static void machine_crash_rolls_back_to_checkpoint_and_replays(void)
     T_EQ_INT(ox_store_close(s), OX_OK);
 }
 
-/* Opened under another policy, a store a crash left still replays its log. */
-static void other_policy_open_replays_the_log(void)
+/* A machine crash of a child writing 1500 keys under child_sync, then an open under
+ * open_policy: every write is back and the file checks clean. */
+static void crash_then_open(const char *name, int child_sync, int open_policy)
 {
     char torn[512];
-    machine_crash("mcrash2", 1500, 0, torn, sizeof torn);
+    g_child_sync = child_sync;
+    machine_crash(name, 1500, 0, torn, sizeof torn);
+    g_child_sync = OX_SYNC_ALWAYS;
     ox_store *s;
     ox_check_report rep;
-    T_EQ_INT(open_sync(torn, 0, OX_SYNC_EVERYSEC, &s), OX_OK);
+    T_EQ_INT(open_sync(torn, 0, open_policy, &s), OX_OK);
     verify_writes(s, 1500, 100);
     T_EQ_INT(ox_store_close(s), OX_OK);
     T_EQ_INT(ox_check(torn, &rep), OX_OK);
+}
+
+/* Opened under another policy, a store a crash left still replays its log. */
+static void other_policy_open_replays_the_log(void)
+{
+    crash_then_open("mcrash2", OX_SYNC_ALWAYS, OX_SYNC_NO);
 }
 
 /* Under OX_SYNC_EVERYSEC the log is written without a sync per commit, and the data file
@@ -255,16 +264,7 @@ static void other_policy_open_replays_the_log(void)
  * is lost. Without the log this file is damaged for good. */
 static void everysec_machine_crash_is_recovered_from_the_log(void)
 {
-    char torn[512];
-    g_child_sync = OX_SYNC_EVERYSEC;
-    machine_crash("mcrash3", 1500, 0, torn, sizeof torn);
-    g_child_sync = OX_SYNC_ALWAYS;
-    ox_store *s;
-    ox_check_report rep;
-    T_EQ_INT(open_sync(torn, 0, OX_SYNC_EVERYSEC, &s), OX_OK);
-    verify_writes(s, 1500, 100);
-    T_EQ_INT(ox_store_close(s), OX_OK);
-    T_EQ_INT(ox_check(torn, &rep), OX_OK);
+    crash_then_open("mcrash3", OX_SYNC_EVERYSEC, OX_SYNC_EVERYSEC);
 }
 
 /* Leaving OX_SYNC_ALWAYS and coming back: the return checkpoints (all of the OX_SYNC_NO
