@@ -16,6 +16,23 @@
 #define READS_PER_EVENT 16
 #define IOV_MAX_SEND 64
 
+/* A client's commands in flight to the writer (jobs, their bytes): past either bound its
+ * socket is not read, nor its buffered input parsed, until half of them came back. So a
+ * pipeline of any length (redis-cli --pipe) costs bounded memory, and the sender waits on
+ * TCP's flow control rather than the server queueing its whole input. */
+#define PIPE_MAX_JOBS 4096
+#define PIPE_MAX_BYTES (32u << 20)
+
+static int pipe_full(const srv_client *c)
+{
+    return c->inflight >= PIPE_MAX_JOBS || c->inflight_bytes >= PIPE_MAX_BYTES;
+}
+
+static int pipe_drained(const srv_client *c)
+{
+    return c->inflight <= PIPE_MAX_JOBS / 2 && c->inflight_bytes <= PIPE_MAX_BYTES / 2;
+}
+
 /* Redis 7.0.15's text byte for byte, its "Setup a an" included: clients may match on it. */
 static const char denied_msg[] =
     "-DENIED Redis is running in protected mode because protected mode is enabled and no "
@@ -389,6 +406,9 @@ static void dispatch(srv_client *c, int argc, const resp_arg *argv, srv_job **h,
         if (j->barrier)
             c->stalled = 1; /* it may change what the next commands mean (SELECT…) */
         c->inflight++;
+        for (int i = 0; i < argc; i++)
+            j->pipe_bytes += argv[i].len;
+        c->inflight_bytes += j->pipe_bytes;
         job_append(j, h, t);
         return;
     }
@@ -400,7 +420,12 @@ static void client_process(srv_client *c)
     srv_io *io = c->io; /* c may be freed when a flush in the loop closes it */
     srv_job *h = NULL, *t = NULL;
     int closed = 0;
-    while (!c->gone && !c->stalled && !c->close_after_reply) {
+    if (c->read_paused && pipe_drained(c) && !c->gone) {
+        if (event_add(c->rev, NULL))
+            abort(); /* the server may abort when libevent cannot allocate */
+        c->read_paused = 0;
+    }
+    while (!c->gone && !c->stalled && !c->close_after_reply && !pipe_full(c)) {
         resp_cmd cmd;
         int rc = resp_parser_next(c->parser, &cmd);
         if (rc == RESP_AGAIN)
@@ -429,14 +454,25 @@ static void client_process(srv_client *c)
         ox_snapshot_end(io->snap);
         io->snap = NULL;
     }
+    if (!closed && !c->gone && !c->read_paused && pipe_full(c)) {
+        event_del(c->rev);
+        c->read_paused = 1;
+    }
     if (!closed)
         client_flush(c);
+}
+
+/* Goes on parsing c's input once nothing of it is in flight, or once a full pipe drained. */
+static int client_may_go_on(const srv_client *c)
+{
+    return !c->stalled && (c->inflight == 0 || (c->read_paused && pipe_drained(c)));
 }
 
 void client_job_done(srv_job *j)
 {
     srv_client *c = j->c;
     c->inflight--;
+    c->inflight_bytes -= j->pipe_bytes;
     if (c->gone) {
         job_free(j);
         if (c->inflight == 0)
@@ -468,8 +504,8 @@ void client_job_done(srv_job *j)
         client_write_buf(c, j->out);
     }
     job_free(j);
-    if (!c->stalled && c->inflight == 0)
-        client_process(c); /* commands that waited behind the barrier */
+    if (client_may_go_on(c))
+        client_process(c); /* commands that waited behind the barrier, or a full pipe */
     else
         client_flush(c);
 }
@@ -520,7 +556,7 @@ void client_resume(srv_client *c)
         c->io->snap = NULL;
     }
     c->stalled = 0;
-    if (c->inflight == 0)
+    if (client_may_go_on(c))
         client_process(c); /* the commands that waited behind it */
     else
         client_flush(c);

@@ -20,6 +20,8 @@ struct srv_client {
     int authed;             /* AUTH done, or no requirepass */
     char *name;             /* CLIENT SETNAME, NULL if none */
     int inflight;           /* jobs of this client at the writer or coming back */
+    size_t inflight_bytes;  /* the bytes of the commands among them (job->pipe_bytes) */
+    int read_paused;        /* too much in flight: the socket is not read (client.c) */
     int stalled;            /* a CMD_CLIENT command waits in a job: parse nothing more */
     int close_after_reply;  /* QUIT or protocol error: close once the output is flushed */
     int gone;               /* socket closed: freed when inflight reaches 0 */
@@ -67,6 +69,7 @@ struct srv_job {
     int argc;
     resp_arg *argv;
     resp_buf *out;          /* the reply, written by the writer */
+    size_t pipe_bytes;      /* counted in its client's inflight_bytes (a dispatched command) */
     /* JOB_EXEC: the queued commands (each a job: its reply goes in its own out), their
      * number, whether the writer ran them (0: out holds EXEC's whole reply), whether
      * the client's watched keys are checked, and whether it holds CMD_CLIENT commands

@@ -6,6 +6,8 @@
  * control file holds an errno name ("ENOSPC" or "EIO"), optionally followed by "sync": then
  * only the sync family fails (fsync, fdatasync, msync, sync_file_range, syncfs) and the
  * writes themselves go through, as when the disk takes the bytes but cannot flush them.
+ * "STALL" makes the sync family wait (and then succeed) until the control file goes: a
+ * disk that has stopped answering, which holds the writer thread in its sync.
  *
  * Files are matched by directory, not by name, so whatever the store keeps beside its data
  * file (a write-ahead log, a lock file) fails too. Sockets, the log and every other file
@@ -29,6 +31,7 @@
 #include <unistd.h>
 
 enum { ANY_CALL = 0, SYNC_CALL = 1 };
+#define STALL (-1) /* fault_wanted: the call waits */
 
 /* The errno to inject for a call of this kind, or 0 while the control file is absent. */
 static int fault_wanted(int kind)
@@ -45,6 +48,8 @@ static int fault_wanted(int kind)
     if (n <= 0)
         return 0;
     buf[n] = '\0';
+    if (strncmp(buf, "STALL", 5) == 0)
+        return kind == SYNC_CALL ? STALL : 0;
     if (strstr(buf, "sync") && kind != SYNC_CALL)
         return 0;
     return strncmp(buf, "ENOSPC", 6) == 0 ? ENOSPC : EIO;
@@ -73,7 +78,12 @@ static int fd_in_fault_dir(int fd)
 static int fd_fault(int fd, int kind)
 {
     int e = fault_wanted(kind);
-    return e && fd_in_fault_dir(fd) ? e : 0;
+    if (e == STALL && fd_in_fault_dir(fd)) {
+        while (fault_wanted(kind) == STALL)
+            usleep(1000);
+        return 0;
+    }
+    return e > 0 && fd_in_fault_dir(fd) ? e : 0;
 }
 
 /* 1 if addr lies in a mapping of a file inside $OX_FAULT_DIR (msync has no descriptor). */
@@ -241,6 +251,8 @@ int msync(void *addr, size_t len, int flags)
 {
     NEXT(msync);
     int e = fault_wanted(SYNC_CALL);
-    FAIL_IF(e && addr_in_fault_dir(addr) ? e : 0, -1);
+    while (e == STALL && addr_in_fault_dir(addr) && (e = fault_wanted(SYNC_CALL)) == STALL)
+        usleep(1000);
+    FAIL_IF(e > 0 && addr_in_fault_dir(addr) ? e : 0, -1);
     return next_(addr, len, flags);
 }
