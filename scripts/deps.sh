@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages oxistore needs to build, test and run. Idempotent: asks
 # apt-get only for what dpkg says is missing. The one place that installs system packages.
+# gnuplot-nox draws the throughput plot of `make bench` (BENCHMARKS.md).
 set -euo pipefail
 
 PKGS=(build-essential clang pkg-config liblmdb-dev lmdb-utils libevent-dev
-      libhiredis-dev redis-tools redis-server)
+      libhiredis-dev redis-tools redis-server gnuplot-nox)
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
   echo "deps.sh: this is not a Debian/Ubuntu system (no dpkg/apt-get)." >&2
