@@ -17,7 +17,8 @@
 #           SHUTDOWN / after an AOF rewrite).
 #
 # Knobs (environment):
-#   BENCH_N        requests per figure at c>=10 (default 100000; c<10 runs BENCH_N/10)
+#   BENCH_N        requests per figure at c>=10 (default 50000; c<10 runs BENCH_N/10)
+#   BENCH_REPEAT   runs per figure (default 3), alternating the servers; the median is reported
 #   BENCH_R        key space of the matrix and the plot (default 100000 keys)
 #   BENCH_KEYS     keys of the large-dataset section (default 10000000)
 #   BENCH_LARGE_D  value size of the large-dataset section (default 100 bytes)
@@ -33,7 +34,8 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 ox_bin=$(realpath "${1:-$top/build/rel/oxistore-server}")
-N=${BENCH_N:-100000}
+N=${BENCH_N:-50000}
+REPEAT=${BENCH_REPEAT:-3}
 R=${BENCH_R:-100000}
 KEYS=${BENCH_KEYS:-10000000}
 LARGE_D=${BENCH_LARGE_D:-100}
@@ -45,7 +47,7 @@ SECTIONS=${BENCH_SECTIONS:-matrix plot large}
 OUT=${BENCH_OUT:-$top/BENCHMARKS.md}
 PNG=${BENCH_PNG:-$top/bench/throughput.png}
 util=$top/scripts/bench-util.py
-cmdline="BENCH_N=$N BENCH_R=$R BENCH_KEYS=$KEYS BENCH_LARGE_D=$LARGE_D BENCH_LOAD_CHUNK=$CHUNK BENCH_LOAD_FSYNC=$LOAD_FSYNC BENCH_CLIENTS=\"$CLIENTS\" BENCH_IO_THREADS=$IOT BENCH_SECTIONS=\"$SECTIONS\" scripts/bench-report.sh"
+cmdline="BENCH_N=$N BENCH_REPEAT=$REPEAT BENCH_R=$R BENCH_KEYS=$KEYS BENCH_LARGE_D=$LARGE_D BENCH_LOAD_CHUNK=$CHUNK BENCH_LOAD_FSYNC=$LOAD_FSYNC BENCH_CLIENTS=\"$CLIENTS\" BENCH_IO_THREADS=$IOT BENCH_SECTIONS=\"$SECTIONS\" scripts/bench-report.sh"
 
 mkdir -p "$top/build"
 work=$(mktemp -d "$top/build/bench-work.XXXXXX")
@@ -112,6 +114,24 @@ bench1() {
   redis-benchmark -p "$port" -c "$c" -P "$p" -n "$n" -r "$R" -d "$d" --csv "${args[@]}" 2>/dev/null \
     | awk -F, 'NR == 2 { gsub(/"/, ""); print $2, $5, $7 }' | grep . || echo "0 0 0"
 }
+# median of each column over lines of numbers
+median_cols() { python3 -c '
+import sys, statistics
+rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
+print(" ".join("%g" % statistics.median(c) for c in zip(*rows)))'; }
+# One pair of figures, BENCH_REPEAT times, alternating which server goes first (the first
+# time per PAIRK): port_ox port_redis test clients pipeline size -> "ox: rps p50 p99  redis: rps p50 p99"
+# (medians of each column over the repeats).
+PAIRK=0
+pair() {
+  local i os=() rs=()
+  for (( i = 0; i < REPEAT; i++ )); do
+    if (( (PAIRK + i) % 2 == 0 )); then os+=("$(bench1 "$1" "${@:3}")"); rs+=("$(bench1 "$2" "${@:3}")")
+    else rs+=("$(bench1 "$2" "${@:3}")"); os+=("$(bench1 "$1" "${@:3}")"); fi
+  done
+  PAIRK=$(( PAIRK + 1 ))
+  echo "$(printf '%s\n' "${os[@]}" | median_cols) $(printf '%s\n' "${rs[@]}" | median_cols)"
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 fmt_rps() { awk -v a="$1" 'BEGIN { printf "%.0f", a }'; }
 
@@ -137,8 +157,9 @@ matrix() {
     "before the figures: every key they ask for exists. MGET is" \
     "\`MGET key:__rand_int__\` ×10 (one request, ten keys). INCR has no value size: it" \
     "appears under 100 B only. Latencies in ms (p50 / p99) for oxistore | Redis." \
-    "Each figure's pair ran back to back, alternating which server went first." ""
-  local mode d t cfg c p o r k=0 op rp opid rpid resp
+    "Each figure is the median of $REPEAT runs (each column's median apart), the two servers'" \
+    "runs interleaved, alternating which went first." ""
+  local mode d t cfg c p op rp opid rpid resp
   for mode in always everysec no; do
     case $mode in
       always) title="Durable: oxistore \`appendfsync always\` vs Redis \`appendonly yes\`, \`appendfsync always\`" ;;
@@ -161,9 +182,7 @@ matrix() {
         [ $t = INCR ] && [ "$d" != 100 ] && continue
         for cfg in "1 1" "50 1" "50 16"; do
           set -- $cfg; c=$1; p=$2
-          if (( k++ % 2 == 0 )); then o=$(bench1 "$op" $t "$c" "$p" "$d"); r=$(bench1 "$rp" $t "$c" "$p" "$d")
-          else r=$(bench1 "$rp" $t "$c" "$p" "$d"); o=$(bench1 "$op" $t "$c" "$p" "$d"); fi
-          set -- $o $r
+          set -- $(pair "$op" "$rp" $t "$c" "$p" "$d")
           emit "| $t | $c | $p | $(fmt_rps "$1") | $(fmt_rps "$4") | **$(ratio "$1" "$4")x** | $2 \\| $5 | $3 \\| $6 |"
           if [ "$d" = 100 ] && [ "$c" = 50 ] && [ "$p" = 1 ] && { [ $t = GET ] || [ $t = SET ]; }; then
             echo "| $t, c=50, 100 B | $mode | $(fmt_rps "$1") | $(fmt_rps "$4") | **$(ratio "$1" "$4")x** | $2 \\| $5 | $3 \\| $6 |" >> "$sum"
@@ -181,7 +200,7 @@ matrix() {
 # ---- section: plot -------------------------------------------------------------------------
 plot() {
   log "plot: throughput vs clients"
-  local op rp opid rpid c t o r k=0 dat=$work/plot.dat
+  local op rp opid rpid c t o r dat=$work/plot.dat
   op=$(free_port); rp=$(free_port)
   ox_start "$op" "$work/p-ox" always; opid=$PID
   redis_start "$rp" "$work/p-r" always; rpid=$PID
@@ -190,16 +209,16 @@ plot() {
   echo "# clients ox_set redis_set ox_get redis_get" > "$dat"
   emit "## Throughput against clients" "" \
     "Durable pair (oxistore \`appendfsync always\`, Redis \`appendonly yes\` + \`appendfsync always\`)," \
-    "100-byte values, no pipelining, $N requests per point ($(nreq 1) below 10 clients)." "" \
+    "100-byte values, no pipelining, $N requests per point ($(nreq 1) below 10 clients), median of $REPEAT" \
+    "interleaved runs per point." "" \
     "![throughput against clients]($(realpath -m --relative-to="$(dirname "$OUT")" "$PNG"))" "" \
     "| clients | SET oxistore | SET Redis | SET ratio | GET oxistore | GET Redis | GET ratio |" \
     "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
   for c in $CLIENTS; do
     local row=("$c") line="| $c"
     for t in SET GET; do
-      if (( k++ % 2 == 0 )); then o=$(bench1 "$op" $t "$c" 1 100); r=$(bench1 "$rp" $t "$c" 1 100)
-      else r=$(bench1 "$rp" $t "$c" 1 100); o=$(bench1 "$op" $t "$c" 1 100); fi
-      o=${o%% *}; r=${r%% *}
+      set -- $(pair "$op" "$rp" $t "$c" 1 100)
+      o=$1; r=$4
       row+=("$o" "$r")
       line+=" | $(fmt_rps "$o") | $(fmt_rps "$r") | **$(ratio "$o" "$r")x**"
     done
