@@ -17,7 +17,7 @@
 #           SHUTDOWN / after an AOF rewrite).
 #
 # Knobs (environment):
-#   BENCH_N        requests per figure at c>=10 (default 50000; c<10 runs BENCH_N/10)
+#   BENCH_N        requests per figure at c>=10 (default 100000; c<10 runs BENCH_N/10)
 #   BENCH_REPEAT   runs per figure (default 3), alternating the servers; the median is reported
 #   BENCH_R        key space of the matrix and the plot (default 100000 keys)
 #   BENCH_KEYS     keys of the large-dataset section (default 10000000)
@@ -34,7 +34,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 ox_bin=$(realpath "${1:-$top/build/rel/oxistore-server}")
-N=${BENCH_N:-50000}
+N=${BENCH_N:-100000}
 REPEAT=${BENCH_REPEAT:-3}
 R=${BENCH_R:-100000}
 KEYS=${BENCH_KEYS:-10000000}
@@ -279,7 +279,9 @@ large() {
     "(polled every 2 ms; Redis answers \`-LOADING\` meanwhile). Disk: \`du\` of the data" \
     "directory (oxistore: \`oxistore.mdb\` + \`oxistore.mdb-wal\`; Redis: \`appendonlydir/\`)." \
     "RSS includes, for oxistore, the pages of the memory-mapped LMDB file it has touched" \
-    "(RssFile: page cache, reclaimable), shown apart from its anonymous memory." ""
+    "(RssFile: page cache, reclaimable), shown apart from its anonymous memory. oxistore's" \
+    "anonymous memory after the load is not its data (that lives in the file and the page" \
+    "cache) but what the load's backlog left allocated; Redis's is its data set." ""
   declare -A res
   for s in ox redis; do
     port=$(free_port); dir=$work/l-$s
