@@ -132,7 +132,7 @@ pair() {
   PAIRK=$(( PAIRK + 1 ))
   echo "$(printf '%s\n' "${os[@]}" | median_cols) $(printf '%s\n' "${rs[@]}" | median_cols)"
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "n/a"; else if (a / b < 0.1) printf "%.2g", a / b; else printf "%.2f", a / b }'; }
 fmt_rps() { awk -v a="$1" 'BEGIN { printf "%.0f", a }'; }
 
 # ---- report ------------------------------------------------------------------------------
@@ -255,6 +255,9 @@ EOF
 }
 
 # ---- section: large dataset ---------------------------------------------------------------
+aof_wait() { # port: until Redis has no AOF rewrite running or scheduled
+  while redis-cli -p "$1" info persistence | grep -q 'aof_rewrite_in_progress:1\|aof_rewrite_scheduled:1'; do sleep 0.1; done
+}
 large() {
   local key port pid dir t0 t1 s first=0 i=0 chunks=()
   log "large: generating $KEYS SET commands"
@@ -291,6 +294,10 @@ large() {
     res[$s.load]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
     res[$s.rate]=$(awk -v a="$t0" -v b="$t1" -v n="$KEYS" 'BEGIN { printf "%.0f", n / (b - a) }')
     res[$s.dbsize]=$(redis-cli -p "$port" dbsize)
+    if [ $s = redis ]; then # an automatic AOF rewrite the load started: let it finish
+      aof_wait "$port"
+      res[$s.rewrites]=$(redis-cli -p "$port" info persistence | awk -F: '/^aof_rewrites:/ { print $2 + 0 }')
+    fi
     sleep 2   # everysec: let the last second reach the disk before the kill
     res[$s.rss]=$(rss_kb "$pid" VmRSS); res[$s.anon]=$(rss_kb "$pid" RssAnon); res[$s.file]=$(rss_kb "$pid" RssFile)
     res[$s.du]=$(du -sk "$dir" | cut -f1)
@@ -307,7 +314,7 @@ large() {
       t0=$(date +%s.%N)
       redis-cli -p "$port" bgrewriteaof > /dev/null
       sleep 0.2
-      while redis-cli -p "$port" info persistence | grep -q 'aof_rewrite_in_progress:1\|aof_rewrite_scheduled:1'; do sleep 0.1; done
+      aof_wait "$port"
       t1=$(date +%s.%N)
       res[$s.rewrite]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
       res[$s.du2]=$(du -sk "$dir" | cut -f1)
@@ -327,6 +334,7 @@ large() {
     "| load time (s) | ${res[ox.load]} | ${res[redis.load]} | **$(ratio "${res[ox.load]}" "${res[redis.load]}")x** |" \
     "| load rate (keys/s) | ${res[ox.rate]} | ${res[redis.rate]} | **$(ratio "${res[ox.rate]}" "${res[redis.rate]}")x** |" \
     "| DBSIZE after load | ${res[ox.dbsize]} | ${res[redis.dbsize]} | |" \
+    "| Redis: automatic AOF rewrites during the load (waited for before the rows below) | | ${res[redis.rewrites]} | |" \
     "| size on disk after load | $(mib "${res[ox.du]}") | $(mib "${res[redis.du]}") | **$(ratio "${res[ox.du]}" "${res[redis.du]}")x** |" \
     "| files after load | ${res[ox.files]} | ${res[redis.files]} | |" \
     "| RSS after load | $(mib "${res[ox.rss]}") | $(mib "${res[redis.rss]}") | **$(ratio "${res[ox.rss]}" "${res[redis.rss]}")x** |" \
