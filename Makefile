@@ -29,7 +29,7 @@ TESTS        := $(LIB_TESTS) $(PROTO_TESTS) $(CONF_TESTS) $(SERVER_TESTS) $(TOOL
 # Shell tests: run as they are, they build what they need themselves.
 SHELL_TESTS  := $(wildcard tests/*/test_*.sh)
 
-.PHONY: all deps test test-build test-docker run bench bench-lib bench-proto fuzz fuzz-build difftest clean
+.PHONY: all deps test test-build test-docker run bench bench-quick bench-lib bench-proto fuzz fuzz-build difftest clean
 all: $(B)/liboxistore.a $(B)/libresp.a $(if $(SERVER_SRC),$(B)/oxistore-server) \
      $(if $(TOOL_SRC),$(B)/oxistore-check)
 
@@ -135,8 +135,12 @@ bench-lib: deps $(B)/bench/bench_lib
 	$(B)/bench/bench_lib
 bench-proto: deps $(B)/bench/bench_proto
 	$(B)/bench/bench_proto
-# oxistore-server beside redis-server under redis-benchmark, as ratios (BENCH_N requests).
+# The full report, oxistore-server beside redis-server: BENCHMARKS.md and
+# bench/throughput.png (knobs BENCH_N, BENCH_KEYS, … in scripts/bench-report.sh).
 bench: deps $(B)/oxistore-server
+	scripts/bench-report.sh $(abspath $(B)/oxistore-server)
+# The quick table: SET and GET, durable and not, as ratios (BENCH_N requests).
+bench-quick: deps $(B)/oxistore-server
 	scripts/bench-server.sh $(abspath $(B)/oxistore-server)
 
 # The differential test against redis-server with N commands (default 200000).

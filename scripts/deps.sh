@@ -9,10 +9,11 @@
 #                                    image-runtime), one a line, and installs nothing
 # With OX_DEPS_NO_INSTALL=1 it installs nothing and fails, naming what is missing (the
 # Dockerfile test runs the build stage's steps on the host this way: no network).
+# gnuplot-nox draws the throughput plot of `make bench` (BENCHMARKS.md).
 set -euo pipefail
 
 PKGS=(build-essential clang pkg-config liblmdb-dev lmdb-utils libevent-dev
-      libhiredis-dev redis-tools redis-server nutcracker)
+      libhiredis-dev redis-tools redis-server nutcracker gnuplot-nox)
 # Debian bookworm names: the image is FROM debian:bookworm(-slim). The build packages must
 # stay a subset of PKGS (tests/docker/test_dockerfile.sh checks it) so that the test of
 # the build stage finds them installed. redis-tools in the runtime stage is for HEALTHCHECK.

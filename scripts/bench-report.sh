@@ -1,0 +1,391 @@
+#!/usr/bin/env bash
+# make bench: the full performance report, oxistore-server beside redis-server on loopback,
+# written to BENCHMARKS.md (and the plot bench/throughput.png). Every figure stands beside
+# Redis's from the same run, with the ratio oxistore/Redis: the machine is shared and noisy,
+# only same-run ratios mean much. (`make bench-quick` is the short table of
+# scripts/bench-server.sh.)
+#
+# Sections:
+#   matrix  GET SET MGET(10 keys) INCR at c=1, c=50, c=50 -P 16; values of 100 B and 4 KiB;
+#           three persistence pairs: oxistore appendfsync always / Redis appendonly yes +
+#           appendfsync always; everysec / appendonly yes + everysec; oxistore no / Redis
+#           without persistence. Requests/s, p50 and p99 (redis-benchmark --csv) per figure.
+#           GET and MGET read a key space loaded beforehand (every key they ask for exists).
+#   plot    SET and GET (100 B, durable: always / always) at BENCH_CLIENTS clients.
+#   large   BENCH_KEYS keys loaded into each server with redis-cli --pipe: load time,
+#           size on disk, RSS, restart-to-first-reply after kill -9 (and after a clean
+#           SHUTDOWN / after an AOF rewrite).
+#
+# Knobs (environment):
+#   BENCH_N        requests per figure at c>=10 (default 100000; c<10 runs BENCH_N/10)
+#   BENCH_REPEAT   runs per figure (default 3), alternating the servers; the median is reported
+#   BENCH_R        key space of the matrix and the plot (default 100000 keys)
+#   BENCH_KEYS     keys of the large-dataset section (default 10000000)
+#   BENCH_LARGE_D  value size of the large-dataset section (default 100 bytes)
+#   BENCH_LOAD_CHUNK  keys per redis-cli --pipe run of the large-dataset load (default 1000000)
+#   BENCH_LOAD_FSYNC  appendfsync of both servers in the large-dataset section (default always)
+#   BENCH_CLIENTS  client counts of the plot (default "1 2 5 10 20 50 100 200")
+#   BENCH_IO_THREADS  oxistore's io-threads (default: the number of cores)
+#   BENCH_SECTIONS which sections to run (default "matrix plot large")
+#   BENCH_OUT      the report (default BENCHMARKS.md at the repository root)
+#   BENCH_PNG      the plot (default bench/throughput.png)
+# Usage: scripts/bench-report.sh [oxistore-server binary]
+# Scratch data lives in build/bench-work.XXXXXX (removed at the end).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+ox_bin=$(realpath "${1:-$top/build/rel/oxistore-server}")
+N=${BENCH_N:-100000}
+REPEAT=${BENCH_REPEAT:-3}
+R=${BENCH_R:-100000}
+KEYS=${BENCH_KEYS:-10000000}
+LARGE_D=${BENCH_LARGE_D:-100}
+CHUNK=${BENCH_LOAD_CHUNK:-1000000}
+LOAD_FSYNC=${BENCH_LOAD_FSYNC:-always}
+CLIENTS=${BENCH_CLIENTS:-1 2 5 10 20 50 100 200}
+IOT=${BENCH_IO_THREADS:-$(nproc)}
+SECTIONS=${BENCH_SECTIONS:-matrix plot large}
+OUT=${BENCH_OUT:-$top/BENCHMARKS.md}
+PNG=${BENCH_PNG:-$top/bench/throughput.png}
+util=$top/scripts/bench-util.py
+cmdline="BENCH_N=$N BENCH_REPEAT=$REPEAT BENCH_R=$R BENCH_KEYS=$KEYS BENCH_LARGE_D=$LARGE_D BENCH_LOAD_CHUNK=$CHUNK BENCH_LOAD_FSYNC=$LOAD_FSYNC BENCH_CLIENTS=\"$CLIENTS\" BENCH_IO_THREADS=$IOT BENCH_SECTIONS=\"$SECTIONS\" scripts/bench-report.sh"
+
+mkdir -p "$top/build"
+work=$(mktemp -d "$top/build/bench-work.XXXXXX")
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+started=$(date +%s)
+log() { printf '[%4ds] %s\n' $(( $(date +%s) - started )) "$*" >&2; }
+
+# ---- servers ----------------------------------------------------------------------------
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_ping() { # port pid
+  for _ in $(seq 1 3000); do
+    redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && return 0
+    kill -0 "$2" 2>/dev/null || break
+    sleep 0.02
+  done
+  echo "server on port $1 did not start" >&2; exit 1
+}
+# Each start sets PID (of the server) and returns when it answers PING (or, with nowait, at once).
+ox_start() { # port dir fsync [nowait]
+  mkdir -p "$2"
+  "$ox_bin" --port "$1" --dir "$2" --appendfsync "$3" --io-threads "$IOT" \
+    --loglevel warning >> "$2.log" 2>&1 &
+  PID=$!; pids+=("$PID")
+  [ "${4:-}" = nowait ] || wait_ping "$1" "$PID"
+}
+redis_start() { # port dir fsync(always|everysec|no) [nowait]
+  mkdir -p "$2"
+  local extra=(--appendonly no)
+  [ "$3" = no ] || extra=(--appendonly yes --appendfsync "$3")
+  redis-server --port "$1" --bind 127.0.0.1 --save "" --dir "$2" --daemonize no \
+    --loglevel warning "${extra[@]}" >> "$2.log" 2>&1 &
+  PID=$!; pids+=("$PID")
+  [ "${4:-}" = nowait ] || wait_ping "$1" "$PID"
+}
+srv_start() { if [ "$1" = ox ]; then shift; ox_start "$@"; else shift; redis_start "$@"; fi; }
+kill9() { kill -9 "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+stop() { # port pid: SHUTDOWN, then wait for the process
+  redis-cli -p "$1" shutdown >/dev/null 2>&1 || true
+  for _ in $(seq 1 6000); do kill -0 "$2" 2>/dev/null || break; sleep 0.05; done
+  kill9 "$2"
+}
+rss_kb() { awk -v f="$2" '$1 == f":" {print $2}' "/proc/$1/status"; }
+load() { # port file: redis-cli --pipe, which returns when every reply is in
+  redis-cli -p "$1" --pipe < "$2" > "$work/pipe.out" 2>&1 || { cat "$work/pipe.out" >&2; exit 1; }
+  grep -q 'errors: 0' "$work/pipe.out" || { cat "$work/pipe.out" >&2; exit 1; }
+}
+
+# ---- redis-benchmark ---------------------------------------------------------------------
+nreq() { if [ "$1" -lt 10 ]; then echo $(( N / 10 > 500 ? N / 10 : 500 )); else echo "$N"; fi; }
+# One figure: port test clients pipeline size -> "rps p50 p99"
+bench1() {
+  local port=$1 t=$2 c=$3 p=$4 d=$5 n args
+  n=$(nreq "$c")
+  case $t in
+    MGET) args=(MGET); for _ in 1 2 3 4 5 6 7 8 9 10; do args+=(key:__rand_int__); done ;;
+    *) args=(-t "${t,,}") ;;
+  esac
+  redis-benchmark -p "$port" -c "$c" -P "$p" -n "$n" -r "$R" -d "$d" --csv "${args[@]}" 2>/dev/null \
+    | awk -F, 'NR == 2 { gsub(/"/, ""); print $2, $5, $7 }' | grep . || echo "0 0 0"
+}
+# median of each column over lines of numbers
+median_cols() { python3 -c '
+import sys, statistics
+rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
+print(" ".join("%g" % statistics.median(c) for c in zip(*rows)))'; }
+# One pair of figures, BENCH_REPEAT times, alternating which server goes first (the first
+# time per PAIRK): port_ox port_redis test clients pipeline size -> "ox: rps p50 p99  redis: rps p50 p99"
+# (medians of each column over the repeats).
+PAIRK=0
+pair() {
+  local i os=() rs=()
+  for (( i = 0; i < REPEAT; i++ )); do
+    if (( (PAIRK + i) % 2 == 0 )); then os+=("$(bench1 "$1" "${@:3}")"); rs+=("$(bench1 "$2" "${@:3}")")
+    else rs+=("$(bench1 "$2" "${@:3}")"); os+=("$(bench1 "$1" "${@:3}")"); fi
+  done
+  PAIRK=$(( PAIRK + 1 ))
+  echo "$(printf '%s\n' "${os[@]}" | median_cols) $(printf '%s\n' "${rs[@]}" | median_cols)"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "n/a"; else if (a / b < 0.1) printf "%.2g", a / b; else printf "%.2f", a / b }'; }
+fmt_rps() { awk -v a="$1" 'BEGIN { printf "%.0f", a }'; }
+
+# ---- report ------------------------------------------------------------------------------
+md=$work/report.md
+sum=$work/summary.md
+: > "$sum"
+emit() { printf '%s\n' "$@" >> "$md"; }
+date_run=$(date -u '+%Y-%m-%d %H:%M UTC')
+cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+ox_ver=$("$ox_bin" --version 2>/dev/null | head -1)
+git_rev=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
+git_dirty=$(git -C "$top" status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo " (with uncommitted changes)" || true)
+r_ver=$(redis-server --version)
+rb_ver=$(redis-benchmark --version)
+
+# ---- section: matrix ---------------------------------------------------------------------
+matrix() {
+  emit "## Matrix" "" \
+    "redis-benchmark, one client thread, loopback, random keys among $R (\`-r $R\`)." \
+    "Requests per figure: $N at c=50, $(nreq 1) at c=1. GET and MGET read a key space of" \
+    "$R keys of the benchmark's value size, loaded into each server (\`redis-cli --pipe\`)" \
+    "before the figures: every key they ask for exists. MGET is" \
+    "\`MGET key:__rand_int__\` ×10 (one request, ten keys). INCR has no value size: it" \
+    "appears under 100 B only. Latencies in ms (p50 / p99) for oxistore | Redis." \
+    "Each figure is the median of $REPEAT runs (each column's median apart), the two servers'" \
+    "runs interleaved, alternating which went first." ""
+  local mode d t cfg c p op rp opid rpid resp
+  for mode in always everysec no; do
+    case $mode in
+      always) title="Durable: oxistore \`appendfsync always\` vs Redis \`appendonly yes\`, \`appendfsync always\`" ;;
+      everysec) title="oxistore \`appendfsync everysec\` vs Redis \`appendonly yes\`, \`appendfsync everysec\`" ;;
+      no) title="Not durable: oxistore \`appendfsync no\` vs Redis without persistence (\`appendonly no\`, \`save \"\"\`)" ;;
+    esac
+    emit "### $title" ""
+    for d in 100 4096; do
+      log "matrix: $mode, $d-byte values"
+      op=$(free_port); rp=$(free_port)
+      ox_start "$op" "$work/m-ox-$mode-$d" "$mode"; opid=$PID
+      redis_start "$rp" "$work/m-r-$mode-$d" "$mode"; rpid=$PID
+      resp=$work/keys-$d.resp
+      [ -f "$resp" ] || "$util" gen 0 "$R" "$d" > "$resp"
+      load "$op" "$resp"; load "$rp" "$resp"
+      emit "**Values of $( [ $d = 100 ] && echo "100 bytes" || echo "4 KiB" )**" "" \
+        "| command | clients | pipeline | oxistore req/s | Redis req/s | ratio | p50 ms ox \\| Redis | p99 ms ox \\| Redis |" \
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+      for t in GET SET MGET INCR; do
+        [ $t = INCR ] && [ "$d" != 100 ] && continue
+        for cfg in "1 1" "50 1" "50 16"; do
+          set -- $cfg; c=$1; p=$2
+          set -- $(pair "$op" "$rp" $t "$c" "$p" "$d")
+          emit "| $t | $c | $p | $(fmt_rps "$1") | $(fmt_rps "$4") | **$(ratio "$1" "$4")x** | $2 \\| $5 | $3 \\| $6 |"
+          if [ "$d" = 100 ] && [ "$c" = 50 ] && [ "$p" = 1 ] && { [ $t = GET ] || [ $t = SET ]; }; then
+            echo "| $t, c=50, 100 B | $mode | $(fmt_rps "$1") | $(fmt_rps "$4") | **$(ratio "$1" "$4")x** | $2 \\| $5 | $3 \\| $6 |" >> "$sum"
+          fi
+        done
+      done
+      emit ""
+      stop "$op" "$opid"; stop "$rp" "$rpid"
+      rm -rf "$work/m-ox-$mode-$d" "$work/m-r-$mode-$d"
+    done
+  done
+  rm -f "$work"/keys-*.resp
+}
+
+# ---- section: plot -------------------------------------------------------------------------
+plot() {
+  log "plot: throughput vs clients"
+  local op rp opid rpid c t o r dat=$work/plot.dat
+  op=$(free_port); rp=$(free_port)
+  ox_start "$op" "$work/p-ox" always; opid=$PID
+  redis_start "$rp" "$work/p-r" always; rpid=$PID
+  "$util" gen 0 "$R" 100 > "$work/keys.resp"
+  load "$op" "$work/keys.resp"; load "$rp" "$work/keys.resp"
+  echo "# clients ox_set redis_set ox_get redis_get" > "$dat"
+  emit "## Throughput against clients" "" \
+    "Durable pair (oxistore \`appendfsync always\`, Redis \`appendonly yes\` + \`appendfsync always\`)," \
+    "100-byte values, no pipelining, $N requests per point ($(nreq 1) below 10 clients), median of $REPEAT" \
+    "interleaved runs per point." "" \
+    "![throughput against clients]($(realpath -m --relative-to="$(dirname "$OUT")" "$PNG"))" "" \
+    "| clients | SET oxistore | SET Redis | SET ratio | GET oxistore | GET Redis | GET ratio |" \
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  for c in $CLIENTS; do
+    local row=("$c") line="| $c"
+    for t in SET GET; do
+      set -- $(pair "$op" "$rp" $t "$c" 1 100)
+      o=$1; r=$4
+      row+=("$o" "$r")
+      line+=" | $(fmt_rps "$o") | $(fmt_rps "$r") | **$(ratio "$o" "$r")x**"
+    done
+    echo "${row[*]}" >> "$dat"
+    emit "$line |"
+  done
+  emit ""
+  stop "$op" "$opid"; stop "$rp" "$rpid"
+  mkdir -p "$(dirname "$PNG")"
+  gnuplot <<EOF
+set terminal pngcairo size 900,900 font "sans,11" noenhanced
+set output "$PNG"
+set multiplot layout 2,1 title "oxistore vs Redis $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'), durable (fsync always), 100-byte values, loopback, $(nproc) cores, $date_run"
+set logscale x 2
+set xtics ($(echo $CLIENTS | sed 's/\([0-9][0-9]*\)/"\1" \1/g; s/ "/, "/g'))
+set grid
+set key top left
+set xlabel "clients (redis-benchmark -c)"
+set ylabel "requests per second"
+set format y "%.0s%c"
+set yrange [0:*]
+plot "$dat" using 1:2 with linespoints lw 2 pt 7 lc rgb "#1f77b4" title "SET oxistore", \
+     "$dat" using 1:3 with linespoints lw 2 pt 7 dt 2 lc rgb "#d62728" title "SET Redis", \
+     "$dat" using 1:4 with linespoints lw 2 pt 5 lc rgb "#2ca02c" title "GET oxistore", \
+     "$dat" using 1:5 with linespoints lw 2 pt 5 dt 2 lc rgb "#ff7f0e" title "GET Redis"
+set ylabel "ratio oxistore / Redis"
+set format y "%.1f"
+set yrange [0:*]
+plot "$dat" using 1:(\$2/\$3) with linespoints lw 2 pt 7 lc rgb "#1f77b4" title "SET", \
+     "$dat" using 1:(\$4/\$5) with linespoints lw 2 pt 5 lc rgb "#2ca02c" title "GET", \
+     1 with lines lc rgb "black" dt 3 notitle
+unset multiplot
+EOF
+}
+
+# ---- section: large dataset ---------------------------------------------------------------
+aof_wait() { # port: until Redis has no AOF rewrite running or scheduled
+  while redis-cli -p "$1" info persistence | grep -q 'aof_rewrite_in_progress:1\|aof_rewrite_scheduled:1'; do sleep 0.1; done
+}
+large() {
+  local key port pid dir t0 t1 s first=0 i=0 chunks=()
+  log "large: generating $KEYS SET commands"
+  while [ "$first" -lt "$KEYS" ]; do
+    local cnt=$(( KEYS - first < CHUNK ? KEYS - first : CHUNK ))
+    chunks+=("$work/large-$i.resp")
+    "$util" gen "$first" "$cnt" "$LARGE_D" > "$work/large-$i.resp"
+    first=$(( first + cnt )); i=$(( i + 1 ))
+  done
+  key=$(printf 'key:%012d' $(( KEYS - 1 )))
+  emit "## Large dataset: $KEYS keys" "" \
+    "$KEYS distinct keys (\`key:000000000000\` …) with $LARGE_D-byte values, sent by" \
+    "\`redis-cli --pipe\` to a fresh server, in ${#chunks[@]} runs of at most $CHUNK keys one after" \
+    "the other ($(du -ch "${chunks[@]}" | tail -1 | cut -f1) of generated RESP in all); both servers with" \
+    "\`appendfsync $LOAD_FSYNC\` (Redis \`appendonly yes\`, and its default automatic AOF rewrite)." \
+    "Load time ends when the last reply of the last run is in. Why runs: oxistore reads a" \
+    "pipelined stream as fast as it arrives and queues it for its writer without back-pressure," \
+    "so its memory grows with the backlog (about 1.5 KiB per queued SET) and is not given back;" \
+    "one pipe of 10M keys would take it past 10 GiB on this shared machine. Redis's memory" \
+    "does not grow that way (it stops reading while it works). See the RSS rows." \
+    "Restart: the time from starting the server process until \`GET $key\` returns its value" \
+    "(polled every 2 ms; Redis answers \`-LOADING\` meanwhile). Disk: \`du\` of the data" \
+    "directory (oxistore: \`oxistore.mdb\` + \`oxistore.mdb-wal\`; Redis: \`appendonlydir/\`)." \
+    "RSS includes, for oxistore, the pages of the memory-mapped LMDB file it has touched" \
+    "(RssFile: page cache, reclaimable), shown apart from its anonymous memory. oxistore's" \
+    "anonymous memory after the load is not its data (that lives in the file and the page" \
+    "cache) but what the load's backlog left allocated; Redis's is its data set." ""
+  declare -A res
+  for s in ox redis; do
+    port=$(free_port); dir=$work/l-$s
+    log "large: loading $s"
+    srv_start $s "$port" "$dir" "$LOAD_FSYNC"; pid=$PID
+    t0=$(date +%s.%N); for f in "${chunks[@]}"; do load "$port" "$f"; done; t1=$(date +%s.%N)
+    res[$s.load]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+    res[$s.rate]=$(awk -v a="$t0" -v b="$t1" -v n="$KEYS" 'BEGIN { printf "%.0f", n / (b - a) }')
+    res[$s.dbsize]=$(redis-cli -p "$port" dbsize)
+    if [ $s = redis ]; then # an automatic AOF rewrite the load started: let it finish
+      aof_wait "$port"
+      res[$s.rewrites]=$(redis-cli -p "$port" info persistence | awk -F: '/^aof_rewrites:/ { print $2 + 0 }')
+    fi
+    sleep 2   # everysec: let the last second reach the disk before the kill
+    res[$s.rss]=$(rss_kb "$pid" VmRSS); res[$s.anon]=$(rss_kb "$pid" RssAnon); res[$s.file]=$(rss_kb "$pid" RssFile)
+    res[$s.du]=$(du -sk "$dir" | cut -f1)
+    res[$s.files]=$(cd "$dir" && find . -type f -printf '%P %s\n' | sort | awk '{ printf "%s%s %.0f MiB", (NR>1?", ":""), $1, $2/1048576 }')
+    log "large: $s kill -9 and restart"
+    kill9 "$pid"
+    t0=$(date +%s.%N); srv_start $s "$port" "$dir" "$LOAD_FSYNC" nowait; pid=$PID
+    res[$s.restart1]=$("$util" waitget "$port" "$key" "$LARGE_D" "$t0")
+    res[$s.dbsize1]=$(redis-cli -p "$port" dbsize)
+    res[$s.rss1]=$(rss_kb "$pid" VmRSS)
+    if [ $s = redis ]; then
+      # What a long-running Redis restarts from: an AOF rewritten to an RDB-preamble base.
+      log "large: redis BGREWRITEAOF"
+      t0=$(date +%s.%N)
+      redis-cli -p "$port" bgrewriteaof > /dev/null
+      sleep 0.2
+      aof_wait "$port"
+      t1=$(date +%s.%N)
+      res[$s.rewrite]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+      res[$s.du2]=$(du -sk "$dir" | cut -f1)
+    fi
+    log "large: $s SHUTDOWN and restart"
+    stop "$port" "$pid"
+    [ $s = ox ] && res[$s.du2]=$(du -sk "$dir" | cut -f1)
+    t0=$(date +%s.%N); srv_start $s "$port" "$dir" "$LOAD_FSYNC" nowait; pid=$PID
+    res[$s.restart2]=$("$util" waitget "$port" "$key" "$LARGE_D" "$t0")
+    res[$s.dbsize2]=$(redis-cli -p "$port" dbsize)
+    stop "$port" "$pid"
+    rm -rf "$dir"
+  done
+  rm -f "${chunks[@]}"
+  mib() { awk -v k="$1" 'BEGIN { printf "%.0f MiB", k / 1024 }'; }
+  emit "| | oxistore | Redis | ratio |" "| --- | ---: | ---: | ---: |" \
+    "| load time (s) | ${res[ox.load]} | ${res[redis.load]} | **$(ratio "${res[ox.load]}" "${res[redis.load]}")x** |" \
+    "| load rate (keys/s) | ${res[ox.rate]} | ${res[redis.rate]} | **$(ratio "${res[ox.rate]}" "${res[redis.rate]}")x** |" \
+    "| DBSIZE after load | ${res[ox.dbsize]} | ${res[redis.dbsize]} | |" \
+    "| Redis: automatic AOF rewrites during the load (waited for before the rows below) | | ${res[redis.rewrites]} | |" \
+    "| size on disk after load | $(mib "${res[ox.du]}") | $(mib "${res[redis.du]}") | **$(ratio "${res[ox.du]}" "${res[redis.du]}")x** |" \
+    "| files after load | ${res[ox.files]} | ${res[redis.files]} | |" \
+    "| RSS after load | $(mib "${res[ox.rss]}") | $(mib "${res[redis.rss]}") | **$(ratio "${res[ox.rss]}" "${res[redis.rss]}")x** |" \
+    "| of which anonymous / file-backed | $(mib "${res[ox.anon]}") / $(mib "${res[ox.file]}") | $(mib "${res[redis.anon]}") / $(mib "${res[redis.file]}") | |" \
+    "| restart after kill -9 → first GET with data (s) | ${res[ox.restart1]} | ${res[redis.restart1]} | **$(ratio "${res[ox.restart1]}" "${res[redis.restart1]}")x** |" \
+    "| DBSIZE after that restart | ${res[ox.dbsize1]} | ${res[redis.dbsize1]} | |" \
+    "| RSS at first reply | $(mib "${res[ox.rss1]}") | $(mib "${res[redis.rss1]}") | |" \
+    "| Redis: BGREWRITEAOF (s) | | ${res[redis.rewrite]} | |" \
+    "| size on disk, oxistore after SHUTDOWN, Redis after rewrite | $(mib "${res[ox.du2]}") | $(mib "${res[redis.du2]}") | **$(ratio "${res[ox.du2]}" "${res[redis.du2]}")x** |" \
+    "| restart after that (oxistore: clean SHUTDOWN; Redis: RDB-preamble AOF) → first GET with data (s) | ${res[ox.restart2]} | ${res[redis.restart2]} | **$(ratio "${res[ox.restart2]}" "${res[redis.restart2]}")x** |" \
+    "| DBSIZE after that restart | ${res[ox.dbsize2]} | ${res[redis.dbsize2]} | |" ""
+}
+
+# ---- run -------------------------------------------------------------------------------------
+: > "$md"
+for sec in $SECTIONS; do
+  case $sec in matrix|plot|large) $sec ;; *) echo "unknown section $sec" >&2; exit 2 ;; esac
+done
+elapsed=$(( $(date +%s) - started ))
+
+{
+  echo "# oxistore benchmarks"
+  echo
+  echo "Generated by \`make bench\`: \`$cmdline build/rel/oxistore-server\` (about $(( (elapsed + 30) / 60 )) min)."
+  echo
+  echo "> **Read ratios, not figures.** The machine is shared: other builds and tests ran beside"
+  echo "> this benchmark, and loopback benchmarks on $(nproc) cores put client and server on the"
+  echo "> same cores. An absolute figure from here says little; only the ratio of two figures"
+  echo "> from the same run means much, so every figure stands beside Redis's with the ratio"
+  echo "> oxistore/Redis (above 1 = oxistore ahead for req/s; for times and sizes, below 1 = oxistore"
+  echo "> smaller)."
+  echo
+  echo "- date: $date_run"
+  echo "- machine: $(nproc) cores, $cpu, kernel $(uname -r), $(awk '/MemTotal/ { printf "%.0f GiB", $2/1048576 }' /proc/meminfo) RAM, data on $(df -h "$top" | awk 'NR==2 {print $1}')"
+  echo "- oxistore: $ox_ver, git $git_rev$git_dirty, release build (\`make all\`, -O2)"
+  echo "- Redis: $r_ver; $rb_ver"
+  echo "- configuration: oxistore \`--io-threads $IOT\` (I/O threads answering reads, plus its one"
+  echo "  writer thread), \`--loglevel warning\`, defaults otherwise; Redis single-threaded"
+  echo "  (\`io-threads 1\`, its default), \`--save \"\"\`, defaults otherwise. Both on 127.0.0.1,"
+  echo "  data on the same disk, running side by side while each figure's load went to one of them;"
+  echo "  redis-benchmark ran on the same $(nproc) cores."
+  echo
+  if [ -s "$sum" ]; then
+    echo "## Headline (100-byte values, 50 clients, no pipelining)"
+    echo
+    echo "| figure | persistence | oxistore req/s | Redis req/s | ratio | p50 ms ox \\| Redis | p99 ms ox \\| Redis |"
+    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
+    cat "$sum"
+    echo
+  fi
+  cat "$md"
+} > "$work/final.md"
+mv "$work/final.md" "$OUT"
+log "wrote $OUT$(case " $SECTIONS " in *" plot "*) echo " and $PNG" ;; esac) in ${elapsed}s"

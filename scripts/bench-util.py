@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Helpers of scripts/bench-report.sh (standard library only).
+
+  bench-util.py gen FIRST COUNT SIZE
+      writes to stdout, as RESP for `redis-cli --pipe`, the commands
+      SET key:%012d <SIZE bytes> for key numbers FIRST .. FIRST+COUNT-1: exactly COUNT
+      distinct keys, named as redis-benchmark's key:__rand_int__ names them, so that a
+      benchmark run with -r FIRST+COUNT (FIRST = 0) finds every key it asks for.
+  bench-util.py waitget PORT KEY SIZE T0 [TIMEOUT]
+      polls GET KEY on 127.0.0.1:PORT (new connection when refused or closed, every 2 ms)
+      until the reply is a value of SIZE bytes; prints the seconds since T0 (a Unix time,
+      as `date +%s.%N` prints it). Exits 1 after TIMEOUT seconds (default 3600).
+"""
+import os
+import socket
+import sys
+import time
+
+
+def gen(first, count, size):
+    out = sys.stdout.buffer
+    val = b"x" * size
+    tail = b"\r\n$%d\r\n%s\r\n" % (size, val)
+    head = b"*3\r\n$3\r\nSET\r\n$16\r\nkey:"
+    chunk = []
+    for i in range(first, first + count):
+        chunk.append(head + b"%012d" % i + tail)
+        if len(chunk) == 4096:
+            out.write(b"".join(chunk))
+            chunk = []
+    out.write(b"".join(chunk))
+    out.flush()
+
+
+def read_reply(f):
+    line = f.readline()
+    if not line:
+        raise ConnectionError("closed")
+    if line[:1] == b"$":
+        n = int(line[1:])
+        if n < 0:
+            return None
+        data = f.read(n + 2)
+        return data[:-2]
+    return line  # +status, -error (LOADING …), :int
+
+
+def waitget(port, key, size, t0, timeout):
+    req = b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(key), key.encode())
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                f = s.makefile("rb")
+                while time.time() < deadline:
+                    s.sendall(req)
+                    r = read_reply(f)
+                    if isinstance(r, bytes) and not r.startswith((b"-", b"+", b":")) \
+                            and len(r) == size:
+                        print("%.3f" % (time.time() - t0))
+                        return 0
+                    time.sleep(0.002)
+        except (OSError, ConnectionError, ValueError):
+            time.sleep(0.002)
+    print("timeout", file=sys.stderr)
+    return 1
+
+
+def main(argv):
+    if len(argv) >= 5 and argv[1] == "gen":
+        gen(int(argv[2]), int(argv[3]), int(argv[4]))
+        return 0
+    if len(argv) >= 6 and argv[1] == "waitget":
+        return waitget(int(argv[2]), argv[3], int(argv[4]), float(argv[5]),
+                       float(argv[6]) if len(argv) > 6 else 3600.0)
+    sys.stderr.write(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv))
+    except BrokenPipeError:
+        os._exit(1)
