@@ -273,18 +273,17 @@ large() {
     "\`redis-cli --pipe\` to a fresh server, in ${#chunks[@]} runs of at most $CHUNK keys one after" \
     "the other ($(du -ch "${chunks[@]}" | tail -1 | cut -f1) of generated RESP in all); both servers with" \
     "\`appendfsync $LOAD_FSYNC\` (Redis \`appendonly yes\`, and its default automatic AOF rewrite)." \
-    "Load time ends when the last reply of the last run is in. Why runs: oxistore reads a" \
-    "pipelined stream as fast as it arrives and queues it for its writer without back-pressure," \
-    "so its memory grows with the backlog (about 1.5 KiB per queued SET) and is not given back;" \
-    "one pipe of 10M keys would take it past 10 GiB on this shared machine. Redis's memory" \
-    "does not grow that way (it stops reading while it works). See the RSS rows." \
+    "Load time ends when the last reply of the last run is in. The runs keep each generated" \
+    "file small; one pipe would do as well: oxistore stops reading a client whose writes in" \
+    "flight reach 4096 commands or 32 MiB, as Redis stops reading while it works, so a" \
+    "pipeline's backlog waits in TCP, not in either server's memory. See the RSS rows." \
     "Restart: the time from starting the server process until \`GET $key\` returns its value" \
     "(polled every 2 ms; Redis answers \`-LOADING\` meanwhile). Disk: \`du\` of the data" \
     "directory (oxistore: \`oxistore.mdb\` + \`oxistore.mdb-wal\`; Redis: \`appendonlydir/\`)." \
     "RSS includes, for oxistore, the pages of the memory-mapped LMDB file it has touched" \
     "(RssFile: page cache, reclaimable), shown apart from its anonymous memory. oxistore's" \
-    "anonymous memory after the load is not its data (that lives in the file and the page" \
-    "cache) but what the load's backlog left allocated; Redis's is its data set." ""
+    "anonymous memory is not its data (that lives in the file and the page cache): its" \
+    "buffers and caches; Redis's is its data set." ""
   declare -A res
   for s in ox redis; do
     port=$(free_port); dir=$work/l-$s
