@@ -25,13 +25,27 @@ struct ox_iter {
     int has_end;           /* the bound that ends the walk: hi ascending, lo descending */
     int fast;              /* no bound to test and values wanted: ox_iter_next's short path */
     MDB_val *end;
-    MDB_val last;          /* stored form of the key last returned (in the map) */
+    MDB_val last;          /* stored form of the key last returned (in the map, or in
+                              lastcopy for a write transaction's iterator) */
     uint64_t now;          /* expiry is judged at this instant: the iterator's opening, or
                               its write transaction's beginning */
     const unsigned char *filter; /* a prefix longer than a long key keeps: each key is */
     size_t flen;                 /* checked against it (in buf) */
     char *buf;
+    /* A write transaction's writes move bytes within the pages they touch: its iterators
+     * keep their own copy of the last position. */
+    unsigned char lastcopy[OX_KEY_BUF];
 };
+
+/* Records the key just returned as the iterator's position. */
+static inline void iter_mark(ox_iter *it, const MDB_val *k)
+{
+    it->last = *k;
+    if (it->wtxn && k->mv_size <= OX_KEY_BUF) {
+        memcpy(it->lastcopy, k->mv_data, k->mv_size);
+        it->last.mv_data = it->lastcopy;
+    }
+}
 
 static int prefix_bound(const ox_val *prefix, ox_val *hi, void **buf)
 {
@@ -199,7 +213,7 @@ static __attribute__((noinline)) int iter_settle(ox_iter *it, int rc, MDB_val *k
         }
         if (it->flen && (key->len < it->flen || memcmp(key->data, it->filter, it->flen)))
             continue;
-        it->last = *k;
+        iter_mark(it, k);
         if (val)
             *val = (it->flags & OX_ITER_KEYS_ONLY) ? (ox_val){NULL, 0} : data;
         return OX_OK;
@@ -228,7 +242,7 @@ int ox_iter_next(ox_iter *it, ox_val *key, ox_val *val)
     const unsigned char *p = v.mv_data, *kp = k.mv_data;
     if (rc == 0 && it->fast && v.mv_size >= 1 && p[0] == 0 && k.mv_size >= 1 &&
         kp[0] == OX_KEY_DIRECT) {
-        it->last = k;
+        iter_mark(it, &k);
         key->data = kp + 1;
         key->len = k.mv_size - 1;
         if (val) {

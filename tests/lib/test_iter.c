@@ -138,6 +138,42 @@ static void iterator_streams_a_large_table_in_order(void)
     T_EQ_INT(n, 10000);
 }
 
+/* A write transaction's iterator keeps the position of the key it returned when the
+ * transaction then writes: deleting that key (a page already written in the transaction)
+ * moved the bytes the position pointed at, and it named the next key instead. */
+static void write_txn_position_survives_writes(void)
+{
+    ox_store *s;
+    T_EQ_INT(u_open("iter_wpos.mdb", NULL, &s), OX_OK);
+    ox_table *t = ox_store_table(s);
+    char key[16];
+    for (int i = 0; i < 50; i++) {
+        snprintf(key, sizeof key, "key%03d", i);
+        T_EQ_INT(ox_put(t, key, 6, "v", 1), OX_OK);
+    }
+    ox_txn *x;
+    T_EQ_INT(ox_txn_begin(s, &x), OX_OK);
+    T_EQ_INT(ox_txn_put(x, t, "key000", 6, "w", 1, 0, 0), OX_OK); /* the page is dirty */
+    ox_iter *it;
+    ox_val k, v;
+    T_EQ_INT(ox_txn_range(x, t, NULL, NULL, 0, &it), OX_OK);
+    for (int i = 0; i < 5; i++)
+        T_EQ_INT(ox_iter_next(it, &k, &v), OX_OK);
+    T_EQ_MEM(k.data, k.len, "key004", 6);
+    T_EQ_INT(ox_txn_delete(x, t, "key004", 6), OX_OK);
+    unsigned char pos[OX_POS_MAX], want[OX_POS_MAX];
+    size_t plen, wlen;
+    T_EQ_INT(ox_iter_pos(it, pos, &plen), OX_OK);
+    T_EQ_INT(ox_key_pos(s, "key004", 6, want, &wlen), OX_OK);
+    T_EQ_MEM(pos, plen, want, wlen);
+    /* and the walk goes on after it */
+    T_EQ_INT(ox_iter_next(it, &k, &v), OX_OK);
+    T_EQ_MEM(k.data, k.len, "key005", 6);
+    ox_iter_close(it);
+    ox_txn_rollback(x);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+}
+
 int main(void)
 {
     T_RUN(setup);
@@ -147,6 +183,7 @@ int main(void)
     T_RUN(prefix_scan_handles_ff_bytes);
     T_RUN(iterator_at_end_keeps_answering_notfound);
     T_RUN(iterator_streams_a_large_table_in_order);
+    T_RUN(write_txn_position_survives_writes);
     ox_store_close(g_s);
     return T_MAIN_END();
 }
