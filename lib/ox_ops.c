@@ -110,7 +110,7 @@ int ox_put_with_ttl(ox_table *t, const void *key, size_t klen, const void *val, 
     int rc = ox_txn_begin(t->s, &x);
     if (rc)
         return rc;
-    uint64_t at = ox__now(t->s) + ttl_ms;
+    uint64_t at = ox__txn_now(x) + ttl_ms; /* the instant its reads judge expiry at */
     return ox_finish(x, ox_txn_put(x, t, key, klen, val, vlen, at, 0));
 }
 
@@ -127,7 +127,7 @@ int ox_expire(ox_table *t, const void *key, size_t klen, uint64_t ttl_ms)
         return OX_EINVAL;
     ox_txn *x;
     int rc = ox_txn_begin(t->s, &x);
-    return rc ? rc : ox_finish(x, ox_txn_expire_at(x, t, key, klen, ox__now(t->s) + ttl_ms));
+    return rc ? rc : ox_finish(x, ox_txn_expire_at(x, t, key, klen, ox__txn_now(x) + ttl_ms));
 }
 
 int ox_persist(ox_table *t, const void *key, size_t klen)

@@ -301,6 +301,52 @@ static void transaction_judges_expiry_when_it_began(void)
     T_EQ_INT(ox_store_close(s), OX_OK);
 }
 
+/* A clock that moves 1000 ms at every reading, and remembers its first reading since
+ * `first` was cleared. */
+typedef struct step_clock {
+    uint64_t now, first;
+} step_clock;
+
+static uint64_t step_clock_fn(void *ctx)
+{
+    step_clock *c = ctx;
+    c->now += 1000;
+    if (!c->first)
+        c->first = c->now;
+    return c->now;
+}
+
+/* ox_put_with_ttl and ox_expire count the TTL from their transaction's instant (the one
+ * its reads judge expiry at), not from a later reading of the clock. */
+static void relative_ttls_count_from_the_transaction_instant(void)
+{
+    ox_store *s;
+    step_clock clk = {1000000, 0};
+    ox_options o;
+    ox_options_init(&o);
+    o.clock = step_clock_fn;
+    o.clock_ctx = &clk;
+    T_EQ_INT(ox_store_open(u_path("ttl10.mdb"), &o, &s), OX_OK);
+    ox_table *t = ox_store_table(s);
+    uint64_t at, began;
+    ox_txn *x;
+    clk.first = 0;
+    T_EQ_INT(ox_put_with_ttl(t, "p", 1, "v", 1, 500000), OX_OK);
+    began = clk.first;
+    T_EQ_INT(ox_txn_begin(s, &x), OX_OK);
+    T_EQ_INT(ox_txn_expire_time(x, t, "p", 1, &at), OX_OK);
+    ox_txn_rollback(x);
+    T_EQ_U64(at, began + 500000);
+    clk.first = 0;
+    T_EQ_INT(ox_expire(t, "p", 1, 600000), OX_OK);
+    began = clk.first;
+    T_EQ_INT(ox_txn_begin(s, &x), OX_OK);
+    T_EQ_INT(ox_txn_expire_time(x, t, "p", 1, &at), OX_OK);
+    ox_txn_rollback(x);
+    T_EQ_U64(at, began + 600000);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+}
+
 int main(void)
 {
     T_RUN(expired_key_is_invisible_to_every_read_path);
@@ -312,5 +358,6 @@ int main(void)
     T_RUN(avg_ttl_is_exact_when_small_and_close_when_sampled);
     T_RUN(next_expiry_and_snapshot_expire_time);
     T_RUN(transaction_judges_expiry_when_it_began);
+    T_RUN(relative_ttls_count_from_the_transaction_instant);
     return T_MAIN_END();
 }
