@@ -146,6 +146,8 @@ static void client_free(srv_client *c)
 {
     srv_io *io = c->io;
     multi_discard(c);
+    job_free(c->exec_job); /* an EXEC whose reply waited for CLIENT LIST… (shutdown) */
+    c->exec_job = NULL;
     /* The writer's registry may still name c's set: the writer frees it. At shutdown the
      * writer has stopped or is stopping, and frees every set itself. */
     if (c->wset && !atomic_load(&srv.shutdown)) {
