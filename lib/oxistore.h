@@ -28,7 +28,8 @@
  *   the instant of the call, or of the write transaction's or iterator's beginning.
  * - Pointers handed out as ox_val are borrowed: a value read from a snapshot is valid until
  *   the snapshot ends or is renewed; from a write transaction, until its next write or its
- *   end; from an iterator, until its next step or its close.
+ *   end; from an iterator, until its next step or its close (and for an iterator of a
+ *   write transaction, until the transaction's next write too).
  *
  * Durability (OX_SYNC_ALWAYS, the default, on a file): each commit appends its operations
  * to "<file>-wal" and fdatasyncs it before LMDB commits (without a sync of its own), so a
