@@ -571,7 +571,7 @@ static uint64_t pinned_pages(ox_wal *w, MDB_env *env)
  * pass the budget: what a checkpoint writes back is about what it releases, so a bigger
  * budget means fewer write-backs (a page changed many times is written once) and a bigger
  * file. Counting commits instead mistakes their size: one to thirty pages each. */
-static int ckpt_due(ox_wal *w, MDB_env *env)
+static int ckpt_due(ox_wal *w, MDB_env *env, int *over)
 {
     MDB_envinfo info;
     MDB_stat st;
@@ -585,12 +585,19 @@ static int ckpt_due(ox_wal *w, MDB_env *env)
         if (budget < OX_WAL_PINNED)
             budget = OX_WAL_PINNED;
     }
-    return pinned_pages(w, env) * st.ms_psize >= budget;
+    uint64_t pinned = pinned_pages(w, env) * st.ms_psize;
+    *over = pinned >= 2 * budget;
+    return pinned >= budget;
 }
 
+/* Starts a checkpoint when one is due and none runs. Writes go on while it runs, pinning
+ * more pages; past twice the budget the writer waits for it (and starts the next), so the
+ * file stays within about the live data plus twice the budget even when writes outpace
+ * the write-back. */
 static int ckpt_if_due(ox_wal *w, MDB_env *env)
 {
-    if (!ckpt_due(w, env) || !bg_idle(w))
+    int over = 0;
+    if (!ckpt_due(w, env, &over) || (!bg_idle(w) && !over))
         return OX_OK;
     wait_idle(w); /* collects the last one's outcome */
     return ckpt_background(w, env, w->tail, w->cur);
