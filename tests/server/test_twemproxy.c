@@ -135,24 +135,11 @@ static int proxy_start(void)
                "127.0.0.1", (char *)NULL);
         _exit(127);
     }
-    uint64_t deadline = t_now_ms() + 15000;
-    while (t_now_ms() < deadline) {
-        int status;
-        if (waitpid(g_proxy, &status, WNOHANG) == g_proxy) {
-            g_proxy = 0;
-            return -1;
-        }
-        redisContext *c = connect_port(g_proxy_port);
-        if (c) {
-            redisReply *r = redisCommand(c, "PING");
-            int ok = r && r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "PONG");
-            freeReplyObject(r);
-            redisFree(c);
-            if (ok)
-                return 0;
-        }
-        usleep(10000); /* a poll interval, not synchronisation: the loop checks the state */
-    }
+    if (sp_wait_ready(g_proxy_port, g_proxy) == 0)
+        return 0;
+    kill(g_proxy, SIGKILL); /* did not answer in time, or exited (then reaped already) */
+    waitpid(g_proxy, NULL, 0);
+    g_proxy = 0;
     return -1;
 }
 
