@@ -427,7 +427,10 @@ static void client_process(srv_client *c)
             abort(); /* the server may abort when libevent cannot allocate */
         c->read_paused = 0;
     }
-    while (!c->gone && !c->stalled && !c->close_after_reply && !pipe_full(c)) {
+    /* Once a shutdown began nothing more is parsed: the writer is stopping, and what was
+     * not applied gets no reply (as Redis: the connection closes at exit). */
+    while (!c->gone && !c->stalled && !c->close_after_reply && !pipe_full(c) &&
+           !atomic_load_explicit(&srv.shutdown, memory_order_relaxed)) {
         resp_cmd cmd;
         int rc = resp_parser_next(c->parser, &cmd);
         if (rc == RESP_AGAIN)

@@ -7,6 +7,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -212,6 +213,7 @@ static void ask_done_cb(evutil_socket_t fd, short what, void *p)
         a->done(NULL, a->arg); /* nobody to answer: done only releases arg */
     client_resume(a->c);
     free(a);
+    atomic_fetch_sub(&srv.io_asks, 1);
 }
 
 static void ask_each_cb(evutil_socket_t fd, short what, void *p)
@@ -237,6 +239,7 @@ void io_ask_all(srv_client *c, io_each_fn *each, io_done_fn *done, void *arg)
     a->done = done;
     a->arg = arg;
     atomic_init(&a->pending, srv.nio);
+    atomic_fetch_add(&srv.io_asks, 1);
     client_suspend(c);
     for (int i = 0; i < srv.nio; i++) {
         a->legs[i] = (struct io_leg){a, &srv.io[i]};
@@ -404,10 +407,18 @@ int io_start(void)
     return 0;
 }
 
-/* Runs on each I/O thread: stop accepting and stop reading requests. */
+/* What io_stop asks of each I/O thread, and how the thread says it is done. */
+struct io_quiesce {
+    srv_io *io;
+    sem_t *done;
+};
+
+/* Runs on each I/O thread: stop accepting and stop reading requests. Once it ran, the
+ * thread queues nothing more for the writer (client_process sees srv.shutdown). */
 static void io_quiesce_cb(evutil_socket_t fd, short what, void *arg)
 {
-    srv_io *io = arg;
+    struct io_quiesce *q = arg;
+    srv_io *io = q->io;
     (void)fd;
     (void)what;
     for (int i = 0; i < io->nlisten; i++) {
@@ -419,6 +430,7 @@ static void io_quiesce_cb(evutil_socket_t fd, short what, void *arg)
     for (srv_client *c = io->clients; c; c = c->next)
         if (c->rev)
             event_del(c->rev);
+    sem_post(q->done);
 }
 
 void io_stop(void)
@@ -426,19 +438,43 @@ void io_stop(void)
     if (!srv.io)
         return;
     atomic_store(&srv.shutdown, 1); /* clients closing from now on leave the writer alone */
-    for (int i = 0; i < srv.nio; i++)
-        if (srv.io[i].base)
-            event_base_once(srv.io[i].base, -1, EV_TIMEOUT, io_quiesce_cb, &srv.io[i], NULL);
+    /* The writer stops only once every thread ran its quiesce: a thread in the middle of
+     * parsing a pipeline may queue a job until then, never after. */
+    struct io_quiesce *q = calloc((size_t)srv.nio, sizeof *q);
+    sem_t quiet;
+    int asked = 0;
+    if (!q)
+        abort(); /* the server may abort on allocation failure */
+    sem_init(&quiet, 0, 0);
+    for (int i = 0; i < srv.nio; i++) {
+        q[i] = (struct io_quiesce){&srv.io[i], &quiet};
+        if (srv.io[i].base && srv.io[i].th &&
+            event_base_once(srv.io[i].base, -1, EV_TIMEOUT, io_quiesce_cb, &q[i], NULL) == 0)
+            asked++;
+    }
+    while (asked > 0)
+        if (sem_wait(&quiet) == 0)
+            asked--;
+    sem_destroy(&quiet);
+    free(q);
     /* Replies of the last batch are delivered by the loops, which end shortly after. */
     writer_stop();
     struct timeval grace = {0, 200000};
     for (int i = 0; i < srv.nio; i++)
         if (srv.io[i].base)
             event_base_loopexit(srv.io[i].base, &grace);
+    for (int i = 0; i < srv.nio; i++)
+        if (srv.io[i].th)
+            pthread_join(srv.io[i].th, NULL);
+    /* A CLIENT LIST/KILL round the end of the loops cut short: its legs and its end are
+     * once-events on the bases; run them here, now that no thread does (two passes reach
+     * a round's end whatever the order of the threads). */
+    for (int pass = 0; pass < 4 && atomic_load(&srv.io_asks) > 0; pass++)
+        for (int i = 0; i < srv.nio; i++)
+            if (srv.io[i].base)
+                event_base_loop(srv.io[i].base, EVLOOP_NONBLOCK);
     for (int i = 0; i < srv.nio; i++) {
         srv_io *io = &srv.io[i];
-        if (io->th)
-            pthread_join(io->th, NULL);
         on_completions(io->cq_efd, 0, io); /* anything the writer handed back late */
         client_close_all(io);
         for (int l = 0; l < io->nlisten; l++) {

@@ -89,7 +89,8 @@ void multi_discard(srv_client *c)
     job_free_list(c->mq_head);
     c->mq_head = c->mq_tail = NULL;
     c->multi = c->multi_dirty = c->multi_n = 0;
-    if (c->watching && !c->gone) {
+    if (c->watching && !c->gone && !atomic_load(&srv.shutdown)) { /* else the writer frees
+                                                                       every set at its end */
         srv_job *j = send_job(c, JOB_UNWATCH);
         writer_submit(j, j);
     }

@@ -84,7 +84,8 @@ typedef struct srv_server {
     srv_stats stats;
     atomic_int clients;       /* connected now */
     atomic_ullong next_client_id;
-    atomic_int shutdown;      /* 1: a shutdown was asked */
+    atomic_int shutdown;      /* 1: a shutdown was asked: I/O threads parse nothing more */
+    atomic_int io_asks;       /* io_ask_all rounds not finished (io.c) */
     atomic_int expire_paused; /* DEBUG SET-ACTIVE-EXPIRE 0: active expiry stops (tests) */
     int shutdown_efd;         /* eventfd the main thread waits on */
     uint64_t start_ms;        /* wall clock at start */
