@@ -51,6 +51,7 @@ const cmd_def cmd_table[] = {
     {"setbit", cmd_setbit, 4, W, 1, 1, 1, "@write @bitmap @slow"},
     {"getbit", cmd_getbit, 3, R, 1, 1, 1, "@read @bitmap @fast"},
     {"bitcount", cmd_bitcount, -2, R, 1, 1, 1, "@read @bitmap @slow"},
+    {"bitpos", cmd_bitpos, -3, R, 1, 1, 1, "@read @bitmap @slow"},
     {"del", cmd_del, -2, W, 1, -1, 1, "@keyspace @write @slow"},
     {"unlink", cmd_del, -2, W, 1, -1, 1, "@keyspace @write @fast"},
     {"exists", cmd_exists, -2, R, 1, -1, 1, "@keyspace @read @fast"},
@@ -285,6 +286,11 @@ int cmd_range_clamp(long long *start, long long *end, long long len)
 {
     if (*start < 0 && *end < 0 && *start > *end)
         return 0;
+    return cmd_range_norm(start, end, len);
+}
+
+int cmd_range_norm(long long *start, long long *end, long long len)
+{
     if (*start < 0)
         *start += len;
     if (*end < 0)

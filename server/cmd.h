@@ -118,8 +118,11 @@ int cmd_expire_time(cmd_ctx *x, const resp_arg *key, uint64_t *at);
  * and returns -1 if it is not one. */
 int cmd_ll_or_reply(cmd_ctx *x, const resp_arg *a, long long *out);
 
-/* Normalises a [start, end] range over len items as GETRANGE and BITCOUNT do (negative
- * indexes from the end, clamped). 1 if the range holds something, 0 if it is empty. */
+/* Normalises a [start, end] range over len items as BITPOS does (negative indexes from
+ * the end, then clamped into [0, len - 1]). 1 if the range holds something, 0 if empty. */
+int cmd_range_norm(long long *start, long long *end, long long len);
+/* The same as GETRANGE and BITCOUNT do: first, two negative indexes with start > end are
+ * empty (BITPOS k 0 -100 -200 looks at the first byte; BITCOUNT k -100 -200 counts 0). */
 int cmd_range_clamp(long long *start, long long *end, long long len);
 
 /* The database SELECT a would switch to, or -1 if it would fail (cmd_conn.c). */
@@ -142,7 +145,7 @@ cmd_fn cmd_rename, cmd_renamenx, cmd_copy, cmd_move, cmd_randomkey, cmd_swapdb;
 cmd_fn cmd_keys, cmd_scan;
 cmd_fn cmd_expire, cmd_pexpire, cmd_expireat, cmd_pexpireat, cmd_persist;
 cmd_fn cmd_ttl, cmd_pttl, cmd_expiretime, cmd_pexpiretime;
-cmd_fn cmd_setbit, cmd_getbit, cmd_bitcount, cmd_lcs;
+cmd_fn cmd_setbit, cmd_getbit, cmd_bitcount, cmd_bitpos, cmd_lcs;
 cmd_fn cmd_info, cmd_config, cmd_command, cmd_time, cmd_shutdown, cmd_debug, cmd_lastsave;
 cmd_fn cmd_save, cmd_function;
 cmd_fn cmd_multi, cmd_exec, cmd_discard, cmd_watch, cmd_unwatch; /* multi.c */

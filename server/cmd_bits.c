@@ -1,4 +1,5 @@
-/* cmd_bits.c — bit commands on strings: SETBIT, GETBIT, BITCOUNT (bitops.c in Redis). */
+/* cmd_bits.c — bit commands on strings: SETBIT, GETBIT, BITCOUNT, BITPOS (bitops.c in
+ * Redis). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -130,4 +131,76 @@ void cmd_bitcount(cmd_ctx *x)
     c -= __builtin_popcount(p[first] & (0xffu << (8 - (start & 7))) & 0xffu);
     c -= __builtin_popcount(p[last] & (0xffu >> ((end & 7) + 1)));
     resp_write_int(x->out, c);
+}
+
+/* The first bit equal to bit among bits [from, to] of p (bit 0 is the top bit of p[0]), or
+ * -1. Whole bytes that cannot hold it are skipped a byte at a time. */
+static long long bit_find(const unsigned char *p, long long from, long long to, int bit)
+{
+    unsigned char skip = bit ? 0x00 : 0xff;
+    for (long long i = from; i <= to;) {
+        if ((i & 7) == 0 && i + 7 <= to && p[i >> 3] == skip) {
+            i += 8;
+            continue;
+        }
+        if (((p[i >> 3] >> (7 - (i & 7))) & 1) == bit)
+            return i;
+        i++;
+    }
+    return -1;
+}
+
+/* BITPOS key bit [start [end [BYTE|BIT]]], in Redis 7.0's order: the bit first, then the
+ * key (a missing one is all zeros: 0 for a clear bit, -1 for a set one), then the range.
+ * Without an end, a string looked at for a clear bit counts as followed by zeros. */
+void cmd_bitpos(cmd_ctx *x)
+{
+    long long bit, start = 0, end = -1;
+    int bits = 0, end_given = 0;
+    if (!srv_str2ll(x->argv[2].ptr, x->argv[2].len, &bit)) {
+        cmd_err(x, "-ERR value is not an integer or out of range");
+        return;
+    }
+    if (bit != 0 && bit != 1) {
+        cmd_err(x, "-ERR The bit argument must be 1 or 0.");
+        return;
+    }
+    ox_val v;
+    int found = cmd_get_or_reply(x, &x->argv[1], &v);
+    if (found <= 0) {
+        if (found == 0)
+            resp_write_int(x->out, bit ? -1 : 0);
+        return;
+    }
+    if (x->argc > 6) {
+        cmd_syntax_error(x);
+        return;
+    }
+    if (x->argc >= 4 && cmd_ll_or_reply(x, &x->argv[3], &start))
+        return;
+    if (x->argc == 6) {
+        if (cmd_is(&x->argv[5], "bit"))
+            bits = 1;
+        else if (!cmd_is(&x->argv[5], "byte")) {
+            cmd_syntax_error(x);
+            return;
+        }
+    }
+    if (x->argc >= 5) {
+        if (cmd_ll_or_reply(x, &x->argv[4], &end))
+            return;
+        end_given = 1;
+    }
+    if (!cmd_range_norm(&start, &end, (long long)v.len * (bits ? 8 : 1))) {
+        resp_write_int(x->out, -1);
+        return;
+    }
+    if (!bits) {
+        start *= 8;
+        end = end * 8 + 7;
+    }
+    long long pos = bit_find(v.data, start, end, (int)bit);
+    if (pos < 0 && !bit && !end_given)
+        pos = end + 1; /* the first of the zeros after the string */
+    resp_write_int(x->out, pos);
 }

@@ -378,7 +378,8 @@ static void command_info_one(resp_buf *out, const cmd_def *d)
         flags[nf++] = "readonly";
     if (d->flags & CMD_NOAUTH)
         flags[nf++] = "no_auth";
-    flags[nf++] = "fast";
+    if (strstr(d->acl, "@fast")) /* Redis's fast flag goes with the @fast category */
+        flags[nf++] = "fast";
     resp_write_set(out, nf);
     for (size_t i = 0; i < nf; i++)
         resp_write_simple(out, flags[i], strlen(flags[i]));

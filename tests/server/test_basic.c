@@ -55,6 +55,39 @@ static void string_commands_reply_exactly(void)
     redisFree(c);
 }
 
+/* BITPOS as Redis 7.0.15 answers it (the differential test draws it at random too). */
+static void bitpos_replies_exactly(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "SET bp %b", "\xff\xf0\x00", (size_t)3);
+    T_CMD(c, "+OK", "SET ones %b", "\xff\xff", (size_t)2);
+    T_CMD(c, ":12", "BITPOS bp 0");
+    T_CMD(c, ":0", "BITPOS bp 1");
+    T_CMD(c, ":16", "BITPOS ones 0");       /* no end: zeros follow the string */
+    T_CMD(c, ":-1", "BITPOS ones 0 0 -1");  /* an end: none in the range */
+    T_CMD(c, ":-1", "BITPOS ones 0 1 15 BIT");
+    T_CMD(c, ":13", "BITPOS bp 0 13 20 BIT");
+    T_CMD(c, ":-1", "BITPOS bp 1 12 23 bit");
+    T_CMD(c, ":0", "BITPOS bp 1 -100 -200 BIT"); /* no early "empty" as BITCOUNT has */
+    T_CMD(c, ":0", "BITPOS nokey 0");
+    T_CMD(c, ":-1", "BITPOS nokey 1 x y z w"); /* the key first: no syntax error */
+    T_CMD(c, "-ERR The bit argument must be 1 or 0.", "BITPOS bp 2");
+    T_CMD(c, "-ERR syntax error", "BITPOS bp 1 0 x bogus");
+    T_CMD(c, "-ERR value is not an integer or out of range", "BITPOS bp 1 0 x BIT");
+    T_CMD(c, "-ERR wrong number of arguments for 'bitpos' command", "BITPOS bp");
+    redisFree(c);
+    /* COMMAND INFO: fast only for the @fast commands, as Redis. */
+    int fd = sp_raw_connect(&g_srv);
+    T_ASSERT(fd >= 0);
+    T_RAW(fd, "COMMAND INFO bitpos get\r\n",
+          "*2\r\n*10\r\n$6\r\nbitpos\r\n:-3\r\n*1\r\n+readonly\r\n:1\r\n:1\r\n:1\r\n"
+          "*3\r\n+@read\r\n+@bitmap\r\n+@slow\r\n*0\r\n*0\r\n*0\r\n"
+          "*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n"
+          "*3\r\n+@read\r\n+@string\r\n+@fast\r\n*0\r\n*0\r\n*0\r\n");
+    close(fd);
+}
+
 static void errors_are_redis_texts(void)
 {
     redisContext *c = sp_connect(&g_srv);
@@ -470,6 +503,7 @@ int main(void)
     if (!g_srv.pid)
         return T_MAIN_END();
     T_RUN(string_commands_reply_exactly);
+    T_RUN(bitpos_replies_exactly);
     T_RUN(errors_are_redis_texts);
     T_RUN(config_set_appendfsync_switches_policy);
     T_RUN(refusals_keep_their_place_behind_writes);

@@ -230,7 +230,18 @@ static void gen_command(gen *g)
     case 25: arg(g, "PSETEX"); key(g); ttl_arg(g); value(g); break;
     case 26: arg(g, "GETEX"); key(g); if (rnd(g, 2)) arg(g, "PERSIST"); break;
     case 27:
-        switch (rnd(g, 10)) {
+        switch (rnd(g, 11)) {
+        case 10: {
+            static const char *u[] = {"BIT", "BYTE", "bit", "bogus"};
+            arg(g, "BITPOS"); key(g);
+            arg(g, rnd(g, 8) ? (rnd(g, 2) ? "1" : "0") : (rnd(g, 2) ? "2" : "x"));
+            int n = (int)rnd(g, 5); /* start, end, unit, one too many */
+            if (n >= 1) number(g);
+            if (n >= 2) number(g);
+            if (n >= 3) arg(g, u[rnd(g, 4)]);
+            if (n >= 4) number(g);
+            break;
+        }
         case 9: {
             static const char *o[] = {"LEN", "IDX", "WITHMATCHLEN", "MINMATCHLEN", "bogus"};
             arg(g, "LCS"); key(g); key(g);

@@ -37,6 +37,7 @@ static const char *const script[][8] = {
     {"STRLEN", "@A"}, {"APPEND", "@A", "xyz"}, {"GETRANGE", "@A", "0", "2"},
     {"SUBSTR", "@A", "1", "3"}, {"SETRANGE", "@A", "2", "QQ"}, {"GET", "@A"},
     {"SETBIT", "@C", "7", "1"}, {"GETBIT", "@C", "7"}, {"BITCOUNT", "@C"},
+    {"BITPOS", "@C", "1"}, {"BITPOS", "@C", "0", "0", "-1"},
     {"GETSET", "@A", "new"}, {"GETDEL", "@A"}, {"GET", "@A"}, {"SET", "@A", "10"},
     {"INCR", "@A"}, {"DECR", "@A"}, {"INCRBY", "@A", "5"}, {"DECRBY", "@A", "2"},
     {"INCRBYFLOAT", "@A", "1.5"}, {"SETNX", "@A", "x"}, {"SETNX", "@B", "y"},
