@@ -7,7 +7,9 @@
  * only the sync family fails (fsync, fdatasync, msync, sync_file_range, syncfs) and the
  * writes themselves go through, as when the disk takes the bytes but cannot flush them.
  * "STALL" makes the sync family wait (and then succeed) until the control file goes: a
- * disk that has stopped answering, which holds the writer thread in its sync.
+ * disk that has stopped answering, which holds the writer thread in its sync. "STALL data"
+ * holds only the syncs of files whose name does not end in "-wal": the write-ahead log
+ * goes on, the data file's write-back (the checkpoints) does not.
  *
  * Files are matched by directory, not by name, so whatever the store keeps beside its data
  * file (a write-ahead log, a lock file) fails too. Sockets, the log and every other file
@@ -31,7 +33,8 @@
 #include <unistd.h>
 
 enum { ANY_CALL = 0, SYNC_CALL = 1 };
-#define STALL (-1) /* fault_wanted: the call waits */
+#define STALL (-1)      /* fault_wanted: the call waits */
+#define STALL_DATA (-2) /* ... if its file is not a write-ahead log */
 
 /* The errno to inject for a call of this kind, or 0 while the control file is absent. */
 static int fault_wanted(int kind)
@@ -48,6 +51,8 @@ static int fault_wanted(int kind)
     if (n <= 0)
         return 0;
     buf[n] = '\0';
+    if (strncmp(buf, "STALL data", 10) == 0)
+        return kind == SYNC_CALL ? STALL_DATA : 0;
     if (strncmp(buf, "STALL", 5) == 0)
         return kind == SYNC_CALL ? STALL : 0;
     if (strstr(buf, "sync") && kind != SYNC_CALL)
@@ -63,6 +68,7 @@ static int in_fault_dir(const char *path)
     return n && strncmp(path, dir, n) == 0 && path[n] == '/';
 }
 
+/* 1 if fd is a file inside $OX_FAULT_DIR; 2 if it is one whose name ends in "-wal". */
 static int fd_in_fault_dir(int fd)
 {
     char link[64], path[PATH_MAX];
@@ -71,16 +77,20 @@ static int fd_in_fault_dir(int fd)
     if (n <= 0)
         return 0;
     path[n] = '\0';
-    return in_fault_dir(path);
+    if (!in_fault_dir(path))
+        return 0;
+    return n >= 4 && strcmp(path + n - 4, "-wal") == 0 ? 2 : 1;
 }
 
 /* The errno a call of this kind on fd must fail with, or 0 to let it through. */
 static int fd_fault(int fd, int kind)
 {
     int e = fault_wanted(kind);
-    if (e == STALL && fd_in_fault_dir(fd)) {
-        while (fault_wanted(kind) == STALL)
-            usleep(1000);
+    if (e == STALL || e == STALL_DATA) {
+        int where = fd_in_fault_dir(fd);
+        if (where && (e == STALL || where != 2))
+            while (fault_wanted(kind) == e)
+                usleep(1000);
         return 0;
     }
     return e > 0 && fd_in_fault_dir(fd) ? e : 0;
@@ -250,8 +260,9 @@ int sync_file_range(int fd, off64_t off, off64_t n, unsigned int flags)
 int msync(void *addr, size_t len, int flags)
 {
     NEXT(msync);
-    int e = fault_wanted(SYNC_CALL);
-    while (e == STALL && addr_in_fault_dir(addr) && (e = fault_wanted(SYNC_CALL)) == STALL)
+    int e = fault_wanted(SYNC_CALL), stall = e; /* a mapping is never a log: both STALLs */
+    while ((stall == STALL || stall == STALL_DATA) && addr_in_fault_dir(addr) &&
+           (e = fault_wanted(SYNC_CALL)) == stall)
         usleep(1000);
     FAIL_IF(e > 0 && addr_in_fault_dir(addr) ? e : 0, -1);
     return next_(addr, len, flags);
