@@ -422,7 +422,8 @@ static void client_process(srv_client *c)
     srv_io *io = c->io; /* c may be freed when a flush in the loop closes it */
     srv_job *h = NULL, *t = NULL;
     int closed = 0;
-    if (c->read_paused && pipe_drained(c) && !c->gone) {
+    if (c->read_paused && pipe_drained(c) && !c->gone &&
+        !atomic_load_explicit(&srv.shutdown, memory_order_relaxed)) { /* quiesced: unread */
         if (event_add(c->rev, NULL))
             abort(); /* the server may abort when libevent cannot allocate */
         c->read_paused = 0;

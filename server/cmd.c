@@ -82,7 +82,7 @@ const cmd_def cmd_table[] = {
     {"command", cmd_command, -1, C | SUB, 0, 0, 0, "@slow @connection"},
     {"time", cmd_time, 1, C, 0, 0, 0, "@fast"},
     {"lastsave", cmd_lastsave, 1, C, 0, 0, 0, "@fast @dangerous"},
-    {"shutdown", cmd_shutdown, -1, C | NA | NM, 0, 0, 0, "@admin @slow @dangerous"},
+    {"shutdown", cmd_shutdown, -1, C | NM, 0, 0, 0, "@admin @slow @dangerous"},
     {"debug", cmd_debug, -2, C, 0, 0, 0, "@admin @slow @dangerous"},
     {"save", cmd_save, 1, C | NM, 0, 0, 0, "@admin @slow @dangerous"},
     {"bgsave", cmd_save, -1, C, 0, 0, 0, "@admin @slow @dangerous"},

@@ -334,6 +334,14 @@ typedef struct io_rebind_req {
 static void rebind_each(srv_io *io, void *arg)
 {
     io_rebind_req *r = arg;
+    if (atomic_load(&srv.shutdown)) {
+        /* A CONFIG SET whose round ends after a shutdown began (a barrier job back after
+         * the quiesce): io_quiesce_cb closed and freed the old listeners already, or will;
+         * none opens anew. */
+        while (r->rows[io->idx].n > 0)
+            close(r->rows[io->idx].fds[--r->rows[io->idx].n]);
+        return;
+    }
     int n = r->rows[io->idx].n, unix_fd = io->nlisten > io->ntcp;
     struct event *unix_ev = unix_fd ? io->lev[io->ntcp] : NULL;
     if (unix_fd)
@@ -384,10 +392,13 @@ int io_start(void)
     srv.io = calloc((size_t)srv.nio, sizeof *srv.io);
     if (!srv.io)
         return -1;
+    for (int i = 0; i < srv.nio; i++) { /* io_stop may clean up after a failure below */
+        srv.io[i].idx = i;
+        srv.io[i].cq_efd = -1;
+        pthread_mutex_init(&srv.io[i].cq_mu, NULL);
+    }
     for (int i = 0; i < srv.nio; i++) {
         srv_io *io = &srv.io[i];
-        io->idx = i;
-        pthread_mutex_init(&io->cq_mu, NULL);
         io->base = event_base_new();
         io->cq_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         if (resp_buf_new(&io->scratch, 2, NULL) != RESP_OK) /* errors read the same in 3 */
@@ -426,7 +437,7 @@ static void io_quiesce_cb(evutil_socket_t fd, short what, void *arg)
         io->lev[i] = NULL;
         close(io->lfd[i]);
     }
-    io->nlisten = 0;
+    io->nlisten = io->ntcp = 0;
     for (srv_client *c = io->clients; c; c = c->next)
         if (c->rev)
             event_del(c->rev);
@@ -467,15 +478,24 @@ void io_stop(void)
         if (srv.io[i].th)
             pthread_join(srv.io[i].th, NULL);
     /* A CLIENT LIST/KILL round the end of the loops cut short: its legs and its end are
-     * once-events on the bases; run them here, now that no thread does (two passes reach
-     * a round's end whatever the order of the threads). */
-    for (int pass = 0; pass < 4 && atomic_load(&srv.io_asks) > 0; pass++)
+     * once-events on the bases; run them here, now that no thread does. A round's end may
+     * start the next one (an EXEC with several CLIENT LIST/KILL), so go on while rounds
+     * remain and some base has something to run. */
+    while (atomic_load(&srv.io_asks) > 0) {
+        int active = 0;
         for (int i = 0; i < srv.nio; i++)
             if (srv.io[i].base)
                 event_base_loop(srv.io[i].base, EVLOOP_NONBLOCK);
+        for (int i = 0; i < srv.nio; i++)
+            if (srv.io[i].base)
+                active += event_base_get_num_events(srv.io[i].base, EVENT_BASE_COUNT_ACTIVE);
+        if (!active)
+            break;
+    }
     for (int i = 0; i < srv.nio; i++) {
         srv_io *io = &srv.io[i];
-        on_completions(io->cq_efd, 0, io); /* anything the writer handed back late */
+        if (io->cq_efd >= 0)
+            on_completions(io->cq_efd, 0, io); /* anything the writer handed back late */
         client_close_all(io);
         for (int l = 0; l < io->nlisten; l++) {
             event_free(io->lev[l]);

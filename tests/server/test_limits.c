@@ -59,6 +59,8 @@ static void requirepass_refuses_until_auth(void)
     int fd = sp_raw_connect(&g_srv);
     T_ASSERT(fd >= 0);
     T_RAW(fd, "GET k\r\n", "-NOAUTH Authentication required.\r\n");
+    /* SHUTDOWN is not no-auth in Redis: an unauthenticated client cannot stop the server. */
+    T_RAW(fd, "SHUTDOWN\r\n", "-NOAUTH Authentication required.\r\n");
     T_RAW(fd, "AUTH wrong\r\n", "-WRONGPASS invalid username-password pair or user is "
                                 "disabled.\r\n");
     T_RAW(fd, "AUTH s3cret\r\n", "+OK\r\n");
