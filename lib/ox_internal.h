@@ -63,6 +63,7 @@ struct ox_store {
     char *path;                /* data file; NULL when wrapped or in memory */
     int read_only, in_memory, sync;
     size_t wal_size;           /* ox_options.wal_size, for a log opened later */
+    unsigned env_maxdbs, env_maxreaders; /* the env's limits, for a reopen (ox__revive) */
     size_t wal_pinned;         /* ox_options.wal_pinned, likewise */
     ox_clock_fn clock;
     void *clock_ctx;
@@ -121,6 +122,14 @@ int ox__store_needs_recovery(const char *path);
 /* Grows the map (or adopts another process's growth when min == 0). Called with wlock held
  * and no LMDB write transaction active. OX_EBUSY if this thread itself reads. */
 int ox__grow(ox_store *s, int adopt);
+/* After LMDB's fatal error (a commit that failed writing the meta page: every later
+ * transaction answers MDB_PANIC, though the file is whole), reopens the env in place; see
+ * ox_store.c. The caller holds wlock and no read transaction. 1 if s's env had failed so
+ * (and the reopen ran: *rc says how), 0 if it had not. */
+int ox__revive_if_failed(ox_store *s, int *rc);
+/* Opens again, in txn, the databases of every table s knows (their handles change when
+ * the env is reopened). */
+int ox__table_reopen_all(ox_store *s, MDB_txn *txn);
 /* Grows ahead of time when the map is mostly used (wlock held, no write txn active). */
 void ox__grow_if_needed(ox_store *s);
 

@@ -98,7 +98,9 @@ void ox__gate_leave(ox_store *s)
     }
 }
 
-int ox__grow(ox_store *s, int adopt)
+/* Closes the gate: new readers wait, and this returns once the last one left (with
+ * gate_mu held), or OX_EBUSY (the gate open again) if some stayed OX_GROW_WAIT_S. */
+static int gate_shut(ox_store *s)
 {
     if (ox_tls_reads > 0)
         return OX_EBUSY;
@@ -118,6 +120,21 @@ int ox__grow(ox_store *s, int adopt)
             return OX_EBUSY;
         }
     }
+    return OX_OK;
+}
+
+static void gate_open(ox_store *s)
+{
+    atomic_store(&s->growing, 0);
+    pthread_cond_broadcast(&s->gate_cv);
+    pthread_mutex_unlock(&s->gate_mu);
+}
+
+int ox__grow(ox_store *s, int adopt)
+{
+    int rc = gate_shut(s);
+    if (rc)
+        return rc;
     size_t size = 0;
     if (!adopt) {
         MDB_envinfo info;
@@ -125,11 +142,73 @@ int ox__grow(ox_store *s, int adopt)
         size_t cur = info.me_mapsize;
         size = cur + (cur < OX_GROW_STEP_MAX ? cur : OX_GROW_STEP_MAX);
     }
-    int rc = mdb_env_set_mapsize(s->env, size);
-    atomic_store(&s->growing, 0);
-    pthread_cond_broadcast(&s->gate_cv);
-    pthread_mutex_unlock(&s->gate_mu);
+    rc = mdb_env_set_mapsize(s->env, size);
+    gate_open(s);
     return ox__mdb_err(rc);
+}
+
+/* ---- revival after LMDB's fatal error ---------------------------------------------- */
+
+/* A commit that fails while LMDB writes its meta page (a full or failing disk) leaves the
+ * env marked unusable: every later transaction, read or write, fails with MDB_PANIC until
+ * the process reopens it. The file is whole (the newest meta page on disk is the last
+ * commit that returned), so reopening is the remedy, as a restart would be. Done as a map
+ * growth is: behind the gate, with no read transaction of this process open; the old
+ * env's transactions (the pool, the log's pin) go first. A store that cannot be reopened
+ * (wrapped, in memory) stays failed. */
+static int revive(ox_store *s)
+{
+    if (!s->own_env || s->in_memory || !s->path || s->read_only)
+        return OX_EIO;
+    int rc = gate_shut(s);
+    if (rc)
+        return rc;
+    if (s->wal)
+        ox__wal_unpin(s->wal);
+    pthread_mutex_lock(&s->pool_mu);
+    while (s->npool)
+        mdb_txn_abort(s->pool[--s->npool]);
+    pthread_mutex_unlock(&s->pool_mu);
+    unsigned flags = 0;
+    MDB_envinfo info;
+    mdb_env_get_flags(s->env, &flags);
+    mdb_env_info(s->env, &info);
+    mdb_env_close(s->env);
+    MDB_txn *txn = NULL;
+    int mrc = mdb_env_create(&s->env);
+    if (mrc == MDB_SUCCESS) {
+        mdb_env_set_mapsize(s->env, info.me_mapsize);
+        mdb_env_set_maxdbs(s->env, s->env_maxdbs);
+        mdb_env_set_maxreaders(s->env, s->env_maxreaders);
+        mrc = mdb_env_open(s->env, s->path, flags, 0644);
+    }
+    if (mrc == MDB_SUCCESS && (mrc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) == 0) {
+        if ((mrc = mdb_dbi_open(txn, "ox:meta", 0, &s->meta)) == 0 &&
+            (rc = ox__table_reopen_all(s, txn)) == OX_OK)
+            mrc = mdb_txn_commit(txn);
+        else
+            mdb_txn_abort(txn);
+    }
+    if (mrc != MDB_SUCCESS || rc != OX_OK) {
+        /* Nothing is left to run transactions on: the store cannot go on. */
+        fprintf(stderr, "oxistore: cannot reopen %s after a failed commit: %s\n", s->path,
+                mrc ? mdb_strerror(mrc) : ox_strerror(rc));
+        abort();
+    }
+    gate_open(s);
+    return OX_OK;
+}
+
+int ox__revive_if_failed(ox_store *s, int *rc)
+{
+    MDB_txn *probe;
+    int mrc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &probe);
+    if (mrc == MDB_SUCCESS)
+        mdb_txn_abort(probe);
+    if (mrc != MDB_PANIC)
+        return 0;
+    *rc = revive(s);
+    return 1;
 }
 
 void ox__grow_if_needed(ox_store *s)
@@ -211,10 +290,13 @@ static void *ox_flusher_main(void *arg)
         if (s->flusher_stop)
             break;
         pthread_mutex_unlock(&s->fl_mu);
-        if (s->wal)
+        if (s->wal) {
             ox__wal_sync(s->wal); /* a failure breaks the log: the next commit checkpoints */
-        else
+        } else {
+            ox__gate_enter(s);
             mdb_env_sync(s->env, 1);
+            ox__gate_leave(s);
+        }
         pthread_mutex_lock(&s->fl_mu);
     }
     pthread_mutex_unlock(&s->fl_mu);
@@ -437,9 +519,11 @@ static int ox_open_in_memory(ox_store *s, unsigned flags, mode_t mode)
 static int ox_env_open(ox_store *s, const ox_options *opts, int wal)
 {
     unsigned tables = opts->max_tables ? opts->max_tables : OX_DEFAULT_TABLES;
+    s->env_maxdbs = 2 * tables + 1;
+    s->env_maxreaders = opts->max_readers ? opts->max_readers : OX_DEFAULT_READERS;
     mdb_env_set_mapsize(s->env, opts->map_size ? opts->map_size : OX_DEFAULT_MAP);
-    mdb_env_set_maxdbs(s->env, 2 * tables + 1);
-    mdb_env_set_maxreaders(s->env, opts->max_readers ? opts->max_readers : OX_DEFAULT_READERS);
+    mdb_env_set_maxdbs(s->env, s->env_maxdbs);
+    mdb_env_set_maxreaders(s->env, s->env_maxreaders);
     unsigned flags = MDB_NOSUBDIR | MDB_NOTLS;
     if (opts->read_only)
         flags |= MDB_RDONLY;
@@ -696,7 +780,12 @@ int ox_store_flush(ox_store *s)
     if (s->read_only)
         return OX_OK;
     ox_wal *w = s->wal; /* changes only under set_sync, which the caller does not run now */
-    return w ? ox__wal_sync(w) : ox__mdb_err(mdb_env_sync(s->env, 1));
+    if (w)
+        return ox__wal_sync(w);
+    ox__gate_enter(s);
+    int rc = ox__mdb_err(mdb_env_sync(s->env, 1));
+    ox__gate_leave(s);
+    return rc;
 }
 
 int ox_store_size_on_disk(ox_store *s, uint64_t *bytes)
@@ -706,11 +795,13 @@ int ox_store_size_on_disk(ox_store *s, uint64_t *bytes)
         return OX_OK;
     mdb_filehandle_t fd;
     struct stat st;
+    ox__gate_enter(s); /* s->env stays the same meanwhile (ox__revive) */
     int rc = mdb_env_get_fd(s->env, &fd);
+    if (rc == MDB_SUCCESS && fstat(fd, &st))
+        rc = errno;
+    ox__gate_leave(s);
     if (rc)
         return ox__mdb_err(rc);
-    if (fstat(fd, &st))
-        return ox__mdb_err(errno);
     *bytes = (uint64_t)st.st_size;
     return OX_OK;
 }
@@ -718,7 +809,9 @@ int ox_store_size_on_disk(ox_store *s, uint64_t *bytes)
 size_t ox_store_map_size(ox_store *s)
 {
     MDB_envinfo info;
+    ox__gate_enter(s);
     mdb_env_info(s->env, &info);
+    ox__gate_leave(s);
     return info.me_mapsize;
 }
 

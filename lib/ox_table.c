@@ -7,13 +7,19 @@
 
 #define OX_TABLE_NAME_MAX 200
 
+/* The names of the two LMDB databases of table `name`. */
+static void dbi_names(const char *name, char *dname, char *ename)
+{
+    snprintf(dname, OX_TABLE_NAME_MAX + 3, "t:%s", name);
+    snprintf(ename, OX_TABLE_NAME_MAX + 3, "e:%s", name);
+}
+
 /* Opens the two LMDB databases of `name` in one transaction. mdb_dbi_open must not run in
  * two transactions at once, so callers hold tables_mu. */
 static int ox_table_dbis(ox_store *s, const char *name, MDB_dbi *data, MDB_dbi *exp)
 {
     char dname[OX_TABLE_NAME_MAX + 3], ename[OX_TABLE_NAME_MAX + 3];
-    snprintf(dname, sizeof dname, "t:%s", name);
-    snprintf(ename, sizeof ename, "e:%s", name);
+    dbi_names(name, dname, ename);
     MDB_txn *txn;
     int rc;
     if (s->read_only) {
@@ -44,6 +50,20 @@ static int ox_table_dbis(ox_store *s, const char *name, MDB_dbi *data, MDB_dbi *
             break;
     }
     pthread_mutex_unlock(&s->wlock);
+    return ox__mdb_err(rc);
+}
+
+int ox__table_reopen_all(ox_store *s, MDB_txn *txn)
+{
+    int rc = MDB_SUCCESS;
+    pthread_mutex_lock(&s->tables_mu);
+    for (ox_table *t = s->tables; t && rc == MDB_SUCCESS; t = t->next) {
+        char dname[OX_TABLE_NAME_MAX + 3], ename[OX_TABLE_NAME_MAX + 3];
+        dbi_names(t->name, dname, ename);
+        if (!(rc = mdb_dbi_open(txn, dname, 0, &t->data)))
+            rc = mdb_dbi_open(txn, ename, MDB_DUPSORT, &t->exp);
+    }
+    pthread_mutex_unlock(&s->tables_mu);
     return ox__mdb_err(rc);
 }
 

@@ -289,6 +289,11 @@ static int txn_begin_mdb(ox_txn *x)
 {
     for (int tries = 0;; tries++) {
         int rc = mdb_txn_begin(x->s->env, NULL, 0, &x->txn);
+        if (rc == MDB_PANIC && tries < 2 && ox__revive_if_failed(x->s, &rc)) {
+            if (rc) /* readers stayed: the next transaction tries again */
+                return x->txn = NULL, rc;
+            continue;
+        }
         if (rc != MDB_MAP_RESIZED || tries > 2)
             return rc ? (x->txn = NULL, ox__mdb_err(rc)) : OX_OK;
         if ((rc = ox__grow(x->s, 1)))
@@ -529,6 +534,11 @@ int ox_txn_commit(ox_txn *x)
         rc = OX_EFULL;
     if (rc != OX_OK && logged)
         ox__wal_cancel(w);
+    /* A failure while LMDB wrote its meta page leaves its env failed for every reader too:
+     * reopen it now, so reads go on while the disk is fixed (the commit still failed). */
+    int revived;
+    if (rc != OX_OK)
+        ox__revive_if_failed(x->s, &revived);
     if (rc == OX_OK && after)
         rc = ox__wal_checkpoint(w, x->s->env, 0);
     txn_end(x);

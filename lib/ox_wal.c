@@ -657,6 +657,18 @@ void ox__wal_set_lazy(ox_wal *w, int lazy)
     w->lazy = lazy;
 }
 
+void ox__wal_unpin(ox_wal *w)
+{
+    wait_idle(w);
+    pthread_mutex_lock(&w->mu);
+    if (w->pin)
+        mdb_txn_abort(w->pin);
+    w->pin = NULL;
+    w->env = NULL;
+    pthread_mutex_unlock(&w->mu);
+    w->broken = 1;
+}
+
 int ox__wal_sync(ox_wal *w)
 {
     int rc = sync_fd(w->fd);

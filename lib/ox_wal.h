@@ -80,6 +80,12 @@ int ox__wal_append(ox_wal *w, MDB_env *env, size_t len);
  * and the data file is never torn (recovery is the same as under OX_SYNC_ALWAYS). */
 void ox__wal_set_lazy(ox_wal *w, int lazy);
 
+/* The env is about to close (ox__revive): waits for the checkpointer, drops the pin (a
+ * transaction of that env) and breaks the log, so the next append first checkpoints the
+ * reopened env, which pins it anew. Until then nothing commits, so the checkpoint in
+ * force keeps its pages. */
+void ox__wal_unpin(ox_wal *w);
+
 /* fdatasync of the log; may run on another thread than the store's writer, without its
  * wlock. A failure breaks the log (the next commit checkpoints). OX_EIO. */
 int ox__wal_sync(ox_wal *w);

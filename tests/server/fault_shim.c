@@ -9,7 +9,9 @@
  * "STALL" makes the sync family wait (and then succeed) until the control file goes: a
  * disk that has stopped answering, which holds the writer thread in its sync. "STALL data"
  * holds only the syncs of files whose name does not end in "-wal": the write-ahead log
- * goes on, the data file's write-back (the checkpoints) does not.
+ * goes on, the data file's write-back (the checkpoints) does not. "EIO meta" fails only
+ * the pwrites into the first 8 KB of files other than the log: LMDB's two meta pages, the
+ * last write of each commit (a commit that fails there leaves LMDB's env failed).
  *
  * Files are matched by directory, not by name, so whatever the store keeps beside its data
  * file (a write-ahead log, a lock file) fails too. Sockets, the log and every other file
@@ -35,6 +37,7 @@
 enum { ANY_CALL = 0, SYNC_CALL = 1 };
 #define STALL (-1)      /* fault_wanted: the call waits */
 #define STALL_DATA (-2) /* ... if its file is not a write-ahead log */
+#define META_EIO (-3)   /* fault_wanted: EIO for a pwrite into a meta page */
 
 /* The errno to inject for a call of this kind, or 0 while the control file is absent. */
 static int fault_wanted(int kind)
@@ -51,6 +54,8 @@ static int fault_wanted(int kind)
     if (n <= 0)
         return 0;
     buf[n] = '\0';
+    if (strncmp(buf, "EIO meta", 8) == 0)
+        return kind == SYNC_CALL ? 0 : META_EIO;
     if (strncmp(buf, "STALL data", 10) == 0)
         return kind == SYNC_CALL ? STALL_DATA : 0;
     if (strncmp(buf, "STALL", 5) == 0)
@@ -94,6 +99,14 @@ static int fd_fault(int fd, int kind)
         return 0;
     }
     return e > 0 && fd_in_fault_dir(fd) ? e : 0;
+}
+
+/* The same for a pwrite at off: "EIO meta" fails those into a meta page. */
+static int pwrite_fault(int fd, off_t off)
+{
+    if (fault_wanted(ANY_CALL) == META_EIO)
+        return off < 8192 && fd_in_fault_dir(fd) == 1 ? EIO : 0;
+    return fd_fault(fd, ANY_CALL);
 }
 
 /* 1 if addr lies in a mapping of a file inside $OX_FAULT_DIR (msync has no descriptor). */
@@ -155,14 +168,14 @@ ssize_t write(int fd, const void *buf, size_t n)
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
     NEXT(pwrite);
-    FAIL_IF(fd_fault(fd, ANY_CALL), -1);
+    FAIL_IF(pwrite_fault(fd, off), -1);
     return next_(fd, buf, n, off);
 }
 
 ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
 {
     NEXT(pwrite64);
-    FAIL_IF(fd_fault(fd, ANY_CALL), -1);
+    FAIL_IF(pwrite_fault(fd, off), -1);
     return next_(fd, buf, n, off);
 }
 
