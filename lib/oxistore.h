@@ -41,6 +41,11 @@
  * the machine rolls the data file back to the last checkpoint and replays the log. One
  * process at a time may open a store for writing (the log is locked: OX_EBUSY). A commit
  * that returns an I/O error may or may not be applied after a crash, as with any database.
+ * A commit that fails while LMDB writes its meta page leaves LMDB's env failed for every
+ * reader too; the store reopens it at once (after this process's read transactions end,
+ * as for a map growth; if they do not, the next ox_txn_begin tries again), so reads go
+ * on. If the file cannot be reopened, nothing is left to run transactions on and the
+ * process aborts with a message on stderr (the library's only abort).
  *
  * Errors: every int-returning function returns OX_OK (0) or one ox_err code; ox_strerror()
  * names it. Allocation failure is reported as OX_ENOMEM, never aborts.
