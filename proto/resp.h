@@ -102,6 +102,8 @@ typedef struct resp_cmd {
 
 typedef struct resp_parser resp_parser;
 
+#define RESP_MAX_BULK (1LL << 62) /* the largest max_bulk a parser takes */
+
 /* Creates a parser. lim NULL means resp_limits_default(); limits are copied. Returns
  * RESP_EINVAL if a limit is out of range (max_multibulk and unauth_max_multibulk must be
  * 0..INT_MAX, max_bulk and unauth_max_bulk 0..2^62, max_inline 1..2^30), RESP_ENOMEM. */

@@ -50,7 +50,7 @@ void resp_limits_default(resp_limits *lim)
 
 static int limits_valid(const resp_limits *l)
 {
-    const long long big = 1LL << 62;
+    const long long big = RESP_MAX_BULK;
     return l->max_multibulk >= 0 && l->max_multibulk <= INT_MAX &&
            l->unauth_max_multibulk >= 0 && l->unauth_max_multibulk <= INT_MAX &&
            l->max_bulk >= 0 && l->max_bulk <= big && l->unauth_max_bulk >= 0 &&

@@ -115,7 +115,9 @@ void client_accept(srv_io *io, int fd, int is_unix)
     srv_client *c = calloc(1, sizeof *c);
     resp_limits lim;
     resp_limits_default(&lim);
-    lim.max_bulk = srv.cfg.proto_max_bulk_len;
+    /* Redis takes up to LLONG_MAX; no bulk of 2^62 bytes can arrive anyway. */
+    lim.max_bulk = srv.cfg.proto_max_bulk_len < RESP_MAX_BULK ? srv.cfg.proto_max_bulk_len
+                                                                : RESP_MAX_BULK;
     if (!c || resp_parser_new(&c->parser, &lim, NULL) || resp_buf_new(&c->out, 2, NULL))
         abort(); /* the server may abort on allocation failure */
     resp_buf_set_error_hook(c->out, stats_on_error, NULL);

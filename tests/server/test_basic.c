@@ -55,6 +55,22 @@ static void string_commands_reply_exactly(void)
     redisFree(c);
 }
 
+/* proto-max-bulk-len takes Redis's whole range (up to LLONG_MAX); a value past what the
+ * parser takes (2^62) used to abort the server at the next connection. */
+static void proto_max_bulk_len_takes_redis_range(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "CONFIG SET proto-max-bulk-len 9223372036854775807");
+    redisContext *d = sp_connect(&g_srv);
+    T_ASSERT(d);
+    T_CMD(d, "+PONG", "PING");
+    T_CMD(d, "+OK", "SET big-limit ok");
+    redisFree(d);
+    T_CMD(c, "+OK", "CONFIG SET proto-max-bulk-len 536870912");
+    redisFree(c);
+}
+
 /* BITPOS as Redis 7.0.15 answers it (the differential test draws it at random too). */
 static void bitpos_replies_exactly(void)
 {
@@ -596,6 +612,7 @@ int main(void)
         return T_MAIN_END();
     T_RUN(string_commands_reply_exactly);
     T_RUN(bitpos_replies_exactly);
+    T_RUN(proto_max_bulk_len_takes_redis_range);
     T_RUN(errors_are_redis_texts);
     T_RUN(config_set_appendfsync_switches_policy);
     T_RUN(refusals_keep_their_place_behind_writes);
