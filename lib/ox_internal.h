@@ -91,6 +91,7 @@ struct ox_store {
     MDB_txn **pool;
     size_t npool, cappool;
 
+    pthread_mutex_t backup_mu; /* one ox_backup at a time: they share dest.tmp */
     pthread_mutex_t tables_mu;
     ox_table *tables;
     ox_table *deflt;

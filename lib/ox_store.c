@@ -444,6 +444,7 @@ static ox_store *ox_store_alloc(const ox_options *o)
     pthread_cond_init(&s->gate_cv, NULL);
     pthread_mutex_init(&s->pool_mu, NULL);
     pthread_mutex_init(&s->tables_mu, NULL);
+    pthread_mutex_init(&s->backup_mu, NULL);
     pthread_mutex_init(&s->fl_mu, NULL);
     pthread_cond_init(&s->fl_cv, NULL);
     return s;
@@ -462,6 +463,7 @@ static void ox_store_free(ox_store *s)
     pthread_cond_destroy(&s->gate_cv);
     pthread_mutex_destroy(&s->pool_mu);
     pthread_mutex_destroy(&s->tables_mu);
+    pthread_mutex_destroy(&s->backup_mu);
     pthread_mutex_destroy(&s->fl_mu);
     pthread_cond_destroy(&s->fl_cv);
     free(s->pool);
@@ -861,7 +863,17 @@ static int ox_sync_parent(const char *path)
     return rc;
 }
 
+static int backup_locked(ox_store *s, const char *dest, int compact);
+
 int ox_backup(ox_store *s, const char *dest, int compact)
+{
+    pthread_mutex_lock(&s->backup_mu);
+    int rc = backup_locked(s, dest, compact);
+    pthread_mutex_unlock(&s->backup_mu);
+    return rc;
+}
+
+static int backup_locked(ox_store *s, const char *dest, int compact)
 {
     char tmp[PATH_MAX];
     if (!dest || snprintf(tmp, sizeof tmp, "%s.tmp", dest) >= (int)sizeof tmp)

@@ -194,8 +194,9 @@ void ox_store_compact_on_close(ox_store *s);
 
 /* Hot backup: writes a consistent copy of the store as of one moment to dest (a file path;
  * written to dest.tmp, fsynced, then renamed), while writers keep running. compact != 0
- * omits free pages and renumbers (a smaller file). Works for in-memory stores too.
- * Errors: OX_EINVAL, OX_EIO, OX_EFULL. */
+ * omits free pages and renumbers (a smaller file). Works for in-memory stores too. Backups
+ * of one store run one at a time (a second waits for the first). Errors: OX_EINVAL,
+ * OX_EIO, OX_EFULL. */
 int ox_backup(ox_store *s, const char *dest, int compact);
 
 /* ---- tables ------------------------------------------------------------------------ */

@@ -148,6 +148,8 @@ cmd_fn cmd_ttl, cmd_pttl, cmd_expiretime, cmd_pexpiretime;
 cmd_fn cmd_setbit, cmd_getbit, cmd_bitcount, cmd_bitpos, cmd_lcs;
 cmd_fn cmd_info, cmd_config, cmd_command, cmd_time, cmd_shutdown, cmd_debug, cmd_lastsave;
 cmd_fn cmd_save, cmd_function;
+/* Waits for a BGSAVE still running (shutdown, before the store closes). */
+void cmd_bgsave_join(void);
 cmd_fn cmd_multi, cmd_exec, cmd_discard, cmd_watch, cmd_unwatch; /* multi.c */
 
 #endif

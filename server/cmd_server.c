@@ -118,10 +118,13 @@ void cmd_info(cmd_ctx *x)
         ox_store_size_on_disk(srv.store, &disk);
         info_section(&b, "Persistence");
         info_add(&b, "loading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\n"
-                     "rdb_bgsave_in_progress:0\r\nrdb_last_save_time:%llu\r\n"
-                     "rdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n"
+                     "rdb_bgsave_in_progress:%d\r\nrdb_last_save_time:%llu\r\n"
+                     "rdb_last_bgsave_status:%s\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n"
                      "aof_last_write_status:%s\r\nappendfsync:%s\r\ndata_file_size:%llu\r\n",
-                 (unsigned long long)(srv.start_ms / 1000),
+                 atomic_load(&srv.bgsave_running),
+                 atomic_load(&srv.last_save_s) ? atomic_load(&srv.last_save_s)
+                                               : (unsigned long long)(srv.start_ms / 1000),
+                 atomic_load(&srv.save_failed) ? "err" : "ok",
                  atomic_load_explicit(&srv.write_failed, memory_order_relaxed) ? "err" : "ok",
                  srv.cfg.appendfsync == CONF_FSYNC_ALWAYS ? "always"
                  : srv.cfg.appendfsync == CONF_FSYNC_EVERYSEC ? "everysec" : "no",
@@ -499,6 +502,45 @@ void cmd_debug(cmd_ctx *x)
 }
 
 /* SAVE and BGSAVE write a hot, consistent backup of the store into dir. */
+/* Writes the backup SAVE and BGSAVE make, <dir>/<dbfilename>.backup, and logs how it went
+ * (as Redis logs its RDB saves). */
+static int save_now(void)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.backup", srv.cfg.dir, srv.cfg.dbfilename);
+    int rc = ox_backup(srv.store, path, 0);
+    atomic_store(&srv.save_failed, rc != OX_OK);
+    if (rc != OX_OK) {
+        srv_log(SRV_LOG_WARNING, "Backup to %s failed: %s", path, ox_strerror(rc));
+        return rc;
+    }
+    atomic_store(&srv.last_save_s, srv_mstime() / 1000);
+    srv_log(SRV_LOG_NOTICE, "DB saved on disk (%s)", path);
+    return OX_OK;
+}
+
+static void *bgsave_main(void *arg)
+{
+    (void)arg;
+    pthread_setname_np(pthread_self(), "ox-bgsave");
+    if (save_now() == OX_OK)
+        srv_log(SRV_LOG_NOTICE, "Background saving terminated with success");
+    atomic_store(&srv.bgsave_running, 0);
+    return NULL;
+}
+
+void cmd_bgsave_join(void)
+{
+    pthread_mutex_lock(&srv.bgsave_mu);
+    if (srv.bgsave_on)
+        pthread_join(srv.bgsave_th, NULL);
+    srv.bgsave_on = 0;
+    pthread_mutex_unlock(&srv.bgsave_mu);
+}
+
+/* SAVE copies while the client waits (Redis's SAVE blocks too). BGSAVE answers at once
+ * and copies in a thread of its own; one at a time, as Redis, and a SAVE meanwhile is
+ * refused the same way. Concurrent SAVEs take turns (ox_backup). */
 void cmd_save(cmd_ctx *x)
 {
     int bg = cmd_is(&x->argv[0], "bgsave");
@@ -506,18 +548,32 @@ void cmd_save(cmd_ctx *x)
         cmd_syntax_error(x);
         return;
     }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s.backup", srv.cfg.dir, srv.cfg.dbfilename);
-    int rc = ox_backup(srv.store, path, 0);
-    if (rc != OX_OK) {
-        srv_log(SRV_LOG_WARNING, "Backup to %s failed: %s", path, ox_strerror(rc));
-        cmd_err(x, "-ERR Background save failed");
+    pthread_mutex_lock(&srv.bgsave_mu);
+    if (atomic_load(&srv.bgsave_running)) {
+        pthread_mutex_unlock(&srv.bgsave_mu);
+        cmd_err(x, "-ERR Background save already in progress");
         return;
     }
-    atomic_store(&srv.last_save_s, srv_mstime() / 1000);
-    srv_log(SRV_LOG_NOTICE, "DB saved on disk (%s)", path);
-    if (bg)
-        resp_write_simple(x->out, "Background saving started", 26);
+    if (srv.bgsave_on) { /* finished: collect it */
+        pthread_join(srv.bgsave_th, NULL);
+        srv.bgsave_on = 0;
+    }
+    if (bg) {
+        atomic_store(&srv.bgsave_running, 1);
+        srv.bgsave_on = pthread_create(&srv.bgsave_th, NULL, bgsave_main, NULL) == 0;
+        if (!srv.bgsave_on)
+            atomic_store(&srv.bgsave_running, 0);
+    }
+    pthread_mutex_unlock(&srv.bgsave_mu);
+    if (bg) {
+        if (srv.bgsave_on)
+            resp_write_simple(x->out, "Background saving started", 25);
+        else
+            cmd_err(x, "-ERR Background save failed");
+        return;
+    }
+    if (save_now() != OX_OK)
+        cmd_err(x, "-ERR Background save failed");
     else
         cmd_ok(x);
 }

@@ -13,7 +13,7 @@
 #include "client.h"
 #include "cursor.h"
 
-srv_server srv = {.cfg_lock = PTHREAD_RWLOCK_INITIALIZER};
+srv_server srv = {.cfg_lock = PTHREAD_RWLOCK_INITIALIZER, .bgsave_mu = PTHREAD_MUTEX_INITIALIZER};
 
 static void usage(FILE *out)
 {
@@ -166,6 +166,7 @@ int main(int argc, char **argv)
     io_stop(); /* stops accepting, drains and commits the writer's queue, closes clients */
     rc = 0;
 out:
+    cmd_bgsave_join(); /* a BGSAVE still copying finishes before the store closes */
     if (srv.writer)
         writer_stop();
     if (srv.store) {

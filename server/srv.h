@@ -90,6 +90,11 @@ typedef struct srv_server {
     int shutdown_efd;         /* eventfd the main thread waits on */
     uint64_t start_ms;        /* wall clock at start */
     atomic_ullong last_save_s; /* LASTSAVE: unix time of the last SAVE/BGSAVE, 0 = none */
+    pthread_mutex_t bgsave_mu; /* guards bgsave_th and bgsave_on (cmd_server.c) */
+    pthread_t bgsave_th;      /* the BGSAVE thread, joined by the next BGSAVE or at exit */
+    int bgsave_on;            /* bgsave_th was started and not joined yet */
+    atomic_int bgsave_running; /* it has not finished */
+    atomic_int save_failed;   /* the last SAVE/BGSAVE failed (INFO rdb_last_bgsave_status) */
     atomic_int write_failed;  /* the last commit failed (INFO aof_last_write_status:err) */
     FILE *log_fp;             /* NULL: stderr */
     atomic_int log_level;

@@ -71,6 +71,64 @@ static void proto_max_bulk_len_takes_redis_range(void)
     redisFree(c);
 }
 
+/* SAVE writes <dir>/oxistore.mdb.backup; concurrent SAVEs take turns (they used to share
+ * one temporary file: some failed, and one could rename another's half-written copy into
+ * place); BGSAVE answers at once, copies in the background, and INFO and LASTSAVE follow. */
+static void save_and_bgsave_write_the_backup(void)
+{
+    enum { SAVERS = 6, MB = 20 };
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    char *mb = malloc(1 << 20);
+    T_ASSERT(mb);
+    memset(mb, 'm', 1 << 20);
+    for (int i = 0; i < MB; i++)
+        T_CMD(c, "+OK", "SET save:%d %b", i, mb, (size_t)(1 << 20));
+    free(mb);
+    int fd[SAVERS];
+    for (int i = 0; i < SAVERS; i++)
+        T_ASSERT((fd[i] = sp_raw_connect(&g_srv)) >= 0);
+    for (int i = 0; i < SAVERS; i++)
+        T_EQ_INT(write(fd[i], "SAVE\r\n", 6), 6);
+    for (int i = 0; i < SAVERS; i++) {
+        char got[64];
+        size_t n = 0;
+        while (n < 5) {
+            ssize_t r = read(fd[i], got + n, sizeof got - 1 - n);
+            if (r <= 0)
+                break;
+            n += (size_t)r;
+        }
+        got[n] = '\0';
+        T_EQ_STR(got, "+OK\r\n");
+        close(fd[i]);
+    }
+    char backup[600];
+    snprintf(backup, sizeof backup, "%s/oxistore.mdb.backup", g_srv.dir);
+    struct stat st;
+    T_EQ_INT(stat(backup, &st), 0);
+    T_ASSERT(st.st_size > (off_t)MB << 20);
+    int raw = sp_raw_connect(&g_srv);
+    T_ASSERT(raw >= 0);
+    T_RAW(raw, "BGSAVE\r\n", "+Background saving started\r\n");
+    close(raw);
+    uint64_t deadline = t_now_ms() + 30000;
+    char b[64] = "";
+    while (t_now_ms() < deadline) {
+        sp_info_field(c, "persistence", "rdb_bgsave_in_progress", b, sizeof b);
+        if (strcmp(b, "0") == 0)
+            break;
+        usleep(10000);
+    }
+    T_EQ_STR(b, "0");
+    sp_info_field(c, "persistence", "rdb_last_bgsave_status", b, sizeof b);
+    T_EQ_STR(b, "ok");
+    T_CMD(c, ":20", "DEL save:0 save:1 save:2 save:3 save:4 save:5 save:6 save:7 save:8 "
+                    "save:9 save:10 save:11 save:12 save:13 save:14 save:15 save:16 save:17 "
+                    "save:18 save:19");
+    redisFree(c);
+}
+
 /* BITPOS as Redis 7.0.15 answers it (the differential test draws it at random too). */
 static void bitpos_replies_exactly(void)
 {
@@ -613,6 +671,7 @@ int main(void)
     T_RUN(string_commands_reply_exactly);
     T_RUN(bitpos_replies_exactly);
     T_RUN(proto_max_bulk_len_takes_redis_range);
+    T_RUN(save_and_bgsave_write_the_backup);
     T_RUN(errors_are_redis_texts);
     T_RUN(config_set_appendfsync_switches_policy);
     T_RUN(refusals_keep_their_place_behind_writes);
