@@ -117,6 +117,10 @@ void resp_parser_free(resp_parser *p);
  * count line parsed, so call it before resp_parser_next() returns the next command. */
 void resp_parser_set_auth_required(resp_parser *p, int required);
 
+/* Changes max_bulk (clamped into 0..RESP_MAX_BULK), as proto-max-bulk-len set at run time
+ * applies to every connection in Redis. Takes effect at the next bulk count parsed. */
+void resp_parser_set_max_bulk(resp_parser *p, long long max_bulk);
+
 /* Zero-copy input: returns in *ptr and *len a writable area at the end of the buffer for
  * the caller to read() into, then resp_parser_commit() the bytes it got. *len >= want
  * (0 means 16 KiB). While a bulk argument that needs more is in progress the area is

@@ -97,6 +97,11 @@ void resp_parser_set_auth_required(resp_parser *p, int required)
     p->auth_required = required != 0;
 }
 
+void resp_parser_set_max_bulk(resp_parser *p, long long max_bulk)
+{
+    p->lim.max_bulk = max_bulk < 0 ? 0 : max_bulk > RESP_MAX_BULK ? RESP_MAX_BULK : max_bulk;
+}
+
 size_t resp_parser_buffered(const resp_parser *p)
 {
     return p->wpos - p->rpos;

@@ -113,13 +113,9 @@ void client_accept(srv_io *io, int fd, int is_unix)
         return;
     }
     srv_client *c = calloc(1, sizeof *c);
-    resp_limits lim;
-    resp_limits_default(&lim);
-    /* Redis takes up to LLONG_MAX; no bulk of 2^62 bytes can arrive anyway. */
-    lim.max_bulk = srv.cfg.proto_max_bulk_len < RESP_MAX_BULK ? srv.cfg.proto_max_bulk_len
-                                                                : RESP_MAX_BULK;
-    if (!c || resp_parser_new(&c->parser, &lim, NULL) || resp_buf_new(&c->out, 2, NULL))
+    if (!c || resp_parser_new(&c->parser, NULL, NULL) || resp_buf_new(&c->out, 2, NULL))
         abort(); /* the server may abort on allocation failure */
+    c->max_bulk = -1; /* client_process gives the parser proto-max-bulk-len */
     resp_buf_set_error_hook(c->out, stats_on_error, NULL);
     c->id = atomic_fetch_add(&srv.next_client_id, 1) + 1;
     c->fd = fd;
@@ -424,6 +420,11 @@ static void client_process(srv_client *c)
     srv_io *io = c->io; /* c may be freed when a flush in the loop closes it */
     srv_job *h = NULL, *t = NULL;
     int closed = 0;
+    long long max_bulk = srv.cfg.proto_max_bulk_len; /* CONFIG SET applies to everyone */
+    if (max_bulk != c->max_bulk) {
+        resp_parser_set_max_bulk(c->parser, max_bulk); /* past 2^62: no bulk is that long */
+        c->max_bulk = max_bulk;
+    }
     if (c->read_paused && pipe_drained(c) && !c->gone &&
         !atomic_load_explicit(&srv.shutdown, memory_order_relaxed)) { /* quiesced: unread */
         if (event_add(c->rev, NULL))

@@ -17,6 +17,7 @@ struct srv_client {
     resp_buf *out;
     int db;                 /* selected database */
     int resp;               /* 2 or 3 */
+    long long max_bulk;     /* the proto-max-bulk-len its parser was last given */
     int authed;             /* AUTH done, or no requirepass */
     char *name;             /* CLIENT SETNAME, NULL if none */
     int inflight;           /* jobs of this client at the writer or coming back */

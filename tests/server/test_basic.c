@@ -55,8 +55,9 @@ static void string_commands_reply_exactly(void)
     redisFree(c);
 }
 
-/* proto-max-bulk-len takes Redis's whole range (up to LLONG_MAX); a value past what the
- * parser takes (2^62) used to abort the server at the next connection. */
+/* proto-max-bulk-len takes Redis's whole range (up to LLONG_MAX; a value past what the
+ * parser takes, 2^62, used to abort the server at the next connection) and applies to
+ * every connection at once. */
 static void proto_max_bulk_len_takes_redis_range(void)
 {
     redisContext *c = sp_connect(&g_srv);
@@ -67,6 +68,18 @@ static void proto_max_bulk_len_takes_redis_range(void)
     T_CMD(d, "+PONG", "PING");
     T_CMD(d, "+OK", "SET big-limit ok");
     redisFree(d);
+    T_CMD(c, "+OK", "CONFIG SET proto-max-bulk-len 536870912");
+    redisFree(c);
+    /* A new value applies to connections already open, as in Redis (it used to reach only
+     * the ones opened after it). */
+    int fd = sp_raw_connect(&g_srv);
+    T_ASSERT(fd >= 0);
+    T_RAW(fd, "CONFIG SET proto-max-bulk-len 1048576\r\n", "+OK\r\n");
+    T_RAW(fd, "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2000000\r\n",
+          "-ERR Protocol error: invalid bulk length\r\n");
+    close(fd);
+    c = sp_connect(&g_srv);
+    T_ASSERT(c);
     T_CMD(c, "+OK", "CONFIG SET proto-max-bulk-len 536870912");
     redisFree(c);
 }
