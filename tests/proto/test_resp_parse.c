@@ -339,6 +339,27 @@ static void test_invalid_limits_are_refused(void)
     T_EQ_INT(resp_parser_new(&p, &lim, NULL), RESP_EINVAL);
 }
 
+/* proto-max-bulk-len changed at run time: the next count line sees it; a value past 2^62
+ * (Redis takes up to LLONG_MAX) is clamped, not refused. */
+static void test_max_bulk_changes_on_a_live_parser(void)
+{
+    resp_parser *p;
+    resp_cmd cmd;
+    T_EQ_INT(resp_parser_new(&p, NULL, NULL), RESP_OK);
+    T_EQ_INT(resp_parser_feed(p, "*1\r\n$5\r\nhello\r\n", 15), RESP_OK);
+    resp_parser_set_max_bulk(p, 5);
+    T_EQ_INT(resp_parser_next(p, &cmd), RESP_OK);
+    T_EQ_INT(resp_parser_feed(p, "*1\r\n$6\r\n", 8), RESP_OK);
+    T_EQ_INT(resp_parser_next(p, &cmd), RESP_EPROTO);
+    T_EQ_STR(resp_parser_errstr(p), "invalid bulk length");
+    resp_parser_free(p);
+    T_EQ_INT(resp_parser_new(&p, NULL, NULL), RESP_OK);
+    resp_parser_set_max_bulk(p, LLONG_MAX);
+    T_EQ_INT(resp_parser_feed(p, "*1\r\n$4611686018427387904\r\n", 26), RESP_OK);
+    T_EQ_INT(resp_parser_next(p, &cmd), RESP_AGAIN); /* 2^62: allowed, waits for it */
+    resp_parser_free(p);
+}
+
 static void test_many_arguments_grow_argv(void)
 {
     sbuf in = { 0 }, want = { 0 };
@@ -545,6 +566,7 @@ int main(void)
     T_RUN(test_limits_are_configurable);
     T_RUN(test_default_limits_are_redis_7_0);
     T_RUN(test_invalid_limits_are_refused);
+    T_RUN(test_max_bulk_changes_on_a_live_parser);
     T_RUN(test_many_arguments_grow_argv);
     T_RUN(test_errors_are_sticky);
     T_RUN(test_argv_bytes_outlive_next_calls);
