@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ox_internal.h"
+#include "ox_wal.h"
 
 #define OX_TABLE_NAME_MAX 200
 
@@ -36,6 +37,13 @@ static int ox_table_dbis(ox_store *s, const char *name, MDB_dbi *data, MDB_dbi *
         return ox__mdb_err(rc);
     }
     pthread_mutex_lock(&s->wlock);
+    /* This commit bypasses the log: a broken one (maybe with no pin, after a reopen of the
+     * env) is checkpointed first. */
+    int wrc = s->wal ? ox__wal_ready(s->wal, s->env) : OX_OK;
+    if (wrc) {
+        pthread_mutex_unlock(&s->wlock);
+        return wrc;
+    }
     for (int tries = 0; tries < 8; tries++) {
         rc = mdb_txn_begin(s->env, NULL, 0, &txn);
         if (rc == MDB_SUCCESS) {

@@ -518,6 +518,13 @@ int ox_txn_commit(ox_txn *x)
 {
     int rc = x->failed, logged = 0, after = 0;
     ox_wal *w = x->s->wal;
+    /* Every change is an op in the log: a transaction that logged none changed nothing, and
+     * needs no LMDB commit (one would bypass the log, which may have no checkpoint pinned
+     * after ox__revive_if_failed: see ox__wal_ready). */
+    if (rc == OX_OK && !x->nlog) {
+        txn_end(x);
+        return OX_OK;
+    }
     if (rc == OX_OK && w && x->nlog) {
         rc = txn_log_write(x, w, &after);
         logged = rc == OX_OK && !after;

@@ -625,11 +625,12 @@ static int switch_half(ox_wal *w, MDB_env *env)
 int ox__wal_append(ox_wal *w, MDB_env *env, size_t len)
 {
     uint64_t need = OX_WAL_HEAD + (uint64_t)len;
+    /* First, even for a record the log cannot take: its commit follows at once. */
+    int rc = ox__wal_ready(w, env);
+    if (rc)
+        return rc;
     if (len > UINT32_MAX || need > w->half)
         return OX_EFULL;
-    int rc = OX_OK;
-    if (w->broken && (rc = ox__wal_checkpoint(w, env, 0)))
-        return rc;
     if (w->tail + need > half_end(w, w->cur) ? (rc = switch_half(w, env))
                                               : (rc = ckpt_if_due(w, env)))
         return rc;
@@ -650,6 +651,11 @@ int ox__wal_append(ox_wal *w, MDB_env *env, size_t len)
     w->tail += need;
     w->since++;
     return OX_OK;
+}
+
+int ox__wal_ready(ox_wal *w, MDB_env *env)
+{
+    return w->broken ? ox__wal_checkpoint(w, env, 0) : OX_OK;
 }
 
 void ox__wal_set_lazy(ox_wal *w, int lazy)

@@ -74,6 +74,12 @@ int ox__wal_reserve(ox_wal *w, size_t len, unsigned char **rec);
  * then ox__wal_checkpoint), OX_EIO when a write or sync failed (the log is then broken). */
 int ox__wal_append(ox_wal *w, MDB_env *env, size_t len);
 
+/* Before any LMDB commit of env, logged or not (ox__wal_append calls it too): a broken log
+ * is checkpointed first. After ox__wal_unpin no checkpoint is pinned, so a commit before
+ * this would be free to reuse the pages of the checkpoint still in force, which recovery
+ * goes back to. OX_OK or the checkpoint's error (then nothing may commit). */
+int ox__wal_ready(ox_wal *w, MDB_env *env);
+
 /* OX_SYNC_EVERYSEC: lazy != 0 makes appends write without syncing; ox__wal_sync, called
  * each second, makes them durable. A crash keeps the records that reached the disk in
  * order (a record counts only after all before it): at most the last second is lost,
@@ -81,9 +87,9 @@ int ox__wal_append(ox_wal *w, MDB_env *env, size_t len);
 void ox__wal_set_lazy(ox_wal *w, int lazy);
 
 /* The env is about to close (ox__revive): waits for the checkpointer, drops the pin (a
- * transaction of that env) and breaks the log, so the next append first checkpoints the
- * reopened env, which pins it anew. Until then nothing commits, so the checkpoint in
- * force keeps its pages. */
+ * transaction of that env) and breaks the log, so the next commit first checkpoints the
+ * reopened env (ox__wal_ready), which pins it anew. Until then nothing commits, so the
+ * checkpoint in force keeps its pages. */
 void ox__wal_unpin(ox_wal *w);
 
 /* fdatasync of the log; may run on another thread than the store's writer, without its
