@@ -26,18 +26,11 @@ int ox_snapshot_begin(ox_store *s, ox_snapshot **out)
 
 int ox_snapshot_renew(ox_snapshot *snap)
 {
-    if (snap->txn) {
-        /* Leave the gate between reset and renew so a pending map growth can run. */
-        mdb_txn_reset(snap->txn);
-        ox__gate_leave(snap->s);
-        ox__gate_enter(snap->s);
-        if (mdb_txn_renew(snap->txn) == MDB_SUCCESS)
-            return OX_OK;
-        /* Could not renew in place (another process grew the map): start afresh. */
-        mdb_txn_abort(snap->txn);
-        snap->txn = NULL;
-        ox__gate_leave(snap->s);
-    }
+    /* Through the pool, out of the gate and back in: a pending map growth or reopen of the
+     * env (which empties the pool) may run in between, and no transaction of a closed env
+     * is kept outside the gate. */
+    ox__read_end(snap->s, snap->txn);
+    snap->txn = NULL;
     return ox__read_begin(snap->s, &snap->txn);
 }
 

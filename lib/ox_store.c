@@ -160,11 +160,13 @@ static int revive(ox_store *s)
 {
     if (!s->own_env || s->in_memory || !s->path || s->read_only)
         return OX_EIO;
+    /* The checkpointer first, gate open: a data-file sync stuck on a bad disk must not hold
+     * every reader. Nothing commits on the failed env meanwhile, pin or not. */
+    if (s->wal)
+        ox__wal_unpin(s->wal);
     int rc = gate_shut(s);
     if (rc)
         return rc;
-    if (s->wal)
-        ox__wal_unpin(s->wal);
     pthread_mutex_lock(&s->pool_mu);
     while (s->npool)
         mdb_txn_abort(s->pool[--s->npool]);
@@ -196,6 +198,11 @@ static int revive(ox_store *s)
         abort();
     }
     gate_open(s);
+    /* Pin the reopened env at once, and move the log's start past the failed commit's
+     * record (so no recovery replays a refused write). If the disk still fails, the log
+     * stays broken and the next commit tries again first (ox__wal_ready). */
+    if (s->wal)
+        ox__wal_checkpoint(s->wal, s->env, 0);
     return OX_OK;
 }
 
