@@ -16,7 +16,8 @@ static void dbi_names(const char *name, char *dname, char *ename)
 }
 
 /* Opens the two LMDB databases of `name` in one transaction. mdb_dbi_open must not run in
- * two transactions at once, so callers hold tables_mu. */
+ * two transactions at once, so callers hold tables_mu, and for a writable store wlock
+ * (taken before tables_mu, as ox__revive_if_failed does). */
 static int ox_table_dbis(ox_store *s, const char *name, MDB_dbi *data, MDB_dbi *exp)
 {
     char dname[OX_TABLE_NAME_MAX + 3], ename[OX_TABLE_NAME_MAX + 3];
@@ -36,14 +37,11 @@ static int ox_table_dbis(ox_store *s, const char *name, MDB_dbi *data, MDB_dbi *
         ox__gate_leave(s);
         return ox__mdb_err(rc);
     }
-    pthread_mutex_lock(&s->wlock);
     /* This commit bypasses the log: a broken one (maybe with no pin, after a reopen of the
      * env) is checkpointed first. */
     int wrc = s->wal ? ox__wal_ready(s->wal, s->env) : OX_OK;
-    if (wrc) {
-        pthread_mutex_unlock(&s->wlock);
+    if (wrc)
         return wrc;
-    }
     for (int tries = 0; tries < 8; tries++) {
         rc = mdb_txn_begin(s->env, NULL, 0, &txn);
         if (rc == MDB_SUCCESS) {
@@ -57,7 +55,6 @@ static int ox_table_dbis(ox_store *s, const char *name, MDB_dbi *data, MDB_dbi *
             ox__grow(s, rc == MDB_MAP_RESIZED) != OX_OK)
             break;
     }
-    pthread_mutex_unlock(&s->wlock);
     return ox__mdb_err(rc);
 }
 
@@ -75,36 +72,54 @@ int ox__table_reopen_all(ox_store *s, MDB_txn *txn)
     return ox__mdb_err(rc);
 }
 
+/* The table named name among those s knows, or NULL; the caller holds tables_mu. */
+static ox_table *table_find(ox_store *s, const char *name)
+{
+    for (ox_table *t = s->tables; t; t = t->next)
+        if (strcmp(t->name, name) == 0)
+            return t;
+    return NULL;
+}
+
 int ox_table_open(ox_store *s, const char *name, ox_table **out)
 {
     size_t n = name ? strlen(name) : 0;
     *out = NULL;
     if (n == 0 || n > OX_TABLE_NAME_MAX)
         return OX_EINVAL;
-    int rc = OX_OK;
+    /* A known table: tables_mu alone (a replay asks for them inside its transaction). */
     pthread_mutex_lock(&s->tables_mu);
-    for (ox_table *t = s->tables; t; t = t->next) {
-        if (strcmp(t->name, name) == 0) {
-            *out = t;
-            goto done;
-        }
-    }
-    ox_table *t = calloc(1, sizeof *t + n + 1);
+    *out = table_find(s, name);
+    pthread_mutex_unlock(&s->tables_mu);
+    if (*out)
+        return OX_OK;
+    /* A new one commits: wlock, then tables_mu (the order ox__revive_if_failed takes). */
+    int rc = OX_OK;
+    if (!s->read_only)
+        pthread_mutex_lock(&s->wlock);
+    pthread_mutex_lock(&s->tables_mu);
+    ox_table *t = table_find(s, name);
+    if (t)
+        goto done;
+    t = calloc(1, sizeof *t + n + 1);
     if (!t) {
         rc = OX_ENOMEM;
         goto done;
     }
     if ((rc = ox_table_dbis(s, name, &t->data, &t->exp))) {
         free(t);
+        t = NULL;
         goto done;
     }
     t->s = s;
     memcpy(t->name, name, n + 1);
     t->next = s->tables;
     s->tables = t;
-    *out = t;
 done:
+    *out = t;
     pthread_mutex_unlock(&s->tables_mu);
+    if (!s->read_only)
+        pthread_mutex_unlock(&s->wlock);
     return rc == OX_IMAPFULL ? OX_EFULL : rc;
 }
 
