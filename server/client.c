@@ -420,11 +420,7 @@ static void client_process(srv_client *c)
     srv_io *io = c->io; /* c may be freed when a flush in the loop closes it */
     srv_job *h = NULL, *t = NULL;
     int closed = 0;
-    long long max_bulk = srv.cfg.proto_max_bulk_len; /* CONFIG SET applies to everyone */
-    if (max_bulk != c->max_bulk) {
-        resp_parser_set_max_bulk(c->parser, max_bulk); /* past 2^62: no bulk is that long */
-        c->max_bulk = max_bulk;
-    }
+
     if (c->read_paused && pipe_drained(c) && !c->gone &&
         !atomic_load_explicit(&srv.shutdown, memory_order_relaxed)) { /* quiesced: unread */
         if (event_add(c->rev, NULL))
@@ -436,6 +432,12 @@ static void client_process(srv_client *c)
     while (!c->gone && !c->stalled && !c->close_after_reply && !pipe_full(c) &&
            !atomic_load_explicit(&srv.shutdown, memory_order_relaxed)) {
         resp_cmd cmd;
+        /* CONFIG SET applies to every connection at once, even within a pipeline. */
+        long long max_bulk = srv.cfg.proto_max_bulk_len;
+        if (max_bulk != c->max_bulk) {
+            resp_parser_set_max_bulk(c->parser, max_bulk); /* past 2^62: clamped */
+            c->max_bulk = max_bulk;
+        }
         int rc = resp_parser_next(c->parser, &cmd);
         if (rc == RESP_AGAIN)
             break;
