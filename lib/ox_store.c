@@ -19,6 +19,8 @@
 #define OX_GROW_STEP_MAX ((size_t)1 << 30)
 #define OX_POOL_MAX 256
 #define OX_GROW_WAIT_S 10 /* longest wait for readers to drain before a map growth */
+#define OX_REVIVE_WAIT_S 1 /* ... before a reopen of a failed env (ox__revive_if_failed),
+                              retried at most once per this many seconds */
 
 /* Read transactions this thread holds, over every store: a grower that holds one itself
  * cannot wait for the readers to drain (it would wait for itself). */
@@ -99,14 +101,14 @@ void ox__gate_leave(ox_store *s)
 }
 
 /* Closes the gate: new readers wait, and this returns once the last one left (with
- * gate_mu held), or OX_EBUSY (the gate open again) if some stayed OX_GROW_WAIT_S. */
-static int gate_shut(ox_store *s)
+ * gate_mu held), or OX_EBUSY (the gate open again) if some stayed wait_s seconds. */
+static int gate_shut(ox_store *s, int wait_s)
 {
     if (ox_tls_reads > 0)
         return OX_EBUSY;
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += OX_GROW_WAIT_S;
+    deadline.tv_sec += wait_s;
     atomic_store(&s->growing, 1);
     pthread_mutex_lock(&s->gate_mu);
     while (atomic_load(&s->readers) > 0) {
@@ -132,7 +134,7 @@ static void gate_open(ox_store *s)
 
 int ox__grow(ox_store *s, int adopt)
 {
-    int rc = gate_shut(s);
+    int rc = gate_shut(s, OX_GROW_WAIT_S);
     if (rc)
         return rc;
     size_t size = 0;
@@ -162,9 +164,16 @@ static int revive(ox_store *s)
         return OX_EIO;
     /* The checkpointer first, gate open: a data-file sync stuck on a bad disk must not hold
      * every reader. Nothing commits on the failed env meanwhile, pin or not. */
+    /* A reader that stays (a BGSAVE's copy) would make every attempt shut the gate on all
+     * readers for the whole wait: a short wait, and at most one attempt a second. */
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (s->revive_busy_s && now.tv_sec - s->revive_busy_s < OX_REVIVE_WAIT_S)
+        return OX_EBUSY;
     if (s->wal)
         ox__wal_unpin(s->wal);
-    int rc = gate_shut(s);
+    int rc = gate_shut(s, OX_REVIVE_WAIT_S);
+    s->revive_busy_s = rc == OX_EBUSY ? (long long)now.tv_sec : 0;
     if (rc)
         return rc;
     pthread_mutex_lock(&s->pool_mu);

@@ -42,9 +42,9 @@
  * process at a time may open a store for writing (the log is locked: OX_EBUSY). A commit
  * that returns an I/O error may or may not be applied after a crash, as with any database.
  * A commit that fails while LMDB writes its meta page leaves LMDB's env failed for every
- * reader too; the store reopens it at once (after this process's read transactions end,
- * as for a map growth; if they do not, the next ox_txn_begin tries again), so reads go
- * on. If the file cannot be reopened, nothing is left to run transactions on and the
+ * reader too; the store reopens it at once (once this process's read transactions end,
+ * waiting up to a second; if one stays, an ox_txn_begin a second later tries again), so
+ * reads go on. If the file cannot be reopened, nothing is left to run transactions on and the
  * process aborts with a message on stderr (the library's only abort).
  *
  * Errors: every int-returning function returns OX_OK (0) or one ox_err code; ox_strerror()
