@@ -65,6 +65,7 @@ struct ox_store {
     size_t wal_size;           /* ox_options.wal_size, for a log opened later */
     unsigned env_maxdbs, env_maxreaders; /* the env's limits, for a reopen (ox__revive) */
     long long revive_busy_s;   /* when a reopen last found readers staying (monotonic s) */
+    atomic_size_t map_size;    /* the env's map size, as last seen (ox_store_map_size) */
     size_t wal_pinned;         /* ox_options.wal_pinned, likewise */
     ox_clock_fn clock;
     void *clock_ctx;

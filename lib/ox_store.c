@@ -100,6 +100,15 @@ void ox__gate_leave(ox_store *s)
     }
 }
 
+/* Records the env's map size for ox_store_map_size, which must not touch an env that a
+ * reopen may replace (after the open, a growth, a reopen). */
+static void note_map_size(ox_store *s)
+{
+    MDB_envinfo info;
+    if (mdb_env_info(s->env, &info) == MDB_SUCCESS)
+        atomic_store(&s->map_size, info.me_mapsize);
+}
+
 /* Closes the gate: new readers wait, and this returns once the last one left (with
  * gate_mu held), or OX_EBUSY (the gate open again) if some stayed wait_s seconds. */
 static int gate_shut(ox_store *s, int wait_s)
@@ -145,6 +154,7 @@ int ox__grow(ox_store *s, int adopt)
         size = cur + (cur < OX_GROW_STEP_MAX ? cur : OX_GROW_STEP_MAX);
     }
     rc = mdb_env_set_mapsize(s->env, size);
+    note_map_size(s);
     gate_open(s);
     return ox__mdb_err(rc);
 }
@@ -206,6 +216,7 @@ static int revive(ox_store *s)
                 mrc ? mdb_strerror(mrc) : ox_strerror(rc));
         abort();
     }
+    note_map_size(s);
     gate_open(s);
     /* Pin the reopened env at once, and move the log's start past the failed commit's
      * record (so no recovery replays a refused write). If the disk still fails, the log
@@ -504,6 +515,7 @@ static int ox_store_init(ox_store *s, const ox_options *o)
         return OX_EUNSUPPORTED;
     s->long_prefix = s->long_stored - 1 - OX_HASH_LEN;
     s->key_max = 0x7fffffff; /* the write-ahead log and records hold 32-bit lengths */
+    note_map_size(s);
     int rc = ox_format_init(s);
     if (rc)
         return rc;
@@ -811,13 +823,12 @@ int ox_store_size_on_disk(ox_store *s, uint64_t *bytes)
     *bytes = 0;
     if (s->in_memory)
         return OX_OK;
+    /* By name, not through the env, which a reopen may replace meanwhile (only a store
+     * with a path is ever reopened); no gate, so a reader may ask (INFO in a burst). */
     mdb_filehandle_t fd;
     struct stat st;
-    ox__gate_enter(s); /* s->env stays the same meanwhile (ox__revive) */
-    int rc = mdb_env_get_fd(s->env, &fd);
-    if (rc == MDB_SUCCESS && fstat(fd, &st))
-        rc = errno;
-    ox__gate_leave(s);
+    int rc = s->path ? (stat(s->path, &st) ? errno : 0)
+                     : (mdb_env_get_fd(s->env, &fd) ? EINVAL : fstat(fd, &st) ? errno : 0);
     if (rc)
         return ox__mdb_err(rc);
     *bytes = (uint64_t)st.st_size;
@@ -826,11 +837,7 @@ int ox_store_size_on_disk(ox_store *s, uint64_t *bytes)
 
 size_t ox_store_map_size(ox_store *s)
 {
-    MDB_envinfo info;
-    ox__gate_enter(s);
-    mdb_env_info(s->env, &info);
-    ox__gate_leave(s);
-    return info.me_mapsize;
+    return atomic_load(&s->map_size);
 }
 
 unsigned ox_store_format(ox_store *s)
