@@ -533,10 +533,7 @@ static void sigterm_under_pipelines_exits_zero_and_keeps_every_ack(void)
     kill(s.pid, SIGTERM);
     for (int i = 0; i < PIPE_CONNS; i++)
         pthread_join(th[i], NULL);
-    int rc = sp_stop(&s);
-    if (rc != 0)
-        sp_dump_log(&s);
-    T_EQ_INT(rc, 0);
+    T_EQ_INT(sp_stop_or_dump(&s), 0);
     size_t total = 0;
     for (int i = 0; i < PIPE_CONNS; i++) {
         T_EQ_INT(pp[i].bad, 0);
@@ -614,10 +611,7 @@ static void sigterm_during_client_list_round_exits_zero(void)
     T_ASSERT(other >= 0);
     T_EQ_INT(write(other, "CLIENT LIST\r\n", 13), 13);
     kill(s.pid, SIGTERM);
-    int rc = sp_stop(&s);
-    if (rc != 0)
-        sp_dump_log(&s);
-    T_EQ_INT(rc, 0);
+    T_EQ_INT(sp_stop_or_dump(&s), 0);
     for (int i = 0; i < CAND; i++)
         close(cand[i]);
     close(x);
@@ -646,10 +640,7 @@ static void sigterm_before_config_set_port_comes_back_exits_zero(void)
     T_EQ_INT(write(p, req, (size_t)n), n);
     T_EQ_INT(write(q, "DEBUG SLEEP 1\r\n", 15), 15);
     usleep(300000); /* z's sleep is over, q's is not */
-    int rc = sp_stop(&s);
-    if (rc != 0)
-        sp_dump_log(&s);
-    T_EQ_INT(rc, 0);
+    T_EQ_INT(sp_stop_or_dump(&s), 0);
     close(z);
     close(p);
     close(q);
@@ -706,10 +697,7 @@ static void sigterm_during_exec_of_many_client_lists_exits_zero(void)
     usleep(200000);
     T_EQ_INT(write(y, req, (size_t)n), n);
     usleep(150000);
-    int rc = sp_stop(&s);
-    if (rc != 0)
-        sp_dump_log(&s);
-    T_EQ_INT(rc, 0);
+    T_EQ_INT(sp_stop_or_dump(&s), 0);
     for (int i = 0; i < CAND; i++)
         close(cand[i]);
     close(z);
