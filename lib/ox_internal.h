@@ -113,7 +113,8 @@ int ox__key_check(ox_store *s, size_t klen);           /* OX_EINVAL / OX_EKEYTOO
 int ox__read_begin(ox_store *s, MDB_txn **txn);
 /* Ends it: resets it back into the pool and leaves the gate. */
 void ox__read_end(ox_store *s, MDB_txn *txn);
-/* Gate accounting alone, for a read txn kept across ox_snapshot_renew. */
+/* Gate accounting alone, around LMDB calls that need the env to stay the same (a copy,
+ * a sync, a read-only table open): a growth or reopen waits for them. */
 void ox__gate_enter(ox_store *s);
 void ox__gate_leave(ox_store *s);
 /* Before an offline tool touches the file at path: if its write-ahead log holds records a

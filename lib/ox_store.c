@@ -16,6 +16,7 @@
 #define OX_DEFAULT_MAP (64u << 20)
 #define OX_DEFAULT_TABLES 64
 #define OX_DEFAULT_READERS 512
+#define OX_META_DB "ox:meta" /* the store's own database (ox_internal.h) */
 #define OX_GROW_STEP_MAX ((size_t)1 << 30)
 #define OX_POOL_MAX 256
 #define OX_GROW_WAIT_S 10 /* longest wait for readers to drain before a map growth */
@@ -100,6 +101,14 @@ void ox__gate_leave(ox_store *s)
     }
 }
 
+/* Sets a created, unopened env's map size and s's limits (ox_env_open, and a reopen). */
+static void env_limits(ox_store *s, size_t map_size)
+{
+    mdb_env_set_mapsize(s->env, map_size);
+    mdb_env_set_maxdbs(s->env, s->env_maxdbs);
+    mdb_env_set_maxreaders(s->env, s->env_maxreaders);
+}
+
 /* Records the env's map size for ox_store_map_size, which must not touch an env that a
  * reopen may replace (after the open, a growth, a reopen). */
 static void note_map_size(ox_store *s)
@@ -172,14 +181,14 @@ static int revive(ox_store *s)
 {
     if (!s->own_env || s->in_memory || !s->path || s->read_only)
         return OX_EIO;
-    /* The checkpointer first, gate open: a data-file sync stuck on a bad disk must not hold
-     * every reader. Nothing commits on the failed env meanwhile, pin or not. */
     /* A reader that stays (a BGSAVE's copy) would make every attempt shut the gate on all
      * readers for the whole wait: a short wait, and at most one attempt a second. */
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (s->revive_busy_s && now.tv_sec - s->revive_busy_s < OX_REVIVE_WAIT_S)
         return OX_EBUSY;
+    /* The checkpointer first, gate open: a data-file sync stuck on a bad disk must not hold
+     * every reader. Nothing commits on the failed env meanwhile, pin or not. */
     if (s->wal)
         ox__wal_unpin(s->wal);
     int rc = gate_shut(s, OX_REVIVE_WAIT_S);
@@ -191,20 +200,17 @@ static int revive(ox_store *s)
         mdb_txn_abort(s->pool[--s->npool]);
     pthread_mutex_unlock(&s->pool_mu);
     unsigned flags = 0;
-    MDB_envinfo info;
     mdb_env_get_flags(s->env, &flags);
-    mdb_env_info(s->env, &info);
+    size_t map = atomic_load(&s->map_size);
     mdb_env_close(s->env);
     MDB_txn *txn = NULL;
     int mrc = mdb_env_create(&s->env);
     if (mrc == MDB_SUCCESS) {
-        mdb_env_set_mapsize(s->env, info.me_mapsize);
-        mdb_env_set_maxdbs(s->env, s->env_maxdbs);
-        mdb_env_set_maxreaders(s->env, s->env_maxreaders);
+        env_limits(s, map);
         mrc = mdb_env_open(s->env, s->path, flags, 0644);
     }
     if (mrc == MDB_SUCCESS && (mrc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) == 0) {
-        if ((mrc = mdb_dbi_open(txn, "ox:meta", 0, &s->meta)) == 0 &&
+        if ((mrc = mdb_dbi_open(txn, OX_META_DB, 0, &s->meta)) == 0 &&
             (rc = ox__table_reopen_all(s, txn)) == OX_OK)
             mrc = mdb_txn_commit(txn);
         else
@@ -396,7 +402,7 @@ static int ox_format_init(ox_store *s)
     int rc = mdb_txn_begin(s->env, NULL, s->read_only ? MDB_RDONLY : 0, &txn);
     if (rc)
         return ox__mdb_err(rc);
-    rc = mdb_dbi_open(txn, "ox:meta", s->read_only ? 0 : MDB_CREATE, &s->meta);
+    rc = mdb_dbi_open(txn, OX_META_DB, s->read_only ? 0 : MDB_CREATE, &s->meta);
     s->direct_max = s->long_stored - 2;
     if (rc == MDB_NOTFOUND) { /* read-only file written by no oxistore: empty */
         s->format = OX_FORMAT_VERSION;
@@ -551,9 +557,7 @@ static int ox_env_open(ox_store *s, const ox_options *opts, int wal)
     unsigned tables = opts->max_tables ? opts->max_tables : OX_DEFAULT_TABLES;
     s->env_maxdbs = 2 * tables + 1;
     s->env_maxreaders = opts->max_readers ? opts->max_readers : OX_DEFAULT_READERS;
-    mdb_env_set_mapsize(s->env, opts->map_size ? opts->map_size : OX_DEFAULT_MAP);
-    mdb_env_set_maxdbs(s->env, s->env_maxdbs);
-    mdb_env_set_maxreaders(s->env, s->env_maxreaders);
+    env_limits(s, opts->map_size ? opts->map_size : OX_DEFAULT_MAP);
     unsigned flags = MDB_NOSUBDIR | MDB_NOTLS;
     if (opts->read_only)
         flags |= MDB_RDONLY;

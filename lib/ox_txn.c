@@ -525,7 +525,7 @@ int ox_txn_commit(ox_txn *x)
         txn_end(x);
         return OX_OK;
     }
-    if (rc == OX_OK && w && x->nlog) {
+    if (rc == OX_OK && w) {
         rc = txn_log_write(x, w, &after);
         logged = rc == OX_OK && !after;
     }
@@ -543,9 +543,9 @@ int ox_txn_commit(ox_txn *x)
         ox__wal_cancel(w);
     /* A failure while LMDB wrote its meta page leaves its env failed for every reader too:
      * reopen it now, so reads go on while the disk is fixed (the commit still failed). */
-    int revived;
+    int revive_rc; /* OX_EBUSY leaves it to the next ox_txn_begin */
     if (rc != OX_OK)
-        ox__revive_if_failed(x->s, &revived);
+        ox__revive_if_failed(x->s, &revive_rc);
     if (rc == OX_OK && after)
         rc = ox__wal_checkpoint(w, x->s->env, 0);
     txn_end(x);
