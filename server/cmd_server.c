@@ -501,9 +501,8 @@ void cmd_debug(cmd_ctx *x)
     }
 }
 
-/* SAVE and BGSAVE write a hot, consistent backup of the store into dir. */
-/* Writes the backup SAVE and BGSAVE make, <dir>/<dbfilename>.backup, and logs how it went
- * (as Redis logs its RDB saves). */
+/* Writes the hot, consistent backup SAVE and BGSAVE make, <dir>/<dbfilename>.backup, and
+ * logs how it went (as Redis logs its RDB saves). */
 static int save_now(void)
 {
     char path[4096];
@@ -529,12 +528,18 @@ static void *bgsave_main(void *arg)
     return NULL;
 }
 
-void cmd_bgsave_join(void)
+/* Joins the BGSAVE thread if one was started (bgsave_mu held). */
+static void bgsave_collect(void)
 {
-    pthread_mutex_lock(&srv.bgsave_mu);
     if (srv.bgsave_on)
         pthread_join(srv.bgsave_th, NULL);
     srv.bgsave_on = 0;
+}
+
+void cmd_bgsave_join(void)
+{
+    pthread_mutex_lock(&srv.bgsave_mu);
+    bgsave_collect();
     pthread_mutex_unlock(&srv.bgsave_mu);
 }
 
@@ -554,10 +559,7 @@ void cmd_save(cmd_ctx *x)
         cmd_err(x, "-ERR Background save already in progress");
         return;
     }
-    if (srv.bgsave_on) { /* finished: collect it */
-        pthread_join(srv.bgsave_th, NULL);
-        srv.bgsave_on = 0;
-    }
+    bgsave_collect(); /* one that finished */
     if (bg) {
         atomic_store(&srv.bgsave_running, 1);
         srv.bgsave_on = pthread_create(&srv.bgsave_th, NULL, bgsave_main, NULL) == 0;
