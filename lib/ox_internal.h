@@ -108,6 +108,10 @@ struct ox_store {
 /* ---- ox_store.c ---- */
 int ox__mdb_err(int rc);                               /* LMDB/errno code -> ox_err */
 uint64_t ox__now(ox_store *s);                         /* the store's clock */
+/* A failed commit's code as a caller should see it: LMDB reports a short write as an I/O
+ * error, which on a file system with (almost) no space left is what a full disk does, so
+ * OX_EIO becomes OX_EFULL there. Any other code is returned as it is. */
+int ox__space_err(ox_store *s, int rc);
 int ox__key_check(ox_store *s, size_t klen);           /* OX_EINVAL / OX_EKEYTOOLONG */
 /* Begins a read transaction (from the pool) counted by the growth gate. */
 int ox__read_begin(ox_store *s, MDB_txn **txn);
@@ -134,6 +138,8 @@ int ox__revive_if_failed(ox_store *s, int *rc);
 /* Opens again, in txn, the databases of every table s knows (their handles change when
  * the env is reopened). */
 int ox__table_reopen_all(ox_store *s, MDB_txn *txn);
+/* fsyncs the directory holding path, so that a file created or renamed there is durable. */
+int ox__sync_parent(const char *path);
 /* Grows ahead of time when the map is mostly used (wlock held, no write txn active). */
 void ox__grow_if_needed(ox_store *s);
 

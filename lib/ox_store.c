@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #define OX_META_DB "ox:meta" /* the store's own database (ox_internal.h) */
 #define OX_GROW_STEP_MAX ((size_t)1 << 30)
 #define OX_POOL_MAX 256
+#define OX_FULL_LEFT (1u << 20) /* free bytes under which an I/O error means a full disk */
 #define OX_GROW_WAIT_S 10 /* longest wait for readers to drain before a map growth */
 #define OX_REVIVE_WAIT_S 1 /* ... before a reopen of a failed env (ox__revive_if_failed),
                               retried at most once per this many seconds */
@@ -69,6 +71,16 @@ uint64_t ox__now(ox_store *s)
 int ox__key_check(ox_store *s, size_t klen)
 {
     return klen > s->key_max ? OX_EKEYTOOLONG : OX_OK;
+}
+
+int ox__space_err(ox_store *s, int rc)
+{
+    struct statvfs v;
+    int fd;
+    if (rc != OX_EIO || s->in_memory || mdb_env_get_fd(s->env, &fd) || fstatvfs(fd, &v))
+        return rc;
+    uint64_t left = (uint64_t)(geteuid() == 0 ? v.f_bfree : v.f_bavail) * v.f_frsize;
+    return left < OX_FULL_LEFT ? OX_EFULL : rc;
 }
 
 /* ---- growth gate -------------------------------------------------------------------- */
@@ -376,23 +388,51 @@ static int ox_parent_dir(const char *path, char *dir, size_t cap)
     return OX_OK;
 }
 
-static int ox_mkdirs(const char *path)
+/* Creates the directories leading to path's file. *made (may be NULL) is set to how many
+ * of them, the deepest ones, did not exist before. */
+static int ox_mkdirs(const char *path, int *made)
 {
     char buf[PATH_MAX];
-    int rc = ox_parent_dir(path, buf, sizeof buf);
+    int rc = ox_parent_dir(path, buf, sizeof buf), n = 0;
+    if (made)
+        *made = 0;
     if (rc)
         return rc;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
+    for (char *p = buf + 1;; p++) {
+        if (*p && *p != '/')
             continue;
+        char c = *p;
         *p = '\0';
-        if (mkdir(buf, 0755) && errno != EEXIST)
+        if (mkdir(buf, 0755) == 0)
+            n++;
+        else if (errno != EEXIST)
             return ox__mdb_err(errno);
+        if (!c)
+            break;
         *p = '/';
     }
-    if (mkdir(buf, 0755) && errno != EEXIST)
-        return ox__mdb_err(errno);
+    if (made)
+        *made = n;
     return OX_OK;
+}
+
+/* After a failed open: removes what it created, so that a full disk is not left fuller
+ * (the write-ahead log removes itself). data: the data file and its lock file are new;
+ * dirs: as ox_mkdirs's *made. */
+static void ox_unmake(const char *path, int data, int dirs)
+{
+    char buf[PATH_MAX];
+    if (data && snprintf(buf, sizeof buf, "%s-lock", path) < (int)sizeof buf) {
+        unlink(path);
+        unlink(buf);
+    }
+    char dir[PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (int i = 0; i < dirs && ox_parent_dir(buf, dir, sizeof dir) == OX_OK; i++) {
+        if (rmdir(dir))
+            break;
+        memcpy(buf, dir, sizeof dir);
+    }
 }
 
 /* Reads or records the format version (in a write txn unless read-only). */
@@ -627,7 +667,7 @@ int ox__store_settle(const char *path)
 int ox_store_open(const char *path, const ox_options *opts, ox_store **out)
 {
     ox_wal *wal = NULL;
-    int recover = 0;
+    int recover = 0, made_dirs = 0, made_data = 0;
     ox_options defaults;
     if (!opts) {
         ox_options_init(&defaults);
@@ -648,8 +688,9 @@ int ox_store_open(const char *path, const ox_options *opts, ox_store **out)
             rc = OX_ENOMEM;
             goto fail;
         }
-        if (!opts->read_only && (rc = ox_mkdirs(path)))
+        if (!opts->read_only && (rc = ox_mkdirs(path, &made_dirs)))
             goto fail;
+        made_data = !opts->read_only && access(path, F_OK) != 0;
     }
     /* Once more on EINVAL: an open that waited for ox_repair or ox_compact to release the
      * file finds the lock file they emptied (so that no stale reader table survives) and
@@ -707,7 +748,12 @@ int ox_store_open(const char *path, const ox_options *opts, ox_store **out)
     return OX_OK;
 fail:
     ox__wal_close(wal);
+    char *made_path = s->path; /* kept past ox_store_free, for ox_unmake */
+    s->path = NULL;
     ox_store_free(s);
+    if (made_path)
+        ox_unmake(made_path, made_data, made_dirs);
+    free(made_path);
     return rc;
 }
 
@@ -875,8 +921,7 @@ void ox_store_compact_on_close(ox_store *s)
     s->compact_on_close = 1;
 }
 
-/* fsync the directory holding path so a rename into it is durable. */
-static int ox_sync_parent(const char *path)
+int ox__sync_parent(const char *path)
 {
     char dir[PATH_MAX];
     int rc = ox_parent_dir(path, dir, sizeof dir);
@@ -905,7 +950,7 @@ static int backup_locked(ox_store *s, const char *dest, int compact)
     char tmp[PATH_MAX];
     if (!dest || snprintf(tmp, sizeof tmp, "%s.tmp", dest) >= (int)sizeof tmp)
         return OX_EINVAL;
-    int rc = ox_mkdirs(dest);
+    int rc = ox_mkdirs(dest, NULL);
     if (rc)
         return rc;
     unlink(tmp);
@@ -923,7 +968,7 @@ static int backup_locked(ox_store *s, const char *dest, int compact)
     if (rc == OX_OK && rename(tmp, dest))
         rc = ox__mdb_err(errno);
     if (rc == OX_OK)
-        rc = ox_sync_parent(dest);
+        rc = ox__sync_parent(dest);
     if (rc != OX_OK)
         unlink(tmp);
     return rc == OX_IMAPFULL ? OX_EFULL : rc;

@@ -55,7 +55,7 @@ static int ox_table_dbis(ox_store *s, const char *name, MDB_dbi *data, MDB_dbi *
             ox__grow(s, rc == MDB_MAP_RESIZED) != OX_OK)
             break;
     }
-    return ox__mdb_err(rc);
+    return ox__space_err(s, ox__mdb_err(rc));
 }
 
 int ox__table_reopen_all(ox_store *s, MDB_txn *txn)

@@ -422,9 +422,8 @@ static int op_dec(const unsigned char **pp, const unsigned char *end, ox_op *op,
     return OX_OK;
 }
 
-/* Makes the transaction's log durable before its LMDB commit. *after: the record is larger
- * than the log takes: the caller must checkpoint after committing instead. */
-static int txn_log_write(ox_txn *x, ox_wal *w, int *after)
+/* Makes the transaction's log durable (under OX_SYNC_ALWAYS) before its LMDB commit. */
+static int txn_log_write(ox_txn *x, ox_wal *w)
 {
     size_t len = 0;
     for (size_t i = 0; i < x->nlog; i++)
@@ -436,9 +435,7 @@ static int txn_log_write(ox_txn *x, ox_wal *w, int *after)
     p = rec + OX_WAL_HEAD;
     for (size_t i = 0; i < x->nlog; i++)
         p = op_enc(p, &x->log[i]);
-    rc = ox__wal_append(w, x->s->env, len);
-    *after = rc == OX_EFULL;
-    return *after ? OX_OK : rc;
+    return ox__wal_append(w, x->s->env, len);
 }
 
 /* Recovery: applies one write-ahead-log record in one transaction (the store has no log
@@ -516,7 +513,7 @@ void ox_txn_rollback(ox_txn *x)
 
 int ox_txn_commit(ox_txn *x)
 {
-    int rc = x->failed, logged = 0, after = 0;
+    int rc = x->failed, logged = 0;
     ox_wal *w = x->s->wal;
     /* Every change is an op in the log: a transaction that logged none changed nothing, and
      * needs no LMDB commit (one would bypass the log, which may have no checkpoint pinned
@@ -526,8 +523,8 @@ int ox_txn_commit(ox_txn *x)
         return OX_OK;
     }
     if (rc == OX_OK && w) {
-        rc = txn_log_write(x, w, &after);
-        logged = rc == OX_OK && !after;
+        rc = txn_log_write(x, w);
+        logged = rc == OX_OK;
     }
     for (int tries = 0; rc == OX_OK && tries < OX_REGROW_TRIES; tries++) {
         ox__iter_detach_all(x, 0);
@@ -539,6 +536,8 @@ int ox_txn_commit(ox_txn *x)
     }
     if (rc == OX_IMAPFULL)
         rc = OX_EFULL;
+    rc = ox__space_err(x->s, rc);
+    /* Refused, the commit must stay without effect after a crash too: its record goes. */
     if (rc != OX_OK && logged)
         ox__wal_cancel(w);
     /* A failure while LMDB wrote its meta page leaves its env failed for every reader too:
@@ -546,8 +545,6 @@ int ox_txn_commit(ox_txn *x)
     int revive_rc; /* OX_EBUSY leaves it to the next ox_txn_begin */
     if (rc != OX_OK)
         ox__revive_if_failed(x->s, &revive_rc);
-    if (rc == OX_OK && after)
-        rc = ox__wal_checkpoint(w, x->s->env, 0);
     txn_end(x);
     return rc;
 }

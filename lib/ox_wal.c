@@ -32,10 +32,16 @@
 #define H_META 48
 #define H_SUM (H_META + WAL_META)
 #define H_SIZE (H_SUM + 8)
-/* Record head: sum[8] len[4] zero[4] seq[8] zero[8]; the sum covers bytes 8.. and the
- * payload. */
+/* Record head: sum[8] len[4] flags[4] seq[8] zero[8]; the sum covers bytes 8.. and the
+ * payload. A record too large for a half is written whole to the side file, with the head
+ * sum[8] len[8] seq[8] zero[8], and the log gets an empty record flagged R_SIDE in its
+ * place (see side_write). */
 #define R_LEN 8
+#define R_FLAGS 12
 #define R_SEQ 16
+#define R_SIDE 1u
+#define S_LEN 8
+#define S_SEQ 16
 /* Where LMDB keeps a meta page's txnid: page header (16) + MDB_meta's mm_txnid (128). */
 #define META_TXNID (16 + 128)
 
@@ -65,6 +71,10 @@ struct ox_wal {
     MDB_env *env;        /* set by the first checkpoint */
     unsigned since;      /* records appended since the last look at the pinned pages */
     size_t pinned_max;   /* ox_options.wal_pinned (0: the default budget) */
+    uint64_t last_off;   /* where the last appended record starts (ox__wal_cancel) */
+    int side_fd;         /* the side file "<file>-wal-big" (-1 until needed) */
+    char *side_path;
+    uint64_t side_seq;   /* sequence number of the record the side file holds (0: none) */
 
     /* Shared with the checkpointer thread. */
     pthread_mutex_t mu;
@@ -76,6 +86,7 @@ struct ox_wal {
     wal_ckpt bg;         /* the one it works on */
     uint64_t gen;        /* header generation in force */
     uint64_t start;      /* first live record (the header in force says so) */
+    uint64_t start_seq;  /* its sequence number */
     int start_half;      /* the half it is in (the header keeps it in start's top bit) */
     MDB_txn *pin;        /* pin of the header in force */
     uint32_t psize;      /* its meta page (for a restore) */
@@ -223,8 +234,19 @@ int ox__wal_open(const char *dbpath, size_t size, size_t pinned, ox_wal **out,
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
     w->pinned_max = pinned;
-    int rc = OX_OK;
-    if ((w->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
+    w->fd = w->side_fd = -1;
+    int rc = OX_OK, created = 0;
+    if (!(w->side_path = malloc(strlen(path) + 5))) {
+        rc = OX_ENOMEM;
+        goto fail;
+    }
+    sprintf(w->side_path, "%s-big", path);
+    /* A log this open creates is removed again if the open fails (a full disk): nothing
+     * half made is left behind to use up the space. */
+    if ((w->fd = open(path, O_RDWR | O_CLOEXEC)) < 0 && errno == ENOENT &&
+        (w->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) >= 0)
+        created = 1;
+    if (w->fd < 0) {
         rc = ox__mdb_err(errno);
         goto fail;
     }
@@ -262,6 +284,7 @@ int ox__wal_open(const char *dbpath, size_t size, size_t pinned, ox_wal **out,
         }
         w->gen = g[pick];
         w->start = start;
+        w->start_seq = h->seq;
         w->start_half = hh;
         w->cur = hh;
         w->tail = start;
@@ -273,9 +296,12 @@ int ox__wal_open(const char *dbpath, size_t size, size_t pinned, ox_wal **out,
     *out = w;
     return OX_OK;
 fail:
+    if (created)
+        unlink(path);
     ox__wal_close(w);
     return rc;
-}int ox__wal_restore(ox_wal *w, const char *dbpath)
+}
+int ox__wal_restore(ox_wal *w, const char *dbpath)
 {
     if (w->psize < 512 || w->psize > (1u << 16) || (w->psize & (w->psize - 1)))
         return OX_ECORRUPT;
@@ -306,8 +332,42 @@ fail:
     return rc;
 }
 
+/* Opens the side file if it is not open yet (creating it, and making its name durable,
+ * with create != 0). */
+static int side_open(ox_wal *w, int create)
+{
+    if (w->side_fd >= 0)
+        return OX_OK;
+    w->side_fd = open(w->side_path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
+    if (w->side_fd < 0)
+        return create ? wal_errno(errno) : OX_ECORRUPT;
+    return create ? ox__sync_parent(w->side_path) : OX_OK;
+}
+
+/* Reads the side file's record, which must carry sequence number seq, into w->buf (payload
+ * at OX_WAL_HEAD): OX_OK with *len, or OX_ECORRUPT. A log record that points to it was
+ * written only once it was synced, so anything else is damage. */
+static int side_read(ox_wal *w, uint64_t seq, size_t *len)
+{
+    unsigned char head[OX_WAL_HEAD], *rec;
+    if (side_open(w, 0) || pread_all(w->side_fd, head, OX_WAL_HEAD, 0))
+        return OX_ECORRUPT;
+    uint64_t n = rd64(head + S_LEN);
+    if (rd64(head + S_SEQ) != seq || n > SIZE_MAX - OX_WAL_HEAD ||
+        ox__wal_reserve(w, (size_t)n, &rec))
+        return OX_ECORRUPT;
+    memcpy(rec, head, OX_WAL_HEAD);
+    if (pread_all(w->side_fd, rec + OX_WAL_HEAD, (size_t)n, OX_WAL_HEAD) ||
+        rd64(rec) != wal_sum(rec + 8, OX_WAL_HEAD - 8 + (size_t)n))
+        return OX_ECORRUPT;
+    *len = (size_t)n;
+    return OX_OK;
+}
+
 /* Reads the record at off in half h if it is the one with sequence number seq: 1 with its
- * payload at w->buf + OX_WAL_HEAD and its length in *len, 0 if not (or on a read error). */
+ * payload at w->buf + OX_WAL_HEAD and its length in *len, 2 the same for a record kept in
+ * the side file (its log record is a head alone), 0 if there is none (or on a read error),
+ * -1 if there is and its side file is damaged. */
 static int rec_read(ox_wal *w, uint64_t off, int h, uint64_t seq, size_t *len)
 {
     unsigned char head[OX_WAL_HEAD], *rec;
@@ -322,6 +382,8 @@ static int rec_read(ox_wal *w, uint64_t off, int h, uint64_t seq, size_t *len)
         rd64(rec) != wal_sum(rec + 8, OX_WAL_HEAD - 8 + (size_t)n))
         return 0;
     *len = (size_t)n;
+    if (rd32(head + R_FLAGS) & R_SIDE)
+        return n == 0 && side_read(w, seq, len) == OX_OK ? 2 : -1;
     return 1;
 }
 
@@ -332,17 +394,22 @@ int ox__wal_replay(ox_wal *w, int (*fn)(void *ctx, const unsigned char *p, size_
     int h = w->cur;
     size_t len;
     for (;; seq++) {
-        if (!rec_read(w, off, h, seq, &len)) {
+        int got = rec_read(w, off, h, seq, &len);
+        if (!got) {
             /* The writer moves to the other half when a record does not fit in this one. */
-            if (!rec_read(w, half_start(w, !h), !h, seq, &len))
+            if (!(got = rec_read(w, half_start(w, !h), !h, seq, &len)))
                 break;
             h = !h;
             off = half_start(w, h);
         }
+        if (got < 0)
+            return OX_ECORRUPT;
+        if (got == 2)
+            w->side_seq = seq; /* emptied by the checkpoint that ends the recovery */
         int rc = fn(ctx, w->buf + OX_WAL_HEAD, len);
         if (rc)
             return rc;
-        off += OX_WAL_HEAD + len;
+        off += OX_WAL_HEAD + (got == 2 ? 0 : len);
     }
     w->seq = seq - 1;
     w->tail = off;
@@ -446,6 +513,7 @@ static int ckpt_finish(ox_wal *w, MDB_env *env, wal_ckpt *c)
     w->pin = c->pin;
     w->gen = gen;
     w->start = c->start;
+    w->start_seq = c->seq;
     w->start_half = c->half;
     w->psize = c->psize;
     memcpy(w->meta, c->meta, WAL_META);
@@ -499,6 +567,9 @@ int ox__wal_checkpoint(ox_wal *w, MDB_env *env, int clean)
         rc = ckpt_finish(w, env, &c);
     if (rc == OX_OK)
         w->broken = 0;
+    /* The side file's record is behind the log's start now: its space goes back. */
+    if (rc == OX_OK && w->side_seq && w->side_seq < c.seq && ftruncate(w->side_fd, 0) == 0)
+        w->side_seq = 0;
     return rc;
 }
 
@@ -622,32 +693,88 @@ static int switch_half(ox_wal *w, MDB_env *env)
 
 /* ---- appends ------------------------------------------------------------------------------ */
 
+/* Overwrites the head of the record at off with zeros and syncs it, whatever the policy: no
+ * replay counts it any more (after a crash of the process: the page cache holds the zeros;
+ * of the machine: the sync made them durable). */
+static int rec_void(ox_wal *w, uint64_t off)
+{
+    static const unsigned char zero[OX_WAL_HEAD];
+    int rc = pwrite_all(w->fd, zero, sizeof zero, off);
+    return rc ? rc : sync_fd(w->fd);
+}
+
+/* A record of len payload bytes (in w->buf) larger than a half goes whole into the side
+ * file, synced, with sequence number w->seq + 1; the log then gets an empty record flagged
+ * R_SIDE in its place. The side file holds one record: if the checkpoint in force does not
+ * start past the one it holds, a checkpoint comes first. On failure the side file is
+ * emptied (its space given back) and nothing points to it. */
+static int side_write(ox_wal *w, MDB_env *env, size_t len)
+{
+    int rc = OX_OK;
+    wait_idle(w);
+    if (w->side_seq && w->start_seq <= w->side_seq && (rc = ox__wal_checkpoint(w, env, 0)))
+        return rc;
+    if ((rc = side_open(w, 1)))
+        return rc;
+    unsigned char *rec = w->buf;
+    wr64(rec + S_LEN, len);
+    wr64(rec + S_SEQ, w->seq + 1);
+    wr64(rec + S_SEQ + 8, 0);
+    wr64(rec, wal_sum(rec + 8, OX_WAL_HEAD - 8 + len));
+    w->side_seq = 0;
+    rc = ftruncate(w->side_fd, 0) ? wal_errno(errno) : OX_OK;
+    if (rc == OX_OK)
+        rc = pwrite_all(w->side_fd, rec, OX_WAL_HEAD + len, 0);
+    if (rc == OX_OK)
+        rc = sync_fd(w->side_fd);
+    if (rc != OX_OK) {
+        if (ftruncate(w->side_fd, 0)) { /* the record is incomplete either way */ }
+        return rc;
+    }
+    w->side_seq = w->seq + 1;
+    return OX_OK;
+}
+
 int ox__wal_append(ox_wal *w, MDB_env *env, size_t len)
 {
     uint64_t need = OX_WAL_HEAD + (uint64_t)len;
-    /* First, even for a record the log cannot take: its commit follows at once. */
+    unsigned char side_head[OX_WAL_HEAD], *rec = w->buf;
+    uint32_t flags = 0;
     int rc = ox__wal_ready(w, env);
     if (rc)
         return rc;
-    if (len > UINT32_MAX || need > w->half)
-        return OX_EFULL;
+    if (need > w->half) {
+        if ((rc = side_write(w, env, len)))
+            return rc;
+        rec = side_head;
+        flags = R_SIDE;
+        len = 0;
+        need = OX_WAL_HEAD;
+    }
     if (w->tail + need > half_end(w, w->cur) ? (rc = switch_half(w, env))
                                               : (rc = ckpt_if_due(w, env)))
         return rc;
-    unsigned char *rec = w->buf;
     wr32(rec + R_LEN, (uint32_t)len);
-    wr32(rec + R_LEN + 4, 0);
+    wr32(rec + R_FLAGS, flags);
     wr64(rec + R_SEQ, w->seq + 1);
     wr64(rec + R_SEQ + 8, 0);
     wr64(rec, wal_sum(rec + 8, OX_WAL_HEAD - 8 + len));
     rc = pwrite_all(w->fd, rec, (size_t)need, w->tail);
     if (rc == OX_OK && !w->lazy)
         rc = sync_fd(w->fd);
-    w->seq++; /* used, even by a failed record: the next checkpoint starts past it */
     if (rc != OX_OK) {
-        w->broken = 1;
-        return OX_EIO;
+        /* Some of the record may be in the page cache or on disk: void it, and the next
+         * record takes its place and its sequence number. If even that fails, the number
+         * is burnt and the log broken: the next commit checkpoints first, which moves the
+         * log's start past the record. */
+        if (rec_void(w, w->tail) != OX_OK) {
+            w->seq++;
+            w->broken = 1;
+        }
+        return rc;
     }
+    w->last_off = w->tail;
+    w->seq++;
     w->tail += need;
     w->since++;
     return OX_OK;
@@ -685,6 +812,16 @@ int ox__wal_sync(ox_wal *w)
 
 void ox__wal_cancel(ox_wal *w)
 {
+    /* Voided, the record's place and number go to the next one: a checkpoint captured
+     * while it was appended starts at it, which is where the next record goes. */
+    if (rec_void(w, w->last_off) == OX_OK) {
+        w->tail = w->last_off;
+        w->seq--;
+    }
+    /* Broken either way: a record that could not be voided is moved past by the checkpoint
+     * the next commit makes first, and a commit that failed for want of space gets the
+     * pages the pinned checkpoint holds back (a full disk would otherwise refuse every
+     * write long before the live data fills it). */
     w->broken = 1;
 }
 
@@ -702,6 +839,9 @@ void ox__wal_close(ox_wal *w)
         mdb_txn_abort(w->pin);
     if (w->fd >= 0)
         close(w->fd);
+    if (w->side_fd >= 0)
+        close(w->side_fd);
+    free(w->side_path);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
     free(w->buf);

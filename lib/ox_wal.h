@@ -19,16 +19,23 @@
  *
  * File layout: two header slots of OX_WAL_SLOT bytes (the one with the higher generation
  * and a good checksum rules; they alternate so a torn header write leaves the other),
- * then the two halves of records: a 32-byte head (checksum, length, sequence) and the
- * payload. Sequence numbers grow over the file's whole life; a record counts only if it
- * carries the next one and its checksum holds, so stale bytes end a replay. A replay that
- * finds no next record in one half looks at the start of the other.
+ * then the two halves of records: a 32-byte head (checksum, length, flags, sequence) and
+ * the payload. Sequence numbers grow over the file's whole life; a record counts only if
+ * it carries the next one and its checksum holds, so stale bytes end a replay. A replay
+ * that finds no next record in one half looks at the start of the other. A record larger
+ * than a half is written whole, and synced, to the side file "<file>-wal-big" first; the
+ * log then gets an empty record flagged as kept there. The side file holds one record: a
+ * checkpoint past the one it holds comes before the next (and gives its space back).
  *
- * Errors: a record whose append failed, or whose LMDB commit failed after it was
- * appended, may sit in the log with a good checksum. The log is then "broken": the next
- * commit first checkpoints synchronously, moving the log's start (and its sequence
- * number) past that record, so no replay can see it; until then a crash may replay it
- * (the outcome of a commit that returned an error is unknown, as in any database).
+ * Errors: a write refused is never applied, not even after a crash. A record whose append
+ * failed, or whose LMDB commit failed after it was appended, is voided at once: its head
+ * overwritten with zeros and synced (under every policy), so no replay counts it, and the
+ * next record takes its place and sequence number. The log is then "broken": the next
+ * commit first checkpoints synchronously, which releases the pages the pinned checkpoint
+ * held back (a commit that failed for want of space may succeed after it) and, if the
+ * voiding itself failed, moves the log's start past the record. Only a disk that fails
+ * both the voiding and every later checkpoint leaves such a record in the log, with every
+ * write refused meanwhile; a crash of the machine then may replay it.
  *
  * Threads: every function but ox__wal_open/close/sync is called with the store's wlock
  * held; the checkpointer thread is the log's own.
@@ -40,10 +47,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "oxistore.h"
+
 #define OX_WAL_SLOT 4096u
 #define OX_WAL_DATA (2u * OX_WAL_SLOT)
 #define OX_WAL_HEAD 32u             /* bytes before each record's payload */
-#define OX_WAL_DEFAULT (16u << 20)  /* log size when ox_options.wal_size is 0 */
+#define OX_WAL_DEFAULT OX_WAL_SIZE_DEFAULT /* log size when ox_options.wal_size is 0 */
 
 typedef struct ox_wal ox_wal;
 
@@ -69,9 +78,10 @@ int ox__wal_replay(ox_wal *w, int (*fn)(void *ctx, const unsigned char *p, size_
  * Errors: OX_ENOMEM. */
 int ox__wal_reserve(ox_wal *w, size_t len, unsigned char **rec);
 
-/* Appends the reserved record (len payload bytes) and makes it durable; env is the store's
- * (a checkpoint may start). OX_EFULL when the record is larger than half the log (commit,
- * then ox__wal_checkpoint), OX_EIO when a write or sync failed (the log is then broken). */
+/* Appends the reserved record (len payload bytes, any size: larger than a half goes through
+ * the side file) and makes it durable (unless lazy); env is the store's (a checkpoint may
+ * start). On failure nothing of the record counts (see Errors): OX_EFULL (no space),
+ * OX_EIO, or the error of the checkpoint a broken log needed first. */
 int ox__wal_append(ox_wal *w, MDB_env *env, size_t len);
 
 /* Before any LMDB commit of env, logged or not (ox__wal_append calls it too): a broken log
@@ -96,7 +106,8 @@ void ox__wal_unpin(ox_wal *w);
  * wlock. A failure breaks the log (the next commit checkpoints). OX_EIO. */
 int ox__wal_sync(ox_wal *w);
 
-/* The last appended record's LMDB commit failed: the log is broken (see Errors). */
+/* The last appended record's LMDB commit failed: the record is voided and the log broken
+ * (see Errors). */
 void ox__wal_cancel(ox_wal *w);
 
 /* Synchronous checkpoint (waits for a background one first): syncs env's data file and

@@ -40,7 +40,10 @@
  * log is full, and at close) sync the data file; opening after a crash of the process or
  * the machine rolls the data file back to the last checkpoint and replays the log. One
  * process at a time may open a store for writing (the log is locked: OX_EBUSY). A commit
- * that returns an I/O error may or may not be applied after a crash, as with any database.
+ * that returns an error is not applied, now or after a crash of the process or the
+ * machine, under every policy: its log record is voided before the call returns (only a
+ * disk that then refuses even that write, and every later checkpoint, can leave it to a
+ * machine crash's recovery; every commit fails meanwhile).
  * A commit that fails while LMDB writes its meta page leaves LMDB's env failed for every
  * reader too; the store reopens it at once (once this process's read transactions end,
  * waiting up to a second; if one stays, an ox_txn_begin a second later tries again), so
@@ -102,6 +105,8 @@ enum ox_sync {
     OX_SYNC_NO          /* the OS flushes when it likes; survives a process crash only */
 };
 
+#define OX_WAL_SIZE_DEFAULT ((size_t)16 << 20) /* ox_options.wal_size 0: 16 MiB */
+
 /* The store's clock: milliseconds since the Unix epoch. */
 typedef uint64_t (*ox_clock_fn)(void *ctx);
 
@@ -115,8 +120,11 @@ typedef struct ox_options {
     int read_only;         /* open without write access; writes return OX_EREADONLY */
     int in_memory;         /* ephemeral: the path is ignored (may be NULL) and nothing is
                               left on disk after close or a crash */
-    size_t wal_size;       /* OX_SYNC_ALWAYS: bytes of the write-ahead log "<file>-wal"
-                              (preallocated; a checkpoint empties it when full); 0 = 16 MiB */
+    size_t wal_size;       /* bytes of the write-ahead log "<file>-wal" (OX_SYNC_ALWAYS and
+                              OX_SYNC_EVERYSEC), written in full when the log is created, so
+                              that a store being created needs this much free space (a
+                              failed creation removes what it made); a checkpoint empties
+                              it when full; 0 = OX_WAL_SIZE_DEFAULT */
     size_t wal_pinned;     /* OX_SYNC_ALWAYS: bytes of pages freed since the last checkpoint
                               (unusable until the next) that start a background checkpoint;
                               0 = 8 MiB or a quarter of the data file, whichever is larger.
