@@ -62,7 +62,14 @@ static int open_store(void)
     o.map_size = (size_t)c->map_size;
     o.max_tables = (unsigned)c->databases + 4;
     o.sync = srv_sync_policy(c->appendfsync);
+    int fresh = access(path, F_OK) != 0;
     int rc = ox_store_open(path, &o, &srv.store);
+    if (rc == OX_EFULL && fresh && o.sync != OX_SYNC_NO) {
+        srv_log(SRV_LOG_WARNING, "Can't create the data file %s: %s (a new data file needs "
+                "%zu MiB free for its write-ahead log, and room for its data)", path,
+                ox_strerror(rc), OX_WAL_SIZE_DEFAULT >> 20);
+        return -1;
+    }
     if (rc) {
         srv_log(SRV_LOG_WARNING, "Can't open the data file %s: %s", path, ox_strerror(rc));
         return -1;
