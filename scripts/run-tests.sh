@@ -22,6 +22,7 @@ for t in "$@"; do
       printf '%s\n' "$out" | grep -v '^RESULT' | tail -n 60
       [ "$f" -eq 0 ] && { failed=$((failed + 1)); echo "BROKEN $name: exit $rc"; }
     fi
+    printf '%s\n' "$out" | grep '^SKIP' || true
     echo "$name: $p passed, $f failed (${secs}s)"
   fi
   rm -rf "$work"

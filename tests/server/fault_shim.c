@@ -3,15 +3,25 @@
  *
  * While the file named by $OX_FAULT_CTL exists, the calls that put bytes on disk or make
  * them durable fail when they address a file inside the directory $OX_FAULT_DIR. The
- * control file holds an errno name ("ENOSPC" or "EIO"), optionally followed by "sync": then
- * only the sync family fails (fsync, fdatasync, msync, sync_file_range, syncfs) and the
- * writes themselves go through, as when the disk takes the bytes but cannot flush them.
- * "STALL" makes the sync family wait (and then succeed) until the control file goes: a
- * disk that has stopped answering, which holds the writer thread in its sync. "STALL data"
- * holds only the syncs of files whose name does not end in "-wal": the write-ahead log
- * goes on, the data file's write-back (the checkpoints) does not. "EIO meta" fails only
- * the pwrites into the first 8 KB of files other than the log: LMDB's two meta pages, the
- * last write of each commit (a commit that fails there leaves LMDB's env failed).
+ * control file holds one of these modes:
+ * - "ENOSPC", "EIO": every write and sync fails with that errno;
+ * - "EIO sync": only the sync family fails (fsync, fdatasync, msync, sync_file_range,
+ *   syncfs) and the writes themselves go through, as when the disk takes the bytes but
+ *   cannot flush them;
+ * - "EIO data": the writes of every file but the write-ahead log (the data file: its
+ *   pages and meta pages) fail, syncs pass;
+ * - "EIO log": the writes of the write-ahead log (a name ending in "-wal" or "-wal-big")
+ *   fail, syncs pass;
+ * - "EIO meta": only the pwrites into the first 8 KB of files other than the log: LMDB's
+ *   two meta pages, the last write of each commit (a commit that fails there leaves
+ *   LMDB's env failed);
+ * - "ENOSPC grow": a real full disk: a write, truncate or allocation that would make a
+ *   file longer fails with ENOSPC, one inside a file's length passes (the preallocated
+ *   log keeps taking records, the data file cannot grow);
+ * - "STALL": the sync family waits (and then succeeds) until the control file goes: a
+ *   disk that has stopped answering, which holds the writer thread in its sync;
+ *   "STALL data" holds only the syncs of files other than the log: the write-ahead log
+ *   goes on, the data file's write-back (the checkpoints) does not.
  *
  * Files are matched by directory, not by name, so whatever the store keeps beside its data
  * file (a write-ahead log, a lock file) fails too. Sockets, the log and every other file
@@ -30,39 +40,44 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-enum { ANY_CALL = 0, SYNC_CALL = 1 };
-#define STALL (-1)      /* fault_wanted: the call waits */
-#define STALL_DATA (-2) /* ... if its file is not a write-ahead log */
-#define META_EIO (-3)   /* fault_wanted: EIO for a pwrite into a meta page */
+/* What the control file asks for. */
+enum { ON_ALL, ON_DATA, ON_LOG, ON_META, ON_GROW }; /* which writes fail */
+typedef struct fault {
+    int err;        /* errno to inject; 0: no fault */
+    int syncs_only; /* "sync": the writes pass, the syncs fail */
+    int on;         /* ON_*: the writes that fail (the syncs fail only with ON_ALL) */
+    int stall;      /* 1: "STALL"; 2: "STALL data" (then err is 0) */
+} fault;
 
-/* The errno to inject for a call of this kind, or 0 while the control file is absent. */
-static int fault_wanted(int kind)
+/* Reads the control file into *f; all zero while it is absent. */
+static void fault_read(fault *f)
 {
+    memset(f, 0, sizeof *f);
     const char *ctl = getenv("OX_FAULT_CTL");
     if (!ctl)
-        return 0;
+        return;
     int fd = open(ctl, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return 0;
+        return;
     char buf[64];
     ssize_t n = read(fd, buf, sizeof buf - 1);
     close(fd);
     if (n <= 0)
-        return 0;
+        return;
     buf[n] = '\0';
-    if (strncmp(buf, "EIO meta", 8) == 0)
-        return kind == SYNC_CALL ? 0 : META_EIO;
-    if (strncmp(buf, "STALL data", 10) == 0)
-        return kind == SYNC_CALL ? STALL_DATA : 0;
-    if (strncmp(buf, "STALL", 5) == 0)
-        return kind == SYNC_CALL ? STALL : 0;
-    if (strstr(buf, "sync") && kind != SYNC_CALL)
-        return 0;
-    return strncmp(buf, "ENOSPC", 6) == 0 ? ENOSPC : EIO;
+    if (strncmp(buf, "STALL", 5) == 0) {
+        f->stall = strstr(buf, "data") ? 2 : 1;
+        return;
+    }
+    f->err = strncmp(buf, "ENOSPC", 6) == 0 ? ENOSPC : EIO;
+    f->syncs_only = strstr(buf, "sync") != NULL;
+    f->on = strstr(buf, "data") ? ON_DATA : strstr(buf, "log") ? ON_LOG
+            : strstr(buf, "meta") ? ON_META : strstr(buf, "grow") ? ON_GROW : ON_ALL;
 }
 
 /* 1 if path names something inside $OX_FAULT_DIR. */
@@ -73,7 +88,14 @@ static int in_fault_dir(const char *path)
     return n && strncmp(path, dir, n) == 0 && path[n] == '/';
 }
 
-/* 1 if fd is a file inside $OX_FAULT_DIR; 2 if it is one whose name ends in "-wal". */
+static int ends_with(const char *s, size_t n, const char *end)
+{
+    size_t e = strlen(end);
+    return n >= e && strcmp(s + n - e, end) == 0;
+}
+
+/* 1 if fd is a file inside $OX_FAULT_DIR; 2 if it is the write-ahead log (a name ending in
+ * "-wal", or its side file's "-wal-big"). */
 static int fd_in_fault_dir(int fd)
 {
     char link[64], path[PATH_MAX];
@@ -84,29 +106,53 @@ static int fd_in_fault_dir(int fd)
     path[n] = '\0';
     if (!in_fault_dir(path))
         return 0;
-    return n >= 4 && strcmp(path + n - 4, "-wal") == 0 ? 2 : 1;
+    return ends_with(path, (size_t)n, "-wal") || ends_with(path, (size_t)n, "-wal-big") ? 2 : 1;
 }
 
-/* The errno a call of this kind on fd must fail with, or 0 to let it through. */
-static int fd_fault(int fd, int kind)
+/* The errno a write of len bytes at off into fd must fail with (off < 0: at the file's
+ * current offset; len < 0: a truncate to length off), or 0 to let it through. */
+static int write_fault(int fd, off_t off, long long len)
 {
-    int e = fault_wanted(kind);
-    if (e == STALL || e == STALL_DATA) {
-        int where = fd_in_fault_dir(fd);
-        if (where && (e == STALL || where != 2))
-            while (fault_wanted(kind) == e)
+    fault f;
+    fault_read(&f);
+    if (!f.err || f.syncs_only)
+        return 0;
+    int where = fd_in_fault_dir(fd);
+    struct stat st;
+    switch (where ? f.on : -1) {
+    case ON_ALL: return f.err;
+    case ON_DATA: return where == 1 ? f.err : 0;
+    case ON_LOG: return where == 2 ? f.err : 0;
+    case ON_META: return where == 1 && off >= 0 && off < 8192 && len >= 0 ? f.err : 0;
+    case ON_GROW:
+        if (off < 0 && len >= 0)
+            off = lseek(fd, 0, SEEK_CUR);
+        return fstat(fd, &st) == 0 && off + (len < 0 ? 0 : len) > st.st_size ? f.err : 0;
+    }
+    return 0;
+}
+
+/* The errno a sync of fd must fail with, or 0; waits first while a STALL holds it. */
+static int sync_fault(int fd)
+{
+    fault f;
+    fault_read(&f);
+    if (f.stall) {
+        int where = fd_in_fault_dir(fd), stall = f.stall;
+        if (where && (stall == 1 || where != 2))
+            while (fault_read(&f), f.stall == stall)
                 usleep(1000);
         return 0;
     }
-    return e > 0 && fd_in_fault_dir(fd) ? e : 0;
+    return f.err && (f.syncs_only || f.on == ON_ALL) && fd_in_fault_dir(fd) ? f.err : 0;
 }
 
-/* The same for a pwrite at off: "EIO meta" fails those into a meta page. */
-static int pwrite_fault(int fd, off_t off)
+static long long iov_len(const struct iovec *iov, int cnt)
 {
-    if (fault_wanted(ANY_CALL) == META_EIO)
-        return off < 8192 && fd_in_fault_dir(fd) == 1 ? EIO : 0;
-    return fd_fault(fd, ANY_CALL);
+    long long n = 0;
+    for (int i = 0; i < cnt; i++)
+        n += (long long)iov[i].iov_len;
+    return n;
 }
 
 /* 1 if addr lies in a mapping of a file inside $OX_FAULT_DIR (msync has no descriptor). */
@@ -161,122 +207,124 @@ static int addr_in_fault_dir(const void *addr)
 ssize_t write(int fd, const void *buf, size_t n)
 {
     NEXT(write);
-    FAIL_IF(fd_fault(fd, ANY_CALL), -1);
+    FAIL_IF(write_fault(fd, -1, (long long)n), -1);
     return next_(fd, buf, n);
 }
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
     NEXT(pwrite);
-    FAIL_IF(pwrite_fault(fd, off), -1);
+    FAIL_IF(write_fault(fd, off, (long long)n), -1);
     return next_(fd, buf, n, off);
 }
 
 ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
 {
     NEXT(pwrite64);
-    FAIL_IF(pwrite_fault(fd, off), -1);
+    FAIL_IF(write_fault(fd, off, (long long)n), -1);
     return next_(fd, buf, n, off);
 }
 
 ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
     NEXT(writev);
-    FAIL_IF(fd_fault(fd, ANY_CALL), -1);
+    FAIL_IF(write_fault(fd, -1, iov_len(iov, cnt)), -1);
     return next_(fd, iov, cnt);
 }
 
 ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
     NEXT(pwritev);
-    FAIL_IF(fd_fault(fd, ANY_CALL), -1);
+    FAIL_IF(write_fault(fd, off, iov_len(iov, cnt)), -1);
     return next_(fd, iov, cnt, off);
 }
 
 ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off64_t off)
 {
     NEXT(pwritev64);
-    FAIL_IF(fd_fault(fd, ANY_CALL), -1);
+    FAIL_IF(write_fault(fd, off, iov_len(iov, cnt)), -1);
     return next_(fd, iov, cnt, off);
 }
 
 ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
     NEXT(pwritev2);
-    FAIL_IF(fd_fault(fd, ANY_CALL), -1);
+    FAIL_IF(write_fault(fd, off, iov_len(iov, cnt)), -1);
     return next_(fd, iov, cnt, off, flags);
 }
 
 int ftruncate(int fd, off_t len)
 {
     NEXT(ftruncate);
-    FAIL_IF(fd_fault(fd, ANY_CALL), -1);
+    FAIL_IF(write_fault(fd, len, -1), -1);
     return next_(fd, len);
 }
 
 int ftruncate64(int fd, off64_t len)
 {
     NEXT(ftruncate64);
-    FAIL_IF(fd_fault(fd, ANY_CALL), -1);
+    FAIL_IF(write_fault(fd, len, -1), -1);
     return next_(fd, len);
 }
 
 int fallocate(int fd, int mode, off_t off, off_t len)
 {
     NEXT(fallocate);
-    FAIL_IF(fd_fault(fd, ANY_CALL), -1);
+    FAIL_IF(write_fault(fd, off, len), -1);
     return next_(fd, mode, off, len);
 }
 
 int fallocate64(int fd, int mode, off64_t off, off64_t len)
 {
     NEXT(fallocate64);
-    FAIL_IF(fd_fault(fd, ANY_CALL), -1);
+    FAIL_IF(write_fault(fd, off, len), -1);
     return next_(fd, mode, off, len);
 }
 
 int posix_fallocate(int fd, off_t off, off_t len)
 {
     NEXT(posix_fallocate);
-    int e = fd_fault(fd, ANY_CALL);
+    int e = write_fault(fd, off, len);
     return e ? e : next_(fd, off, len); /* it returns the error instead of setting errno */
 }
 
 int fsync(int fd)
 {
     NEXT(fsync);
-    FAIL_IF(fd_fault(fd, SYNC_CALL), -1);
+    FAIL_IF(sync_fault(fd), -1);
     return next_(fd);
 }
 
 int fdatasync(int fd)
 {
     NEXT(fdatasync);
-    FAIL_IF(fd_fault(fd, SYNC_CALL), -1);
+    FAIL_IF(sync_fault(fd), -1);
     return next_(fd);
 }
 
 int syncfs(int fd)
 {
     NEXT(syncfs);
-    FAIL_IF(fd_fault(fd, SYNC_CALL), -1);
+    FAIL_IF(sync_fault(fd), -1);
     return next_(fd);
 }
 
 int sync_file_range(int fd, off64_t off, off64_t n, unsigned int flags)
 {
     NEXT(sync_file_range);
-    FAIL_IF(fd_fault(fd, SYNC_CALL), -1);
+    FAIL_IF(sync_fault(fd), -1);
     return next_(fd, off, n, flags);
 }
 
 int msync(void *addr, size_t len, int flags)
 {
     NEXT(msync);
-    int e = fault_wanted(SYNC_CALL), stall = e; /* a mapping is never a log: both STALLs */
-    while ((stall == STALL || stall == STALL_DATA) && addr_in_fault_dir(addr) &&
-           (e = fault_wanted(SYNC_CALL)) == stall)
+    fault f;
+    fault_read(&f);
+    int stall = f.stall; /* a mapping is never a log: both STALLs hold it */
+    while (stall && addr_in_fault_dir(addr) && (fault_read(&f), f.stall == stall))
         usleep(1000);
-    FAIL_IF(e > 0 && addr_in_fault_dir(addr) ? e : 0, -1);
+    int e = f.err && (f.syncs_only || f.on == ON_ALL) ? f.err : 0;
+    FAIL_IF(e && addr_in_fault_dir(addr) ? e : 0, -1);
     return next_(addr, len, flags);
 }
