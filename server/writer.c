@@ -29,7 +29,14 @@ struct srv_writer {
     srv_job **heads, **tails; /* per I/O thread, for handing a batch back */
     uint64_t batch;         /* the running batch's number (the writer's) */
     atomic_ullong committed; /* the last batch whose commit returned */
+    /* Failed commits in the log (report_commit), the writer's alone. */
+    uint64_t fail_logged_ms; /* when a failure was last logged, 0: never */
+    unsigned long long fail_unlogged; /* failures since, not logged */
+    int fail_reported;      /* a failure was logged since the last success */
 };
+
+#define WRITER_FAIL_LOG_S 30 /* seconds between two log lines of failed commits, as Redis's
+                                AOF write errors */
 
 /* Every reply of a batch whose commit failed becomes this error: nothing of it is
  * stored, and what reads saw was never committed. */
@@ -47,6 +54,33 @@ static void batch_fail(srv_job *jobs, int rc)
         resp_buf_reset(j->out);
         resp_write_error(j->out, msg, strlen(msg));
     }
+}
+
+/* Logs a failed commit, at most once every WRITER_FAIL_LOG_S seconds with the count of
+ * those not logged since (a full disk refuses thousands of writes a second: one line each
+ * filled the log), and the first success after a logged failure. */
+static void report_commit(srv_writer *w, int rc)
+{
+    if (rc == OX_OK) {
+        if (w->fail_reported)
+            srv_log(SRV_LOG_WARNING, "Write transactions are committed again");
+        w->fail_reported = 0;
+        return;
+    }
+    uint64_t now = srv_mstime();
+    if (w->fail_logged_ms && now - w->fail_logged_ms < WRITER_FAIL_LOG_S * 1000u) {
+        w->fail_unlogged++;
+        return;
+    }
+    if (w->fail_unlogged)
+        srv_log(SRV_LOG_WARNING, "Write transaction failed: %s (and %llu more not logged in the "
+                "last %d seconds)", ox_strerror(rc), w->fail_unlogged, WRITER_FAIL_LOG_S);
+    else
+        srv_log(SRV_LOG_WARNING, "Write transaction failed: %s (such failures are logged at most "
+                "once every %d seconds)", ox_strerror(rc), WRITER_FAIL_LOG_S);
+    w->fail_logged_ms = now;
+    w->fail_unlogged = 0;
+    w->fail_reported = 1;
 }
 
 static void batch_run(srv_job *jobs)
@@ -90,8 +124,8 @@ static void batch_run(srv_job *jobs)
     watch_batch_end(rc == OX_OK);
     atomic_store_explicit(&w->committed, w->batch, memory_order_release);
     atomic_store_explicit(&srv.write_failed, rc != OX_OK, memory_order_relaxed);
+    report_commit(w, rc);
     if (rc != OX_OK) {
-        srv_log(SRV_LOG_WARNING, "Write transaction failed: %s", ox_strerror(rc));
         batch_fail(jobs, rc);
     } else {
         atomic_fetch_add_explicit(&srv.stats.commits, 1, memory_order_relaxed);

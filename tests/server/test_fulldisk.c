@@ -122,6 +122,23 @@ static void check_contents(redisContext *c, const char *when)
         T_FAIL("%s: DBSIZE %lld, expected %lld acknowledged + %lld", when, n, acked, others);
 }
 
+/* Counts the lines of p's log holding `what` into *n; *first: the first of them says how
+ * often such lines come. */
+static void count_log_lines(const srvp *p, const char *what, int *n, int *first)
+{
+    FILE *f = fopen(p->log, "r");
+    char line[1024];
+    *n = *first = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        if (!strstr(line, what))
+            continue;
+        if (!(*n)++)
+            *first = strstr(line, "(such failures are logged at most once every 30 seconds)") != 0;
+    }
+    if (f)
+        fclose(f);
+}
+
 /* The issue's sequence: fill until RUN_REFUSED SETs in a row are refused, then the writes
  * that were refused in it (INCR, MSET, EXEC, FLUSHDB), SIGKILL, restart. */
 static void refused_writes_on_a_full_tmpfs_stay_refused(void)
@@ -141,6 +158,7 @@ static void refused_writes_on_a_full_tmpfs_stay_refused(void)
     memset(&g_others, 0, sizeof g_others);
     static char v[VAL_LEN];
     int run = 0, ok = 0;
+    uint64_t fill_start = t_now_ms();
     for (g_nkeys = 0; run < RUN_REFUSED && g_nkeys < MAX_KEYS; g_nkeys++) {
         memset(v, 'a' + g_nkeys % 26, VAL_LEN);
         redisReply *r = redisCommand(c, "SET k:%d %b", g_nkeys, v, (size_t)VAL_LEN);
@@ -153,7 +171,14 @@ static void refused_writes_on_a_full_tmpfs_stay_refused(void)
         ok += g_acked[g_nkeys];
         run = g_acked[g_nkeys] ? 0 : run + 1;
     }
+    uint64_t fill_s = (t_now_ms() - fill_start) / 1000;
     printf("fill: %d SETs acknowledged, %d refused with -MISCONF\n", ok, g_nkeys - ok);
+    /* The log has one line per 30 seconds of refusals, not one per refusal. */
+    int lines = 0, first = 0;
+    count_log_lines(&p, "Write transaction failed: no space left", &lines, &first);
+    printf("log: %d lines of failed commits in %llu s\n", lines, (unsigned long long)fill_s);
+    T_ASSERT(lines >= 1 && (uint64_t)lines <= 1 + fill_s / 30);
+    T_ASSERT(first);
     T_ASSERT(run == RUN_REFUSED);
     /* The disk's space goes to the data: a refusal that kept the freed pages pinned stopped
      * at 148 keys of the ~2980 that fit. */
