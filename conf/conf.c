@@ -13,7 +13,7 @@
 #include "conf.h"
 #include "resp.h"
 
-enum conf_type { T_BOOL, T_INT, T_LL, T_MEM, T_OCTAL, T_STR, T_ENUM, T_BIND, T_COBL };
+enum conf_type { T_BOOL, T_INT, T_LL, T_MEM, T_OCTAL, T_STR, T_ENUM, T_BIND, T_COBL, T_SAVE };
 enum conf_flags {
     F_IMMUTABLE = 1, /* fixed at start: "can't set immutable config" */
     F_PROTECTED = 2, /* Redis refuses CONFIG SET unless enable-protected-configs */
@@ -60,7 +60,7 @@ static const conf_def conf_defs[] = {
     {"requirepass", T_STR, F_NULLABLE, F(requirepass), 0, 0, NULL},
     {"loglevel", T_ENUM, 0, F(loglevel), 0, 0, loglevel_words},
     {"logfile", T_STR, F_IMMUTABLE, F(logfile), 0, 0, NULL},
-    {"save", T_STR, 0, F(save), 0, 0, NULL},
+    {"save", T_SAVE, 0, F(save), 0, 0, NULL},
     {"appendonly", T_BOOL, 0, F(appendonly), 0, 1, NULL},
     {"daemonize", T_BOOL, F_IMMUTABLE, F(daemonize), 0, 0, NULL},
 };
@@ -275,6 +275,59 @@ static const char *apply_cobl(conf *c, int argc, char **argv)
     return NULL;
 }
 
+/* save: <seconds> <changes> pairs, seconds >= 1 and changes >= 0, checked as Redis's
+ * setConfigSaveOption checks them (strtoll, the whole argument); a lone "" is none. The
+ * pairs are appended to c->save with append != 0 (a config file's later save lines), else
+ * replace it. Nothing changes on error. */
+static const char *apply_save(conf *c, int argc, char **argv, int append)
+{
+    if (argc == 1 && !argv[0][0]) {
+        argc = 0;
+        append = 0;
+    }
+    if (argc & 1)
+        return "Invalid save parameters";
+    size_t have = append && c->save ? strlen(c->save) : 0, n = have;
+    char *out = malloc(have + (size_t)argc * 22 + 1);
+    if (!out)
+        return "out of memory";
+    memcpy(out, have ? c->save : "", have + 1);
+    for (int j = 0; j < argc; j++) {
+        char *end;
+        long long v = strtoll(argv[j], &end, 10);
+        if (*end || v < (j & 1 ? 0 : 1)) {
+            free(out);
+            return "Invalid save parameters";
+        }
+        n += (size_t)sprintf(out + n, "%s%lld", n ? " " : "", v);
+    }
+    free(c->save);
+    c->save = out;
+    return NULL;
+}
+
+/* CONFIG SET save: the value split at each space, as Redis splits a multi-argument
+ * config's value (so "  1 2" has empty arguments, which are not numbers). */
+static int apply_save_split(conf *c, const char *value, size_t len, const char **why)
+{
+    char *copy = strndup(value, len);
+    char **argv = calloc(len + 2, sizeof *argv);
+    int argc = 0;
+    *why = "out of memory";
+    if (copy && argv) {
+        for (char *p = copy, *sp; len; p = sp + 1) {
+            argv[argc++] = p;
+            if (!(sp = strchr(p, ' ')))
+                break;
+            *sp = '\0';
+        }
+        *why = apply_save(c, argc, argv, 0);
+    }
+    free(argv);
+    free(copy);
+    return *why ? -1 : 0;
+}
+
 /* bind and client-output-buffer-limit take several arguments; given as one string (CONFIG
  * SET, or one quoted argument in the file or on the command line) it is split as Redis
  * splits it. */
@@ -358,7 +411,7 @@ void conf_free(conf *c)
         free(c->bind[i]);
     c->nbind = 0;
     for (size_t i = 0; i < NDEFS; i++) {
-        if (conf_defs[i].type == T_STR) {
+        if (conf_defs[i].type == T_STR || conf_defs[i].type == T_SAVE) {
             free(*FIELD(c, &conf_defs[i], char *));
             *FIELD(c, &conf_defs[i], char *) = NULL;
         }
@@ -391,6 +444,10 @@ int conf_apply(conf *c, int argc, char **argv, const char **why)
         return -1;
     }
     const conf_def *d = &conf_defs[i];
+    if (d->type == T_SAVE) { /* each save line of a file or command line adds its pairs */
+        *why = apply_save(c, argc - 1, argv + 1, c->save_lines++ > 0);
+        return *why ? -1 : 0;
+    }
     if (d->type == T_BIND || d->type == T_COBL) {
         /* Redis 7.0 splits a lone non-empty argument of a multi-argument directive. */
         if (argc == 2 && argv[1][0])
@@ -424,6 +481,8 @@ int conf_set(conf *c, size_t i, const char *value, size_t len, const char **why)
         *why = "can't set protected config";
         return -1;
     }
+    if (d->type == T_SAVE)
+        return apply_save_split(c, value, len, why);
     if (d->type == T_BIND || d->type == T_COBL)
         return apply_multi_split(c, d, value, len, why);
     long long num = 0;
@@ -457,7 +516,8 @@ size_t conf_format(const conf *c, size_t i, char *buf, size_t cap)
     case T_ENUM:
         n = snprintf(buf, cap, "%s", d->words[*FIELD(c, d, const int)]);
         break;
-    case T_STR: {
+    case T_STR:
+    case T_SAVE: {
         const char *s = *FIELD(c, d, char *const);
         n = snprintf(buf, cap, "%s", s ? s : "");
         break;

@@ -61,7 +61,8 @@ typedef struct conf {
     int loglevel;             /* enum conf_loglevel */
     char *logfile;            /* "" = stderr */
     /* answered for compatibility, no effect */
-    char *save;               /* "" */
+    char *save;               /* "" or "<seconds> <changes> ...": checked as Redis checks it */
+    int save_lines;           /* save directives applied (a file's later ones add pairs) */
     int appendonly;           /* "no": oxistore is always durable, there is no AOF */
     int daemonize;            /* only "no" is accepted */
     char errbuf[128];         /* a formatted reason (conf_apply, conf_set) lives here */

@@ -207,6 +207,37 @@ static void one_quoted_argument_of_a_multi_argument_directive_is_split(void)
     conf_free(&c);
 }
 
+/* save: pairs of seconds (>= 1) and changes (>= 0), checked and split as Redis 7.0 does
+ * (its texts, compared with redis-server): a config file's save lines add up, CONFIG SET
+ * replaces, "" empties, a refused value changes nothing. */
+static void save_is_checked_as_redis_checks_it(void)
+{
+    conf c;
+    char err[512];
+    char *argv[] = {"--save", "900", "1", "--save", "300", "+10"};
+    T_EQ_INT(load(&c, NULL, 6, argv, err, sizeof err), 0);
+    T_EQ_STR(get(&c, "save"), "900 1 300 10");
+    int i = conf_find("save", 4);
+    const char *why = NULL;
+    static const char *const bad[] = {"junk", "100", "100 x", "-1 10", "0 0", " 10  20 ",
+                                      "10 2x", "1 -1", "1 2 3"};
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        why = NULL;
+        T_EQ_INT(conf_set(&c, (size_t)i, bad[k], strlen(bad[k]), &why), -1);
+        T_EQ_STR(why, "Invalid save parameters");
+        T_EQ_STR(get(&c, "save"), "900 1 300 10");
+    }
+    T_EQ_INT(conf_set(&c, (size_t)i, "3600 1 300 020", 14, &why), 0);
+    T_EQ_STR(get(&c, "save"), "3600 1 300 20");
+    T_EQ_INT(conf_set(&c, (size_t)i, "", 0, &why), 0);
+    T_EQ_STR(get(&c, "save"), "");
+    conf_free(&c);
+    char *argv2[] = {"--save", "1"};
+    T_EQ_INT(load(&c, NULL, 2, argv2, err, sizeof err), -1);
+    T_ASSERT(strstr(err, ">>> 'save \"1\"'\nInvalid save parameters") != NULL);
+    conf_free(&c);
+}
+
 int main(void)
 {
     T_RUN(defaults_are_redis_and_oxistore_defaults);
@@ -214,5 +245,6 @@ int main(void)
     T_RUN(errors_name_the_line_as_redis_does);
     T_RUN(config_set_rules);
     T_RUN(one_quoted_argument_of_a_multi_argument_directive_is_split);
+    T_RUN(save_is_checked_as_redis_checks_it);
     return T_MAIN_END();
 }
