@@ -33,6 +33,7 @@ static const char *const fsync_words[] = {"always", "everysec", "no", NULL};
 /* Redis lists appendfsync's words in this order in its error text. */
 static const char *const fsync_words_redis_order = "everysec, always, no";
 static const char *const loglevel_words[] = {"debug", "verbose", "notice", "warning", NULL};
+static const char *const protected_words[] = {"no", "yes", "local", NULL};
 
 #define F(field) offsetof(conf, field)
 static const conf_def conf_defs[] = {
@@ -63,6 +64,8 @@ static const conf_def conf_defs[] = {
     {"save", T_SAVE, 0, F(save), 0, 0, NULL},
     {"appendonly", T_BOOL, 0, F(appendonly), 0, 1, NULL},
     {"daemonize", T_BOOL, F_IMMUTABLE, F(daemonize), 0, 0, NULL},
+    {"enable-debug-command", T_ENUM, F_IMMUTABLE, F(enable_debug_command), 0, 0,
+     protected_words},
 };
 #undef F
 #define NDEFS (sizeof conf_defs / sizeof conf_defs[0])
@@ -180,12 +183,16 @@ static const char *parse_value(conf *c, const conf_def *d, const char *v, size_t
                 return NULL;
             }
         }
-        if (d->words == fsync_words)
+        if (d->words == fsync_words) {
             snprintf(c->errbuf, sizeof c->errbuf,
                      "argument(s) must be one of the following: %s", fsync_words_redis_order);
-        else
-            snprintf(c->errbuf, sizeof c->errbuf,
-                     "argument(s) must be one of the following: debug, verbose, notice, warning");
+        } else {
+            int n = snprintf(c->errbuf, sizeof c->errbuf,
+                             "argument(s) must be one of the following: ");
+            for (int i = 0; d->words[i] && n > 0 && (size_t)n < sizeof c->errbuf; i++)
+                n += snprintf(c->errbuf + n, sizeof c->errbuf - (size_t)n, "%s%s",
+                              i ? ", " : "", d->words[i]);
+        }
         return c->errbuf;
     case T_STR:
         if (len == 0 && (d->flags & F_NULLABLE)) {

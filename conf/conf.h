@@ -25,6 +25,8 @@
 
 enum conf_fsync { CONF_FSYNC_ALWAYS, CONF_FSYNC_EVERYSEC, CONF_FSYNC_NO };
 enum conf_loglevel { CONF_LOG_DEBUG, CONF_LOG_VERBOSE, CONF_LOG_NOTICE, CONF_LOG_WARNING };
+/* enable-debug-command: who may run DEBUG (Redis's protected commands) */
+enum conf_protected { CONF_PROTECTED_NO, CONF_PROTECTED_YES, CONF_PROTECTED_LOCAL };
 
 typedef struct conf {
     /* network */
@@ -57,6 +59,7 @@ typedef struct conf {
     long long max_key_len;    /* longest key accepted (bytes) */
     /* security */
     char *requirepass;        /* NULL = none */
+    int enable_debug_command; /* enum conf_protected; default no, as Redis 7.0 */
     /* logging */
     int loglevel;             /* enum conf_loglevel */
     char *logfile;            /* "" = stderr */

@@ -120,6 +120,7 @@ void client_accept(srv_io *io, int fd, int is_unix)
     c->id = atomic_fetch_add(&srv.next_client_id, 1) + 1;
     c->fd = fd;
     c->is_unix = is_unix;
+    c->is_local = is_loopback(&peer);
     c->io = io;
     c->resp = 2;
     c->authed = !password;
@@ -301,6 +302,13 @@ static void run_here(srv_client *c, const cmd_def *d, int argc, const resp_arg *
     cmd_call(&x);
 }
 
+/* Whether enable-debug-command lets c run a protected command (DEBUG). */
+static int protected_allowed(const srv_client *c)
+{
+    int mode = srv.cfg.enable_debug_command; /* immutable: read without the lock */
+    return mode == CONF_PROTECTED_YES || (mode == CONF_PROTECTED_LOCAL && c->is_local);
+}
+
 /* Checks and routes one command. Jobs for the writer are collected in *h..*t. */
 /* The command to run for argv, or NULL after writing its refusal into out. Redis's order:
  * unknown command or subcommand, then arity, then authentication; the last two count as
@@ -330,6 +338,15 @@ static const cmd_def *admit(srv_client *c, int argc, const resp_arg *argv, resp_
             multi_exec_reject(c, out, "wrong number of arguments for 'exec' command");
         else
             cmd_reply_arity(out, d->name);
+        multi_flag_error(c);
+        return NULL;
+    }
+    if ((d->flags & CMD_PROTECTED) && !protected_allowed(c)) {
+        stats_rejected(cmd_slot(d));
+        resp_write_errorf(out, "-ERR %s command not allowed. If the enable-debug-command option "
+                          "is set to \"local\", you can run it from a local connection, "
+                          "otherwise you need to set this option in the configuration file, and "
+                          "then restart the server.", "DEBUG");
         multi_flag_error(c);
         return NULL;
     }

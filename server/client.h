@@ -11,6 +11,7 @@ struct srv_client {
     uint64_t id;
     int fd;
     int is_unix;
+    int is_local;           /* unix socket, 127.0.0.1 or ::1: Redis's islocalClient */
     srv_io *io;
     struct event *rev, *wev;
     resp_parser *parser;

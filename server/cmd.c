@@ -15,6 +15,7 @@
 #define WA CMD_WATCH
 #define NM CMD_NOMULTI
 #define AS CMD_ASYNC
+#define PR CMD_PROTECTED
 
 /* name, handler, arity, flags, first key, last key, step, ACL categories */
 const cmd_def cmd_table[] = {
@@ -83,7 +84,7 @@ const cmd_def cmd_table[] = {
     {"time", cmd_time, 1, C, 0, 0, 0, "@fast"},
     {"lastsave", cmd_lastsave, 1, C, 0, 0, 0, "@fast @dangerous"},
     {"shutdown", cmd_shutdown, -1, C | NM, 0, 0, 0, "@admin @slow @dangerous"},
-    {"debug", cmd_debug, -2, C, 0, 0, 0, "@admin @slow @dangerous"},
+    {"debug", cmd_debug, -2, C | PR, 0, 0, 0, "@admin @slow @dangerous"},
     {"save", cmd_save, 1, C | NM, 0, 0, 0, "@admin @slow @dangerous"},
     {"bgsave", cmd_save, -1, C, 0, 0, 0, "@admin @slow @dangerous"},
     {"function", cmd_function, -2, C | SUB, 0, 0, 0, "@slow @scripting"},
@@ -161,16 +162,47 @@ const cmd_def *cmd_by_slot(size_t slot)
 }
 
 /* As Redis's processCommand for a container command: argv[0] upper-cased in the hint. */
+/* The command's name in capitals, as Redis's texts show it, into upper[32]. */
+static const char *upper_name(const resp_arg *name, char *upper)
+{
+    size_t n = name->len < 31 ? name->len : 31;
+    for (size_t k = 0; k < n; k++)
+        upper[k] = (char)(name->ptr[k] >= 'a' && name->ptr[k] <= 'z' ? name->ptr[k] - 32
+                                                                     : name->ptr[k]);
+    upper[n] = '\0';
+    return upper;
+}
+
 void cmd_reply_unknown_sub(resp_buf *out, const resp_arg *argv)
 {
     char upper[32];
-    size_t n = argv[0].len < sizeof upper - 1 ? argv[0].len : sizeof upper - 1;
-    for (size_t k = 0; k < n; k++)
-        upper[k] = (char)(argv[0].ptr[k] >= 'a' && argv[0].ptr[k] <= 'z' ? argv[0].ptr[k] - 32
-                                                                         : argv[0].ptr[k]);
-    upper[n] = '\0';
     resp_write_errorf(out, "-ERR unknown subcommand '%.*s'. Try %s HELP.",
-                      (int)(argv[1].len < 128 ? argv[1].len : 128), argv[1].ptr, upper);
+                      (int)(argv[1].len < 128 ? argv[1].len : 128), argv[1].ptr,
+                      upper_name(&argv[0], upper));
+}
+
+void cmd_reply_sub_syntax(resp_buf *out, const resp_arg *argv)
+{
+    char upper[32];
+    resp_write_errorf(out, "-ERR unknown subcommand or wrong number of arguments for '%.*s'. "
+                      "Try %s HELP.", (int)(argv[1].len < 128 ? argv[1].len : 128),
+                      argv[1].ptr, upper_name(&argv[0], upper));
+}
+
+void cmd_reply_help(resp_buf *out, const resp_arg *name, const char *const *lines)
+{
+    char upper[32], head[96];
+    size_t n = 0;
+    while (lines[n])
+        n++;
+    int hl = snprintf(head, sizeof head, "%s <subcommand> [<arg> [value] [opt] ...]. "
+                      "Subcommands are:", upper_name(name, upper));
+    resp_write_array(out, n + 3);
+    resp_write_simple(out, head, (size_t)hl);
+    for (size_t i = 0; i < n; i++)
+        resp_write_simple(out, lines[i], strlen(lines[i]));
+    resp_write_simple(out, "HELP", 4);
+    resp_write_simple(out, "    Prints this help.", 21);
 }
 
 void cmd_call(cmd_ctx *x)

@@ -17,6 +17,9 @@
  *   CMD_ASYNC   may reply later, after asking the other I/O threads (io_ask_all). Inside
  *               EXEC, the keyspace commands then run in the writer first and EXEC's reply
  *               waits for it in its place (multi.c).
+ *   CMD_PROTECTED refused (after the arity check, before authentication, as Redis's
+ *               protected commands) unless enable-debug-command allows it: "yes", or
+ *               "local" and the client is on a unix socket or at 127.0.0.1 or ::1.
  * Inside EXEC (x->in_exec) a command runs as it would alone, on EXEC's snapshot or in
  * EXEC's part of the writer's batch; CMD_CLIENT commands run on the client's thread.
  * A handler writes exactly one reply into x->out (an error included); it never fails
@@ -36,6 +39,7 @@ enum cmd_flags {
     CMD_WATCH = 1u << 5,
     CMD_NOMULTI = 1u << 6,
     CMD_ASYNC = 1u << 7,
+    CMD_PROTECTED = 1u << 8,
 };
 
 typedef struct cmd_ctx {
@@ -87,6 +91,12 @@ void cmd_reply_unknown(resp_buf *out, int argc, const resp_arg *argv);
 void cmd_reply_arity(resp_buf *out, const char *name);
 /* "-ERR unknown subcommand 'x'. Try CLIENT HELP." for argv[0] argv[1]. */
 void cmd_reply_unknown_sub(resp_buf *out, const resp_arg *argv);
+/* Redis's addReplySubcommandSyntaxError, for commands that parse their own subcommands:
+ * "-ERR unknown subcommand or wrong number of arguments for 'x'. Try DEBUG HELP." */
+void cmd_reply_sub_syntax(resp_buf *out, const resp_arg *argv);
+/* Redis's addReplyHelp: "<NAME> <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+ * the NULL-terminated lines, then HELP's own two lines, each a status reply. */
+void cmd_reply_help(resp_buf *out, const resp_arg *name, const char *const *lines);
 /* 1 if argc fits the command's arity. */
 int cmd_arity_ok(const cmd_def *d, int argc);
 

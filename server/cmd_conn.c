@@ -199,7 +199,7 @@ void cmd_hello(cmd_ctx *x)
         return;
     if (!x->c->authed) {
         cmd_err(x, "-NOAUTH HELLO must be called with the client already authenticated, "
-                   "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
+                   "otherwise the HELLO AUTH <user> <pass> option can be used to "
                    "authenticate the client and select the RESP protocol version at the "
                    "same time");
         return;

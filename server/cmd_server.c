@@ -471,33 +471,52 @@ void cmd_shutdown(cmd_ctx *x)
     /* No reply, as Redis: the connection closes when the server exits. */
 }
 
+/* The subcommands oxistore has, in Redis's words (DEBUG HELP). */
+static const char *const debug_help[] = {
+    "LOG <message>",
+    "    Write <message> to the server log.",
+    "SET-ACTIVE-EXPIRE <0|1>",
+    "    Setting it to 0 disables expiring keys in background when they are not",
+    "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+    "    default.",
+    "SLEEP <seconds>",
+    "    Stop the server for <seconds>. Decimals allowed.",
+    NULL,
+};
+
+/* The leading number of a (not NUL-terminated) argument, as C's strtod/atoi read it. */
+static void debug_num(const resp_arg *a, char *num, size_t cap)
+{
+    size_t n = a->len < cap - 1 ? a->len : cap - 1;
+    memcpy(num, a->ptr, n);
+    num[n] = '\0';
+}
+
 void cmd_debug(cmd_ctx *x)
 {
     const resp_arg *sub = &x->argv[1];
-    if (cmd_is(sub, "sleep") && x->argc == 3) {
-        long double secs;
-        if (!srv_str2ld(x->argv[2].ptr, x->argv[2].len, &secs) || secs < 0) {
-            cmd_err(x, "-ERR value is not a valid float");
-            return;
-        }
-        struct timespec ts = {(time_t)secs, (long)((secs - (time_t)secs) * 1e9L)};
+    char num[64];
+    if (cmd_is(sub, "help") && x->argc == 2) {
+        cmd_reply_help(x->out, &x->argv[0], debug_help);
+    } else if (cmd_is(sub, "sleep") && x->argc == 3) {
+        /* As Redis: strtod, so what is not a number sleeps 0 s; a negative time, too. */
+        debug_num(&x->argv[2], num, sizeof num);
+        double secs = strtod(num, NULL);
+        long long us = secs > 0 ? (long long)(secs * 1e6) : 0;
+        struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
         nanosleep(&ts, NULL);
         cmd_ok(x);
     } else if (cmd_is(sub, "set-active-expire") && x->argc == 3) {
         /* As Redis: atoi of the argument, 0 pauses active expiry (tests use it to look
          * at expired keys that are not reclaimed yet). */
-        char num[32];
-        size_t n = x->argv[2].len < sizeof num - 1 ? x->argv[2].len : sizeof num - 1;
-        memcpy(num, x->argv[2].ptr, n);
-        num[n] = '\0';
+        debug_num(&x->argv[2], num, sizeof num);
         atomic_store(&srv.expire_paused, atoi(num) == 0);
         cmd_ok(x);
     } else if (cmd_is(sub, "log") && x->argc == 3) {
         srv_log(SRV_LOG_WARNING, "DEBUG LOG: %.*s", (int)x->argv[2].len, x->argv[2].ptr);
         cmd_ok(x);
     } else {
-        resp_write_errorf(x->out, "-ERR unknown subcommand '%.*s'. Try DEBUG HELP.",
-                          (int)sub->len, sub->ptr);
+        cmd_reply_sub_syntax(x->out, x->argv);
     }
 }
 

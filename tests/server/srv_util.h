@@ -92,7 +92,7 @@ static inline int sp_wait_ready(int port, pid_t pid)
 }
 
 /* Starts the server with extra "--directive value" arguments (NULL-terminated list) in the
- * directory `name` under the scratch dir (kept across restarts of the same name). Polls
+ * directory `name` under the scratch dir, DEBUG enabled (kept across restarts of the same name). Polls
  * with a deadline until PING answers. Returns 0 or -1. */
 static inline int sp_start_argv(srvp *p, const char *name, const char *const *extra)
 {
@@ -104,9 +104,11 @@ static inline int sp_start_argv(srvp *p, const char *name, const char *const *ex
     mkdir(p->dir, 0755);
     char port[16];
     snprintf(port, sizeof port, "%d", p->port);
+    /* DEBUG is off by default, as in Redis 7.0: the tests turn it on (extra can turn it
+     * off again: later directives win). */
     const char *argv[64] = {OX_SERVER_BIN, "--port", port, "--dir", p->dir, "--loglevel",
-                            "warning", "--io-threads", "2"};
-    int n = 9;
+                            "warning", "--io-threads", "2", "--enable-debug-command", "yes"};
+    int n = 11;
     for (int i = 0; extra && extra[i] && n < 62; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;

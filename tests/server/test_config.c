@@ -1,7 +1,6 @@
-/* CONFIG SET on one I/O thread while the others read the configuration: requirepass is
- * replaced (its old string freed) 300 times while clients on other threads AUTH with a
- * 64 KiB wrong password, whose comparison reads the configured one all along. The server
- * runs under AddressSanitizer: a read of a freed password would end it. */
+/* Configuration at run time: CONFIG SET of requirepass on one I/O thread while the others
+ * read it; the texts of refused values and of the DEBUG command's gate
+ * (enable-debug-command), each compared with redis-server 7.0.15's. */
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -40,6 +39,9 @@ static void *auther_main(void *arg)
     return NULL;
 }
 
+/* requirepass is replaced (its old string freed) 300 times while clients on other threads
+ * AUTH with a 64 KiB wrong password, whose comparison reads the configured one all along.
+ * The server runs under AddressSanitizer: a read of a freed password would end it. */
 static void requirepass_changes_while_others_auth(void)
 {
     const char *extra[] = {"--io-threads", "4", NULL};
@@ -98,8 +100,93 @@ static void requirepass_changes_while_others_auth(void)
     t_failed += sp_stop_or_dump(&g_srv);
 }
 
+#define SAVE_ERR "-ERR CONFIG SET failed (possibly related to argument 'save') - Invalid save parameters"
+#define DEBUG_OFF "-ERR DEBUG command not allowed. If the enable-debug-command option is set " \
+                  "to \"local\", you can run it from a local connection, otherwise you need to " \
+                  "set this option in the configuration file, and then restart the server."
+
+/* CONFIG SET save answered OK to anything; Redis checks its pairs. */
+static void config_set_save_is_checked(void)
+{
+    srvp p = {0};
+    T_EQ_INT(sp_start(&p, "save"), 0);
+    redisContext *c = sp_connect(&p);
+    T_ASSERT(c);
+    T_CMD(c, SAVE_ERR, "CONFIG SET save junk");
+    T_CMD(c, SAVE_ERR, "CONFIG SET save %s", "0 0");
+    T_CMD(c, "+OK", "CONFIG SET save %s", "3600 1 300 100");
+    redisReply *r = redisCommand(c, "CONFIG GET save");
+    T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2);
+    T_EQ_STR(r->element[1]->str, "3600 1 300 100");
+    freeReplyObject(r);
+    redisFree(c);
+    t_failed += sp_stop_or_dump(&p);
+}
+
+/* DEBUG is refused by default, as in Redis 7.0, with its text, after the arity check and
+ * before authentication; enable-debug-command is fixed at start; "local" admits loopback
+ * clients. DEBUG HELP lists the subcommands there are. */
+static void debug_follows_enable_debug_command(void)
+{
+    srvp p = {0};
+    const char *const off[] = {"--enable-debug-command", "no", "--requirepass", "pw", NULL};
+    T_EQ_INT(sp_start_argv(&p, "debug-no", off), 0);
+    redisContext *c = sp_connect(&p);
+    T_ASSERT(c);
+    T_CMD(c, "-ERR wrong number of arguments for 'debug' command", "DEBUG");
+    T_CMD(c, DEBUG_OFF, "DEBUG SLEEP 0"); /* before NOAUTH, as Redis */
+    T_CMD(c, "-NOAUTH HELLO must be called with the client already authenticated, otherwise "
+             "the HELLO AUTH <user> <pass> option can be used to authenticate the client and "
+             "select the RESP protocol version at the same time", "HELLO 3");
+    T_CMD(c, "+OK", "AUTH pw");
+    T_CMD(c, DEBUG_OFF, "DEBUG HELP");
+    redisReply *r = redisCommand(c, "CONFIG GET enable-debug-command");
+    T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2);
+    T_EQ_STR(r->element[1]->str, "no");
+    freeReplyObject(r);
+    T_CMD(c, "-ERR CONFIG SET failed (possibly related to argument 'enable-debug-command') - "
+             "can't set immutable config", "CONFIG SET enable-debug-command yes");
+    redisFree(c);
+    t_failed += sp_stop_or_dump(&p);
+
+    const char *const local[] = {"--enable-debug-command", "local", NULL};
+    T_EQ_INT(sp_start_argv(&p, "debug-local", local), 0);
+    c = sp_connect(&p);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "DEBUG SLEEP 0");
+    T_CMD(c, "+OK", "DEBUG SLEEP notanumber"); /* strtod, as Redis */
+    T_CMD(c, "-ERR unknown subcommand or wrong number of arguments for 'Foo'. Try DEBUG HELP.",
+          "debug Foo");
+    T_CMD(c, "-ERR unknown subcommand or wrong number of arguments for 'sleep'. Try DEBUG HELP.",
+          "DEBUG sleep");
+    static const char *const help[] = {
+        "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "LOG <message>",
+        "    Write <message> to the server log.",
+        "SET-ACTIVE-EXPIRE <0|1>",
+        "    Setting it to 0 disables expiring keys in background when they are not",
+        "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
+        "    default.",
+        "SLEEP <seconds>",
+        "    Stop the server for <seconds>. Decimals allowed.",
+        "HELP",
+        "    Prints this help.",
+    };
+    r = redisCommand(c, "debug help");
+    T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == sizeof help / sizeof help[0]);
+    for (size_t i = 0; i < r->elements; i++) {
+        T_ASSERT(r->element[i]->type == REDIS_REPLY_STATUS);
+        T_EQ_STR(r->element[i]->str, help[i]);
+    }
+    freeReplyObject(r);
+    redisFree(c);
+    t_failed += sp_stop_or_dump(&p);
+}
+
 int main(void)
 {
     T_RUN(requirepass_changes_while_others_auth);
+    T_RUN(config_set_save_is_checked);
+    T_RUN(debug_follows_enable_debug_command);
     return T_MAIN_END();
 }
