@@ -1,0 +1,489 @@
+/* ox_mem.c — the write buffer (ox_mem.h): an arena, one skiplist per table, a hash index
+ * over all of them, version lists. One writer, readers without locks. */
+#include "ox_mem.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oxistore.h"
+
+#define MAX_HEIGHT 12        /* 4^12 = 16M nodes before the skiplist slows down */
+#define HASH_MIN 1024u
+
+struct ox_mver {
+    _Atomic uint64_t seq;    /* OX_MEM_ABORTED once aborted */
+    uint64_t stamp;
+    struct ox_mver *older;   /* set before publication, never changed */
+    uint32_t len;
+    int kind;                /* VER_PUT, VER_DEL, VER_CLEAR */
+    unsigned char *rec;      /* VER_PUT: len bytes */
+};
+
+enum { VER_PUT, VER_DEL, VER_CLEAR };
+
+typedef struct mem_node {
+    _Atomic(ox_mver *) ver;         /* newest first */
+    struct mem_node *_Atomic hnext; /* hash chain */
+    uint32_t hash;
+    uint16_t klen;
+    uint16_t table;
+    int height;
+    unsigned char *key;
+    struct mem_node *_Atomic next[]; /* height links */
+} mem_node;
+
+typedef struct mem_table {
+    mem_node *head;                 /* MAX_HEIGHT links, no key */
+    _Atomic(ox_mver *) clears;      /* newest first */
+    _Atomic int height;
+} mem_table;
+
+typedef struct chunk {
+    struct chunk *next;
+    size_t size, used;
+    unsigned char data[];
+} chunk;
+
+struct ox_mem {
+    atomic_int refs;
+    unsigned ntables;
+    _Atomic(mem_table *) *tables;   /* created on first use */
+    struct mem_node *_Atomic *hash;
+    uint32_t hmask;
+    chunk *chunks;                  /* the current one first */
+    atomic_size_t bytes;
+    uint64_t stamp;                 /* the writer's op counter */
+    atomic_ullong max_seq;
+    uint64_t rnd;
+};
+
+/* ---- arena ------------------------------------------------------------------------------ */
+
+static void *arena_alloc(ox_mem *m, size_t n)
+{
+    n = (n + 7) & ~(size_t)7;
+    chunk *c = m->chunks;
+    if (!c || c->size - c->used < n) {
+        size_t size = n > OX_MEM_CHUNK / 4 ? n : OX_MEM_CHUNK;
+        chunk *nc = malloc(sizeof *nc + size);
+        if (!nc)
+            return NULL;
+        nc->size = size;
+        nc->used = 0;
+        atomic_fetch_add_explicit(&m->bytes, sizeof *nc + size, memory_order_relaxed);
+        if (c && size != OX_MEM_CHUNK) { /* a big one: keep the current chunk current */
+            nc->next = c->next;
+            c->next = nc;
+        } else {
+            nc->next = c;
+            m->chunks = nc;
+        }
+        c = nc;
+    }
+    void *p = c->data + c->used;
+    c->used += n;
+    return p;
+}
+
+/* ---- keys -------------------------------------------------------------------------------- */
+
+/* LMDB's default order: memcmp over the shorter length, then the shorter first. */
+static int key_cmp(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
+{
+    int d = memcmp(a, b, alen < blen ? alen : blen);
+    return d ? d : (alen < blen ? -1 : alen > blen);
+}
+
+static uint32_t key_hash(unsigned table, const unsigned char *k, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (table * 0xff51afd7ed558ccdull);
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ k[i]) * 0x100000001b3ull;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 32;
+    return (uint32_t)h;
+}
+
+/* ---- life ---------------------------------------------------------------------------------- */
+
+int ox__mem_new(size_t budget, unsigned ntables, ox_mem **out)
+{
+    *out = NULL;
+    ox_mem *m = calloc(1, sizeof *m);
+    if (!m)
+        return OX_ENOMEM;
+    /* About one bucket per 128 bytes of budget (a small record and its node take more). */
+    uint32_t n = HASH_MIN;
+    while (n < budget / 128 && n < (1u << 30))
+        n <<= 1;
+    m->hash = calloc(n, sizeof *m->hash);
+    m->tables = calloc(ntables ? ntables : 1, sizeof *m->tables);
+    if (!m->hash || !m->tables) {
+        free(m->hash);
+        free(m->tables);
+        free(m);
+        return OX_ENOMEM;
+    }
+    m->hmask = n - 1;
+    m->ntables = ntables;
+    m->rnd = 0x2545f4914f6cdd1dull ^ (uintptr_t)m;
+    atomic_init(&m->refs, 1);
+    atomic_init(&m->bytes, sizeof *m + (size_t)n * sizeof *m->hash);
+    *out = m;
+    return OX_OK;
+}
+
+void ox__mem_ref(ox_mem *m)
+{
+    atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+}
+
+void ox__mem_unref(ox_mem *m)
+{
+    if (!m || atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    for (chunk *c = m->chunks, *next; c; c = next) {
+        next = c->next;
+        free(c);
+    }
+    free(m->hash);
+    free(m->tables);
+    free(m);
+}
+
+size_t ox__mem_bytes(const ox_mem *m)
+{
+    return atomic_load_explicit(&m->bytes, memory_order_relaxed);
+}
+
+uint64_t ox__mem_max_seq(const ox_mem *m)
+{
+    return atomic_load_explicit(&m->max_seq, memory_order_acquire);
+}
+
+void ox__mem_committed(ox_mem *m, uint64_t seq)
+{
+    if (seq > atomic_load_explicit(&m->max_seq, memory_order_relaxed))
+        atomic_store_explicit(&m->max_seq, seq, memory_order_release);
+}
+
+/* ---- the skiplist -------------------------------------------------------------------------- */
+
+static mem_table *table_get(const ox_mem *m, unsigned table)
+{
+    if (table >= m->ntables)
+        return NULL;
+    return atomic_load_explicit(&m->tables[table], memory_order_acquire);
+}
+
+static mem_table *table_make(ox_mem *m, unsigned table)
+{
+    mem_table *t = table_get(m, table);
+    if (t || table >= m->ntables)
+        return t;
+    t = arena_alloc(m, sizeof *t);
+    mem_node *h = arena_alloc(m, sizeof *h + MAX_HEIGHT * sizeof h->next[0]);
+    if (!t || !h)
+        return NULL;
+    memset(h, 0, sizeof *h + MAX_HEIGHT * sizeof h->next[0]);
+    h->height = MAX_HEIGHT;
+    t->head = h;
+    atomic_init(&t->clears, NULL);
+    atomic_init(&t->height, 1);
+    atomic_store_explicit(&m->tables[table], t, memory_order_release);
+    return t;
+}
+
+static int random_height(ox_mem *m)
+{
+    int h = 1;
+    while (h < MAX_HEIGHT) {
+        m->rnd ^= m->rnd << 13;
+        m->rnd ^= m->rnd >> 7;
+        m->rnd ^= m->rnd << 17;
+        if (m->rnd & 3)
+            break;
+        h++;
+    }
+    return h;
+}
+
+static inline mem_node *node_next(const mem_node *n, int level)
+{
+    return atomic_load_explicit(&n->next[level], memory_order_acquire);
+}
+
+/* The last node < key (or <= key with le != 0) at every level into prev (may be NULL); the
+ * node it returns is the first >= key (> key with le). */
+static mem_node *find(const mem_table *t, const unsigned char *k, size_t klen, int le,
+                      mem_node **prev)
+{
+    mem_node *x = t->head;
+    int level = atomic_load_explicit(&t->height, memory_order_relaxed) - 1;
+    for (;;) {
+        mem_node *n = node_next(x, level);
+        int c = n ? key_cmp(n->key, n->klen, k, klen) : 1;
+        if (c < 0 || (le && c == 0)) {
+            x = n;
+            continue;
+        }
+        if (prev)
+            prev[level] = x;
+        if (level == 0)
+            return n;
+        level--;
+    }
+}
+
+static mem_node *hash_find(const ox_mem *m, unsigned table, const unsigned char *k,
+                           size_t klen, uint32_t h)
+{
+    for (mem_node *n = atomic_load_explicit(&m->hash[h & m->hmask], memory_order_acquire); n;
+         n = atomic_load_explicit(&n->hnext, memory_order_acquire))
+        if (n->hash == h && n->table == table && n->klen == klen && !memcmp(n->key, k, klen))
+            return n;
+    return NULL;
+}
+
+/* Publishes v at the head of node's (or the table's clears) list. */
+static void ver_push(_Atomic(ox_mver *) *list, ox_mver *v)
+{
+    v->older = atomic_load_explicit(list, memory_order_relaxed);
+    atomic_store_explicit(list, v, memory_order_release);
+}
+
+static ox_mver *ver_new(ox_mem *m, uint64_t seq, int kind, const void *rec, size_t len)
+{
+    ox_mver *v = arena_alloc(m, sizeof *v + (kind == VER_PUT ? len : 0));
+    if (!v)
+        return NULL;
+    atomic_init(&v->seq, seq);
+    v->stamp = ++m->stamp;
+    v->kind = kind;
+    v->len = (uint32_t)len;
+    v->rec = NULL;
+    v->older = NULL;
+    if (kind == VER_PUT) {
+        v->rec = (unsigned char *)(v + 1);
+        if (len)
+            memcpy(v->rec, rec, len);
+    }
+    return v;
+}
+
+int ox__mem_put(ox_mem *m, unsigned table, const MDB_val *key, uint64_t seq, const void *rec,
+                size_t len, ox_mver **ver)
+{
+    mem_table *t = table_make(m, table);
+    if (!t)
+        return OX_ENOMEM;
+    const unsigned char *k = key->mv_data;
+    size_t klen = key->mv_size;
+    uint32_t h = key_hash(table, k, klen);
+    ox_mver *v = ver_new(m, seq, rec ? VER_PUT : VER_DEL, rec, len);
+    if (!v)
+        return OX_ENOMEM;
+    mem_node *n = hash_find(m, table, k, klen, h);
+    if (!n) {
+        mem_node *prev[MAX_HEIGHT];
+        int height = random_height(m), cur = atomic_load_explicit(&t->height, memory_order_relaxed);
+        n = arena_alloc(m, sizeof *n + (size_t)height * sizeof n->next[0] + klen);
+        if (!n)
+            return OX_ENOMEM;
+        n->key = (unsigned char *)&n->next[height];
+        memcpy(n->key, k, klen);
+        n->klen = (uint16_t)klen;
+        n->table = (uint16_t)table;
+        n->hash = h;
+        n->height = height;
+        atomic_init(&n->ver, v);
+        find(t, k, klen, 0, prev);
+        for (int i = cur; i < height; i++)
+            prev[i] = t->head;
+        if (height > cur) /* readers that see the new height find head's NULL links */
+            atomic_store_explicit(&t->height, height, memory_order_relaxed);
+        for (int i = 0; i < height; i++) {
+            atomic_init(&n->next[i], node_next(prev[i], i));
+            atomic_store_explicit(&prev[i]->next[i], n, memory_order_release);
+        }
+        atomic_init(&n->hnext, atomic_load_explicit(&m->hash[h & m->hmask],
+                                                    memory_order_relaxed));
+        atomic_store_explicit(&m->hash[h & m->hmask], n, memory_order_release);
+    } else {
+        ver_push(&n->ver, v);
+    }
+    if (ver)
+        *ver = v;
+    return OX_OK;
+}
+
+int ox__mem_clear(ox_mem *m, unsigned table, uint64_t seq, ox_mver **ver)
+{
+    mem_table *t = table_make(m, table);
+    ox_mver *v = t ? ver_new(m, seq, VER_CLEAR, NULL, 0) : NULL;
+    if (!v)
+        return OX_ENOMEM;
+    ver_push(&t->clears, v);
+    if (ver)
+        *ver = v;
+    return OX_OK;
+}
+
+void ox__mem_abort(ox_mver *v)
+{
+    atomic_store_explicit(&v->seq, OX_MEM_ABORTED, memory_order_release);
+}
+
+/* ---- reading ------------------------------------------------------------------------------ */
+
+/* The newest entry of list visible at seq (none: NULL). */
+static const ox_mver *visible(const ox_mver *v, uint64_t seq)
+{
+    for (; v; v = v->older)
+        if (atomic_load_explicit(&((ox_mver *)v)->seq, memory_order_acquire) <= seq)
+            return v;
+    return NULL;
+}
+
+static const ox_mver *clear_at(const mem_table *t, uint64_t seq)
+{
+    return visible(atomic_load_explicit(&((mem_table *)t)->clears, memory_order_acquire), seq);
+}
+
+/* A node's state at seq, given the table's visible clear c (may be NULL). */
+static int node_state(const mem_node *n, const ox_mver *c, uint64_t seq, MDB_val *rec)
+{
+    const ox_mver *v = visible(atomic_load_explicit(&((mem_node *)n)->ver, memory_order_acquire),
+                               seq);
+    if (v && (!c || v->stamp > c->stamp)) {
+        if (v->kind == VER_DEL)
+            return OX_MEM_ABSENT;
+        rec->mv_data = v->rec;
+        rec->mv_size = v->len;
+        return OX_MEM_FOUND;
+    }
+    return c ? OX_MEM_ABSENT : OX_MEM_MISS;
+}
+
+int ox__mem_get(const ox_mem *m, unsigned table, const MDB_val *key, uint64_t seq, MDB_val *rec)
+{
+    const mem_table *t = table_get(m, table);
+    if (!t)
+        return OX_MEM_MISS;
+    const ox_mver *c = clear_at(t, seq);
+    uint32_t h = key_hash(table, key->mv_data, key->mv_size);
+    const mem_node *n = hash_find(m, table, key->mv_data, key->mv_size, h);
+    if (!n)
+        return c ? OX_MEM_ABSENT : OX_MEM_MISS;
+    return node_state(n, c, seq, rec);
+}
+
+int ox__mem_cleared(const ox_mem *m, unsigned table, uint64_t seq)
+{
+    const mem_table *t = table_get(m, table);
+    return t && clear_at(t, seq) != NULL;
+}
+
+void ox__mem_cur_init(ox_mem_cur *c, const ox_mem *m, unsigned table)
+{
+    c->m = m;
+    c->table = table;
+    c->node = NULL;
+}
+
+void ox__mem_cur_seek(ox_mem_cur *c, const MDB_val *key, int asc)
+{
+    const mem_table *t = table_get(c->m, c->table);
+    c->node = NULL;
+    if (!t)
+        return;
+    if (asc) {
+        c->node = key ? find(t, key->mv_data, key->mv_size, 0, NULL) : node_next(t->head, 0);
+        return;
+    }
+    /* The last node <= key: find's predecessor at level 0 with le set. */
+    mem_node *prev[MAX_HEIGHT];
+    if (key) {
+        find(t, key->mv_data, key->mv_size, 1, prev);
+    } else {
+        mem_node *x = t->head;
+        for (int level = atomic_load_explicit(&t->height, memory_order_relaxed) - 1;
+             level >= 0; level--)
+            for (mem_node *n; (n = node_next(x, level));)
+                x = n;
+        prev[0] = x;
+    }
+    c->node = prev[0] == t->head ? NULL : prev[0];
+}
+
+void ox__mem_cur_step(ox_mem_cur *c, int asc)
+{
+    const mem_node *n = c->node;
+    if (!n)
+        return;
+    if (asc) {
+        c->node = node_next(n, 0);
+        return;
+    }
+    const mem_table *t = table_get(c->m, c->table);
+    mem_node *prev[MAX_HEIGHT];
+    find(t, n->key, n->klen, 0, prev);
+    c->node = prev[0] == t->head ? NULL : prev[0];
+}
+
+int ox__mem_cur_key(const ox_mem_cur *c, MDB_val *key)
+{
+    const mem_node *n = c->node;
+    if (!n)
+        return 0;
+    key->mv_data = n->key;
+    key->mv_size = n->klen;
+    return 1;
+}
+
+int ox__mem_cur_state(const ox_mem_cur *c, uint64_t seq, MDB_val *rec)
+{
+    const mem_table *t = table_get(c->m, c->table);
+    if (!c->node || !t)
+        return OX_MEM_MISS;
+    return node_state(c->node, clear_at(t, seq), seq, rec);
+}
+
+/* ---- the checkpointer ------------------------------------------------------------------------ */
+
+uint64_t ox__mem_last_clear(const ox_mem *m, unsigned table, uint64_t *stamp)
+{
+    const mem_table *t = table_get(m, table);
+    const ox_mver *c = t ? clear_at(t, OX_MEM_ABORTED - 1) : NULL;
+    *stamp = c ? c->stamp : 0;
+    return c ? atomic_load_explicit(&((ox_mver *)c)->seq, memory_order_acquire) : 0;
+}
+
+int ox__mem_cur_final(const ox_mem_cur *c, MDB_val *rec)
+{
+    const mem_table *t = table_get(c->m, c->table);
+    if (!c->node || !t)
+        return 0;
+    int st = node_state(c->node, clear_at(t, OX_MEM_ABORTED - 1), OX_MEM_ABORTED - 1, rec);
+    if (st == OX_MEM_ABSENT) {
+        /* a deletion, or cleared: a deletion only if the newest version is one */
+        const ox_mver *v = visible(atomic_load_explicit(&((mem_node *)c->node)->ver,
+                                                        memory_order_acquire),
+                                   OX_MEM_ABORTED - 1);
+        const ox_mver *cl = clear_at(t, OX_MEM_ABORTED - 1);
+        if (v && v->kind == VER_DEL && (!cl || v->stamp > cl->stamp)) {
+            rec->mv_data = NULL;
+            rec->mv_size = 0;
+            return 1;
+        }
+        return 0;
+    }
+    return st == OX_MEM_FOUND;
+}
+
+int ox__mem_has_table(const ox_mem *m, unsigned table)
+{
+    return table_get(m, table) != NULL;
+}

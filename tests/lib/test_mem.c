@@ -1,0 +1,279 @@
+/* The write buffer (lib/ox_mem.h): versions seen by snapshot, deletions, aborts, clears
+ * and their order within one transaction, ordered walks both ways, and readers walking
+ * and looking up while the writer inserts. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "ox_mem.h"
+#include "oxistore.h"
+#include "test.h"
+
+T_MAIN_BEGIN;
+
+static MDB_val K(const char *s)
+{
+    return (MDB_val){strlen(s), (void *)s};
+}
+
+/* get's answer as text: "=value", "absent" or "miss". */
+static const char *get(const ox_mem *m, unsigned t, const char *key, uint64_t seq)
+{
+    static char buf[64];
+    MDB_val k = K(key), rec;
+    int st = ox__mem_get(m, t, &k, seq, &rec);
+    if (st == OX_MEM_ABSENT)
+        return "absent";
+    if (st == OX_MEM_MISS)
+        return "miss";
+    snprintf(buf, sizeof buf, "=%.*s", (int)rec.mv_size, (const char *)rec.mv_data);
+    return buf;
+}
+
+static void put(ox_mem *m, unsigned t, const char *key, uint64_t seq, const char *val)
+{
+    MDB_val k = K(key);
+    int rc = ox__mem_put(m, t, &k, seq, val, val ? strlen(val) : 0, NULL);
+    if (rc)
+        abort();
+}
+
+static void versions_are_seen_by_snapshot(void)
+{
+    ox_mem *m;
+    T_EQ_INT(ox__mem_new(1 << 20, 4, &m), OX_OK);
+    put(m, 0, "k", 1, "a");
+    put(m, 0, "k", 2, "b");
+    put(m, 1, "k", 3, "other table");
+    put(m, 0, "k", 4, NULL); /* a deletion */
+    T_EQ_STR(get(m, 0, "k", 0), "miss");
+    T_EQ_STR(get(m, 0, "k", 1), "=a");
+    T_EQ_STR(get(m, 0, "k", 2), "=b");
+    T_EQ_STR(get(m, 0, "k", 3), "=b");
+    T_EQ_STR(get(m, 0, "k", 4), "absent");
+    T_EQ_STR(get(m, 1, "k", 4), "=other table");
+    T_EQ_STR(get(m, 2, "k", 4), "miss");
+    T_EQ_STR(get(m, 0, "", 4), "miss");
+    put(m, 0, "", 5, ""); /* the empty key and the empty value */
+    T_EQ_STR(get(m, 0, "", 5), "=");
+    ox__mem_committed(m, 5);
+    T_EQ_U64(ox__mem_max_seq(m), 5);
+    ox__mem_unref(m);
+}
+
+static void aborted_versions_are_never_seen(void)
+{
+    ox_mem *m;
+    ox_mver *v, *c;
+    T_EQ_INT(ox__mem_new(1 << 20, 2, &m), OX_OK);
+    put(m, 0, "k", 1, "a");
+    put(m, 1, "z", 1, "z");
+    MDB_val k = K("k"), n = K("new");
+    T_EQ_INT(ox__mem_put(m, 0, &k, 2, "b", 1, &v), OX_OK);
+    T_EQ_INT(ox__mem_put(m, 0, &n, 2, "x", 1, NULL), OX_OK);
+    T_EQ_INT(ox__mem_clear(m, 1, 2, &c), OX_OK);
+    T_EQ_STR(get(m, 1, "z", 2), "absent");
+    ox__mem_abort(v);
+    ox__mem_abort(c);
+    /* The transaction that reuses seq 2 after the abort. */
+    T_EQ_STR(get(m, 0, "k", 2), "=a");
+    T_EQ_STR(get(m, 1, "z", 2), "=z");
+    put(m, 0, "k", 2, "c");
+    T_EQ_STR(get(m, 0, "k", 2), "=c");
+    T_EQ_STR(get(m, 0, "k", UINT64_MAX - 1), "=c");
+    ox__mem_unref(m);
+}
+
+/* A clear hides the table's older versions here and says "absent" for keys it does not
+ * hold; a put after it in the same transaction (the same seq) survives it. */
+static void clears_hide_what_is_older(void)
+{
+    ox_mem *m;
+    T_EQ_INT(ox__mem_new(1 << 20, 2, &m), OX_OK);
+    put(m, 0, "a", 1, "1");
+    put(m, 0, "b", 1, "1");
+    T_EQ_INT(ox__mem_clear(m, 0, 2, NULL), OX_OK);
+    put(m, 0, "b", 2, "2");
+    T_EQ_STR(get(m, 0, "a", 1), "=1");
+    T_EQ_STR(get(m, 0, "a", 2), "absent");
+    T_EQ_STR(get(m, 0, "b", 2), "=2");
+    T_EQ_STR(get(m, 0, "zz", 2), "absent");
+    T_EQ_STR(get(m, 0, "zz", 1), "miss");
+    T_EQ_INT(ox__mem_cleared(m, 0, 1), 0);
+    T_EQ_INT(ox__mem_cleared(m, 0, 2), 1);
+    T_EQ_INT(ox__mem_cleared(m, 1, 2), 0);
+    uint64_t stamp;
+    T_EQ_U64(ox__mem_last_clear(m, 0, &stamp), 2);
+    T_ASSERT(stamp > 0);
+    /* The checkpointer's view: a is cleared, b is put. */
+    ox_mem_cur c;
+    MDB_val key, rec;
+    ox__mem_cur_init(&c, m, 0);
+    ox__mem_cur_seek(&c, NULL, 1);
+    T_ASSERT(ox__mem_cur_key(&c, &key) && key.mv_size == 1 && !memcmp(key.mv_data, "a", 1));
+    T_EQ_INT(ox__mem_cur_final(&c, &rec), 0);
+    ox__mem_cur_step(&c, 1);
+    T_ASSERT(ox__mem_cur_key(&c, &key) && !memcmp(key.mv_data, "b", 1));
+    T_EQ_INT(ox__mem_cur_final(&c, &rec), 1);
+    T_EQ_MEM(rec.mv_data, rec.mv_size, "2", 1);
+    ox__mem_cur_step(&c, 1);
+    T_EQ_INT(ox__mem_cur_key(&c, &key), 0);
+    ox__mem_unref(m);
+}
+
+static int cmp_keys(const void *a, const void *b)
+{
+    const char *x = *(char *const *)a, *y = *(char *const *)b;
+    size_t xl = strlen(x), yl = strlen(y);
+    int d = memcmp(x, y, xl < yl ? xl : yl);
+    return d ? d : (xl < yl ? -1 : xl > yl);
+}
+
+#define NKEYS 20000
+
+/* Keys come back in LMDB's order (bytes, then shorter first), both ways, and seeks land
+ * where LMDB's MDB_SET_RANGE would. */
+static void walks_are_ordered_both_ways(void)
+{
+    ox_mem *m;
+    T_EQ_INT(ox__mem_new(8 << 20, 1, &m), OX_OK);
+    static char *keys[NKEYS];
+    srand(7);
+    for (int i = 0; i < NKEYS; i++) {
+        char b[32];
+        int len = snprintf(b, sizeof b, "%x", rand() % 1000000) - (rand() % 3);
+        if (len < 0)
+            len = 0;
+        b[len] = '\0';
+        keys[i] = strdup(b);
+        put(m, 0, keys[i], 1, keys[i]);
+    }
+    qsort(keys, NKEYS, sizeof keys[0], cmp_keys);
+    int n = 0;
+    for (int i = 0; i < NKEYS; i++)
+        if (!i || strcmp(keys[i], keys[n - 1]))
+            keys[n++] = keys[i];
+        else
+            free(keys[i]);
+    ox_mem_cur c;
+    MDB_val key, rec;
+    ox__mem_cur_init(&c, m, 0);
+    int i = 0;
+    for (ox__mem_cur_seek(&c, NULL, 1); ox__mem_cur_key(&c, &key); ox__mem_cur_step(&c, 1), i++) {
+        T_ASSERT(i < n);
+        T_EQ_MEM(key.mv_data, key.mv_size, keys[i], strlen(keys[i]));
+        T_EQ_INT(ox__mem_cur_state(&c, 1, &rec), OX_MEM_FOUND);
+    }
+    T_EQ_INT(i, n);
+    i = n - 1;
+    for (ox__mem_cur_seek(&c, NULL, 0); ox__mem_cur_key(&c, &key); ox__mem_cur_step(&c, 0), i--) {
+        T_ASSERT(i >= 0);
+        T_EQ_MEM(key.mv_data, key.mv_size, keys[i], strlen(keys[i]));
+    }
+    T_EQ_INT(i, -1);
+    /* Seeks: to an existing key, between keys, past the end. */
+    MDB_val k = K(keys[n / 2]);
+    ox__mem_cur_seek(&c, &k, 1);
+    T_ASSERT(ox__mem_cur_key(&c, &key));
+    T_EQ_MEM(key.mv_data, key.mv_size, keys[n / 2], strlen(keys[n / 2]));
+    ox__mem_cur_seek(&c, &k, 0);
+    T_ASSERT(ox__mem_cur_key(&c, &key));
+    T_EQ_MEM(key.mv_data, key.mv_size, keys[n / 2], strlen(keys[n / 2]));
+    char between[40];
+    snprintf(between, sizeof between, "%s\x01", keys[n / 2]); /* after it, before the next */
+    k = K(between);
+    ox__mem_cur_seek(&c, &k, 1);
+    T_ASSERT(ox__mem_cur_key(&c, &key));
+    T_EQ_MEM(key.mv_data, key.mv_size, keys[n / 2 + 1], strlen(keys[n / 2 + 1]));
+    ox__mem_cur_seek(&c, &k, 0);
+    T_ASSERT(ox__mem_cur_key(&c, &key));
+    T_EQ_MEM(key.mv_data, key.mv_size, keys[n / 2], strlen(keys[n / 2]));
+    k = K("\xff\xff");
+    ox__mem_cur_seek(&c, &k, 1);
+    T_EQ_INT(ox__mem_cur_key(&c, &key), 0);
+    k = K("");
+    ox__mem_cur_seek(&c, &k, 0);
+    T_ASSERT(!ox__mem_cur_key(&c, &key) || key.mv_size == 0);
+    for (i = 0; i < n; i++)
+        free(keys[i]);
+    T_ASSERT(ox__mem_bytes(m) > 8 << 20 / 128); /* the index and the arena */
+    ox__mem_unref(m);
+}
+
+/* ---- one writer, readers at the same time ------------------------------------------------ */
+
+#define CKEYS 50000
+
+struct shared {
+    ox_mem *m;
+    atomic_ullong visible; /* seqs up to this are committed */
+    atomic_int stop;
+    atomic_int bad;
+};
+
+/* Key i's value at seq s: "i:s". The writer writes key i % 5000 at seq i + 1. */
+static void *reader_main(void *arg)
+{
+    struct shared *sh = arg;
+    while (!atomic_load(&sh->stop)) {
+        uint64_t seq = atomic_load(&sh->visible);
+        /* A walk: ordered keys, each with a value written at or before seq. */
+        ox_mem_cur c;
+        MDB_val key, rec, last = {0, NULL};
+        ox__mem_cur_init(&c, sh->m, 0);
+        for (ox__mem_cur_seek(&c, NULL, 1); ox__mem_cur_key(&c, &key); ox__mem_cur_step(&c, 1)) {
+            if (last.mv_data && (key.mv_size < last.mv_size ||
+                                 (key.mv_size == last.mv_size &&
+                                  memcmp(last.mv_data, key.mv_data, key.mv_size) >= 0)))
+                sh->bad++;
+            last = key;
+            int st = ox__mem_cur_state(&c, seq, &rec);
+            if (st == OX_MEM_FOUND) {
+                unsigned long long ws = strtoull(memchr(rec.mv_data, ':', rec.mv_size) + 1, NULL, 10);
+                if (ws > seq)
+                    sh->bad++;
+            }
+        }
+        /* Lookups of keys written before seq. */
+        for (uint64_t s = seq > 200 ? seq - 200 : 1; s <= seq; s++) {
+            char k[32];
+            snprintf(k, sizeof k, "%08llu", (unsigned long long)((s - 1) % 5000));
+            MDB_val kk = K(k);
+            if (ox__mem_get(sh->m, 0, &kk, seq, &rec) != OX_MEM_FOUND)
+                sh->bad++;
+        }
+    }
+    return NULL;
+}
+
+static void readers_run_beside_the_writer(void)
+{
+    struct shared sh = {0};
+    T_EQ_INT(ox__mem_new(16 << 20, 1, &sh.m), OX_OK);
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        pthread_create(&th[i], NULL, reader_main, &sh);
+    for (int i = 0; i < CKEYS; i++) {
+        char k[32], v[48];
+        snprintf(k, sizeof k, "%08d", i % 5000);
+        snprintf(v, sizeof v, "%d:%d", i, i + 1);
+        MDB_val kk = K(k);
+        T_EQ_INT(ox__mem_put(sh.m, 0, &kk, (uint64_t)i + 1, v, strlen(v), NULL), OX_OK);
+        atomic_store(&sh.visible, (uint64_t)i + 1);
+    }
+    atomic_store(&sh.stop, 1);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    T_EQ_INT(atomic_load(&sh.bad), 0);
+    ox__mem_unref(sh.m);
+}
+
+int main(void)
+{
+    T_RUN(versions_are_seen_by_snapshot);
+    T_RUN(aborted_versions_are_never_seen);
+    T_RUN(clears_hide_what_is_older);
+    T_RUN(walks_are_ordered_both_ways);
+    T_RUN(readers_run_beside_the_writer);
+    return T_MAIN_END();
+}
