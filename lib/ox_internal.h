@@ -112,6 +112,8 @@ uint64_t ox__now(ox_store *s);                         /* the store's clock */
  * error, which on a file system with (almost) no space left is what a full disk does, so
  * OX_EIO becomes OX_EFULL there. Any other code is returned as it is. */
 int ox__space_err(ox_store *s, int rc);
+/* The same for a store not open, at path (its directory's file system). */
+int ox__space_err_at(const char *path, int rc);
 int ox__key_check(ox_store *s, size_t klen);           /* OX_EINVAL / OX_EKEYTOOLONG */
 /* Begins a read transaction (from the pool) counted by the growth gate. */
 int ox__read_begin(ox_store *s, MDB_txn **txn);

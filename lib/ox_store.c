@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ox_excl.h"
 #include "ox_internal.h"
 #include "ox_wal.h"
 
@@ -73,14 +74,31 @@ int ox__key_check(ox_store *s, size_t klen)
     return klen > s->key_max ? OX_EKEYTOOLONG : OX_OK;
 }
 
+static int ox_parent_dir(const char *path, char *dir, size_t cap);
+
+/* OX_EFULL for OX_EIO when the file system statvfs reports has under OX_FULL_LEFT free. */
+static int space_err(int rc, const struct statvfs *v)
+{
+    uint64_t left = (uint64_t)(geteuid() == 0 ? v->f_bfree : v->f_bavail) * v->f_frsize;
+    return left < OX_FULL_LEFT ? OX_EFULL : rc;
+}
+
 int ox__space_err(ox_store *s, int rc)
 {
     struct statvfs v;
     int fd;
     if (rc != OX_EIO || s->in_memory || mdb_env_get_fd(s->env, &fd) || fstatvfs(fd, &v))
         return rc;
-    uint64_t left = (uint64_t)(geteuid() == 0 ? v.f_bfree : v.f_bavail) * v.f_frsize;
-    return left < OX_FULL_LEFT ? OX_EFULL : rc;
+    return space_err(rc, &v);
+}
+
+int ox__space_err_at(const char *path, int rc)
+{
+    char dir[PATH_MAX];
+    struct statvfs v;
+    if (rc != OX_EIO || ox_parent_dir(path, dir, sizeof dir) || statvfs(dir, &v))
+        return rc;
+    return space_err(rc, &v);
 }
 
 /* ---- growth gate -------------------------------------------------------------------- */
@@ -388,14 +406,17 @@ static int ox_parent_dir(const char *path, char *dir, size_t cap)
     return OX_OK;
 }
 
-/* Creates the directories leading to path's file. *made (may be NULL) is set to how many
- * of them, the deepest ones, did not exist before. */
-static int ox_mkdirs(const char *path, int *made)
+#define OX_MKDIRS_MAX 32
+
+/* Creates the directories leading to path's file. made (may be NULL) receives the length
+ * in path's directory of each one this call created, shallowest first, and *nmade their
+ * number (at most OX_MKDIRS_MAX are recorded). */
+static int ox_mkdirs(const char *path, size_t *made, int *nmade)
 {
     char buf[PATH_MAX];
     int rc = ox_parent_dir(path, buf, sizeof buf), n = 0;
-    if (made)
-        *made = 0;
+    if (nmade)
+        *nmade = 0;
     if (rc)
         return rc;
     for (char *p = buf + 1;; p++) {
@@ -403,36 +424,61 @@ static int ox_mkdirs(const char *path, int *made)
             continue;
         char c = *p;
         *p = '\0';
-        if (mkdir(buf, 0755) == 0)
-            n++;
-        else if (errno != EEXIST)
+        if (mkdir(buf, 0755) == 0) {
+            if (made && n < OX_MKDIRS_MAX)
+                made[n++] = (size_t)(p - buf);
+        } else if (errno != EEXIST) {
             return ox__mdb_err(errno);
+        }
         if (!c)
             break;
         *p = '/';
     }
-    if (made)
-        *made = n;
+    if (nmade)
+        *nmade = n;
     return OX_OK;
 }
 
-/* After a failed open: removes what it created, so that a full disk is not left fuller
- * (the write-ahead log removes itself). data: the data file and its lock file are new;
- * dirs: as ox_mkdirs's *made. */
-static void ox_unmake(const char *path, int data, int dirs)
+/* After a failed open: removes what it created, so that a full disk is not left fuller.
+ * data: the data file and its lock file are new (decided while holding the log's lock:
+ * no other process is making them); wal: the log is new (likewise); made/nmade: the
+ * directories ox_mkdirs created, removed deepest first if they are empty. */
+static void ox_unmake(const char *path, int data, int wal, const size_t *made, int nmade)
 {
-    char buf[PATH_MAX];
-    if (data && snprintf(buf, sizeof buf, "%s-lock", path) < (int)sizeof buf) {
+    char buf[PATH_MAX + 16];
+    if (data) {
         unlink(path);
+        snprintf(buf, sizeof buf, "%s-lock", path);
         unlink(buf);
     }
-    char dir[PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (int i = 0; i < dirs && ox_parent_dir(buf, dir, sizeof dir) == OX_OK; i++) {
-        if (rmdir(dir))
-            break;
-        memcpy(buf, dir, sizeof dir);
+    if (wal) {
+        snprintf(buf, sizeof buf, "%s-wal", path);
+        unlink(buf);
+        snprintf(buf, sizeof buf, "%s-wal-big", path);
+        unlink(buf);
     }
+    if (ox_parent_dir(path, buf, sizeof buf) != OX_OK)
+        return;
+    while (nmade--) {
+        buf[made[nmade]] = '\0';
+        if (rmdir(buf))
+            break;
+    }
+}
+
+/* LMDB maps its lock file and writes its reader table through the mapping: on a file
+ * system without room (a full tmpfs) the first touch of an unallocated page is a SIGBUS.
+ * Allocating the table's bytes first turns that into OX_EFULL. */
+static int ox_lock_reserve(const char *path, unsigned readers)
+{
+    char lock[PATH_MAX + 8];
+    snprintf(lock, sizeof lock, "%s-lock", path);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return ox__mdb_err(errno);
+    int e = posix_fallocate(fd, 0, (off_t)readers * 64 + 4096);
+    close(fd);
+    return e == 0 || e == EOPNOTSUPP || e == EINVAL ? OX_OK : ox__mdb_err(e);
 }
 
 /* Reads or records the format version (in a write txn unless read-only). */
@@ -615,10 +661,10 @@ static int ox_replay_one(void *ctx, const unsigned char *p, size_t len)
 
 /* Opens the write-ahead log of s->path; after a crash, rolls the data file back to the
  * log's checkpoint (*recover: the log's records are to be replayed once LMDB is open). */
-static int ox_wal_begin(ox_store *s, ox_wal **wal, int *recover)
+static int ox_wal_begin(ox_store *s, ox_wal **wal, int *recover, int *made)
 {
     struct stat st;
-    int rc = ox__wal_open(s->path, s->wal_size, s->wal_pinned, wal, recover);
+    int rc = ox__wal_open(s->path, s->wal_size, s->wal_pinned, wal, recover, made);
     /* A log beside no data file is left from a store deleted by hand: nothing to recover. */
     if (rc == OX_OK && *recover && stat(s->path, &st) != 0)
         *recover = 0;
@@ -642,7 +688,7 @@ int ox__store_needs_recovery(const char *path)
         return 0;
     ox_wal *w;
     int recover = 0;
-    int rc = ox__wal_open(path, 0, 0, &w, &recover); /* OX_EBUSY: a writer holds it, live */
+    int rc = ox__wal_open(path, 0, 0, &w, &recover, NULL); /* OX_EBUSY: a writer holds it */
     ox__wal_close(w);
     return rc == OX_OK && recover;
 }
@@ -654,7 +700,7 @@ int ox__store_settle(const char *path)
         return OX_OK;
     ox_wal *w;
     int recover;
-    int rc = ox__wal_open(path, 0, 0, &w, &recover);
+    int rc = ox__wal_open(path, 0, 0, &w, &recover, NULL);
     ox__wal_close(w);
     if (rc || !recover)
         return rc;
@@ -667,7 +713,8 @@ int ox__store_settle(const char *path)
 int ox_store_open(const char *path, const ox_options *opts, ox_store **out)
 {
     ox_wal *wal = NULL;
-    int recover = 0, made_dirs = 0, made_data = 0;
+    int recover = 0, nmade = 0, made_data = 0, made_wal = 0;
+    size_t made[OX_MKDIRS_MAX];
     ox_options defaults;
     if (!opts) {
         ox_options_init(&defaults);
@@ -688,9 +735,8 @@ int ox_store_open(const char *path, const ox_options *opts, ox_store **out)
             rc = OX_ENOMEM;
             goto fail;
         }
-        if (!opts->read_only && (rc = ox_mkdirs(path, &made_dirs)))
+        if (!opts->read_only && (rc = ox_mkdirs(path, made, &nmade)))
             goto fail;
-        made_data = !opts->read_only && access(path, F_OK) != 0;
     }
     /* Once more on EINVAL: an open that waited for ox_repair or ox_compact to release the
      * file finds the lock file they emptied (so that no stale reader table survives) and
@@ -703,7 +749,12 @@ int ox_store_open(const char *path, const ox_options *opts, ox_store **out)
     }
     int want_wal = opts->sync != OX_SYNC_NO;
     if (!opts->in_memory && !opts->read_only && (want_wal || ox_wal_exists(path)) &&
-        (rc = ox_wal_begin(s, &wal, &recover)))
+        (rc = ox_wal_begin(s, &wal, &recover, &made_wal)))
+        goto fail;
+    /* Under the log's lock, a data file that is missing is this open's to make. */
+    made_data = wal && access(path, F_OK) != 0;
+    if (made_data && (rc = ox_lock_reserve(path, opts->max_readers ? opts->max_readers
+                                                                    : OX_DEFAULT_READERS)))
         goto fail;
     if (wal && !recover && !want_wal) {
         ox__wal_close(wal);
@@ -751,10 +802,23 @@ fail:
     char *made_path = s->path; /* kept past ox_store_free, for ox_unmake */
     s->path = NULL;
     ox_store_free(s);
-    if (made_path)
-        ox_unmake(made_path, made_data, made_dirs);
+    if (made_path) {
+        rc = ox__space_err_at(made_path, rc); /* LMDB's short writes of a new file */
+        ox_unmake(made_path, made_data, made_wal, made, nmade);
+    }
     free(made_path);
     return rc;
+}
+
+int ox_store_destroy(const char *path)
+{
+    ox_excl ex;
+    int rc = ox__excl_acquire(path, &ex);
+    if (rc)
+        return rc;
+    ox_unmake(path, 1, 1, NULL, 0);
+    ox__excl_release(&ex);
+    return OX_OK;
 }
 
 int ox_store_wrap(MDB_env *env, const ox_options *opts, ox_store **out)
@@ -823,7 +887,8 @@ int ox_store_set_sync(ox_store *s, int sync)
         /* Back to the log: everything so far is made durable by its first checkpoint. */
         ox_wal *w;
         int recover;
-        if ((rc = ox__wal_open(s->path, s->wal_size, s->wal_pinned, &w, &recover)) == OX_OK &&
+        if ((rc = ox__wal_open(s->path, s->wal_size, s->wal_pinned, &w, &recover, NULL)) ==
+                OX_OK &&
             (rc = ox__wal_checkpoint(w, s->env, 0)) != OX_OK)
             ox__wal_close(w);
         if (rc)
@@ -950,7 +1015,7 @@ static int backup_locked(ox_store *s, const char *dest, int compact)
     char tmp[PATH_MAX];
     if (!dest || snprintf(tmp, sizeof tmp, "%s.tmp", dest) >= (int)sizeof tmp)
         return OX_EINVAL;
-    int rc = ox_mkdirs(dest, NULL);
+    int rc = ox_mkdirs(dest, NULL, NULL);
     if (rc)
         return rc;
     unlink(tmp);

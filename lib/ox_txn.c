@@ -539,7 +539,7 @@ int ox_txn_commit(ox_txn *x)
     rc = ox__space_err(x->s, rc);
     /* Refused, the commit must stay without effect after a crash too: its record goes. */
     if (rc != OX_OK && logged)
-        ox__wal_cancel(w);
+        ox__wal_cancel(w, x->s->env);
     /* A failure while LMDB wrote its meta page leaves its env failed for every reader too:
      * reopen it now, so reads go on while the disk is fixed (the commit still failed). */
     int revive_rc; /* OX_EBUSY leaves it to the next ox_txn_begin */

@@ -14,7 +14,8 @@
 #include "ox_excl.h"
 #include "ox_internal.h"
 
-#define WAL_MAGIC "OXWAL02"     /* 8 bytes with its NUL */
+#define WAL_MAGIC "OXWAL03"     /* 8 bytes with its NUL; 03: side-file records */
+#define WAL_MAGIC_02 "OXWAL02"  /* a log of before them, still read */
 #define WAL_META 256u           /* bytes of LMDB's meta page kept: header + MDB_meta */
 #define WAL_CLEAN 1u
 #define OX_WAL_STEP (1 << 20)   /* bytes of the data file written back per step */
@@ -187,7 +188,8 @@ static int slot_read(ox_wal *w, unsigned i, uint64_t *gen, wal_ckpt *c)
 {
     unsigned char h[H_SIZE];
     if (pread_all(w->fd, h, sizeof h, (uint64_t)i * OX_WAL_SLOT) ||
-        memcmp(h, WAL_MAGIC, 8) || rd64(h + H_SUM) != wal_sum(h, H_SUM))
+        (memcmp(h, WAL_MAGIC, 8) && memcmp(h, WAL_MAGIC_02, 8)) ||
+        rd64(h + H_SUM) != wal_sum(h, H_SUM))
         return 0;
     *gen = rd64(h + H_GEN);
     c->txnid = rd64(h + H_TXNID);
@@ -219,11 +221,13 @@ static int slot_write(ox_wal *w, uint64_t gen, const wal_ckpt *c)
 static void *wal_thread(void *arg);
 
 int ox__wal_open(const char *dbpath, size_t size, size_t pinned, ox_wal **out,
-                 int *recover)
+                 int *recover, int *made)
 {
     char path[4096];
     *out = NULL;
     *recover = 0;
+    if (made)
+        *made = 0;
     if (snprintf(path, sizeof path, "%s-wal", dbpath) >= (int)sizeof path)
         return OX_EINVAL;
     if (size < OX_WAL_DATA + (128u << 10))
@@ -255,6 +259,7 @@ int ox__wal_open(const char *dbpath, size_t size, size_t pinned, ox_wal **out,
     struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
     if (fcntl(w->fd, F_OFD_SETLK, &fl)) {
         rc = (errno == EAGAIN || errno == EACCES) ? OX_EBUSY : OX_EIO;
+        created = 0; /* whoever holds the lock uses the file now: it is not ours to remove */
         goto fail;
     }
     struct stat st;
@@ -293,6 +298,8 @@ int ox__wal_open(const char *dbpath, size_t size, size_t pinned, ox_wal **out,
         memcpy(w->meta, h->meta, WAL_META);
         *recover = !h->clean;
     }
+    if (made)
+        *made = created;
     *out = w;
     return OX_OK;
 fail:
@@ -341,7 +348,12 @@ static int side_open(ox_wal *w, int create)
     w->side_fd = open(w->side_path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
     if (w->side_fd < 0)
         return create ? wal_errno(errno) : OX_ECORRUPT;
-    return create ? ox__sync_parent(w->side_path) : OX_OK;
+    int rc = create ? ox__sync_parent(w->side_path) : OX_OK;
+    if (rc) { /* the next side record opens it again and retries the name's sync */
+        close(w->side_fd);
+        w->side_fd = -1;
+    }
+    return rc;
 }
 
 /* Reads the side file's record, which must carry sequence number seq, into w->buf (payload
@@ -353,8 +365,9 @@ static int side_read(ox_wal *w, uint64_t seq, size_t *len)
     if (side_open(w, 0) || pread_all(w->side_fd, head, OX_WAL_HEAD, 0))
         return OX_ECORRUPT;
     uint64_t n = rd64(head + S_LEN);
-    if (rd64(head + S_SEQ) != seq || n > SIZE_MAX - OX_WAL_HEAD ||
-        ox__wal_reserve(w, (size_t)n, &rec))
+    struct stat st;
+    if (rd64(head + S_SEQ) != seq || fstat(w->side_fd, &st) ||
+        n > (uint64_t)st.st_size - OX_WAL_HEAD || ox__wal_reserve(w, (size_t)n, &rec))
         return OX_ECORRUPT;
     memcpy(rec, head, OX_WAL_HEAD);
     if (pread_all(w->side_fd, rec + OX_WAL_HEAD, (size_t)n, OX_WAL_HEAD) ||
@@ -420,6 +433,8 @@ int ox__wal_replay(ox_wal *w, int (*fn)(void *ctx, const unsigned char *p, size_
 int ox__wal_reserve(ox_wal *w, size_t len, unsigned char **rec)
 {
     size_t need = OX_WAL_HEAD + len;
+    if (len > SIZE_MAX / 2 - OX_WAL_HEAD)
+        return OX_ENOMEM;
     if (need > w->cap) {
         size_t cap = w->cap ? w->cap : 4096;
         while (cap < need)
@@ -703,6 +718,21 @@ static int rec_void(ox_wal *w, uint64_t off)
     return rc ? rc : sync_fd(w->fd);
 }
 
+/* The record of sequence number w->seq + 1 at off was refused (its append or its commit
+ * failed): it must never be replayed. Its head is voided at once; its number is burnt
+ * and the log broken, and a checkpoint moves the log's start past it, now if it can, else
+ * before the next commit (ox__wal_ready). The voiding covers the time until then; the
+ * checkpoint covers a voiding that failed, or that seemed to succeed while another
+ * thread's fdatasync took its write-back error (Linux reports one to a single caller). */
+static void rec_refused(ox_wal *w, MDB_env *env, uint64_t off)
+{
+    rec_void(w, off);
+    w->seq++;
+    w->broken = 1;
+    if (env)
+        ox__wal_checkpoint(w, env, 0);
+}
+
 /* A record of len payload bytes (in w->buf) larger than a half goes whole into the side
  * file, synced, with sequence number w->seq + 1; the log then gets an empty record flagged
  * R_SIDE in its place. The side file holds one record: if the checkpoint in force does not
@@ -743,7 +773,7 @@ int ox__wal_append(ox_wal *w, MDB_env *env, size_t len)
     int rc = ox__wal_ready(w, env);
     if (rc)
         return rc;
-    if (need > w->half) {
+    if (need > w->half || len > UINT32_MAX) { /* the log's heads hold 32-bit lengths */
         if ((rc = side_write(w, env, len)))
             return rc;
         rec = side_head;
@@ -763,14 +793,8 @@ int ox__wal_append(ox_wal *w, MDB_env *env, size_t len)
     if (rc == OX_OK && !w->lazy)
         rc = sync_fd(w->fd);
     if (rc != OX_OK) {
-        /* Some of the record may be in the page cache or on disk: void it, and the next
-         * record takes its place and its sequence number. If even that fails, the number
-         * is burnt and the log broken: the next commit checkpoints first, which moves the
-         * log's start past the record. */
-        if (rec_void(w, w->tail) != OX_OK) {
-            w->seq++;
-            w->broken = 1;
-        }
+        /* Some of the record may be in the page cache or on disk. */
+        rec_refused(w, env, w->tail);
         return rc;
     }
     w->last_off = w->tail;
@@ -810,19 +834,14 @@ int ox__wal_sync(ox_wal *w)
     return rc;
 }
 
-void ox__wal_cancel(ox_wal *w)
+void ox__wal_cancel(ox_wal *w, MDB_env *env)
 {
-    /* Voided, the record's place and number go to the next one: a checkpoint captured
-     * while it was appended starts at it, which is where the next record goes. */
-    if (rec_void(w, w->last_off) == OX_OK) {
-        w->tail = w->last_off;
-        w->seq--;
-    }
-    /* Broken either way: a record that could not be voided is moved past by the checkpoint
-     * the next commit makes first, and a commit that failed for want of space gets the
-     * pages the pinned checkpoint holds back (a full disk would otherwise refuse every
-     * write long before the live data fills it). */
-    w->broken = 1;
+    /* The record stays where it is, voided, its number used (w->seq is past it already):
+     * the checkpoint also gives back the pages the pinned checkpoint held, which a commit
+     * that failed for want of space needs (a full disk would otherwise refuse every write
+     * long before the live data fills it). */
+    w->seq--;
+    rec_refused(w, env, w->last_off);
 }
 
 void ox__wal_close(ox_wal *w)

@@ -29,13 +29,13 @@
  *
  * Errors: a write refused is never applied, not even after a crash. A record whose append
  * failed, or whose LMDB commit failed after it was appended, is voided at once: its head
- * overwritten with zeros and synced (under every policy), so no replay counts it, and the
- * next record takes its place and sequence number. The log is then "broken": the next
- * commit first checkpoints synchronously, which releases the pages the pinned checkpoint
- * held back (a commit that failed for want of space may succeed after it) and, if the
- * voiding itself failed, moves the log's start past the record. Only a disk that fails
- * both the voiding and every later checkpoint leaves such a record in the log, with every
- * write refused meanwhile; a crash of the machine then may replay it.
+ * overwritten with zeros and synced (under every policy), so no replay counts it. Its
+ * sequence number is burnt and the log "broken": a checkpoint moves the log's start past
+ * the record at once, or, if the disk refuses that too, before the next commit, which
+ * fails while it cannot. The checkpoint also releases the pages the pinned checkpoint held
+ * back (a commit that failed for want of space may succeed after it). Only a disk that
+ * fails both the voiding and every checkpoint since leaves the record in the log; a crash
+ * of the machine then may replay it.
  *
  * Threads: every function but ox__wal_open/close/sync is called with the store's wlock
  * held; the checkpointer thread is the log's own.
@@ -61,7 +61,7 @@ typedef struct ox_wal ox_wal;
  * *recover is set when the header says the data file alone is not the truth (a crash).
  * Errors: OX_EBUSY (another process holds it), OX_EIO, OX_EFULL, OX_ENOMEM. */
 int ox__wal_open(const char *dbpath, size_t size, size_t pinned, ox_wal **out,
-                 int *recover);
+                 int *recover, int *made);
 
 /* Recovery, before LMDB opens the data file: writes the checkpoint's meta page into both
  * meta slots of dbpath and syncs it. Needs exclusive access to the file (taken here).
@@ -106,9 +106,10 @@ void ox__wal_unpin(ox_wal *w);
  * wlock. A failure breaks the log (the next commit checkpoints). OX_EIO. */
 int ox__wal_sync(ox_wal *w);
 
-/* The last appended record's LMDB commit failed: the record is voided and the log broken
- * (see Errors). */
-void ox__wal_cancel(ox_wal *w);
+/* The last appended record's LMDB commit failed: the record is voided, the log broken and
+ * a checkpoint past it tried at once (see Errors). env: the store's (the LMDB transaction
+ * is over). */
+void ox__wal_cancel(ox_wal *w, MDB_env *env);
 
 /* Synchronous checkpoint (waits for a background one first): syncs env's data file and
  * records its newest txn and meta page in the header, the log starting afresh; clean != 0

@@ -197,6 +197,12 @@ size_t ox_key_order_prefix(ox_store *s);
 #define OX_POS_MAX 512
 int ox_key_pos(ox_store *s, const void *key, size_t klen, unsigned char *pos, size_t *len);
 
+/* Deletes the store at path: its data file, lock file and write-ahead log (a store no
+ * process has open; what embedders do after a first open whose later steps failed, so
+ * that a full disk is not left fuller). Errors: OX_EBUSY (some process has it open),
+ * OX_EINVAL (no such store), OX_EIO. */
+int ox_store_destroy(const char *path);
+
 /* Asks ox_store_close to compact the file in place after closing it. */
 void ox_store_compact_on_close(ox_store *s);
 
