@@ -59,7 +59,7 @@ int dbmap_load(void)
     if (rc != OX_OK) {
         srv_log(SRV_LOG_WARNING, "Can't read the database map: %s", ox_strerror(rc));
         free(num);
-        return -1;
+        return rc;
     }
     version = snapshot_version(snap);
     ntabs = 0;
@@ -90,10 +90,10 @@ int dbmap_load(void)
     }
     free(num);
     if (rc != OX_OK)
-        return -1;
+        return rc;
     committed_version = version;
     atomic_store(&srv.dbgen, version * 2);
-    return 0;
+    return OX_OK;
 }
 
 void dbmap_free(void)

@@ -50,6 +50,8 @@ static void make_run_id(char *out)
     out[40] = '\0';
 }
 
+/* Opens the store and the databases' tables. A first start that fails (no room on the
+ * disk, say) removes the store and the directory it created. */
 static int open_store(void)
 {
     char path[4096];
@@ -62,23 +64,28 @@ static int open_store(void)
     o.map_size = (size_t)c->map_size;
     o.max_tables = (unsigned)c->databases + 4;
     o.sync = srv_sync_policy(c->appendfsync);
-    int fresh = access(path, F_OK) != 0;
+    int fresh = access(path, F_OK) != 0, dir_made = access(c->dir, F_OK) != 0;
     int rc = ox_store_open(path, &o, &srv.store);
-    if (rc == OX_EFULL && fresh && o.sync != OX_SYNC_NO) {
+    if (rc == OX_OK) {
+        srv.ndb = c->databases;
+        if ((rc = dbmap_load()) == OX_OK) {
+            srv_log(SRV_LOG_NOTICE, "Data file %s opened (format %u)", path,
+                    ox_store_format(srv.store));
+            return 0;
+        }
+        dbmap_free();
+        ox_store_close(srv.store);
+        srv.store = NULL;
+        if (fresh && ox_store_destroy(path) == OX_OK && dir_made)
+            rmdir(c->dir);
+    }
+    if (rc == OX_EFULL && fresh && o.sync != OX_SYNC_NO)
         srv_log(SRV_LOG_WARNING, "Can't create the data file %s: %s (a new data file needs "
                 "%zu MiB free for its write-ahead log, and room for its data)", path,
                 ox_strerror(rc), OX_WAL_SIZE_DEFAULT >> 20);
-        return -1;
-    }
-    if (rc) {
+    else
         srv_log(SRV_LOG_WARNING, "Can't open the data file %s: %s", path, ox_strerror(rc));
-        return -1;
-    }
-    srv.ndb = c->databases;
-    if (dbmap_load())
-        return -1;
-    srv_log(SRV_LOG_NOTICE, "Data file %s opened (format %u)", path, ox_store_format(srv.store));
-    return 0;
+    return -1;
 }
 
 /* Waits for SIGTERM/SIGINT (through a signalfd) or SHUTDOWN (through shutdown_efd). */

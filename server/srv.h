@@ -110,8 +110,8 @@ void srv_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 int srv_log_open(const char *logfile, int level); /* 0, or -1 with errno */
 
 /* ---- dbmap.c: the persistent database -> table mapping, SWAPDB ------------------------ */
-/* Main thread, at startup: opens the tables of the stored mapping into srv.db. 0 or -1
- * (logged). dbmap_free releases what it allocated. */
+/* Main thread, at startup: opens the tables of the stored mapping into srv.db. OX_OK or
+ * the store's error (logged). dbmap_free releases what it allocated. */
 int dbmap_load(void);
 void dbmap_free(void);
 /* Writer, inside the batch's transaction: swaps databases a and b in srv.db and stores

@@ -251,35 +251,93 @@ static void refused_writes_on_a_full_tmpfs_stay_refused(void)
     T_EQ_INT(unlink(ballast), 0);
 }
 
-/* A first start with less room than the write-ahead log takes (16 MiB): it fails, the log
- * says what is needed, and nothing it created is left on the disk. */
-static void first_start_without_room_fails_cleanly(void)
+/* Mounts a tmpfs of size_kib at base + suffix (kept in out). */
+static int mount_tmpfs(const char *suffix, int size_kib, char *out, size_t cap)
 {
-    char mnt[640], dir[720], newdir[660];
-    snprintf(mnt, sizeof mnt, "%s2", g_mnt);
-    mkdir(mnt, 0755);
-    T_ASSERT(mount("tmpfs", mnt, "tmpfs", 0, "size=12m") == 0);
-    snprintf(newdir, sizeof newdir, "%s/new", mnt);
-    snprintf(dir, sizeof dir, "%s/data", newdir);
-    srvp p = {0};
-    T_ASSERT(start_on(&p, dir) != 0); /* it exited (sp_wait_ready saw it go) */
-    struct stat st;
-    T_ASSERT(stat(newdir, &st) != 0 && errno == ENOENT);
+    char opts[32];
+    snprintf(out, cap, "%s%s", g_mnt, suffix);
+    snprintf(opts, sizeof opts, "size=%dk", size_kib);
+    mkdir(out, 0755);
+    return mount("tmpfs", out, "tmpfs", 0, opts);
+}
+
+/* The start failed, the log says why (what a new data file needs, when the log was what did
+ * not fit), no signal ended it (LMDB's lock file on a full tmpfs once raised SIGBUS), and
+ * mnt holds exactly what it held before (keep: a directory that must stay). */
+static void check_failed_start(const srvp *p, const char *mnt, int needs_line, const char *keep)
+{
     struct statvfs v;
     T_ASSERT(statvfs(mnt, &v) == 0);
-    T_EQ_U64((uint64_t)v.f_bfree, (uint64_t)v.f_blocks); /* nothing left behind */
-    FILE *f = fopen(p.log, "r");
+    if (v.f_bfree != v.f_blocks - (keep ? 0 : 0)) {
+        char cmd[800];
+        snprintf(cmd, sizeof cmd, "ls -laR %s >&2", mnt);
+        if (system(cmd)) { /* only a listing for the failure's message */ }
+        T_FAIL("%s: %llu blocks of %llu left in use after a failed start", mnt,
+               (unsigned long long)(v.f_blocks - v.f_bfree), (unsigned long long)v.f_blocks);
+    }
+    FILE *f = fopen(p->log, "r");
     T_ASSERT(f);
     char line[1024];
-    int said = 0;
-    while (fgets(line, sizeof line, f))
+    int said = 0, refused = 0, crashed = 0;
+    while (fgets(line, sizeof line, f)) {
         said |= strstr(line, "no space left (a new data file needs 16 MiB free for its "
                              "write-ahead log") != NULL;
-    fclose(f);
-    if (!said) {
-        sp_dump_log(&p);
-        T_FAIL("the log does not say what a new data file needs");
+        refused |= strstr(line, "data file") && strstr(line, "no space left");
+        crashed |= strstr(line, "AddressSanitizer") || strstr(line, "Bus error") ||
+                   strstr(line, "SIGBUS");
     }
+    fclose(f);
+    if (!refused || crashed || (needs_line && !said)) {
+        sp_dump_log(p);
+        T_FAIL("%s: the log does not say the disk is full, or the server crashed", mnt);
+    }
+    if (keep) {
+        struct stat st;
+        T_ASSERT(stat(keep, &st) == 0 && S_ISDIR(st.st_mode));
+    }
+}
+
+/* A first start with less room than the write-ahead log takes (16 MiB): it fails, the log
+ * says what is needed, and nothing it created is left on the disk, not even the new
+ * directories of a path through "..", whose existing directory stays. */
+static void first_start_without_room_fails_cleanly(void)
+{
+    char mnt[640], dir[720], keep[720];
+    T_ASSERT(mount_tmpfs("2", 12 << 10, mnt, sizeof mnt) == 0);
+    snprintf(keep, sizeof keep, "%s/existing", mnt);
+    T_ASSERT(mkdir(keep, 0755) == 0);
+    snprintf(dir, sizeof dir, "%s/new/../existing/data", mnt);
+    srvp p = {0};
+    T_ASSERT(start_on(&p, dir) != 0); /* it exited (sp_wait_ready saw it go) */
+    check_failed_start(&p, mnt, 1, keep);
+    T_EQ_INT(rmdir(keep), 0);
+    T_EQ_INT(umount(mnt), 0);
+}
+
+/* Just room for the log, not for the rest: every size from 0 to 96 KiB more than 16 MiB
+ * either starts, or fails as above (it left the 16 MiB log behind). */
+static void first_start_with_room_for_the_log_alone_fails_cleanly(void)
+{
+    int started = 0, failed = 0;
+    for (int extra = 0; extra <= 96; extra += 8) {
+        char mnt[640], dir[720], suffix[16];
+        snprintf(suffix, sizeof suffix, "3-%d", extra);
+        T_ASSERT(mount_tmpfs(suffix, (16 << 10) + extra, mnt, sizeof mnt) == 0);
+        snprintf(dir, sizeof dir, "%s/data", mnt);
+        srvp p = {0};
+        if (start_on(&p, dir) == 0) {
+            started++;
+            T_EQ_INT(sp_stop(&p), 0);
+        } else {
+            failed++;
+            check_failed_start(&p, mnt, 0, NULL);
+            if (t_failed_now)
+                return;
+        }
+        unlink(p.log);
+    }
+    printf("16 MiB + 0..96 KiB: %d starts failed cleanly, %d started\n", failed, started);
+    T_ASSERT(failed > 0);
 }
 
 int main(void)
@@ -295,5 +353,6 @@ int main(void)
     }
     T_RUN(refused_writes_on_a_full_tmpfs_stay_refused);
     T_RUN(first_start_without_room_fails_cleanly);
+    T_RUN(first_start_with_room_for_the_log_alone_fails_cleanly);
     return T_MAIN_END();
 }
