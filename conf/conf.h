@@ -48,6 +48,8 @@ typedef struct conf {
     int databases;
     int appendfsync;          /* enum conf_fsync */
     long long map_size;       /* initial LMDB map size in bytes (grows by itself) */
+    long long write_buffer_limit; /* memory of the write buffers (what is newer than the
+                                     last checkpoint): writers wait past it */
     int hz;                   /* active expiry cycles per second */
     /* limits */
     long long proto_max_bulk_len;

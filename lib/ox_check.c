@@ -866,8 +866,9 @@ int ox_check(const char *path, ox_check_report *rep)
 
 out:
     ck_close(&f);
-    /* Unsound, but the log restores it: not damage (a machine crash under the log). */
-    return rc == OX_ECORRUPT && rep->recovery_pending ? OX_ERECOVER : rc;
+    /* LMDB commits only checkpoints, each durable before the log before it goes: a file
+     * that is not sound is damaged, whatever the log holds. */
+    return rc;
 }
 
 int ox_repair(const char *path, char *what, size_t whatlen)
@@ -884,8 +885,7 @@ int ox_repair(const char *path, char *what, size_t whatlen)
         whatlen = sizeof(dummy);
     }
     what[0] = '\0';
-    /* A log a crash left is the better repair: it rolls back to a checkpoint and replays. */
-    if ((rc = ox__store_settle(path)) || (rc = ck_open(path, O_RDWR, &f)))
+    if ((rc = ck_open(path, O_RDWR, &f)))
         goto out;
 
     /* Try the snapshot LMDB would use first, then the other one. */
@@ -954,5 +954,14 @@ int ox_repair(const char *path, char *what, size_t whatlen)
 
 out:
     ck_close(&f);
+    /* Then the log's commits after the snapshot kept (a crash's, or those of the commit
+     * just dropped, if the log still has them) go to the file. */
+    if (rc == OX_OK && ox__store_needs_recovery(path) && (rc = ox__store_settle(path)) == OX_OK) {
+        size_t n = strlen(what);
+        if (!strcmp(what, "clean, nothing done"))
+            n = (size_t)snprintf(what, whatlen, "clean");
+        snprintf(what + n, whatlen > n ? whatlen - n : 0,
+                 "; wrote the write-ahead log's later commits to it");
+    }
     return rc;
 }

@@ -1,5 +1,6 @@
 /* ox_info.c — what a maintenance tool asks of a store: its tables, its pages, whether
  * another process has the file open. Read-only; nothing here writes to the store. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +34,11 @@ static int names_push(char ***v, size_t *n, size_t *cap, const MDB_val *k)
     return OX_OK;
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 int ox_table_names(ox_store *s, char ***names, size_t *n)
 {
     MDB_txn *txn;
@@ -60,6 +66,18 @@ int ox_table_names(ox_store *s, char ***names, size_t *n)
     }
     if (mrc != MDB_SUCCESS && mrc != MDB_NOTFOUND)
         rc = ox__mdb_err(mrc);
+    /* Tables opened since, whose databases LMDB gets at their first checkpoint. */
+    pthread_mutex_lock(&s->tables_mu);
+    for (ox_table *t = s->tables; t && rc == OX_OK; t = t->next) {
+        char tn[256];
+        int len = snprintf(tn, sizeof tn, "t:%s", t->name);
+        MDB_val tk = {(size_t)len, tn};
+        if (!atomic_load(&t->lmdb_since))
+            rc = names_push(&out, &cnt, &cap, &tk);
+    }
+    pthread_mutex_unlock(&s->tables_mu);
+    if (rc == OX_OK && cnt > 1)
+        qsort(out, cnt, sizeof *out, name_cmp);
 out:
     if (c)
         mdb_cursor_close(c);

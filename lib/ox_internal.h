@@ -1,8 +1,15 @@
 /* ox_internal.h — what liboxistore's own files share; never installed, never included by
  * users. The public contract is oxistore.h.
  *
+ * The write path (see ox_mem.h, ox_log.h, ox_ckpt.c): a write transaction's changes go to
+ * the active write buffer, its commit is one record in the write-ahead log; the
+ * checkpointer later writes a frozen buffer to LMDB in one transaction. A reader sees the
+ * write buffers (newest first) over LMDB, at one commit sequence number: an ox_rd.
+ *
  * On-disk layout (format version 2), all inside one LMDB file:
- * - "ox:meta"        key "format" -> 4-byte big-endian format version.
+ * - "ox:meta"        key "format" -> 4-byte big-endian format version; key "lsn" -> the
+ *                    8-byte big-endian sequence number of the last commit the file holds
+ *                    (the log is replayed after it).
  * - "t:<name>"       a table's data: stored key -> value record.
  * - "e:<name>"       its expiry index (MDB_DUPSORT): 8-byte big-endian expiry time (ms)
  *                    -> stored key. Exactly one entry per key that has an expiry time, so
@@ -20,7 +27,10 @@
  * A value record is a 1-byte header, then (if OX_VH_TTL) the 8-byte big-endian expiry
  * time, then (if OX_VH_LONGKEY) the key's length (4 bytes big-endian) and the key, then the
  * user's bytes. A short key without TTL therefore costs one B-tree lookup on get: the
- * header says there is nothing else to look at.
+ * header says there is nothing else to look at. The write buffers hold the same records.
+ * In a write buffer, table id t's expiry index is the buffer's table ntables + t, keyed by
+ * the 8-byte expiry time followed by the stored key (a put: the entry; a deletion: an
+ * entry of an older layer that is gone).
  * Format 1 (before long keys) let direct keys be 510 bytes: opening such a file for writing
  * rewrites its 510-byte keys as long keys and records version 2 (ox_store.c).
  */
@@ -32,6 +42,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "ox_mem.h"
 #include "oxistore.h"
 
 #define OX_KEY_DIRECT 0x00u      /* first byte of every stored key */
@@ -43,30 +54,63 @@
 #define OX_VH_KNOWN (OX_VH_TTL | OX_VH_LONGKEY) /* header bits this version understands */
 
 /* Returned by internal write steps when LMDB's map is full: the caller grows the map and
- * replays the transaction. Never escapes the library. */
+ * applies its writes again. Never escapes the library. */
 #define OX_IMAPFULL (-100)
+
+#define OX_VIEW_MAX 4            /* write buffers a view holds: the active one, the frozen */
+#define OX_MEM_DEFAULT ((size_t)64 << 20) /* ox_options.mem_limit 0 */
+#define OX_CKPT_AGE_MS 60000     /* a buffer older than this is checkpointed, full or not */
 
 struct ox_table {
     ox_store *s;
+    unsigned id;               /* its index in the write buffers and s->by_id */
+    /* Whether LMDB has its databases (data and exp valid): 0 no; 1 since before any
+     * reader of this process; N from LMDB txn N on (the checkpoint that made them: an LMDB
+     * read transaction begun before it has no such handles, and must not use them). */
+    atomic_size_t lmdb_since;
     MDB_dbi data;
     MDB_dbi exp;
+    /* Keys and keys with an expiry time, as of the last commit (published by the writer;
+     * ox_count). Expired keys not purged yet count, as in Redis. */
+    atomic_ullong count, expires;
     ox_table *next;
     char name[];
 };
 
-typedef struct ox_wal ox_wal;
+/* What a reader sees: the write buffers, newest (the active one) first, over LMDB. A view
+ * is immutable; the store swaps in a new one (under view_mu) when a buffer is frozen or
+ * checkpointed. lmdb_min: an LMDB read transaction used with this view must be at least
+ * this txn id (it holds every buffer the view no longer does). */
+typedef struct ox_view {
+    atomic_int refs;
+    int nmem;
+    ox_mem *mem[OX_VIEW_MAX];
+    size_t lmdb_min;
+} ox_view;
+
+/* A reader: a view, an LMDB read transaction that fits it, and the commit sequence number
+ * it reads at. Snapshots, the single reads, iterators and write transactions use one. */
+typedef struct ox_rd {
+    ox_store *s;
+    ox_view *v;
+    MDB_txn *txn;
+    uint64_t seq;
+} ox_rd;
+
+typedef struct ox_log ox_log;
 
 struct ox_store {
     MDB_env *env;
-    ox_wal *wal;               /* OX_SYNC_ALWAYS on a file we opened: the write-ahead log */
+    ox_log *log;               /* the write-ahead log (a store with a path, writable) */
     int own_env;
     char *path;                /* data file; NULL when wrapped or in memory */
     int read_only, in_memory, sync;
-    size_t wal_size;           /* ox_options.wal_size, for a log opened later */
+    size_t wal_size;           /* ox_options.wal_size: the log's segment size */
+    size_t mem_budget;         /* bytes at which the active write buffer is frozen */
+    uint64_t ckpt_age_ms;      /* age at which it is, full or not */
     unsigned env_maxdbs, env_maxreaders; /* the env's limits, for a reopen (ox__revive) */
     long long revive_busy_s;   /* when a reopen last found readers staying (monotonic s) */
     atomic_size_t map_size;    /* the env's map size, as last seen (ox_store_map_size) */
-    size_t wal_pinned;         /* ox_options.wal_pinned, likewise */
     ox_clock_fn clock;
     void *clock_ctx;
     MDB_dbi meta;
@@ -77,9 +121,31 @@ struct ox_store {
     unsigned format;
     int compact_on_close;
 
-    /* One write transaction at a time, held from ox_txn_begin to its end, so a map
-     * growth in the middle of a transaction can replay it with nobody in between. */
+    /* One write transaction at a time, held from ox_txn_begin to its end. The writer's
+     * state below is its own. */
     pthread_mutex_t wlock;
+    uint64_t last_seq;         /* the last commit's sequence number */
+    int replaying;             /* recovery is replaying the log */
+    uint64_t mem_born_ms;      /* when the active buffer got its first commit (ox__mono_ms;
+                                  0: none yet) */
+    unsigned char *txbuf;      /* a transaction's log record, built op by op */
+    size_t txcap;
+
+    /* Readers: the current view and the last commit they may see. */
+    pthread_mutex_t view_mu;
+    ox_view *view;
+    atomic_ullong visible;
+
+    /* The checkpointer (ox_ckpt.c). */
+    pthread_t ckpt_th;
+    int ckpt_on, ckpt_stop;
+    pthread_mutex_t ckpt_mu;
+    pthread_cond_t ckpt_cv;    /* a frozen buffer to write, or one written */
+    ox_mem *frozen;            /* the buffer being checkpointed (also in the view) */
+    int ckpt_rc;               /* how the last attempt ended (OX_OK, or the disk's error) */
+    int ckpt_now;              /* try again now, not after the pause that follows a failure */
+    uint64_t ckpt_lsn;         /* the last sequence number LMDB holds */
+    int ckpt_release;          /* the log may release up to ckpt_lsn (the writer does it) */
 
     /* Growth gate: readers count themselves in; a grower raises `growing`, waits for
      * `readers` to reach 0, remaps, lowers it. Atomics keep the read path lock-free. */
@@ -97,6 +163,8 @@ struct ox_store {
     pthread_mutex_t tables_mu;
     ox_table *tables;
     ox_table *deflt;
+    ox_table **by_id;          /* max_tables entries */
+    unsigned max_tables, ntables;
 
     /* OX_SYNC_EVERYSEC flusher thread. */
     pthread_t flusher;
@@ -108,6 +176,7 @@ struct ox_store {
 /* ---- ox_store.c ---- */
 int ox__mdb_err(int rc);                               /* LMDB/errno code -> ox_err */
 uint64_t ox__now(ox_store *s);                         /* the store's clock */
+uint64_t ox__mono_ms(void);                            /* a monotonic clock, in ms */
 /* A failed commit's code as a caller should see it: LMDB reports a short write as an I/O
  * error, which on a file system with (almost) no space left is what a full disk does, so
  * OX_EIO becomes OX_EFULL there. Any other code is returned as it is. */
@@ -115,7 +184,7 @@ int ox__space_err(ox_store *s, int rc);
 /* The same for a store not open, at path (its directory's file system). */
 int ox__space_err_at(const char *path, int rc);
 int ox__key_check(ox_store *s, size_t klen);           /* OX_EINVAL / OX_EKEYTOOLONG */
-/* Begins a read transaction (from the pool) counted by the growth gate. */
+/* Begins an LMDB read transaction (from the pool) counted by the growth gate. */
 int ox__read_begin(ox_store *s, MDB_txn **txn);
 /* Ends it: resets it back into the pool and leaves the gate. */
 void ox__read_end(ox_store *s, MDB_txn *txn);
@@ -123,27 +192,92 @@ void ox__read_end(ox_store *s, MDB_txn *txn);
  * a sync, a read-only table open): a growth or reopen waits for them. */
 void ox__gate_enter(ox_store *s);
 void ox__gate_leave(ox_store *s);
-/* Before an offline tool touches the file at path: if its write-ahead log holds records a
- * crash left, opens and closes the store so that they are replayed. */
+/* Number of read transactions the calling thread holds (a thread that reads cannot wait
+ * for a growth, or for a checkpoint that needs one). */
+int ox__thread_reads(void);
+/* Before an offline tool touches the file at path: if its write-ahead log holds records
+ * LMDB does not, opens and closes the store so that they are written to it. */
 int ox__store_settle(const char *path);
-/* 1 if the store at path has a write-ahead log that no process holds and that a crash left
- * records in (reading the data file alone could meet a torn file), else 0. */
+/* 1 if the store at path has log records LMDB does not hold yet, else 0. */
 int ox__store_needs_recovery(const char *path);
-/* Grows the map (or adopts another process's growth when min == 0). Called with wlock held
- * and no LMDB write transaction active. OX_EBUSY if this thread itself reads. */
+/* Grows the map (or adopts another process's growth when adopt != 0). No LMDB write
+ * transaction may be active. OX_EBUSY if this thread itself reads, or readers stayed. */
 int ox__grow(ox_store *s, int adopt);
 /* After LMDB's fatal error (a commit that failed writing the meta page: every later
  * transaction answers MDB_PANIC, though the file is whole), reopens the env in place; see
- * ox_store.c. The caller holds wlock and no read transaction. 1 if s's env had failed so
- * (and the reopen ran: *rc says how), 0 if it had not. */
+ * ox_store.c. The caller (the checkpointer) holds no read transaction. 1 if s's env had
+ * failed so (and the reopen ran: *rc says how), 0 if it had not. */
 int ox__revive_if_failed(ox_store *s, int *rc);
-/* Opens again, in txn, the databases of every table s knows (their handles change when
- * the env is reopened). */
+/* Opens again, in txn, the databases of every table s has in LMDB (their handles change
+ * when the env is reopened). */
 int ox__table_reopen_all(ox_store *s, MDB_txn *txn);
+/* Grows ahead of time when the map is mostly used (no LMDB write txn active). */
+void ox__grow_if_needed(ox_store *s);
+/* Creates the directories leading to path's file. made (may be NULL) receives the length
+ * in path's directory of each one this call created, shallowest first, and *nmade their
+ * number (at most OX_MKDIRS_MAX are recorded). */
+#define OX_MKDIRS_MAX 32
+int ox__mkdirs(const char *path, size_t *made, int *nmade);
 /* fsyncs the directory holding path, so that a file created or renamed there is durable. */
 int ox__sync_parent(const char *path);
-/* Grows ahead of time when the map is mostly used (wlock held, no write txn active). */
-void ox__grow_if_needed(ox_store *s);
+/* The last commit's sequence number LMDB holds ("lsn" in the meta database), in txn. */
+uint64_t ox__lsn_get(ox_store *s, MDB_txn *txn);
+
+/* 1 if t's LMDB databases may be read in txn (ox_table.lmdb_since). */
+static inline int ox__table_in(const ox_table *t, MDB_txn *txn)
+{
+    size_t since = atomic_load_explicit(&((ox_table *)t)->lmdb_since, memory_order_acquire);
+    return since && mdb_txn_id(txn) >= since;
+}
+
+/* ---- ox_view.c ---- */
+/* Begins a reader at the last commit (gate, pooled LMDB transaction, view). */
+int ox__rd_begin(ox_store *s, ox_rd *rd);
+/* Moves it to the last commit (every value read before is invalid). */
+int ox__rd_renew(ox_rd *rd);
+void ox__rd_end(ox_rd *rd);
+/* key's (stored form) record as rd sees it: OX_OK with *rec (borrowed until rd ends or
+ * renews), OX_NOTFOUND, or LMDB's error. */
+int ox__rd_get(const ox_rd *rd, ox_table *t, const MDB_val *key, MDB_val *rec);
+/* Views: the current one, referenced (view_mu held inside); swaps (view_mu held inside:
+ * the new view replaces the current one, whose reference is dropped). */
+ox_view *ox__view_get(ox_store *s);
+void ox__view_put(ox_view *v);
+int ox__view_swap(ox_store *s, ox_mem *const *mem, int nmem, size_t lmdb_min);
+
+/* The layered ordered walk over one table's keys, or its expiry index (exp != 0), as rd
+ * sees them: every layer's keys merged, the newest layer's state of each deciding. Keys
+ * are stored forms (for the expiry index: 8-byte time then stored key). */
+typedef struct ox_walk ox_walk;
+int ox__walk_open(const ox_rd *rd, ox_table *t, int exp, ox_walk **out);
+/* Positions before the first key >= key (asc != 0; key NULL: the first) or after the last
+ * key <= key (asc == 0; key NULL: the last); ox__walk_next then returns it. */
+int ox__walk_seek(ox_walk *w, const MDB_val *key, int asc);
+/* The next key and its record (the expiry index's: an empty one): OX_OK, OX_NOTFOUND at
+ * the end, or LMDB's error. key and rec borrowed until the next call. */
+int ox__walk_next(ox_walk *w, MDB_val *key, MDB_val *rec);
+void ox__walk_close(ox_walk *w);
+/* The key order: LMDB's (memcmp over the shorter length, then the shorter first). */
+int ox__key_cmp(const MDB_val *a, const MDB_val *b);
+
+/* ---- ox_ckpt.c ---- */
+/* Starts the checkpointer thread (a writable store with a log). */
+int ox__ckpt_start(ox_store *s);
+/* Stops it (after the buffer it writes, if any). */
+void ox__ckpt_stop(ox_store *s);
+/* Writer, holding wlock, before a transaction: freezes the active buffer when it is full
+ * (waiting while the previous frozen one is still being written: back-pressure) or too
+ * old. Errors: the checkpoints' (OX_EFULL, OX_EIO, ...) when a full buffer cannot be
+ * frozen because they fail; OX_EBUSY if this thread reads and would wait for itself. */
+int ox__ckpt_room(ox_store *s);
+/* Writer, holding wlock: writes everything committed so far to LMDB and waits for it
+ * (close, backup). */
+int ox__ckpt_all(ox_store *s);
+/* Writer, holding wlock: releases the log up to the last checkpoint. */
+void ox__ckpt_release(ox_store *s);
+/* Writes buffer m to LMDB in one durable transaction recording its last sequence number
+ * (the checkpointer's work; also recovery's, before the thread starts). */
+int ox__ckpt_apply(ox_store *s, ox_mem *m);
 
 /* ---- ox_value.c ---- */
 /* Decodes any value record: *val the user's bytes, *exp the expiry time (0 if none),
@@ -172,13 +306,17 @@ int ox__rec_write(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const ox_val *lkey, con
 /* 1 if rec is the record of key: always for a short key; for a long key, if the record
  * carries exactly that key (a different one would share its hash). */
 int ox__rec_owns(ox_store *s, const MDB_val *rec, const void *key, size_t klen);
-/* Reads key's record, live at `now`, through any LMDB txn: *val borrowed, *exp (may be
- * NULL) its expiry time or 0. OX_NOTFOUND if absent or expired. */
-int ox__rec_get(ox_store *s, MDB_txn *txn, ox_table *t, const void *key, size_t klen,
-                ox_val *val, uint64_t *exp, uint64_t now);
+/* Reads key's record, live at `now`, as rd sees it: *val borrowed, *exp (may be NULL) its
+ * expiry time or 0. OX_NOTFOUND if absent or expired. */
+int ox__rec_get(const ox_rd *rd, ox_table *t, const void *key, size_t klen, ox_val *val,
+                uint64_t *exp, uint64_t now);
 /* Remaining ms of key's TTL at `now`: OX_OK, OX_NOTTL or OX_NOTFOUND. */
-int ox__rec_ttl(ox_store *s, MDB_txn *txn, ox_table *t, const void *key, size_t klen,
-                uint64_t *ms, uint64_t now);
+int ox__rec_ttl(const ox_rd *rd, ox_table *t, const void *key, size_t klen, uint64_t *ms,
+                uint64_t now);
+/* The size of the record (exp, lkey, vlen bytes), and the record written into p. */
+size_t ox__rec_size(const ox_val *lkey, size_t vlen, uint64_t exp);
+void ox__rec_build(unsigned char *p, const ox_val *lkey, const void *val, size_t vlen,
+                   uint64_t exp);
 void ox__be64_put(unsigned char *p, uint64_t v);
 uint64_t ox__be64_get(const unsigned char *p);
 
@@ -204,27 +342,26 @@ static inline MDB_val ox__key_enc(ox_store *s, const void *key, size_t klen, uns
 }
 
 /* ---- ox_iter.c ---- */
-/* Opens an iterator on txn. owner: the snapshot owning txn is released at close when
- * own_read != 0; wtxn != NULL for iterators of a write transaction. */
-int ox__iter_open(ox_store *s, MDB_txn *txn, int own_read, ox_txn *wtxn, ox_table *t,
-                  const ox_val *lo, const ox_val *hi, unsigned flags, ox_iter **out);
+/* Opens an iterator on reader rd, which it owns (and ends at close) when own_rd != 0;
+ * wtxn != NULL for iterators of a write transaction. */
+int ox__iter_open(const ox_rd *rd, int own_rd, ox_txn *wtxn, ox_table *t, const ox_val *lo,
+                  const ox_val *hi, unsigned flags, ox_iter **out);
 /* The same for the keys starting with prefix. */
-int ox__iter_open_prefix(ox_store *s, MDB_txn *txn, int own_read, ox_txn *wtxn, ox_table *t,
+int ox__iter_open_prefix(const ox_rd *rd, int own_rd, ox_txn *wtxn, ox_table *t,
                          const ox_val *prefix, unsigned flags, ox_iter **out);
-/* Detaches every iterator of a write transaction whose LMDB txn ended (their cursors
- * were freed with it): their next step answers OX_EBUSY. txn_ends: the ox_txn itself is
- * going away, so the iterators forget it too (they may still be closed afterwards). */
-void ox__iter_detach_all(ox_txn *wtxn, int txn_ends);
+/* Detaches every iterator of a write transaction that ends: their next step answers
+ * OX_EBUSY, and they forget it (they may still be closed afterwards). */
+void ox__iter_detach_all(ox_txn *wtxn);
 
 /* ---- ox_txn.c ---- */
 /* The list head of a write transaction's open iterators. */
 ox_iter **ox__txn_iters(ox_txn *x);
-MDB_txn *ox__txn_mdb(ox_txn *x);
+const ox_rd *ox__txn_rd(ox_txn *x);
 /* The instant a write transaction judges expiry at: the store's clock when it began. */
 uint64_t ox__txn_now(ox_txn *x);
 
-/* Recovery: applies one record of the write-ahead log in one transaction. */
-int ox__txn_replay(ox_store *s, const unsigned char *p, size_t len);
+/* Recovery: applies the log record of commit seq as one transaction. */
+int ox__txn_replay(ox_store *s, uint64_t seq, const unsigned char *p, size_t len);
 
 /* ---- ox_table.c ---- */
 int ox__table_open_all(ox_store *s, const char *deflt);

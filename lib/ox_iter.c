@@ -1,6 +1,6 @@
-/* ox_iter.c — streaming iterators over an LMDB cursor: [lo, hi) ranges and prefixes,
- * ascending or descending, skipping expired keys, and their positions (a key's stored
- * form). Nothing is materialised. */
+/* ox_iter.c — streaming iterators over the layered walk (ox_view.c: the write buffers over
+ * LMDB): [lo, hi) ranges and prefixes, ascending or descending, skipping expired keys, and
+ * their positions (a key's stored form). Nothing is materialised. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,41 +11,27 @@ enum { OX_IT_FRESH, OX_IT_RUNNING, OX_IT_DONE, OX_IT_DETACHED };
 struct ox_iter {
     ox_store *s;
     ox_table *t;
-    MDB_txn *txn;
-    MDB_cursor *cur;
-    int own_read;          /* the iterator owns txn (ox_range/ox_prefix) */
+    ox_rd rd;              /* its own reader (own_rd), else a copy of the owner's */
+    int own_rd;
+    ox_walk *w;
     ox_txn *wtxn;          /* write transaction it belongs to, or NULL */
     ox_iter *wnext;        /* in wtxn's list */
     unsigned flags;
     int state;             /* OX_IT_* */
-    MDB_cursor_op step;    /* MDB_NEXT or MDB_PREV */
+    int asc;
     int has_lo, has_hi;
     MDB_val lo, hi;        /* stored forms, in buf */
     int after;             /* lo itself excluded (OX_ITER_AFTER) */
     int has_end;           /* the bound that ends the walk: hi ascending, lo descending */
-    int fast;              /* no bound to test and values wanted: ox_iter_next's short path */
     MDB_val *end;
-    MDB_val last;          /* stored form of the key last returned (in the map, or in
-                              lastcopy for a write transaction's iterator) */
     uint64_t now;          /* expiry is judged at this instant: the iterator's opening, or
                               its write transaction's beginning */
     const unsigned char *filter; /* a prefix longer than a long key keeps: each key is */
     size_t flen;                 /* checked against it (in buf) */
     char *buf;
-    /* A write transaction's writes move bytes within the pages they touch: its iterators
-     * keep their own copy of the last position. */
-    unsigned char lastcopy[OX_KEY_BUF];
+    size_t lastlen;        /* the stored form of the key last returned */
+    unsigned char last[OX_KEY_BUF];
 };
-
-/* Records the key just returned as the iterator's position. */
-static inline void iter_mark(ox_iter *it, const MDB_val *k)
-{
-    it->last = *k;
-    if (it->wtxn && k->mv_size <= OX_KEY_BUF) {
-        memcpy(it->lastcopy, k->mv_data, k->mv_size);
-        it->last.mv_data = it->lastcopy;
-    }
-}
 
 static int prefix_bound(const ox_val *prefix, ox_val *hi, void **buf)
 {
@@ -93,10 +79,11 @@ static int bound_enc(ox_store *s, const ox_val *b, unsigned flags, unsigned char
     return rc;
 }
 
-int ox__iter_open(ox_store *s, MDB_txn *txn, int own_read, ox_txn *wtxn, ox_table *t,
-                  const ox_val *lo, const ox_val *hi, unsigned flags, ox_iter **out)
+int ox__iter_open(const ox_rd *rd, int own_rd, ox_txn *wtxn, ox_table *t, const ox_val *lo,
+                  const ox_val *hi, unsigned flags, ox_iter **out)
 {
     *out = NULL;
+    ox_store *s = rd->s;
     ox_iter *it = calloc(1, sizeof *it);
     if (!it || !(it->buf = malloc(2 * OX_KEY_BUF))) {
         free(it);
@@ -106,8 +93,9 @@ int ox__iter_open(ox_store *s, MDB_txn *txn, int own_read, ox_txn *wtxn, ox_tabl
     int rc = bound_enc(s, lo, flags, (unsigned char *)it->buf, &it->lo);
     if (rc == OX_OK)
         rc = bound_enc(s, hi, flags, (unsigned char *)it->buf + OX_KEY_BUF, &it->hi);
+    it->rd = *rd;
     if (rc == OX_OK)
-        rc = ox__mdb_err(mdb_cursor_open(txn, t->data, &it->cur));
+        rc = ox__walk_open(&it->rd, t, 0, &it->w);
     if (rc) {
         free(it->buf);
         free(it);
@@ -115,24 +103,16 @@ int ox__iter_open(ox_store *s, MDB_txn *txn, int own_read, ox_txn *wtxn, ox_tabl
     }
     it->s = s;
     it->t = t;
-    it->txn = txn;
-    it->own_read = own_read;
+    it->own_rd = own_rd;
     it->wtxn = wtxn;
     it->flags = flags;
     it->now = wtxn ? ox__txn_now(wtxn) : ox__now(s);
     it->has_lo = lo != NULL;
     it->has_hi = hi != NULL;
     it->after = lo && (flags & OX_ITER_AFTER);
-    if (flags & OX_ITER_DESC) {
-        it->step = MDB_PREV;
-        it->has_end = it->has_lo;
-        it->end = &it->lo;
-    } else {
-        it->step = MDB_NEXT;
-        it->has_end = it->has_hi;
-        it->end = &it->hi;
-    }
-    it->fast = !it->has_end && !(flags & OX_ITER_KEYS_ONLY);
+    it->asc = !(flags & OX_ITER_DESC);
+    it->has_end = it->asc ? it->has_hi : it->has_lo;
+    it->end = it->asc ? &it->hi : &it->lo;
     if (wtxn) {
         ox_iter **head = ox__txn_iters(wtxn);
         it->wnext = *head;
@@ -142,124 +122,89 @@ int ox__iter_open(ox_store *s, MDB_txn *txn, int own_read, ox_txn *wtxn, ox_tabl
     return OX_OK;
 }
 
-void ox__iter_detach_all(ox_txn *wtxn, int txn_ends)
+void ox__iter_detach_all(ox_txn *wtxn)
 {
     ox_iter **head = ox__txn_iters(wtxn);
     for (ox_iter *it = *head; it; it = it->wnext) {
         it->state = OX_IT_DETACHED;
-        it->cur = NULL;
-        if (txn_ends)
-            it->wtxn = NULL;
+        ox__walk_close(it->w);
+        it->w = NULL;
+        it->wtxn = NULL;
     }
-    if (txn_ends)
-        *head = NULL;
+    *head = NULL;
 }
 
-/* Places the cursor on the first candidate in iteration order. */
-static int iter_first(ox_iter *it, MDB_val *k, MDB_val *v)
+/* Places the walk before the first candidate in iteration order. */
+static int iter_first(ox_iter *it)
 {
-    if (!(it->flags & OX_ITER_DESC)) {
-        if (!it->has_lo)
-            return mdb_cursor_get(it->cur, k, v, MDB_FIRST);
-        *k = it->lo;
-        int rc = mdb_cursor_get(it->cur, k, v, MDB_SET_RANGE);
-        if (rc == 0 && it->after && k->mv_size == it->lo.mv_size &&
-            !memcmp(k->mv_data, it->lo.mv_data, k->mv_size))
-            rc = mdb_cursor_get(it->cur, k, v, MDB_NEXT);
-        return rc;
-    }
-    if (!it->has_hi)
-        return mdb_cursor_get(it->cur, k, v, MDB_LAST);
-    *k = it->hi;
-    int rc = mdb_cursor_get(it->cur, k, v, MDB_SET_RANGE);
-    if (rc == MDB_NOTFOUND) /* every key is below hi */
-        return mdb_cursor_get(it->cur, k, v, MDB_LAST);
-    return rc ? rc : mdb_cursor_get(it->cur, k, v, MDB_PREV); /* k >= hi: step back */
+    if (it->asc)
+        return ox__walk_seek(it->w, it->has_lo ? &it->lo : NULL, 1);
+    return ox__walk_seek(it->w, it->has_hi ? &it->hi : NULL, 0);
 }
 
-/* The general step: from a cursor result, skip expired keys, stop at the bound. Out of
- * line so that the common case below stays small. */
-static __attribute__((noinline)) int iter_settle(ox_iter *it, int rc, MDB_val *k, MDB_val *v,
-                                                 ox_val *key, ox_val *val)
+int ox_iter_next(ox_iter *it, ox_val *key, ox_val *val)
 {
-    for (;; rc = mdb_cursor_get(it->cur, k, v, it->step)) {
-        if (rc) {
-            if (rc == MDB_NOTFOUND)
+    if (it->state == OX_IT_DETACHED)
+        return OX_EBUSY;
+    if (it->state == OX_IT_DONE)
+        return OX_NOTFOUND;
+    int rc;
+    if (it->state == OX_IT_FRESH) {
+        it->state = OX_IT_RUNNING;
+        if ((rc = iter_first(it)))
+            return rc;
+    }
+    MDB_val k, v;
+    for (;;) {
+        if ((rc = ox__walk_next(it->w, &k, &v))) {
+            if (rc == OX_NOTFOUND)
                 it->state = OX_IT_DONE;
-            return ox__mdb_err(rc);
+            return rc;
         }
+        /* The first key of the walk may be a bound itself: hi is excluded, so is lo with
+         * OX_ITER_AFTER. */
+        if (it->asc && it->after && it->has_lo && ox__key_cmp(&k, &it->lo) == 0)
+            continue;
+        if (!it->asc && it->has_hi && ox__key_cmp(&k, &it->hi) >= 0)
+            continue;
         if (it->has_end) {
-            int c = mdb_cmp(it->txn, it->t->data, k, it->end);
-            /* hi excluded, lo included unless OX_ITER_AFTER */
-            if (it->step == MDB_NEXT ? c >= 0 : (c < 0 || (c == 0 && it->after))) {
+            int c = ox__key_cmp(&k, it->end);
+            if (it->asc ? c >= 0 : (c < 0 || (c == 0 && it->after))) {
                 it->state = OX_IT_DONE;
                 return OX_NOTFOUND;
             }
         }
         ox_val data, lkey;
         uint64_t exp;
-        const unsigned char *kp = k->mv_data;
-        if (k->mv_size < 1 || kp[0] != OX_KEY_DIRECT)
+        const unsigned char *kp = k.mv_data;
+        if (k.mv_size < 1 || k.mv_size > OX_KEY_BUF || kp[0] != OX_KEY_DIRECT)
             return OX_ECORRUPT;
-        if ((rc = ox__rec_decode(v, &data, &exp, &lkey)))
+        if ((rc = ox__rec_decode(&v, &data, &exp, &lkey)))
             return rc;
         if (exp && it->now > exp)
             continue;
+        memcpy(it->last, kp, k.mv_size);
+        it->lastlen = k.mv_size;
         if (lkey.data) {
             *key = lkey;
         } else {
-            key->data = kp + 1;
-            key->len = k->mv_size - 1;
+            key->data = it->last + 1;
+            key->len = k.mv_size - 1;
         }
         if (it->flen && (key->len < it->flen || memcmp(key->data, it->filter, it->flen)))
             continue;
-        iter_mark(it, k);
         if (val)
             *val = (it->flags & OX_ITER_KEYS_ONLY) ? (ox_val){NULL, 0} : data;
         return OX_OK;
     }
 }
 
-static __attribute__((noinline)) int iter_start(ox_iter *it, ox_val *key, ox_val *val)
-{
-    MDB_val k, v;
-    if (it->state == OX_IT_DETACHED)
-        return OX_EBUSY;
-    if (it->state == OX_IT_DONE)
-        return OX_NOTFOUND;
-    it->state = OX_IT_RUNNING;
-    int rc = iter_first(it, &k, &v);
-    return iter_settle(it, rc, &k, &v, key, val);
-}
-
-int ox_iter_next(ox_iter *it, ox_val *key, ox_val *val)
-{
-    MDB_val k, v;
-    if (it->state != OX_IT_RUNNING)
-        return iter_start(it, key, val);
-    int rc = mdb_cursor_get(it->cur, &k, &v, it->step);
-    /* Common case: a direct key, no bound to test, a record without TTL. */
-    const unsigned char *p = v.mv_data, *kp = k.mv_data;
-    if (rc == 0 && it->fast && v.mv_size >= 1 && p[0] == 0 && k.mv_size >= 1 &&
-        kp[0] == OX_KEY_DIRECT) {
-        iter_mark(it, &k);
-        key->data = kp + 1;
-        key->len = k.mv_size - 1;
-        if (val) {
-            val->data = p + 1;
-            val->len = v.mv_size - 1;
-        }
-        return OX_OK;
-    }
-    return iter_settle(it, rc, &k, &v, key, val);
-}
-
 int ox_iter_pos(const ox_iter *it, unsigned char *pos, size_t *len)
 {
-    if (it->state != OX_IT_RUNNING || !it->last.mv_size)
+    if (it->state != OX_IT_RUNNING || !it->lastlen)
         return OX_NOTFOUND;
-    memcpy(pos, it->last.mv_data, it->last.mv_size);
-    *len = it->last.mv_size;
+    memcpy(pos, it->last, it->lastlen);
+    *len = it->lastlen;
     return OX_OK;
 }
 
@@ -274,17 +219,17 @@ void ox_iter_close(ox_iter *it)
         if (*pp)
             *pp = it->wnext;
     }
-    if (it->cur)
-        mdb_cursor_close(it->cur);
-    if (it->own_read)
-        ox__read_end(it->s, it->txn);
+    ox__walk_close(it->w);
+    if (it->own_rd)
+        ox__rd_end(&it->rd);
     free(it->buf);
     free(it);
 }
 
-int ox__iter_open_prefix(ox_store *s, MDB_txn *txn, int own_read, ox_txn *wtxn, ox_table *t,
+int ox__iter_open_prefix(const ox_rd *rd, int own_rd, ox_txn *wtxn, ox_table *t,
                          const ox_val *prefix, unsigned flags, ox_iter **out)
 {
+    ox_store *s = rd->s;
     ox_val hi, lo = prefix ? *prefix : (ox_val){NULL, 0};
     void *buf;
     *out = NULL;
@@ -297,7 +242,7 @@ int ox__iter_open_prefix(ox_store *s, MDB_txn *txn, int own_read, ox_txn *wtxn, 
         lo.len = s->long_prefix;
     int rc = prefix_bound(&lo, &hi, &buf);
     if (rc == OX_OK)
-        rc = ox__iter_open(s, txn, own_read, wtxn, t, prefix ? &lo : NULL, hi.data ? &hi : NULL,
+        rc = ox__iter_open(rd, own_rd, wtxn, t, prefix ? &lo : NULL, hi.data ? &hi : NULL,
                            flags & ~(unsigned)(OX_ITER_POS | OX_ITER_AFTER), out);
     free(buf);
     if (rc == OX_OK && flen) {
@@ -314,7 +259,6 @@ int ox__iter_open_prefix(ox_store *s, MDB_txn *txn, int own_read, ox_txn *wtxn, 
         memcpy(nb + 2 * OX_KEY_BUF, prefix->data, flen);
         it->filter = (unsigned char *)nb + 2 * OX_KEY_BUF;
         it->flen = flen;
-        it->fast = 0;
     }
     return rc;
 }
@@ -323,24 +267,24 @@ int ox__iter_open_prefix(ox_store *s, MDB_txn *txn, int own_read, ox_txn *wtxn, 
 
 int ox_range(ox_table *t, const ox_val *lo, const ox_val *hi, unsigned flags, ox_iter **out)
 {
-    MDB_txn *txn;
+    ox_rd rd;
     *out = NULL;
-    int rc = ox__read_begin(t->s, &txn);
+    int rc = ox__rd_begin(t->s, &rd);
     if (rc)
         return rc;
-    if ((rc = ox__iter_open(t->s, txn, 1, NULL, t, lo, hi, flags, out)))
-        ox__read_end(t->s, txn);
+    if ((rc = ox__iter_open(&rd, 1, NULL, t, lo, hi, flags, out)))
+        ox__rd_end(&rd);
     return rc;
 }
 
 int ox_prefix(ox_table *t, const ox_val *prefix, unsigned flags, ox_iter **out)
 {
-    MDB_txn *txn;
+    ox_rd rd;
     *out = NULL;
-    int rc = ox__read_begin(t->s, &txn);
+    int rc = ox__rd_begin(t->s, &rd);
     if (rc)
         return rc;
-    if ((rc = ox__iter_open_prefix(t->s, txn, 1, NULL, t, prefix, flags, out)))
-        ox__read_end(t->s, txn);
+    if ((rc = ox__iter_open_prefix(&rd, 1, NULL, t, prefix, flags, out)))
+        ox__rd_end(&rd);
     return rc;
 }

@@ -52,6 +52,7 @@ struct ox_mem {
     struct mem_node *_Atomic *hash;
     uint32_t hmask;
     chunk *chunks;                  /* the current one first */
+    size_t chunk_size;              /* OX_MEM_CHUNK, or less for a small budget */
     atomic_size_t bytes;
     uint64_t stamp;                 /* the writer's op counter */
     atomic_ullong max_seq;
@@ -65,14 +66,14 @@ static void *arena_alloc(ox_mem *m, size_t n)
     n = (n + 7) & ~(size_t)7;
     chunk *c = m->chunks;
     if (!c || c->size - c->used < n) {
-        size_t size = n > OX_MEM_CHUNK / 4 ? n : OX_MEM_CHUNK;
+        size_t size = n > m->chunk_size / 4 ? n : m->chunk_size;
         chunk *nc = malloc(sizeof *nc + size);
         if (!nc)
             return NULL;
         nc->size = size;
         nc->used = 0;
         atomic_fetch_add_explicit(&m->bytes, sizeof *nc + size, memory_order_relaxed);
-        if (c && size != OX_MEM_CHUNK) { /* a big one: keep the current chunk current */
+        if (c && size != m->chunk_size) { /* a big one: keep the current chunk current */
             nc->next = c->next;
             c->next = nc;
         } else {
@@ -128,6 +129,11 @@ int ox__mem_new(size_t budget, unsigned ntables, ox_mem **out)
     }
     m->hmask = n - 1;
     m->ntables = ntables;
+    /* A chunk is a sixteenth of the budget at most: a buffer's size grows in steps small
+     * enough for its budget to mean something. */
+    m->chunk_size = OX_MEM_CHUNK;
+    while (m->chunk_size > (16u << 10) && m->chunk_size > budget / 16)
+        m->chunk_size /= 2;
     m->rnd = 0x2545f4914f6cdd1dull ^ (uintptr_t)m;
     atomic_init(&m->refs, 1);
     atomic_init(&m->bytes, sizeof *m + (size_t)n * sizeof *m->hash);

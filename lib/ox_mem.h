@@ -22,8 +22,9 @@
  * whole, then published with a release store; readers load with acquire. Nothing is
  * freed before the buffer itself, when its last reference goes (ox__mem_unref).
  *
- * Memory: everything lives in the buffer's arena (chunks of OX_MEM_CHUNK bytes; a larger
- * record gets a chunk of its own) plus a hash index fixed at creation for point lookups.
+ * Memory: everything lives in the buffer's arena (chunks of OX_MEM_CHUNK bytes, or a
+ * sixteenth of a small budget; a larger record gets a chunk of its own) plus a hash index
+ * fixed at creation for point lookups.
  * ox__mem_bytes counts both; the store freezes a buffer that has reached its budget.
  *
  * Errors: OX_ENOMEM only.

@@ -16,14 +16,14 @@ static int ox_finish(ox_txn *x, int rc)
 
 int ox_get(ox_table *t, const void *key, size_t klen, void **val, size_t *vlen)
 {
-    MDB_txn *txn;
+    ox_rd rd;
     ox_val v;
     *val = NULL;
     *vlen = 0;
-    int rc = ox__read_begin(t->s, &txn);
+    int rc = ox__rd_begin(t->s, &rd);
     if (rc)
         return rc;
-    rc = ox__rec_get(t->s, txn, t, key, klen, &v, NULL, ox__now(t->s));
+    rc = ox__rec_get(&rd, t, key, klen, &v, NULL, ox__now(t->s));
     if (rc == OX_OK) {
         if ((*val = malloc(v.len ? v.len : 1))) {
             memcpy(*val, v.data, v.len);
@@ -32,45 +32,45 @@ int ox_get(ox_table *t, const void *key, size_t klen, void **val, size_t *vlen)
             rc = OX_ENOMEM;
         }
     }
-    ox__read_end(t->s, txn);
+    ox__rd_end(&rd);
     return rc;
 }
 
 int ox_contains(ox_table *t, const void *key, size_t klen)
 {
-    MDB_txn *txn;
+    ox_rd rd;
     ox_val v;
-    int rc = ox__read_begin(t->s, &txn);
+    int rc = ox__rd_begin(t->s, &rd);
     if (rc)
         return rc;
-    rc = ox__rec_get(t->s, txn, t, key, klen, &v, NULL, ox__now(t->s));
-    ox__read_end(t->s, txn);
+    rc = ox__rec_get(&rd, t, key, klen, &v, NULL, ox__now(t->s));
+    ox__rd_end(&rd);
     return rc;
 }
 
 int ox_ttl(ox_table *t, const void *key, size_t klen, uint64_t *ms)
 {
-    MDB_txn *txn;
-    int rc = ox__read_begin(t->s, &txn);
+    ox_rd rd;
+    int rc = ox__rd_begin(t->s, &rd);
     if (rc)
         return rc;
-    rc = ox__rec_ttl(t->s, txn, t, key, klen, ms, ox__now(t->s));
-    ox__read_end(t->s, txn);
+    rc = ox__rec_ttl(&rd, t, key, klen, ms, ox__now(t->s));
+    ox__rd_end(&rd);
     return rc;
 }
 
 int ox_get_many(ox_table *t, size_t n, const ox_val *keys, void **vals, size_t *vlens)
 {
-    MDB_txn *txn;
+    ox_rd rd;
     size_t i;
-    int rc = ox__read_begin(t->s, &txn);
+    int rc = ox__rd_begin(t->s, &rd);
     if (rc)
         return rc;
     for (i = 0; i < n; i++) {
         ox_val v;
         vals[i] = NULL;
         vlens[i] = 0;
-        rc = ox__rec_get(t->s, txn, t, keys[i].data, keys[i].len, &v, NULL, ox__now(t->s));
+        rc = ox__rec_get(&rd, t, keys[i].data, keys[i].len, &v, NULL, ox__now(t->s));
         if (rc == OX_NOTFOUND) {
             rc = OX_OK;
             continue;
@@ -84,7 +84,7 @@ int ox_get_many(ox_table *t, size_t n, const ox_val *keys, void **vals, size_t *
         memcpy(vals[i], v.data, v.len);
         vlens[i] = v.len;
     }
-    ox__read_end(t->s, txn);
+    ox__rd_end(&rd);
     if (rc) {
         for (size_t j = 0; j < i; j++) {
             free(vals[j]);

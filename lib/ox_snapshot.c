@@ -1,11 +1,11 @@
-/* ox_snapshot.c — MVCC read snapshots over a pooled LMDB read transaction. */
+/* ox_snapshot.c — MVCC read snapshots: a reader (ox_view.c) at one commit, over the write
+ * buffers and a pooled LMDB read transaction. */
 #include <stdlib.h>
 
 #include "ox_internal.h"
 
 struct ox_snapshot {
-    ox_store *s;
-    MDB_txn *txn; /* NULL after a failed renew: every read answers OX_EBUSY */
+    ox_rd rd; /* rd.txn NULL after a failed renew: every read answers OX_EBUSY */
 };
 
 int ox_snapshot_begin(ox_store *s, ox_snapshot **out)
@@ -14,12 +14,11 @@ int ox_snapshot_begin(ox_store *s, ox_snapshot **out)
     ox_snapshot *snap = malloc(sizeof *snap);
     if (!snap)
         return OX_ENOMEM;
-    int rc = ox__read_begin(s, &snap->txn);
+    int rc = ox__rd_begin(s, &snap->rd);
     if (rc) {
         free(snap);
         return rc;
     }
-    snap->s = s;
     *out = snap;
     return OX_OK;
 }
@@ -27,24 +26,22 @@ int ox_snapshot_begin(ox_store *s, ox_snapshot **out)
 int ox_snapshot_renew(ox_snapshot *snap)
 {
     /* Through the pool, out of the gate and back in: a pending map growth or reopen of the
-     * env (which empties the pool) may run in between, and no transaction of a closed env
-     * is kept outside the gate. */
-    ox__read_end(snap->s, snap->txn);
-    snap->txn = NULL;
-    return ox__read_begin(snap->s, &snap->txn);
+     * env (which empties the pool) may run in between. */
+    return ox__rd_renew(&snap->rd);
 }
 
 void ox_snapshot_end(ox_snapshot *snap)
 {
     if (!snap)
         return;
-    ox__read_end(snap->s, snap->txn);
+    ox__rd_end(&snap->rd);
     free(snap);
 }
 
 int ox_snapshot_get(ox_snapshot *snap, ox_table *t, const void *key, size_t klen, ox_val *val)
 {
-    return snap->txn ? ox__rec_get(snap->s, snap->txn, t, key, klen, val, NULL, ox__now(snap->s)) : OX_EBUSY;
+    return snap->rd.txn ? ox__rec_get(&snap->rd, t, key, klen, val, NULL, ox__now(snap->rd.s))
+                        : OX_EBUSY;
 }
 
 int ox_snapshot_contains(ox_snapshot *snap, ox_table *t, const void *key, size_t klen)
@@ -55,14 +52,16 @@ int ox_snapshot_contains(ox_snapshot *snap, ox_table *t, const void *key, size_t
 
 int ox_snapshot_ttl(ox_snapshot *snap, ox_table *t, const void *key, size_t klen, uint64_t *ms)
 {
-    return snap->txn ? ox__rec_ttl(snap->s, snap->txn, t, key, klen, ms, ox__now(snap->s)) : OX_EBUSY;
+    return snap->rd.txn ? ox__rec_ttl(&snap->rd, t, key, klen, ms, ox__now(snap->rd.s))
+                        : OX_EBUSY;
 }
 
 int ox_snapshot_expire_time(ox_snapshot *snap, ox_table *t, const void *key, size_t klen,
                             uint64_t *at)
 {
     ox_val v;
-    int rc = snap->txn ? ox__rec_get(snap->s, snap->txn, t, key, klen, &v, at, ox__now(snap->s)) : OX_EBUSY;
+    int rc = snap->rd.txn ? ox__rec_get(&snap->rd, t, key, klen, &v, at, ox__now(snap->rd.s))
+                          : OX_EBUSY;
     return rc == OX_OK && *at == 0 ? OX_NOTTL : rc;
 }
 
@@ -70,14 +69,13 @@ int ox_snapshot_range(ox_snapshot *snap, ox_table *t, const ox_val *lo, const ox
                       unsigned flags, ox_iter **out)
 {
     *out = NULL;
-    return snap->txn ? ox__iter_open(snap->s, snap->txn, 0, NULL, t, lo, hi, flags, out)
-                     : OX_EBUSY;
+    return snap->rd.txn ? ox__iter_open(&snap->rd, 0, NULL, t, lo, hi, flags, out) : OX_EBUSY;
 }
 
 int ox_snapshot_prefix(ox_snapshot *snap, ox_table *t, const ox_val *prefix, unsigned flags,
                        ox_iter **out)
 {
     *out = NULL;
-    return snap->txn ? ox__iter_open_prefix(snap->s, snap->txn, 0, NULL, t, prefix, flags, out)
-                     : OX_EBUSY;
+    return snap->rd.txn ? ox__iter_open_prefix(&snap->rd, 0, NULL, t, prefix, flags, out)
+                        : OX_EBUSY;
 }

@@ -13,7 +13,7 @@
 
 #include "ox_excl.h"
 #include "ox_internal.h"
-#include "ox_wal.h"
+#include "ox_log.h"
 
 #define OX_DEFAULT_MAP (64u << 20)
 #define OX_DEFAULT_TABLES 64
@@ -107,7 +107,9 @@ void ox__gate_enter(ox_store *s)
 {
     for (;;) {
         atomic_fetch_add(&s->readers, 1);
-        if (!atomic_load(&s->growing))
+        /* A thread that reads already is waited for by the growth: waiting for the growth
+         * in turn would wait for itself. It goes in. */
+        if (!atomic_load(&s->growing) || ox_tls_reads > 0)
             break;
         /* A growth is waiting for readers to drain: step back out and wait for it. */
         pthread_mutex_lock(&s->gate_mu);
@@ -205,8 +207,8 @@ int ox__grow(ox_store *s, int adopt)
  * the process reopens it. The file is whole (the newest meta page on disk is the last
  * commit that returned), so reopening is the remedy, as a restart would be. Done as a map
  * growth is: behind the gate, with no read transaction of this process open; the old
- * env's transactions (the pool, the log's pin) go first. A store that cannot be reopened
- * (wrapped, in memory) stays failed. */
+ * env's transactions (the pool) go first. A store that cannot be reopened (wrapped, in
+ * memory) stays failed. Only the checkpointer commits, so only it calls this. */
 static int revive(ox_store *s)
 {
     if (!s->own_env || s->in_memory || !s->path || s->read_only)
@@ -217,10 +219,6 @@ static int revive(ox_store *s)
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (s->revive_busy_s && now.tv_sec - s->revive_busy_s < OX_REVIVE_WAIT_S)
         return OX_EBUSY;
-    /* The checkpointer first, gate open: a data-file sync stuck on a bad disk must not hold
-     * every reader. Nothing commits on the failed env meanwhile, pin or not. */
-    if (s->wal)
-        ox__wal_unpin(s->wal);
     int rc = gate_shut(s, OX_REVIVE_WAIT_S);
     s->revive_busy_s = rc == OX_EBUSY ? (long long)now.tv_sec : 0;
     if (rc)
@@ -254,11 +252,6 @@ static int revive(ox_store *s)
     }
     note_map_size(s);
     gate_open(s);
-    /* Pin the reopened env at once, and move the log's start past the failed commit's
-     * record (so no recovery replays a refused write). If the disk still fails, the log
-     * stays broken and the next commit tries again first (ox__wal_ready). */
-    if (s->wal)
-        ox__wal_checkpoint(s->wal, s->env, 0);
     return OX_OK;
 }
 
@@ -272,6 +265,18 @@ int ox__revive_if_failed(ox_store *s, int *rc)
         return 0;
     *rc = revive(s);
     return 1;
+}
+
+uint64_t ox__mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int ox__thread_reads(void)
+{
+    return ox_tls_reads;
 }
 
 void ox__grow_if_needed(ox_store *s)
@@ -353,8 +358,8 @@ static void *ox_flusher_main(void *arg)
         if (s->flusher_stop)
             break;
         pthread_mutex_unlock(&s->fl_mu);
-        if (s->wal) {
-            ox__wal_sync(s->wal); /* a failure breaks the log: the next commit checkpoints */
+        if (s->log) {
+            ox__log_sync(s->log); /* a failure loses at most this second, as Redis's */
         } else {
             ox__gate_enter(s);
             mdb_env_sync(s->env, 1);
@@ -406,12 +411,8 @@ static int ox_parent_dir(const char *path, char *dir, size_t cap)
     return OX_OK;
 }
 
-#define OX_MKDIRS_MAX 32
 
-/* Creates the directories leading to path's file. made (may be NULL) receives the length
- * in path's directory of each one this call created, shallowest first, and *nmade their
- * number (at most OX_MKDIRS_MAX are recorded). */
-static int ox_mkdirs(const char *path, size_t *made, int *nmade)
+int ox__mkdirs(const char *path, size_t *made, int *nmade)
 {
     char buf[PATH_MAX];
     int rc = ox_parent_dir(path, buf, sizeof buf), n = 0;
@@ -492,6 +493,7 @@ static int ox_format_init(ox_store *s)
     s->direct_max = s->long_stored - 2;
     if (rc == MDB_NOTFOUND) { /* read-only file written by no oxistore: empty */
         s->format = OX_FORMAT_VERSION;
+        s->meta = 0; /* none: ox__lsn_get answers 0 */
         mdb_txn_abort(txn);
         return OX_OK;
     }
@@ -533,8 +535,9 @@ static int ox_format_init(ox_store *s)
         s->format = OX_FORMAT_VERSION;
         return ox__mdb_err(mdb_txn_commit(txn));
     }
-    mdb_txn_abort(txn);
-    return OX_OK;
+    /* Committed, not aborted: an abort would close the meta database's handle, which the
+     * checkpoints write the last sequence number through. */
+    return ox__mdb_err(mdb_txn_commit(txn));
 fail:
     mdb_txn_abort(txn);
     return ox__mdb_err(rc);
@@ -554,8 +557,18 @@ static ox_store *ox_store_alloc(const ox_options *o)
     s->read_only = o->read_only;
     s->in_memory = o->in_memory;
     s->sync = o->sync;
-    s->wal_size = o->wal_size ? o->wal_size : OX_WAL_DEFAULT;
-    s->wal_pinned = o->wal_pinned;
+    s->wal_size = o->wal_size ? o->wal_size : OX_WAL_SIZE_DEFAULT;
+    s->mem_budget = (o->mem_limit ? o->mem_limit : OX_MEM_DEFAULT) / 2;
+    if (s->mem_budget < (64u << 10))
+        s->mem_budget = 64u << 10;
+    s->ckpt_age_ms = o->ckpt_age_ms ? o->ckpt_age_ms : OX_CKPT_AGE_MS;
+    s->max_tables = o->max_tables ? o->max_tables : OX_DEFAULT_TABLES;
+    s->by_id = calloc(s->max_tables, sizeof *s->by_id);
+    if (!s->by_id) {
+        free(s->pool);
+        free(s);
+        return NULL;
+    }
     s->clock = o->clock ? o->clock : ox_realtime_ms;
     s->clock_ctx = o->clock_ctx;
     pthread_mutex_init(&s->wlock, NULL);
@@ -566,6 +579,9 @@ static ox_store *ox_store_alloc(const ox_options *o)
     pthread_mutex_init(&s->backup_mu, NULL);
     pthread_mutex_init(&s->fl_mu, NULL);
     pthread_cond_init(&s->fl_cv, NULL);
+    pthread_mutex_init(&s->view_mu, NULL);
+    pthread_mutex_init(&s->ckpt_mu, NULL);
+    pthread_cond_init(&s->ckpt_cv, NULL);
     return s;
 }
 
@@ -573,8 +589,9 @@ static void ox_store_free(ox_store *s)
 {
     for (size_t i = 0; i < s->npool; i++)
         mdb_txn_abort(s->pool[i]);
+    ox__view_put(s->view);
     ox__table_free_all(s);
-    ox__wal_close(s->wal); /* its pinned reader goes before the env */
+    ox__log_close(s->log);
     if (s->env && s->own_env)
         mdb_env_close(s->env);
     pthread_mutex_destroy(&s->wlock);
@@ -585,6 +602,11 @@ static void ox_store_free(ox_store *s)
     pthread_mutex_destroy(&s->backup_mu);
     pthread_mutex_destroy(&s->fl_mu);
     pthread_cond_destroy(&s->fl_cv);
+    pthread_mutex_destroy(&s->view_mu);
+    pthread_mutex_destroy(&s->ckpt_mu);
+    pthread_cond_destroy(&s->ckpt_cv);
+    free(s->by_id);
+    free(s->txbuf);
     free(s->pool);
     free(s->path);
     free(s);
@@ -636,84 +658,167 @@ static int ox_open_in_memory(ox_store *s, unsigned flags, mode_t mode)
     return ox__mdb_err(rc);
 }
 
-/* Sets the env's limits from opts and opens it (s->path, or in memory). With a
- * write-ahead log, LMDB itself never syncs: the log and its checkpoints do. */
-static int ox_env_open(ox_store *s, const ox_options *opts, int wal)
+/* Sets the env's limits from opts and opens it (s->path, or in memory). LMDB syncs its
+ * own commits: only checkpoints commit, and each must be durable whole before the log
+ * before it is released. */
+static int ox_env_open(ox_store *s, const ox_options *opts)
 {
-    unsigned tables = opts->max_tables ? opts->max_tables : OX_DEFAULT_TABLES;
-    s->env_maxdbs = 2 * tables + 1;
+    s->env_maxdbs = 2 * s->max_tables + 1;
     s->env_maxreaders = opts->max_readers ? opts->max_readers : OX_DEFAULT_READERS;
     env_limits(s, opts->map_size ? opts->map_size : OX_DEFAULT_MAP);
     unsigned flags = MDB_NOSUBDIR | MDB_NOTLS;
     if (opts->read_only)
         flags |= MDB_RDONLY;
-    if (opts->sync != OX_SYNC_ALWAYS || wal)
-        flags |= MDB_NOSYNC;
     if (opts->in_memory)
         return ox_open_in_memory(s, flags, 0600);
     return ox__mdb_err(mdb_env_open(s->env, s->path, flags, 0644));
 }
 
-static int ox_replay_one(void *ctx, const unsigned char *p, size_t len)
+uint64_t ox__lsn_get(ox_store *s, MDB_txn *txn)
 {
-    return ox__txn_replay(ctx, p, len);
+    MDB_val k = {3, "lsn"}, v;
+    if (!s->meta || mdb_get(txn, s->meta, &k, &v) != MDB_SUCCESS || v.mv_size != 8)
+        return 0;
+    return ox__be64_get(v.mv_data);
 }
 
-/* Opens the write-ahead log of s->path; after a crash, rolls the data file back to the
- * log's checkpoint (*recover: the log's records are to be replayed once LMDB is open). */
-static int ox_wal_begin(ox_store *s, ox_wal **wal, int *recover, int *made)
+/* The last commit LMDB holds, on a fresh read transaction. */
+static int lsn_now(ox_store *s, uint64_t *lsn)
 {
-    struct stat st;
-    int rc = ox__wal_open(s->path, s->wal_size, s->wal_pinned, wal, recover, made);
-    /* A log beside no data file is left from a store deleted by hand: nothing to recover. */
-    if (rc == OX_OK && *recover && stat(s->path, &st) != 0)
-        *recover = 0;
-    if (rc == OX_OK && *recover)
-        rc = ox__wal_restore(*wal, s->path);
+    MDB_txn *txn;
+    int rc = ox__read_begin(s, &txn);
+    if (rc)
+        return rc;
+    *lsn = ox__lsn_get(s, txn);
+    ox__read_end(s, txn);
+    return OX_OK;
+}
+
+/* The first view: an empty active write buffer over LMDB. */
+static int view_init(ox_store *s)
+{
+    ox_mem *m;
+    int rc = ox__mem_new(s->mem_budget, 2 * s->max_tables, &m);
+    if (rc)
+        return rc;
+    rc = ox__view_swap(s, &m, 1, 0);
+    ox__mem_unref(m);
     return rc;
 }
 
-/* 1 if the store at path has a write-ahead log file. */
-static int ox_wal_exists(const char *path)
+static int replay_one(void *ctx, uint64_t seq, const unsigned char *p, size_t len)
 {
-    char wpath[PATH_MAX];
-    return snprintf(wpath, sizeof wpath, "%s-wal", path) < (int)sizeof wpath &&
-           access(wpath, F_OK) == 0;
+    return ox__txn_replay(ctx, seq, p, len);
+}
+
+/* A log of the format before segments ("<file>-wal", one file): a clean one (its header
+ * says the data file holds everything) is removed; one a crash left cannot be replayed
+ * by this version. */
+static int legacy_log(const char *path, int remove)
+{
+    char wal[PATH_MAX + 8];
+    unsigned char h[4096];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    int fd = open(wal, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return OX_OK;
+    /* Two header slots (OX_WAL_SLOT 4096 bytes): magic "OXWAL02"/"OXWAL03", generation at
+     * 8, flags at 24 (bit 0: clean); the newest valid one rules. A checksum guards each,
+     * but a clean flag in the newer slot is all this needs. */
+    int clean = 0;
+    uint64_t best = 0;
+    for (int i = 0; i < 2; i++) {
+        if (pread(fd, h, sizeof h, (off_t)i * 4096) != (ssize_t)sizeof h ||
+            (memcmp(h, "OXWAL02", 8) && memcmp(h, "OXWAL03", 8)))
+            continue;
+        uint64_t gen;
+        uint32_t flags;
+        memcpy(&gen, h + 8, 8);
+        memcpy(&flags, h + 24, 4);
+        if (gen >= best) {
+            best = gen;
+            clean = flags & 1;
+        }
+    }
+    close(fd);
+    if (best && !clean)
+        return OX_EUNSUPPORTED;
+    if (remove) {
+        unlink(wal);
+        snprintf(wal, sizeof wal, "%s-wal-big", path);
+        unlink(wal);
+    }
+    return OX_OK;
 }
 
 int ox__store_needs_recovery(const char *path)
 {
     struct stat st;
-    if (!ox_wal_exists(path) || stat(path, &st) != 0)
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta;
+    uint64_t lsn = 0;
+    if (!path || stat(path, &st) != 0 || mdb_env_create(&env))
         return 0;
-    ox_wal *w;
-    int recover = 0;
-    int rc = ox__wal_open(path, 0, 0, &w, &recover, NULL); /* OX_EBUSY: a writer holds it */
-    ox__wal_close(w);
-    return rc == OX_OK && recover;
+    mdb_env_set_maxdbs(env, 2);
+    /* NOLOCK: the lock file stays as it is (an offline tool may have just emptied it). */
+    int ok = mdb_env_open(env, path, MDB_RDONLY | MDB_NOSUBDIR | MDB_NOTLS | MDB_NOLOCK,
+                          0644) == 0 &&
+             mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0;
+    if (ok) {
+        MDB_val k = {3, "lsn"}, v;
+        int mrc = mdb_dbi_open(txn, OX_META_DB, 0, &meta);
+        if (mrc == 0)
+            mrc = mdb_get(txn, meta, &k, &v);
+        if (mrc == 0 && v.mv_size == 8)
+            lsn = ox__be64_get(v.mv_data);
+        ok = mrc == 0 || mrc == MDB_NOTFOUND; /* a damaged file tells nothing */
+        mdb_txn_abort(txn);
+    }
+    mdb_env_close(env);
+    ox_log *l;
+    if (!ok || ox__log_open(path, 0, 1, &l))
+        return 0;
+    int pending = ox__log_pending(l, lsn);
+    ox__log_close(l);
+    return pending;
 }
 
 int ox__store_settle(const char *path)
 {
-    struct stat st;
-    if (!ox_wal_exists(path) || stat(path, &st) != 0)
+    if (!ox__store_needs_recovery(path))
         return OX_OK;
-    ox_wal *w;
-    int recover;
-    int rc = ox__wal_open(path, 0, 0, &w, &recover, NULL);
-    ox__wal_close(w);
-    if (rc || !recover)
-        return rc;
     ox_store *s;
-    if ((rc = ox_store_open(path, NULL, &s)))
+    int rc = ox_store_open(path, NULL, &s);
+    return rc ? rc : ox_store_close(s);
+}
+
+/* Replays the log after what LMDB holds; a writable store then checkpoints what it read
+ * when its buffer fills (ox__ckpt_room), and is ready to append. */
+static int recover(ox_store *s, int replay)
+{
+    uint64_t lsn, last = 0;
+    int rc = lsn_now(s, &lsn);
+    if (rc)
         return rc;
-    return ox_store_close(s);
+    s->last_seq = lsn;
+    atomic_store(&s->visible, lsn);
+    if (!s->log)
+        return OX_OK;
+    s->replaying = 1;
+    if (replay)
+        rc = ox__log_replay(s->log, lsn, replay_one, s, &last);
+    s->replaying = 0;
+    if (rc)
+        return rc;
+    s->last_seq = last > lsn ? last : lsn;
+    atomic_store(&s->visible, s->last_seq);
+    return OX_OK;
 }
 
 int ox_store_open(const char *path, const ox_options *opts, ox_store **out)
 {
-    ox_wal *wal = NULL;
-    int recover = 0, nmade = 0, made_data = 0, made_wal = 0;
+    int nmade = 0, made_data = 0, locked = 0;
     size_t made[OX_MKDIRS_MAX];
     ox_options defaults;
     if (!opts) {
@@ -735,31 +840,23 @@ int ox_store_open(const char *path, const ox_options *opts, ox_store **out)
             rc = OX_ENOMEM;
             goto fail;
         }
-        if (!opts->read_only && (rc = ox_mkdirs(path, made, &nmade)))
+        if (!opts->read_only && (rc = ox__mkdirs(path, made, &nmade)))
+            goto fail;
+        if ((rc = legacy_log(path, 0)))
+            goto fail;
+        /* The log takes the store's writer lock: one process writes it. */
+        if ((rc = ox__log_open(path, s->wal_size, opts->read_only, &s->log)))
+            goto fail;
+        locked = !opts->read_only;
+        /* Under that lock, a data file that is missing is this open's to make. */
+        made_data = locked && access(path, F_OK) != 0;
+        if (made_data && (rc = ox_lock_reserve(path, opts->max_readers ? opts->max_readers
+                                                                        : OX_DEFAULT_READERS)))
             goto fail;
     }
     /* Once more on EINVAL: an open that waited for ox_repair or ox_compact to release the
      * file finds the lock file they emptied (so that no stale reader table survives) and
      * fails once; the next open initialises it afresh. */
-    /* Under another policy, a log still matters if a crash under OX_SYNC_ALWAYS left
-     * records in it: it is replayed, then closed clean. */
-    if (!opts->in_memory && opts->read_only && ox__store_needs_recovery(path)) {
-        rc = OX_ERECOVER;
-        goto fail;
-    }
-    int want_wal = opts->sync != OX_SYNC_NO;
-    if (!opts->in_memory && !opts->read_only && (want_wal || ox_wal_exists(path)) &&
-        (rc = ox_wal_begin(s, &wal, &recover, &made_wal)))
-        goto fail;
-    /* Under the log's lock, a data file that is missing is this open's to make. */
-    made_data = wal && access(path, F_OK) != 0;
-    if (made_data && (rc = ox_lock_reserve(path, opts->max_readers ? opts->max_readers
-                                                                    : OX_DEFAULT_READERS)))
-        goto fail;
-    if (wal && !recover && !want_wal) {
-        ox__wal_close(wal);
-        wal = NULL;
-    }
     for (int tries = 0; tries < 2; tries++) {
         if (s->env) {
             mdb_env_close(s->env);
@@ -767,44 +864,32 @@ int ox_store_open(const char *path, const ox_options *opts, ox_store **out)
         }
         if ((rc = ox__mdb_err(mdb_env_create(&s->env))))
             goto fail;
-        rc = ox_env_open(s, opts, wal != NULL);
+        rc = ox_env_open(s, opts);
         if (rc != OX_EINVAL || opts->in_memory)
             break;
     }
-    if (rc)
+    if (rc || (rc = view_init(s)) || (rc = ox_store_init(s, opts)))
         goto fail;
-    if ((rc = ox_store_init(s, opts)))
+    if ((rc = recover(s, 1)))
         goto fail;
-    if (wal) {
-        if (recover && (rc = ox__wal_replay(wal, ox_replay_one, s)))
-            goto fail;
-        /* The first checkpoint makes what open wrote (format, tables, the replay) durable
-         * and pins the snapshot a later recovery starts from. */
-        pthread_mutex_lock(&s->wlock);
-        rc = ox__wal_checkpoint(wal, s->env, !want_wal);
-        pthread_mutex_unlock(&s->wlock);
-        if (rc)
-            goto fail;
-        if (want_wal) {
-            ox__wal_set_lazy(wal, opts->sync == OX_SYNC_EVERYSEC);
-            s->wal = wal;
-        } else {
-            ox__wal_close(wal);
-        }
-        wal = NULL;
-    }
-    if (s->sync == OX_SYNC_EVERYSEC && !s->read_only && (rc = ox_flusher_start(s)))
+    if (locked)
+        legacy_log(path, 1);
+    if (!s->read_only && (rc = ox__ckpt_start(s)))
+        goto fail;
+    if (s->log)
+        ox__log_set_lazy(s->log, s->sync != OX_SYNC_ALWAYS);
+    if (s->sync == OX_SYNC_EVERYSEC && !s->read_only && s->log && (rc = ox_flusher_start(s)))
         goto fail;
     *out = s;
     return OX_OK;
 fail:
-    ox__wal_close(wal);
+    ox__ckpt_stop(s);
     char *made_path = s->path; /* kept past ox_store_free, for ox_unmake */
     s->path = NULL;
     ox_store_free(s);
     if (made_path) {
         rc = ox__space_err_at(made_path, rc); /* LMDB's short writes of a new file */
-        ox_unmake(made_path, made_data, made_wal, made, nmade);
+        ox_unmake(made_path, made_data, made_data, made, nmade);
     }
     free(made_path);
     return rc;
@@ -836,7 +921,12 @@ int ox_store_wrap(MDB_env *env, const ox_options *opts, ox_store **out)
         return OX_ENOMEM;
     s->env = env;
     s->sync = OX_SYNC_ALWAYS;
-    int rc = ox_store_init(s, opts);
+    /* No log: each commit is written to the env at once (ox_txn_commit). */
+    int rc = view_init(s);
+    if (rc == OX_OK)
+        rc = ox_store_init(s, opts);
+    if (rc == OX_OK)
+        rc = recover(s, 0);
     if (rc) {
         ox_store_free(s);
         return rc;
@@ -851,10 +941,12 @@ int ox_store_close(ox_store *s)
         return OX_OK;
     int rc = OX_OK;
     ox_flusher_stop(s);
-    if (s->wal)
-        rc = ox__wal_checkpoint(s->wal, s->env, 1);
-    if (s->own_env && !s->read_only && !s->in_memory && !s->wal)
-        rc = ox__mdb_err(mdb_env_sync(s->env, 1));
+    /* Everything committed goes to LMDB: the next open replays nothing. */
+    if (!s->read_only)
+        rc = ox_store_checkpoint(s);
+    ox__ckpt_stop(s);
+    if (s->log && !s->read_only && rc == OX_OK)
+        rc = ox__log_sync(s->log);
     char *compact = (s->compact_on_close && s->path) ? strdup(s->path) : NULL;
     ox_store_free(s);
     if (compact) {
@@ -876,39 +968,31 @@ int ox_store_set_sync(ox_store *s, int sync)
         return OX_EUNSUPPORTED;
     int rc = OX_OK;
     pthread_mutex_lock(&s->wlock);
-    if (sync == s->sync || s->in_memory) {
-        s->sync = sync;
-        goto out;
-    }
-    /* The flusher uses the log without the lock: it stops while the log changes, and
-     * starts again below (or on failure) if the policy is, or stays, everysec. */
+    /* The flusher uses the log without the lock: it stops while the policy changes. */
     ox_flusher_stop(s);
-    if (sync != OX_SYNC_NO && !s->wal) {
-        /* Back to the log: everything so far is made durable by its first checkpoint. */
-        ox_wal *w;
-        int recover;
-        if ((rc = ox__wal_open(s->path, s->wal_size, s->wal_pinned, &w, &recover, NULL)) ==
-                OX_OK &&
-            (rc = ox__wal_checkpoint(w, s->env, 0)) != OX_OK)
-            ox__wal_close(w);
-        if (rc)
-            goto out;
-        s->wal = w;
-    } else if (sync == OX_SYNC_NO && s->wal) {
-        /* Leaving the log: a clean checkpoint says the data file alone is the truth. */
-        if ((rc = ox__wal_checkpoint(s->wal, s->env, 1)))
-            goto out;
-        ox__wal_close(s->wal);
-        s->wal = NULL;
-    } else if (sync == OX_SYNC_ALWAYS && s->wal && (rc = ox__wal_sync(s->wal))) {
-        goto out; /* from everysec: what was appended lazily is durable first */
+    if (s->log) {
+        /* What was appended lazily is durable first: every commit made before the change
+         * is then durable under the policy it was made under, or better. */
+        if (s->sync != OX_SYNC_ALWAYS && sync == OX_SYNC_ALWAYS)
+            rc = ox__log_sync(s->log);
+        if (rc == OX_OK)
+            ox__log_set_lazy(s->log, sync != OX_SYNC_ALWAYS);
     }
-    if (s->wal)
-        ox__wal_set_lazy(s->wal, sync == OX_SYNC_EVERYSEC);
-    s->sync = sync;
-out:
-    if (s->sync == OX_SYNC_EVERYSEC && !s->flusher_on && ox_flusher_start(s) && rc == OX_OK)
+    if (rc == OX_OK)
+        s->sync = sync;
+    if (s->sync == OX_SYNC_EVERYSEC && s->log && !s->flusher_on && ox_flusher_start(s) &&
+        rc == OX_OK)
         rc = OX_ENOMEM;
+    pthread_mutex_unlock(&s->wlock);
+    return rc;
+}
+
+int ox_store_checkpoint(ox_store *s)
+{
+    if (s->read_only)
+        return OX_EREADONLY;
+    pthread_mutex_lock(&s->wlock);
+    int rc = ox__ckpt_all(s);
     pthread_mutex_unlock(&s->wlock);
     return rc;
 }
@@ -924,9 +1008,8 @@ int ox_store_flush(ox_store *s)
 {
     if (s->read_only)
         return OX_OK;
-    ox_wal *w = s->wal; /* changes only under set_sync, which the caller does not run now */
-    if (w)
-        return ox__wal_sync(w);
+    if (s->log)
+        return ox__log_sync(s->log);
     ox__gate_enter(s);
     int rc = ox__mdb_err(mdb_env_sync(s->env, 1));
     ox__gate_leave(s);
@@ -998,43 +1081,4 @@ int ox__sync_parent(const char *path)
     rc = fsync(fd) ? ox__mdb_err(errno) : OX_OK;
     close(fd);
     return rc;
-}
-
-static int backup_locked(ox_store *s, const char *dest, int compact);
-
-int ox_backup(ox_store *s, const char *dest, int compact)
-{
-    pthread_mutex_lock(&s->backup_mu);
-    int rc = backup_locked(s, dest, compact);
-    pthread_mutex_unlock(&s->backup_mu);
-    return rc;
-}
-
-static int backup_locked(ox_store *s, const char *dest, int compact)
-{
-    char tmp[PATH_MAX];
-    if (!dest || snprintf(tmp, sizeof tmp, "%s.tmp", dest) >= (int)sizeof tmp)
-        return OX_EINVAL;
-    int rc = ox_mkdirs(dest, NULL, NULL);
-    if (rc)
-        return rc;
-    unlink(tmp);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return ox__mdb_err(errno);
-    /* The copy reads through its own LMDB read transaction: count it in the gate. */
-    ox__gate_enter(s);
-    rc = ox__mdb_err(mdb_env_copyfd2(s->env, fd, compact ? MDB_CP_COMPACT : 0));
-    ox__gate_leave(s);
-    if (rc == OX_OK && fsync(fd))
-        rc = ox__mdb_err(errno);
-    if (close(fd) && rc == OX_OK)
-        rc = ox__mdb_err(errno);
-    if (rc == OX_OK && rename(tmp, dest))
-        rc = ox__mdb_err(errno);
-    if (rc == OX_OK)
-        rc = ox__sync_parent(dest);
-    if (rc != OX_OK)
-        unlink(tmp);
-    return rc == OX_IMAPFULL ? OX_EFULL : rc;
 }

@@ -1,10 +1,12 @@
-/* ox_table.c — named tables: a data database and an expiry index per name. */
+/* ox_table.c — named tables: a data database and an expiry index per name in LMDB, an id in
+ * the write buffers, and the counts. Creating a table writes nothing: its handle exists in
+ * memory, its first write's log record names it (a replay opens it again), and the
+ * checkpoint that first writes its data creates its databases in LMDB. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ox_internal.h"
-#include "ox_wal.h"
 
 #define OX_TABLE_NAME_MAX 200
 
@@ -15,47 +17,31 @@ static void dbi_names(const char *name, char *dname, char *ename)
     snprintf(ename, OX_TABLE_NAME_MAX + 3, "e:%s", name);
 }
 
-/* Opens the two LMDB databases of `name` in one transaction. mdb_dbi_open must not run in
- * two transactions at once, so callers hold tables_mu, and for a writable store wlock
- * (taken before tables_mu, as ox__revive_if_failed does). */
-static int ox_table_dbis(ox_store *s, const char *name, MDB_dbi *data, MDB_dbi *exp)
+/* Opens t's databases if LMDB has them (a read transaction; tables_mu held: mdb_dbi_open
+ * must not run in two transactions at once), with its counts. OX_NOTFOUND if it has not. */
+static int table_find_lmdb(ox_store *s, ox_table *t)
 {
     char dname[OX_TABLE_NAME_MAX + 3], ename[OX_TABLE_NAME_MAX + 3];
-    dbi_names(name, dname, ename);
+    dbi_names(t->name, dname, ename);
     MDB_txn *txn;
-    int rc;
-    if (s->read_only) {
-        ox__gate_enter(s);
-        rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
-        if (rc == MDB_SUCCESS) {
-            if (!(rc = mdb_dbi_open(txn, dname, 0, data)) &&
-                !(rc = mdb_dbi_open(txn, ename, MDB_DUPSORT, exp)))
-                rc = mdb_txn_commit(txn);
-            else
-                mdb_txn_abort(txn);
-        }
-        ox__gate_leave(s);
-        return ox__mdb_err(rc);
+    MDB_stat st, se;
+    ox__gate_enter(s);
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc == MDB_SUCCESS) {
+        if (!(rc = mdb_dbi_open(txn, dname, 0, &t->data)) &&
+            !(rc = mdb_dbi_open(txn, ename, MDB_DUPSORT, &t->exp)) &&
+            !(rc = mdb_stat(txn, t->data, &st)) && !(rc = mdb_stat(txn, t->exp, &se)))
+            rc = mdb_txn_commit(txn);
+        else
+            mdb_txn_abort(txn);
     }
-    /* This commit bypasses the log: a broken one (maybe with no pin, after a reopen of the
-     * env) is checkpointed first. */
-    int wrc = s->wal ? ox__wal_ready(s->wal, s->env) : OX_OK;
-    if (wrc)
-        return wrc;
-    for (int tries = 0; tries < 8; tries++) {
-        rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-        if (rc == MDB_SUCCESS) {
-            if (!(rc = mdb_dbi_open(txn, dname, MDB_CREATE, data)) &&
-                !(rc = mdb_dbi_open(txn, ename, MDB_CREATE | MDB_DUPSORT, exp)))
-                rc = mdb_txn_commit(txn);
-            else
-                mdb_txn_abort(txn);
-        }
-        if ((rc != MDB_MAP_FULL && rc != MDB_MAP_RESIZED) ||
-            ox__grow(s, rc == MDB_MAP_RESIZED) != OX_OK)
-            break;
+    ox__gate_leave(s);
+    if (rc == MDB_SUCCESS) {
+        atomic_store(&t->count, st.ms_entries);
+        atomic_store(&t->expires, se.ms_entries);
+        atomic_store(&t->lmdb_since, 1);
     }
-    return ox__space_err(s, ox__mdb_err(rc));
+    return ox__mdb_err(rc);
 }
 
 int ox__table_reopen_all(ox_store *s, MDB_txn *txn)
@@ -63,6 +49,8 @@ int ox__table_reopen_all(ox_store *s, MDB_txn *txn)
     int rc = MDB_SUCCESS;
     pthread_mutex_lock(&s->tables_mu);
     for (ox_table *t = s->tables; t && rc == MDB_SUCCESS; t = t->next) {
+        if (!atomic_load(&t->lmdb_since))
+            continue;
         char dname[OX_TABLE_NAME_MAX + 3], ename[OX_TABLE_NAME_MAX + 3];
         dbi_names(t->name, dname, ename);
         if (!(rc = mdb_dbi_open(txn, dname, 0, &t->data)))
@@ -87,40 +75,41 @@ int ox_table_open(ox_store *s, const char *name, ox_table **out)
     *out = NULL;
     if (n == 0 || n > OX_TABLE_NAME_MAX)
         return OX_EINVAL;
-    /* A known table: tables_mu alone (a replay asks for them inside its transaction). */
-    pthread_mutex_lock(&s->tables_mu);
-    *out = table_find(s, name);
-    pthread_mutex_unlock(&s->tables_mu);
-    if (*out)
-        return OX_OK;
-    /* A new one commits: wlock, then tables_mu (the order ox__revive_if_failed takes). */
     int rc = OX_OK;
-    if (!s->read_only)
-        pthread_mutex_lock(&s->wlock);
     pthread_mutex_lock(&s->tables_mu);
     ox_table *t = table_find(s, name);
     if (t)
         goto done;
-    t = calloc(1, sizeof *t + n + 1);
-    if (!t) {
+    if (s->ntables >= s->max_tables) {
+        rc = OX_EFULL;
+        goto done;
+    }
+    if (!(t = calloc(1, sizeof *t + n + 1))) {
         rc = OX_ENOMEM;
         goto done;
     }
-    if ((rc = ox_table_dbis(s, name, &t->data, &t->exp))) {
+    t->s = s;
+    t->id = s->ntables;
+    memcpy(t->name, name, n + 1);
+    rc = table_find_lmdb(s, t);
+    /* A new table: its databases come with its first checkpoint. A read-only store has
+     * the tables of LMDB and those its log's records name (the replay opens them), and
+     * its default one (empty if it is none of these). */
+    if (rc == OX_NOTFOUND && (!s->read_only || s->replaying || !s->deflt))
+        rc = OX_OK;
+    if (rc) {
         free(t);
         t = NULL;
         goto done;
     }
-    t->s = s;
-    memcpy(t->name, name, n + 1);
     t->next = s->tables;
     s->tables = t;
+    s->by_id[t->id] = t;
+    s->ntables++;
 done:
     *out = t;
     pthread_mutex_unlock(&s->tables_mu);
-    if (!s->read_only)
-        pthread_mutex_unlock(&s->wlock);
-    return rc == OX_IMAPFULL ? OX_EFULL : rc;
+    return rc;
 }
 
 const char *ox_table_name(const ox_table *t)
@@ -142,105 +131,105 @@ void ox__table_free_all(ox_store *s)
         t = next;
     }
     s->tables = s->deflt = NULL;
-}
-
-static int ox_count_dbi(ox_table *t, MDB_dbi dbi, uint64_t *n)
-{
-    MDB_txn *txn;
-    MDB_stat st;
-    int rc = ox__read_begin(t->s, &txn);
-    if (rc)
-        return rc;
-    rc = ox__mdb_err(mdb_stat(txn, dbi, &st));
-    ox__read_end(t->s, txn);
-    *n = rc ? 0 : st.ms_entries;
-    return rc;
+    s->ntables = 0;
 }
 
 int ox_count(ox_table *t, uint64_t *n)
 {
-    return ox_count_dbi(t, t->data, n);
+    *n = atomic_load(&t->count);
+    return OX_OK;
 }
 
 int ox_count_expires(ox_table *t, uint64_t *n)
 {
-    return ox_count_dbi(t, t->exp, n);
+    *n = atomic_load(&t->expires);
+    return OX_OK;
+}
+
+/* ---- the expiry index, over the layers -------------------------------------------------- */
+
+/* Opens a reader and a walk of t's expiry index from its first entry. */
+static int exp_walk(ox_table *t, ox_rd *rd, ox_walk **w)
+{
+    int rc = ox__rd_begin(t->s, rd);
+    if (rc)
+        return rc;
+    if ((rc = ox__walk_open(rd, t, 1, w)) == OX_OK && (rc = ox__walk_seek(*w, NULL, 1)))
+        ox__walk_close(*w);
+    if (rc)
+        ox__rd_end(rd);
+    return rc;
 }
 
 int ox_next_expiry(ox_table *t, uint64_t *at)
 {
-    MDB_txn *txn;
-    MDB_cursor *c;
+    ox_rd rd;
+    ox_walk *w;
     MDB_val k, v;
-    int rc = ox__read_begin(t->s, &txn);
+    int rc = exp_walk(t, &rd, &w);
     if (rc)
         return rc;
-    rc = ox__mdb_err(mdb_cursor_open(txn, t->exp, &c));
-    if (rc == OX_OK) {
-        rc = ox__mdb_err(mdb_cursor_get(c, &k, &v, MDB_FIRST));
-        if (rc == OX_OK && k.mv_size != 8)
-            rc = OX_ECORRUPT;
-        if (rc == OX_OK)
-            *at = ox__be64_get(k.mv_data);
-        mdb_cursor_close(c);
-    }
-    ox__read_end(t->s, txn);
+    rc = ox__walk_next(w, &k, &v);
+    if (rc == OX_OK && k.mv_size < 8)
+        rc = OX_ECORRUPT;
+    if (rc == OX_OK)
+        *at = ox__be64_get(k.mv_data);
+    ox__walk_close(w);
+    ox__rd_end(&rd);
     return rc;
 }
 
-/* Adds the remaining ms of up to `max` live entries from the cursor's position to *sum,
+/* Adds the remaining ms of up to `max` live entries from the walk's position to *sum,
  * stopping before an expiry time of `stop` or later (0: no bound); counts them in *n. */
-static int ox_ttl_run(MDB_cursor *c, MDB_cursor_op first, MDB_val *k, uint64_t now,
-                      uint64_t stop, size_t max, long double *sum, size_t *n)
+static int ttl_run(ox_walk *w, uint64_t now, uint64_t stop, size_t max, long double *sum,
+                   size_t *n)
 {
-    MDB_val v;
-    int rc = mdb_cursor_get(c, k, &v, first);
-    for (size_t i = 0; rc == MDB_SUCCESS && i < max; i++) {
-        if (k->mv_size != 8)
+    MDB_val k, v;
+    int rc = OX_OK;
+    for (size_t i = 0; i < max && (rc = ox__walk_next(w, &k, &v)) == OX_OK; i++) {
+        if (k.mv_size < 8)
             return OX_ECORRUPT;
-        uint64_t at = ox__be64_get(k->mv_data);
+        uint64_t at = ox__be64_get(k.mv_data);
         if (stop && at >= stop)
             break;
         *sum += (long double)(at - now);
         (*n)++;
-        rc = mdb_cursor_get(c, k, &v, MDB_NEXT);
     }
-    return rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? OX_OK : ox__mdb_err(rc);
+    return rc == OX_NOTFOUND ? OX_OK : rc;
 }
 
 int ox_avg_ttl(ox_table *t, size_t max_sample, uint64_t *avg_ms)
 {
     enum { PROBES = 16 };
     ox_store *s = t->s;
-    MDB_txn *txn;
-    MDB_cursor *c = NULL;
-    MDB_stat st;
+    ox_rd rd;
+    ox_walk *w;
+    MDB_val k, v;
     *avg_ms = 0;
     if (max_sample == 0)
         return OX_EINVAL;
-    int rc = ox__read_begin(s, &txn);
+    int rc = exp_walk(t, &rd, &w);
     if (rc)
         return rc;
     uint64_t now = ox__now(s), lo, hi;
     unsigned char key[8];
-    MDB_val k = {8, key}, v;
+    MDB_val kk = {8, key};
     long double sum = 0;
     size_t n = 0;
-    rc = ox__mdb_err(mdb_stat(txn, t->exp, &st));
-    if (!rc)
-        rc = ox__mdb_err(mdb_cursor_open(txn, t->exp, &c));
-    if (rc)
-        goto out;
     /* Live entries are those at or after now (a key is visible while now <= its time). */
     ox__be64_put(key, now);
-    if (mdb_cursor_get(c, &k, &v, MDB_SET_RANGE) != MDB_SUCCESS || k.mv_size != 8)
-        goto out;
-    lo = ox__be64_get(k.mv_data);
-    if (st.ms_entries <= max_sample) { /* small enough: every live entry, exactly */
-        rc = ox_ttl_run(c, MDB_GET_CURRENT, &k, now, 0, max_sample, &sum, &n);
+    if ((rc = ox__walk_seek(w, &kk, 1)) || (rc = ox__walk_next(w, &k, &v)) || k.mv_size < 8) {
+        rc = rc == OX_NOTFOUND || (rc == OX_OK && k.mv_size < 8) ? OX_OK : rc;
         goto out;
     }
-    if (mdb_cursor_get(c, &k, &v, MDB_LAST) != MDB_SUCCESS || k.mv_size != 8)
+    lo = ox__be64_get(k.mv_data);
+    if (atomic_load(&t->expires) <= max_sample) { /* small enough: every live one, exactly */
+        sum += (long double)(lo - now);
+        n++;
+        rc = ttl_run(w, now, 0, max_sample, &sum, &n);
+        goto out;
+    }
+    if ((rc = ox__walk_seek(w, NULL, 0)) || (rc = ox__walk_next(w, &k, &v)) || k.mv_size < 8)
         goto out;
     hi = ox__be64_get(k.mv_data);
     /* Too many to read: PROBES runs, starting at expiry times spread evenly between the
@@ -253,14 +242,14 @@ int ox_avg_ttl(ox_table *t, size_t max_sample, uint64_t *avg_ms)
         if (to == from && to)
             continue;
         ox__be64_put(key, from);
-        k = (MDB_val){8, key};
+        kk = (MDB_val){8, key};
         size_t per = max_sample / PROBES ? max_sample / PROBES : 1;
-        rc = ox_ttl_run(c, MDB_SET_RANGE, &k, now, to, per, &sum, &n);
+        if ((rc = ox__walk_seek(w, &kk, 1)) == OX_OK)
+            rc = ttl_run(w, now, to, per, &sum, &n);
     }
 out:
-    if (c)
-        mdb_cursor_close(c);
-    ox__read_end(s, txn);
+    ox__walk_close(w);
+    ox__rd_end(&rd);
     if (rc == OX_OK && n)
         *avg_ms = (uint64_t)(sum / (long double)n);
     return rc;

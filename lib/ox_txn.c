@@ -1,17 +1,19 @@
-/* ox_txn.c — write transactions: every mutation is one ox_op, applied to LMDB and
- * recorded, so that when LMDB's map fills up mid-transaction the transaction can be
- * aborted, the map grown and the recorded ops replayed with nobody in between (the store's
- * wlock is held for the transaction's whole life). Ops that read the clock record the time
- * they first ran, so a replay takes the same decisions. The same log, encoded, is the
- * transaction's record in the write-ahead log (ox_wal.h) of OX_SYNC_ALWAYS stores, and
- * recovery replays it the same way. */
+/* ox_txn.c — write transactions. Each mutation is an op: applied to the active write
+ * buffer (ox_mem.h) at once, with the transaction's sequence number, so that its own reads
+ * see it and nobody else's do; and encoded into the transaction's log record. The commit
+ * is that record appended to the write-ahead log (ox_log.h), then the sequence number
+ * published; a rollback, or a commit whose append fails, marks every version the
+ * transaction wrote aborted. Ops that read the clock record the time they first ran, so a
+ * replay of the record after a crash takes the same decisions.
+ *
+ * Counts (ox_count) move with the ops: a put of a key no layer holds adds one, a deletion
+ * of one that is held takes one (expired or not, as Redis's DBSIZE). They are published
+ * with the commit. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "ox_internal.h"
-#include "ox_wal.h"
-
-#define OX_REGROW_TRIES 40
+#include "ox_log.h"
 
 enum ox_opkind { OP_PUT, OP_DEL, OP_EXPIRE, OP_PERSIST, OP_PURGE, OP_CLEAR };
 
@@ -30,83 +32,82 @@ typedef struct ox_op {
 
 struct ox_txn {
     ox_store *s;
-    MDB_txn *txn;
-    ox_op *log;      /* applied ops; key and val point into one malloc'd block each */
-    size_t nlog, caplog;
-    ox_iter *iters;  /* open iterators, detached when the LMDB txn ends */
-    int failed;      /* an error left the LMDB txn unusable: only rollback remains */
+    ox_rd rd;        /* seq: this transaction's; its own writes are visible to it */
+    ox_mem *mem;     /* the active write buffer */
+    ox_iter *iters;  /* open iterators, detached when the transaction ends */
+    int failed;      /* an error left the transaction unusable: only rollback remains */
+    int replaying;   /* recovery: the record is in the log already */
     uint64_t now;    /* the clock when it began: every expiry judged in it is judged then,
                         so a value read and rewritten keeps the TTL it was read with */
+    size_t reclen;   /* bytes of the log record in s->txbuf */
+    ox_mver **vers;  /* every version written, for an abort */
+    size_t nvers, capvers;
+    long long *dcount, *dexp; /* count changes per table id (s->max_tables each) */
+    unsigned char *rec; /* a value record being built */
+    size_t reccap;
 };
 
 ox_iter **ox__txn_iters(ox_txn *x) { return &x->iters; }
-MDB_txn *ox__txn_mdb(ox_txn *x) { return x->txn; }
+const ox_rd *ox__txn_rd(ox_txn *x) { return &x->rd; }
 uint64_t ox__txn_now(ox_txn *x) { return x->now; }
 
-/* ---- expiry index --------------------------------------------------------------------- */
-
-static int idx_put(MDB_txn *txn, ox_table *t, uint64_t exp, MDB_val *key)
+/* Makes *buf (of *cap bytes) hold at least need bytes, doubling from first. */
+static int buf_room(unsigned char **buf, size_t *cap, size_t need, size_t first)
 {
-    unsigned char eb[8];
-    ox__be64_put(eb, exp);
-    MDB_val ek = {8, eb};
-    return ox__mdb_err(mdb_put(txn, t->exp, &ek, key, 0));
-}
-
-static int idx_del(MDB_txn *txn, ox_table *t, uint64_t exp, MDB_val *key)
-{
-    unsigned char eb[8];
-    ox__be64_put(eb, exp);
-    MDB_val ek = {8, eb};
-    int rc = mdb_del(txn, t->exp, &ek, key);
-    return rc == MDB_NOTFOUND ? OX_OK : ox__mdb_err(rc);
-}
-
-/* ---- records ---------------------------------------------------------------------------- */
-
-/* Looks key (stored form k, user form lkey) up in the txn's view: *had = a record exists,
- * *live = it has not expired at `now`, *old its user bytes, *old_exp its expiry time
- * (0 = none). A long key whose slot holds another key (the same SHA-256) cannot be
- * written: OX_ECORRUPT rather than overwrite that key. */
-static int rec_read(MDB_txn *txn, ox_table *t, MDB_val *k, const ox_val *lkey, uint64_t now,
-                    int *had, int *live, ox_val *old, uint64_t *old_exp)
-{
-    MDB_val rec;
-    *had = *live = 0;
-    *old_exp = 0;
-    int rc = mdb_get(txn, t->data, k, &rec);
-    if (rc == MDB_NOTFOUND)
+    if (need <= *cap)
         return OX_OK;
-    if (rc)
-        return ox__mdb_err(rc);
-    if (lkey && !ox__rec_owns(t->s, &rec, lkey->data, lkey->len))
-        return OX_ECORRUPT;
-    if ((rc = ox__val_decode(&rec, old, old_exp)))
-        return rc;
-    *had = 1;
-    *live = !(*old_exp && now > *old_exp);
+    size_t n = *cap ? *cap : first;
+    while (n < need)
+        n *= 2;
+    unsigned char *b = realloc(*buf, n);
+    if (!b)
+        return OX_ENOMEM;
+    *buf = b;
+    *cap = n;
     return OX_OK;
 }
 
-/* Rewrites a live record with a new expiry time, keeping its bytes (copied out first:
- * they may live in a page the write moves). */
-static int rec_retime(MDB_txn *txn, ox_table *t, MDB_val *k, const ox_val *lkey, ox_val old,
-                      uint64_t old_exp, uint64_t exp)
+/* ---- the buffer ------------------------------------------------------------------------------ */
+
+static int vers_push(ox_txn *x, ox_mver *v)
 {
-    void *copy = malloc(old.len ? old.len : 1);
-    if (!copy)
-        return OX_ENOMEM;
-    memcpy(copy, old.data, old.len);
-    int rc = ox__rec_write(txn, t->data, k, lkey, copy, old.len, exp);
-    free(copy);
-    if (rc == OX_OK && old_exp)
-        rc = idx_del(txn, t, old_exp, k);
-    if (rc == OX_OK && exp)
-        rc = idx_put(txn, t, exp, k);
-    return rc;
+    if (x->nvers == x->capvers) {
+        size_t cap = x->capvers ? x->capvers * 2 : 16;
+        ox_mver **n = realloc(x->vers, cap * sizeof *n);
+        if (!n)
+            return OX_ENOMEM;
+        x->vers = n;
+        x->capvers = cap;
+    }
+    x->vers[x->nvers++] = v;
+    return OX_OK;
 }
 
-/* ---- ops ----------------------------------------------------------------------------------- */
+/* A version of key in buffer table `slot`: rec/len, or rec NULL for a deletion. */
+static int mem_put(ox_txn *x, unsigned slot, const MDB_val *key, const void *rec, size_t len)
+{
+    ox_mver *v;
+    int rc = ox__mem_put(x->mem, slot, key, x->rd.seq, rec, len, &v);
+    return rc ? rc : vers_push(x, v);
+}
+
+/* The expiry index entry (exp, k) of table t: added (add != 0) or removed. */
+static int exp_entry(ox_txn *x, ox_table *t, uint64_t exp, const MDB_val *k, int add)
+{
+    unsigned char kb[8 + OX_KEY_BUF];
+    ox__be64_put(kb, exp);
+    memcpy(kb + 8, k->mv_data, k->mv_size);
+    MDB_val ek = {8 + k->mv_size, kb};
+    return mem_put(x, t->id + x->s->max_tables, &ek, add ? "" : NULL, 0);
+}
+
+static void count_add(ox_txn *x, ox_table *t, long long keys, long long expires)
+{
+    x->dcount[t->id] += keys;
+    x->dexp[t->id] += expires;
+}
+
+/* ---- records ---------------------------------------------------------------------------------- */
 
 /* What every write op starts from: the stored key and the record now under it. */
 typedef struct ox_cur {
@@ -119,19 +120,67 @@ typedef struct ox_cur {
     int had, live;
 } ox_cur;
 
-static int cur_load(MDB_txn *txn, const ox_op *op, ox_cur *c)
+/* Looks the op's key up in the transaction's view. A long key whose slot holds another key
+ * (the same SHA-256) cannot be written: OX_ECORRUPT rather than overwrite that key. */
+static int cur_load(ox_txn *x, const ox_op *op, ox_cur *c)
 {
     ox_store *s = op->t->s;
+    MDB_val rec;
     c->k = ox__key_enc(s, op->key, op->klen, c->kb);
     c->lkey = (ox_val){op->key, op->klen};
     c->lk = op->klen > s->direct_max ? &c->lkey : NULL;
-    return rec_read(txn, op->t, &c->k, c->lk, op->now, &c->had, &c->live, &c->old, &c->old_exp);
+    c->had = c->live = 0;
+    c->old_exp = 0;
+    int rc = ox__rd_get(&x->rd, op->t, &c->k, &rec);
+    if (rc == OX_NOTFOUND)
+        return OX_OK;
+    if (rc)
+        return rc;
+    if (c->lk && !ox__rec_owns(s, &rec, op->key, op->klen))
+        return OX_ECORRUPT;
+    if ((rc = ox__val_decode(&rec, &c->old, &c->old_exp)))
+        return rc;
+    c->had = 1;
+    c->live = !(c->old_exp && op->now > c->old_exp);
+    return OX_OK;
 }
 
-static int op_put(MDB_txn *txn, const ox_op *op)
+/* Writes the key under c as (val, exp), keeping the expiry index and the counts. */
+static int rec_put(ox_txn *x, ox_table *t, const ox_cur *c, const void *val, size_t vlen,
+                   uint64_t exp)
+{
+    size_t n = ox__rec_size(c->lk, vlen, exp);
+    int rc = buf_room(&x->rec, &x->reccap, n, 256);
+    if (rc)
+        return rc;
+    ox__rec_build(x->rec, c->lk, val, vlen, exp);
+    rc = mem_put(x, t->id, &c->k, x->rec, n);
+    if (rc == OX_OK && c->had && c->old_exp && c->old_exp != exp)
+        rc = exp_entry(x, t, c->old_exp, &c->k, 0);
+    if (rc == OX_OK && exp && !(c->had && c->old_exp == exp))
+        rc = exp_entry(x, t, exp, &c->k, 1);
+    if (rc == OX_OK)
+        count_add(x, t, !c->had, (exp != 0) - (c->had && c->old_exp != 0));
+    return rc;
+}
+
+/* Deletes the key under c (which a layer holds). */
+static int rec_del(ox_txn *x, ox_table *t, const ox_cur *c)
+{
+    int rc = mem_put(x, t->id, &c->k, NULL, 0);
+    if (rc == OX_OK && c->old_exp)
+        rc = exp_entry(x, t, c->old_exp, &c->k, 0);
+    if (rc == OX_OK)
+        count_add(x, t, -1, -(c->old_exp != 0));
+    return rc;
+}
+
+/* ---- ops -------------------------------------------------------------------------------------- */
+
+static int op_put(ox_txn *x, const ox_op *op)
 {
     ox_cur cur;
-    int rc = cur_load(txn, op, &cur);
+    int rc = cur_load(x, op, &cur);
     if (rc)
         return rc;
     if ((op->flags & OX_PUT_NOOVERWRITE) && cur.live)
@@ -139,33 +188,25 @@ static int op_put(MDB_txn *txn, const ox_op *op)
     if ((op->flags & OX_PUT_ONLYIFEXISTS) && !cur.live)
         return OX_NOTFOUND;
     uint64_t exp = (op->flags & OX_PUT_KEEPTTL) ? (cur.live ? cur.old_exp : 0) : op->at;
-    if (cur.had && cur.old_exp && cur.old_exp != exp &&
-        (rc = idx_del(txn, op->t, cur.old_exp, &cur.k)))
-        return rc;
-    if ((rc = ox__rec_write(txn, op->t->data, &cur.k, cur.lk, op->val, op->vlen, exp)))
-        return rc;
-    if (exp && !(cur.had && cur.old_exp == exp))
-        rc = idx_put(txn, op->t, exp, &cur.k);
-    return rc;
+    return rec_put(x, op->t, &cur, op->val, op->vlen, exp);
 }
 
-static int op_del(MDB_txn *txn, const ox_op *op)
+/* A delete that removes an expired record answers OX_NOTFOUND, yet writes (and logs). */
+static int op_del(ox_txn *x, const ox_op *op)
 {
     ox_cur cur;
-    int rc = cur_load(txn, op, &cur);
+    int rc = cur_load(x, op, &cur);
     if (rc || !cur.had)
         return rc ? rc : OX_NOTFOUND;
-    if ((rc = ox__mdb_err(mdb_del(txn, op->t->data, &cur.k, NULL))))
-        return rc;
-    if (cur.old_exp && (rc = idx_del(txn, op->t, cur.old_exp, &cur.k)))
+    if ((rc = rec_del(x, op->t, &cur)))
         return rc;
     return cur.live ? OX_OK : OX_NOTFOUND;
 }
 
-static int op_retime(MDB_txn *txn, const ox_op *op)
+static int op_retime(ox_txn *x, const ox_op *op)
 {
     ox_cur cur;
-    int rc = cur_load(txn, op, &cur);
+    int rc = cur_load(x, op, &cur);
     if (rc || !cur.live)
         return rc ? rc : OX_NOTFOUND;
     uint64_t exp = op->kind == OP_EXPIRE ? op->at : 0;
@@ -173,181 +214,85 @@ static int op_retime(MDB_txn *txn, const ox_op *op)
         return OX_NOTTL;
     if (exp == cur.old_exp)
         return OX_OK;
-    return rec_retime(txn, op->t, &cur.k, cur.lk, cur.old, cur.old_exp, exp);
+    return rec_put(x, op->t, &cur, cur.old.data, cur.old.len, exp);
 }
 
-static int op_purge(MDB_txn *txn, const ox_op *op, size_t *purged)
+/* Deletes, in expiry order, the keys whose time passed (op->now > it), looking at up to
+ * op->max entries of the expiry index (0: all). */
+static int op_purge(ox_txn *x, const ox_op *op, size_t *purged)
 {
-    MDB_cursor *c;
-    MDB_val ek, uk, rec;
+    ox_walk *w;
+    MDB_val ek, rec;
     size_t n = 0, seen = 0;
-    int rc = mdb_cursor_open(txn, op->t->exp, &c);
-    if (rc)
-        return ox__mdb_err(rc);
-    while (!op->max || seen < op->max) {
-        /* The earliest entry is always first: re-seek after each delete. */
-        rc = mdb_cursor_get(c, &ek, &uk, MDB_FIRST);
-        if (rc)
+    int rc = ox__walk_open(&x->rd, op->t, 1, &w);
+    if (rc == OX_OK)
+        rc = ox__walk_seek(w, NULL, 1);
+    while (rc == OX_OK && (!op->max || seen < op->max)) {
+        if ((rc = ox__walk_next(w, &ek, &rec)))
             break;
-        if (ek.mv_size != 8) {
-            rc = MDB_CORRUPTED;
+        if (ek.mv_size < 9) {
+            rc = OX_ECORRUPT;
             break;
         }
         uint64_t exp = ox__be64_get(ek.mv_data);
         if (!(op->now > exp))
             break;
         seen++;
-        rc = mdb_get(txn, op->t->data, &uk, &rec);
-        if (rc == MDB_SUCCESS) {
-            ox_val v;
-            uint64_t rexp;
-            if (ox__val_decode(&rec, &v, &rexp) == OX_OK && rexp == exp) {
-                if ((rc = mdb_del(txn, op->t->data, &uk, NULL)))
-                    break;
-                n++;
-            }
-        } else if (rc != MDB_NOTFOUND) {
-            break;
+        ox_cur c;
+        memcpy(c.kb, (unsigned char *)ek.mv_data + 8, ek.mv_size - 8);
+        c.k = (MDB_val){ek.mv_size - 8, c.kb};
+        c.lk = NULL;
+        ox_val v;
+        uint64_t rexp;
+        if ((rc = ox__rd_get(&x->rd, op->t, &c.k, &rec)) == OX_OK &&
+            ox__val_decode(&rec, &v, &rexp) == OX_OK && rexp == exp) {
+            c.old_exp = exp;
+            if ((rc = rec_del(x, op->t, &c)))
+                break;
+            n++;
+        } else if (rc == OX_OK || rc == OX_NOTFOUND) {
+            rc = exp_entry(x, op->t, exp, &c.k, 0); /* an entry of nothing: gone too */
         }
-        if ((rc = mdb_cursor_del(c, 0)))
-            break;
     }
-    mdb_cursor_close(c);
+    ox__walk_close(w);
     if (purged)
         *purged = n;
-    return rc == MDB_NOTFOUND ? OX_OK : ox__mdb_err(rc);
+    return rc == OX_NOTFOUND ? OX_OK : rc;
 }
 
-static int op_apply(MDB_txn *txn, const ox_op *op, size_t *purged)
+static int op_clear(ox_txn *x, const ox_op *op)
+{
+    ox_table *t = op->t;
+    ox_mver *v;
+    int rc = ox__mem_clear(x->mem, t->id, x->rd.seq, &v);
+    if (rc == OX_OK && (rc = vers_push(x, v)) == OX_OK &&
+        (rc = ox__mem_clear(x->mem, t->id + x->s->max_tables, x->rd.seq, &v)) == OX_OK)
+        rc = vers_push(x, v);
+    if (rc == OX_OK) {
+        long long keys = (long long)atomic_load(&t->count) + x->dcount[t->id];
+        long long exps = (long long)atomic_load(&t->expires) + x->dexp[t->id];
+        count_add(x, t, -keys, -exps);
+    }
+    return rc;
+}
+
+static int op_apply(ox_txn *x, const ox_op *op, size_t *purged)
 {
     switch (op->kind) {
-    case OP_PUT: return op_put(txn, op);
-    case OP_DEL: return op_del(txn, op);
+    case OP_PUT: return op_put(x, op);
+    case OP_DEL: return op_del(x, op);
     case OP_EXPIRE:
-    case OP_PERSIST: return op_retime(txn, op);
-    case OP_PURGE: return op_purge(txn, op, purged);
-    case OP_CLEAR: {
-        int rc = mdb_drop(txn, op->t->data, 0);
-        if (rc == MDB_SUCCESS)
-            rc = mdb_drop(txn, op->t->exp, 0);
-        return ox__mdb_err(rc);
-    }
+    case OP_PERSIST: return op_retime(x, op);
+    case OP_PURGE: return op_purge(x, op, purged);
+    case OP_CLEAR: return op_clear(x, op);
     }
     return OX_EINVAL;
 }
 
-/* ---- the log and replay ------------------------------------------------------------------ */
-
-/* Applies a logged op again. An op is logged when it changed something or may have (a
- * delete that removed an expired record answers OX_NOTFOUND): its answer the second time
- * is not an error. */
-static int op_replay(MDB_txn *txn, const ox_op *op)
-{
-    int rc = op_apply(txn, op, NULL);
-    return (rc == OX_NOTFOUND || rc == OX_ECONFLICT || rc == OX_NOTTL) ? OX_OK : rc;
-}
-
-static int log_append(ox_txn *x, const ox_op *op)
-{
-    if (x->nlog == x->caplog) {
-        size_t cap = x->caplog ? x->caplog * 2 : 8;
-        ox_op *n = realloc(x->log, cap * sizeof *n);
-        if (!n)
-            return OX_ENOMEM;
-        x->log = n;
-        x->caplog = cap;
-    }
-    ox_op *e = &x->log[x->nlog];
-    *e = *op;
-    if (op->klen || op->vlen) {
-        char *buf = malloc(op->klen + op->vlen);
-        if (!buf)
-            return OX_ENOMEM;
-        if (op->klen)
-            memcpy(buf, op->key, op->klen);
-        if (op->vlen)
-            memcpy(buf + op->klen, op->val, op->vlen);
-        e->key = buf;
-        e->val = buf + op->klen;
-    }
-    x->nlog++;
-    return OX_OK;
-}
-
-static void log_free(ox_txn *x)
-{
-    for (size_t i = 0; i < x->nlog; i++)
-        if (x->log[i].klen || x->log[i].vlen)
-            free((void *)x->log[i].key);
-    free(x->log);
-    x->log = NULL;
-    x->nlog = x->caplog = 0;
-}
-
-/* Begins the LMDB write txn, adopting another process's map growth if asked to. */
-static int txn_begin_mdb(ox_txn *x)
-{
-    for (int tries = 0;; tries++) {
-        int rc = mdb_txn_begin(x->s->env, NULL, 0, &x->txn);
-        if (rc == MDB_PANIC && tries < 2 && ox__revive_if_failed(x->s, &rc)) {
-            if (rc) /* readers stayed: the next transaction tries again */
-                return x->txn = NULL, rc;
-            continue;
-        }
-        if (rc != MDB_MAP_RESIZED || tries > 2)
-            return rc ? (x->txn = NULL, ox__mdb_err(rc)) : OX_OK;
-        if ((rc = ox__grow(x->s, 1)))
-            return rc;
-    }
-}
-
-/* The map is full: end the LMDB txn (if still alive), grow, begin anew, replay the log. */
-static int txn_regrow(ox_txn *x)
-{
-    for (int tries = 0; tries < OX_REGROW_TRIES; tries++) {
-        ox__iter_detach_all(x, 0);
-        if (x->txn)
-            mdb_txn_abort(x->txn);
-        x->txn = NULL;
-        int rc = ox__grow(x->s, 0);
-        if (rc == OX_OK)
-            rc = txn_begin_mdb(x);
-        if (rc)
-            return rc;
-        for (size_t i = 0; i < x->nlog && rc == OX_OK; i++)
-            rc = op_replay(x->txn, &x->log[i]);
-        if (rc != OX_IMAPFULL)
-            return rc;
-    }
-    return OX_EFULL;
-}
-
-static int txn_run(ox_txn *x, ox_op *op, size_t *purged)
-{
-    if (x->failed)
-        return x->failed;
-    int rc;
-    while ((rc = op_apply(x->txn, op, purged)) == OX_IMAPFULL) {
-        if ((rc = txn_regrow(x))) {
-            x->failed = rc;
-            return rc;
-        }
-    }
-    /* A delete is logged even when it answers OX_NOTFOUND: it may have removed an
-     * expired record, and a replay must do the same. */
-    if (rc == OX_OK || (rc == OX_NOTFOUND && op->kind == OP_DEL)) {
-        int lrc = log_append(x, op);
-        if (lrc)
-            rc = x->failed = lrc;
-    }
-    if (rc == OX_EIO || rc == OX_EFULL || rc == OX_ENOMEM || rc == OX_EREADONLY)
-        x->failed = rc;
-    return rc;
-}
-
-/* ---- the log as a write-ahead-log record -------------------------------------------------
+/* ---- the log record ------------------------------------------------------------------------
  * One op: kind[1] namelen[1] name flags[4] at[8] now[8] max[8] klen[4] key vlen[4] val,
- * integers little-endian. Tables travel by name: handles do not survive a restart. */
+ * integers little-endian. Tables travel by name: handles do not survive a restart (and
+ * naming a table in a record is all its creation needs). */
 
 #define OP_FIXED ((size_t)(1 + 1 + 4 + 8 + 8 + 8 + 4 + 4))
 
@@ -366,14 +311,14 @@ static uint64_t dec_u(const unsigned char *p, int n)
     return v;
 }
 
-static size_t op_enc_size(const ox_op *op)
+/* Appends op's encoding to the transaction's record (s->txbuf). */
+static int op_log(ox_txn *x, const ox_op *op)
 {
-    return OP_FIXED + strlen(op->t->name) + op->klen + op->vlen;
-}
-
-static unsigned char *op_enc(unsigned char *p, const ox_op *op)
-{
-    size_t n = strlen(op->t->name);
+    ox_store *s = x->s;
+    size_t n = strlen(op->t->name), need = x->reclen + OP_FIXED + n + op->klen + op->vlen;
+    if (buf_room(&s->txbuf, &s->txcap, need, 4096))
+        return OX_ENOMEM;
+    unsigned char *p = s->txbuf + x->reclen;
     *p++ = (unsigned char)op->kind;
     *p++ = (unsigned char)n;
     memcpy(p, op->t->name, n);
@@ -387,11 +332,12 @@ static unsigned char *op_enc(unsigned char *p, const ox_op *op)
     p = enc_u(p + op->klen, op->vlen, 4);
     if (op->vlen)
         memcpy(p, op->val, op->vlen);
-    return p + op->vlen;
+    x->reclen = need;
+    return OX_OK;
 }
 
-/* Decodes the op at *p (advanced past it) into op, name into name[256]; op->t is left
- * NULL. OX_ECORRUPT if the bytes are not an op. */
+/* Decodes the op at *pp (advanced past it) into op, its table's name into name[256];
+ * op->t is left NULL. OX_ECORRUPT if the bytes are not an op. */
 static int op_dec(const unsigned char **pp, const unsigned char *end, ox_op *op, char *name)
 {
     const unsigned char *p = *pp;
@@ -422,132 +368,178 @@ static int op_dec(const unsigned char **pp, const unsigned char *end, ox_op *op,
     return OX_OK;
 }
 
-/* Makes the transaction's log durable (under OX_SYNC_ALWAYS) before its LMDB commit. */
-static int txn_log_write(ox_txn *x, ox_wal *w)
+/* A map growth (the checkpointer's) waits for every LMDB reader, this transaction's too:
+ * it lets go of its LMDB read transaction and takes a new one after the growth. What it
+ * reads does not change: LMDB only ever gains buffers its view holds already (those frozen
+ * before it began). Its iterators, whose cursors were on the old transaction, are
+ * detached (their next step answers OX_EBUSY). */
+static int txn_yield(ox_txn *x)
 {
-    size_t len = 0;
-    for (size_t i = 0; i < x->nlog; i++)
-        len += op_enc_size(&x->log[i]);
-    unsigned char *rec, *p;
-    int rc = ox__wal_reserve(w, len, &rec);
-    if (rc)
-        return rc;
-    p = rec + OX_WAL_HEAD;
-    for (size_t i = 0; i < x->nlog; i++)
-        p = op_enc(p, &x->log[i]);
-    return ox__wal_append(w, x->s->env, len);
+    ox__iter_detach_all(x);
+    ox__read_end(x->s, x->rd.txn);
+    x->rd.txn = NULL;
+    int rc = ox__read_begin(x->s, &x->rd.txn);
+    return rc ? (x->failed = rc) : OX_OK;
 }
 
-/* Recovery: applies one write-ahead-log record in one transaction (the store has no log
- * attached yet, so this commit is not logged again). */
-int ox__txn_replay(ox_store *s, const unsigned char *p, size_t len)
+/* Applies op; if it wrote anything, logs it. Errors that leave the buffer holding part of
+ * the op make the transaction unusable. */
+static int txn_run(ox_txn *x, ox_op *op, size_t *purged)
 {
-    const unsigned char *end = p + len, *q;
-    char name[256];
-    ox_op op;
-    int rc = OX_OK;
-    /* Tables first: opening one commits, which cannot happen inside the transaction. */
-    for (q = p; q < end && rc == OX_OK;)
-        if ((rc = op_dec(&q, end, &op, name)) == OX_OK)
-            rc = ox_table_open(s, name, &op.t);
-    if (rc)
-        return rc;
-    ox_txn *x;
-    if ((rc = ox_txn_begin(s, &x)))
-        return rc;
-    for (q = p; q < end && rc == OX_OK;) {
-        if ((rc = op_dec(&q, end, &op, name)) || (rc = ox_table_open(s, name, &op.t)))
-            break;
-        while ((rc = op_replay(x->txn, &op)) == OX_IMAPFULL)
-            if ((rc = txn_regrow(x)))
-                break;
-        if (rc == OX_OK)
-            rc = log_append(x, &op);
+    if (x->failed)
+        return x->failed;
+    if (atomic_load_explicit(&x->s->growing, memory_order_relaxed) && txn_yield(x))
+        return x->failed;
+    size_t before = x->nvers;
+    int rc = op_apply(x, op, purged);
+    if (x->nvers != before && !x->replaying) {
+        int lrc = op_log(x, op);
+        if (lrc)
+            rc = x->failed = lrc;
     }
+    if (rc == OX_EIO || rc == OX_EFULL || rc == OX_ENOMEM || rc == OX_EREADONLY ||
+        rc == OX_ECORRUPT)
+        x->failed = rc;
+    return rc;
+}
+
+/* ---- begin and end ---------------------------------------------------------------------------- */
+
+static int txn_begin(ox_store *s, int replaying, ox_txn **out)
+{
+    *out = NULL;
+    ox_txn *x = calloc(1, sizeof *x);
+    long long *d = calloc(2 * (size_t)s->max_tables, sizeof *d);
+    if (!x || !d) {
+        free(x);
+        free(d);
+        return OX_ENOMEM;
+    }
+    x->s = s;
+    x->replaying = replaying;
+    x->dcount = d;
+    x->dexp = d + s->max_tables;
+    pthread_mutex_lock(&s->wlock);
+    int rc = ox__ckpt_room(s); /* a long replay checkpoints as it goes, too */
+    if (rc == OX_OK)
+        rc = ox__rd_begin(s, &x->rd);
     if (rc) {
-        ox_txn_rollback(x);
+        pthread_mutex_unlock(&s->wlock);
+        free(d);
+        free(x);
         return rc;
     }
-    return ox_txn_commit(x);
+    x->rd.seq = s->last_seq + 1; /* its own writes: visible to it alone */
+    x->mem = x->rd.v->mem[0];
+    x->now = ox__now(s);
+    *out = x;
+    return OX_OK;
 }
-
-/* ---- public API ----------------------------------------------------------------------------- */
 
 int ox_txn_begin(ox_store *s, ox_txn **out)
 {
     *out = NULL;
     if (s->read_only)
         return OX_EREADONLY;
-    ox_txn *x = calloc(1, sizeof *x);
-    if (!x)
-        return OX_ENOMEM;
-    x->s = s;
-    pthread_mutex_lock(&s->wlock);
-    x->now = ox__now(s);
-    ox__grow_if_needed(s);
-    int rc = txn_begin_mdb(x);
-    if (rc) {
-        pthread_mutex_unlock(&s->wlock);
-        free(x);
-        return rc;
-    }
-    *out = x;
-    return OX_OK;
+    return txn_begin(s, 0, out);
 }
 
 static void txn_end(ox_txn *x)
 {
-    ox__iter_detach_all(x, 1);
-    if (x->txn)
-        mdb_txn_abort(x->txn);
-    pthread_mutex_unlock(&x->s->wlock);
-    log_free(x);
+    ox__iter_detach_all(x);
+    ox__rd_end(&x->rd);
+    ox_store *s = x->s;
+    pthread_mutex_unlock(&s->wlock);
+    free(x->vers);
+    free(x->dcount);
+    free(x->rec);
     free(x);
 }
 
 void ox_txn_rollback(ox_txn *x)
 {
-    if (x)
-        txn_end(x);
+    if (!x)
+        return;
+    for (size_t i = 0; i < x->nvers; i++)
+        ox__mem_abort(x->vers[i]);
+    txn_end(x);
 }
 
 int ox_txn_commit(ox_txn *x)
 {
-    int rc = x->failed, logged = 0;
-    ox_wal *w = x->s->wal;
-    /* Every change is an op in the log: a transaction that logged none changed nothing, and
-     * needs no LMDB commit (one would bypass the log, which may have no checkpoint pinned
-     * after ox__revive_if_failed: see ox__wal_ready). */
-    if (rc == OX_OK && !x->nlog) {
+    ox_store *s = x->s;
+    int rc = x->failed;
+    /* A transaction that wrote nothing commits nothing. */
+    if (rc == OX_OK && !x->nvers) {
         txn_end(x);
         return OX_OK;
     }
-    if (rc == OX_OK && w) {
-        rc = txn_log_write(x, w);
-        logged = rc == OX_OK;
+    if (rc == OX_OK && s->log && !x->replaying)
+        rc = ox__log_append(s->log, x->rd.seq, s->txbuf, x->reclen);
+    if (rc != OX_OK) {
+        ox_txn_rollback(x); /* refused: no version of it is ever seen */
+        return rc;
     }
-    for (int tries = 0; rc == OX_OK && tries < OX_REGROW_TRIES; tries++) {
-        ox__iter_detach_all(x, 0);
-        rc = ox__mdb_err(mdb_txn_commit(x->txn));
-        x->txn = NULL; /* LMDB freed it, committed or not */
-        if (rc != OX_IMAPFULL)
-            break;
-        rc = txn_regrow(x);
+    uint64_t seq = x->rd.seq;
+    s->last_seq = seq;
+    ox__mem_committed(x->mem, seq);
+    for (unsigned i = 0; i < s->ntables; i++) {
+        if (!x->dcount[i] && !x->dexp[i])
+            continue;
+        ox_table *t = s->by_id[i];
+        atomic_store(&t->count, (unsigned long long)((long long)atomic_load(&t->count) +
+                                                     x->dcount[i]));
+        atomic_store(&t->expires, (unsigned long long)((long long)atomic_load(&t->expires) +
+                                                       x->dexp[i]));
     }
-    if (rc == OX_IMAPFULL)
-        rc = OX_EFULL;
-    rc = ox__space_err(x->s, rc);
-    /* Refused, the commit must stay without effect after a crash too: its record goes. */
-    if (rc != OX_OK && logged)
-        ox__wal_cancel(w, x->s->env);
-    /* A failure while LMDB wrote its meta page leaves its env failed for every reader too:
-     * reopen it now, so reads go on while the disk is fixed (the commit still failed). */
-    int revive_rc; /* OX_EBUSY leaves it to the next ox_txn_begin */
-    if (rc != OX_OK)
-        ox__revive_if_failed(x->s, &revive_rc);
+    if (!s->mem_born_ms)
+        s->mem_born_ms = ox__mono_ms();
+    atomic_store_explicit(&s->visible, seq, memory_order_release);
+    /* Without a log (a wrapped env), the commit is durable once LMDB holds it. */
+    if (!s->log && !s->in_memory && !s->read_only && !x->replaying)
+        rc = ox__ckpt_all(s);
     txn_end(x);
     return rc;
 }
+
+/* Recovery: applies one log record in one transaction of sequence number seq. */
+int ox__txn_replay(ox_store *s, uint64_t seq, const unsigned char *p, size_t len)
+{
+    const unsigned char *end = p + len, *q;
+    char name[256];
+    ox_op op;
+    int rc = OX_OK;
+    /* Tables first: opening one takes the tables' lock, not inside the transaction. */
+    for (q = p; q < end && rc == OX_OK;)
+        if ((rc = op_dec(&q, end, &op, name)) == OX_OK)
+            rc = ox_table_open(s, name, &op.t);
+    if (rc)
+        return rc;
+    ox_txn *x;
+    s->last_seq = seq - 1;
+    if ((rc = txn_begin(s, 1, &x)))
+        return rc;
+    for (q = p; q < end && rc == OX_OK;) {
+        if ((rc = op_dec(&q, end, &op, name)) || (rc = ox_table_open(s, name, &op.t)))
+            break;
+        rc = txn_run(x, &op, NULL);
+        /* An op is logged when it changed something: its answer the second time is the
+         * same, and an "error" answer (a delete of an expired key) is not one. */
+        if (rc == OX_NOTFOUND || rc == OX_ECONFLICT || rc == OX_NOTTL)
+            rc = OX_OK;
+    }
+    if (rc) {
+        ox_txn_rollback(x);
+        return rc;
+    }
+    if (!x->nvers) { /* nothing to do: the number is used all the same */
+        s->last_seq = seq;
+        atomic_store_explicit(&s->visible, seq, memory_order_release);
+    }
+    return ox_txn_commit(x);
+}
+
+/* ---- public API ------------------------------------------------------------------------------ */
 
 static int txn_key_op(ox_txn *x, ox_table *t, ox_op *op, const void *key, size_t klen)
 {
@@ -610,7 +602,7 @@ int ox_txn_clear(ox_txn *x, ox_table *t)
 
 int ox_txn_get(ox_txn *x, ox_table *t, const void *key, size_t klen, ox_val *val)
 {
-    return x->failed ? x->failed : ox__rec_get(x->s, x->txn, t, key, klen, val, NULL, x->now);
+    return x->failed ? x->failed : ox__rec_get(&x->rd, t, key, klen, val, NULL, x->now);
 }
 
 int ox_txn_contains(ox_txn *x, ox_table *t, const void *key, size_t klen)
@@ -622,21 +614,19 @@ int ox_txn_contains(ox_txn *x, ox_table *t, const void *key, size_t klen)
 int ox_txn_expire_time(ox_txn *x, ox_table *t, const void *key, size_t klen, uint64_t *at)
 {
     ox_val v;
-    int rc = x->failed ? x->failed : ox__rec_get(x->s, x->txn, t, key, klen, &v, at, x->now);
+    int rc = x->failed ? x->failed : ox__rec_get(&x->rd, t, key, klen, &v, at, x->now);
     return rc == OX_OK && *at == 0 ? OX_NOTTL : rc;
 }
 
 int ox_txn_ttl(ox_txn *x, ox_table *t, const void *key, size_t klen, uint64_t *ms)
 {
-    return x->failed ? x->failed : ox__rec_ttl(x->s, x->txn, t, key, klen, ms, x->now);
+    return x->failed ? x->failed : ox__rec_ttl(&x->rd, t, key, klen, ms, x->now);
 }
 
 int ox_txn_count(ox_txn *x, ox_table *t, uint64_t *n)
 {
-    MDB_stat st;
-    int rc = x->failed ? x->failed : ox__mdb_err(mdb_stat(x->txn, t->data, &st));
-    *n = rc ? 0 : st.ms_entries;
-    return rc;
+    *n = x->failed ? 0 : (uint64_t)((long long)atomic_load(&t->count) + x->dcount[t->id]);
+    return x->failed;
 }
 
 int ox_txn_range(ox_txn *x, ox_table *t, const ox_val *lo, const ox_val *hi, unsigned flags,
@@ -645,12 +635,11 @@ int ox_txn_range(ox_txn *x, ox_table *t, const ox_val *lo, const ox_val *hi, uns
     *out = NULL;
     if (x->failed)
         return x->failed;
-    return ox__iter_open(x->s, x->txn, 0, x, t, lo, hi, flags, out);
+    return ox__iter_open(&x->rd, 0, x, t, lo, hi, flags, out);
 }
 
 int ox_txn_prefix(ox_txn *x, ox_table *t, const ox_val *prefix, unsigned flags, ox_iter **out)
 {
     *out = NULL;
-    return x->failed ? x->failed
-                     : ox__iter_open_prefix(x->s, x->txn, 0, x, t, prefix, flags, out);
+    return x->failed ? x->failed : ox__iter_open_prefix(&x->rd, 0, x, t, prefix, flags, out);
 }

@@ -49,15 +49,25 @@ int ox__rec_decode(const MDB_val *rec, ox_val *val, uint64_t *exp, ox_val *lkey)
     return OX_OK;
 }
 
+size_t ox__rec_size(const ox_val *lkey, size_t vlen, uint64_t exp)
+{
+    return 1 + (exp ? 8 : 0) + (lkey ? 4 + lkey->len : 0) + vlen;
+}
+
 int ox__rec_write(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const ox_val *lkey, const void *val,
                   size_t vlen, uint64_t exp)
 {
-    size_t hdr = 1 + (exp ? 8 : 0) + (lkey ? 4 + lkey->len : 0);
-    MDB_val v = {hdr + vlen, NULL};
+    MDB_val v = {ox__rec_size(lkey, vlen, exp), NULL};
     int rc = mdb_put(txn, dbi, k, &v, MDB_RESERVE);
     if (rc)
         return ox__mdb_err(rc);
-    unsigned char *p = v.mv_data;
+    ox__rec_build(v.mv_data, lkey, val, vlen, exp);
+    return OX_OK;
+}
+
+void ox__rec_build(unsigned char *p, const ox_val *lkey, const void *val, size_t vlen,
+                   uint64_t exp)
+{
     *p++ = (exp ? OX_VH_TTL : 0) | (lkey ? OX_VH_LONGKEY : 0);
     if (exp) {
         ox__be64_put(p, exp);
@@ -70,8 +80,7 @@ int ox__rec_write(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const ox_val *lkey, con
         p += lkey->len;
     }
     if (vlen)
-        memcpy(p, val, vlen);
-    return OX_OK;
+        memmove(p, val, vlen); /* val may be the old record's, in the same buffer */
 }
 
 int ox__rec_owns(ox_store *s, const MDB_val *rec, const void *key, size_t klen)
@@ -92,29 +101,29 @@ int ox__val_live(const MDB_val *rec, ox_val *val, uint64_t *exp, uint64_t now)
     return rc;
 }
 
-int ox__rec_get(ox_store *s, MDB_txn *txn, ox_table *t, const void *key, size_t klen,
-                ox_val *val, uint64_t *exp, uint64_t now)
+int ox__rec_get(const ox_rd *rd, ox_table *t, const void *key, size_t klen, ox_val *val,
+                uint64_t *exp, uint64_t now)
 {
+    ox_store *s = rd->s;
     int rc = ox__key_check(s, klen);
     if (rc)
         return rc;
     unsigned char kb[OX_KEY_BUF];
     MDB_val k = ox__key_enc(s, key, klen, kb), rec;
     uint64_t e;
-    rc = mdb_get(txn, t->data, &k, &rec);
-    if (rc)
-        return ox__mdb_err(rc);
+    if ((rc = ox__rd_get(rd, t, &k, &rec)))
+        return rc;
     if (!ox__rec_owns(s, &rec, key, klen))
         return OX_NOTFOUND;
     return ox__val_live(&rec, val, exp ? exp : &e, now);
 }
 
-int ox__rec_ttl(ox_store *s, MDB_txn *txn, ox_table *t, const void *key, size_t klen,
-                uint64_t *ms, uint64_t now)
+int ox__rec_ttl(const ox_rd *rd, ox_table *t, const void *key, size_t klen, uint64_t *ms,
+                uint64_t now)
 {
     ox_val v;
     uint64_t exp = 0;
-    int rc = ox__rec_get(s, txn, t, key, klen, &v, &exp, now);
+    int rc = ox__rec_get(rd, t, key, klen, &v, &exp, now);
     if (rc)
         return rc;
     if (!exp)

@@ -1,19 +1,21 @@
 /* liboxistore — a durable, transactional, ordered key-value store with TTLs, over LMDB.
  *
  * Caveats (the rules of use):
- * - A store is one file (LMDB with MDB_NOSUBDIR) plus its "<file>-lock" file. Do not
- *   open the same file twice in one process, not even with a plain open()+close() (that
- *   drops LMDB's fcntl locks): ox_check, ox_repair and ox_compact must only be called on
- *   files this process does not have open.
+ * - A store is one file (LMDB with MDB_NOSUBDIR), its "<file>-lock" file and its
+ *   write-ahead log, segments "<file>-wal.<16 hex digits>". Do not open the same file twice
+ *   in one process, not even with a plain open()+close() (that drops LMDB's fcntl locks):
+ *   ox_check, ox_repair and ox_compact must only be called on files this process does not
+ *   have open.
  * - One ox_store may be shared by any number of threads. Writes (single operations,
  *   batches, write transactions) are serialised; reads run concurrently and never block on
  *   a writer. An ox_txn, ox_snapshot or ox_iter belongs to one thread at a time.
- * - The map grows by itself when it is full. Growing waits until no read transaction of
- *   this process is active (new ones wait meanwhile), so keep snapshots and iterators
- *   short. A write issued by a thread that itself holds a snapshot or iterator cannot wait
- *   for itself: if that write needs the map to grow it fails with OX_EBUSY. A growth that
- *   waits more than 10 s for other threads' readers gives up the same way (a reader that
- *   waits for the writer would otherwise deadlock). Begin and end a snapshot on one thread.
+ * - The map grows by itself when a checkpoint needs it. Growing waits until no read
+ *   transaction of this process is active (new ones wait meanwhile; a write transaction
+ *   lets go of its own), so keep snapshots and iterators short. A write issued by a thread
+ *   that itself holds a snapshot or iterator cannot wait for itself: if the write buffer is
+ *   full and the checkpoint that would empty it needs the map to grow, the write fails with
+ *   OX_EBUSY. A growth that waits more than 10 s for other threads' readers gives up the
+ *   same way, and the checkpoint is tried again. Begin and end a snapshot on one thread.
  * - Keys are 0 to ox_key_max() bytes; values any length. Keys are ordered bytewise (memcmp,
  *   shorter first on a common prefix), with one exception: LMDB's keys are at most 511
  *   bytes, so a key longer than 509 bytes is stored under its first ox_key_order_prefix()
@@ -27,28 +29,34 @@
  *   (get, contains, ttl, ranges, iterators) as soon as now > T, purged or not. "now" is
  *   the instant of the call, or of the write transaction's or iterator's beginning.
  * - Pointers handed out as ox_val are borrowed: a value read from a snapshot is valid until
- *   the snapshot ends or is renewed; from a write transaction, until its next write or its
- *   end; from an iterator, until its next step or its close (and for an iterator of a
- *   write transaction, until the transaction's next write too).
+ *   the snapshot ends or is renewed; from a write transaction, until its end; from an
+ *   iterator, until its next step or its close.
  *
- * Durability (OX_SYNC_ALWAYS, the default, on a file): each commit appends its operations
- * to "<file>-wal" and fdatasyncs it before LMDB commits (without a sync of its own), so a
- * commit costs one sync and readers only ever see durable writes. OX_SYNC_EVERYSEC uses
- * the same log, synced once a second instead of at each commit: a machine crash loses at
- * most about the last second and never leaves a torn file. OX_SYNC_NO has no log: LMDB
- * alone, synced at close (a machine crash can damage the file, as LMDB's MDB_NOSYNC says). Checkpoints (when the
- * log is full, and at close) sync the data file; opening after a crash of the process or
- * the machine rolls the data file back to the last checkpoint and replays the log. One
- * process at a time may open a store for writing (the log is locked: OX_EBUSY). A commit
- * that returns an error is not applied, now or after a crash of the process or the
- * machine, under every policy: its log record is voided before the call returns (only a
- * disk that then refuses even that write, and every later checkpoint, can leave it to a
- * machine crash's recovery; every commit fails meanwhile).
- * A commit that fails while LMDB writes its meta page leaves LMDB's env failed for every
- * reader too; the store reopens it at once (once this process's read transactions end,
- * waiting up to a second; if one stays, an ox_txn_begin a second later tries again), so
- * reads go on. If the file cannot be reopened, nothing is left to run transactions on and the
- * process aborts with a message on stderr (the library's only abort).
+ * The write path: a write transaction's changes go to an in-memory write buffer; its
+ * commit is one record appended to the write-ahead log. Readers see the buffers over LMDB
+ * as one snapshot. When the active buffer reaches half of ox_options.mem_limit, or its age
+ * limit, it is frozen (a new one takes the writes) and a checkpoint writes it to LMDB in
+ * one durable transaction, in key order, recording the last commit it holds; the log before
+ * it is then reused. Writers wait when a second buffer fills before the checkpoint ends.
+ *
+ * Durability: under OX_SYNC_ALWAYS (the default) each commit's record is fdatasync'd before
+ * the commit returns (one sync for a whole transaction, however many writes), and readers
+ * only ever see durable commits. OX_SYNC_EVERYSEC syncs the log once a second: a machine
+ * crash loses at most about the last second. OX_SYNC_NO writes the log without syncing it:
+ * a machine crash loses what the OS had not written. Under every policy the data file is
+ * never damaged by a crash (LMDB commits only checkpoints, each durable before the log
+ * before it is reused), and opening after a crash of the process or the machine replays the
+ * log after the last checkpoint (a read-only open replays it in memory). One process at a
+ * time may open a store for writing (the log's lock: OX_EBUSY). A commit that returns an
+ * error is not applied, now or after a crash, under every policy: its record is voided
+ * before the call returns, and if even that cannot be written, every later commit fails
+ * until it can. A failing data file does not fail commits: the log takes them and the
+ * checkpoint is tried again each second; only when both buffers are full do commits fail,
+ * with the checkpoint's error. A checkpoint that fails while LMDB writes its meta page
+ * leaves LMDB's env failed for every reader too; the store reopens it at once (once this
+ * process's read transactions end, waiting up to a second), so reads go on. If the file
+ * cannot be reopened, nothing is left to run transactions on and the process aborts with a
+ * message on stderr (the library's only abort).
  *
  * Errors: every int-returning function returns OX_OK (0) or one ox_err code; ox_strerror()
  * names it. Allocation failure is reported as OX_ENOMEM, never aborts.
@@ -77,8 +85,8 @@ typedef enum ox_err {
     OX_ECONFLICT,      /* compare-and-swap mismatch, or NOOVERWRITE on an existing key */
     OX_ENOMEM,         /* out of memory */
     OX_EREADONLY,      /* a write on a store opened read-only */
-    OX_ERECOVER,       /* a crash left the write-ahead log to replay: the data file alone may
-                          be torn; open the store for writing once (that recovers it) */
+    OX_ERECOVER,       /* no longer returned (a read-only open replays the log in memory);
+                          kept so that the codes keep their values */
     OX_ERR_COUNT
 } ox_err;
 
@@ -120,15 +128,17 @@ typedef struct ox_options {
     int read_only;         /* open without write access; writes return OX_EREADONLY */
     int in_memory;         /* ephemeral: the path is ignored (may be NULL) and nothing is
                               left on disk after close or a crash */
-    size_t wal_size;       /* bytes of the write-ahead log "<file>-wal" (OX_SYNC_ALWAYS and
-                              OX_SYNC_EVERYSEC), written in full when the log is created, so
-                              that a store being created needs this much free space (a
-                              failed creation removes what it made); a checkpoint empties
-                              it when full; 0 = OX_WAL_SIZE_DEFAULT */
-    size_t wal_pinned;     /* OX_SYNC_ALWAYS: bytes of pages freed since the last checkpoint
-                              (unusable until the next) that start a background checkpoint;
-                              0 = 8 MiB or a quarter of the data file, whichever is larger.
-                              More: fewer write-backs of the data file, and a bigger one */
+    size_t wal_size;       /* bytes of a segment of the write-ahead log, written in full when
+                              it is created, so that a store being created needs this much
+                              free space (a failed creation removes what it made); a record
+                              larger gets a segment of its size; checkpoints release the
+                              older segments (two are kept for reuse); 0 = 16 MiB */
+    size_t wal_pinned;     /* unused since the write buffer (kept for compatibility) */
+    size_t mem_limit;      /* bytes of memory the write buffers may take (the active one is
+                              checkpointed at half of it, and writers wait for the
+                              checkpoint when the second half fills); 0 = 64 MiB */
+    uint64_t ckpt_age_ms;  /* the active write buffer is checkpointed once it is this old,
+                              full or not; 0 = 60 s */
     ox_clock_fn clock;     /* NULL = the system's real-time clock */
     void *clock_ctx;
 } ox_options;
@@ -140,37 +150,48 @@ void ox_options_init(ox_options *opts);
 
 /* Opens (creating it unless read-only) the store file at path, creating its parent
  * directory. opts may be NULL for the defaults. On success *out is the store; close it
- * with ox_store_close. Errors: OX_EINVAL, OX_NOTFOUND (read-only and no such file),
- * OX_ECORRUPT (not an LMDB file), OX_ERECOVER (read-only, and a crash left the store's
- * write-ahead log to replay: a writable open recovers it),
- * OX_EUNSUPPORTED (format version newer than this build), OX_EIO, OX_ENOMEM. */
+ * with ox_store_close. After a crash the log's commits since the last checkpoint are
+ * replayed (by a read-only open too, in memory). Errors: OX_EINVAL, OX_NOTFOUND (read-only
+ * and no such file), OX_ECORRUPT (not an LMDB file, or the log misses a segment),
+ * OX_EUNSUPPORTED (format version newer than this build, or a log of the one-file format
+ * a crash left, which an older version must replay first), OX_EBUSY (another process
+ * writes the store), OX_EFULL (no room to create the log), OX_EIO, OX_ENOMEM. */
 int ox_store_open(const char *path, const ox_options *opts, ox_store **out);
 
 /* Wraps an MDB_env the caller opened with MDB_NOTLS and enough mdb_env_set_maxdbs for
  * 2 * max_tables + 1 databases. The caller keeps ownership of env and must close it only
  * after ox_store_close. opts->sync and opts->in_memory are ignored (the env's flags rule).
- * Errors: OX_EUNSUPPORTED (env lacks MDB_NOTLS), as ox_store_open otherwise. */
+ * Such a store has no write-ahead log: each commit is written to the env at once (a
+ * checkpoint per commit). Errors: OX_EUNSUPPORTED (env lacks MDB_NOTLS), as ox_store_open
+ * otherwise. */
 int ox_store_wrap(MDB_env *env, const ox_options *opts, ox_store **out);
 
 /* Closes the store: waits for nothing (the caller must have ended every txn, snapshot and
- * iterator), syncs, closes LMDB (unless wrapped), and if ox_store_compact_on_close was
- * asked, compacts the file in place. Frees every ox_table of the store. NULL is a no-op.
- * Returns the first error met while syncing or compacting; the store is freed anyway. */
+ * iterator), checkpoints (the next open replays nothing), closes LMDB (unless wrapped), and
+ * if ox_store_compact_on_close was asked, compacts the file in place. Frees every ox_table
+ * of the store. NULL is a no-op. Returns the first error met while checkpointing, syncing
+ * or compacting (what the checkpoint could not write stays in the log, replayed at the
+ * next open); the store is freed anyway. */
 int ox_store_close(ox_store *s);
 
 /* The default table (opts.table). Owned by the store. */
 ox_table *ox_store_table(ox_store *s);
 
 /* Changes the sync policy of an open store (waits for the write transaction in progress;
- * do not call it from a thread holding one). Leaving OX_SYNC_ALWAYS checkpoints and closes
- * the write-ahead log; coming back opens it and checkpoints, so every commit made before
- * is durable when it returns. Errors: OX_EINVAL, OX_EREADONLY, OX_EUNSUPPORTED (a wrapped
- * env), OX_EIO, OX_EFULL. */
+ * do not call it from a thread holding one). Coming back to OX_SYNC_ALWAYS syncs the log
+ * first, so every commit made before is durable when it returns. Errors: OX_EINVAL,
+ * OX_EREADONLY, OX_EUNSUPPORTED (a wrapped env), OX_EIO. */
 int ox_store_set_sync(ox_store *s, int sync);
 
-/* Forces everything committed to disk, whatever the policy (the write-ahead log's sync
- * under OX_SYNC_EVERYSEC, mdb_env_sync otherwise). May run beside the writer. */
+/* Forces everything committed to disk, whatever the policy (the write-ahead log's sync).
+ * May run beside the writer. */
 int ox_store_flush(ox_store *s);
+
+/* Writes everything committed so far from the write buffers to the data file, in one
+ * durable LMDB transaction, and waits for it (a checkpoint: what happens by itself when a
+ * buffer fills or ages, and at close). Waits for the write transaction in progress: do not
+ * call it from a thread holding one. Errors: OX_EIO, OX_EFULL (the disk's), OX_EREADONLY. */
+int ox_store_checkpoint(ox_store *s);
 
 /* Bytes the store file takes (its size; 0 for in-memory stores). LMDB reuses freed pages
  * but never shrinks the file: see ox_compact. */
@@ -422,16 +443,17 @@ typedef struct ox_check_report {
  * order, a page referenced twice, a page neither in use nor free, a database whose depth,
  * entries or page counts differ from its record. rep may be NULL. Returns OX_OK (clean),
  * OX_ECORRUPT (see rep->problem), OX_EBUSY (another process has the file open), OX_EIO,
- * OX_EINVAL (no such file), OX_ERECOVER (the file is not sound, but a crash left the
- * write-ahead log to replay, which restores it: ox_repair or a writable open does). A sound
- * file with such a log is OX_OK with rep->recovery_pending set. */
+ * OX_EINVAL (no such file). A sound file whose log holds commits it lacks (a crash before
+ * the checkpoint that would have written them) is OX_OK with rep->recovery_pending set. */
 int ox_check(const char *path, ox_check_report *rep);
 
 /* Recovers a file whose newest commit is damaged: if the newest snapshot fails ox_check
  * and the previous one (LMDB keeps two meta pages) passes, the damaged meta page is
- * overwritten with the previous one and the file synced. what (may be NULL) receives a
- * sentence saying what was done. Returns OX_OK (clean already, or repaired),
- * OX_ECORRUPT (neither snapshot is clean: nothing written), OX_EBUSY, OX_EIO. */
+ * overwritten with the previous one and the file synced. Then the log's commits the file
+ * lacks (a crash's, or the dropped commit's if the log still has it) are written to it.
+ * what (may be NULL) receives a sentence saying what was done. Returns OX_OK (clean
+ * already, or repaired), OX_ECORRUPT (neither snapshot is clean: nothing written),
+ * OX_EBUSY, OX_EIO. */
 int ox_repair(const char *path, char *what, size_t whatlen);
 
 /* Offline compaction: writes a compacted copy beside the file and renames it over the

@@ -62,6 +62,7 @@ static int open_store(void)
     ox_options_init(&o);
     o.table = "0";
     o.map_size = (size_t)c->map_size;
+    o.mem_limit = (size_t)c->write_buffer_limit;
     o.max_tables = (unsigned)c->databases + 4;
     o.sync = srv_sync_policy(c->appendfsync);
     int fresh = access(path, F_OK) != 0, dir_made = access(c->dir, F_OK) != 0;

@@ -9,6 +9,7 @@
 #define OX_TEST_H
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -57,12 +58,17 @@ extern const char *t_current;
             T_FAIL("%s == \"%s\", expected \"%s\"", #a, t_sa_ ? t_sa_ : "(null)", t_sb_); \
     } while (0)
 
+/* With OX_TEST_TIMES set in the environment, each test's time is printed (to find slow
+ * ones; timing is never asserted). */
 #define T_RUN(fn)                                                                       \
     do {                                                                                \
+        uint64_t t_t0_ = t_now_ms();                                                    \
         t_current = #fn;                                                                \
         t_failed_now = 0;                                                               \
         fn();                                                                           \
         if (t_failed_now) t_failed++; else t_passed++;                                  \
+        if (getenv("OX_TEST_TIMES"))                                                    \
+            printf("time %s %llu ms\n", #fn, (unsigned long long)(t_now_ms() - t_t0_)); \
     } while (0)
 
 #define T_MAIN_BEGIN                                                                    \

@@ -282,6 +282,7 @@ static void map_grows_from_tiny_to_100k_keys(void)
     ox_options_init(&o);
     o.map_size = 64 * 1024;
     o.sync = OX_SYNC_NO;
+    o.mem_limit = 1 << 20; /* checkpoints all along: the map grows with them */
     ox_store *s;
     T_EQ_INT(ox_store_open(u_path("grow.mdb"), &o, &s), OX_OK);
     ox_table *t = ox_store_table(s);
@@ -306,6 +307,7 @@ static void map_grows_from_tiny_to_100k_keys(void)
     uint64_t n;
     T_EQ_INT(ox_count(t, &n), OX_OK);
     T_EQ_U64(n, 100000);
+    T_EQ_INT(ox_store_checkpoint(s), OX_OK);
     T_ASSERT(ox_store_map_size(s) > 16 * first);
     ox_store_close(s);
     T_EQ_INT(u_open("grow.mdb", NULL, &s), OX_OK);
@@ -317,12 +319,17 @@ static void map_grows_from_tiny_to_100k_keys(void)
     ox_store_close(s);
 }
 
+/* A thread that holds a snapshot and writes: its writes go to the write buffer; once a
+ * checkpoint needs the map to grow (which waits for readers, this one too) and the buffer
+ * is full again, a write answers OX_EBUSY rather than wait for itself. Once the snapshot
+ * ends, the checkpoint goes through and writes are taken again. */
 static void write_needing_growth_while_the_thread_reads_is_busy_not_deadlocked(void)
 {
     ox_options o;
     ox_options_init(&o);
     o.map_size = 64 * 1024;
     o.sync = OX_SYNC_NO;
+    o.mem_limit = 256 << 10;
     ox_store *s;
     T_EQ_INT(ox_store_open(u_path("selfread.mdb"), &o, &s), OX_OK);
     ox_table *t = ox_store_table(s);
@@ -336,9 +343,13 @@ static void write_needing_growth_while_the_thread_reads_is_busy_not_deadlocked(v
         rc = ox_put(t, k, kl, v, sizeof v);
     }
     T_EQ_INT(rc, OX_EBUSY);
+    T_ASSERT(i < 100000);
     ox_snapshot_end(snap);
     size_t kl = U_KEY(k, "k%06d", i);
     T_EQ_INT(ox_put(t, k, kl, v, sizeof v), OX_OK); /* reader gone: it grows now */
+    uint64_t n;
+    T_EQ_INT(ox_count(t, &n), OX_OK);
+    T_EQ_U64(n, (uint64_t)i);
     ox_store_close(s);
 }
 
@@ -359,6 +370,7 @@ static void compact_on_close_shrinks_the_file_and_keeps_the_data(void)
         T_EQ_INT(ox_txn_put(x, t, k, kl, v, sizeof v, 0, 0), OX_OK);
     }
     T_EQ_INT(ox_txn_commit(x), OX_OK);
+    T_EQ_INT(ox_store_checkpoint(s), OX_OK); /* the 20000 keys reach the file */
     T_EQ_INT(ox_txn_begin(s, &x), OX_OK);
     for (int i = 0; i < 20000; i++) {
         if (i % 100 == 0)

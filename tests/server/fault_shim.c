@@ -10,8 +10,8 @@
  *   cannot flush them;
  * - "EIO data": the writes of every file but the write-ahead log (the data file: its
  *   pages and meta pages) fail, syncs pass;
- * - "EIO log": the writes of the write-ahead log (a name ending in "-wal" or "-wal-big")
- *   fail, syncs pass;
+ * - "EIO log": the writes of the write-ahead log (its segments, "<file>-wal.<hex>") fail,
+ *   syncs pass;
  * - "EIO meta": only the pwrites into the first 8 KB of files other than the log: LMDB's
  *   two meta pages, the last write of each commit (a commit that fails there leaves
  *   LMDB's env failed);
@@ -88,14 +88,8 @@ static int in_fault_dir(const char *path)
     return n && strncmp(path, dir, n) == 0 && path[n] == '/';
 }
 
-static int ends_with(const char *s, size_t n, const char *end)
-{
-    size_t e = strlen(end);
-    return n >= e && strcmp(s + n - e, end) == 0;
-}
-
-/* 1 if fd is a file inside $OX_FAULT_DIR; 2 if it is the write-ahead log (a name ending in
- * "-wal", or its side file's "-wal-big"). */
+/* 1 if fd is a file inside $OX_FAULT_DIR; 2 if it is the write-ahead log (a segment,
+ * "<file>-wal.<16 hex digits>"). */
 static int fd_in_fault_dir(int fd)
 {
     char link[64], path[PATH_MAX];
@@ -106,7 +100,8 @@ static int fd_in_fault_dir(int fd)
     path[n] = '\0';
     if (!in_fault_dir(path))
         return 0;
-    return ends_with(path, (size_t)n, "-wal") || ends_with(path, (size_t)n, "-wal-big") ? 2 : 1;
+    const char *w = strstr(path, "-wal.");
+    return w && strlen(w + 5) == 16 ? 2 : 1;
 }
 
 /* The errno a write of len bytes at off into fd must fail with (off < 0: at the file's

@@ -223,9 +223,10 @@ static void clean_file_checks_and_stats_exactly(void)
                     "%u bytes, %llu tables, %llu entries", &txn, &pages, &used, &fr, &psize,
                     &tables, &entries), 7);
     T_EQ_U64(used + fr, pages);
-    /* t:0 e:0 t:2 e:2 ox:meta; 100 + 10 + 7 + 0 + 1 (the format) entries */
+    /* t:0 e:0 t:2 e:2 ox:meta; 100 + 10 + 7 + 0 + 2 (the format, the last commit's
+     * sequence number) entries */
     T_EQ_U64(tables, 5);
-    T_EQ_U64(entries, 118);
+    T_EQ_U64(entries, 119);
 
     T_EQ_INT(RUN("stat", "clean.mdb"), 0);
     T_EQ_STR(g_err, "");
@@ -287,18 +288,19 @@ static void repair_falls_back_to_the_previous_snapshot(void)
     snprintf(want, sizeof want, "r.mdb: newest commit (txn %llu) damaged: page %d: refers to "
              "page 1000000 out of range 2..", txn, slot);
     T_EQ_MEM(g_out, strlen(want), want, strlen(want));
-    snprintf(want, sizeof want, " in the main database (page %d); fell back to txn %llu\n",
-             slot, txn - 1);
+    /* The previous snapshot, then the log's commits after it: the last one comes back. */
+    snprintf(want, sizeof want, " in the main database (page %d); fell back to txn %llu; wrote "
+             "the write-ahead log's later commits to it\n", slot, txn - 1);
     T_ASSERT(strlen(g_out) > strlen(want) &&
              !strcmp(g_out + strlen(g_out) - strlen(want), want));
     T_EQ_INT(RUN("check", "r.mdb"), 0);
     T_EQ_INT(RUN("repair", "r.mdb"), 0);
     T_EQ_STR(g_out, "r.mdb: clean, nothing done\n");
-    /* The previous snapshot: everything but the last commit. */
     const char *d = dump_of("r.mdb");
-    T_ASSERT(!strstr(d, "SET last"));
+    T_ASSERT(strstr(d, "SET last 1"));
     T_ASSERT(strstr(d, "SELECT 0\nSET k000 v0 PXAT "));
-    T_ASSERT(strstr(d, "\nSET k099 v99\nSELECT 2\nSET \\x00 x\n"));
+    T_ASSERT(strstr(d, "\nSET k099 v99\n"));
+    T_ASSERT(strstr(d, "SELECT 2\nSET \\x00 x\n"));
 }
 
 /* A client writing w:0, w:1, ... one at a time, counting acknowledged ones. */
@@ -376,11 +378,11 @@ static void in_use_file_refuses_repair_and_backs_up_hot(void)
     T_EQ_INT(RUN("stat", g_live), 0);
 }
 
-/* After a crash (SIGKILL: the log holds commits a checkpoint has not written back), check
- * says so; dump refuses (after a machine crash the file alone could be torn) and says what
- * to do; repair replays the log, and then everything acknowledged is there, a 4 KiB key
- * included. */
-static void crashed_file_needs_recovery_first(void)
+/* After a crash (SIGKILL: the log holds commits a checkpoint has not written to the data
+ * file), check says so; dump reads them all the same (a read-only open replays the log in
+ * memory); repair writes them to the file, after which check is silent about the log and
+ * everything acknowledged is there, a 4 KiB key included. */
+static void crashed_file_is_read_with_its_log(void)
 {
     srvp crashed = {0};
     T_ASSERT(sp_start(&crashed, "crashed") == 0);
@@ -400,19 +402,18 @@ static void crashed_file_needs_recovery_first(void)
              "file lacks (start the server on it once, or run oxistore-check repair on it)\n",
              file);
     T_ASSERT(strstr(g_out, want) != NULL);
-    T_EQ_INT(RUN("dump", file, "crashed.resp"), 1);
-    snprintf(want, sizeof want, "oxistore-check: %s: needs recovery: a crash left its "
-             "write-ahead log to replay (start the server on it once, or run oxistore-check "
-             "repair on it)\n", file);
-    T_EQ_STR(g_err, want);
-    T_EQ_INT(RUN("repair", file), 0);
-    T_EQ_INT(RUN("check", file), 0);
-    T_ASSERT(strstr(g_out, "write-ahead log") == NULL);
-    T_EQ_INT(RUN("dump", file, "-"), 0);
-    T_ASSERT(strstr(g_out, "$1\r\na\r\n$1\r\n1\r\n") != NULL);
     char lk[4200];
     snprintf(lk, sizeof lk, "$4096\r\n%.4096s\r\n$4\r\nlong\r\n", longkey);
-    T_ASSERT(g_outlen > 4096 && memmem(g_out, g_outlen, lk, strlen(lk)) != NULL);
+    for (int round = 0; round < 2; round++) {
+        T_EQ_INT(RUN("dump", file, "-"), 0);
+        T_ASSERT(strstr(g_out, "$1\r\na\r\n$1\r\n1\r\n") != NULL);
+        T_ASSERT(g_outlen > 4096 && memmem(g_out, g_outlen, lk, strlen(lk)) != NULL);
+        if (round == 0) {
+            T_EQ_INT(RUN("repair", file), 0);
+            T_EQ_INT(RUN("check", file), 0);
+            T_ASSERT(strstr(g_out, "write-ahead log") == NULL);
+        }
+    }
 }
 
 /* Binary keys and values, TTLs, several databases, SWAPDB: the live server's data,
@@ -623,7 +624,7 @@ int main(void)
     T_RUN(damaged_page_is_named);
     T_RUN(repair_falls_back_to_the_previous_snapshot);
     T_RUN(in_use_file_refuses_repair_and_backs_up_hot);
-    T_RUN(crashed_file_needs_recovery_first);
+    T_RUN(crashed_file_is_read_with_its_log);
     T_RUN(dump_restore_round_trip_after_swapdb);
     T_RUN(dump_loads_into_real_redis);
     T_RUN(restores_a_redis_cli_style_file);

@@ -1,0 +1,409 @@
+/* ox_ckpt.c — checkpoints: the active write buffer is frozen (a new one takes the writes)
+ * when it reaches its budget or its age limit, and the checkpointer thread writes the
+ * frozen one to LMDB in one transaction, in key order (each page copied once per
+ * checkpoint, not once per commit), recording the last sequence number it holds in the
+ * same transaction, committed with LMDB's own durable sync. Then the buffer leaves the
+ * view and the log before that number is released.
+ *
+ * Back-pressure: one buffer is frozen at a time. When the active one is full too, the
+ * writer waits for the checkpoint; if checkpoints fail (a full or failing disk), it gets
+ * their error instead, until one succeeds. Memory stays within two budgets (the
+ * mem_limit), plus the transaction that fills the second.
+ *
+ * Locks: the writer freezes holding wlock, then ckpt_mu; every view change happens under
+ * ckpt_mu (and view_mu, for the readers). The checkpointer takes wlock only without
+ * ckpt_mu (the age freeze), so the order is always wlock, ckpt_mu, view_mu. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ox_internal.h"
+#include "ox_log.h"
+
+#define CKPT_RETRY_MS 1000 /* a failed checkpoint is tried again after this */
+
+/* ---- applying a buffer --------------------------------------------------------------- */
+
+static int idx_op(MDB_txn *txn, MDB_dbi exp, uint64_t at, MDB_val *key, int add)
+{
+    unsigned char eb[8];
+    ox__be64_put(eb, at);
+    MDB_val ek = {8, eb};
+    int rc = add ? mdb_put(txn, exp, &ek, key, 0) : mdb_del(txn, exp, &ek, key);
+    return rc == MDB_NOTFOUND && !add ? OX_OK : ox__mdb_err(rc);
+}
+
+/* The expiry time a record carries (0: none). */
+static uint64_t rec_exp(const MDB_val *rec)
+{
+    ox_val v;
+    uint64_t exp = 0;
+    return ox__val_decode(rec, &v, &exp) == OX_OK ? exp : 0;
+}
+
+/* Opens (creating) t's databases in txn. */
+static int table_dbis(ox_store *s, MDB_txn *txn, ox_table *t, MDB_dbi *data, MDB_dbi *exp)
+{
+    char dname[256], ename[256];
+    snprintf(dname, sizeof dname, "t:%s", t->name);
+    snprintf(ename, sizeof ename, "e:%s", t->name);
+    pthread_mutex_lock(&s->tables_mu);
+    int rc = mdb_dbi_open(txn, dname, MDB_CREATE, data);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_dbi_open(txn, ename, MDB_CREATE | MDB_DUPSORT, exp);
+    pthread_mutex_unlock(&s->tables_mu);
+    return ox__mdb_err(rc);
+}
+
+/* Writes table t's part of m: its clear first, then each key's final version. */
+static int apply_table(ox_store *s, MDB_txn *txn, ox_mem *m, ox_table *t, MDB_dbi data,
+                       MDB_dbi exp)
+{
+    uint64_t stamp;
+    int rc = OX_OK;
+    if (ox__mem_last_clear(m, t->id, &stamp) &&
+        ((rc = ox__mdb_err(mdb_drop(txn, data, 0))) || (rc = ox__mdb_err(mdb_drop(txn, exp, 0)))))
+        return rc;
+    (void)s;
+    ox_mem_cur c;
+    MDB_val k, rec, old;
+    ox__mem_cur_init(&c, m, t->id);
+    for (ox__mem_cur_seek(&c, NULL, 1); rc == OX_OK && ox__mem_cur_key(&c, &k);
+         ox__mem_cur_step(&c, 1)) {
+        if (!ox__mem_cur_final(&c, &rec))
+            continue;
+        int had = mdb_get(txn, data, &k, &old);
+        if (had != MDB_SUCCESS && had != MDB_NOTFOUND)
+            return ox__mdb_err(had);
+        uint64_t oexp = had == MDB_SUCCESS ? rec_exp(&old) : 0;
+        if (rec.mv_data) {
+            uint64_t nexp = rec_exp(&rec);
+            if (oexp && oexp != nexp && (rc = idx_op(txn, exp, oexp, &k, 0)))
+                break;
+            if ((rc = ox__mdb_err(mdb_put(txn, data, &k, &rec, 0))))
+                break;
+            if (nexp && nexp != oexp)
+                rc = idx_op(txn, exp, nexp, &k, 1);
+        } else if (had == MDB_SUCCESS) {
+            if ((rc = ox__mdb_err(mdb_del(txn, data, &k, NULL))))
+                break;
+            if (oexp)
+                rc = idx_op(txn, exp, oexp, &k, 0);
+        }
+    }
+    return rc;
+}
+
+/* What one attempt asks of the next (besides OX_OK and ox_err codes). */
+enum { AGAIN_GROW = -201, AGAIN_ADOPT = -202, AGAIN_REVIVE = -203 };
+
+/* One attempt: the whole buffer in one transaction. *made: tables created in it. */
+static int apply_once(ox_store *s, ox_mem *m, uint64_t lsn, ox_table **made, size_t *nmade,
+                      MDB_dbi *dd, MDB_dbi *de)
+{
+    MDB_txn *txn;
+    *nmade = 0;
+    int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc == MDB_MAP_RESIZED)
+        return AGAIN_ADOPT;
+    if (rc == MDB_PANIC)
+        return AGAIN_REVIVE;
+    if (rc)
+        return ox__mdb_err(rc);
+    pthread_mutex_lock(&s->tables_mu);
+    unsigned n = s->ntables;
+    pthread_mutex_unlock(&s->tables_mu);
+    for (unsigned id = 0; id < n && rc == OX_OK; id++) {
+        ox_table *t = s->by_id[id];
+        if (!t || !ox__mem_has_table(m, id))
+            continue;
+        MDB_dbi data = t->data, exp = t->exp;
+        if (!atomic_load(&t->lmdb_since)) {
+            if ((rc = table_dbis(s, txn, t, &data, &exp)))
+                break;
+            dd[*nmade] = data;
+            de[*nmade] = exp;
+            made[(*nmade)++] = t;
+        }
+        rc = apply_table(s, txn, m, t, data, exp);
+    }
+    if (rc == OX_OK) {
+        unsigned char b[8];
+        ox__be64_put(b, lsn);
+        MDB_val k = {3, "lsn"}, v = {8, b};
+        rc = ox__mdb_err(mdb_put(txn, s->meta, &k, &v, 0));
+    }
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc == OX_IMAPFULL ? AGAIN_GROW : rc;
+    }
+    rc = mdb_txn_commit(txn);
+    return rc == MDB_MAP_FULL ? AGAIN_GROW : rc == MDB_PANIC ? AGAIN_REVIVE : ox__mdb_err(rc);
+}
+
+int ox__ckpt_apply(ox_store *s, ox_mem *m)
+{
+    uint64_t lsn = ox__mem_max_seq(m);
+    ox_table *made[256];
+    MDB_dbi dd[256], de[256];
+    size_t nmade = 0;
+    int rc = OX_OK;
+    /* The log holds every record up to lsn first: LMDB never gets ahead of it, so a replay
+     * after a crash finds the records that follow without a gap. */
+    if (s->log && (rc = ox__log_sync(s->log)))
+        return rc;
+    ox__grow_if_needed(s);
+    for (int tries = 0; tries < 40; tries++) {
+        rc = apply_once(s, m, lsn, made, &nmade, dd, de);
+        if (rc == AGAIN_GROW || rc == AGAIN_ADOPT) {
+            int grc = ox__grow(s, rc == AGAIN_ADOPT);
+            if (grc)
+                return grc;
+        } else if (rc == AGAIN_REVIVE) {
+            /* A failed meta-page write left LMDB's env unusable: reopen it (the file is
+             * whole), then try again; if it cannot be reopened now, later. */
+            int rrc = OX_EIO;
+            if (!ox__revive_if_failed(s, &rrc) || rrc)
+                return rrc ? rrc : OX_EIO;
+        } else {
+            break;
+        }
+    }
+    if (rc < 0)
+        rc = OX_EFULL; /* 40 growths did not make room */
+    if (rc) {
+        /* A commit that failed writing its meta page leaves LMDB's env failed for every
+         * reader too: reopen it now, so reads go on while the disk is fixed. */
+        int rrc;
+        ox__revive_if_failed(s, &rrc);
+        return ox__space_err(s, rc);
+    }
+    MDB_envinfo info;
+    size_t since = mdb_env_info(s->env, &info) == MDB_SUCCESS ? info.me_last_txnid : 1;
+    for (size_t i = 0; i < nmade; i++) {
+        made[i]->data = dd[i];
+        made[i]->exp = de[i];
+        atomic_store_explicit(&made[i]->lmdb_since, since, memory_order_release);
+    }
+    return OX_OK;
+}
+
+/* ---- freezing and finishing (ckpt_mu held) ---------------------------------------------- */
+
+/* The active buffer becomes the frozen one; a new one takes the writes. wlock held. */
+static int freeze(ox_store *s)
+{
+    ox_view *v = s->view;
+    ox_mem *n, *mem[OX_VIEW_MAX];
+    if (v->nmem >= OX_VIEW_MAX)
+        return OX_EBUSY;
+    int rc = ox__mem_new(s->mem_budget, 2 * s->max_tables, &n);
+    if (rc)
+        return rc;
+    mem[0] = n;
+    for (int i = 0; i < v->nmem; i++)
+        mem[i + 1] = v->mem[i];
+    ox_mem *old = v->mem[0];
+    rc = ox__view_swap(s, mem, v->nmem + 1, v->lmdb_min);
+    ox__mem_unref(n); /* the view holds it */
+    if (rc)
+        return rc;
+    ox__mem_ref(old);
+    s->frozen = old;
+    s->mem_born_ms = 0;
+    pthread_cond_broadcast(&s->ckpt_cv);
+    return OX_OK;
+}
+
+/* m is in LMDB: it leaves the view, and the log may go up to its last commit. */
+static void finish(ox_store *s, ox_mem *m)
+{
+    ox_view *v = s->view;
+    ox_mem *mem[OX_VIEW_MAX];
+    int n = 0;
+    for (int i = 0; i < v->nmem; i++)
+        if (v->mem[i] != m)
+            mem[n++] = v->mem[i];
+    MDB_envinfo info;
+    size_t min = mdb_env_info(s->env, &info) == MDB_SUCCESS ? info.me_last_txnid : v->lmdb_min;
+    if (ox__view_swap(s, mem, n, min) == OX_OK) {
+        s->ckpt_lsn = ox__mem_max_seq(m);
+        s->ckpt_release = 1;
+        s->frozen = NULL;
+        ox__mem_unref(m);
+    }
+    pthread_cond_broadcast(&s->ckpt_cv);
+}
+
+/* Checkpoints the frozen buffer here and now (no checkpointer thread). ckpt_mu held. */
+static int apply_here(ox_store *s)
+{
+    ox_mem *m = s->frozen;
+    int rc = ox__ckpt_apply(s, m);
+    s->ckpt_rc = rc;
+    if (rc == OX_OK)
+        finish(s, m);
+    return rc;
+}
+
+/* ---- the writer's side ------------------------------------------------------------------- */
+
+void ox__ckpt_release(ox_store *s)
+{
+    if (s->replaying) /* the replay walks the segments: they stay until it ends */
+        return;
+    pthread_mutex_lock(&s->ckpt_mu);
+    int go = s->ckpt_release;
+    uint64_t lsn = s->ckpt_lsn;
+    s->ckpt_release = 0;
+    pthread_mutex_unlock(&s->ckpt_mu);
+    if (go && s->log)
+        ox__log_release(s->log, lsn);
+}
+
+int ox__ckpt_room(ox_store *s)
+{
+    if (s->read_only)
+        return OX_OK; /* a replay keeps what it read in the buffer */
+    ox__ckpt_release(s);
+    pthread_mutex_lock(&s->ckpt_mu);
+    ox_mem *a = s->view->mem[0];
+    int full = ox__mem_bytes(a) >= s->mem_budget;
+    int old = s->mem_born_ms && ox__mono_ms() - s->mem_born_ms >= s->ckpt_age_ms;
+    int rc = OX_OK;
+    if (!full && !(old && !s->frozen)) {
+        pthread_mutex_unlock(&s->ckpt_mu);
+        return OX_OK;
+    }
+    if (!s->ckpt_on) { /* recovery, or no thread: the writer checkpoints itself */
+        if (s->frozen)
+            rc = apply_here(s);
+        if (rc == OX_OK && (rc = freeze(s)) == OX_OK)
+            rc = apply_here(s);
+        pthread_mutex_unlock(&s->ckpt_mu);
+        return rc;
+    }
+    while (s->frozen && full) {
+        /* The previous one is still being written: wait for it, unless it fails (the
+         * disk's error, until a checkpoint succeeds) or this thread holds a reader (a
+         * growth of the map would wait for it). A growth that gave up because readers
+         * stayed is tried again now. */
+        if (ox__thread_reads() > 0 || (s->ckpt_rc != OX_OK && s->ckpt_rc != OX_EBUSY)) {
+            rc = s->ckpt_rc != OX_OK ? s->ckpt_rc : OX_EBUSY;
+            break;
+        }
+        if (s->ckpt_rc == OX_EBUSY) {
+            s->ckpt_rc = OX_OK;
+            s->ckpt_now = 1;
+            pthread_cond_broadcast(&s->ckpt_cv);
+        }
+        pthread_cond_wait(&s->ckpt_cv, &s->ckpt_mu);
+    }
+    if (rc == OX_OK && !s->frozen)
+        rc = freeze(s);
+    pthread_mutex_unlock(&s->ckpt_mu);
+    return rc;
+}
+
+/* Waits until the frozen buffer (if any) is in LMDB; its error if the attempt fails. */
+static int frozen_done(ox_store *s)
+{
+    if (!s->frozen)
+        return OX_OK;
+    if (!s->ckpt_on)
+        return apply_here(s);
+    s->ckpt_rc = OX_OK; /* wait for an attempt of its own, now */
+    s->ckpt_now = 1;
+    pthread_cond_broadcast(&s->ckpt_cv);
+    while (s->frozen && s->ckpt_rc == OX_OK && s->ckpt_on)
+        pthread_cond_wait(&s->ckpt_cv, &s->ckpt_mu);
+    return s->frozen ? (s->ckpt_rc ? s->ckpt_rc : OX_EBUSY) : OX_OK;
+}
+
+int ox__ckpt_all(ox_store *s)
+{
+    if (s->read_only)
+        return OX_OK;
+    pthread_mutex_lock(&s->ckpt_mu);
+    int rc = frozen_done(s);
+    if (rc == OX_OK && ox__mem_max_seq(s->view->mem[0]) && (rc = freeze(s)) == OX_OK)
+        rc = frozen_done(s);
+    pthread_mutex_unlock(&s->ckpt_mu);
+    ox__ckpt_release(s);
+    return rc;
+}
+
+/* ---- the checkpointer thread -------------------------------------------------------------- */
+
+static void *ckpt_main(void *arg)
+{
+    ox_store *s = arg;
+    pthread_setname_np(pthread_self(), "ox-checkpoint");
+    uint64_t retry_at = 0;
+    pthread_mutex_lock(&s->ckpt_mu);
+    while (!s->ckpt_stop) {
+        uint64_t now = ox__mono_ms();
+        if (s->frozen && (now >= retry_at || s->ckpt_now)) {
+            s->ckpt_now = 0;
+            ox_mem *m = s->frozen;
+            pthread_mutex_unlock(&s->ckpt_mu);
+            int rc = ox__ckpt_apply(s, m);
+            pthread_mutex_lock(&s->ckpt_mu);
+            s->ckpt_rc = rc;
+            if (rc == OX_OK) {
+                finish(s, m);
+                retry_at = 0;
+            } else {
+                retry_at = ox__mono_ms() + CKPT_RETRY_MS;
+                pthread_cond_broadcast(&s->ckpt_cv);
+            }
+            continue;
+        }
+        /* An old active buffer is frozen by the writer at its next transaction; an idle
+         * store's is frozen here (taking wlock, never while holding ckpt_mu). */
+        if (!s->frozen && s->mem_born_ms && ox__mono_ms() - s->mem_born_ms >= s->ckpt_age_ms) {
+            pthread_mutex_unlock(&s->ckpt_mu);
+            if (pthread_mutex_trylock(&s->wlock) == 0) {
+                pthread_mutex_lock(&s->ckpt_mu);
+                if (!s->frozen && s->mem_born_ms)
+                    freeze(s);
+                pthread_mutex_unlock(&s->ckpt_mu);
+                pthread_mutex_unlock(&s->wlock);
+            }
+            pthread_mutex_lock(&s->ckpt_mu);
+            if (s->frozen)
+                continue;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&s->ckpt_cv, &s->ckpt_mu, &ts);
+    }
+    pthread_mutex_unlock(&s->ckpt_mu);
+    return NULL;
+}
+
+int ox__ckpt_start(ox_store *s)
+{
+    s->ckpt_stop = 0;
+    if (pthread_create(&s->ckpt_th, NULL, ckpt_main, s))
+        return OX_ENOMEM;
+    pthread_mutex_lock(&s->ckpt_mu);
+    s->ckpt_on = 1;
+    pthread_mutex_unlock(&s->ckpt_mu);
+    return OX_OK;
+}
+
+void ox__ckpt_stop(ox_store *s)
+{
+    pthread_mutex_lock(&s->ckpt_mu);
+    int on = s->ckpt_on;
+    s->ckpt_stop = 1;
+    s->ckpt_on = 0;
+    pthread_cond_broadcast(&s->ckpt_cv);
+    pthread_mutex_unlock(&s->ckpt_mu);
+    if (on)
+        pthread_join(s->ckpt_th, NULL);
+}
