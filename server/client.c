@@ -144,6 +144,12 @@ void client_accept(srv_io *io, int fd, int is_unix)
 static void client_free(srv_client *c)
 {
     srv_io *io = c->io;
+    if (c->flush_queued) { /* rare: gone while its replies waited for the batch's end */
+        srv_client **pp = &io->flushq;
+        while (*pp != c)
+            pp = &(*pp)->flushq_next;
+        *pp = c->flushq_next;
+    }
     multi_discard(c);
     job_free(c->exec_job); /* an EXEC whose reply waited for CLIENT LIST… (shutdown) */
     c->exec_job = NULL;
@@ -532,10 +538,24 @@ void client_job_done(srv_job *j)
         client_write_buf(c, j->out);
     }
     job_free(j);
-    if (client_may_go_on(c))
+    if (client_may_go_on(c)) {
         client_process(c); /* commands that waited behind the barrier, or a full pipe */
-    else
+    } else if (!c->flush_queued) {
+        /* More of its jobs may be in this batch: one write for all of their replies. */
+        c->flush_queued = 1;
+        c->flushq_next = c->io->flushq;
+        c->io->flushq = c;
+    }
+}
+
+void client_flush_queued(srv_io *io)
+{
+    while (io->flushq) {
+        srv_client *c = io->flushq;
+        io->flushq = c->flushq_next;
+        c->flush_queued = 0;
         client_flush(c);
+    }
 }
 
 void client_write_buf(srv_client *c, resp_buf *b)

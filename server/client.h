@@ -12,6 +12,8 @@ struct srv_client {
     int fd;
     int is_unix;
     int is_local;           /* unix socket, 127.0.0.1 or ::1: Redis's islocalClient */
+    srv_client *flushq_next; /* in io->flushq */
+    int flush_queued;
     srv_io *io;
     struct event *rev, *wev;
     resp_parser *parser;
@@ -95,6 +97,7 @@ struct srv_io {
     pthread_mutex_t cq_mu;
     srv_job *cq_head, *cq_tail;
     srv_client *clients;
+    srv_client *flushq;     /* clients whose replies came back, flushed once per batch */
     ox_snapshot *snap;      /* taken per burst of reads, never held while idle */
     resp_buf *scratch;      /* a refusal is written here when it must wait its turn */
     ox_table **db;          /* the database mapping that matches snap (dbmap_view) */
@@ -105,8 +108,11 @@ struct srv_io {
 /* ---- client.c ---- */
 /* Adopts an accepted socket on io (the calling thread must be io's). */
 void client_accept(srv_io *io, int fd, int is_unix);
-/* A job of c came back from the writer (on c's I/O thread). Frees the job. */
+/* A job of c came back from the writer (on c's I/O thread). Frees the job. Its reply is
+ * written to the socket by client_flush_queued, once for all the jobs of a batch. */
 void client_job_done(srv_job *j);
+/* Writes the output of every client whose jobs came back (io's flush queue). */
+void client_flush_queued(srv_io *io);
 /* Closes every client of io (shutdown). */
 void client_close_all(srv_io *io);
 /* Closes idle clients (timeout) and enforces the soft output limit; from the cron. */

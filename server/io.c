@@ -165,6 +165,7 @@ static void on_completions(evutil_socket_t fd, short what, void *arg)
         client_job_done(j);
         j = next;
     }
+    client_flush_queued(io);
 }
 
 static void on_cron(evutil_socket_t fd, short what, void *arg)
