@@ -234,10 +234,13 @@ void ox__log_close(ox_log *l)
 /* ---- new segments ------------------------------------------------------------------------- */
 
 /* Writes zeros over [0, size) of fd and syncs. Written once, not merely allocated: an
- * fdatasync after an append into written blocks flushes this file alone. */
+ * fdatasync after an append into written blocks flushes this file alone. One page per
+ * write: the page cache sizes a file's folios by the writes that fill it (64 KiB writes
+ * made 64 KiB folios on Linux 6.x ext4), and every commit that then dirtied a few bytes
+ * of one sent the whole folio to the disk, about 64 KiB per commit. */
 static int zero_fill(int fd, uint64_t size)
 {
-    static const unsigned char zero[64 << 10];
+    static const unsigned char zero[4096];
     int rc = OX_OK;
     for (uint64_t off = 0; off < size && rc == OX_OK;) {
         size_t n = size - off < sizeof zero ? (size_t)(size - off) : sizeof zero;
