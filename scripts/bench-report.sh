@@ -279,7 +279,8 @@ large() {
     "pipeline's backlog waits in TCP, not in either server's memory. See the RSS rows." \
     "Restart: the time from starting the server process until \`GET $key\` returns its value" \
     "(polled every 2 ms; Redis answers \`-LOADING\` meanwhile). Disk: \`du\` of the data" \
-    "directory (oxistore: \`oxistore.mdb\` + \`oxistore.mdb-wal\`; Redis: \`appendonlydir/\`)." \
+    "directory (oxistore: \`oxistore.mdb\` + its write-ahead log's 16 MiB segments" \
+    "\`oxistore.mdb-wal.<16 hex>\`; Redis: \`appendonlydir/\`)." \
     "RSS includes, for oxistore, the pages of the memory-mapped LMDB file it has touched" \
     "(RssFile: page cache, reclaimable), shown apart from its anonymous memory. oxistore's" \
     "anonymous memory is not its data (that lives in the file and the page cache): its" \
