@@ -137,7 +137,7 @@ bench-proto: deps $(B)/bench/bench_proto
 	$(B)/bench/bench_proto
 # The full report, oxistore-server beside redis-server: BENCHMARKS.md and
 # bench/throughput.png (knobs BENCH_N, BENCH_KEYS, … in scripts/bench-report.sh).
-bench: deps $(B)/oxistore-server
+bench: deps $(B)/oxistore-server $(B)/oxistore-check
 	scripts/bench-report.sh $(abspath $(B)/oxistore-server)
 # The quick table: SET and GET, durable and not, as ratios (BENCH_N requests).
 bench-quick: deps $(B)/oxistore-server

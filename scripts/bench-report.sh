@@ -12,6 +12,10 @@
 #           without persistence. Requests/s, p50 and p99 (redis-benchmark --csv) per figure.
 #           GET and MGET read a key space loaded beforehand (every key they ask for exists).
 #   plot    SET and GET (100 B, durable: always / always) at BENCH_CLIENTS clients.
+#   disk    on a fresh durable pair (always / always): disk bytes written per SET at c=50
+#           (/proc/PID/io write_bytes before and after each figure; goal <= 3x Redis); then
+#           3 x BENCH_REWRITE_N SETs -P 16 over BENCH_REWRITE_KEYS keys of 100 B into a fresh
+#           oxistore: its data file against a copy made by `oxistore-check compact` (goal <= 2x).
 #   large   BENCH_KEYS keys loaded into each server with redis-cli --pipe: load time,
 #           size on disk, RSS, restart-to-first-reply after kill -9 (and after a clean
 #           SHUTDOWN / after an AOF rewrite).
@@ -24,9 +28,11 @@
 #   BENCH_LARGE_D  value size of the large-dataset section (default 100 bytes)
 #   BENCH_LOAD_CHUNK  keys per redis-cli --pipe run of the large-dataset load (default 1000000)
 #   BENCH_LOAD_FSYNC  appendfsync of both servers in the large-dataset section (default always)
+#   BENCH_REWRITE_N     SETs per run of the disk section's rewrites (default 300000, 3 runs)
+#   BENCH_REWRITE_KEYS  their key space (default 100000)
 #   BENCH_CLIENTS  client counts of the plot (default "1 2 5 10 20 50 100 200")
 #   BENCH_IO_THREADS  oxistore's io-threads (default: the number of cores)
-#   BENCH_SECTIONS which sections to run (default "matrix plot large")
+#   BENCH_SECTIONS which sections to run (default "matrix plot disk large")
 #   BENCH_OUT      the report (default BENCHMARKS.md at the repository root)
 #   BENCH_PNG      the plot (default bench/throughput.png)
 # Usage: scripts/bench-report.sh [oxistore-server binary]
@@ -34,6 +40,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 ox_bin=$(realpath "${1:-$top/build/rel/oxistore-server}")
+check_bin=$(dirname "$ox_bin")/oxistore-check # beside the server, as make all builds them
 N=${BENCH_N:-100000}
 REPEAT=${BENCH_REPEAT:-3}
 R=${BENCH_R:-100000}
@@ -41,13 +48,15 @@ KEYS=${BENCH_KEYS:-10000000}
 LARGE_D=${BENCH_LARGE_D:-100}
 CHUNK=${BENCH_LOAD_CHUNK:-1000000}
 LOAD_FSYNC=${BENCH_LOAD_FSYNC:-always}
+RW_N=${BENCH_REWRITE_N:-300000}
+RW_KEYS=${BENCH_REWRITE_KEYS:-100000}
 CLIENTS=${BENCH_CLIENTS:-1 2 5 10 20 50 100 200}
 IOT=${BENCH_IO_THREADS:-$(nproc)}
-SECTIONS=${BENCH_SECTIONS:-matrix plot large}
+SECTIONS=${BENCH_SECTIONS:-matrix plot disk large}
 OUT=${BENCH_OUT:-$top/BENCHMARKS.md}
 PNG=${BENCH_PNG:-$top/bench/throughput.png}
 util=$top/scripts/bench-util.py
-cmdline="BENCH_N=$N BENCH_REPEAT=$REPEAT BENCH_R=$R BENCH_KEYS=$KEYS BENCH_LARGE_D=$LARGE_D BENCH_LOAD_CHUNK=$CHUNK BENCH_LOAD_FSYNC=$LOAD_FSYNC BENCH_CLIENTS=\"$CLIENTS\" BENCH_IO_THREADS=$IOT BENCH_SECTIONS=\"$SECTIONS\" scripts/bench-report.sh"
+cmdline="BENCH_N=$N BENCH_REPEAT=$REPEAT BENCH_R=$R BENCH_KEYS=$KEYS BENCH_LARGE_D=$LARGE_D BENCH_LOAD_CHUNK=$CHUNK BENCH_LOAD_FSYNC=$LOAD_FSYNC BENCH_REWRITE_N=$RW_N BENCH_REWRITE_KEYS=$RW_KEYS BENCH_CLIENTS=\"$CLIENTS\" BENCH_IO_THREADS=$IOT BENCH_SECTIONS=\"$SECTIONS\" scripts/bench-report.sh"
 
 mkdir -p "$top/build"
 work=$(mktemp -d "$top/build/bench-work.XXXXXX")
@@ -96,6 +105,16 @@ stop() { # port pid: SHUTDOWN, then wait for the process
   kill9 "$2"
 }
 rss_kb() { awk -v f="$2" '$1 == f":" {print $2}' "/proc/$1/status"; }
+# /proc/PID/io write_bytes: bytes the process (every thread) sent, or caused to be sent, to
+# the storage layer, counted when a page-cache page is dirtied, not when the disk writes it.
+io_wb() { awk '$1 == "write_bytes:" { print $2 }' "/proc/$1/io"; }
+# The thread of pid named comm (pthread_setname_np): its task directory, or nothing.
+thread_dir() { # pid comm
+  local t
+  for t in /proc/"$1"/task/*; do [ "$(cat "$t/comm" 2>/dev/null)" = "$2" ] && { echo "$t"; return; }; done
+}
+thread_wb() { local t; t=$(thread_dir "$1" "$2"); if [ -n "$t" ]; then io_wb "${t#/proc/}"; else echo 0; fi; }
+info_field() { redis-cli -p "$1" info "$2" | tr -d '\r' | awk -F: -v k="$3" '$1 == k { print $2 }'; }
 load() { # port file: redis-cli --pipe, which returns when every reply is in
   redis-cli -p "$1" --pipe < "$2" > "$work/pipe.out" 2>&1 || { cat "$work/pipe.out" >&2; exit 1; }
   grep -q 'errors: 0' "$work/pipe.out" || { cat "$work/pipe.out" >&2; exit 1; }
@@ -254,6 +273,91 @@ unset multiplot
 EOF
 }
 
+# ---- section: disk --------------------------------------------------------------------------
+# One figure of disk bytes per SET: port pid ox|redis -> "rps bytes/SET checkpoint-bytes/SET
+# SETs/commit" (the last two oxistore's alone, 0 for Redis). The checkpointer thread's
+# write_bytes is its part; the rest is the writer's log, its new segments included.
+disk1() {
+  local port=$1 pid=$2 s=$3 n w0 w1 k0=0 k1=0 c0=0 c1=0 rps
+  n=$(nreq 50)
+  w0=$(io_wb "$pid")
+  [ "$s" = ox ] && { k0=$(thread_wb "$pid" ox-checkpoint); c0=$(info_field "$port" stats writer_commits); }
+  rps=$(bench1 "$port" SET 50 1 100 | cut -d' ' -f1)
+  w1=$(io_wb "$pid")
+  [ "$s" = ox ] && { k1=$(thread_wb "$pid" ox-checkpoint); c1=$(info_field "$port" stats writer_commits); }
+  awk -v r="$rps" -v w="$(( w1 - w0 ))" -v k="$(( k1 - k0 ))" -v c="$(( c1 - c0 ))" -v n="$n" \
+    'BEGIN { printf "%s %.0f %.0f %.1f\n", r, w / n, k / n, (c > 0 ? n / c : 0) }'
+}
+disk() {
+  local op rp opid rpid i os=() rs=() o=() dir f size live lsize csize pages
+  [ -x "$check_bin" ] || { echo "$check_bin: not found (make all builds it)" >&2; exit 1; }
+  log "disk: bytes written per SET"
+  op=$(free_port); rp=$(free_port)
+  ox_start "$op" "$work/d-ox" always; opid=$PID
+  redis_start "$rp" "$work/d-r" always; rpid=$PID
+  for (( i = 0; i < REPEAT; i++ )); do
+    if (( i % 2 == 0 )); then os+=("$(disk1 "$op" "$opid" ox)"); rs+=("$(disk1 "$rp" "$rpid" redis)")
+    else rs+=("$(disk1 "$rp" "$rpid" redis)"); os+=("$(disk1 "$op" "$opid" ox)"); fi
+  done
+  set -- $(printf '%s\n' "${os[@]}" | median_cols) $(printf '%s\n' "${rs[@]}" | median_cols)
+  o=("$@")
+  stop "$op" "$opid"; stop "$rp" "$rpid"
+  rm -rf "$work/d-ox" "$work/d-r"
+  emit "## Disk" "" \
+    "### Bytes written per SET" "" \
+    "Durable pair (oxistore \`appendfsync always\`, Redis \`appendonly yes\` + \`appendfsync always\`)," \
+    "fresh servers, \`SET\` of 100-byte values at 50 clients, no pipelining, $N requests over $R" \
+    "random keys; median of $REPEAT interleaved runs. Bytes: the growth of \`write_bytes\` in" \
+    "\`/proc/PID/io\` over the run, divided by the requests. The kernel counts there each page" \
+    "(folio) of the page cache a write turns dirty, at its size, not the bytes written nor" \
+    "what the disk later writes: after each fdatasync the page is clean again and the next" \
+    "commit's few hundred bytes count a whole one. On kernels whose page cache uses large" \
+    "folios (ext4 from Linux 6.x) a file written in large writes, as oxistore's log segments" \
+    "are when they are zero-filled (64 KiB at a time), sits in large folios, so each commit" \
+    "there counts up to 64 KiB: see bytes per commit. oxistore's" \
+    "bytes include its checkpoints (LMDB written from the write buffer, when the active" \
+    "buffer reaches half of \`write-buffer-limit\` or is 60 s old: shown apart) and the zeros of" \
+    "each new 16 MiB log segment; Redis's include its automatic AOF rewrites, if one ran." "" \
+    "| | oxistore | Redis | ratio |" "| --- | ---: | ---: | ---: |" \
+    "| disk bytes written per SET (goal ≤ 3x) | $(fmt_rps "${o[1]}") | $(fmt_rps "${o[5]}") | **$(ratio "${o[1]}" "${o[5]}")x** |" \
+    "| of which oxistore's checkpoints | $(fmt_rps "${o[2]}") | | |" \
+    "| SETs per commit (group commit) / bytes per commit | ${o[3]} / $(awk -v b="${o[1]}" -v c="${o[3]}" 'BEGIN { printf "%.0f", b * c }') | | |" \
+    "| requests/s during those runs | $(fmt_rps "${o[0]}") | $(fmt_rps "${o[4]}") | $(ratio "${o[0]}" "${o[4]}")x |" ""
+
+  log "disk: data file after rewrites"
+  op=$(free_port); dir=$work/d-rw; f=$dir/oxistore.mdb
+  ox_start "$op" "$dir" always; opid=$PID
+  for i in 1 2 3; do
+    redis-benchmark -p "$op" -c 50 -P 16 -t set -n "$RW_N" -r "$RW_KEYS" -d 100 -q > /dev/null 2>&1
+  done
+  live=$(stat -c %s "$f")
+  "$check_bin" compact "$f" "$work/d-live.mdb" > /dev/null
+  lsize=$(stat -c %s "$work/d-live.mdb")
+  stop "$op" "$opid"
+  size=$(stat -c %s "$f")
+  pages=$("$check_bin" stat "$f" | awk -F': ' '$1 == "pages" { p = $2 } $1 == "free pages" { f = $2 } END { print p " / " f }')
+  "$check_bin" compact "$f" "$work/d-compact.mdb" > /dev/null
+  csize=$(stat -c %s "$work/d-compact.mdb")
+  mibb() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
+  emit "### Data file after rewrites" "" \
+    "A fresh oxistore (\`appendfsync always\`), then three times" \
+    "\`redis-benchmark -t set -n $RW_N -r $RW_KEYS -d 100 -P 16\` (50 clients): every key" \
+    "rewritten many times. Then SHUTDOWN (its last checkpoint writes the write buffer to LMDB)," \
+    "and the size of the data file (\`oxistore.mdb\` alone, not its log) against that of a" \
+    "copy made then by \`oxistore-check compact FILE DEST\` (LMDB's pages in use, without the" \
+    "free ones): what LMDB's copy-on-write leaves as free pages after rewrites. The tool also" \
+    "works on a running store; when the log then holds commits the file lacks, it rebuilds" \
+    "the data key by key instead (full pages: smaller than a page copy): that copy, made just" \
+    "before the SHUTDOWN, is shown too. All from this run, no Redis beside it." "" \
+    "| | size | ratio to the compacted copy |" "| --- | ---: | ---: |" \
+    "| data file after the rewrites and SHUTDOWN (goal ≤ 2x) | $(mibb "$size") | **$(ratio "$size" "$csize")x** |" \
+    "| its pages / free pages (\`oxistore-check stat\`) | $pages | |" \
+    "| compacted copy, after the SHUTDOWN | $(mibb "$csize") | 1x |" \
+    "| data file before the SHUTDOWN (what the last checkpoint had written) | $(mibb "$live") | $(ratio "$live" "$csize")x |" \
+    "| compacted copy made while the server ran, before the SHUTDOWN | $(mibb "$lsize") | $(ratio "$lsize" "$csize")x |" ""
+  rm -rf "$dir" "$work/d-compact.mdb" "$work/d-live.mdb"
+}
+
 # ---- section: large dataset ---------------------------------------------------------------
 aof_wait() { # port: until Redis has no AOF rewrite running or scheduled
   while redis-cli -p "$1" info persistence | grep -q 'aof_rewrite_in_progress:1\|aof_rewrite_scheduled:1'; do sleep 0.1; done
@@ -351,7 +455,7 @@ large() {
 # ---- run -------------------------------------------------------------------------------------
 : > "$md"
 for sec in $SECTIONS; do
-  case $sec in matrix|plot|large) $sec ;; *) echo "unknown section $sec" >&2; exit 2 ;; esac
+  case $sec in matrix|plot|disk|large) $sec ;; *) echo "unknown section $sec" >&2; exit 2 ;; esac
 done
 elapsed=$(( $(date +%s) - started ))
 
