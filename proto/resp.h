@@ -188,6 +188,9 @@ int resp_buf_proto(const resp_buf *b);
 
 /* Pending bytes (copied and referenced), for client-output-buffer-limit. */
 size_t resp_buf_pending(const resp_buf *b);
+/* Bytes the buffer holds allocated, pending or not (whether keeping it for reuse is
+ * worth its memory). */
+size_t resp_buf_capacity(const resp_buf *b);
 
 /* Fills up to max iovecs with the pending bytes, in order; returns how many were filled
  * and sets *bytes (may be NULL) to their total. The iovecs are valid until the next call

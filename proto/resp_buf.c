@@ -103,6 +103,11 @@ size_t resp_buf_pending(const resp_buf *b)
     return b->len - b->head + b->ref_pending;
 }
 
+size_t resp_buf_capacity(const resp_buf *b)
+{
+    return sizeof *b + b->cap + b->rcap * sizeof *b->refs;
+}
+
 /* Drops the consumed front of data; reference positions move with it. */
 static void compact_data(resp_buf *b)
 {

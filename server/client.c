@@ -161,7 +161,7 @@ static void client_free(srv_client *c)
             abort();
         j->kind = JOB_WSET_FREE;
         j->wset = c->wset;
-        writer_submit(j, j);
+        io_submit(io, j, j);
     }
     if (c->prev)
         c->prev->next = c->next;
@@ -206,6 +206,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 {
     srv_client *c = arg;
     (void)what;
+    atomic_store_explicit(&c->io->idle, 0, memory_order_relaxed); /* awake: see io.c */
     for (int n = 0; n < READS_PER_EVENT; n++) {
         void *p;
         size_t room;
@@ -483,7 +484,7 @@ static void client_process(srv_client *c)
     /* Jobs collected before a close still go: they hold c (inflight), and their return
      * frees it. */
     if (h)
-        writer_submit(h, t);
+        io_submit(io, h, t);
     if (io->snap) { /* a snapshot never outlives the burst that took it */
         ox_snapshot_end(io->snap);
         io->snap = NULL;

@@ -72,7 +72,9 @@ struct srv_job {
     int barrier;            /* CMD_CLIENT: run on the I/O thread when it comes back */
     int argc;
     resp_arg *argv;
-    resp_buf *out;          /* the reply, written by the writer */
+    resp_buf *out;          /* the reply, written by the writer (NULL: none yet) */
+    resp_buf *spare;        /* an empty buffer kept from an earlier use, for job_reply_buf */
+    srv_io *home;           /* the I/O thread whose cache the job returns to, NULL: none */
     size_t pipe_bytes;      /* counted in its client's inflight_bytes (a dispatched command) */
     /* JOB_EXEC: the queued commands (each a job: its reply goes in its own out), their
      * number, whether the writer ran them (0: out holds EXEC's whole reply), whether
@@ -91,8 +93,13 @@ struct srv_io {
     int ntcp;
     int lfd[CONF_MAX_BIND + 1];
     struct event *lev[CONF_MAX_BIND + 1];
-    int cq_efd;             /* eventfd: completions are waiting */
+    int cq_efd;             /* eventfd: completions for an idle thread */
     struct event *cq_ev;
+    atomic_int idle;        /* the thread may be waiting in its loop: io_complete wakes it
+                               (set at a round's end under cq_mu, cleared by a wake) */
+    srv_job *pend_head, *pend_tail; /* jobs for the writer, handed over at the round's end */
+    srv_job *jfree;         /* freed jobs kept for reuse (job.c), and how many */
+    int njfree;
     struct event *cron_ev;  /* timeouts, buffer trimming */
     pthread_mutex_t cq_mu;
     srv_job *cq_head, *cq_tail;
@@ -130,9 +137,20 @@ void client_write_buf(srv_client *c, resp_buf *b);
 size_t client_info_line(const srv_client *c, char *buf, size_t cap);
 
 /* ---- job.c ---- */
+/* Jobs are made and freed on I/O threads without an allocation in the common case: each
+ * thread keeps the jobs it freed (up to a bound, with their reply buffers) and hands them
+ * out again. A job freed on another thread (the writer, or the main thread at shutdown)
+ * or too large for the cache is freed for good. */
+/* On an I/O thread, once, before its loop: the jobs it makes and frees use io's cache. */
+void job_thread_init(srv_io *io);
+/* Frees io's cache (io_stop, after the thread ended). */
+void job_cache_free(srv_io *io);
 /* Copies a command into a new job for c (c may be NULL: then db 0, RESP2). NULL when out
  * of memory. */
 srv_job *job_new(srv_client *c, const cmd_def *d, int argc, const resp_arg *argv);
+/* In the writer: gives j an empty reply buffer in j's protocol (its spare one if it has
+ * one), counted in the error statistics. The server aborts when out of memory. */
+resp_buf *job_reply_buf(srv_job *j);
 /* Frees j, and for a JOB_EXEC the queued jobs hanging off it. NULL is a no-op. */
 void job_free(srv_job *j);
 /* Frees a list of jobs linked by next. */
@@ -185,6 +203,10 @@ void io_ask_all(srv_client *c, io_each_fn *each, io_done_fn *done, void *arg);
 int io_rebind(srv_client *c, io_done_fn *done, void *arg);
 /* From the writer: hands back finished jobs of one I/O thread's clients. */
 void io_complete(srv_io *io, srv_job *head, srv_job *tail);
+/* On io's thread: queues jobs for the writer, in order after those queued before. They
+ * go to the writer together at the end of the event-loop round (one hand-over for every
+ * client served in it). */
+void io_submit(srv_io *io, srv_job *head, srv_job *tail);
 
 /* ---- writer.c ---- */
 int writer_start(void);

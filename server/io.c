@@ -149,13 +149,9 @@ static void on_accept(evutil_socket_t lfd, short what, void *arg)
     }
 }
 
-static void on_completions(evutil_socket_t fd, short what, void *arg)
+/* Takes the jobs the writer handed back and finishes them, then writes the replies. */
+static void io_drain(srv_io *io)
 {
-    srv_io *io = arg;
-    uint64_t n;
-    (void)what;
-    if (read(fd, &n, sizeof n) < 0 && errno != EAGAIN)
-        srv_log(SRV_LOG_WARNING, "eventfd read: %s", strerror(errno));
     pthread_mutex_lock(&io->cq_mu);
     srv_job *j = io->cq_head;
     io->cq_head = io->cq_tail = NULL;
@@ -166,6 +162,55 @@ static void on_completions(evutil_socket_t fd, short what, void *arg)
         j = next;
     }
     client_flush_queued(io);
+}
+
+static void on_completions(evutil_socket_t fd, short what, void *arg)
+{
+    srv_io *io = arg;
+    uint64_t n;
+    (void)what;
+    atomic_store_explicit(&io->idle, 0, memory_order_relaxed);
+    if (read(fd, &n, sizeof n) < 0 && errno != EAGAIN)
+        srv_log(SRV_LOG_WARNING, "eventfd read: %s", strerror(errno));
+    io_drain(io);
+}
+
+void io_submit(srv_io *io, srv_job *head, srv_job *tail)
+{
+    if (io->pend_tail)
+        io->pend_tail->next = head;
+    else
+        io->pend_head = head;
+    io->pend_tail = tail;
+}
+
+/* Hands the round's jobs to the writer. */
+static void io_submit_pending(srv_io *io)
+{
+    if (!io->pend_head)
+        return;
+    srv_job *h = io->pend_head, *t = io->pend_tail;
+    io->pend_head = io->pend_tail = NULL;
+    writer_submit(h, t);
+}
+
+/* The end of an event-loop round: the jobs it queued go to the writer; completions that
+ * came back meanwhile (the writer did not wake a busy thread) are finished here; then the
+ * thread says it is idle, under cq_mu after finding the queue empty, so that the writer
+ * wakes it for whatever it hands back later. */
+static void io_round_end(srv_io *io)
+{
+    for (;;) {
+        io_submit_pending(io);
+        pthread_mutex_lock(&io->cq_mu);
+        int empty = !io->cq_head;
+        if (empty)
+            atomic_store_explicit(&io->idle, 1, memory_order_relaxed);
+        pthread_mutex_unlock(&io->cq_mu);
+        if (empty)
+            return;
+        io_drain(io);
+    }
 }
 
 static void on_cron(evutil_socket_t fd, short what, void *arg)
@@ -183,9 +228,10 @@ void io_complete(srv_io *io, srv_job *head, srv_job *tail)
     else
         io->cq_head = head;
     io->cq_tail = tail;
+    int idle = atomic_exchange_explicit(&io->idle, 0, memory_order_relaxed);
     pthread_mutex_unlock(&io->cq_mu);
     uint64_t one = 1;
-    if (write(io->cq_efd, &one, sizeof one) < 0)
+    if (idle && write(io->cq_efd, &one, sizeof one) < 0)
         srv_log(SRV_LOG_WARNING, "eventfd write: %s", strerror(errno));
 }
 
@@ -255,8 +301,12 @@ static void *io_main(void *arg)
     char name[16];
     snprintf(name, sizeof name, "ox-io-%d", io->idx);
     pthread_setname_np(pthread_self(), name); /* for top -H, perf and gdb */
-    event_base_dispatch(io->base);
-    return NULL;
+    job_thread_init(io);
+    /* One round at a time (libevent 2.1 has no hook at a round's end). */
+    while (event_base_loop(io->base, EVLOOP_ONCE) == 0 && !event_base_got_exit(io->base) &&
+           !event_base_got_break(io->base))
+        io_round_end(io);
+    return NULL; /* jobs queued in the last round: the writer stopped, io_stop frees them */
 }
 
 /* Opens a listening socket for every bind address on srv.cfg's port (none for port 0)
@@ -442,6 +492,7 @@ static void io_quiesce_cb(evutil_socket_t fd, short what, void *arg)
     for (srv_client *c = io->clients; c; c = c->next)
         if (c->rev)
             event_del(c->rev);
+    io_submit_pending(io); /* the writer stops once every thread got here */
     sem_post(q->done);
 }
 
@@ -497,6 +548,9 @@ void io_stop(void)
         srv_io *io = &srv.io[i];
         if (io->cq_efd >= 0)
             on_completions(io->cq_efd, 0, io); /* anything the writer handed back late */
+        job_free_list(io->pend_head); /* queued after the writer stopped: no reply */
+        io->pend_head = io->pend_tail = NULL;
+        job_cache_free(io);
         client_close_all(io);
         for (int l = 0; l < io->nlisten; l++) {
             event_free(io->lev[l]);

@@ -92,7 +92,7 @@ void multi_discard(srv_client *c)
     if (c->watching && !c->gone && !atomic_load(&srv.shutdown)) { /* else the writer frees
                                                                        every set at its end */
         srv_job *j = send_job(c, JOB_UNWATCH);
-        writer_submit(j, j);
+        io_submit(c->io, j, j);
     }
     c->watching = 0;
 }
@@ -222,7 +222,7 @@ static void exec_in_writer(srv_client *c, const cmd_def *exec, int has_client)
     c->watching = 0; /* the writer forgets the keys when it runs the EXEC */
     if (has_client)
         c->stalled = 1; /* a queued SELECT or HELLO changes what the next commands mean */
-    writer_submit(j, j);
+    io_submit(c->io, j, j);
 }
 
 void cmd_exec(cmd_ctx *x)
@@ -264,9 +264,7 @@ void multi_exec_run(srv_job *j, ox_txn *txn)
     for (srv_job *q = j->multi; q; q = q->next) {
         if (!in_writer(q->cmd))
             continue;
-        if (resp_buf_new(&q->out, q->resp, NULL) != RESP_OK)
-            abort();
-        resp_buf_set_error_hook(q->out, stats_on_error, NULL);
+        job_reply_buf(q);
         cmd_ctx x = {.argc = q->argc, .argv = q->argv, .out = q->out, .dbi = q->db,
                      .table = srv.db[q->db], .txn = txn, .cmd = q->cmd, .job = q,
                      .in_exec = 1};
@@ -283,9 +281,8 @@ void multi_exec_fail(srv_job *j, const char *msg)
     }
     j->ran = 2; /* every reply is in its job: nothing runs on the client's thread */
     for (srv_job *q = j->multi; q; q = q->next) {
-        if (!q->out && resp_buf_new(&q->out, q->resp, NULL) != RESP_OK)
-            abort();
-        resp_buf_set_error_hook(q->out, stats_on_error, NULL);
+        if (!q->out)
+            job_reply_buf(q);
         resp_buf_reset(q->out);
         resp_write_error(q->out, msg, strlen(msg));
     }

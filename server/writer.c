@@ -3,10 +3,11 @@
  * appendfsync always), then hands the replies back to the clients' I/O threads. A reply
  * never leaves before the commit that holds its write returned.
  *
- * The queue is woken by an eventfd: an I/O thread that queues onto an empty queue adds 1
- * to it; the writer takes the whole queue and, when it finds it empty, waits for the
- * eventfd to become readable. A non-empty queue needs no wake: the writer has not taken it
- * yet. The wait has a deadline, the next slice of active expiry (expire.c), which runs
+ * The queue is woken by an eventfd, only when the writer sleeps: before it waits, the
+ * writer says so (sleeping, under the queue's mutex, after finding the queue empty), and
+ * an I/O thread that queues while sleeping is set clears it and adds 1 to the eventfd. A
+ * writer that is busy takes the next jobs when its batch ends, without a system call on
+ * either side. The wait has a deadline, the next slice of active expiry (expire.c), which runs
  * between batches: after each batch when it is due, so a busy queue does not starve it,
  * and one bounded slice at a time, so it does not starve the queue. */
 #include <errno.h>
@@ -22,10 +23,11 @@
 
 struct srv_writer {
     pthread_t th;
-    pthread_mutex_t mu;     /* guards head, tail and stop */
-    int efd;                /* eventfd: the queue went from empty to not, or stop */
+    pthread_mutex_t mu;     /* guards head, tail, stop and sleeping */
+    int efd;                /* eventfd: jobs (or stop) for a sleeping writer */
     srv_job *head, *tail;
     int stop;
+    int sleeping;           /* the writer waits (or is about to) on efd */
     srv_job **heads, **tails; /* per I/O thread, for handing a batch back */
     uint64_t batch;         /* the running batch's number (the writer's) */
     atomic_ullong committed; /* the last batch whose commit returned */
@@ -97,9 +99,7 @@ static void batch_run(srv_job *jobs)
         }
         if (j->barrier)
             continue;
-        if (resp_buf_new(&j->out, j->resp, NULL) != RESP_OK)
-            abort(); /* the server may abort on allocation failure */
-        resp_buf_set_error_hook(j->out, stats_on_error, NULL);
+        job_reply_buf(j);
         if (j->kind == JOB_UNWATCH) {
             watch_clear(j->c->wset);
             continue;
@@ -182,13 +182,22 @@ static void *writer_main(void *arg)
         srv_job *jobs = w->head;
         int stop = w->stop;
         w->head = w->tail = NULL;
+        w->sleeping = 0;
         pthread_mutex_unlock(&w->mu);
         if (jobs)
             batch_run(jobs);
         else if (stop)
             break;
         uint64_t sleep_ms = expire_run();
-        if (!jobs && sleep_ms)
+        if (jobs || !sleep_ms)
+            continue;
+        /* Nothing queued when looked: say so before sleeping, and look once more under
+         * the same lock, so that a job queued in between either is seen here or wakes. */
+        pthread_mutex_lock(&w->mu);
+        int idle = !w->head && !w->stop;
+        w->sleeping = idle;
+        pthread_mutex_unlock(&w->mu);
+        if (idle)
             wait_wake(w, sleep_ms);
     }
     return NULL;
@@ -227,14 +236,15 @@ void writer_submit(srv_job *head, srv_job *tail)
 {
     srv_writer *w = srv.writer;
     pthread_mutex_lock(&w->mu);
-    int was_empty = !w->head;
+    int asleep = w->sleeping;
+    w->sleeping = 0;
     if (w->tail)
         w->tail->next = head;
     else
         w->head = head;
     w->tail = tail;
     pthread_mutex_unlock(&w->mu);
-    if (was_empty)
+    if (asleep)
         wake(w);
 }
 
