@@ -43,36 +43,40 @@ static int parse_set_options(cmd_ctx *x, int from, int getex, long long *at)
 static void set_generic(cmd_ctx *x, const resp_arg *key, const resp_arg *val, int flags,
                         long long at, int reply_int)
 {
-    ox_val old;
-    int exists = cmd_get_or_reply(x, key, &old);
-    if (exists < 0)
-        return;
-    if (flags & SET_GET) {
+    unsigned pf = (flags & SET_KEEPTTL) ? OX_PUT_KEEPTTL : 0;
+    if (flags & SET_GET) { /* the old value is the reply: read it first */
+        ox_val old;
+        int exists = cmd_get_or_reply(x, key, &old);
+        if (exists < 0)
+            return;
         if (exists)
             resp_write_bulk(x->out, old.data, old.len);
         else
             resp_write_null(x->out);
+        if (((flags & SET_NX) && exists) || ((flags & SET_XX) && !exists))
+            return;
+    } else { /* one lookup: the put itself checks NX and XX */
+        pf |= (flags & SET_NX) ? OX_PUT_NOOVERWRITE : 0;
+        pf |= (flags & SET_XX) ? OX_PUT_ONLYIFEXISTS : 0;
     }
-    if (((flags & SET_NX) && exists) || ((flags & SET_XX) && !exists)) {
-        if (reply_int)
-            resp_write_int(x->out, 0);
-        else if (!(flags & SET_GET))
-            resp_write_null(x->out);
-        return;
-    }
-    unsigned pf = (flags & SET_KEEPTTL) ? OX_PUT_KEEPTTL : 0;
     int rc = ox_txn_put(x->txn, x->table, key->ptr, key->len, val->ptr, val->len,
-                    (uint64_t)at, pf);
+                        (uint64_t)at, pf);
     if (rc == OX_OK)
         watch_touch(x->dbi, key->ptr, key->len);
     if (flags & SET_GET)
         return; /* replied already; a failed write fails the whole commit */
-    if (rc != OX_OK)
+    if ((rc == OX_ECONFLICT && (flags & SET_NX)) || (rc == OX_NOTFOUND && (flags & SET_XX))) {
+        if (reply_int)
+            resp_write_int(x->out, 0);
+        else
+            resp_write_null(x->out);
+    } else if (rc != OX_OK) {
         cmd_store_error(x, rc);
-    else if (reply_int)
+    } else if (reply_int) {
         resp_write_int(x->out, 1);
-    else
+    } else {
         cmd_ok(x);
+    }
 }
 
 void cmd_set(cmd_ctx *x)
