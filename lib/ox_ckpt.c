@@ -229,6 +229,7 @@ static void finish(ox_store *s, ox_mem *m)
     MDB_envinfo info;
     size_t min = mdb_env_info(s->env, &info) == MDB_SUCCESS ? info.me_last_txnid : v->lmdb_min;
     if (ox__view_swap(s, mem, n, min) == OX_OK) {
+        s->ckpt_count++;
         s->ckpt_lsn = ox__mem_max_seq(m);
         s->ckpt_release = 1;
         s->frozen = NULL;
@@ -241,7 +242,9 @@ static void finish(ox_store *s, ox_mem *m)
 static int apply_here(ox_store *s)
 {
     ox_mem *m = s->frozen;
+    uint64_t t0 = ox__mono_ms();
     int rc = ox__ckpt_apply(s, m);
+    s->ckpt_last_ms = ox__mono_ms() - t0;
     s->ckpt_rc = rc;
     if (rc == OX_OK)
         finish(s, m);
@@ -285,6 +288,8 @@ int ox__ckpt_room(ox_store *s)
         pthread_mutex_unlock(&s->ckpt_mu);
         return rc;
     }
+    if (s->frozen && full)
+        s->ckpt_waits++;
     while (s->frozen && full) {
         /* The previous one is still being written: wait for it, unless it fails (the
          * disk's error, until a checkpoint succeeds) or this thread holds a reader (a
@@ -349,8 +354,10 @@ static void *ckpt_main(void *arg)
             s->ckpt_now = 0;
             ox_mem *m = s->frozen;
             pthread_mutex_unlock(&s->ckpt_mu);
+            uint64_t t0 = ox__mono_ms();
             int rc = ox__ckpt_apply(s, m);
             pthread_mutex_lock(&s->ckpt_mu);
+            s->ckpt_last_ms = ox__mono_ms() - t0;
             s->ckpt_rc = rc;
             if (rc == OX_OK) {
                 finish(s, m);
@@ -406,4 +413,30 @@ void ox__ckpt_stop(ox_store *s)
     pthread_mutex_unlock(&s->ckpt_mu);
     if (on)
         pthread_join(s->ckpt_th, NULL);
+}
+
+/* ---- monitoring ---------------------------------------------------------------------------- */
+
+int ox_store_write_info(ox_store *s, ox_write_info *wi)
+{
+    if (!wi)
+        return OX_EINVAL;
+    memset(wi, 0, sizeof *wi);
+    if (!s)
+        return OX_EINVAL;
+    wi->buffer_limit = 2 * (uint64_t)s->mem_budget;
+    pthread_mutex_lock(&s->view_mu);
+    for (int i = 0; i < s->view->nmem; i++)
+        wi->buffer_bytes += ox__mem_bytes(s->view->mem[i]);
+    pthread_mutex_unlock(&s->view_mu);
+    pthread_mutex_lock(&s->ckpt_mu);
+    wi->checkpointing = s->frozen != NULL;
+    wi->checkpoints = s->ckpt_count;
+    wi->checkpoint_waits = s->ckpt_waits;
+    wi->last_checkpoint_ms = s->ckpt_last_ms;
+    wi->last_checkpoint_status = s->ckpt_rc;
+    wi->checkpoint_seq = s->ckpt_lsn;
+    pthread_mutex_unlock(&s->ckpt_mu);
+    wi->last_seq = atomic_load(&s->visible);
+    return OX_OK;
 }

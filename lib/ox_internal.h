@@ -146,6 +146,9 @@ struct ox_store {
     int ckpt_now;              /* try again now, not after the pause that follows a failure */
     uint64_t ckpt_lsn;         /* the last sequence number LMDB holds */
     int ckpt_release;          /* the log may release up to ckpt_lsn (the writer does it) */
+    uint64_t ckpt_count;       /* checkpoints written since the open (ox_store_write_info) */
+    uint64_t ckpt_waits;       /* transactions that waited for a checkpoint (back-pressure) */
+    uint64_t ckpt_last_ms;     /* how long the last checkpoint took */
 
     /* Growth gate: readers count themselves in; a grower raises `growing`, waits for
      * `readers` to reach 0, remaps, lowers it. Atomics keep the read path lock-free. */

@@ -802,6 +802,7 @@ static int recover(ox_store *s, int replay)
     if (rc)
         return rc;
     s->last_seq = lsn;
+    s->ckpt_lsn = lsn; /* what LMDB holds (ox_store_write_info); no thread runs yet */
     atomic_store(&s->visible, lsn);
     if (!s->log)
         return OX_OK;

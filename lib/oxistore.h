@@ -464,6 +464,26 @@ int ox_compact(const char *path);
 
 /* ---- inspection, for tools (any open store, read-only ones included) ----------------- */
 
+/* The write path's state, for monitoring (the server's INFO). */
+typedef struct ox_write_info {
+    uint64_t buffer_bytes;     /* held by the write buffers: the active one and the one a
+                                  checkpoint is writing (arena bytes, indexes included) */
+    uint64_t buffer_limit;     /* ox_options.mem_limit in force */
+    int checkpointing;         /* 1 while a frozen buffer waits for LMDB or is being written */
+    uint64_t checkpoints;      /* checkpoints written since the open */
+    uint64_t checkpoint_waits; /* write transactions that waited for a checkpoint because
+                                  both buffers were full (back-pressure) */
+    uint64_t last_checkpoint_ms; /* how long the last checkpoint attempt took */
+    int last_checkpoint_status;  /* OX_OK, or the error of the last failed attempt */
+    uint64_t last_seq;         /* the last commit's sequence number (the log's) */
+    uint64_t checkpoint_seq;   /* the last sequence number LMDB holds: a restart replays the
+                                  log's commits after it */
+} ox_write_info;
+
+/* Fills *wi; cheap (two short locks), from any thread. Errors: OX_EINVAL (s or wi NULL;
+ * *wi is zeroed if wi is not NULL). */
+int ox_store_write_info(ox_store *s, ox_write_info *wi);
+
 /* The names of every table in the file, in bytewise order, on one snapshot: *names is a
  * malloc'd array of *n malloc'd strings; free it with ox_table_names_free. Errors:
  * OX_ENOMEM, OX_ECORRUPT, OX_EIO. */

@@ -116,11 +116,17 @@ void cmd_info(cmd_ctx *x)
     if (section_wanted(x, "persistence", 1)) {
         uint64_t disk = 0;
         ox_store_size_on_disk(srv.store, &disk);
+        ox_write_info wi;
+        ox_store_write_info(srv.store, &wi);
         info_section(&b, "Persistence");
         info_add(&b, "loading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\n"
                      "rdb_bgsave_in_progress:%d\r\nrdb_last_save_time:%llu\r\n"
                      "rdb_last_bgsave_status:%s\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n"
-                     "aof_last_write_status:%s\r\nappendfsync:%s\r\ndata_file_size:%llu\r\n",
+                     "aof_last_write_status:%s\r\nappendfsync:%s\r\ndata_file_size:%llu\r\n"
+                     "write_buffer_bytes:%llu\r\nwrite_buffer_limit:%llu\r\n"
+                     "checkpoint_in_progress:%d\r\ncheckpoints:%llu\r\ncheckpoint_waits:%llu\r\n"
+                     "last_checkpoint_ms:%llu\r\nlast_checkpoint_status:%s\r\n"
+                     "commits_since_checkpoint:%llu\r\n",
                  atomic_load(&srv.bgsave_running),
                  atomic_load(&srv.last_save_s) ? atomic_load(&srv.last_save_s)
                                                : (unsigned long long)(srv.start_ms / 1000),
@@ -128,7 +134,13 @@ void cmd_info(cmd_ctx *x)
                  atomic_load_explicit(&srv.write_failed, memory_order_relaxed) ? "err" : "ok",
                  srv.cfg.appendfsync == CONF_FSYNC_ALWAYS ? "always"
                  : srv.cfg.appendfsync == CONF_FSYNC_EVERYSEC ? "everysec" : "no",
-                 (unsigned long long)disk);
+                 (unsigned long long)disk, (unsigned long long)wi.buffer_bytes,
+                 (unsigned long long)wi.buffer_limit, wi.checkpointing,
+                 (unsigned long long)wi.checkpoints, (unsigned long long)wi.checkpoint_waits,
+                 (unsigned long long)wi.last_checkpoint_ms,
+                 wi.last_checkpoint_status == OX_OK || wi.last_checkpoint_status == OX_EBUSY
+                     ? "ok" : "err",
+                 (unsigned long long)(wi.last_seq - wi.checkpoint_seq));
     }
     if (section_wanted(x, "stats", 1)) {
         unsigned long long commits = atomic_load(&srv.stats.commits);
