@@ -41,7 +41,7 @@ typedef struct conf {
     int tcp_keepalive;        /* seconds */
     int tcp_backlog;
     long long maxclients;
-    int io_threads;           /* 0 = number of cores */
+    int io_threads;           /* 0 = the number of cores minus one, at least 1 */
     /* data */
     char *dir;
     char *dbfilename;

@@ -32,7 +32,7 @@
 #   BENCH_REWRITE_N     SETs per run of the disk section's rewrites (default 300000, 3 runs)
 #   BENCH_REWRITE_KEYS  their key space (default 100000)
 #   BENCH_CLIENTS  client counts of the plot (default "1 2 5 10 20 50 100 200")
-#   BENCH_IO_THREADS  oxistore's io-threads (default: the number of cores)
+#   BENCH_IO_THREADS  oxistore's io-threads (default: the server's, cores minus one, at least 1)
 #   BENCH_SECTIONS which sections to run (default "matrix plot disk large")
 #   BENCH_OUT      the report (default BENCHMARKS.md at the repository root)
 #   BENCH_PNG      the plot (default bench/throughput.png)
@@ -52,7 +52,7 @@ LOAD_FSYNC=${BENCH_LOAD_FSYNC:-always}
 RW_N=${BENCH_REWRITE_N:-300000}
 RW_KEYS=${BENCH_REWRITE_KEYS:-100000}
 CLIENTS=${BENCH_CLIENTS:-1 2 5 10 20 50 100 200}
-IOT=${BENCH_IO_THREADS:-$(nproc)}
+IOT=${BENCH_IO_THREADS:-$(( $(nproc) > 2 ? $(nproc) - 1 : 1 ))}
 SECTIONS=${BENCH_SECTIONS:-matrix plot disk large}
 OUT=${BENCH_OUT:-$top/BENCHMARKS.md}
 PNG=${BENCH_PNG:-$top/bench/throughput.png}
