@@ -867,7 +867,17 @@ int ox_check(const char *path, ox_check_report *rep)
 out:
     ck_close(&f);
     /* LMDB commits only checkpoints, each durable before the log before it goes: a file
-     * that is not sound is damaged, whatever the log holds. */
+     * that is not sound is damaged, whatever the log holds. A sound one is as good as its
+     * log after it. */
+    if (rc == OX_OK) {
+        int lrc = ox__store_log_check(path, &rep->log_records);
+        if (lrc == OX_ECORRUPT)
+            snprintf(rep->problem, sizeof rep->problem, "write-ahead log: a segment is "
+                     "missing after the file's last checkpoint (the commits it held are "
+                     "lost, and an open drops those after them)");
+        if (lrc == OX_ECORRUPT || lrc == OX_EIO)
+            rc = lrc;
+    }
     return rc;
 }
 

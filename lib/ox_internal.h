@@ -203,6 +203,10 @@ int ox__thread_reads(void);
 int ox__store_settle(const char *path);
 /* 1 if the store at path has log records LMDB does not hold yet, else 0. */
 int ox__store_needs_recovery(const char *path);
+/* Walks the log of the store at path after the data file's checkpoint: *records, the
+ * commits a start would replay. OX_OK, OX_ECORRUPT (a segment is missing: commits after
+ * the checkpoint are lost), OX_EIO. For ox_check. */
+int ox__store_log_check(const char *path, uint64_t *records);
 /* Grows the map (or adopts another process's growth when adopt != 0). No LMDB write
  * transaction may be active. OX_EBUSY if this thread itself reads, or readers stayed. */
 int ox__grow(ox_store *s, int adopt);

@@ -58,6 +58,11 @@ int ox__log_replay(ox_log *l, uint64_t from,
 
 /* 1 if some record after `from` would be replayed (for the offline tools), else 0. */
 int ox__log_pending(ox_log *l, uint64_t from);
+/* Walks every record after `from` that a replay would apply, checksums included, and
+ * counts them into *records; writes nothing. OX_OK; OX_ECORRUPT when a segment is
+ * missing: the record after `from` is in none, or a segment of later records lies past
+ * the end of the replay (whose open would drop them); OX_EIO. */
+int ox__log_scan(ox_log *l, uint64_t from, uint64_t *records);
 
 /* Appends payload (len bytes) as the record of seq (the next one) and, unless lazy, syncs
  * it. On failure nothing of it counts (see Errors): OX_EFULL (no space), OX_EIO, OX_EINVAL

@@ -751,15 +751,17 @@ static int legacy_log(const char *path, int remove)
     return OX_OK;
 }
 
-int ox__store_needs_recovery(const char *path)
+/* The last commit the data file at path holds (its checkpoint's), read without locking:
+ * 0 and *lsn set, or -1 (no file, or a damaged one: it tells nothing). */
+static int file_lsn(const char *path, uint64_t *lsn)
 {
     struct stat st;
     MDB_env *env;
     MDB_txn *txn;
     MDB_dbi meta;
-    uint64_t lsn = 0;
+    *lsn = 0;
     if (!path || stat(path, &st) != 0 || mdb_env_create(&env))
-        return 0;
+        return -1;
     mdb_env_set_maxdbs(env, 2);
     /* NOLOCK: the lock file stays as it is (an offline tool may have just emptied it). */
     int ok = mdb_env_open(env, path, MDB_RDONLY | MDB_NOSUBDIR | MDB_NOTLS | MDB_NOLOCK,
@@ -771,17 +773,38 @@ int ox__store_needs_recovery(const char *path)
         if (mrc == 0)
             mrc = mdb_get(txn, meta, &k, &v);
         if (mrc == 0 && v.mv_size == 8)
-            lsn = ox__be64_get(v.mv_data);
-        ok = mrc == 0 || mrc == MDB_NOTFOUND; /* a damaged file tells nothing */
+            *lsn = ox__be64_get(v.mv_data);
+        ok = mrc == 0 || mrc == MDB_NOTFOUND;
         mdb_txn_abort(txn);
     }
     mdb_env_close(env);
+    return ok ? 0 : -1;
+}
+
+int ox__store_needs_recovery(const char *path)
+{
+    uint64_t lsn;
     ox_log *l;
-    if (!ok || ox__log_open(path, 0, 1, &l))
+    if (file_lsn(path, &lsn) || ox__log_open(path, 0, 1, &l))
         return 0;
     int pending = ox__log_pending(l, lsn);
     ox__log_close(l);
     return pending;
+}
+
+int ox__store_log_check(const char *path, uint64_t *records)
+{
+    uint64_t lsn;
+    ox_log *l;
+    *records = 0;
+    if (file_lsn(path, &lsn))
+        return OX_OK; /* the file's own check says what is wrong with it */
+    int rc = ox__log_open(path, 0, 1, &l);
+    if (rc)
+        return rc;
+    rc = ox__log_scan(l, lsn, records);
+    ox__log_close(l);
+    return rc;
 }
 
 int ox__store_settle(const char *path)

@@ -435,16 +435,22 @@ typedef struct ox_check_report {
     unsigned page_size;
     int recovery_pending;    /* a crash left the write-ahead log with commits to replay
                                 (the file checked is sound, but older than the log) */
+    uint64_t log_records;    /* commits in the write-ahead log after the file's last
+                                checkpoint, each with a sound checksum: what the next open
+                                replays (0 after a clean shutdown) */
 } ox_check_report;
 
 /* Walks every page of every database and the free list of the newest snapshot of the file
  * at path without opening it through LMDB, and reports the first problem: bad meta page,
  * bad page type, page number out of range, page header or node out of bounds, keys out of
  * order, a page referenced twice, a page neither in use nor free, a database whose depth,
- * entries or page counts differ from its record. rep may be NULL. Returns OX_OK (clean),
- * OX_ECORRUPT (see rep->problem), OX_EBUSY (another process has the file open), OX_EIO,
- * OX_EINVAL (no such file). A sound file whose log holds commits it lacks (a crash before
- * the checkpoint that would have written them) is OX_OK with rep->recovery_pending set. */
+ * entries or page counts differ from its record. Then walks the write-ahead log after the
+ * file's checkpoint, checking every record's checksum and that no segment is missing.
+ * rep may be NULL. Returns OX_OK (clean), OX_ECORRUPT (see rep->problem: the file, or a
+ * log whose segments skip a commit), OX_EBUSY (another process has the file open),
+ * OX_EIO, OX_EINVAL (no such file). A sound file whose log holds commits it lacks (a crash
+ * before the checkpoint that would have written them) is OX_OK with rep->recovery_pending
+ * set and rep->log_records counting them. */
 int ox_check(const char *path, ox_check_report *rep);
 
 /* Recovers a file whose newest commit is damaged: if the newest snapshot fails ox_check

@@ -72,8 +72,9 @@ static int cmd_check(const char *path)
                path, rep.txnid, rep.pages, rep.pages_used, rep.pages_free, rep.page_size,
                rep.tables, rep.entries);
         if (rep.recovery_pending)
-            printf("%s: a crash left commits in the write-ahead log that this file lacks (%s)\n",
-                   path, TOOL_RECOVER_HINT);
+            printf("%s: a crash left commits in the write-ahead log that this file lacks (%s)\n"
+                   "%s: %" PRIu64 " commits in the log after the file's checkpoint, every "
+                   "checksum sound\n", path, TOOL_RECOVER_HINT, path, rep.log_records);
         return TOOL_OK;
     }
     if (rc == OX_ECORRUPT) {
