@@ -143,6 +143,28 @@ static int apply_once(ox_store *s, ox_mem *m, uint64_t lsn, ox_table **made, siz
     return rc == MDB_MAP_FULL ? AGAIN_GROW : rc == MDB_PANIC ? AGAIN_REVIVE : ox__mdb_err(rc);
 }
 
+/* LMDB reuses the pages that transaction K freed only in a transaction whose readers all
+ * began after K, and never in K + 1 itself (mdb_find_oldest: the previous snapshot stays
+ * whole). So the next checkpoint could not reuse what this one freed (the pages of the
+ * tree before it), and the file would hold three copies of every page that checkpoints
+ * rewrite. A small durable commit right after this one moves new readers past it: by the
+ * next checkpoint, the pages of the tree before this one are free for it. A failure here
+ * costs only that reuse. */
+static void ckpt_bump(ox_store *s, uint64_t lsn)
+{
+    MDB_txn *txn;
+    if (mdb_txn_begin(s->env, NULL, 0, &txn))
+        return;
+    unsigned char b[8];
+    ox__be64_put(b, lsn);
+    MDB_val k = {3, "lsn"}, v = {8, b};
+    if (mdb_put(txn, s->meta, &k, &v, 0)) {
+        mdb_txn_abort(txn);
+        return;
+    }
+    mdb_txn_commit(txn); /* frees txn whatever it returns */
+}
+
 int ox__ckpt_apply(ox_store *s, ox_mem *m)
 {
     uint64_t lsn = ox__mem_max_seq(m);
@@ -182,6 +204,7 @@ int ox__ckpt_apply(ox_store *s, ox_mem *m)
     }
     MDB_envinfo info;
     size_t since = mdb_env_info(s->env, &info) == MDB_SUCCESS ? info.me_last_txnid : 1;
+    ckpt_bump(s, lsn);
     for (size_t i = 0; i < nmade; i++) {
         made[i]->data = dd[i];
         made[i]->exp = de[i];
