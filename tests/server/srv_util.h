@@ -271,6 +271,82 @@ static inline const char *sp_info_field(redisContext *c, const char *section,
     return out;
 }
 
+/* ---- checkpoints and memory, seen from outside the server ---- */
+
+/* The id of the newest LMDB transaction in the server's data file (<dir>/oxistore.mdb),
+ * read from its two meta pages (MDB_meta's txnid: 128 bytes past each page's 16-byte
+ * header; the page size is kept 24 bytes past it). The store writes LMDB only in
+ * checkpoints, one transaction each, so its growth counts them. 0 if unreadable. */
+static inline uint64_t sp_data_txnid(const srvp *p)
+{
+    char path[600];
+    unsigned char m[152];
+    uint32_t psize;
+    uint64_t t0, t1;
+    snprintf(path, sizeof path, "%s/oxistore.mdb", p->dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    int ok = pread(fd, m, sizeof m, 0) == (ssize_t)sizeof m;
+    memcpy(&psize, m + 16 + 24, 4);
+    memcpy(&t0, m + 16 + 128, 8);
+    ok = ok && psize >= 512 && pread(fd, m, sizeof m, (off_t)psize) == (ssize_t)sizeof m;
+    memcpy(&t1, m + 16 + 128, 8);
+    close(fd);
+    return !ok ? 0 : t1 > t0 ? t1 : t0;
+}
+
+/* For a server started with a small write-buffer-limit (1mb: a checkpoint starts at half
+ * of it): rewrites the filler keys "fill:00".."fill:24" (100 KB per MSET) until the data
+ * file's transaction id grew by two, so that a checkpoint frozen after the call (one may
+ * have been under way) holds every write acknowledged before it. The data file is read
+ * between MSETs: polling, with a 30 s deadline. 0 once it did, -1 on an error reply or at
+ * the deadline. */
+static inline int sp_force_checkpoint(redisContext *c, const srvp *p)
+{
+    enum { FILL_KEYS = 25, FILL_BYTES = 4096 };
+    char val[FILL_BYTES];
+    const char *argv[1 + 2 * FILL_KEYS];
+    size_t lens[1 + 2 * FILL_KEYS];
+    char keys[FILL_KEYS][16];
+    uint64_t from = sp_data_txnid(p), deadline = t_now_ms() + 30000;
+    argv[0] = "MSET";
+    lens[0] = 4;
+    for (int round = 0; sp_data_txnid(p) < from + 2; round++) {
+        if (t_now_ms() > deadline)
+            return -1;
+        memset(val, 'a' + round % 26, sizeof val);
+        for (int i = 0; i < FILL_KEYS; i++) {
+            snprintf(keys[i], sizeof keys[i], "fill:%02d", i);
+            argv[1 + 2 * i] = keys[i];
+            lens[1 + 2 * i] = strlen(keys[i]);
+            argv[2 + 2 * i] = val;
+            lens[2 + 2 * i] = sizeof val;
+        }
+        redisReply *r = redisCommandArgv(c, 1 + 2 * FILL_KEYS, argv, lens);
+        int ok = r && r->type == REDIS_REPLY_STATUS;
+        freeReplyObject(r);
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
+/* The resident set of process pid in KB (VmRSS in /proc/<pid>/status), -1 if unknown. */
+static inline long sp_rss_kb(pid_t pid)
+{
+    char path[64], line[256];
+    long kb = -1;
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb;
+}
+
 /* ---- raw sockets: byte-exact replies (RESP3 too: Debian's hiredis 0.14 has no RESP3) ---- */
 
 static inline int sp_raw_connect(const srvp *p)

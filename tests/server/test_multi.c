@@ -17,7 +17,10 @@ static void server_starts(void)
         g_srv.pid = -1;
         return;
     }
-    if (sp_start(&g_srv, "multi")) {
+    /* A small write buffer: checkpoints run all through these tests (one every few
+     * thousand small writes), under the transactions and their readers. */
+    const char *const extra[] = {"--write-buffer-limit", "1mb", NULL};
+    if (sp_start_argv(&g_srv, "multi", extra)) {
         sp_dump_log(&g_srv);
         T_FAIL("server did not start");
     }
@@ -229,6 +232,18 @@ static int run_list(redisContext *c, const char *list)
     return 0;
 }
 
+/* MULTI, the one command `queued`, EXEC: EXEC's reply as sp_show shows it, into got
+ * ("*1" ran, "(nil)" aborted). */
+static const char *exec_one(redisContext *c, const char *queued, char *got, size_t cap)
+{
+    freeReplyObject(redisCommand(c, "MULTI"));
+    freeReplyObject(redisCommand(c, queued));
+    redisReply *r = redisCommand(c, "EXEC");
+    sp_show(r, got, cap);
+    freeReplyObject(r);
+    return got;
+}
+
 /* Which changes of a watched key fail EXEC, each as real Redis 7.0 decides it. */
 /* Commands that ask every I/O thread (CLIENT LIST, CLIENT KILL, CONFIG SET port) are
  * queued and run inside EXEC as in Redis, their replies in their places (checked against
@@ -324,13 +339,8 @@ static void watched_key_changes_abort_exec_exactly(void)
         T_CMD(a, "+OK", "WATCH k");
         T_ASSERT(run_list(o, tc->other) == 0);
         T_CMD(o, "+OK", "SELECT 0");
-        T_CMD(a, "+OK", "MULTI");
-        T_CMD(a, "+QUEUED", "SET done 1");
-        redisReply *r = redisCommand(a, "EXEC");
         char b[128];
-        sp_show(r, b, sizeof b);
-        freeReplyObject(r);
-        if (strcmp(b, tc->aborts ? "(nil)" : "*1"))
+        if (strcmp(exec_one(a, "SET done 1", b, sizeof b), tc->aborts ? "(nil)" : "*1"))
             T_FAIL("case %zu (%s / %s): EXEC replied %s", i, tc->setup, tc->other, b);
     }
     /* A client's own write between WATCH and MULTI counts too; UNWATCH, DISCARD and RESET
@@ -524,81 +534,194 @@ static void hundred_clients_count_exactly_with_watch_and_multi(void)
     redisFree(c);
 }
 
-/* ---- an EXEC's writes are seen all together or not at all --------------------------- */
+/* ---- a batch's writes are seen all together or not at all --------------------------- */
 
-enum { PAIR_ROUNDS = 1500, READERS = 4 };
+/* Each round writes round number r (padded to VIS_VLEN bytes) to vis:00..vis:NN-1, by
+ * MULTI/EXEC or by one MSET in turn; readers must see the NN values equal and rounds
+ * never going back, while checkpoints (1mb buffer: one every few dozen rounds) move the
+ * rounds from the write buffer to LMDB. */
+enum { PAIR_ROUNDS = 1200, READERS = 4, VIS_KEYS = 16, VIS_VLEN = 200 };
 
 static atomic_int g_writing;
 
+struct vis_reader {
+    long reads, torn, back; /* replies, torn ones, rounds that went back */
+};
+
+/* The round a reply's NN values agree on (-1 all absent, -2 torn or a wrong reply). */
+static int vis_round(const redisReply *r)
+{
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != VIS_KEYS)
+        return -2;
+    const redisReply *e0 = r->element[0];
+    for (size_t i = 0; i < VIS_KEYS; i++) {
+        const redisReply *e = r->element[i];
+        if (e->type != e0->type || (e->type == REDIS_REPLY_STRING &&
+                                    (e->len != VIS_VLEN || memcmp(e->str, e0->str, e->len))))
+            return -2;
+    }
+    return e0->type == REDIS_REPLY_NIL ? -1 : e0->type == REDIS_REPLY_STRING ? atoi(e0->str) : -2;
+}
+
+/* MGET of the NN keys: the round they agree on, as vis_round. */
+static int vis_mget(redisContext *c)
+{
+    const char *argv[1 + VIS_KEYS];
+    char keys[VIS_KEYS][16];
+    argv[0] = "MGET";
+    for (int i = 0; i < VIS_KEYS; i++) {
+        snprintf(keys[i], sizeof keys[i], "vis:%02d", i);
+        argv[1 + i] = keys[i];
+    }
+    redisReply *r = redisCommandArgv(c, 1 + VIS_KEYS, argv, NULL);
+    int round = vis_round(r);
+    freeReplyObject(r);
+    return round;
+}
+
 static void *pair_reader(void *arg)
 {
-    long *bad = arg;
+    struct vis_reader *v = arg;
     redisContext *c = sp_connect(&g_srv);
+    int last = -1;
     if (!c) {
-        (*bad)++;
+        v->torn++;
         return NULL;
     }
     for (int n = 0; atomic_load(&g_writing) || n < 10; n++) {
         /* Alternately a plain MGET and a read-only transaction (one snapshot). */
-        redisReply *r = n % 2 ? redisCommand(c, "MGET vis:a vis:b vis:c")
-                              : (freeReplyObject(redisCommand(c, "MULTI")),
-                                 freeReplyObject(redisCommand(c, "GET vis:a")),
-                                 freeReplyObject(redisCommand(c, "GET vis:b")),
-                                 freeReplyObject(redisCommand(c, "GET vis:c")),
-                                 redisCommand(c, "EXEC"));
-        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3) {
-            (*bad)++;
+        int round;
+        if (n % 2) {
+            round = vis_mget(c);
         } else {
-            char s[3][32] = {{0}};
-            for (int i = 0; i < 3; i++)
-                if (r->element[i]->type == REDIS_REPLY_STRING)
-                    snprintf(s[i], sizeof s[i], "%s", r->element[i]->str);
-            if (strcmp(s[0], s[1]) || strcmp(s[1], s[2]))
-                (*bad)++;
+            freeReplyObject(redisCommand(c, "MULTI"));
+            for (int i = 0; i < VIS_KEYS; i++)
+                freeReplyObject(redisCommand(c, "GET vis:%02d", i));
+            redisReply *r = redisCommand(c, "EXEC");
+            round = vis_round(r);
+            freeReplyObject(r);
         }
-        freeReplyObject(r);
+        v->reads++;
+        if (round == -2)
+            v->torn++;
+        else if (round < last)
+            v->back++;
+        else
+            last = round;
     }
     redisFree(c);
     return NULL;
 }
 
-static void exec_writes_are_visible_all_or_nothing(void)
+/* Round r's writes, pipelined: MULTI, NN SETs, EXEC (even rounds) or one MSET (odd).
+ * Returns the replies it reads back. */
+static int vis_write(redisContext *c, int r)
+{
+    char val[VIS_VLEN + 1];
+    snprintf(val, sizeof val, "%-*d", VIS_VLEN, r); /* atoi reads the round back */
+    const char *argv[1 + 2 * VIS_KEYS];
+    char keys[VIS_KEYS][16];
+    argv[0] = "MSET";
+    for (int i = 0; i < VIS_KEYS; i++) {
+        snprintf(keys[i], sizeof keys[i], "vis:%02d", i);
+        argv[1 + 2 * i] = keys[i];
+        argv[2 + 2 * i] = val;
+    }
+    int replies = r % 2 ? 1 : VIS_KEYS + 2;
+    if (r % 2) {
+        redisAppendCommandArgv(c, 1 + 2 * VIS_KEYS, argv, NULL);
+    } else {
+        redisAppendCommand(c, "MULTI");
+        for (int i = 0; i < VIS_KEYS; i++)
+            redisAppendCommand(c, "SET %s %s", keys[i], val);
+        redisAppendCommand(c, "EXEC");
+    }
+    int ok = 0;
+    for (int k = 0; k < replies; k++) {
+        redisReply *rep;
+        if (redisGetReply(c, (void **)&rep) != REDIS_OK)
+            return ok;
+        ok += rep->type != REDIS_REPLY_ERROR && rep->type != REDIS_REPLY_NIL;
+        freeReplyObject(rep);
+    }
+    return ok;
+}
+
+static void batch_writes_are_visible_whole_across_checkpoints(void)
 {
     redisContext *c = sp_connect(&g_srv);
     T_ASSERT(c);
     T_CMD(c, "+OK", "FLUSHALL");
+    uint64_t txn0 = sp_data_txnid(&g_srv);
     atomic_store(&g_writing, 1);
     pthread_t th[READERS];
-    long bad[READERS] = {0};
+    struct vis_reader v[READERS] = {{0}};
     for (int i = 0; i < READERS; i++)
-        pthread_create(&th[i], NULL, pair_reader, &bad[i]);
-    int errors = 0;
-    for (int i = 0; i < PAIR_ROUNDS; i++) {
-        redisAppendCommand(c, "MULTI");
-        redisAppendCommand(c, "SET vis:a %d", i);
-        redisAppendCommand(c, "SET vis:b %d", i);
-        redisAppendCommand(c, "SET vis:c %d", i);
-        redisAppendCommand(c, "EXEC");
-        for (int k = 0; k < 5; k++) {
-            redisReply *r;
-            if (redisGetReply(c, (void **)&r) != REDIS_OK)
-                errors++;
-            else
-                freeReplyObject(r);
-        }
-    }
+        pthread_create(&th[i], NULL, pair_reader, &v[i]);
+    int bad_replies = 0;
+    for (int r = 0; r < PAIR_ROUNDS; r++)
+        bad_replies += vis_write(c, r) != (r % 2 ? 1 : VIS_KEYS + 2);
     atomic_store(&g_writing, 0);
-    long torn = 0;
+    long torn = 0, back = 0, reads = 0;
     for (int i = 0; i < READERS; i++) {
         pthread_join(th[i], NULL);
-        torn += bad[i];
+        torn += v[i].torn;
+        back += v[i].back;
+        reads += v[i].reads;
     }
-    T_EQ_INT(errors, 0);
+    uint64_t checkpoints = sp_data_txnid(&g_srv) - txn0;
+    printf("%d batches of %d keys, %ld reads beside them, %llu checkpoints\n", PAIR_ROUNDS,
+           VIS_KEYS, reads, (unsigned long long)checkpoints);
+    T_EQ_INT(bad_replies, 0);
     T_EQ_INT(torn, 0);
-    char want[32];
-    snprintf(want, sizeof want, "$4 %d", PAIR_ROUNDS - 1);
-    T_CMD(c, want, "GET vis:c");
+    T_EQ_INT(back, 0);
+    /* 1200 rounds of 16 x 200 bytes are 3.8 MB of values: a checkpoint each 512 KB of
+     * buffer makes several (the buffer's overhead only adds to them). */
+    T_ASSERT(checkpoints >= 5);
+    T_EQ_INT(vis_mget(c), PAIR_ROUNDS - 1);
     redisFree(c);
+}
+
+/* ---- WATCH across a checkpoint ---------------------------------------------------------- */
+
+/* A's EXEC after WATCH k, while B writes (or not) and a checkpoint moves everything
+ * written so far from the write buffer into LMDB (the watched key's own versions too):
+ * the checkpoint alone never aborts it; a change of k before the checkpoint always does. */
+static void watch_across_a_checkpoint_aborts_exactly_when_the_key_changed(void)
+{
+    static const struct wcase {
+        const char *setup, *other; /* as touch_case's */
+        int aborts;
+        const char *after;         /* GET wk:k after the EXEC */
+    } cases[] = {
+        {"SET wk:k 1", "", 0, "$1 a"},            /* k's version moves from buffer to LMDB */
+        {"DEL wk:k", "", 0, "$1 a"},              /* k absent throughout */
+        {"SET wk:k 1", "SET wk:other 1", 0, "$1 a"},
+        {"SET wk:k 1", "SET wk:k 2", 1, "$1 2"},
+        {"SET wk:k 1", "SET wk:k 1", 1, "$1 1"},  /* the same value is still a change */
+        {"SET wk:k 1", "DEL wk:k", 1, "(nil)"},
+        {"DEL wk:k", "SET wk:k 2", 1, "$1 2"},
+    };
+    redisContext *a = sp_connect(&g_srv), *b = sp_connect(&g_srv);
+    T_ASSERT(a && b);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct wcase *tc = &cases[i];
+        uint64_t txn0 = sp_data_txnid(&g_srv);
+        T_EQ_INT(run_list(a, tc->setup), 0);
+        T_CMD(a, "+OK", "WATCH wk:k");
+        T_EQ_INT(run_list(b, tc->other), 0);
+        if (sp_force_checkpoint(b, &g_srv))
+            T_FAIL("case %zu: no checkpoint came", i);
+        char got[64];
+        if (strcmp(exec_one(a, "SET wk:k a", got, sizeof got), tc->aborts ? "(nil)" : "*1"))
+            T_FAIL("case %zu (%s, then %s, then a checkpoint): EXEC replied %s", i, tc->setup,
+                   tc->other[0] ? tc->other : "nothing", got);
+        /* Two at least: the first may have been under way already. */
+        T_ASSERT(sp_data_txnid(&g_srv) >= txn0 + 2);
+        T_CMD(b, tc->after, "GET wk:k");
+    }
+    redisFree(a);
+    redisFree(b);
 }
 
 /* Commandstats count EXEC and the commands it ran; CLIENT LIST shows MULTI's state. */
@@ -642,7 +765,8 @@ int main(void)
     T_RUN(expired_watched_key_aborts_exec);
     T_RUN(watch_race_between_two_clients);
     T_RUN(hundred_clients_count_exactly_with_watch_and_multi);
-    T_RUN(exec_writes_are_visible_all_or_nothing);
+    T_RUN(batch_writes_are_visible_whole_across_checkpoints);
+    T_RUN(watch_across_a_checkpoint_aborts_exactly_when_the_key_changed);
     T_RUN(client_list_shows_multi_state);
     if (g_srv.pid > 0)
         t_failed += sp_stop_or_dump(&g_srv);
