@@ -71,7 +71,7 @@ static int scan_step(redisContext *c, char *cursor, const char *extra,
 /* Marks stable:N keys in a bitmap; counts all keys. */
 typedef struct seen {
     unsigned char bits[STABLE / 8 + 1];
-    long keys, steps;
+    long keys, steps, twice; /* twice: stable keys returned again */
     int max_cursor_ok; /* every cursor was a decimal below 2^53 */
 } seen;
 
@@ -81,6 +81,7 @@ static void mark(const char *k, size_t len, void *arg)
     s->keys++;
     if (len == 13 && !strncmp(k, "stable:", 7)) {
         int n = atoi(k + 7);
+        s->twice += (s->bits[n / 8] >> (n % 8)) & 1;
         s->bits[n / 8] |= (unsigned char)(1u << (n % 8));
     }
 }
@@ -110,7 +111,8 @@ static int scan_all(redisContext *c, const char *extra, seen *s, long max_steps)
 
 static void server_starts_with_data(void)
 {
-    const char *extra[] = {"--io-threads", "4", NULL};
+    /* A small write buffer: the loads and the churn below run across checkpoints. */
+    const char *extra[] = {"--io-threads", "4", "--write-buffer-limit", "1mb", NULL};
     T_EQ_INT(sp_start_argv(&g_srv, "scan", extra), 0);
     redisContext *c = sp_connect(&g_srv);
     T_ASSERT(c);
@@ -284,6 +286,39 @@ static void fifty_interleaved_scanners_each_complete(void)
     }
 }
 
+/* Between SCAN steps, another client rewrites 1000 stable keys (their new versions in the
+ * write buffer, the old ones in LMDB) and writes other keys until a checkpoint moved all
+ * of it to LMDB: every stable key, present throughout, comes back exactly once. */
+static void scan_across_checkpoints_returns_every_stable_key_once(void)
+{
+    redisContext *c = sp_connect(&g_srv), *w = sp_connect(&g_srv);
+    T_ASSERT(c && w);
+    seen *s = calloc(1, sizeof *s);
+    char cursor[32] = "0";
+    uint64_t txn0 = sp_data_txnid(&g_srv);
+    int forced = 0, failed = 0;
+    do {
+        failed = scan_step(c, cursor, "COUNT 10000", mark, s, NULL, 0) ||
+                 ++s->steps > STABLE / 10000 + 10 ||
+                 load(w, "stable", (int)(s->steps * 7919 % (STABLE - 1000)), 1000) ||
+                 sp_force_checkpoint(w, &g_srv);
+        forced += !failed;
+    } while (!failed && strcmp(cursor, "0"));
+    uint64_t checkpoints = sp_data_txnid(&g_srv) - txn0;
+    long keys = s->keys, twice = s->twice;
+    int all = all_stable(s);
+    free(s);
+    redisFree(c);
+    redisFree(w);
+    printf("scan across checkpoints: %ld keys in %d steps, %llu checkpoints between them\n",
+           keys, forced, (unsigned long long)checkpoints);
+    T_EQ_INT(failed, 0);
+    T_ASSERT(all);
+    T_EQ_INT(twice, 0);
+    T_ASSERT(forced >= STABLE / 10000); /* a checkpoint after each step */
+    T_ASSERT(checkpoints >= 2 * (uint64_t)forced);
+}
+
 /* A cursor is the server's, not the connection's: a new connection resumes it. */
 static void cursor_survives_reconnect(void)
 {
@@ -344,6 +379,7 @@ int main(void)
     T_RUN(every_glob_form_matches_as_redis);
     T_RUN(full_scan_under_churn_sees_every_stable_key_and_ends);
     T_RUN(fifty_interleaved_scanners_each_complete);
+    T_RUN(scan_across_checkpoints_returns_every_stable_key_once);
     T_RUN(cursor_survives_reconnect);
     T_RUN(match_prefix_seeks_straight_to_it);
     T_RUN(cursor_from_earlier_process_is_refused);
