@@ -496,6 +496,113 @@ static void compact_after_crash_replays_the_log(void)
     T_EQ_INT(ox_store_close(s), OX_OK);
 }
 
+/* ---- a crash during the replay ---------------------------------------------------------- */
+
+/* Forks a child that opens path (1 MiB log segments, a write buffer of mem_limit bytes),
+ * says 'o' on the pipe once the open returned, and waits to be killed. Returns its pid
+ * (-1 on failure); *up is the pipe's read end. */
+static pid_t open_in_child(const char *path, size_t mem_limit, int *up)
+{
+    int fds[2];
+    if (pipe(fds))
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        ox_store *s;
+        ox_options o;
+        ox_options_init(&o);
+        o.wal_size = SEG_SMALL;
+        o.mem_limit = mem_limit;
+        close(fds[0]);
+        if (ox_store_open(path, &o, &s) || write(fds[1], "o", 1) != 1)
+            _exit(2);
+        for (;;)
+            pause();
+    }
+    close(fds[1]);
+    *up = fds[0];
+    return pid;
+}
+
+/* Kills pid with SIGKILL and reaps it; 1 if it had said 'o' (its open returned) before. */
+static int kill_opener(pid_t pid, int up)
+{
+    char c = 0;
+    kill(pid, SIGKILL);
+    int status;
+    waitpid(pid, &status, 0);
+    int opened = read(up, &c, 1) == 1 && c == 'o';
+    close(up);
+    return opened;
+}
+
+/* The milliseconds a whole open of path takes in a child with a 256 MiB write buffer
+ * (its replay writes nothing: the store is left as it was); UINT64_MAX if it failed. */
+static uint64_t full_open_ms(const char *path)
+{
+    int up;
+    char c = 0;
+    uint64_t t0 = t_now_ms();
+    pid_t pid = open_in_child(path, 256u << 20, &up);
+    if (pid < 0)
+        return UINT64_MAX;
+    int said = read(up, &c, 1) == 1 && c == 'o'; /* blocks until the open returned */
+    uint64_t ms = t_now_ms() - t0;
+    kill_opener(pid, up);
+    return said ? ms : UINT64_MAX;
+}
+
+/* A store whose log (1 MiB segments) holds 8000 commits after its last checkpoint; the
+ * process that opens it, and replays them, is killed with SIGKILL at a random moment of
+ * its open, 12 rounds: six with a 256 MiB write buffer (the replay only reads), then six
+ * with 1 MiB (the replay checkpoints to LMDB on its way, each checkpoint moving the point
+ * the next replay starts from; the kill's window follows the replay that is left). The
+ * file checks clean after each kill, and the final open holds every acknowledged write
+ * exactly: values, TTLs, deletes, count. */
+static void crash_during_the_replay_loses_nothing(void)
+{
+    enum { N = 8000, ROUNDS = 12 };
+    const char *path = u_path("replaycrash.mdb");
+    child_plan plan = {.sync = OX_SYNC_NO, .wal_size = SEG_SMALL, .mem_limit = 256u << 20,
+                       .vsize = 100, .n = N, .at = {-1}};
+    T_EQ_INT(run_child(path, &plan, NULL, NULL), N); /* a process crash: SYNC_NO loses nothing */
+    ox_check_report rep;
+    T_EQ_INT(ox_check(path, &rep), OX_OK);
+    T_ASSERT(rep.recovery_pending);
+    uint64_t a = full_open_ms(path), b = full_open_ms(path);
+    uint64_t full_ms = a < b ? a : b;
+    T_ASSERT(full_ms != UINT64_MAX);
+    unsigned seed = 1212;
+    int killed_in_open = 0;
+    uint64_t txnid[ROUNDS + 1] = {rep.txnid}; /* the data file's, after each round */
+    for (int r = 0; r < ROUNDS; r++) {
+        int small = r >= ROUNDS / 2, up;
+        uint64_t window = small ? full_open_ms(path) : full_ms;
+        T_ASSERT(window != UINT64_MAX);
+        pid_t pid = open_in_child(path, small ? 1u << 20 : 256u << 20, &up);
+        T_ASSERT(pid > 0);
+        /* The kill's moment, anywhere in the open: this sleep picks it, it waits for
+         * nothing (an open that was quicker than the window is killed after it). */
+        usleep((useconds_t)(rand_r(&seed) % (window * 1000 + 1)));
+        killed_in_open += !kill_opener(pid, up);
+        int crc = ox_check(path, &rep);
+        if (crc != OX_OK)
+            T_FAIL("round %d: check: %s: %s", r, ox_strerror(crc), rep.problem);
+        txnid[r + 1] = rep.txnid;
+    }
+    printf("crash during the replay: a whole open takes %llu ms; %d of %d opens killed "
+           "before they returned; %llu checkpoints made by the replays\n",
+           (unsigned long long)full_ms, killed_in_open, ROUNDS,
+           (unsigned long long)(txnid[ROUNDS] - txnid[0]));
+    T_ASSERT(killed_in_open >= ROUNDS / 4);
+    T_EQ_U64(txnid[ROUNDS / 2], txnid[0]); /* the large buffer's replays wrote nothing */
+    T_ASSERT(txnid[ROUNDS] > txnid[ROUNDS / 2]);
+    ox_store *s;
+    T_EQ_INT(open_wal(path, SEG_SMALL, &s), OX_OK);
+    verify_writes(s, N, 100);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+}
+
 int main(void)
 {
     T_RUN(machine_crash_during_a_checkpoint_loses_nothing);
@@ -508,5 +615,6 @@ int main(void)
     T_RUN(second_writer_process_is_refused);
     T_RUN(read_only_open_replays_in_memory);
     T_RUN(compact_after_crash_replays_the_log);
+    T_RUN(crash_during_the_replay_loses_nothing);
     return T_MAIN_END();
 }
