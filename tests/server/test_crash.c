@@ -2,7 +2,8 @@
  * MULTI/EXEC transactions), the server is killed with SIGKILL at a random moment, 20 rounds
  * on the same data; after each restart every write a client saw acknowledged must be there
  * (an expiring one with its expiry time), and every transaction is there whole or not at
- * all (never half), acknowledged or not. */
+ * all (never half), acknowledged or not. And keys set and deleted across many checkpoints
+ * are read back at their last acknowledged version, before and after a SIGKILL. */
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -169,8 +170,203 @@ static void acknowledged_writes_survive_sigkill(void)
     }
 }
 
+/* ---- versions across checkpoints ---------------------------------------------------------- */
+
+enum { VK_KEYS = 200, VK_BATCHES = 400, VK_BATCH = 20, VK_VLEN = 1000 };
+
+/* What one client's acknowledged writes left: per key its version (0: absent), and how
+ * many times it was set and deleted (a scan's duty to a key depends on both). */
+struct vmodel {
+    int ver[VK_KEYS], sets[VK_KEYS], dels[VK_KEYS];
+};
+
+/* The value of version v: its number, then padding up to VK_VLEN bytes. */
+static void vk_value(char *buf, int v)
+{
+    int n = snprintf(buf, VK_VLEN + 1, "%08d-", v);
+    memset(buf + n, 'a' + v % 26, (size_t)(VK_VLEN - n));
+    buf[VK_VLEN] = '\0';
+}
+
+/* GETs every key of keys[0..n) on c, pipelined, and compares each reply with the model.
+ * Returns how many differ (the first one's description in why). */
+static int vk_check(redisContext *c, const struct vmodel *m, const int *keys, int n,
+                    char *why, size_t whylen)
+{
+    int bad = 0;
+    for (int i = 0; i < n; i++)
+        redisAppendCommand(c, "GET v:%03d", keys[i]);
+    for (int i = 0; i < n; i++) {
+        redisReply *r = NULL;
+        char want[VK_VLEN + 1];
+        int v = m->ver[keys[i]];
+        if (v)
+            vk_value(want, v);
+        int ok = redisGetReply(c, (void **)&r) == REDIS_OK &&
+                 (v ? r->type == REDIS_REPLY_STRING && r->len == VK_VLEN && !memcmp(r->str, want, VK_VLEN)
+                    : r->type == REDIS_REPLY_NIL);
+        if (!ok && !bad++) {
+            char got[64];
+            snprintf(why, whylen, "v:%03d is %s, expected version %d", keys[i],
+                     sp_show(r, got, sizeof got), v);
+        }
+        freeReplyObject(r);
+    }
+    return bad;
+}
+
+/* A whole-space scan, one step per batch of writes: what it owes each key. */
+struct vscan {
+    char cursor[32];
+    int live0[VK_KEYS], sets0[VK_KEYS], dels0[VK_KEYS], seen[VK_KEYS];
+    int scans, twice, missed, dead_seen;
+};
+
+static void vscan_start(struct vscan *sc, const struct vmodel *m)
+{
+    snprintf(sc->cursor, sizeof sc->cursor, "0");
+    for (int k = 0; k < VK_KEYS; k++) {
+        sc->live0[k] = m->ver[k] != 0;
+        sc->sets0[k] = m->sets[k];
+        sc->dels0[k] = m->dels[k];
+        sc->seen[k] = 0;
+    }
+}
+
+/* One SCAN step; at the end of a whole scan, every key live throughout must have come
+ * once, none twice, and none absent throughout. -1 on a bad reply. */
+static int vscan_step(redisContext *c, struct vscan *sc, const struct vmodel *m)
+{
+    redisReply *r = redisCommand(c, "SCAN %s MATCH v:* COUNT 20", sc->cursor);
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+        freeReplyObject(r);
+        return -1;
+    }
+    snprintf(sc->cursor, sizeof sc->cursor, "%s", r->element[0]->str);
+    for (size_t i = 0; i < r->element[1]->elements; i++)
+        sc->seen[atoi(r->element[1]->element[i]->str + 2) % VK_KEYS]++;
+    freeReplyObject(r);
+    if (strcmp(sc->cursor, "0"))
+        return 0;
+    for (int k = 0; k < VK_KEYS; k++) {
+        sc->twice += sc->seen[k] > 1;
+        sc->missed += sc->live0[k] && m->dels[k] == sc->dels0[k] && !sc->seen[k];
+        sc->dead_seen += !sc->live0[k] && m->sets[k] == sc->sets0[k] && sc->seen[k];
+    }
+    sc->scans++;
+    vscan_start(sc, m);
+    return 0;
+}
+
+/* One client SETs and DELs 200 keys (1000-byte values, versions counting up; 20 writes
+ * pipelined a batch) through a dozen checkpoints (write-buffer-limit 1mb). After each
+ * acknowledged batch another client GETs exactly the versions it left (a deleted key
+ * never comes back), each DEL counts exactly the keys the model has, and a third client's
+ * SCAN, one step a batch, returns each key at most once a whole scan, every key present
+ * throughout, none absent throughout. Then SIGKILL: after the restart, every key holds
+ * its last acknowledged version, DBSIZE and a whole SCAN agree. */
+static void versions_across_checkpoints_hold_and_survive_sigkill(void)
+{
+    srvp p = {0};
+    const char *const args[] = {"--write-buffer-limit", "1mb", NULL};
+    if (sp_start_argv(&p, "versions", args)) {
+        sp_dump_log(&p);
+        T_FAIL("server did not start");
+    }
+    redisContext *w = sp_connect(&p), *r = sp_connect(&p), *sc = sp_connect(&p);
+    T_ASSERT(w && r && sc);
+    static struct vmodel m;
+    static struct vscan scan;
+    memset(&m, 0, sizeof m);
+    vscan_start(&scan, &m);
+    unsigned seed = 777;
+    int version = 0, bad = 0, bad_replies = 0;
+    char why[128] = "", val[VK_VLEN + 1];
+    uint64_t txn0 = sp_data_txnid(&p);
+    for (int b = 0; b < VK_BATCHES && !bad && !bad_replies; b++) {
+        int keys[VK_BATCH], vers[VK_BATCH]; /* vers 0: a DEL */
+        for (int i = 0; i < VK_BATCH; i++) {
+            keys[i] = (int)(rand_r(&seed) % VK_KEYS);
+            vers[i] = rand_r(&seed) % 4 == 0 ? 0 : ++version;
+            if (!vers[i]) {
+                redisAppendCommand(w, "DEL v:%03d", keys[i]);
+            } else {
+                vk_value(val, vers[i]);
+                redisAppendCommand(w, "SET v:%03d %s", keys[i], val);
+            }
+        }
+        for (int i = 0; i < VK_BATCH; i++) {
+            redisReply *rep = NULL;
+            int k = keys[i];
+            if (redisGetReply(w, (void **)&rep) != REDIS_OK) {
+                bad_replies++;
+                break;
+            }
+            if (!vers[i]) { /* DEL counts the key exactly when the model has it */
+                bad_replies += rep->type != REDIS_REPLY_INTEGER || rep->integer != (m.ver[k] != 0);
+                m.dels[k]++;
+            } else {
+                bad_replies += rep->type != REDIS_REPLY_STATUS;
+                m.sets[k]++;
+            }
+            m.ver[k] = vers[i];
+            freeReplyObject(rep);
+        }
+        bad = vk_check(r, &m, keys, VK_BATCH, why, sizeof why);
+        bad_replies += vscan_step(sc, &scan, &m) != 0;
+    }
+    uint64_t checkpoints = sp_data_txnid(&p) - txn0;
+    redisFree(w);
+    redisFree(r);
+    redisFree(sc);
+    printf("versions: %d writes in %d batches, %llu checkpoints, %d whole scans\n", version,
+           VK_BATCHES, (unsigned long long)checkpoints, scan.scans);
+    if (bad || bad_replies)
+        sp_kill(&p);
+    if (bad)
+        T_FAIL("%d keys differ from the acknowledged versions: %s", bad, why);
+    T_EQ_INT(bad_replies, 0);
+    T_EQ_INT(scan.twice, 0);
+    T_EQ_INT(scan.missed, 0);
+    T_EQ_INT(scan.dead_seen, 0);
+    T_ASSERT(scan.scans >= VK_BATCHES / 20);
+    T_ASSERT(checkpoints >= 5);
+
+    sp_kill(&p);
+    if (sp_start_argv(&p, "versions", args)) {
+        sp_dump_log(&p);
+        T_FAIL("server did not restart");
+    }
+    redisContext *c = sp_connect(&p);
+    T_ASSERT(c);
+    int all[VK_KEYS], live = 0;
+    for (int k = 0; k < VK_KEYS; k++) {
+        all[k] = k;
+        live += m.ver[k] != 0;
+    }
+    bad = vk_check(c, &m, all, VK_KEYS, why, sizeof why);
+    vscan_start(&scan, &m);
+    scan.scans = 0;
+    int steps = 0;
+    do
+        bad_replies += vscan_step(c, &scan, &m) != 0;
+    while (!bad_replies && scan.scans == 0 && ++steps < VK_KEYS);
+    redisReply *rep = redisCommand(c, "DBSIZE");
+    long long dbsize = rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer : -1;
+    freeReplyObject(rep);
+    redisFree(c);
+    sp_kill(&p);
+    if (bad)
+        T_FAIL("after SIGKILL, %d keys differ from the acknowledged versions: %s", bad, why);
+    T_EQ_INT(dbsize, live);
+    T_EQ_INT(bad_replies, 0);
+    T_EQ_INT(scan.scans, 1);
+    T_EQ_INT(scan.twice + scan.missed + scan.dead_seen, 0);
+}
+
 int main(void)
 {
     T_RUN(acknowledged_writes_survive_sigkill);
+    T_RUN(versions_across_checkpoints_hold_and_survive_sigkill);
     return T_MAIN_END();
 }
