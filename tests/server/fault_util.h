@@ -11,9 +11,11 @@
 static char g_ctl[PATH_MAX + 16];
 
 /* Starts the server in scratch directory name with the shim preloaded and the extra
- * "--directive value" arguments (NULL-terminated, may be NULL). The data directory is
- * resolved first: the shim compares it with the paths the kernel reports. */
-static inline int start_faulty_argv(srvp *p, const char *name, const char *const *extra)
+ * "--directive value" arguments (NULL-terminated, may be NULL), and asan_more added to the
+ * server's ASAN_OPTIONS (":"-separated; may be NULL). The data directory is resolved
+ * first: the shim compares it with the paths the kernel reports. */
+static inline int start_faulty_asan(srvp *p, const char *name, const char *const *extra,
+                                    const char *asan_more)
 {
     const char *base = getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".";
     char dir[PATH_MAX + 64], real[PATH_MAX];
@@ -26,7 +28,8 @@ static inline int start_faulty_argv(srvp *p, const char *name, const char *const
     char asan[512];
     const char *old = getenv("ASAN_OPTIONS");
     /* ASan insists on coming first among the preloaded libraries; the shim only forwards. */
-    snprintf(asan, sizeof asan, "%s%sverify_asan_link_order=0", old ? old : "", old ? ":" : "");
+    snprintf(asan, sizeof asan, "%s%sverify_asan_link_order=0%s%s", old ? old : "",
+             old ? ":" : "", asan_more ? ":" : "", asan_more ? asan_more : "");
     char *saved = old ? strdup(old) : NULL;
     setenv("OX_FAULT_DIR", real, 1);
     setenv("OX_FAULT_CTL", g_ctl, 1);
@@ -42,6 +45,11 @@ static inline int start_faulty_argv(srvp *p, const char *name, const char *const
     if (rc)
         sp_dump_log(p);
     return rc;
+}
+
+static inline int start_faulty_argv(srvp *p, const char *name, const char *const *extra)
+{
+    return start_faulty_asan(p, name, extra, NULL);
 }
 
 static inline int start_faulty(srvp *p, const char *name)
