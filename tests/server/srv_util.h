@@ -273,34 +273,23 @@ static inline const char *sp_info_field(redisContext *c, const char *section,
 
 /* ---- checkpoints and memory, seen from outside the server ---- */
 
-/* The id of the newest LMDB transaction in the server's data file (<dir>/oxistore.mdb),
- * read from its two meta pages (MDB_meta's txnid: 128 bytes past each page's 16-byte
- * header; the page size is kept 24 bytes past it). The store writes LMDB only in
- * checkpoints, one transaction each, so its growth counts them. 0 if unreadable. */
-static inline uint64_t sp_data_txnid(const srvp *p)
+/* The checkpoints the server at p wrote since it started (INFO persistence
+ * "checkpoints", on a connection of its own); 0 if it does not answer. */
+static inline uint64_t sp_checkpoints(const srvp *p)
 {
-    char path[600];
-    unsigned char m[152];
-    uint32_t psize;
-    uint64_t t0, t1;
-    snprintf(path, sizeof path, "%s/oxistore.mdb", p->dir);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    int ok = pread(fd, m, sizeof m, 0) == (ssize_t)sizeof m;
-    memcpy(&psize, m + 16 + 24, 4);
-    memcpy(&t0, m + 16 + 128, 8);
-    ok = ok && psize >= 512 && pread(fd, m, sizeof m, (off_t)psize) == (ssize_t)sizeof m;
-    memcpy(&t1, m + 16 + 128, 8);
-    close(fd);
-    return !ok ? 0 : t1 > t0 ? t1 : t0;
+    redisContext *c = sp_connect(p);
+    char v[32] = "";
+    if (c)
+        sp_info_field(c, "persistence", "checkpoints", v, sizeof v);
+    redisFree(c);
+    return strtoull(v, NULL, 10);
 }
 
 /* For a server started with a small write-buffer-limit (1mb: a checkpoint starts at half
- * of it): rewrites the filler keys "fill:00".."fill:24" (100 KB per MSET) until the data
- * file's transaction id grew by two, so that a checkpoint frozen after the call (one may
- * have been under way) holds every write acknowledged before it. The data file is read
- * between MSETs: polling, with a 30 s deadline. 0 once it did, -1 on an error reply or at
+ * of it): rewrites the filler keys "fill:00".."fill:24" (100 KB per MSET) until two more
+ * checkpoints were written, so that one frozen after the call (one may have been under
+ * way) holds every write acknowledged before it. INFO is read between MSETs: polling,
+ * with a 30 s deadline. 0 once it did, -1 on an error reply or at
  * the deadline. */
 static inline int sp_force_checkpoint(redisContext *c, const srvp *p)
 {
@@ -309,10 +298,10 @@ static inline int sp_force_checkpoint(redisContext *c, const srvp *p)
     const char *argv[1 + 2 * FILL_KEYS];
     size_t lens[1 + 2 * FILL_KEYS];
     char keys[FILL_KEYS][16];
-    uint64_t from = sp_data_txnid(p), deadline = t_now_ms() + 30000;
+    uint64_t from = sp_checkpoints(p), deadline = t_now_ms() + 30000;
     argv[0] = "MSET";
     lens[0] = 4;
-    for (int round = 0; sp_data_txnid(p) < from + 2; round++) {
+    for (int round = 0; sp_checkpoints(p) < from + 2; round++) {
         if (t_now_ms() > deadline)
             return -1;
         memset(val, 'a' + round % 26, sizeof val);

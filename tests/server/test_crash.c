@@ -282,7 +282,7 @@ static void versions_across_checkpoints_hold_and_survive_sigkill(void)
     unsigned seed = 777;
     int version = 0, bad = 0, bad_replies = 0;
     char why[128] = "", val[VK_VLEN + 1];
-    uint64_t txn0 = sp_data_txnid(&p);
+    uint64_t ckpt0 = sp_checkpoints(&p);
     for (int b = 0; b < VK_BATCHES && !bad && !bad_replies; b++) {
         int keys[VK_BATCH], vers[VK_BATCH]; /* vers 0: a DEL */
         for (int i = 0; i < VK_BATCH; i++) {
@@ -315,7 +315,7 @@ static void versions_across_checkpoints_hold_and_survive_sigkill(void)
         bad = vk_check(r, &m, keys, VK_BATCH, why, sizeof why);
         bad_replies += vscan_step(sc, &scan, &m) != 0;
     }
-    uint64_t checkpoints = sp_data_txnid(&p) - txn0;
+    uint64_t checkpoints = sp_checkpoints(&p) - ckpt0;
     redisFree(w);
     redisFree(r);
     redisFree(sc);

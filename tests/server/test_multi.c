@@ -652,7 +652,7 @@ static void batch_writes_are_visible_whole_across_checkpoints(void)
     redisContext *c = sp_connect(&g_srv);
     T_ASSERT(c);
     T_CMD(c, "+OK", "FLUSHALL");
-    uint64_t txn0 = sp_data_txnid(&g_srv);
+    uint64_t ckpt0 = sp_checkpoints(&g_srv);
     atomic_store(&g_writing, 1);
     pthread_t th[READERS];
     struct vis_reader v[READERS] = {{0}};
@@ -669,7 +669,7 @@ static void batch_writes_are_visible_whole_across_checkpoints(void)
         back += v[i].back;
         reads += v[i].reads;
     }
-    uint64_t checkpoints = sp_data_txnid(&g_srv) - txn0;
+    uint64_t checkpoints = sp_checkpoints(&g_srv) - ckpt0;
     printf("%d batches of %d keys, %ld reads beside them, %llu checkpoints\n", PAIR_ROUNDS,
            VIS_KEYS, reads, (unsigned long long)checkpoints);
     T_EQ_INT(bad_replies, 0);
@@ -706,7 +706,7 @@ static void watch_across_a_checkpoint_aborts_exactly_when_the_key_changed(void)
     T_ASSERT(a && b);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const struct wcase *tc = &cases[i];
-        uint64_t txn0 = sp_data_txnid(&g_srv);
+        uint64_t ckpt0 = sp_checkpoints(&g_srv);
         T_EQ_INT(run_list(a, tc->setup), 0);
         T_CMD(a, "+OK", "WATCH wk:k");
         T_EQ_INT(run_list(b, tc->other), 0);
@@ -717,7 +717,7 @@ static void watch_across_a_checkpoint_aborts_exactly_when_the_key_changed(void)
             T_FAIL("case %zu (%s, then %s, then a checkpoint): EXEC replied %s", i, tc->setup,
                    tc->other[0] ? tc->other : "nothing", got);
         /* Two at least: the first may have been under way already. */
-        T_ASSERT(sp_data_txnid(&g_srv) >= txn0 + 2);
+        T_ASSERT(sp_checkpoints(&g_srv) >= ckpt0 + 2);
         T_CMD(b, tc->after, "GET wk:k");
     }
     redisFree(a);

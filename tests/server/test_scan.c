@@ -295,7 +295,7 @@ static void scan_across_checkpoints_returns_every_stable_key_once(void)
     T_ASSERT(c && w);
     seen *s = calloc(1, sizeof *s);
     char cursor[32] = "0";
-    uint64_t txn0 = sp_data_txnid(&g_srv);
+    uint64_t ckpt0 = sp_checkpoints(&g_srv);
     int forced = 0, failed = 0;
     do {
         failed = scan_step(c, cursor, "COUNT 10000", mark, s, NULL, 0) ||
@@ -304,7 +304,7 @@ static void scan_across_checkpoints_returns_every_stable_key_once(void)
                  sp_force_checkpoint(w, &g_srv);
         forced += !failed;
     } while (!failed && strcmp(cursor, "0"));
-    uint64_t checkpoints = sp_data_txnid(&g_srv) - txn0;
+    uint64_t checkpoints = sp_checkpoints(&g_srv) - ckpt0;
     long keys = s->keys, twice = s->twice;
     int all = all_stable(s);
     free(s);
