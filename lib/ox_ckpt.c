@@ -296,7 +296,7 @@ int ox__ckpt_room(ox_store *s)
     ox__ckpt_release(s);
     pthread_mutex_lock(&s->ckpt_mu);
     ox_mem *a = s->view->mem[0];
-    int full = ox__mem_bytes(a) >= s->mem_budget;
+    int full = ox__mem_full(a, s->mem_budget);
     int old = s->mem_born_ms && ox__mono_ms() - s->mem_born_ms >= s->ckpt_age_ms;
     int rc = OX_OK;
     if (!full && !(old && !s->frozen)) {

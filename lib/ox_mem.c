@@ -164,6 +164,11 @@ size_t ox__mem_bytes(const ox_mem *m)
     return atomic_load_explicit(&m->bytes, memory_order_relaxed);
 }
 
+int ox__mem_full(const ox_mem *m, size_t budget)
+{
+    return ox__mem_bytes(m) + m->chunk_size >= budget;
+}
+
 uint64_t ox__mem_max_seq(const ox_mem *m)
 {
     return atomic_load_explicit(&m->max_seq, memory_order_acquire);

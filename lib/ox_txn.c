@@ -553,6 +553,11 @@ static int txn_key_op(ox_txn *x, ox_table *t, ox_op *op, const void *key, size_t
     return txn_run(x, op, NULL);
 }
 
+int ox_txn_buffer_full(const ox_txn *x)
+{
+    return x && x->mem && !x->s->read_only && ox__mem_full(x->mem, x->s->mem_budget);
+}
+
 int ox_txn_put(ox_txn *x, ox_table *t, const void *key, size_t klen, const void *val,
                size_t vlen, uint64_t expire_at, unsigned flags)
 {

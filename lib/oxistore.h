@@ -416,6 +416,12 @@ int ox_txn_prefix(ox_txn *txn, ox_table *t, const ox_val *prefix, unsigned flags
  * Under OX_SYNC_ALWAYS the writes are on disk when it returns OX_OK. Iterators of the
  * txn must be closed before. */
 int ox_txn_commit(ox_txn *txn);
+/* 1 once the write buffer this transaction writes into has reached its budget (half of
+ * ox_options.mem_limit, less the buffer's allocation step): a caller that groups many
+ * independent writes in one transaction should commit now and go on in a new one (whose
+ * begin waits for a checkpoint if need be), so that memory stays within the limit. A
+ * transaction keeps working past it: this is advice, not an error. 0 otherwise. */
+int ox_txn_buffer_full(const ox_txn *txn);
 /* Discards every write of the transaction and frees it. NULL is a no-op. */
 void ox_txn_rollback(ox_txn *txn);
 

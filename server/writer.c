@@ -40,13 +40,13 @@ struct srv_writer {
 #define WRITER_FAIL_LOG_S 30 /* seconds between two log lines of failed commits, as Redis's
                                 AOF write errors */
 
-/* Every reply of a batch whose commit failed becomes this error: nothing of it is
- * stored, and what reads saw was never committed. */
-static void batch_fail(srv_job *jobs, int rc)
+/* Every reply of the jobs [jobs, end) whose commit failed becomes this error: nothing of
+ * it is stored, and what reads saw was never committed. */
+static void batch_fail(srv_job *jobs, srv_job *end, int rc)
 {
     char msg[160];
     snprintf(msg, sizeof msg, "-MISCONF Errors writing to the data file: %s", ox_strerror(rc));
-    for (srv_job *j = jobs; j; j = j->next) {
+    for (srv_job *j = jobs; j != end; j = j->next) {
         if (j->barrier || !j->out || j->kind == JOB_UNWATCH || j->kind == JOB_WSET_FREE)
             continue;
         if (j->kind == JOB_EXEC) {
@@ -85,36 +85,46 @@ static void report_commit(srv_writer *w, int rc)
     w->fail_reported = 1;
 }
 
-static void batch_run(srv_job *jobs)
+/* Runs jobs from `jobs` on in one transaction and commits it: all of them, or those that
+ * fit in the write buffer's budget (at least one), so that a batch larger than the
+ * buffer commits in parts and memory stays within write-buffer-limit (each part's begin
+ * waits for the checkpoint that makes room). Each part is a batch of its own (numbered
+ * for WATCH). Returns the first job it did not run, NULL when none is left. */
+static srv_job *batch_part(srv_job *jobs)
 {
     srv_writer *w = srv.writer;
     w->batch++;
     ox_txn *txn = NULL;
     int rc = ox_txn_begin(srv.store, &txn);
     size_t n = 0;
-    for (srv_job *j = jobs; j; j = j->next) {
-        if (j->kind == JOB_WSET_FREE) {
-            watch_set_free(j->wset);
+    srv_job *j = jobs;
+    while (j) {
+        srv_job *cur = j;
+        j = j->next;
+        if (cur->kind == JOB_WSET_FREE) {
+            watch_set_free(cur->wset);
             continue;
         }
-        if (j->barrier)
+        if (cur->barrier)
             continue;
-        job_reply_buf(j);
-        if (j->kind == JOB_UNWATCH) {
-            watch_clear(j->c->wset);
+        job_reply_buf(cur);
+        if (cur->kind == JOB_UNWATCH) {
+            watch_clear(cur->c->wset);
             continue;
         }
         if (rc != OX_OK)
             continue;
-        if (j->kind == JOB_EXEC) {
-            multi_exec_run(j, txn);
-            n += (size_t)j->multi_n;
-            continue;
+        if (cur->kind == JOB_EXEC) {
+            multi_exec_run(cur, txn);
+            n += (size_t)cur->multi_n;
+        } else {
+            cmd_ctx x = {.argc = cur->argc, .argv = cur->argv, .out = cur->out, .dbi = cur->db,
+                         .table = srv.db[cur->db], .txn = txn, .cmd = cur->cmd, .job = cur};
+            cmd_call(&x);
+            n++;
         }
-        cmd_ctx x = {.argc = j->argc, .argv = j->argv, .out = j->out, .dbi = j->db,
-                     .table = srv.db[j->db], .txn = txn, .cmd = j->cmd, .job = j};
-        cmd_call(&x);
-        n++;
+        if (j && ox_txn_buffer_full(txn))
+            break;
     }
     if (rc == OX_OK) {
         dbmap_precommit();
@@ -126,11 +136,19 @@ static void batch_run(srv_job *jobs)
     atomic_store_explicit(&srv.write_failed, rc != OX_OK, memory_order_relaxed);
     report_commit(w, rc);
     if (rc != OX_OK) {
-        batch_fail(jobs, rc);
+        batch_fail(jobs, j, rc);
     } else {
         atomic_fetch_add_explicit(&srv.stats.commits, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&srv.stats.batched, n, memory_order_relaxed);
     }
+    return j;
+}
+
+static void batch_run(srv_job *jobs)
+{
+    srv_writer *w = srv.writer;
+    for (srv_job *part = jobs; part;)
+        part = batch_part(part);
     /* Back to the I/O threads, each thread's jobs in their original order. The batch is
      * split in one pass first: a thread may free its jobs as soon as it has them. */
     for (int i = 0; i < srv.nio; i++)
