@@ -852,17 +852,15 @@ static void random_damage_never_crashes(void)
     T_ASSERT(corrupt > 100);
 }
 
-/* ox_check walks the log too: a crash's commits after the last checkpoint are counted
- * (what the next open replays), and a segment gone from the middle is corruption, not a
- * silent loss. */
-static void check_counts_the_log_and_finds_a_missing_segment(void)
+/* A store at path whose N commits (2000-byte values: about four 1 MiB log segments) are
+ * in its log only: written by a child that dies without closing (the page cache keeps
+ * what it wrote: no sync is needed). 0, or -1 if the child failed. */
+static int crashed_store(const char *path, int n)
 {
-    const char *path = u_path("logck.mdb");
-    enum { N = 2000 };
     pid_t pid = fork();
-    T_ASSERT(pid >= 0);
-    if (pid == 0) { /* N commits over four 1 MiB segments, then dies unclosed (the page
-                       cache keeps what it wrote: no sync is needed) */
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
         ox_options o;
         ox_options_init(&o);
         o.wal_size = 1 << 20;
@@ -872,7 +870,7 @@ static void check_counts_the_log_and_finds_a_missing_segment(void)
             _exit(2);
         char k[32], v[2000];
         memset(v, 'v', sizeof v);
-        for (int i = 0; i < N; i++) {
+        for (int i = 0; i < n; i++) {
             snprintf(k, sizeof k, "k%d", i);
             if (ox_put(ox_store_table(s), k, strlen(k), v, sizeof v))
                 _exit(3);
@@ -880,26 +878,56 @@ static void check_counts_the_log_and_finds_a_missing_segment(void)
         _exit(0);
     }
     int st;
-    T_EQ_INT(waitpid(pid, &st, 0), pid);
-    T_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        return -1;
+    return 0;
+}
+
+/* ox_check walks the log too: a crash's commits after the last checkpoint are counted
+ * (what the next open replays), and a segment gone from the middle is corruption, not a
+ * silent loss. */
+static void check_counts_the_log_and_finds_a_missing_segment(void)
+{
+    const char *path = u_path("logck.mdb");
+    enum { N = 2000 };
+    T_EQ_INT(crashed_store(path, N), 0);
     ox_check_report rep;
     T_EQ_INT(ox_check(path, &rep), OX_OK);
     T_EQ_INT(rep.recovery_pending, 1);
     T_EQ_U64(rep.log_records, N);
     /* The segments are named by their first record; drop the second one. */
     char seg[600], second[600] = "";
-    int found = 0;
-    for (unsigned q = 2; q <= N && found < 1; q++) {
+    for (unsigned q = 2; q <= N && !second[0]; q++) {
         snprintf(seg, sizeof seg, "%s-wal.%016x", path, q);
-        if (access(seg, F_OK) == 0) {
+        if (access(seg, F_OK) == 0)
             snprintf(second, sizeof second, "%s", seg);
-            found++;
-        }
     }
-    T_ASSERT(found == 1);
+    T_ASSERT(second[0]);
     T_EQ_INT(unlink(second), 0);
     T_EQ_INT(ox_check(path, &rep), OX_ECORRUPT);
     T_ASSERT(strstr(rep.problem, "write-ahead log") != NULL);
+}
+
+/* ox_repair on a sound file whose log holds a crash's commits writes them to the file:
+ * the log has nothing left to replay, and every commit is there. */
+static void repair_writes_the_logs_commits_to_the_file(void)
+{
+    const char *path = u_path("logrep.mdb");
+    enum { N = 500 };
+    T_EQ_INT(crashed_store(path, N), 0);
+    char what[512];
+    T_EQ_INT(ox_repair(path, what, sizeof what), OX_OK);
+    T_ASSERT(strstr(what, "wrote the write-ahead log's later commits to it") != NULL);
+    ox_check_report rep;
+    T_EQ_INT(ox_check(path, &rep), OX_OK);
+    T_EQ_INT(rep.recovery_pending, 0);
+    T_EQ_U64(rep.log_records, 0);
+    ox_store *s;
+    T_EQ_INT(ox_store_open(path, NULL, &s), OX_OK);
+    uint64_t n;
+    T_EQ_INT(ox_count(ox_store_table(s), &n), OX_OK);
+    T_EQ_U64(n, N);
+    T_EQ_INT(ox_store_close(s), OX_OK);
 }
 
 int main(void)
@@ -919,6 +947,7 @@ int main(void)
     T_RUN(repair_leaves_a_clean_file_alone);
     T_RUN(random_damage_never_crashes);
     T_RUN(check_counts_the_log_and_finds_a_missing_segment);
+    T_RUN(repair_writes_the_logs_commits_to_the_file);
     free(big_clean.b);
     return T_MAIN_END();
 }
