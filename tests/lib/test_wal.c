@@ -248,6 +248,15 @@ typedef struct mcrash {
     int checkpoints;
 } mcrash;
 
+/* The scratch paths of machine-crash test `name`. */
+static void mcrash_paths(mcrash *m, const char *name)
+{
+    snprintf(m->path, sizeof m->path, "%s.mdb", u_path(name));
+    snprintf(m->base, sizeof m->base, "%s.base", u_path(name));
+    snprintf(m->final, sizeof m->final, "%s.final", u_path(name));
+    snprintf(m->logcopy, sizeof m->logcopy, "%s.logcopy", u_path(name));
+}
+
 /* The plan's 'C' and 'W': the data file after the first checkpoint (the base), the log
  * when every write is in it (before the second checkpoint releases any of it), the data
  * file after the second checkpoint (the final). */
@@ -318,10 +327,7 @@ static void machine_crash(const char *name, int sync, int open_sync_policy)
 {
     mcrash m = {.checkpoints = 0};
     enum { N = 2000 };
-    snprintf(m.path, sizeof m.path, "%s.mdb", u_path(name));
-    snprintf(m.base, sizeof m.base, "%s.base", u_path(name));
-    snprintf(m.final, sizeof m.final, "%s.final", u_path(name));
-    snprintf(m.logcopy, sizeof m.logcopy, "%s.logcopy", u_path(name));
+    mcrash_paths(&m, name);
     child_plan plan = {.sync = sync, .mem_limit = 256u << 20, .vsize = 100, .n = N,
                        .at = {N / 2, N, N, -1}, .what = {'C', 'W', 'C'}};
     T_EQ_INT(run_child(m.path, &plan, mcrash_at, &m), N);
@@ -413,10 +419,7 @@ static void no_sync_machine_crash_keeps_a_prefix_and_a_sound_file(void)
     mcrash m = {.checkpoints = 0};
     enum { N = 2000 };
     const char *name = "mcrash4";
-    snprintf(m.path, sizeof m.path, "%s.mdb", u_path(name));
-    snprintf(m.base, sizeof m.base, "%s.base", u_path(name));
-    snprintf(m.final, sizeof m.final, "%s.final", u_path(name));
-    snprintf(m.logcopy, sizeof m.logcopy, "%s.logcopy", u_path(name));
+    mcrash_paths(&m, name);
     child_plan plan = {.sync = OX_SYNC_NO, .mem_limit = 256u << 20, .vsize = 100, .n = N,
                        .at = {N / 2, N, N, -1}, .what = {'C', 'W', 'C'}};
     T_EQ_INT(run_child(m.path, &plan, mcrash_at, &m), N);
