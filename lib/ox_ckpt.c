@@ -303,10 +303,15 @@ int ox__ckpt_room(ox_store *s)
         pthread_mutex_unlock(&s->ckpt_mu);
         return OX_OK;
     }
-    if (!s->ckpt_on) { /* recovery, or no thread: the writer checkpoints itself */
+    if (!s->ckpt_on) {
+        /* Recovery (the checkpointer starts after it): the replay fills both buffers, what
+         * the crash found in them, and leaves the frozen one to the thread, so a restart
+         * costs the replay alone; only a log holding more (a smaller limit now) is
+         * checkpointed here. Without a thread at all: here, at once. */
+        int defer = s->replaying && s->log;
         if (s->frozen)
             rc = apply_here(s);
-        if (rc == OX_OK && (rc = freeze(s)) == OX_OK)
+        if (rc == OX_OK && (rc = freeze(s)) == OX_OK && !defer)
             rc = apply_here(s);
         pthread_mutex_unlock(&s->ckpt_mu);
         return rc;
