@@ -115,12 +115,6 @@ thread_dir() { # pid comm
   for t in /proc/"$1"/task/*; do [ "$(cat "$t/comm" 2>/dev/null)" = "$2" ] && { echo "$t"; return; }; done
 }
 thread_wb() { local t; t=$(thread_dir "$1" "$2"); if [ -n "$t" ]; then io_wb "${t#/proc/}"; else echo 0; fi; }
-# A thread's state letter and its CPU time (utime + stime, in ticks): "S 1234". The comm
-# may hold spaces: the fields are counted after its closing parenthesis.
-thread_cpu() {
-  local t; t=$(thread_dir "$1" "$2")
-  if [ -n "$t" ]; then sed 's/.*) //' "$t/stat" | awk '{ print $1, $12 + $13 }'; else echo "? 0"; fi
-}
 info_field() { redis-cli -p "$1" info "$2" | tr -d '\r' | awk -F: -v k="$3" '$1 == k { print $2 }'; }
 load() { # port file: redis-cli --pipe, which returns when every reply is in
   redis-cli -p "$1" --pipe < "$2" > "$work/pipe.out" 2>&1 || { cat "$work/pipe.out" >&2; exit 1; }
@@ -319,9 +313,9 @@ disk() {
     "(folio) of the page cache a write turns dirty, at its size, not the bytes written nor" \
     "what the disk later writes: after each fdatasync the page is clean again and the next" \
     "commit's few hundred bytes count a whole one. On kernels whose page cache uses large" \
-    "folios (ext4 from Linux 6.x) a file written in large writes, as oxistore's log segments" \
-    "are when they are zero-filled (64 KiB at a time), sits in large folios, so each commit" \
-    "there counts up to 64 KiB: see bytes per commit. oxistore's" \
+    "folios (ext4 from Linux 6.x) a file written in large writes sits in large folios, and" \
+    "each commit there would count (and write back) up to 64 KiB: oxistore zero-fills its" \
+    "log segments one 4 KiB page per write for that reason (see bytes per commit). oxistore's" \
     "bytes include its checkpoints (LMDB written from the write buffer, when the active" \
     "buffer reaches half of \`write-buffer-limit\` or is 60 s old: shown apart) and the zeros of" \
     "each new 16 MiB log segment; Redis's include its automatic AOF rewrites, if one ran." "" \
@@ -370,7 +364,7 @@ aof_wait() { # port: until Redis has no AOF rewrite running or scheduled
   while redis-cli -p "$1" info persistence | grep -q 'aof_rewrite_in_progress:1\|aof_rewrite_scheduled:1'; do sleep 0.1; done
 }
 large() {
-  local key port pid dir t0 t1 s f a first=0 i=0 chunks=() ck0 ck1
+  local key port pid dir t0 t1 s f a first=0 i=0 chunks=()
   log "large: generating $KEYS SET commands"
   while [ "$first" -lt "$KEYS" ]; do
     local cnt=$(( KEYS - first < CHUNK ? KEYS - first : CHUNK ))
@@ -398,14 +392,12 @@ large() {
     "buffers and caches, the write buffer first (\`write-buffer-limit\`); Redis's is its data" \
     "set. The goal bounds oxistore's anonymous RSS by \`write-buffer-limit\` + 100 MiB, after the" \
     "load and at its peak (sampled after each run of the load)." \
-    "The kill -9 comes right after the load (oxistore: RSS and the checkpointer's state read," \
-    "nothing else), so the log holds what the write buffer held then: the active buffer (a" \
-    "checkpoint starts when it reaches half of \`write-buffer-limit\`, or 60 s after its first" \
-    "write) and a frozen one if its checkpoint was still running. How full the active buffer" \
-    "was cannot be read from outside the server (no INFO field says it): the table says" \
-    "whether a checkpoint was running at the kill (the ox-checkpoint thread's state and CPU" \
-    "time), and the anonymous RSS at the first reply after the restart, about what the" \
-    "replay put back into the write buffer, shows how much was replayed." ""
+    "The kill -9 comes right after the load (oxistore: RSS and INFO persistence read, nothing" \
+    "else), so the log holds what the write buffer held then: the active buffer (a checkpoint" \
+    "starts when it reaches half of \`write-buffer-limit\`, or 60 s after its first write) and" \
+    "a frozen one if its checkpoint was still running. The table gives INFO's" \
+    "\`write_buffer_bytes\`, \`checkpoint_in_progress\` and \`commits_since_checkpoint\` (the" \
+    "commits the restart replays) read just before the kill." ""
   declare -A res
   for s in ox redis; do
     port=$(free_port); dir=$work/l-$s
@@ -429,14 +421,14 @@ large() {
     # everysec: let the last second reach the disk before the kill (always: at once, so
     # that oxistore's write buffer is as the load left it, not drained by a checkpoint)
     [ "$LOAD_FSYNC" = always ] || sleep 2
-    [ $s = ox ] && { ck0=$(thread_cpu "$pid" ox-checkpoint); res[$s.wbl]=$(redis-cli -p "$port" config get write-buffer-limit | tail -1); }
+    if [ $s = ox ]; then # what the log holds for the replay, as the kill will find it
+      res[$s.wbl]=$(redis-cli -p "$port" config get write-buffer-limit | tail -1)
+      res[$s.wbb]=$(info_field "$port" persistence write_buffer_bytes)
+      res[$s.ckpt]=$(info_field "$port" persistence checkpoint_in_progress)
+      res[$s.pending]=$(info_field "$port" persistence commits_since_checkpoint)
+    fi
     res[$s.rss]=$(rss_kb "$pid" VmRSS); res[$s.anon]=$(rss_kb "$pid" RssAnon); res[$s.file]=$(rss_kb "$pid" RssFile)
     if (( res[$s.anon] > res[$s.anonpeak] )); then res[$s.anonpeak]=${res[$s.anon]}; fi
-    if [ $s = ox ]; then
-      ck1=$(thread_cpu "$pid" ox-checkpoint)
-      # Running: on the CPU or in I/O now, or CPU time spent since the load's end.
-      case "${ck1%% *}" in R|D) res[$s.ckpt]=yes ;; *) [ "${ck0#* }" = "${ck1#* }" ] && res[$s.ckpt]=no || res[$s.ckpt]=yes ;; esac
-    fi
     log "large: $s kill -9 and restart"
     kill9 "$pid"
     res[$s.du]=$(du -sk "$dir" | cut -f1)
@@ -478,7 +470,7 @@ large() {
     "| RSS after load | $(mib "${res[ox.rss]}") | $(mib "${res[redis.rss]}") | **$(ratio "${res[ox.rss]}" "${res[redis.rss]}")x** |" \
     "| of which anonymous / file-backed | $(mib "${res[ox.anon]}") / $(mib "${res[ox.file]}") | $(mib "${res[redis.anon]}") / $(mib "${res[redis.file]}") | |" \
     "| oxistore: anonymous RSS after load, and its peak during the load, against write-buffer-limit ($(mib $(( ${res[ox.wbl]} / 1024 )))) + 100 MiB (goal ≤ 1x) | $(mib "${res[ox.anon]}"), peak $(mib "${res[ox.anonpeak]}") / $(mib "$bound") | | **$(ratio "${res[ox.anon]}" "$bound")x**, peak **$(ratio "${res[ox.anonpeak]}" "$bound")x** |" \
-    "| oxistore: a checkpoint running at the kill -9 (else the log held only the active buffer) | ${res[ox.ckpt]} | | |" \
+    "| oxistore at the kill -9: write buffer bytes (of the limit), a checkpoint running (1/0), commits the log held after the last checkpoint | $(mib $(( ${res[ox.wbb]} / 1024 ))) of $(mib $(( ${res[ox.wbl]} / 1024 ))), ${res[ox.ckpt]}, ${res[ox.pending]} | | |" \
     "| restart after kill -9 → first GET with data (s; goal ≤ 1 s) | ${res[ox.restart1]} | ${res[redis.restart1]} | **$(ratio "${res[ox.restart1]}" "${res[redis.restart1]}")x** |" \
     "| DBSIZE after that restart | ${res[ox.dbsize1]} | ${res[redis.dbsize1]} | |" \
     "| RSS at first reply (anonymous: about the replayed write buffer, for oxistore) | $(mib "${res[ox.rss1]}") ($(mib "${res[ox.anon1]}")) | $(mib "${res[redis.rss1]}") ($(mib "${res[redis.anon1]}")) | |" \
