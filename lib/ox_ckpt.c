@@ -162,7 +162,12 @@ static void ckpt_bump(ox_store *s, uint64_t lsn)
         mdb_txn_abort(txn);
         return;
     }
-    mdb_txn_commit(txn); /* frees txn whatever it returns */
+    if (mdb_txn_commit(txn) != MDB_SUCCESS) { /* frees txn whatever it returns */
+        /* A failed meta-page write leaves LMDB's env failed for every reader, and no
+         * checkpoint may come to revive it (an idle store): reopen it now. */
+        int rrc;
+        ox__revive_if_failed(s, &rrc);
+    }
 }
 
 int ox__ckpt_apply(ox_store *s, ox_mem *m)
@@ -204,12 +209,13 @@ int ox__ckpt_apply(ox_store *s, ox_mem *m)
     }
     MDB_envinfo info;
     size_t since = mdb_env_info(s->env, &info) == MDB_SUCCESS ? info.me_last_txnid : 1;
-    ckpt_bump(s, lsn);
     for (size_t i = 0; i < nmade; i++) {
         made[i]->data = dd[i];
         made[i]->exp = de[i];
         atomic_store_explicit(&made[i]->lmdb_since, since, memory_order_release);
     }
+    /* After the tables are published: a revive reopens the handles of those in LMDB. */
+    ckpt_bump(s, lsn);
     return OX_OK;
 }
 
