@@ -194,14 +194,24 @@ static void io_submit_pending(srv_io *io)
     writer_submit(h, t);
 }
 
+#define IO_DRAINS_PER_ROUND 8 /* completion drains at a round's end before the loop's turn */
+
 /* The end of an event-loop round: the jobs it queued go to the writer; completions that
  * came back meanwhile (the writer did not wake a busy thread) are finished here; then the
  * thread says it is idle, under cq_mu after finding the queue empty, so that the writer
  * wakes it for whatever it hands back later. */
 static void io_round_end(srv_io *io)
 {
-    for (;;) {
+    for (int rounds = 0;; rounds++) {
         io_submit_pending(io);
+        if (rounds == IO_DRAINS_PER_ROUND) {
+            /* Completions keep coming (a long pipeline): let the loop serve the other
+             * sockets first, and come back through the eventfd. */
+            uint64_t one = 1;
+            if (write(io->cq_efd, &one, sizeof one) < 0)
+                srv_log(SRV_LOG_WARNING, "eventfd write: %s", strerror(errno));
+            return;
+        }
         pthread_mutex_lock(&io->cq_mu);
         int empty = !io->cq_head;
         if (empty)

@@ -90,7 +90,7 @@ static void report_commit(srv_writer *w, int rc)
  * buffer commits in parts and memory stays within write-buffer-limit (each part's begin
  * waits for the checkpoint that makes room). Each part is a batch of its own (numbered
  * for WATCH). Returns the first job it did not run, NULL when none is left. */
-static srv_job *batch_part(srv_job *jobs)
+static srv_job *batch_part(srv_job *jobs, srv_job **last)
 {
     srv_writer *w = srv.writer;
     w->batch++;
@@ -100,6 +100,7 @@ static srv_job *batch_part(srv_job *jobs)
     srv_job *j = jobs;
     while (j) {
         srv_job *cur = j;
+        *last = cur;
         j = j->next;
         if (cur->kind == JOB_WSET_FREE) {
             watch_set_free(cur->wset);
@@ -144,13 +145,12 @@ static srv_job *batch_part(srv_job *jobs)
     return j;
 }
 
-static void batch_run(srv_job *jobs)
+/* Hands jobs (a list ending in NULL) back to the I/O threads, each thread's jobs in their
+ * original order. The list is split in one pass first: a thread may free its jobs as soon
+ * as it has them. */
+static void batch_hand_back(srv_job *jobs)
 {
     srv_writer *w = srv.writer;
-    for (srv_job *part = jobs; part;)
-        part = batch_part(part);
-    /* Back to the I/O threads, each thread's jobs in their original order. The batch is
-     * split in one pass first: a thread may free its jobs as soon as it has them. */
     for (int i = 0; i < srv.nio; i++)
         w->heads[i] = w->tails[i] = NULL;
     for (srv_job *j = jobs, *next; j; j = next) {
@@ -170,6 +170,18 @@ static void batch_run(srv_job *jobs)
     for (int i = 0; i < srv.nio; i++)
         if (w->heads[i])
             io_complete(&srv.io[i], w->heads[i], w->tails[i]);
+}
+
+/* Each part's replies leave once its commit returned, not after the next part, whose
+ * begin may wait for a checkpoint. */
+static void batch_run(srv_job *jobs)
+{
+    while (jobs) {
+        srv_job *last = NULL, *rest = batch_part(jobs, &last);
+        last->next = NULL;
+        batch_hand_back(jobs);
+        jobs = rest;
+    }
 }
 
 static void wake(srv_writer *w)
