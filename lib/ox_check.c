@@ -852,7 +852,6 @@ int ox_check(const char *path, ox_check_report *rep)
     if (!rep)
         rep = &dummy;
     ck_report_init(rep);
-    rep->recovery_pending = ox__store_needs_recovery(path);
     if ((rc = ck_open(path, O_RDONLY, &f)))
         goto out;
     /* LMDB refuses a file if either meta page is bad, so either one is a problem. */
@@ -871,6 +870,7 @@ out:
      * log after it. */
     if (rc == OX_OK) {
         int lrc = ox__store_log_check(path, &rep->log_records);
+        rep->recovery_pending = rep->log_records > 0;
         if (lrc == OX_ECORRUPT)
             snprintf(rep->problem, sizeof rep->problem, "write-ahead log: a segment is "
                      "missing after the file's last checkpoint (the commits it held are "

@@ -407,43 +407,43 @@ int ox__log_replay(ox_log *l, uint64_t from,
     return OX_OK;
 }
 
-static int count_one(void *ctx, uint64_t seq, const unsigned char *p, size_t len)
+/* Counts the records a replay would apply, stopping at max. */
+typedef struct log_count {
+    uint64_t n, max;
+} log_count;
+
+static int count_rec(void *ctx, uint64_t seq, const unsigned char *p, size_t len)
 {
     (void)seq;
     (void)p;
     (void)len;
-    *(int *)ctx = 1;
-    return 1; /* stop at once */
+    log_count *c = ctx;
+    return ++c->n >= c->max; /* nonzero: stop */
+}
+
+/* Walks the records after `from` as a read-only replay, counting up to max into *n. */
+static int count_from(ox_log *l, uint64_t from, uint64_t max, uint64_t *n, uint64_t *last)
+{
+    log_count c = {0, max};
+    int ro = l->read_only;
+    l->read_only = 1;
+    int rc = ox__log_replay(l, from, count_rec, &c, last);
+    l->read_only = ro;
+    *n = c.n;
+    return rc;
 }
 
 int ox__log_pending(ox_log *l, uint64_t from)
 {
-    int any = 0;
-    uint64_t last;
-    int ro = l->read_only;
-    l->read_only = 1;
-    ox__log_replay(l, from, count_one, &any, &last);
-    l->read_only = ro;
-    return any;
-}
-
-static int count_all(void *ctx, uint64_t seq, const unsigned char *p, size_t len)
-{
-    (void)seq;
-    (void)p;
-    (void)len;
-    ++*(uint64_t *)ctx;
-    return 0;
+    uint64_t n, last;
+    count_from(l, from, 1, &n, &last);
+    return n > 0;
 }
 
 int ox__log_scan(ox_log *l, uint64_t from, uint64_t *records)
 {
     uint64_t last;
-    *records = 0;
-    int ro = l->read_only;
-    l->read_only = 1;
-    int rc = ox__log_replay(l, from, count_all, records, &last);
-    l->read_only = ro;
+    int rc = count_from(l, from, UINT64_MAX, records, &last);
     /* A segment of later commits past the end of the replay: those between are missing
      * (an open would drop the later ones, as a crash under OX_SYNC_NO may require). */
     for (size_t i = 0; rc == OX_OK && i < l->nsegs; i++)
