@@ -24,7 +24,7 @@
  *   Order is the stored forms' order: the user keys' order, except that long keys sharing
  *   their first 478 bytes sort by hash after them. A prefix of up to 478 bytes still
  *   selects one contiguous run of stored keys.
- * A value record is a 1-byte header, then (if OX_VH_TTL) the 8-byte big-endian expiry
+ * A value record is a 1-byte header (flags, and the record's kind in bits 2-4), then (if OX_VH_TTL) the 8-byte big-endian expiry
  * time, then (if OX_VH_LONGKEY) the key's length (4 bytes big-endian) and the key, then the
  * user's bytes. A short key without TTL therefore costs one B-tree lookup on get: the
  * header says there is nothing else to look at. The write buffers hold the same records.
@@ -51,7 +51,10 @@
 
 #define OX_VH_TTL 0x01u          /* record carries an expiry time */
 #define OX_VH_LONGKEY 0x02u      /* record carries its (long) key */
-#define OX_VH_KNOWN (OX_VH_TTL | OX_VH_LONGKEY) /* header bits this version understands */
+#define OX_VH_KIND_SHIFT 2       /* bits 2-4: the record's kind (OX_PUT_KIND), format 3 */
+#define OX_VH_KIND (OX_KIND_MAX << OX_VH_KIND_SHIFT)
+#define OX_VH_KNOWN (OX_VH_TTL | OX_VH_LONGKEY | OX_VH_KIND) /* header bits this version
+                                                               understands */
 
 /* Returned by internal write steps when LMDB's map is full: the caller grows the map and
  * applies its writes again. Never escapes the library. */
@@ -296,7 +299,7 @@ int ox__rec_decode(const MDB_val *rec, ox_val *val, uint64_t *exp, ox_val *lkey)
 static inline int ox__val_decode(const MDB_val *rec, ox_val *val, uint64_t *exp)
 {
     const unsigned char *p = (const unsigned char *)rec->mv_data;
-    if (rec->mv_size >= 1 && p[0] == 0) {
+    if (rec->mv_size >= 1 && !(p[0] & (OX_VH_TTL | OX_VH_LONGKEY | ~OX_VH_KNOWN))) {
         *exp = 0;
         val->data = p + 1;
         val->len = rec->mv_size - 1;
@@ -304,26 +307,32 @@ static inline int ox__val_decode(const MDB_val *rec, ox_val *val, uint64_t *exp)
     }
     return ox__rec_decode(rec, val, exp, NULL);
 }
+/* The kind a record's header carries (OX_PUT_KIND). */
+static inline unsigned ox__rec_kind(const MDB_val *rec)
+{
+    const unsigned char *p = (const unsigned char *)rec->mv_data;
+    return rec->mv_size ? (p[0] & OX_VH_KIND) >> OX_VH_KIND_SHIFT : 0;
+}
 /* Decodes and judges expiry at `now`: OX_NOTFOUND if expired. */
 int ox__val_live(const MDB_val *rec, ox_val *val, uint64_t *exp, uint64_t now);
 /* Writes the record k = (exp, lkey, val) into dbi; lkey NULL for a short key. val must not
  * point into the map. */
 int ox__rec_write(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const ox_val *lkey, const void *val,
-                  size_t vlen, uint64_t exp);
+                  size_t vlen, uint64_t exp, unsigned kind);
 /* 1 if rec is the record of key: always for a short key; for a long key, if the record
  * carries exactly that key (a different one would share its hash). */
 int ox__rec_owns(ox_store *s, const MDB_val *rec, const void *key, size_t klen);
 /* Reads key's record, live at `now`, as rd sees it: *val borrowed, *exp (may be NULL) its
- * expiry time or 0. OX_NOTFOUND if absent or expired. */
+ * expiry time or 0, *kind (may be NULL) its kind. OX_NOTFOUND if absent or expired. */
 int ox__rec_get(const ox_rd *rd, ox_table *t, const void *key, size_t klen, ox_val *val,
-                uint64_t *exp, uint64_t now);
+                uint64_t *exp, unsigned *kind, uint64_t now);
 /* Remaining ms of key's TTL at `now`: OX_OK, OX_NOTTL or OX_NOTFOUND. */
 int ox__rec_ttl(const ox_rd *rd, ox_table *t, const void *key, size_t klen, uint64_t *ms,
                 uint64_t now);
 /* The size of the record (exp, lkey, vlen bytes), and the record written into p. */
 size_t ox__rec_size(const ox_val *lkey, size_t vlen, uint64_t exp);
 void ox__rec_build(unsigned char *p, const ox_val *lkey, const void *val, size_t vlen,
-                   uint64_t exp);
+                   uint64_t exp, unsigned kind);
 void ox__be64_put(unsigned char *p, uint64_t v);
 uint64_t ox__be64_get(const unsigned char *p);
 

@@ -29,6 +29,7 @@ struct ox_iter {
     const unsigned char *filter; /* a prefix longer than a long key keeps: each key is */
     size_t flen;                 /* checked against it (in buf) */
     char *buf;
+    unsigned kind;         /* the kind of the record last returned */
     size_t lastlen;        /* the stored form of the key last returned */
     unsigned char last[OX_KEY_BUF];
 };
@@ -183,6 +184,7 @@ int ox_iter_next(ox_iter *it, ox_val *key, ox_val *val)
             return rc;
         if (exp && it->now > exp)
             continue;
+        it->kind = ox__rec_kind(&v);
         memcpy(it->last, kp, k.mv_size);
         it->lastlen = k.mv_size;
         if (lkey.data) {
@@ -197,6 +199,11 @@ int ox_iter_next(ox_iter *it, ox_val *key, ox_val *val)
             *val = (it->flags & OX_ITER_KEYS_ONLY) ? (ox_val){NULL, 0} : data;
         return OX_OK;
     }
+}
+
+unsigned ox_iter_kind(const ox_iter *it)
+{
+    return it->kind;
 }
 
 int ox_iter_pos(const ox_iter *it, unsigned char *pos, size_t *len)

@@ -64,7 +64,9 @@ static int move_one(ox_store *s, MDB_txn *txn, MDB_dbi data, MDB_dbi exp, const 
     MDB_val newk = ox__key_enc_long(s, lkey.data, lkey.len, kb), ek = {8, eb};
     if ((rc = ox__mdb_err(mdb_del(txn, data, &oldk, NULL))))
         return rc;
-    if ((rc = ox__rec_write(txn, data, &newk, &lkey, val.data, val.len, at)) || !at)
+    if ((rc = ox__rec_write(txn, data, &newk, &lkey, val.data, val.len, at,
+                            ox__rec_kind(&rec))) ||
+        !at)
         return rc;
     ox__be64_put(eb, at);
     rc = mdb_del(txn, exp, &ek, &oldk);

@@ -23,7 +23,7 @@ int ox_get(ox_table *t, const void *key, size_t klen, void **val, size_t *vlen)
     int rc = ox__rd_begin(t->s, &rd);
     if (rc)
         return rc;
-    rc = ox__rec_get(&rd, t, key, klen, &v, NULL, ox__now(t->s));
+    rc = ox__rec_get(&rd, t, key, klen, &v, NULL, NULL, ox__now(t->s));
     if (rc == OX_OK) {
         if ((*val = malloc(v.len ? v.len : 1))) {
             memcpy(*val, v.data, v.len);
@@ -43,7 +43,7 @@ int ox_contains(ox_table *t, const void *key, size_t klen)
     int rc = ox__rd_begin(t->s, &rd);
     if (rc)
         return rc;
-    rc = ox__rec_get(&rd, t, key, klen, &v, NULL, ox__now(t->s));
+    rc = ox__rec_get(&rd, t, key, klen, &v, NULL, NULL, ox__now(t->s));
     ox__rd_end(&rd);
     return rc;
 }
@@ -70,7 +70,7 @@ int ox_get_many(ox_table *t, size_t n, const ox_val *keys, void **vals, size_t *
         ox_val v;
         vals[i] = NULL;
         vlens[i] = 0;
-        rc = ox__rec_get(&rd, t, keys[i].data, keys[i].len, &v, NULL, ox__now(t->s));
+        rc = ox__rec_get(&rd, t, keys[i].data, keys[i].len, &v, NULL, NULL, ox__now(t->s));
         if (rc == OX_NOTFOUND) {
             rc = OX_OK;
             continue;

@@ -40,7 +40,16 @@ void ox_snapshot_end(ox_snapshot *snap)
 
 int ox_snapshot_get(ox_snapshot *snap, ox_table *t, const void *key, size_t klen, ox_val *val)
 {
-    return snap->rd.txn ? ox__rec_get(&snap->rd, t, key, klen, val, NULL, ox__now(snap->rd.s))
+    return snap->rd.txn ? ox__rec_get(&snap->rd, t, key, klen, val, NULL, NULL,
+                                      ox__now(snap->rd.s))
+                        : OX_EBUSY;
+}
+
+int ox_snapshot_read(ox_snapshot *snap, ox_table *t, const void *key, size_t klen, ox_val *val,
+                     unsigned *kind, uint64_t *expire_at)
+{
+    return snap->rd.txn ? ox__rec_get(&snap->rd, t, key, klen, val, expire_at, kind,
+                                      ox__now(snap->rd.s))
                         : OX_EBUSY;
 }
 
@@ -60,7 +69,8 @@ int ox_snapshot_expire_time(ox_snapshot *snap, ox_table *t, const void *key, siz
                             uint64_t *at)
 {
     ox_val v;
-    int rc = snap->rd.txn ? ox__rec_get(&snap->rd, t, key, klen, &v, at, ox__now(snap->rd.s))
+    int rc = snap->rd.txn ? ox__rec_get(&snap->rd, t, key, klen, &v, at, NULL,
+                                        ox__now(snap->rd.s))
                           : OX_EBUSY;
     return rc == OX_OK && *at == 0 ? OX_NOTTL : rc;
 }

@@ -117,6 +117,7 @@ typedef struct ox_cur {
     const ox_val *lk;      /* &lkey for a long key (its record carries it), else NULL */
     ox_val old;
     uint64_t old_exp;
+    unsigned old_kind;
     int had, live;
 } ox_cur;
 
@@ -140,6 +141,7 @@ static int cur_load(ox_txn *x, const ox_op *op, ox_cur *c)
         return OX_ECORRUPT;
     if ((rc = ox__val_decode(&rec, &c->old, &c->old_exp)))
         return rc;
+    c->old_kind = ox__rec_kind(&rec);
     c->had = 1;
     c->live = !(c->old_exp && op->now > c->old_exp);
     return OX_OK;
@@ -147,13 +149,13 @@ static int cur_load(ox_txn *x, const ox_op *op, ox_cur *c)
 
 /* Writes the key under c as (val, exp), keeping the expiry index and the counts. */
 static int rec_put(ox_txn *x, ox_table *t, const ox_cur *c, const void *val, size_t vlen,
-                   uint64_t exp)
+                   uint64_t exp, unsigned kind)
 {
     size_t n = ox__rec_size(c->lk, vlen, exp);
     int rc = buf_room(&x->rec, &x->reccap, n, 256);
     if (rc)
         return rc;
-    ox__rec_build(x->rec, c->lk, val, vlen, exp);
+    ox__rec_build(x->rec, c->lk, val, vlen, exp, kind);
     rc = mem_put(x, t->id, &c->k, x->rec, n);
     if (rc == OX_OK && c->had && c->old_exp && c->old_exp != exp)
         rc = exp_entry(x, t, c->old_exp, &c->k, 0);
@@ -188,7 +190,7 @@ static int op_put(ox_txn *x, const ox_op *op)
     if ((op->flags & OX_PUT_ONLYIFEXISTS) && !cur.live)
         return OX_NOTFOUND;
     uint64_t exp = (op->flags & OX_PUT_KEEPTTL) ? (cur.live ? cur.old_exp : 0) : op->at;
-    return rec_put(x, op->t, &cur, op->val, op->vlen, exp);
+    return rec_put(x, op->t, &cur, op->val, op->vlen, exp, (op->flags >> 8) & OX_KIND_MAX);
 }
 
 /* A delete that removes an expired record answers OX_NOTFOUND, yet writes (and logs). */
@@ -214,7 +216,7 @@ static int op_retime(ox_txn *x, const ox_op *op)
         return OX_NOTTL;
     if (exp == cur.old_exp)
         return OX_OK;
-    return rec_put(x, op->t, &cur, cur.old.data, cur.old.len, exp);
+    return rec_put(x, op->t, &cur, cur.old.data, cur.old.len, exp, cur.old_kind);
 }
 
 /* Deletes, in expiry order, the keys whose time passed (op->now > it), looking at up to
@@ -607,7 +609,14 @@ int ox_txn_clear(ox_txn *x, ox_table *t)
 
 int ox_txn_get(ox_txn *x, ox_table *t, const void *key, size_t klen, ox_val *val)
 {
-    return x->failed ? x->failed : ox__rec_get(&x->rd, t, key, klen, val, NULL, x->now);
+    return x->failed ? x->failed : ox__rec_get(&x->rd, t, key, klen, val, NULL, NULL, x->now);
+}
+
+int ox_txn_read(ox_txn *x, ox_table *t, const void *key, size_t klen, ox_val *val,
+                unsigned *kind, uint64_t *expire_at)
+{
+    return x->failed ? x->failed
+                     : ox__rec_get(&x->rd, t, key, klen, val, expire_at, kind, x->now);
 }
 
 int ox_txn_contains(ox_txn *x, ox_table *t, const void *key, size_t klen)
@@ -619,7 +628,7 @@ int ox_txn_contains(ox_txn *x, ox_table *t, const void *key, size_t klen)
 int ox_txn_expire_time(ox_txn *x, ox_table *t, const void *key, size_t klen, uint64_t *at)
 {
     ox_val v;
-    int rc = x->failed ? x->failed : ox__rec_get(&x->rd, t, key, klen, &v, at, x->now);
+    int rc = x->failed ? x->failed : ox__rec_get(&x->rd, t, key, klen, &v, at, NULL, x->now);
     return rc == OX_OK && *at == 0 ? OX_NOTTL : rc;
 }
 

@@ -55,20 +55,21 @@ size_t ox__rec_size(const ox_val *lkey, size_t vlen, uint64_t exp)
 }
 
 int ox__rec_write(MDB_txn *txn, MDB_dbi dbi, MDB_val *k, const ox_val *lkey, const void *val,
-                  size_t vlen, uint64_t exp)
+                  size_t vlen, uint64_t exp, unsigned kind)
 {
     MDB_val v = {ox__rec_size(lkey, vlen, exp), NULL};
     int rc = mdb_put(txn, dbi, k, &v, MDB_RESERVE);
     if (rc)
         return ox__mdb_err(rc);
-    ox__rec_build(v.mv_data, lkey, val, vlen, exp);
+    ox__rec_build(v.mv_data, lkey, val, vlen, exp, kind);
     return OX_OK;
 }
 
 void ox__rec_build(unsigned char *p, const ox_val *lkey, const void *val, size_t vlen,
-                   uint64_t exp)
+                   uint64_t exp, unsigned kind)
 {
-    *p++ = (exp ? OX_VH_TTL : 0) | (lkey ? OX_VH_LONGKEY : 0);
+    *p++ = (unsigned char)((exp ? OX_VH_TTL : 0) | (lkey ? OX_VH_LONGKEY : 0) |
+                           ((kind & OX_KIND_MAX) << OX_VH_KIND_SHIFT));
     if (exp) {
         ox__be64_put(p, exp);
         p += 8;
@@ -102,7 +103,7 @@ int ox__val_live(const MDB_val *rec, ox_val *val, uint64_t *exp, uint64_t now)
 }
 
 int ox__rec_get(const ox_rd *rd, ox_table *t, const void *key, size_t klen, ox_val *val,
-                uint64_t *exp, uint64_t now)
+                uint64_t *exp, unsigned *kind, uint64_t now)
 {
     ox_store *s = rd->s;
     int rc = ox__key_check(s, klen);
@@ -115,6 +116,8 @@ int ox__rec_get(const ox_rd *rd, ox_table *t, const void *key, size_t klen, ox_v
         return rc;
     if (!ox__rec_owns(s, &rec, key, klen))
         return OX_NOTFOUND;
+    if (kind)
+        *kind = ox__rec_kind(&rec);
     return ox__val_live(&rec, val, exp ? exp : &e, now);
 }
 
@@ -123,7 +126,7 @@ int ox__rec_ttl(const ox_rd *rd, ox_table *t, const void *key, size_t klen, uint
 {
     ox_val v;
     uint64_t exp = 0;
-    int rc = ox__rec_get(rd, t, key, klen, &v, &exp, now);
+    int rc = ox__rec_get(rd, t, key, klen, &v, &exp, NULL, now);
     if (rc)
         return rc;
     if (!exp)

@@ -201,8 +201,11 @@ int ox_store_size_on_disk(ox_store *s, uint64_t *bytes);
 size_t ox_store_map_size(ox_store *s);
 
 /* The on-disk format version recorded in the file (OX_FORMAT_VERSION for new files). */
-#define OX_FORMAT_VERSION 2    /* 2: long keys (opening a version 1 file for writing
-                                  migrates it: its 510-byte keys become long keys) */
+#define OX_FORMAT_VERSION 3    /* 2: long keys (opening a version 1 file for writing
+                                  migrates it: its 510-byte keys become long keys);
+                                  3: record kinds (a version 2 file is a version 3 file
+                                  whose records are all of kind 0: opening it for writing
+                                  records version 3, and older builds then refuse it) */
 unsigned ox_store_format(ox_store *s);
 
 /* Largest key length accepted, in bytes (2^31 - 1). */
@@ -346,6 +349,9 @@ int ox_iter_next(ox_iter *it, ox_val *key, ox_val *val);
  * and after the end. */
 int ox_iter_pos(const ox_iter *it, unsigned char *pos, size_t *len);
 
+/* The kind (OX_PUT_KIND) of the record the last ox_iter_next returned. */
+unsigned ox_iter_kind(const ox_iter *it);
+
 /* Ends the iterator (and its snapshot, if it owns one). NULL is a no-op. */
 void ox_iter_close(ox_iter *it);
 
@@ -361,6 +367,10 @@ int ox_snapshot_renew(ox_snapshot *snap);
 
 /* Zero-copy get: *val points into the map, valid until the snapshot ends or is renewed. */
 int ox_snapshot_get(ox_snapshot *snap, ox_table *t, const void *key, size_t klen, ox_val *val);
+/* ox_snapshot_get that also reports the record's kind and expiry time (0: none); either
+ * pointer may be NULL. Same errors (OX_NOTFOUND, OX_EBUSY, OX_EKEYTOOLONG, OX_ECORRUPT). */
+int ox_snapshot_read(ox_snapshot *snap, ox_table *t, const void *key, size_t klen, ox_val *val,
+                     unsigned *kind, uint64_t *expire_at);
 int ox_snapshot_contains(ox_snapshot *snap, ox_table *t, const void *key, size_t klen);
 int ox_snapshot_ttl(ox_snapshot *snap, ox_table *t, const void *key, size_t klen, uint64_t *ms);
 /* Absolute expiry time of a key (ms), as ox_txn_expire_time: OX_OK with *at, OX_NOTTL or
@@ -390,12 +400,23 @@ enum ox_put_flags {
     OX_PUT_ONLYIFEXISTS = 2, /* fail with OX_NOTFOUND if the key does not exist */
     OX_PUT_KEEPTTL = 4      /* keep the key's current expiry time (expire_at is ignored) */
 };
+/* A record's kind: a number 0..OX_KIND_MAX that the application attaches to a record (as
+ * memcached's flags), kept in the record's header at no cost in bytes. ox_txn_put stores
+ * the kind in its flags (OX_PUT_KIND(k); without it, 0); a change of the expiry time keeps
+ * it; every other write stores kind 0. ox_txn_get_kind, ox_snapshot_get_kind and
+ * ox_iter_kind read it back. (The server keeps its Redis types here.) */
+#define OX_KIND_MAX 7u
+#define OX_PUT_KIND(k) (((unsigned)(k) & OX_KIND_MAX) << 8)
 
 /* Stores key = val. expire_at: absolute expiry time in ms, 0 = none. */
 int ox_txn_put(ox_txn *txn, ox_table *t, const void *key, size_t klen, const void *val,
                size_t vlen, uint64_t expire_at, unsigned flags);
 /* Zero-copy read of the transaction's view: *val valid until the txn's next write. */
 int ox_txn_get(ox_txn *txn, ox_table *t, const void *key, size_t klen, ox_val *val);
+/* ox_txn_get that also reports the record's kind and expiry time (0: none); either pointer
+ * may be NULL. */
+int ox_txn_read(ox_txn *txn, ox_table *t, const void *key, size_t klen, ox_val *val,
+                unsigned *kind, uint64_t *expire_at);
 int ox_txn_contains(ox_txn *txn, ox_table *t, const void *key, size_t klen);
 int ox_txn_delete(ox_txn *txn, ox_table *t, const void *key, size_t klen);
 /* Sets the absolute expiry time (ms) of an existing key. OX_NOTFOUND if none. */

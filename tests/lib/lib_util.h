@@ -86,6 +86,35 @@ static inline pid_t u_hold_open(const char *path, int *release)
     return pid;
 }
 
+/* Writes, with LMDB itself, the frame of an older format's file at path: the meta table
+ * recording format version `format` and the default table's data and expiry tables, in a
+ * write transaction left open for the caller's records (commit it, then close env).
+ * 0, or an LMDB error. */
+static inline int u_raw_file(const char *path, unsigned format, MDB_env **env, MDB_txn **txn,
+                             MDB_dbi *data, MDB_dbi *exp)
+{
+    MDB_dbi meta;
+    unsigned char f[4] = {0, 0, 0, (unsigned char)format};
+    MDB_val k = {6, "format"}, v = {4, f};
+    int rc = mdb_env_create(env);
+    if (rc)
+        return rc;
+    if ((rc = mdb_env_set_maxdbs(*env, 64)) ||
+        (rc = mdb_env_open(*env, path, MDB_NOSUBDIR, 0644)) ||
+        (rc = mdb_txn_begin(*env, NULL, 0, txn))) {
+        mdb_env_close(*env);
+        return rc;
+    }
+    if ((rc = mdb_dbi_open(*txn, "ox:meta", MDB_CREATE, &meta)) ||
+        (rc = mdb_dbi_open(*txn, "t:default", MDB_CREATE, data)) ||
+        (rc = mdb_dbi_open(*txn, "e:default", MDB_CREATE | MDB_DUPSORT, exp)) ||
+        (rc = mdb_put(*txn, meta, &k, &v, 0))) {
+        mdb_txn_abort(*txn);
+        mdb_env_close(*env);
+    }
+    return rc;
+}
+
 #define U_KEY(buf, fmt, ...) ((size_t)snprintf((buf), sizeof(buf), (fmt), __VA_ARGS__))
 
 #endif
