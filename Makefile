@@ -105,9 +105,9 @@ $(S)/tests/server/fault_shim.so: tests/server/fault_shim.c
 $(S)/tests/server/test_diskfault $(S)/tests/server/test_refused: $(S)/tests/server/fault_shim.so
 
 # ---- oxistore-check (tools/): over liboxistore, proto/'s parser and writer, and the
-# server's files that need nothing else of it: the database map's reader, the SET and
-# EXPIRE argument grammars, and Redis's number parsing ----
-TOOL_SERVER := server/dbmap_fmt.o server/keyargs.o server/util.o
+# server's files that need nothing else of it: the database map's reader, the format of
+# collections, the SET and EXPIRE argument grammars, and Redis's number parsing ----
+TOOL_SERVER := server/dbmap_fmt.o server/coll_fmt.o server/keyargs.o server/util.o
 $(B)/tools/%.o $(S)/tools/%.o: CPPFLAGS += -Iserver
 $(B)/oxistore-check: $(TOOL_SRC:%.c=$(B)/%.o) $(TOOL_SERVER:%=$(B)/%) $(B)/libresp.a $(B)/liboxistore.a
 	$(CC) $(OPT) $^ -o $@ $(LDLIBS)

@@ -1,4 +1,5 @@
 /* cmd.c — the command table, its lookup, and helpers every handler shares. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,22 @@ const cmd_def cmd_table[] = {
     {"pttl", cmd_pttl, 2, R, 1, 1, 1, "@keyspace @read @fast"},
     {"expiretime", cmd_expiretime, 2, R, 1, 1, 1, "@keyspace @read @fast"},
     {"pexpiretime", cmd_pexpiretime, 2, R, 1, 1, 1, "@keyspace @read @fast"},
+    {"hset", cmd_hset, -4, W, 1, 1, 1, "@write @hash @fast"},
+    {"hsetnx", cmd_hsetnx, 4, W, 1, 1, 1, "@write @hash @fast"},
+    {"hmset", cmd_hmset, -4, W, 1, 1, 1, "@write @hash @fast"},
+    {"hget", cmd_hget, 3, R, 1, 1, 1, "@read @hash @fast"},
+    {"hmget", cmd_hmget, -3, R, 1, 1, 1, "@read @hash @fast"},
+    {"hdel", cmd_hdel, -3, W, 1, 1, 1, "@write @hash @fast"},
+    {"hlen", cmd_hlen, 2, R, 1, 1, 1, "@read @hash @fast"},
+    {"hstrlen", cmd_hstrlen, 3, R, 1, 1, 1, "@read @hash @fast"},
+    {"hexists", cmd_hexists, 3, R, 1, 1, 1, "@read @hash @fast"},
+    {"hincrby", cmd_hincrby, 4, W, 1, 1, 1, "@write @hash @fast"},
+    {"hincrbyfloat", cmd_hincrbyfloat, 4, W, 1, 1, 1, "@write @hash @fast"},
+    {"hkeys", cmd_hkeys, 2, R, 1, 1, 1, "@read @hash @slow"},
+    {"hvals", cmd_hvals, 2, R, 1, 1, 1, "@read @hash @slow"},
+    {"hgetall", cmd_hgetall, 2, R, 1, 1, 1, "@read @hash @slow"},
+    {"hrandfield", cmd_hrandfield, -2, R, 1, 1, 1, "@read @hash @slow"},
+    {"hscan", cmd_hscan, -3, R, 1, 1, 1, "@read @hash @slow"},
     {"randomkey", cmd_randomkey, 1, R, 0, 0, 0, "@keyspace @read @slow"},
     {"keys", cmd_keys, 2, R, 0, 0, 0, "@keyspace @read @slow @dangerous"},
     {"scan", cmd_scan, -2, R, 0, 0, 0, "@keyspace @read @slow"},
@@ -271,39 +288,32 @@ void cmd_store_error(cmd_ctx *x, int rc)
     resp_write_errorf(x->out, "-ERR %s", ox_strerror(rc));
 }
 
-int cmd_get_in(cmd_ctx *x, ox_table *t, const resp_arg *key, ox_val *val)
+int cmd_int_add_or_reply(cmd_ctx *x, const ox_val *cur, long long by, const char *notint,
+                         long long *sum, char *buf)
 {
-    if (x->txn)
-        return ox_txn_get(x->txn, t, key->ptr, key->len, val);
-    return ox_snapshot_get(x->snap, t, key->ptr, key->len, val);
+    long long v = 0;
+    if (cur && !srv_str2ll(cur->data, cur->len, &v)) {
+        cmd_err(x, notint);
+        return -1;
+    }
+    if (!srv_ll_add(v, by, sum)) {
+        cmd_err(x, "-ERR increment or decrement would overflow");
+        return -1;
+    }
+    return snprintf(buf, 32, "%lld", *sum);
 }
 
-int cmd_iter(cmd_ctx *x, const ox_val *lo, const ox_val *hi, unsigned flags, ox_iter **it)
+int cmd_float_add_or_reply(cmd_ctx *x, long double cur, long double by, char *buf, size_t cap)
 {
-    if (x->txn)
-        return ox_txn_range(x->txn, x->table, lo, hi, flags, it);
-    return ox_snapshot_range(x->snap, x->table, lo, hi, flags, it);
-}
-
-int cmd_get(cmd_ctx *x, const resp_arg *key, ox_val *val)
-{
-    return cmd_get_in(x, x->table, key, val);
-}
-
-int cmd_get_or_reply(cmd_ctx *x, const resp_arg *key, ox_val *val)
-{
-    int rc = cmd_get(x, key, val);
-    if (rc == OX_OK || rc == OX_NOTFOUND)
-        return rc == OX_OK;
-    cmd_store_error(x, rc);
-    return -1;
-}
-
-int cmd_expire_time(cmd_ctx *x, const resp_arg *key, uint64_t *at)
-{
-    if (x->txn)
-        return ox_txn_expire_time(x->txn, x->table, key->ptr, key->len, at);
-    return ox_snapshot_expire_time(x->snap, x->table, key->ptr, key->len, at);
+    cur += by;
+    if (isnan(cur) || isinf(cur)) {
+        cmd_err(x, "-ERR increment would produce NaN or Infinity");
+        return -1;
+    }
+    int n = srv_ld2str(buf, cap, cur);
+    if (n < 0)
+        cmd_err(x, "-ERR value is not a valid float");
+    return n;
 }
 
 int cmd_ll_or_reply(cmd_ctx *x, const resp_arg *a, long long *out)

@@ -112,18 +112,6 @@ void cmd_store_error(cmd_ctx *x, int rc);
  * KEYARGS_UNSUPPORTED, else unused). */
 void cmd_keyargs_error(cmd_ctx *x, int code, const resp_arg *opt);
 
-/* Reads key's value through the context's snapshot or transaction. OX_OK, OX_NOTFOUND
- * or another ox_err. */
-int cmd_get(cmd_ctx *x, const resp_arg *key, ox_val *val);
-int cmd_get_in(cmd_ctx *x, ox_table *t, const resp_arg *key, ox_val *val);
-/* An iterator over the keys in [lo, hi) of the selected database, through the context's
- * snapshot or transaction (ox_range's flags). Close it before the handler returns. */
-int cmd_iter(cmd_ctx *x, const ox_val *lo, const ox_val *hi, unsigned flags, ox_iter **it);
-/* cmd_get for handlers: 1 found, 0 not found, -1 after replying the store's error. */
-int cmd_get_or_reply(cmd_ctx *x, const resp_arg *key, ox_val *val);
-/* Absolute expiry time of key: OX_OK, OX_NOTTL, OX_NOTFOUND. */
-int cmd_expire_time(cmd_ctx *x, const resp_arg *key, uint64_t *at);
-
 /* Parses argv[i] as a long long; replies "-ERR value is not an integer or out of range"
  * and returns -1 if it is not one. */
 int cmd_ll_or_reply(cmd_ctx *x, const resp_arg *a, long long *out);
@@ -134,6 +122,29 @@ int cmd_range_norm(long long *start, long long *end, long long len);
 /* The same as GETRANGE and BITCOUNT do: first, two negative indexes with start > end are
  * empty (BITPOS k 0 -100 -200 looks at the first byte; BITCOUNT k -100 -200 counts 0). */
 int cmd_range_clamp(long long *start, long long *end, long long len);
+
+/* What SCAN and its kin (HSCAN...) start from: the cursor argv[at] (its place into
+ * from[CURSOR_POS_MAX], *fromlen; *cursor 0: the beginning) and the options after it:
+ * MATCH into *pat, COUNT into *count (at least 1), TYPE into *type (type NULL: TYPE is
+ * refused, as HSCAN refuses it). 0, or -1 after replying Redis's error (cmd_scan.c). */
+int cmd_scan_begin(cmd_ctx *x, int at, uint64_t *cursor, unsigned char *from, size_t *fromlen,
+                   const resp_arg **pat, long long *count, const resp_arg **type);
+
+/* The head of a SCAN-like reply once the walk ended with rc (OX_OK: more to come, after
+ * position last; OX_NOTFOUND: done): the 2-array, the cursor, then the array header of n
+ * elements the caller writes. 1, or 0 after replying the store's error for any other rc. */
+int cmd_scan_reply_head(cmd_ctx *x, int rc, const unsigned char *last, size_t lastlen,
+                        size_t n);
+
+/* INCRBY's arithmetic: cur (NULL: a missing value, 0) parsed as an integer (else replies
+ * notint, Redis's text for the command) plus by, formatted into buf[32]. Its length with
+ * *sum, or -1 after replying. */
+int cmd_int_add_or_reply(cmd_ctx *x, const ox_val *cur, long long by, const char *notint,
+                         long long *sum, char *buf);
+
+/* Adds by to cur as INCRBYFLOAT does and formats the sum into buf: its length, or -1
+ * after replying Redis's error (NaN or infinity). */
+int cmd_float_add_or_reply(cmd_ctx *x, long double cur, long double by, char *buf, size_t cap);
 
 /* The database SELECT a would switch to, or -1 if it would fail (cmd_conn.c). */
 int cmd_select_db(const resp_arg *a);
@@ -153,6 +164,9 @@ cmd_fn cmd_incrbyfloat, cmd_append, cmd_strlen, cmd_getrange, cmd_setrange;
 cmd_fn cmd_del, cmd_exists, cmd_type, cmd_dbsize, cmd_flushdb, cmd_flushall, cmd_touch;
 cmd_fn cmd_rename, cmd_renamenx, cmd_copy, cmd_move, cmd_randomkey, cmd_swapdb;
 cmd_fn cmd_keys, cmd_scan;
+cmd_fn cmd_hset, cmd_hsetnx, cmd_hmset, cmd_hget, cmd_hmget, cmd_hdel, cmd_hlen, cmd_hstrlen;
+cmd_fn cmd_hexists, cmd_hincrby, cmd_hincrbyfloat, cmd_hkeys, cmd_hvals, cmd_hgetall;
+cmd_fn cmd_hrandfield, cmd_hscan; /* cmd_hash.c */
 cmd_fn cmd_expire, cmd_pexpire, cmd_expireat, cmd_pexpireat, cmd_persist;
 cmd_fn cmd_ttl, cmd_pttl, cmd_expiretime, cmd_pexpiretime;
 cmd_fn cmd_setbit, cmd_getbit, cmd_bitcount, cmd_bitpos, cmd_lcs;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd.h"
+#include "db.h"
 
 /* As Redis's getBitOffsetFromArgument: 0 <= offset < proto-max-bulk-len * 8. */
 static int bit_offset_or_reply(cmd_ctx *x, const resp_arg *a, unsigned long long *off)
@@ -31,7 +31,7 @@ void cmd_setbit(cmd_ctx *x)
         return;
     }
     ox_val v = {NULL, 0};
-    int found = cmd_get_or_reply(x, k, &v);
+    int found = db_get_string_or_reply(x, k, &v);
     if (found < 0)
         return;
     size_t byte = (size_t)(off >> 3), len = found ? v.len : 0;
@@ -68,7 +68,7 @@ void cmd_getbit(cmd_ctx *x)
     if (bit_offset_or_reply(x, &x->argv[2], &off))
         return;
     ox_val v;
-    int found = cmd_get_or_reply(x, &x->argv[1], &v);
+    int found = db_get_string_or_reply(x, &x->argv[1], &v);
     if (found < 0)
         return;
     size_t byte = (size_t)(off >> 3);
@@ -91,7 +91,7 @@ void cmd_bitcount(cmd_ctx *x)
     int bits = 0, ranged = x->argc == 4 || x->argc == 5;
     /* The key first, as Redis 7.0: a missing key is 0 whatever the arguments. */
     ox_val v;
-    int found = cmd_get_or_reply(x, &x->argv[1], &v);
+    int found = db_get_string_or_reply(x, &x->argv[1], &v);
     if (found <= 0) {
         if (found == 0)
             resp_write_int(x->out, 0);
@@ -177,7 +177,7 @@ void cmd_bitpos(cmd_ctx *x)
         return;
     }
     ox_val v;
-    int found = cmd_get_or_reply(x, &x->argv[1], &v);
+    int found = db_get_string_or_reply(x, &x->argv[1], &v);
     if (found <= 0) {
         if (found == 0)
             resp_write_int(x->out, bit ? -1 : 0);

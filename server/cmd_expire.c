@@ -4,7 +4,7 @@
  * index and hides the key from every read once the time has passed; reclaiming it is the
  * writer's active expiry (expire.c). */
 
-#include "cmd.h"
+#include "db.h"
 #include "keyargs.h"
 
 /* As Redis's expireGenericCommand: options first, then the number, then the overflow
@@ -40,9 +40,7 @@ static void expire_generic(cmd_ctx *x, long long basetime, int seconds)
     /* The key may expire between the lookup above and the write (the clock ticked):
      * deleting it then is still what was asked; a new time cannot revive it. */
     if (when <= (long long)srv_mstime()) {
-        rc = ox_txn_delete(x->txn, x->table, k->ptr, k->len);
-        if (rc == OX_OK)
-            watch_touch(x->dbi, k->ptr, k->len);
+        rc = db_delete(x, x->dbi, k);
         if (rc == OX_NOTFOUND)
             rc = OX_OK;
     } else {
@@ -72,7 +70,7 @@ void cmd_pexpireat(cmd_ctx *x) { expire_generic(x, 0, 0); }
 static void ttl_generic(cmd_ctx *x, int ms, int absolute)
 {
     uint64_t at;
-    int rc = cmd_expire_time(x, &x->argv[1], &at);
+    int rc = db_expire_time(x, &x->argv[1], &at);
     if (rc == OX_NOTFOUND || rc == OX_NOTTL) {
         resp_write_int(x->out, rc == OX_NOTFOUND ? -2 : -1);
         return;

@@ -2,18 +2,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd.h"
+#include "db.h"
 
 void cmd_del(cmd_ctx *x)
 {
     long long n = 0;
     for (int i = 1; i < x->argc; i++) {
-        int rc = ox_txn_delete(x->txn, x->table, x->argv[i].ptr, x->argv[i].len);
+        int rc = db_delete(x, x->dbi, &x->argv[i]);
         if (rc == OX_OK) {
-            watch_touch(x->dbi, x->argv[i].ptr, x->argv[i].len);
             n++;
-        }
-        else if (rc != OX_NOTFOUND) {
+        } else if (rc != OX_NOTFOUND) {
             cmd_store_error(x, rc);
             return;
         }
@@ -27,7 +25,7 @@ void cmd_exists(cmd_ctx *x)
     long long n = 0;
     for (int i = 1; i < x->argc; i++) {
         ox_val v;
-        if (cmd_get(x, &x->argv[i], &v) == OX_OK)
+        if (db_read(x, x->table, &x->argv[i], &v, NULL, NULL) == OX_OK)
             n++;
     }
     resp_write_int(x->out, n);
@@ -40,12 +38,11 @@ void cmd_touch(cmd_ctx *x)
 
 void cmd_type(cmd_ctx *x)
 {
-    ox_val v;
-    int rc = cmd_get(x, &x->argv[1], &v);
-    if (rc == OX_OK)
-        resp_write_simple(x->out, "string", 6);
-    else
-        resp_write_simple(x->out, "none", 4);
+    int type = db_type_or_reply(x, &x->argv[1]);
+    if (type >= -1) {
+        const char *name = coll_type_name(type);
+        resp_write_simple(x->out, name, strlen(name));
+    }
 }
 
 void cmd_dbsize(cmd_ctx *x)
@@ -74,7 +71,7 @@ void cmd_flushdb(cmd_ctx *x)
     if (!flush_args_ok(x))
         return;
     watch_flush(x->txn, x->dbi);
-    int rc = ox_txn_clear(x->txn, x->table);
+    int rc = db_clear(x, x->dbi);
     if (rc)
         cmd_store_error(x, rc);
     else
@@ -87,7 +84,7 @@ void cmd_flushall(cmd_ctx *x)
         return;
     for (int i = 0; i < srv.ndb; i++) {
         watch_flush(x->txn, i);
-        int rc = ox_txn_clear(x->txn, srv.db[i]);
+        int rc = db_clear(x, i);
         if (rc) {
             cmd_store_error(x, rc);
             return;
@@ -136,63 +133,6 @@ void cmd_swapdb(cmd_ctx *x)
     cmd_ok(x);
 }
 
-/* A key's value and expiry time copied out of the transaction's view (the bytes must not
- * point into a page the following write may move). 1 found, 0 not, -1 after replying. */
-static int copy_out_or_reply(cmd_ctx *x, ox_table *t, const resp_arg *key, void **val,
-                             size_t *len, uint64_t *at)
-{
-    ox_val v;
-    int rc = ox_txn_get(x->txn, t, key->ptr, key->len, &v);
-    if (rc == OX_NOTFOUND)
-        return 0;
-    if (rc == OX_OK) {
-        rc = ox_txn_expire_time(x->txn, t, key->ptr, key->len, at);
-        if (rc == OX_NOTTL) {
-            *at = 0;
-            rc = OX_OK;
-        }
-    }
-    if (rc == OX_OK && !(*val = malloc(v.len ? v.len : 1)))
-        rc = OX_ENOMEM;
-    if (rc != OX_OK) {
-        cmd_store_error(x, rc);
-        return -1;
-    }
-    memcpy(*val, v.data, v.len);
-    *len = v.len;
-    return 1;
-}
-
-/* Moves or copies src (in database x->dbi) to dst (in database dbd). replace: overwrite
- * an existing dst. keep_src: COPY. 1 done, 0 not (no src, or dst exists), -1 after
- * replying. */
-static int transfer(cmd_ctx *x, const resp_arg *src, int dbd, const resp_arg *dst,
-                    int replace, int keep_src)
-{
-    ox_table *ts = x->table, *td = srv.db[dbd];
-    void *val;
-    size_t len;
-    uint64_t at;
-    int found = copy_out_or_reply(x, ts, src, &val, &len, &at);
-    if (found <= 0)
-        return found;
-    int rc = ox_txn_put(x->txn, td, dst->ptr, dst->len, val, len, at,
-                        replace ? 0 : OX_PUT_NOOVERWRITE);
-    free(val);
-    if (rc == OX_ECONFLICT)
-        return 0;
-    if (rc == OX_OK && !keep_src)
-        rc = ox_txn_delete(x->txn, ts, src->ptr, src->len);
-    if (rc != OX_OK) {
-        cmd_store_error(x, rc);
-        return -1;
-    }
-    if (!keep_src)
-        watch_touch(x->dbi, src->ptr, src->len);
-    watch_touch(dbd, dst->ptr, dst->len);
-    return 1;
-}
-
 static int same_key(const resp_arg *a, const resp_arg *b)
 {
     return a->len == b->len && memcmp(a->ptr, b->ptr, a->len) == 0;
@@ -201,11 +141,10 @@ static int same_key(const resp_arg *a, const resp_arg *b)
 static void rename_generic(cmd_ctx *x, int nx)
 {
     const resp_arg *src = &x->argv[1], *dst = &x->argv[2];
-    ox_val v;
-    int found = cmd_get_or_reply(x, src, &v);
-    if (found < 0)
+    int type = db_type_or_reply(x, src);
+    if (type == -2)
         return;
-    if (!found) {
+    if (type == -1) {
         cmd_err(x, "-ERR no such key");
         return;
     }
@@ -216,7 +155,7 @@ static void rename_generic(cmd_ctx *x, int nx)
             cmd_ok(x);
         return;
     }
-    int done = transfer(x, src, x->dbi, dst, !nx, 0);
+    int done = db_transfer_or_reply(x, src, x->dbi, dst, !nx, 0);
     if (done < 0)
         return;
     if (nx)
@@ -246,7 +185,7 @@ void cmd_copy(cmd_ctx *x)
         cmd_err(x, "-ERR source and destination objects are the same");
         return;
     }
-    int done = transfer(x, &x->argv[1], db, &x->argv[2], replace, 1);
+    int done = db_transfer_or_reply(x, &x->argv[1], db, &x->argv[2], replace, 1);
     if (done >= 0)
         resp_write_int(x->out, done);
 }
@@ -260,7 +199,7 @@ void cmd_move(cmd_ctx *x)
         cmd_err(x, "-ERR source and destination objects are the same");
         return;
     }
-    int done = transfer(x, &x->argv[1], db, &x->argv[1], 0, 0);
+    int done = db_transfer_or_reply(x, &x->argv[1], db, &x->argv[1], 0, 0);
     if (done >= 0)
         resp_write_int(x->out, done);
 }
@@ -276,7 +215,7 @@ void cmd_randomkey(cmd_ctx *x)
     ox_val lo = {seed, sizeof seed}, k, v;
     for (int pass = 0; pass < 2; pass++) {
         ox_iter *it;
-        int rc = cmd_iter(x, pass ? NULL : &lo, NULL, OX_ITER_KEYS_ONLY, &it);
+        int rc = db_iter(x, pass ? NULL : &lo, NULL, OX_ITER_KEYS_ONLY, &it);
         if (rc != OX_OK) {
             cmd_store_error(x, rc);
             return;

@@ -8,13 +8,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cmd.h"
+#include "db.h"
 #include "cursor.h"
 #include "glob.h"
 
-#define UNKNOWN_CURSOR \
-    "-ERR unknown cursor: it expired or comes from another server process; restart the " \
-    "iteration from 0"
 
 /* The literal bytes a pattern starts with (up to its first '*', '?' or '['; "\x" is x),
  * into buf (room for plen bytes). Returns their number. */
@@ -99,7 +96,7 @@ static int walk_open(cmd_ctx *x, const walk *w, const unsigned char *from, size_
         lo = (ox_val){from, fromlen};
         flags |= OX_ITER_AFTER;
     }
-    return cmd_iter(x, lo.len ? &lo : NULL, hi.len ? &hi : NULL, flags, it);
+    return db_iter(x, lo.len ? &lo : NULL, hi.len ? &hi : NULL, flags, it);
 }
 
 void cmd_keys(cmd_ctx *x)
@@ -126,57 +123,11 @@ void cmd_keys(cmd_ctx *x)
     resp_write_deferred_len(x->out, &d, RESP_AGG_ARRAY, n);
 }
 
-/* Redis parses a cursor with strtoul: an optional sign, decimal digits, nothing after,
- * no leading space, no overflow. 1 if a is one. */
-static int cursor_parse(const resp_arg *a, uint64_t *out)
+/* The options from argv[from] on (cmd_scan_begin). 0, or -1 after replying. */
+static int scan_options(cmd_ctx *x, int from, const resp_arg **pat, long long *count,
+                        const resp_arg **type)
 {
-    char buf[128];
-    if (a->len >= sizeof buf)
-        return 0;
-    if (a->len)
-        memcpy(buf, a->ptr, a->len);
-    buf[a->len] = '\0';
-    if (strchr(" \t\n\v\f\r", buf[0]) && buf[0])
-        return 0;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(buf, &end, 10);
-    if (*end || errno == ERANGE)
-        return 0;
-    *out = v;
-    return 1;
-}
-
-/* The SCAN reply's keys, gathered before the cursor (which comes first) is known. */
-typedef struct found {
-    char *buf;
-    size_t len, cap;
-    size_t *ends; /* key i is buf[ends[i-1] .. ends[i]) */
-    size_t n, ncap;
-} found;
-
-static void found_add(found *f, const ox_val *k)
-{
-    if (f->len + k->len > f->cap) {
-        f->cap = (f->len + k->len) * 2 + 256;
-        if (!(f->buf = realloc(f->buf, f->cap)))
-            abort();
-    }
-    if (f->n == f->ncap) {
-        f->ncap = f->ncap * 2 + 16;
-        if (!(f->ends = realloc(f->ends, f->ncap * sizeof *f->ends)))
-            abort();
-    }
-    if (k->len) /* the empty key is a key: nothing to copy, maybe no buffer yet */
-        memcpy(f->buf + f->len, k->data, k->len);
-    f->len += k->len;
-    f->ends[f->n++] = f->len;
-}
-
-/* SCAN's options; 0, or -1 after replying. */
-static int scan_options(cmd_ctx *x, const resp_arg **pat, long long *count, const resp_arg **type)
-{
-    for (int i = 2; i < x->argc; i += 2) {
+    for (int i = from; i < x->argc; i += 2) {
         const resp_arg *o = &x->argv[i];
         if (i + 1 >= x->argc) {
             cmd_syntax_error(x);
@@ -191,7 +142,7 @@ static int scan_options(cmd_ctx *x, const resp_arg **pat, long long *count, cons
                 cmd_syntax_error(x);
                 return -1;
             }
-        } else if (cmd_is(o, "type")) {
+        } else if (type && cmd_is(o, "type")) {
             *type = &x->argv[i + 1];
         } else {
             cmd_syntax_error(x);
@@ -201,31 +152,48 @@ static int scan_options(cmd_ctx *x, const resp_arg **pat, long long *count, cons
     return 0;
 }
 
+int cmd_scan_begin(cmd_ctx *x, int at, uint64_t *cursor, unsigned char *from, size_t *fromlen,
+                   const resp_arg **pat, long long *count, const resp_arg **type)
+{
+    int fromdb;
+    if (!cursor_parse(x->argv[at].ptr, x->argv[at].len, cursor)) {
+        cmd_err(x, "-ERR invalid cursor");
+        return -1;
+    }
+    if (scan_options(x, at + 1, pat, count, type))
+        return -1;
+    if (*cursor && cursor_load(*cursor, &fromdb, from, fromlen)) {
+        cmd_err(x, CURSOR_UNKNOWN_MSG);
+        return -1;
+    }
+    return 0;
+}
+
+int cmd_scan_reply_head(cmd_ctx *x, int rc, const unsigned char *last, size_t lastlen,
+                        size_t n)
+{
+    if (rc != OX_OK && rc != OX_NOTFOUND) {
+        cmd_store_error(x, rc);
+        return 0;
+    }
+    char num[24];
+    uint64_t next = rc == OX_OK ? cursor_save(x->dbi, last, lastlen) : 0;
+    int nl = snprintf(num, sizeof num, "%llu", (unsigned long long)next);
+    resp_write_array(x->out, 2);
+    resp_write_bulk(x->out, num, (size_t)nl);
+    resp_write_array(x->out, n);
+    return 1;
+}
+
 void cmd_scan(cmd_ctx *x)
 {
     uint64_t cursor;
     const resp_arg *pat = NULL, *type = NULL;
     long long count = 10;
-    if (!cursor_parse(&x->argv[1], &cursor)) {
-        cmd_err(x, "-ERR invalid cursor");
-        return;
-    }
-    if (scan_options(x, &pat, &count, &type))
-        return;
     unsigned char from[CURSOR_POS_MAX];
     size_t fromlen = 0;
-    int fromdb;
-    if (cursor && cursor_load(cursor, &fromdb, from, &fromlen)) {
-        cmd_err(x, UNKNOWN_CURSOR);
+    if (cmd_scan_begin(x, 1, &cursor, from, &fromlen, &pat, &count, &type))
         return;
-    }
-    /* Every key is a string: a walk for another type would find nothing, so it is done. */
-    if (type && !cmd_is(type, "string")) {
-        resp_write_array(x->out, 2);
-        resp_write_bulk(x->out, "0", 1);
-        resp_write_array(x->out, 0);
-        return;
-    }
     walk w;
     walk_init(&w, pat);
     ox_iter *it;
@@ -235,7 +203,7 @@ void cmd_scan(cmd_ctx *x)
         cmd_store_error(x, rc);
         return;
     }
-    found f = {0};
+    srv_pairs got = {0}; /* gathered first: the cursor goes before the keys */
     long long seen = 0;
     unsigned char last[CURSOR_POS_MAX];
     size_t lastlen = 0;
@@ -243,26 +211,16 @@ void cmd_scan(cmd_ctx *x)
         if (seen == count)
             break; /* more to come: the cursor resumes after the last key examined */
         seen++;
-        if (walk_match(&w, &k))
-            found_add(&f, &k);
+        if (walk_match(&w, &k) && (!type || cmd_is(type, coll_type_name((int)ox_iter_kind(it)))))
+            srv_pairs_add(&got, k.data, k.len, NULL, 0);
         if ((rc = ox_iter_pos(it, last, &lastlen)))
             break;
     }
     ox_iter_close(it);
-    if (rc != OX_OK && rc != OX_NOTFOUND) {
-        free(f.buf);
-        free(f.ends);
-        cmd_store_error(x, rc);
-        return;
+    if (cmd_scan_reply_head(x, rc, last, lastlen, got.n)) {
+        size_t off = 0;
+        while (srv_pairs_next(&got, &off, &k, &v))
+            resp_write_bulk(x->out, k.data, k.len);
     }
-    char num[24];
-    uint64_t next = rc == OX_OK ? cursor_save(x->dbi, last, lastlen) : 0;
-    int nl = snprintf(num, sizeof num, "%llu", (unsigned long long)next);
-    resp_write_array(x->out, 2);
-    resp_write_bulk(x->out, num, (size_t)nl);
-    resp_write_array(x->out, f.n);
-    for (size_t i = 0, start = 0; i < f.n; start = f.ends[i++])
-        resp_write_bulk(x->out, f.buf + start, f.ends[i] - start);
-    free(f.buf);
-    free(f.ends);
+    srv_pairs_free(&got);
 }

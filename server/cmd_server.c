@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "db.h"
 #include "glob.h"
 
 /* ---- INFO ------------------------------------------------------------------------------ */
@@ -152,13 +153,14 @@ void cmd_info(cmd_ctx *x)
                      "expired_keys:%llu\r\nexpired_time_cap_reached_count:%llu\r\n"
                      "expire_cycle_cpu_milliseconds:%llu\r\n"
                      "evicted_keys:0\r\nkeyspace_hits:0\r\nkeyspace_misses:0\r\n"
-                     "total_error_replies:%llu\r\nwriter_commits:%llu\r\nwriter_batched_writes:%llu\r\n",
+                     "total_error_replies:%llu\r\nwriter_commits:%llu\r\nwriter_batched_writes:%llu\r\n"
+                     "members_reclaimed:%llu\r\n",
                  atomic_load(&srv.stats.connections), atomic_load(&srv.stats.commands),
                  atomic_load(&srv.stats.net_in), atomic_load(&srv.stats.net_out),
                  atomic_load(&srv.stats.rejected), atomic_load(&srv.stats.expired),
                  atomic_load(&srv.stats.expire_time_cap),
                  atomic_load(&srv.stats.expire_cycle_us) / 1000, atomic_load(&srv.stats.errors),
-                 commits, batched);
+                 commits, batched, db_swept());
     }
     if (section_wanted(x, "replication", 1)) {
         info_section(&b, "Replication");

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd.h"
+#include "db.h"
 #include "keyargs.h"
 
 /* As Redis's getExpireMillisecondsOrReply: the absolute expiry time in ms, or -1 after
@@ -46,7 +46,7 @@ static void set_generic(cmd_ctx *x, const resp_arg *key, const resp_arg *val, in
     unsigned pf = (flags & SET_KEEPTTL) ? OX_PUT_KEEPTTL : 0;
     if (flags & SET_GET) { /* the old value is the reply: read it first */
         ox_val old;
-        int exists = cmd_get_or_reply(x, key, &old);
+        int exists = db_get_string_or_reply(x, key, &old);
         if (exists < 0)
             return;
         if (exists)
@@ -110,7 +110,7 @@ void cmd_getset(cmd_ctx *x)
 void cmd_get_(cmd_ctx *x)
 {
     ox_val v;
-    int found = cmd_get_or_reply(x, &x->argv[1], &v);
+    int found = db_get_string_or_reply(x, &x->argv[1], &v);
     if (found > 0)
         resp_write_bulk(x->out, v.data, v.len);
     else if (found == 0)
@@ -121,7 +121,7 @@ void cmd_getdel(cmd_ctx *x)
 {
     const resp_arg *k = &x->argv[1];
     ox_val v;
-    int found = cmd_get_or_reply(x, k, &v);
+    int found = db_get_string_or_reply(x, k, &v);
     if (found == 0)
         resp_write_null(x->out);
     if (found <= 0)
@@ -139,7 +139,7 @@ void cmd_getex(cmd_ctx *x)
         return;
     const resp_arg *k = &x->argv[1];
     ox_val v;
-    int found = cmd_get_or_reply(x, k, &v);
+    int found = db_get_string_or_reply(x, k, &v);
     if (found == 0)
         resp_write_null(x->out);
     if (found <= 0)
@@ -159,7 +159,7 @@ void cmd_mget(cmd_ctx *x)
     resp_write_array(x->out, (size_t)x->argc - 1);
     for (int i = 1; i < x->argc; i++) {
         ox_val v;
-        if (cmd_get(x, &x->argv[i], &v) == OX_OK)
+        if (db_get_string(x, &x->argv[i], &v) == OX_OK)
             resp_write_bulk(x->out, v.data, v.len);
         else
             resp_write_null(x->out);
@@ -175,7 +175,7 @@ static void mset_generic(cmd_ctx *x, int nx)
     if (nx) {
         for (int i = 1; i < x->argc; i += 2) {
             ox_val v;
-            if (cmd_get(x, &x->argv[i], &v) == OX_OK) {
+            if (db_read(x, x->table, &x->argv[i], &v, NULL, NULL) == OX_OK) {
                 resp_write_int(x->out, 0);
                 return;
             }
@@ -214,24 +214,14 @@ static void incr_generic(cmd_ctx *x, long long by)
 {
     const resp_arg *k = &x->argv[1];
     ox_val v;
-    long long cur = 0;
-    int found = cmd_get_or_reply(x, k, &v);
-    if (found < 0)
-        return;
-    if (found && !srv_str2ll(v.data, v.len, &cur)) {
-        cmd_err(x, "-ERR value is not an integer or out of range");
-        return;
-    }
-    if ((by < 0 && cur < 0 && by < LLONG_MIN - cur) ||
-        (by > 0 && cur > 0 && by > LLONG_MAX - cur)) {
-        cmd_err(x, "-ERR increment or decrement would overflow");
-        return;
-    }
-    cur += by;
+    long long sum;
     char buf[32];
-    int n = snprintf(buf, sizeof buf, "%lld", cur);
-    if (put_keepttl(x, k, buf, (size_t)n) == OX_OK)
-        resp_write_int(x->out, cur);
+    int found = db_get_string_or_reply(x, k, &v), n;
+    if (found >= 0 &&
+        (n = cmd_int_add_or_reply(x, found ? &v : NULL, by,
+                                  "-ERR value is not an integer or out of range", &sum, buf)) >= 0 &&
+        put_keepttl(x, k, buf, (size_t)n) == OX_OK)
+        resp_write_int(x->out, sum);
 }
 
 void cmd_incr(cmd_ctx *x) { incr_generic(x, 1); }
@@ -256,30 +246,12 @@ void cmd_decrby(cmd_ctx *x)
     incr_generic(x, -by);
 }
 
-/* As Redis's ld2string in LD_STR_HUMAN mode: "%.17Lf" without trailing zeros. */
-static int human_ld(char *buf, size_t cap, long double v)
-{
-    int n = snprintf(buf, cap, "%.17Lf", v);
-    if (n <= 0 || (size_t)n >= cap)
-        return -1;
-    if (strchr(buf, '.')) {
-        while (n > 0 && buf[n - 1] == '0')
-            n--;
-        if (n > 0 && buf[n - 1] == '.')
-            n--;
-    }
-    if (n == 2 && buf[0] == '-' && buf[1] == '0') /* "-0" reads as "0" in Redis */
-        buf[0] = '0', n = 1;
-    buf[n] = '\0';
-    return n;
-}
-
 void cmd_incrbyfloat(cmd_ctx *x)
 {
     const resp_arg *k = &x->argv[1];
     ox_val v;
     long double cur = 0, by;
-    int found = cmd_get_or_reply(x, k, &v);
+    int found = db_get_string_or_reply(x, k, &v);
     if (found < 0)
         return;
     if (found && !srv_str2ld(v.data, v.len, &cur)) {
@@ -290,18 +262,9 @@ void cmd_incrbyfloat(cmd_ctx *x)
         cmd_err(x, "-ERR value is not a valid float");
         return;
     }
-    cur += by;
-    if (isnan(cur) || isinf(cur)) {
-        cmd_err(x, "-ERR increment would produce NaN or Infinity");
-        return;
-    }
     char buf[5120];
-    int n = human_ld(buf, sizeof buf, cur);
-    if (n < 0) {
-        cmd_err(x, "-ERR value is not a valid float");
-        return;
-    }
-    if (put_keepttl(x, k, buf, (size_t)n) == OX_OK)
+    int n = cmd_float_add_or_reply(x, cur, by, buf, sizeof buf);
+    if (n >= 0 && put_keepttl(x, k, buf, (size_t)n) == OX_OK)
         resp_write_bulk(x->out, buf, (size_t)n);
 }
 
@@ -318,7 +281,7 @@ void cmd_append(cmd_ctx *x)
 {
     const resp_arg *k = &x->argv[1], *add = &x->argv[2];
     ox_val v = {NULL, 0};
-    int found = cmd_get_or_reply(x, k, &v);
+    int found = db_get_string_or_reply(x, k, &v);
     if (found < 0)
         return;
     if (!found)
@@ -342,7 +305,7 @@ void cmd_append(cmd_ctx *x)
 void cmd_strlen(cmd_ctx *x)
 {
     ox_val v;
-    int found = cmd_get_or_reply(x, &x->argv[1], &v);
+    int found = db_get_string_or_reply(x, &x->argv[1], &v);
     if (found >= 0)
         resp_write_int(x->out, found ? (long long)v.len : 0);
 }
@@ -353,7 +316,7 @@ void cmd_getrange(cmd_ctx *x)
     if (cmd_ll_or_reply(x, &x->argv[2], &start) || cmd_ll_or_reply(x, &x->argv[3], &end))
         return;
     ox_val v;
-    int found = cmd_get_or_reply(x, &x->argv[1], &v);
+    int found = db_get_string_or_reply(x, &x->argv[1], &v);
     if (found == 0)
         resp_write_bulk(x->out, "", 0);
     if (found <= 0)
@@ -375,7 +338,7 @@ void cmd_setrange(cmd_ctx *x)
         return;
     }
     ox_val v = {NULL, 0};
-    int found = cmd_get_or_reply(x, k, &v);
+    int found = db_get_string_or_reply(x, k, &v);
     if (found < 0)
         return;
     if (!found)
@@ -430,10 +393,10 @@ void cmd_lcs(cmd_ctx *x)
         return;
     }
     ox_val va = {"", 0}, vb = {"", 0};
-    int fa = cmd_get_or_reply(x, &x->argv[1], &va);
+    int fa = db_get_string_or_reply(x, &x->argv[1], &va);
     if (fa < 0)
         return;
-    int fb = cmd_get_or_reply(x, &x->argv[2], &vb);
+    int fb = db_get_string_or_reply(x, &x->argv[2], &vb);
     if (fb < 0)
         return;
     if (!fa)

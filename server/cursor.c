@@ -2,6 +2,7 @@
  * least-recently-used list, under one mutex (SCAN is not a hot path). */
 #include "cursor.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,4 +132,25 @@ void cursor_free_all(void)
     while (tail)
         drop(tail);
     pthread_mutex_unlock(&mu);
+}
+
+/* Redis parses a cursor with strtoul: an optional sign, decimal digits, nothing after,
+ * no leading space, no overflow. 1 if a is one. */
+int cursor_parse(const char *p, size_t len, uint64_t *out)
+{
+    char buf[128];
+    if (len >= sizeof buf)
+        return 0;
+    if (len)
+        memcpy(buf, p, len);
+    buf[len] = '\0';
+    if (strchr(" \t\n\v\f\r", buf[0]) && buf[0])
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(buf, &end, 10);
+    if (*end || errno == ERANGE)
+        return 0;
+    *out = v;
+    return 1;
 }

@@ -25,6 +25,15 @@
 #define CURSOR_MAX_BYTES (16u << 20) /* registry memory, entries and keys */
 #define CURSOR_POS_MAX 512u           /* longest position a cursor records (OX_POS_MAX) */
 
+/* The error for a cursor the registry does not know. */
+#define CURSOR_UNKNOWN_MSG \
+    "-ERR unknown cursor: it expired or comes from another server process; restart the " \
+    "iteration from 0"
+
+/* Redis parses a cursor with strtoul: an optional sign, decimal digits, nothing after, no
+ * leading space, no overflow. 1 with *out if p[0..len) is one, else 0. */
+int cursor_parse(const char *p, size_t len, uint64_t *out);
+
 /* Records "resume after position pos[0..len) in db" and returns its cursor (never 0,
  * below 2^53). len <= CURSOR_POS_MAX. The server may abort when out of memory. */
 uint64_t cursor_save(int db, const void *pos, size_t len);

@@ -13,13 +13,17 @@
  * for the next cycle. So the writer is never held for more than one slice at a time, and
  * client writes interleave with a long reclaim instead of queueing behind it.
  *
+ * The sweeper of dead collections' members (db_sweep, db.c) runs its slices in the same
+ * cycles, after expiry's, when a cycle has time left: the two share one time budget.
+ *
  * Everything here runs on the writer thread, which owns srv.db; the counters it
  * publishes are relaxed atomics read by INFO. */
 #include <stdatomic.h>
 
-#include "srv.h"
+#include "db.h"
 
 #define EXPIRE_SLICE_KEYS 256  /* keys purged per slice (one transaction, one commit) */
+#define SWEEP_SLICE 1024       /* records of dead collections reclaimed per slice (db.c) */
 #define EXPIRE_TIME_PERC 25    /* share of each cycle's period a cycle may use */
 #define EXPIRE_HZ_MIN 1        /* Redis's bounds for hz */
 #define EXPIRE_HZ_MAX 500
@@ -107,6 +111,13 @@ uint64_t expire_run(void)
             atomic_fetch_add_explicit(&srv.stats.expired, (unsigned long long)purged,
                                       memory_order_relaxed);
         now = end;
+    }
+    /* The sweeper's slices share the cycle: after expiry's, when it left time. */
+    if (!full && db_sweep(SWEEP_SLICE)) {
+        uint64_t end = srv_monotonic_us();
+        cycle_used_us += end - now;
+        now = end;
+        full = 1;
     }
     uint64_t budget = period_us() * EXPIRE_TIME_PERC / 100;
     if (full && cycle_used_us >= budget)

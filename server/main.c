@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "db.h"
 #include "cursor.h"
 
 srv_server srv = {.cfg_lock = PTHREAD_RWLOCK_INITIALIZER, .bgsave_mu = PTHREAD_MUTEX_INITIALIZER};
@@ -63,17 +64,18 @@ static int open_store(void)
     o.table = "0";
     o.map_size = (size_t)c->map_size;
     o.mem_limit = (size_t)c->write_buffer_limit;
-    o.max_tables = (unsigned)c->databases + 4;
+    o.max_tables = 2 * (unsigned)c->databases + 4; /* each database and its members */
     o.sync = srv_sync_policy(c->appendfsync);
     int fresh = access(path, F_OK) != 0, dir_made = access(c->dir, F_OK) != 0;
     int rc = ox_store_open(path, &o, &srv.store);
     if (rc == OX_OK) {
         srv.ndb = c->databases;
-        if ((rc = dbmap_load()) == OX_OK) {
+        if ((rc = dbmap_load()) == OX_OK && (rc = db_load()) == OX_OK) {
             srv_log(SRV_LOG_NOTICE, "Data file %s opened (format %u)", path,
                     ox_store_format(srv.store));
             return 0;
         }
+        db_free();
         dbmap_free();
         ox_store_close(srv.store);
         srv.store = NULL;
@@ -200,6 +202,7 @@ out:
     resp_cmdtab_free(srv.cmdtab);
     free(srv.cmd_names);
     stats_free();
+    db_free();
     dbmap_free();
     cursor_free_all();
     conf_free(&srv.cfg);

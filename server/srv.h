@@ -213,5 +213,22 @@ uint64_t srv_monotonic_us(void);
 int srv_str2ll(const char *s, size_t len, long long *out);
 /* Redis's string2ld-based parsing for INCRBYFLOAT: 1 if ok. */
 int srv_str2ld(const char *s, size_t len, long double *out);
+/* Redis's ld2string in LD_STR_HUMAN mode ("%.17Lf" without trailing zeros) into buf:
+ * the length, or -1 if it does not fit. */
+int srv_ld2str(char *buf, size_t cap, long double v);
+/* A growing buffer of byte-string pairs, appended to, then read back in order: what a
+ * handler gathers from an iterator before it writes (the iterator's bytes are borrowed
+ * only until its next step). Zero-initialise it; aborts when out of memory. */
+typedef struct srv_pairs {
+    unsigned char *buf;
+    size_t len, cap, n;
+} srv_pairs;
+void srv_pairs_add(srv_pairs *p, const void *a, size_t alen, const void *b, size_t blen);
+/* The pair at *off (0 first), moving *off past it: 1, or 0 at the end. *a and *b point
+ * into p until its next add or free. */
+int srv_pairs_next(const srv_pairs *p, size_t *off, ox_val *a, ox_val *b);
+void srv_pairs_free(srv_pairs *p);
+/* *out = a + b: 1, or 0 (and *out untouched) if it would overflow. */
+int srv_ll_add(long long a, long long b, long long *out);
 
 #endif

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -103,4 +104,74 @@ int srv_str2ld(const char *s, size_t len, long double *out)
         return 0;
     *out = v;
     return 1;
+}
+
+/* As Redis's ld2string in LD_STR_HUMAN mode: "%.17Lf" without trailing zeros. */
+int srv_ld2str(char *buf, size_t cap, long double v)
+{
+    int n = snprintf(buf, cap, "%.17Lf", v);
+    if (n <= 0 || (size_t)n >= cap)
+        return -1;
+    if (strchr(buf, '.')) {
+        while (n > 0 && buf[n - 1] == '0')
+            n--;
+        if (n > 0 && buf[n - 1] == '.')
+            n--;
+    }
+    if (n == 2 && buf[0] == '-' && buf[1] == '0') /* "-0" reads as "0" in Redis */
+        buf[0] = '0', n = 1;
+    buf[n] = '\0';
+    return n;
+}
+
+int srv_ll_add(long long a, long long b, long long *out)
+{
+    if ((b < 0 && a < 0 && b < LLONG_MIN - a) || (b > 0 && a > 0 && b > LLONG_MAX - a))
+        return 0;
+    *out = a + b;
+    return 1;
+}
+
+void srv_pairs_add(srv_pairs *p, const void *a, size_t alen, const void *b, size_t blen)
+{
+    size_t need = p->len + 2 * sizeof(size_t) + alen + blen;
+    if (need > p->cap) {
+        size_t cap = p->cap ? p->cap : 256;
+        while (cap < need)
+            cap *= 2;
+        unsigned char *nb = realloc(p->buf, cap);
+        if (!nb)
+            abort();
+        p->buf = nb;
+        p->cap = cap;
+    }
+    unsigned char *q = p->buf + p->len;
+    memcpy(q, &alen, sizeof alen);
+    memcpy(q + sizeof alen, &blen, sizeof blen);
+    if (alen)
+        memcpy(q + 2 * sizeof(size_t), a, alen);
+    if (blen)
+        memcpy(q + 2 * sizeof(size_t) + alen, b, blen);
+    p->len = need;
+    p->n++;
+}
+
+int srv_pairs_next(const srv_pairs *p, size_t *off, ox_val *a, ox_val *b)
+{
+    if (*off >= p->len)
+        return 0;
+    const unsigned char *q = p->buf + *off;
+    size_t alen, blen;
+    memcpy(&alen, q, sizeof alen);
+    memcpy(&blen, q + sizeof alen, sizeof blen);
+    *a = (ox_val){q + 2 * sizeof(size_t), alen};
+    *b = (ox_val){q + 2 * sizeof(size_t) + alen, blen};
+    *off += 2 * sizeof(size_t) + alen + blen;
+    return 1;
+}
+
+void srv_pairs_free(srv_pairs *p)
+{
+    free(p->buf);
+    memset(p, 0, sizeof *p);
 }

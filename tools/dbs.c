@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "coll_fmt.h"
 #include "dbmap_fmt.h"
 #include "tool.h"
 
@@ -142,6 +143,22 @@ int tool_dbs_load(ox_store *s, tool_dbs *d)
         return -1;
     }
     return 0;
+}
+
+int tool_members_open(ox_store *s, ox_table *db, ox_table **out)
+{
+    char name[32];
+    *out = NULL;
+    if (coll_members_name(ox_table_name(db), name, sizeof name)) {
+        tool_err("table name too long: %s", ox_table_name(db));
+        return -1;
+    }
+    int rc = ox_table_open(s, name, out);
+    if (rc == OX_NOTFOUND)
+        return 0;
+    if (rc)
+        tool_err("cannot open table \"%s\": %s", name, ox_strerror(rc));
+    return rc ? -1 : 0;
 }
 
 void tool_dbs_free(tool_dbs *d)

@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "coll_fmt.h"
 #include "resp.h"
 #include "tool.h"
 
@@ -57,9 +58,38 @@ static int emit(dump *d, int n, const ox_val *args)
     return resp_buf_pending(d->out) >= DUMP_FLUSH ? flush_out(d) : 0;
 }
 
+/* A hash's fields, one HSET key field value each (a field's value is borrowed from the
+ * iterator until its next step). OX_OK, OX_ECORRUPT if members is missing, or the store's
+ * error (a write error: OX_EIO with d->err set). */
+static int dump_hash(dump *d, ox_snapshot *snap, ox_table *members, const ox_val *key,
+                     const ox_val *meta)
+{
+    uint64_t id, count;
+    int rc = members ? coll_meta_decode(meta->data, meta->len, &id, &count) : OX_ECORRUPT;
+    if (rc)
+        return rc;
+    unsigned char p[COLL_KEY_PREFIX];
+    ox_val prefix = {p, coll_member_key(p, id, COLL_SUB_FIELD, NULL, 0)}, k, v;
+    ox_val args[4] = {{"HSET", 4}, *key};
+    ox_iter *it;
+    if ((rc = ox_snapshot_prefix(snap, members, &prefix, 0, &it)))
+        return rc;
+    while ((rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+        args[2] = (ox_val){(const char *)k.data + COLL_KEY_PREFIX, k.len - COLL_KEY_PREFIX};
+        args[3] = v;
+        if (emit(d, 4, args)) {
+            rc = OX_EIO;
+            break;
+        }
+    }
+    ox_iter_close(it);
+    return rc == OX_NOTFOUND ? OX_OK : rc;
+}
+
 /* Dumps database db from table t on snap; *done counts keys. OX_OK or the store's error
  * (a write error: OX_EIO with d->err set). */
-static int dump_db(dump *d, ox_snapshot *snap, ox_table *t, int db, uint64_t *done)
+static int dump_db(dump *d, ox_snapshot *snap, ox_table *t, ox_table *members, int db,
+                   uint64_t *done)
 {
     ox_iter *it;
     ox_val k, v;
@@ -82,13 +112,21 @@ static int dump_db(dump *d, ox_snapshot *snap, ox_table *t, int db, uint64_t *do
             }
             selected = 1;
         }
-        ox_val set[5] = {{"SET", 3}, k, v, {"PXAT", 4},
-                         {ms, (size_t)snprintf(ms, sizeof ms, "%" PRIu64, at)}};
-        if (emit(d, rc == OX_NOTTL ? 3 : 5, set)) {
-            rc = OX_EIO;
-            break;
+        ox_val msv = {ms, (size_t)snprintf(ms, sizeof ms, "%" PRIu64, at)};
+        int ttl = rc == OX_OK, kind = (int)ox_iter_kind(it);
+        if (kind == DB_STRING) {
+            ox_val set[5] = {{"SET", 3}, k, v, {"PXAT", 4}, msv};
+            rc = emit(d, ttl ? 5 : 3, set) ? OX_EIO : OX_OK;
+        } else if (kind == DB_HASH) {
+            ox_val pexpireat[3] = {{"PEXPIREAT", 9}, k, msv};
+            rc = dump_hash(d, snap, members, &k, &v);
+            if (rc == OX_OK && ttl && emit(d, 3, pexpireat))
+                rc = OX_EIO;
+        } else {
+            rc = OX_EUNSUPPORTED;
         }
-        rc = OX_OK;
+        if (rc != OX_OK)
+            break;
         progress_set(++*done);
     }
     ox_iter_close(it);
@@ -100,6 +138,7 @@ int tool_dump(const char *path, const char *dest)
     ox_store *s;
     ox_snapshot *snap = NULL;
     tool_dbs dbs;
+    ox_table **members = NULL;
     dump d = {.fd = -1, .dest = dest};
     char tmp[4096];
     int rc, to_stdout = !strcmp(dest, "-"), ret = TOOL_FAIL, tmp_made = 0;
@@ -130,6 +169,14 @@ int tool_dump(const char *path, const char *dest)
         if (dbs.db[i] && ox_count(dbs.db[i], &n) == OX_OK)
             total += n;
     }
+    /* The member tables are opened first: a snapshot sees the tables opened before it. */
+    if (!(members = calloc((size_t)dbs.n + 1, sizeof *members))) {
+        tool_err("dump: %s", ox_strerror(OX_ENOMEM));
+        goto out;
+    }
+    for (int i = 0; i < dbs.n; i++)
+        if (dbs.db[i] && tool_members_open(s, dbs.db[i], &members[i]))
+            goto out;
     if ((rc = ox_snapshot_begin(s, &snap))) {
         tool_err("dump %s: %s", path, ox_strerror(rc));
         goto out;
@@ -137,7 +184,7 @@ int tool_dump(const char *path, const char *dest)
     progress_begin("dumping:", total, "keys");
     for (int i = 0; rc == OX_OK && i < dbs.n; i++)
         if (dbs.db[i])
-            rc = dump_db(&d, snap, dbs.db[i], i, &done);
+            rc = dump_db(&d, snap, dbs.db[i], members[i], i, &done);
     if (rc == OX_OK)
         flush_out(&d);
     progress_end();
@@ -171,6 +218,7 @@ out:
     if (tmp_made)
         unlink(tmp);
     resp_buf_free(d.out);
+    free(members);
     tool_dbs_free(&dbs);
     rc = ox_store_close(s);
     if (rc && ret == TOOL_OK) {

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "coll_fmt.h"
 #include "dbmap_fmt.h"
 #include "keyargs.h"
 #include "resp.h"
@@ -28,6 +29,7 @@ typedef struct rs {
     tool_dbs dbs;
     ox_txn *txn;
     ox_table *cur;              /* the selected database's table */
+    ox_table *members;          /* ... and its member table (coll_fmt.h) */
     uint64_t ncmd;              /* number of the command being applied (from 1) */
     uint64_t applied;           /* commands committed */
     uint64_t in_txn, txn_bytes;
@@ -80,6 +82,8 @@ static int begin(rs *r)
     return rc ? store_fail(r, rc) : 0;
 }
 
+static int select_table(rs *r, ox_table *t);
+
 static int do_select(rs *r, int argc, const resp_arg *argv)
 {
     if (argc != 2)
@@ -87,14 +91,65 @@ static int do_select(rs *r, int argc, const resp_arg *argv)
     int db = dbmap_name_number(argv[1].ptr, argv[1].len);
     if (db < 0 || db >= TOOL_MAX_DB)
         return fail(r, "DB index is out of range");
-    if (db < r->dbs.n && r->dbs.db[db]) {
-        r->cur = r->dbs.db[db];
-        return 0;
-    }
     /* Opening a table needs no write transaction open. */
-    if (commit(r) || tool_db_open(r->s, &r->dbs, db, &r->cur))
+    ox_table *t = db < r->dbs.n ? r->dbs.db[db] : NULL;
+    if ((!t && (commit(r) || tool_db_open(r->s, &r->dbs, db, &t))) || select_table(r, t))
         return r->why[0] ? -1 : fail(r, "cannot select db %d", db);
     return 0;
+}
+
+/* Makes t the selected table, with its member table (opened outside a transaction). */
+static int select_table(rs *r, ox_table *t)
+{
+    ox_table *m;
+    if (t == r->cur)
+        return 0;
+    if (commit(r) || tool_members_open(r->s, t, &m))
+        return -1;
+    int rc = r->dbs.map ? OX_OK : ox_table_open(r->s, DBMAP_TABLE, &r->dbs.map);
+    if (rc) /* the map holds the collections' id counter */
+        return store_fail(r, rc);
+    r->cur = t;
+    r->members = m;
+    return 0;
+}
+
+/* HSET key field value [field value ...]: the server's effect (a new hash, or fields
+ * added to the existing one, its expiry time kept). */
+static int do_hset(rs *r, int argc, const resp_arg *argv)
+{
+    if (argc < 4 || argc % 2)
+        return fail(r, "wrong number of arguments for 'hset' command");
+    if (begin(r))
+        return -1;
+    const resp_arg *k = &argv[1];
+    ox_val v;
+    unsigned kind;
+    uint64_t id = 0, count = 0;
+    int rc = ox_txn_read(r->txn, r->cur, k->ptr, k->len, &v, &kind, NULL), fresh = 0;
+    if (rc == OX_OK && kind != DB_HASH)
+        return fail(r, "WRONGTYPE Operation against a key holding the wrong kind of value");
+    if (rc == OX_OK)
+        rc = coll_meta_decode(v.data, v.len, &id, &count);
+    else if (rc == OX_NOTFOUND && (fresh = 1))
+        rc = coll_new_id(r->txn, r->dbs.map, &id);
+    for (int i = 2; rc == OX_OK && i < argc; i += 2) {
+        unsigned char small[256], *mk = small;
+        size_t need = COLL_KEY_PREFIX + argv[i].len;
+        if (need > sizeof small && !(mk = malloc(need)))
+            return store_fail(r, OX_ENOMEM);
+        size_t ml = coll_member_key(mk, id, COLL_SUB_FIELD, argv[i].ptr, argv[i].len);
+        rc = ox_txn_contains(r->txn, r->members, mk, ml);
+        count += rc == OX_NOTFOUND;
+        if (rc == OX_OK || rc == OX_NOTFOUND)
+            rc = ox_txn_put(r->txn, r->members, mk, ml, argv[i + 1].ptr, argv[i + 1].len, 0, 0);
+        if (mk != small)
+            free(mk);
+    }
+    if (rc == OX_OK)
+        rc = coll_store(r->txn, r->cur, r->members, k->ptr, k->len, DB_HASH, id, count, fresh,
+                        0, OX_PUT_KEEPTTL);
+    return rc ? store_fail(r, rc) : 0;
 }
 
 /* Fails the command with keyargs's error text (Redis's words). */
@@ -210,6 +265,8 @@ static int apply(rs *r, const resp_cmd *c)
         return do_select(r, n, a);
     if (is(a, "set"))
         return do_set(r, n, a);
+    if (is(a, "hset"))
+        return do_hset(r, n, a);
     if (is(a, "del") || is(a, "unlink"))
         return do_del(r, n, a);
     if (is(a, "expire"))
@@ -251,7 +308,8 @@ int tool_restore(const char *path, const char *src)
     }
     if (tool_open(path, 0, &r.s))
         goto out;
-    if (tool_dbs_load(r.s, &r.dbs) || tool_db_open(r.s, &r.dbs, 0, &r.cur))
+    ox_table *t0;
+    if (tool_dbs_load(r.s, &r.dbs) || tool_db_open(r.s, &r.dbs, 0, &t0) || select_table(&r, t0))
         goto out;
     progress_begin("restoring:", fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ?
                    (uint64_t)st.st_size : 0, "bytes");

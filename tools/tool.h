@@ -53,6 +53,11 @@ void tool_dbs_free(tool_dbs *d);
  * names for it. Must not be called while a write transaction is open. 0 or prints why. */
 int tool_db_open(ox_store *s, tool_dbs *d, int db, ox_table **out);
 
+/* The member table of a database's table (coll_fmt.h) into *out: NULL for a read-only
+ * store without one (no collection was ever stored there). Must not be called while a
+ * write transaction is open. 0 or prints why. */
+int tool_members_open(ox_store *s, ox_table *db, ox_table **out);
+
 /* ---- progress.c: a "\r"-updated line on stderr, only when stderr is a terminal ------- */
 
 /* Starts a line "<what> done/total unit (pct%)" (total 0: no total, a count alone). */

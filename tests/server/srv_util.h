@@ -380,6 +380,40 @@ static inline int sp_raw_roundtrip(int fd, const char *req, size_t reqlen, const
             T_FAIL("reply to %s was \"%s\"", #req, t_g_);                               \
     } while (0)
 
+/* sp_show over a whole reply: an array as "*N [e1, e2, ...]", nested the same way. */
+static inline size_t sp_show_deep(const redisReply *r, char *buf, size_t cap)
+{
+    char one[512];
+    size_t n = 0;
+    if (!cap)
+        return 0;
+    buf[0] = '\0';
+    if (r && r->type == REDIS_REPLY_ARRAY) { /* hiredis 0.14: RESP2 only */
+        n = (size_t)snprintf(buf, cap, "*%zu [", r->elements);
+        for (size_t i = 0; i < r->elements && n < cap; i++) {
+            if (i)
+                n += (size_t)snprintf(buf + n, cap - n, ", ");
+            if (n < cap)
+                n += sp_show_deep(r->element[i], buf + n, cap - n);
+        }
+        if (n < cap)
+            n += (size_t)snprintf(buf + n, cap - n, "]");
+        return n < cap ? n : cap - 1;
+    }
+    n = (size_t)snprintf(buf, cap, "%s", sp_show(r, one, sizeof one));
+    return n < cap ? n : cap - 1;
+}
+
+/* T_CMD comparing the whole reply (sp_show_deep). */
+#define T_DEEP(ctx, want, ...)                                                          \
+    do {                                                                                \
+        redisReply *t_r_ = redisCommand((ctx), __VA_ARGS__);                            \
+        char t_b_[4096];                                                                \
+        sp_show_deep(t_r_, t_b_, sizeof t_b_);                                          \
+        freeReplyObject(t_r_);                                                          \
+        T_EQ_STR(t_b_, (want));                                                         \
+    } while (0)
+
 /* Runs a command and compares sp_show() of its reply with want; frees the reply. */
 #define T_CMD(ctx, want, ...)                                                           \
     do {                                                                                \

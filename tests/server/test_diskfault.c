@@ -167,7 +167,10 @@ static void failing_data_file(const char *mode, const char *name)
         freeReplyObject(rep);
     }
     printf("%s: %d writes taken while the data file failed, then refused\n", mode, ok);
-    T_ASSERT(refused && ok >= 500); /* 1 MB of buffer: about 900 of them */
+    /* 1 MB of buffer: about 750 of them, but only one half's worth (about 370) when an
+     * age checkpoint of the writes before the fault was under way when it began (seen once
+     * under a loaded machine): that half stays frozen while its checkpoint fails. */
+    T_ASSERT(refused && ok >= 300);
     T_CMD(c, "-MISCONF Errors writing to the data file: I/O error", "SET x y");
     /* Reads go on, from the buffer and LMDB. */
     T_EQ_INT(count_present(r, "a", BEFORE, &absent), BEFORE);

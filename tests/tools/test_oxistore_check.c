@@ -432,6 +432,8 @@ static void dump_restore_round_trip_after_swapdb(void)
     T_CMD(c, "+OK", "SET %b %b", "a\0\r\nb", (size_t)5, "v\0\xff", (size_t)3);
     T_CMD(c, "+OK", "SET %b %b", "", (size_t)0, "", (size_t)0);
     T_CMD(c, "+OK", "SET ttl x PXAT %lld", g_at);
+    T_CMD(c, ":2", "HSET h f1 v1 f2 %b", "v\0", (size_t)2);
+    T_CMD(c, ":1", "PEXPIREAT h %lld", g_at + 2);
     T_CMD(c, "+OK", "SELECT 3");
     T_CMD(c, "+OK", "SET three 3");
     T_CMD(c, "+OK", "SELECT 5");
@@ -446,9 +448,10 @@ static void dump_restore_round_trip_after_swapdb(void)
     T_EQ_INT(sp_stop(&g_srv), 0);
 
     snprintf(g_expect, sizeof g_expect,
-             "SELECT 0\nSET  \nSET a\\x00\\x0d\\x0ab v\\x00\\xff\nSET ttl x PXAT %lld\n"
+             "SELECT 0\nSET  \nSET a\\x00\\x0d\\x0ab v\\x00\\xff\n"
+             "HSET h f1 v1\nHSET h f2 v\\x00\nPEXPIREAT h %lld\nSET ttl x PXAT %lld\n"
              "SELECT 3\nSET five 5 PXAT %lld\n"
-             "SELECT 5\nSET five-after-swap 5\nSET three 3\n", g_at, g_at + 1);
+             "SELECT 5\nSET five-after-swap 5\nSET three 3\n", g_at + 2, g_at, g_at + 1);
     T_EQ_STR(dump_of(g_live), g_expect);
     T_EQ_INT(RUN("stat", g_live), 0);
     T_ASSERT(strstr(g_out, "\ntable 3: db 5, 2 keys, 0 expiring\n"));
@@ -456,7 +459,7 @@ static void dump_restore_round_trip_after_swapdb(void)
 
     T_EQ_INT(RUN("dump", g_live, "all.resp"), 0);
     T_EQ_INT(run_in("all.resp", (const char *const[]){"restore", "copy.mdb", "-", NULL}), 0);
-    T_EQ_STR(g_out, "copy.mdb: restored 9 commands\n");
+    T_EQ_STR(g_out, "copy.mdb: restored 12 commands\n");
     T_EQ_STR(g_err, "");
     T_EQ_STR(dump_of("copy.mdb"), g_expect);
     T_EQ_INT(RUN("check", "copy.mdb"), 0);
@@ -482,6 +485,8 @@ static void dump_restore_round_trip_after_swapdb(void)
 static void dump_loads_into_real_redis(void)
 {
     srvp r = {0};
+    char g_at_h[32];
+    snprintf(g_at_h, sizeof g_at_h, ":%lld", g_at + 2);
     T_ASSERT(sp_start_redis(&r, "redis") == 0);
     char cmd[256];
     snprintf(cmd, sizeof cmd, "redis-cli -p %d --pipe < all.resp 2>&1 | tail -n 1", r.port);
@@ -497,10 +502,12 @@ static void dump_loads_into_real_redis(void)
     char buf[512];
     if (ok) {
         /* What Redis holds, in the dump's terms: the same keys, values and times. */
-        static const char *const checks[][3] = {
-            {"0", "GET %b", "$3 v\\x00\\xff"}, {"0", "GET ttl", "$1 x"}, {"0", "DBSIZE", ":3"},
+        const char *const checks[][3] = {
+            {"0", "GET %b", "$3 v\\x00\\xff"}, {"0", "GET ttl", "$1 x"}, {"0", "DBSIZE", ":4"},
             {"3", "GET five", "$1 5"}, {"3", "DBSIZE", ":1"}, {"5", "GET three", "$1 3"},
-            {"5", "GET five-after-swap", "$1 5"}, {"5", "DBSIZE", ":2"}, {"0", "GET %b", "$0 "}};
+            {"5", "GET five-after-swap", "$1 5"}, {"5", "DBSIZE", ":2"}, {"0", "GET %b", "$0 "},
+            {"0", "HGET h f2", "$2 v\\x00"}, {"0", "HLEN h", ":2"},
+            {"0", "PEXPIRETIME h", g_at_h}};
         for (size_t i = 0; ok && i < sizeof checks / sizeof *checks; i++) {
             redisReply *x = redisCommand(c, "SELECT %s", checks[i][0]);
             freeReplyObject(x);
@@ -527,7 +534,7 @@ static void dump_loads_into_real_redis(void)
         redisFree(c);
     }
     sp_kill(&r);
-    T_EQ_STR(line, "errors: 0, replies: 9\n");
+    T_EQ_STR(line, "errors: 0, replies: 12\n");
     T_ASSERT(ok);
 }
 
@@ -562,11 +569,11 @@ static void restores_a_redis_cli_style_file(void)
 
     /* An unknown command stops the restore: the open transaction is rolled back; what a
      * SELECT of a new database committed stays. */
-    static const char bad[] = "SET x 1\r\nSELECT 2\r\nSET y 2\r\nHSET h f v\r\nSET z 3\r\n";
+    static const char bad[] = "SET x 1\r\nSELECT 2\r\nSET y 2\r\nBOGUS h f v\r\nSET z 3\r\n";
     T_EQ_INT(write_file("bad.resp", bad, sizeof bad - 1), 0);
     T_EQ_INT(RUN("restore", "bad.mdb", "bad.resp"), 1);
     T_EQ_STR(g_err, "oxistore-check: restore bad.mdb: command 4 (at byte 28): unknown command "
-                    "'HSET'; commands 1 to 1 were applied, none after\n");
+                    "'BOGUS'; commands 1 to 1 were applied, none after\n");
     T_EQ_STR(dump_of("bad.mdb"), "SELECT 0\nSET x 1\n");
 
     /* Arguments the server would refuse get its error text. */

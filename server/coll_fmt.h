@@ -1,0 +1,57 @@
+/* coll_fmt.h — the stored format of keys' types and of collections (see db.h for the
+ * design), read and written by the server's db.c and by oxistore-check (tools/). Depends
+ * on liboxistore alone, so both link coll_fmt.c.
+ *
+ * A key's record carries its Redis type as the record's kind (OX_PUT_KIND). A string's
+ * record holds its bytes; a collection's, COLL_META_LEN bytes: its id and its member
+ * count, 8 bytes big-endian each. Database table "<n>" has the member table "m<n>":
+ *   [id: 8 bytes big-endian][COLL_SUB_HEAD]      -> the user key (the back link)
+ *   [id][COLL_SUB_FIELD][name]                   -> a hash field's value, a set's ""
+ * Ids come from the counter COLL_ID_KEY of the map table (dbmap_fmt.h): the next id,
+ * 8 bytes big-endian (absent: 1). An id is never reused, so a member belongs to a
+ * collection only while the key's record carries that id.
+ */
+#ifndef COLL_FMT_H
+#define COLL_FMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "oxistore.h"
+
+/* Redis's type numbers (OBJ_STRING...). */
+enum db_type { DB_STRING = 0, DB_LIST = 1, DB_SET = 2, DB_ZSET = 3, DB_HASH = 4 };
+
+#define COLL_META_LEN 16
+#define COLL_SUB_HEAD 0x00
+#define COLL_SUB_FIELD 'f'
+#define COLL_ID_KEY "id"
+#define COLL_KEY_PREFIX 9     /* bytes before a member's name */
+
+/* The name TYPE replies for a type ("string", "hash"...; "none" for anything else). */
+const char *coll_type_name(int type);
+
+/* The member table's name for the database table named dbname, into buf: 0, or -1 if it
+ * does not fit. */
+int coll_members_name(const char *dbname, char *buf, size_t cap);
+
+/* A collection's record, both ways. decode: OX_OK or OX_ECORRUPT (wrong length). */
+void coll_meta_encode(unsigned char meta[COLL_META_LEN], uint64_t id, uint64_t count);
+int coll_meta_decode(const void *p, size_t len, uint64_t *id, uint64_t *count);
+
+/* A member's key [id][sub][name] into buf (room for COLL_KEY_PREFIX + len): its length. */
+size_t coll_member_key(unsigned char *buf, uint64_t id, int sub, const void *name, size_t len);
+/* The id a member's key starts with (0 if it is too short to be one). */
+uint64_t coll_key_id(const void *key, size_t len);
+
+/* In a write transaction: takes the next id from map's counter (bumping it). OX_OK or
+ * the store's error. */
+int coll_new_id(ox_txn *txn, ox_table *map, uint64_t *id);
+
+/* In a write transaction: stores the collection (type, id, count) under key in table db,
+ * with the expiry time `at` (0: none) and put flags (OX_PUT_KEEPTTL...); a new one
+ * (is_new) gets its back link in members too. OX_OK or the store's error. */
+int coll_store(ox_txn *txn, ox_table *db, ox_table *members, const void *key, size_t klen,
+               int type, uint64_t id, uint64_t count, int is_new, uint64_t at, unsigned flags);
+
+#endif

@@ -1,0 +1,493 @@
+/* db.c — the keyspace layer (db.h): typed lookups, collections' metadata and members, and
+ * the sweeper that reclaims the members of collections that are gone. */
+#include "db.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dbmap_fmt.h"
+
+#define SWEEP_PERIOD_MS 60000 /* a pass also starts this often: expiry and overwrites (SET
+                                 over a hash) leave garbage without telling anyone */
+
+static ox_table **tables;     /* tables[i]: a database table (srv.db at startup) */
+static ox_table **members;    /* members[i]: its member table */
+static int ntables;
+static ox_table *map_t;       /* the map table: it holds the id counter */
+
+/* The sweeper (writer only). */
+static int sweep_wanted;      /* a collection may have become garbage since the running
+                                 pass began: another pass is due */
+static int sweep_running;     /* a pass is under way */
+static int sweep_table;       /* the member table being walked */
+static uint64_t sweep_from;   /* the id it resumes from */
+static uint64_t sweep_last_ms; /* when the last pass started */
+static atomic_ullong swept;
+
+int db_load(void)
+{
+    ntables = srv.ndb;
+    tables = calloc((size_t)ntables, sizeof *tables);
+    members = calloc((size_t)ntables, sizeof *members);
+    if (!tables || !members)
+        return OX_ENOMEM;
+    int rc = ox_table_open(srv.store, DBMAP_TABLE, &map_t);
+    for (int i = 0; rc == OX_OK && i < ntables; i++) {
+        char name[32];
+        tables[i] = srv.db[i];
+        rc = coll_members_name(ox_table_name(tables[i]), name, sizeof name) ? OX_EINVAL
+             : ox_table_open(srv.store, name, &members[i]);
+    }
+    if (rc != OX_OK)
+        srv_log(SRV_LOG_WARNING, "Can't open the member tables: %s", ox_strerror(rc));
+    sweep_wanted = 1; /* what an expiry, a crash or an earlier run left behind */
+    return rc;
+}
+
+void db_free(void)
+{
+    free(tables);
+    free(members);
+    tables = members = NULL;
+    ntables = 0;
+}
+
+ox_table *db_members_of(ox_table *t)
+{
+    for (int i = 0; i < ntables; i++)
+        if (tables[i] == t)
+            return members[i];
+    return NULL; /* not reached: every database table was paired at startup */
+}
+
+/* ---- any type ----------------------------------------------------------------------- */
+
+int db_read(cmd_ctx *x, ox_table *t, const resp_arg *key, ox_val *val, int *type,
+            uint64_t *at)
+{
+    unsigned kind = 0;
+    int rc = x->txn ? ox_txn_read(x->txn, t, key->ptr, key->len, val, &kind, at)
+                    : ox_snapshot_read(x->snap, t, key->ptr, key->len, val, &kind, at);
+    if (type)
+        *type = (int)kind;
+    return rc;
+}
+
+int db_type_or_reply(cmd_ctx *x, const resp_arg *key)
+{
+    ox_val v;
+    int type, rc = db_read(x, x->table, key, &v, &type, NULL);
+    if (rc == OX_OK)
+        return type;
+    if (rc == OX_NOTFOUND)
+        return -1;
+    cmd_store_error(x, rc);
+    return -2;
+}
+
+int db_delete(cmd_ctx *x, int dbi, const resp_arg *key)
+{
+    int rc = ox_txn_delete(x->txn, srv.db[dbi], key->ptr, key->len);
+    if (rc == OX_OK) {
+        watch_touch(dbi, key->ptr, key->len);
+        sweep_wanted = 1; /* cheaper than reading the type first */
+    }
+    return rc;
+}
+
+int db_iter(cmd_ctx *x, const ox_val *lo, const ox_val *hi, unsigned flags, ox_iter **it)
+{
+    if (x->txn)
+        return ox_txn_range(x->txn, x->table, lo, hi, flags, it);
+    return ox_snapshot_range(x->snap, x->table, lo, hi, flags, it);
+}
+
+int db_expire_time(cmd_ctx *x, const resp_arg *key, uint64_t *at)
+{
+    if (x->txn)
+        return ox_txn_expire_time(x->txn, x->table, key->ptr, key->len, at);
+    return ox_snapshot_expire_time(x->snap, x->table, key->ptr, key->len, at);
+}
+
+int db_clear(cmd_ctx *x, int dbi)
+{
+    int rc = ox_txn_clear(x->txn, srv.db[dbi]);
+    return rc ? rc : ox_txn_clear(x->txn, db_members_of(srv.db[dbi]));
+}
+
+/* ---- strings ------------------------------------------------------------------------ */
+
+int db_get_string_in(cmd_ctx *x, ox_table *t, const resp_arg *key, ox_val *val)
+{
+    int type, rc = db_read(x, t, key, val, &type, NULL);
+    return rc == OX_OK && type != DB_STRING ? DB_WRONGTYPE : rc;
+}
+
+int db_get_string(cmd_ctx *x, const resp_arg *key, ox_val *val)
+{
+    return db_get_string_in(x, x->table, key, val);
+}
+
+int db_get_string_or_reply(cmd_ctx *x, const resp_arg *key, ox_val *val)
+{
+    int rc = db_get_string(x, key, val);
+    if (rc == OX_OK || rc == OX_NOTFOUND)
+        return rc == OX_OK;
+    if (rc == DB_WRONGTYPE)
+        cmd_err(x, DB_WRONGTYPE_MSG);
+    else
+        cmd_store_error(x, rc);
+    return -1;
+}
+
+/* ---- collections -------------------------------------------------------------------- */
+
+/* A member key in a buffer of its own: the stack for the usual short names. */
+typedef struct mkey {
+    unsigned char small[256];
+    unsigned char *p;
+    size_t len;
+} mkey;
+
+static int mkey_make(mkey *k, uint64_t id, int sub, const void *name, size_t len)
+{
+    k->p = COLL_KEY_PREFIX + len <= sizeof k->small ? k->small : malloc(COLL_KEY_PREFIX + len);
+    if (!k->p)
+        return OX_ENOMEM;
+    k->len = coll_member_key(k->p, id, sub, name, len);
+    return OX_OK;
+}
+
+static void mkey_done(mkey *k)
+{
+    if (k->p != k->small)
+        free(k->p);
+}
+
+int db_coll_get_or_reply(cmd_ctx *x, const resp_arg *key, int type, db_coll *c)
+{
+    ox_val v;
+    int t, rc = db_read(x, x->table, key, &v, &t, NULL);
+    memset(c, 0, sizeof *c);
+    c->type = type;
+    c->members = db_members_of(x->table);
+    if (rc == OX_NOTFOUND)
+        return 0;
+    if (rc == OX_OK && t != type) {
+        cmd_err(x, DB_WRONGTYPE_MSG);
+        return -1;
+    }
+    if (rc == OX_OK)
+        rc = coll_meta_decode(v.data, v.len, &c->id, &c->count);
+    if (rc != OX_OK) {
+        cmd_store_error(x, rc);
+        return -1;
+    }
+    c->exists = 1;
+    return 1;
+}
+
+int db_coll_open_or_reply(cmd_ctx *x, const resp_arg *key, int type, db_coll *c)
+{
+    int found = db_coll_get_or_reply(x, key, type, c);
+    if (found)
+        return found;
+    int rc = coll_new_id(x->txn, map_t, &c->id);
+    if (rc != OX_OK) {
+        cmd_store_error(x, rc);
+        return -1;
+    }
+    return 1;
+}
+
+/* Writer: stores c's metadata under key in table t (new: with its back link too). */
+static int coll_put(cmd_ctx *x, ox_table *t, const resp_arg *key, const db_coll *c,
+                    uint64_t at, unsigned flags)
+{
+    return coll_store(x->txn, t, c->members, key->ptr, key->len, c->type, c->id, c->count,
+                      !c->exists, at, flags);
+}
+
+int db_coll_save(cmd_ctx *x, const resp_arg *key, db_coll *c)
+{
+    int rc;
+    if (c->count == 0) {
+        rc = c->exists ? db_delete(x, x->dbi, key) : OX_OK;
+        return rc == OX_NOTFOUND ? OX_OK : rc;
+    }
+    rc = coll_put(x, x->table, key, c, 0, OX_PUT_KEEPTTL);
+    if (rc == OX_OK) {
+        c->exists = 1;
+        watch_touch(x->dbi, key->ptr, key->len);
+    }
+    return rc;
+}
+
+int db_member_get(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
+                  ox_val *val)
+{
+    if (!c->exists)
+        return OX_NOTFOUND;
+    mkey k;
+    int rc = mkey_make(&k, c->id, sub, name, len);
+    if (rc)
+        return rc;
+    rc = x->txn ? ox_txn_get(x->txn, c->members, k.p, k.len, val)
+                : ox_snapshot_get(x->snap, c->members, k.p, k.len, val);
+    mkey_done(&k);
+    return rc;
+}
+
+int db_member_put(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
+                  const void *val, size_t vlen, int *added)
+{
+    mkey k;
+    int rc = mkey_make(&k, c->id, sub, name, len);
+    if (rc)
+        return rc;
+    int isnew = !c->exists || ox_txn_contains(x->txn, c->members, k.p, k.len) == OX_NOTFOUND;
+    rc = ox_txn_put(x->txn, c->members, k.p, k.len, val, vlen, 0, 0);
+    mkey_done(&k);
+    if (added)
+        *added = rc == OX_OK && isnew;
+    return rc;
+}
+
+int db_member_del(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
+                  int *removed)
+{
+    *removed = 0;
+    if (!c->exists)
+        return OX_OK;
+    mkey k;
+    int rc = mkey_make(&k, c->id, sub, name, len);
+    if (rc)
+        return rc;
+    rc = ox_txn_delete(x->txn, c->members, k.p, k.len);
+    mkey_done(&k);
+    *removed = rc == OX_OK;
+    return rc == OX_NOTFOUND ? OX_OK : rc;
+}
+
+int db_member_iter(cmd_ctx *x, const db_coll *c, int sub, const ox_val *after, ox_iter **it)
+{
+    unsigned char p[COLL_KEY_PREFIX];
+    ox_val prefix = {p, coll_member_key(p, c->id, sub, NULL, 0)};
+    if (!after)
+        return x->txn ? ox_txn_prefix(x->txn, c->members, &prefix, 0, it)
+                      : ox_snapshot_prefix(x->snap, c->members, &prefix, 0, it);
+    unsigned char hb[COLL_KEY_PREFIX];
+    ox_val hi = {hb, coll_member_key(hb, c->id, sub + 1, NULL, 0)};
+    unsigned flags = OX_ITER_POS | OX_ITER_AFTER;
+    return x->txn ? ox_txn_range(x->txn, c->members, after, &hi, flags, it)
+                  : ox_snapshot_range(x->snap, c->members, after, &hi, flags, it);
+}
+
+/* ---- moving keys -------------------------------------------------------------------- */
+
+#define COPY_CHUNK 1024 /* members gathered at a time by COPY and MOVE */
+
+/* Writer: copies every member of collection id (in table from) under id dst->id into
+ * dst's table, COPY_CHUNK at a time, so memory stays bounded whatever the size. OX_OK or
+ * an error. */
+static int copy_members(cmd_ctx *x, ox_table *from, uint64_t id, const db_coll *dst)
+{
+    unsigned char lo[COLL_KEY_PREFIX], hi[COLL_KEY_PREFIX], pos[OX_POS_MAX];
+    ox_val lov = {lo, coll_member_key(lo, id, DB_SUB_HEAD + 1, NULL, 0)};
+    ox_val hiv = {hi, coll_member_key(hi, id + 1, 0, NULL, 0)}, k, v;
+    size_t poslen = 0;
+    int rc = OX_OK, more = 1;
+    srv_pairs chunk = {0};
+    while (rc == OX_OK && more) {
+        ox_iter *it;
+        ox_val after = {pos, poslen};
+        /* Gathered first: the iterator's values must not be read across the puts. */
+        rc = poslen ? ox_txn_range(x->txn, from, &after, &hiv, OX_ITER_POS | OX_ITER_AFTER, &it)
+                    : ox_txn_range(x->txn, from, &lov, &hiv, 0, &it);
+        if (rc)
+            break;
+        chunk.len = chunk.n = 0;
+        while (chunk.n < COPY_CHUNK && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+            srv_pairs_add(&chunk, k.data, k.len, v.data, v.len);
+            rc = ox_iter_pos(it, pos, &poslen);
+        }
+        ox_iter_close(it);
+        more = rc == OX_OK;
+        if (rc == OX_NOTFOUND)
+            rc = OX_OK;
+        size_t off = 0;
+        while (rc == OX_OK && srv_pairs_next(&chunk, &off, &k, &v)) {
+            unsigned char *kp = (unsigned char *)k.data; /* the same key under the new id */
+            coll_member_key(kp, dst->id, kp[8], NULL, 0);
+            rc = ox_txn_put(x->txn, dst->members, kp, k.len, v.data, v.len, 0, 0);
+        }
+    }
+    srv_pairs_free(&chunk);
+    return rc;
+}
+
+int db_transfer_or_reply(cmd_ctx *x, const resp_arg *src, int dbd, const resp_arg *dst,
+                         int replace, int keep_src)
+{
+    ox_table *ts = x->table, *td = srv.db[dbd];
+    ox_val v;
+    int type;
+    uint64_t at;
+    int rc = db_read(x, ts, src, &v, &type, &at);
+    if (rc == OX_NOTFOUND)
+        return 0;
+    unsigned char *val = NULL;
+    size_t len = v.len;
+    if (rc == OX_OK && !(val = malloc(len ? len : 1)))
+        rc = OX_ENOMEM;
+    if (rc == OX_OK) {
+        memcpy(val, v.data, len);
+        if (!replace && ox_txn_contains(x->txn, td, dst->ptr, dst->len) == OX_OK) {
+            free(val);
+            return 0;
+        }
+    }
+    if (rc == OX_OK && type == DB_STRING) {
+        rc = ox_txn_put(x->txn, td, dst->ptr, dst->len, val, len, at, OX_PUT_KIND(type));
+    } else if (rc == OX_OK) {
+        db_coll c = {.type = type, .exists = 0, .members = db_members_of(td)};
+        uint64_t id = 0;
+        rc = coll_meta_decode(val, len, &id, &c.count);
+        if (rc != OX_OK) {
+            /* not a collection's record */
+        } else if (td == ts && !keep_src) { /* RENAME: the members stay; the back link moves */
+            c.id = id;
+        } else if ((rc = coll_new_id(x->txn, map_t, &c.id)) == OX_OK) {
+            rc = copy_members(x, db_members_of(ts), id, &c);
+        }
+        if (rc == OX_OK)
+            rc = coll_put(x, td, dst, &c, at, 0);
+    }
+    free(val);
+    if (rc == OX_OK && !keep_src)
+        rc = ox_txn_delete(x->txn, ts, src->ptr, src->len);
+    if (rc != OX_OK) {
+        cmd_store_error(x, rc);
+        return -1;
+    }
+    if (!keep_src)
+        watch_touch(x->dbi, src->ptr, src->len);
+    watch_touch(dbd, dst->ptr, dst->len);
+    sweep_wanted = 1; /* dst may have been a collection */
+    return 1;
+}
+
+/* ---- the sweeper -------------------------------------------------------------------- */
+
+/* 1 if the collection id, whose back link names key, is still key's collection in table
+ * t as txn sees it. */
+static int coll_alive(ox_txn *txn, ox_table *t, const ox_val *key, uint64_t id)
+{
+    ox_val v;
+    unsigned kind;
+    if (ox_txn_read(txn, t, key->data, key->len, &v, &kind, NULL) != OX_OK)
+        return 0;
+    uint64_t got, count;
+    return kind != DB_STRING && coll_meta_decode(v.data, v.len, &got, &count) == OX_OK &&
+           got == id;
+}
+
+/* Gathers into keys (the first of each pair) up to budget member keys of
+ * dead collections of member table i, from sweep_from on, looking at no more than budget
+ * collections. Returns the count; *end: the table's walk is over. */
+static size_t sweep_collect(ox_txn *txn, int i, size_t budget, srv_pairs *keys, int *end,
+                            int *err)
+{
+    size_t n = 0, looked = 0;
+    *end = 0;
+    while (n + looked < budget) { /* a live collection costs one of the budget too */
+        unsigned char lo[COLL_KEY_PREFIX];
+        ox_val lov = {lo, 8}, k, v;
+        coll_member_key(lo, sweep_from, 0, NULL, 0);
+        ox_iter *it;
+        if ((*err = ox_txn_range(txn, members[i], &lov, NULL, 0, &it)))
+            return n;
+        int rc = ox_iter_next(it, &k, &v);
+        if (rc != OX_OK || k.len < COLL_KEY_PREFIX) {
+            ox_iter_close(it);
+            *end = rc == OX_NOTFOUND;
+            *err = rc == OX_NOTFOUND ? OX_OK : rc ? rc : OX_ECORRUPT;
+            return n;
+        }
+        uint64_t id = coll_key_id(k.data, k.len);
+        const unsigned char *kp = k.data;
+        int dead = kp[8] != DB_SUB_HEAD || !coll_alive(txn, tables[i], &v, id);
+        if (!dead) {
+            ox_iter_close(it);
+            looked++;
+            sweep_from = id + 1;
+            if (!sweep_from) { /* not reached: ids stop far below 2^64 */
+                *end = 1;
+                return n;
+            }
+            continue;
+        }
+        do {
+            if (coll_key_id(k.data, k.len) != id)
+                break;
+            srv_pairs_add(keys, k.data, k.len, NULL, 0);
+            n++;
+        } while (n < budget && (rc = ox_iter_next(it, &k, &v)) == OX_OK);
+        ox_iter_close(it);
+        if (n < budget) /* the whole id is collected: the walk goes on after it */
+            sweep_from = id + 1;
+        else
+            sweep_from = id; /* its remaining records: next slice */
+    }
+    return n;
+}
+
+int db_sweep(size_t budget)
+{
+    if (!sweep_running) {
+        uint64_t now = srv_monotonic_ms();
+        if (!sweep_wanted && now - sweep_last_ms < SWEEP_PERIOD_MS)
+            return 0;
+        sweep_running = 1;
+        sweep_wanted = 0; /* what happens from now on needs another pass */
+        sweep_last_ms = now;
+        sweep_table = 0;
+        sweep_from = 0;
+    }
+    ox_txn *txn;
+    if (ox_txn_begin(srv.store, &txn) != OX_OK)
+        return 0; /* tried again at the next cycle */
+    srv_pairs keys = {0};
+    int end = 0, err = OX_OK;
+    size_t n = sweep_collect(txn, sweep_table, budget, &keys, &end, &err), off = 0;
+    ox_val k, none;
+    while (err == OX_OK && srv_pairs_next(&keys, &off, &k, &none)) {
+        int rc = ox_txn_delete(txn, members[sweep_table], k.data, k.len);
+        if (rc != OX_OK && rc != OX_NOTFOUND)
+            err = rc;
+    }
+    srv_pairs_free(&keys);
+    if (err == OX_OK)
+        err = ox_txn_commit(txn);
+    else
+        ox_txn_rollback(txn);
+    if (err != OX_OK)
+        return 0; /* the same slice again at the next cycle */
+    atomic_fetch_add_explicit(&swept, n, memory_order_relaxed);
+    if (end) { /* this table is done: the next one, or the pass is over */
+        sweep_from = 0;
+        if (++sweep_table == ntables) {
+            sweep_table = 0;
+            sweep_running = 0;
+            return sweep_wanted;
+        }
+    }
+    return 1;
+}
+
+unsigned long long db_swept(void)
+{
+    return atomic_load_explicit(&swept, memory_order_relaxed);
+}

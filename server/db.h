@@ -1,0 +1,125 @@
+/* db.h — the keyspace layer (Redis's db.c): every command reaches the store through it.
+ *
+ * A key is one record in its database's table (dbmap.c), whatever its type: DBSIZE counts
+ * keys, expiry and SCAN work on keys. The record's kind (OX_PUT_KIND) is the key's Redis
+ * type (enum db_type). A string's record holds its bytes. A collection's record holds its
+ * metadata (db_coll: an id and the member count), and its members live in the database's
+ * member table, beside it, under keys that start with the collection's id (the layout:
+ * coll_fmt.h, shared with oxistore-check).
+ *
+ * Ids come from one counter per file, stored in the map table, never reused. So a
+ * collection's members belong to it only while its key's record carries its id: DEL,
+ * UNLINK, an overwrite (SET), a rename over it or an expiry answer in O(1), and what they
+ * leave behind is garbage that db_sweep reclaims in bounded slices. A member table follows
+ * its database through SWAPDB (it is paired with the table, not with the number), FLUSHDB
+ * clears both. A member's key is a key of the library's: a field of any length works, and
+ * the user key's length does not matter (it is not part of the member's key).
+ *
+ * Threads: reads (db_get_*, db_type, db_coll_get, db_member_*) run on an I/O thread's
+ * snapshot or in the writer's transaction, whichever the cmd_ctx holds. Writes (db_put,
+ * db_delete, db_coll_*, db_member_put/del, db_sweep) are the writer's, inside its batch's
+ * transaction; each calls watch_touch where Redis signals a modified key, except the
+ * member writes: the command calls db_coll_save once, which does.
+ */
+#ifndef DB_H
+#define DB_H
+
+#include "cmd.h"
+#include "coll_fmt.h"
+
+/* A code beside ox_err's: the key holds another type. */
+#define DB_WRONGTYPE 100
+#define DB_WRONGTYPE_MSG "-WRONGTYPE Operation against a key holding the wrong kind of value"
+
+/* Sub-spaces of a collection's id in the member table (coll_fmt.h). */
+#define DB_SUB_HEAD COLL_SUB_HEAD
+#define DB_SUB_FIELD COLL_SUB_FIELD
+
+/* Main thread, at startup, after dbmap_load: opens every member table and reads the id
+ * counter. OX_OK or the store's error (logged). db_free releases what it allocated. */
+int db_load(void);
+void db_free(void);
+/* The member table paired with a database's table. */
+ox_table *db_members_of(ox_table *dbtable);
+
+/* ---- any type ----------------------------------------------------------------------- */
+
+/* Reads key in table t (a database's): its record's bytes, type, expiry time (0: none);
+ * type and at may be NULL. OX_OK, OX_NOTFOUND or the store's error. */
+int db_read(cmd_ctx *x, ox_table *t, const resp_arg *key, ox_val *val, int *type,
+            uint64_t *at);
+/* The type of key in the selected database, -1 if there is none, or -2 after replying
+ * the store's error. */
+int db_type_or_reply(cmd_ctx *x, const resp_arg *key);
+/* Writer: deletes key of any type from database dbi (watch_touch included). OX_OK,
+ * OX_NOTFOUND or the store's error. A collection's members become garbage. */
+int db_delete(cmd_ctx *x, int dbi, const resp_arg *key);
+/* Writer: moves or copies key src of database x->dbi to dst in database dbd, any type, its
+ * expiry time with it. replace: overwrite an existing dst; keep_src: COPY. 1 done, 0 not
+ * (no src, or dst exists and !replace), -1 after replying. */
+int db_transfer_or_reply(cmd_ctx *x, const resp_arg *src, int dbd, const resp_arg *dst,
+                         int replace, int keep_src);
+/* An iterator over the keys in [lo, hi) of the selected database (ox_range's flags); the
+ * type of each is ox_iter_kind's. Close it before the handler returns. */
+int db_iter(cmd_ctx *x, const ox_val *lo, const ox_val *hi, unsigned flags, ox_iter **it);
+/* Absolute expiry time of key: OX_OK, OX_NOTTL, OX_NOTFOUND. */
+int db_expire_time(cmd_ctx *x, const resp_arg *key, uint64_t *at);
+/* Writer: clears database dbi (its keys and its members). OX_OK or the store's error. */
+int db_clear(cmd_ctx *x, int dbi);
+
+/* ---- strings ------------------------------------------------------------------------ */
+
+/* Reads a string key: OX_OK, OX_NOTFOUND, DB_WRONGTYPE or the store's error. */
+int db_get_string(cmd_ctx *x, const resp_arg *key, ox_val *val);
+int db_get_string_in(cmd_ctx *x, ox_table *t, const resp_arg *key, ox_val *val);
+/* db_get_string for handlers: 1 found, 0 not found, -1 after replying (WRONGTYPE or the
+ * store's error). */
+int db_get_string_or_reply(cmd_ctx *x, const resp_arg *key, ox_val *val);
+
+/* ---- collections -------------------------------------------------------------------- */
+
+typedef struct db_coll {
+    int type;
+    int exists;        /* 0: db_coll_get found none (id 0, count 0) */
+    uint64_t id;
+    uint64_t count;    /* members: HLEN, SCARD... in O(1) */
+    ox_table *members; /* the member table it lives in */
+} db_coll;
+
+/* Reads key's collection of the given type: 1 found, 0 none (*c is empty, exists 0), -1
+ * after replying (WRONGTYPE or the store's error). */
+int db_coll_get_or_reply(cmd_ctx *x, const resp_arg *key, int type, db_coll *c);
+/* Writer: db_coll_get_or_reply, then a new empty collection of that type if there is none
+ * (its id taken now; nothing is stored before db_coll_save). 1, or -1 after replying. */
+int db_coll_open_or_reply(cmd_ctx *x, const resp_arg *key, int type, db_coll *c);
+/* Writer: stores c's metadata under key (its expiry time kept), or deletes the key if c
+ * is empty now (Redis deletes an empty collection), and calls watch_touch. OX_OK or the
+ * store's error. */
+int db_coll_save(cmd_ctx *x, const resp_arg *key, db_coll *c);
+
+/* Reads member name of c's sub-space sub: OX_OK with *val, OX_NOTFOUND, or an error. */
+int db_member_get(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
+                  ox_val *val);
+/* Writer: stores / deletes a member. *added (may be NULL): 1 if it was new / was there.
+ * The caller adjusts c->count. OX_OK or an error. */
+int db_member_put(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
+                  const void *val, size_t vlen, int *added);
+int db_member_del(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
+                  int *removed);
+/* An iterator over c's sub-space sub in name order, from after position `after` (its
+ * ox_iter_pos; NULL: from the start). Keys it returns start with the 9-byte prefix. */
+int db_member_iter(cmd_ctx *x, const db_coll *c, int sub, const ox_val *after, ox_iter **it);
+
+/* ---- garbage ------------------------------------------------------------------------ */
+
+/* Writer, between batches: one slice of the sweeper, in its own transaction: reclaims up
+ * to `budget` records of collections that no longer exist, looking at no more than
+ * `budget` live ones. A pass walks every member table; it starts when a key was deleted
+ * or overwritten by a rename, at startup, and once a minute (an expiry or a SET over a
+ * collection leaves garbage too). Returns 1 if the pass goes on (call again soon), 0 when
+ * there is nothing to do (then it costs a check of a flag and the clock). */
+int db_sweep(size_t budget);
+/* Members reclaimed so far (INFO). */
+unsigned long long db_swept(void);
+
+#endif

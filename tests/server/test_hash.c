@@ -1,0 +1,363 @@
+/* Hashes: every command's exact replies and errors (Redis 7.0's), WRONGTYPE both ways,
+ * RESP3 replies, the generic commands on hashes (TYPE, DEL, RENAME, COPY, MOVE, SWAPDB,
+ * FLUSHDB, SCAN TYPE, EXPIRE), HSCAN's guarantee, a restart after kill -9, and a large
+ * hash deleted at once and reclaimed in the background. */
+#include "srv_util.h"
+
+T_MAIN_BEGIN;
+
+static srvp g_srv;
+
+static void server_starts(void)
+{
+    if (sp_start(&g_srv, "hash")) {
+        sp_dump_log(&g_srv);
+        T_FAIL("server did not start");
+    }
+}
+
+static void hash_commands_reply_as_redis(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "FLUSHALL");
+    T_CMD(c, ":3", "HSET h a 1 b 2 c 3");
+    T_CMD(c, ":1", "HSET h a 10 d 4");
+    T_CMD(c, "-ERR wrong number of arguments for 'hset' command", "HSET h a 1 b");
+    T_CMD(c, "-ERR wrong number of arguments for 'hmset' command", "HMSET h a");
+    T_CMD(c, "+OK", "HMSET h e 5");
+    T_CMD(c, "$2 10", "HGET h a");
+    T_CMD(c, "(nil)", "HGET h zz");
+    T_CMD(c, "(nil)", "HGET nohash a");
+    T_DEEP(c, "*3 [$2 10, (nil), $1 2]", "HMGET h a zz b");
+    T_DEEP(c, "*2 [(nil), (nil)]", "HMGET nohash a b");
+    T_CMD(c, ":5", "HLEN h");
+    T_CMD(c, ":0", "HLEN nohash");
+    T_CMD(c, ":2", "HSTRLEN h a");
+    T_CMD(c, ":0", "HSTRLEN h zz");
+    T_CMD(c, ":1", "HEXISTS h a");
+    T_CMD(c, ":0", "HEXISTS h zz");
+    T_CMD(c, ":0", "HSETNX h a 5");
+    T_CMD(c, ":1", "HSETNX h f 6");
+    T_CMD(c, ":1", "HSETNX newhash x 1");
+    T_CMD(c, ":15", "HINCRBY h a 5");
+    T_CMD(c, ":7", "HINCRBY h n 7");
+    T_CMD(c, "-ERR value is not an integer or out of range", "HINCRBY h a x");
+    T_CMD(c, ":9223372036854775807", "HINCRBY big i 9223372036854775807");
+    T_CMD(c, "-ERR increment or decrement would overflow", "HINCRBY big i 1");
+    T_CMD(c, "$3 1.5", "HINCRBYFLOAT h fl 1.5");
+    T_CMD(c, "$4 1.75", "HINCRBYFLOAT h fl 0.25");
+    T_CMD(c, "$2 20", "HINCRBYFLOAT h a 5");
+    T_CMD(c, "-ERR value is not a valid float", "HINCRBYFLOAT h fl abc");
+    T_CMD(c, "-ERR value is NaN or Infinity", "HINCRBYFLOAT h fl inf");
+    T_CMD(c, ":1", "HSET h s str");
+    T_CMD(c, "-ERR hash value is not an integer", "HINCRBY h s 1");
+    T_CMD(c, "-ERR hash value is not a float", "HINCRBYFLOAT h s 1");
+    T_DEEP(c, "*9 [$1 a, $1 b, $1 c, $1 d, $1 e, $1 f, $2 fl, $1 n, $1 s]", "HKEYS h");
+    T_DEEP(c, "*9 [$2 20, $1 2, $1 3, $1 4, $1 5, $1 6, $4 1.75, $1 7, $3 str]", "HVALS h");
+    T_DEEP(c, "*0 []", "HKEYS nohash");
+    T_CMD(c, ":2", "HSET newhash2 y 2 x 1");
+    T_DEEP(c, "*4 [$1 x, $1 1, $1 y, $1 2]", "HGETALL newhash2");
+    T_CMD(c, ":2", "HDEL h a b zz");
+    T_CMD(c, ":0", "HDEL h a");
+    T_CMD(c, ":0", "HDEL nohash a");
+    T_CMD(c, ":7", "HLEN h");
+    /* The last field deleted deletes the key. */
+    T_CMD(c, ":1", "HDEL newhash x");
+    T_CMD(c, ":0", "EXISTS newhash");
+    T_CMD(c, "+none", "TYPE newhash");
+    redisFree(c);
+}
+
+static void hrandfield_and_hscan_reply_as_redis(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "FLUSHALL");
+    T_CMD(c, "(nil)", "HRANDFIELD nohash");
+    T_DEEP(c, "*0 []", "HRANDFIELD nohash 3");
+    T_CMD(c, ":1", "HSET one f v");
+    T_CMD(c, "$1 f", "HRANDFIELD one");
+    T_DEEP(c, "*1 [$1 f]", "HRANDFIELD one 5");
+    T_DEEP(c, "*0 []", "HRANDFIELD one 0");
+    T_DEEP(c, "*3 [$1 f, $1 f, $1 f]", "HRANDFIELD one -3");
+    T_DEEP(c, "*4 [$1 f, $1 v, $1 f, $1 v]", "HRANDFIELD one -2 WITHVALUES");
+    T_DEEP(c, "*2 [$1 f, $1 v]", "HRANDFIELD one 1 withvalues");
+    T_CMD(c, "-ERR syntax error", "HRANDFIELD one 1 withvalue");
+    T_CMD(c, "-ERR syntax error", "HRANDFIELD one 1 2");
+    T_CMD(c, "-ERR value is not an integer or out of range", "HRANDFIELD one x");
+    T_CMD(c, "-ERR value is out of range, value must between -9223372036854775807 and "
+             "9223372036854775807", "HRANDFIELD one -9223372036854775808");
+    T_CMD(c, "-ERR value is not an integer or out of range", "HRANDFIELD one x withvalue");
+    T_CMD(c, "-ERR value is out of range", "HRANDFIELD nohash 4611686018427387904 WITHVALUES");
+    T_CMD(c, "-ERR value is out of range", "HRANDFIELD one -4611686018427387904 WITHVALUES");
+    T_CMD(c, "-ERR value is out of range", "HRANDFIELD one -1000000000");
+    /* Distinct picks: as many as asked, each a field of the hash, no repeats. */
+    for (int i = 0; i < 20; i++)
+        T_CMD(c, ":1", "HSET many f%02d %d", i, i);
+    redisReply *r = redisCommand(c, "HRANDFIELD many 7");
+    T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 7);
+    int seen[20] = {0};
+    for (size_t i = 0; i < r->elements; i++) {
+        int n = atoi(r->element[i]->str + 1);
+        T_ASSERT(r->element[i]->str[0] == 'f' && n >= 0 && n < 20);
+        T_EQ_INT(seen[n]++, 0);
+    }
+    freeReplyObject(r);
+    T_DEEP(c, "*2 [$1 0, *0 []]", "HSCAN nohash 0");
+    T_CMD(c, "-ERR syntax error", "HSCAN many 0 COUNT 0");
+    T_CMD(c, "-ERR syntax error", "HSCAN many 0 COUNT");
+    T_CMD(c, "-ERR syntax error", "HSCAN many 0 bogus 1");
+    T_CMD(c, "-ERR invalid cursor", "HSCAN many x");
+    T_DEEP(c, "*2 [$1 0, *4 [$3 f10, $2 10, $3 f11, $2 11]]", "HSCAN many 0 MATCH f1[01] COUNT 100");
+    /* COUNT 3 over 20 fields: every field exactly once, then cursor 0. */
+    memset(seen, 0, sizeof seen);
+    char cur[32] = "0";
+    int calls = 0;
+    do {
+        r = redisCommand(c, "HSCAN many %s COUNT 3", cur);
+        T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2);
+        snprintf(cur, sizeof cur, "%s", r->element[0]->str);
+        T_ASSERT(r->element[1]->elements <= 6);
+        for (size_t i = 0; i < r->element[1]->elements; i += 2)
+            seen[atoi(r->element[1]->element[i]->str + 1)]++;
+        freeReplyObject(r);
+        calls++;
+    } while (strcmp(cur, "0") && calls < 100);
+    T_EQ_INT(calls, 7);
+    for (int i = 0; i < 20; i++)
+        T_EQ_INT(seen[i], 1);
+    redisFree(c);
+}
+
+static void wrong_types_are_refused_both_ways(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    const char *wt = "-WRONGTYPE Operation against a key holding the wrong kind of value";
+    T_CMD(c, "+OK", "FLUSHALL");
+    T_CMD(c, ":1", "HSET h f v");
+    T_CMD(c, "+OK", "SET s v");
+    T_CMD(c, "+hash", "TYPE h");
+    T_CMD(c, "+string", "TYPE s");
+    T_CMD(c, wt, "GET h");
+    T_CMD(c, wt, "INCR h");
+    T_CMD(c, wt, "APPEND h x");
+    T_CMD(c, wt, "STRLEN h");
+    T_CMD(c, wt, "GETRANGE h 0 1");
+    T_CMD(c, wt, "SETRANGE h 0 x");
+    T_CMD(c, wt, "GETSET h x");
+    T_CMD(c, wt, "SET h x GET");
+    T_CMD(c, wt, "GETDEL h");
+    T_CMD(c, wt, "GETBIT h 0");
+    T_CMD(c, wt, "SETBIT h 0 1");
+    T_CMD(c, wt, "BITCOUNT h");
+    T_DEEP(c, "*2 [(nil), $1 v]", "MGET h s");
+    T_CMD(c, ":0", "MSETNX h x other y");
+    T_CMD(c, ":0", "SETNX h x");
+    T_CMD(c, wt, "HGET s f");
+    T_CMD(c, wt, "HSET s f v");
+    T_CMD(c, wt, "HLEN s");
+    T_CMD(c, wt, "HGETALL s");
+    T_CMD(c, wt, "HSCAN s 0");
+    T_CMD(c, wt, "HRANDFIELD s");
+    T_CMD(c, wt, "HMGET s a");
+    T_CMD(c, wt, "HDEL s a");
+    T_CMD(c, wt, "HINCRBY s a 1");
+    T_CMD(c, ":2", "EXISTS h s");
+    /* SET replaces a hash whatever its type, as in Redis. */
+    T_CMD(c, "+OK", "SET h now-a-string");
+    T_CMD(c, "$12 now-a-string", "GET h");
+    T_CMD(c, ":0", "HLEN nothing");
+    T_CMD(c, ":1", "HSET h2 f v");
+    T_CMD(c, "+OK", "MSET h2 x");
+    T_CMD(c, "+string", "TYPE h2");
+    redisFree(c);
+}
+
+static void generic_commands_handle_hashes(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "FLUSHALL");
+    T_CMD(c, ":2", "HSET h a 1 b 2");
+    T_CMD(c, "+OK", "SET s v");
+    T_CMD(c, ":2", "DBSIZE");
+    T_DEEP(c, "*2 [$1 0, *1 [$1 h]]", "SCAN 0 TYPE hash");
+    T_DEEP(c, "*2 [$1 0, *1 [$1 s]]", "SCAN 0 TYPE string");
+    T_DEEP(c, "*2 [$1 0, *0 []]", "SCAN 0 TYPE list");
+    T_CMD(c, "+OK", "RENAME h h2");
+    T_CMD(c, ":0", "EXISTS h");
+    T_DEEP(c, "*4 [$1 a, $1 1, $1 b, $1 2]", "HGETALL h2");
+    /* RENAME over another hash: the target's old fields are gone. */
+    T_CMD(c, ":1", "HSET other zz 9");
+    T_CMD(c, "+OK", "RENAME h2 other");
+    T_DEEP(c, "*4 [$1 a, $1 1, $1 b, $1 2]", "HGETALL other");
+    T_CMD(c, ":0", "RENAMENX other s");
+    T_CMD(c, ":1", "COPY other cp");
+    T_CMD(c, ":1", "HSET cp c 3");
+    T_CMD(c, ":2", "HLEN other");
+    T_CMD(c, ":3", "HLEN cp");
+    T_CMD(c, ":0", "COPY other cp");
+    T_CMD(c, ":1", "COPY other cp REPLACE");
+    T_CMD(c, ":2", "HLEN cp");
+    T_CMD(c, ":1", "COPY cp cp1 DB 1");
+    T_CMD(c, ":1", "MOVE cp 2");
+    T_CMD(c, ":0", "EXISTS cp");
+    T_CMD(c, "+OK", "SELECT 2");
+    T_DEEP(c, "*4 [$1 a, $1 1, $1 b, $1 2]", "HGETALL cp");
+    T_CMD(c, "+OK", "SWAPDB 1 2");
+    T_DEEP(c, "*4 [$1 a, $1 1, $1 b, $1 2]", "HGETALL cp1");
+    T_CMD(c, "+OK", "SELECT 1");
+    T_DEEP(c, "*4 [$1 a, $1 1, $1 b, $1 2]", "HGETALL cp");
+    T_CMD(c, "+OK", "FLUSHDB");
+    T_CMD(c, ":0", "HLEN cp");
+    T_CMD(c, "+OK", "SELECT 0");
+    /* Expiry of a whole hash, kept by HSET as Redis keeps it. */
+    T_CMD(c, ":1", "EXPIRE other 100");
+    T_CMD(c, ":1", "HSET other c 3");
+    T_CMD(c, ":1", "PERSIST other");
+    T_CMD(c, ":1", "PEXPIRE other 1");
+    uint64_t deadline = t_now_ms() + 5000;
+    while (t_now_ms() < deadline) {
+        redisReply *r = redisCommand(c, "EXISTS other");
+        int gone = r && r->integer == 0;
+        freeReplyObject(r);
+        if (gone)
+            break;
+    }
+    T_CMD(c, ":0", "HLEN other");
+    T_CMD(c, "+none", "TYPE other");
+    T_CMD(c, ":1", "HSET other fresh 1");
+    T_DEEP(c, "*2 [$5 fresh, $1 1]", "HGETALL other");
+    T_CMD(c, ":-1", "TTL other");
+    redisFree(c);
+}
+
+static void resp3_replies_are_maps_and_pairs(void)
+{
+    int fd = sp_raw_connect(&g_srv);
+    T_ASSERT(fd >= 0);
+    char got[4096];
+    const char hello[] = "HELLO 3\r\n";
+    T_ASSERT(write(fd, hello, sizeof hello - 1) == (ssize_t)(sizeof hello - 1));
+    ssize_t n = read(fd, got, sizeof got); /* the HELLO map */
+    T_ASSERT(n > 0);
+    T_RAW(fd, "HSET r3 a 1 b 2\r\n", ":2\r\n");
+    T_RAW(fd, "HGETALL r3\r\n", "%2\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n");
+    T_RAW(fd, "HGETALL nohash\r\n", "%0\r\n");
+    T_RAW(fd, "HDEL r3 b\r\n", ":1\r\n");
+    T_RAW(fd, "HRANDFIELD r3 -2 WITHVALUES\r\n",
+          "*2\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n");
+    T_RAW(fd, "HRANDFIELD r3 1 WITHVALUES\r\n", "*1\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n");
+    T_RAW(fd, "HGET r3 zz\r\n", "_\r\n");
+    close(fd);
+}
+
+/* Every acknowledged HSET is there after kill -9, counts included. */
+static void hashes_survive_kill_9(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "FLUSHALL");
+    for (int i = 0; i < 500; i++)
+        redisAppendCommand(c, "HSET k%d f%d v%d g x", i % 50, i, i);
+    for (int i = 0; i < 500; i++) {
+        redisReply *r;
+        T_EQ_INT(redisGetReply(c, (void **)&r), REDIS_OK);
+        T_ASSERT(r->type == REDIS_REPLY_INTEGER);
+        freeReplyObject(r);
+    }
+    T_CMD(c, ":1", "HDEL k0 g");
+    redisFree(c);
+    sp_kill(&g_srv);
+    T_EQ_INT(sp_start(&g_srv, "hash"), 0);
+    c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, ":50", "DBSIZE");
+    T_CMD(c, ":10", "HLEN k0");
+    T_CMD(c, ":11", "HLEN k1");
+    T_CMD(c, "$4 v499", "HGET k49 f499");
+    T_CMD(c, "(nil)", "HGET k0 g");
+    T_CMD(c, "$1 x", "HGET k1 g");
+    redisFree(c);
+}
+
+static unsigned long long reclaimed(redisContext *c)
+{
+    char v[64];
+    return strtoull(sp_info_field(c, "stats", "members_reclaimed", v, sizeof v), NULL, 10);
+}
+
+/* COPY of a 100k-field hash; DEL of both answers at once; the sweeper then reclaims every
+ * field. */
+static void large_hash_is_deleted_at_once_and_reclaimed(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "FLUSHALL");
+    const int n = 100000, per = 500;
+    for (int i = 0; i < n; i += per) {
+        /* HSET big f<i> <i> ... per fields a command */
+        const char *argv[2 + 2 * 500];
+        size_t lens[2 + 2 * 500];
+        char buf[500][2][16];
+        argv[0] = "HSET";
+        argv[1] = "big";
+        lens[0] = 4;
+        lens[1] = 3;
+        for (int j = 0; j < per; j++) {
+            snprintf(buf[j][0], 16, "f%d", i + j);
+            snprintf(buf[j][1], 16, "%d", i + j);
+            argv[2 + 2 * j] = buf[j][0];
+            argv[3 + 2 * j] = buf[j][1];
+            lens[2 + 2 * j] = strlen(buf[j][0]);
+            lens[3 + 2 * j] = strlen(buf[j][1]);
+        }
+        redisAppendCommandArgv(c, 2 + 2 * per, argv, lens);
+    }
+    for (int i = 0; i < n; i += per) {
+        redisReply *r;
+        T_EQ_INT(redisGetReply(c, (void **)&r), REDIS_OK);
+        T_EQ_INT(r->integer, per);
+        freeReplyObject(r);
+    }
+    T_CMD(c, ":100000", "HLEN big");
+    T_CMD(c, "$5 77777", "HGET big f77777");
+    /* COPY streams the members in chunks: all of them, under the copy's own id. */
+    T_CMD(c, ":1", "COPY big bigcopy");
+    T_CMD(c, ":100000", "HLEN bigcopy");
+    T_CMD(c, "$5 99999", "HGET bigcopy f99999");
+    T_CMD(c, "$1 0", "HGET bigcopy f0");
+    unsigned long long before = reclaimed(c);
+    T_CMD(c, ":2", "DEL big bigcopy");
+    T_CMD(c, ":0", "DBSIZE");
+    T_CMD(c, ":0", "HLEN big");
+    T_CMD(c, "(nil)", "HGET big f77777");
+    T_CMD(c, ":1", "HSET big f77777 new"); /* a new hash under the same name */
+    T_CMD(c, ":1", "HLEN big");
+    uint64_t deadline = t_now_ms() + 60000;
+    while (reclaimed(c) - before < 2 * ((unsigned long long)n + 1) && t_now_ms() < deadline)
+        usleep(2000);
+    /* every field and the back link of both hashes, nothing of the new one */
+    T_EQ_U64(reclaimed(c) - before, 2 * ((uint64_t)n + 1));
+    T_CMD(c, "$3 new", "HGET big f77777");
+    T_CMD(c, ":1", "HLEN big");
+    redisFree(c);
+}
+
+int main(void)
+{
+    T_RUN(server_starts);
+    if (!g_srv.pid)
+        return T_MAIN_END();
+    T_RUN(hash_commands_reply_as_redis);
+    T_RUN(hrandfield_and_hscan_reply_as_redis);
+    T_RUN(wrong_types_are_refused_both_ways);
+    T_RUN(generic_commands_handle_hashes);
+    T_RUN(resp3_replies_are_maps_and_pairs);
+    T_RUN(hashes_survive_kill_9);
+    T_RUN(large_hash_is_deleted_at_once_and_reclaimed);
+    t_failed += sp_stop_or_dump(&g_srv);
+    return T_MAIN_END();
+}
