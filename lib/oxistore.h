@@ -340,7 +340,10 @@ int ox_prefix(ox_table *t, const ox_val *prefix, unsigned flags, ox_iter **out);
 
 /* Next pair: OX_OK with *key and *val (val may be NULL) borrowed until the next call or
  * close; OX_NOTFOUND at the end. Expired keys are skipped. An iterator of a write
- * transaction whose map had to grow answers OX_EBUSY (open a new one). */
+ * transaction whose map had to grow answers OX_EBUSY (open a new one). The transaction
+ * may write while its iterators are open: they walk on, and what they returned stays
+ * valid until their next step (a write ahead of an iterator in its range may or may not
+ * be seen by it). */
 int ox_iter_next(ox_iter *it, ox_val *key, ox_val *val);
 
 /* The position of the key the last ox_iter_next returned, into pos (OX_POS_MAX bytes):

@@ -136,6 +136,13 @@ int cmd_scan_begin(cmd_ctx *x, int at, uint64_t *cursor, unsigned char *from, si
 int cmd_scan_reply_head(cmd_ctx *x, int rc, const unsigned char *last, size_t lastlen,
                         size_t n);
 
+/* HRANDFIELD's and SRANDMEMBER's count (argv[2]) and syntax (values: WITHVALUES is
+ * allowed), checked in Redis's order: *count, *withvalues; 1, or 0 after replying. A
+ * negative count below -CMD_RAND_MAX_PICKS is refused ("value is out of range"): Redis
+ * 7.0 builds such a reply and runs out of memory (cmd_hash.c). */
+#define CMD_RAND_MAX_PICKS (1LL << 26)
+int cmd_rand_count_or_reply(cmd_ctx *x, int values, long long *count, int *withvalues);
+
 /* INCRBY's arithmetic: cur (NULL: a missing value, 0) parsed as an integer (else replies
  * notint, Redis's text for the command) plus by, formatted into buf[32]. Its length with
  * *sum, or -1 after replying. */
@@ -166,7 +173,11 @@ cmd_fn cmd_rename, cmd_renamenx, cmd_copy, cmd_move, cmd_randomkey, cmd_swapdb;
 cmd_fn cmd_keys, cmd_scan;
 cmd_fn cmd_hset, cmd_hsetnx, cmd_hmset, cmd_hget, cmd_hmget, cmd_hdel, cmd_hlen, cmd_hstrlen;
 cmd_fn cmd_hexists, cmd_hincrby, cmd_hincrbyfloat, cmd_hkeys, cmd_hvals, cmd_hgetall;
-cmd_fn cmd_hrandfield, cmd_hscan; /* cmd_hash.c */
+cmd_fn cmd_hrandfield; /* cmd_hash.c */
+cmd_fn cmd_sadd, cmd_srem, cmd_scard, cmd_sismember, cmd_smismember, cmd_smembers;
+cmd_fn cmd_srandmember, cmd_spop, cmd_smove, cmd_sinter, cmd_sintercard, cmd_sinterstore;
+cmd_fn cmd_sunion, cmd_sunionstore, cmd_sdiff, cmd_sdiffstore; /* cmd_set.c */
+cmd_fn cmd_hscan, cmd_sscan; /* cmd_scan.c */
 cmd_fn cmd_expire, cmd_pexpire, cmd_expireat, cmd_pexpireat, cmd_persist;
 cmd_fn cmd_ttl, cmd_pttl, cmd_expiretime, cmd_pexpiretime;
 cmd_fn cmd_setbit, cmd_getbit, cmd_bitcount, cmd_bitpos, cmd_lcs;

@@ -1,5 +1,5 @@
 /* cmd_scan.c — SCAN and KEYS: walks of a database in the store's key order, with Redis's
- * glob patterns. A pattern's literal prefix bounds the walk (it seeks straight to it; only
+ * glob patterns; HSCAN and SSCAN walk a collection's members the same way. A pattern's literal prefix bounds the walk (it seeks straight to it; only
  * its first ox_key_order_prefix() bytes place keys, so a longer one is cut there). SCAN's
  * cursors name the position of the last key examined (cursor.h explains why that
  * terminates and misses no key that stays). */
@@ -224,3 +224,60 @@ void cmd_scan(cmd_ctx *x)
     }
     srv_pairs_free(&got);
 }
+
+/* HSCAN, SSCAN (and ZSCAN): COUNT members per call in the collection's member order; the
+ * cursor names the place after the last member examined (cursor.h), so members that exist
+ * throughout are returned once each. values: each member is followed by its value (a
+ * hash's field value). */
+static void coll_scan(cmd_ctx *x, int type, int values)
+{
+    uint64_t cursor;
+    const resp_arg *pat = NULL;
+    long long count = 10;
+    unsigned char from[CURSOR_POS_MAX];
+    size_t fromlen = 0;
+    if (cmd_scan_begin(x, 2, &cursor, from, &fromlen, &pat, &count, NULL))
+        return;
+    db_coll c;
+    int found = db_coll_get_or_reply(x, &x->argv[1], type, &c);
+    if (found <= 0) {
+        if (found == 0)
+            cmd_scan_reply_head(x, OX_NOTFOUND, NULL, 0, 0);
+        return;
+    }
+    ox_iter *it;
+    ox_val after = {from, fromlen};
+    int rc = db_member_iter(x, &c, DB_SUB_FIELD, cursor ? &after : NULL, &it);
+    if (rc != OX_OK) {
+        cmd_store_error(x, rc);
+        return;
+    }
+    srv_pairs got = {0}; /* gathered first: the cursor goes before them in the reply */
+    long long seen = 0;
+    unsigned char last[CURSOR_POS_MAX];
+    size_t lastlen = 0;
+    ox_val k, v;
+    while ((rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+        if (seen == count)
+            break;
+        seen++;
+        ox_val m = {(const unsigned char *)k.data + COLL_KEY_PREFIX, k.len - COLL_KEY_PREFIX};
+        if ((rc = ox_iter_pos(it, last, &lastlen)))
+            break;
+        if (!pat || glob_match(pat->ptr, pat->len, m.data, m.len, 0))
+            srv_pairs_add(&got, m.data, m.len, v.data, v.len);
+    }
+    ox_iter_close(it);
+    if (cmd_scan_reply_head(x, rc, last, lastlen, values ? 2 * got.n : got.n)) {
+        size_t off = 0;
+        while (srv_pairs_next(&got, &off, &k, &v)) {
+            resp_write_bulk(x->out, k.data, k.len);
+            if (values)
+                resp_write_bulk(x->out, v.data, v.len);
+        }
+    }
+    srv_pairs_free(&got);
+}
+
+void cmd_hscan(cmd_ctx *x) { coll_scan(x, DB_HASH, 1); }
+void cmd_sscan(cmd_ctx *x) { coll_scan(x, DB_SET, 0); }

@@ -189,12 +189,19 @@ int db_coll_get_or_reply(cmd_ctx *x, const resp_arg *key, int type, db_coll *c)
     return 1;
 }
 
+int db_coll_fresh(cmd_ctx *x, db_coll *c)
+{
+    c->exists = 0;
+    c->count = 0;
+    return coll_new_id(x->txn, map_t, &c->id);
+}
+
 int db_coll_open_or_reply(cmd_ctx *x, const resp_arg *key, int type, db_coll *c)
 {
     int found = db_coll_get_or_reply(x, key, type, c);
     if (found)
         return found;
-    int rc = coll_new_id(x->txn, map_t, &c->id);
+    int rc = db_coll_fresh(x, c);
     if (rc != OX_OK) {
         cmd_store_error(x, rc);
         return -1;
@@ -221,6 +228,21 @@ int db_coll_save(cmd_ctx *x, const resp_arg *key, db_coll *c)
     if (rc == OX_OK) {
         c->exists = 1;
         watch_touch(x->dbi, key->ptr, key->len);
+    }
+    return rc;
+}
+
+int db_coll_replace(cmd_ctx *x, const resp_arg *key, db_coll *c)
+{
+    int rc = db_delete(x, x->dbi, key);
+    if (rc == OX_NOTFOUND)
+        rc = OX_OK;
+    if (rc == OX_OK && c->count) {
+        rc = coll_put(x, x->table, key, c, 0, 0);
+        if (rc == OX_OK) {
+            c->exists = 1;
+            watch_touch(x->dbi, key->ptr, key->len);
+        }
     }
     return rc;
 }
@@ -255,6 +277,19 @@ int db_member_put(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_
     return rc;
 }
 
+int db_member_add(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
+                  const void *val, size_t vlen, int *added)
+{
+    mkey k;
+    int rc = mkey_make(&k, c->id, sub, name, len);
+    if (rc)
+        return rc;
+    rc = ox_txn_put(x->txn, c->members, k.p, k.len, val, vlen, 0, OX_PUT_NOOVERWRITE);
+    mkey_done(&k);
+    *added = rc == OX_OK;
+    return rc == OX_ECONFLICT ? OX_OK : rc;
+}
+
 int db_member_del(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
                   int *removed)
 {
@@ -283,6 +318,127 @@ int db_member_iter(cmd_ctx *x, const db_coll *c, int sub, const ox_val *after, o
     unsigned flags = OX_ITER_POS | OX_ITER_AFTER;
     return x->txn ? ox_txn_range(x->txn, c->members, after, &hi, flags, it)
                   : ox_snapshot_range(x->snap, c->members, after, &hi, flags, it);
+}
+
+void db_remove_members(cmd_ctx *x, int type)
+{
+    db_coll c;
+    int found = db_coll_get_or_reply(x, &x->argv[1], type, &c);
+    if (found <= 0) {
+        if (found == 0)
+            resp_write_int(x->out, 0);
+        return;
+    }
+    long long removed = 0;
+    for (int i = 2; i < x->argc; i++) {
+        int r;
+        int rc = db_member_del(x, &c, DB_SUB_FIELD, x->argv[i].ptr, x->argv[i].len, &r);
+        if (rc != OX_OK) {
+            cmd_store_error(x, rc);
+            return;
+        }
+        removed += r;
+    }
+    c.count -= (uint64_t)removed;
+    int rc = removed ? db_coll_save(x, &x->argv[1], &c) : OX_OK;
+    if (rc != OX_OK)
+        cmd_store_error(x, rc);
+    else
+        resp_write_int(x->out, removed);
+}
+
+void db_reply_count(cmd_ctx *x, int type)
+{
+    db_coll c;
+    if (db_coll_get_or_reply(x, &x->argv[1], type, &c) >= 0)
+        resp_write_int(x->out, (long long)c.count);
+}
+
+/* ---- random members ------------------------------------------------------------------ */
+
+static uint64_t rnd_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+
+static int range_iter(cmd_ctx *x, ox_table *t, const ox_val *lo, const ox_val *hi, ox_iter **it)
+{
+    return x->txn ? ox_txn_range(x->txn, t, lo, hi, 0, it)
+                  : ox_snapshot_range(x->snap, t, lo, hi, 0, it);
+}
+
+static int member_pick(cmd_ctx *x, const db_coll *c, int sub, uint64_t n, uint64_t *seed,
+                       srv_pairs *out)
+{
+    unsigned char lo[COLL_KEY_PREFIX + 8], hi[COLL_KEY_PREFIX];
+    ox_val lov = {lo, sizeof lo}, hiv = {hi, coll_member_key(hi, c->id, sub + 1, NULL, 0)};
+    coll_member_key(lo, c->id, sub, NULL, 0);
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t r = rnd_next(seed);
+        for (int b = 0; b < 8; b++, r >>= 8)
+            lo[COLL_KEY_PREFIX + b] = (unsigned char)r;
+        int rc = OX_NOTFOUND;
+        for (int pass = 0; pass < 2 && rc == OX_NOTFOUND; pass++) { /* then wrap round */
+            ox_iter *it;
+            ox_val k, v;
+            if ((rc = pass ? db_member_iter(x, c, sub, NULL, &it)
+                           : range_iter(x, c->members, &lov, &hiv, &it)))
+                return rc;
+            if ((rc = ox_iter_next(it, &k, &v)) == OX_OK)
+                srv_pairs_add(out, (const unsigned char *)k.data + COLL_KEY_PREFIX,
+                              k.len - COLL_KEY_PREFIX, v.data, v.len);
+            ox_iter_close(it);
+        }
+        if (rc != OX_OK)
+            return rc == OX_NOTFOUND ? OX_ECORRUPT : rc; /* a collection has members */
+    }
+    return OX_OK;
+}
+
+static int member_sample(cmd_ctx *x, const db_coll *c, int sub, uint64_t want,
+                         uint64_t *seed, srv_pairs *out)
+{
+    if (want > c->count)
+        want = c->count;
+    ox_iter *it;
+    int rc = want ? db_member_iter(x, c, sub, NULL, &it) : OX_OK;
+    if (rc || !want)
+        return rc;
+    srv_pairs *slot = calloc(want, sizeof *slot); /* one pair each, replaced in place */
+    if (!slot)
+        abort();
+    uint64_t seen = 0;
+    ox_val k, v;
+    while ((rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+        uint64_t i = seen < want ? seen : rnd_next(seed) % (seen + 1);
+        seen++;
+        if (i >= want)
+            continue;
+        slot[i].len = slot[i].n = 0;
+        srv_pairs_add(&slot[i], (const unsigned char *)k.data + COLL_KEY_PREFIX,
+                      k.len - COLL_KEY_PREFIX, v.data, v.len);
+    }
+    ox_iter_close(it);
+    for (uint64_t i = 0; i < want && i < seen; i++) {
+        size_t off = 0;
+        if (rc == OX_NOTFOUND && srv_pairs_next(&slot[i], &off, &k, &v))
+            srv_pairs_add(out, k.data, k.len, v.data, v.len);
+        srv_pairs_free(&slot[i]);
+    }
+    free(slot);
+    return rc == OX_NOTFOUND ? OX_OK : rc;
+}
+
+int db_member_random(cmd_ctx *x, const db_coll *c, long long count, srv_pairs *out)
+{
+    uint64_t seed = srv_ustime() * 6364136223846793005ULL + (uint64_t)(uintptr_t)out;
+    seed = seed ? seed : 1;
+    return count < 0 ? member_pick(x, c, DB_SUB_FIELD, (uint64_t)-count, &seed, out)
+                     : member_sample(x, c, DB_SUB_FIELD, (uint64_t)count, &seed, out);
 }
 
 /* ---- moving keys -------------------------------------------------------------------- */

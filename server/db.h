@@ -92,14 +92,31 @@ int db_coll_get_or_reply(cmd_ctx *x, const resp_arg *key, int type, db_coll *c);
 /* Writer: db_coll_get_or_reply, then a new empty collection of that type if there is none
  * (its id taken now; nothing is stored before db_coll_save). 1, or -1 after replying. */
 int db_coll_open_or_reply(cmd_ctx *x, const resp_arg *key, int type, db_coll *c);
+/* Writer: gives c (type and members set) a new id: an empty collection, not stored yet
+ * (exists 0). OX_OK or the store's error. */
+int db_coll_fresh(cmd_ctx *x, db_coll *c);
+/* Writer: makes c (fresh, its members written) key's value, replacing whatever key held,
+ * its expiry time too, as a STORE command does; an empty c deletes key. Calls
+ * watch_touch. OX_OK or the store's error. */
+int db_coll_replace(cmd_ctx *x, const resp_arg *key, db_coll *c);
 /* Writer: stores c's metadata under key (its expiry time kept), or deletes the key if c
  * is empty now (Redis deletes an empty collection), and calls watch_touch. OX_OK or the
  * store's error. */
 int db_coll_save(cmd_ctx *x, const resp_arg *key, db_coll *c);
 
+/* Writer, the whole of HDEL and SREM: removes the members argv[2..] from the collection
+ * argv[1] of that type (deleting it once empty) and replies how many were there. */
+void db_remove_members(cmd_ctx *x, int type);
+/* The whole of HLEN and SCARD: replies the member count of argv[1] (0: none). */
+void db_reply_count(cmd_ctx *x, int type);
+
 /* Reads member name of c's sub-space sub: OX_OK with *val, OX_NOTFOUND, or an error. */
 int db_member_get(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
                   ox_val *val);
+/* Writer: adds a member if it is not there (a set's SADD): *added 1 if it was new. OX_OK
+ * or an error. */
+int db_member_add(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
+                  const void *val, size_t vlen, int *added);
 /* Writer: stores / deletes a member. *added (may be NULL): 1 if it was new / was there.
  * The caller adjusts c->count. OX_OK or an error. */
 int db_member_put(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
@@ -109,6 +126,13 @@ int db_member_del(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_
 /* An iterator over c's sub-space sub in name order, from after position `after` (its
  * ox_iter_pos; NULL: from the start). Keys it returns start with the 9-byte prefix. */
 int db_member_iter(cmd_ctx *x, const db_coll *c, int sub, const ox_val *after, ox_iter **it);
+
+/* Random members of c into out (pairs: name, value), for HRANDFIELD, SRANDMEMBER and
+ * SPOP: count < 0, -count picks with repeats, each the first member at or after random
+ * bytes (as RANDOMKEY: not uniform, O(log n) each); else count distinct members, all of
+ * them if count >= c->count, by reservoir sampling in one pass (memory: the picks). OX_OK
+ * or an error. */
+int db_member_random(cmd_ctx *x, const db_coll *c, long long count, srv_pairs *out);
 
 /* ---- garbage ------------------------------------------------------------------------ */
 

@@ -58,11 +58,12 @@ static int emit(dump *d, int n, const ox_val *args)
     return resp_buf_pending(d->out) >= DUMP_FLUSH ? flush_out(d) : 0;
 }
 
-/* A hash's fields, one HSET key field value each (a field's value is borrowed from the
- * iterator until its next step). OX_OK, OX_ECORRUPT if members is missing, or the store's
- * error (a write error: OX_EIO with d->err set). */
-static int dump_hash(dump *d, ox_snapshot *snap, ox_table *members, const ox_val *key,
-                     const ox_val *meta)
+/* A collection's members, one command each: HSET key field value for a hash, SADD key
+ * member for a set (a value is borrowed from the iterator until its next step). OX_OK,
+ * OX_ECORRUPT if members is missing, or the store's error (a write error: OX_EIO with
+ * d->err set). */
+static int dump_coll(dump *d, ox_snapshot *snap, ox_table *members, int kind,
+                     const ox_val *key, const ox_val *meta)
 {
     uint64_t id, count;
     int rc = members ? coll_meta_decode(meta->data, meta->len, &id, &count) : OX_ECORRUPT;
@@ -70,14 +71,15 @@ static int dump_hash(dump *d, ox_snapshot *snap, ox_table *members, const ox_val
         return rc;
     unsigned char p[COLL_KEY_PREFIX];
     ox_val prefix = {p, coll_member_key(p, id, COLL_SUB_FIELD, NULL, 0)}, k, v;
-    ox_val args[4] = {{"HSET", 4}, *key};
+    ox_val args[4] = {kind == DB_HASH ? (ox_val){"HSET", 4} : (ox_val){"SADD", 4}, *key};
+    int nargs = kind == DB_HASH ? 4 : 3;
     ox_iter *it;
     if ((rc = ox_snapshot_prefix(snap, members, &prefix, 0, &it)))
         return rc;
     while ((rc = ox_iter_next(it, &k, &v)) == OX_OK) {
         args[2] = (ox_val){(const char *)k.data + COLL_KEY_PREFIX, k.len - COLL_KEY_PREFIX};
         args[3] = v;
-        if (emit(d, 4, args)) {
+        if (emit(d, nargs, args)) {
             rc = OX_EIO;
             break;
         }
@@ -117,9 +119,9 @@ static int dump_db(dump *d, ox_snapshot *snap, ox_table *t, ox_table *members, i
         if (kind == DB_STRING) {
             ox_val set[5] = {{"SET", 3}, k, v, {"PXAT", 4}, msv};
             rc = emit(d, ttl ? 5 : 3, set) ? OX_EIO : OX_OK;
-        } else if (kind == DB_HASH) {
+        } else if (kind == DB_HASH || kind == DB_SET) {
             ox_val pexpireat[3] = {{"PEXPIREAT", 9}, k, msv};
-            rc = dump_hash(d, snap, members, &k, &v);
+            rc = dump_coll(d, snap, members, kind, &k, &v);
             if (rc == OX_OK && ttl && emit(d, 3, pexpireat))
                 rc = OX_EIO;
         } else {

@@ -114,12 +114,15 @@ static int select_table(rs *r, ox_table *t)
     return 0;
 }
 
-/* HSET key field value [field value ...]: the server's effect (a new hash, or fields
- * added to the existing one, its expiry time kept). */
-static int do_hset(rs *r, int argc, const resp_arg *argv)
+/* HSET key field value [field value ...] (type DB_HASH) and SADD key member [member ...]
+ * (DB_SET): the server's effect (a new collection, or members added to the existing one,
+ * its expiry time kept). */
+static int do_coll_add(rs *r, int argc, const resp_arg *argv, int type)
 {
-    if (argc < 4 || argc % 2)
-        return fail(r, "wrong number of arguments for 'hset' command");
+    int step = type == DB_HASH ? 2 : 1;
+    if (argc < 2 + step || (argc - 2) % step)
+        return fail(r, "wrong number of arguments for '%s' command",
+                    type == DB_HASH ? "hset" : "sadd");
     if (begin(r))
         return -1;
     const resp_arg *k = &argv[1];
@@ -127,13 +130,13 @@ static int do_hset(rs *r, int argc, const resp_arg *argv)
     unsigned kind;
     uint64_t id = 0, count = 0;
     int rc = ox_txn_read(r->txn, r->cur, k->ptr, k->len, &v, &kind, NULL), fresh = 0;
-    if (rc == OX_OK && kind != DB_HASH)
+    if (rc == OX_OK && (int)kind != type)
         return fail(r, "WRONGTYPE Operation against a key holding the wrong kind of value");
     if (rc == OX_OK)
         rc = coll_meta_decode(v.data, v.len, &id, &count);
     else if (rc == OX_NOTFOUND && (fresh = 1))
         rc = coll_new_id(r->txn, r->dbs.map, &id);
-    for (int i = 2; rc == OX_OK && i < argc; i += 2) {
+    for (int i = 2; rc == OX_OK && i < argc; i += step) {
         unsigned char small[256], *mk = small;
         size_t need = COLL_KEY_PREFIX + argv[i].len;
         if (need > sizeof small && !(mk = malloc(need)))
@@ -142,12 +145,13 @@ static int do_hset(rs *r, int argc, const resp_arg *argv)
         rc = ox_txn_contains(r->txn, r->members, mk, ml);
         count += rc == OX_NOTFOUND;
         if (rc == OX_OK || rc == OX_NOTFOUND)
-            rc = ox_txn_put(r->txn, r->members, mk, ml, argv[i + 1].ptr, argv[i + 1].len, 0, 0);
+            rc = ox_txn_put(r->txn, r->members, mk, ml, step == 2 ? argv[i + 1].ptr : "",
+                            step == 2 ? argv[i + 1].len : 0, 0, 0);
         if (mk != small)
             free(mk);
     }
     if (rc == OX_OK)
-        rc = coll_store(r->txn, r->cur, r->members, k->ptr, k->len, DB_HASH, id, count, fresh,
+        rc = coll_store(r->txn, r->cur, r->members, k->ptr, k->len, type, id, count, fresh,
                         0, OX_PUT_KEEPTTL);
     return rc ? store_fail(r, rc) : 0;
 }
@@ -266,7 +270,9 @@ static int apply(rs *r, const resp_cmd *c)
     if (is(a, "set"))
         return do_set(r, n, a);
     if (is(a, "hset"))
-        return do_hset(r, n, a);
+        return do_coll_add(r, n, a, DB_HASH);
+    if (is(a, "sadd"))
+        return do_coll_add(r, n, a, DB_SET);
     if (is(a, "del") || is(a, "unlink"))
         return do_del(r, n, a);
     if (is(a, "expire"))

@@ -102,6 +102,46 @@ static void iterator_left_open_at_commit_is_detached_not_freed_twice(void)
     ox_store_close(s);
 }
 
+/* An iterator of a write transaction keeps walking, with valid keys and values, while
+ * the transaction writes keys outside its range (the server's SUNIONSTORE writes the
+ * result while it merges the sources); across a checkpoint of what was there before. */
+static void iterator_walks_on_while_its_txn_writes_elsewhere(void)
+{
+    ox_store *s;
+    T_EQ_INT(u_open("txn7.mdb", NULL, &s), OX_OK);
+    ox_table *t = ox_store_table(s);
+    char k[32], v[32];
+    for (int i = 0; i < 3000; i++)
+        T_EQ_INT(ox_put(t, k, U_KEY(k, "a%05d", i), v, U_KEY(v, "value-%d", i)), OX_OK);
+    T_EQ_INT(ox_store_checkpoint(s), OX_OK);
+    ox_txn *x;
+    T_EQ_INT(ox_txn_begin(s, &x), OX_OK);
+    for (int i = 0; i < 3000; i += 2) /* half of them in the write buffer too */
+        T_EQ_INT(ox_txn_put(x, t, k, U_KEY(k, "a%05d", i), v, U_KEY(v, "value-%d", i), 0, 0),
+                 OX_OK);
+    ox_iter *it;
+    ox_val pre = {"a", 1}, key, val;
+    T_EQ_INT(ox_txn_prefix(x, t, &pre, 0, &it), OX_OK);
+    int n = 0;
+    while (ox_iter_next(it, &key, &val) == OX_OK) {
+        char want[32];
+        T_EQ_MEM(key.data, key.len, k, U_KEY(k, "a%05d", n));
+        T_EQ_MEM(val.data, val.len, want, U_KEY(want, "value-%d", n));
+        /* three writes after each step: new keys before and after the walk's range */
+        T_EQ_INT(ox_txn_put(x, t, k, U_KEY(k, "b%05d", n), val.data, val.len, 0, 0), OX_OK);
+        T_EQ_INT(ox_txn_put(x, t, k, U_KEY(k, "0%05d", n), "x", 1, 0, 0), OX_OK);
+        T_EQ_INT(ox_txn_delete(x, t, k, U_KEY(k, "b%05d", n - 1)), n ? OX_OK : OX_NOTFOUND);
+        n++;
+    }
+    T_EQ_INT(n, 3000);
+    ox_iter_close(it);
+    T_EQ_INT(ox_txn_commit(x), OX_OK);
+    uint64_t count;
+    T_EQ_INT(ox_count(t, &count), OX_OK);
+    T_EQ_U64(count, 3000 + 3000 + 1);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+}
+
 static void snapshot_never_sees_later_commits(void)
 {
     ox_store *s;
@@ -218,6 +258,7 @@ int main(void)
     T_RUN(rollback_discards_everything);
     T_RUN(clear_empties_data_and_expiry_index);
     T_RUN(iterator_left_open_at_commit_is_detached_not_freed_twice);
+    T_RUN(iterator_walks_on_while_its_txn_writes_elsewhere);
     T_RUN(snapshot_never_sees_later_commits);
     T_RUN(snapshot_isolation_under_a_concurrent_writer);
     return T_MAIN_END();

@@ -321,6 +321,24 @@ static inline int sp_force_checkpoint(redisContext *c, const srvp *p)
     return 0;
 }
 
+/* INFO stats members_reclaimed (the sweeper's count of collection records removed). */
+static inline unsigned long long sp_reclaimed(redisContext *c)
+{
+    char v[64];
+    return strtoull(sp_info_field(c, "stats", "members_reclaimed", v, sizeof v), NULL, 10);
+}
+
+/* Polls sp_reclaimed until it is at least from + want (60 s deadline): how many above
+ * from it reached. */
+static inline unsigned long long sp_wait_reclaimed(redisContext *c, unsigned long long from,
+                                                   unsigned long long want)
+{
+    uint64_t deadline = t_now_ms() + 60000;
+    while (sp_reclaimed(c) - from < want && t_now_ms() < deadline)
+        usleep(2000);
+    return sp_reclaimed(c) - from;
+}
+
 /* The resident set of process pid in KB (VmRSS in /proc/<pid>/status), -1 if unknown. */
 static inline long sp_rss_kb(pid_t pid)
 {

@@ -1,0 +1,465 @@
+/* cmd_set.c — set commands, with Redis 7.0's semantics (t_set.c). A set is a collection
+ * (db.h) whose members have empty values: SISMEMBER is one lookup, SCARD reads the record,
+ * and SMEMBERS and the algebra (SINTER, SUNION, SDIFF and their STORE and CARD forms)
+ * stream from cursors in member order, so no set is ever held whole in memory. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+
+static ox_val member_of(const ox_val *k)
+{
+    return (ox_val){(const unsigned char *)k->data + COLL_KEY_PREFIX, k->len - COLL_KEY_PREFIX};
+}
+
+/* 1 if m is a member of c, 0 if not, -1 on a store error (rc in *err). */
+static int is_member(cmd_ctx *x, const db_coll *c, const void *m, size_t len, int *err)
+{
+    ox_val v;
+    int rc = db_member_get(x, c, DB_SUB_FIELD, m, len, &v);
+    if (rc == OX_OK || rc == OX_NOTFOUND)
+        return rc == OX_OK;
+    *err = rc;
+    return -1;
+}
+
+void cmd_sadd(cmd_ctx *x)
+{
+    db_coll c;
+    if (db_coll_open_or_reply(x, &x->argv[1], DB_SET, &c) < 0)
+        return;
+    long long added = 0;
+    for (int i = 2; i < x->argc; i++) {
+        int a;
+        int rc = db_member_add(x, &c, DB_SUB_FIELD, x->argv[i].ptr, x->argv[i].len, "", 0, &a);
+        if (rc != OX_OK) {
+            cmd_store_error(x, rc);
+            return;
+        }
+        added += a;
+    }
+    int rc = OX_OK;
+    if (added) {
+        c.count += (uint64_t)added;
+        rc = db_coll_save(x, &x->argv[1], &c);
+    }
+    if (rc != OX_OK)
+        cmd_store_error(x, rc);
+    else
+        resp_write_int(x->out, added);
+}
+
+/* Removes the n members names[0..n) from c (found): how many were there, or -1 after
+ * replying. The caller saves c. */
+static long long remove_members(cmd_ctx *x, db_coll *c, const ox_val *names, size_t n)
+{
+    long long removed = 0;
+    for (size_t i = 0; i < n; i++) {
+        int r;
+        int rc = db_member_del(x, c, DB_SUB_FIELD, names[i].data, names[i].len, &r);
+        if (rc != OX_OK) {
+            cmd_store_error(x, rc);
+            return -1;
+        }
+        removed += r;
+    }
+    c->count -= (uint64_t)removed;
+    return removed;
+}
+
+void cmd_srem(cmd_ctx *x)
+{
+    db_remove_members(x, DB_SET);
+}
+
+void cmd_scard(cmd_ctx *x)
+{
+    db_reply_count(x, DB_SET);
+}
+
+void cmd_sismember(cmd_ctx *x)
+{
+    db_coll c;
+    int err = OX_OK;
+    if (db_coll_get_or_reply(x, &x->argv[1], DB_SET, &c) < 0)
+        return;
+    int is = is_member(x, &c, x->argv[2].ptr, x->argv[2].len, &err);
+    if (is < 0)
+        cmd_store_error(x, err);
+    else
+        resp_write_int(x->out, is);
+}
+
+void cmd_smismember(cmd_ctx *x)
+{
+    db_coll c;
+    int err = OX_OK;
+    if (db_coll_get_or_reply(x, &x->argv[1], DB_SET, &c) < 0)
+        return;
+    resp_write_array(x->out, (size_t)x->argc - 2);
+    for (int i = 2; i < x->argc; i++) /* a store error reads as absent: the reply is under way */
+        resp_write_int(x->out, is_member(x, &c, x->argv[i].ptr, x->argv[i].len, &err) > 0);
+}
+
+void cmd_smembers(cmd_ctx *x)
+{
+    db_coll c;
+    int found = db_coll_get_or_reply(x, &x->argv[1], DB_SET, &c);
+    if (found < 0)
+        return;
+    resp_write_set(x->out, (size_t)c.count);
+    ox_iter *it;
+    uint64_t n = 0;
+    int rc = found ? db_member_iter(x, &c, DB_SUB_FIELD, NULL, &it) : OX_NOTFOUND;
+    ox_val k, v;
+    while (rc == OX_OK && n < c.count && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+        ox_val m = member_of(&k);
+        resp_write_bulk(x->out, m.data, m.len);
+        n++;
+    }
+    if (found && (rc == OX_OK || rc == OX_NOTFOUND))
+        ox_iter_close(it);
+    for (; n < c.count; n++) /* a count that disagrees with the members: not reached */
+        resp_write_null(x->out);
+}
+
+/* Writes the members of got as an array (RESP3: a set, for SPOP). */
+static void reply_members(cmd_ctx *x, srv_pairs *got, int as_set)
+{
+    ox_val m, v;
+    size_t off = 0;
+    if (as_set)
+        resp_write_set(x->out, got->n);
+    else
+        resp_write_array(x->out, got->n);
+    while (srv_pairs_next(got, &off, &m, &v))
+        resp_write_bulk(x->out, m.data, m.len);
+}
+
+void cmd_srandmember(cmd_ctx *x)
+{
+    long long count = 1;
+    int withvalues, with_count = x->argc >= 3;
+    if (with_count && !cmd_rand_count_or_reply(x, 0, &count, &withvalues))
+        return;
+    db_coll c;
+    int found = db_coll_get_or_reply(x, &x->argv[1], DB_SET, &c);
+    if (found <= 0) {
+        if (found == 0 && with_count)
+            resp_write_array(x->out, 0);
+        else if (found == 0)
+            resp_write_null(x->out);
+        return;
+    }
+    srv_pairs got = {0};
+    int rc = db_member_random(x, &c, count, &got);
+    ox_val m, v;
+    size_t off = 0;
+    if (rc != OX_OK)
+        cmd_store_error(x, rc);
+    else if (with_count)
+        reply_members(x, &got, 0);
+    else if (srv_pairs_next(&got, &off, &m, &v))
+        resp_write_bulk(x->out, m.data, m.len);
+    srv_pairs_free(&got);
+}
+
+void cmd_spop(cmd_ctx *x)
+{
+    long long count = 1;
+    int with_count = x->argc == 3;
+    if (x->argc > 3) {
+        cmd_syntax_error(x);
+        return;
+    }
+    if (with_count && (!srv_str2ll(x->argv[2].ptr, x->argv[2].len, &count) || count < 0)) {
+        cmd_err(x, "-ERR value is out of range, must be positive");
+        return;
+    }
+    db_coll c;
+    int found = db_coll_get_or_reply(x, &x->argv[1], DB_SET, &c);
+    if (found < 0)
+        return;
+    if (!found || count == 0) {
+        if (with_count)
+            resp_write_set(x->out, 0);
+        else
+            resp_write_null(x->out);
+        return;
+    }
+    srv_pairs got = {0}; /* without a count: one pick */
+    int rc = db_member_random(x, &c, with_count ? count : -1, &got);
+    ox_val m, v;
+    size_t off = 0;
+    long long removed = 0;
+    while (rc == OX_OK && removed >= 0 && srv_pairs_next(&got, &off, &m, &v))
+        removed = remove_members(x, &c, &m, 1) < 0 ? -1 : removed + 1;
+    if (rc == OX_OK && removed >= 0)
+        rc = db_coll_save(x, &x->argv[1], &c);
+    off = 0;
+    if (removed < 0)
+        ; /* replied */
+    else if (rc != OX_OK)
+        cmd_store_error(x, rc);
+    else if (with_count)
+        reply_members(x, &got, 1);
+    else if (srv_pairs_next(&got, &off, &m, &v))
+        resp_write_bulk(x->out, m.data, m.len);
+    srv_pairs_free(&got);
+}
+
+void cmd_smove(cmd_ctx *x)
+{
+    const resp_arg *src = &x->argv[1], *dst = &x->argv[2], *m = &x->argv[3];
+    db_coll s, d;
+    int err = OX_OK;
+    int fs = db_coll_get_or_reply(x, src, DB_SET, &s);
+    if (fs <= 0) { /* a missing source: 0, whatever the destination holds (as Redis) */
+        if (fs == 0)
+            resp_write_int(x->out, 0);
+        return;
+    }
+    if (db_coll_get_or_reply(x, dst, DB_SET, &d) < 0)
+        return;
+    if (src->len == dst->len && !memcmp(src->ptr, dst->ptr, src->len)) {
+        int is = is_member(x, &s, m->ptr, m->len, &err);
+        if (is < 0)
+            cmd_store_error(x, err);
+        else
+            resp_write_int(x->out, is);
+        return;
+    }
+    ox_val name = {m->ptr, m->len};
+    long long removed = remove_members(x, &s, &name, 1);
+    if (removed <= 0) {
+        if (removed == 0)
+            resp_write_int(x->out, 0);
+        return;
+    }
+    int added;
+    int rc = db_coll_save(x, src, &s);
+    if (rc == OX_OK && !d.exists)
+        rc = db_coll_fresh(x, &d);
+    if (rc == OX_OK)
+        rc = db_member_add(x, &d, DB_SUB_FIELD, m->ptr, m->len, "", 0, &added);
+    if (rc == OX_OK && added) {
+        d.count++;
+        rc = db_coll_save(x, dst, &d);
+    }
+    if (rc != OX_OK)
+        cmd_store_error(x, rc);
+    else
+        resp_write_int(x->out, 1);
+}
+
+/* ---- SINTER, SUNION, SDIFF ------------------------------------------------------------ */
+
+enum { OP_INTER, OP_UNION, OP_DIFF };
+enum { TO_REPLY, TO_COUNT, TO_STORE };
+
+/* Where the members of a result go, one at a time, in member order. */
+typedef struct sink {
+    int to;
+    resp_deferred d;     /* TO_REPLY: the set's length, written at the end */
+    uint64_t n;          /* members so far */
+    uint64_t limit;      /* TO_COUNT: stop there (0: none) */
+    db_coll dst;         /* TO_STORE: a fresh set under a new id */
+} sink;
+
+/* 1 to go on, 0 when the sink wants no more, -1 on a store error (rc in *err). */
+static int sink_put(cmd_ctx *x, sink *s, const ox_val *m, int *err)
+{
+    if (s->to == TO_REPLY) {
+        resp_write_bulk(x->out, m->data, m->len);
+    } else if (s->to == TO_STORE) {
+        int added, rc = db_member_add(x, &s->dst, DB_SUB_FIELD, m->data, m->len, "", 0, &added);
+        if (rc != OX_OK) {
+            *err = rc;
+            return -1;
+        }
+        s->n += (uint64_t)added - 1; /* each member comes once: added is 1 */
+    }
+    s->n++;
+    return !(s->to == TO_COUNT && s->limit && s->n >= s->limit);
+}
+
+/* Streams the members of c into s: INTER keeps those in every other set (sets[skip] is c),
+ * DIFF those in none. OX_OK or an error. */
+static int filter_into(cmd_ctx *x, const db_coll *c, const db_coll *sets, int nsets, int skip,
+                       int op, sink *s)
+{
+    ox_iter *it;
+    int rc = db_member_iter(x, c, DB_SUB_FIELD, NULL, &it), err = OX_OK, go = 1;
+    ox_val k, v;
+    while (rc == OX_OK && go > 0 && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+        ox_val m = member_of(&k);
+        int keep = 1;
+        for (int i = 0; keep && i < nsets; i++) {
+            if (i == skip || (op == OP_DIFF && !sets[i].exists))
+                continue;
+            int is = is_member(x, &sets[i], m.data, m.len, &err);
+            if (is < 0)
+                go = -1;
+            keep = op == OP_INTER ? is > 0 : is == 0;
+        }
+        if (keep && go > 0)
+            go = sink_put(x, s, &m, &err);
+    }
+    if (rc == OX_OK || rc == OX_NOTFOUND)
+        ox_iter_close(it);
+    return go < 0 ? err : rc == OX_NOTFOUND ? OX_OK : rc;
+}
+
+/* Steps iterator i of a merge: cur[i].data NULL once it is done. OX_OK or an error. */
+static int merge_step(ox_iter **it, ox_val *cur, int i)
+{
+    ox_val v;
+    int rc = ox_iter_next(it[i], &cur[i], &v);
+    if (rc == OX_NOTFOUND)
+        cur[i].data = NULL;
+    return rc == OX_NOTFOUND ? OX_OK : rc;
+}
+
+/* Compares the members two iterators' keys name (their ids differ). */
+static int member_cmp(const ox_val *ka, const ox_val *kb)
+{
+    ox_val a = member_of(ka), b = member_of(kb);
+    int d = memcmp(a.data, b.data, a.len < b.len ? a.len : b.len);
+    return d ? d : (a.len > b.len) - (a.len < b.len);
+}
+
+/* The union: a merge of every set's member order, each member once. */
+static int union_into(cmd_ctx *x, const db_coll *sets, int nsets, sink *s)
+{
+    ox_iter **it = calloc((size_t)nsets, sizeof *it);
+    ox_val *cur = calloc((size_t)nsets, sizeof *cur); /* data NULL: no (more) members */
+    if (!it || !cur)
+        abort();
+    int rc = OX_OK, err = OX_OK, go = 1;
+    for (int i = 0; rc == OX_OK && i < nsets; i++)
+        if (sets[i].exists && (rc = db_member_iter(x, &sets[i], DB_SUB_FIELD, NULL, &it[i])) == OX_OK)
+            rc = merge_step(it, cur, i);
+    while (rc == OX_OK && go > 0) {
+        int min = -1;
+        for (int i = 0; i < nsets; i++)
+            if (cur[i].data && (min < 0 || member_cmp(&cur[i], &cur[min]) < 0))
+                min = i;
+        if (min < 0)
+            break;
+        ox_val m = member_of(&cur[min]);
+        go = sink_put(x, s, &m, &err);
+        /* The others on the same member step first: m points into min's iterator. */
+        for (int i = 0; rc == OX_OK && i < nsets; i++)
+            if (i != min && cur[i].data && member_cmp(&cur[i], &cur[min]) == 0)
+                rc = merge_step(it, cur, i);
+        if (rc == OX_OK)
+            rc = merge_step(it, cur, min);
+    }
+    for (int i = 0; i < nsets; i++)
+        ox_iter_close(it[i]);
+    free(it);
+    free(cur);
+    return go < 0 ? err : rc;
+}
+
+/* The algebra's common path over the keys argv[first .. first + nkeys): the sets (each
+ * checked, a missing one empty), then the members into s. 0, or -1 after replying. */
+static int algebra_or_reply(cmd_ctx *x, int op, int first, int nkeys, sink *s)
+{
+    db_coll *sets = calloc((size_t)nkeys, sizeof *sets);
+    if (!sets)
+        abort();
+    int missing = 0, smallest = -1, rc = OX_OK;
+    for (int i = 0; i < nkeys; i++) {
+        int found = db_coll_get_or_reply(x, &x->argv[first + i], DB_SET, &sets[i]);
+        if (found < 0) {
+            free(sets);
+            return -1;
+        }
+        missing += !found;
+        if (found && (smallest < 0 || sets[i].count < sets[smallest].count))
+            smallest = i;
+    }
+    if (s->to == TO_REPLY)
+        resp_write_deferred(x->out, &s->d);
+    if (op == OP_UNION)
+        rc = union_into(x, sets, nkeys, s);
+    else if (op == OP_INTER && !missing)
+        rc = filter_into(x, &sets[smallest], sets, nkeys, smallest, OP_INTER, s);
+    else if (op == OP_DIFF && sets[0].exists)
+        rc = filter_into(x, &sets[0], sets, nkeys, 0, OP_DIFF, s);
+    free(sets);
+    if (s->to != TO_REPLY && rc != OX_OK) {
+        cmd_store_error(x, rc);
+        return -1;
+    }
+    if (s->to == TO_REPLY) /* an error cannot follow a reply under way: it is logged */
+        resp_write_deferred_len(x->out, &s->d, RESP_AGG_SET, s->n);
+    if (rc != OX_OK)
+        srv_log(SRV_LOG_WARNING, "%s: a read failed after %llu members: %s", x->cmd->name,
+                (unsigned long long)s->n, ox_strerror(rc));
+    return rc == OX_OK ? 0 : -1;
+}
+
+static void algebra_reply(cmd_ctx *x, int op)
+{
+    sink s = {.to = TO_REPLY};
+    algebra_or_reply(x, op, 1, x->argc - 1, &s);
+}
+
+/* SINTERSTORE, SUNIONSTORE, SDIFFSTORE dst key...: the result replaces dst (whatever it
+ * held, its expiry time too); an empty one deletes it. */
+static void algebra_store(cmd_ctx *x, int op)
+{
+    sink s = {.to = TO_STORE, .dst = {.type = DB_SET, .members = db_members_of(x->table)}};
+    int rc = db_coll_fresh(x, &s.dst);
+    if (rc != OX_OK) {
+        cmd_store_error(x, rc);
+        return;
+    }
+    if (algebra_or_reply(x, op, 2, x->argc - 2, &s) < 0)
+        return;
+    s.dst.count = s.n;
+    rc = db_coll_replace(x, &x->argv[1], &s.dst);
+    if (rc != OX_OK)
+        cmd_store_error(x, rc);
+    else
+        resp_write_int(x->out, (long long)s.n);
+}
+
+void cmd_sinter(cmd_ctx *x) { algebra_reply(x, OP_INTER); }
+void cmd_sunion(cmd_ctx *x) { algebra_reply(x, OP_UNION); }
+void cmd_sdiff(cmd_ctx *x) { algebra_reply(x, OP_DIFF); }
+void cmd_sinterstore(cmd_ctx *x) { algebra_store(x, OP_INTER); }
+void cmd_sunionstore(cmd_ctx *x) { algebra_store(x, OP_UNION); }
+void cmd_sdiffstore(cmd_ctx *x) { algebra_store(x, OP_DIFF); }
+
+/* SINTERCARD numkeys key [key ...] [LIMIT limit]. */
+void cmd_sintercard(cmd_ctx *x)
+{
+    long long nkeys, limit = 0;
+    if (!srv_str2ll(x->argv[1].ptr, x->argv[1].len, &nkeys) || nkeys < 1) {
+        cmd_err(x, "-ERR numkeys should be greater than 0");
+        return;
+    }
+    if (nkeys > x->argc - 2) {
+        cmd_err(x, "-ERR Number of keys can't be greater than number of args");
+        return;
+    }
+    for (int i = 2 + (int)nkeys; i < x->argc; i++) {
+        if (cmd_is(&x->argv[i], "limit") && i + 1 < x->argc) {
+            i++;
+            if (!srv_str2ll(x->argv[i].ptr, x->argv[i].len, &limit) || limit < 0) {
+                cmd_err(x, "-ERR LIMIT can't be negative");
+                return;
+            }
+        } else {
+            cmd_syntax_error(x);
+            return;
+        }
+    }
+    sink s = {.to = TO_COUNT, .limit = (uint64_t)limit};
+    if (algebra_or_reply(x, OP_INTER, 2, (int)nkeys, &s) == 0)
+        resp_write_int(x->out, (long long)s.n);
+}

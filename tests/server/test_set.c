@@ -1,0 +1,233 @@
+/* Sets: every command's exact replies and errors (Redis 7.0's), the algebra (SINTER,
+ * SUNION, SDIFF, their STORE forms, SINTERCARD) over missing keys and wrong types, SPOP and
+ * SRANDMEMBER's counts, SMOVE's cases, RESP3 set replies, and a large set's algebra and
+ * SPOP streamed and reclaimed. Members come back in byte order (Redis's order for sets
+ * is unspecified). */
+#include "srv_util.h"
+
+T_MAIN_BEGIN;
+
+static srvp g_srv;
+
+static void server_starts(void)
+{
+    if (sp_start(&g_srv, "set")) {
+        sp_dump_log(&g_srv);
+        T_FAIL("server did not start");
+    }
+}
+
+static void set_commands_reply_as_redis(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "FLUSHALL");
+    T_CMD(c, ":3", "SADD s a b c");
+    T_CMD(c, ":1", "SADD s a d");
+    T_CMD(c, "-ERR wrong number of arguments for 'sadd' command", "SADD s");
+    T_CMD(c, ":1", "SREM s a zz");
+    T_CMD(c, ":0", "SREM nokey a");
+    T_CMD(c, ":3", "SCARD s");
+    T_CMD(c, ":0", "SCARD nokey");
+    T_CMD(c, ":1", "SISMEMBER s b");
+    T_CMD(c, ":0", "SISMEMBER s a");
+    T_CMD(c, ":0", "SISMEMBER nokey a");
+    T_DEEP(c, "*3 [:0, :1, :0]", "SMISMEMBER s a b zz");
+    T_DEEP(c, "*2 [:0, :0]", "SMISMEMBER nokey a b");
+    T_DEEP(c, "*3 [$1 b, $1 c, $1 d]", "SMEMBERS s");
+    T_DEEP(c, "*0 []", "SMEMBERS nokey");
+    /* The last member removed deletes the key. */
+    T_CMD(c, ":1", "SADD gone x");
+    T_CMD(c, ":1", "SREM gone x");
+    T_CMD(c, ":0", "EXISTS gone");
+    T_CMD(c, "+set", "TYPE s");
+    redisFree(c);
+}
+
+static void algebra_replies_as_redis(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    const char *wt = "-WRONGTYPE Operation against a key holding the wrong kind of value";
+    T_CMD(c, "+OK", "FLUSHALL");
+    T_CMD(c, ":3", "SADD s b c d");
+    T_CMD(c, ":3", "SADD t c d e");
+    T_CMD(c, ":3", "SADD u d e f");
+    T_CMD(c, "+OK", "SET str x");
+    T_DEEP(c, "*2 [$1 c, $1 d]", "SINTER s t");
+    T_DEEP(c, "*1 [$1 d]", "SINTER s t u");
+    T_DEEP(c, "*1 [$1 d]", "SINTER s t u s");
+    T_DEEP(c, "*0 []", "SINTER s nokey");
+    T_DEEP(c, "*5 [$1 b, $1 c, $1 d, $1 e, $1 f]", "SUNION s t u");
+    T_DEEP(c, "*3 [$1 b, $1 c, $1 d]", "SUNION s nokey");
+    T_DEEP(c, "*0 []", "SUNION nokey");
+    T_DEEP(c, "*1 [$1 b]", "SDIFF s t");
+    T_DEEP(c, "*0 []", "SDIFF t s u");
+    T_DEEP(c, "*3 [$1 b, $1 c, $1 d]", "SDIFF s nokey");
+    T_DEEP(c, "*0 []", "SDIFF nokey s");
+    /* Every key is type-checked, missing ones first or not. */
+    T_CMD(c, wt, "SINTER s str");
+    T_CMD(c, wt, "SINTER nokey str");
+    T_CMD(c, wt, "SUNION nokey str");
+    T_CMD(c, wt, "SDIFF nokey str");
+    T_CMD(c, wt, "SINTERCARD 2 s str");
+    /* STORE: the result replaces the destination, whatever it held; empty deletes it. */
+    T_CMD(c, ":2", "SINTERSTORE dst s t");
+    T_DEEP(c, "*2 [$1 c, $1 d]", "SMEMBERS dst");
+    T_CMD(c, ":5", "SUNIONSTORE dst s u t");
+    T_DEEP(c, "*5 [$1 b, $1 c, $1 d, $1 e, $1 f]", "SMEMBERS dst");
+    T_CMD(c, ":1", "SDIFFSTORE dst s t");
+    T_DEEP(c, "*1 [$1 b]", "SMEMBERS dst");
+    T_CMD(c, ":0", "SDIFFSTORE dst nokey s");
+    T_CMD(c, ":0", "EXISTS dst");
+    T_CMD(c, ":1", "EXPIRE s 1000");
+    T_CMD(c, ":3", "SUNIONSTORE s s");   /* a source as its own destination */
+    T_CMD(c, ":-1", "TTL s");            /* the stored result has no expiry time */
+    T_DEEP(c, "*3 [$1 b, $1 c, $1 d]", "SMEMBERS s");
+    T_CMD(c, ":3", "SINTERSTORE str s"); /* a string replaced by a set */
+    T_CMD(c, "+set", "TYPE str");
+    T_CMD(c, ":2", "SINTERCARD 2 s t");
+    T_CMD(c, ":1", "SINTERCARD 3 s t u LIMIT 0");
+    T_CMD(c, ":1", "SINTERCARD 2 s t limit 1");
+    T_CMD(c, ":0", "SINTERCARD 2 s nokey");
+    T_CMD(c, "-ERR numkeys should be greater than 0", "SINTERCARD 0 s");
+    T_CMD(c, "-ERR numkeys should be greater than 0", "SINTERCARD x s");
+    T_CMD(c, "-ERR Number of keys can't be greater than number of args", "SINTERCARD 5 s");
+    T_CMD(c, "-ERR LIMIT can't be negative", "SINTERCARD 1 s LIMIT -1");
+    T_CMD(c, "-ERR LIMIT can't be negative", "SINTERCARD 1 s LIMIT x");
+    T_CMD(c, "-ERR syntax error", "SINTERCARD 1 s LIMIT");
+    T_CMD(c, "-ERR syntax error", "SINTERCARD 1 s bogus 1");
+    redisFree(c);
+}
+
+static void smove_spop_srandmember_reply_as_redis(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    const char *wt = "-WRONGTYPE Operation against a key holding the wrong kind of value";
+    T_CMD(c, "+OK", "FLUSHALL");
+    T_CMD(c, ":3", "SADD s a b c");
+    T_CMD(c, ":1", "SADD t c");
+    T_CMD(c, "+OK", "SET str x");
+    T_CMD(c, ":1", "SMOVE s t b");
+    T_CMD(c, ":1", "SMOVE s t c");       /* already in t: moved, t unchanged */
+    T_DEEP(c, "*1 [$1 a]", "SMEMBERS s");
+    T_DEEP(c, "*2 [$1 b, $1 c]", "SMEMBERS t");
+    T_CMD(c, ":0", "SMOVE s t zz");
+    T_CMD(c, ":0", "SMOVE nokey str a"); /* a missing source: 0 before any type check */
+    T_CMD(c, wt, "SMOVE s str a");
+    T_CMD(c, wt, "SMOVE str s a");
+    T_CMD(c, ":1", "SMOVE t t b");
+    T_CMD(c, ":0", "SMOVE t t zz");
+    T_CMD(c, ":1", "SMOVE s fresh a");   /* the last member: s is gone, fresh is new */
+    T_CMD(c, ":0", "EXISTS s");
+    T_DEEP(c, "*1 [$1 a]", "SMEMBERS fresh");
+    T_CMD(c, "(nil)", "SRANDMEMBER nokey");
+    T_DEEP(c, "*0 []", "SRANDMEMBER nokey 5");
+    T_DEEP(c, "*2 [$1 b, $1 c]", "SRANDMEMBER t 10");
+    T_DEEP(c, "*0 []", "SRANDMEMBER t 0");
+    T_DEEP(c, "*3 [$1 a, $1 a, $1 a]", "SRANDMEMBER fresh -3");
+    T_CMD(c, "$1 a", "SRANDMEMBER fresh");
+    T_CMD(c, "-ERR syntax error", "SRANDMEMBER t 1 2");
+    T_CMD(c, "-ERR syntax error", "SRANDMEMBER t 1 WITHVALUES");
+    T_CMD(c, "-ERR value is out of range, value must between -9223372036854775807 and "
+             "9223372036854775807", "SRANDMEMBER t -9223372036854775808");
+    T_CMD(c, "(nil)", "SPOP nokey");
+    T_DEEP(c, "*0 []", "SPOP nokey 3");
+    T_DEEP(c, "*0 []", "SPOP t 0");
+    T_CMD(c, "-ERR value is out of range, must be positive", "SPOP t -1");
+    T_CMD(c, "-ERR value is out of range, must be positive", "SPOP t x");
+    T_CMD(c, "-ERR syntax error", "SPOP t 1 2");
+    T_CMD(c, "$1 a", "SPOP fresh");
+    T_CMD(c, ":0", "EXISTS fresh");
+    T_DEEP(c, "*2 [$1 b, $1 c]", "SPOP t 5");
+    T_CMD(c, ":0", "EXISTS t");
+    T_CMD(c, ":5", "SADD five 1 2 3 4 5");
+    redisReply *r = redisCommand(c, "SPOP five 2");
+    T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2);
+    T_ASSERT(strcmp(r->element[0]->str, r->element[1]->str));
+    for (int i = 0; i < 2; i++) { /* popped: gone from the set */
+        redisReply *q = redisCommand(c, "SISMEMBER five %s", r->element[i]->str);
+        T_EQ_INT(q->integer, 0);
+        freeReplyObject(q);
+    }
+    freeReplyObject(r);
+    T_CMD(c, ":3", "SCARD five");
+    T_CMD(c, ":4", "SADD fixed 3 4 5 6");
+    T_DEEP(c, "*2 [$1 0, *3 [$1 3, $1 4, $1 5]]", "SSCAN fixed 0 MATCH [345] COUNT 100");
+    T_DEEP(c, "*2 [$1 0, *0 []]", "SSCAN nokey 0");
+    T_CMD(c, "-ERR syntax error", "SSCAN five 0 TYPE set");
+    T_CMD(c, wt, "SSCAN str 0");
+    T_CMD(c, wt, "SADD str a");
+    T_CMD(c, wt, "GET five");
+    redisFree(c);
+}
+
+static void resp3_replies_are_sets(void)
+{
+    int fd = sp_raw_connect(&g_srv);
+    T_ASSERT(fd >= 0);
+    char got[4096];
+    const char hello[] = "HELLO 3\r\n";
+    T_ASSERT(write(fd, hello, sizeof hello - 1) == (ssize_t)(sizeof hello - 1));
+    T_ASSERT(read(fd, got, sizeof got) > 0); /* the HELLO map */
+    T_RAW(fd, "SADD r3 a\r\n", ":1\r\n");
+    T_RAW(fd, "SMEMBERS r3\r\n", "~1\r\n$1\r\na\r\n");
+    T_RAW(fd, "SINTER r3 r3\r\n", "~1\r\n$1\r\na\r\n");
+    T_RAW(fd, "SUNION nokey\r\n", "~0\r\n");
+    T_RAW(fd, "SRANDMEMBER r3 -2\r\n", "*2\r\n$1\r\na\r\n$1\r\na\r\n");
+    T_RAW(fd, "SPOP nokey 2\r\n", "~0\r\n");
+    T_RAW(fd, "SPOP r3 1\r\n", "~1\r\n$1\r\na\r\n");
+    T_RAW(fd, "SPOP nokey\r\n", "_\r\n");
+    close(fd);
+}
+
+/* 20k-member sets: the algebra streams (counts exact), SPOP of half, DEL, and every member
+ * of the deleted sets reclaimed. */
+static void large_sets_stream_and_are_reclaimed(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "FLUSHALL");
+    enum { N = 20000 };
+    for (int i = 0; i < N; i++) {
+        redisAppendCommand(c, "SADD even %d", 2 * i);
+        redisAppendCommand(c, "SADD three %d", 3 * i);
+    }
+    for (int i = 0; i < 2 * N; i++) {
+        redisReply *r;
+        T_EQ_INT(redisGetReply(c, (void **)&r), REDIS_OK);
+        T_EQ_INT(r->integer, 1);
+        freeReplyObject(r);
+    }
+    /* multiples of 6 below 40000: 6667 (0 .. 39996) */
+    T_CMD(c, ":6667", "SINTERCARD 2 even three");
+    T_CMD(c, ":6667", "SINTERSTORE six even three");
+    T_CMD(c, ":33333", "SUNIONSTORE any even three");
+    T_CMD(c, ":13333", "SDIFFSTORE evenonly even three");
+    T_CMD(c, ":100", "SINTERCARD 2 even three LIMIT 100");
+    redisReply *r = redisCommand(c, "SPOP any 10000");
+    T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 10000);
+    freeReplyObject(r);
+    T_CMD(c, ":23333", "SCARD any");
+    unsigned long long before = sp_reclaimed(c);
+    T_CMD(c, ":5", "DEL even three six any evenonly");
+    unsigned long long want = 2 * N + 6667 + 23333 + 13333 + 5;
+    T_EQ_U64(sp_wait_reclaimed(c, before, want), want);
+    T_CMD(c, ":0", "DBSIZE");
+    redisFree(c);
+}
+
+int main(void)
+{
+    T_RUN(server_starts);
+    if (!g_srv.pid)
+        return T_MAIN_END();
+    T_RUN(set_commands_reply_as_redis);
+    T_RUN(algebra_replies_as_redis);
+    T_RUN(smove_spop_srandmember_reply_as_redis);
+    T_RUN(resp3_replies_are_sets);
+    T_RUN(large_sets_stream_and_are_reclaimed);
+    t_failed += sp_stop_or_dump(&g_srv);
+    return T_MAIN_END();
+}
