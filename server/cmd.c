@@ -106,6 +106,30 @@ const cmd_def cmd_table[] = {
     {"sdiff", cmd_sdiff, -2, R, 1, -1, 1, "@read @set @slow"},
     {"sdiffstore", cmd_sdiffstore, -3, W, 1, -1, 1, "@write @set @slow"},
     {"sscan", cmd_sscan, -3, R, 1, 1, 1, "@read @set @slow"},
+    {"zadd", cmd_zadd, -4, W, 1, 1, 1, "@write @sortedset @fast"},
+    {"zincrby", cmd_zincrby, 4, W, 1, 1, 1, "@write @sortedset @fast"},
+    {"zrem", cmd_zrem, -3, W, 1, 1, 1, "@write @sortedset @fast"},
+    {"zcard", cmd_zcard, 2, R, 1, 1, 1, "@read @sortedset @fast"},
+    {"zscore", cmd_zscore, 3, R, 1, 1, 1, "@read @sortedset @fast"},
+    {"zmscore", cmd_zmscore, -3, R, 1, 1, 1, "@read @sortedset @fast"},
+    {"zrank", cmd_zrank, 3, R, 1, 1, 1, "@read @sortedset @fast"},
+    {"zrevrank", cmd_zrevrank, 3, R, 1, 1, 1, "@read @sortedset @fast"},
+    {"zcount", cmd_zcount, 4, R, 1, 1, 1, "@read @sortedset @fast"},
+    {"zlexcount", cmd_zlexcount, 4, R, 1, 1, 1, "@read @sortedset @fast"},
+    {"zrange", cmd_zrange, -4, R, 1, 1, 1, "@read @sortedset @slow"},
+    {"zrangestore", cmd_zrangestore, -5, W, 1, 2, 1, "@write @sortedset @slow"},
+    {"zrevrange", cmd_zrevrange, -4, R, 1, 1, 1, "@read @sortedset @slow"},
+    {"zrangebyscore", cmd_zrangebyscore, -4, R, 1, 1, 1, "@read @sortedset @slow"},
+    {"zrevrangebyscore", cmd_zrevrangebyscore, -4, R, 1, 1, 1, "@read @sortedset @slow"},
+    {"zrangebylex", cmd_zrangebylex, -4, R, 1, 1, 1, "@read @sortedset @slow"},
+    {"zrevrangebylex", cmd_zrevrangebylex, -4, R, 1, 1, 1, "@read @sortedset @slow"},
+    {"zremrangebyrank", cmd_zremrangebyrank, 4, W, 1, 1, 1, "@write @sortedset @slow"},
+    {"zremrangebyscore", cmd_zremrangebyscore, 4, W, 1, 1, 1, "@write @sortedset @slow"},
+    {"zremrangebylex", cmd_zremrangebylex, 4, W, 1, 1, 1, "@write @sortedset @slow"},
+    {"zpopmin", cmd_zpopmin, -2, W, 1, 1, 1, "@write @sortedset @fast"},
+    {"zpopmax", cmd_zpopmax, -2, W, 1, 1, 1, "@write @sortedset @fast"},
+    {"zrandmember", cmd_zrandmember, -2, R, 1, 1, 1, "@read @sortedset @slow"},
+    {"zscan", cmd_zscan, -3, R, 1, 1, 1, "@read @sortedset @slow"},
     {"randomkey", cmd_randomkey, 1, R, 0, 0, 0, "@keyspace @read @slow"},
     {"keys", cmd_keys, 2, R, 0, 0, 0, "@keyspace @read @slow @dangerous"},
     {"scan", cmd_scan, -2, R, 0, 0, 0, "@keyspace @read @slow"},
@@ -303,6 +327,21 @@ void cmd_keyargs_error(cmd_ctx *x, int code, const resp_arg *opt)
 void cmd_store_error(cmd_ctx *x, int rc)
 {
     resp_write_errorf(x->out, "-ERR %s", ox_strerror(rc));
+}
+
+int cmd_pop_count_or_reply(cmd_ctx *x, long long *count, int *with_count)
+{
+    *count = 1;
+    *with_count = x->argc == 3;
+    if (x->argc > 3) {
+        cmd_syntax_error(x);
+        return 0;
+    }
+    if (*with_count && (!srv_str2ll(x->argv[2].ptr, x->argv[2].len, count) || *count < 0)) {
+        cmd_err(x, "-ERR value is out of range, must be positive");
+        return 0;
+    }
+    return 1;
 }
 
 int cmd_int_add_or_reply(cmd_ctx *x, const ox_val *cur, long long by, const char *notint,

@@ -136,12 +136,9 @@ int cmd_scan_begin(cmd_ctx *x, int at, uint64_t *cursor, unsigned char *from, si
 int cmd_scan_reply_head(cmd_ctx *x, int rc, const unsigned char *last, size_t lastlen,
                         size_t n);
 
-/* HRANDFIELD's and SRANDMEMBER's count (argv[2]) and syntax (values: WITHVALUES is
- * allowed), checked in Redis's order: *count, *withvalues; 1, or 0 after replying. A
- * negative count below -CMD_RAND_MAX_PICKS is refused ("value is out of range"): Redis
- * 7.0 builds such a reply and runs out of memory (cmd_hash.c). */
-#define CMD_RAND_MAX_PICKS (1LL << 26)
-int cmd_rand_count_or_reply(cmd_ctx *x, int values, long long *count, int *withvalues);
+/* SPOP's and ZPOPMIN's optional count (argv[2] when argc is 3; more is a syntax error):
+ * *count (1 without one), *with_count. 1, or 0 after replying Redis's error. */
+int cmd_pop_count_or_reply(cmd_ctx *x, long long *count, int *with_count);
 
 /* INCRBY's arithmetic: cur (NULL: a missing value, 0) parsed as an integer (else replies
  * notint, Redis's text for the command) plus by, formatted into buf[32]. Its length with
@@ -177,7 +174,12 @@ cmd_fn cmd_hrandfield; /* cmd_hash.c */
 cmd_fn cmd_sadd, cmd_srem, cmd_scard, cmd_sismember, cmd_smismember, cmd_smembers;
 cmd_fn cmd_srandmember, cmd_spop, cmd_smove, cmd_sinter, cmd_sintercard, cmd_sinterstore;
 cmd_fn cmd_sunion, cmd_sunionstore, cmd_sdiff, cmd_sdiffstore; /* cmd_set.c */
-cmd_fn cmd_hscan, cmd_sscan; /* cmd_scan.c */
+cmd_fn cmd_zadd, cmd_zincrby, cmd_zrem, cmd_zcard, cmd_zscore, cmd_zmscore, cmd_zrank;
+cmd_fn cmd_zrevrank, cmd_zcount, cmd_zlexcount, cmd_zrange, cmd_zrangestore, cmd_zrevrange;
+cmd_fn cmd_zrangebyscore, cmd_zrevrangebyscore, cmd_zrangebylex, cmd_zrevrangebylex;
+cmd_fn cmd_zremrangebyrank, cmd_zremrangebyscore, cmd_zremrangebylex, cmd_zpopmin;
+cmd_fn cmd_zpopmax, cmd_zrandmember; /* cmd_zset.c */
+cmd_fn cmd_hscan, cmd_sscan, cmd_zscan; /* cmd_scan.c */
 cmd_fn cmd_expire, cmd_pexpire, cmd_expireat, cmd_pexpireat, cmd_persist;
 cmd_fn cmd_ttl, cmd_pttl, cmd_expiretime, cmd_pexpiretime;
 cmd_fn cmd_setbit, cmd_getbit, cmd_bitcount, cmd_bitpos, cmd_lcs;

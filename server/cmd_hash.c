@@ -261,75 +261,9 @@ void cmd_hkeys(cmd_ctx *x) { getall_generic(x, WANT_KEYS); }
 void cmd_hvals(cmd_ctx *x) { getall_generic(x, WANT_VALS); }
 void cmd_hgetall(cmd_ctx *x) { getall_generic(x, WANT_KEYS | WANT_VALS); }
 
-/* ---- HRANDFIELD ----------------------------------------------------------------------- */
 
-/* Redis's count argument of HRANDFIELD and SRANDMEMBER (argv[2], at most -LONG_MAX), then
- * the syntax: WITHVALUES allowed when values is set. *withvalues, *count; 1, or 0 after
- * replying. */
-int cmd_rand_count_or_reply(cmd_ctx *x, int values, long long *count, int *withvalues)
-{
-    *withvalues = 0;
-    if (cmd_ll_or_reply(x, &x->argv[2], count))
-        return 0;
-    if (*count < -LONG_MAX) {
-        cmd_err(x, "-ERR value is out of range, value must between -9223372036854775807 "
-                   "and 9223372036854775807");
-        return 0;
-    }
-    if (x->argc > 3 + values || (x->argc == 4 && !cmd_is(&x->argv[3], "withvalues"))) {
-        cmd_syntax_error(x);
-        return 0;
-    }
-    *withvalues = x->argc == 4;
-    /* Redis 7.0 tries to build any reply a negative count asks for, and runs out of
-     * memory: a bound here instead (CMD_RAND_MAX_PICKS). */
-    if ((*withvalues && (*count > LONG_MAX / 2 || *count < -LONG_MAX / 2)) ||
-        *count < -CMD_RAND_MAX_PICKS) {
-        cmd_err(x, "-ERR value is out of range");
-        return 0;
-    }
-    return 1;
-}
 
 void cmd_hrandfield(cmd_ctx *x)
 {
-    long long count = 1;
-    int withvalues = 0, with_count = x->argc >= 3;
-    if (with_count && !cmd_rand_count_or_reply(x, 1, &count, &withvalues))
-        return;
-    db_coll c;
-    int found = db_coll_get_or_reply(x, &x->argv[1], DB_HASH, &c);
-    if (found < 0)
-        return;
-    if (!found) {
-        if (with_count)
-            resp_write_array(x->out, 0);
-        else
-            resp_write_null(x->out);
-        return;
-    }
-    srv_pairs got = {0};
-    int rc = db_member_random(x, &c, count, &got);
-    if (rc != OX_OK) {
-        cmd_store_error(x, rc);
-    } else if (!with_count) {
-        ox_val f, v;
-        size_t off = 0;
-        srv_pairs_next(&got, &off, &f, &v);
-        resp_write_bulk(x->out, f.data, f.len);
-    } else {
-        /* RESP2: a flat array; RESP3: [field, value] pairs */
-        int resp3 = resp_buf_proto(x->out) == 3;
-        resp_write_array(x->out, withvalues && !resp3 ? 2 * got.n : got.n);
-        ox_val f, v;
-        size_t off = 0;
-        while (srv_pairs_next(&got, &off, &f, &v)) {
-            if (withvalues && resp3)
-                resp_write_array(x->out, 2);
-            resp_write_bulk(x->out, f.data, f.len);
-            if (withvalues)
-                resp_write_bulk(x->out, v.data, v.len);
-        }
-    }
-    srv_pairs_free(&got);
+    db_reply_random(x, DB_HASH, "withvalues");
 }

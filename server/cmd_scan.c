@@ -1,5 +1,5 @@
 /* cmd_scan.c — SCAN and KEYS: walks of a database in the store's key order, with Redis's
- * glob patterns; HSCAN and SSCAN walk a collection's members the same way. A pattern's literal prefix bounds the walk (it seeks straight to it; only
+ * glob patterns; HSCAN, SSCAN and ZSCAN walk a collection's members the same way. A pattern's literal prefix bounds the walk (it seeks straight to it; only
  * its first ox_key_order_prefix() bytes place keys, so a longer one is cut there). SCAN's
  * cursors name the position of the last key examined (cursor.h explains why that
  * terminates and misses no key that stays). */
@@ -225,10 +225,10 @@ void cmd_scan(cmd_ctx *x)
     srv_pairs_free(&got);
 }
 
-/* HSCAN, SSCAN (and ZSCAN): COUNT members per call in the collection's member order; the
+/* HSCAN, SSCAN and ZSCAN: COUNT members per call in the collection's member order; the
  * cursor names the place after the last member examined (cursor.h), so members that exist
  * throughout are returned once each. values: each member is followed by its value (a
- * hash's field value). */
+ * hash's field value, a sorted set's score as text). */
 static void coll_scan(cmd_ctx *x, int type, int values)
 {
     uint64_t cursor;
@@ -271,8 +271,11 @@ static void coll_scan(cmd_ctx *x, int type, int values)
     if (cmd_scan_reply_head(x, rc, last, lastlen, values ? 2 * got.n : got.n)) {
         size_t off = 0;
         while (srv_pairs_next(&got, &off, &k, &v)) {
+            char num[32];
             resp_write_bulk(x->out, k.data, k.len);
-            if (values)
+            if (values && type == DB_ZSET && v.len == 8)
+                resp_write_bulk(x->out, num, (size_t)srv_d2str(num, coll_score_get(v.data), 1));
+            else if (values)
                 resp_write_bulk(x->out, v.data, v.len);
         }
     }
@@ -281,3 +284,4 @@ static void coll_scan(cmd_ctx *x, int type, int values)
 
 void cmd_hscan(cmd_ctx *x) { coll_scan(x, DB_HASH, 1); }
 void cmd_sscan(cmd_ctx *x) { coll_scan(x, DB_SET, 0); }
+void cmd_zscan(cmd_ctx *x) { coll_scan(x, DB_ZSET, 1); }

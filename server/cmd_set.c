@@ -139,44 +139,15 @@ static void reply_members(cmd_ctx *x, srv_pairs *got, int as_set)
 
 void cmd_srandmember(cmd_ctx *x)
 {
-    long long count = 1;
-    int withvalues, with_count = x->argc >= 3;
-    if (with_count && !cmd_rand_count_or_reply(x, 0, &count, &withvalues))
-        return;
-    db_coll c;
-    int found = db_coll_get_or_reply(x, &x->argv[1], DB_SET, &c);
-    if (found <= 0) {
-        if (found == 0 && with_count)
-            resp_write_array(x->out, 0);
-        else if (found == 0)
-            resp_write_null(x->out);
-        return;
-    }
-    srv_pairs got = {0};
-    int rc = db_member_random(x, &c, count, &got);
-    ox_val m, v;
-    size_t off = 0;
-    if (rc != OX_OK)
-        cmd_store_error(x, rc);
-    else if (with_count)
-        reply_members(x, &got, 0);
-    else if (srv_pairs_next(&got, &off, &m, &v))
-        resp_write_bulk(x->out, m.data, m.len);
-    srv_pairs_free(&got);
+    db_reply_random(x, DB_SET, NULL);
 }
 
 void cmd_spop(cmd_ctx *x)
 {
-    long long count = 1;
-    int with_count = x->argc == 3;
-    if (x->argc > 3) {
-        cmd_syntax_error(x);
+    long long count;
+    int with_count;
+    if (!cmd_pop_count_or_reply(x, &count, &with_count))
         return;
-    }
-    if (with_count && (!srv_str2ll(x->argv[2].ptr, x->argv[2].len, &count) || count < 0)) {
-        cmd_err(x, "-ERR value is out of range, must be positive");
-        return;
-    }
     db_coll c;
     int found = db_coll_get_or_reply(x, &x->argv[1], DB_SET, &c);
     if (found < 0)

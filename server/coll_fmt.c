@@ -2,6 +2,7 @@
 #include "coll_fmt.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void be64_put(unsigned char *p, uint64_t v)
@@ -60,9 +61,96 @@ size_t coll_member_key(unsigned char *buf, uint64_t id, int sub, const void *nam
     return COLL_KEY_PREFIX + len;
 }
 
+void coll_score_put(unsigned char p[8], double score)
+{
+    uint64_t u;
+    score += 0.0; /* -0 becomes 0: one place in the order for zero */
+    memcpy(&u, &score, sizeof u);
+    be64_put(p, (u >> 63) ? ~u : u | (1ull << 63));
+}
+
+double coll_score_get(const unsigned char p[8])
+{
+    uint64_t u = be64_get(p);
+    u = (u >> 63) ? u & ~(1ull << 63) : ~u;
+    double d;
+    memcpy(&d, &u, sizeof d);
+    return d;
+}
+
 uint64_t coll_key_id(const void *key, size_t len)
 {
     return len >= 8 ? be64_get(key) : 0;
+}
+
+/* Builds [id][sub][score?][m] into *k (the stack for short members). OX_OK or OX_ENOMEM;
+ * free with key_done. */
+typedef struct mkey {
+    unsigned char small[256], *p;
+    size_t len;
+} mkey;
+
+static int key_make(mkey *k, uint64_t id, int sub, const double *score, const void *m,
+                    size_t len)
+{
+    size_t n = COLL_KEY_PREFIX + (score ? 8 : 0) + len;
+    k->p = n <= sizeof k->small ? k->small : malloc(n);
+    if (!k->p)
+        return OX_ENOMEM;
+    coll_member_key(k->p, id, sub, NULL, 0);
+    if (score)
+        coll_score_put(k->p + COLL_KEY_PREFIX, *score);
+    if (len)
+        memcpy(k->p + n - len, m, len);
+    k->len = n;
+    return OX_OK;
+}
+
+static void key_done(mkey *k)
+{
+    if (k->p != k->small)
+        free(k->p);
+}
+
+int coll_zset_put(ox_txn *txn, ox_table *members, uint64_t id, const void *m, size_t len,
+                  int had, double old, double score)
+{
+    mkey mk, ik;
+    unsigned char enc[8];
+    int rc = key_make(&mk, id, COLL_SUB_FIELD, NULL, m, len);
+    if (rc)
+        return rc;
+    if (had && (rc = key_make(&ik, id, COLL_SUB_SCORE, &old, m, len)) == OX_OK) {
+        rc = ox_txn_delete(txn, members, ik.p, ik.len);
+        rc = rc == OX_NOTFOUND ? OX_OK : rc;
+        key_done(&ik);
+    }
+    coll_score_put(enc, score);
+    if (rc == OX_OK)
+        rc = ox_txn_put(txn, members, mk.p, mk.len, enc, sizeof enc, 0, 0);
+    if (rc == OX_OK && (rc = key_make(&ik, id, COLL_SUB_SCORE, &score, m, len)) == OX_OK) {
+        rc = ox_txn_put(txn, members, ik.p, ik.len, "", 0, 0, 0);
+        key_done(&ik);
+    }
+    key_done(&mk);
+    return rc;
+}
+
+int coll_zset_del(ox_txn *txn, ox_table *members, uint64_t id, const void *m, size_t len,
+                  double score)
+{
+    mkey mk, ik;
+    int rc = key_make(&mk, id, COLL_SUB_FIELD, NULL, m, len);
+    if (rc)
+        return rc;
+    if ((rc = key_make(&ik, id, COLL_SUB_SCORE, &score, m, len)) == OX_OK) {
+        rc = ox_txn_delete(txn, members, mk.p, mk.len);
+        if (rc == OX_OK || rc == OX_NOTFOUND)
+            rc = ox_txn_delete(txn, members, ik.p, ik.len);
+        key_done(&ik);
+    }
+    key_done(&mk);
+    return rc == OX_NOTFOUND ? OX_OK : rc;
 }
 
 int coll_new_id(ox_txn *txn, ox_table *map, uint64_t *id)

@@ -6,7 +6,12 @@
  * record holds its bytes; a collection's, COLL_META_LEN bytes: its id and its member
  * count, 8 bytes big-endian each. Database table "<n>" has the member table "m<n>":
  *   [id: 8 bytes big-endian][COLL_SUB_HEAD]      -> the user key (the back link)
- *   [id][COLL_SUB_FIELD][name]                   -> a hash field's value, a set's ""
+ *   [id][COLL_SUB_FIELD][name]                   -> a hash field's value, a set's "",
+ *                                                   a sorted set's score (8 bytes)
+ *   [id][COLL_SUB_SCORE][score: 8 bytes][member] -> "" (a sorted set's order)
+ * A score's 8 bytes (coll_score_put) sort as the numbers do: -inf first, +inf last, -0
+ * stored as 0. Members longer than about 460 bytes sharing their first ~460 sort by hash
+ * among themselves in the order (the library's long keys); equal scores sort by member.
  * Ids come from the counter COLL_ID_KEY of the map table (dbmap_fmt.h): the next id,
  * 8 bytes big-endian (absent: 1). An id is never reused, so a member belongs to a
  * collection only while the key's record carries that id.
@@ -25,6 +30,7 @@ enum db_type { DB_STRING = 0, DB_LIST = 1, DB_SET = 2, DB_ZSET = 3, DB_HASH = 4 
 #define COLL_META_LEN 16
 #define COLL_SUB_HEAD 0x00
 #define COLL_SUB_FIELD 'f'
+#define COLL_SUB_SCORE 's'
 #define COLL_ID_KEY "id"
 #define COLL_KEY_PREFIX 9     /* bytes before a member's name */
 
@@ -43,6 +49,18 @@ int coll_meta_decode(const void *p, size_t len, uint64_t *id, uint64_t *count);
 size_t coll_member_key(unsigned char *buf, uint64_t id, int sub, const void *name, size_t len);
 /* The id a member's key starts with (0 if it is too short to be one). */
 uint64_t coll_key_id(const void *key, size_t len);
+
+/* A score as 8 bytes whose byte order is the numbers' order, and back. */
+void coll_score_put(unsigned char p[8], double score);
+double coll_score_get(const unsigned char p[8]);
+
+/* In a write transaction: gives member m of sorted set id (in members) the score `score`,
+ * replacing its index entry for old when it had one (had). zset_del removes both records
+ * of (m, score). OX_OK or the store's error. */
+int coll_zset_put(ox_txn *txn, ox_table *members, uint64_t id, const void *m, size_t len,
+                  int had, double old, double score);
+int coll_zset_del(ox_txn *txn, ox_table *members, uint64_t id, const void *m, size_t len,
+                  double score);
 
 /* In a write transaction: takes the next id from map's counter (bumping it). OX_OK or
  * the store's error. */

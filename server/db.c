@@ -2,6 +2,7 @@
  * the sweeper that reclaims the members of collections that are gone. */
 #include "db.h"
 
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -439,6 +440,72 @@ int db_member_random(cmd_ctx *x, const db_coll *c, long long count, srv_pairs *o
     seed = seed ? seed : 1;
     return count < 0 ? member_pick(x, c, DB_SUB_FIELD, (uint64_t)-count, &seed, out)
                      : member_sample(x, c, DB_SUB_FIELD, (uint64_t)count, &seed, out);
+}
+
+/* HRANDFIELD's count and option, in Redis's order: the count's range, the syntax, the
+ * range WITHVALUES allows. 1, or 0 after replying. */
+static int rand_count_or_reply(cmd_ctx *x, const char *values, long long *count,
+                               int *withvalues)
+{
+    *withvalues = 0;
+    if (cmd_ll_or_reply(x, &x->argv[2], count))
+        return 0;
+    if (*count < -LONG_MAX) {
+        cmd_err(x, "-ERR value is out of range, value must between -9223372036854775807 "
+                   "and 9223372036854775807");
+        return 0;
+    }
+    if (x->argc > 3 + (values != NULL) || (x->argc == 4 && !cmd_is(&x->argv[3], values))) {
+        cmd_syntax_error(x);
+        return 0;
+    }
+    *withvalues = x->argc == 4;
+    if ((*withvalues && (*count > LONG_MAX / 2 || *count < -LONG_MAX / 2)) ||
+        *count < -DB_RAND_MAX_PICKS) {
+        cmd_err(x, "-ERR value is out of range");
+        return 0;
+    }
+    return 1;
+}
+
+void db_reply_random(cmd_ctx *x, int type, const char *values)
+{
+    long long count = 1;
+    int withvalues = 0, with_count = x->argc >= 3;
+    if (with_count && !rand_count_or_reply(x, values, &count, &withvalues))
+        return;
+    db_coll c;
+    int found = db_coll_get_or_reply(x, &x->argv[1], type, &c);
+    if (found <= 0) {
+        if (found == 0 && with_count)
+            resp_write_array(x->out, 0);
+        else if (found == 0)
+            resp_write_null(x->out);
+        return;
+    }
+    srv_pairs got = {0};
+    int rc = db_member_random(x, &c, count, &got);
+    int pairs = withvalues && resp_buf_proto(x->out) == 3;
+    ox_val m, v;
+    size_t off = 0;
+    if (rc != OX_OK) {
+        cmd_store_error(x, rc);
+    } else if (!with_count) {
+        if (srv_pairs_next(&got, &off, &m, &v))
+            resp_write_bulk(x->out, m.data, m.len);
+    } else {
+        resp_write_array(x->out, withvalues && !pairs ? 2 * got.n : got.n);
+        while (srv_pairs_next(&got, &off, &m, &v)) {
+            if (pairs)
+                resp_write_array(x->out, 2);
+            resp_write_bulk(x->out, m.data, m.len);
+            if (withvalues && type == DB_ZSET)
+                resp_write_double(x->out, v.len == 8 ? coll_score_get(v.data) : 0);
+            else if (withvalues)
+                resp_write_bulk(x->out, v.data, v.len);
+        }
+    }
+    srv_pairs_free(&got);
 }
 
 /* ---- moving keys -------------------------------------------------------------------- */

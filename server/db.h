@@ -110,6 +110,15 @@ void db_remove_members(cmd_ctx *x, int type);
 /* The whole of HLEN and SCARD: replies the member count of argv[1] (0: none). */
 void db_reply_count(cmd_ctx *x, int type);
 
+/* The whole of HRANDFIELD, SRANDMEMBER and ZRANDMEMBER on argv[1] of that type: the count
+ * argv[2] and the option `values` ("withvalues", "withscores"; NULL: none) checked in
+ * Redis's order, then db_member_random's picks, as Redis replies them (RESP3 with values:
+ * [member, value] pairs; a sorted set's value is its score). A negative count below
+ * -DB_RAND_MAX_PICKS is refused ("value is out of range"): Redis 7.0 builds such a reply
+ * and runs out of memory. */
+#define DB_RAND_MAX_PICKS (1LL << 26)
+void db_reply_random(cmd_ctx *x, int type, const char *values);
+
 /* Reads member name of c's sub-space sub: OX_OK with *val, OX_NOTFOUND, or an error. */
 int db_member_get(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
                   ox_val *val);

@@ -228,6 +228,10 @@ void srv_pairs_add(srv_pairs *p, const void *a, size_t alen, const void *b, size
  * into p until its next add or free. */
 int srv_pairs_next(const srv_pairs *p, size_t *off, ox_val *a, ox_val *b);
 void srv_pairs_free(srv_pairs *p);
+/* A sorted set's score as Redis writes it in text ("%.17g"; "inf", "-inf"), into buf
+ * (room for 32): its length. whole: an integral score below 2^63 in plain digits (what
+ * ZSCAN shows of Redis 7.0's small sorted sets). */
+int srv_d2str(char *buf, double d, int whole);
 /* *out = a + b: 1, or 0 (and *out untouched) if it would overflow. */
 int srv_ll_add(long long a, long long b, long long *out);
 

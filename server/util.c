@@ -175,3 +175,12 @@ void srv_pairs_free(srv_pairs *p)
     free(p->buf);
     memset(p, 0, sizeof *p);
 }
+
+int srv_d2str(char *buf, double d, int whole)
+{
+    if (isinf(d))
+        return snprintf(buf, 32, "%s", d > 0 ? "inf" : "-inf");
+    if (whole && d > -9.2e18 && d < 9.2e18 && d == (double)(long long)d)
+        return snprintf(buf, 32, "%lld", (long long)d);
+    return snprintf(buf, 32, "%.17g", d);
+}

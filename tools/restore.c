@@ -5,7 +5,9 @@
  * arguments are read by the server's own code (keyargs.c), with Redis 7.0's semantics. */
 #include <errno.h>
 #include <fcntl.h>
+#include <ctype.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,15 +116,47 @@ static int select_table(rs *r, ox_table *t)
     return 0;
 }
 
-/* HSET key field value [field value ...] (type DB_HASH) and SADD key member [member ...]
- * (DB_SET): the server's effect (a new collection, or members added to the existing one,
+/* One ZADD pair: score s (Redis's float syntax) for member m of sorted set id. OX_OK, the
+ * store's error, or -1 after failing the command (a bad score). */
+static int zadd_one(rs *r, uint64_t id, const resp_arg *s, const resp_arg *m, uint64_t *count)
+{
+    char buf[64];
+    double score, old = 0;
+    char *end;
+    if (s->len == 0 || s->len >= sizeof buf)
+        return fail(r, "value is not a valid float");
+    memcpy(buf, s->ptr, s->len);
+    buf[s->len] = '\0';
+    score = strtod(buf, &end);
+    if (*end || isnan(score) || isspace((unsigned char)buf[0]))
+        return fail(r, "value is not a valid float");
+    unsigned char small[256], *mk = small;
+    size_t need = COLL_KEY_PREFIX + m->len;
+    if (need > sizeof small && !(mk = malloc(need)))
+        return OX_ENOMEM;
+    size_t ml = coll_member_key(mk, id, COLL_SUB_FIELD, m->ptr, m->len);
+    ox_val v;
+    int rc = ox_txn_get(r->txn, r->members, mk, ml, &v), had = rc == OX_OK && v.len == 8;
+    if (mk != small)
+        free(mk);
+    if (had)
+        old = coll_score_get(v.data);
+    if (rc != OX_OK && rc != OX_NOTFOUND)
+        return rc;
+    *count += !had;
+    return coll_zset_put(r->txn, r->members, id, m->ptr, m->len, had, old, score);
+}
+
+/* HSET key field value [field value ...] (type DB_HASH), SADD key member [member ...]
+ * (DB_SET) and ZADD key score member [score member ...] (DB_ZSET, without options): the
+ * server's effect (a new collection, or members added to the existing one,
  * its expiry time kept). */
 static int do_coll_add(rs *r, int argc, const resp_arg *argv, int type)
 {
-    int step = type == DB_HASH ? 2 : 1;
+    int step = type == DB_SET ? 1 : 2;
+    const char *name = type == DB_HASH ? "hset" : type == DB_SET ? "sadd" : "zadd";
     if (argc < 2 + step || (argc - 2) % step)
-        return fail(r, "wrong number of arguments for '%s' command",
-                    type == DB_HASH ? "hset" : "sadd");
+        return fail(r, "wrong number of arguments for '%s' command", name);
     if (begin(r))
         return -1;
     const resp_arg *k = &argv[1];
@@ -137,6 +171,10 @@ static int do_coll_add(rs *r, int argc, const resp_arg *argv, int type)
     else if (rc == OX_NOTFOUND && (fresh = 1))
         rc = coll_new_id(r->txn, r->dbs.map, &id);
     for (int i = 2; rc == OX_OK && i < argc; i += step) {
+        if (type == DB_ZSET) {
+            rc = zadd_one(r, id, &argv[i], &argv[i + 1], &count);
+            continue;
+        }
         unsigned char small[256], *mk = small;
         size_t need = COLL_KEY_PREFIX + argv[i].len;
         if (need > sizeof small && !(mk = malloc(need)))
@@ -150,6 +188,8 @@ static int do_coll_add(rs *r, int argc, const resp_arg *argv, int type)
         if (mk != small)
             free(mk);
     }
+    if (rc == -1)
+        return -1;
     if (rc == OX_OK)
         rc = coll_store(r->txn, r->cur, r->members, k->ptr, k->len, type, id, count, fresh,
                         0, OX_PUT_KEEPTTL);
@@ -273,6 +313,8 @@ static int apply(rs *r, const resp_cmd *c)
         return do_coll_add(r, n, a, DB_HASH);
     if (is(a, "sadd"))
         return do_coll_add(r, n, a, DB_SET);
+    if (is(a, "zadd"))
+        return do_coll_add(r, n, a, DB_ZSET);
     if (is(a, "del") || is(a, "unlink"))
         return do_del(r, n, a);
     if (is(a, "expire"))

@@ -390,6 +390,20 @@ static inline int sp_raw_roundtrip(int fd, const char *req, size_t reqlen, const
     return n == wantlen && memcmp(got, want, wantlen) == 0;
 }
 
+/* A raw connection that said HELLO 3 (its reply read and dropped): -1 on failure. */
+static inline int sp_raw_resp3(const srvp *p)
+{
+    char got[4096];
+    const char hello[] = "HELLO 3\r\n";
+    int fd = sp_raw_connect(p);
+    if (fd >= 0 && (write(fd, hello, sizeof hello - 1) != (ssize_t)(sizeof hello - 1) ||
+                    read(fd, got, sizeof got) <= 0)) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
 #define T_RAW(fd, req, want)                                                            \
     do {                                                                                \
         char t_g_[4096];                                                                \

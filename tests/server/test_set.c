@@ -165,12 +165,8 @@ static void smove_spop_srandmember_reply_as_redis(void)
 
 static void resp3_replies_are_sets(void)
 {
-    int fd = sp_raw_connect(&g_srv);
+    int fd = sp_raw_resp3(&g_srv);
     T_ASSERT(fd >= 0);
-    char got[4096];
-    const char hello[] = "HELLO 3\r\n";
-    T_ASSERT(write(fd, hello, sizeof hello - 1) == (ssize_t)(sizeof hello - 1));
-    T_ASSERT(read(fd, got, sizeof got) > 0); /* the HELLO map */
     T_RAW(fd, "SADD r3 a\r\n", ":1\r\n");
     T_RAW(fd, "SMEMBERS r3\r\n", "~1\r\n$1\r\na\r\n");
     T_RAW(fd, "SINTER r3 r3\r\n", "~1\r\n$1\r\na\r\n");

@@ -1,0 +1,689 @@
+/* cmd_zset.c — sorted set commands, with Redis 7.0's semantics (t_zset.c). A sorted set is
+ * a collection (db.h) with two records per member: member -> score (ZSCORE is one lookup)
+ * and [score][member] -> "" in an ordered index (coll_fmt.h), which the ranges walk by
+ * score, by member within a score (BYLEX) or by position (ranks: a walk from either end,
+ * so a rank costs its distance from that end). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+
+#define SCORE_LEN 8
+#define IDX_PREFIX (COLL_KEY_PREFIX + SCORE_LEN) /* [id][s][score] before a member */
+
+/* Redis's getDoubleFromObject: strtod over the whole argument, no leading space, no NaN,
+ * no overflow. 1 if ok. */
+static int parse_score(const char *p, size_t len, double *out)
+{
+    char buf[128];
+    if (len == 0 || len >= sizeof buf)
+        return 0;
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    if (strchr(" \t\n\v\f\r", buf[0]))
+        return 0;
+    char *end;
+    errno = 0;
+    double d = strtod(buf, &end);
+    if (*end || isnan(d) ||
+        (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL || d == 0)))
+        return 0;
+    *out = d;
+    return 1;
+}
+
+static int score_or_reply(cmd_ctx *x, const resp_arg *a, double *out)
+{
+    if (parse_score(a->ptr, a->len, out))
+        return 1;
+    cmd_err(x, "-ERR value is not a valid float");
+    return 0;
+}
+
+/* ---- one member's two records ----------------------------------------------------------- */
+
+/* The score of member m of c: 1 found, 0 not, -1 on a store error (in *err). */
+static int score_of(cmd_ctx *x, const db_coll *c, const void *m, size_t len, double *score,
+                    int *err)
+{
+    ox_val v;
+    int rc = db_member_get(x, c, DB_SUB_FIELD, m, len, &v);
+    if (rc == OX_OK && v.len == SCORE_LEN) {
+        *score = coll_score_get(v.data);
+        return 1;
+    }
+    *err = rc == OX_OK ? OX_ECORRUPT : rc;
+    return rc == OX_NOTFOUND ? 0 : -1;
+}
+
+/* Writer: gives member m the score `score` (had: its old one, if it had one). OX_OK or
+ * an error. */
+static int zset_put(cmd_ctx *x, const db_coll *c, const void *m, size_t len, int had,
+                    double old, double score)
+{
+    return coll_zset_put(x->txn, c->members, c->id, m, len, had, old, score);
+}
+
+/* Writer: removes member m (score `score`) from c, and counts it. */
+static int zset_del(cmd_ctx *x, db_coll *c, const void *m, size_t len, double score)
+{
+    int rc = coll_zset_del(x->txn, c->members, c->id, m, len, score);
+    if (rc == OX_OK)
+        c->count--;
+    return rc;
+}
+
+/* ---- ZADD, ZINCRBY, ZREM ------------------------------------------------------------------ */
+
+enum { Z_NX = 1, Z_XX = 2, Z_GT = 4, Z_LT = 8, Z_CH = 16, Z_INCR = 32 };
+
+/* Adds or updates one member under the ZADD flags: *added / *changed count it; *out the
+ * score it has now; 0 if the flags left it alone (INCR replies nil then). OX_OK, an
+ * error, or -1 after replying (a NaN result). */
+static int zadd_one(cmd_ctx *x, db_coll *c, const resp_arg *m, double score, int flags,
+                    long long *added, long long *changed, double *out, int *done)
+{
+    double cur;
+    int err = OX_OK, had = score_of(x, c, m->ptr, m->len, &cur, &err);
+    *done = 0;
+    if (had < 0)
+        return err;
+    if (had) {
+        if (flags & Z_NX)
+            return OX_OK;
+        if (flags & Z_INCR) {
+            score += cur;
+            if (isnan(score)) {
+                cmd_err(x, "-ERR resulting score is not a number (NaN)");
+                return -1;
+            }
+        }
+        if (((flags & Z_LT) && score >= cur) || ((flags & Z_GT) && score <= cur))
+            return OX_OK;
+        *out = score;
+        *done = 1;
+        if (score == cur)
+            return OX_OK;
+        (*changed)++;
+        return zset_put(x, c, m->ptr, m->len, 1, cur, score);
+    }
+    if (flags & Z_XX)
+        return OX_OK;
+    *out = score;
+    *done = 1;
+    (*added)++;
+    c->count++;
+    return zset_put(x, c, m->ptr, m->len, 0, 0, score);
+}
+
+static void zadd_generic(cmd_ctx *x, int flags)
+{
+    int i = 2;
+    for (; i < x->argc; i++) { /* ZINCRBY too: Redis parses its flags the same way */
+        const resp_arg *a = &x->argv[i];
+        int f = cmd_is(a, "nx") ? Z_NX : cmd_is(a, "xx") ? Z_XX : cmd_is(a, "gt") ? Z_GT
+              : cmd_is(a, "lt") ? Z_LT : cmd_is(a, "ch") ? Z_CH : cmd_is(a, "incr") ? Z_INCR : 0;
+        if (!f)
+            break;
+        flags |= f;
+    }
+    int pairs = (x->argc - i) / 2;
+    if ((x->argc - i) % 2 || pairs == 0) {
+        cmd_syntax_error(x);
+        return;
+    }
+    if ((flags & Z_NX) && (flags & Z_XX)) {
+        cmd_err(x, "-ERR XX and NX options at the same time are not compatible");
+        return;
+    }
+    if (((flags & Z_GT) && (flags & Z_LT)) || ((flags & (Z_GT | Z_LT)) && (flags & Z_NX))) {
+        cmd_err(x, "-ERR GT, LT, and/or NX options at the same time are not compatible");
+        return;
+    }
+    if ((flags & Z_INCR) && pairs > 1) {
+        cmd_err(x, "-ERR INCR option supports a single increment-element pair");
+        return;
+    }
+    double *scores = malloc((size_t)pairs * sizeof *scores);
+    if (!scores)
+        abort();
+    for (int j = 0; j < pairs; j++)
+        if (!score_or_reply(x, &x->argv[i + 2 * j], &scores[j])) {
+            free(scores);
+            return;
+        }
+    db_coll c;
+    int found = db_coll_get_or_reply(x, &x->argv[1], DB_ZSET, &c), rc = OX_OK, done = 0;
+    if (found == 0 && !(flags & Z_XX))
+        rc = db_coll_fresh(x, &c);
+    long long added = 0, changed = 0;
+    double score = 0;
+    for (int j = 0; found >= 0 && rc == OX_OK && j < pairs && (found || !(flags & Z_XX)); j++)
+        rc = zadd_one(x, &c, &x->argv[i + 2 * j + 1], scores[j], flags, &added, &changed,
+                      &score, &done);
+    free(scores);
+    if (found < 0 || rc < 0)
+        return;
+    if (rc == OX_OK && (added || changed))
+        rc = db_coll_save(x, &x->argv[1], &c);
+    if (rc != OX_OK)
+        cmd_store_error(x, rc);
+    else if ((flags & Z_INCR) && done)
+        resp_write_double(x->out, score);
+    else if (flags & Z_INCR)
+        resp_write_null(x->out);
+    else
+        resp_write_int(x->out, (flags & Z_CH) ? added + changed : added);
+}
+
+void cmd_zadd(cmd_ctx *x) { zadd_generic(x, 0); }
+
+/* ZINCRBY key increment member: ZADD key INCR increment member. */
+void cmd_zincrby(cmd_ctx *x) { zadd_generic(x, Z_INCR); }
+
+void cmd_zrem(cmd_ctx *x)
+{
+    db_coll c;
+    int found = db_coll_get_or_reply(x, &x->argv[1], DB_ZSET, &c), err = OX_OK, rc = OX_OK;
+    if (found <= 0) {
+        if (found == 0)
+            resp_write_int(x->out, 0);
+        return;
+    }
+    long long removed = 0;
+    for (int i = 2; rc == OX_OK && i < x->argc; i++) {
+        double s;
+        int had = score_of(x, &c, x->argv[i].ptr, x->argv[i].len, &s, &err);
+        rc = had < 0 ? err : had ? zset_del(x, &c, x->argv[i].ptr, x->argv[i].len, s) : OX_OK;
+        removed += had > 0;
+    }
+    if (rc == OX_OK && removed)
+        rc = db_coll_save(x, &x->argv[1], &c);
+    if (rc != OX_OK)
+        cmd_store_error(x, rc);
+    else
+        resp_write_int(x->out, removed);
+}
+
+/* ---- point reads ---------------------------------------------------------------------- */
+
+void cmd_zcard(cmd_ctx *x)
+{
+    db_reply_count(x, DB_ZSET);
+}
+
+void cmd_zscore(cmd_ctx *x)
+{
+    db_coll c;
+    double s;
+    int err = OX_OK, found = db_coll_get_or_reply(x, &x->argv[1], DB_ZSET, &c);
+    if (found < 0)
+        return;
+    int had = found ? score_of(x, &c, x->argv[2].ptr, x->argv[2].len, &s, &err) : 0;
+    if (had < 0)
+        cmd_store_error(x, err);
+    else if (had)
+        resp_write_double(x->out, s);
+    else
+        resp_write_null(x->out);
+}
+
+void cmd_zmscore(cmd_ctx *x)
+{
+    db_coll c;
+    int err = OX_OK;
+    if (db_coll_get_or_reply(x, &x->argv[1], DB_ZSET, &c) < 0)
+        return;
+    resp_write_array(x->out, (size_t)x->argc - 2);
+    for (int i = 2; i < x->argc; i++) {
+        double s;
+        if (score_of(x, &c, x->argv[i].ptr, x->argv[i].len, &s, &err) > 0)
+            resp_write_double(x->out, s);
+        else
+            resp_write_null(x->out);
+    }
+}
+
+/* ---- walks of the index --------------------------------------------------------------- */
+
+enum { BY_RANK, BY_SCORE, BY_LEX };
+
+/* One end of a BYLEX range: "-", "+", "[member" or "(member". */
+typedef struct lexb {
+    int inf;          /* -1: "-", 1: "+", 0: a member */
+    int ex;           /* "(": the member itself excluded */
+    const char *p;
+    size_t len;
+} lexb;
+
+/* A range of a sorted set, and what to do with it. */
+typedef struct zrange {
+    int by, rev;
+    long long start, stop;          /* BY_RANK */
+    double min, max;                /* BY_SCORE */
+    int minex, maxex;
+    lexb lmin, lmax;                /* BY_LEX */
+    long long offset, limit;        /* LIMIT: skip offset, take limit (< 0: all) */
+} zrange;
+
+/* Called for each member of the range, in order; returns 1 to go on, 0 to stop, or an
+ * ox_err (< 0 is never used: errors are positive) through *err with -1. */
+typedef int zvisit(cmd_ctx *x, db_coll *c, const ox_val *m, double score, void *ctx, int *err);
+
+static int lex_parse(const resp_arg *a, lexb *b)
+{
+    const char *p = a->ptr;
+    memset(b, 0, sizeof *b);
+    if (a->len == 1 && (p[0] == '-' || p[0] == '+')) {
+        b->inf = p[0] == '-' ? -1 : 1;
+        return 1;
+    }
+    if (a->len < 1 || (p[0] != '[' && p[0] != '('))
+        return 0;
+    b->ex = p[0] == '(';
+    b->p = p + 1;
+    b->len = a->len - 1;
+    return 1;
+}
+
+static int bound_parse(const resp_arg *a, double *v, int *ex)
+{
+    const char *p = a->ptr;
+    *ex = a->len > 0 && p[0] == '(';
+    return parse_score(p + *ex, a->len - (size_t)*ex, v);
+}
+
+/* Compares member m with a lex bound: <0, 0, >0 (an infinite bound compares as such). */
+static int lex_cmp(const ox_val *m, const lexb *b)
+{
+    if (b->inf)
+        return -b->inf;
+    int d = memcmp(m->data, b->p, m->len < b->len ? m->len : b->len);
+    return d ? d : (m->len > b->len) - (m->len < b->len);
+}
+
+/* 1 if score s is inside the score range's end the walk moves towards (past it: stop). */
+static int score_within_end(const zrange *r, double s)
+{
+    if (r->rev)
+        return r->minex ? s > r->min : s >= r->min;
+    return r->maxex ? s < r->max : s <= r->max;
+}
+
+static int score_within_start(const zrange *r, double s)
+{
+    if (r->rev)
+        return r->maxex ? s < r->max : s <= r->max;
+    return r->minex ? s > r->min : s >= r->min;
+}
+
+static int lex_within_end(const zrange *r, const ox_val *m)
+{
+    int d = lex_cmp(m, r->rev ? &r->lmin : &r->lmax);
+    if (r->rev)
+        return r->lmin.ex ? d > 0 : d >= 0;
+    return r->lmax.ex ? d < 0 : d <= 0;
+}
+
+static int lex_within_start(const zrange *r, const ox_val *m)
+{
+    int d = lex_cmp(m, r->rev ? &r->lmax : &r->lmin);
+    if (r->rev)
+        return r->lmax.ex ? d < 0 : d <= 0;
+    return r->lmin.ex ? d > 0 : d >= 0;
+}
+
+/* Walks the range r of c through visit. Returns the members visited, or -1 on a store
+ * error (in *err). The walk seeks to the range's start for BY_SCORE (BY_LEX within the
+ * lowest score: Redis's BYLEX supposes one score), and skips r->start members for
+ * BY_RANK. */
+static long long zwalk(cmd_ctx *x, db_coll *c, const zrange *r, zvisit *visit, void *ctx,
+                       int *err)
+{
+    if (!c->exists)
+        return 0;
+    long long start = 0, stop = -1, n = 0, offset = r->offset, limit = r->limit;
+    if (r->by == BY_RANK) {
+        long long len = (long long)c->count;
+        start = r->start < 0 ? r->start + len : r->start;
+        stop = r->stop < 0 ? r->stop + len : r->stop;
+        if (start < 0)
+            start = 0;
+        if (start > stop || start >= len)
+            return 0;
+        if (stop >= len)
+            stop = len - 1;
+        offset = start;
+        limit = stop - start + 1;
+    }
+    unsigned char lo[IDX_PREFIX + 1], hi[IDX_PREFIX + 1];
+    ox_val lov = {lo, coll_member_key(lo, c->id, COLL_SUB_SCORE, NULL, 0)};
+    ox_val hiv = {hi, coll_member_key(hi, c->id, COLL_SUB_SCORE + 1, NULL, 0)};
+    if (r->by == BY_SCORE) { /* seek to the start's score */
+        unsigned char *b = r->rev ? hi : lo;
+        coll_member_key(b, c->id, COLL_SUB_SCORE, NULL, 0);
+        coll_score_put(b + COLL_KEY_PREFIX, r->rev ? r->max : r->min);
+        /* descending from max: the bound is the next score's encoding, past every member
+         * of max (no score encodes as all ones, so the increment does not carry out) */
+        for (int i = IDX_PREFIX - 1; r->rev && i >= COLL_KEY_PREFIX && !++b[i]; i--)
+            ;
+        *(r->rev ? &hiv.len : &lov.len) = IDX_PREFIX;
+    }
+    ox_iter *it;
+    int rc = x->txn ? ox_txn_range(x->txn, c->members, &lov, &hiv, r->rev ? OX_ITER_DESC : 0, &it)
+                    : ox_snapshot_range(x->snap, c->members, &lov, &hiv, r->rev ? OX_ITER_DESC : 0, &it);
+    ox_val k, v;
+    int go = 1;
+    while (rc == OX_OK && go > 0 && limit != 0 && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+        if (k.len < IDX_PREFIX) {
+            rc = OX_ECORRUPT;
+            break;
+        }
+        double s = coll_score_get((const unsigned char *)k.data + COLL_KEY_PREFIX);
+        ox_val m = {(const unsigned char *)k.data + IDX_PREFIX, k.len - IDX_PREFIX};
+        if (r->by == BY_SCORE && !score_within_start(r, s))
+            continue;
+        if (r->by == BY_SCORE && !score_within_end(r, s))
+            break;
+        if (r->by == BY_LEX && !lex_within_start(r, &m))
+            continue;
+        if (r->by == BY_LEX && !lex_within_end(r, &m))
+            break;
+        if (offset > 0) {
+            offset--;
+            continue;
+        }
+        if (limit > 0)
+            limit--;
+        n++;
+        go = visit(x, c, &m, s, ctx, err);
+    }
+    if (rc == OX_OK || rc == OX_NOTFOUND)
+        ox_iter_close(it);
+    if (go < 0)
+        return -1;
+    if (rc != OX_OK && rc != OX_NOTFOUND) {
+        *err = rc;
+        return -1;
+    }
+    return n;
+}
+
+/* Visitors. */
+typedef struct zout {
+    int withscores, pairs;   /* pairs: RESP3 [member, score] arrays */
+} zout;
+
+static int visit_reply(cmd_ctx *x, db_coll *c, const ox_val *m, double s, void *ctx, int *err)
+{
+    zout *o = ctx;
+    (void)c, (void)err;
+    if (o->pairs)
+        resp_write_array(x->out, 2);
+    resp_write_bulk(x->out, m->data, m->len);
+    if (o->withscores)
+        resp_write_double(x->out, s);
+    return 1;
+}
+
+static int visit_count(cmd_ctx *x, db_coll *c, const ox_val *m, double s, void *ctx, int *err)
+{
+    (void)x, (void)c, (void)m, (void)s, (void)ctx, (void)err;
+    return 1;
+}
+
+static int visit_remove(cmd_ctx *x, db_coll *c, const ox_val *m, double s, void *ctx, int *err)
+{
+    (void)ctx;
+    int rc = zset_del(x, c, m->data, m->len, s);
+    if (rc != OX_OK)
+        *err = rc;
+    return rc == OX_OK ? 1 : -1;
+}
+
+static int visit_store(cmd_ctx *x, db_coll *c, const ox_val *m, double s, void *ctx, int *err)
+{
+    db_coll *dst = ctx;
+    (void)c;
+    int rc = zset_put(x, dst, m->data, m->len, 0, 0, s);
+    dst->count++;
+    if (rc != OX_OK)
+        *err = rc;
+    return rc == OX_OK ? 1 : -1;
+}
+
+/* Parses the bounds argv[lo], argv[lo + 1] of r (already given its kind) in Redis's
+ * words. 1, or 0 after replying. */
+static int bounds_or_reply(cmd_ctx *x, zrange *r, int at)
+{
+    const resp_arg *a = &x->argv[at], *b = &x->argv[at + 1];
+    if (r->rev) { /* ZREVRANGE... and REV take max first */
+        const resp_arg *t = a;
+        a = b;
+        b = t;
+    }
+    if (r->by == BY_RANK) {
+        if (r->rev) { /* ranks are not swapped: ZRANGE REV start stop counts from the end */
+            const resp_arg *t = a;
+            a = b;
+            b = t;
+        }
+        return cmd_ll_or_reply(x, a, &r->start) == 0 && cmd_ll_or_reply(x, b, &r->stop) == 0;
+    }
+    if (r->by == BY_SCORE) {
+        if (bound_parse(a, &r->min, &r->minex) && bound_parse(b, &r->max, &r->maxex))
+            return 1;
+        cmd_err(x, "-ERR min or max is not a float");
+        return 0;
+    }
+    if (lex_parse(a, &r->lmin) && lex_parse(b, &r->lmax))
+        return 1;
+    cmd_err(x, "-ERR min or max not valid string range item");
+    return 0;
+}
+
+/* ---- ZRANGE and its family ------------------------------------------------------------- */
+
+enum { ZR_RANGE, ZR_REVRANGE, ZR_BYSCORE, ZR_REVBYSCORE, ZR_BYLEX, ZR_REVBYLEX, ZR_STORE };
+
+/* The common path of ZRANGE, ZRANGESTORE and the older range commands: argv[key] is the
+ * source, its bounds follow, then options. */
+static void zrange_generic(cmd_ctx *x, int form)
+{
+    zrange r = {.limit = -1};
+    int key = form == ZR_STORE ? 2 : 1, withscores = 0, has_limit = 0;
+    int opts_ok = form == ZR_RANGE || form == ZR_STORE;
+    r.by = form == ZR_BYSCORE || form == ZR_REVBYSCORE ? BY_SCORE
+         : form == ZR_BYLEX || form == ZR_REVBYLEX ? BY_LEX : BY_RANK;
+    r.rev = form == ZR_REVRANGE || form == ZR_REVBYSCORE || form == ZR_REVBYLEX;
+    for (int i = key + 3; i < x->argc; i++) {
+        const resp_arg *a = &x->argv[i];
+        int more = x->argc - 1 - i;
+        if (cmd_is(a, "withscores") && form != ZR_STORE) {
+            withscores = 1;
+        } else if (cmd_is(a, "limit") && more >= 2 && (opts_ok || r.by != BY_RANK)) {
+            if (cmd_ll_or_reply(x, &x->argv[i + 1], &r.offset) ||
+                cmd_ll_or_reply(x, &x->argv[i + 2], &r.limit))
+                return;
+            has_limit = 1;
+            i += 2;
+        } else if (opts_ok && cmd_is(a, "byscore") && r.by == BY_RANK) {
+            r.by = BY_SCORE;
+        } else if (opts_ok && cmd_is(a, "bylex") && r.by == BY_RANK) {
+            r.by = BY_LEX;
+        } else if (opts_ok && cmd_is(a, "rev")) {
+            r.rev = 1;
+        } else {
+            cmd_syntax_error(x);
+            return;
+        }
+    }
+    if (has_limit && r.by == BY_RANK) {
+        cmd_err(x, "-ERR syntax error, LIMIT is only supported in combination with either "
+                   "BYSCORE or BYLEX");
+        return;
+    }
+    if (withscores && r.by == BY_LEX) {
+        cmd_err(x, "-ERR syntax error, WITHSCORES not supported in combination with BYLEX");
+        return;
+    }
+    if (!bounds_or_reply(x, &r, key + 1))
+        return;
+    if (r.offset < 0) /* Redis: a negative offset is an empty range */
+        r.limit = 0;
+    db_coll c, dst = {0};
+    int found = db_coll_get_or_reply(x, &x->argv[key], DB_ZSET, &c), err = OX_OK;
+    if (found < 0)
+        return;
+    if (form == ZR_STORE) {
+        dst = (db_coll){.type = DB_ZSET, .members = db_members_of(x->table)};
+        int rc = db_coll_fresh(x, &dst);
+        long long n = rc == OX_OK ? zwalk(x, &c, &r, visit_store, &dst, &err) : -1;
+        if (n >= 0)
+            rc = db_coll_replace(x, &x->argv[1], &dst);
+        if (n < 0 || rc != OX_OK)
+            cmd_store_error(x, n < 0 ? (rc ? rc : err) : rc);
+        else
+            resp_write_int(x->out, n);
+        return;
+    }
+    zout o = {withscores, withscores && resp_buf_proto(x->out) == 3};
+    resp_deferred d;
+    resp_write_deferred(x->out, &d);
+    long long n = zwalk(x, &c, &r, visit_reply, &o, &err);
+    if (n < 0) { /* cannot be taken back: the reply ends where the walk did */
+        srv_log(SRV_LOG_WARNING, "%s: a read failed: %s", x->cmd->name, ox_strerror(err));
+        n = 0;
+    }
+    resp_write_deferred_len(x->out, &d, RESP_AGG_ARRAY,
+                            (size_t)(withscores && !o.pairs ? 2 * n : n));
+}
+
+void cmd_zrange(cmd_ctx *x) { zrange_generic(x, ZR_RANGE); }
+void cmd_zrangestore(cmd_ctx *x) { zrange_generic(x, ZR_STORE); }
+void cmd_zrevrange(cmd_ctx *x) { zrange_generic(x, ZR_REVRANGE); }
+void cmd_zrangebyscore(cmd_ctx *x) { zrange_generic(x, ZR_BYSCORE); }
+void cmd_zrevrangebyscore(cmd_ctx *x) { zrange_generic(x, ZR_REVBYSCORE); }
+void cmd_zrangebylex(cmd_ctx *x) { zrange_generic(x, ZR_BYLEX); }
+void cmd_zrevrangebylex(cmd_ctx *x) { zrange_generic(x, ZR_REVBYLEX); }
+
+/* ZCOUNT, ZLEXCOUNT (count the members of a range) and ZREMRANGEBYRANK,
+ * ZREMRANGEBYSCORE, ZREMRANGEBYLEX (remove them): one walk. */
+static void range_op(cmd_ctx *x, int by, int remove)
+{
+    zrange r = {.by = by, .limit = -1};
+    db_coll c;
+    int err = OX_OK;
+    if (!bounds_or_reply(x, &r, 2) || db_coll_get_or_reply(x, &x->argv[1], DB_ZSET, &c) < 0)
+        return;
+    long long n = zwalk(x, &c, &r, remove ? visit_remove : visit_count, NULL, &err);
+    int rc = n < 0 ? err : n > 0 && remove ? db_coll_save(x, &x->argv[1], &c) : OX_OK;
+    if (rc != OX_OK)
+        cmd_store_error(x, rc);
+    else
+        resp_write_int(x->out, n);
+}
+
+void cmd_zcount(cmd_ctx *x) { range_op(x, BY_SCORE, 0); }
+void cmd_zlexcount(cmd_ctx *x) { range_op(x, BY_LEX, 0); }
+void cmd_zremrangebyrank(cmd_ctx *x) { range_op(x, BY_RANK, 1); }
+void cmd_zremrangebyscore(cmd_ctx *x) { range_op(x, BY_SCORE, 1); }
+void cmd_zremrangebylex(cmd_ctx *x) { range_op(x, BY_LEX, 1); }
+
+
+/* ZRANK, ZREVRANK: the members before it in the order (a walk from that end). */
+static int visit_until(cmd_ctx *x, db_coll *c, const ox_val *m, double s, void *ctx, int *err)
+{
+    const ox_val *want = ctx;
+    (void)x, (void)c, (void)s, (void)err;
+    return !(m->len == want->len && !memcmp(m->data, want->data, m->len));
+}
+
+static void rank_generic(cmd_ctx *x, int rev)
+{
+    db_coll c;
+    double s;
+    int err = OX_OK, found = db_coll_get_or_reply(x, &x->argv[1], DB_ZSET, &c);
+    if (found < 0)
+        return;
+    int had = found ? score_of(x, &c, x->argv[2].ptr, x->argv[2].len, &s, &err) : 0;
+    if (had <= 0) {
+        if (had < 0)
+            cmd_store_error(x, err);
+        else
+            resp_write_null(x->out);
+        return;
+    }
+    ox_val want = {x->argv[2].ptr, x->argv[2].len};
+    zrange r = {.by = BY_SCORE, .rev = rev, .limit = -1, .min = -INFINITY, .max = INFINITY};
+    if (rev)
+        r.min = s; /* from the top down to the member's score */
+    else
+        r.max = s;
+    long long n = zwalk(x, &c, &r, visit_until, &want, &err);
+    if (n < 0)
+        cmd_store_error(x, err);
+    else
+        resp_write_int(x->out, n - 1);
+}
+
+void cmd_zrank(cmd_ctx *x) { rank_generic(x, 0); }
+void cmd_zrevrank(cmd_ctx *x) { rank_generic(x, 1); }
+
+/* ---- ZPOPMIN, ZPOPMAX, ZRANDMEMBER ------------------------------------------------------ */
+
+typedef struct popped {
+    srv_pairs got;
+} popped;
+
+static int visit_pop(cmd_ctx *x, db_coll *c, const ox_val *m, double s, void *ctx, int *err)
+{
+    popped *p = ctx;
+    srv_pairs_add(&p->got, m->data, m->len, &s, sizeof s);
+    return visit_remove(x, c, m, s, NULL, err);
+}
+
+static void pop_generic(cmd_ctx *x, int max)
+{
+    long long count;
+    int with_count, err = OX_OK;
+    if (!cmd_pop_count_or_reply(x, &count, &with_count))
+        return;
+    db_coll c;
+    int found = db_coll_get_or_reply(x, &x->argv[1], DB_ZSET, &c);
+    if (found < 0)
+        return;
+    zrange r = {.by = BY_RANK, .rev = max, .start = 0, .stop = count - 1, .limit = -1};
+    popped p = {{0}};
+    long long n = count ? zwalk(x, &c, &r, visit_pop, &p, &err) : 0;
+    int rc = n < 0 ? err : n > 0 ? db_coll_save(x, &x->argv[1], &c) : OX_OK;
+    if (rc != OX_OK) {
+        cmd_store_error(x, rc);
+    } else {
+        /* RESP3 with a count: [member, score] pairs; otherwise flat */
+        int pairs = with_count && resp_buf_proto(x->out) == 3;
+        resp_write_array(x->out, (size_t)(pairs ? n : 2 * n));
+        ox_val m, sv;
+        size_t off = 0;
+        while (srv_pairs_next(&p.got, &off, &m, &sv)) {
+            double s;
+            memcpy(&s, sv.data, sizeof s);
+            if (pairs)
+                resp_write_array(x->out, 2);
+            resp_write_bulk(x->out, m.data, m.len);
+            resp_write_double(x->out, s);
+        }
+    }
+    srv_pairs_free(&p.got);
+}
+
+void cmd_zpopmin(cmd_ctx *x) { pop_generic(x, 0); }
+void cmd_zpopmax(cmd_ctx *x) { pop_generic(x, 1); }
+
+void cmd_zrandmember(cmd_ctx *x)
+{
+    db_reply_random(x, DB_ZSET, "withscores");
+}

@@ -1,0 +1,218 @@
+/* Sorted sets: ZADD's flags and errors, scores (parsing, formatting, -0, inf, NaN
+ * results), every range form (rank, BYSCORE, BYLEX, REV, LIMIT, WITHSCORES) and its
+ * errors, counts, ranks, removals by range, pops, ZRANGESTORE, RESP3 replies, dump and
+ * order across a restart, all with Redis 7.0's exact replies. */
+#include "srv_util.h"
+
+T_MAIN_BEGIN;
+
+static srvp g_srv;
+
+static void server_starts(void)
+{
+    if (sp_start(&g_srv, "zset")) {
+        sp_dump_log(&g_srv);
+        T_FAIL("server did not start");
+    }
+}
+
+static void zadd_flags_and_scores_reply_as_redis(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "FLUSHALL");
+    T_CMD(c, ":3", "ZADD z 1 a 2 b 3 c");
+    T_CMD(c, ":1", "ZADD z NX 5 a 4 d");
+    T_CMD(c, ":1", "ZADD z XX CH 6 a 7 zz");
+    T_CMD(c, ":1", "ZADD z GT CH 1 a 8 b");
+    T_CMD(c, ":1", "ZADD z LT CH 1 a 9 b");
+    T_CMD(c, "$1 3", "ZADD z INCR 2 a");
+    T_CMD(c, "(nil)", "ZADD z NX INCR 2 a");
+    T_CMD(c, "(nil)", "ZADD z XX INCR 2 nope");
+    T_CMD(c, "(nil)", "ZADD z GT INCR -1 a");
+    T_CMD(c, "$3 4.5", "ZINCRBY z 1.5 c");
+    T_CMD(c, "-ERR syntax error", "ZINCRBY z nx c");
+    T_CMD(c, "-ERR value is not a valid float", "ZINCRBY z x c");
+    T_CMD(c, "-ERR XX and NX options at the same time are not compatible", "ZADD z XX NX 1 a");
+    T_CMD(c, "-ERR GT, LT, and/or NX options at the same time are not compatible",
+          "ZADD z GT LT 1 a");
+    T_CMD(c, "-ERR GT, LT, and/or NX options at the same time are not compatible",
+          "ZADD z GT NX 1 a");
+    T_CMD(c, "-ERR INCR option supports a single increment-element pair",
+          "ZADD z INCR 1 a 2 b");
+    T_CMD(c, "-ERR syntax error", "ZADD z 1 a 2");
+    T_CMD(c, "-ERR value is not a valid float", "ZADD z x a");
+    T_CMD(c, "-ERR value is not a valid float", "ZADD z nan a");
+    T_CMD(c, "-ERR wrong number of arguments for 'zadd' command", "ZADD z 1");
+    T_CMD(c, ":1", "ZADD z -0 zero");
+    T_CMD(c, "$1 0", "ZSCORE z zero");
+    T_CMD(c, ":2", "ZADD z inf top -inf bottom");
+    T_CMD(c, "$3 inf", "ZSCORE z top");
+    T_CMD(c, "-ERR resulting score is not a number (NaN)", "ZINCRBY z -inf top");
+    T_CMD(c, ":1", "ZADD z 0.1 tenth");
+    T_CMD(c, "$19 0.10000000000000001", "ZSCORE z tenth");
+    T_CMD(c, "(nil)", "ZSCORE z nope");
+    T_CMD(c, "(nil)", "ZSCORE nokey a");
+    T_DEEP(c, "*3 [$1 3, (nil), $3 inf]", "ZMSCORE z a nope top");
+    T_CMD(c, ":8", "ZCARD z");
+    T_CMD(c, ":0", "ZCARD nokey");
+    redisFree(c);
+}
+
+static void ranges_reply_as_redis(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "FLUSHALL");
+    T_CMD(c, ":5", "ZADD z 1 a 2 b 3 c 4 d 5 e");
+    T_DEEP(c, "*5 [$1 a, $1 b, $1 c, $1 d, $1 e]", "ZRANGE z 0 -1");
+    T_DEEP(c, "*4 [$1 d, $1 4, $1 e, $1 5]", "ZRANGE z -2 -1 WITHSCORES");
+    T_DEEP(c, "*0 []", "ZRANGE z 2 1");
+    T_DEEP(c, "*4 [$1 b, $1 c, $1 d, $1 e]", "ZRANGE z 1 100");
+    T_DEEP(c, "*4 [$1 e, $1 5, $1 d, $1 4]", "ZREVRANGE z 0 1 WITHSCORES");
+    T_DEEP(c, "*2 [$1 e, $1 d]", "ZRANGE z 0 1 REV");
+    T_DEEP(c, "*3 [$1 b, $1 c, $1 d]", "ZRANGEBYSCORE z 2 4");
+    T_DEEP(c, "*4 [$1 c, $1 3, $1 d, $1 4]", "ZRANGEBYSCORE z (2 4 WITHSCORES");
+    T_DEEP(c, "*2 [$1 b, $1 c]", "ZRANGEBYSCORE z -inf +inf LIMIT 1 2");
+    T_DEEP(c, "*0 []", "ZRANGEBYSCORE z -inf inf LIMIT -1 2");
+    T_DEEP(c, "*4 [$1 b, $1 c, $1 d, $1 e]", "ZRANGEBYSCORE z -inf inf LIMIT 1 -1");
+    T_DEEP(c, "*3 [$1 d, $1 c, $1 b]", "ZREVRANGEBYSCORE z 4 2");
+    T_DEEP(c, "*2 [$1 c, $1 3]", "ZREVRANGEBYSCORE z (4 (2 WITHSCORES");
+    T_DEEP(c, "*3 [$1 d, $1 c, $1 b]", "ZRANGE z 4 2 BYSCORE REV");
+    T_DEEP(c, "*4 [$1 c, $1 3, $1 d, $1 4]", "ZRANGE z (2 +inf BYSCORE LIMIT 0 2 WITHSCORES");
+    T_CMD(c, "-ERR syntax error, LIMIT is only supported in combination with either BYSCORE "
+             "or BYLEX", "ZRANGE z 0 -1 LIMIT 0 1");
+    T_CMD(c, "-ERR syntax error, WITHSCORES not supported in combination with BYLEX",
+          "ZRANGE z - + BYLEX WITHSCORES");
+    T_CMD(c, "-ERR value is not an integer or out of range", "ZRANGE z x 2");
+    T_CMD(c, "-ERR min or max is not a float", "ZRANGEBYSCORE z x 2");
+    T_CMD(c, "-ERR syntax error", "ZRANGE z 0 1 BYSCORE BYLEX");
+    T_CMD(c, "-ERR syntax error", "ZRANGE z 0 1 LIMIT 0");
+    T_CMD(c, "-ERR syntax error", "ZREVRANGEBYSCORE z 0 1 foo");
+    T_CMD(c, ":3", "ZCOUNT z 2 4");
+    T_CMD(c, ":1", "ZCOUNT z (2 (4");
+    T_CMD(c, ":5", "ZCOUNT z -inf inf");
+    T_CMD(c, "-ERR min or max is not a float", "ZCOUNT z x 1");
+    T_CMD(c, ":2", "ZRANK z c");
+    T_CMD(c, ":2", "ZREVRANK z c");
+    T_CMD(c, ":4", "ZRANK z e");
+    T_CMD(c, "(nil)", "ZRANK z nope");
+    T_CMD(c, "(nil)", "ZRANK nokey a");
+    /* BYLEX over members of one score. */
+    T_CMD(c, ":5", "ZADD lex 0 a 0 b 0 c 0 d 0 e");
+    T_DEEP(c, "*2 [$1 b, $1 c]", "ZRANGEBYLEX lex [b (d");
+    T_DEEP(c, "*1 [$1 d]", "ZRANGEBYLEX lex (b [d LIMIT 1 1");
+    T_DEEP(c, "*5 [$1 e, $1 d, $1 c, $1 b, $1 a]", "ZREVRANGEBYLEX lex + -");
+    T_DEEP(c, "*2 [$1 d, $1 c]", "ZREVRANGEBYLEX lex [d (b");
+    T_DEEP(c, "*3 [$1 c, $1 d, $1 e]", "ZRANGE lex [c + BYLEX");
+    T_DEEP(c, "*3 [$1 e, $1 d, $1 c]", "ZRANGE lex + [c BYLEX REV");
+    T_CMD(c, ":5", "ZLEXCOUNT lex - +");
+    T_CMD(c, ":2", "ZLEXCOUNT lex (a [c");
+    T_CMD(c, "-ERR min or max not valid string range item", "ZRANGEBYLEX lex a b");
+    T_CMD(c, "-ERR min or max not valid string range item", "ZLEXCOUNT lex a b");
+    redisFree(c);
+}
+
+static void removals_pops_and_store_reply_as_redis(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    const char *wt = "-WRONGTYPE Operation against a key holding the wrong kind of value";
+    T_CMD(c, "+OK", "FLUSHALL");
+    T_CMD(c, ":5", "ZADD z 1 a 2 b 3 c 4 d 5 e");
+    T_CMD(c, ":5", "ZADD lex 0 a 0 b 0 c 0 d 0 e");
+    T_CMD(c, ":2", "ZREMRANGEBYLEX lex [b [c");
+    T_CMD(c, ":1", "ZREMRANGEBYRANK lex 0 0");
+    T_DEEP(c, "*2 [$1 d, $1 e]", "ZRANGE lex 0 -1");
+    T_CMD(c, ":3", "ZREMRANGEBYSCORE z (1 (5");
+    T_DEEP(c, "*4 [$1 a, $1 1, $1 e, $1 5]", "ZRANGE z 0 -1 WITHSCORES");
+    T_CMD(c, "-ERR value is not an integer or out of range", "ZREMRANGEBYRANK z x 1");
+    T_CMD(c, ":1", "ZREM z a nope");
+    T_CMD(c, ":0", "ZREM nokey a");
+    T_CMD(c, ":1", "ZREM z e"); /* the last member: the key is gone */
+    T_CMD(c, ":0", "EXISTS z");
+    T_CMD(c, ":4", "ZADD z 1 a 2 b 3 c 4 d");
+    T_CMD(c, ":2", "ZRANGESTORE dst z 0 1");
+    T_DEEP(c, "*4 [$1 a, $1 1, $1 b, $1 2]", "ZRANGE dst 0 -1 WITHSCORES");
+    T_CMD(c, ":1", "ZRANGESTORE dst z (1 +inf BYSCORE LIMIT 0 1");
+    T_DEEP(c, "*2 [$1 b, $1 2]", "ZRANGE dst 0 -1 WITHSCORES");
+    T_CMD(c, ":0", "ZRANGESTORE dst nokey 0 -1");
+    T_CMD(c, ":0", "EXISTS dst");
+    T_DEEP(c, "*2 [$1 a, $1 1]", "ZPOPMIN z");
+    T_DEEP(c, "*4 [$1 d, $1 4, $1 c, $1 3]", "ZPOPMAX z 2");
+    T_CMD(c, "-ERR value is out of range, must be positive", "ZPOPMIN z -1");
+    T_CMD(c, "-ERR syntax error", "ZPOPMIN z 1 2");
+    T_DEEP(c, "*0 []", "ZPOPMIN nokey");
+    T_DEEP(c, "*0 []", "ZPOPMAX z 0");
+    T_DEEP(c, "*2 [$1 b, $1 2]", "ZPOPMIN z 5");
+    T_CMD(c, ":0", "EXISTS z");
+    T_CMD(c, "+OK", "SET str x");
+    T_CMD(c, wt, "ZADD str 1 a");
+    T_CMD(c, wt, "ZRANGE str 0 1");
+    T_CMD(c, wt, "ZSCORE str a");
+    T_CMD(c, wt, "GET lex");
+    T_CMD(c, "+zset", "TYPE lex");
+    T_CMD(c, "(nil)", "ZRANDMEMBER nokey");
+    T_DEEP(c, "*0 []", "ZRANDMEMBER nokey 3");
+    T_CMD(c, ":1", "ZADD one 5 only");
+    T_DEEP(c, "*4 [$4 only, $1 5, $4 only, $1 5]", "ZRANDMEMBER one -2 WITHSCORES");
+    T_DEEP(c, "*1 [$4 only]", "ZRANDMEMBER one 3");
+    T_DEEP(c, "*2 [$1 0, *2 [$4 only, $1 5]]", "ZSCAN one 0");
+    T_CMD(c, ":2", "ZADD big 123456789012345678 v 1.5 x");
+    T_DEEP(c, "*2 [$1 0, *4 [$1 v, $18 123456789012345680, $1 x, $3 1.5]]", "ZSCAN big 0");
+    T_CMD(c, "$22 1.2345678901234568e+17", "ZSCORE big v");
+    redisFree(c);
+}
+
+static void resp3_scores_are_doubles(void)
+{
+    int fd = sp_raw_resp3(&g_srv);
+    T_ASSERT(fd >= 0);
+    T_RAW(fd, "ZADD r3 1 a 2 b 3 c\r\n", ":3\r\n");
+    T_RAW(fd, "ZSCORE r3 b\r\n", ",2\r\n");
+    T_RAW(fd, "ZRANGE r3 0 0 WITHSCORES\r\n", "*1\r\n*2\r\n$1\r\na\r\n,1\r\n");
+    T_RAW(fd, "ZPOPMIN r3\r\n", "*2\r\n$1\r\na\r\n,1\r\n");
+    T_RAW(fd, "ZPOPMIN r3 1\r\n", "*1\r\n*2\r\n$1\r\nb\r\n,2\r\n");
+    T_RAW(fd, "ZINCRBY r3 1 c\r\n", ",4\r\n");
+    T_RAW(fd, "ZSCAN r3 0\r\n", "*2\r\n$1\r\n0\r\n*2\r\n$1\r\nc\r\n$1\r\n4\r\n");
+    T_RAW(fd, "ZSCORE r3 zz\r\n", "_\r\n");
+    close(fd);
+}
+
+/* Scores of every sign and size keep their order and values across kill -9. */
+static void order_and_scores_survive_kill_9(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "FLUSHALL");
+    T_CMD(c, ":9", "ZADD o -inf m1 -1e300 m2 -2.5 m3 -0 m4 1e-320 m5 0.5 m6 7 m7 1e300 m8 "
+                   "inf m9");
+    T_CMD(c, ":1", "ZADD o 7 m0"); /* equal scores: by member */
+    redisFree(c);
+    sp_kill(&g_srv);
+    T_EQ_INT(sp_start(&g_srv, "zset"), 0);
+    c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_DEEP(c, "*20 [$2 m1, $4 -inf, $2 m2, $24 -1.0000000000000001e+300, $2 m3, $4 -2.5, "
+              "$2 m4, $1 0, $2 m5, $23 9.9998886718268301e-321, $2 m6, $3 0.5, $2 m0, $1 7, "
+              "$2 m7, $1 7, $2 m8, $23 1.0000000000000001e+300, $2 m9, $3 inf]",
+           "ZRANGE o 0 -1 WITHSCORES");
+    T_DEEP(c, "*3 [$2 m3, $2 m4, $2 m5]", "ZRANGEBYSCORE o (-1e300 (0.5");
+    T_CMD(c, ":7", "ZRANK o m7");
+    T_CMD(c, ":10", "ZCARD o");
+    redisFree(c);
+}
+
+int main(void)
+{
+    T_RUN(server_starts);
+    if (!g_srv.pid)
+        return T_MAIN_END();
+    T_RUN(zadd_flags_and_scores_reply_as_redis);
+    T_RUN(ranges_reply_as_redis);
+    T_RUN(removals_pops_and_store_reply_as_redis);
+    T_RUN(resp3_scores_are_doubles);
+    T_RUN(order_and_scores_survive_kill_9);
+    t_failed += sp_stop_or_dump(&g_srv);
+    return T_MAIN_END();
+}
