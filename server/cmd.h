@@ -179,6 +179,9 @@ cmd_fn cmd_zrevrank, cmd_zcount, cmd_zlexcount, cmd_zrange, cmd_zrangestore, cmd
 cmd_fn cmd_zrangebyscore, cmd_zrevrangebyscore, cmd_zrangebylex, cmd_zrevrangebylex;
 cmd_fn cmd_zremrangebyrank, cmd_zremrangebyscore, cmd_zremrangebylex, cmd_zpopmin;
 cmd_fn cmd_zpopmax, cmd_zrandmember; /* cmd_zset.c */
+cmd_fn cmd_lpush, cmd_rpush, cmd_lpushx, cmd_rpushx, cmd_lpop, cmd_rpop, cmd_llen, cmd_lindex;
+cmd_fn cmd_lrange, cmd_lset, cmd_ltrim, cmd_linsert, cmd_lrem, cmd_lpos, cmd_lmove;
+cmd_fn cmd_rpoplpush, cmd_lmpop; /* cmd_list.c */
 cmd_fn cmd_hscan, cmd_sscan, cmd_zscan; /* cmd_scan.c */
 cmd_fn cmd_expire, cmd_pexpire, cmd_expireat, cmd_pexpireat, cmd_persist;
 cmd_fn cmd_ttl, cmd_pttl, cmd_expiretime, cmd_pexpiretime;

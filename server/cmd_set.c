@@ -185,12 +185,8 @@ void cmd_smove(cmd_ctx *x)
     const resp_arg *src = &x->argv[1], *dst = &x->argv[2], *m = &x->argv[3];
     db_coll s, d;
     int err = OX_OK;
-    int fs = db_coll_get_or_reply(x, src, DB_SET, &s);
-    if (fs <= 0) { /* a missing source: 0, whatever the destination holds (as Redis) */
-        if (fs == 0)
-            resp_write_int(x->out, 0);
+    if (!db_coll_or_zero(x, src, DB_SET, &s)) /* missing: 0, whatever dst holds (Redis) */
         return;
-    }
     if (db_coll_get_or_reply(x, dst, DB_SET, &d) < 0)
         return;
     if (src->len == dst->len && !memcmp(src->ptr, dst->ptr, src->len)) {

@@ -187,12 +187,9 @@ void cmd_zincrby(cmd_ctx *x) { zadd_generic(x, Z_INCR); }
 void cmd_zrem(cmd_ctx *x)
 {
     db_coll c;
-    int found = db_coll_get_or_reply(x, &x->argv[1], DB_ZSET, &c), err = OX_OK, rc = OX_OK;
-    if (found <= 0) {
-        if (found == 0)
-            resp_write_int(x->out, 0);
+    int err = OX_OK, rc = OX_OK;
+    if (!db_coll_or_zero(x, &x->argv[1], DB_ZSET, &c))
         return;
-    }
     long long removed = 0;
     for (int i = 2; rc == OX_OK && i < x->argc; i++) {
         double s;

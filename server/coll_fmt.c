@@ -37,19 +37,31 @@ int coll_members_name(const char *dbname, char *buf, size_t cap)
     return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
-void coll_meta_encode(unsigned char meta[COLL_META_LEN], uint64_t id, uint64_t count)
+size_t coll_meta_encode(unsigned char meta[COLL_LIST_META_LEN], int type, uint64_t id,
+                        uint64_t count, int64_t head)
 {
     be64_put(meta, id);
     be64_put(meta + 8, count);
+    if (type != DB_LIST)
+        return COLL_META_LEN;
+    be64_put(meta + 16, (uint64_t)head);
+    return COLL_LIST_META_LEN;
 }
 
-int coll_meta_decode(const void *p, size_t len, uint64_t *id, uint64_t *count)
+int coll_meta_decode(const void *p, size_t len, uint64_t *id, uint64_t *count, int64_t *head)
 {
-    if (len != COLL_META_LEN)
+    if (len != COLL_META_LEN && len != COLL_LIST_META_LEN)
         return OX_ECORRUPT;
     *id = be64_get(p);
     *count = be64_get((const unsigned char *)p + 8);
+    if (head)
+        *head = len == COLL_LIST_META_LEN ? (int64_t)be64_get((const unsigned char *)p + 16) : 0;
     return OX_OK;
+}
+
+void coll_pos_put(unsigned char p[8], int64_t pos)
+{
+    be64_put(p, (uint64_t)pos ^ (1ull << 63));
 }
 
 size_t coll_member_key(unsigned char *buf, uint64_t id, int sub, const void *name, size_t len)
@@ -173,15 +185,16 @@ int coll_new_id(ox_txn *txn, ox_table *map, uint64_t *id)
 }
 
 int coll_store(ox_txn *txn, ox_table *db, ox_table *members, const void *key, size_t klen,
-               int type, uint64_t id, uint64_t count, int is_new, uint64_t at, unsigned flags)
+               int type, uint64_t id, uint64_t count, int64_t head, int is_new, uint64_t at,
+               unsigned flags)
 {
-    unsigned char meta[COLL_META_LEN];
-    coll_meta_encode(meta, id, count);
-    int rc = ox_txn_put(txn, db, key, klen, meta, sizeof meta, at, flags | OX_PUT_KIND(type));
+    unsigned char meta[COLL_LIST_META_LEN];
+    size_t n = coll_meta_encode(meta, type, id, count, head);
+    int rc = ox_txn_put(txn, db, key, klen, meta, n, at, flags | OX_PUT_KIND(type));
     if (rc == OX_OK && is_new) {
-        unsigned char head[COLL_KEY_PREFIX];
-        coll_member_key(head, id, COLL_SUB_HEAD, NULL, 0);
-        rc = ox_txn_put(txn, members, head, sizeof head, key, klen, 0, 0);
+        unsigned char link[COLL_KEY_PREFIX];
+        coll_member_key(link, id, COLL_SUB_HEAD, NULL, 0);
+        rc = ox_txn_put(txn, members, link, sizeof link, key, klen, 0, 0);
     }
     return rc;
 }

@@ -4,11 +4,16 @@
  *
  * A key's record carries its Redis type as the record's kind (OX_PUT_KIND). A string's
  * record holds its bytes; a collection's, COLL_META_LEN bytes: its id and its member
- * count, 8 bytes big-endian each. Database table "<n>" has the member table "m<n>":
+ * count, 8 bytes big-endian each; a list's COLL_LIST_META_LEN: then the position of its
+ * first element (a signed 64-bit number, two's complement big-endian). Database table "<n>" has the member table "m<n>":
  *   [id: 8 bytes big-endian][COLL_SUB_HEAD]      -> the user key (the back link)
  *   [id][COLL_SUB_FIELD][name]                   -> a hash field's value, a set's "",
  *                                                   a sorted set's score (8 bytes)
  *   [id][COLL_SUB_SCORE][score: 8 bytes][member] -> "" (a sorted set's order)
+ *   [id][COLL_SUB_LIST][position: 8 bytes]       -> a list's element
+ * A list's elements sit at the consecutive positions head .. head + count - 1 (a
+ * position's 8 bytes are its value with the sign bit flipped, so that they sort as the
+ * numbers do): LPUSH writes at head - 1, RPUSH at head + count, LINDEX is one lookup.
  * A score's 8 bytes (coll_score_put) sort as the numbers do: -inf first, +inf last, -0
  * stored as 0. Members longer than about 460 bytes sharing their first ~460 sort by hash
  * among themselves in the order (the library's long keys); equal scores sort by member.
@@ -28,9 +33,11 @@
 enum db_type { DB_STRING = 0, DB_LIST = 1, DB_SET = 2, DB_ZSET = 3, DB_HASH = 4 };
 
 #define COLL_META_LEN 16
+#define COLL_LIST_META_LEN 24
 #define COLL_SUB_HEAD 0x00
 #define COLL_SUB_FIELD 'f'
 #define COLL_SUB_SCORE 's'
+#define COLL_SUB_LIST 'l'
 #define COLL_ID_KEY "id"
 #define COLL_KEY_PREFIX 9     /* bytes before a member's name */
 
@@ -41,9 +48,13 @@ const char *coll_type_name(int type);
  * does not fit. */
 int coll_members_name(const char *dbname, char *buf, size_t cap);
 
-/* A collection's record, both ways. decode: OX_OK or OX_ECORRUPT (wrong length). */
-void coll_meta_encode(unsigned char meta[COLL_META_LEN], uint64_t id, uint64_t count);
-int coll_meta_decode(const void *p, size_t len, uint64_t *id, uint64_t *count);
+/* A collection's record, both ways (encode: its length). decode: OX_OK or OX_ECORRUPT (a
+ * wrong length); *head (may be NULL) a list's first position, 0 for the others. */
+size_t coll_meta_encode(unsigned char meta[COLL_LIST_META_LEN], int type, uint64_t id,
+                        uint64_t count, int64_t head);
+int coll_meta_decode(const void *p, size_t len, uint64_t *id, uint64_t *count, int64_t *head);
+/* A list position's 8 bytes. */
+void coll_pos_put(unsigned char p[8], int64_t pos);
 
 /* A member's key [id][sub][name] into buf (room for COLL_KEY_PREFIX + len): its length. */
 size_t coll_member_key(unsigned char *buf, uint64_t id, int sub, const void *name, size_t len);
@@ -66,10 +77,11 @@ int coll_zset_del(ox_txn *txn, ox_table *members, uint64_t id, const void *m, si
  * the store's error. */
 int coll_new_id(ox_txn *txn, ox_table *map, uint64_t *id);
 
-/* In a write transaction: stores the collection (type, id, count) under key in table db,
+/* In a write transaction: stores the collection (type, id, count, head) under key in db,
  * with the expiry time `at` (0: none) and put flags (OX_PUT_KEEPTTL...); a new one
  * (is_new) gets its back link in members too. OX_OK or the store's error. */
 int coll_store(ox_txn *txn, ox_table *db, ox_table *members, const void *key, size_t klen,
-               int type, uint64_t id, uint64_t count, int is_new, uint64_t at, unsigned flags);
+               int type, uint64_t id, uint64_t count, int64_t head, int is_new, uint64_t at,
+               unsigned flags);
 
 #endif

@@ -83,12 +83,16 @@ typedef struct db_coll {
     int exists;        /* 0: db_coll_get found none (id 0, count 0) */
     uint64_t id;
     uint64_t count;    /* members: HLEN, SCARD... in O(1) */
+    int64_t head;      /* a list's first position (coll_fmt.h) */
     ox_table *members; /* the member table it lives in */
 } db_coll;
 
 /* Reads key's collection of the given type: 1 found, 0 none (*c is empty, exists 0), -1
  * after replying (WRONGTYPE or the store's error). */
 int db_coll_get_or_reply(cmd_ctx *x, const resp_arg *key, int type, db_coll *c);
+/* db_coll_get_or_reply for commands that answer 0 when the key is missing (LINSERT,
+ * LREM, SREM...): 1 found, 0 after replying (":0", WRONGTYPE or the store's error). */
+int db_coll_or_zero(cmd_ctx *x, const resp_arg *key, int type, db_coll *c);
 /* Writer: db_coll_get_or_reply, then a new empty collection of that type if there is none
  * (its id taken now; nothing is stored before db_coll_save). 1, or -1 after replying. */
 int db_coll_open_or_reply(cmd_ctx *x, const resp_arg *key, int type, db_coll *c);

@@ -60,22 +60,23 @@ static int emit(dump *d, int n, const ox_val *args)
 }
 
 /* A collection's members, one command each: HSET key field value for a hash, SADD key
- * member for a set, ZADD key score member for a sorted set (a value is borrowed from the
- * iterator until its next step). OX_OK,
+ * member for a set, ZADD key score member for a sorted set, RPUSH key element for a list,
+ * in order (a value is borrowed from the iterator until its next step). OX_OK,
  * OX_ECORRUPT if members is missing, or the store's error (a write error: OX_EIO with
  * d->err set). */
 static int dump_coll(dump *d, ox_snapshot *snap, ox_table *members, int kind,
                      const ox_val *key, const ox_val *meta)
 {
     uint64_t id, count;
-    int rc = members ? coll_meta_decode(meta->data, meta->len, &id, &count) : OX_ECORRUPT;
+    int rc = members ? coll_meta_decode(meta->data, meta->len, &id, &count, NULL) : OX_ECORRUPT;
     if (rc)
         return rc;
     unsigned char p[COLL_KEY_PREFIX];
-    ox_val prefix = {p, coll_member_key(p, id, COLL_SUB_FIELD, NULL, 0)}, k, v;
-    ox_val args[4] = {kind == DB_HASH ? (ox_val){"HSET", 4}
-                      : kind == DB_SET ? (ox_val){"SADD", 4} : (ox_val){"ZADD", 4}, *key};
-    int nargs = kind == DB_SET ? 3 : 4;
+    ox_val prefix = {p, coll_member_key(p, id, kind == DB_LIST ? COLL_SUB_LIST : COLL_SUB_FIELD,
+                                        NULL, 0)}, k, v;
+    ox_val args[4] = {kind == DB_HASH ? (ox_val){"HSET", 4} : kind == DB_SET ? (ox_val){"SADD", 4}
+                      : kind == DB_ZSET ? (ox_val){"ZADD", 4} : (ox_val){"RPUSH", 5}, *key};
+    int nargs = kind == DB_SET || kind == DB_LIST ? 3 : 4;
     char num[32];
     ox_iter *it;
     if ((rc = ox_snapshot_prefix(snap, members, &prefix, 0, &it)))
@@ -83,6 +84,8 @@ static int dump_coll(dump *d, ox_snapshot *snap, ox_table *members, int kind,
     while ((rc = ox_iter_next(it, &k, &v)) == OX_OK) {
         args[2] = (ox_val){(const char *)k.data + COLL_KEY_PREFIX, k.len - COLL_KEY_PREFIX};
         args[3] = v;
+        if (kind == DB_LIST) /* RPUSH key element */
+            args[2] = v;
         if (kind == DB_ZSET && v.len == 8) { /* ZADD key score member */
             args[3] = args[2];
             args[2] = (ox_val){num, (size_t)srv_d2str(num, coll_score_get(v.data), 0)};
@@ -127,7 +130,7 @@ static int dump_db(dump *d, ox_snapshot *snap, ox_table *t, ox_table *members, i
         if (kind == DB_STRING) {
             ox_val set[5] = {{"SET", 3}, k, v, {"PXAT", 4}, msv};
             rc = emit(d, ttl ? 5 : 3, set) ? OX_EIO : OX_OK;
-        } else if (kind == DB_HASH || kind == DB_SET || kind == DB_ZSET) {
+        } else if (kind == DB_HASH || kind == DB_SET || kind == DB_ZSET || kind == DB_LIST) {
             ox_val pexpireat[3] = {{"PEXPIREAT", 9}, k, msv};
             rc = dump_coll(d, snap, members, kind, &k, &v);
             if (rc == OX_OK && ttl && emit(d, 3, pexpireat))

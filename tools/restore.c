@@ -148,13 +148,14 @@ static int zadd_one(rs *r, uint64_t id, const resp_arg *s, const resp_arg *m, ui
 }
 
 /* HSET key field value [field value ...] (type DB_HASH), SADD key member [member ...]
- * (DB_SET) and ZADD key score member [score member ...] (DB_ZSET, without options): the
- * server's effect (a new collection, or members added to the existing one,
+ * (DB_SET), ZADD key score member [score member ...] (DB_ZSET, without options) and RPUSH
+ * key element [element ...] (DB_LIST): the server's effect (a new collection, or members added to the existing one,
  * its expiry time kept). */
 static int do_coll_add(rs *r, int argc, const resp_arg *argv, int type)
 {
-    int step = type == DB_SET ? 1 : 2;
-    const char *name = type == DB_HASH ? "hset" : type == DB_SET ? "sadd" : "zadd";
+    int step = type == DB_SET || type == DB_LIST ? 1 : 2;
+    const char *name = type == DB_HASH ? "hset" : type == DB_SET ? "sadd"
+                     : type == DB_ZSET ? "zadd" : "rpush";
     if (argc < 2 + step || (argc - 2) % step)
         return fail(r, "wrong number of arguments for '%s' command", name);
     if (begin(r))
@@ -163,16 +164,24 @@ static int do_coll_add(rs *r, int argc, const resp_arg *argv, int type)
     ox_val v;
     unsigned kind;
     uint64_t id = 0, count = 0;
+    int64_t head = 0;
     int rc = ox_txn_read(r->txn, r->cur, k->ptr, k->len, &v, &kind, NULL), fresh = 0;
     if (rc == OX_OK && (int)kind != type)
         return fail(r, "WRONGTYPE Operation against a key holding the wrong kind of value");
     if (rc == OX_OK)
-        rc = coll_meta_decode(v.data, v.len, &id, &count);
+        rc = coll_meta_decode(v.data, v.len, &id, &count, &head);
     else if (rc == OX_NOTFOUND && (fresh = 1))
         rc = coll_new_id(r->txn, r->dbs.map, &id);
     for (int i = 2; rc == OX_OK && i < argc; i += step) {
         if (type == DB_ZSET) {
             rc = zadd_one(r, id, &argv[i], &argv[i + 1], &count);
+            continue;
+        }
+        if (type == DB_LIST) { /* RPUSH: at the position after the last */
+            unsigned char lk[COLL_KEY_PREFIX + 8];
+            coll_member_key(lk, id, COLL_SUB_LIST, NULL, 0);
+            coll_pos_put(lk + COLL_KEY_PREFIX, head + (int64_t)count++);
+            rc = ox_txn_put(r->txn, r->members, lk, sizeof lk, argv[i].ptr, argv[i].len, 0, 0);
             continue;
         }
         unsigned char small[256], *mk = small;
@@ -191,7 +200,7 @@ static int do_coll_add(rs *r, int argc, const resp_arg *argv, int type)
     if (rc == -1)
         return -1;
     if (rc == OX_OK)
-        rc = coll_store(r->txn, r->cur, r->members, k->ptr, k->len, type, id, count, fresh,
+        rc = coll_store(r->txn, r->cur, r->members, k->ptr, k->len, type, id, count, head, fresh,
                         0, OX_PUT_KEEPTTL);
     return rc ? store_fail(r, rc) : 0;
 }
@@ -315,6 +324,8 @@ static int apply(rs *r, const resp_cmd *c)
         return do_coll_add(r, n, a, DB_SET);
     if (is(a, "zadd"))
         return do_coll_add(r, n, a, DB_ZSET);
+    if (is(a, "rpush"))
+        return do_coll_add(r, n, a, DB_LIST);
     if (is(a, "del") || is(a, "unlink"))
         return do_del(r, n, a);
     if (is(a, "expire"))

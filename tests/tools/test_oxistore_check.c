@@ -436,6 +436,8 @@ static void dump_restore_round_trip_after_swapdb(void)
     T_CMD(c, ":1", "PEXPIREAT h %lld", g_at + 2);
     T_CMD(c, ":2", "SADD st m2 m1");
     T_CMD(c, ":2", "ZADD zs -inf n 1.5 m");
+    T_CMD(c, ":2", "RPUSH li two three");
+    T_CMD(c, ":3", "LPUSH li one");
     T_CMD(c, "+OK", "SELECT 3");
     T_CMD(c, "+OK", "SET three 3");
     T_CMD(c, "+OK", "SELECT 5");
@@ -451,7 +453,8 @@ static void dump_restore_round_trip_after_swapdb(void)
 
     snprintf(g_expect, sizeof g_expect,
              "SELECT 0\nSET  \nSET a\\x00\\x0d\\x0ab v\\x00\\xff\n"
-             "HSET h f1 v1\nHSET h f2 v\\x00\nPEXPIREAT h %lld\nSADD st m1\nSADD st m2\n"
+             "HSET h f1 v1\nHSET h f2 v\\x00\nPEXPIREAT h %lld\n"
+             "RPUSH li one\nRPUSH li two\nRPUSH li three\nSADD st m1\nSADD st m2\n"
              "SET ttl x PXAT %lld\nZADD zs 1.5 m\nZADD zs -inf n\n"
              "SELECT 3\nSET five 5 PXAT %lld\n"
              "SELECT 5\nSET five-after-swap 5\nSET three 3\n", g_at + 2, g_at, g_at + 1);
@@ -462,7 +465,7 @@ static void dump_restore_round_trip_after_swapdb(void)
 
     T_EQ_INT(RUN("dump", g_live, "all.resp"), 0);
     T_EQ_INT(run_in("all.resp", (const char *const[]){"restore", "copy.mdb", "-", NULL}), 0);
-    T_EQ_STR(g_out, "copy.mdb: restored 16 commands\n");
+    T_EQ_STR(g_out, "copy.mdb: restored 19 commands\n");
     T_EQ_STR(g_err, "");
     T_EQ_STR(dump_of("copy.mdb"), g_expect);
     T_EQ_INT(RUN("check", "copy.mdb"), 0);
@@ -506,13 +509,14 @@ static void dump_loads_into_real_redis(void)
     if (ok) {
         /* What Redis holds, in the dump's terms: the same keys, values and times. */
         const char *const checks[][3] = {
-            {"0", "GET %b", "$3 v\\x00\\xff"}, {"0", "GET ttl", "$1 x"}, {"0", "DBSIZE", ":6"},
+            {"0", "GET %b", "$3 v\\x00\\xff"}, {"0", "GET ttl", "$1 x"}, {"0", "DBSIZE", ":7"},
             {"3", "GET five", "$1 5"}, {"3", "DBSIZE", ":1"}, {"5", "GET three", "$1 3"},
             {"5", "GET five-after-swap", "$1 5"}, {"5", "DBSIZE", ":2"}, {"0", "GET %b", "$0 "},
             {"0", "HGET h f2", "$2 v\\x00"}, {"0", "HLEN h", ":2"},
             {"0", "PEXPIRETIME h", g_at_h}, {"0", "SCARD st", ":2"},
             {"0", "SISMEMBER st m1", ":1"}, {"0", "ZSCORE zs n", "$4 -inf"},
-            {"0", "ZRANK zs m", ":1"}};
+            {"0", "ZRANK zs m", ":1"}, {"0", "LINDEX li 0", "$3 one"},
+            {"0", "LINDEX li -1", "$5 three"}};
         for (size_t i = 0; ok && i < sizeof checks / sizeof *checks; i++) {
             redisReply *x = redisCommand(c, "SELECT %s", checks[i][0]);
             freeReplyObject(x);
@@ -539,7 +543,7 @@ static void dump_loads_into_real_redis(void)
         redisFree(c);
     }
     sp_kill(&r);
-    T_EQ_STR(line, "errors: 0, replies: 16\n");
+    T_EQ_STR(line, "errors: 0, replies: 19\n");
     T_ASSERT(ok);
 }
 

@@ -1,0 +1,583 @@
+/* cmd_list.c — list commands, with Redis 7.0's semantics (t_list.c). A list is a
+ * collection (db.h) whose elements sit at consecutive positions head .. head + count - 1
+ * (coll_fmt.h): a push or pop at either end is one write, LINDEX and LSET one lookup,
+ * LRANGE a walk from its start. LINSERT and LREM move the elements after the change, as
+ * Redis's ziplists do (O(n)). The blocking forms (BLPOP...) are not here yet. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+
+#define POS_LEN 8
+
+enum { LEFT, RIGHT };
+
+/* Element `pos` (absolute) of c: OX_OK with *v, OX_NOTFOUND or an error. */
+static int elem_get(cmd_ctx *x, const db_coll *c, int64_t pos, ox_val *v)
+{
+    unsigned char p[POS_LEN];
+    coll_pos_put(p, pos);
+    return db_member_get(x, c, COLL_SUB_LIST, p, POS_LEN, v);
+}
+
+static int elem_put(cmd_ctx *x, const db_coll *c, int64_t pos, const void *v, size_t len)
+{
+    unsigned char p[POS_LEN];
+    coll_pos_put(p, pos);
+    return db_member_put(x, c, COLL_SUB_LIST, p, POS_LEN, v, len, NULL);
+}
+
+static int elem_del(cmd_ctx *x, const db_coll *c, int64_t pos)
+{
+    unsigned char p[POS_LEN];
+    int gone;
+    coll_pos_put(p, pos);
+    return db_member_del(x, c, COLL_SUB_LIST, p, POS_LEN, &gone);
+}
+
+/* The position an iterator's key names. */
+static int64_t pos_of(const ox_val *k)
+{
+    const unsigned char *p = (const unsigned char *)k->data + COLL_KEY_PREFIX;
+    uint64_t u = 0;
+    for (int i = 0; i < POS_LEN; i++)
+        u = u << 8 | p[i];
+    return (int64_t)(u ^ (1ull << 63));
+}
+
+/* An iterator over c's elements from absolute position `from`: up to the last one, or
+ * (rev) down to the first. */
+static int elem_iter(cmd_ctx *x, const db_coll *c, int64_t from, int rev, ox_iter **it)
+{
+    unsigned char a[COLL_KEY_PREFIX + POS_LEN], b[COLL_KEY_PREFIX + POS_LEN];
+    coll_member_key(a, c->id, COLL_SUB_LIST, NULL, 0);
+    coll_member_key(b, c->id, COLL_SUB_LIST, NULL, 0);
+    coll_pos_put(a + COLL_KEY_PREFIX, rev ? c->head : from);
+    coll_pos_put(b + COLL_KEY_PREFIX, (rev ? from : c->head + (int64_t)c->count - 1) + 1);
+    ox_val lo = {a, sizeof a}, hi = {b, sizeof b}; /* [lo, hi) */
+    unsigned flags = rev ? OX_ITER_DESC : 0;
+    return x->txn ? ox_txn_range(x->txn, c->members, &lo, &hi, flags, it)
+                  : ox_snapshot_range(x->snap, c->members, &lo, &hi, flags, it);
+}
+
+/* Redis's index into a list of len: negative from the end. 1 with *abs (0-based) if it
+ * falls inside, else 0. */
+static int index_in(long long idx, uint64_t len, int64_t *abs)
+{
+    if (idx < 0)
+        idx += (long long)len;
+    if (idx < 0 || (uint64_t)idx >= len)
+        return 0;
+    *abs = idx;
+    return 1;
+}
+
+/* ---- pushes ----------------------------------------------------------------------------- */
+
+/* Pushes v at one end of c (not saved). */
+static int push_one(cmd_ctx *x, db_coll *c, int where, const ox_val *v)
+{
+    int64_t pos = where == LEFT ? --c->head : c->head + (int64_t)c->count;
+    c->count++;
+    return elem_put(x, c, pos, v->data, v->len);
+}
+
+/* Pushes argv[2..] at one end; xx: only onto an existing list (LPUSHX, RPUSHX). */
+static void push_generic(cmd_ctx *x, int where, int xx)
+{
+    db_coll c;
+    if (xx ? !db_coll_or_zero(x, &x->argv[1], DB_LIST, &c)
+           : db_coll_open_or_reply(x, &x->argv[1], DB_LIST, &c) < 0)
+        return;
+    int rc = OX_OK;
+    for (int i = 2; rc == OX_OK && i < x->argc; i++) {
+        ox_val v = {x->argv[i].ptr, x->argv[i].len};
+        rc = push_one(x, &c, where, &v);
+    }
+    if (rc == OX_OK)
+        rc = db_coll_save(x, &x->argv[1], &c);
+    if (rc != OX_OK)
+        cmd_store_error(x, rc);
+    else
+        resp_write_int(x->out, (long long)c.count);
+}
+
+void cmd_lpush(cmd_ctx *x) { push_generic(x, LEFT, 0); }
+void cmd_rpush(cmd_ctx *x) { push_generic(x, RIGHT, 0); }
+void cmd_lpushx(cmd_ctx *x) { push_generic(x, LEFT, 1); }
+void cmd_rpushx(cmd_ctx *x) { push_generic(x, RIGHT, 1); }
+
+/* ---- pops ------------------------------------------------------------------------------- */
+
+/* Pops up to n elements from one end of c (found) into got; the caller saves c. */
+static int pop_n(cmd_ctx *x, db_coll *c, int where, uint64_t n, srv_pairs *got)
+{
+    int rc = OX_OK;
+    for (uint64_t i = 0; rc == OX_OK && i < n && c->count; i++) {
+        int64_t pos = where == LEFT ? c->head : c->head + (int64_t)c->count - 1;
+        ox_val v;
+        if ((rc = elem_get(x, c, pos, &v)) == OX_OK) {
+            srv_pairs_add(got, v.data, v.len, NULL, 0);
+            rc = elem_del(x, c, pos);
+        }
+        if (where == LEFT)
+            c->head++;
+        c->count--;
+    }
+    return rc;
+}
+
+/* LPOP / RPOP key [count]. */
+static void pop_generic(cmd_ctx *x, int where)
+{
+    long long count;
+    int with_count;
+    if (x->argc > 3) {
+        cmd_reply_arity(x->out, x->cmd->name);
+        return;
+    }
+    if (!cmd_pop_count_or_reply(x, &count, &with_count))
+        return;
+    db_coll c;
+    int found = db_coll_get_or_reply(x, &x->argv[1], DB_LIST, &c);
+    if (found <= 0) {
+        if (found == 0 && with_count)
+            resp_write_null_array(x->out);
+        else if (found == 0)
+            resp_write_null(x->out);
+        return;
+    }
+    srv_pairs got = {0};
+    int rc = pop_n(x, &c, where, (uint64_t)count, &got);
+    if (rc == OX_OK && got.n)
+        rc = db_coll_save(x, &x->argv[1], &c);
+    ox_val v, none;
+    size_t off = 0;
+    if (rc != OX_OK) {
+        cmd_store_error(x, rc);
+    } else if (with_count) {
+        resp_write_array(x->out, got.n);
+        while (srv_pairs_next(&got, &off, &v, &none))
+            resp_write_bulk(x->out, v.data, v.len);
+    } else if (srv_pairs_next(&got, &off, &v, &none)) {
+        resp_write_bulk(x->out, v.data, v.len);
+    }
+    srv_pairs_free(&got);
+}
+
+void cmd_lpop(cmd_ctx *x) { pop_generic(x, LEFT); }
+void cmd_rpop(cmd_ctx *x) { pop_generic(x, RIGHT); }
+
+/* ---- reads ------------------------------------------------------------------------------ */
+
+void cmd_llen(cmd_ctx *x)
+{
+    db_reply_count(x, DB_LIST);
+}
+
+void cmd_lindex(cmd_ctx *x)
+{
+    long long idx;
+    db_coll c;
+    int64_t at;
+    ox_val v;
+    if (cmd_ll_or_reply(x, &x->argv[2], &idx))
+        return;
+    int found = db_coll_get_or_reply(x, &x->argv[1], DB_LIST, &c);
+    if (found < 0)
+        return;
+    int rc = found && index_in(idx, c.count, &at) ? elem_get(x, &c, c.head + at, &v) : OX_NOTFOUND;
+    if (rc == OX_OK)
+        resp_write_bulk(x->out, v.data, v.len);
+    else if (rc == OX_NOTFOUND)
+        resp_write_null(x->out);
+    else
+        cmd_store_error(x, rc);
+}
+
+void cmd_lrange(cmd_ctx *x)
+{
+    long long start, stop;
+    db_coll c;
+    if (cmd_ll_or_reply(x, &x->argv[2], &start) || cmd_ll_or_reply(x, &x->argv[3], &stop))
+        return;
+    int found = db_coll_get_or_reply(x, &x->argv[1], DB_LIST, &c);
+    if (found < 0)
+        return;
+    long long len = (long long)c.count;
+    if (!found || !cmd_range_norm(&start, &stop, len) || start >= len) {
+        resp_write_array(x->out, 0);
+        return;
+    }
+    ox_iter *it;
+    int rc = elem_iter(x, &c, c.head + start, 0, &it);
+    long long n = stop - start + 1, i = 0;
+    resp_write_array(x->out, (size_t)n);
+    ox_val k, v;
+    while (rc == OX_OK && i < n && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+        resp_write_bulk(x->out, v.data, v.len);
+        i++;
+    }
+    if (rc == OX_OK || rc == OX_NOTFOUND)
+        ox_iter_close(it);
+    for (; i < n; i++) /* the count disagrees with the elements: not reached */
+        resp_write_null(x->out);
+}
+
+/* ---- changes in place --------------------------------------------------------------------- */
+
+void cmd_lset(cmd_ctx *x)
+{
+    long long idx;
+    db_coll c;
+    int64_t at;
+    if (cmd_ll_or_reply(x, &x->argv[2], &idx))
+        return;
+    int found = db_coll_get_or_reply(x, &x->argv[1], DB_LIST, &c);
+    if (found <= 0) {
+        if (found == 0)
+            cmd_err(x, "-ERR no such key");
+        return;
+    }
+    if (!index_in(idx, c.count, &at)) {
+        cmd_err(x, "-ERR index out of range");
+        return;
+    }
+    int rc = elem_put(x, &c, c.head + at, x->argv[3].ptr, x->argv[3].len);
+    if (rc == OX_OK)
+        rc = db_coll_save(x, &x->argv[1], &c);
+    if (rc != OX_OK)
+        cmd_store_error(x, rc);
+    else
+        cmd_ok(x);
+}
+
+void cmd_ltrim(cmd_ctx *x)
+{
+    long long start, stop;
+    db_coll c;
+    if (cmd_ll_or_reply(x, &x->argv[2], &start) || cmd_ll_or_reply(x, &x->argv[3], &stop))
+        return;
+    int found = db_coll_get_or_reply(x, &x->argv[1], DB_LIST, &c);
+    if (found <= 0) {
+        if (found == 0)
+            cmd_ok(x);
+        return;
+    }
+    long long len = (long long)c.count;
+    long long keep_from = 0, keep_to = -1; /* [keep_from, keep_to] survive */
+    if (cmd_range_norm(&start, &stop, len) && start < len) {
+        keep_from = start;
+        keep_to = stop;
+    }
+    int rc = OX_OK;
+    long long cut = keep_to >= keep_from ? keep_from : len; /* the head's removed part */
+    for (long long i = 0; rc == OX_OK && i < cut; i++)
+        rc = elem_del(x, &c, c.head + i);
+    for (long long i = keep_to + 1; rc == OX_OK && keep_to >= keep_from && i < len; i++)
+        rc = elem_del(x, &c, c.head + i);
+    if (rc == OX_OK) {
+        c.head += keep_to >= keep_from ? keep_from : 0;
+        c.count = (uint64_t)(keep_to >= keep_from ? keep_to - keep_from + 1 : 0);
+        rc = db_coll_save(x, &x->argv[1], &c);
+    }
+    if (rc != OX_OK)
+        cmd_store_error(x, rc);
+    else
+        cmd_ok(x);
+}
+
+/* Moves the elements from absolute position `from` to the end one place towards the head
+ * (an element was removed before them) or away from it (one goes in), walking so that
+ * every write lands where the walk has been. */
+static int shift_tail(cmd_ctx *x, db_coll *c, int64_t from, int by)
+{
+    int64_t end = c->head + (int64_t)c->count - 1;
+    ox_iter *it;
+    int rc = from > end ? OX_NOTFOUND : elem_iter(x, c, by < 0 ? from : end, by > 0, &it);
+    ox_val k, v;
+    while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+        int64_t p = pos_of(&k);
+        if ((by > 0 && p < from) || (by < 0 && p > end))
+            break;
+        rc = elem_put(x, c, p + by, v.data, v.len);
+    }
+    if (from <= end && (rc == OX_OK || rc == OX_NOTFOUND))
+        ox_iter_close(it);
+    return rc == OX_NOTFOUND ? OX_OK : rc;
+}
+
+void cmd_linsert(cmd_ctx *x)
+{
+    int after = cmd_is(&x->argv[2], "after");
+    if (!after && !cmd_is(&x->argv[2], "before")) {
+        cmd_syntax_error(x);
+        return;
+    }
+    db_coll c;
+    if (!db_coll_or_zero(x, &x->argv[1], DB_LIST, &c))
+        return;
+    const resp_arg *pivot = &x->argv[3];
+    ox_iter *it;
+    int rc = elem_iter(x, &c, c.head, 0, &it);
+    int64_t at = 0;
+    int hit = 0;
+    ox_val k, v;
+    while (rc == OX_OK && !hit && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+        hit = v.len == pivot->len && !memcmp(v.data, pivot->ptr, v.len);
+        at = pos_of(&k);
+    }
+    if (rc == OX_OK || rc == OX_NOTFOUND)
+        ox_iter_close(it);
+    if (rc != OX_OK && rc != OX_NOTFOUND) {
+        cmd_store_error(x, rc);
+        return;
+    }
+    if (!hit) {
+        resp_write_int(x->out, -1);
+        return;
+    }
+    int64_t pos = at + after; /* the new element's place: what is there moves up */
+    rc = shift_tail(x, &c, pos, 1);
+    if (rc == OX_OK)
+        rc = elem_put(x, &c, pos, x->argv[4].ptr, x->argv[4].len);
+    c.count++;
+    if (rc == OX_OK)
+        rc = db_coll_save(x, &x->argv[1], &c);
+    if (rc != OX_OK)
+        cmd_store_error(x, rc);
+    else
+        resp_write_int(x->out, (long long)c.count);
+}
+
+/* LREM key count element: the survivors close ranks towards the end the walk starts
+ * from (the head for count >= 0, the tail otherwise), each written behind the walk. */
+void cmd_lrem(cmd_ctx *x)
+{
+    long long count;
+    if (cmd_ll_or_reply(x, &x->argv[2], &count))
+        return;
+    db_coll c;
+    if (!db_coll_or_zero(x, &x->argv[1], DB_LIST, &c))
+        return;
+    int rev = count < 0;
+    unsigned long long limit = count == 0 ? ULLONG_MAX
+                             : count < 0 ? (unsigned long long)-(count + 1) + 1 : (unsigned long long)count;
+    const resp_arg *e = &x->argv[3];
+    int64_t first = c.head, last = c.head + (int64_t)c.count - 1;
+    int64_t write = rev ? last : first; /* where the next survivor goes */
+    long long removed = 0;
+    ox_iter *it;
+    int rc = elem_iter(x, &c, rev ? last : first, rev, &it);
+    ox_val k, v;
+    while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+        int64_t p = pos_of(&k);
+        if ((unsigned long long)removed < limit && v.len == e->len && !memcmp(v.data, e->ptr, v.len)) {
+            removed++;
+            continue;
+        }
+        if (p != write)
+            rc = elem_put(x, &c, write, v.data, v.len);
+        write += rev ? -1 : 1;
+    }
+    if (rc == OX_OK || rc == OX_NOTFOUND)
+        ox_iter_close(it);
+    rc = rc == OX_NOTFOUND ? OX_OK : rc;
+    /* the places the survivors left free at the far end */
+    for (long long i = 0; rc == OX_OK && i < removed; i++)
+        rc = elem_del(x, &c, rev ? first + i : last - i);
+    if (rc == OX_OK && removed) {
+        if (rev)
+            c.head += removed;
+        c.count -= (uint64_t)removed;
+        rc = db_coll_save(x, &x->argv[1], &c);
+    }
+    if (rc != OX_OK)
+        cmd_store_error(x, rc);
+    else
+        resp_write_int(x->out, removed);
+}
+
+/* LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]. */
+void cmd_lpos(cmd_ctx *x)
+{
+    long long rank = 1, count = -1, maxlen = 0;
+    for (int i = 3; i < x->argc; i++) {
+        const resp_arg *o = &x->argv[i];
+        int more = x->argc - 1 - i;
+        long long *dst = cmd_is(o, "rank") ? &rank : cmd_is(o, "count") ? &count
+                       : cmd_is(o, "maxlen") ? &maxlen : NULL;
+        if (!dst || !more) {
+            cmd_syntax_error(x);
+            return;
+        }
+        if (cmd_ll_or_reply(x, &x->argv[++i], dst))
+            return;
+        if (dst == &rank && rank == 0) {
+            cmd_err(x, "-ERR RANK can't be zero: use 1 to start from the first match, 2 from "
+                       "the second ... or use negative to start from the end of the list");
+            return;
+        }
+        if (dst == &count && count < 0) {
+            cmd_err(x, "-ERR COUNT can't be negative");
+            return;
+        }
+        if (dst == &maxlen && maxlen < 0) {
+            cmd_err(x, "-ERR MAXLEN can't be negative");
+            return;
+        }
+    }
+    db_coll c;
+    int found = db_coll_get_or_reply(x, &x->argv[1], DB_LIST, &c);
+    if (found <= 0) {
+        if (found == 0 && count >= 0)
+            resp_write_array(x->out, 0);
+        else if (found == 0)
+            resp_write_null(x->out);
+        return;
+    }
+    int rev = rank < 0;
+    unsigned long long skip = rev ? (unsigned long long)-(rank + 1) : (unsigned long long)(rank - 1);
+    ox_iter *it;
+    int rc = elem_iter(x, &c, rev ? c.head + (int64_t)c.count - 1 : c.head, rev, &it);
+    resp_deferred d;
+    long long matches = 0, looked = 0;
+    const resp_arg *e = &x->argv[2];
+    if (count >= 0)
+        resp_write_deferred(x->out, &d);
+    ox_val k, v;
+    while (rc == OX_OK && (maxlen == 0 || looked < maxlen) &&
+           (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+        looked++;
+        if (v.len != e->len || memcmp(v.data, e->ptr, v.len))
+            continue;
+        if (skip) {
+            skip--;
+            continue;
+        }
+        resp_write_int(x->out, (long long)(pos_of(&k) - c.head));
+        matches++;
+        if (count < 0 || matches == count)
+            break;
+    }
+    if (rc == OX_OK || rc == OX_NOTFOUND)
+        ox_iter_close(it);
+    if (count >= 0)
+        resp_write_deferred_len(x->out, &d, RESP_AGG_ARRAY, (size_t)matches);
+    else if (!matches)
+        resp_write_null(x->out);
+}
+
+/* ---- moves between lists ------------------------------------------------------------------- */
+
+static int where_of(const resp_arg *a)
+{
+    return cmd_is(a, "left") ? LEFT : cmd_is(a, "right") ? RIGHT : -1;
+}
+
+/* LMOVE's effect: pops from src's `from` end, pushes at dst's `to` end. src may be dst:
+ * then the list is saved once, its expiry time kept, as Redis does. */
+static void move_generic(cmd_ctx *x, int from, int to)
+{
+    const resp_arg *sk = &x->argv[1], *dk = &x->argv[2];
+    db_coll s, d;
+    int fs = db_coll_get_or_reply(x, sk, DB_LIST, &s);
+    if (fs <= 0) {
+        if (fs == 0)
+            resp_write_null(x->out);
+        return;
+    }
+    if (db_coll_get_or_reply(x, dk, DB_LIST, &d) < 0) /* WRONGTYPE before anything moves */
+        return;
+    int same = sk->len == dk->len && !memcmp(sk->ptr, dk->ptr, sk->len);
+    srv_pairs got = {0};
+    ox_val v = {"", 0}, none;
+    size_t off = 0;
+    int rc = pop_n(x, &s, from, 1, &got);
+    srv_pairs_next(&got, &off, &v, &none);
+    if (rc == OX_OK && same) {
+        rc = push_one(x, &s, to, &v);
+    } else if (rc == OX_OK) {
+        rc = db_coll_save(x, sk, &s);
+        if (rc == OX_OK && !d.exists)
+            rc = db_coll_fresh(x, &d);
+        if (rc == OX_OK)
+            rc = push_one(x, &d, to, &v);
+    }
+    if (rc == OX_OK)
+        rc = db_coll_save(x, dk, same ? &s : &d);
+    if (rc != OX_OK)
+        cmd_store_error(x, rc);
+    else
+        resp_write_bulk(x->out, v.data, v.len);
+    srv_pairs_free(&got);
+}
+
+void cmd_lmove(cmd_ctx *x)
+{
+    int from = where_of(&x->argv[3]), to = where_of(&x->argv[4]);
+    if (from < 0 || to < 0)
+        cmd_syntax_error(x);
+    else
+        move_generic(x, from, to);
+}
+
+void cmd_rpoplpush(cmd_ctx *x) { move_generic(x, RIGHT, LEFT); }
+
+/* LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: the first non-empty list. */
+void cmd_lmpop(cmd_ctx *x)
+{
+    long long nkeys, count = 1;
+    if (!srv_str2ll(x->argv[1].ptr, x->argv[1].len, &nkeys) || nkeys < 1) {
+        cmd_err(x, "-ERR numkeys should be greater than 0");
+        return;
+    }
+    if (nkeys > x->argc - 3) {
+        cmd_syntax_error(x);
+        return;
+    }
+    int at = 2 + (int)nkeys, where = where_of(&x->argv[at]);
+    if (where < 0) {
+        cmd_syntax_error(x);
+        return;
+    }
+    for (int i = at + 1; i < x->argc; i++) {
+        if (cmd_is(&x->argv[i], "count") && i + 1 < x->argc && count == 1 && i == at + 1) {
+            if (!srv_str2ll(x->argv[i + 1].ptr, x->argv[i + 1].len, &count) || count < 1) {
+                cmd_err(x, "-ERR count should be greater than 0");
+                return;
+            }
+            i++;
+        } else {
+            cmd_syntax_error(x);
+            return;
+        }
+    }
+    for (int i = 2; i < at; i++) {
+        db_coll c;
+        int found = db_coll_get_or_reply(x, &x->argv[i], DB_LIST, &c);
+        if (found < 0)
+            return;
+        if (!found)
+            continue;
+        srv_pairs got = {0};
+        int rc = pop_n(x, &c, where, (uint64_t)count, &got);
+        if (rc == OX_OK)
+            rc = db_coll_save(x, &x->argv[i], &c);
+        if (rc != OX_OK) {
+            cmd_store_error(x, rc);
+        } else {
+            ox_val v, none;
+            size_t off = 0;
+            resp_write_array(x->out, 2);
+            resp_write_bulk(x->out, x->argv[i].ptr, x->argv[i].len);
+            resp_write_array(x->out, got.n);
+            while (srv_pairs_next(&got, &off, &v, &none))
+                resp_write_bulk(x->out, v.data, v.len);
+        }
+        srv_pairs_free(&got);
+        return;
+    }
+    resp_write_null_array(x->out);
+}
