@@ -178,7 +178,8 @@ cmd_fn cmd_zadd, cmd_zincrby, cmd_zrem, cmd_zcard, cmd_zscore, cmd_zmscore, cmd_
 cmd_fn cmd_zrevrank, cmd_zcount, cmd_zlexcount, cmd_zrange, cmd_zrangestore, cmd_zrevrange;
 cmd_fn cmd_zrangebyscore, cmd_zrevrangebyscore, cmd_zrangebylex, cmd_zrevrangebylex;
 cmd_fn cmd_zremrangebyrank, cmd_zremrangebyscore, cmd_zremrangebylex, cmd_zpopmin;
-cmd_fn cmd_zpopmax, cmd_zrandmember; /* cmd_zset.c */
+cmd_fn cmd_zpopmax, cmd_zrandmember, cmd_zunion, cmd_zinter, cmd_zdiff, cmd_zunionstore;
+cmd_fn cmd_zinterstore, cmd_zdiffstore, cmd_zintercard, cmd_zmpop; /* cmd_zset.c */
 cmd_fn cmd_lpush, cmd_rpush, cmd_lpushx, cmd_rpushx, cmd_lpop, cmd_rpop, cmd_llen, cmd_lindex;
 cmd_fn cmd_lrange, cmd_lset, cmd_ltrim, cmd_linsert, cmd_lrem, cmd_lpos, cmd_lmove;
 cmd_fn cmd_rpoplpush, cmd_lmpop; /* cmd_list.c */

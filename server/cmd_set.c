@@ -278,56 +278,22 @@ static int filter_into(cmd_ctx *x, const db_coll *c, const db_coll *sets, int ns
     return go < 0 ? err : rc == OX_NOTFOUND ? OX_OK : rc;
 }
 
-/* Steps iterator i of a merge: cur[i].data NULL once it is done. OX_OK or an error. */
-static int merge_step(ox_iter **it, ox_val *cur, int i)
-{
-    ox_val v;
-    int rc = ox_iter_next(it[i], &cur[i], &v);
-    if (rc == OX_NOTFOUND)
-        cur[i].data = NULL;
-    return rc == OX_NOTFOUND ? OX_OK : rc;
-}
-
-/* Compares the members two iterators' keys name (their ids differ). */
-static int member_cmp(const ox_val *ka, const ox_val *kb)
-{
-    ox_val a = member_of(ka), b = member_of(kb);
-    int d = memcmp(a.data, b.data, a.len < b.len ? a.len : b.len);
-    return d ? d : (a.len > b.len) - (a.len < b.len);
-}
-
 /* The union: a merge of every set's member order, each member once. */
 static int union_into(cmd_ctx *x, const db_coll *sets, int nsets, sink *s)
 {
-    ox_iter **it = calloc((size_t)nsets, sizeof *it);
-    ox_val *cur = calloc((size_t)nsets, sizeof *cur); /* data NULL: no (more) members */
-    if (!it || !cur)
+    const db_coll **cs = calloc((size_t)nsets, sizeof *cs);
+    if (!cs)
         abort();
-    int rc = OX_OK, err = OX_OK, go = 1;
-    for (int i = 0; rc == OX_OK && i < nsets; i++)
-        if (sets[i].exists && (rc = db_member_iter(x, &sets[i], DB_SUB_FIELD, NULL, &it[i])) == OX_OK)
-            rc = merge_step(it, cur, i);
-    while (rc == OX_OK && go > 0) {
-        int min = -1;
-        for (int i = 0; i < nsets; i++)
-            if (cur[i].data && (min < 0 || member_cmp(&cur[i], &cur[min]) < 0))
-                min = i;
-        if (min < 0)
-            break;
-        ox_val m = member_of(&cur[min]);
-        go = sink_put(x, s, &m, &err);
-        /* The others on the same member step first: m points into min's iterator. */
-        for (int i = 0; rc == OX_OK && i < nsets; i++)
-            if (i != min && cur[i].data && member_cmp(&cur[i], &cur[min]) == 0)
-                rc = merge_step(it, cur, i);
-        if (rc == OX_OK)
-            rc = merge_step(it, cur, min);
-    }
     for (int i = 0; i < nsets; i++)
-        ox_iter_close(it[i]);
-    free(it);
-    free(cur);
-    return go < 0 ? err : rc;
+        cs[i] = &sets[i];
+    db_merge *m;
+    int rc = db_merge_open(x, cs, nsets, &m), err = OX_OK, go = 1;
+    free(cs);
+    ox_val member;
+    while (rc == OX_OK && go > 0 && (rc = db_merge_next(m, &member)) == OX_OK)
+        go = sink_put(x, s, &member, &err);
+    db_merge_close(m);
+    return go < 0 ? err : rc == OX_NOTFOUND ? OX_OK : rc;
 }
 
 /* The algebra's common path over the keys argv[first .. first + nkeys): the sets (each

@@ -684,3 +684,343 @@ void cmd_zrandmember(cmd_ctx *x)
 {
     db_reply_random(x, DB_ZSET, "withscores");
 }
+
+/* ---- ZUNION, ZINTER, ZDIFF, their STORE forms, ZINTERCARD --------------------------------- */
+
+enum { ZOP_UNION, ZOP_INTER, ZOP_DIFF };
+enum { AGG_SUM, AGG_MIN, AGG_MAX };
+
+/* An input: a sorted set, or a set (each member scores 1), weighted. */
+typedef struct zsrc {
+    db_coll c;
+    double w;
+} zsrc;
+
+/* Redis's zunionInterAggregate: a NaN sum (inf + -inf) is 0. */
+static double aggregate(int how, double a, double b)
+{
+    if (how == AGG_MIN)
+        return a < b ? a : b;
+    if (how == AGG_MAX)
+        return a > b ? a : b;
+    double r = a + b;
+    return isnan(r) ? 0 : r;
+}
+
+static double weigh(double s, double w)
+{
+    double r = s * w;
+    return isnan(r) ? 0 : r; /* inf * 0 */
+}
+
+/* The score of a member record's value in src (a set's members score 1). */
+static double src_score(const zsrc *s, const ox_val *v)
+{
+    return weigh(s->c.type == DB_ZSET && v->len == SCORE_LEN ? coll_score_get(v->data) : 1,
+                 s->w);
+}
+
+/* Where a result goes: a new sorted set (STORE), pairs to sort and reply, or a count. */
+typedef struct zsink {
+    int to;            /* 0: reply, 1: store, 2: count */
+    db_coll dst;
+    srv_pairs got;
+    uint64_t n, limit;
+} zsink;
+
+static int zsink_put(cmd_ctx *x, zsink *k, const ox_val *m, double score, int *err)
+{
+    if (k->to == 1) {
+        int rc = zset_put(x, &k->dst, m->data, m->len, 0, 0, score);
+        if (rc != OX_OK) {
+            *err = rc;
+            return -1;
+        }
+        k->dst.count++;
+    } else if (k->to == 0) {
+        srv_pairs_add(&k->got, m->data, m->len, &score, sizeof score);
+    }
+    k->n++;
+    return !(k->to == 2 && k->limit && k->n >= k->limit);
+}
+
+/* The member m's weighted score in src: 1 found, 0 not, -1 on an error (in *err). */
+static int src_find(cmd_ctx *x, const zsrc *s, const ox_val *m, double *score, int *err)
+{
+    ox_val v;
+    if (!s->c.exists)
+        return 0;
+    int rc = db_member_get(x, &s->c, DB_SUB_FIELD, m->data, m->len, &v);
+    if (rc == OX_OK)
+        *score = src_score(s, &v);
+    else if (rc != OX_NOTFOUND)
+        *err = rc;
+    return rc == OX_OK ? 1 : rc == OX_NOTFOUND ? 0 : -1;
+}
+
+/* INTER walks the smallest input and looks the others up; DIFF walks the first. */
+static int zfilter(cmd_ctx *x, const zsrc *src, int n, int walk, int op, int agg, zsink *k)
+{
+    ox_iter *it;
+    int rc = db_member_iter(x, &src[walk].c, DB_SUB_FIELD, NULL, &it), err = OX_OK, go = 1;
+    ox_val key, v;
+    while (rc == OX_OK && go > 0 && (rc = ox_iter_next(it, &key, &v)) == OX_OK) {
+        ox_val m = {(const unsigned char *)key.data + COLL_KEY_PREFIX, key.len - COLL_KEY_PREFIX};
+        double score = src_score(&src[walk], &v), other;
+        int keep = 1;
+        for (int i = 0; keep && go > 0 && i < n; i++) {
+            if (i == walk)
+                continue;
+            int f = src_find(x, &src[i], &m, &other, &err);
+            if (f < 0)
+                go = -1;
+            else if (op == ZOP_INTER && f)
+                score = aggregate(agg, score, other);
+            keep = op == ZOP_INTER ? f > 0 : f == 0;
+        }
+        if (keep && go > 0)
+            go = zsink_put(x, k, &m, score, &err);
+    }
+    if (rc == OX_OK || rc == OX_NOTFOUND)
+        ox_iter_close(it);
+    return go < 0 ? err : rc == OX_NOTFOUND ? OX_OK : rc;
+}
+
+/* UNION merges every input's member order, each member once, its scores aggregated. */
+static int zunion(cmd_ctx *x, const zsrc *src, int n, int agg, zsink *k)
+{
+    const db_coll **cs = calloc((size_t)n, sizeof *cs);
+    if (!cs)
+        abort();
+    for (int i = 0; i < n; i++)
+        cs[i] = &src[i].c;
+    db_merge *m;
+    int rc = db_merge_open(x, cs, n, &m), err = OX_OK, go = 1;
+    free(cs);
+    ox_val member, v;
+    while (rc == OX_OK && go > 0 && (rc = db_merge_next(m, &member)) == OX_OK) {
+        double score = 0;
+        int first = 1;
+        for (int i = 0; i < n; i++)
+            if (db_merge_has(m, i, &v)) {
+                double s = src_score(&src[i], &v);
+                score = first ? s : aggregate(agg, score, s);
+                first = 0;
+            }
+        go = zsink_put(x, k, &member, score, &err);
+    }
+    db_merge_close(m);
+    return go < 0 ? err : rc == OX_NOTFOUND ? OX_OK : rc;
+}
+
+typedef struct scored {
+    ox_val m;
+    double s;
+} scored;
+
+static int scored_cmp(const void *pa, const void *pb)
+{
+    const scored *a = pa, *b = pb;
+    if (a->s != b->s)
+        return a->s < b->s ? -1 : 1;
+    int d = memcmp(a->m.data, b->m.data, a->m.len < b->m.len ? a->m.len : b->m.len);
+    return d ? d : (a->m.len > b->m.len) - (a->m.len < b->m.len);
+}
+
+/* Replies the gathered result in Redis's order: by score, then member. */
+static void reply_sorted(cmd_ctx *x, srv_pairs *got, int withscores)
+{
+    scored *all = malloc((got->n ? got->n : 1) * sizeof *all);
+    if (!all)
+        abort();
+    ox_val m, sv;
+    size_t off = 0, n = 0;
+    while (srv_pairs_next(got, &off, &m, &sv)) {
+        all[n].m = m;
+        memcpy(&all[n].s, sv.data, sizeof all[n].s);
+        n++;
+    }
+    qsort(all, n, sizeof *all, scored_cmp);
+    int pairs = withscores && resp_buf_proto(x->out) == 3;
+    resp_write_array(x->out, withscores && !pairs ? 2 * n : n);
+    for (size_t i = 0; i < n; i++) {
+        if (pairs)
+            resp_write_array(x->out, 2);
+        resp_write_bulk(x->out, all[i].m.data, all[i].m.len);
+        if (withscores)
+            resp_write_double(x->out, all[i].s);
+    }
+    free(all);
+}
+
+/* The inputs argv[first .. first + n) (sets or sorted sets, missing ones empty) into src.
+ * 0, or -1 after replying WRONGTYPE or the store's error. */
+static int load_sources(cmd_ctx *x, int first, int n, zsrc *src)
+{
+    for (int i = 0; i < n; i++) {
+        int type = db_type_or_reply(x, &x->argv[first + i]);
+        if (type == -2)
+            return -1;
+        if (db_coll_get_or_reply(x, &x->argv[first + i], type == DB_SET ? DB_SET : DB_ZSET,
+                                 &src[i].c) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* ZUNION/ZINTER/ZDIFF [STORE] and ZINTERCARD: numkeys at argv[at], the keys, options. */
+static void zsetop_generic(cmd_ctx *x, int op, int store, int card)
+{
+    int at = store ? 2 : 1, agg = AGG_SUM, withscores = 0;
+    long long n, limit = 0;
+    if (cmd_ll_or_reply(x, &x->argv[at], &n))
+        return;
+    if (n < 1) {
+        resp_write_errorf(x->out, "-ERR at least 1 input key is needed for '%s' command",
+                          x->cmd->name);
+        return;
+    }
+    if (n > x->argc - at - 1) {
+        cmd_syntax_error(x);
+        return;
+    }
+    zsrc *src = calloc((size_t)n, sizeof *src);
+    if (!src)
+        abort();
+    for (long long i = 0; i < n; i++)
+        src[i].w = 1;
+    for (int i = at + 1 + (int)n; i < x->argc; i++) {
+        const resp_arg *o = &x->argv[i];
+        int more = x->argc - 1 - i;
+        if (!card && op != ZOP_DIFF && cmd_is(o, "weights") && more >= n) {
+            for (long long j = 0; j < n; j++)
+                if (!parse_score(x->argv[i + 1 + j].ptr, x->argv[i + 1 + j].len, &src[j].w)) {
+                    cmd_err(x, "-ERR weight value is not a float");
+                    free(src);
+                    return;
+                }
+            i += (int)n;
+        } else if (!card && op != ZOP_DIFF && cmd_is(o, "aggregate") && more >= 1) {
+            const resp_arg *h = &x->argv[++i];
+            agg = cmd_is(h, "sum") ? AGG_SUM : cmd_is(h, "min") ? AGG_MIN
+                : cmd_is(h, "max") ? AGG_MAX : -1;
+            if (agg < 0)
+                break;
+        } else if (!card && !store && cmd_is(o, "withscores")) {
+            withscores = 1;
+        } else if (card && cmd_is(o, "limit") && more >= 1) {
+            if (!srv_str2ll(x->argv[i + 1].ptr, x->argv[i + 1].len, &limit) || limit < 0) {
+                cmd_err(x, "-ERR LIMIT can't be negative");
+                free(src);
+                return;
+            }
+            i++;
+        } else {
+            agg = -1;
+            break;
+        }
+    }
+    if (agg < 0) {
+        cmd_syntax_error(x);
+        free(src);
+        return;
+    }
+    zsink k = {.to = store ? 1 : card ? 2 : 0, .limit = (uint64_t)limit};
+    int rc = load_sources(x, at + 1, (int)n, src) ? -1 : OX_OK, smallest = 0, missing = 0;
+    for (int i = 0; rc == OX_OK && i < n; i++) {
+        missing += !src[i].c.exists;
+        if (src[i].c.count < src[smallest].c.count)
+            smallest = i;
+    }
+    if (rc == OX_OK && store) {
+        k.dst = (db_coll){.type = DB_ZSET, .members = db_members_of(x->table)};
+        rc = db_coll_fresh(x, &k.dst);
+    }
+    if (rc == OX_OK && op == ZOP_UNION)
+        rc = zunion(x, src, (int)n, agg, &k);
+    else if (rc == OX_OK && op == ZOP_INTER && !missing)
+        rc = zfilter(x, src, (int)n, smallest, ZOP_INTER, agg, &k);
+    else if (rc == OX_OK && op == ZOP_DIFF && src[0].c.exists)
+        rc = zfilter(x, src, (int)n, 0, ZOP_DIFF, agg, &k);
+    free(src);
+    if (rc == OX_OK && store)
+        rc = db_coll_replace(x, &x->argv[1], &k.dst);
+    if (rc > 0)
+        cmd_store_error(x, rc);
+    else if (rc == OX_OK && k.to == 0)
+        reply_sorted(x, &k.got, withscores);
+    else if (rc == OX_OK)
+        resp_write_int(x->out, (long long)k.n);
+    srv_pairs_free(&k.got);
+}
+
+void cmd_zunion(cmd_ctx *x) { zsetop_generic(x, ZOP_UNION, 0, 0); }
+void cmd_zinter(cmd_ctx *x) { zsetop_generic(x, ZOP_INTER, 0, 0); }
+void cmd_zdiff(cmd_ctx *x) { zsetop_generic(x, ZOP_DIFF, 0, 0); }
+void cmd_zunionstore(cmd_ctx *x) { zsetop_generic(x, ZOP_UNION, 1, 0); }
+void cmd_zinterstore(cmd_ctx *x) { zsetop_generic(x, ZOP_INTER, 1, 0); }
+void cmd_zdiffstore(cmd_ctx *x) { zsetop_generic(x, ZOP_DIFF, 1, 0); }
+void cmd_zintercard(cmd_ctx *x) { zsetop_generic(x, ZOP_INTER, 0, 1); }
+
+/* ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]: the first non-empty sorted set, as
+ * [key, [[member, score] ...]]. */
+void cmd_zmpop(cmd_ctx *x)
+{
+    long long nkeys, count = 1;
+    int err = OX_OK;
+    if (!srv_str2ll(x->argv[1].ptr, x->argv[1].len, &nkeys) || nkeys < 1) {
+        cmd_err(x, "-ERR numkeys should be greater than 0");
+        return;
+    }
+    if (nkeys > x->argc - 3) {
+        cmd_syntax_error(x);
+        return;
+    }
+    int at = 2 + (int)nkeys, max = cmd_is(&x->argv[at], "max");
+    if (!max && !cmd_is(&x->argv[at], "min")) {
+        cmd_syntax_error(x);
+        return;
+    }
+    if (x->argc > at + 1) {
+        if (x->argc != at + 3 || !cmd_is(&x->argv[at + 1], "count")) {
+            cmd_syntax_error(x);
+            return;
+        }
+        if (!srv_str2ll(x->argv[at + 2].ptr, x->argv[at + 2].len, &count) || count < 1) {
+            cmd_err(x, "-ERR count should be greater than 0");
+            return;
+        }
+    }
+    for (int i = 2; i < at; i++) {
+        db_coll c;
+        int found = db_coll_get_or_reply(x, &x->argv[i], DB_ZSET, &c);
+        if (found <= 0) {
+            if (found < 0)
+                return;
+            continue;
+        }
+        zrange r = {.by = BY_RANK, .rev = max, .start = 0, .stop = count - 1, .limit = -1};
+        popped p = {{0}};
+        long long n = zwalk(x, &c, &r, visit_pop, &p, &err);
+        int rc = n < 0 ? err : db_coll_save(x, &x->argv[i], &c);
+        if (rc != OX_OK) {
+            cmd_store_error(x, rc);
+        } else {
+            resp_write_array(x->out, 2);
+            resp_write_bulk(x->out, x->argv[i].ptr, x->argv[i].len);
+            resp_write_array(x->out, (size_t)n);
+            ox_val m, sv;
+            size_t off = 0;
+            while (srv_pairs_next(&p.got, &off, &m, &sv)) {
+                double s;
+                memcpy(&s, sv.data, sizeof s);
+                resp_write_array(x->out, 2);
+                resp_write_bulk(x->out, m.data, m.len);
+                resp_write_double(x->out, s);
+            }
+        }
+        srv_pairs_free(&p.got);
+        return;
+    }
+    resp_write_null_array(x->out);
+}

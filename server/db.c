@@ -513,6 +513,88 @@ void db_reply_random(cmd_ctx *x, int type, const char *values)
     srv_pairs_free(&got);
 }
 
+/* ---- merges ------------------------------------------------------------------------ */
+
+struct db_merge {
+    int n;
+    ox_iter **it;
+    ox_val *cur, *val;   /* cur[i].data NULL: input i is done */
+    unsigned char *on;   /* on[i]: input i holds the member last returned (steps next) */
+};
+
+static int member_key_cmp(const ox_val *a, const ox_val *b)
+{
+    size_t la = a->len - COLL_KEY_PREFIX, lb = b->len - COLL_KEY_PREFIX;
+    int d = memcmp((const unsigned char *)a->data + COLL_KEY_PREFIX,
+                   (const unsigned char *)b->data + COLL_KEY_PREFIX, la < lb ? la : lb);
+    return d ? d : (la > lb) - (la < lb);
+}
+
+static int merge_step(db_merge *m, int i)
+{
+    int rc = ox_iter_next(m->it[i], &m->cur[i], &m->val[i]);
+    if (rc == OX_NOTFOUND)
+        m->cur[i].data = NULL;
+    return rc == OX_NOTFOUND ? OX_OK : rc;
+}
+
+int db_merge_open(cmd_ctx *x, const db_coll *const *cs, int n, db_merge **out)
+{
+    db_merge *m = calloc(1, sizeof *m);
+    if (!m || !(m->it = calloc((size_t)n, sizeof *m->it)) ||
+        !(m->cur = calloc((size_t)n, sizeof *m->cur)) ||
+        !(m->val = calloc((size_t)n, sizeof *m->val)) || !(m->on = calloc((size_t)n, 1)))
+        abort();
+    m->n = n;
+    int rc = OX_OK;
+    for (int i = 0; rc == OX_OK && i < n; i++)
+        if (cs[i] && cs[i]->exists &&
+            (rc = db_member_iter(x, cs[i], DB_SUB_FIELD, NULL, &m->it[i])) == OX_OK)
+            rc = merge_step(m, i);
+    if (rc != OX_OK)
+        db_merge_close(m);
+    *out = rc == OX_OK ? m : NULL;
+    return rc;
+}
+
+int db_merge_next(db_merge *m, ox_val *member)
+{
+    int rc = OX_OK, min = -1;
+    for (int i = 0; rc == OX_OK && i < m->n; i++) /* past the member last returned */
+        if (m->on[i] && (m->on[i] = 0, m->cur[i].data))
+            rc = merge_step(m, i);
+    for (int i = 0; rc == OX_OK && i < m->n; i++)
+        if (m->cur[i].data && (min < 0 || member_key_cmp(&m->cur[i], &m->cur[min]) < 0))
+            min = i;
+    if (rc != OX_OK || min < 0)
+        return rc != OX_OK ? rc : OX_NOTFOUND;
+    for (int i = 0; i < m->n; i++)
+        m->on[i] = m->cur[i].data && member_key_cmp(&m->cur[i], &m->cur[min]) == 0;
+    *member = (ox_val){(const unsigned char *)m->cur[min].data + COLL_KEY_PREFIX,
+                       m->cur[min].len - COLL_KEY_PREFIX};
+    return OX_OK;
+}
+
+int db_merge_has(const db_merge *m, int i, ox_val *val)
+{
+    if (m->on[i] && val)
+        *val = m->val[i];
+    return m->on[i];
+}
+
+void db_merge_close(db_merge *m)
+{
+    if (!m)
+        return;
+    for (int i = 0; m->it && i < m->n; i++)
+        ox_iter_close(m->it[i]);
+    free(m->it);
+    free(m->cur);
+    free(m->val);
+    free(m->on);
+    free(m);
+}
+
 /* ---- moving keys -------------------------------------------------------------------- */
 
 #define COPY_CHUNK 1024 /* members gathered at a time by COPY and MOVE */

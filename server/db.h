@@ -147,6 +147,17 @@ int db_member_iter(cmd_ctx *x, const db_coll *c, int sub, const ox_val *after, o
  * or an error. */
 int db_member_random(cmd_ctx *x, const db_coll *c, long long count, srv_pairs *out);
 
+/* A merge of the member orders of n collections (SUNION, ZUNION): each member once, in
+ * order, with the inputs that hold it. cs[i] NULL or not existing: an empty input. Members
+ * and values stay valid until the next db_merge_next. */
+typedef struct db_merge db_merge;
+int db_merge_open(cmd_ctx *x, const db_coll *const *cs, int n, db_merge **out);
+/* The next member: OX_OK with *member, OX_NOTFOUND after the last, or an error. */
+int db_merge_next(db_merge *m, ox_val *member);
+/* 1 if input i holds the current member (*val: its value), else 0. */
+int db_merge_has(const db_merge *m, int i, ox_val *val);
+void db_merge_close(db_merge *m);
+
 /* ---- garbage ------------------------------------------------------------------------ */
 
 /* Writer, between batches: one slice of the sweeper, in its own transaction: reclaims up

@@ -164,6 +164,55 @@ static void removals_pops_and_store_reply_as_redis(void)
     redisFree(c);
 }
 
+static void algebra_and_zmpop_reply_as_redis(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    const char *wt = "-WRONGTYPE Operation against a key holding the wrong kind of value";
+    T_CMD(c, "+OK", "FLUSHALL");
+    T_CMD(c, ":3", "ZADD z1 1 a 2 b 3 c");
+    T_CMD(c, ":3", "ZADD z2 4 b 5 c 6 d");
+    T_CMD(c, ":3", "SADD s1 a d e");
+    T_CMD(c, "+OK", "SET str x");
+    T_DEEP(c, "*8 [$1 a, $1 1, $1 b, $1 6, $1 d, $1 6, $1 c, $1 8]", "ZUNION 2 z1 z2 WITHSCORES");
+    T_DEEP(c, "*10 [$1 d, $1 1, $1 e, $1 1, $1 a, $1 2, $1 b, $1 2, $1 c, $1 3]",
+           "ZUNION 2 z1 s1 WITHSCORES"); /* a set's members score 1 */
+    T_DEEP(c, "*4 [$1 b, $2 16, $1 c, $2 21]", "ZINTER 2 z1 z2 WEIGHTS 2 3 WITHSCORES");
+    T_DEEP(c, "*8 [$1 a, $1 1, $1 b, $1 4, $1 c, $1 5, $1 d, $1 6]",
+           "ZUNION 2 z1 z2 AGGREGATE MAX WITHSCORES");
+    T_DEEP(c, "*8 [$1 d, $1 0, $1 a, $3 inf, $1 b, $3 inf, $1 c, $3 inf]",
+           "ZUNION 2 z1 z2 WEIGHTS inf 0 WITHSCORES");
+    T_DEEP(c, "*2 [$1 a, $1 1]", "ZDIFF 2 z1 z2 WITHSCORES");
+    T_DEEP(c, "*0 []", "ZUNION 1 nokey");
+    T_CMD(c, "-ERR syntax error", "ZDIFF 2 z1 z2 WEIGHTS 1 1");
+    T_CMD(c, "-ERR at least 1 input key is needed for 'zunion' command", "ZUNION 0 z1");
+    T_CMD(c, "-ERR value is not an integer or out of range", "ZUNION x z1");
+    T_CMD(c, "-ERR syntax error", "ZUNION 3 z1 z2");
+    T_CMD(c, "-ERR syntax error", "ZUNION 2 z1 z2 WEIGHTS 1");
+    T_CMD(c, "-ERR weight value is not a float", "ZUNION 2 z1 z2 WEIGHTS 1 x");
+    T_CMD(c, "-ERR syntax error", "ZUNION 2 z1 z2 AGGREGATE avg");
+    T_CMD(c, wt, "ZUNION 2 nokey str");
+    T_CMD(c, ":4", "ZUNIONSTORE d 2 z1 z2");
+    T_DEEP(c, "*8 [$1 a, $1 1, $1 b, $1 6, $1 d, $1 6, $1 c, $1 8]", "ZRANGE d 0 -1 WITHSCORES");
+    T_CMD(c, "-ERR syntax error", "ZUNIONSTORE d 2 z1 z2 WITHSCORES");
+    T_CMD(c, ":0", "ZINTERSTORE d 2 z1 nokey");
+    T_CMD(c, ":0", "EXISTS d");
+    T_CMD(c, ":2", "ZINTERCARD 2 z1 z2");
+    T_CMD(c, ":1", "ZINTERCARD 2 z1 z2 LIMIT 1");
+    T_CMD(c, "-ERR at least 1 input key is needed for 'zintercard' command", "ZINTERCARD 0 z1");
+    T_CMD(c, "-ERR syntax error", "ZINTERCARD 5 z1");
+    T_CMD(c, "-ERR LIMIT can't be negative", "ZINTERCARD 2 z1 z2 LIMIT -1");
+    T_CMD(c, ":4", "ZUNIONSTORE z1 2 z1 z2"); /* a source as its own destination */
+    T_DEEP(c, "*2 [$2 z2, *1 [*2 [$1 b, $1 4]]]", "ZMPOP 1 z2 MIN");
+    T_DEEP(c, "*2 [$2 z2, *2 [*2 [$1 d, $1 6], *2 [$1 c, $1 5]]]", "ZMPOP 1 z2 MAX COUNT 5");
+    T_CMD(c, ":0", "EXISTS z2");
+    T_CMD(c, "(nil)", "ZMPOP 1 nokey MIN");
+    T_CMD(c, "-ERR numkeys should be greater than 0", "ZMPOP 0 z1 MIN");
+    T_CMD(c, "-ERR syntax error", "ZMPOP 1 z1 middle");
+    T_CMD(c, "-ERR count should be greater than 0", "ZMPOP 1 z1 MIN COUNT 0");
+    redisFree(c);
+}
+
 static void resp3_scores_are_doubles(void)
 {
     int fd = sp_raw_resp3(&g_srv);
@@ -176,6 +225,8 @@ static void resp3_scores_are_doubles(void)
     T_RAW(fd, "ZINCRBY r3 1 c\r\n", ",4\r\n");
     T_RAW(fd, "ZSCAN r3 0\r\n", "*2\r\n$1\r\n0\r\n*2\r\n$1\r\nc\r\n$1\r\n4\r\n");
     T_RAW(fd, "ZSCORE r3 zz\r\n", "_\r\n");
+    T_RAW(fd, "ZMPOP 1 r3 MIN\r\n", "*2\r\n$2\r\nr3\r\n*1\r\n*2\r\n$1\r\nc\r\n,4\r\n");
+    T_RAW(fd, "ZMPOP 1 r3 MIN\r\n", "_\r\n");
     close(fd);
 }
 
@@ -211,6 +262,7 @@ int main(void)
     T_RUN(zadd_flags_and_scores_reply_as_redis);
     T_RUN(ranges_reply_as_redis);
     T_RUN(removals_pops_and_store_reply_as_redis);
+    T_RUN(algebra_and_zmpop_reply_as_redis);
     T_RUN(resp3_scores_are_doubles);
     T_RUN(order_and_scores_survive_kill_9);
     t_failed += sp_stop_or_dump(&g_srv);
