@@ -369,6 +369,29 @@ int cmd_pop_count_or_reply(cmd_ctx *x, long long *count, int *with_count)
     return 1;
 }
 
+int cmd_mpop_args_or_reply(cmd_ctx *x, const char *a, const char *b, int *at, int *end,
+                           long long *count)
+{
+    long long nkeys;
+    *count = 1;
+    if (!srv_str2ll(x->argv[1].ptr, x->argv[1].len, &nkeys) || nkeys < 1) {
+        cmd_err(x, "-ERR numkeys should be greater than 0");
+        return 0;
+    }
+    *at = 2 + (int)(nkeys < x->argc ? nkeys : x->argc);
+    if (nkeys > x->argc - 3 || !((*end = cmd_is(&x->argv[*at], b)) || cmd_is(&x->argv[*at], a)) ||
+        (x->argc > *at + 1 && (x->argc != *at + 3 || !cmd_is(&x->argv[*at + 1], "count")))) {
+        cmd_syntax_error(x);
+        return 0;
+    }
+    if (x->argc == *at + 3 &&
+        (!srv_str2ll(x->argv[*at + 2].ptr, x->argv[*at + 2].len, count) || *count < 1)) {
+        cmd_err(x, "-ERR count should be greater than 0");
+        return 0;
+    }
+    return 1;
+}
+
 int cmd_int_add_or_reply(cmd_ctx *x, const ox_val *cur, long long by, const char *notint,
                          long long *sum, char *buf)
 {

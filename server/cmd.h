@@ -140,6 +140,12 @@ int cmd_scan_reply_head(cmd_ctx *x, int rc, const unsigned char *last, size_t la
  * *count (1 without one), *with_count. 1, or 0 after replying Redis's error. */
 int cmd_pop_count_or_reply(cmd_ctx *x, long long *count, int *with_count);
 
+/* LMPOP's and ZMPOP's arguments: numkeys key [key ...] <end> [COUNT count], where end is
+ * word a (*end 0) or word b (*end 1): the keys are argv[2 .. *at). 1, or 0 after replying
+ * Redis's error. */
+int cmd_mpop_args_or_reply(cmd_ctx *x, const char *a, const char *b, int *at, int *end,
+                           long long *count);
+
 /* INCRBY's arithmetic: cur (NULL: a missing value, 0) parsed as an integer (else replies
  * notint, Redis's text for the command) plus by, formatted into buf[32]. Its length with
  * *sum, or -1 after replying. */

@@ -528,32 +528,10 @@ void cmd_rpoplpush(cmd_ctx *x) { move_generic(x, RIGHT, LEFT); }
 /* LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: the first non-empty list. */
 void cmd_lmpop(cmd_ctx *x)
 {
-    long long nkeys, count = 1;
-    if (!srv_str2ll(x->argv[1].ptr, x->argv[1].len, &nkeys) || nkeys < 1) {
-        cmd_err(x, "-ERR numkeys should be greater than 0");
+    long long count;
+    int at, where;
+    if (!cmd_mpop_args_or_reply(x, "left", "right", &at, &where, &count))
         return;
-    }
-    if (nkeys > x->argc - 3) {
-        cmd_syntax_error(x);
-        return;
-    }
-    int at = 2 + (int)nkeys, where = where_of(&x->argv[at]);
-    if (where < 0) {
-        cmd_syntax_error(x);
-        return;
-    }
-    for (int i = at + 1; i < x->argc; i++) {
-        if (cmd_is(&x->argv[i], "count") && i + 1 < x->argc && count == 1 && i == at + 1) {
-            if (!srv_str2ll(x->argv[i + 1].ptr, x->argv[i + 1].len, &count) || count < 1) {
-                cmd_err(x, "-ERR count should be greater than 0");
-                return;
-            }
-            i++;
-        } else {
-            cmd_syntax_error(x);
-            return;
-        }
-    }
     for (int i = 2; i < at; i++) {
         db_coll c;
         int found = db_coll_get_or_reply(x, &x->argv[i], DB_LIST, &c);

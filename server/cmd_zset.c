@@ -966,31 +966,10 @@ void cmd_zintercard(cmd_ctx *x) { zsetop_generic(x, ZOP_INTER, 0, 1); }
  * [key, [[member, score] ...]]. */
 void cmd_zmpop(cmd_ctx *x)
 {
-    long long nkeys, count = 1;
-    int err = OX_OK;
-    if (!srv_str2ll(x->argv[1].ptr, x->argv[1].len, &nkeys) || nkeys < 1) {
-        cmd_err(x, "-ERR numkeys should be greater than 0");
+    long long count;
+    int at, max, err = OX_OK;
+    if (!cmd_mpop_args_or_reply(x, "min", "max", &at, &max, &count))
         return;
-    }
-    if (nkeys > x->argc - 3) {
-        cmd_syntax_error(x);
-        return;
-    }
-    int at = 2 + (int)nkeys, max = cmd_is(&x->argv[at], "max");
-    if (!max && !cmd_is(&x->argv[at], "min")) {
-        cmd_syntax_error(x);
-        return;
-    }
-    if (x->argc > at + 1) {
-        if (x->argc != at + 3 || !cmd_is(&x->argv[at + 1], "count")) {
-            cmd_syntax_error(x);
-            return;
-        }
-        if (!srv_str2ll(x->argv[at + 2].ptr, x->argv[at + 2].len, &count) || count < 1) {
-            cmd_err(x, "-ERR count should be greater than 0");
-            return;
-        }
-    }
     for (int i = 2; i < at; i++) {
         db_coll c;
         int found = db_coll_get_or_reply(x, &x->argv[i], DB_ZSET, &c);
