@@ -187,8 +187,19 @@ static void client_close(srv_client *c)
     close(c->fd);
     c->fd = -1;
     atomic_fetch_sub(&srv.clients, 1);
-    if (c->inflight == 0)
+    if (c->inflight == 0) {
         client_free(c);
+    } else if (!atomic_load(&srv.shutdown)) {
+        /* A command of c may be blocked in the writer (block.h): release it, in the
+         * writer's order, so that nothing is popped for nobody. */
+        srv_job *j = job_new(NULL, NULL, 0, NULL);
+        if (!j)
+            abort();
+        j->kind = JOB_GONE;
+        j->c = c;
+        c->inflight++;
+        io_submit(c->io, j, j);
+    }
 }
 
 void client_close_all(srv_io *io)

@@ -45,6 +45,7 @@ struct srv_client {
     /* The writer's (watch.c): read or written by the writer only while a job of this
      * client is in flight, by the I/O thread only when none is. */
     watch_set *wset;        /* NULL until the first WATCH */
+    struct blk *parked;     /* its command blocked on keys (block.c), NULL if none */
     srv_client *prev, *next; /* the I/O thread's list */
 };
 
@@ -55,6 +56,8 @@ enum job_kind {
     JOB_UNWATCH,            /* forget c's watched keys, reply nothing (EXEC, DISCARD, RESET
                                on the I/O thread) */
     JOB_WSET_FREE,          /* no client (c NULL): free wset, whose client is gone */
+    JOB_GONE,               /* c went away with jobs in flight: a blocked command of it is
+                               released without a reply (block.c) */
     JOB_REPLY               /* a reply decided on the I/O thread (a refusal: unknown command,
                                arity, NOAUTH) for a client with jobs in flight: argv[0] holds
                                its bytes; the writer passes it by (barrier), and it is written
@@ -70,6 +73,10 @@ struct srv_job {
     int kind;               /* enum job_kind */
     int db, resp;
     int barrier;            /* CMD_CLIENT: run on the I/O thread when it comes back */
+    int parked;             /* the writer's: blocked, held behind its client's blocked
+                               command, or served and waiting to be handed back (block.c):
+                               a batch's hand back passes it by */
+    srv_job *blk_next;      /* the writer's: in block.c's lists (next stays the batch's) */
     int argc;
     resp_arg *argv;
     resp_buf *out;          /* the reply, written by the writer (NULL: none yet) */

@@ -155,6 +155,14 @@ const cmd_def cmd_table[] = {
     {"zdiffstore", cmd_zdiffstore, -4, W, 1, 1, 1, "@write @sortedset @slow"},
     {"zintercard", cmd_zintercard, -3, R, 0, 0, 0, "@read @sortedset @slow"},
     {"zmpop", cmd_zmpop, -4, W, 0, 0, 0, "@write @sortedset @slow"},
+    {"blpop", cmd_blpop, -3, W, 1, -2, 1, "@write @list @slow @blocking"},
+    {"brpop", cmd_brpop, -3, W, 1, -2, 1, "@write @list @slow @blocking"},
+    {"blmove", cmd_blmove, 6, W, 1, 2, 1, "@write @list @slow @blocking"},
+    {"brpoplpush", cmd_brpoplpush, 4, W, 1, 2, 1, "@write @list @slow @blocking"},
+    {"blmpop", cmd_blmpop, -5, W, 0, 0, 0, "@write @list @slow @blocking"},
+    {"bzpopmin", cmd_bzpopmin, -3, W, 1, -2, 1, "@write @sortedset @fast @blocking"},
+    {"bzpopmax", cmd_bzpopmax, -3, W, 1, -2, 1, "@write @sortedset @fast @blocking"},
+    {"bzmpop", cmd_bzmpop, -5, W, 0, 0, 0, "@write @sortedset @slow @blocking"},
     {"randomkey", cmd_randomkey, 1, R, 0, 0, 0, "@keyspace @read @slow"},
     {"keys", cmd_keys, 2, R, 0, 0, 0, "@keyspace @read @slow @dangerous"},
     {"scan", cmd_scan, -2, R, 0, 0, 0, "@keyspace @read @slow"},
@@ -369,17 +377,21 @@ int cmd_pop_count_or_reply(cmd_ctx *x, long long *count, int *with_count)
     return 1;
 }
 
-int cmd_mpop_args_or_reply(cmd_ctx *x, const char *a, const char *b, int *at, int *end,
-                           long long *count)
+int cmd_mpop_args_or_reply(cmd_ctx *x, int base, const char *a, const char *b, int *at,
+                           int *end, long long *count)
 {
     long long nkeys;
     *count = 1;
-    if (!srv_str2ll(x->argv[1].ptr, x->argv[1].len, &nkeys) || nkeys < 1) {
+    if (!srv_str2ll(x->argv[base].ptr, x->argv[base].len, &nkeys) || nkeys < 1) {
         cmd_err(x, "-ERR numkeys should be greater than 0");
         return 0;
     }
-    *at = 2 + (int)(nkeys < x->argc ? nkeys : x->argc);
-    if (nkeys > x->argc - 3 || !((*end = cmd_is(&x->argv[*at], b)) || cmd_is(&x->argv[*at], a)) ||
+    if (nkeys > x->argc - base - 2) {
+        cmd_syntax_error(x);
+        return 0;
+    }
+    *at = base + 1 + (int)nkeys;
+    if (!((*end = cmd_is(&x->argv[*at], b)) || cmd_is(&x->argv[*at], a)) ||
         (x->argc > *at + 1 && (x->argc != *at + 3 || !cmd_is(&x->argv[*at + 1], "count")))) {
         cmd_syntax_error(x);
         return 0;

@@ -54,6 +54,10 @@ typedef struct cmd_ctx {
     const cmd_def *cmd;
     srv_job *job;         /* in the writer: the job (CMD_WATCH handlers use job->c) */
     int in_exec;          /* run by EXEC */
+    /* Blocking commands (block.h): set by block_set when the command parks; block_retry
+     * when the writer runs a parked command again (its timeout is not read again). */
+    int block, block_first, block_last, block_type, block_null_array, block_retry;
+    uint64_t block_deadline;
 } cmd_ctx;
 
 typedef void cmd_fn(cmd_ctx *x);
@@ -140,11 +144,11 @@ int cmd_scan_reply_head(cmd_ctx *x, int rc, const unsigned char *last, size_t la
  * *count (1 without one), *with_count. 1, or 0 after replying Redis's error. */
 int cmd_pop_count_or_reply(cmd_ctx *x, long long *count, int *with_count);
 
-/* LMPOP's and ZMPOP's arguments: numkeys key [key ...] <end> [COUNT count], where end is
- * word a (*end 0) or word b (*end 1): the keys are argv[2 .. *at). 1, or 0 after replying
- * Redis's error. */
-int cmd_mpop_args_or_reply(cmd_ctx *x, const char *a, const char *b, int *at, int *end,
-                           long long *count);
+/* LMPOP's and ZMPOP's arguments from argv[base] (1; BLMPOP, BZMPOP: 2): numkeys key
+ * [key ...] <end> [COUNT count], where end is word a (*end 0) or word b (*end 1): the keys
+ * are argv[base + 1 .. *at). 1, or 0 after replying Redis's error. */
+int cmd_mpop_args_or_reply(cmd_ctx *x, int base, const char *a, const char *b, int *at,
+                           int *end, long long *count);
 
 /* INCRBY's arithmetic: cur (NULL: a missing value, 0) parsed as an integer (else replies
  * notint, Redis's text for the command) plus by, formatted into buf[32]. Its length with
@@ -185,10 +189,12 @@ cmd_fn cmd_zrevrank, cmd_zcount, cmd_zlexcount, cmd_zrange, cmd_zrangestore, cmd
 cmd_fn cmd_zrangebyscore, cmd_zrevrangebyscore, cmd_zrangebylex, cmd_zrevrangebylex;
 cmd_fn cmd_zremrangebyrank, cmd_zremrangebyscore, cmd_zremrangebylex, cmd_zpopmin;
 cmd_fn cmd_zpopmax, cmd_zrandmember, cmd_zunion, cmd_zinter, cmd_zdiff, cmd_zunionstore;
-cmd_fn cmd_zinterstore, cmd_zdiffstore, cmd_zintercard, cmd_zmpop; /* cmd_zset.c */
+cmd_fn cmd_zinterstore, cmd_zdiffstore, cmd_zintercard, cmd_zmpop, cmd_bzpopmin;
+cmd_fn cmd_bzpopmax, cmd_bzmpop; /* cmd_zset.c */
 cmd_fn cmd_lpush, cmd_rpush, cmd_lpushx, cmd_rpushx, cmd_lpop, cmd_rpop, cmd_llen, cmd_lindex;
 cmd_fn cmd_lrange, cmd_lset, cmd_ltrim, cmd_linsert, cmd_lrem, cmd_lpos, cmd_lmove;
-cmd_fn cmd_rpoplpush, cmd_lmpop; /* cmd_list.c */
+cmd_fn cmd_rpoplpush, cmd_lmpop, cmd_blpop, cmd_brpop, cmd_blmove, cmd_brpoplpush;
+cmd_fn cmd_blmpop; /* cmd_list.c */
 cmd_fn cmd_hscan, cmd_sscan, cmd_zscan; /* cmd_scan.c */
 cmd_fn cmd_expire, cmd_pexpire, cmd_expireat, cmd_pexpireat, cmd_persist;
 cmd_fn cmd_ttl, cmd_pttl, cmd_expiretime, cmd_pexpiretime;

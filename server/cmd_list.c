@@ -2,11 +2,13 @@
  * collection (db.h) whose elements sit at consecutive positions head .. head + count - 1
  * (coll_fmt.h): a push or pop at either end is one write, LINDEX and LSET one lookup,
  * LRANGE a walk from its start. LINSERT and LREM move the elements after the change, as
- * Redis's ziplists do (O(n)). The blocking forms (BLPOP...) are not here yet. */
+ * Redis's ziplists do (O(n)). The blocking forms park in the writer when every list is
+ * empty (block.h) and run again when one gets elements. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "block.h"
 #include "db.h"
 
 #define POS_LEN 8
@@ -477,19 +479,17 @@ static int where_of(const resp_arg *a)
 }
 
 /* LMOVE's effect: pops from src's `from` end, pushes at dst's `to` end. src may be dst:
- * then the list is saved once, its expiry time kept, as Redis does. */
-static void move_generic(cmd_ctx *x, int from, int to)
+ * then the list is saved once, its expiry time kept, as Redis does. 0 if src is empty
+ * (nothing replied), else 1 (replied). */
+static int move_generic(cmd_ctx *x, int from, int to)
 {
     const resp_arg *sk = &x->argv[1], *dk = &x->argv[2];
     db_coll s, d;
     int fs = db_coll_get_or_reply(x, sk, DB_LIST, &s);
-    if (fs <= 0) {
-        if (fs == 0)
-            resp_write_null(x->out);
-        return;
-    }
+    if (fs <= 0)
+        return fs < 0;
     if (db_coll_get_or_reply(x, dk, DB_LIST, &d) < 0) /* WRONGTYPE before anything moves */
-        return;
+        return 1;
     int same = sk->len == dk->len && !memcmp(sk->ptr, dk->ptr, sk->len);
     srv_pairs got = {0};
     ox_val v = {"", 0}, none;
@@ -512,31 +512,42 @@ static void move_generic(cmd_ctx *x, int from, int to)
     else
         resp_write_bulk(x->out, v.data, v.len);
     srv_pairs_free(&got);
+    return 1;
 }
 
-void cmd_lmove(cmd_ctx *x)
+/* LMOVE, BLMOVE (blocking: the timeout at argv[t]), RPOPLPUSH, BRPOPLPUSH. */
+static void lmove_generic(cmd_ctx *x, int from, int to, int t)
 {
-    int from = where_of(&x->argv[3]), to = where_of(&x->argv[4]);
-    if (from < 0 || to < 0)
+    uint64_t deadline = 0;
+    if (from < 0 || to < 0) {
         cmd_syntax_error(x);
+        return;
+    }
+    if (t && !x->block_retry && !block_timeout_or_reply(x, &x->argv[t], &deadline))
+        return;
+    if (move_generic(x, from, to))
+        return;
+    if (t && !x->in_exec) /* inside EXEC a blocking command does not block */
+        block_set(x, 1, 1, DB_LIST, 0, deadline);
     else
-        move_generic(x, from, to);
+        resp_write_null(x->out);
 }
 
-void cmd_rpoplpush(cmd_ctx *x) { move_generic(x, RIGHT, LEFT); }
+void cmd_lmove(cmd_ctx *x) { lmove_generic(x, where_of(&x->argv[3]), where_of(&x->argv[4]), 0); }
+void cmd_rpoplpush(cmd_ctx *x) { lmove_generic(x, RIGHT, LEFT, 0); }
+void cmd_blmove(cmd_ctx *x) { lmove_generic(x, where_of(&x->argv[3]), where_of(&x->argv[4]), 5); }
+void cmd_brpoplpush(cmd_ctx *x) { lmove_generic(x, RIGHT, LEFT, 3); }
 
-/* LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: the first non-empty list. */
-void cmd_lmpop(cmd_ctx *x)
+/* Pops from the first non-empty list of argv[first .. at): count elements, replied as
+ * [key, element] (single, BLPOP) or [key, [elements]] (LMPOP). 1 replied, 0 every list is
+ * empty (nothing replied). */
+static int pop_first(cmd_ctx *x, int first, int at, int where, long long count, int single)
 {
-    long long count;
-    int at, where;
-    if (!cmd_mpop_args_or_reply(x, "left", "right", &at, &where, &count))
-        return;
-    for (int i = 2; i < at; i++) {
+    for (int i = first; i < at; i++) {
         db_coll c;
         int found = db_coll_get_or_reply(x, &x->argv[i], DB_LIST, &c);
         if (found < 0)
-            return;
+            return 1;
         if (!found)
             continue;
         srv_pairs got = {0};
@@ -550,12 +561,51 @@ void cmd_lmpop(cmd_ctx *x)
             size_t off = 0;
             resp_write_array(x->out, 2);
             resp_write_bulk(x->out, x->argv[i].ptr, x->argv[i].len);
-            resp_write_array(x->out, got.n);
+            if (!single)
+                resp_write_array(x->out, got.n);
             while (srv_pairs_next(&got, &off, &v, &none))
                 resp_write_bulk(x->out, v.data, v.len);
         }
         srv_pairs_free(&got);
-        return;
+        return 1;
     }
-    resp_write_null_array(x->out);
+    return 0;
 }
+
+/* BLPOP, BRPOP key [key ...] timeout: [key, element] from the first non-empty list. */
+static void bpop_generic(cmd_ctx *x, int where)
+{
+    uint64_t deadline = 0;
+    if (!x->block_retry && !block_timeout_or_reply(x, &x->argv[x->argc - 1], &deadline))
+        return;
+    if (pop_first(x, 1, x->argc - 1, where, 1, 1))
+        return;
+    if (x->in_exec)
+        resp_write_null_array(x->out);
+    else
+        block_set(x, 1, x->argc - 2, DB_LIST, 1, deadline);
+}
+
+void cmd_blpop(cmd_ctx *x) { bpop_generic(x, LEFT); }
+void cmd_brpop(cmd_ctx *x) { bpop_generic(x, RIGHT); }
+
+/* LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count], and BLMPOP timeout numkeys...:
+ * the first non-empty list. */
+static void lmpop_generic(cmd_ctx *x, int blocking)
+{
+    long long count;
+    int at, where, base = 1 + blocking;
+    uint64_t deadline = 0;
+    if (blocking && !x->block_retry && !block_timeout_or_reply(x, &x->argv[1], &deadline))
+        return;
+    if (!cmd_mpop_args_or_reply(x, base, "left", "right", &at, &where, &count) ||
+        pop_first(x, base + 1, at, where, count, 0))
+        return;
+    if (blocking && !x->in_exec)
+        block_set(x, base + 1, at - 1, DB_LIST, 1, deadline);
+    else
+        resp_write_null_array(x->out);
+}
+
+void cmd_lmpop(cmd_ctx *x) { lmpop_generic(x, 0); }
+void cmd_blmpop(cmd_ctx *x) { lmpop_generic(x, 1); }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "block.h"
 #include "db.h"
 #include "glob.h"
 
@@ -103,8 +104,8 @@ void cmd_info(cmd_ctx *x)
         info_section(&b, "Clients");
         info_add(&b, "connected_clients:%d\r\ncluster_connections:0\r\nmaxclients:%lld\r\n"
                      "client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\n"
-                     "blocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
-                 atomic_load(&srv.clients), srv.cfg.maxclients);
+                     "blocked_clients:%d\r\ntracking_clients:0\r\nclients_in_timeout_table:%d\r\n",
+                 atomic_load(&srv.clients), srv.cfg.maxclients, block_count(), block_count());
     }
     if (section_wanted(x, "memory", 1)) {
         long long rss = rss_bytes();

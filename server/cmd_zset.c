@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "block.h"
 #include "db.h"
 
 #define SCORE_LEN 8
@@ -962,15 +963,24 @@ void cmd_zinterstore(cmd_ctx *x) { zsetop_generic(x, ZOP_INTER, 1, 0); }
 void cmd_zdiffstore(cmd_ctx *x) { zsetop_generic(x, ZOP_DIFF, 1, 0); }
 void cmd_zintercard(cmd_ctx *x) { zsetop_generic(x, ZOP_INTER, 0, 1); }
 
-/* ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]: the first non-empty sorted set, as
- * [key, [[member, score] ...]]. */
-void cmd_zmpop(cmd_ctx *x)
+/* ZMPOP numkeys key [key ...] MIN|MAX [COUNT count] and BZMPOP timeout numkeys ...: the
+ * first non-empty sorted set, as [key, [[member, score] ...]]; BZPOPMIN and BZPOPMAX
+ * key [key ...] timeout: [key, member, score]. */
+static void mpop_generic(cmd_ctx *x, int blocking, int single, int single_max)
 {
-    long long count;
-    int at, max, err = OX_OK;
-    if (!cmd_mpop_args_or_reply(x, "min", "max", &at, &max, &count))
+    long long count = 1;
+    int at, max = single_max, err = OX_OK, base = 1 + blocking, first = base + 1;
+    uint64_t deadline = 0;
+    const resp_arg *t = single ? &x->argv[x->argc - 1] : &x->argv[1];
+    if (blocking && !x->block_retry && !block_timeout_or_reply(x, t, &deadline))
         return;
-    for (int i = 2; i < at; i++) {
+    if (single) {
+        first = 1;
+        at = x->argc - 1;
+    } else if (!cmd_mpop_args_or_reply(x, base, "min", "max", &at, &max, &count)) {
+        return;
+    }
+    for (int i = first; i < at; i++) {
         db_coll c;
         int found = db_coll_get_or_reply(x, &x->argv[i], DB_ZSET, &c);
         if (found <= 0) {
@@ -985,15 +995,17 @@ void cmd_zmpop(cmd_ctx *x)
         if (rc != OX_OK) {
             cmd_store_error(x, rc);
         } else {
-            resp_write_array(x->out, 2);
+            resp_write_array(x->out, single ? 3 : 2);
             resp_write_bulk(x->out, x->argv[i].ptr, x->argv[i].len);
-            resp_write_array(x->out, (size_t)n);
+            if (!single)
+                resp_write_array(x->out, (size_t)n);
             ox_val m, sv;
             size_t off = 0;
             while (srv_pairs_next(&p.got, &off, &m, &sv)) {
                 double s;
                 memcpy(&s, sv.data, sizeof s);
-                resp_write_array(x->out, 2);
+                if (!single)
+                    resp_write_array(x->out, 2);
                 resp_write_bulk(x->out, m.data, m.len);
                 resp_write_double(x->out, s);
             }
@@ -1001,5 +1013,13 @@ void cmd_zmpop(cmd_ctx *x)
         srv_pairs_free(&p.got);
         return;
     }
-    resp_write_null_array(x->out);
+    if (blocking && !x->in_exec)
+        block_set(x, first, at - 1, DB_ZSET, 1, deadline);
+    else
+        resp_write_null_array(x->out);
 }
+
+void cmd_zmpop(cmd_ctx *x) { mpop_generic(x, 0, 0, 0); }
+void cmd_bzmpop(cmd_ctx *x) { mpop_generic(x, 1, 0, 0); }
+void cmd_bzpopmin(cmd_ctx *x) { mpop_generic(x, 1, 1, 0); }
+void cmd_bzpopmax(cmd_ctx *x) { mpop_generic(x, 1, 1, 1); }

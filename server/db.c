@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "block.h"
 #include "dbmap_fmt.h"
 
 #define SWEEP_PERIOD_MS 60000 /* a pass also starts this often: expiry and overwrites (SET
@@ -238,6 +239,7 @@ int db_coll_save(cmd_ctx *x, const resp_arg *key, db_coll *c)
     if (rc == OX_OK) {
         c->exists = 1;
         watch_touch(x->dbi, key->ptr, key->len);
+        block_signal(x->dbi, key->ptr, key->len, c->type);
     }
     return rc;
 }
@@ -252,6 +254,7 @@ int db_coll_replace(cmd_ctx *x, const resp_arg *key, db_coll *c)
         if (rc == OX_OK) {
             c->exists = 1;
             watch_touch(x->dbi, key->ptr, key->len);
+            block_signal(x->dbi, key->ptr, key->len, c->type);
         }
     }
     return rc;
@@ -674,6 +677,8 @@ int db_transfer_or_reply(cmd_ctx *x, const resp_arg *src, int dbd, const resp_ar
         }
         if (rc == OX_OK)
             rc = coll_put(x, td, dst, &c, at, 0);
+        if (rc == OX_OK)
+            block_signal(dbd, dst->ptr, dst->len, c.type);
     }
     free(val);
     if (rc == OX_OK && !keep_src)

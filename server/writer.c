@@ -19,6 +19,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "block.h"
 #include "client.h"
 
 struct srv_writer {
@@ -29,6 +30,9 @@ struct srv_writer {
     int stop;
     int sleeping;           /* the writer waits (or is about to) on efd */
     srv_job **heads, **tails; /* per I/O thread, for handing a batch back */
+    srv_job *served;        /* blocked jobs a batch part served (block.h): handed back
+                               with it */
+    srv_job *requeue;       /* jobs their clients held: run next, before the queue */
     uint64_t batch;         /* the running batch's number (the writer's) */
     atomic_ullong committed; /* the last batch whose commit returned */
     /* Failed commits in the log (report_commit), the writer's alone. */
@@ -106,6 +110,12 @@ static srv_job *batch_part(srv_job *jobs, srv_job **last)
             watch_set_free(cur->wset);
             continue;
         }
+        if (cur->kind == JOB_GONE) {
+            block_gone(cur->c, &w->served);
+            continue;
+        }
+        if (block_hold(cur)) /* behind its client's blocked command */
+            continue;
         if (cur->barrier)
             continue;
         job_reply_buf(cur);
@@ -122,8 +132,10 @@ static srv_job *batch_part(srv_job *jobs, srv_job **last)
             cmd_ctx x = {.argc = cur->argc, .argv = cur->argv, .out = cur->out, .dbi = cur->db,
                          .table = srv.db[cur->db], .txn = txn, .cmd = cur->cmd, .job = cur};
             cmd_call(&x);
+            block_park(cur, &x);
             n++;
         }
+        block_serve(txn, &w->served, &w->requeue);
         if (j && ox_txn_buffer_full(txn))
             break;
     }
@@ -138,6 +150,8 @@ static srv_job *batch_part(srv_job *jobs, srv_job **last)
     report_commit(w, rc);
     if (rc != OX_OK) {
         batch_fail(jobs, j, rc);
+        for (srv_job *sj = w->served; sj; sj = sj->blk_next) /* nor what they popped */
+            batch_fail(sj, sj->next, rc); /* sj alone */
     } else {
         atomic_fetch_add_explicit(&srv.stats.commits, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&srv.stats.batched, n, memory_order_relaxed);
@@ -155,6 +169,8 @@ static void batch_hand_back(srv_job *jobs)
         w->heads[i] = w->tails[i] = NULL;
     for (srv_job *j = jobs, *next; j; j = next) {
         next = j->next;
+        if (j->parked) /* blocked (block.h): block.c holds it now */
+            continue;
         if (!j->c) { /* JOB_WSET_FREE: nobody to hand it to */
             job_free(j);
             continue;
@@ -172,16 +188,60 @@ static void batch_hand_back(srv_job *jobs)
             io_complete(&srv.io[i], w->heads[i], w->tails[i]);
 }
 
+/* Hands back a list of block.c's (linked through blk_next). */
+static void hand_back_parked(srv_job *list)
+{
+    for (srv_job *j = list; j; j = j->blk_next) {
+        j->parked = 0;
+        j->next = j->blk_next;
+    }
+    batch_hand_back(list);
+}
+
 /* Each part's replies leave once its commit returned, not after the next part, whose
  * begin may wait for a checkpoint. */
 static void batch_run(srv_job *jobs)
 {
+    srv_writer *w = srv.writer;
     while (jobs) {
         srv_job *last = NULL, *rest = batch_part(jobs, &last);
         last->next = NULL;
         batch_hand_back(jobs);
+        hand_back_parked(w->served); /* served by this part's writes, after them */
+        w->served = NULL;
         jobs = rest;
     }
+}
+
+/* Puts the jobs blocked clients held back at the head of the queue (once the batches
+ * they were in have been handed back: their next links are free again). */
+static void requeue(srv_writer *w)
+{
+    if (!w->requeue)
+        return;
+    srv_job *last = w->requeue;
+    for (srv_job *j = w->requeue; j; j = j->blk_next) {
+        j->parked = 0;
+        j->next = j->blk_next;
+        last = j;
+    }
+    pthread_mutex_lock(&w->mu);
+    last->next = w->head;
+    w->head = w->requeue;
+    if (!w->tail)
+        w->tail = last;
+    pthread_mutex_unlock(&w->mu);
+    w->requeue = NULL;
+}
+
+/* Answers blocked commands whose time is up; ms until the next deadline. */
+static uint64_t block_timeouts(srv_writer *w)
+{
+    srv_job *out = NULL;
+    uint64_t next = block_expire(&out, &w->requeue);
+    hand_back_parked(out);
+    requeue(w);
+    return next;
 }
 
 static void wake(srv_writer *w)
@@ -218,7 +278,12 @@ static void *writer_main(void *arg)
             batch_run(jobs);
         else if (stop)
             break;
-        uint64_t sleep_ms = expire_run();
+        requeue(w);
+        uint64_t sleep_ms = expire_run(), block_ms = block_timeouts(w);
+        if (block_ms < sleep_ms)
+            sleep_ms = block_ms;
+        if (w->head)
+            continue; /* requeued jobs */
         if (jobs || !sleep_ms)
             continue;
         /* Nothing queued when looked: say so before sleeping, and look once more under
@@ -298,6 +363,9 @@ void writer_stop(void)
     pthread_mutex_unlock(&w->mu);
     wake(w);
     pthread_join(w->th, NULL);
+    srv_job *parked = NULL; /* blocked commands answered null; what their clients held */
+    block_release_all(&parked);
+    hand_back_parked(parked);
     watch_shutdown();
     job_free_list(w->head); /* queued after the last batch (a client going away) */
     close(w->efd);

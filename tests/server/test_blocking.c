@@ -1,0 +1,222 @@
+/* Blocking pops (BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP BZPOPMIN BZPOPMAX BZMPOP): served
+ * first blocked first served, per key, by a later push, in the same commit; timeouts
+ * with sub-second precision; inside MULTI they do not block; a blocked client's
+ * pipelined commands wait behind it; a client that goes away while blocked loses
+ * nothing; blocked clients on every I/O thread; BLMOVE under kill -9. */
+#include <sys/socket.h>
+
+#include "srv_util.h"
+
+T_MAIN_BEGIN;
+
+static srvp g_srv;
+
+static void server_starts(void)
+{
+    const char *extra[] = {"--io-threads", "3", NULL};
+    if (sp_start_argv(&g_srv, "blocking", extra)) {
+        sp_dump_log(&g_srv);
+        T_FAIL("server did not start");
+    }
+}
+
+static int blocked_clients(redisContext *c)
+{
+    char v[32];
+    return atoi(sp_info_field(c, "clients", "blocked_clients", v, sizeof v));
+}
+
+/* Polls INFO until n clients are blocked (10 s deadline). */
+static int wait_blocked(redisContext *c, int n)
+{
+    uint64_t deadline = t_now_ms() + 10000;
+    while (blocked_clients(c) != n && t_now_ms() < deadline)
+        usleep(1000);
+    return blocked_clients(c) == n;
+}
+
+/* Sends a raw request on fd without waiting for its reply. */
+static void send_raw(int fd, const char *req)
+{
+    T_ASSERT(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+}
+
+static void errors_and_non_blocking_forms_reply_as_redis(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "FLUSHALL");
+    T_CMD(c, "-ERR timeout is negative", "BLPOP k -1");
+    T_CMD(c, "-ERR timeout is not a float or out of range", "BLPOP k x");
+    T_CMD(c, "-ERR timeout is not a float or out of range", "BZPOPMIN k x");
+    T_CMD(c, "-ERR syntax error", "BLMOVE a b up left 0");
+    T_CMD(c, "-ERR numkeys should be greater than 0", "BLMPOP 0 0 k LEFT");
+    T_CMD(c, "-ERR count should be greater than 0", "BZMPOP 0 1 k MIN COUNT 0");
+    T_CMD(c, "-ERR wrong number of arguments for 'blpop' command", "BLPOP k");
+    T_CMD(c, ":2", "RPUSH k a b");
+    T_DEEP(c, "*2 [$1 k, $1 a]", "BLPOP nokey k 0");
+    T_DEEP(c, "*2 [$1 k, $1 b]", "BRPOP k 0.1");
+    T_CMD(c, ":2", "ZADD z 1 a 2 b");
+    T_DEEP(c, "*3 [$1 z, $1 b, $1 2]", "BZPOPMAX z 0");
+    T_DEEP(c, "*2 [$1 z, *1 [*2 [$1 a, $1 1]]]", "BZMPOP 0 1 z MIN");
+    T_CMD(c, ":1", "RPUSH m x");
+    T_DEEP(c, "*2 [$1 m, *1 [$1 x]]", "BLMPOP 0 2 nokey m LEFT COUNT 3");
+    T_CMD(c, "+OK", "SET str v");
+    T_CMD(c, "-WRONGTYPE Operation against a key holding the wrong kind of value",
+          "BLPOP str 0");
+    /* Timeouts: a null array (BLPOP...) or a null string (BLMOVE), after the time. */
+    uint64_t t0 = t_now_ms();
+    T_CMD(c, "(nil)", "BLPOP nokey 0.2");
+    uint64_t took = t_now_ms() - t0;
+    if (took < 190 || took > 5000)
+        T_FAIL("BLPOP 0.2 took %llu ms", (unsigned long long)took);
+    T_CMD(c, "(nil)", "BLMOVE nokey dst LEFT LEFT 0.05");
+    T_CMD(c, "(nil)", "BZPOPMIN nokey 0.05");
+    int fd = sp_raw_connect(&g_srv);
+    T_ASSERT(fd >= 0);
+    T_RAW(fd, "BLPOP nokey 0.01\r\n", "*-1\r\n");
+    T_RAW(fd, "BLMOVE nokey d LEFT LEFT 0.01\r\n", "$-1\r\n");
+    /* Inside MULTI they answer at once, as their non-blocking forms. */
+    T_RAW(fd, "MULTI\r\nBLPOP none 0\r\nBZPOPMIN none 0\r\nBLMOVE none x LEFT LEFT 0\r\nEXEC\r\n",
+          "+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n*-1\r\n*-1\r\n$-1\r\n");
+    close(fd);
+    T_EQ_INT(blocked_clients(c), 0);
+    redisFree(c);
+}
+
+/* Five clients block on one key (over three I/O threads), one also on another key: the
+ * pushes serve them first come, first served, each element once, with a pipelined
+ * command of the first answered after its pop. */
+static void pushes_serve_blocked_clients_in_order(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "FLUSHALL");
+    int fd[5];
+    for (int i = 0; i < 5; i++) {
+        fd[i] = sp_raw_connect(&g_srv);
+        T_ASSERT(fd[i] >= 0);
+        send_raw(fd[i], i == 0 ? "BLPOP q 0\r\nPING\r\n" : i == 4 ? "BRPOP other q 0\r\n"
+                                                                    : "BLPOP q 0\r\n");
+        T_ASSERT(wait_blocked(c, i + 1));
+    }
+    T_CMD(c, ":3", "RPUSH q e0 e1 e2");
+    T_RAW(fd[0], "", "*2\r\n$1\r\nq\r\n$2\r\ne0\r\n+PONG\r\n");
+    T_RAW(fd[1], "", "*2\r\n$1\r\nq\r\n$2\r\ne1\r\n");
+    T_RAW(fd[2], "", "*2\r\n$1\r\nq\r\n$2\r\ne2\r\n");
+    T_ASSERT(wait_blocked(c, 2));
+    T_CMD(c, ":0", "EXISTS q");
+    T_CMD(c, ":1", "LPUSH other o");
+    T_RAW(fd[4], "", "*2\r\n$5\r\nother\r\n$1\r\no\r\n");
+    T_CMD(c, ":1", "RPUSH q last");
+    T_RAW(fd[3], "", "*2\r\n$1\r\nq\r\n$4\r\nlast\r\n");
+    T_ASSERT(wait_blocked(c, 0));
+    /* A push inside EXEC serves at EXEC; BZPOPMIN by ZADD; BLMOVE's push serves the
+     * next in line on its destination. */
+    send_raw(fd[0], "BZPOPMIN zq 0\r\n");
+    send_raw(fd[1], "BLMOVE src mid RIGHT LEFT 0\r\n");
+    T_ASSERT(wait_blocked(c, 2));
+    send_raw(fd[2], "BLPOP mid 0\r\n");
+    T_ASSERT(wait_blocked(c, 3));
+    T_CMD(c, "+OK", "MULTI");
+    T_CMD(c, "+QUEUED", "ZADD zq 5 m");
+    T_CMD(c, "+QUEUED", "RPUSH src s1");
+    redisReply *r = redisCommand(c, "EXEC");
+    freeReplyObject(r);
+    T_RAW(fd[0], "", "*3\r\n$2\r\nzq\r\n$1\r\nm\r\n$1\r\n5\r\n");
+    T_RAW(fd[1], "", "$2\r\ns1\r\n");
+    T_RAW(fd[2], "", "*2\r\n$3\r\nmid\r\n$2\r\ns1\r\n");
+    T_ASSERT(wait_blocked(c, 0));
+    T_CMD(c, ":0", "EXISTS src");
+    T_CMD(c, ":0", "EXISTS mid");
+    for (int i = 0; i < 5; i++)
+        close(fd[i]);
+    redisFree(c);
+}
+
+/* A blocked client that disconnects is released; a later push is not popped for it. */
+static void a_client_gone_while_blocked_loses_nothing(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "FLUSHALL");
+    for (int round = 0; round < 20; round++) {
+        int fd = sp_raw_connect(&g_srv);
+        T_ASSERT(fd >= 0);
+        send_raw(fd, round % 2 ? "BLMOVE gone kept LEFT LEFT 0\r\n" : "BLPOP gone 0\r\n");
+        T_ASSERT(wait_blocked(c, 1));
+        close(fd);
+        T_ASSERT(wait_blocked(c, 0));
+        T_CMD(c, ":1", "RPUSH gone e");
+        T_CMD(c, ":1", "LLEN gone");
+        T_CMD(c, "$1 e", "LPOP gone");
+    }
+    T_CMD(c, ":0", "EXISTS kept");
+    redisFree(c);
+}
+
+/* Clients wait on BLMOVE src -> dst while pushes arrive; kill -9 at once after: every
+ * element is exactly once in src or dst (moved whole or not at all), and every element a
+ * client was answered is in dst. */
+static void blmove_is_atomic_under_kill_9(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "FLUSHALL");
+    enum { CLIENTS = 4, PUSHES = 200 };
+    int fd[CLIENTS];
+    for (int i = 0; i < CLIENTS; i++) {
+        fd[i] = sp_raw_connect(&g_srv);
+        T_ASSERT(fd[i] >= 0);
+        /* each asks for many moves: a pipeline of BLMOVEs */
+        for (int k = 0; k < PUSHES; k++)
+            send_raw(fd[i], "BLMOVE src dst LEFT RIGHT 0\r\n");
+    }
+    T_ASSERT(wait_blocked(c, CLIENTS));
+    for (int k = 0; k < PUSHES; k++)
+        redisAppendCommand(c, "RPUSH src e%d", k);
+    for (int k = 0; k < PUSHES; k++) {
+        redisReply *r;
+        T_EQ_INT(redisGetReply(c, (void **)&r), REDIS_OK);
+        freeReplyObject(r);
+    }
+    /* the replies the clients got: each a moved element */
+    char got[65536];
+    int answered = 0;
+    for (int i = 0; i < CLIENTS; i++) {
+        ssize_t n;
+        usleep(20000);
+        while ((n = recv(fd[i], got, sizeof got - 1, MSG_DONTWAIT)) > 0) {
+            got[n] = '\0';
+            for (char *p = got; (p = strstr(p, "$")); p++)
+                answered++;
+        }
+    }
+    sp_kill(&g_srv);
+    for (int i = 0; i < CLIENTS; i++)
+        close(fd[i]);
+    redisFree(c);
+    T_EQ_INT(sp_start_argv(&g_srv, "blocking", (const char *[]){"--io-threads", "3", NULL}), 0);
+    c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    redisReply *a = redisCommand(c, "LLEN src"), *b = redisCommand(c, "LLEN dst");
+    T_EQ_INT(a->integer + b->integer, PUSHES);
+    if (b->integer < answered)
+        T_FAIL("%d answered, %lld in dst", answered, b->integer);
+    freeReplyObject(a);
+    freeReplyObject(b);
+    redisFree(c);
+}
+
+int main(void)
+{
+    T_RUN(server_starts);
+    if (!g_srv.pid)
+        return T_MAIN_END();
+    T_RUN(errors_and_non_blocking_forms_reply_as_redis);
+    T_RUN(pushes_serve_blocked_clients_in_order);
+    T_RUN(a_client_gone_while_blocked_loses_nothing);
+    T_RUN(blmove_is_atomic_under_kill_9);
+    t_failed += sp_stop_or_dump(&g_srv);
+    return T_MAIN_END();
+}
