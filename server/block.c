@@ -25,6 +25,7 @@ typedef struct sig {
 } sig;
 
 static blk *first_blk, *last_blk;
+static srv_job *unblocked, *unblocked_held; /* by CLIENT UNBLOCK, for block_serve */
 static atomic_int nparked;
 static sig *sigs;
 static size_t nsigs, capsigs;
@@ -170,6 +171,9 @@ static int woken(const blk *b, const sig *s, size_t n)
 
 void block_serve(ox_txn *txn, srv_job **served, srv_job **requeue)
 {
+    append(served, unblocked);
+    append(requeue, unblocked_held);
+    unblocked = unblocked_held = NULL;
     while (nsigs) { /* a served BLMOVE may signal its destination: go round again */
         sig *s = sigs;
         size_t n = nsigs;
@@ -193,6 +197,26 @@ void block_serve(ox_txn *txn, srv_job **served, srv_job **requeue)
     }
 }
 
+/* Writes the reply of a command whose wait ended without an element. */
+static void answer_null(blk *b);
+
+int block_unblock(uint64_t id, int error)
+{
+    blk *b = first_blk;
+    while (b && b->job->c->id != id)
+        b = b->next;
+    if (!b)
+        return 0;
+    if (error) {
+        static const char msg[] = "-UNBLOCKED client unblocked via CLIENT UNBLOCK";
+        resp_write_error(b->job->out, msg, sizeof msg - 1);
+    }
+    else
+        answer_null(b);
+    release(b, &unblocked, &unblocked_held);
+    return 1;
+}
+
 void block_gone(srv_client *c, srv_job **out)
 {
     blk *b = c->parked;
@@ -200,7 +224,6 @@ void block_gone(srv_client *c, srv_job **out)
         release(b, out, NULL); /* no reply: nobody reads it */
 }
 
-/* Writes the reply of a command whose wait ended without an element. */
 static void answer_null(blk *b)
 {
     if (b->null_array)

@@ -40,6 +40,9 @@ int block_hold(srv_job *j);
  * onto *requeue (to run next). These lists link jobs through blk_next, and their jobs
  * keep parked set until the writer hands them back or requeues them. */
 void block_serve(ox_txn *txn, srv_job **served, srv_job **requeue);
+/* Writer (CLIENT UNBLOCK): ends the wait of client id's parked command, with a null reply
+ * or (error) Redis's -UNBLOCKED error; block_serve hands it on. 1 if it was parked. */
+int block_unblock(uint64_t id, int error);
 /* Writer: JOB_GONE for client c: its parked job and those it held, no reply, onto *out. */
 void block_gone(srv_client *c, srv_job **out);
 /* Writer: answers the parked commands whose deadline passed (a null reply) onto *out,

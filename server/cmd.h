@@ -172,12 +172,13 @@ int cmd_is(const resp_arg *a, const char *s);
 /* Command families (one file each). */
 cmd_fn cmd_ping, cmd_echo, cmd_quit, cmd_select, cmd_hello, cmd_auth, cmd_client, cmd_reset;
 cmd_fn cmd_client_list, cmd_client_kill; /* cmd_client.c: they write their reply later */
+cmd_fn cmd_client_unblock; /* cmd_client.c: in the writer (CMD_WATCH), where clients block */
 cmd_fn cmd_get_, cmd_set, cmd_setnx, cmd_setex, cmd_psetex, cmd_getset, cmd_getdel, cmd_getex;
 cmd_fn cmd_mget, cmd_mset, cmd_msetnx, cmd_incr, cmd_decr, cmd_incrby, cmd_decrby;
 cmd_fn cmd_incrbyfloat, cmd_append, cmd_strlen, cmd_getrange, cmd_setrange;
 cmd_fn cmd_del, cmd_exists, cmd_type, cmd_dbsize, cmd_flushdb, cmd_flushall, cmd_touch;
 cmd_fn cmd_rename, cmd_renamenx, cmd_copy, cmd_move, cmd_randomkey, cmd_swapdb;
-cmd_fn cmd_keys, cmd_scan;
+cmd_fn cmd_keys, cmd_scan, cmd_object, cmd_memory; /* cmd_object, cmd_memory: cmd_keys.c */
 cmd_fn cmd_hset, cmd_hsetnx, cmd_hmset, cmd_hget, cmd_hmget, cmd_hdel, cmd_hlen, cmd_hstrlen;
 cmd_fn cmd_hexists, cmd_hincrby, cmd_hincrbyfloat, cmd_hkeys, cmd_hvals, cmd_hgetall;
 cmd_fn cmd_hrandfield; /* cmd_hash.c */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "block.h"
 #include "client.h"
 
 /* Redis's client types; every client here is a normal one (no replication, no pub/sub). */
@@ -299,4 +300,25 @@ void cmd_client_kill(cmd_ctx *x)
     return;
 refused:
     req_free(r);
+}
+
+/* CLIENT UNBLOCK id [TIMEOUT|ERROR]: runs in the writer, where blocked commands wait. */
+void cmd_client_unblock(cmd_ctx *x)
+{
+    long long id;
+    int error = 0;
+    if (x->argc > 4) {
+        cmd_reply_sub_syntax(x->out, x->argv);
+        return;
+    }
+    if (cmd_ll_or_reply(x, &x->argv[2], &id))
+        return;
+    if (x->argc == 4) {
+        error = cmd_is(&x->argv[3], "error");
+        if (!error && !cmd_is(&x->argv[3], "timeout")) {
+            cmd_err(x, "-ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+    }
+    resp_write_int(x->out, id > 0 && block_unblock((uint64_t)id, error));
 }

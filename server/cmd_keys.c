@@ -229,3 +229,154 @@ void cmd_randomkey(cmd_ctx *x)
     }
     resp_write_null(x->out);
 }
+
+/* ---- OBJECT and MEMORY USAGE: what Redis 7.0 would say of a value this size -------------- */
+
+#define SET_MAX_INTSET 512     /* Redis 7.0's set-max-intset-entries */
+#define LISTPACK_MAX 128       /* hash- and zset-max-listpack-entries */
+
+/* 1 if every member of set c is an integer (a set of at most SET_MAX_INTSET members). */
+static int all_integers(cmd_ctx *x, db_coll *c)
+{
+    ox_iter *it;
+    ox_val k, v;
+    long long n;
+    int rc = db_member_iter(x, c, DB_SUB_FIELD, NULL, &it), all = 1;
+    while (rc == OX_OK && all && (rc = ox_iter_next(it, &k, &v)) == OX_OK)
+        all = srv_str2ll((const char *)k.data + COLL_KEY_PREFIX, k.len - COLL_KEY_PREFIX, &n);
+    if (rc == OX_OK || rc == OX_NOTFOUND)
+        ox_iter_close(it);
+    return all && (rc == OX_OK || rc == OX_NOTFOUND);
+}
+
+/* The encoding Redis 7.0 would give the value by its size and content (its defaults). */
+static const char *encoding_of(cmd_ctx *x, const resp_arg *key, int type, const ox_val *v)
+{
+    long long n;
+    db_coll c;
+    if (type == DB_STRING)
+        return v->len <= 20 && srv_str2ll(v->data, v->len, &n) ? "int"
+             : v->len <= 44 ? "embstr" : "raw";
+    if (type == DB_LIST)
+        return "quicklist";
+    if (db_coll_get_or_reply(x, key, type, &c) <= 0)
+        return NULL;
+    if (type == DB_SET)
+        return c.count <= SET_MAX_INTSET && all_integers(x, &c) ? "intset" : "hashtable";
+    if (type == DB_HASH)
+        return c.count <= LISTPACK_MAX ? "listpack" : "hashtable";
+    return c.count <= LISTPACK_MAX ? "listpack" : "skiplist";
+}
+
+static const char *const object_help[] = {
+    "ENCODING <key>",
+    "    Return the kind of internal representation used in order to store the value",
+    "    associated with a <key>.",
+    "FREQ <key>",
+    "    Return the access frequency index of the <key>. The returned integer is",
+    "    proportional to the logarithm of the recent access frequency of the key.",
+    "IDLETIME <key>",
+    "    Return the idle time of the <key>, that is the approximated number of",
+    "    seconds elapsed since the last access to the key.",
+    "REFCOUNT <key>",
+    "    Return the number of references of the value associated with the specified",
+    "    <key>.",
+    NULL};
+
+/* OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key. Access times and frequencies are not
+ * kept: IDLETIME says 0, FREQ answers as Redis does without an LFU policy. */
+void cmd_object(cmd_ctx *x)
+{
+    const resp_arg *sub = &x->argv[1];
+    if (cmd_is(sub, "help")) {
+        cmd_reply_help(x->out, &x->argv[0], object_help);
+        return;
+    }
+    ox_val v;
+    int type;
+    int rc = db_read(x, x->table, &x->argv[2], &v, &type, NULL);
+    if (rc != OX_OK && rc != OX_NOTFOUND) {
+        cmd_store_error(x, rc);
+    } else if (rc == OX_NOTFOUND) {
+        resp_write_null(x->out);
+    } else if (cmd_is(sub, "encoding")) {
+        const char *e = encoding_of(x, &x->argv[2], type, &v);
+        if (e)
+            resp_write_bulk(x->out, e, strlen(e));
+    } else if (cmd_is(sub, "refcount")) {
+        long long n; /* Redis shares the integers 0..9999 */
+        int shared = type == DB_STRING && v.len <= 20 && srv_str2ll(v.data, v.len, &n) &&
+                     n >= 0 && n < 10000;
+        resp_write_int(x->out, shared ? 2147483647 : 1);
+    } else if (cmd_is(sub, "idletime")) {
+        resp_write_int(x->out, 0);
+    } else {
+        cmd_err(x, "-ERR An LFU maxmemory policy is not selected, access frequency not "
+                   "tracked. Please note that when switching between policies at runtime LRU "
+                   "and LFU data will take some time to adjust.");
+    }
+}
+
+static const char *const memory_help[] = {
+    "DOCTOR",
+    "    Return memory problems reports.",
+    "MALLOC-STATS",
+    "    Return internal statistics report from the memory allocator.",
+    "PURGE",
+    "    Attempt to purge dirty pages for reclamation by the allocator.",
+    "STATS",
+    "    Return information about the memory usage of the server.",
+    "USAGE <key> [SAMPLES <count>]",
+    "    Return memory in bytes used by <key> and its value. Nested values are",
+    "    sampled up to <count> times (default: 5, 0 means sample all).",
+    NULL};
+
+/* MEMORY USAGE key [SAMPLES count]: an estimate in Redis's terms (a key and its value as
+ * Redis would hold them in memory; here they are on disk): the key, its value's bytes or,
+ * for a collection, its members' average size from up to `count` of them (0: all), times
+ * their number, with Redis-like overheads. */
+void cmd_memory(cmd_ctx *x)
+{
+    if (cmd_is(&x->argv[1], "help")) {
+        cmd_reply_help(x->out, &x->argv[0], memory_help);
+        return;
+    }
+    long long samples = 5;
+    if (x->argc == 5 && cmd_is(&x->argv[3], "samples")) {
+        if (cmd_ll_or_reply(x, &x->argv[4], &samples))
+            return;
+    } else if (x->argc != 3) {
+        cmd_syntax_error(x);
+        return;
+    }
+    ox_val v;
+    int type;
+    int rc = db_read(x, x->table, &x->argv[2], &v, &type, NULL);
+    if (rc != OX_OK) {
+        if (rc == OX_NOTFOUND)
+            resp_write_null(x->out);
+        else
+            cmd_store_error(x, rc);
+        return;
+    }
+    uint64_t bytes = 16 + 24 + x->argv[2].len; /* the dict entry, the key's object */
+    db_coll c;
+    if (type == DB_STRING) {
+        bytes += 16 + v.len;
+    } else if (db_coll_get_or_reply(x, &x->argv[2], type, &c) > 0) {
+        ox_iter *it;
+        ox_val k, mv;
+        uint64_t seen = 0, sum = 0;
+        int sub = type == DB_LIST ? COLL_SUB_LIST : DB_SUB_FIELD;
+        rc = db_member_iter(x, &c, sub, NULL, &it);
+        while (rc == OX_OK && (samples == 0 || seen < (uint64_t)samples) &&
+               (rc = ox_iter_next(it, &k, &mv)) == OX_OK) {
+            sum += (type == DB_LIST ? 0 : k.len - COLL_KEY_PREFIX) + mv.len + 16;
+            seen++;
+        }
+        if (rc == OX_OK || rc == OX_NOTFOUND)
+            ox_iter_close(it);
+        bytes += 64 + (seen ? sum / seen * c.count : 0);
+    }
+    resp_write_int(x->out, (long long)((bytes + 7) & ~(uint64_t)7));
+}

@@ -2,7 +2,7 @@
  * first blocked first served, per key, by a later push, in the same commit; timeouts
  * with sub-second precision; inside MULTI they do not block; a blocked client's
  * pipelined commands wait behind it; a client that goes away while blocked loses
- * nothing; blocked clients on every I/O thread; BLMOVE under kill -9. */
+ * nothing; CLIENT UNBLOCK; blocked clients on every I/O thread; BLMOVE under kill -9. */
 #include <sys/socket.h>
 
 #include "srv_util.h"
@@ -155,6 +155,38 @@ static void a_client_gone_while_blocked_loses_nothing(void)
     redisFree(c);
 }
 
+/* CLIENT UNBLOCK ends a wait with a null reply or Redis's error, and the client's next
+ * command runs. */
+static void client_unblock_ends_a_wait(void)
+{
+    redisContext *c = sp_connect(&g_srv), *b = sp_connect(&g_srv);
+    T_ASSERT(c && b);
+    redisReply *r = redisCommand(b, "CLIENT ID");
+    long long id = r->integer;
+    freeReplyObject(r);
+    T_CMD(c, "-ERR value is not an integer or out of range", "CLIENT UNBLOCK x");
+    T_CMD(c, "-ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR", "CLIENT UNBLOCK 1 foo");
+    T_CMD(c, ":0", "CLIENT UNBLOCK %lld", id);
+    for (int form = 0; form < 2; form++) {
+        redisAppendCommand(b, "BLPOP nothing 0");
+        redisAppendCommand(b, "PING");
+        T_ASSERT(redisBufferWrite(b, &(int){0}) == REDIS_OK);
+        T_ASSERT(wait_blocked(c, 1));
+        T_CMD(c, ":1", "CLIENT UNBLOCK %lld %s", id, form ? "ERROR" : "TIMEOUT");
+        T_EQ_INT(redisGetReply(b, (void **)&r), REDIS_OK);
+        char got[128];
+        sp_show(r, got, sizeof got);
+        freeReplyObject(r);
+        T_EQ_STR(got, form ? "-UNBLOCKED client unblocked via CLIENT UNBLOCK" : "(nil)");
+        T_EQ_INT(redisGetReply(b, (void **)&r), REDIS_OK);
+        T_EQ_STR(r->str, "PONG");
+        freeReplyObject(r);
+    }
+    T_EQ_INT(blocked_clients(c), 0);
+    redisFree(b);
+    redisFree(c);
+}
+
 /* Clients wait on BLMOVE src -> dst while pushes arrive; kill -9 at once after: every
  * element is exactly once in src or dst (moved whole or not at all), and every element a
  * client was answered is in dst. */
@@ -216,6 +248,7 @@ int main(void)
     T_RUN(errors_and_non_blocking_forms_reply_as_redis);
     T_RUN(pushes_serve_blocked_clients_in_order);
     T_RUN(a_client_gone_while_blocked_loses_nothing);
+    T_RUN(client_unblock_ends_a_wait);
     T_RUN(blmove_is_atomic_under_kill_9);
     t_failed += sp_stop_or_dump(&g_srv);
     return T_MAIN_END();

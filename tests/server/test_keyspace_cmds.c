@@ -413,6 +413,45 @@ static void info_keyspace_reports_avg_ttl(void)
         T_FAIL("avg_ttl=%llu", avg);
 }
 
+/* OBJECT and MEMORY USAGE name what Redis 7.0 would use for a value of that size. */
+static void object_and_memory_reply_as_redis(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "FLUSHALL");
+    T_CMD(c, "+OK", "SET int 12");
+    T_CMD(c, "+OK", "SET emb abc");
+    T_CMD(c, "+OK", "SET raw %s", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+    T_CMD(c, ":1", "HSET h a 1");
+    T_CMD(c, ":2", "SADD si 1 2");
+    T_CMD(c, ":1", "SADD ss a");
+    T_CMD(c, ":1", "ZADD z 1 a");
+    T_CMD(c, ":1", "RPUSH l a");
+    static const char *const enc[][2] = {{"int", "int"}, {"emb", "embstr"}, {"raw", "raw"},
+                                         {"h", "listpack"}, {"si", "intset"},
+                                         {"ss", "hashtable"}, {"z", "listpack"},
+                                         {"l", "quicklist"}};
+    for (size_t i = 0; i < sizeof enc / sizeof *enc; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "$%zu %s", strlen(enc[i][1]), enc[i][1]);
+        T_CMD(c, want, "OBJECT ENCODING %s", enc[i][0]);
+    }
+    for (int i = 0; i < 129; i++)
+        T_CMD(c, ":1", "ZADD bigz %d m%d", i, i);
+    T_CMD(c, "$8 skiplist", "OBJECT ENCODING bigz");
+    T_CMD(c, "(nil)", "OBJECT ENCODING nokey");
+    T_CMD(c, ":2147483647", "OBJECT REFCOUNT int");
+    T_CMD(c, ":1", "OBJECT REFCOUNT emb");
+    T_CMD(c, ":0", "OBJECT IDLETIME emb");
+    T_CMD(c, "-ERR unknown subcommand 'bogus'. Try OBJECT HELP.", "OBJECT bogus x");
+    T_CMD(c, "(nil)", "MEMORY USAGE nokey");
+    T_CMD(c, "-ERR value is not an integer or out of range", "MEMORY USAGE emb SAMPLES x");
+    redisReply *r = redisCommand(c, "MEMORY USAGE bigz");
+    T_ASSERT(r && r->type == REDIS_REPLY_INTEGER && r->integer > 129 * 16);
+    freeReplyObject(r);
+    redisFree(c);
+}
+
 int main(void)
 {
     T_RUN(server_starts_with_four_io_threads);
@@ -425,6 +464,7 @@ int main(void)
     T_RUN(client_kill_closes_clients_of_other_threads);
     T_RUN(commandstats_and_errorstats_count_exactly);
     T_RUN(info_keyspace_reports_avg_ttl);
+    T_RUN(object_and_memory_reply_as_redis);
     t_failed += sp_stop_or_dump(&g_srv);
     return T_MAIN_END();
 }
