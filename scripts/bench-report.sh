@@ -11,6 +11,10 @@
 #           appendfsync always; everysec / appendonly yes + everysec; oxistore no / Redis
 #           without persistence. Requests/s, p50 and p99 (redis-benchmark --csv) per figure.
 #           GET and MGET read a key space loaded beforehand (every key they ask for exists).
+#   types   redis-benchmark's own tests of the data types (LPUSH RPUSH LPOP RPOP SADD HSET
+#           SPOP ZADD ZPOPMIN LRANGE_100 LRANGE_600) at c=50 and c=50 -P 16, under the
+#           durable pair and the not-durable one (goals: >= 1.0x durable, >= 0.8x not
+#           durable, LRANGE_600 >= 0.7x).
 #   plot    SET and GET (100 B, durable: always / always) at BENCH_CLIENTS clients.
 #   disk    on a fresh durable pair (always / always): disk bytes written per SET at c=50
 #           (/proc/PID/io write_bytes before and after each figure; goal <= 3x Redis); then
@@ -33,7 +37,7 @@
 #   BENCH_REWRITE_KEYS  their key space (default 100000)
 #   BENCH_CLIENTS  client counts of the plot (default "1 2 5 10 20 50 100 200")
 #   BENCH_IO_THREADS  oxistore's io-threads (default: the server's, cores minus one, at least 1)
-#   BENCH_SECTIONS which sections to run (default "matrix plot disk large")
+#   BENCH_SECTIONS which sections to run (default "matrix types plot disk large")
 #   BENCH_OUT      the report (default BENCHMARKS.md at the repository root)
 #   BENCH_PNG      the plot (default bench/throughput.png)
 # Usage: scripts/bench-report.sh [oxistore-server binary]
@@ -53,7 +57,7 @@ RW_N=${BENCH_REWRITE_N:-300000}
 RW_KEYS=${BENCH_REWRITE_KEYS:-100000}
 CLIENTS=${BENCH_CLIENTS:-1 2 5 10 20 50 100 200}
 IOT=${BENCH_IO_THREADS:-$(( $(nproc) > 2 ? $(nproc) - 1 : 1 ))}
-SECTIONS=${BENCH_SECTIONS:-matrix plot disk large}
+SECTIONS=${BENCH_SECTIONS:-matrix types plot disk large}
 OUT=${BENCH_OUT:-$top/BENCHMARKS.md}
 PNG=${BENCH_PNG:-$top/bench/throughput.png}
 util=$top/scripts/bench-util.py
@@ -131,8 +135,10 @@ bench1() {
     MGET) args=(MGET); for _ in 1 2 3 4 5 6 7 8 9 10; do args+=(key:__rand_int__); done ;;
     *) args=(-t "${t,,}") ;;
   esac
+  # the line of the test itself (LRANGE_100 is preceded by the LPUSH that fills its list)
   redis-benchmark -p "$port" -c "$c" -P "$p" -n "$n" -r "$R" -d "$d" --csv "${args[@]}" 2>/dev/null \
-    | awk -F, 'NR == 2 { gsub(/"/, ""); print $2, $5, $7 }' | grep . || echo "0 0 0"
+    | awk -F, -v want="${t^^}" 'NR > 1 { gsub(/"/, ""); split($1, w, " "); if (w[1] == want) { print $2, $5, $7; exit } }' \
+    | grep . || echo "0 0 0"
 }
 # median of each column over lines of numbers
 median_cols() { python3 -c '
@@ -215,6 +221,35 @@ matrix() {
     done
   done
   rm -f "$work"/keys-*.resp
+}
+
+# ---- section: types ------------------------------------------------------------------------
+types() {
+  emit "## Data types" "" \
+    "redis-benchmark's own tests of the data types, $N requests per figure, median of $REPEAT" \
+    "runs, the servers interleaved. LRANGE_100/600 read lists the benchmark fills first. Goals:" \
+    ">= 1.0x under the durable pair, >= 0.8x under the other (LRANGE_600 >= 0.7x)." ""
+  local mode t cfg c p op rp opid rpid goal
+  for mode in always no; do
+    emit "### $( [ $mode = always ] && echo "Durable (always / always)" || echo "Not durable (no / no persistence)" )" "" \
+      "| test | clients | pipeline | oxistore req/s | Redis req/s | ratio | goal | p99 ms ox \\| Redis |" \
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    log "types: $mode"
+    op=$(free_port); rp=$(free_port)
+    ox_start "$op" "$work/t-ox-$mode" "$mode"; opid=$PID
+    redis_start "$rp" "$work/t-r-$mode" "$mode"; rpid=$PID
+    for t in LPUSH RPUSH LPOP RPOP SADD HSET SPOP ZADD ZPOPMIN LRANGE_100 LRANGE_600; do
+      for cfg in "50 1" "50 16"; do
+        set -- $cfg; c=$1; p=$2
+        goal=$( [ $mode = always ] && echo 1.0 || { [ $t = LRANGE_600 ] && echo 0.7 || echo 0.8; } )
+        set -- $(pair "$op" "$rp" $t "$c" "$p" 100)
+        emit "| $t | $c | $p | $(fmt_rps "$1") | $(fmt_rps "$4") | **$(ratio "$1" "$4")x** | $goal | $3 \\| $6 |"
+      done
+    done
+    emit ""
+    stop "$op" "$opid"; stop "$rp" "$rpid"
+    rm -rf "$work/t-ox-$mode" "$work/t-r-$mode"
+  done
 }
 
 # ---- section: plot -------------------------------------------------------------------------
@@ -483,7 +518,7 @@ large() {
 # ---- run -------------------------------------------------------------------------------------
 : > "$md"
 for sec in $SECTIONS; do
-  case $sec in matrix|plot|disk|large) $sec ;; *) echo "unknown section $sec" >&2; exit 2 ;; esac
+  case $sec in matrix|types|plot|disk|large) $sec ;; *) echo "unknown section $sec" >&2; exit 2 ;; esac
 done
 elapsed=$(( $(date +%s) - started ))
 

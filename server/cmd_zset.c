@@ -62,10 +62,28 @@ static int score_of(cmd_ctx *x, const db_coll *c, const void *m, size_t len, dou
 
 /* Writer: gives member m the score `score` (had: its old one, if it had one). OX_OK or
  * an error. */
-static int zset_put(cmd_ctx *x, const db_coll *c, const void *m, size_t len, int had,
+static int zset_put(cmd_ctx *x, db_coll *c, const void *m, size_t len, int had,
                     double old, double score)
 {
+    unsigned char enc[SCORE_LEN];
+    coll_score_put(enc, score);
+    uint64_t e = 0;
+    for (int i = 0; i < SCORE_LEN; i++)
+        e = e << 8 | enc[i];
+    if (c->head && e < (uint64_t)c->head) /* below the bound: lower it (saved with c) */
+        c->head = (int64_t)e;
     return coll_zset_put(x->txn, c->members, c->id, m, len, had, old, score);
+}
+
+/* A pop from the low end deleted everything below (score, ...): the bound moves up. */
+static void bound_raise(db_coll *c, double score)
+{
+    unsigned char enc[SCORE_LEN];
+    uint64_t e = 0;
+    coll_score_put(enc, score);
+    for (int i = 0; i < SCORE_LEN; i++)
+        e = e << 8 | enc[i];
+    c->head = (int64_t)e;
 }
 
 /* Writer: removes member m (score `score`) from c, and counts it. */
@@ -370,6 +388,16 @@ static long long zwalk(cmd_ctx *x, db_coll *c, const zrange *r, zvisit *visit, v
             ;
         *(r->rev ? &hiv.len : &lov.len) = IDX_PREFIX;
     }
+    if (c->head && !r->rev) { /* nothing lives below the bound: seek there if it is higher,
+                                 past what pops deleted */
+        unsigned char bound[SCORE_LEN];
+        for (int i = 0; i < SCORE_LEN; i++)
+            bound[i] = (unsigned char)((uint64_t)c->head >> (56 - 8 * i));
+        if (lov.len == COLL_KEY_PREFIX || memcmp(bound, lo + COLL_KEY_PREFIX, SCORE_LEN) > 0) {
+            memcpy(lo + COLL_KEY_PREFIX, bound, SCORE_LEN);
+            lov.len = IDX_PREFIX;
+        }
+    }
     ox_iter *it;
     int rc = x->txn ? ox_txn_range(x->txn, c->members, &lov, &hiv, r->rev ? OX_ITER_DESC : 0, &it)
                     : ox_snapshot_range(x->snap, c->members, &lov, &hiv, r->rev ? OX_ITER_DESC : 0, &it);
@@ -635,12 +663,15 @@ void cmd_zrevrank(cmd_ctx *x) { rank_generic(x, 1); }
 
 typedef struct popped {
     srv_pairs got;
+    int min;        /* from the low end: the score bound rises (coll_fmt.h) */
 } popped;
 
 static int visit_pop(cmd_ctx *x, db_coll *c, const ox_val *m, double s, void *ctx, int *err)
 {
     popped *p = ctx;
     srv_pairs_add(&p->got, m->data, m->len, &s, sizeof s);
+    if (p->min)
+        bound_raise(c, s);
     return visit_remove(x, c, m, s, NULL, err);
 }
 
@@ -655,7 +686,7 @@ static void pop_generic(cmd_ctx *x, int max)
     if (found < 0)
         return;
     zrange r = {.by = BY_RANK, .rev = max, .start = 0, .stop = count - 1, .limit = -1};
-    popped p = {{0}};
+    popped p = {{0}, !max};
     long long n = count ? zwalk(x, &c, &r, visit_pop, &p, &err) : 0;
     int rc = n < 0 ? err : n > 0 ? db_coll_save(x, &x->argv[1], &c) : OX_OK;
     if (rc != OX_OK) {
@@ -989,7 +1020,7 @@ static void mpop_generic(cmd_ctx *x, int blocking, int single, int single_max)
             continue;
         }
         zrange r = {.by = BY_RANK, .rev = max, .start = 0, .stop = count - 1, .limit = -1};
-        popped p = {{0}};
+        popped p = {{0}, !max};
         long long n = zwalk(x, &c, &r, visit_pop, &p, &err);
         int rc = n < 0 ? err : db_coll_save(x, &x->argv[i], &c);
         if (rc != OX_OK) {

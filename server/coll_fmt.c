@@ -42,7 +42,7 @@ size_t coll_meta_encode(unsigned char meta[COLL_LIST_META_LEN], int type, uint64
 {
     be64_put(meta, id);
     be64_put(meta + 8, count);
-    if (type != DB_LIST)
+    if (type != DB_LIST && !(type == DB_ZSET && head)) /* a sorted set's hint: coll_fmt.h */
         return COLL_META_LEN;
     be64_put(meta + 16, (uint64_t)head);
     return COLL_LIST_META_LEN;

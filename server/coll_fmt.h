@@ -5,7 +5,10 @@
  * A key's record carries its Redis type as the record's kind (OX_PUT_KIND). A string's
  * record holds its bytes; a collection's, COLL_META_LEN bytes: its id and its member
  * count, 8 bytes big-endian each; a list's COLL_LIST_META_LEN: then the position of its
- * first element (a signed 64-bit number, two's complement big-endian). Database table "<n>" has the member table "m<n>":
+ * first element (a signed 64-bit number, two's complement big-endian); a sorted set's may
+ * be as long, with a lower bound of its scores in their 8-byte encoding (coll_score_put;
+ * none, or 0, means no bound), so that a walk from its lowest score seeks past what pops
+ * deleted instead of stepping over it. Database table "<n>" has the member table "m<n>":
  *   [id: 8 bytes big-endian][COLL_SUB_HEAD]      -> the user key (the back link)
  *   [id][COLL_SUB_FIELD][name]                   -> a hash field's value, a set's "",
  *                                                   a sorted set's score (8 bytes)

@@ -380,17 +380,61 @@ static int range_iter(cmd_ctx *x, ox_table *t, const ox_val *lo, const ox_val *h
                   : ox_snapshot_range(x->snap, t, lo, hi, 0, it);
 }
 
+/* The first (or, last, the last) member name of c's sub-space into buf (up to cap bytes):
+ * its length, 0 if there is none. OX_OK or an error in *rc. */
+static size_t end_member(cmd_ctx *x, const db_coll *c, int sub, int last, unsigned char *buf,
+                         size_t cap, int *rc)
+{
+    unsigned char lo[COLL_KEY_PREFIX], hi[COLL_KEY_PREFIX];
+    ox_val lov = {lo, coll_member_key(lo, c->id, sub, NULL, 0)};
+    ox_val hiv = {hi, coll_member_key(hi, c->id, sub + 1, NULL, 0)}, k, v;
+    ox_iter *it;
+    size_t n = 0;
+    *rc = x->txn ? ox_txn_range(x->txn, c->members, &lov, &hiv, last ? OX_ITER_DESC : 0, &it)
+                 : ox_snapshot_range(x->snap, c->members, &lov, &hiv, last ? OX_ITER_DESC : 0,
+                                     &it);
+    if (*rc)
+        return 0;
+    if ((*rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+        n = k.len - COLL_KEY_PREFIX < cap ? k.len - COLL_KEY_PREFIX : cap;
+        memcpy(buf, (const unsigned char *)k.data + COLL_KEY_PREFIX, n);
+    }
+    ox_iter_close(it);
+    if (*rc == OX_NOTFOUND)
+        *rc = OX_OK;
+    return n;
+}
+
+/* Each pick is the first member at or after a random name between the first and the last
+ * member (their common prefix, then random bytes inside their range): spread over the
+ * whole set whatever its names look like, so that pops (SPOP) do not pile their deletions
+ * at one place that every later pick would have to step over. */
 static int member_pick(cmd_ctx *x, const db_coll *c, int sub, uint64_t n, uint64_t *seed,
                        srv_pairs *out)
 {
-    unsigned char lo[COLL_KEY_PREFIX + 8], hi[COLL_KEY_PREFIX];
+    enum { PICK_BYTES = 24 };
+    unsigned char lo[COLL_KEY_PREFIX + PICK_BYTES], hi[COLL_KEY_PREFIX];
+    unsigned char first[PICK_BYTES], last[PICK_BYTES];
+    int rc;
+    size_t fl = end_member(x, c, sub, 0, first, sizeof first, &rc), ll = 0;
+    if (rc == OX_OK)
+        ll = end_member(x, c, sub, 1, last, sizeof last, &rc);
+    if (rc != OX_OK)
+        return rc;
+    size_t common = 0;
+    while (common < fl && common < ll && first[common] == last[common])
+        common++;
     ox_val lov = {lo, sizeof lo}, hiv = {hi, coll_member_key(hi, c->id, sub + 1, NULL, 0)};
     coll_member_key(lo, c->id, sub, NULL, 0);
+    memcpy(lo + COLL_KEY_PREFIX, first, common);
     for (uint64_t i = 0; i < n; i++) {
-        uint64_t r = rnd_next(seed);
-        for (int b = 0; b < 8; b++, r >>= 8)
+        for (size_t b = common; b < PICK_BYTES; b++) {
+            unsigned r = (unsigned)(rnd_next(seed) >> 24);
+            if (b == common && b < fl && b < ll) /* between the two ends' first difference */
+                r = first[b] + r % (unsigned)(last[b] - first[b] + 1);
             lo[COLL_KEY_PREFIX + b] = (unsigned char)r;
-        int rc = OX_NOTFOUND;
+        }
+        rc = OX_NOTFOUND;
         for (int pass = 0; pass < 2 && rc == OX_NOTFOUND; pass++) { /* then wrap round */
             ox_iter *it;
             ox_val k, v;

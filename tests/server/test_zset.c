@@ -213,6 +213,39 @@ static void algebra_and_zmpop_reply_as_redis(void)
     redisFree(c);
 }
 
+/* Pops from the low end raise a stored bound of the scores (coll_fmt.h) that walks seek
+ * to: ranges, ranks and counts stay exact, and an element added below it is seen. */
+static void pops_keep_ranges_exact(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "FLUSHALL");
+    for (int i = 1; i <= 1000; i++)
+        redisAppendCommand(c, "ZADD q %d m%d", i, i);
+    for (int i = 1; i <= 1000; i++) {
+        redisReply *r;
+        T_EQ_INT(redisGetReply(c, (void **)&r), REDIS_OK);
+        freeReplyObject(r);
+    }
+    for (int i = 1; i <= 500; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "*2 [$%d m%d, $%d %d]", i < 10 ? 2 : i < 100 ? 3 : 4, i,
+                 i < 10 ? 1 : i < 100 ? 2 : 3, i);
+        T_DEEP(c, want, "ZPOPMIN q");
+    }
+    T_DEEP(c, "*2 [$4 m501, $4 m502]", "ZRANGE q 0 1");
+    T_CMD(c, ":199", "ZRANK q m700");
+    T_CMD(c, ":500", "ZCOUNT q -inf +inf");
+    T_CMD(c, ":1", "ZADD q -5 low"); /* below the bound: the bound goes down */
+    T_DEEP(c, "*2 [$3 low, $4 m501]", "ZRANGE q 0 1");
+    T_DEEP(c, "*2 [$3 low, $2 -5]", "ZRANGEBYSCORE q -inf 0 WITHSCORES");
+    T_CMD(c, ":200", "ZRANK q m700");
+    T_CMD(c, "$4 -100", "ZINCRBY q -1000 m900"); /* moved below the bound too */
+    T_DEEP(c, "*2 [$4 m900, $3 low]", "ZRANGE q 0 1");
+    T_CMD(c, ":1", "ZRANK q low");
+    redisFree(c);
+}
+
 static void resp3_scores_are_doubles(void)
 {
     int fd = sp_raw_resp3(&g_srv);
@@ -263,6 +296,7 @@ int main(void)
     T_RUN(ranges_reply_as_redis);
     T_RUN(removals_pops_and_store_reply_as_redis);
     T_RUN(algebra_and_zmpop_reply_as_redis);
+    T_RUN(pops_keep_ranges_exact);
     T_RUN(resp3_scores_are_doubles);
     T_RUN(order_and_scores_survive_kill_9);
     t_failed += sp_stop_or_dump(&g_srv);
