@@ -401,6 +401,40 @@ static void multikey_commands_across_servers(void)
 
 /* What README.md's "Scaling out" lists as refused: the proxy closes the connection (its
  * log says "parsed unsupported command"), no reply at all. */
+/* Hashes, lists, sets and sorted sets through the proxy: single-key commands go to the
+ * key's server, and each collection lives whole on exactly one server. */
+static void collections_through_proxy(void)
+{
+    redisContext *c = ctx(g_proxy_port);
+    T_ASSERT(c);
+    T_CMD(c, ":2", "HSET coll:h f1 v1 f2 v2");
+    T_CMD(c, "$2 v2", "HGET coll:h f2");
+    T_CMD(c, ":2", "HLEN coll:h");
+    T_CMD(c, ":3", "RPUSH coll:l a b c");
+    T_CMD(c, "$1 a", "LPOP coll:l");
+    T_CMD(c, ":2", "LLEN coll:l");
+    T_CMD(c, ":2", "SADD coll:s x y");
+    T_CMD(c, ":1", "SISMEMBER coll:s y");
+    T_CMD(c, ":2", "ZADD coll:z 1 m 2 n");
+    T_CMD(c, "$1 2", "ZSCORE coll:z n");
+    T_CMD(c, ":1", "ZRANK coll:z n");
+    static const char *const keys[][2] = {
+        {"coll:h", "hash"}, {"coll:l", "list"}, {"coll:s", "set"}, {"coll:z", "zset"}};
+    for (size_t i = 0; i < 4; i++) {
+        int held = 0;
+        for (int s2 = 0; s2 < NSRV; s2++) {
+            redisContext *d = connect_port(g_srv[s2].port);
+            redisReply *r = d ? redisCommand(d, "TYPE %s", keys[i][0]) : NULL;
+            held += r && r->type == REDIS_REPLY_STATUS && !strcmp(r->str, keys[i][1]);
+            freeReplyObject(r);
+            redisFree(d);
+        }
+        if (held != 1)
+            T_FAIL("%s is a %s on %d servers", keys[i][0], keys[i][1], held);
+    }
+    T_CMD(c, ":4", "DEL coll:h coll:l coll:s coll:z");
+}
+
 static void unsupported_commands_close_the_connection(void)
 {
     static const char *const cmds[] = {
@@ -459,6 +493,7 @@ int main(void)
             RUN(ttls_through_proxy_and_on_owner);
         if (!t_failed)
             RUN(multikey_commands_across_servers);
+        RUN(collections_through_proxy);
         RUN(unsupported_commands_close_the_connection);
         RUN(proxy_and_servers_stop);
     }
