@@ -79,6 +79,14 @@ void block_signal(int db, const void *key, size_t len, int type)
     memcpy(s->key, key, len);
 }
 
+void block_signal_db(int db)
+{
+    for (blk *b = first_blk; b; b = b->next)
+        if (b->db == db)
+            for (int k = b->first; k <= b->last; k++)
+                block_signal(db, b->job->argv[k].ptr, b->job->argv[k].len, b->type);
+}
+
 static void unlink_blk(blk *b)
 {
     if (b->prev)

@@ -31,6 +31,9 @@ int block_timeout_or_reply(cmd_ctx *x, const resp_arg *a, uint64_t *deadline_ms)
 /* A collection of `type` under key of database db got elements. */
 void block_signal(int db, const void *key, size_t len, int type);
 
+/* SWAPDB: every key waited on in database db may hold something now. */
+void block_signal_db(int db);
+
 /* Writer: after job j ran with ctx x: parks it if it blocked. 1 if parked. */
 int block_park(srv_job *j, const cmd_ctx *x);
 /* Writer: 1 if j's client is parked: j waits behind it (parked too). */

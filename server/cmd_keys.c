@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "block.h"
 #include "db.h"
 
 void cmd_del(cmd_ctx *x)
@@ -128,8 +129,11 @@ void cmd_swapdb(cmd_ctx *x)
         cmd_store_error(x, rc);
         return;
     }
-    if (a != b)
+    if (a != b) {
         watch_swap(x->txn, (int)a, (int)b);
+        block_signal_db((int)a); /* as Redis: clients blocked there may be served now */
+        block_signal_db((int)b);
+    }
     cmd_ok(x);
 }
 

@@ -129,6 +129,13 @@ static void pushes_serve_blocked_clients_in_order(void)
     T_ASSERT(wait_blocked(c, 0));
     T_CMD(c, ":0", "EXISTS src");
     T_CMD(c, ":0", "EXISTS mid");
+    /* SWAPDB brings a list into the blocked client's database: served, as in Redis. */
+    send_raw(fd[3], "SELECT 1\r\nBLPOP sw 0\r\n");
+    T_ASSERT(wait_blocked(c, 1));
+    T_CMD(c, ":1", "RPUSH sw x");
+    T_CMD(c, "+OK", "SWAPDB 0 1");
+    T_RAW(fd[3], "", "+OK\r\n*2\r\n$2\r\nsw\r\n$1\r\nx\r\n");
+    T_CMD(c, "+OK", "SWAPDB 0 1");
     for (int i = 0; i < 5; i++)
         close(fd[i]);
     redisFree(c);
