@@ -406,9 +406,10 @@ static size_t end_member(cmd_ctx *x, const db_coll *c, int sub, int last, unsign
 }
 
 /* Each pick is the first member at or after a random name between the first and the last
- * member (their common prefix, then random bytes inside their range): spread over the
- * whole set whatever its names look like, so that pops (SPOP) do not pile their deletions
- * at one place that every later pick would have to step over. */
+ * member: their common prefix, then at each place a random byte inside the range the two
+ * ends' bytes span there (names like element:000123 get digits): spread over the set, so
+ * that pops (SPOP) do not pile their deletions where every later pick would step over
+ * them. */
 static int member_pick(cmd_ctx *x, const db_coll *c, int sub, uint64_t n, uint64_t *seed,
                        srv_pairs *out)
 {
@@ -430,8 +431,11 @@ static int member_pick(cmd_ctx *x, const db_coll *c, int sub, uint64_t n, uint64
     for (uint64_t i = 0; i < n; i++) {
         for (size_t b = common; b < PICK_BYTES; b++) {
             unsigned r = (unsigned)(rnd_next(seed) >> 24);
-            if (b == common && b < fl && b < ll) /* between the two ends' first difference */
-                r = first[b] + r % (unsigned)(last[b] - first[b] + 1);
+            if (b < fl && b < ll) { /* inside the range the two ends' bytes span there */
+                unsigned a = first[b] < last[b] ? first[b] : last[b];
+                unsigned z = first[b] < last[b] ? last[b] : first[b];
+                r = a + r % (z - a + 1);
+            }
             lo[COLL_KEY_PREFIX + b] = (unsigned char)r;
         }
         rc = OX_NOTFOUND;
