@@ -67,15 +67,13 @@ void block_signal(int db, const void *key, size_t len, int type)
         return; /* nobody waits: the common case costs this test */
     if (nsigs == capsigs) {
         capsigs = capsigs ? 2 * capsigs : 8;
-        if (!(sigs = realloc(sigs, capsigs * sizeof *sigs)))
-            abort();
+        sigs = srv_xrealloc(sigs, capsigs * sizeof *sigs);
     }
     sig *s = &sigs[nsigs++];
     s->db = db;
     s->type = type;
     s->len = len;
-    if (!(s->key = malloc(len ? len : 1)))
-        abort();
+    s->key = srv_xmalloc(len ? len : 1);
     memcpy(s->key, key, len);
 }
 
@@ -125,9 +123,7 @@ int block_park(srv_job *j, const cmd_ctx *x)
 {
     if (!x->block)
         return 0;
-    blk *b = calloc(1, sizeof *b);
-    if (!b)
-        abort();
+    blk *b = srv_xcalloc(1, sizeof *b);
     b->job = j;
     b->db = j->db;
     b->first = x->block_first;

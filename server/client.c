@@ -397,9 +397,7 @@ static void reply_later(srv_client *c, srv_job **h, srv_job **t)
     size_t len = 0;
     int n = resp_buf_iov(c->io->scratch, iov, 64, &len);
     resp_arg a = {.len = len};
-    char *bytes = malloc(len ? len : 1);
-    if (!bytes)
-        abort(); /* the server may abort on allocation failure */
+    char *bytes = srv_xmalloc(len ? len : 1);
     for (int i = 0, off = 0; i < n; off += (int)iov[i].iov_len, i++)
         memcpy(bytes + off, iov[i].iov_base, iov[i].iov_len);
     a.ptr = bytes;

@@ -41,9 +41,7 @@ typedef struct cl_req {
 
 static cl_req *req_new(srv_client *me, int kill)
 {
-    cl_req *r = calloc(1, sizeof *r + (size_t)srv.nio * sizeof r->parts[0]);
-    if (!r)
-        abort(); /* the server may abort on allocation failure */
+    cl_req *r = srv_xcalloc(1, sizeof *r + (size_t)srv.nio * sizeof r->parts[0]);
     r->kill = kill;
     r->type = CL_TYPE_ANY;
     r->skipme = 1;
@@ -110,13 +108,11 @@ static void part_add_line(cl_part *p, const srv_client *c)
     line[n++] = '\n';
     if (p->len + n > p->cap) {
         p->cap = (p->len + n) * 2;
-        if (!(p->text = realloc(p->text, p->cap)))
-            abort();
+        p->text = srv_xrealloc(p->text, p->cap);
     }
     if (p->n == p->ecap) {
         p->ecap = p->ecap ? p->ecap * 2 : 16;
-        if (!(p->e = realloc(p->e, p->ecap * sizeof *p->e)))
-            abort();
+        p->e = srv_xrealloc(p->e, p->ecap * sizeof *p->e);
     }
     memcpy(p->text + p->len, line, n);
     p->e[p->n++] = (cl_entry){.id = c->id, .at = p->len, .len = n};
@@ -159,9 +155,7 @@ static void reply_list(srv_client *c, cl_req *r)
     size_t n = 0, len = 0;
     for (int i = 0; i < srv.nio; i++)
         n += r->parts[i].n;
-    cl_entry *all = malloc((n ? n : 1) * sizeof *all);
-    if (!all)
-        abort();
+    cl_entry *all = srv_xmalloc((n ? n : 1) * sizeof *all);
     n = 0;
     for (int i = 0; i < srv.nio; i++) {
         for (size_t k = 0; k < r->parts[i].n; k++) {
@@ -173,9 +167,7 @@ static void reply_list(srv_client *c, cl_req *r)
     qsort(all, n, sizeof *all, by_id);
     /* The lines to send, in order: all of them, or one per id asked that exists. */
     size_t nsel = 0;
-    const cl_entry **sel = malloc((r->nids ? (size_t)r->nids : n ? n : 1) * sizeof *sel);
-    if (!sel)
-        abort();
+    const cl_entry **sel = srv_xmalloc((r->nids ? (size_t)r->nids : n ? n : 1) * sizeof *sel);
     len = 0;
     for (size_t k = 0; !r->nids && k < n; k++)
         sel[nsel++] = &all[k];
@@ -236,8 +228,7 @@ void cmd_client_list(cmd_ctx *x)
             goto refused;
     } else if (x->argc > 3 && cmd_is(&x->argv[2], "id")) {
         r->nids = x->argc - 3;
-        if (!(r->ids = malloc((size_t)r->nids * sizeof *r->ids)))
-            abort();
+        r->ids = srv_xmalloc((size_t)r->nids * sizeof *r->ids);
         for (int i = 0; i < r->nids; i++) {
             if (!srv_str2ll(x->argv[3 + i].ptr, x->argv[3 + i].len, &r->ids[i])) {
                 cmd_err(x, "-ERR Invalid client ID");

@@ -59,9 +59,7 @@ static void walk_init(walk *w, const resp_arg *pat)
         return;
     w->pat = pat->ptr;
     w->plen = pat->len;
-    char *p = malloc(pat->len + 1);
-    if (!p)
-        abort(); /* the server may abort on allocation failure */
+    char *p = srv_xmalloc(pat->len + 1);
     size_t n = literal_prefix(pat->ptr, pat->len, p), max = ox_key_order_prefix(srv.store);
     if (n > max)
         n = max;

@@ -281,9 +281,7 @@ static int filter_into(cmd_ctx *x, const db_coll *c, const db_coll *sets, int ns
 /* The union: a merge of every set's member order, each member once. */
 static int union_into(cmd_ctx *x, const db_coll *sets, int nsets, sink *s)
 {
-    const db_coll **cs = calloc((size_t)nsets, sizeof *cs);
-    if (!cs)
-        abort();
+    const db_coll **cs = srv_xcalloc((size_t)nsets, sizeof *cs);
     for (int i = 0; i < nsets; i++)
         cs[i] = &sets[i];
     db_merge *m;
@@ -300,9 +298,7 @@ static int union_into(cmd_ctx *x, const db_coll *sets, int nsets, sink *s)
  * checked, a missing one empty), then the members into s. 0, or -1 after replying. */
 static int algebra_or_reply(cmd_ctx *x, int op, int first, int nkeys, sink *s)
 {
-    db_coll *sets = calloc((size_t)nkeys, sizeof *sets);
-    if (!sets)
-        abort();
+    db_coll *sets = srv_xcalloc((size_t)nkeys, sizeof *sets);
     int missing = 0, smallest = -1, rc = OX_OK;
     for (int i = 0; i < nkeys; i++) {
         int found = db_coll_get_or_reply(x, &x->argv[first + i], DB_SET, &sets[i]);

@@ -166,9 +166,7 @@ static void zadd_generic(cmd_ctx *x, int flags)
         cmd_err(x, "-ERR INCR option supports a single increment-element pair");
         return;
     }
-    double *scores = malloc((size_t)pairs * sizeof *scores);
-    if (!scores)
-        abort();
+    double *scores = srv_xmalloc((size_t)pairs * sizeof *scores);
     for (int j = 0; j < pairs; j++)
         if (!score_or_reply(x, &x->argv[i + 2 * j], &scores[j])) {
             free(scores);
@@ -821,9 +819,7 @@ static int zfilter(cmd_ctx *x, const zsrc *src, int n, int walk, int op, int agg
 /* UNION merges every input's member order, each member once, its scores aggregated. */
 static int zunion(cmd_ctx *x, const zsrc *src, int n, int agg, zsink *k)
 {
-    const db_coll **cs = calloc((size_t)n, sizeof *cs);
-    if (!cs)
-        abort();
+    const db_coll **cs = srv_xcalloc((size_t)n, sizeof *cs);
     for (int i = 0; i < n; i++)
         cs[i] = &src[i].c;
     db_merge *m;
@@ -862,9 +858,7 @@ static int scored_cmp(const void *pa, const void *pb)
 /* Replies the gathered result in Redis's order: by score, then member. */
 static void reply_sorted(cmd_ctx *x, srv_pairs *got, int withscores)
 {
-    scored *all = malloc((got->n ? got->n : 1) * sizeof *all);
-    if (!all)
-        abort();
+    scored *all = srv_xmalloc((got->n ? got->n : 1) * sizeof *all);
     ox_val m, sv;
     size_t off = 0, n = 0;
     while (srv_pairs_next(got, &off, &m, &sv)) {
@@ -916,9 +910,7 @@ static void zsetop_generic(cmd_ctx *x, int op, int store, int card)
         cmd_syntax_error(x);
         return;
     }
-    zsrc *src = calloc((size_t)n, sizeof *src);
-    if (!src)
-        abort();
+    zsrc *src = srv_xcalloc((size_t)n, sizeof *src);
     for (long long i = 0; i < n; i++)
         src[i].w = 1;
     for (int i = at + 1 + (int)n; i < x->argc; i++) {

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "srv.h"
+
 #define NBUCKETS 65536u
 
 typedef struct entry {
@@ -78,9 +80,7 @@ static uint64_t new_epoch(void)
 
 uint64_t cursor_save(int db, const void *pos, size_t len)
 {
-    entry *e = malloc(sizeof *e + len);
-    if (!e)
-        abort(); /* the server may abort on allocation failure */
+    entry *e = srv_xmalloc(sizeof *e + len);
     e->db = db;
     e->len = len;
     memcpy(e->pos, pos, len);

@@ -465,9 +465,7 @@ static int member_sample(cmd_ctx *x, const db_coll *c, int sub, uint64_t want,
     int rc = want ? db_member_iter(x, c, sub, NULL, &it) : OX_OK;
     if (rc || !want)
         return rc;
-    srv_pairs *slot = calloc(want, sizeof *slot); /* one pair each, replaced in place */
-    if (!slot)
-        abort();
+    srv_pairs *slot = srv_xcalloc(want, sizeof *slot); /* one pair each, replaced in place */
     uint64_t seen = 0;
     ox_val k, v;
     while ((rc = ox_iter_next(it, &k, &v)) == OX_OK) {
@@ -591,11 +589,11 @@ static int merge_step(db_merge *m, int i)
 
 int db_merge_open(cmd_ctx *x, const db_coll *const *cs, int n, db_merge **out)
 {
-    db_merge *m = calloc(1, sizeof *m);
-    if (!m || !(m->it = calloc((size_t)n, sizeof *m->it)) ||
-        !(m->cur = calloc((size_t)n, sizeof *m->cur)) ||
-        !(m->val = calloc((size_t)n, sizeof *m->val)) || !(m->on = calloc((size_t)n, 1)))
-        abort();
+    db_merge *m = srv_xcalloc(1, sizeof *m);
+    m->it = srv_xcalloc((size_t)n, sizeof *m->it);
+    m->cur = srv_xcalloc((size_t)n, sizeof *m->cur);
+    m->val = srv_xcalloc((size_t)n, sizeof *m->val);
+    m->on = srv_xcalloc((size_t)n, 1);
     m->n = n;
     int rc = OX_OK;
     for (int i = 0; rc == OX_OK && i < n; i++)

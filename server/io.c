@@ -288,9 +288,7 @@ static void ask_each_cb(evutil_socket_t fd, short what, void *p)
 
 void io_ask_all(srv_client *c, io_each_fn *each, io_done_fn *done, void *arg)
 {
-    io_ask *a = malloc(sizeof *a + (size_t)srv.nio * sizeof a->legs[0]);
-    if (!a)
-        abort(); /* the server may abort on allocation failure */
+    io_ask *a = srv_xmalloc(sizeof *a + (size_t)srv.nio * sizeof a->legs[0]);
     a->c = c;
     a->each = each;
     a->done = done;
@@ -429,9 +427,7 @@ static void rebind_done(srv_client *c, void *arg)
 
 int io_rebind(srv_client *c, io_done_fn *done, void *arg)
 {
-    io_rebind_req *r = malloc(sizeof *r + (size_t)srv.nio * sizeof r->rows[0]);
-    if (!r)
-        abort(); /* the server may abort on allocation failure */
+    io_rebind_req *r = srv_xmalloc(sizeof *r + (size_t)srv.nio * sizeof r->rows[0]);
     r->done = done;
     r->arg = arg;
     for (int i = 0; i < srv.nio; i++) {

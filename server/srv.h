@@ -205,6 +205,11 @@ int srv_sync_policy(int appendfsync);
 uint64_t expire_run(void);
 
 /* ---- util.c ---------------------------------------------------------------------------- */
+/* The server's allocator: malloc, calloc and realloc that abort (with a line on stderr)
+ * when memory runs out, as Redis's zmalloc does. liboxistore and proto/ report it instead. */
+void *srv_xmalloc(size_t n);
+void *srv_xcalloc(size_t n, size_t size);
+void *srv_xrealloc(void *p, size_t n);
 uint64_t srv_mstime(void);                    /* wall clock, ms since the epoch */
 uint64_t srv_ustime(void);
 uint64_t srv_monotonic_ms(void);

@@ -139,10 +139,7 @@ void srv_pairs_add(srv_pairs *p, const void *a, size_t alen, const void *b, size
         size_t cap = p->cap ? p->cap : 256;
         while (cap < need)
             cap *= 2;
-        unsigned char *nb = realloc(p->buf, cap);
-        if (!nb)
-            abort();
-        p->buf = nb;
+        p->buf = srv_xrealloc(p->buf, cap);
         p->cap = cap;
     }
     unsigned char *q = p->buf + p->len;
@@ -183,4 +180,28 @@ int srv_d2str(char *buf, double d, int whole)
     if (whole && d > -9.2e18 && d < 9.2e18 && d == (double)(long long)d)
         return snprintf(buf, 32, "%lld", (long long)d);
     return snprintf(buf, 32, "%.17g", d);
+}
+
+static void *out_of_memory(size_t n)
+{
+    fprintf(stderr, "oxistore: out of memory allocating %zu bytes\n", n);
+    abort();
+}
+
+void *srv_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    return p ? p : out_of_memory(n);
+}
+
+void *srv_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    return p ? p : out_of_memory(n * size);
+}
+
+void *srv_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    return q ? q : out_of_memory(n);
 }

@@ -63,9 +63,7 @@ static wkey *key_find(int db, const void *key, size_t len, uint64_t h)
 static void grow(void)
 {
     size_t n = nbuckets ? nbuckets * 2 : 64;
-    wkey **b = calloc(n, sizeof *b);
-    if (!b)
-        abort(); /* the server may abort on allocation failure */
+    wkey **b = srv_xcalloc(n, sizeof *b);
     for (size_t i = 0; i < nbuckets; i++) {
         for (wkey *k = buckets[i], *next; k; k = next) {
             next = k->next;
@@ -85,9 +83,7 @@ static void mark(watch_set *ws)
     atomic_store(&ws->dirty, writer_batch());
     if (nmarked == capmarked) {
         capmarked = capmarked ? capmarked * 2 : 16;
-        marked = realloc(marked, capmarked * sizeof *marked);
-        if (!marked)
-            abort();
+        marked = srv_xrealloc(marked, capmarked * sizeof *marked);
     }
     marked[nmarked++] = ws;
 }
@@ -140,8 +136,7 @@ void watch_add(srv_client *c, ox_txn *txn, int db, const void *key, size_t len)
 {
     watch_set *ws = c->wset;
     if (!ws) {
-        if (!(ws = calloc(1, sizeof *ws)))
-            abort();
+        ws = srv_xcalloc(1, sizeof *ws);
         if (!seed)
             seed = srv_ustime() | 1;
         ws->next = sets;
@@ -159,8 +154,7 @@ void watch_add(srv_client *c, ox_txn *txn, int db, const void *key, size_t len)
     } else {
         if (nkeys >= nbuckets)
             grow();
-        if (!(k = malloc(sizeof *k + len)))
-            abort();
+        k = srv_xmalloc(sizeof *k + len);
         k->hash = h;
         k->db = db;
         k->len = len;
@@ -170,9 +164,7 @@ void watch_add(srv_client *c, ox_txn *txn, int db, const void *key, size_t len)
         buckets[h & (nbuckets - 1)] = k;
         nkeys++;
     }
-    wnode *n = malloc(sizeof *n);
-    if (!n)
-        abort();
+    wnode *n = srv_xmalloc(sizeof *n);
     n->key = k;
     n->set = ws;
     n->kprev = NULL;
