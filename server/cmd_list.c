@@ -75,6 +75,23 @@ static int index_in(long long idx, uint64_t len, int64_t *abs)
     return 1;
 }
 
+/* Redis's list range: negative indexes from the end, start clamped at 0, end not (a range
+ * ending before the head is empty). 1 with [*start, *end] inside the list, 0 if empty. */
+static int list_range(long long *start, long long *end, long long len)
+{
+    if (*start < 0)
+        *start += len;
+    if (*end < 0)
+        *end += len;
+    if (*start < 0)
+        *start = 0;
+    if (*start > *end || *start >= len)
+        return 0;
+    if (*end >= len)
+        *end = len - 1;
+    return 1;
+}
+
 /* ---- pushes ----------------------------------------------------------------------------- */
 
 /* Pushes v at one end of c (not saved). */
@@ -184,10 +201,12 @@ void cmd_lindex(cmd_ctx *x)
     db_coll c;
     int64_t at;
     ox_val v;
-    if (cmd_ll_or_reply(x, &x->argv[2], &idx))
+    int found = db_coll_get_or_reply(x, &x->argv[1], DB_LIST, &c); /* Redis: key first */
+    if (found == 0) {
+        resp_write_null(x->out);
         return;
-    int found = db_coll_get_or_reply(x, &x->argv[1], DB_LIST, &c);
-    if (found < 0)
+    }
+    if (found < 0 || cmd_ll_or_reply(x, &x->argv[2], &idx))
         return;
     int rc = found && index_in(idx, c.count, &at) ? elem_get(x, &c, c.head + at, &v) : OX_NOTFOUND;
     if (rc == OX_OK)
@@ -208,7 +227,7 @@ void cmd_lrange(cmd_ctx *x)
     if (found < 0)
         return;
     long long len = (long long)c.count;
-    if (!found || !cmd_range_norm(&start, &stop, len) || start >= len) {
+    if (!found || !list_range(&start, &stop, len)) {
         resp_write_array(x->out, 0);
         return;
     }
@@ -234,14 +253,11 @@ void cmd_lset(cmd_ctx *x)
     long long idx;
     db_coll c;
     int64_t at;
-    if (cmd_ll_or_reply(x, &x->argv[2], &idx))
+    int found = db_coll_get_or_reply(x, &x->argv[1], DB_LIST, &c); /* Redis: key first */
+    if (found == 0)
+        cmd_err(x, "-ERR no such key");
+    if (found <= 0 || cmd_ll_or_reply(x, &x->argv[2], &idx))
         return;
-    int found = db_coll_get_or_reply(x, &x->argv[1], DB_LIST, &c);
-    if (found <= 0) {
-        if (found == 0)
-            cmd_err(x, "-ERR no such key");
-        return;
-    }
     if (!index_in(idx, c.count, &at)) {
         cmd_err(x, "-ERR index out of range");
         return;
@@ -269,7 +285,7 @@ void cmd_ltrim(cmd_ctx *x)
     }
     long long len = (long long)c.count;
     long long keep_from = 0, keep_to = -1; /* [keep_from, keep_to] survive */
-    if (cmd_range_norm(&start, &stop, len) && start < len) {
+    if (list_range(&start, &stop, len)) {
         keep_from = start;
         keep_to = stop;
     }
@@ -414,8 +430,11 @@ void cmd_lpos(cmd_ctx *x)
             cmd_syntax_error(x);
             return;
         }
-        if (cmd_ll_or_reply(x, &x->argv[++i], dst))
+        const resp_arg *v = &x->argv[++i];
+        if (dst == &rank ? cmd_ll_or_reply(x, v, dst) != 0 : 0)
             return;
+        if (dst != &rank && !srv_str2ll(v->ptr, v->len, dst)) /* Redis's wording for both */
+            *dst = -1;
         if (dst == &rank && rank == 0) {
             cmd_err(x, "-ERR RANK can't be zero: use 1 to start from the first match, 2 from "
                        "the second ... or use negative to start from the end of the list");

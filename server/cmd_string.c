@@ -371,6 +371,17 @@ void cmd_lcs(cmd_ctx *x)
 {
     int getlen = 0, getidx = 0, withlen = 0;
     long long minlen = 0;
+    /* Redis reads the keys first: a non-string one is its own error, before the options. */
+    ox_val va = {"", 0}, vb = {"", 0};
+    int fa = db_get_string(x, &x->argv[1], &va), fb = db_get_string(x, &x->argv[2], &vb);
+    if (fa == DB_WRONGTYPE || fb == DB_WRONGTYPE) {
+        cmd_err(x, "-ERR The specified keys must contain string values");
+        return;
+    }
+    if ((fa != OX_OK && fa != OX_NOTFOUND) || (fb != OX_OK && fb != OX_NOTFOUND)) {
+        cmd_store_error(x, fa != OX_OK && fa != OX_NOTFOUND ? fa : fb);
+        return;
+    }
     for (int i = 3; i < x->argc; i++) {
         if (cmd_is(&x->argv[i], "idx"))
             getidx = 1;
@@ -392,16 +403,9 @@ void cmd_lcs(cmd_ctx *x)
         cmd_err(x, "-ERR If you want both the length and indexes, please just use IDX.");
         return;
     }
-    ox_val va = {"", 0}, vb = {"", 0};
-    int fa = db_get_string_or_reply(x, &x->argv[1], &va);
-    if (fa < 0)
-        return;
-    int fb = db_get_string_or_reply(x, &x->argv[2], &vb);
-    if (fb < 0)
-        return;
-    if (!fa)
+    if (fa == OX_NOTFOUND)
         va = (ox_val){"", 0};
-    if (!fb)
+    if (fb == OX_NOTFOUND)
         vb = (ox_val){"", 0};
     const unsigned char *a = va.data, *b = vb.data;
     size_t alen = va.len, blen = vb.len;

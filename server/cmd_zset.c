@@ -303,11 +303,19 @@ static int lex_parse(const resp_arg *a, lexb *b)
     return 1;
 }
 
+/* Redis's zslParseRange: "(" for exclusive, then strtod over the rest, which must take it
+ * all and not be NaN (so "" and "(" are 0, leading spaces and overflows are accepted). */
 static int bound_parse(const resp_arg *a, double *v, int *ex)
 {
-    const char *p = a->ptr;
-    *ex = a->len > 0 && p[0] == '(';
-    return parse_score(p + *ex, a->len - (size_t)*ex, v);
+    char buf[128], *end;
+    *ex = a->len > 0 && a->ptr[0] == '(';
+    size_t n = a->len - (size_t)*ex;
+    if (n >= sizeof buf)
+        return 0;
+    memcpy(buf, a->ptr + *ex, n);
+    buf[n] = '\0';
+    *v = strtod(buf, &end);
+    return !*end && !isnan(*v);
 }
 
 /* Compares member m with a lex bound: <0, 0, >0 (an infinite bound compares as such). */
@@ -350,6 +358,56 @@ static int lex_within_start(const zrange *r, const ox_val *m)
     return r->lmin.ex ? d > 0 : d >= 0;
 }
 
+/* The member at one end of c's index (last: the highest) into *m, borrowed from *it (close
+ * it). OX_OK, OX_NOTFOUND or an error. */
+static int index_end(cmd_ctx *x, const db_coll *c, int last, ox_iter **it, ox_val *m)
+{
+    unsigned char lo[COLL_KEY_PREFIX], hi[COLL_KEY_PREFIX];
+    ox_val lov = {lo, coll_member_key(lo, c->id, COLL_SUB_SCORE, NULL, 0)};
+    ox_val hiv = {hi, coll_member_key(hi, c->id, COLL_SUB_SCORE + 1, NULL, 0)}, k, v;
+    unsigned f = last ? OX_ITER_DESC : 0;
+    int rc = x->txn ? ox_txn_range(x->txn, c->members, &lov, &hiv, f, it)
+                    : ox_snapshot_range(x->snap, c->members, &lov, &hiv, f, it);
+    if (rc == OX_OK && (rc = ox_iter_next(*it, &k, &v)) == OX_OK)
+        *m = (ox_val){(const unsigned char *)k.data + IDX_PREFIX, k.len - IDX_PREFIX};
+    return rc;
+}
+
+/* Redis's zslIsInLexRange: a BYLEX range is empty when min is past max, when the lowest
+ * member (in score order) is past max, or the highest is before min. With members of
+ * one score this is exact; with several, it is what Redis answers. 1 if it may hold
+ * members, 0 if not, -1 on an error (in *err). */
+static int lex_possible(cmd_ctx *x, const db_coll *c, const zrange *r, int *err)
+{
+    const lexb *mn = &r->lmin, *mx = &r->lmax;
+    if (mn->inf > 0 || mx->inf < 0)
+        return 0;
+    if (!mn->inf && !mx->inf) {
+        ox_val a = {mn->p, mn->len};
+        int d = lex_cmp(&a, mx);
+        if (d > 0 || (d == 0 && (mn->ex || mx->ex)))
+            return 0;
+    }
+    int ok = 1;
+    for (int last = 0; last < 2 && ok; last++) {
+        ox_iter *it;
+        ox_val m;
+        int rc = index_end(x, c, last, &it, &m);
+        if (rc == OX_OK) {
+            int d = lex_cmp(&m, last ? mn : mx);
+            ok = last ? (mn->ex ? d > 0 : d >= 0) : (mx->ex ? d < 0 : d <= 0);
+        }
+        if (rc == OX_OK || rc == OX_NOTFOUND)
+            ox_iter_close(it);
+        if (rc != OX_OK && rc != OX_NOTFOUND) {
+            *err = rc;
+            return -1;
+        }
+        ok = ok && rc == OX_OK;
+    }
+    return ok;
+}
+
 /* Walks the range r of c through visit. Returns the members visited, or -1 on a store
  * error (in *err). The walk seeks to the range's start for BY_SCORE (BY_LEX within the
  * lowest score: Redis's BYLEX supposes one score), and skips r->start members for
@@ -359,6 +417,11 @@ static long long zwalk(cmd_ctx *x, db_coll *c, const zrange *r, zvisit *visit, v
 {
     if (!c->exists)
         return 0;
+    if (r->by == BY_LEX) {
+        int possible = lex_possible(x, c, r, err);
+        if (possible <= 0)
+            return possible;
+    }
     long long start = 0, stop = -1, n = 0, offset = r->offset, limit = r->limit;
     if (r->by == BY_RANK) {
         long long len = (long long)c->count;
@@ -400,7 +463,7 @@ static long long zwalk(cmd_ctx *x, db_coll *c, const zrange *r, zvisit *visit, v
     int rc = x->txn ? ox_txn_range(x->txn, c->members, &lov, &hiv, r->rev ? OX_ITER_DESC : 0, &it)
                     : ox_snapshot_range(x->snap, c->members, &lov, &hiv, r->rev ? OX_ITER_DESC : 0, &it);
     ox_val k, v;
-    int go = 1;
+    int go = 1, lex_started = 0;
     while (rc == OX_OK && go > 0 && limit != 0 && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
         if (k.len < IDX_PREFIX) {
             rc = OX_ECORRUPT;
@@ -412,8 +475,11 @@ static long long zwalk(cmd_ctx *x, db_coll *c, const zrange *r, zvisit *visit, v
             continue;
         if (r->by == BY_SCORE && !score_within_end(r, s))
             break;
-        if (r->by == BY_LEX && !lex_within_start(r, &m))
+        /* as Redis: the walk starts at the first member past min; from there only max
+         * ends it (members of other scores may be below min: BYLEX supposes one score) */
+        if (r->by == BY_LEX && !lex_started && !lex_within_start(r, &m))
             continue;
+        lex_started = 1;
         if (r->by == BY_LEX && !lex_within_end(r, &m))
             break;
         if (offset > 0) {
@@ -913,6 +979,10 @@ static void zsetop_generic(cmd_ctx *x, int op, int store, int card)
     zsrc *src = srv_xcalloc((size_t)n, sizeof *src);
     for (long long i = 0; i < n; i++)
         src[i].w = 1;
+    if (load_sources(x, at + 1, (int)n, src)) { /* Redis: the inputs' types, then options */
+        free(src);
+        return;
+    }
     for (int i = at + 1 + (int)n; i < x->argc; i++) {
         const resp_arg *o = &x->argv[i];
         int more = x->argc - 1 - i;
@@ -950,7 +1020,7 @@ static void zsetop_generic(cmd_ctx *x, int op, int store, int card)
         return;
     }
     zsink k = {.to = store ? 1 : card ? 2 : 0, .limit = (uint64_t)limit};
-    int rc = load_sources(x, at + 1, (int)n, src) ? -1 : OX_OK, smallest = 0, missing = 0;
+    int rc = OX_OK, smallest = 0, missing = 0;
     for (int i = 0; rc == OX_OK && i < n; i++) {
         missing += !src[i].c.exists;
         if (src[i].c.count < src[smallest].c.count)

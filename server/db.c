@@ -263,7 +263,7 @@ int db_coll_replace(cmd_ctx *x, const resp_arg *key, db_coll *c)
 int db_member_get(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
                   ox_val *val)
 {
-    if (!c->exists)
+    if (!c->id) /* none: not even a fresh one whose members this command wrote */
         return OX_NOTFOUND;
     mkey k;
     int rc = mkey_make(&k, c->id, sub, name, len);
@@ -282,7 +282,7 @@ int db_member_put(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_
     int rc = mkey_make(&k, c->id, sub, name, len);
     if (rc)
         return rc;
-    int isnew = !c->exists || ox_txn_contains(x->txn, c->members, k.p, k.len) == OX_NOTFOUND;
+    int isnew = !c->id || ox_txn_contains(x->txn, c->members, k.p, k.len) == OX_NOTFOUND;
     rc = ox_txn_put(x->txn, c->members, k.p, k.len, val, vlen, 0, 0);
     mkey_done(&k);
     if (added)
@@ -307,7 +307,7 @@ int db_member_del(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_
                   int *removed)
 {
     *removed = 0;
-    if (!c->exists)
+    if (!c->id)
         return OX_OK;
     mkey k;
     int rc = mkey_make(&k, c->id, sub, name, len);

@@ -145,6 +145,168 @@ static void expire_command(gen *g)
     }
 }
 
+/* ---- collections: hashes, sets, sorted sets, lists on the same keys as the strings ---- */
+
+static void pick(gen *g, const char *const *from, unsigned n)
+{
+    arg(g, from[rnd(g, n)]);
+}
+#define PICK(g, a) pick((g), (a), sizeof(a) / sizeof *(a))
+
+static void field(gen *g)
+{
+    static const char *const f[] = {"f0", "f1", "f2", "f3", "", "bin\x01\xff", "10", "-3"};
+    PICK(g, f);
+}
+
+static void score(gen *g)
+{
+    static const char *const s[] = {"0", "1", "-1", "1.5", "2", "inf", "-inf", "x", "nan",
+                                    "1e308", "-2.5", "7", "0.1"};
+    PICK(g, s);
+}
+
+static void score_bound(gen *g)
+{
+    static const char *const b[] = {"0", "1", "(1", "-inf", "+inf", "(2", "x", "1.5", "(x",
+                                    "-1"};
+    PICK(g, b);
+}
+
+static void lex_bound(gen *g)
+{
+    static const char *const b[] = {"-", "+", "[f1", "(f1", "[f3", "(a", "x", "[", "("};
+    PICK(g, b);
+}
+
+static void rank(gen *g)
+{
+    static const char *const r[] = {"0", "1", "-1", "2", "-3", "100", "-100", "x"};
+    PICK(g, r);
+}
+
+/* A collection command whose reply is the same on both servers: no random picks (only
+ * their deterministic forms), member orders compared as sets (g->unordered) outside
+ * MULTI, scans asked for everything at once. */
+static void gen_collection(gen *g)
+{
+    static const char *const unordered_names[] = {"HKEYS", "HVALS", "HGETALL", "SMEMBERS",
+                                                  "SINTER", "SUNION", "SDIFF"};
+    switch (rnd(g, 44)) {
+    case 0: arg(g, "HSET"); key(g); field(g); value(g); if (rnd(g, 2)) { field(g); value(g); } break;
+    case 1: arg(g, "HGET"); key(g); field(g); break;
+    case 2: arg(g, "HMGET"); key(g); field(g); field(g); break;
+    case 3: arg(g, "HDEL"); key(g); field(g); if (rnd(g, 2)) field(g);
+        break;
+    case 4: arg(g, rnd(g, 2) ? "HLEN" : "HSTRLEN"); key(g); if (g->argv[0][1] == 'S') field(g);
+        break;
+    case 5: arg(g, "HEXISTS"); key(g); field(g); break;
+    case 6: arg(g, "HINCRBY"); key(g); field(g); number(g); break;
+    case 7: arg(g, "HINCRBYFLOAT"); key(g); field(g); number(g); break;
+    case 8: arg(g, "HSETNX"); key(g); field(g); value(g); break;
+    case 9: PICK(g, unordered_names); key(g); if (g->argv[0][0] == 'S' && g->argv[0][1] != 'M') key(g);
+        break;
+    case 10: /* a count whose answer is not random */
+        arg(g, "HRANDFIELD");
+        key(g);
+        arg(g, rnd(g, 3) ? "0" : rnd(g, 2) ? "x" : "-9223372036854775808");
+        break;
+    case 11: arg(g, "SADD"); key(g); field(g); if (rnd(g, 2)) field(g);
+        break;
+    case 12: arg(g, "SREM"); key(g); field(g); break;
+    case 13: arg(g, "SCARD"); key(g); break;
+    case 14: arg(g, "SISMEMBER"); key(g); field(g); break;
+    case 15: arg(g, "SMISMEMBER"); key(g); field(g); field(g); break;
+    case 16: arg(g, rnd(g, 3) ? "SINTERSTORE" : rnd(g, 2) ? "SUNIONSTORE" : "SDIFFSTORE"); key(g); key(g); key(g); break;
+    case 17: arg(g, "SINTERCARD"); arg(g, "2"); key(g); key(g); if (rnd(g, 2)) { arg(g, "LIMIT"); rank(g); } break;
+    case 18: arg(g, "SMOVE"); key(g); key(g); field(g); break;
+    case 19: arg(g, "SPOP"); key(g); arg(g, rnd(g, 2) ? "0" : "-1"); break;
+    case 20: {
+        static const char *const o[] = {"NX", "XX", "GT", "LT", "CH", "INCR"};
+        arg(g, "ZADD");
+        key(g);
+        if (!rnd(g, 3))
+            PICK(g, o);
+        score(g);
+        field(g);
+        if (rnd(g, 2)) {
+            score(g);
+            field(g);
+        }
+        break;
+    }
+    case 21: arg(g, "ZINCRBY"); key(g); score(g); field(g); break;
+    case 22: arg(g, "ZREM"); key(g); field(g); break;
+    case 23: arg(g, rnd(g, 2) ? "ZCARD" : "ZSCORE"); key(g); if (g->argv[0][1] == 'S') field(g);
+        break;
+    case 24: arg(g, "ZMSCORE"); key(g); field(g); field(g); break;
+    case 25: arg(g, rnd(g, 2) ? "ZRANK" : "ZREVRANK"); key(g); field(g); break;
+    case 26: arg(g, "ZCOUNT"); key(g); score_bound(g); score_bound(g); break;
+    case 27: arg(g, "ZLEXCOUNT"); key(g); lex_bound(g); lex_bound(g); break;
+    case 28: arg(g, rnd(g, 2) ? "ZRANGE" : "ZREVRANGE"); key(g); rank(g); rank(g); if (rnd(g, 2)) arg(g, "WITHSCORES");
+        break;
+    case 29: arg(g, rnd(g, 2) ? "ZRANGEBYSCORE" : "ZREVRANGEBYSCORE"); key(g); score_bound(g); score_bound(g);
+        if (rnd(g, 2)) arg(g, "WITHSCORES");
+        if (rnd(g, 2)) { arg(g, "LIMIT"); rank(g); rank(g); } break;
+    case 30: arg(g, rnd(g, 2) ? "ZRANGEBYLEX" : "ZREVRANGEBYLEX"); key(g); lex_bound(g); lex_bound(g); break;
+    case 31: arg(g, rnd(g, 3) ? "ZREMRANGEBYSCORE" : rnd(g, 2) ? "ZREMRANGEBYRANK" : "ZREMRANGEBYLEX"); key(g);
+        if (g->argv[0][13] == 'S') { score_bound(g); score_bound(g); }
+        else if (g->argv[0][13] == 'R') { rank(g); rank(g); }
+        else { lex_bound(g); lex_bound(g); }
+        break;
+    case 32: arg(g, rnd(g, 2) ? "ZPOPMIN" : "ZPOPMAX"); key(g); if (rnd(g, 2)) rank(g);
+        break;
+    case 33: arg(g, rnd(g, 3) ? "ZUNION" : rnd(g, 2) ? "ZINTER" : "ZDIFF"); arg(g, "2"); key(g); key(g);
+        if (rnd(g, 2)) arg(g, "WITHSCORES");
+        break;
+    case 34: {
+        static const char *const a[] = {"SUM", "MIN", "MAX", "bogus"};
+        arg(g, rnd(g, 2) ? "ZUNIONSTORE" : "ZINTERSTORE");
+        key(g);
+        arg(g, "2");
+        key(g);
+        key(g);
+        if (rnd(g, 2)) {
+            arg(g, "WEIGHTS");
+            score(g);
+            score(g);
+        }
+        if (rnd(g, 2)) {
+            arg(g, "AGGREGATE");
+            PICK(g, a);
+        }
+        break;
+    }
+    case 35: arg(g, rnd(g, 2) ? "LPUSH" : "RPUSH"); key(g); value(g); if (rnd(g, 2)) value(g);
+        break;
+    case 36: arg(g, rnd(g, 2) ? "LPOP" : "RPOP"); key(g); if (rnd(g, 2)) rank(g);
+        break;
+    case 37: arg(g, rnd(g, 2) ? "LLEN" : "LINDEX"); key(g); if (g->argv[0][1] == 'I') rank(g);
+        break;
+    case 38: arg(g, "LRANGE"); key(g); rank(g); rank(g); break;
+    case 39: arg(g, rnd(g, 2) ? "LSET" : "LTRIM"); key(g); rank(g); if (g->argv[0][1] == 'S') value(g); else rank(g);
+        break;
+    case 40: arg(g, "LINSERT"); key(g); arg(g, rnd(g, 2) ? "BEFORE" : "AFTER"); value(g); value(g); break;
+    case 41: arg(g, "LREM"); key(g); rank(g); value(g); break;
+    case 42: arg(g, "LPOS"); key(g); value(g); if (rnd(g, 2)) { arg(g, rnd(g, 2) ? "RANK" : "COUNT"); rank(g); } break;
+    default: {
+        static const char *const e[] = {"LEFT", "RIGHT", "left", "middle"};
+        if (rnd(g, 2)) { arg(g, "LMOVE"); key(g); key(g); PICK(g, e); PICK(g, e); }
+        else { arg(g, "LMPOP"); arg(g, "2"); key(g); key(g); PICK(g, e); }
+        break;
+    }
+    }
+    for (size_t i = 0; i < sizeof unordered_names / sizeof *unordered_names; i++)
+        if (!strcmp(g->argv[0], unordered_names[i]))
+            g->unordered = 1;
+    if (g->unordered && g->in_multi) { /* EXEC's array would hold it unsorted */
+        g->argc = 0;
+        g->unordered = 0;
+        arg(g, "GET");
+        key(g);
+    }
+}
+
 /* One random command: mostly valid, sometimes wrong arity or unknown. */
 /* KEYS, and SCANs that return everything in one call (a COUNT beyond every key: both
  * servers answer cursor 0), with every glob form; and SCAN's error forms. */
@@ -184,11 +346,15 @@ static void gen_command(gen *g)
         g->in_multi = 0;
         return;
     }
-    unsigned pick = rnd(g, 35);
+    unsigned pick = rnd(g, 50);
     /* Nor, inside MULTI, what EXEC's array could not compare: time answers (30-32, within a
      * tolerance only on their own) and KEYS/SCAN (sets only on their own). */
     if (g->in_multi && (((pick == 28 || pick == 29) && rnd(g, 4)) || (pick >= 30 && pick <= 33))) {
         arg(g, "GET"); key(g);
+        return;
+    }
+    if (pick >= 35) { /* a third: the collections */
+        gen_collection(g);
         return;
     }
     switch (pick) {
