@@ -406,8 +406,8 @@ enum ox_put_flags {
 /* A record's kind: a number 0..OX_KIND_MAX that the application attaches to a record (as
  * memcached's flags), kept in the record's header at no cost in bytes. ox_txn_put stores
  * the kind in its flags (OX_PUT_KIND(k); without it, 0); a change of the expiry time keeps
- * it; every other write stores kind 0. ox_txn_get_kind, ox_snapshot_get_kind and
- * ox_iter_kind read it back. (The server keeps its Redis types here.) */
+ * it; every other write stores kind 0. ox_txn_read, ox_snapshot_read and ox_iter_kind
+ * read it back. (The server keeps its Redis types here.) */
 #define OX_KIND_MAX 7u
 #define OX_PUT_KIND(k) (((unsigned)(k) & OX_KIND_MAX) << 8)
 

@@ -228,7 +228,7 @@ static void getall_generic(cmd_ctx *x, int want)
         resp_write_array(x->out, (size_t)c.count);
     if (!found)
         return;
-    ox_iter *it;
+    ox_iter *it = NULL;
     int rc = db_member_iter(x, &c, DB_SUB_FIELD, NULL, &it);
     ox_val k, v;
     uint64_t n = 0;
@@ -240,8 +240,7 @@ static void getall_generic(cmd_ctx *x, int want)
             resp_write_bulk(x->out, v.data, v.len);
         n++;
     }
-    if (rc == OX_OK || rc == OX_NOTFOUND)
-        ox_iter_close(it);
+    ox_iter_close(it); /* NULL if it never opened */
     /* A count that disagrees with the members would leave the reply short: the stream is
      * already under way, so the missing entries are filled with nulls (and logged). */
     if (n < c.count) {

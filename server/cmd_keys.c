@@ -218,7 +218,7 @@ void cmd_randomkey(cmd_ctx *x)
         seed[i] = (unsigned char)r;
     ox_val lo = {seed, sizeof seed}, k, v;
     for (int pass = 0; pass < 2; pass++) {
-        ox_iter *it;
+        ox_iter *it = NULL;
         int rc = db_iter(x, pass ? NULL : &lo, NULL, OX_ITER_KEYS_ONLY, &it);
         if (rc != OX_OK) {
             cmd_store_error(x, rc);
@@ -242,14 +242,13 @@ void cmd_randomkey(cmd_ctx *x)
 /* 1 if every member of set c is an integer (a set of at most SET_MAX_INTSET members). */
 static int all_integers(cmd_ctx *x, db_coll *c)
 {
-    ox_iter *it;
+    ox_iter *it = NULL;
     ox_val k, v;
     long long n;
     int rc = db_member_iter(x, c, DB_SUB_FIELD, NULL, &it), all = 1;
     while (rc == OX_OK && all && (rc = ox_iter_next(it, &k, &v)) == OX_OK)
         all = srv_str2ll((const char *)k.data + COLL_KEY_PREFIX, k.len - COLL_KEY_PREFIX, &n);
-    if (rc == OX_OK || rc == OX_NOTFOUND)
-        ox_iter_close(it);
+    ox_iter_close(it); /* NULL if it never opened */
     return all && (rc == OX_OK || rc == OX_NOTFOUND);
 }
 
@@ -368,7 +367,7 @@ void cmd_memory(cmd_ctx *x)
     if (type == DB_STRING) {
         bytes += 16 + v.len;
     } else if (db_coll_get_or_reply(x, &x->argv[2], type, &c) > 0) {
-        ox_iter *it;
+        ox_iter *it = NULL;
         ox_val k, mv;
         uint64_t seen = 0, sum = 0;
         int sub = type == DB_LIST ? COLL_SUB_LIST : DB_SUB_FIELD;
@@ -378,8 +377,7 @@ void cmd_memory(cmd_ctx *x)
             sum += (type == DB_LIST ? 0 : k.len - COLL_KEY_PREFIX) + mv.len + 16;
             seen++;
         }
-        if (rc == OX_OK || rc == OX_NOTFOUND)
-            ox_iter_close(it);
+        ox_iter_close(it); /* NULL if it never opened */
         bytes += 64 + (seen ? sum / seen * c.count : 0);
     }
     resp_write_int(x->out, (long long)((bytes + 7) & ~(uint64_t)7));

@@ -231,7 +231,7 @@ void cmd_lrange(cmd_ctx *x)
         resp_write_array(x->out, 0);
         return;
     }
-    ox_iter *it;
+    ox_iter *it = NULL;
     int rc = elem_iter(x, &c, c.head + start, 0, &it);
     long long n = stop - start + 1, i = 0;
     resp_write_array(x->out, (size_t)n);
@@ -240,8 +240,7 @@ void cmd_lrange(cmd_ctx *x)
         resp_write_bulk(x->out, v.data, v.len);
         i++;
     }
-    if (rc == OX_OK || rc == OX_NOTFOUND)
-        ox_iter_close(it);
+    ox_iter_close(it); /* NULL if it never opened */
     for (; i < n; i++) /* the count disagrees with the elements: not reached */
         resp_write_null(x->out);
 }
@@ -312,7 +311,7 @@ void cmd_ltrim(cmd_ctx *x)
 static int shift_tail(cmd_ctx *x, db_coll *c, int64_t from, int by)
 {
     int64_t end = c->head + (int64_t)c->count - 1;
-    ox_iter *it;
+    ox_iter *it = NULL;
     int rc = from > end ? OX_NOTFOUND : elem_iter(x, c, by < 0 ? from : end, by > 0, &it);
     ox_val k, v;
     while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
@@ -321,8 +320,7 @@ static int shift_tail(cmd_ctx *x, db_coll *c, int64_t from, int by)
             break;
         rc = elem_put(x, c, p + by, v.data, v.len);
     }
-    if (from <= end && (rc == OX_OK || rc == OX_NOTFOUND))
-        ox_iter_close(it);
+    ox_iter_close(it); /* NULL if it never opened */
     return rc == OX_NOTFOUND ? OX_OK : rc;
 }
 
@@ -337,7 +335,7 @@ void cmd_linsert(cmd_ctx *x)
     if (!db_coll_or_zero(x, &x->argv[1], DB_LIST, &c))
         return;
     const resp_arg *pivot = &x->argv[3];
-    ox_iter *it;
+    ox_iter *it = NULL;
     int rc = elem_iter(x, &c, c.head, 0, &it);
     int64_t at = 0;
     int hit = 0;
@@ -346,8 +344,7 @@ void cmd_linsert(cmd_ctx *x)
         hit = v.len == pivot->len && !memcmp(v.data, pivot->ptr, v.len);
         at = pos_of(&k);
     }
-    if (rc == OX_OK || rc == OX_NOTFOUND)
-        ox_iter_close(it);
+    ox_iter_close(it); /* NULL if it never opened */
     if (rc != OX_OK && rc != OX_NOTFOUND) {
         cmd_store_error(x, rc);
         return;
@@ -386,7 +383,7 @@ void cmd_lrem(cmd_ctx *x)
     int64_t first = c.head, last = c.head + (int64_t)c.count - 1;
     int64_t write = rev ? last : first; /* where the next survivor goes */
     long long removed = 0;
-    ox_iter *it;
+    ox_iter *it = NULL;
     int rc = elem_iter(x, &c, rev ? last : first, rev, &it);
     ox_val k, v;
     while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
@@ -399,8 +396,7 @@ void cmd_lrem(cmd_ctx *x)
             rc = elem_put(x, &c, write, v.data, v.len);
         write += rev ? -1 : 1;
     }
-    if (rc == OX_OK || rc == OX_NOTFOUND)
-        ox_iter_close(it);
+    ox_iter_close(it); /* NULL if it never opened */
     rc = rc == OX_NOTFOUND ? OX_OK : rc;
     /* the places the survivors left free at the far end */
     for (long long i = 0; rc == OX_OK && i < removed; i++)
@@ -460,7 +456,7 @@ void cmd_lpos(cmd_ctx *x)
     }
     int rev = rank < 0;
     unsigned long long skip = rev ? (unsigned long long)-(rank + 1) : (unsigned long long)(rank - 1);
-    ox_iter *it;
+    ox_iter *it = NULL;
     int rc = elem_iter(x, &c, rev ? c.head + (int64_t)c.count - 1 : c.head, rev, &it);
     resp_deferred d;
     long long matches = 0, looked = 0;
@@ -482,8 +478,7 @@ void cmd_lpos(cmd_ctx *x)
         if (count < 0 || matches == count)
             break;
     }
-    if (rc == OX_OK || rc == OX_NOTFOUND)
-        ox_iter_close(it);
+    ox_iter_close(it); /* NULL if it never opened */
     if (count >= 0)
         resp_write_deferred_len(x->out, &d, RESP_AGG_ARRAY, (size_t)matches);
     else if (!matches)

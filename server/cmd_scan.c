@@ -232,10 +232,14 @@ static void coll_scan(cmd_ctx *x, int type, int values)
     uint64_t cursor;
     const resp_arg *pat = NULL;
     long long count = 10;
-    unsigned char from[CURSOR_POS_MAX];
-    size_t fromlen = 0;
-    if (cmd_scan_begin(x, 2, &cursor, from, &fromlen, &pat, &count, NULL))
+    unsigned char from[CURSOR_POS_MAX], own[CURSOR_POS_MAX];
+    size_t fromlen = 0, ownlen = 0;
+    /* Redis's order: the cursor's syntax, the key (missing: an empty scan; WRONGTYPE), then
+     * the options (and here the cursor's place). */
+    if (!cursor_parse(x->argv[2].ptr, x->argv[2].len, &cursor)) {
+        cmd_err(x, "-ERR invalid cursor");
         return;
+    }
     db_coll c;
     int found = db_coll_get_or_reply(x, &x->argv[1], type, &c);
     if (found <= 0) {
@@ -243,7 +247,23 @@ static void coll_scan(cmd_ctx *x, int type, int values)
             cmd_scan_reply_head(x, OX_NOTFOUND, NULL, 0, 0);
         return;
     }
-    ox_iter *it;
+    if (cmd_scan_begin(x, 2, &cursor, from, &fromlen, &pat, &count, NULL))
+        return;
+    /* A cursor is a place in the member table: one from another collection (or from this
+     * key's earlier collection, replaced since) starts at this one's first member if it
+     * lies before it, and ends the scan if after. */
+    unsigned char pfx[COLL_KEY_PREFIX];
+    coll_member_key(pfx, c.id, DB_SUB_FIELD, NULL, 0);
+    if (cursor && ox_key_pos(srv.store, pfx, sizeof pfx, own, &ownlen) == OX_OK &&
+        (fromlen < ownlen || memcmp(from, own, ownlen))) {
+        int d = memcmp(from, own, fromlen < ownlen ? fromlen : ownlen);
+        if (d > 0 || (d == 0 && fromlen > ownlen)) {
+            cmd_scan_reply_head(x, OX_NOTFOUND, NULL, 0, 0);
+            return;
+        }
+        cursor = 0;
+    }
+    ox_iter *it = NULL;
     ox_val after = {from, fromlen};
     int rc = db_member_iter(x, &c, DB_SUB_FIELD, cursor ? &after : NULL, &it);
     if (rc != OX_OK) {
@@ -255,7 +275,7 @@ static void coll_scan(cmd_ctx *x, int type, int values)
     unsigned char last[CURSOR_POS_MAX];
     size_t lastlen = 0;
     ox_val k, v;
-    while ((rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+    while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
         if (seen == count)
             break;
         seen++;

@@ -109,7 +109,7 @@ void cmd_smembers(cmd_ctx *x)
     if (found < 0)
         return;
     resp_write_set(x->out, (size_t)c.count);
-    ox_iter *it;
+    ox_iter *it = NULL;
     uint64_t n = 0;
     int rc = found ? db_member_iter(x, &c, DB_SUB_FIELD, NULL, &it) : OX_NOTFOUND;
     ox_val k, v;
@@ -118,8 +118,7 @@ void cmd_smembers(cmd_ctx *x)
         resp_write_bulk(x->out, m.data, m.len);
         n++;
     }
-    if (found && (rc == OX_OK || rc == OX_NOTFOUND))
-        ox_iter_close(it);
+    ox_iter_close(it); /* NULL if it never opened */
     for (; n < c.count; n++) /* a count that disagrees with the members: not reached */
         resp_write_null(x->out);
 }
@@ -256,7 +255,7 @@ static int sink_put(cmd_ctx *x, sink *s, const ox_val *m, int *err)
 static int filter_into(cmd_ctx *x, const db_coll *c, const db_coll *sets, int nsets, int skip,
                        int op, sink *s)
 {
-    ox_iter *it;
+    ox_iter *it = NULL;
     int rc = db_member_iter(x, c, DB_SUB_FIELD, NULL, &it), err = OX_OK, go = 1;
     ox_val k, v;
     while (rc == OX_OK && go > 0 && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
@@ -273,8 +272,7 @@ static int filter_into(cmd_ctx *x, const db_coll *c, const db_coll *sets, int ns
         if (keep && go > 0)
             go = sink_put(x, s, &m, &err);
     }
-    if (rc == OX_OK || rc == OX_NOTFOUND)
-        ox_iter_close(it);
+    ox_iter_close(it); /* NULL if it never opened */
     return go < 0 ? err : rc == OX_NOTFOUND ? OX_OK : rc;
 }
 

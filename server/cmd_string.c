@@ -133,19 +133,24 @@ void cmd_getdel(cmd_ctx *x)
 
 void cmd_getex(cmd_ctx *x)
 {
-    long long at;
-    int flags = parse_set_options(x, 2, 1, &at);
-    if (flags < 0)
+    long long at = 0;
+    int flags, expire_arg;
+    /* Redis's order: the syntax, the key (nil, WRONGTYPE), then the expire value. */
+    int rc = keyargs_set(x->argv, x->argc, 2, 1, &flags, &expire_arg);
+    if (rc) {
+        cmd_keyargs_error(x, rc, NULL);
         return;
+    }
     const resp_arg *k = &x->argv[1];
     ox_val v;
     int found = db_get_string_or_reply(x, k, &v);
     if (found == 0)
         resp_write_null(x->out);
-    if (found <= 0)
+    if (found <= 0 ||
+        (expire_arg && (at = expire_or_reply(x, &x->argv[expire_arg], flags & SET_EXPIRES)) < 0))
         return;
     resp_write_bulk(x->out, v.data, v.len);
-    int rc = OX_NOTTL; /* GETEX without an option changes nothing */
+    rc = OX_NOTTL; /* GETEX without an option changes nothing */
     if (flags & SET_PERSIST)
         rc = ox_txn_persist(x->txn, x->table, k->ptr, k->len);
     else if (flags & SET_EXPIRES)

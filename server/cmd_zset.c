@@ -390,15 +390,14 @@ static int lex_possible(cmd_ctx *x, const db_coll *c, const zrange *r, int *err)
     }
     int ok = 1;
     for (int last = 0; last < 2 && ok; last++) {
-        ox_iter *it;
+        ox_iter *it = NULL;
         ox_val m;
         int rc = index_end(x, c, last, &it, &m);
         if (rc == OX_OK) {
             int d = lex_cmp(&m, last ? mn : mx);
             ok = last ? (mn->ex ? d > 0 : d >= 0) : (mx->ex ? d < 0 : d <= 0);
         }
-        if (rc == OX_OK || rc == OX_NOTFOUND)
-            ox_iter_close(it);
+        ox_iter_close(it); /* NULL if it never opened */
         if (rc != OX_OK && rc != OX_NOTFOUND) {
             *err = rc;
             return -1;
@@ -459,7 +458,7 @@ static long long zwalk(cmd_ctx *x, db_coll *c, const zrange *r, zvisit *visit, v
             lov.len = IDX_PREFIX;
         }
     }
-    ox_iter *it;
+    ox_iter *it = NULL;
     int rc = x->txn ? ox_txn_range(x->txn, c->members, &lov, &hiv, r->rev ? OX_ITER_DESC : 0, &it)
                     : ox_snapshot_range(x->snap, c->members, &lov, &hiv, r->rev ? OX_ITER_DESC : 0, &it);
     ox_val k, v;
@@ -491,8 +490,7 @@ static long long zwalk(cmd_ctx *x, db_coll *c, const zrange *r, zvisit *visit, v
         n++;
         go = visit(x, c, &m, s, ctx, err);
     }
-    if (rc == OX_OK || rc == OX_NOTFOUND)
-        ox_iter_close(it);
+    ox_iter_close(it); /* NULL if it never opened */
     if (go < 0)
         return -1;
     if (rc != OX_OK && rc != OX_NOTFOUND) {
@@ -857,7 +855,7 @@ static int src_find(cmd_ctx *x, const zsrc *s, const ox_val *m, double *score, i
 /* INTER walks the smallest input and looks the others up; DIFF walks the first. */
 static int zfilter(cmd_ctx *x, const zsrc *src, int n, int walk, int op, int agg, zsink *k)
 {
-    ox_iter *it;
+    ox_iter *it = NULL;
     int rc = db_member_iter(x, &src[walk].c, DB_SUB_FIELD, NULL, &it), err = OX_OK, go = 1;
     ox_val key, v;
     while (rc == OX_OK && go > 0 && (rc = ox_iter_next(it, &key, &v)) == OX_OK) {
@@ -877,8 +875,7 @@ static int zfilter(cmd_ctx *x, const zsrc *src, int n, int walk, int op, int agg
         if (keep && go > 0)
             go = zsink_put(x, k, &m, score, &err);
     }
-    if (rc == OX_OK || rc == OX_NOTFOUND)
-        ox_iter_close(it);
+    ox_iter_close(it); /* NULL if it never opened */
     return go < 0 ? err : rc == OX_NOTFOUND ? OX_OK : rc;
 }
 

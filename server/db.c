@@ -388,7 +388,7 @@ static size_t end_member(cmd_ctx *x, const db_coll *c, int sub, int last, unsign
     unsigned char lo[COLL_KEY_PREFIX], hi[COLL_KEY_PREFIX];
     ox_val lov = {lo, coll_member_key(lo, c->id, sub, NULL, 0)};
     ox_val hiv = {hi, coll_member_key(hi, c->id, sub + 1, NULL, 0)}, k, v;
-    ox_iter *it;
+    ox_iter *it = NULL;
     size_t n = 0;
     *rc = x->txn ? ox_txn_range(x->txn, c->members, &lov, &hiv, last ? OX_ITER_DESC : 0, &it)
                  : ox_snapshot_range(x->snap, c->members, &lov, &hiv, last ? OX_ITER_DESC : 0,
@@ -440,7 +440,7 @@ static int member_pick(cmd_ctx *x, const db_coll *c, int sub, uint64_t n, uint64
         }
         rc = OX_NOTFOUND;
         for (int pass = 0; pass < 2 && rc == OX_NOTFOUND; pass++) { /* then wrap round */
-            ox_iter *it;
+            ox_iter *it = NULL;
             ox_val k, v;
             if ((rc = pass ? db_member_iter(x, c, sub, NULL, &it)
                            : range_iter(x, c->members, &lov, &hiv, &it)))
@@ -461,7 +461,7 @@ static int member_sample(cmd_ctx *x, const db_coll *c, int sub, uint64_t want,
 {
     if (want > c->count)
         want = c->count;
-    ox_iter *it;
+    ox_iter *it = NULL;
     int rc = want ? db_member_iter(x, c, sub, NULL, &it) : OX_OK;
     if (rc || !want)
         return rc;
@@ -660,7 +660,7 @@ static int copy_members(cmd_ctx *x, ox_table *from, uint64_t id, const db_coll *
     int rc = OX_OK, more = 1;
     srv_pairs chunk = {0};
     while (rc == OX_OK && more) {
-        ox_iter *it;
+        ox_iter *it = NULL;
         ox_val after = {pos, poslen};
         /* Gathered first: the iterator's values must not be read across the puts. */
         rc = poslen ? ox_txn_range(x->txn, from, &after, &hiv, OX_ITER_POS | OX_ITER_AFTER, &it)
@@ -767,7 +767,7 @@ static size_t sweep_collect(ox_txn *txn, int i, size_t budget, srv_pairs *keys, 
         unsigned char lo[COLL_KEY_PREFIX];
         ox_val lov = {lo, 8}, k, v;
         coll_member_key(lo, sweep_from, 0, NULL, 0);
-        ox_iter *it;
+        ox_iter *it = NULL;
         if ((*err = ox_txn_range(txn, members[i], &lov, NULL, 0, &it)))
             return n;
         int rc = ox_iter_next(it, &k, &v);
@@ -822,6 +822,7 @@ int db_sweep(size_t budget)
         return 0; /* tried again at the next cycle */
     srv_pairs keys = {0};
     int end = 0, err = OX_OK;
+    uint64_t from = sweep_from; /* a failed slice runs again from here */
     size_t n = sweep_collect(txn, sweep_table, budget, &keys, &end, &err), off = 0;
     ox_val k, none;
     while (err == OX_OK && srv_pairs_next(&keys, &off, &k, &none)) {
@@ -834,8 +835,10 @@ int db_sweep(size_t budget)
         err = ox_txn_commit(txn);
     else
         ox_txn_rollback(txn);
-    if (err != OX_OK)
-        return 0; /* the same slice again at the next cycle */
+    if (err != OX_OK) {
+        sweep_from = from; /* the same slice again at the next cycle */
+        return 0;
+    }
     atomic_fetch_add_explicit(&swept, n, memory_order_relaxed);
     if (end) { /* this table is done: the next one, or the pass is over */
         sweep_from = 0;
