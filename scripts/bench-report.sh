@@ -20,6 +20,9 @@
 #           (/proc/PID/io write_bytes before and after each figure; goal <= 3x Redis); then
 #           3 x BENCH_REWRITE_N SETs -P 16 over BENCH_REWRITE_KEYS keys of 100 B into a fresh
 #           oxistore: its data file against a copy made by `oxistore-check compact` (goal <= 2x).
+#   zset    a sorted set of BENCH_ZSET members loaded into each server (ZADD, 1000 members per
+#           command, redis-cli --pipe): load rate, ZRANGEBYSCORE of 100 and ZRANK at random
+#           places, RSS against Redis's used_memory.
 #   large   BENCH_KEYS keys loaded into each server with redis-cli --pipe: load rate (goal
 #           >= 1.5x Redis), size on disk, RSS (goal: oxistore's anonymous RSS <=
 #           write-buffer-limit + 100 MiB), restart-to-first-reply after kill -9 right after the
@@ -30,6 +33,8 @@
 #   BENCH_REPEAT   runs per figure (default 3), alternating the servers; the median is reported
 #   BENCH_R        key space of the matrix and the plot (default 100000 keys)
 #   BENCH_KEYS     keys of the large-dataset section (default 10000000)
+#   BENCH_ZSET     members of the zset section (default 10000000)
+#   BENCH_ZRANK_N  ZRANK requests of the zset section (default 200: ZRANK is O(rank) here)
 #   BENCH_LARGE_D  value size of the large-dataset section (default 100 bytes)
 #   BENCH_LOAD_CHUNK  keys per redis-cli --pipe run of the large-dataset load (default 1000000)
 #   BENCH_LOAD_FSYNC  appendfsync of both servers in the large-dataset section (default always)
@@ -37,7 +42,7 @@
 #   BENCH_REWRITE_KEYS  their key space (default 100000)
 #   BENCH_CLIENTS  client counts of the plot (default "1 2 5 10 20 50 100 200")
 #   BENCH_IO_THREADS  oxistore's io-threads (default: the server's, cores minus one, at least 1)
-#   BENCH_SECTIONS which sections to run (default "matrix types plot disk large")
+#   BENCH_SECTIONS which sections to run (default "matrix types plot disk zset large")
 #   BENCH_OUT      the report (default BENCHMARKS.md at the repository root)
 #   BENCH_PNG      the plot (default bench/throughput.png)
 # Usage: scripts/bench-report.sh [oxistore-server binary]
@@ -51,17 +56,19 @@ REPEAT=${BENCH_REPEAT:-3}
 R=${BENCH_R:-100000}
 KEYS=${BENCH_KEYS:-10000000}
 LARGE_D=${BENCH_LARGE_D:-100}
+ZSET=${BENCH_ZSET:-10000000}
+ZRANK_N=${BENCH_ZRANK_N:-200}
 CHUNK=${BENCH_LOAD_CHUNK:-1000000}
 LOAD_FSYNC=${BENCH_LOAD_FSYNC:-always}
 RW_N=${BENCH_REWRITE_N:-300000}
 RW_KEYS=${BENCH_REWRITE_KEYS:-100000}
 CLIENTS=${BENCH_CLIENTS:-1 2 5 10 20 50 100 200}
 IOT=${BENCH_IO_THREADS:-$(( $(nproc) > 2 ? $(nproc) - 1 : 1 ))}
-SECTIONS=${BENCH_SECTIONS:-matrix types plot disk large}
+SECTIONS=${BENCH_SECTIONS:-matrix types plot disk zset large}
 OUT=${BENCH_OUT:-$top/BENCHMARKS.md}
 PNG=${BENCH_PNG:-$top/bench/throughput.png}
 util=$top/scripts/bench-util.py
-cmdline="BENCH_N=$N BENCH_REPEAT=$REPEAT BENCH_R=$R BENCH_KEYS=$KEYS BENCH_LARGE_D=$LARGE_D BENCH_LOAD_CHUNK=$CHUNK BENCH_LOAD_FSYNC=$LOAD_FSYNC BENCH_REWRITE_N=$RW_N BENCH_REWRITE_KEYS=$RW_KEYS BENCH_CLIENTS=\"$CLIENTS\" BENCH_IO_THREADS=$IOT BENCH_SECTIONS=\"$SECTIONS\" scripts/bench-report.sh"
+cmdline="BENCH_N=$N BENCH_REPEAT=$REPEAT BENCH_R=$R BENCH_KEYS=$KEYS BENCH_ZSET=$ZSET BENCH_ZRANK_N=$ZRANK_N BENCH_LARGE_D=$LARGE_D BENCH_LOAD_CHUNK=$CHUNK BENCH_LOAD_FSYNC=$LOAD_FSYNC BENCH_REWRITE_N=$RW_N BENCH_REWRITE_KEYS=$RW_KEYS BENCH_CLIENTS=\"$CLIENTS\" BENCH_IO_THREADS=$IOT BENCH_SECTIONS=\"$SECTIONS\" scripts/bench-report.sh"
 
 mkdir -p "$top/build"
 work=$(mktemp -d "$top/build/bench-work.XXXXXX")
@@ -250,6 +257,67 @@ types() {
     stop "$op" "$opid"; stop "$rp" "$rpid"
     rm -rf "$work/t-ox-$mode" "$work/t-r-$mode"
   done
+}
+
+# ---- section: zset ------------------------------------------------------------------------
+# One figure of an arbitrary command: port clients requests command... -> "rps p50 p99"
+bench_cmd() {
+  local port=$1 c=$2 n=$3; shift 3
+  redis-benchmark -p "$port" -c "$c" -n "$n" -r "$ZSET" --csv "$@" 2>/dev/null \
+    | awk -F, 'NR == 2 { gsub(/"/, ""); print $2, $5, $7 }' | grep . || echo "0 0 0"
+}
+zset() {
+  local port pid dir t0 t1 s f first=0 i=0 chunks=() zn=$(( N / 10 > 1000 ? N / 10 : 1000 ))
+  log "zset: generating $ZSET members"
+  while [ "$first" -lt "$ZSET" ]; do
+    local cnt=$(( ZSET - first < CHUNK ? ZSET - first : CHUNK ))
+    chunks+=("$work/zset-$i.resp")
+    "$util" genz bigz "$first" "$cnt" 1000 > "$work/zset-$i.resp"
+    first=$(( first + cnt )); i=$(( i + 1 ))
+  done
+  declare -A res
+  for s in ox redis; do
+    port=$(free_port); dir=$work/z-$s
+    log "zset: loading $s"
+    srv_start $s "$port" "$dir" "$LOAD_FSYNC"; pid=$PID
+    t0=$(date +%s.%N)
+    for f in "${chunks[@]}"; do load "$port" "$f"; done
+    t1=$(date +%s.%N)
+    res[$s.load]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+    res[$s.rate]=$(awk -v a="$t0" -v b="$t1" -v n="$ZSET" 'BEGIN { printf "%.0f", n / (b - a) }')
+    res[$s.card]=$(redis-cli -p "$port" zcard bigz)
+    log "zset: $s ZRANGEBYSCORE, ZRANK"
+    res[$s.range]=$(bench_cmd "$port" 50 "$zn" ZRANGEBYSCORE bigz __rand_int__ +inf LIMIT 0 100)
+    res[$s.rank]=$(bench_cmd "$port" 10 "$ZRANK_N" ZRANK bigz m:__rand_int__)
+    res[$s.rss]=$(rss_kb "$pid" VmRSS); res[$s.anon]=$(rss_kb "$pid" RssAnon)
+    [ $s = redis ] && res[$s.used]=$(info_field "$port" memory used_memory)
+    res[$s.du]=$(du -sk "$dir" | cut -f1)
+    stop "$port" "$pid"
+    rm -rf "$dir"
+  done
+  rm -f "${chunks[@]}"
+  set -- ${res[ox.range]}; local orr=$1 or99=$3
+  set -- ${res[redis.range]}; local rr=$1 rr99=$3
+  set -- ${res[ox.rank]}; local ork=$1 ork99=$3
+  set -- ${res[redis.rank]}; local rk=$1 rk99=$3
+  mib() { awk -v k="$1" 'BEGIN { printf "%.0f MiB", k / 1024 }'; }
+  emit "## A sorted set of $ZSET members" "" \
+    "One key \`bigz\` with members \`m:000000000000\` … scored by their number, sent as ZADD" \
+    "commands of 1000 members by \`redis-cli --pipe\` to a fresh server, in ${#chunks[@]} runs; both" \
+    "servers with \`appendfsync $LOAD_FSYNC\` (Redis \`appendonly yes\`). Then redis-benchmark with" \
+    "\`-r $ZSET\`: \`ZRANGEBYSCORE bigz __rand_int__ +inf LIMIT 0 100\` ($zn requests, c=50) and" \
+    "\`ZRANK bigz m:__rand_int__\` ($ZRANK_N requests, c=10). oxistore's ZRANK counts the members" \
+    "before the one asked for (LMDB keeps no counts in its pages), so it is O(rank), where Redis's" \
+    "skiplist is O(log n). oxistore's data is in its file; its RSS is mostly the page cache of" \
+    "that file (file-backed), Redis's is its data set (\`used_memory\`)." "" \
+    "| | oxistore | Redis | ratio |" "| --- | ---: | ---: | ---: |" \
+    "| load time (s) | ${res[ox.load]} | ${res[redis.load]} | **$(ratio "${res[ox.load]}" "${res[redis.load]}")x** |" \
+    "| load rate (members/s) | ${res[ox.rate]} | ${res[redis.rate]} | **$(ratio "${res[ox.rate]}" "${res[redis.rate]}")x** |" \
+    "| ZCARD after load | ${res[ox.card]} | ${res[redis.card]} | |" \
+    "| ZRANGEBYSCORE of 100 (req/s; p99 ms) | $(fmt_rps "$orr"); $or99 | $(fmt_rps "$rr"); $rr99 | **$(ratio "$orr" "$rr")x** |" \
+    "| ZRANK (req/s; p99 ms) | $(fmt_rps "$ork"); $ork99 | $(fmt_rps "$rk"); $rk99 | **$(ratio "$ork" "$rk")x** |" \
+    "| RSS after the load (oxistore: anonymous) against Redis's used_memory | $(mib "${res[ox.rss]}") ($(mib "${res[ox.anon]}")) | $(mib $(( ${res[redis.used]} / 1024 ))) | **$(ratio "${res[ox.anon]}" $(( ${res[redis.used]} / 1024 )))x** anonymous |" \
+    "| size on disk | $(mib "${res[ox.du]}") | $(mib "${res[redis.du]}") | **$(ratio "${res[ox.du]}" "${res[redis.du]}")x** |" ""
 }
 
 # ---- section: plot -------------------------------------------------------------------------
@@ -518,7 +586,7 @@ large() {
 # ---- run -------------------------------------------------------------------------------------
 : > "$md"
 for sec in $SECTIONS; do
-  case $sec in matrix|types|plot|disk|large) $sec ;; *) echo "unknown section $sec" >&2; exit 2 ;; esac
+  case $sec in matrix|types|plot|disk|zset|large) $sec ;; *) echo "unknown section $sec" >&2; exit 2 ;; esac
 done
 elapsed=$(( $(date +%s) - started ))
 
