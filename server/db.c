@@ -3,6 +3,7 @@
 #include "db.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -405,11 +406,6 @@ static size_t end_member(cmd_ctx *x, const db_coll *c, int sub, int last, unsign
     return n;
 }
 
-/* Each pick is the first member at or after a random name between the first and the last
- * member: their common prefix, then at each place a random byte inside the range the two
- * ends' bytes span there (names like element:000123 get digits): spread over the set, so
- * that pops (SPOP) do not pile their deletions where every later pick would step over
- * them. */
 enum { PICK_BYTES = 24, PICK_BOUNDS_USES = 256 };
 
 /* The first and last member names of the collection picked from last on this thread.
@@ -423,9 +419,36 @@ typedef struct pick_bounds {
     uint64_t id;
     int sub;
     unsigned uses;
-    size_t fl, ll;
+    size_t fl, ll, common, longest; /* longest: of the names sampled (at most PICK_BYTES) */
     unsigned char first[PICK_BYTES], last[PICK_BYTES];
+    unsigned nalpha;
+    unsigned char alpha[256]; /* the bytes seen after the common prefix, ascending */
 } pick_bounds;
+
+/* Marks in seen the bytes after common of up to PICK_SAMPLE members from one end, and
+ * raises *longest to the longest name among them. */
+static int sample_alphabet(cmd_ctx *x, const db_coll *c, int sub, int last, size_t common,
+                           unsigned char *seen, size_t *longest)
+{
+    enum { PICK_SAMPLE = 32 };
+    unsigned char lo[COLL_KEY_PREFIX], hi[COLL_KEY_PREFIX];
+    ox_val lov = {lo, coll_member_key(lo, c->id, sub, NULL, 0)};
+    ox_val hiv = {hi, coll_member_key(hi, c->id, sub + 1, NULL, 0)}, k, v;
+    ox_iter *it = NULL;
+    int rc = x->txn ? ox_txn_range(x->txn, c->members, &lov, &hiv, last ? OX_ITER_DESC : 0, &it)
+                    : ox_snapshot_range(x->snap, c->members, &lov, &hiv,
+                                        last ? OX_ITER_DESC : 0, &it);
+    for (int i = 0; rc == OX_OK && i < PICK_SAMPLE && (rc = ox_iter_next(it, &k, &v)) == OX_OK;
+         i++) {
+        size_t len = k.len - COLL_KEY_PREFIX;
+        *longest = len > *longest ? (len < PICK_BYTES ? len : PICK_BYTES) : *longest;
+        for (size_t b = COLL_KEY_PREFIX + common; b < k.len && b < COLL_KEY_PREFIX + PICK_BYTES;
+             b++)
+            seen[((const unsigned char *)k.data)[b]] = 1;
+    }
+    ox_iter_close(it);
+    return rc == OX_NOTFOUND ? OX_OK : rc;
+}
 
 static _Thread_local pick_bounds pick_cache;
 
@@ -441,6 +464,19 @@ static int pick_bounds_get(cmd_ctx *x, const db_coll *c, int sub, const pick_bou
             b->ll = end_member(x, c, sub, 1, b->last, sizeof b->last, &rc);
         if (rc != OX_OK)
             return rc;
+        b->common = 0;
+        while (b->common < b->fl && b->common < b->ll && b->first[b->common] == b->last[b->common])
+            b->common++;
+        unsigned char seen[256] = {0};
+        b->longest = 0;
+        for (int end = 0; end < 2 && rc == OX_OK; end++)
+            rc = sample_alphabet(x, c, sub, end, b->common, seen, &b->longest);
+        if (rc != OX_OK)
+            return rc;
+        b->nalpha = 0;
+        for (unsigned ch = 0; ch < 256; ch++)
+            if (seen[ch])
+                b->alpha[b->nalpha++] = (unsigned char)ch;
         b->members = c->members;
         b->id = c->id;
         b->sub = sub;
@@ -451,48 +487,139 @@ static int pick_bounds_get(cmd_ctx *x, const db_coll *c, int sub, const pick_bou
     return OX_OK;
 }
 
+/* Where picks land: the space of names between a collection's first and last member.
+ * After their common prefix, a point's bytes come from the bytes seen there in members at
+ * both ends (names like m0 … m99999 get digits, user:1f… hex digits), the first one
+ * between the two ends' bytes there; its length lies between the shorter end's and the
+ * longest name seen, a shorter one 1/k as likely as the next for k possible bytes. measure() maps a name into
+ * [0, 1] in name order, about as the points are spread, so that the distance from a point
+ * to the member it lands on tells how large the gap before that member is. */
+typedef struct pick_space {
+    const pick_bounds *b;
+    size_t minlen, maxlen;
+    unsigned i0, n0, n;           /* the first byte: alpha[i0 .. i0 + n0) */
+    unsigned char rank[256];      /* bytes of alpha below each byte */
+} pick_space;
+
+static void space_init(pick_space *sp, const pick_bounds *b)
+{
+    sp->b = b;
+    sp->n = b->nalpha;
+    unsigned r = 0;
+    for (unsigned ch = 0; ch < 256; ch++) {
+        sp->rank[ch] = (unsigned char)(r < 255 ? r : 255);
+        r += r < b->nalpha && b->alpha[r] == ch;
+    }
+    unsigned lo = 0, hi = sp->n ? sp->n - 1 : 0;
+    if (b->common < b->fl)
+        lo = sp->rank[b->first[b->common]];
+    if (b->common < b->ll && sp->rank[b->last[b->common]] < hi)
+        hi = sp->rank[b->last[b->common]];
+    if (lo > hi)
+        lo = hi;
+    sp->i0 = lo;
+    sp->n0 = hi - lo + 1;
+    size_t minlen = b->fl < b->ll ? b->fl : b->ll, maxlen = b->fl < b->ll ? b->ll : b->fl;
+    maxlen = b->longest > maxlen ? b->longest : maxlen;
+    sp->minlen = minlen > b->common ? minlen : b->common + 1;
+    sp->maxlen = maxlen > sp->minlen ? maxlen : sp->minlen;
+}
+
+/* A random point into buf (room for PICK_BYTES): its length. */
+static size_t space_point(const pick_space *sp, uint64_t *seed, unsigned char *buf)
+{
+    const pick_bounds *b = sp->b;
+    size_t len = sp->maxlen;
+    while (len > sp->minlen && sp->n > 1 && rnd_next(seed) % sp->n == 0)
+        len--;
+    memcpy(buf, b->first, b->common);
+    for (size_t i = b->common; i < len; i++) {
+        unsigned r = (unsigned)(rnd_next(seed) >> 24);
+        buf[i] = !sp->n ? (unsigned char)r
+                 : i == b->common ? b->alpha[sp->i0 + r % sp->n0] : b->alpha[r % sp->n];
+    }
+    return len;
+}
+
+static double space_measure(const pick_space *sp, const unsigned char *name, size_t len)
+{
+    double f = 0, scale = 1;
+    size_t common = sp->b->common;
+    for (size_t i = common; i < len && i < common + PICK_BYTES; i++) {
+        scale /= sp->n + 2; /* digit 0: the name ended (a prefix sorts first) */
+        f += (sp->rank[name[i]] + 1) * scale;
+    }
+    return f;
+}
+
+/* Each pick is the first member at or after a random point (wrapping round), kept with a
+ * chance that falls as the point's distance to it grows past the mean gap between
+ * members: without it, a member after a wide gap in the names (m1 after m0, when no other
+ * name starts with m0) would take that whole gap's share. The spread is then fair within
+ * a few times, as far as the names fill their space evenly; exact fairness would need
+ * counts LMDB does not keep. */
 static int member_pick(cmd_ctx *x, const db_coll *c, int sub, uint64_t n, uint64_t *seed,
                        srv_pairs *out)
 {
+    enum { PICK_TRIES = 32 };
     unsigned char lo[COLL_KEY_PREFIX + PICK_BYTES], hi[COLL_KEY_PREFIX];
     const pick_bounds *bounds;
     int rc = pick_bounds_get(x, c, sub, &bounds);
     if (rc != OX_OK)
         return rc;
-    const unsigned char *first = bounds->first, *last = bounds->last;
-    size_t fl = bounds->fl, ll = bounds->ll;
-    size_t common = 0;
-    while (common < fl && common < ll && first[common] == last[common])
-        common++;
-    ox_val lov = {lo, sizeof lo}, hiv = {hi, coll_member_key(hi, c->id, sub + 1, NULL, 0)};
+    pick_space sp;
+    space_init(&sp, bounds);
+    double mean_gap = (space_measure(&sp, bounds->last, bounds->ll) -
+                       space_measure(&sp, bounds->first, bounds->fl)) /
+                      (double)(c->count ? c->count : 1);
+    ox_val lov = {lo, 0}, hiv = {hi, coll_member_key(hi, c->id, sub + 1, NULL, 0)};
     coll_member_key(lo, c->id, sub, NULL, 0);
-    memcpy(lo + COLL_KEY_PREFIX, first, common);
-    for (uint64_t i = 0; i < n; i++) {
-        for (size_t b = common; b < PICK_BYTES; b++) {
-            unsigned r = (unsigned)(rnd_next(seed) >> 24);
-            if (b < fl && b < ll) { /* inside the range the two ends' bytes span there */
-                unsigned a = first[b] < last[b] ? first[b] : last[b];
-                unsigned z = first[b] < last[b] ? last[b] : first[b];
-                r = a + r % (z - a + 1);
+    srv_pairs best = {0}; /* the try nearest to its point, taken if none is kept */
+    for (uint64_t i = 0; i < n && rc == OX_OK; i++) {
+        double best_dist = HUGE_VAL;
+        best.len = best.n = 0;
+        for (int tries = 0; tries < PICK_TRIES && rc == OX_OK; tries++) {
+            size_t len = space_point(&sp, seed, lo + COLL_KEY_PREFIX);
+            lov.len = COLL_KEY_PREFIX + len;
+            double at = space_measure(&sp, lo + COLL_KEY_PREFIX, len);
+            int kept = 0;
+            rc = OX_NOTFOUND;
+            for (int pass = 0; pass < 2 && rc == OX_NOTFOUND; pass++) { /* then wrap round */
+                ox_iter *it = NULL;
+                ox_val k, v;
+                if ((rc = pass ? db_member_iter(x, c, sub, NULL, &it)
+                               : range_iter(x, c->members, &lov, &hiv, &it)))
+                    break;
+                if ((rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+                    const unsigned char *m = (const unsigned char *)k.data + COLL_KEY_PREFIX;
+                    size_t mlen = k.len - COLL_KEY_PREFIX;
+                    double dist = space_measure(&sp, m, mlen) + pass - at;
+                    double u = (double)(rnd_next(seed) >> 11) / 9007199254740992.0;
+                    kept = mean_gap <= 0 || u * dist <= mean_gap;
+                    if (kept)
+                        srv_pairs_add(out, m, mlen, v.data, v.len);
+                    else if (dist < best_dist) {
+                        best_dist = dist;
+                        best.len = best.n = 0;
+                        srv_pairs_add(&best, m, mlen, v.data, v.len);
+                    }
+                }
+                ox_iter_close(it);
             }
-            lo[COLL_KEY_PREFIX + b] = (unsigned char)r;
+            if (rc == OX_NOTFOUND)
+                rc = OX_ECORRUPT; /* a collection has members */
+            if (kept)
+                break;
+            if (rc == OX_OK && tries + 1 == PICK_TRIES) {
+                ox_val m, v;
+                size_t off = 0;
+                srv_pairs_next(&best, &off, &m, &v);
+                srv_pairs_add(out, m.data, m.len, v.data, v.len);
+            }
         }
-        rc = OX_NOTFOUND;
-        for (int pass = 0; pass < 2 && rc == OX_NOTFOUND; pass++) { /* then wrap round */
-            ox_iter *it = NULL;
-            ox_val k, v;
-            if ((rc = pass ? db_member_iter(x, c, sub, NULL, &it)
-                           : range_iter(x, c->members, &lov, &hiv, &it)))
-                return rc;
-            if ((rc = ox_iter_next(it, &k, &v)) == OX_OK)
-                srv_pairs_add(out, (const unsigned char *)k.data + COLL_KEY_PREFIX,
-                              k.len - COLL_KEY_PREFIX, v.data, v.len);
-            ox_iter_close(it);
-        }
-        if (rc != OX_OK)
-            return rc == OX_NOTFOUND ? OX_ECORRUPT : rc; /* a collection has members */
     }
-    return OX_OK;
+    srv_pairs_free(&best);
+    return rc;
 }
 
 static int member_sample(cmd_ctx *x, const db_coll *c, int sub, uint64_t want,
@@ -527,12 +654,59 @@ static int member_sample(cmd_ctx *x, const db_coll *c, int sub, uint64_t want,
     return rc == OX_NOTFOUND ? OX_OK : rc;
 }
 
+/* A few distinct members out of many (SPOP s 10 or SRANDMEMBER s 10 on a large set): picks,
+ * skipping names already taken (by a 64-bit hash of each: a collision only costs one more
+ * pick), so that the cost follows the count, not the set's size, as in Redis. 1 with want
+ * members in out; 0 if picks kept landing on taken names (out emptied: sample instead). */
+static int member_pick_distinct(cmd_ctx *x, const db_coll *c, int sub, uint64_t want,
+                                uint64_t *seed, srv_pairs *out, int *rc)
+{
+    size_t cap = 16;
+    while (cap < 2 * want)
+        cap *= 2;
+    uint64_t *taken = srv_xcalloc(cap, sizeof *taken); /* 0: free slot */
+    uint64_t got = 0;
+    srv_pairs one = {0};
+    *rc = OX_OK;
+    for (uint64_t tries = 0; got < want && tries < 4 * want + 16 && *rc == OX_OK; tries++) {
+        one.len = one.n = 0;
+        if ((*rc = member_pick(x, c, sub, 1, seed, &one)) != OX_OK)
+            break;
+        ox_val m, v;
+        size_t off = 0;
+        srv_pairs_next(&one, &off, &m, &v);
+        uint64_t h = 1469598103934665603ULL;
+        for (size_t i = 0; i < m.len; i++)
+            h = (h ^ ((const unsigned char *)m.data)[i]) * 1099511628211ULL;
+        h = h ? h : 1;
+        size_t i = (size_t)h & (cap - 1);
+        while (taken[i] && taken[i] != h)
+            i = (i + 1) & (cap - 1);
+        if (taken[i])
+            continue;
+        taken[i] = h;
+        srv_pairs_add(out, m.data, m.len, v.data, v.len);
+        got++;
+    }
+    srv_pairs_free(&one);
+    free(taken);
+    if (*rc == OX_OK && got < want)
+        out->len = out->n = 0;
+    return *rc == OX_OK && got == want;
+}
+
 int db_member_random(cmd_ctx *x, const db_coll *c, long long count, srv_pairs *out)
 {
     uint64_t seed = srv_ustime() * 6364136223846793005ULL + (uint64_t)(uintptr_t)out;
     seed = seed ? seed : 1;
-    return count < 0 ? member_pick(x, c, DB_SUB_FIELD, (uint64_t)-count, &seed, out)
-                     : member_sample(x, c, DB_SUB_FIELD, (uint64_t)count, &seed, out);
+    if (count < 0)
+        return member_pick(x, c, DB_SUB_FIELD, (uint64_t)-count, &seed, out);
+    int rc;
+    if ((uint64_t)count * 16 <= c->count &&
+        (member_pick_distinct(x, c, DB_SUB_FIELD, (uint64_t)count, &seed, out, &rc) ||
+         rc != OX_OK))
+        return rc;
+    return member_sample(x, c, DB_SUB_FIELD, (uint64_t)count, &seed, out);
 }
 
 /* HRANDFIELD's count and option, in Redis's order: the count's range, the syntax, the

@@ -214,6 +214,60 @@ static void large_sets_stream_and_are_reclaimed(void)
     redisFree(c);
 }
 
+/* Random picks spread over the members whatever their names look like: numbers without
+ * padding (m1 follows m0 across every name that could start with m0), hex, padded. Each
+ * of 2000 members is expected twice in 4000 picks; none may come 25 times. SRANDMEMBER
+ * with a count gives distinct members, and SPOP with a count removes that many. */
+static void random_picks_are_spread_over_the_members(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    const char *fmts[] = {"m%d", "user:%x", "element:%012d"};
+    enum { N = 2000, PICKS = 4000, TOO_MANY = 25 };
+    for (size_t f = 0; f < sizeof fmts / sizeof fmts[0]; f++) {
+        T_CMD(c, "+OK", "FLUSHALL");
+        char name[64];
+        for (int i = 0; i < N; i++) {
+            snprintf(name, sizeof name, fmts[f], i);
+            redisAppendCommand(c, "SADD s %s", name);
+        }
+        for (int i = 0; i < N; i++) {
+            redisReply *r;
+            T_EQ_INT(redisGetReply(c, (void **)&r), REDIS_OK);
+            freeReplyObject(r);
+        }
+        for (int i = 0; i < PICKS; i++)
+            redisAppendCommand(c, "SRANDMEMBER s");
+        int counts[N] = {0}, worst = 0;
+        for (int i = 0; i < PICKS; i++) {
+            redisReply *r;
+            T_EQ_INT(redisGetReply(c, (void **)&r), REDIS_OK);
+            T_EQ_INT(r->type, REDIS_REPLY_STRING);
+            for (int k = 0; k < N; k++) { /* names are few: find it by its format */
+                snprintf(name, sizeof name, fmts[f], k);
+                if (!strcmp(name, r->str)) {
+                    worst = ++counts[k] > worst ? counts[k] : worst;
+                    break;
+                }
+            }
+            freeReplyObject(r);
+        }
+        if (worst >= TOO_MANY)
+            T_FAIL("%s: a member came %d times in %d picks", fmts[f], worst, PICKS);
+        redisReply *r = redisCommand(c, "SRANDMEMBER s 50");
+        T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 50);
+        for (size_t i = 0; i < r->elements; i++)
+            for (size_t j = 0; j < i; j++)
+                T_ASSERT(strcmp(r->element[i]->str, r->element[j]->str) != 0);
+        freeReplyObject(r);
+        r = redisCommand(c, "SPOP s 50");
+        T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 50);
+        freeReplyObject(r);
+        T_CMD(c, ":1950", "SCARD s");
+    }
+    redisFree(c);
+}
+
 int main(void)
 {
     T_RUN(server_starts);
@@ -224,6 +278,7 @@ int main(void)
     T_RUN(smove_spop_srandmember_reply_as_redis);
     T_RUN(resp3_replies_are_sets);
     T_RUN(large_sets_stream_and_are_reclaimed);
+    T_RUN(random_picks_are_spread_over_the_members);
     t_failed += sp_stop_or_dump(&g_srv);
     return T_MAIN_END();
 }
