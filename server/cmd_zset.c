@@ -60,30 +60,35 @@ static int score_of(cmd_ctx *x, const db_coll *c, const void *m, size_t len, dou
     return rc == OX_NOTFOUND ? 0 : -1;
 }
 
+/* A score's 8-byte encoding as a number (the bounds of coll_fmt.h). */
+static uint64_t score_bits(double score)
+{
+    unsigned char enc[SCORE_LEN];
+    uint64_t e = 0;
+    coll_score_put(enc, score);
+    for (int i = 0; i < SCORE_LEN; i++)
+        e = e << 8 | enc[i];
+    return e;
+}
+
 /* Writer: gives member m the score `score` (had: its old one, if it had one). OX_OK or
  * an error. */
 static int zset_put(cmd_ctx *x, db_coll *c, const void *m, size_t len, int had,
                     double old, double score)
 {
-    unsigned char enc[SCORE_LEN];
-    coll_score_put(enc, score);
-    uint64_t e = 0;
-    for (int i = 0; i < SCORE_LEN; i++)
-        e = e << 8 | enc[i];
-    if (c->head && e < (uint64_t)c->head) /* below the bound: lower it (saved with c) */
+    uint64_t e = score_bits(score);
+    if (c->head && e < (uint64_t)c->head) /* past a bound: move it (saved with c) */
         c->head = (int64_t)e;
+    if (c->tail && e > (uint64_t)c->tail)
+        c->tail = (int64_t)e;
     return coll_zset_put(x->txn, c->members, c->id, m, len, had, old, score);
 }
 
-/* A pop from the low end deleted everything below (score, ...): the bound moves up. */
-static void bound_raise(db_coll *c, double score)
+/* A pop from the low end deleted everything below (score, ...): the lower bound moves up;
+ * from the high end, the upper bound down. */
+static void bound_move(db_coll *c, double score, int min)
 {
-    unsigned char enc[SCORE_LEN];
-    uint64_t e = 0;
-    coll_score_put(enc, score);
-    for (int i = 0; i < SCORE_LEN; i++)
-        e = e << 8 | enc[i];
-    c->head = (int64_t)e;
+    *(min ? &c->head : &c->tail) = (int64_t)score_bits(score);
 }
 
 /* Writer: removes member m (score `score`) from c, and counts it. */
@@ -448,14 +453,19 @@ static long long zwalk(cmd_ctx *x, db_coll *c, const zrange *r, zvisit *visit, v
             ;
         *(r->rev ? &hiv.len : &lov.len) = IDX_PREFIX;
     }
-    if (c->head && !r->rev) { /* nothing lives below the bound: seek there if it is higher,
-                                 past what pops deleted */
-        unsigned char bound[SCORE_LEN];
+    /* nothing lives past a bound: seek there if it is nearer, past what pops deleted (the
+     * upper bound's next encoding ends a descending walk's range, as max's above) */
+    uint64_t bound = r->rev ? (uint64_t)c->tail + (c->tail != 0) : (uint64_t)c->head;
+    if (bound) {
+        unsigned char enc[SCORE_LEN], *b = r->rev ? hi : lo;
+        size_t *blen = r->rev ? &hiv.len : &lov.len;
         for (int i = 0; i < SCORE_LEN; i++)
-            bound[i] = (unsigned char)((uint64_t)c->head >> (56 - 8 * i));
-        if (lov.len == COLL_KEY_PREFIX || memcmp(bound, lo + COLL_KEY_PREFIX, SCORE_LEN) > 0) {
-            memcpy(lo + COLL_KEY_PREFIX, bound, SCORE_LEN);
-            lov.len = IDX_PREFIX;
+            enc[i] = (unsigned char)(bound >> (56 - 8 * i));
+        int nearer = memcmp(enc, b + COLL_KEY_PREFIX, SCORE_LEN);
+        if (*blen == COLL_KEY_PREFIX || (r->rev ? nearer < 0 : nearer > 0)) {
+            coll_member_key(b, c->id, COLL_SUB_SCORE, NULL, 0);
+            memcpy(b + COLL_KEY_PREFIX, enc, SCORE_LEN);
+            *blen = IDX_PREFIX;
         }
     }
     ox_iter *it = NULL;
@@ -732,8 +742,7 @@ static int visit_pop(cmd_ctx *x, db_coll *c, const ox_val *m, double s, void *ct
 {
     popped *p = ctx;
     srv_pairs_add(&p->got, m->data, m->len, &s, sizeof s);
-    if (p->min)
-        bound_raise(c, s);
+    bound_move(c, s, p->min);
     return visit_remove(x, c, m, s, NULL, err);
 }
 

@@ -37,25 +37,31 @@ int coll_members_name(const char *dbname, char *buf, size_t cap)
     return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
-size_t coll_meta_encode(unsigned char meta[COLL_LIST_META_LEN], int type, uint64_t id,
-                        uint64_t count, int64_t head)
+size_t coll_meta_encode(unsigned char meta[COLL_ZSET_META_LEN], int type, uint64_t id,
+                        uint64_t count, int64_t head, int64_t tail)
 {
     be64_put(meta, id);
     be64_put(meta + 8, count);
-    if (type != DB_LIST && !(type == DB_ZSET && head)) /* a sorted set's hint: coll_fmt.h */
+    if (type != DB_LIST && !(type == DB_ZSET && (head || tail))) /* the bounds: coll_fmt.h */
         return COLL_META_LEN;
     be64_put(meta + 16, (uint64_t)head);
-    return COLL_LIST_META_LEN;
+    if (type != DB_ZSET || !tail)
+        return COLL_LIST_META_LEN;
+    be64_put(meta + 24, (uint64_t)tail);
+    return COLL_ZSET_META_LEN;
 }
 
-int coll_meta_decode(const void *p, size_t len, uint64_t *id, uint64_t *count, int64_t *head)
+int coll_meta_decode(const void *p, size_t len, uint64_t *id, uint64_t *count, int64_t *head,
+                     int64_t *tail)
 {
-    if (len != COLL_META_LEN && len != COLL_LIST_META_LEN)
+    if (len != COLL_META_LEN && len != COLL_LIST_META_LEN && len != COLL_ZSET_META_LEN)
         return OX_ECORRUPT;
     *id = be64_get(p);
     *count = be64_get((const unsigned char *)p + 8);
     if (head)
-        *head = len == COLL_LIST_META_LEN ? (int64_t)be64_get((const unsigned char *)p + 16) : 0;
+        *head = len >= COLL_LIST_META_LEN ? (int64_t)be64_get((const unsigned char *)p + 16) : 0;
+    if (tail)
+        *tail = len >= COLL_ZSET_META_LEN ? (int64_t)be64_get((const unsigned char *)p + 24) : 0;
     return OX_OK;
 }
 
@@ -185,11 +191,11 @@ int coll_new_id(ox_txn *txn, ox_table *map, uint64_t *id)
 }
 
 int coll_store(ox_txn *txn, ox_table *db, ox_table *members, const void *key, size_t klen,
-               int type, uint64_t id, uint64_t count, int64_t head, int is_new, uint64_t at,
-               unsigned flags)
+               int type, uint64_t id, uint64_t count, int64_t head, int64_t tail, int is_new,
+               uint64_t at, unsigned flags)
 {
-    unsigned char meta[COLL_LIST_META_LEN];
-    size_t n = coll_meta_encode(meta, type, id, count, head);
+    unsigned char meta[COLL_ZSET_META_LEN];
+    size_t n = coll_meta_encode(meta, type, id, count, head, tail);
     int rc = ox_txn_put(txn, db, key, klen, meta, n, at, flags | OX_PUT_KIND(type));
     if (rc == OX_OK && is_new) {
         unsigned char link[COLL_KEY_PREFIX];

@@ -7,8 +7,9 @@
  * count, 8 bytes big-endian each; a list's COLL_LIST_META_LEN: then the position of its
  * first element (a signed 64-bit number, two's complement big-endian); a sorted set's may
  * be as long, with a lower bound of its scores in their 8-byte encoding (coll_score_put;
- * none, or 0, means no bound), so that a walk from its lowest score seeks past what pops
- * deleted instead of stepping over it. Database table "<n>" has the member table "m<n>":
+ * none, or 0, means no bound), or COLL_ZSET_META_LEN, with an upper bound after it (0:
+ * none), so that a walk from its lowest or highest score seeks past what pops deleted
+ * instead of stepping over it. Database table "<n>" has the member table "m<n>":
  *   [id: 8 bytes big-endian][COLL_SUB_HEAD]      -> the user key (the back link)
  *   [id][COLL_SUB_FIELD][name]                   -> a hash field's value, a set's "",
  *                                                   a sorted set's score (8 bytes)
@@ -37,6 +38,7 @@ enum db_type { DB_STRING = 0, DB_LIST = 1, DB_SET = 2, DB_ZSET = 3, DB_HASH = 4 
 
 #define COLL_META_LEN 16
 #define COLL_LIST_META_LEN 24
+#define COLL_ZSET_META_LEN 32
 #define COLL_SUB_HEAD 0x00
 #define COLL_SUB_FIELD 'f'
 #define COLL_SUB_SCORE 's'
@@ -52,10 +54,12 @@ const char *coll_type_name(int type);
 int coll_members_name(const char *dbname, char *buf, size_t cap);
 
 /* A collection's record, both ways (encode: its length). decode: OX_OK or OX_ECORRUPT (a
- * wrong length); *head (may be NULL) a list's first position, 0 for the others. */
-size_t coll_meta_encode(unsigned char meta[COLL_LIST_META_LEN], int type, uint64_t id,
-                        uint64_t count, int64_t head);
-int coll_meta_decode(const void *p, size_t len, uint64_t *id, uint64_t *count, int64_t *head);
+ * wrong length); *head (may be NULL) a list's first position or a sorted set's lower
+ * bound, *tail (may be NULL) a sorted set's upper bound, 0 when there is none. */
+size_t coll_meta_encode(unsigned char meta[COLL_ZSET_META_LEN], int type, uint64_t id,
+                        uint64_t count, int64_t head, int64_t tail);
+int coll_meta_decode(const void *p, size_t len, uint64_t *id, uint64_t *count, int64_t *head,
+                     int64_t *tail);
 /* A list position's 8 bytes. */
 void coll_pos_put(unsigned char p[8], int64_t pos);
 
@@ -80,11 +84,11 @@ int coll_zset_del(ox_txn *txn, ox_table *members, uint64_t id, const void *m, si
  * the store's error. */
 int coll_new_id(ox_txn *txn, ox_table *map, uint64_t *id);
 
-/* In a write transaction: stores the collection (type, id, count, head) under key in db,
+/* In a write transaction: stores the collection (type, id, count, head, tail) under key in db,
  * with the expiry time `at` (0: none) and put flags (OX_PUT_KEEPTTL...); a new one
  * (is_new) gets its back link in members too. OX_OK or the store's error. */
 int coll_store(ox_txn *txn, ox_table *db, ox_table *members, const void *key, size_t klen,
-               int type, uint64_t id, uint64_t count, int64_t head, int is_new, uint64_t at,
-               unsigned flags);
+               int type, uint64_t id, uint64_t count, int64_t head, int64_t tail, int is_new,
+               uint64_t at, unsigned flags);
 
 #endif

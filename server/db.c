@@ -183,7 +183,7 @@ int db_coll_get_or_reply(cmd_ctx *x, const resp_arg *key, int type, db_coll *c)
         return -1;
     }
     if (rc == OX_OK)
-        rc = coll_meta_decode(v.data, v.len, &c->id, &c->count, &c->head);
+        rc = coll_meta_decode(v.data, v.len, &c->id, &c->count, &c->head, &c->tail);
     if (rc != OX_OK) {
         cmd_store_error(x, rc);
         return -1;
@@ -204,7 +204,7 @@ int db_coll_fresh(cmd_ctx *x, db_coll *c)
 {
     c->exists = 0;
     c->count = 0;
-    c->head = 0;
+    c->head = c->tail = 0;
     return coll_new_id(x->txn, map_t, &c->id);
 }
 
@@ -226,7 +226,7 @@ static int coll_put(cmd_ctx *x, ox_table *t, const resp_arg *key, const db_coll 
                     uint64_t at, unsigned flags)
 {
     return coll_store(x->txn, t, c->members, key->ptr, key->len, c->type, c->id, c->count,
-                      c->head, !c->exists, at, flags);
+                      c->head, c->tail, !c->exists, at, flags);
 }
 
 int db_coll_save(cmd_ctx *x, const resp_arg *key, db_coll *c)
@@ -926,7 +926,7 @@ int db_transfer_or_reply(cmd_ctx *x, const resp_arg *src, int dbd, const resp_ar
     } else if (rc == OX_OK) {
         db_coll c = {.type = type, .exists = 0, .members = db_members_of(td)};
         uint64_t id = 0;
-        rc = coll_meta_decode(val, len, &id, &c.count, &c.head);
+        rc = coll_meta_decode(val, len, &id, &c.count, &c.head, &c.tail);
         if (rc != OX_OK) {
             /* not a collection's record */
         } else if (td == ts && !keep_src) { /* RENAME: the members stay; the back link moves */
@@ -964,7 +964,7 @@ static int coll_alive(ox_txn *txn, ox_table *t, const ox_val *key, uint64_t id)
     if (ox_txn_read(txn, t, key->data, key->len, &v, &kind, NULL) != OX_OK)
         return 0;
     uint64_t got, count;
-    return kind != DB_STRING && coll_meta_decode(v.data, v.len, &got, &count, NULL) == OX_OK &&
+    return kind != DB_STRING && coll_meta_decode(v.data, v.len, &got, &count, NULL, NULL) == OX_OK &&
            got == id;
 }
 

@@ -68,7 +68,7 @@ static int dump_coll(dump *d, ox_snapshot *snap, ox_table *members, int kind,
                      const ox_val *key, const ox_val *meta)
 {
     uint64_t id, count;
-    int rc = members ? coll_meta_decode(meta->data, meta->len, &id, &count, NULL) : OX_ECORRUPT;
+    int rc = members ? coll_meta_decode(meta->data, meta->len, &id, &count, NULL, NULL) : OX_ECORRUPT;
     if (rc)
         return rc;
     unsigned char p[COLL_KEY_PREFIX];

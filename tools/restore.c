@@ -169,7 +169,9 @@ static int do_coll_add(rs *r, int argc, const resp_arg *argv, int type)
     if (rc == OX_OK && (int)kind != type)
         return fail(r, "WRONGTYPE Operation against a key holding the wrong kind of value");
     if (rc == OX_OK)
-        rc = coll_meta_decode(v.data, v.len, &id, &count, &head);
+        rc = coll_meta_decode(v.data, v.len, &id, &count, &head, NULL);
+    if (type == DB_ZSET)
+        head = 0; /* its score bounds are hints: none is always right, whatever is added */
     else if (rc == OX_NOTFOUND && (fresh = 1))
         rc = coll_new_id(r->txn, r->dbs.map, &id);
     for (int i = 2; rc == OX_OK && i < argc; i += step) {
@@ -200,8 +202,8 @@ static int do_coll_add(rs *r, int argc, const resp_arg *argv, int type)
     if (rc == -1)
         return -1;
     if (rc == OX_OK)
-        rc = coll_store(r->txn, r->cur, r->members, k->ptr, k->len, type, id, count, head, fresh,
-                        0, OX_PUT_KEEPTTL);
+        rc = coll_store(r->txn, r->cur, r->members, k->ptr, k->len, type, id, count, head, 0,
+                        fresh, 0, OX_PUT_KEEPTTL);
     return rc ? store_fail(r, rc) : 0;
 }
 

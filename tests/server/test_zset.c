@@ -243,6 +243,20 @@ static void pops_keep_ranges_exact(void)
     T_CMD(c, "$4 -100", "ZINCRBY q -1000 m900"); /* moved below the bound too */
     T_DEEP(c, "*2 [$4 m900, $3 low]", "ZRANGE q 0 1");
     T_CMD(c, ":1", "ZRANK q low");
+    /* from the top: the upper bound goes down with ZPOPMAX, up with a higher score */
+    T_DEEP(c, "*4 [$5 m1000, $4 1000, $4 m999, $3 999]", "ZPOPMAX q 2");
+    T_DEEP(c, "*2 [$4 m998, $4 m997]", "ZREVRANGE q 0 1");
+    T_CMD(c, ":0", "ZREVRANK q m998");
+    T_CMD(c, ":1", "ZADD q 998 m9980"); /* the bound's score itself, after its member */
+    T_DEEP(c, "*2 [$5 m9980, $4 m998]", "ZREVRANGE q 0 1");
+    T_CMD(c, ":1", "ZADD q 5000 high");
+    T_DEEP(c, "*2 [$4 high, $5 m9980]", "ZREVRANGE q 0 1");
+    T_DEEP(c, "*2 [$4 high, $4 5000]", "ZRANGEBYSCORE q 999 +inf WITHSCORES");
+    T_CMD(c, "$4 5001", "ZINCRBY q 5001 m999x");
+    T_DEEP(c, "*2 [$5 m999x, $4 high]", "ZREVRANGEBYSCORE q +inf 1000");
+    T_DEEP(c, "*3 [$1 q, $5 m999x, $4 5001]", "BZPOPMAX q 0");
+    T_DEEP(c, "*1 [$4 high]", "ZRANGE q (999 +inf BYSCORE");
+    T_CMD(c, ":501", "ZCARD q");
     redisFree(c);
 }
 
