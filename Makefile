@@ -5,7 +5,7 @@ CC        ?= cc
 CLANG     ?= clang
 OPT       ?= -O2 -g
 WARN      := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror
-CPPFLAGS  += -D_GNU_SOURCE -Ilib -Iproto -Iconf
+CPPFLAGS  += -D_GNU_SOURCE -Ilib -Iproto -Iconf -Ikeyspace
 LDLIBS    := -llmdb -pthread
 SANITIZE  ?= address,undefined
 SANFLAGS  := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -17,6 +17,7 @@ S   := build/san
 LIB_SRC    := $(wildcard lib/*.c)
 PROTO_SRC  := $(wildcard proto/*.c)
 CONF_SRC   := $(wildcard conf/*.c)
+KEYSPACE_SRC := $(wildcard keyspace/*.c)
 SERVER_SRC := $(wildcard server/*.c)
 TOOL_SRC   := $(wildcard tools/*.c)
 
@@ -47,6 +48,11 @@ $(S)/%.o: %.c
 $(B)/liboxistore.a: $(LIB_SRC:%.c=$(B)/%.o)
 	$(AR) rcs $@ $^
 $(S)/liboxistore.a: $(LIB_SRC:%.c=$(S)/%.o)
+	$(AR) rcs $@ $^
+# keyspace/: what the server and oxistore-check both know of the stored keyspace.
+$(B)/libkeyspace.a: $(KEYSPACE_SRC:%.c=$(B)/%.o)
+	$(AR) rcs $@ $^
+$(S)/libkeyspace.a: $(KEYSPACE_SRC:%.c=$(S)/%.o)
 	$(AR) rcs $@ $^
 $(B)/libresp.a: $(PROTO_SRC:%.c=$(B)/%.o)
 	$(AR) rcs $@ $^
@@ -86,9 +92,9 @@ fuzz: fuzz-build
 
 # ---- server ------------------------------------------------------------------------------
 SERVER_LIBS := -levent -levent_pthreads
-$(B)/oxistore-server: $(SERVER_SRC:%.c=$(B)/%.o) $(CONF_SRC:%.c=$(B)/%.o) $(B)/libresp.a $(B)/liboxistore.a
+$(B)/oxistore-server: $(SERVER_SRC:%.c=$(B)/%.o) $(CONF_SRC:%.c=$(B)/%.o) $(B)/libkeyspace.a $(B)/libresp.a $(B)/liboxistore.a
 	$(CC) $(OPT) $^ -o $@ $(LDLIBS) $(SERVER_LIBS)
-$(S)/oxistore-server: $(SERVER_SRC:%.c=$(S)/%.o) $(CONF_SRC:%.c=$(S)/%.o) $(S)/libresp.a $(S)/liboxistore.a
+$(S)/oxistore-server: $(SERVER_SRC:%.c=$(S)/%.o) $(CONF_SRC:%.c=$(S)/%.o) $(S)/libkeyspace.a $(S)/libresp.a $(S)/liboxistore.a
 	$(CC) $(OPT) $(SANFLAGS) $^ -o $@ $(LDLIBS) $(SERVER_LIBS)
 
 # Server tests drive the sanitized server binary with hiredis (and redis-cli, redis-server).
@@ -104,14 +110,12 @@ $(S)/tests/server/fault_shim.so: tests/server/fault_shim.c
 	$(CC) $(WARN) $(OPT) $(CPPFLAGS) -fPIC -shared $< -o $@ -ldl
 $(S)/tests/server/test_diskfault $(S)/tests/server/test_refused: $(S)/tests/server/fault_shim.so
 
-# ---- oxistore-check (tools/): over liboxistore, proto/'s parser and writer, and the
-# server's files that need nothing else of it: the database map's reader, the format of
-# collections, the SET and EXPIRE argument grammars, and Redis's number parsing ----
-TOOL_SERVER := server/dbmap_fmt.o server/coll_fmt.o server/keyargs.o server/util.o
-$(B)/tools/%.o $(S)/tools/%.o: CPPFLAGS += -Iserver
-$(B)/oxistore-check: $(TOOL_SRC:%.c=$(B)/%.o) $(TOOL_SERVER:%=$(B)/%) $(B)/libresp.a $(B)/liboxistore.a
+# ---- oxistore-check (tools/): over liboxistore, proto/'s parser and writer, and keyspace/
+# (the database map's and collections' formats, the SET and EXPIRE argument grammars,
+# Redis's number texts); nothing of server/ ----
+$(B)/oxistore-check: $(TOOL_SRC:%.c=$(B)/%.o) $(B)/libkeyspace.a $(B)/libresp.a $(B)/liboxistore.a
 	$(CC) $(OPT) $^ -o $@ $(LDLIBS)
-$(S)/oxistore-check: $(TOOL_SRC:%.c=$(S)/%.o) $(TOOL_SERVER:%=$(S)/%) $(S)/libresp.a $(S)/liboxistore.a
+$(S)/oxistore-check: $(TOOL_SRC:%.c=$(S)/%.o) $(S)/libkeyspace.a $(S)/libresp.a $(S)/liboxistore.a
 	$(CC) $(OPT) $(SANFLAGS) $^ -o $@ $(LDLIBS)
 
 # The tool's tests run it (sanitized) on files they build with the library, and beside a

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "num.h"
 
 /* A parked command, in the order it parked. */
 typedef struct blk {
@@ -44,7 +45,7 @@ void block_set(cmd_ctx *x, int first, int last, int type, int null_array,
 int block_timeout_or_reply(cmd_ctx *x, const resp_arg *a, uint64_t *deadline_ms)
 {
     long double t;
-    if (!srv_str2ld(a->ptr, a->len, &t) || isnan(t) || isinf(t)) {
+    if (!num_str2ld(a->ptr, a->len, &t) || isnan(t) || isinf(t)) {
         cmd_err(x, "-ERR timeout is not a float or out of range");
         return 0;
     }

@@ -7,6 +7,7 @@
 
 #include "cmd.h"
 #include "keyargs.h"
+#include "num.h"
 
 #define W CMD_WRITE
 #define R CMD_READ
@@ -381,7 +382,7 @@ int cmd_pop_count_or_reply(cmd_ctx *x, long long *count, int *with_count)
         cmd_syntax_error(x);
         return 0;
     }
-    if (*with_count && (!srv_str2ll(x->argv[2].ptr, x->argv[2].len, count) || *count < 0)) {
+    if (*with_count && (!num_str2ll(x->argv[2].ptr, x->argv[2].len, count) || *count < 0)) {
         cmd_err(x, "-ERR value is out of range, must be positive");
         return 0;
     }
@@ -393,7 +394,7 @@ int cmd_mpop_args_or_reply(cmd_ctx *x, int base, const char *a, const char *b, i
 {
     long long nkeys;
     *count = 1;
-    if (!srv_str2ll(x->argv[base].ptr, x->argv[base].len, &nkeys) || nkeys < 1) {
+    if (!num_str2ll(x->argv[base].ptr, x->argv[base].len, &nkeys) || nkeys < 1) {
         cmd_err(x, "-ERR numkeys should be greater than 0");
         return 0;
     }
@@ -408,7 +409,7 @@ int cmd_mpop_args_or_reply(cmd_ctx *x, int base, const char *a, const char *b, i
         return 0;
     }
     if (x->argc == *at + 3 &&
-        (!srv_str2ll(x->argv[*at + 2].ptr, x->argv[*at + 2].len, count) || *count < 1)) {
+        (!num_str2ll(x->argv[*at + 2].ptr, x->argv[*at + 2].len, count) || *count < 1)) {
         cmd_err(x, "-ERR count should be greater than 0");
         return 0;
     }
@@ -419,11 +420,11 @@ int cmd_int_add_or_reply(cmd_ctx *x, const ox_val *cur, long long by, const char
                          long long *sum, char *buf)
 {
     long long v = 0;
-    if (cur && !srv_str2ll(cur->data, cur->len, &v)) {
+    if (cur && !num_str2ll(cur->data, cur->len, &v)) {
         cmd_err(x, notint);
         return -1;
     }
-    if (!srv_ll_add(v, by, sum)) {
+    if (!num_ll_add(v, by, sum)) {
         cmd_err(x, "-ERR increment or decrement would overflow");
         return -1;
     }
@@ -437,7 +438,7 @@ int cmd_float_add_or_reply(cmd_ctx *x, long double cur, long double by, char *bu
         cmd_err(x, "-ERR increment would produce NaN or Infinity");
         return -1;
     }
-    int n = srv_ld2str(buf, cap, cur);
+    int n = num_ld2str(buf, cap, cur);
     if (n < 0)
         cmd_err(x, "-ERR value is not a valid float");
     return n;
@@ -445,7 +446,7 @@ int cmd_float_add_or_reply(cmd_ctx *x, long double cur, long double by, char *bu
 
 int cmd_ll_or_reply(cmd_ctx *x, const resp_arg *a, long long *out)
 {
-    if (srv_str2ll(a->ptr, a->len, out))
+    if (num_str2ll(a->ptr, a->len, out))
         return 0;
     cmd_err(x, "-ERR value is not an integer or out of range");
     return -1;

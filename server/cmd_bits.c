@@ -5,12 +5,13 @@
 #include <string.h>
 
 #include "db.h"
+#include "num.h"
 
 /* As Redis's getBitOffsetFromArgument: 0 <= offset < proto-max-bulk-len * 8. */
 static int bit_offset_or_reply(cmd_ctx *x, const resp_arg *a, unsigned long long *off)
 {
     long long v;
-    if (!srv_str2ll(a->ptr, a->len, &v) || v < 0 ||
+    if (!num_str2ll(a->ptr, a->len, &v) || v < 0 ||
         (unsigned long long)(v >> 3) >= (unsigned long long)srv.cfg.proto_max_bulk_len) {
         cmd_err(x, "-ERR bit offset is not an integer or out of range");
         return -1;
@@ -26,7 +27,7 @@ void cmd_setbit(cmd_ctx *x)
     long long on;
     if (bit_offset_or_reply(x, &x->argv[2], &off))
         return;
-    if (!srv_str2ll(x->argv[3].ptr, x->argv[3].len, &on) || (on != 0 && on != 1)) {
+    if (!num_str2ll(x->argv[3].ptr, x->argv[3].len, &on) || (on != 0 && on != 1)) {
         cmd_err(x, "-ERR bit is not an integer or out of range");
         return;
     }
@@ -168,7 +169,7 @@ void cmd_bitpos(cmd_ctx *x)
 {
     long long bit, start = 0, end = -1;
     int bits = 0, end_given = 0;
-    if (!srv_str2ll(x->argv[2].ptr, x->argv[2].len, &bit)) {
+    if (!num_str2ll(x->argv[2].ptr, x->argv[2].len, &bit)) {
         cmd_err(x, "-ERR value is not an integer or out of range");
         return;
     }

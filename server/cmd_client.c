@@ -7,6 +7,7 @@
 
 #include "block.h"
 #include "client.h"
+#include "num.h"
 
 /* Redis's client types; every client here is a normal one (no replication, no pub/sub). */
 enum { CL_TYPE_ANY = -1, CL_TYPE_NORMAL, CL_TYPE_MASTER, CL_TYPE_REPLICA, CL_TYPE_PUBSUB };
@@ -230,7 +231,7 @@ void cmd_client_list(cmd_ctx *x)
         r->nids = x->argc - 3;
         r->ids = srv_xmalloc((size_t)r->nids * sizeof *r->ids);
         for (int i = 0; i < r->nids; i++) {
-            if (!srv_str2ll(x->argv[3 + i].ptr, x->argv[3 + i].len, &r->ids[i])) {
+            if (!num_str2ll(x->argv[3 + i].ptr, x->argv[3 + i].len, &r->ids[i])) {
                 cmd_err(x, "-ERR Invalid client ID");
                 goto refused;
             }
@@ -261,7 +262,7 @@ void cmd_client_kill(cmd_ctx *x)
             cmd_syntax_error(x);
             goto refused;
         } else if (cmd_is(o, "id")) {
-            if (!srv_str2ll(v->ptr, v->len, &id) || id < 1) {
+            if (!num_str2ll(v->ptr, v->len, &id) || id < 1) {
                 cmd_err(x, "-ERR client-id should be greater than 0");
                 goto refused;
             }

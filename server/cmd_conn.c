@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "num.h"
 
 void cmd_ping(cmd_ctx *x)
 {
@@ -31,7 +32,7 @@ void cmd_quit(cmd_ctx *x)
 /* SELECT's argument: 0 and *db, or the error reply. */
 static const char *select_parse(const resp_arg *a, long long *db)
 {
-    if (!srv_str2ll(a->ptr, a->len, db))
+    if (!num_str2ll(a->ptr, a->len, db))
         return "-ERR value is not an integer or out of range";
     if (*db < 0 || *db >= srv.ndb)
         return "-ERR DB index is out of range";
@@ -145,7 +146,7 @@ static const char *hello_parse(int argc, const resp_arg *argv, int cur, hello_ar
     *h = (hello_args){.ver = cur};
     int i = 1;
     if (argc >= 2) {
-        if (!srv_str2ll(argv[1].ptr, argv[1].len, &h->ver))
+        if (!num_str2ll(argv[1].ptr, argv[1].len, &h->ver))
             return "-ERR Protocol version is not an integer or out of range";
         i = 2;
         if (h->ver < 2 || h->ver > 3)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "num.h"
 
 /* The field name of a member key an iterator returned (after its COLL_KEY_PREFIX bytes). */
 static ox_val field_of(const ox_val *k)
@@ -188,7 +189,7 @@ void cmd_hincrby(cmd_ctx *x)
 void cmd_hincrbyfloat(cmd_ctx *x)
 {
     long double by, cur = 0;
-    if (!srv_str2ld(x->argv[3].ptr, x->argv[3].len, &by)) {
+    if (!num_str2ld(x->argv[3].ptr, x->argv[3].len, &by)) {
         cmd_err(x, "-ERR value is not a valid float");
         return;
     }
@@ -201,7 +202,7 @@ void cmd_hincrbyfloat(cmd_ctx *x)
     int found = field_for_update_or_reply(x, &c, &v);
     if (found < 0)
         return;
-    if (found && !srv_str2ld(v.data, v.len, &cur)) {
+    if (found && !num_str2ld(v.data, v.len, &cur)) {
         cmd_err(x, "-ERR hash value is not a float");
         return;
     }

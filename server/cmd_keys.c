@@ -4,6 +4,7 @@
 
 #include "block.h"
 #include "db.h"
+#include "num.h"
 
 void cmd_del(cmd_ctx *x)
 {
@@ -112,11 +113,11 @@ static int db_index_or_reply(cmd_ctx *x, const resp_arg *a)
 void cmd_swapdb(cmd_ctx *x)
 {
     long long a, b;
-    if (!srv_str2ll(x->argv[1].ptr, x->argv[1].len, &a)) {
+    if (!num_str2ll(x->argv[1].ptr, x->argv[1].len, &a)) {
         cmd_err(x, "-ERR invalid first DB index");
         return;
     }
-    if (!srv_str2ll(x->argv[2].ptr, x->argv[2].len, &b)) {
+    if (!num_str2ll(x->argv[2].ptr, x->argv[2].len, &b)) {
         cmd_err(x, "-ERR invalid second DB index");
         return;
     }
@@ -247,7 +248,7 @@ static int all_integers(cmd_ctx *x, db_coll *c)
     long long n;
     int rc = db_member_iter(x, c, DB_SUB_FIELD, NULL, &it), all = 1;
     while (rc == OX_OK && all && (rc = ox_iter_next(it, &k, &v)) == OX_OK)
-        all = srv_str2ll((const char *)k.data + COLL_KEY_PREFIX, k.len - COLL_KEY_PREFIX, &n);
+        all = num_str2ll((const char *)k.data + COLL_KEY_PREFIX, k.len - COLL_KEY_PREFIX, &n);
     ox_iter_close(it); /* NULL if it never opened */
     return all && (rc == OX_OK || rc == OX_NOTFOUND);
 }
@@ -258,7 +259,7 @@ static const char *encoding_of(cmd_ctx *x, const resp_arg *key, int type, const 
     long long n;
     db_coll c;
     if (type == DB_STRING)
-        return v->len <= 20 && srv_str2ll(v->data, v->len, &n) ? "int"
+        return v->len <= 20 && num_str2ll(v->data, v->len, &n) ? "int"
              : v->len <= 44 ? "embstr" : "raw";
     if (type == DB_LIST)
         return "quicklist";
@@ -308,7 +309,7 @@ void cmd_object(cmd_ctx *x)
             resp_write_bulk(x->out, e, strlen(e));
     } else if (cmd_is(sub, "refcount")) {
         long long n; /* Redis shares the integers 0..9999 */
-        int shared = type == DB_STRING && v.len <= 20 && srv_str2ll(v.data, v.len, &n) &&
+        int shared = type == DB_STRING && v.len <= 20 && num_str2ll(v.data, v.len, &n) &&
                      n >= 0 && n < 10000;
         resp_write_int(x->out, shared ? 2147483647 : 1);
     } else if (cmd_is(sub, "idletime")) {

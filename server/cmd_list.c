@@ -10,6 +10,7 @@
 
 #include "block.h"
 #include "db.h"
+#include "num.h"
 
 #define POS_LEN 8
 
@@ -429,7 +430,7 @@ void cmd_lpos(cmd_ctx *x)
         const resp_arg *v = &x->argv[++i];
         if (dst == &rank ? cmd_ll_or_reply(x, v, dst) != 0 : 0)
             return;
-        if (dst != &rank && !srv_str2ll(v->ptr, v->len, dst)) /* Redis's wording for both */
+        if (dst != &rank && !num_str2ll(v->ptr, v->len, dst)) /* Redis's wording for both */
             *dst = -1;
         if (dst == &rank && rank == 0) {
             cmd_err(x, "-ERR RANK can't be zero: use 1 to start from the first match, 2 from "

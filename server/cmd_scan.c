@@ -11,6 +11,7 @@
 #include "db.h"
 #include "cursor.h"
 #include "glob.h"
+#include "num.h"
 
 
 /* The literal bytes a pattern starts with (up to its first '*', '?' or '['; "\x" is x),
@@ -292,7 +293,7 @@ static void coll_scan(cmd_ctx *x, int type, int values)
             char num[32];
             resp_write_bulk(x->out, k.data, k.len);
             if (values && type == DB_ZSET && v.len == 8)
-                resp_write_bulk(x->out, num, (size_t)srv_d2str(num, coll_score_get(v.data), 1));
+                resp_write_bulk(x->out, num, (size_t)num_d2str(num, coll_score_get(v.data), 1));
             else if (values)
                 resp_write_bulk(x->out, v.data, v.len);
         }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "num.h"
 
 static ox_val member_of(const ox_val *k)
 {
@@ -366,7 +367,7 @@ void cmd_sdiffstore(cmd_ctx *x) { algebra_store(x, OP_DIFF); }
 void cmd_sintercard(cmd_ctx *x)
 {
     long long nkeys, limit = 0;
-    if (!srv_str2ll(x->argv[1].ptr, x->argv[1].len, &nkeys) || nkeys < 1) {
+    if (!num_str2ll(x->argv[1].ptr, x->argv[1].len, &nkeys) || nkeys < 1) {
         cmd_err(x, "-ERR numkeys should be greater than 0");
         return;
     }
@@ -377,7 +378,7 @@ void cmd_sintercard(cmd_ctx *x)
     for (int i = 2 + (int)nkeys; i < x->argc; i++) {
         if (cmd_is(&x->argv[i], "limit") && i + 1 < x->argc) {
             i++;
-            if (!srv_str2ll(x->argv[i].ptr, x->argv[i].len, &limit) || limit < 0) {
+            if (!num_str2ll(x->argv[i].ptr, x->argv[i].len, &limit) || limit < 0) {
                 cmd_err(x, "-ERR LIMIT can't be negative");
                 return;
             }

@@ -7,6 +7,7 @@
 
 #include "db.h"
 #include "keyargs.h"
+#include "num.h"
 
 /* As Redis's getExpireMillisecondsOrReply: the absolute expiry time in ms, or -1 after
  * replying. */
@@ -259,11 +260,11 @@ void cmd_incrbyfloat(cmd_ctx *x)
     int found = db_get_string_or_reply(x, k, &v);
     if (found < 0)
         return;
-    if (found && !srv_str2ld(v.data, v.len, &cur)) {
+    if (found && !num_str2ld(v.data, v.len, &cur)) {
         cmd_err(x, "-ERR value is not a valid float");
         return;
     }
-    if (!srv_str2ld(x->argv[2].ptr, x->argv[2].len, &by)) {
+    if (!num_str2ld(x->argv[2].ptr, x->argv[2].len, &by)) {
         cmd_err(x, "-ERR value is not a valid float");
         return;
     }

@@ -11,6 +11,7 @@
 
 #include "block.h"
 #include "db.h"
+#include "num.h"
 
 #define SCORE_LEN 8
 #define IDX_PREFIX (COLL_KEY_PREFIX + SCORE_LEN) /* [id][s][score] before a member */
@@ -1009,7 +1010,7 @@ static void zsetop_generic(cmd_ctx *x, int op, int store, int card)
         } else if (!card && !store && cmd_is(o, "withscores")) {
             withscores = 1;
         } else if (card && cmd_is(o, "limit") && more >= 1) {
-            if (!srv_str2ll(x->argv[i + 1].ptr, x->argv[i + 1].len, &limit) || limit < 0) {
+            if (!num_str2ll(x->argv[i + 1].ptr, x->argv[i + 1].len, &limit) || limit < 0) {
                 cmd_err(x, "-ERR LIMIT can't be negative");
                 free(src);
                 return;

@@ -214,13 +214,6 @@ uint64_t srv_mstime(void);                    /* wall clock, ms since the epoch 
 uint64_t srv_ustime(void);
 uint64_t srv_monotonic_ms(void);
 uint64_t srv_monotonic_us(void);
-/* Redis's string2ll: strict decimal, no spaces, no '+', fits in long long. 1 if ok. */
-int srv_str2ll(const char *s, size_t len, long long *out);
-/* Redis's string2ld-based parsing for INCRBYFLOAT: 1 if ok. */
-int srv_str2ld(const char *s, size_t len, long double *out);
-/* Redis's ld2string in LD_STR_HUMAN mode ("%.17Lf" without trailing zeros) into buf:
- * the length, or -1 if it does not fit. */
-int srv_ld2str(char *buf, size_t cap, long double v);
 /* A growing buffer of byte-string pairs, appended to, then read back in order: what a
  * handler gathers from an iterator before it writes (the iterator's bytes are borrowed
  * only until its next step). Zero-initialise it; aborts when out of memory. */
@@ -233,11 +226,5 @@ void srv_pairs_add(srv_pairs *p, const void *a, size_t alen, const void *b, size
  * into p until its next add or free. */
 int srv_pairs_next(const srv_pairs *p, size_t *off, ox_val *a, ox_val *b);
 void srv_pairs_free(srv_pairs *p);
-/* A sorted set's score as Redis writes it in text ("%.17g"; "inf", "-inf"), into buf
- * (room for 32): its length. whole: an integral score below 2^63 in plain digits (what
- * ZSCAN shows of Redis 7.0's small sorted sets). */
-int srv_d2str(char *buf, double d, int whole);
-/* *out = a + b: 1, or 0 (and *out untouched) if it would overflow. */
-int srv_ll_add(long long a, long long b, long long *out);
 
 #endif

@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "coll_fmt.h"
+#include "num.h"
 #include "resp.h"
-#include "srv.h"
 #include "tool.h"
 
 #define DUMP_FLUSH (256u << 10) /* bytes buffered before a write */
@@ -88,7 +88,7 @@ static int dump_coll(dump *d, ox_snapshot *snap, ox_table *members, int kind,
             args[2] = v;
         if (kind == DB_ZSET && v.len == 8) { /* ZADD key score member */
             args[3] = args[2];
-            args[2] = (ox_val){num, (size_t)srv_d2str(num, coll_score_get(v.data), 0)};
+            args[2] = (ox_val){num, (size_t)num_d2str(num, coll_score_get(v.data), 0)};
         }
         if (emit(d, nargs, args)) {
             rc = OX_EIO;

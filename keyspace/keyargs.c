@@ -6,8 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-/* util.c (declared in srv.h, which this file does not need otherwise). */
-int srv_str2ll(const char *s, size_t len, long long *out);
+#include "num.h"
 
 static int is(const resp_arg *a, const char *s)
 {
@@ -78,7 +77,7 @@ int keyargs_set(const resp_arg *argv, int argc, int from, int getex, int *flags,
 int keyargs_set_expire(const resp_arg *a, int unit, long long now, long long *at)
 {
     long long v;
-    if (!srv_str2ll(a->ptr, a->len, &v))
+    if (!num_str2ll(a->ptr, a->len, &v))
         return KEYARGS_NOTINT;
     int seconds = unit & (SET_EX | SET_EXAT);
     if (v <= 0 || (seconds && v > LLONG_MAX / 1000))
@@ -121,7 +120,7 @@ int keyargs_expire_options(const resp_arg *argv, int argc, int *flags, int *bad)
 int keyargs_expire_time(const resp_arg *a, int seconds, long long basetime, long long *when)
 {
     long long w;
-    if (!srv_str2ll(a->ptr, a->len, &w))
+    if (!num_str2ll(a->ptr, a->len, &w))
         return KEYARGS_NOTINT;
     if (seconds) {
         if (w > LLONG_MAX / 1000 || w < LLONG_MIN / 1000)

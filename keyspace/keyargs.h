@@ -3,7 +3,7 @@
  * expire.c). Pure functions: no store, no reply, no clock of their own. Shared by the
  * server's commands (cmd_string.c, cmd_expire.c), which reply the errors, and by
  * oxistore-check's restore (tools/restore.c), which applies the same commands to a file.
- * Depends on resp.h and srv_str2ll (util.c) alone.
+ * Depends on resp.h and num_str2ll (util.c) alone.
  *
  * Errors: KEYARGS_OK (0) or a keyargs_err code; keyargs_errtext words it as Redis does.
  */
