@@ -170,10 +170,10 @@ static int do_coll_add(rs *r, int argc, const resp_arg *argv, int type)
         return fail(r, "WRONGTYPE Operation against a key holding the wrong kind of value");
     if (rc == OX_OK)
         rc = coll_meta_decode(v.data, v.len, &id, &count, &head, NULL);
-    if (type == DB_ZSET)
-        head = 0; /* its score bounds are hints: none is always right, whatever is added */
     else if (rc == OX_NOTFOUND && (fresh = 1))
         rc = coll_new_id(r->txn, r->dbs.map, &id);
+    if (type == DB_ZSET)
+        head = 0; /* its score bounds are hints: none is always right, whatever is added */
     for (int i = 2; rc == OX_OK && i < argc; i += step) {
         if (type == DB_ZSET) {
             rc = zadd_one(r, id, &argv[i], &argv[i + 1], &count);
