@@ -7,7 +7,10 @@
 #include <string.h>
 
 #include "client.h"
+#include "cmd.h"
+#include "job.h"
 #include "num.h"
+#include "util.h"
 
 /* A parked command, in the order it parked. */
 typedef struct blk {

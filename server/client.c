@@ -11,6 +11,14 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "cmd.h"
+#include "dbmap.h"
+#include "io.h"
+#include "job.h"
+#include "log.h"
+#include "multi.h"
+#include "stats.h"
+#include "util.h"
 
 #define READ_CHUNK 16384
 #define READS_PER_EVENT 16
@@ -107,7 +115,7 @@ void client_accept(srv_io *io, int fd, int is_unix)
         return;
     }
     /* Redis 7.0 refuses whatever bind says: an explicit bind no longer lifts protection. */
-    int password = srv_password_set();
+    int password = cmd_password_set();
     if (srv.cfg.protected_mode && !password && !is_loopback(&peer)) {
         refuse(fd, denied_msg, sizeof denied_msg - 1);
         return;

@@ -8,6 +8,8 @@
 #include "cmd.h"
 #include "keyargs.h"
 #include "num.h"
+#include "stats.h"
+#include "util.h"
 
 #define W CMD_WRITE
 #define R CMD_READ

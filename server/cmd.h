@@ -204,6 +204,10 @@ cmd_fn cmd_info, cmd_config, cmd_command, cmd_time, cmd_shutdown, cmd_debug, cmd
 cmd_fn cmd_save, cmd_function;
 /* Waits for a BGSAVE still running (shutdown, before the store closes). */
 void cmd_bgsave_join(void);
+/* cmd_server.c: the library's sync policy (enum ox_sync) for a conf appendfsync value. */
+int cmd_sync_policy(int appendfsync);
+/* cmd_conn.c: 1 if requirepass is set (takes the config's read lock). */
+int cmd_password_set(void);
 cmd_fn cmd_multi, cmd_exec, cmd_discard, cmd_watch, cmd_unwatch; /* multi.c */
 
 #endif

@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd.h"
 #include "db.h"
 #include "num.h"
+#include "watch.h"
 
 /* As Redis's getBitOffsetFromArgument: 0 <= offset < proto-max-bulk-len * 8. */
 static int bit_offset_or_reply(cmd_ctx *x, const resp_arg *a, unsigned long long *off)

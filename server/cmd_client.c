@@ -7,7 +7,10 @@
 
 #include "block.h"
 #include "client.h"
+#include "cmd.h"
+#include "io.h"
 #include "num.h"
+#include "util.h"
 
 /* Redis's client types; every client here is a normal one (no replication, no pub/sub). */
 enum { CL_TYPE_ANY = -1, CL_TYPE_NORMAL, CL_TYPE_MASTER, CL_TYPE_REPLICA, CL_TYPE_PUBSUB };

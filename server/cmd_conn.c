@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "client.h"
+#include "cmd.h"
+#include "multi.h"
 #include "num.h"
 
 void cmd_ping(cmd_ctx *x)
@@ -92,7 +94,7 @@ static int set_name_or_reply(cmd_ctx *x, const resp_arg *n)
     return 0;
 }
 
-int srv_password_set(void)
+int cmd_password_set(void)
 {
     pthread_rwlock_rdlock(&srv.cfg_lock);
     int set = srv.cfg.requirepass && *srv.cfg.requirepass;
@@ -102,7 +104,7 @@ int srv_password_set(void)
 
 static int credentials_ok(const resp_arg *user, const resp_arg *pass)
 {
-    return (!user || cmd_is(user, "default")) && (!srv_password_set() || password_ok(pass));
+    return (!user || cmd_is(user, "default")) && (!cmd_password_set() || password_ok(pass));
 }
 
 /* AUTH [user] pass, as the default user: 1 if it succeeded, else replied. */
@@ -123,7 +125,7 @@ void cmd_auth(cmd_ctx *x)
         cmd_syntax_error(x);
         return;
     }
-    if (x->argc == 2 && !srv_password_set()) {
+    if (x->argc == 2 && !cmd_password_set()) {
         cmd_err(x, "-ERR AUTH <password> called without any password configured for the "
                    "default user. Are you sure your configuration is correct?");
         return;
@@ -235,7 +237,7 @@ void cmd_reset(cmd_ctx *x)
     resp_buf_set_proto(x->out, 2);
     free(c->name);
     c->name = NULL;
-    c->authed = !srv_password_set();
+    c->authed = !cmd_password_set();
     resp_parser_set_auth_required(c->parser, !c->authed);
     resp_write_simple(x->out, "RESET", 5);
 }

@@ -4,8 +4,11 @@
  * index and hides the key from every read once the time has passed; reclaiming it is the
  * writer's active expiry (expire.c). */
 
+#include "cmd.h"
 #include "db.h"
 #include "keyargs.h"
+#include "util.h"
+#include "watch.h"
 
 /* As Redis's expireGenericCommand: options first, then the number, then the overflow
  * checks of the unit conversion and of adding basetime (ms; 0 for the ...AT forms), and

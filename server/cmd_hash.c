@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd.h"
 #include "db.h"
+#include "log.h"
 #include "num.h"
 
 /* The field name of a member key an iterator returned (after its COLL_KEY_PREFIX bytes). */

@@ -3,8 +3,12 @@
 #include <string.h>
 
 #include "block.h"
+#include "cmd.h"
 #include "db.h"
+#include "dbmap.h"
 #include "num.h"
+#include "util.h"
+#include "watch.h"
 
 void cmd_del(cmd_ctx *x)
 {

@@ -9,8 +9,10 @@
 #include <string.h>
 
 #include "block.h"
+#include "cmd.h"
 #include "db.h"
 #include "num.h"
+#include "util.h"
 
 #define POS_LEN 8
 

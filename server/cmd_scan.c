@@ -8,10 +8,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include "db.h"
+#include "cmd.h"
 #include "cursor.h"
+#include "db.h"
 #include "glob.h"
 #include "num.h"
+#include "util.h"
 
 
 /* The literal bytes a pattern starts with (up to its first '*', '?' or '['; "\x" is x),

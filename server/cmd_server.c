@@ -10,10 +10,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "client.h"
 #include "block.h"
+#include "client.h"
+#include "cmd.h"
 #include "db.h"
+#include "dbmap.h"
 #include "glob.h"
+#include "io.h"
+#include "log.h"
+#include "stats.h"
+#include "util.h"
 
 /* ---- INFO ------------------------------------------------------------------------------ */
 
@@ -265,7 +271,7 @@ static void config_get(cmd_ctx *x)
 }
 
 /* The library's policy for a conf appendfsync value. */
-int srv_sync_policy(int appendfsync)
+int cmd_sync_policy(int appendfsync)
 {
     return appendfsync == CONF_FSYNC_ALWAYS     ? OX_SYNC_ALWAYS
            : appendfsync == CONF_FSYNC_EVERYSEC ? OX_SYNC_EVERYSEC
@@ -279,7 +285,7 @@ static int config_apply(size_t i, int old_fsync, const char **why)
 {
     if ((int)i != conf_find("appendfsync", 11) || srv.cfg.appendfsync == old_fsync)
         return 0;
-    int rc = ox_store_set_sync(srv.store, srv_sync_policy(srv.cfg.appendfsync));
+    int rc = ox_store_set_sync(srv.store, cmd_sync_policy(srv.cfg.appendfsync));
     if (rc == OX_OK)
         return 0;
     srv.cfg.appendfsync = old_fsync;

@@ -6,8 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd.h"
 #include "db.h"
+#include "log.h"
 #include "num.h"
+#include "util.h"
 
 static ox_val member_of(const ox_val *k)
 {

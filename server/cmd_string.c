@@ -5,9 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd.h"
 #include "db.h"
 #include "keyargs.h"
 #include "num.h"
+#include "util.h"
+#include "watch.h"
 
 /* As Redis's getExpireMillisecondsOrReply: the absolute expiry time in ms, or -1 after
  * replying. */

@@ -10,8 +10,11 @@
 #include <string.h>
 
 #include "block.h"
+#include "cmd.h"
 #include "db.h"
+#include "log.h"
 #include "num.h"
+#include "util.h"
 
 #define SCORE_LEN 8
 #define IDX_PREFIX (COLL_KEY_PREFIX + SCORE_LEN) /* [id][s][score] before a member */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "srv.h"
+#include "util.h"
 
 #define NBUCKETS 65536u
 

@@ -10,7 +10,11 @@
 #include <string.h>
 
 #include "block.h"
+#include "cmd.h"
 #include "dbmap_fmt.h"
+#include "log.h"
+#include "util.h"
+#include "watch.h"
 
 #define SWEEP_PERIOD_MS 60000 /* a pass also starts this often: expiry and overwrites (SET
                                  over a hash) leave garbage without telling anyone */

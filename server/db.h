@@ -26,6 +26,7 @@
 
 #include "cmd.h"
 #include "coll_fmt.h"
+#include "util.h"
 
 /* A code beside ox_err's: the key holds another type. */
 #define DB_WRONGTYPE 100

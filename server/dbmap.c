@@ -20,8 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client.h"
+#include "dbmap.h"
 #include "dbmap_fmt.h"
+#include "io.h"
+#include "log.h"
 
 #define DBMAP_NAME_MAX 24
 

@@ -21,6 +21,9 @@
 #include <stdatomic.h>
 
 #include "db.h"
+#include "expire.h"
+#include "log.h"
+#include "util.h"
 
 #define EXPIRE_SLICE_KEYS 256  /* keys purged per slice (one transaction, one commit) */
 #define SWEEP_SLICE 1024       /* records of dead collections reclaimed per slice (db.c) */

@@ -17,6 +17,11 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "io.h"
+#include "job.h"
+#include "log.h"
+#include "util.h"
+#include "writer.h"
 
 /* 1 if one of fds[0..n) is bound to sa. */
 static int bound_to(const struct sockaddr *sa, const int *fds, int n)

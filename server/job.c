@@ -4,6 +4,10 @@
 #include <string.h>
 
 #include "client.h"
+#include "cmd.h"
+#include "io.h"
+#include "job.h"
+#include "stats.h"
 
 #define JOB_ROOM 512            /* bytes of argv and arguments a cached job holds */
 #define JOB_CACHE_MAX 256       /* jobs an I/O thread keeps */

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "srv.h"
 
 int srv_log_open(const char *logfile, int level)

@@ -10,9 +10,15 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "client.h"
-#include "db.h"
+#include "cmd.h"
 #include "cursor.h"
+#include "db.h"
+#include "dbmap.h"
+#include "io.h"
+#include "log.h"
+#include "stats.h"
+#include "util.h"
+#include "writer.h"
 
 srv_server srv = {.cfg_lock = PTHREAD_RWLOCK_INITIALIZER, .bgsave_mu = PTHREAD_MUTEX_INITIALIZER};
 
@@ -65,7 +71,7 @@ static int open_store(void)
     o.map_size = (size_t)c->map_size;
     o.mem_limit = (size_t)c->write_buffer_limit;
     o.max_tables = 2 * (unsigned)c->databases + 4; /* each database and its members */
-    o.sync = srv_sync_policy(c->appendfsync);
+    o.sync = cmd_sync_policy(c->appendfsync);
     int fresh = access(path, F_OK) != 0, dir_made = access(c->dir, F_OK) != 0;
     int rc = ox_store_open(path, &o, &srv.store);
     if (rc == OX_OK) {

@@ -26,6 +26,15 @@
 #include <string.h>
 
 #include "client.h"
+#include "cmd.h"
+#include "dbmap.h"
+#include "io.h"
+#include "job.h"
+#include "multi.h"
+#include "stats.h"
+#include "util.h"
+#include "watch.h"
+#include "writer.h"
 
 static const char queued_reply[] = "+QUEUED\r\n";
 

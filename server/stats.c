@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "stats.h"
 
 #define STATS_ERROR_CODES 128 /* distinct error codes kept (the server has a dozen) */
 #define STATS_CODE_MAX 32     /* Redis looks for the code's end within 32 bytes */

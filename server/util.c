@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "srv.h"
+#include "util.h"
 
 uint64_t srv_ustime(void)
 {

@@ -5,6 +5,9 @@
 #include <string.h>
 
 #include "client.h"
+#include "util.h"
+#include "watch.h"
+#include "writer.h"
 
 typedef struct wnode wnode;
 typedef struct wkey wkey;

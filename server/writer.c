@@ -21,6 +21,16 @@
 
 #include "block.h"
 #include "client.h"
+#include "cmd.h"
+#include "dbmap.h"
+#include "expire.h"
+#include "io.h"
+#include "job.h"
+#include "log.h"
+#include "multi.h"
+#include "util.h"
+#include "watch.h"
+#include "writer.h"
 
 struct srv_writer {
     pthread_t th;

@@ -1,0 +1,33 @@
+/* util.h — the server's aborting allocator, clocks, and a buffer of byte-string pairs.
+ * Any thread. */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "oxistore.h"
+
+/* The server's allocator: malloc, calloc and realloc that abort (with a line on stderr)
+ * when memory runs out, as Redis's zmalloc does. liboxistore and proto/ report it instead. */
+void *srv_xmalloc(size_t n);
+void *srv_xcalloc(size_t n, size_t size);
+void *srv_xrealloc(void *p, size_t n);
+uint64_t srv_mstime(void);                    /* wall clock, ms since the epoch */
+uint64_t srv_ustime(void);
+uint64_t srv_monotonic_ms(void);
+uint64_t srv_monotonic_us(void);
+/* A growing buffer of byte-string pairs, appended to, then read back in order: what a
+ * handler gathers from an iterator before it writes (the iterator's bytes are borrowed
+ * only until its next step). Zero-initialise it; aborts when out of memory. */
+typedef struct srv_pairs {
+    unsigned char *buf;
+    size_t len, cap, n;
+} srv_pairs;
+void srv_pairs_add(srv_pairs *p, const void *a, size_t alen, const void *b, size_t blen);
+/* The pair at *off (0 first), moving *off past it: 1, or 0 at the end. *a and *b point
+ * into p until its next add or free. */
+int srv_pairs_next(const srv_pairs *p, size_t *off, ox_val *a, ox_val *b);
+void srv_pairs_free(srv_pairs *p);
+
+#endif
