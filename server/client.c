@@ -120,8 +120,8 @@ void client_accept(srv_io *io, int fd, int is_unix)
         refuse(fd, denied_msg, sizeof denied_msg - 1);
         return;
     }
-    srv_client *c = calloc(1, sizeof *c);
-    if (!c || resp_parser_new(&c->parser, NULL, NULL) || resp_buf_new(&c->out, 2, NULL))
+    srv_client *c = srv_xcalloc(1, sizeof *c);
+    if (resp_parser_new(&c->parser, NULL, NULL) || resp_buf_new(&c->out, 2, NULL))
         abort(); /* the server may abort on allocation failure */
     c->max_bulk = -1; /* client_process gives the parser proto-max-bulk-len */
     resp_buf_set_error_hook(c->out, stats_on_error, NULL);
@@ -165,8 +165,6 @@ static void client_free(srv_client *c)
      * writer has stopped or is stopping, and frees every set itself. */
     if (c->wset && !atomic_load(&srv.shutdown)) {
         srv_job *j = job_new(NULL, NULL, 0, NULL);
-        if (!j)
-            abort();
         j->kind = JOB_WSET_FREE;
         j->wset = c->wset;
         io_submit(io, j, j);
@@ -201,8 +199,6 @@ static void client_close(srv_client *c)
         /* A command of c may be blocked in the writer (block.h): release it, in the
          * writer's order, so that nothing is popped for nobody. */
         srv_job *j = job_new(NULL, NULL, 0, NULL);
-        if (!j)
-            abort();
         j->kind = JOB_GONE;
         j->c = c;
         c->inflight++;
@@ -411,8 +407,6 @@ static void reply_later(srv_client *c, srv_job **h, srv_job **t)
     a.ptr = bytes;
     srv_job *j = job_new(c, NULL, 1, &a);
     free(bytes);
-    if (!j)
-        abort();
     resp_buf_reset(c->io->scratch);
     j->kind = JOB_REPLY;
     j->barrier = 1;
@@ -441,8 +435,6 @@ static void dispatch(srv_client *c, int argc, const resp_arg *argv, srv_job **h,
         c->watching = 0;
     if ((d->flags & (CMD_WRITE | CMD_WATCH)) || c->inflight > 0) {
         srv_job *j = job_new(c, d, argc, argv);
-        if (!j)
-            abort();
         j->barrier = !(d->flags & (CMD_WRITE | CMD_READ | CMD_WATCH));
         if (j->barrier)
             c->stalled = 1; /* it may change what the next commands mean (SELECT…) */

@@ -183,10 +183,8 @@ static void reply_list(srv_client *c, cl_req *r)
     }
     for (size_t k = 0; k < nsel; k++)
         len += sel[k]->len;
-    char *out = malloc(len ? len : 1);
+    char *out = srv_xmalloc(len ? len : 1);
     size_t olen = 0;
-    if (!out)
-        abort();
     for (size_t k = 0; k < nsel; olen += sel[k]->len, k++)
         memcpy(out + olen, sel[k]->text, sel[k]->len);
     free(sel);

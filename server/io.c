@@ -514,11 +514,9 @@ void io_stop(void)
     atomic_store(&srv.shutdown, 1); /* clients closing from now on leave the writer alone */
     /* The writer stops only once every thread ran its quiesce: a thread in the middle of
      * parsing a pipeline may queue a job until then, never after. */
-    struct io_quiesce *q = calloc((size_t)srv.nio, sizeof *q);
+    struct io_quiesce *q = srv_xcalloc((size_t)srv.nio, sizeof *q);
     sem_t quiet;
     int asked = 0;
-    if (!q)
-        abort(); /* the server may abort on allocation failure */
     sem_init(&quiet, 0, 0);
     for (int i = 0; i < srv.nio; i++) {
         q[i] = (struct io_quiesce){&srv.io[i], &quiet};

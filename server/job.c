@@ -8,6 +8,7 @@
 #include "io.h"
 #include "job.h"
 #include "stats.h"
+#include "util.h"
 
 #define JOB_ROOM 512            /* bytes of argv and arguments a cached job holds */
 #define JOB_CACHE_MAX 256       /* jobs an I/O thread keeps */
@@ -47,9 +48,7 @@ srv_job *job_new(srv_client *c, const cmd_def *d, int argc, const resp_arg *argv
         spare = j->spare;
     } else {
         int cached = bytes <= JOB_ROOM && io;
-        j = malloc(sizeof *j + (cached ? JOB_ROOM : bytes));
-        if (!j)
-            return NULL;
+        j = srv_xmalloc(sizeof *j + (cached ? JOB_ROOM : bytes));
         if (!cached)
             io = NULL;
     }

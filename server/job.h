@@ -59,8 +59,8 @@ struct srv_job {
 void job_thread_init(srv_io *io);
 /* Frees io's cache (io_stop, after the thread ended). */
 void job_cache_free(srv_io *io);
-/* Copies a command into a new job for c (c may be NULL: then db 0, RESP2). NULL when out
- * of memory. */
+/* Copies a command into a new job for c (c may be NULL: then db 0, RESP2). Aborts when
+ * out of memory (srv_xmalloc). */
 srv_job *job_new(srv_client *c, const cmd_def *d, int argc, const resp_arg *argv);
 /* In the writer: gives j an empty reply buffer in j's protocol (its spare one if it has
  * one), counted in the error statistics. The server aborts when out of memory. */

@@ -63,8 +63,6 @@ int multi_queue(srv_client *c, const cmd_def *d, int argc, const resp_arg *argv)
         return 1;
     }
     srv_job *j = job_new(c, d, argc, argv);
-    if (!j)
-        abort(); /* the server may abort on allocation failure */
     if (c->mq_tail)
         c->mq_tail->next = j;
     else
@@ -86,8 +84,6 @@ void multi_flag_error(srv_client *c)
 static srv_job *send_job(srv_client *c, int kind)
 {
     srv_job *j = job_new(c, NULL, 0, NULL);
-    if (!j)
-        abort();
     j->kind = kind;
     c->inflight++;
     return j;
