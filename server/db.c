@@ -32,6 +32,16 @@ static int sweep_table;       /* the member table being walked */
 static uint64_t sweep_from;   /* the id it resumes from */
 static uint64_t sweep_last_ms; /* when the last pass started */
 static atomic_ullong swept;
+/* Ids a DEL, UNLINK or rename left dead, reclaimed first by their own range (no pass over
+ * every collection). A batch that deleted one may still fail to commit: each is checked
+ * dead (its back link no longer names a key holding it) before anything is reclaimed.
+ * Bounded: when it is full, a pass is due instead. */
+#define SWEEP_QUEUE 4096
+static struct dead_id {
+    int table;
+    uint64_t id;
+} dead_q[SWEEP_QUEUE];
+static int dead_n;
 
 int db_load(void)
 {
@@ -94,13 +104,36 @@ int db_type_or_reply(cmd_ctx *x, const resp_arg *key)
     return -2;
 }
 
+/* Writer: the collection id of t that is about to lose its key goes in the queue. */
+static void dead_push(ox_table *t, uint64_t id)
+{
+    int i = 0;
+    while (i < ntables && tables[i] != t)
+        i++;
+    if (i == ntables || dead_n == SWEEP_QUEUE)
+        sweep_wanted = 1;
+    else
+        dead_q[dead_n++] = (struct dead_id){i, id};
+}
+
+/* Writer: if key of t holds a collection, its id goes in the queue (it is about to be
+ * deleted or overwritten). */
+static void dead_note(cmd_ctx *x, ox_table *t, const void *key, size_t len)
+{
+    ox_val v;
+    unsigned kind;
+    uint64_t id, count;
+    if (ox_txn_read(x->txn, t, key, len, &v, &kind, NULL) == OX_OK && kind != DB_STRING &&
+        coll_meta_decode(v.data, v.len, &id, &count, NULL, NULL) == OX_OK)
+        dead_push(t, id);
+}
+
 int db_delete(cmd_ctx *x, int dbi, const resp_arg *key)
 {
+    dead_note(x, srv.db[dbi], key->ptr, key->len);
     int rc = ox_txn_delete(x->txn, srv.db[dbi], key->ptr, key->len);
-    if (rc == OX_OK) {
+    if (rc == OX_OK)
         watch_touch(dbi, key->ptr, key->len);
-        sweep_wanted = 1; /* cheaper than reading the type first */
-    }
     return rc;
 }
 
@@ -924,6 +957,7 @@ int db_transfer_or_reply(cmd_ctx *x, const resp_arg *src, int dbd, const resp_ar
             free(val);
             return 0;
         }
+        dead_note(x, td, dst->ptr, dst->len); /* what dst held, if it is overwritten */
     }
     if (rc == OX_OK && type == DB_STRING) {
         rc = ox_txn_put(x->txn, td, dst->ptr, dst->len, val, len, at, OX_PUT_KIND(type));
@@ -953,7 +987,6 @@ int db_transfer_or_reply(cmd_ctx *x, const resp_arg *src, int dbd, const resp_ar
     if (!keep_src)
         watch_touch(x->dbi, src->ptr, src->len);
     watch_touch(dbd, dst->ptr, dst->len);
-    sweep_wanted = 1; /* dst may have been a collection */
     return 1;
 }
 
@@ -972,6 +1005,47 @@ static int coll_alive(ox_txn *txn, ox_table *t, const ox_val *key, uint64_t id)
            got == id;
 }
 
+/* Gathers into keys the records of collection id in member table i, up to *n == budget
+ * (counting on from *n). 1 if they are all in, 0 if some are left, -1 on an error. */
+static int collect_id(ox_txn *txn, int i, uint64_t id, size_t budget, srv_pairs *keys,
+                      size_t *n, int *err)
+{
+    unsigned char lo[COLL_KEY_PREFIX], hi[COLL_KEY_PREFIX];
+    ox_val lov = {lo, 8}, hiv = {hi, 8}, k, v;
+    coll_member_key(lo, id, 0, NULL, 0);
+    coll_member_key(hi, id + 1, 0, NULL, 0);
+    ox_iter *it = NULL;
+    if ((*err = ox_txn_range(txn, members[i], &lov, &hiv, 0, &it)))
+        return -1;
+    int rc = OX_OK;
+    while (*n < budget && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+        srv_pairs_add(keys, k.data, k.len, NULL, 0);
+        (*n)++;
+    }
+    if (*n == budget && rc == OX_OK) /* full: is there more? */
+        rc = ox_iter_next(it, &k, &v) == OX_NOTFOUND ? OX_NOTFOUND : OX_OK;
+    ox_iter_close(it);
+    *err = rc == OX_NOTFOUND || rc == OX_OK ? OX_OK : rc;
+    return *err ? -1 : rc == OX_NOTFOUND;
+}
+
+/* The queue's last id: gathers its records if it is dead, as collect_id. 1 (also when it
+ * turned out alive: nothing to reclaim) if it is done with, so the caller pops it once its
+ * slice committed. */
+static int sweep_dead(ox_txn *txn, size_t budget, srv_pairs *keys, size_t *n, int *err)
+{
+    const struct dead_id *d = &dead_q[dead_n - 1];
+    unsigned char link[COLL_KEY_PREFIX];
+    coll_member_key(link, d->id, COLL_SUB_HEAD, NULL, 0);
+    ox_val key;
+    *err = ox_txn_get(txn, members[d->table], link, sizeof link, &key);
+    if (*err == OX_OK && coll_alive(txn, tables[d->table], &key, d->id))
+        return 1; /* its deletion did not commit, or a rename kept it */
+    if (*err != OX_OK && *err != OX_NOTFOUND) /* no back link: swept in part already */
+        return -1;
+    return collect_id(txn, d->table, d->id, budget, keys, n, err);
+}
+
 /* Gathers into keys (the first of each pair) up to budget member keys of
  * dead collections of member table i, from sweep_from on, looking at no more than budget
  * collections. Returns the count; *end: the table's walk is over. */
@@ -988,10 +1062,24 @@ static size_t sweep_collect(ox_txn *txn, int i, size_t budget, srv_pairs *keys, 
         if ((*err = ox_txn_range(txn, members[i], &lov, NULL, 0, &it)))
             return n;
         int rc = ox_iter_next(it, &k, &v);
-        if (rc != OX_OK || k.len < COLL_KEY_PREFIX) {
+        if (rc == OX_OK && k.len < COLL_KEY_PREFIX) { /* not a member's: step past it */
+            unsigned char pad[8] = {0};
+            memcpy(pad, k.data, k.len);
+            ox_iter_close(it);
+            srv_log(SRV_LOG_WARNING, "Member table %d holds a %zu-byte key: skipped", i,
+                    k.len);
+            sweep_from = coll_key_id(pad, sizeof pad) + 1; /* the first id above it */
+            looked++;
+            if (!sweep_from) {
+                *end = 1;
+                return n;
+            }
+            continue;
+        }
+        if (rc != OX_OK) {
             ox_iter_close(it);
             *end = rc == OX_NOTFOUND;
-            *err = rc == OX_NOTFOUND ? OX_OK : rc ? rc : OX_ECORRUPT;
+            *err = rc == OX_NOTFOUND ? OX_OK : rc;
             return n;
         }
         uint64_t id = coll_key_id(k.data, k.len);
@@ -1007,23 +1095,38 @@ static size_t sweep_collect(ox_txn *txn, int i, size_t budget, srv_pairs *keys, 
             }
             continue;
         }
-        do {
-            if (coll_key_id(k.data, k.len) != id)
-                break;
-            srv_pairs_add(keys, k.data, k.len, NULL, 0);
-            n++;
-        } while (n < budget && (rc = ox_iter_next(it, &k, &v)) == OX_OK);
         ox_iter_close(it);
-        if (n < budget) /* the whole id is collected: the walk goes on after it */
-            sweep_from = id + 1;
-        else
-            sweep_from = id; /* its remaining records: next slice */
+        int all = collect_id(txn, i, id, budget, keys, &n, err);
+        if (all < 0)
+            return n;
+        sweep_from = all ? id + 1 : id; /* the walk goes on after it, or its rest next */
     }
     return n;
 }
 
 int db_sweep(size_t budget)
 {
+    if (dead_n) { /* the queue first, a slice of one id at a time */
+        ox_txn *txn;
+        if (ox_txn_begin(srv.store, &txn) != OX_OK)
+            return 0;
+        srv_pairs keys = {0};
+        size_t n = 0, off = 0;
+        int err = OX_OK, done = sweep_dead(txn, budget, &keys, &n, &err);
+        ox_val k, none;
+        while (err == OX_OK && srv_pairs_next(&keys, &off, &k, &none)) {
+            int rc = ox_txn_delete(txn, members[dead_q[dead_n - 1].table], k.data, k.len);
+            if (rc != OX_OK && rc != OX_NOTFOUND)
+                err = rc;
+        }
+        srv_pairs_free(&keys);
+        err = err == OX_OK ? ox_txn_commit(txn) : (ox_txn_rollback(txn), err);
+        if (err != OX_OK)
+            return 0; /* the same slice again at the next cycle */
+        atomic_fetch_add_explicit(&swept, n, memory_order_relaxed);
+        dead_n -= done == 1;
+        return 1;
+    }
     if (!sweep_running) {
         uint64_t now = srv_monotonic_ms();
         if (!sweep_wanted && now - sweep_last_ms < SWEEP_PERIOD_MS)

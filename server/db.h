@@ -163,11 +163,13 @@ void db_merge_close(db_merge *m);
 /* ---- garbage ------------------------------------------------------------------------ */
 
 /* Writer, between batches: one slice of the sweeper, in its own transaction: reclaims up
- * to `budget` records of collections that no longer exist, looking at no more than
- * `budget` live ones. A pass walks every member table; it starts when a key was deleted
- * or overwritten by a rename, at startup, and once a minute (an expiry or a SET over a
- * collection leaves garbage too). Returns 1 if the pass goes on (call again soon), 0 when
- * there is nothing to do (then it costs a check of a flag and the clock). */
+ * to `budget` records of collections that no longer exist. First those a DEL, UNLINK, a
+ * *STORE or a rename over a key left dead (a bounded queue of their ids, each checked
+ * dead before anything of it goes); then, at startup, when the queue overflowed, and once
+ * a minute (an expiry or a SET over a collection leaves garbage too), a pass that walks
+ * every member table, looking at no more than `budget` live collections per slice.
+ * Returns 1 if there is more to do (call again soon), 0 when there is nothing (then it
+ * costs a check of a flag and the clock). */
 int db_sweep(size_t budget);
 /* Members reclaimed so far (INFO). */
 unsigned long long db_swept(void);

@@ -14,7 +14,8 @@
  * client writes interleave with a long reclaim instead of queueing behind it.
  *
  * The sweeper of dead collections' members (db_sweep, db.c) runs its slices in the same
- * cycles, after expiry's, when a cycle has time left: the two share one time budget.
+ * cycles, after expiry's: when expiry's slice was not full, and after every other full
+ * one, so that neither starves the other; the two share one time budget.
  *
  * Everything here runs on the writer thread, which owns srv.db; the counters it
  * publishes are relaxed atomics read by INFO. */
@@ -115,8 +116,11 @@ uint64_t expire_run(void)
                                       memory_order_relaxed);
         now = end;
     }
-    /* The sweeper's slices share the cycle: after expiry's, when it left time. */
-    if (!full && db_sweep(SWEEP_SLICE)) {
+    /* The sweeper's slices share the cycle: after a slice of expiry that left nothing
+     * waiting, and every other slice while expiry has a backlog, so that a steady stream
+     * of expiring keys does not leave dead collections unreclaimed for ever. */
+    static int sweep_turn;
+    if ((!full || (sweep_turn ^= 1)) && db_sweep(SWEEP_SLICE)) {
         uint64_t end = srv_monotonic_us();
         cycle_used_us += end - now;
         now = end;
