@@ -301,15 +301,32 @@ static int do_flush(rs *r, int argc, const resp_arg *argv, int all)
 {
     if (argc > 2 || (argc == 2 && !is(&argv[1], "async") && !is(&argv[1], "sync")))
         return fail(r, "syntax error");
-    if (begin(r))
-        return -1;
-    for (int i = 0; i < r->dbs.n; i++) {
+    /* each database with its member table, as the server's FLUSHDB: those not open yet
+     * are opened outside a transaction, so what came before is committed first */
+    ox_table **mt = r->dbs.n ? calloc((size_t)r->dbs.n, sizeof *mt) : NULL;
+    if (r->dbs.n && !mt)
+        return store_fail(r, OX_ENOMEM);
+    int rc = OX_OK, failed = 0;
+    for (int i = 0; !failed && i < r->dbs.n; i++) {
         ox_table *t = r->dbs.db[i];
-        int rc = t && (all || t == r->cur) ? ox_txn_clear(r->txn, t) : OX_OK;
-        if (rc)
-            return store_fail(r, rc);
+        if (t == r->cur)
+            mt[i] = r->members;
+        else if (t && all)
+            failed = commit(r) || tool_members_open(r->s, t, &mt[i]);
     }
-    return 0;
+    if (!failed && !(failed = begin(r)))
+        for (int i = 0; rc == OX_OK && i < r->dbs.n; i++) {
+            ox_table *t = r->dbs.db[i];
+            if (!t || !(all || t == r->cur))
+                continue;
+            rc = ox_txn_clear(r->txn, t);
+            if (rc == OX_OK && mt[i])
+                rc = ox_txn_clear(r->txn, mt[i]);
+        }
+    free(mt);
+    if (failed)
+        return -1;
+    return rc ? store_fail(r, rc) : 0;
 }
 
 static int apply(rs *r, const resp_cmd *c)

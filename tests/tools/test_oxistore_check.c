@@ -620,6 +620,22 @@ static void restores_a_redis_cli_style_file(void)
 /* The progress line: drawn on a terminal (script(1) gives the tool one), '\r'-updated
  * and erased at the end; never in a pipe or a file (the other tests see an empty
  * stderr). */
+/* FLUSHDB and FLUSHALL in a restore clear the member tables too, as the server's do:
+ * nothing of the collections before them is left in the file. */
+static void restore_flushes_clear_the_members(void)
+{
+    static const char in[] = "HSET h f1 v1 f2 v2\nSADD s a b c\nSELECT 1\nRPUSH l x y\n"
+                             "SELECT 2\nZADD z 1 m\nFLUSHDB\nFLUSHALL\nSELECT 0\nHSET g f v\n";
+    T_EQ_INT(write_file("fl.resp", in, sizeof in - 1), 0);
+    T_EQ_INT(RUN("restore", "fl.mdb", "fl.resp"), 0);
+    T_EQ_STR(g_out, "fl.mdb: restored 10 commands\n");
+    T_EQ_INT(RUN("stat", "fl.mdb"), 0);
+    T_ASSERT(strstr(g_out, "\ntable m0: 2 keys, 0 expiring\n")); /* g's back link, f */
+    T_ASSERT(strstr(g_out, "\ntable m1: 0 keys, 0 expiring\n"));
+    T_ASSERT(strstr(g_out, "\ntable m2: 0 keys, 0 expiring\n"));
+    T_EQ_STR(dump_of("fl.mdb"), "SELECT 0\nHSET g f v\n");
+}
+
 static void progress_only_on_a_terminal(void)
 {
     char cmd[1024];
@@ -646,6 +662,7 @@ int main(void)
     T_RUN(dump_restore_round_trip_after_swapdb);
     T_RUN(dump_loads_into_real_redis);
     T_RUN(restores_a_redis_cli_style_file);
+    T_RUN(restore_flushes_clear_the_members);
     T_RUN(progress_only_on_a_terminal);
     int bad = 0;
     if (g_srv.pid)
