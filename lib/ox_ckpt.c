@@ -304,8 +304,12 @@ int ox__ckpt_room(ox_store *s)
     ox_mem *a = s->view->mem[0];
     int full = ox__mem_full(a, s->mem_budget);
     int old = s->mem_born_ms && ox__mono_ms() - s->mem_born_ms >= s->ckpt_age_ms;
+    /* Deletions stay in the buffer as versions that ordered walks step over (SPOP or
+     * ZPOPMAX draining a collection walks over every member it deleted): past this many,
+     * a checkpoint clears them, when none is running (it never waits for one). */
+    int dels = ox__mem_dels(a) >= OX_MEM_FREEZE_DELS;
     int rc = OX_OK;
-    if (!full && !(old && !s->frozen)) {
+    if (!full && !((old || dels) && !s->frozen)) {
         pthread_mutex_unlock(&s->ckpt_mu);
         return OX_OK;
     }

@@ -62,6 +62,7 @@
 
 #define OX_VIEW_MAX 4            /* write buffers a view holds: the active one, the frozen */
 #define OX_MEM_DEFAULT ((size_t)64 << 20) /* ox_options.mem_limit 0 */
+#define OX_MEM_FREEZE_DELS 16384           /* deletions that freeze the active buffer */
 #define OX_CKPT_AGE_MS 60000     /* a buffer older than this is checkpointed, full or not */
 
 struct ox_table {

@@ -54,6 +54,7 @@ struct ox_mem {
     chunk *chunks;                  /* the current one first */
     size_t chunk_size;              /* OX_MEM_CHUNK, or less for a small budget */
     atomic_size_t bytes;
+    atomic_size_t dels;             /* deletions written (ox__mem_dels) */
     uint64_t stamp;                 /* the writer's op counter */
     atomic_ullong max_seq;
     uint64_t rnd;
@@ -162,6 +163,11 @@ void ox__mem_unref(ox_mem *m)
 size_t ox__mem_bytes(const ox_mem *m)
 {
     return atomic_load_explicit(&m->bytes, memory_order_relaxed);
+}
+
+size_t ox__mem_dels(const ox_mem *m)
+{
+    return atomic_load_explicit(&m->dels, memory_order_relaxed);
 }
 
 int ox__mem_full(const ox_mem *m, size_t budget)
@@ -296,6 +302,8 @@ int ox__mem_put(ox_mem *m, unsigned table, const MDB_val *key, uint64_t seq, con
     ox_mver *v = ver_new(m, seq, rec ? VER_PUT : VER_DEL, rec, len);
     if (!v)
         return OX_ENOMEM;
+    if (!rec)
+        atomic_fetch_add_explicit(&m->dels, 1, memory_order_relaxed);
     mem_node *n = hash_find(m, table, k, klen, h);
     if (!n) {
         mem_node *prev[MAX_HEIGHT];

@@ -488,6 +488,37 @@ static void file_stays_small_under_many_rewrites(void)
     T_ASSERT(st.st_size < 256 << 10);
 }
 
+/* Deletions stay in the write buffer as versions that ordered walks step over, so many of
+ * them freeze it for a checkpoint well before its memory limit: then a walk over the
+ * survivors steps over nothing the checkpoint cleared. */
+static void many_deletions_start_a_checkpoint(void)
+{
+    const char *path = u_path("dels.mdb");
+    ox_store *s;
+    T_EQ_INT(open_wal(path, 0, &s), OX_OK);
+    ox_table *t = ox_store_table(s);
+    char k[16];
+    for (int i = 0; i < 40000; i++) {
+        size_t kl = U_KEY(k, "d%05d", i);
+        T_EQ_INT(ox_put(t, k, kl, "v", 1), OX_OK);
+    }
+    ox_write_info wi;
+    T_EQ_INT(ox_store_write_info(s, &wi), OX_OK);
+    uint64_t before = wi.checkpoints;
+    T_EQ_INT(wi.checkpointing, 0); /* 40000 small puts are far below the 64 MiB default */
+    for (int i = 0; i < 20000; i++) {
+        size_t kl = U_KEY(k, "d%05d", i);
+        T_EQ_INT(ox_delete(t, k, kl), OX_OK);
+    }
+    uint64_t deadline = t_now_ms() + 10000;
+    do {
+        T_EQ_INT(ox_put(t, "tick", 4, "1", 1), OX_OK); /* a transaction's start checks */
+        T_EQ_INT(ox_store_write_info(s, &wi), OX_OK);
+    } while ((wi.checkpoints == before || wi.checkpointing) && t_now_ms() < deadline);
+    T_ASSERT(wi.checkpoints > before);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+}
+
 /* A small log switches segments many times; checkpoints release the old ones (two are
  * kept to be reused). After SIGKILL everything is back, and the log stays small. */
 static void small_log_switches_segments_and_keeps_everything(void)
@@ -713,6 +744,7 @@ int main(void)
     T_RUN(no_sync_machine_crash_keeps_a_prefix_and_a_sound_file);
     T_RUN(sync_policy_changes_at_runtime_keep_durability);
     T_RUN(file_stays_small_under_many_rewrites);
+    T_RUN(many_deletions_start_a_checkpoint);
     T_RUN(small_log_switches_segments_and_keeps_everything);
     T_RUN(record_larger_than_a_segment_is_durable);
     T_RUN(second_writer_process_is_refused);
