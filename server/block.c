@@ -12,6 +12,29 @@
 #include "num.h"
 #include "util.h"
 
+/* Waiters are indexed by key: a write to a key nobody waits on costs one hash lookup, and
+ * a signalled key reaches its own waiters, first parked first, without a look at the
+ * others. A parked command has one link per key it waits on. */
+typedef struct wlink {
+    struct blk *b;
+    struct wkey *k;
+    struct wlink *prev, *next;       /* the key's waiters, in the order they parked */
+} wlink;
+
+/* A key somebody waits on. */
+typedef struct wkey {
+    struct wkey *hnext;              /* hash chain */
+    struct wkey *rnext;              /* the ready list */
+    uint64_t h;
+    int db;
+    unsigned ready;                  /* bit 1 << type per signal since it was served: 0,
+                                        not in the ready list */
+    int pinned;                      /* block_serve walks its waiters */
+    wlink *head, *tail;
+    size_t len;
+    unsigned char key[];
+} wkey;
+
 /* A parked command, in the order it parked. */
 typedef struct blk {
     srv_job *job;
@@ -19,20 +42,75 @@ typedef struct blk {
     uint64_t deadline;               /* wall clock ms; 0: none */
     srv_job *held, *held_tail;       /* the client's later jobs */
     struct blk *prev, *next;
+    wlink *links;                    /* one per key argv[first..last] */
 } blk;
-
-/* A key that got elements since the last block_serve. */
-typedef struct sig {
-    int db, type;
-    size_t len;
-    unsigned char *key;
-} sig;
 
 static blk *first_blk, *last_blk;
 static srv_job *unblocked, *unblocked_held; /* by CLIENT UNBLOCK, for block_serve */
 static atomic_int nparked;
-static sig *sigs;
-static size_t nsigs, capsigs;
+static wkey **buckets;
+static size_t nbuckets, nkeys;
+static wkey *ready_head, *ready_tail; /* keys signalled since the last block_serve */
+static uint64_t earliest;            /* no deadline before this (ms); 0: none */
+
+static uint64_t key_hash(int db, const void *key, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)(unsigned)db;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ ((const unsigned char *)key)[i]) * 1099511628211ULL;
+    return h;
+}
+
+static wkey *wkey_find(int db, const void *key, size_t len, uint64_t h)
+{
+    for (wkey *k = nbuckets ? buckets[h & (nbuckets - 1)] : NULL; k; k = k->hnext)
+        if (k->h == h && k->db == db && k->len == len && !memcmp(k->key, key, len))
+            return k;
+    return NULL;
+}
+
+static wkey *wkey_get(int db, const void *key, size_t len)
+{
+    uint64_t h = key_hash(db, key, len);
+    wkey *k = wkey_find(db, key, len, h);
+    if (k)
+        return k;
+    if (nkeys >= 2 * nbuckets) { /* grow: rehash the chains */
+        size_t n = nbuckets ? 2 * nbuckets : 64;
+        wkey **nb = srv_xcalloc(n, sizeof *nb);
+        for (size_t i = 0; i < nbuckets; i++)
+            for (wkey *e = buckets[i], *next; e; e = next) {
+                next = e->hnext;
+                e->hnext = nb[e->h & (n - 1)];
+                nb[e->h & (n - 1)] = e;
+            }
+        free(buckets);
+        buckets = nb;
+        nbuckets = n;
+    }
+    k = srv_xcalloc(1, sizeof *k + (len ? len : 1));
+    k->h = h;
+    k->db = db;
+    k->len = len;
+    memcpy(k->key, key, len);
+    k->hnext = buckets[h & (nbuckets - 1)];
+    buckets[h & (nbuckets - 1)] = k;
+    nkeys++;
+    return k;
+}
+
+/* Frees k once nobody waits on it, block_serve is not walking it and it is not ready. */
+static void wkey_drop(wkey *k)
+{
+    if (k->head || k->pinned || k->ready)
+        return;
+    wkey **p = &buckets[k->h & (nbuckets - 1)];
+    while (*p != k)
+        p = &(*p)->hnext;
+    *p = k->hnext;
+    nkeys--;
+    free(k);
+}
 
 void block_set(cmd_ctx *x, int first, int last, int type, int null_array,
                uint64_t deadline_ms)
@@ -69,16 +147,17 @@ void block_signal(int db, const void *key, size_t len, int type)
 {
     if (!first_blk)
         return; /* nobody waits: the common case costs this test */
-    if (nsigs == capsigs) {
-        capsigs = capsigs ? 2 * capsigs : 8;
-        sigs = srv_xrealloc(sigs, capsigs * sizeof *sigs);
+    wkey *k = wkey_find(db, key, len, key_hash(db, key, len));
+    if (!k)
+        return;
+    if (!k->ready) {
+        if (ready_tail)
+            ready_tail->rnext = k;
+        else
+            ready_head = k;
+        ready_tail = k;
     }
-    sig *s = &sigs[nsigs++];
-    s->db = db;
-    s->type = type;
-    s->len = len;
-    s->key = srv_xmalloc(len ? len : 1);
-    memcpy(s->key, key, len);
+    k->ready |= 1u << type;
 }
 
 void block_signal_db(int db)
@@ -100,6 +179,20 @@ static void unlink_blk(blk *b)
     else
         last_blk = b->prev;
     b->job->c->parked = NULL;
+    for (int i = 0; i <= b->last - b->first; i++) {
+        wlink *l = &b->links[i];
+        wkey *k = l->k;
+        if (l->prev)
+            l->prev->next = l->next;
+        else
+            k->head = l->next;
+        if (l->next)
+            l->next->prev = l->prev;
+        else
+            k->tail = l->prev;
+        wkey_drop(k);
+    }
+    free(b->links);
     atomic_fetch_sub_explicit(&nparked, 1, memory_order_relaxed);
 }
 
@@ -141,6 +234,21 @@ int block_park(srv_job *j, const cmd_ctx *x)
     else
         first_blk = b;
     last_blk = b;
+    b->links = srv_xcalloc((size_t)(b->last - b->first + 1), sizeof *b->links);
+    for (int i = 0; i <= b->last - b->first; i++) {
+        const resp_arg *a = &j->argv[b->first + i];
+        wlink *l = &b->links[i];
+        l->b = b;
+        l->k = wkey_get(b->db, a->ptr, a->len);
+        l->prev = l->k->tail;
+        if (l->k->tail)
+            l->k->tail->next = l;
+        else
+            l->k->head = l;
+        l->k->tail = l;
+    }
+    if (b->deadline && (!earliest || b->deadline < earliest))
+        earliest = b->deadline;
     j->parked = 1;
     j->c->parked = b;
     atomic_fetch_add_explicit(&nparked, 1, memory_order_relaxed);
@@ -162,46 +270,40 @@ int block_hold(srv_job *j)
     return 1;
 }
 
-/* 1 if b waits on one of the signals. */
-static int woken(const blk *b, const sig *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (s[i].db != b->db || s[i].type != b->type)
-            continue;
-        for (int k = b->first; k <= b->last; k++) {
-            const resp_arg *a = &b->job->argv[k];
-            if (a->len == s[i].len && !memcmp(a->ptr, s[i].key, a->len))
-                return 1;
-        }
-    }
-    return 0;
-}
-
 void block_serve(ox_txn *txn, srv_job **served, srv_job **requeue)
 {
     append(served, unblocked);
     append(requeue, unblocked_held);
     unblocked = unblocked_held = NULL;
-    while (nsigs) { /* a served BLMOVE may signal its destination: go round again */
-        sig *s = sigs;
-        size_t n = nsigs;
-        sigs = NULL;
-        nsigs = capsigs = 0;
-        for (blk *b = first_blk, *next; b; b = next) {
-            next = b->next;
-            if (!woken(b, s, n))
-                continue;
-            srv_job *j = b->job;
-            cmd_ctx x = {.argc = j->argc, .argv = j->argv, .out = j->out, .dbi = j->db,
-                         .table = srv.db[j->db], .txn = txn, .cmd = j->cmd, .job = j,
-                         .block_retry = 1};
-            j->cmd->fn(&x);
-            if (!x.block)
-                release(b, served, requeue);
+    while (ready_head) { /* a served BLMOVE may signal its destination: go round again */
+        wkey *list = ready_head;
+        ready_head = ready_tail = NULL;
+        for (wkey *k = list, *nk; k; k = nk) {
+            nk = k->rnext;
+            k->rnext = NULL;
+            unsigned types = k->ready;
+            k->ready = 0;
+            k->pinned++;
+            /* only l's own command may be released while l is served: next is taken
+             * past its links */
+            for (wlink *l = k->head, *next; l; l = next) {
+                next = l->next;
+                blk *b = l->b;
+                if (!(types & (1u << b->type)))
+                    continue;
+                srv_job *j = b->job;
+                cmd_ctx x = {.argc = j->argc, .argv = j->argv, .out = j->out, .dbi = j->db,
+                             .table = srv.db[j->db], .txn = txn, .cmd = j->cmd, .job = j,
+                             .block_retry = 1};
+                j->cmd->fn(&x);
+                while (next && next->b == b) /* BLPOP k k: its links to k sit together */
+                    next = next->next;
+                if (!x.block)
+                    release(b, served, requeue);
+            }
+            k->pinned--;
+            wkey_drop(k);
         }
-        for (size_t i = 0; i < n; i++)
-            free(s[i].key);
-        free(s);
     }
 }
 
@@ -242,30 +344,40 @@ static void answer_null(blk *b)
 
 uint64_t block_expire(srv_job **out, srv_job **requeue)
 {
-    uint64_t now = srv_mstime(), next = UINT64_MAX;
+    uint64_t now = srv_mstime();
+    if (!earliest || now < earliest) /* nothing due: no walk over the parked */
+        return earliest ? earliest - now : UINT64_MAX;
+    earliest = 0;
     for (blk *b = first_blk, *nb; b; b = nb) {
         nb = b->next;
         if (b->deadline && now >= b->deadline) {
             answer_null(b);
             release(b, out, requeue);
-        } else if (b->deadline && b->deadline - now < next) {
-            next = b->deadline - now;
+        } else if (b->deadline && (!earliest || b->deadline < earliest)) {
+            earliest = b->deadline;
         }
     }
-    return next;
+    return earliest ? earliest - now : UINT64_MAX;
 }
 
 void block_release_all(srv_job **out)
 {
     while (first_blk) {
         answer_null(first_blk);
+        for (srv_job *h = first_blk->held; h; h = h->blk_next)
+            if (!h->out) /* never ran: an empty reply, the connection closes after it */
+                job_reply_buf(h);
         release(first_blk, out, NULL);
     }
-    for (size_t i = 0; i < nsigs; i++)
-        free(sigs[i].key);
-    free(sigs);
-    sigs = NULL;
-    nsigs = capsigs = 0;
+    for (wkey *k = ready_head, *next; k; k = next) { /* signalled, nobody left */
+        next = k->rnext;
+        k->ready = 0;
+        wkey_drop(k);
+    }
+    ready_head = ready_tail = NULL;
+    free(buckets);
+    buckets = NULL;
+    nbuckets = nkeys = 0;
 }
 
 int block_count(void)

@@ -51,7 +51,8 @@ void block_gone(srv_client *c, srv_job **out);
 /* Writer: answers the parked commands whose deadline passed (a null reply) onto *out,
  * their held jobs onto *requeue. Returns ms until the next deadline (UINT64_MAX: none). */
 uint64_t block_expire(srv_job **out, srv_job **requeue);
-/* Writer stopping: every parked job (answered null) and held one onto *out. */
+/* Writer stopping: every parked job (answered null) and held one (never run: an empty
+ * reply) onto *out. */
 void block_release_all(srv_job **out);
 /* Clients parked now (INFO blocked_clients; any thread). */
 int block_count(void);

@@ -247,6 +247,86 @@ static void blmove_is_atomic_under_kill_9(void)
     redisFree(c);
 }
 
+/* Many clients blocked on keys of their own, one with the same key twice, one on a
+ * sorted set: each push wakes exactly the client waiting on its key, with the element
+ * pushed, and a push of the other type to a waited key wakes nobody. */
+static void each_push_wakes_the_waiter_of_its_key(void)
+{
+    enum { N = 200 };
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "FLUSHALL");
+    int fd[N + 2];
+    char req[128], want[128];
+    for (int i = 0; i < N; i++) {
+        T_ASSERT((fd[i] = sp_raw_connect(&g_srv)) >= 0);
+        snprintf(req, sizeof req, "BLPOP q%d 0\r\n", i);
+        send_raw(fd[i], req);
+    }
+    T_ASSERT((fd[N] = sp_raw_connect(&g_srv)) >= 0);
+    send_raw(fd[N], "BRPOP dup dup 0\r\n");
+    T_ASSERT((fd[N + 1] = sp_raw_connect(&g_srv)) >= 0);
+    send_raw(fd[N + 1], "BZPOPMIN q7 0\r\n");
+    T_ASSERT(wait_blocked(c, N + 2));
+    for (int i = N - 1; i >= 0; i--) {
+        T_CMD(c, ":1", "RPUSH q%d e%d", i, i);
+        int len = snprintf(want, sizeof want, "q%d", i);
+        int elen = snprintf(req, sizeof req, "e%d", i);
+        char reply[320], got[4096];
+        int rlen = snprintf(reply, sizeof reply, "*2\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", len,
+                            want, elen, req);
+        if (!sp_raw_roundtrip(fd[i], "", 0, reply, (size_t)rlen, got, sizeof got))
+            T_FAIL("client %d got \"%s\"", i, got);
+    }
+    T_EQ_INT(blocked_clients(c), 2); /* the list push to q7 left the zset waiter */
+    T_CMD(c, ":1", "RPUSH dup x");
+    T_RAW(fd[N], "", "*2\r\n$3\r\ndup\r\n$1\r\nx\r\n");
+    T_CMD(c, ":1", "ZADD q7 5 m");
+    T_RAW(fd[N + 1], "", "*3\r\n$2\r\nq7\r\n$1\r\nm\r\n$1\r\n5\r\n");
+    T_EQ_INT(blocked_clients(c), 0);
+    T_CMD(c, ":0", "EXISTS dup q7");
+    for (int i = 0; i < N + 2; i++)
+        close(fd[i]);
+    redisFree(c);
+}
+
+/* A shutdown answers each blocked client (a null) and closes it, the commands it
+ * pipelined behind the blocked one unanswered, and the server exits cleanly (no
+ * sanitizer report). */
+static void shutdown_answers_blocked_clients(void)
+{
+    srvp p = {0};
+    const char *extra[] = {"--io-threads", "2", NULL};
+    T_EQ_INT(sp_start_argv(&p, "blocking-stop", extra), 0);
+    redisContext *c = sp_connect(&p);
+    T_ASSERT(c);
+    int fd[3];
+    for (int i = 0; i < 3; i++) {
+        T_ASSERT((fd[i] = sp_raw_connect(&p)) >= 0);
+        for (int k = 0; k < 50; k++)
+            send_raw(fd[i], "BLMOVE src dst LEFT RIGHT 0\r\n");
+    }
+    T_ASSERT(wait_blocked(c, 3));
+    T_CMD(c, ":1", "RPUSH src a");
+    T_ASSERT(wait_blocked(c, 3)); /* one got "a", then blocked on its next BLMOVE */
+    redisFree(c);
+    T_EQ_INT(sp_stop(&p), 0);
+    int nulls = 0, moved = 0;
+    for (int i = 0; i < 3; i++) {
+        char got[1024];
+        size_t len = 0;
+        ssize_t n;
+        while (len < sizeof got - 1 && (n = read(fd[i], got + len, sizeof got - 1 - len)) > 0)
+            len += (size_t)n;
+        got[len] = '\0';
+        nulls += !strcmp(got, "$-1\r\n") || !strcmp(got, "$1\r\na\r\n$-1\r\n");
+        moved += !strcmp(got, "$1\r\na\r\n$-1\r\n");
+        close(fd[i]);
+    }
+    T_EQ_INT(nulls, 3);
+    T_EQ_INT(moved, 1);
+}
+
 int main(void)
 {
     T_RUN(server_starts);
@@ -256,7 +336,9 @@ int main(void)
     T_RUN(pushes_serve_blocked_clients_in_order);
     T_RUN(a_client_gone_while_blocked_loses_nothing);
     T_RUN(client_unblock_ends_a_wait);
+    T_RUN(each_push_wakes_the_waiter_of_its_key);
     T_RUN(blmove_is_atomic_under_kill_9);
+    T_RUN(shutdown_answers_blocked_clients);
     t_failed += sp_stop_or_dump(&g_srv);
     return T_MAIN_END();
 }
