@@ -98,6 +98,8 @@ const cmd_def cmd_table[] = {
     {"sismember", cmd_sismember, 3, R, 1, 1, 1, "@read @set @fast"},
     {"smismember", cmd_smismember, -3, R, 1, 1, 1, "@read @set @fast"},
     {"smembers", cmd_smembers, 2, R, 1, 1, 1, "@read @set @slow"},
+    {"sort", cmd_sort, -2, W, 1, 1, 1, "@write @set @sortedset @list @slow @dangerous"},
+    {"sort_ro", cmd_sort_ro, -2, R, 1, 1, 1, "@read @set @sortedset @list @slow @dangerous"},
     {"srandmember", cmd_srandmember, -2, R, 1, 1, 1, "@read @set @slow"},
     {"spop", cmd_spop, -2, W, 1, 1, 1, "@write @set @fast"},
     {"smove", cmd_smove, 4, W, 1, 2, 1, "@write @set @fast"},

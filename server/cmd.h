@@ -197,6 +197,7 @@ cmd_fn cmd_lrange, cmd_lset, cmd_ltrim, cmd_linsert, cmd_lrem, cmd_lpos, cmd_lmo
 cmd_fn cmd_rpoplpush, cmd_lmpop, cmd_blpop, cmd_brpop, cmd_blmove, cmd_brpoplpush;
 cmd_fn cmd_blmpop; /* cmd_list.c */
 cmd_fn cmd_hscan, cmd_sscan, cmd_zscan; /* cmd_scan.c */
+cmd_fn cmd_sort, cmd_sort_ro; /* cmd_sort.c */
 cmd_fn cmd_expire, cmd_pexpire, cmd_expireat, cmd_pexpireat, cmd_persist;
 cmd_fn cmd_ttl, cmd_pttl, cmd_expiretime, cmd_pexpiretime;
 cmd_fn cmd_setbit, cmd_getbit, cmd_bitcount, cmd_bitpos, cmd_lcs;

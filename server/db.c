@@ -206,27 +206,31 @@ static void mkey_done(mkey *k)
         free(k->p);
 }
 
-int db_coll_get_or_reply(cmd_ctx *x, const resp_arg *key, int type, db_coll *c)
+int db_coll_get(cmd_ctx *x, const resp_arg *key, int type, db_coll *c)
 {
     ox_val v;
     int t, rc = db_read(x, x->table, key, &v, &t, NULL);
     memset(c, 0, sizeof *c);
     c->type = type;
     c->members = db_members_of(x->table);
-    if (rc == OX_NOTFOUND)
-        return 0;
-    if (rc == OX_OK && t != type) {
-        cmd_err(x, DB_WRONGTYPE_MSG);
-        return -1;
-    }
+    if (rc == OX_OK && t != type)
+        return DB_WRONGTYPE;
     if (rc == OX_OK)
         rc = coll_meta_decode(v.data, v.len, &c->id, &c->count, &c->head, &c->tail);
-    if (rc != OX_OK) {
+    c->exists = rc == OX_OK;
+    return rc;
+}
+
+int db_coll_get_or_reply(cmd_ctx *x, const resp_arg *key, int type, db_coll *c)
+{
+    int rc = db_coll_get(x, key, type, c);
+    if (rc == OX_OK || rc == OX_NOTFOUND)
+        return rc == OX_OK;
+    if (rc == DB_WRONGTYPE)
+        cmd_err(x, DB_WRONGTYPE_MSG);
+    else
         cmd_store_error(x, rc);
-        return -1;
-    }
-    c->exists = 1;
-    return 1;
+    return -1;
 }
 
 int db_coll_or_zero(cmd_ctx *x, const resp_arg *key, int type, db_coll *c)

@@ -89,8 +89,11 @@ typedef struct db_coll {
     ox_table *members; /* the member table it lives in */
 } db_coll;
 
-/* Reads key's collection of the given type: 1 found, 0 none (*c is empty, exists 0), -1
- * after replying (WRONGTYPE or the store's error). */
+/* Reads key's collection of the given type: OX_OK, OX_NOTFOUND (*c is empty, exists 0),
+ * DB_WRONGTYPE or the store's error. */
+int db_coll_get(cmd_ctx *x, const resp_arg *key, int type, db_coll *c);
+/* db_coll_get for handlers: 1 found, 0 none (*c is empty, exists 0), -1 after replying
+ * (WRONGTYPE or the store's error). */
 int db_coll_get_or_reply(cmd_ctx *x, const resp_arg *key, int type, db_coll *c);
 /* db_coll_get_or_reply for commands that answer 0 when the key is missing (LINSERT,
  * LREM, SREM...): 1 found, 0 after replying (":0", WRONGTYPE or the store's error). */
@@ -143,10 +146,11 @@ int db_member_del(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_
 int db_member_iter(cmd_ctx *x, const db_coll *c, int sub, const ox_val *after, ox_iter **it);
 
 /* Random members of c into out (pairs: name, value), for HRANDFIELD, SRANDMEMBER and
- * SPOP: count < 0, -count picks with repeats, each the first member at or after random
- * bytes (as RANDOMKEY: not uniform, O(log n) each); else count distinct members, all of
- * them if count >= c->count, by reservoir sampling in one pass (memory: the picks). OX_OK
- * or an error. */
+ * SPOP: count < 0, -count picks with repeats (each the first member at or after a random
+ * name, fair within a few times: db.c; O(log n) each); else count distinct members, all
+ * of them if count >= c->count: by distinct picks when count is under a 16th of the
+ * members, else by reservoir sampling in one pass (memory: the picks). OX_OK or an
+ * error. */
 int db_member_random(cmd_ctx *x, const db_coll *c, long long count, srv_pairs *out);
 
 /* A merge of the member orders of n collections (SUNION, ZUNION): each member once, in

@@ -192,7 +192,7 @@ static void gen_collection(gen *g)
 {
     static const char *const unordered_names[] = {"HKEYS", "HVALS", "HGETALL", "SMEMBERS",
                                                   "SINTER", "SUNION", "SDIFF"};
-    switch (rnd(g, 44)) {
+    switch (rnd(g, 45)) {
     case 0: arg(g, "HSET"); key(g); field(g); value(g); if (rnd(g, 2)) { field(g); value(g); } break;
     case 1: arg(g, "HGET"); key(g); field(g); break;
     case 2: arg(g, "HMGET"); key(g); field(g); field(g); break;
@@ -289,6 +289,29 @@ static void gen_collection(gen *g)
     case 40: arg(g, "LINSERT"); key(g); arg(g, rnd(g, 2) ? "BEFORE" : "AFTER"); value(g); value(g); break;
     case 41: arg(g, "LREM"); key(g); rank(g); value(g); break;
     case 42: arg(g, "LPOS"); key(g); value(g); if (rnd(g, 2)) { arg(g, rnd(g, 2) ? "RANK" : "COUNT"); rank(g); } break;
+    case 43: { /* SORT: ALPHA only with STORE (without, Redis orders by its locale's
+                * strcoll), BY nosort only with STORE (a set's own order is its internals') */
+        static const char *const by[] = {"k*", "*", "k*->f1", "k0"};
+        static const char *const get[] = {"#", "k*", "*->f0", "x", "#"};
+        int store = rnd(g, 3) == 0, with_by = rnd(g, 3) == 0;
+        arg(g, store ? "SORT" : rnd(g, 2) ? "SORT" : "SORT_RO");
+        key(g);
+        if (with_by) {
+            arg(g, "BY");
+            arg(g, by[rnd(g, store ? 4 : 3)]);
+        }
+        if (rnd(g, 3) == 0) { arg(g, "LIMIT"); rank(g); rank(g); }
+        for (unsigned n = rnd(g, 3); n; n--) { arg(g, "GET"); PICK(g, get); }
+        if (rnd(g, 3) == 0)
+            arg(g, "DESC");
+        if (store) {
+            if (!with_by && rnd(g, 2)) /* ALPHA BY: equal weights keep no fixed order */
+                arg(g, "ALPHA");
+            arg(g, "STORE");
+            key(g);
+        }
+        break;
+    }
     default: {
         static const char *const e[] = {"LEFT", "RIGHT", "left", "middle"};
         if (rnd(g, 2)) { arg(g, "LMOVE"); key(g); key(g); PICK(g, e); PICK(g, e); }
