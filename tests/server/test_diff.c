@@ -192,7 +192,7 @@ static void gen_collection(gen *g)
 {
     static const char *const unordered_names[] = {"HKEYS", "HVALS", "HGETALL", "SMEMBERS",
                                                   "SINTER", "SUNION", "SDIFF"};
-    switch (rnd(g, 45)) {
+    switch (rnd(g, 46)) {
     case 0: arg(g, "HSET"); key(g); field(g); value(g); if (rnd(g, 2)) { field(g); value(g); } break;
     case 1: arg(g, "HGET"); key(g); field(g); break;
     case 2: arg(g, "HMGET"); key(g); field(g); field(g); break;
@@ -289,6 +289,33 @@ static void gen_collection(gen *g)
     case 40: arg(g, "LINSERT"); key(g); arg(g, rnd(g, 2) ? "BEFORE" : "AFTER"); value(g); value(g); break;
     case 41: arg(g, "LREM"); key(g); rank(g); value(g); break;
     case 42: arg(g, "LPOS"); key(g); value(g); if (rnd(g, 2)) { arg(g, rnd(g, 2) ? "RANK" : "COUNT"); rank(g); } break;
+    case 44: { /* the blocking pops, with a short timeout: a null after it on both */
+        static const char *const b[] = {"BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH", "BLMPOP",
+                                        "BZPOPMIN", "BZPOPMAX", "BZMPOP"};
+        static const char *const e[] = {"LEFT", "RIGHT"}, *const m[] = {"MIN", "MAX"};
+        PICK(g, b);
+        const char *c = g->argv[0];
+        if (!strcmp(c, "BLMPOP") || !strcmp(c, "BZMPOP")) {
+            arg(g, "0.01");
+            arg(g, "2");
+            key(g);
+            key(g);
+            if (c[1] == 'L')
+                PICK(g, e);
+            else
+                PICK(g, m);
+            if (rnd(g, 2)) { arg(g, "COUNT"); rank(g); }
+            break;
+        }
+        key(g);
+        if (!strcmp(c, "BLMOVE") || !strcmp(c, "BRPOPLPUSH"))
+            key(g);
+        else if (rnd(g, 2))
+            key(g);
+        if (!strcmp(c, "BLMOVE")) { PICK(g, e); PICK(g, e); }
+        arg(g, "0.01");
+        break;
+    }
     case 43: { /* SORT: ALPHA only with STORE (without, Redis orders by its locale's
                 * strcoll), BY nosort only with STORE (a set's own order is its internals') */
         static const char *const by[] = {"k*", "*", "k*->f1", "k0"};
