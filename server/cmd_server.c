@@ -124,6 +124,8 @@ void cmd_info(cmd_ctx *x)
     if (section_wanted(x, "persistence", 1)) {
         uint64_t disk = 0;
         ox_store_size_on_disk(srv.store, &disk);
+        ox_store_info si = {0};
+        ox_store_stat(srv.store, &si); /* zeros if it fails: INFO still answers */
         ox_write_info wi;
         ox_store_write_info(srv.store, &wi);
         info_section(&b, "Persistence");
@@ -134,7 +136,8 @@ void cmd_info(cmd_ctx *x)
                      "write_buffer_bytes:%llu\r\nwrite_buffer_limit:%llu\r\n"
                      "checkpoint_in_progress:%d\r\ncheckpoints:%llu\r\ncheckpoint_waits:%llu\r\n"
                      "last_checkpoint_ms:%llu\r\nlast_checkpoint_status:%s\r\n"
-                     "commits_since_checkpoint:%llu\r\n",
+                     "commits_since_checkpoint:%llu\r\ndata_file_pages:%llu\r\n"
+                     "data_file_free_pages:%llu\r\n",
                  atomic_load(&srv.bgsave_running),
                  atomic_load(&srv.last_save_s) ? atomic_load(&srv.last_save_s)
                                                : (unsigned long long)(srv.start_ms / 1000),
@@ -148,7 +151,8 @@ void cmd_info(cmd_ctx *x)
                  (unsigned long long)wi.last_checkpoint_ms,
                  wi.last_checkpoint_status == OX_OK || wi.last_checkpoint_status == OX_EBUSY
                      ? "ok" : "err",
-                 (unsigned long long)(wi.last_seq - wi.checkpoint_seq));
+                 (unsigned long long)(wi.last_seq - wi.checkpoint_seq),
+                 (unsigned long long)si.pages, (unsigned long long)si.pages_free);
     }
     if (section_wanted(x, "stats", 1)) {
         unsigned long long commits = atomic_load(&srv.stats.commits);
