@@ -393,53 +393,8 @@ void cmd_config(cmd_ctx *x)
 
 /* ---- COMMAND ---------------------------------------------------------------------------- */
 
-/* Writes the RESP3 value at *p (COMMAND INFO's types: arrays, maps, sets, simple
- * strings, integers, bulk strings) in out's protocol, moving *p past it. */
-static void write_resp3(resp_buf *out, const char **p)
-{
-    const char *s = *p, *eol = strstr(s, "\r\n");
-    long long n = strtoll(s + 1, NULL, 10);
-    *p = eol + 2;
-    switch (s[0]) {
-    case '*':
-    case '%':
-    case '~':
-        if (s[0] == '*')
-            resp_write_array(out, (size_t)n);
-        else if (s[0] == '%')
-            resp_write_map(out, (size_t)n);
-        else
-            resp_write_set(out, (size_t)n);
-        for (long long i = 0; i < (s[0] == '%' ? 2 * n : n); i++)
-            write_resp3(out, p);
-        break;
-    case '+':
-        resp_write_simple(out, s + 1, (size_t)(eol - s - 1));
-        break;
-    case ':':
-        resp_write_int(out, n);
-        break;
-    default: /* '$' */
-        resp_write_bulk(out, *p, (size_t)n);
-        *p += n + 2;
-        break;
-    }
-}
-
-static int info_entry_cmp(const void *key, const void *e)
-{
-    return strcmp(key, ((const cmd_info_entry *)e)->name);
-}
-
 static void command_info_one(resp_buf *out, const cmd_def *d)
 {
-    const cmd_info_entry *info =
-        bsearch(d->name, cmd_info_data, cmd_info_count, sizeof *info, info_entry_cmp);
-    if (info) {
-        const char *p = info->resp3;
-        write_resp3(out, &p);
-        return;
-    }
     resp_write_array(out, 10);
     resp_write_bulk(out, d->name, strlen(d->name));
     resp_write_int(out, d->arity);
@@ -495,17 +450,10 @@ void cmd_command(cmd_ctx *x)
         resp_write_array(x->out, (size_t)x->argc - 2);
         for (int i = 2; i < x->argc; i++) {
             const cmd_def *d = cmd_lookup(&x->argv[i]);
-            const char *bar = memchr(x->argv[i].ptr, '|', x->argv[i].len);
-            if (bar) { /* "config|get": a subcommand, by its full name */
-                resp_arg parent = {x->argv[i].ptr, (size_t)(bar - x->argv[i].ptr)};
-                resp_arg name = {bar + 1, x->argv[i].len - parent.len - 1};
-                d = cmd_lookup(&parent);
-                d = d && (d->flags & CMD_SUBS) ? cmd_lookup_sub(d, &name) : NULL;
-            }
             if (d)
                 command_info_one(x->out, d);
             else
-                resp_write_null(x->out); /* Redis: $-1 in RESP2 */
+                resp_write_null_array(x->out);
         }
     } else if (cmd_is(sub, "docs")) {
         resp_write_map(x->out, 0); /* no documentation: clients fall back to their own */
