@@ -304,10 +304,13 @@ int ox__ckpt_room(ox_store *s)
     ox_mem *a = s->view->mem[0];
     int full = ox__mem_full(a, s->mem_budget);
     int old = s->mem_born_ms && ox__mono_ms() - s->mem_born_ms >= s->ckpt_age_ms;
-    /* Deletions stay in the buffer as versions that ordered walks step over (SPOP or
-     * ZPOPMAX draining a collection walks over every member it deleted): past this many,
-     * a checkpoint clears them, when none is running (it never waits for one). */
-    int dels = ox__mem_dels(a) >= OX_MEM_FREEZE_DELS;
+    /* Deletions stay in the buffer as versions that ordered walks step over (SPOP
+     * draining a set walks over every member it deleted): past this many, and once most of
+     * the buffer's keys carry one, a checkpoint clears them, when none is running (it
+     * never waits for one). Updates (a ZADD's new score: one key written, one deleted)
+     * stay at half and do not start one: measured, they lost a fifth of ZADD -P 16. */
+    size_t nodes, ndels = ox__mem_dels(a, &nodes);
+    int dels = ndels >= OX_MEM_FREEZE_DELS && ndels * 4 >= nodes * 3;
     int rc = OX_OK;
     if (!full && !((old || dels) && !s->frozen)) {
         pthread_mutex_unlock(&s->ckpt_mu);

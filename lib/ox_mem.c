@@ -55,6 +55,7 @@ struct ox_mem {
     size_t chunk_size;              /* OX_MEM_CHUNK, or less for a small budget */
     atomic_size_t bytes;
     atomic_size_t dels;             /* deletions written (ox__mem_dels) */
+    atomic_size_t nodes;            /* keys it holds (ox__mem_dels) */
     uint64_t stamp;                 /* the writer's op counter */
     atomic_ullong max_seq;
     uint64_t rnd;
@@ -165,8 +166,9 @@ size_t ox__mem_bytes(const ox_mem *m)
     return atomic_load_explicit(&m->bytes, memory_order_relaxed);
 }
 
-size_t ox__mem_dels(const ox_mem *m)
+size_t ox__mem_dels(const ox_mem *m, size_t *nodes)
 {
+    *nodes = atomic_load_explicit(&m->nodes, memory_order_relaxed);
     return atomic_load_explicit(&m->dels, memory_order_relaxed);
 }
 
@@ -327,6 +329,7 @@ int ox__mem_put(ox_mem *m, unsigned table, const MDB_val *key, uint64_t seq, con
             atomic_init(&n->next[i], node_next(prev[i], i));
             atomic_store_explicit(&prev[i]->next[i], n, memory_order_release);
         }
+        atomic_fetch_add_explicit(&m->nodes, 1, memory_order_relaxed);
         atomic_init(&n->hnext, atomic_load_explicit(&m->hash[h & m->hmask],
                                                     memory_order_relaxed));
         atomic_store_explicit(&m->hash[h & m->hmask], n, memory_order_release);

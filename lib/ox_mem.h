@@ -58,9 +58,10 @@ size_t ox__mem_bytes(const ox_mem *m);
 /* 1 if m has reached budget: its bytes plus one more arena chunk (its next allocation
  * step) would pass it. */
 int ox__mem_full(const ox_mem *m, size_t budget);
-/* Deletions written into m so far: each stays in it, as a version every ordered walk
- * steps over, until m is checkpointed (the store freezes a buffer that holds many). */
-size_t ox__mem_dels(const ox_mem *m);
+/* Deletions written into m so far, and (*nodes) the keys it holds: each deletion stays in
+ * it, as a version every ordered walk steps over, until m is checkpointed (the store
+ * freezes a buffer that is mostly deletions). */
+size_t ox__mem_dels(const ox_mem *m, size_t *nodes);
 
 /* The highest seq of a committed version or clear in the buffer (0: none). Writer, or
  * any thread once the buffer is frozen. */
