@@ -1,4 +1,5 @@
-/* util.c — clocks and Redis's strict number parsing, shared by the server's modules. */
+/* util.c — clocks, Redis's strict number parsing and word splitting, shared by the
+ * server's modules. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -98,4 +99,33 @@ void *srv_xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
     return q ? q : out_of_memory(n);
+}
+
+int srv_next_word(const char **p, const char *end, const char **w, size_t *n)
+{
+    while (*p < end && **p == ' ')
+        (*p)++;
+    if (*p == end)
+        return 0;
+    *w = *p;
+    while (*p < end && **p != ' ')
+        (*p)++;
+    *n = (size_t)(*p - *w);
+    return 1;
+}
+
+int srv_next_part(const char **p, const char *end, const char *sep, const char **s, size_t *n)
+{
+    size_t sl = strlen(sep);
+    const char *e = *p;
+    if (*p >= end)
+        return 0;
+    while (e + sl <= end && memcmp(e, sep, sl))
+        e++;
+    if (e + sl > end)
+        e = end;
+    *s = *p;
+    *n = (size_t)(e - *p);
+    *p = e == end ? end : e + sl;
+    return 1;
 }

@@ -1,5 +1,5 @@
-/* util.h — the server's aborting allocator, clocks, and a buffer of byte-string pairs.
- * Any thread. */
+/* util.h — the server's aborting allocator, clocks, a buffer of byte-string pairs, and a
+ * word splitter. Any thread. */
 #ifndef UTIL_H
 #define UTIL_H
 
@@ -29,5 +29,12 @@ void srv_pairs_add(srv_pairs *p, const void *a, size_t alen, const void *b, size
  * into p until its next add or free. */
 int srv_pairs_next(const srv_pairs *p, size_t *off, ox_val *a, ox_val *b);
 void srv_pairs_free(srv_pairs *p);
+
+/* For the command table's strings (cmd_command.c, keyspec.c). The next space-separated
+ * word of [*p, end) into *w and *n, moving *p past it: 1, or 0 when only spaces are left. */
+int srv_next_word(const char **p, const char *end, const char **w, size_t *n);
+/* The next part of [*p, end) up to the separator sep (or the end) into *s and *n, moving
+ * *p past the separator: 1, or 0 when nothing is left. */
+int srv_next_part(const char **p, const char *end, const char *sep, const char **s, size_t *n);
 
 #endif
