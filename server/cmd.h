@@ -62,13 +62,24 @@ typedef struct cmd_ctx {
 
 typedef void cmd_fn(cmd_ctx *x);
 
+/* A row of the table. flags say how oxistore runs the command; the strings after them are
+ * what COMMAND reports of it (cmd_command.c), as Redis 7.0 does, checked at startup:
+ *   rflags  Redis's command flags ("write denyoom fast"), space separated, without
+ *           movablekeys: COMMAND INFO works that out from the key specs, as Redis does;
+ *   acl     the ACL categories ("@string") besides those Redis derives from the flags:
+ *           @write (write), @read (readonly, unless @scripting), @admin and @dangerous
+ *           (admin), @pubsub, @blocking, and @fast (fast) or else @slow;
+ *   tips    Redis's command tips, space separated;
+ *   keys    the key specs (keyspec.h), "" for a command without keys;
+ *   doc     COMMAND DOCS: "group since | complexity | summary", then " | deprecated SINCE
+ *           REPLACED-BY" or " | syscmd" (group, since, the doc flags as Redis has them; the
+ *           rest in oxistore's words). */
 struct cmd_def {
     const char *name;     /* lower case, as Redis names it in errors */
     cmd_fn *fn;
     int arity;            /* exact argc, or -n: at least n */
-    unsigned flags;
-    int first_key, last_key, key_step; /* as COMMAND INFO reports them */
-    const char *acl;      /* ACL categories for COMMAND INFO, space separated */
+    unsigned flags;       /* CMD_* */
+    const char *rflags, *acl, *tips, *keys, *doc;
 };
 
 /* The table (cmd.c) and its lookup. */
@@ -82,6 +93,12 @@ int cmd_init(void);
 const cmd_def *cmd_lookup(const resp_arg *name);
 /* The subcommand `sub` of the CMD_SUBS command parent, or NULL. */
 const cmd_def *cmd_lookup_sub(const cmd_def *parent, const resp_arg *sub);
+/* The command or subcommand named name in any case, a subcommand as "parent|sub"
+ * ("CONFIG|GET"), or NULL: how COMMAND INFO and COMMAND DOCS find theirs. */
+const cmd_def *cmd_lookup_name(const resp_arg *name);
+/* cmd_command.c: checks the strings of every row (0), or logs the first malformed one
+ * (-1). Called by cmd_init. */
+int cmd_command_check(void);
 /* A command's or subcommand's index in 0 .. cmd_count + cmd_subcount (statistics), and
  * back. */
 size_t cmd_slot(const cmd_def *d);
@@ -201,8 +218,9 @@ cmd_fn cmd_sort, cmd_sort_ro; /* cmd_sort.c */
 cmd_fn cmd_expire, cmd_pexpire, cmd_expireat, cmd_pexpireat, cmd_persist;
 cmd_fn cmd_ttl, cmd_pttl, cmd_expiretime, cmd_pexpiretime;
 cmd_fn cmd_setbit, cmd_getbit, cmd_bitcount, cmd_bitpos, cmd_lcs;
-cmd_fn cmd_info, cmd_config, cmd_command, cmd_time, cmd_shutdown, cmd_debug, cmd_lastsave;
-cmd_fn cmd_save, cmd_function;
+cmd_fn cmd_info, cmd_config, cmd_time, cmd_shutdown, cmd_debug, cmd_lastsave;
+cmd_fn cmd_save, cmd_function; /* cmd_server.c */
+cmd_fn cmd_command; /* cmd_command.c */
 /* Waits for a BGSAVE still running (shutdown, before the store closes). */
 void cmd_bgsave_join(void);
 /* cmd_server.c: the library's sync policy (enum ox_sync) for a conf appendfsync value. */

@@ -1,4 +1,4 @@
-/* cmd_server.c — server commands: INFO, CONFIG, COMMAND, TIME, LASTSAVE, SHUTDOWN, DEBUG,
+/* cmd_server.c — server commands: INFO, CONFIG, TIME, LASTSAVE, SHUTDOWN, DEBUG,
  * SAVE/BGSAVE, FUNCTION. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -387,78 +387,6 @@ void cmd_config(cmd_ctx *x)
         cmd_err(x, "-ERR The server is running without a config file");
     } else {
         resp_write_errorf(x->out, "-ERR unknown subcommand '%.*s'. Try CONFIG HELP.",
-                          (int)sub->len, sub->ptr);
-    }
-}
-
-/* ---- COMMAND ---------------------------------------------------------------------------- */
-
-static void command_info_one(resp_buf *out, const cmd_def *d)
-{
-    resp_write_array(out, 10);
-    resp_write_bulk(out, d->name, strlen(d->name));
-    resp_write_int(out, d->arity);
-    const char *flags[4];
-    size_t nf = 0;
-    if (d->flags & CMD_WRITE)
-        flags[nf++] = "write";
-    if (d->flags & CMD_READ)
-        flags[nf++] = "readonly";
-    if (d->flags & CMD_NOAUTH)
-        flags[nf++] = "no_auth";
-    if (strstr(d->acl, "@fast")) /* Redis's fast flag goes with the @fast category */
-        flags[nf++] = "fast";
-    resp_write_set(out, nf);
-    for (size_t i = 0; i < nf; i++)
-        resp_write_simple(out, flags[i], strlen(flags[i]));
-    resp_write_int(out, d->first_key);
-    resp_write_int(out, d->last_key);
-    resp_write_int(out, d->key_step);
-    size_t ncat = 0;
-    for (const char *p = d->acl; *p; p++)
-        ncat += *p == '@';
-    resp_write_set(out, ncat);
-    for (const char *p = d->acl; *p;) {
-        const char *e = strchr(p, ' ');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        resp_write_simple(out, p, len);
-        p += len;
-        while (*p == ' ')
-            p++;
-    }
-    resp_write_set(out, 0); /* tips */
-    resp_write_array(out, 0); /* key specifications */
-    resp_write_array(out, 0); /* subcommands */
-}
-
-void cmd_command(cmd_ctx *x)
-{
-    if (x->argc == 1) {
-        resp_write_array(x->out, cmd_count);
-        for (size_t i = 0; i < cmd_count; i++)
-            command_info_one(x->out, &cmd_table[i]);
-        return;
-    }
-    const resp_arg *sub = &x->argv[1];
-    if (cmd_is(sub, "count") && x->argc == 2) {
-        resp_write_int(x->out, (long long)cmd_count);
-    } else if (cmd_is(sub, "list") && x->argc == 2) {
-        resp_write_array(x->out, cmd_count);
-        for (size_t i = 0; i < cmd_count; i++)
-            resp_write_bulk(x->out, cmd_table[i].name, strlen(cmd_table[i].name));
-    } else if (cmd_is(sub, "info")) {
-        resp_write_array(x->out, (size_t)x->argc - 2);
-        for (int i = 2; i < x->argc; i++) {
-            const cmd_def *d = cmd_lookup(&x->argv[i]);
-            if (d)
-                command_info_one(x->out, d);
-            else
-                resp_write_null_array(x->out);
-        }
-    } else if (cmd_is(sub, "docs")) {
-        resp_write_map(x->out, 0); /* no documentation: clients fall back to their own */
-    } else {
-        resp_write_errorf(x->out, "-ERR unknown subcommand '%.*s'. Try COMMAND HELP.",
                           (int)sub->len, sub->ptr);
     }
 }

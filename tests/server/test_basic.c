@@ -203,14 +203,23 @@ static void bitpos_replies_exactly(void)
     T_CMD(c, "-ERR value is not an integer or out of range", "BITPOS bp 1 0 x BIT");
     T_CMD(c, "-ERR wrong number of arguments for 'bitpos' command", "BITPOS bp");
     redisFree(c);
-    /* COMMAND INFO: fast only for the @fast commands, as Redis. */
+    /* COMMAND INFO: fast only for the @fast commands, as Redis (test_command.c compares
+     * every command's with the reference's). */
     int fd = sp_raw_connect(&g_srv);
     T_ASSERT(fd >= 0);
     T_RAW(fd, "COMMAND INFO bitpos get\r\n",
           "*2\r\n*10\r\n$6\r\nbitpos\r\n:-3\r\n*1\r\n+readonly\r\n:1\r\n:1\r\n:1\r\n"
-          "*3\r\n+@read\r\n+@bitmap\r\n+@slow\r\n*0\r\n*0\r\n*0\r\n"
+          "*3\r\n+@read\r\n+@bitmap\r\n+@slow\r\n*0\r\n*1\r\n*6\r\n$5\r\nflags\r\n"
+          "*2\r\n+RO\r\n+access\r\n$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n"
+          "$4\r\nspec\r\n*2\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n*4\r\n$4\r\ntype\r\n"
+          "$5\r\nrange\r\n$4\r\nspec\r\n*6\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n"
+          "$5\r\nlimit\r\n:0\r\n*0\r\n"
           "*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n"
-          "*3\r\n+@read\r\n+@string\r\n+@fast\r\n*0\r\n*0\r\n*0\r\n");
+          "*3\r\n+@read\r\n+@string\r\n+@fast\r\n*0\r\n*1\r\n*6\r\n$5\r\nflags\r\n"
+          "*2\r\n+RO\r\n+access\r\n$12\r\nbegin_search\r\n*4\r\n$4\r\ntype\r\n$5\r\nindex\r\n"
+          "$4\r\nspec\r\n*2\r\n$5\r\nindex\r\n:1\r\n$9\r\nfind_keys\r\n*4\r\n$4\r\ntype\r\n"
+          "$5\r\nrange\r\n$4\r\nspec\r\n*6\r\n$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n"
+          "$5\r\nlimit\r\n:0\r\n*0\r\n");
     close(fd);
 }
 
