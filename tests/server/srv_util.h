@@ -404,6 +404,71 @@ static inline int sp_raw_resp3(const srvp *p)
     return fd;
 }
 
+/* The length of the one whole RESP2/RESP3 element at p[0 .. n), nested ones included; 0
+ * while it is incomplete. (Attributes are not handled: no server here sends them.) */
+static inline size_t sp_resp_len(const char *p, size_t n)
+{
+    const char *nl = n ? memchr(p, '\n', n) : NULL;
+    if (!nl)
+        return 0;
+    size_t head = (size_t)(nl - p) + 1, off = head;
+    long long v = strtoll(p + 1, NULL, 10); /* stops at the "\r\n" */
+    if (v < 0 || !strchr("$=!*~>%", p[0]))
+        return head; /* a one-line element, or a null */
+    if (strchr("$=!", p[0]))
+        return n >= head + (size_t)v + 2 ? head + (size_t)v + 2 : 0;
+    for (long long i = 0; i < (p[0] == '%' ? 2 * v : v); i++) {
+        size_t e = sp_resp_len(p + off, n - off);
+        if (!e)
+            return 0;
+        off += e;
+    }
+    return off;
+}
+
+/* Sends argv[0 .. argc) as one RESP command: 1, or 0 if the write failed. */
+static inline int sp_raw_send(int fd, int argc, const char *const *argv, const size_t *lens)
+{
+    size_t cap = 32, n;
+    for (int i = 0; i < argc; i++)
+        cap += lens[i] + 32;
+    char *b = malloc(cap);
+    if (!b)
+        return 0;
+    n = (size_t)snprintf(b, cap, "*%d\r\n", argc);
+    for (int i = 0; i < argc; i++) {
+        n += (size_t)snprintf(b + n, cap - n, "$%zu\r\n", lens[i]);
+        memcpy(b + n, argv[i], lens[i]);
+        memcpy(b + n + lens[i], "\r\n", 2);
+        n += lens[i] + 2;
+    }
+    int ok = write(fd, b, n) == (ssize_t)n;
+    free(b);
+    return ok;
+}
+
+/* Reads the one whole reply to a request into *buf (grown as needed; *cap its size, both
+ * 0/NULL at first; the caller frees it): its length, or 0 on EOF, an error or the
+ * receive timeout. */
+static inline size_t sp_raw_reply(int fd, char **buf, size_t *cap)
+{
+    size_t n = 0, len;
+    while (!(len = sp_resp_len(*buf, n))) {
+        if (n == *cap) {
+            char *nb = realloc(*buf, *cap ? 2 * *cap : 4096);
+            if (!nb)
+                return 0;
+            *buf = nb;
+            *cap = *cap ? 2 * *cap : 4096;
+        }
+        ssize_t r = read(fd, *buf + n, *cap - n);
+        if (r <= 0)
+            return 0;
+        n += (size_t)r;
+    }
+    return len;
+}
+
 #define T_RAW(fd, req, want)                                                            \
     do {                                                                                \
         char t_g_[4096];                                                                \
