@@ -438,6 +438,26 @@ static unsigned key_flags(const cmd_def *d, const keyspec_key *k, int argc, cons
     return KEYSPEC_OW | KEYSPEC_UPDATE;
 }
 
+/* SORT's keys as Redis's sortGetKeys finds them: the source, and the last STORE's
+ * destination, stepping over LIMIT's two arguments and BY's and GET's one; SORT_RO's,
+ * the source alone (sortROGetKeys). */
+static int sort_keys(int argc, const resp_arg *argv, int ro, keyspec_key *out)
+{
+    int n = 1, store = 0;
+    out[0] = (keyspec_key){1, KEYSPEC_RO | KEYSPEC_ACCESS};
+    for (int i = 2; !ro && i < argc; i++) {
+        if (cmd_is(&argv[i], "limit"))
+            i += 2;
+        else if (cmd_is(&argv[i], "get") || cmd_is(&argv[i], "by"))
+            i += 1;
+        else if (cmd_is(&argv[i], "store") && i + 1 < argc) {
+            out[1] = (keyspec_key){i + 1, KEYSPEC_OW | KEYSPEC_UPDATE};
+            store = 1;
+        }
+    }
+    return n + store;
+}
+
 static void command_getkeys(cmd_ctx *x, int with_flags)
 {
     int argc = x->argc - 2;
@@ -464,7 +484,9 @@ static void command_getkeys(cmd_ctx *x, int with_flags)
     }
     int cap = argc * KEYSPEC_MAX;
     keyspec_key *keys = srv_xmalloc((size_t)cap * sizeof *keys);
-    int n = keyspec_find(m.ks, m.nks, argc, argv, keys, cap);
+    int n = (d->fn == cmd_sort || d->fn == cmd_sort_ro) && cap >= 2
+                ? sort_keys(argc, argv, d->fn == cmd_sort_ro, keys)
+                : keyspec_find(m.ks, m.nks, argc, argv, keys, cap);
     if (!n && !(m.flags & BIT(F_NO_MANDATORY_KEYS))) {
         cmd_err(x, "-ERR Invalid arguments specified for command");
     } else {
