@@ -55,10 +55,7 @@ static uint64_t earliest;            /* no deadline before this (ms); 0: none */
 
 static uint64_t key_hash(int db, const void *key, size_t len)
 {
-    uint64_t h = 1469598103934665603ULL ^ (uint64_t)(unsigned)db;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ ((const unsigned char *)key)[i]) * 1099511628211ULL;
-    return h;
+    return srv_hash64((uint64_t)(unsigned)db, key, len);
 }
 
 static wkey *wkey_find(int db, const void *key, size_t len, uint64_t h)

@@ -137,11 +137,17 @@ int db_delete(cmd_ctx *x, int dbi, const resp_arg *key)
     return rc;
 }
 
+/* A walk over [lo, hi) of table t, in x's transaction or on its snapshot. */
+static int range_iter(cmd_ctx *x, ox_table *t, const ox_val *lo, const ox_val *hi,
+                      unsigned flags, ox_iter **it)
+{
+    return x->txn ? ox_txn_range(x->txn, t, lo, hi, flags, it)
+                  : ox_snapshot_range(x->snap, t, lo, hi, flags, it);
+}
+
 int db_iter(cmd_ctx *x, const ox_val *lo, const ox_val *hi, unsigned flags, ox_iter **it)
 {
-    if (x->txn)
-        return ox_txn_range(x->txn, x->table, lo, hi, flags, it);
-    return ox_snapshot_range(x->snap, x->table, lo, hi, flags, it);
+    return range_iter(x, x->table, lo, hi, flags, it);
 }
 
 int db_expire_time(cmd_ctx *x, const resp_arg *key, uint64_t *at)
@@ -370,9 +376,7 @@ int db_member_iter(cmd_ctx *x, const db_coll *c, int sub, const ox_val *after, o
                       : ox_snapshot_prefix(x->snap, c->members, &prefix, 0, it);
     unsigned char hb[COLL_KEY_PREFIX];
     ox_val hi = {hb, coll_member_key(hb, c->id, sub + 1, NULL, 0)};
-    unsigned flags = OX_ITER_POS | OX_ITER_AFTER;
-    return x->txn ? ox_txn_range(x->txn, c->members, after, &hi, flags, it)
-                  : ox_snapshot_range(x->snap, c->members, after, &hi, flags, it);
+    return range_iter(x, c->members, after, &hi, OX_ITER_POS | OX_ITER_AFTER, it);
 }
 
 void db_remove_members(cmd_ctx *x, int type)
@@ -416,36 +420,6 @@ static uint64_t rnd_next(uint64_t *s)
 }
 
 
-static int range_iter(cmd_ctx *x, ox_table *t, const ox_val *lo, const ox_val *hi, ox_iter **it)
-{
-    return x->txn ? ox_txn_range(x->txn, t, lo, hi, 0, it)
-                  : ox_snapshot_range(x->snap, t, lo, hi, 0, it);
-}
-
-/* The first (or, last, the last) member name of c's sub-space into buf (up to cap bytes):
- * its length, 0 if there is none. OX_OK or an error in *rc. */
-static size_t end_member(cmd_ctx *x, const db_coll *c, int sub, int last, unsigned char *buf,
-                         size_t cap, int *rc)
-{
-    unsigned char lo[COLL_KEY_PREFIX], hi[COLL_KEY_PREFIX];
-    ox_val lov = {lo, coll_member_key(lo, c->id, sub, NULL, 0)};
-    ox_val hiv = {hi, coll_member_key(hi, c->id, sub + 1, NULL, 0)}, k, v;
-    ox_iter *it = NULL;
-    size_t n = 0;
-    *rc = x->txn ? ox_txn_range(x->txn, c->members, &lov, &hiv, last ? OX_ITER_DESC : 0, &it)
-                 : ox_snapshot_range(x->snap, c->members, &lov, &hiv, last ? OX_ITER_DESC : 0,
-                                     &it);
-    if (*rc)
-        return 0;
-    if ((*rc = ox_iter_next(it, &k, &v)) == OX_OK) {
-        n = k.len - COLL_KEY_PREFIX < cap ? k.len - COLL_KEY_PREFIX : cap;
-        memcpy(buf, (const unsigned char *)k.data + COLL_KEY_PREFIX, n);
-    }
-    ox_iter_close(it);
-    if (*rc == OX_NOTFOUND)
-        *rc = OX_OK;
-    return n;
-}
 
 enum { PICK_BYTES = 24, PICK_BOUNDS_USES = 256 };
 
@@ -466,29 +440,28 @@ typedef struct pick_bounds {
     unsigned char alpha[256]; /* the bytes seen after the common prefix, ascending */
 } pick_bounds;
 
-/* Marks in seen the bytes after common of up to PICK_SAMPLE members from one end, and
- * raises *longest to the longest name among them. */
-static int sample_alphabet(cmd_ctx *x, const db_coll *c, int sub, int last, size_t common,
-                           unsigned char *seen, size_t *longest)
+/* The first PICK_SAMPLE member names at one end of c's sub-space (last: the highest
+ * first), each cut at PICK_BYTES, into names/lens: how many. OX_OK or an error in *rc. */
+enum { PICK_SAMPLE = 32 };
+static int sample_end(cmd_ctx *x, const db_coll *c, int sub, int last,
+                      unsigned char names[PICK_SAMPLE][PICK_BYTES], size_t *lens, int *rc)
 {
-    enum { PICK_SAMPLE = 32 };
     unsigned char lo[COLL_KEY_PREFIX], hi[COLL_KEY_PREFIX];
     ox_val lov = {lo, coll_member_key(lo, c->id, sub, NULL, 0)};
     ox_val hiv = {hi, coll_member_key(hi, c->id, sub + 1, NULL, 0)}, k, v;
     ox_iter *it = NULL;
-    int rc = x->txn ? ox_txn_range(x->txn, c->members, &lov, &hiv, last ? OX_ITER_DESC : 0, &it)
-                    : ox_snapshot_range(x->snap, c->members, &lov, &hiv,
-                                        last ? OX_ITER_DESC : 0, &it);
-    for (int i = 0; rc == OX_OK && i < PICK_SAMPLE && (rc = ox_iter_next(it, &k, &v)) == OX_OK;
-         i++) {
+    int n = 0;
+    *rc = range_iter(x, c->members, &lov, &hiv, last ? OX_ITER_DESC : 0, &it);
+    while (*rc == OX_OK && n < PICK_SAMPLE && (*rc = ox_iter_next(it, &k, &v)) == OX_OK) {
         size_t len = k.len - COLL_KEY_PREFIX;
-        *longest = len > *longest ? (len < PICK_BYTES ? len : PICK_BYTES) : *longest;
-        for (size_t b = COLL_KEY_PREFIX + common; b < k.len && b < COLL_KEY_PREFIX + PICK_BYTES;
-             b++)
-            seen[((const unsigned char *)k.data)[b]] = 1;
+        lens[n] = len < PICK_BYTES ? len : PICK_BYTES;
+        memcpy(names[n], (const unsigned char *)k.data + COLL_KEY_PREFIX, lens[n]);
+        n++;
     }
     ox_iter_close(it);
-    return rc == OX_NOTFOUND ? OX_OK : rc;
+    if (*rc == OX_NOTFOUND)
+        *rc = OX_OK;
+    return n;
 }
 
 static _Thread_local pick_bounds pick_cache;
@@ -500,20 +473,28 @@ static int pick_bounds_get(cmd_ctx *x, const db_coll *c, int sub, const pick_bou
     if (b->members != c->members || b->id != c->id || b->sub != sub ||
         b->uses >= PICK_BOUNDS_USES) {
         b->members = NULL;
-        b->fl = end_member(x, c, sub, 0, b->first, sizeof b->first, &rc);
-        if (rc == OX_OK)
-            b->ll = end_member(x, c, sub, 1, b->last, sizeof b->last, &rc);
+        unsigned char names[2][PICK_SAMPLE][PICK_BYTES];
+        size_t lens[2][PICK_SAMPLE];
+        int n[2];
+        for (int end = 0; end < 2 && rc == OX_OK; end++)
+            n[end] = sample_end(x, c, sub, end, names[end], lens[end], &rc);
         if (rc != OX_OK)
             return rc;
+        b->fl = n[0] ? lens[0][0] : 0;
+        b->ll = n[1] ? lens[1][0] : 0;
+        memcpy(b->first, names[0][0], b->fl);
+        memcpy(b->last, names[1][0], b->ll);
         b->common = 0;
         while (b->common < b->fl && b->common < b->ll && b->first[b->common] == b->last[b->common])
             b->common++;
         unsigned char seen[256] = {0};
         b->longest = 0;
-        for (int end = 0; end < 2 && rc == OX_OK; end++)
-            rc = sample_alphabet(x, c, sub, end, b->common, seen, &b->longest);
-        if (rc != OX_OK)
-            return rc;
+        for (int end = 0; end < 2; end++)
+            for (int i = 0; i < n[end]; i++) {
+                b->longest = lens[end][i] > b->longest ? lens[end][i] : b->longest;
+                for (size_t j = b->common; j < lens[end][i]; j++)
+                    seen[names[end][i][j]] = 1;
+            }
         b->nalpha = 0;
         for (unsigned ch = 0; ch < 256; ch++)
             if (seen[ch])
@@ -629,7 +610,7 @@ static int member_pick(cmd_ctx *x, const db_coll *c, int sub, uint64_t n, uint64
                 ox_iter *it = NULL;
                 ox_val k, v;
                 if ((rc = pass ? db_member_iter(x, c, sub, NULL, &it)
-                               : range_iter(x, c->members, &lov, &hiv, &it)))
+                               : range_iter(x, c->members, &lov, &hiv, 0, &it)))
                     break;
                 if ((rc = ox_iter_next(it, &k, &v)) == OX_OK) {
                     const unsigned char *m = (const unsigned char *)k.data + COLL_KEY_PREFIX;
@@ -716,9 +697,7 @@ static int member_pick_distinct(cmd_ctx *x, const db_coll *c, int sub, uint64_t 
         ox_val m, v;
         size_t off = 0;
         srv_pairs_next(&one, &off, &m, &v);
-        uint64_t h = 1469598103934665603ULL;
-        for (size_t i = 0; i < m.len; i++)
-            h = (h ^ ((const unsigned char *)m.data)[i]) * 1099511628211ULL;
+        uint64_t h = srv_hash64(0, m.data, m.len);
         h = h ? h : 1;
         size_t i = (size_t)h & (cap - 1);
         while (taken[i] && taken[i] != h)

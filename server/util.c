@@ -11,6 +11,14 @@
 #include "srv.h"
 #include "util.h"
 
+uint64_t srv_hash64(uint64_t seed, const void *p, size_t len)
+{
+    uint64_t h = 1469598103934665603ULL ^ seed;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ ((const unsigned char *)p)[i]) * 1099511628211ULL;
+    return h;
+}
+
 uint64_t srv_ustime(void)
 {
     struct timespec ts;

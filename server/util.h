@@ -13,6 +13,9 @@
 void *srv_xmalloc(size_t n);
 void *srv_xcalloc(size_t n, size_t size);
 void *srv_xrealloc(void *p, size_t n);
+/* FNV-1a over p[0 .. len), from seed (0: the standard offset basis); for in-memory
+ * tables, not for anything stored. */
+uint64_t srv_hash64(uint64_t seed, const void *p, size_t len);
 uint64_t srv_mstime(void);                    /* wall clock, ms since the epoch */
 uint64_t srv_ustime(void);
 uint64_t srv_monotonic_ms(void);
