@@ -53,6 +53,16 @@ static void errors_and_non_blocking_forms_reply_as_redis(void)
     T_CMD(c, "-ERR numkeys should be greater than 0", "BLMPOP 0 0 k LEFT");
     T_CMD(c, "-ERR count should be greater than 0", "BZMPOP 0 1 k MIN COUNT 0");
     T_CMD(c, "-ERR wrong number of arguments for 'blpop' command", "BLPOP k");
+    /* Redis 7.0 truncates timeout * 1000 to a long long: what falls outside (inf, 1e400,
+     * beyond 2^63 ms) comes out negative, and a fraction of a ms above -1 is 0 (for ever) */
+    T_CMD(c, "-ERR timeout is negative", "BLPOP k inf");
+    T_CMD(c, "-ERR timeout is negative", "BLPOP k -inf");
+    T_CMD(c, "-ERR timeout is negative", "BLPOP k 1e400");
+    T_CMD(c, "-ERR timeout is negative", "BZPOPMIN k 9223372036854776");
+    T_CMD(c, "-ERR timeout is negative", "BLMOVE a b LEFT LEFT -0.0011");
+    T_CMD(c, "-ERR timeout is not a float or out of range", "BLPOP k nan");
+    T_CMD(c, ":1", "RPUSH k0 a");
+    T_DEEP(c, "*2 [$2 k0, $1 a]", "BLPOP k0 -0.0001");
     T_CMD(c, ":2", "RPUSH k a b");
     T_DEEP(c, "*2 [$1 k, $1 a]", "BLPOP nokey k 0");
     T_DEEP(c, "*2 [$1 k, $1 b]", "BRPOP k 0.1");
@@ -75,7 +85,9 @@ static void errors_and_non_blocking_forms_reply_as_redis(void)
     int fd = sp_raw_connect(&g_srv);
     T_ASSERT(fd >= 0);
     T_RAW(fd, "BLPOP nokey 0.01\r\n", "*-1\r\n");
-    T_RAW(fd, "BLMOVE nokey d LEFT LEFT 0.01\r\n", "$-1\r\n");
+    /* Redis answers every timed out wait a null array, BLMOVE's too */
+    T_RAW(fd, "BLMOVE nokey d LEFT LEFT 0.01\r\n", "*-1\r\n");
+    T_RAW(fd, "BRPOPLPUSH nokey d 0.01\r\n", "*-1\r\n");
     /* Inside MULTI they answer at once, as their non-blocking forms. */
     T_RAW(fd, "MULTI\r\nBLPOP none 0\r\nBZPOPMIN none 0\r\nBLMOVE none x LEFT LEFT 0\r\nEXEC\r\n",
           "+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n*-1\r\n*-1\r\n$-1\r\n");
@@ -138,6 +150,56 @@ static void pushes_serve_blocked_clients_in_order(void)
     T_CMD(c, "+OK", "SWAPDB 0 1");
     for (int i = 0; i < 5; i++)
         close(fd[i]);
+    redisFree(c);
+}
+
+/* A woken client pops from the key that woke it, as Redis 7.0 serves it: not from
+ * another of its keys that got elements later in the same EXEC, nor a WRONGTYPE from
+ * another key turned string; and a woken key that is no longer a list (or sorted set)
+ * when served leaves it blocked, without a reply. */
+static void a_woken_client_pops_from_the_key_that_woke_it(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "FLUSHALL");
+    int fd = sp_raw_connect(&g_srv);
+    T_ASSERT(fd >= 0);
+    send_raw(fd, "BLPOP a b 0\r\n");
+    T_ASSERT(wait_blocked(c, 1));
+    T_CMD(c, "+OK", "MULTI");
+    T_CMD(c, "+QUEUED", "RPUSH b x");
+    T_CMD(c, "+QUEUED", "RPUSH a y");
+    T_DEEP(c, "*2 [:1, :1]", "EXEC");
+    T_RAW(fd, "", "*2\r\n$1\r\nb\r\n$1\r\nx\r\n");
+    T_CMD(c, "+OK", "FLUSHALL");
+    send_raw(fd, "BZPOPMIN a b 0\r\n");
+    T_ASSERT(wait_blocked(c, 1));
+    T_CMD(c, "+OK", "SET a str");
+    T_CMD(c, ":1", "ZADD b 1 m");
+    T_RAW(fd, "", "*3\r\n$1\r\nb\r\n$1\r\nm\r\n$1\r\n1\r\n");
+    T_CMD(c, ":1", "DEL a");
+    send_raw(fd, "BLMPOP 0 2 a b LEFT\r\n");
+    T_ASSERT(wait_blocked(c, 1));
+    T_CMD(c, "+OK", "SET a str");
+    T_CMD(c, ":1", "RPUSH b x");
+    T_RAW(fd, "", "*2\r\n$1\r\nb\r\n*1\r\n$1\r\nx\r\n");
+    for (int z = 0; z < 2; z++) {
+        send_raw(fd, z ? "BZPOPMAX q 0\r\n" : "BLMOVE q d LEFT LEFT 0\r\n");
+        T_ASSERT(wait_blocked(c, 1));
+        T_CMD(c, "+OK", "MULTI");
+        T_CMD(c, "+QUEUED", z ? "ZADD q 1 m" : "RPUSH q x");
+        T_CMD(c, "+QUEUED", "SET q str");
+        T_DEEP(c, "*2 [:1, +OK]", "EXEC");
+        T_EQ_INT(blocked_clients(c), 1);
+        T_CMD(c, ":1", "DEL q");
+        T_CMD(c, ":1", z ? "ZADD q 2 n" : "RPUSH q y");
+        if (z)
+            T_RAW(fd, "", "*3\r\n$1\r\nq\r\n$1\r\nn\r\n$1\r\n2\r\n");
+        else
+            T_RAW(fd, "", "$1\r\ny\r\n");
+    }
+    T_EQ_INT(blocked_clients(c), 0);
+    close(fd);
     redisFree(c);
 }
 
@@ -319,8 +381,8 @@ static void shutdown_answers_blocked_clients(void)
         while (len < sizeof got - 1 && (n = read(fd[i], got + len, sizeof got - 1 - len)) > 0)
             len += (size_t)n;
         got[len] = '\0';
-        nulls += !strcmp(got, "$-1\r\n") || !strcmp(got, "$1\r\na\r\n$-1\r\n");
-        moved += !strcmp(got, "$1\r\na\r\n$-1\r\n");
+        nulls += !strcmp(got, "*-1\r\n") || !strcmp(got, "$1\r\na\r\n*-1\r\n");
+        moved += !strcmp(got, "$1\r\na\r\n*-1\r\n");
         close(fd[i]);
     }
     T_EQ_INT(nulls, 3);
@@ -334,6 +396,7 @@ int main(void)
         return T_MAIN_END();
     T_RUN(errors_and_non_blocking_forms_reply_as_redis);
     T_RUN(pushes_serve_blocked_clients_in_order);
+    T_RUN(a_woken_client_pops_from_the_key_that_woke_it);
     T_RUN(a_client_gone_while_blocked_loses_nothing);
     T_RUN(client_unblock_ends_a_wait);
     T_RUN(each_push_wakes_the_waiter_of_its_key);
