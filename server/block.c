@@ -38,7 +38,7 @@ typedef struct wkey {
 /* A parked command, in the order it parked. */
 typedef struct blk {
     srv_job *job;
-    int db, first, last, type, null_array;
+    int db, first, last, type;
     uint64_t deadline;               /* wall clock ms; 0: none */
     srv_job *held, *held_tail;       /* the client's later jobs */
     struct blk *prev, *next;
@@ -109,11 +109,9 @@ static void wkey_drop(wkey *k)
     free(k);
 }
 
-void block_set(cmd_ctx *x, int first, int last, int type, int null_array,
-               uint64_t deadline_ms)
+void block_set(cmd_ctx *x, int first, int last, int type, uint64_t deadline_ms)
 {
     x->block = 1;
-    x->block_null_array = null_array;
     x->block_first = first;
     x->block_last = last;
     x->block_type = type;
@@ -123,15 +121,15 @@ void block_set(cmd_ctx *x, int first, int last, int type, int null_array,
 int block_timeout_or_reply(cmd_ctx *x, const resp_arg *a, uint64_t *deadline_ms)
 {
     long double t;
-    if (!num_str2ld(a->ptr, a->len, &t) || isnan(t) || isinf(t)) {
+    if (!num_str2ld(a->ptr, a->len, &t)) {
         cmd_err(x, "-ERR timeout is not a float or out of range");
         return 0;
     }
-    if (t < 0) {
+    long double ms = t * 1000.0L;
+    if (ms <= -1.0L || ms >= 0x1p63L) { /* Redis's cast to a long long: negative */
         cmd_err(x, "-ERR timeout is negative");
         return 0;
     }
-    long double ms = t * 1000.0L;
     if (ms > 1e15L) { /* far beyond any wall clock: as for ever */
         *deadline_ms = 0;
         return 1;
@@ -224,7 +222,6 @@ int block_park(srv_job *j, const cmd_ctx *x)
     b->last = x->block_last;
     b->type = x->block_type;
     b->deadline = x->block_deadline;
-    b->null_array = x->block_null_array;
     b->prev = last_blk;
     if (last_blk)
         last_blk->next = b;
@@ -291,7 +288,7 @@ void block_serve(ox_txn *txn, srv_job **served, srv_job **requeue)
                 srv_job *j = b->job;
                 cmd_ctx x = {.argc = j->argc, .argv = j->argv, .out = j->out, .dbi = j->db,
                              .table = srv.db[j->db], .txn = txn, .cmd = j->cmd, .job = j,
-                             .block_retry = 1};
+                             .block_retry = 1, .block_key = b->first + (int)(l - b->links)};
                 j->cmd->fn(&x);
                 while (next && next->b == b) /* BLPOP k k: its links to k sit together */
                     next = next->next;
@@ -304,8 +301,12 @@ void block_serve(ox_txn *txn, srv_job **served, srv_job **requeue)
     }
 }
 
-/* Writes the reply of a command whose wait ended without an element. */
-static void answer_null(blk *b);
+/* Writes the reply of a command whose wait ended without an element: a null array, as
+ * Redis answers every blocked command (BLMOVE's non-blocking form answers a null bulk). */
+static void answer_null(blk *b)
+{
+    resp_write_null_array(b->job->out);
+}
 
 int block_unblock(uint64_t id, int error)
 {
@@ -329,14 +330,6 @@ void block_gone(srv_client *c, srv_job **out)
     blk *b = c->parked;
     if (b)
         release(b, out, NULL); /* no reply: nobody reads it */
-}
-
-static void answer_null(blk *b)
-{
-    if (b->null_array)
-        resp_write_null_array(b->job->out);
-    else
-        resp_write_null(b->job->out);
 }
 
 uint64_t block_expire(srv_job **out, srv_job **requeue)

@@ -19,13 +19,15 @@
 
 /* Called by a blocking handler that found nothing: park on the keys argv[first..last]
  * (each must become a collection of `type`), until `deadline_ms` (wall clock; 0: for
- * ever), to be answered a null array (null_array) or a null bulk at the deadline. The
- * handler then returns without a reply. */
-void block_set(cmd_ctx *x, int first, int last, int type, int null_array,
-               uint64_t deadline_ms);
+ * ever), to be answered a null array at the deadline (Redis's, BLMOVE's too). The
+ * handler then returns without a reply. When block_serve runs it again (x->block_retry),
+ * it looks only at the key that woke it, argv[x->block_key] (db_woken_key_or_reply). */
+void block_set(cmd_ctx *x, int first, int last, int type, uint64_t deadline_ms);
 
 /* Parses a blocking command's timeout (seconds, decimals allowed) into an absolute
- * deadline in ms (0: none). 1, or 0 after replying Redis's error. */
+ * deadline in ms (0: none), as Redis 7.0 does: the ms truncated to a long long, so that
+ * what falls outside (inf, beyond 2^63 ms, -1 ms or less) is negative and a fraction of
+ * a ms (-0.5 too) is 0. 1, or 0 after replying Redis's error. */
 int block_timeout_or_reply(cmd_ctx *x, const resp_arg *a, uint64_t *deadline_ms);
 
 /* A collection of `type` under key of database db got elements. */

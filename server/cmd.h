@@ -55,8 +55,9 @@ typedef struct cmd_ctx {
     srv_job *job;         /* in the writer: the job (CMD_WATCH handlers use job->c) */
     int in_exec;          /* run by EXEC */
     /* Blocking commands (block.h): set by block_set when the command parks; block_retry
-     * when the writer runs a parked command again (its timeout is not read again). */
-    int block, block_first, block_last, block_type, block_null_array, block_retry;
+     * when the writer runs a parked command again (its timeout is not read again), for
+     * the key argv[block_key] that woke it. */
+    int block, block_first, block_last, block_type, block_retry, block_key;
     uint64_t block_deadline;
 } cmd_ctx;
 

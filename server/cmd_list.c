@@ -502,6 +502,9 @@ static int move_generic(cmd_ctx *x, int from, int to)
 {
     const resp_arg *sk = &x->argv[1], *dk = &x->argv[2];
     db_coll s, d;
+    int look = db_woken_key_or_reply(x, 1, DB_LIST);
+    if (look <= 0)
+        return look < 0;
     int fs = db_coll_get_or_reply(x, sk, DB_LIST, &s);
     if (fs <= 0)
         return fs < 0;
@@ -545,7 +548,7 @@ static void lmove_generic(cmd_ctx *x, int from, int to, int t)
     if (move_generic(x, from, to))
         return;
     if (t && !x->in_exec) /* inside EXEC a blocking command does not block */
-        block_set(x, 1, 1, DB_LIST, 0, deadline);
+        block_set(x, 1, 1, DB_LIST, deadline);
     else
         resp_write_null(x->out);
 }
@@ -562,6 +565,12 @@ static int pop_first(cmd_ctx *x, int first, int at, int where, long long count, 
 {
     for (int i = first; i < at; i++) {
         db_coll c;
+        int look = db_woken_key_or_reply(x, i, DB_LIST);
+        if (look <= 0) {
+            if (look < 0)
+                return 1;
+            continue;
+        }
         int found = db_coll_get_or_reply(x, &x->argv[i], DB_LIST, &c);
         if (found < 0)
             return 1;
@@ -600,7 +609,7 @@ static void bpop_generic(cmd_ctx *x, int where)
     if (x->in_exec)
         resp_write_null_array(x->out);
     else
-        block_set(x, 1, x->argc - 2, DB_LIST, 1, deadline);
+        block_set(x, 1, x->argc - 2, DB_LIST, deadline);
 }
 
 void cmd_blpop(cmd_ctx *x) { bpop_generic(x, LEFT); }
@@ -619,7 +628,7 @@ static void lmpop_generic(cmd_ctx *x, int blocking)
         pop_first(x, base + 1, at, where, count, 0))
         return;
     if (blocking && !x->in_exec)
-        block_set(x, base + 1, at - 1, DB_LIST, 1, deadline);
+        block_set(x, base + 1, at - 1, DB_LIST, deadline);
     else
         resp_write_null_array(x->out);
 }

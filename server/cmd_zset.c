@@ -1085,7 +1085,8 @@ static void mpop_generic(cmd_ctx *x, int blocking, int single, int single_max)
     }
     for (int i = first; i < at; i++) {
         db_coll c;
-        int found = db_coll_get_or_reply(x, &x->argv[i], DB_ZSET, &c);
+        int look = db_woken_key_or_reply(x, i, DB_ZSET);
+        int found = look > 0 ? db_coll_get_or_reply(x, &x->argv[i], DB_ZSET, &c) : look;
         if (found <= 0) {
             if (found < 0)
                 return;
@@ -1117,7 +1118,7 @@ static void mpop_generic(cmd_ctx *x, int blocking, int single, int single_max)
         return;
     }
     if (blocking && !x->in_exec)
-        block_set(x, first, at - 1, DB_ZSET, 1, deadline);
+        block_set(x, first, at - 1, DB_ZSET, deadline);
     else
         resp_write_null_array(x->out);
 }

@@ -104,6 +104,16 @@ int db_type_or_reply(cmd_ctx *x, const resp_arg *key)
     return -2;
 }
 
+int db_woken_key_or_reply(cmd_ctx *x, int i, int type)
+{
+    if (!x->block_retry)
+        return 1;
+    if (i != x->block_key)
+        return 0;
+    int t = db_type_or_reply(x, &x->argv[i]);
+    return t == -2 ? -1 : t == type;
+}
+
 /* Writer: the collection id of t that is about to lose its key goes in the queue. */
 static void dead_push(ox_table *t, uint64_t id)
 {
