@@ -676,6 +676,46 @@ static void stalled_checkpoint_holds_writes_within_the_buffer_limit(void)
     T_EQ_INT(dbsize, keys + PROBES);
 }
 
+/* A command that blocks in a batch whose commit fails has written nothing: it stays
+ * blocked, and its one reply is the element a later push gives it, not a MISCONF first
+ * (the reply of a command that was never answered, which put the client's replies out
+ * of step with its commands). */
+static void a_command_blocked_in_a_refused_batch_answers_once(void)
+{
+    srvp p = {0};
+    if (start_faulty(&p, "blockfail"))
+        T_FAIL("server did not start");
+    redisContext *c = sp_connect(&p), *b = sp_connect(&p);
+    T_ASSERT(c && b);
+    T_ASSERT(fault_on("ENOSPC") == 0);
+    redisAppendCommand(b, "SET x 1");
+    redisAppendCommand(b, "BLPOP q 0"); /* one write: one batch with the SET */
+    int done = 0;
+    while (!done)
+        T_ASSERT(redisBufferWrite(b, &done) == REDIS_OK);
+    redisReply *r;
+    T_EQ_INT(redisGetReply(b, (void **)&r), REDIS_OK);
+    T_ASSERT(r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "MISCONF", 7));
+    freeReplyObject(r);
+    char v[32];
+    uint64_t deadline = t_now_ms() + 10000;
+    while (atoi(sp_info_field(c, "clients", "blocked_clients", v, sizeof v)) != 1 &&
+           t_now_ms() < deadline)
+        usleep(1000);
+    T_EQ_INT(atoi(sp_info_field(c, "clients", "blocked_clients", v, sizeof v)), 1);
+    fault_off();
+    T_CMD(c, ":1", "RPUSH q a");
+    T_EQ_INT(redisGetReply(b, (void **)&r), REDIS_OK);
+    char got[256];
+    sp_show_deep(r, got, sizeof got);
+    freeReplyObject(r);
+    T_EQ_STR(got, "*2 [$1 q, $1 a]");
+    T_CMD(c, ":0", "EXISTS q");
+    redisFree(b);
+    redisFree(c);
+    T_EQ_INT(sp_stop(&p), 0);
+}
+
 int main(void)
 {
     T_RUN(disk_full_refuses_writes_serves_reads_loses_nothing);
@@ -683,6 +723,7 @@ int main(void)
     T_RUN(failing_sync_refuses_writes_loses_nothing);
     T_RUN(failing_data_file_takes_writes_until_the_buffer_is_full);
     T_RUN(failed_meta_write_takes_writes_until_the_buffer_is_full);
+    T_RUN(a_command_blocked_in_a_refused_batch_answers_once);
     T_RUN(stalled_disk_bounds_a_pipeline);
     T_RUN(stalled_checkpoint_holds_writes_within_the_buffer_limit);
     /* Failed 5 runs of 6 until the store reopened LMDB's env after a fault inside a commit
