@@ -54,22 +54,32 @@ struct srv_writer {
 #define WRITER_FAIL_LOG_S 30 /* seconds between two log lines of failed commits, as Redis's
                                 AOF write errors */
 
+/* j's reply becomes msg. */
+static void fail_reply(srv_job *j, const char *msg)
+{
+    if (j->kind == JOB_EXEC) {
+        multi_exec_fail(j, msg);
+        return;
+    }
+    resp_buf_reset(j->out);
+    resp_write_error(j->out, msg, strlen(msg));
+}
+
 /* Every reply of the jobs [jobs, end) whose commit failed becomes this error: nothing of
- * it is stored, and what reads saw was never committed. */
-static void batch_fail(srv_job *jobs, srv_job *end, int rc)
+ * it is stored, and what reads saw was never committed; so do those of the parked
+ * commands the part served (a list through blk_next): what they popped is not stored
+ * either. A command that blocked in the part wrote nothing and has no reply yet: it
+ * stays blocked, its reply to come. */
+static void batch_fail(srv_job *jobs, srv_job *end, srv_job *served, int rc)
 {
     char msg[160];
     snprintf(msg, sizeof msg, "-MISCONF Errors writing to the data file: %s", ox_strerror(rc));
-    for (srv_job *j = jobs; j != end; j = j->next) {
-        if (j->barrier || !j->out || j->kind == JOB_UNWATCH || j->kind == JOB_WSET_FREE)
-            continue;
-        if (j->kind == JOB_EXEC) {
-            multi_exec_fail(j, msg);
-            continue;
-        }
-        resp_buf_reset(j->out);
-        resp_write_error(j->out, msg, strlen(msg));
-    }
+    for (srv_job *j = jobs; j != end; j = j->next)
+        if (!j->barrier && j->out && !j->parked && j->kind != JOB_UNWATCH &&
+            j->kind != JOB_WSET_FREE)
+            fail_reply(j, msg);
+    for (srv_job *j = served; j; j = j->blk_next)
+        fail_reply(j, msg);
 }
 
 /* Logs a failed commit, at most once every WRITER_FAIL_LOG_S seconds with the count of
@@ -159,9 +169,7 @@ static srv_job *batch_part(srv_job *jobs, srv_job **last)
     atomic_store_explicit(&srv.write_failed, rc != OX_OK, memory_order_relaxed);
     report_commit(w, rc);
     if (rc != OX_OK) {
-        batch_fail(jobs, j, rc);
-        for (srv_job *sj = w->served; sj; sj = sj->blk_next) /* nor what they popped */
-            batch_fail(sj, sj->next, rc); /* sj alone */
+        batch_fail(jobs, j, w->served, rc);
     } else {
         atomic_fetch_add_explicit(&srv.stats.commits, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&srv.stats.batched, n, memory_order_relaxed);
