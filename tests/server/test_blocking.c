@@ -52,6 +52,11 @@ static void errors_and_non_blocking_forms_reply_as_redis(void)
     T_CMD(c, "-ERR syntax error", "BLMOVE a b up left 0");
     T_CMD(c, "-ERR numkeys should be greater than 0", "BLMPOP 0 0 k LEFT");
     T_CMD(c, "-ERR count should be greater than 0", "BZMPOP 0 1 k MIN COUNT 0");
+    /* BLMPOP and BZMPOP check their keys and options before their timeout, as Redis */
+    T_CMD(c, "-ERR numkeys should be greater than 0", "BLMPOP -1 0 k LEFT");
+    T_CMD(c, "-ERR count should be greater than 0", "BLMPOP -1 1 k LEFT COUNT 0");
+    T_CMD(c, "-ERR syntax error", "BZMPOP x 1 k FOO");
+    T_CMD(c, "-ERR syntax error", "BZMPOP -1 1 k MIN COUNT 1 x");
     T_CMD(c, "-ERR wrong number of arguments for 'blpop' command", "BLPOP k");
     /* Redis 7.0 truncates timeout * 1000 to a long long: what falls outside (inf, 1e400,
      * beyond 2^63 ms) comes out negative, and a fraction of a ms above -1 is 0 (for ever) */
