@@ -622,10 +622,9 @@ static void lmpop_generic(cmd_ctx *x, int blocking)
     long long count;
     int at, where, base = 1 + blocking;
     uint64_t deadline = 0;
-    if (blocking && !x->block_retry && !block_timeout_or_reply(x, &x->argv[1], &deadline))
-        return;
     if (!cmd_mpop_args_or_reply(x, base, "left", "right", &at, &where, &count) ||
-        pop_first(x, base + 1, at, where, count, 0))
+        (blocking && !x->block_retry && !block_timeout_or_reply(x, &x->argv[1], &deadline)) ||
+        pop_first(x, base + 1, at, where, count, 0)) /* Redis: the timeout after the rest */
         return;
     if (blocking && !x->in_exec)
         block_set(x, base + 1, at - 1, DB_LIST, deadline);

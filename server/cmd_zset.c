@@ -1075,14 +1075,14 @@ static void mpop_generic(cmd_ctx *x, int blocking, int single, int single_max)
     int at, max = single_max, err = OX_OK, base = 1 + blocking, first = base + 1;
     uint64_t deadline = 0;
     const resp_arg *t = single ? &x->argv[x->argc - 1] : &x->argv[1];
-    if (blocking && !x->block_retry && !block_timeout_or_reply(x, t, &deadline))
-        return;
     if (single) {
         first = 1;
         at = x->argc - 1;
     } else if (!cmd_mpop_args_or_reply(x, base, "min", "max", &at, &max, &count)) {
         return;
     }
+    if (blocking && !x->block_retry && !block_timeout_or_reply(x, t, &deadline))
+        return; /* Redis: the timeout after the rest */
     for (int i = first; i < at; i++) {
         db_coll c;
         int look = db_woken_key_or_reply(x, i, DB_ZSET);
