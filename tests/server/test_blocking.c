@@ -208,6 +208,48 @@ static void a_woken_client_pops_from_the_key_that_woke_it(void)
     redisFree(c);
 }
 
+/* A client's replies leave in the order of its commands when a push wakes it: the
+ * commands it sent after the blocked one, waiting behind it or arriving in the batch that
+ * woke it, run after it (GET sees x before the SET that followed it) and answer after it.
+ * A SUNIONSTORE of a large set keeps the writer busy meanwhile, so the push and the SET
+ * queue up into one batch (five rounds: a round whose SET reaches the writer before the
+ * push proves nothing, that SET waits behind the blocked command anyway). */
+static void replies_keep_their_order_after_a_wake(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "FLUSHALL");
+    enum { CHUNKS = 50, PER = 1000 };
+    static char names[PER][16];
+    const char *argv[PER + 2] = {"SADD", "big"};
+    for (int i = 0; i < CHUNKS; i++) {
+        for (int k = 0; k < PER; k++) {
+            snprintf(names[k], sizeof names[k], "m%d_%d", i, k);
+            argv[k + 2] = names[k];
+        }
+        redisReply *r = redisCommandArgv(c, PER + 2, argv, NULL);
+        T_ASSERT(r && r->type == REDIS_REPLY_INTEGER && r->integer == PER);
+        freeReplyObject(r);
+    }
+    for (int round = 0; round < 5; round++) {
+        T_CMD(c, "+OK", "SET x 1");
+        int fd[3];
+        for (int i = 0; i < 3; i++)
+            T_ASSERT((fd[i] = sp_raw_connect(&g_srv)) >= 0);
+        send_raw(fd[0], "BLPOP q 0\r\nGET x\r\n");
+        T_ASSERT(wait_blocked(c, 1));
+        send_raw(fd[2], "SUNIONSTORE tmp big\r\n");
+        send_raw(fd[1], "RPUSH q a\r\n");
+        send_raw(fd[0], "SET x 2\r\n");
+        T_RAW(fd[0], "", "*2\r\n$1\r\nq\r\n$1\r\na\r\n$1\r\n1\r\n+OK\r\n");
+        T_RAW(fd[1], "", ":1\r\n");
+        T_RAW(fd[2], "", ":50000\r\n");
+        for (int i = 0; i < 3; i++)
+            close(fd[i]);
+    }
+    redisFree(c);
+}
+
 /* A blocked client that disconnects is released; a later push is not popped for it. */
 static void a_client_gone_while_blocked_loses_nothing(void)
 {
@@ -402,6 +444,7 @@ int main(void)
     T_RUN(errors_and_non_blocking_forms_reply_as_redis);
     T_RUN(pushes_serve_blocked_clients_in_order);
     T_RUN(a_woken_client_pops_from_the_key_that_woke_it);
+    T_RUN(replies_keep_their_order_after_a_wake);
     T_RUN(a_client_gone_while_blocked_loses_nothing);
     T_RUN(client_unblock_ends_a_wait);
     T_RUN(each_push_wakes_the_waiter_of_its_key);
