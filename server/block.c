@@ -208,6 +208,8 @@ static void release(blk *b, srv_job **out, srv_job **requeue)
     b->job->blk_next = NULL;
     append(out, b->job);
     append(requeue ? requeue : out, b->held);
+    if (requeue && b->held_tail)
+        b->job->c->released = b->held_tail;
     free(b);
 }
 
@@ -252,6 +254,14 @@ int block_park(srv_job *j, const cmd_ctx *x)
 int block_hold(srv_job *j)
 {
     blk *b = j->c ? j->c->parked : NULL;
+    srv_job *r = j->c ? j->c->released : NULL;
+    if (!b && r) { /* behind its jobs released from the wait, wherever they are queued */
+        j->parked = 1;
+        j->blk_next = r->blk_next;
+        r->blk_next = j;
+        j->c->released = j;
+        return 1;
+    }
     if (!b)
         return 0;
     j->parked = 1;

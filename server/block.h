@@ -38,7 +38,8 @@ void block_signal_db(int db);
 
 /* Writer: after job j ran with ctx x: parks it if it blocked. 1 if parked. */
 int block_park(srv_job *j, const cmd_ctx *x);
-/* Writer: 1 if j's client is parked: j waits behind it (parked too). */
+/* Writer: 1 if j's client is parked, or has jobs its parked command held released and
+ * not yet requeued: j waits behind them (parked too), so its replies keep their order. */
 int block_hold(srv_job *j);
 /* Writer: runs again, in txn, the parked commands waiting on signalled keys. Those served
  * go onto *served (to be handed back with the batch), and the jobs their clients held go

@@ -48,6 +48,9 @@ struct srv_client {
      * client is in flight, by the I/O thread only when none is. */
     watch_set *wset;        /* NULL until the first WATCH */
     struct blk *parked;     /* its command blocked on keys (block.c), NULL if none */
+    srv_job *released;      /* the last of the jobs its parked command held, released to
+                             * run again and not yet requeued (block.c queues the client's
+                             * later jobs behind it); NULL if none */
     srv_client *prev, *next; /* the I/O thread's list */
 };
 

@@ -241,6 +241,8 @@ static void requeue(srv_writer *w)
     for (srv_job *j = w->requeue; j; j = j->blk_next) {
         j->parked = 0;
         j->next = j->blk_next;
+        if (j->c && j->c->released == j)
+            j->c->released = NULL;
         last = j;
     }
     pthread_mutex_lock(&w->mu);
