@@ -21,7 +21,7 @@
  * (each must become a collection of `type`), until `deadline_ms` (wall clock; 0: for
  * ever), to be answered a null array at the deadline (Redis's, BLMOVE's too). The
  * handler then returns without a reply. When block_serve runs it again (x->block_retry),
- * it looks only at the key that woke it, argv[x->block_key] (db_woken_key_or_reply). */
+ * it looks only at the key that woke it, argv[x->block_key] (db_coll_get_woken_or_reply). */
 void block_set(cmd_ctx *x, int first, int last, int type, uint64_t deadline_ms);
 
 /* Parses a blocking command's timeout (seconds, decimals allowed) into an absolute

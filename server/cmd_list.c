@@ -502,10 +502,7 @@ static int move_generic(cmd_ctx *x, int from, int to)
 {
     const resp_arg *sk = &x->argv[1], *dk = &x->argv[2];
     db_coll s, d;
-    int look = db_woken_key_or_reply(x, 1, DB_LIST);
-    if (look <= 0)
-        return look < 0;
-    int fs = db_coll_get_or_reply(x, sk, DB_LIST, &s);
+    int fs = db_coll_get_woken_or_reply(x, 1, DB_LIST, &s);
     if (fs <= 0)
         return fs < 0;
     if (db_coll_get_or_reply(x, dk, DB_LIST, &d) < 0) /* WRONGTYPE before anything moves */
@@ -565,13 +562,7 @@ static int pop_first(cmd_ctx *x, int first, int at, int where, long long count, 
 {
     for (int i = first; i < at; i++) {
         db_coll c;
-        int look = db_woken_key_or_reply(x, i, DB_LIST);
-        if (look <= 0) {
-            if (look < 0)
-                return 1;
-            continue;
-        }
-        int found = db_coll_get_or_reply(x, &x->argv[i], DB_LIST, &c);
+        int found = db_coll_get_woken_or_reply(x, i, DB_LIST, &c);
         if (found < 0)
             return 1;
         if (!found)

@@ -1085,8 +1085,7 @@ static void mpop_generic(cmd_ctx *x, int blocking, int single, int single_max)
         return; /* Redis: the timeout after the rest */
     for (int i = first; i < at; i++) {
         db_coll c;
-        int look = db_woken_key_or_reply(x, i, DB_ZSET);
-        int found = look > 0 ? db_coll_get_or_reply(x, &x->argv[i], DB_ZSET, &c) : look;
+        int found = db_coll_get_woken_or_reply(x, i, DB_ZSET, &c);
         if (found <= 0) {
             if (found < 0)
                 return;

@@ -104,15 +104,6 @@ int db_type_or_reply(cmd_ctx *x, const resp_arg *key)
     return -2;
 }
 
-int db_woken_key_or_reply(cmd_ctx *x, int i, int type)
-{
-    if (!x->block_retry)
-        return 1;
-    if (i != x->block_key)
-        return 0;
-    int t = db_type_or_reply(x, &x->argv[i]);
-    return t == -2 ? -1 : t == type;
-}
 
 /* Writer: the collection id of t that is about to lose its key goes in the queue. */
 static void dead_push(ox_table *t, uint64_t id)
@@ -246,6 +237,19 @@ int db_coll_get_or_reply(cmd_ctx *x, const resp_arg *key, int type, db_coll *c)
         cmd_err(x, DB_WRONGTYPE_MSG);
     else
         cmd_store_error(x, rc);
+    return -1;
+}
+
+int db_coll_get_woken_or_reply(cmd_ctx *x, int i, int type, db_coll *c)
+{
+    if (!x->block_retry)
+        return db_coll_get_or_reply(x, &x->argv[i], type, c);
+    if (i != x->block_key)
+        return 0;
+    int rc = db_coll_get(x, &x->argv[i], type, c);
+    if (rc == OX_OK || rc == OX_NOTFOUND || rc == DB_WRONGTYPE)
+        return rc == OX_OK;
+    cmd_store_error(x, rc);
     return -1;
 }
 

@@ -113,11 +113,11 @@ int db_coll_replace(cmd_ctx *x, const resp_arg *key, db_coll *c);
  * store's error. */
 int db_coll_save(cmd_ctx *x, const resp_arg *key, db_coll *c);
 
-/* Writer: a parked command run again (block.h) looks only at the key that woke it,
- * argv[x->block_key], and only while it holds a collection of `type` (else it stays
- * parked), as Redis serves its waiters from the key made ready. 1 if argv[i] is to be
- * looked at (always, outside such a run), 0 if not, -1 after replying the store's error. */
-int db_woken_key_or_reply(cmd_ctx *x, int i, int type);
+/* db_coll_get_or_reply of argv[i], except when a parked command runs again (block.h):
+ * then only the key that woke it, argv[x->block_key], is looked at, and only while it holds
+ * a collection of `type` (else 0: the command stays parked, no WRONGTYPE), as Redis serves
+ * its waiters from the key made ready. */
+int db_coll_get_woken_or_reply(cmd_ctx *x, int i, int type, db_coll *c);
 
 /* Writer, the whole of HDEL and SREM: removes the members argv[2..] from the collection
  * argv[1] of that type (deleting it once empty) and replies how many were there. */
