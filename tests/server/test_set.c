@@ -216,14 +216,16 @@ static void large_sets_stream_and_are_reclaimed(void)
 
 /* Random picks spread over the members whatever their names look like: numbers without
  * padding (m1 follows m0 across every name that could start with m0), hex, padded. Each
- * of 2000 members is expected twice in 4000 picks; none may come 25 times. SRANDMEMBER
+ * of 2000 members is expected twice in 4000 picks; none may come 16 times (fair picks
+ * come at most 10 times in practice; a member after a gap in the names, like user:8a
+ * among names mostly three hex digits long, used to come 20 times). SRANDMEMBER
  * with a count gives distinct members, and SPOP with a count removes that many. */
 static void random_picks_are_spread_over_the_members(void)
 {
     redisContext *c = sp_connect(&g_srv);
     T_ASSERT(c);
     const char *fmts[] = {"m%d", "user:%x", "element:%012d"};
-    enum { N = 2000, PICKS = 4000, TOO_MANY = 25 };
+    enum { N = 2000, PICKS = 4000, TOO_MANY = 16 };
     for (size_t f = 0; f < sizeof fmts / sizeof fmts[0]; f++) {
         T_CMD(c, "+OK", "FLUSHALL");
         char name[64];
