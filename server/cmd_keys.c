@@ -218,7 +218,7 @@ void cmd_move(cmd_ctx *x)
 void cmd_randomkey(cmd_ctx *x)
 {
     unsigned char seed[8];
-    uint64_t r = srv_ustime() * 6364136223846793005ULL + (uint64_t)(uintptr_t)x;
+    uint64_t r = srv_random64();
     for (int i = 0; i < 8; i++, r >>= 8)
         seed[i] = (unsigned char)r;
     ox_val lo = {seed, sizeof seed}, k, v;

@@ -452,6 +452,7 @@ typedef struct pick_bounds {
     unsigned char first[PICK_BYTES], last[PICK_BYTES];
     unsigned nalpha;
     unsigned char alpha[256]; /* the bytes seen after the common prefix, ascending */
+    double gap; /* the median gap between the names sampled at either end, the smaller */
 } pick_bounds;
 
 /* The first PICK_SAMPLE member names at one end of c's sub-space (last: the highest
@@ -476,51 +477,6 @@ static int sample_end(cmd_ctx *x, const db_coll *c, int sub, int last,
     if (*rc == OX_NOTFOUND)
         *rc = OX_OK;
     return n;
-}
-
-static _Thread_local pick_bounds pick_cache;
-
-static int pick_bounds_get(cmd_ctx *x, const db_coll *c, int sub, const pick_bounds **out)
-{
-    pick_bounds *b = &pick_cache;
-    int rc = OX_OK;
-    if (b->members != c->members || b->id != c->id || b->sub != sub ||
-        b->uses >= PICK_BOUNDS_USES) {
-        b->members = NULL;
-        unsigned char names[2][PICK_SAMPLE][PICK_BYTES];
-        size_t lens[2][PICK_SAMPLE];
-        int n[2];
-        for (int end = 0; end < 2 && rc == OX_OK; end++)
-            n[end] = sample_end(x, c, sub, end, names[end], lens[end], &rc);
-        if (rc != OX_OK)
-            return rc;
-        b->fl = n[0] ? lens[0][0] : 0;
-        b->ll = n[1] ? lens[1][0] : 0;
-        memcpy(b->first, names[0][0], b->fl);
-        memcpy(b->last, names[1][0], b->ll);
-        b->common = 0;
-        while (b->common < b->fl && b->common < b->ll && b->first[b->common] == b->last[b->common])
-            b->common++;
-        unsigned char seen[256] = {0};
-        b->longest = 0;
-        for (int end = 0; end < 2; end++)
-            for (int i = 0; i < n[end]; i++) {
-                b->longest = lens[end][i] > b->longest ? lens[end][i] : b->longest;
-                for (size_t j = b->common; j < lens[end][i]; j++)
-                    seen[names[end][i][j]] = 1;
-            }
-        b->nalpha = 0;
-        for (unsigned ch = 0; ch < 256; ch++)
-            if (seen[ch])
-                b->alpha[b->nalpha++] = (unsigned char)ch;
-        b->members = c->members;
-        b->id = c->id;
-        b->sub = sub;
-        b->uses = 0;
-    }
-    b->uses++;
-    *out = b;
-    return OX_OK;
 }
 
 /* Where picks land: the space of names between a collection's first and last member.
@@ -588,12 +544,80 @@ static double space_measure(const pick_space *sp, const unsigned char *name, siz
     return f;
 }
 
-/* Each pick is the first member at or after a random point (wrapping round), kept with a
- * chance that falls as the point's distance to it grows past the mean gap between
- * members: without it, a member after a wide gap in the names (m1 after m0, when no other
- * name starts with m0) would take that whole gap's share. The spread is then fair within
- * a few times, as far as the names fill their space evenly; exact fairness would need
- * counts LMDB does not keep. */
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static _Thread_local pick_bounds pick_cache;
+
+static int pick_bounds_get(cmd_ctx *x, const db_coll *c, int sub, const pick_bounds **out)
+{
+    pick_bounds *b = &pick_cache;
+    int rc = OX_OK;
+    if (b->members != c->members || b->id != c->id || b->sub != sub ||
+        b->uses >= PICK_BOUNDS_USES) {
+        b->members = NULL;
+        unsigned char names[2][PICK_SAMPLE][PICK_BYTES];
+        size_t lens[2][PICK_SAMPLE];
+        int n[2];
+        for (int end = 0; end < 2 && rc == OX_OK; end++)
+            n[end] = sample_end(x, c, sub, end, names[end], lens[end], &rc);
+        if (rc != OX_OK)
+            return rc;
+        b->fl = n[0] ? lens[0][0] : 0;
+        b->ll = n[1] ? lens[1][0] : 0;
+        memcpy(b->first, names[0][0], b->fl);
+        memcpy(b->last, names[1][0], b->ll);
+        b->common = 0;
+        while (b->common < b->fl && b->common < b->ll && b->first[b->common] == b->last[b->common])
+            b->common++;
+        unsigned char seen[256] = {0};
+        b->longest = 0;
+        for (int end = 0; end < 2; end++)
+            for (int i = 0; i < n[end]; i++) {
+                b->longest = lens[end][i] > b->longest ? lens[end][i] : b->longest;
+                for (size_t j = b->common; j < lens[end][i]; j++)
+                    seen[names[end][i][j]] = 1;
+            }
+        b->nalpha = 0;
+        for (unsigned ch = 0; ch < 256; ch++)
+            if (seen[ch])
+                b->alpha[b->nalpha++] = (unsigned char)ch;
+        b->gap = HUGE_VAL;
+        pick_space sp;
+        space_init(&sp, b);
+        for (int end = 0; end < 2; end++) {
+            double g[PICK_SAMPLE];
+            int m = 0;
+            for (int i = 1; i < n[end]; i++)
+                g[m++] = fabs(space_measure(&sp, names[end][i], lens[end][i]) -
+                              space_measure(&sp, names[end][i - 1], lens[end][i - 1]));
+            if (m) {
+                qsort(g, (size_t)m, sizeof *g, cmp_double);
+                b->gap = g[m / 2] < b->gap ? g[m / 2] : b->gap;
+            }
+        }
+        b->members = c->members;
+        b->id = c->id;
+        b->sub = sub;
+        b->uses = 0;
+    }
+    b->uses++;
+    *out = b;
+    return OX_OK;
+}
+
+/* Each pick is the first member at or after a random point (wrapping round), kept only
+ * if the point lies within a reach of it: a member after a gap wider than the reach then
+ * has the reach's share, not the whole gap's (m1 after m0, when no other name starts with
+ * m0, or user:8a among names mostly three hex digits long), and others retry. The reach
+ * is the typical gap between neighbours sampled at either end (the mean gap at most, an
+ * eighth of it at least, so that about one try in eight is kept): members closer than
+ * that to the one before them come less often. The spread is then fair within a small
+ * factor as far as the ends' spacing is the middle's; exact fairness would need counts
+ * LMDB does not keep. */
 static int member_pick(cmd_ctx *x, const db_coll *c, int sub, uint64_t n, uint64_t *seed,
                        srv_pairs *out)
 {
@@ -608,6 +632,8 @@ static int member_pick(cmd_ctx *x, const db_coll *c, int sub, uint64_t n, uint64
     double mean_gap = (space_measure(&sp, bounds->last, bounds->ll) -
                        space_measure(&sp, bounds->first, bounds->fl)) /
                       (double)(c->count ? c->count : 1);
+    double reach = bounds->gap < mean_gap ? bounds->gap : mean_gap;
+    reach = reach > mean_gap / 8 ? reach : mean_gap / 8;
     ox_val lov = {lo, 0}, hiv = {hi, coll_member_key(hi, c->id, sub + 1, NULL, 0)};
     coll_member_key(lo, c->id, sub, NULL, 0);
     srv_pairs best = {0}; /* the try nearest to its point, taken if none is kept */
@@ -630,8 +656,7 @@ static int member_pick(cmd_ctx *x, const db_coll *c, int sub, uint64_t n, uint64
                     const unsigned char *m = (const unsigned char *)k.data + COLL_KEY_PREFIX;
                     size_t mlen = k.len - COLL_KEY_PREFIX;
                     double dist = space_measure(&sp, m, mlen) + pass - at;
-                    double u = (double)(rnd_next(seed) >> 11) / 9007199254740992.0;
-                    kept = mean_gap <= 0 || u * dist <= mean_gap;
+                    kept = mean_gap <= 0 || dist <= reach;
                     if (kept)
                         srv_pairs_add(out, m, mlen, v.data, v.len);
                     else if (dist < best_dist) {
@@ -731,8 +756,7 @@ static int member_pick_distinct(cmd_ctx *x, const db_coll *c, int sub, uint64_t 
 
 int db_member_random(cmd_ctx *x, const db_coll *c, long long count, srv_pairs *out)
 {
-    uint64_t seed = srv_ustime() * 6364136223846793005ULL + (uint64_t)(uintptr_t)out;
-    seed = seed ? seed : 1;
+    uint64_t seed = srv_random64() | 1; /* xorshift's state is never 0 */
     if (count < 0)
         return member_pick(x, c, DB_SUB_FIELD, (uint64_t)-count, &seed, out);
     int rc;

@@ -26,6 +26,17 @@ uint64_t srv_ustime(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+uint64_t srv_random64(void)
+{
+    static _Thread_local uint64_t state;
+    if (!state)
+        state = (srv_ustime() ^ (uint64_t)(uintptr_t)&state) | 1;
+    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
 uint64_t srv_mstime(void)
 {
     return srv_ustime() / 1000u;

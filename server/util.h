@@ -20,6 +20,9 @@ uint64_t srv_mstime(void);                    /* wall clock, ms since the epoch 
 uint64_t srv_ustime(void);
 uint64_t srv_monotonic_ms(void);
 uint64_t srv_monotonic_us(void);
+/* 64 random bits from this thread's generator (splitmix64, seeded from the clock and the
+ * thread on first use): for random picks, never for anything secret. Any thread. */
+uint64_t srv_random64(void);
 /* A growing buffer of byte-string pairs, appended to, then read back in order: what a
  * handler gathers from an iterator before it writes (the iterator's bytes are borrowed
  * only until its next step). Zero-initialise it; aborts when out of memory. */
