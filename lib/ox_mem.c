@@ -100,9 +100,20 @@ static int key_cmp(const unsigned char *a, size_t alen, const unsigned char *b, 
 
 static uint32_t key_hash(unsigned table, const unsigned char *k, size_t n)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ (table * 0xff51afd7ed558ccdull);
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ k[i]) * 0x100000001b3ull;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (table * 0xff51afd7ed558ccdull) ^ n, w;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) { /* a word at a time: a byte at a time was 11% of a write */
+        memcpy(&w, k + i, 8);
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+    }
+    w = 0;
+    if (i < n && n >= 8) /* the last word, overlapping: a fixed-size load is one move */
+        memcpy(&w, k + n - 8, 8);
+    else
+        for (; i < n; i++)
+            w = w << 8 | k[i];
+    h = (h ^ w) * 0x94d049bb133111ebull;
     h ^= h >> 29;
     h *= 0xbf58476d1ce4e5b9ull;
     h ^= h >> 32;
