@@ -11,7 +11,7 @@
 #include "util.h"
 
 #define JOB_ROOM 512            /* bytes of argv and arguments a cached job holds */
-#define JOB_CACHE_MAX 256       /* jobs an I/O thread keeps */
+#define JOB_CACHE_MAX 1024      /* jobs an I/O thread keeps (50 clients pipelining 16 have 800 out) */
 #define JOB_OUT_KEEP (16 << 10) /* a reply buffer grown past this is not kept */
 
 /* The I/O thread running here, NULL on the writer and the main thread. */
