@@ -40,7 +40,11 @@ static void hset_generic(cmd_ctx *x, int hmset)
         created += added;
     }
     c.count += (uint64_t)created;
-    int rc = db_coll_save(x, &x->argv[1], &c);
+    int rc = OX_OK;
+    if (c.exists && !created)
+        db_coll_touch(x, &x->argv[1]);
+    else
+        rc = db_coll_save(x, &x->argv[1], &c);
     if (rc != OX_OK)
         cmd_store_error(x, rc);
     else if (hmset)
@@ -150,7 +154,9 @@ static int incr_store(cmd_ctx *x, db_coll *c, const char *buf, size_t len)
     int added;
     int rc = db_member_put(x, c, DB_SUB_FIELD, x->argv[2].ptr, x->argv[2].len, buf, len,
                            &added);
-    if (rc == OX_OK) {
+    if (rc == OX_OK && c->exists && !added) {
+        db_coll_touch(x, &x->argv[1]);
+    } else if (rc == OX_OK) {
         c->count += (uint64_t)added;
         rc = db_coll_save(x, &x->argv[1], c);
     }

@@ -266,7 +266,7 @@ void cmd_lset(cmd_ctx *x)
     }
     int rc = elem_put(x, &c, c.head + at, x->argv[3].ptr, x->argv[3].len);
     if (rc == OX_OK)
-        rc = db_coll_save(x, &x->argv[1], &c);
+        db_coll_touch(x, &x->argv[1]);
     if (rc != OX_OK)
         cmd_store_error(x, rc);
     else

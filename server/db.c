@@ -306,6 +306,11 @@ int db_coll_save(cmd_ctx *x, const resp_arg *key, db_coll *c)
     return rc;
 }
 
+void db_coll_touch(cmd_ctx *x, const resp_arg *key)
+{
+    watch_touch(x->dbi, key->ptr, key->len);
+}
+
 int db_coll_replace(cmd_ctx *x, const resp_arg *key, db_coll *c)
 {
     int rc = db_delete(x, x->dbi, key);

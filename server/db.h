@@ -112,6 +112,10 @@ int db_coll_replace(cmd_ctx *x, const resp_arg *key, db_coll *c);
  * is empty now (Redis deletes an empty collection), and calls watch_touch. OX_OK or the
  * store's error. */
 int db_coll_save(cmd_ctx *x, const resp_arg *key, db_coll *c);
+/* Writer: db_coll_save of a collection that exists and whose metadata did not change, only
+ * its members' values (HSET or HINCRBY of fields it had, LSET): calls watch_touch without
+ * rewriting the record (a rewrite was a third of such an HSET's store work). */
+void db_coll_touch(cmd_ctx *x, const resp_arg *key);
 
 /* db_coll_get_or_reply of argv[i], except when a parked command runs again (block.h):
  * then only the key that woke it, argv[x->block_key], is looked at, and only while it holds

@@ -329,6 +329,14 @@ static void watched_key_changes_abort_exec_exactly(void)
         {"", "SELECT 1;SET k 1", 0},          /* another database's k */
         {"SET k 1", "MULTI;INCR k;EXEC", 1},
         {"SET k 1", "MULTI;INCR k;DISCARD", 0},
+        {"HSET k f 1", "HSET k f 1", 1},      /* a field's value, the same: a change */
+        {"HSET k f 1", "HMSET k f 1", 1},
+        {"HSET k f 1", "HINCRBY k f 0", 1},
+        {"HSET k f 1", "HINCRBYFLOAT k f 0", 1},
+        {"HSET k f 1", "HSETNX k f 2", 0},
+        {"RPUSH k a", "LSET k 0 a", 1},
+        {"SADD k a", "SADD k a", 0},          /* no member added */
+        {"ZADD k 1 a", "ZADD k 1 a", 0},      /* no score changed */
     };
     redisContext *a = sp_connect(&g_srv), *o = sp_connect(&g_srv);
     T_ASSERT(a && o);
