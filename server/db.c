@@ -556,8 +556,10 @@ static int cmp_double(const void *a, const void *b)
 }
 
 static _Thread_local pick_bounds pick_cache;
+static _Thread_local pick_space pick_cache_space; /* over pick_cache */
 
-static int pick_bounds_get(cmd_ctx *x, const db_coll *c, int sub, const pick_bounds **out)
+/* The space over c's pick bounds (sp->b), from this thread's cache. */
+static int pick_bounds_get(cmd_ctx *x, const db_coll *c, int sub, const pick_space **out)
 {
     pick_bounds *b = &pick_cache;
     int rc = OX_OK;
@@ -591,14 +593,14 @@ static int pick_bounds_get(cmd_ctx *x, const db_coll *c, int sub, const pick_bou
             if (seen[ch])
                 b->alpha[b->nalpha++] = (unsigned char)ch;
         b->gap = HUGE_VAL;
-        pick_space sp;
-        space_init(&sp, b);
+        pick_space *sp = &pick_cache_space;
+        space_init(sp, b);
         for (int end = 0; end < 2; end++) {
             double g[PICK_SAMPLE];
             int m = 0;
             for (int i = 1; i < n[end]; i++)
-                g[m++] = fabs(space_measure(&sp, names[end][i], lens[end][i]) -
-                              space_measure(&sp, names[end][i - 1], lens[end][i - 1]));
+                g[m++] = fabs(space_measure(sp, names[end][i], lens[end][i]) -
+                              space_measure(sp, names[end][i - 1], lens[end][i - 1]));
             if (m) {
                 qsort(g, (size_t)m, sizeof *g, cmp_double);
                 b->gap = g[m / 2] < b->gap ? g[m / 2] : b->gap;
@@ -610,7 +612,7 @@ static int pick_bounds_get(cmd_ctx *x, const db_coll *c, int sub, const pick_bou
         b->uses = 0;
     }
     b->uses++;
-    *out = b;
+    *out = &pick_cache_space;
     return OX_OK;
 }
 
@@ -628,14 +630,13 @@ static int member_pick(cmd_ctx *x, const db_coll *c, int sub, uint64_t n, uint64
 {
     enum { PICK_TRIES = 32 };
     unsigned char lo[COLL_KEY_PREFIX + PICK_BYTES], hi[COLL_KEY_PREFIX];
-    const pick_bounds *bounds;
-    int rc = pick_bounds_get(x, c, sub, &bounds);
+    const pick_space *sp;
+    int rc = pick_bounds_get(x, c, sub, &sp);
     if (rc != OX_OK)
         return rc;
-    pick_space sp;
-    space_init(&sp, bounds);
-    double mean_gap = (space_measure(&sp, bounds->last, bounds->ll) -
-                       space_measure(&sp, bounds->first, bounds->fl)) /
+    const pick_bounds *bounds = sp->b;
+    double mean_gap = (space_measure(sp, bounds->last, bounds->ll) -
+                       space_measure(sp, bounds->first, bounds->fl)) /
                       (double)(c->count ? c->count : 1);
     double reach = bounds->gap < mean_gap ? bounds->gap : mean_gap;
     reach = reach > mean_gap / 8 ? reach : mean_gap / 8;
@@ -646,9 +647,9 @@ static int member_pick(cmd_ctx *x, const db_coll *c, int sub, uint64_t n, uint64
         double best_dist = HUGE_VAL;
         best.len = best.n = 0;
         for (int tries = 0; tries < PICK_TRIES && rc == OX_OK; tries++) {
-            size_t len = space_point(&sp, seed, lo + COLL_KEY_PREFIX);
+            size_t len = space_point(sp, seed, lo + COLL_KEY_PREFIX);
             lov.len = COLL_KEY_PREFIX + len;
-            double at = space_measure(&sp, lo + COLL_KEY_PREFIX, len);
+            double at = space_measure(sp, lo + COLL_KEY_PREFIX, len);
             int kept = 0;
             rc = OX_NOTFOUND;
             for (int pass = 0; pass < 2 && rc == OX_NOTFOUND; pass++) { /* then wrap round */
@@ -660,7 +661,7 @@ static int member_pick(cmd_ctx *x, const db_coll *c, int sub, uint64_t n, uint64
                 if ((rc = ox_iter_next(it, &k, &v)) == OX_OK) {
                     const unsigned char *m = (const unsigned char *)k.data + COLL_KEY_PREFIX;
                     size_t mlen = k.len - COLL_KEY_PREFIX;
-                    double dist = space_measure(&sp, m, mlen) + pass - at;
+                    double dist = space_measure(sp, m, mlen) + pass - at;
                     kept = mean_gap <= 0 || dist <= reach;
                     if (kept)
                         srv_pairs_add(out, m, mlen, v.data, v.len);
