@@ -362,6 +362,19 @@ static void config_set(cmd_ctx *x)
     pthread_rwlock_unlock(&srv.cfg_lock);
 }
 
+/* CONFIG HELP, as Redis 7.0 words it. */
+static const char *const config_help[] = {
+    "GET <pattern>",
+    "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>",
+    "    Set the configuration <directive> to <value>.",
+    "RESETSTAT",
+    "    Reset statistics reported by the INFO command.",
+    "REWRITE",
+    "    Rewrite the configuration file.",
+    NULL,
+};
+
 void cmd_config(cmd_ctx *x)
 {
     const resp_arg *sub = &x->argv[1];
@@ -385,6 +398,8 @@ void cmd_config(cmd_ctx *x)
         cmd_ok(x);
     } else if (cmd_is(sub, "rewrite") && x->argc == 2) {
         cmd_err(x, "-ERR The server is running without a config file");
+    } else if (cmd_is(sub, "help") && x->argc == 2) {
+        cmd_reply_help(x->out, &x->argv[0], config_help);
     } else {
         resp_write_errorf(x->out, "-ERR unknown subcommand '%.*s'. Try CONFIG HELP.",
                           (int)sub->len, sub->ptr);

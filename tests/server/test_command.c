@@ -405,7 +405,8 @@ static void command_list_filters_as_redis(void)
         freeReplyObject(r);
         T_EQ_STR(got, ref_names_kept(rc, cmd, want, sizeof want));
     }
-    T_DEEP(c, "*4 [$10 config|get, $10 config|set, $16 config|resetstat, $14 config|rewrite]",
+    T_DEEP(c, "*5 [$10 config|get, $10 config|set, $16 config|resetstat, $14 config|rewrite, "
+              "$11 config|help]",
            "COMMAND LIST FILTERBY PATTERN config|*");
     T_DEEP(c, "*5 [$5 multi, $4 exec, $7 discard, $5 watch, $7 unwatch]",
            "COMMAND LIST FILTERBY ACLCAT transaction");
@@ -527,7 +528,9 @@ static void help_and_refusals_are_the_references(void)
         {"COMMAND", "COUNT", "x"}, {"COMMAND", "GETKEYS"}, {"COMMAND", "GETKEYSANDFLAGS", "get"},
         {"COMMAND", "INFO", "nosuch", "get|x", "config|nosuch"},
         {"COMMAND", "INFO", "CONFIG|GET", "Get", "config|get|x"}, {"COMMAND", "INFO", "|"},
-        {"COMMAND", "DOCS", "|"}, {"COMMAND", "LIST", "FILTERBY", "ACLCAT"}};
+        {"COMMAND", "DOCS", "|"}, {"COMMAND", "LIST", "FILTERBY", "ACLCAT"},
+        {"CLIENT", "HELP"}, {"client", "Help", "x"}, {"CONFIG", "HELP"}, {"config", "help", "x"},
+        {"COMMAND", "INFO", "client|help", "config|help"}};
     for (int proto = 2; proto <= 3; proto++) {
         pair p;
         T_ASSERT(pair_open(&p, proto));
@@ -537,7 +540,7 @@ static void help_and_refusals_are_the_references(void)
                 argc++;
             if (!pair_ask(&p, argc, cmds[i]) || !pair_same(&p)) {
                 pair_dump_close(&p);
-                T_FAIL("RESP%d: COMMAND %s ... differs", proto, cmds[i][1]);
+                T_FAIL("RESP%d: %s %s ... differs", proto, cmds[i][0], cmds[i][1]);
             }
         }
         pair_close(&p);
