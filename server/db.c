@@ -349,7 +349,10 @@ int db_member_put(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_
     int rc = mkey_make(&k, c->id, sub, name, len);
     if (rc)
         return rc;
-    int isnew = !c->id || ox_txn_contains(x->txn, c->members, k.p, k.len) == OX_NOTFOUND;
+    /* whether it is new only when asked: a list's push writes a fresh position, and the
+     * lookup (of LMDB too) was a third of LPUSH's time */
+    int isnew = added && (!c->id ||
+                          ox_txn_contains(x->txn, c->members, k.p, k.len) == OX_NOTFOUND);
     rc = ox_txn_put(x->txn, c->members, k.p, k.len, val, vlen, 0, 0);
     mkey_done(&k);
     if (added)
