@@ -327,6 +327,9 @@ int ox__rec_owns(ox_store *s, const MDB_val *rec, const void *key, size_t klen);
  * expiry time or 0, *kind (may be NULL) its kind. OX_NOTFOUND if absent or expired. */
 int ox__rec_get(const ox_rd *rd, ox_table *t, const void *key, size_t klen, ox_val *val,
                 uint64_t *exp, unsigned *kind, uint64_t now);
+/* ox__rec_get's answer from rec, the record ox__rd_get found under key's stored form. */
+int ox__rec_read(ox_store *s, const MDB_val *rec, const void *key, size_t klen, ox_val *val,
+                 uint64_t *exp, unsigned *kind, uint64_t now);
 /* Remaining ms of key's TTL at `now`: OX_OK, OX_NOTTL or OX_NOTFOUND. */
 int ox__rec_ttl(const ox_rd *rd, ox_table *t, const void *key, size_t klen, uint64_t *ms,
                 uint64_t now);

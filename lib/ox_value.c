@@ -111,14 +111,20 @@ int ox__rec_get(const ox_rd *rd, ox_table *t, const void *key, size_t klen, ox_v
         return rc;
     unsigned char kb[OX_KEY_BUF];
     MDB_val k = ox__key_enc(s, key, klen, kb), rec;
-    uint64_t e;
     if ((rc = ox__rd_get(rd, t, &k, &rec)))
         return rc;
-    if (!ox__rec_owns(s, &rec, key, klen))
+    return ox__rec_read(s, &rec, key, klen, val, exp, kind, now);
+}
+
+int ox__rec_read(ox_store *s, const MDB_val *rec, const void *key, size_t klen, ox_val *val,
+                 uint64_t *exp, unsigned *kind, uint64_t now)
+{
+    uint64_t e;
+    if (!ox__rec_owns(s, rec, key, klen))
         return OX_NOTFOUND;
     if (kind)
-        *kind = ox__rec_kind(&rec);
-    return ox__val_live(&rec, val, exp ? exp : &e, now);
+        *kind = ox__rec_kind(rec);
+    return ox__val_live(rec, val, exp ? exp : &e, now);
 }
 
 int ox__rec_ttl(const ox_rd *rd, ox_table *t, const void *key, size_t klen, uint64_t *ms,
