@@ -13,6 +13,8 @@
 #define JOB_ROOM 512            /* bytes of argv and arguments a cached job holds */
 #define JOB_CACHE_MAX 1024      /* jobs an I/O thread keeps (50 clients pipelining 16 have 800 out) */
 #define JOB_OUT_KEEP (16 << 10) /* a reply buffer grown past this is not kept */
+#define JOB_OUT_KEEP_MANY 1024  /* ... past this, once 256 jobs are cached: a thread's cache
+                                   holds at most 256 x 16 KiB + 768 x 1 KiB of them */
 
 /* The I/O thread running here, NULL on the writer and the main thread. */
 static _Thread_local srv_io *job_io;
@@ -101,7 +103,8 @@ void job_free(srv_job *j)
     resp_buf *keep = j->out ? j->out : j->spare;
     if (j->out)
         resp_buf_free(j->spare);
-    if (keep && resp_buf_capacity(keep) > JOB_OUT_KEEP) {
+    size_t room = io->njfree < 256 ? JOB_OUT_KEEP : JOB_OUT_KEEP_MANY;
+    if (keep && resp_buf_capacity(keep) > room) {
         resp_buf_free(keep);
         keep = NULL;
     }
