@@ -215,7 +215,8 @@ static void large_sets_stream_and_are_reclaimed(void)
 }
 
 /* Random picks spread over the members whatever their names look like: numbers without
- * padding (m1 follows m0 across every name that could start with m0), hex, padded. Each
+ * padding (m1 follows m0 across every name that could start with m0), hex, padded, and
+ * behind a prefix longer than the 24 bytes a pick draws (it overflowed a buffer). Each
  * of 2000 members is expected twice in 4000 picks; none may come 16 times (fair picks
  * come at most 10 times in practice; a member after a gap in the names, like user:8a
  * among names mostly three hex digits long, used to come 20 times). SRANDMEMBER
@@ -224,7 +225,7 @@ static void random_picks_are_spread_over_the_members(void)
 {
     redisContext *c = sp_connect(&g_srv);
     T_ASSERT(c);
-    const char *fmts[] = {"m%d", "user:%x", "element:%012d"};
+    const char *fmts[] = {"m%d", "user:%x", "element:%012d", "https://example.com/page/%d"};
     enum { N = 2000, PICKS = 4000, TOO_MANY = 16 };
     for (size_t f = 0; f < sizeof fmts / sizeof fmts[0]; f++) {
         T_CMD(c, "+OK", "FLUSHALL");
@@ -270,6 +271,28 @@ static void random_picks_are_spread_over_the_members(void)
     redisFree(c);
 }
 
+/* A member that is the others' common prefix (id beside id_ext) is picked as often as
+ * they are (it never was), and a lone member with a long name is picked at all. */
+static void prefix_members_are_picked_too(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "FLUSHALL");
+    T_CMD(c, ":2", "SADD p id id_ext");
+    redisReply *r = redisCommand(c, "SRANDMEMBER p -1000");
+    T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 1000);
+    int id = 0;
+    for (size_t i = 0; i < r->elements; i++)
+        id += !strcmp(r->element[i]->str, "id");
+    freeReplyObject(r);
+    if (id < 350 || id > 650)
+        T_FAIL("id came %d times in 1000 picks of {id, id_ext}", id);
+    T_CMD(c, ":1", "SADD q session:0123456789abcdef0123456789");
+    T_CMD(c, "$34 session:0123456789abcdef0123456789", "SRANDMEMBER q");
+    T_CMD(c, "$34 session:0123456789abcdef0123456789", "SPOP q");
+    redisFree(c);
+}
+
 int main(void)
 {
     T_RUN(server_starts);
@@ -281,6 +304,7 @@ int main(void)
     T_RUN(resp3_replies_are_sets);
     T_RUN(large_sets_stream_and_are_reclaimed);
     T_RUN(random_picks_are_spread_over_the_members);
+    T_RUN(prefix_members_are_picked_too);
     t_failed += sp_stop_or_dump(&g_srv);
     return T_MAIN_END();
 }
