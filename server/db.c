@@ -443,31 +443,82 @@ static uint64_t rnd_next(uint64_t *s)
 
 
 
-enum { PICK_BYTES = 24, PICK_BOUNDS_USES = 256 };
+enum { PICK_BYTES = 24, PICK_NAME = 256, PICK_BOUNDS_USES = 256, PICK_SAMPLE = 32 };
 
-/* The first and last member names of the collection picked from last on this thread.
- * Finding them walks over the deleted members at both ends that the write buffer still
- * holds until its checkpoint, and a run of SPOPs leaves many there: measured, that walk
- * was 80% of SPOP's time while a set drained. The bounds only shape where picks land
- * (any pick is still a member), so they are reused for a while: slightly stale bounds
- * skew the spread a little, never the result's validity. */
+/* The first and last member names of the collection picked from last on this thread, and
+ * what the space of names between them looks like. Finding them walks over the deleted
+ * members at both ends that the write buffer still holds until its checkpoint, and a run
+ * of SPOPs leaves many there: measured, that walk was 80% of SPOP's time while a set
+ * drained. The bounds only shape where picks land (any pick is still a member), so they
+ * are reused for a while: slightly stale bounds skew the spread a little, never the
+ * result's validity.
+ *
+ * The space: after the names' common prefix, a name is a number in [0, 1) written in
+ * base nalpha + 2, one digit per byte (a byte's rank among the bytes seen after the prefix
+ * in the names sampled at both ends, plus one; digit 0 is "the name ended here", so that a
+ * prefix sorts first), PICK_BYTES digits at most. measure() is that number: it follows
+ * name order. A member m owns the interval of points (uniform numbers) whose name lands
+ * on it, which ends at end(m), just past the names that are exactly m. */
 typedef struct pick_bounds {
     const ox_table *members;
     uint64_t id;
     int sub;
     unsigned uses;
-    size_t fl, ll, common, longest; /* longest: of the names sampled (at most PICK_BYTES) */
-    unsigned char first[PICK_BYTES], last[PICK_BYTES];
+    int usable;                 /* 0: the common prefix is too long to pick by (sample) */
+    size_t fl, ll, common;
+    unsigned char first[PICK_NAME], last[PICK_NAME];
     unsigned nalpha;
-    unsigned char alpha[256]; /* the bytes seen after the common prefix, ascending */
-    double gap; /* the median gap between the names sampled at either end, the smaller */
+    unsigned char alpha[256];   /* the bytes seen after the common prefix, ascending */
+    unsigned char rank[256];    /* the bytes of alpha below each byte */
+    double gap;                 /* the median gap between the names sampled at either end,
+                                   the smaller (HUGE_VAL: fewer than two at both ends) */
 } pick_bounds;
 
+static double space_measure(const pick_bounds *b, const unsigned char *name, size_t len)
+{
+    double f = 0, scale = 1;
+    for (size_t i = b->common; i < len && i < b->common + PICK_BYTES; i++) {
+        scale /= b->nalpha + 2;
+        f += (b->rank[name[i]] + 1) * scale;
+    }
+    return f;
+}
+
+/* Where the points that land on a member named name end. */
+static double space_end(const pick_bounds *b, const unsigned char *name, size_t len)
+{
+    size_t digits = len > b->common ? len - b->common : 0;
+    double w = 1;
+    for (size_t i = 0; i <= digits && i <= PICK_BYTES; i++)
+        w /= b->nalpha + 2;
+    return space_measure(b, name, len) + w;
+}
+
+/* The name of point u (in [0, 1)) into buf (room for PICK_NAME): its length. */
+static size_t space_name(const pick_bounds *b, double u, unsigned char *buf)
+{
+    size_t len = b->common;
+    memcpy(buf, b->first, b->common);
+    for (int i = 0; i < PICK_BYTES && b->nalpha; i++) {
+        u *= b->nalpha + 2;
+        double d = (double)(unsigned)u; /* 0 <= u < nalpha + 2 */
+        u -= d;
+        if (d < 1)
+            break; /* the name ends here */
+        if (d > b->nalpha && b->alpha[b->nalpha - 1] < 255) { /* past every byte seen */
+            buf[len++] = (unsigned char)(b->alpha[b->nalpha - 1] + 1);
+            break;
+        }
+        unsigned k = d > b->nalpha ? b->nalpha : (unsigned)d;
+        buf[len++] = b->alpha[k - 1];
+    }
+    return len;
+}
+
 /* The first PICK_SAMPLE member names at one end of c's sub-space (last: the highest
- * first), each cut at PICK_BYTES, into names/lens: how many. OX_OK or an error in *rc. */
-enum { PICK_SAMPLE = 32 };
+ * first), each cut at PICK_NAME, into names/lens: how many. OX_OK or an error in *rc. */
 static int sample_end(cmd_ctx *x, const db_coll *c, int sub, int last,
-                      unsigned char names[PICK_SAMPLE][PICK_BYTES], size_t *lens, int *rc)
+                      unsigned char names[PICK_SAMPLE][PICK_NAME], size_t *lens, int *rc)
 {
     unsigned char lo[COLL_KEY_PREFIX], hi[COLL_KEY_PREFIX];
     ox_val lov = {lo, coll_member_key(lo, c->id, sub, NULL, 0)};
@@ -477,7 +528,7 @@ static int sample_end(cmd_ctx *x, const db_coll *c, int sub, int last,
     *rc = range_iter(x, c->members, &lov, &hiv, last ? OX_ITER_DESC : 0, &it);
     while (*rc == OX_OK && n < PICK_SAMPLE && (*rc = ox_iter_next(it, &k, &v)) == OX_OK) {
         size_t len = k.len - COLL_KEY_PREFIX;
-        lens[n] = len < PICK_BYTES ? len : PICK_BYTES;
+        lens[n] = len < PICK_NAME ? len : PICK_NAME;
         memcpy(names[n], (const unsigned char *)k.data + COLL_KEY_PREFIX, lens[n]);
         n++;
     }
@@ -487,71 +538,6 @@ static int sample_end(cmd_ctx *x, const db_coll *c, int sub, int last,
     return n;
 }
 
-/* Where picks land: the space of names between a collection's first and last member.
- * After their common prefix, a point's bytes come from the bytes seen there in members at
- * both ends (names like m0 … m99999 get digits, user:1f… hex digits), the first one
- * between the two ends' bytes there; its length lies between the shorter end's and the
- * longest name seen, a shorter one 1/k as likely as the next for k possible bytes. measure() maps a name into
- * [0, 1] in name order, about as the points are spread, so that the distance from a point
- * to the member it lands on tells how large the gap before that member is. */
-typedef struct pick_space {
-    const pick_bounds *b;
-    size_t minlen, maxlen;
-    unsigned i0, n0, n;           /* the first byte: alpha[i0 .. i0 + n0) */
-    unsigned char rank[256];      /* bytes of alpha below each byte */
-} pick_space;
-
-static void space_init(pick_space *sp, const pick_bounds *b)
-{
-    sp->b = b;
-    sp->n = b->nalpha;
-    unsigned r = 0;
-    for (unsigned ch = 0; ch < 256; ch++) {
-        sp->rank[ch] = (unsigned char)(r < 255 ? r : 255);
-        r += r < b->nalpha && b->alpha[r] == ch;
-    }
-    unsigned lo = 0, hi = sp->n ? sp->n - 1 : 0;
-    if (b->common < b->fl)
-        lo = sp->rank[b->first[b->common]];
-    if (b->common < b->ll && sp->rank[b->last[b->common]] < hi)
-        hi = sp->rank[b->last[b->common]];
-    if (lo > hi)
-        lo = hi;
-    sp->i0 = lo;
-    sp->n0 = hi - lo + 1;
-    size_t minlen = b->fl < b->ll ? b->fl : b->ll, maxlen = b->fl < b->ll ? b->ll : b->fl;
-    maxlen = b->longest > maxlen ? b->longest : maxlen;
-    sp->minlen = minlen > b->common ? minlen : b->common + 1;
-    sp->maxlen = maxlen > sp->minlen ? maxlen : sp->minlen;
-}
-
-/* A random point into buf (room for PICK_BYTES): its length. */
-static size_t space_point(const pick_space *sp, uint64_t *seed, unsigned char *buf)
-{
-    const pick_bounds *b = sp->b;
-    size_t len = sp->maxlen;
-    while (len > sp->minlen && sp->n > 1 && rnd_next(seed) % sp->n == 0)
-        len--;
-    memcpy(buf, b->first, b->common);
-    for (size_t i = b->common; i < len; i++) {
-        unsigned r = (unsigned)(rnd_next(seed) >> 24);
-        buf[i] = !sp->n ? (unsigned char)r
-                 : i == b->common ? b->alpha[sp->i0 + r % sp->n0] : b->alpha[r % sp->n];
-    }
-    return len;
-}
-
-static double space_measure(const pick_space *sp, const unsigned char *name, size_t len)
-{
-    double f = 0, scale = 1;
-    size_t common = sp->b->common;
-    for (size_t i = common; i < len && i < common + PICK_BYTES; i++) {
-        scale /= sp->n + 2; /* digit 0: the name ended (a prefix sorts first) */
-        f += (sp->rank[name[i]] + 1) * scale;
-    }
-    return f;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -559,17 +545,16 @@ static int cmp_double(const void *a, const void *b)
 }
 
 static _Thread_local pick_bounds pick_cache;
-static _Thread_local pick_space pick_cache_space; /* over pick_cache */
 
-/* The space over c's pick bounds (sp->b), from this thread's cache. */
-static int pick_bounds_get(cmd_ctx *x, const db_coll *c, int sub, const pick_space **out)
+/* c's pick bounds, from this thread's cache. */
+static int pick_bounds_get(cmd_ctx *x, const db_coll *c, int sub, const pick_bounds **out)
 {
     pick_bounds *b = &pick_cache;
     int rc = OX_OK;
     if (b->members != c->members || b->id != c->id || b->sub != sub ||
         b->uses >= PICK_BOUNDS_USES) {
         b->members = NULL;
-        unsigned char names[2][PICK_SAMPLE][PICK_BYTES];
+        static _Thread_local unsigned char names[2][PICK_SAMPLE][PICK_NAME];
         size_t lens[2][PICK_SAMPLE];
         int n[2];
         for (int end = 0; end < 2 && rc == OX_OK; end++)
@@ -583,27 +568,25 @@ static int pick_bounds_get(cmd_ctx *x, const db_coll *c, int sub, const pick_spa
         b->common = 0;
         while (b->common < b->fl && b->common < b->ll && b->first[b->common] == b->last[b->common])
             b->common++;
+        b->usable = b->common + PICK_BYTES <= PICK_NAME;
         unsigned char seen[256] = {0};
-        b->longest = 0;
         for (int end = 0; end < 2; end++)
-            for (int i = 0; i < n[end]; i++) {
-                b->longest = lens[end][i] > b->longest ? lens[end][i] : b->longest;
+            for (int i = 0; i < n[end]; i++)
                 for (size_t j = b->common; j < lens[end][i]; j++)
                     seen[names[end][i][j]] = 1;
-            }
         b->nalpha = 0;
-        for (unsigned ch = 0; ch < 256; ch++)
+        for (unsigned ch = 0; ch < 256; ch++) {
+            b->rank[ch] = (unsigned char)(b->nalpha < 255 ? b->nalpha : 255);
             if (seen[ch])
                 b->alpha[b->nalpha++] = (unsigned char)ch;
+        }
         b->gap = HUGE_VAL;
-        pick_space *sp = &pick_cache_space;
-        space_init(sp, b);
         for (int end = 0; end < 2; end++) {
             double g[PICK_SAMPLE];
             int m = 0;
             for (int i = 1; i < n[end]; i++)
-                g[m++] = fabs(space_measure(sp, names[end][i], lens[end][i]) -
-                              space_measure(sp, names[end][i - 1], lens[end][i - 1]));
+                g[m++] = fabs(space_end(b, names[end][i], lens[end][i]) -
+                              space_end(b, names[end][i - 1], lens[end][i - 1]));
             if (m) {
                 qsort(g, (size_t)m, sizeof *g, cmp_double);
                 b->gap = g[m / 2] < b->gap ? g[m / 2] : b->gap;
@@ -615,34 +598,42 @@ static int pick_bounds_get(cmd_ctx *x, const db_coll *c, int sub, const pick_spa
         b->uses = 0;
     }
     b->uses++;
-    *out = &pick_cache_space;
+    *out = b;
     return OX_OK;
 }
 
-/* Each pick is the first member at or after a random point (wrapping round), kept only
- * if the point lies within a reach of it: a member after a gap wider than the reach then
- * has the reach's share, not the whole gap's (m1 after m0, when no other name starts with
- * m0, or user:8a among names mostly three hex digits long), and others retry. The reach
- * is the typical gap between neighbours sampled at either end (the mean gap at most, an
- * eighth of it at least, so that about one try in eight is kept): members closer than
- * that to the one before them come less often. The spread is then fair within a small
- * factor as far as the ends' spacing is the middle's; exact fairness would need counts
- * LMDB does not keep. */
+static int member_sample(cmd_ctx *x, const db_coll *c, int sub, uint64_t want,
+                         uint64_t *seed, srv_pairs *out);
+
+/* Each pick draws a point uniformly between the first member's interval and the last's
+ * end, and takes the first member at or after the point's name if the point lies within a
+ * reach of that member's end: a member after a wide gap in the names (m1 after m0, when no
+ * other name starts with m0; user:8a among names mostly three hex digits long) then has
+ * the reach's share, not the whole gap's, and other points retry. The reach is the typical
+ * gap between neighbours sampled at either end (the mean gap at most, an eighth of it at
+ * least, so that about one try in eight is kept): members closer than that to the one
+ * before them come less often. The spread is then fair within a small factor as far as
+ * the ends' spacing is the middle's; exact fairness would need counts LMDB does not keep.
+ * Names whose common prefix leaves less than PICK_BYTES of PICK_NAME are sampled whole. */
 static int member_pick(cmd_ctx *x, const db_coll *c, int sub, uint64_t n, uint64_t *seed,
                        srv_pairs *out)
 {
     enum { PICK_TRIES = 32 };
-    unsigned char lo[COLL_KEY_PREFIX + PICK_BYTES], hi[COLL_KEY_PREFIX];
-    const pick_space *sp;
-    int rc = pick_bounds_get(x, c, sub, &sp);
+    unsigned char lo[COLL_KEY_PREFIX + PICK_NAME], hi[COLL_KEY_PREFIX];
+    const pick_bounds *b;
+    int rc = pick_bounds_get(x, c, sub, &b);
     if (rc != OX_OK)
         return rc;
-    const pick_bounds *bounds = sp->b;
-    double mean_gap = (space_measure(sp, bounds->last, bounds->ll) -
-                       space_measure(sp, bounds->first, bounds->fl)) /
-                      (double)(c->count ? c->count : 1);
-    double reach = bounds->gap < mean_gap ? bounds->gap : mean_gap;
+    if (!b->usable) {
+        for (uint64_t i = 0; i < n && rc == OX_OK; i++)
+            rc = member_sample(x, c, sub, 1, seed, out);
+        return rc;
+    }
+    double first_end = space_end(b, b->first, b->fl), top = space_end(b, b->last, b->ll);
+    double mean_gap = (top - first_end) / (double)(c->count > 1 ? c->count - 1 : 1);
+    double reach = b->gap < mean_gap ? b->gap : mean_gap;
     reach = reach > mean_gap / 8 ? reach : mean_gap / 8;
+    double bottom = first_end - reach > 0 ? first_end - reach : 0;
     ox_val lov = {lo, 0}, hiv = {hi, coll_member_key(hi, c->id, sub + 1, NULL, 0)};
     coll_member_key(lo, c->id, sub, NULL, 0);
     srv_pairs best = {0}; /* the try nearest to its point, taken if none is kept */
@@ -650,9 +641,9 @@ static int member_pick(cmd_ctx *x, const db_coll *c, int sub, uint64_t n, uint64
         double best_dist = HUGE_VAL;
         best.len = best.n = 0;
         for (int tries = 0; tries < PICK_TRIES && rc == OX_OK; tries++) {
-            size_t len = space_point(sp, seed, lo + COLL_KEY_PREFIX);
-            lov.len = COLL_KEY_PREFIX + len;
-            double at = space_measure(sp, lo + COLL_KEY_PREFIX, len);
+            double u = bottom + (top - bottom) * ((double)(rnd_next(seed) >> 11) /
+                                                  9007199254740992.0);
+            lov.len = COLL_KEY_PREFIX + space_name(b, u, lo + COLL_KEY_PREFIX);
             int kept = 0;
             rc = OX_NOTFOUND;
             for (int pass = 0; pass < 2 && rc == OX_NOTFOUND; pass++) { /* then wrap round */
@@ -664,7 +655,8 @@ static int member_pick(cmd_ctx *x, const db_coll *c, int sub, uint64_t n, uint64
                 if ((rc = ox_iter_next(it, &k, &v)) == OX_OK) {
                     const unsigned char *m = (const unsigned char *)k.data + COLL_KEY_PREFIX;
                     size_t mlen = k.len - COLL_KEY_PREFIX;
-                    double dist = space_measure(sp, m, mlen) + pass - at;
+                    double dist = pass ? top - u + space_end(b, m, mlen) - bottom
+                                       : space_end(b, m, mlen) - u;
                     kept = mean_gap <= 0 || dist <= reach;
                     if (kept)
                         srv_pairs_add(out, m, mlen, v.data, v.len);
