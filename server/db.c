@@ -472,15 +472,14 @@ typedef struct pick_bounds {
     unsigned char rank[256];    /* the bytes of alpha below each byte */
     double gap;                 /* the median gap between the names sampled at either end,
                                    the smaller (HUGE_VAL: fewer than two at both ends) */
+    double digit[PICK_BYTES + 2]; /* digit[i]: the weight of the i-th digit, (nalpha+2)^-i */
 } pick_bounds;
 
 static double space_measure(const pick_bounds *b, const unsigned char *name, size_t len)
 {
-    double f = 0, scale = 1;
-    for (size_t i = b->common; i < len && i < b->common + PICK_BYTES; i++) {
-        scale /= b->nalpha + 2;
-        f += (b->rank[name[i]] + 1) * scale;
-    }
+    double f = 0;
+    for (size_t i = b->common; i < len && i < b->common + PICK_BYTES; i++)
+        f += (b->rank[name[i]] + 1) * b->digit[i - b->common + 1];
     return f;
 }
 
@@ -488,10 +487,8 @@ static double space_measure(const pick_bounds *b, const unsigned char *name, siz
 static double space_end(const pick_bounds *b, const unsigned char *name, size_t len)
 {
     size_t digits = len > b->common ? len - b->common : 0;
-    double w = 1;
-    for (size_t i = 0; i <= digits && i <= PICK_BYTES; i++)
-        w /= b->nalpha + 2;
-    return space_measure(b, name, len) + w;
+    digits = digits < PICK_BYTES ? digits : PICK_BYTES;
+    return space_measure(b, name, len) + b->digit[digits + 1];
 }
 
 /* The name of point u (in [0, 1)) into buf (room for PICK_NAME): its length. */
@@ -580,6 +577,9 @@ static int pick_bounds_get(cmd_ctx *x, const db_coll *c, int sub, const pick_bou
             if (seen[ch])
                 b->alpha[b->nalpha++] = (unsigned char)ch;
         }
+        b->digit[0] = 1;
+        for (int i = 1; i < PICK_BYTES + 2; i++)
+            b->digit[i] = b->digit[i - 1] / (b->nalpha + 2);
         b->gap = HUGE_VAL;
         for (int end = 0; end < 2; end++) {
             double g[PICK_SAMPLE];
