@@ -9,6 +9,7 @@
 
 #include "cmd.h"
 #include "db.h"
+#include "pick.h"
 #include "log.h"
 #include "num.h"
 
@@ -273,5 +274,5 @@ void cmd_hgetall(cmd_ctx *x) { getall_generic(x, WANT_KEYS | WANT_VALS); }
 
 void cmd_hrandfield(cmd_ctx *x)
 {
-    db_reply_random(x, DB_HASH, "withvalues");
+    pick_reply_random(x, DB_HASH, "withvalues");
 }

@@ -8,6 +8,7 @@
 
 #include "cmd.h"
 #include "db.h"
+#include "pick.h"
 #include "log.h"
 #include "num.h"
 #include "util.h"
@@ -142,7 +143,7 @@ static void reply_members(cmd_ctx *x, srv_pairs *got, int as_set)
 
 void cmd_srandmember(cmd_ctx *x)
 {
-    db_reply_random(x, DB_SET, NULL);
+    pick_reply_random(x, DB_SET, NULL);
 }
 
 void cmd_spop(cmd_ctx *x)
@@ -163,7 +164,7 @@ void cmd_spop(cmd_ctx *x)
         return;
     }
     srv_pairs got = {0}; /* without a count: one pick */
-    int rc = db_member_random(x, &c, with_count ? count : -1, &got);
+    int rc = pick_random(x, &c, with_count ? count : -1, &got);
     ox_val m, v;
     size_t off = 0;
     long long removed = 0;

@@ -12,6 +12,7 @@
 #include "block.h"
 #include "cmd.h"
 #include "db.h"
+#include "pick.h"
 #include "log.h"
 #include "num.h"
 #include "util.h"
@@ -789,7 +790,7 @@ void cmd_zpopmax(cmd_ctx *x) { pop_generic(x, 1); }
 
 void cmd_zrandmember(cmd_ctx *x)
 {
-    db_reply_random(x, DB_ZSET, "withscores");
+    pick_reply_random(x, DB_ZSET, "withscores");
 }
 
 /* ---- ZUNION, ZINTER, ZDIFF, their STORE forms, ZINTERCARD --------------------------------- */

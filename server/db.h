@@ -129,15 +129,6 @@ void db_remove_members(cmd_ctx *x, int type);
 /* The whole of HLEN and SCARD: replies the member count of argv[1] (0: none). */
 void db_reply_count(cmd_ctx *x, int type);
 
-/* The whole of HRANDFIELD, SRANDMEMBER and ZRANDMEMBER on argv[1] of that type: the count
- * argv[2] and the option `values` ("withvalues", "withscores"; NULL: none) checked in
- * Redis's order, then db_member_random's picks, as Redis replies them (RESP3 with values:
- * [member, value] pairs; a sorted set's value is its score). A negative count below
- * -DB_RAND_MAX_PICKS is refused ("value is out of range"): Redis 7.0 builds such a reply
- * and runs out of memory. */
-#define DB_RAND_MAX_PICKS (1LL << 26)
-void db_reply_random(cmd_ctx *x, int type, const char *values);
-
 /* Reads member name of c's sub-space sub: OX_OK with *val, OX_NOTFOUND, or an error. */
 int db_member_get(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
                   ox_val *val);
@@ -154,14 +145,12 @@ int db_member_del(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_
 /* An iterator over c's sub-space sub in name order, from after position `after` (its
  * ox_iter_pos; NULL: from the start). Keys it returns start with the 9-byte prefix. */
 int db_member_iter(cmd_ctx *x, const db_coll *c, int sub, const ox_val *after, ox_iter **it);
-
-/* Random members of c into out (pairs: name, value), for HRANDFIELD, SRANDMEMBER and
- * SPOP: count < 0, -count picks with repeats (each the first member at or after a random
- * name, fair within a few times: db.c; O(log n) each); else count distinct members, all
- * of them if count >= c->count: by distinct picks when count is under a 16th of the
- * members, else by reservoir sampling in one pass (memory: the picks). OX_OK or an
- * error. */
-int db_member_random(cmd_ctx *x, const db_coll *c, long long count, srv_pairs *out);
+/* A walk of c's sub-space sub from lo to its last member, both included (lo NULL: from the
+ * first; lo is a member key with its prefix, or with OX_ITER_POS a position from
+ * ox_iter_pos), in the order flags say (OX_ITER_DESC: from the last member down to lo;
+ * OX_ITER_KEYS_ONLY, OX_ITER_AFTER as ox_range). */
+int db_member_range(cmd_ctx *x, const db_coll *c, int sub, const ox_val *lo, unsigned flags,
+                    ox_iter **it);
 
 /* A merge of the member orders of n collections (SUNION, ZUNION): each member once, in
  * order, with the inputs that hold it. cs[i] NULL or not existing: an empty input. Members

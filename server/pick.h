@@ -1,0 +1,39 @@
+/* pick.h — random members of a collection: what HRANDFIELD, SRANDMEMBER, ZRANDMEMBER and
+ * SPOP draw.
+ *
+ * LMDB keeps no counts, so the i-th member of a collection costs a walk of i members.
+ * pick.c walks a collection of up to PICK_FENCE_MAX members once and keeps the position of
+ * every step-th member (a fence): a pick is then one seek and fewer than step steps, and
+ * uniform over the members as they were at that walk. A larger collection is picked from by
+ * name, fair within a few times where its names are spread alike (pick.c says how). Either
+ * way every pick is a member that is there: writes since a walk only shift the spread.
+ *
+ * Threads: any thread that runs commands (an I/O thread's snapshot or the writer's
+ * transaction, as db.h). Each keeps its own cache of fences and bounds, PICK_CACHE
+ * collections, in fixed thread-local memory (no allocation outlives a call).
+ */
+#ifndef PICK_H
+#define PICK_H
+
+#include "db.h"
+
+/* Collections of up to this many members get fences. */
+#define PICK_FENCE_MAX 16384
+
+/* Random members of c into out (pairs: name, value). count < 0: -count picks with repeats,
+ * in random order (-count of a 16th of the members or more: one walk of the collection per
+ * 65536 picks, else one seek each). count >= 0: count distinct members, all of them if
+ * count >= c->count: by distinct picks when count is under a 16th of the members, else by
+ * reservoir sampling in one walk. Memory: the picks. OX_OK or an error. */
+int pick_random(cmd_ctx *x, const db_coll *c, long long count, srv_pairs *out);
+
+/* The whole of HRANDFIELD, SRANDMEMBER and ZRANDMEMBER on argv[1] of that type: the count
+ * argv[2] and the option `values` ("withvalues", "withscores"; NULL: none) checked in
+ * Redis's order, then pick_random's picks, as Redis replies them (RESP3 with values:
+ * [member, value] pairs; a sorted set's value is its score). A negative count below
+ * -PICK_MAX_PICKS is refused ("value is out of range"): Redis 7.0 builds such a reply
+ * and runs out of memory. */
+#define PICK_MAX_PICKS (1LL << 26)
+void pick_reply_random(cmd_ctx *x, int type, const char *values);
+
+#endif
