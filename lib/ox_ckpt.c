@@ -466,6 +466,7 @@ int ox_store_write_info(ox_store *s, ox_write_info *wi)
     if (!s)
         return OX_EINVAL;
     wi->buffer_limit = 2 * (uint64_t)s->mem_budget;
+    wi->buffer_peak = atomic_load_explicit(&s->mem_peak, memory_order_relaxed);
     pthread_mutex_lock(&s->view_mu);
     for (int i = 0; i < s->view->nmem; i++)
         wi->buffer_bytes += ox__mem_bytes(s->view->mem[i]);

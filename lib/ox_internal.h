@@ -111,6 +111,7 @@ struct ox_store {
     int read_only, in_memory, sync;
     size_t wal_size;           /* ox_options.wal_size: the log's segment size */
     size_t mem_budget;         /* bytes at which the active write buffer is frozen */
+    atomic_size_t mem_peak;    /* the most bytes a write buffer held at a commit */
     uint64_t ckpt_age_ms;      /* age at which it is, full or not */
     unsigned env_maxdbs, env_maxreaders; /* the env's limits, for a reopen (ox__revive) */
     long long revive_busy_s;   /* when a reopen last found readers staying (monotonic s) */

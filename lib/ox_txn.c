@@ -508,6 +508,9 @@ int ox_txn_commit(ox_txn *x)
     uint64_t seq = x->rd.seq;
     s->last_seq = seq;
     ox__mem_committed(x->mem, seq);
+    size_t bytes = ox__mem_bytes(x->mem);
+    if (bytes > atomic_load_explicit(&s->mem_peak, memory_order_relaxed))
+        atomic_store_explicit(&s->mem_peak, bytes, memory_order_relaxed); /* one writer */
     for (unsigned i = 0; i < s->ntables; i++) {
         if (!x->dcount[i] && !x->dexp[i])
             continue;

@@ -505,6 +505,9 @@ typedef struct ox_write_info {
     uint64_t buffer_bytes;     /* held by the write buffers: the active one and the one a
                                   checkpoint is writing (arena bytes, indexes included) */
     uint64_t buffer_limit;     /* ox_options.mem_limit in force */
+    uint64_t buffer_peak;      /* the most bytes one write buffer held at a commit since the
+                                  open (a transaction larger than the buffer's budget grows
+                                  it past that budget) */
     int checkpointing;         /* 1 while a frozen buffer waits for LMDB or is being written */
     uint64_t checkpoints;      /* checkpoints written since the open */
     uint64_t checkpoint_waits; /* write transactions that waited for a checkpoint because

@@ -133,7 +133,7 @@ void cmd_info(cmd_ctx *x)
                      "rdb_bgsave_in_progress:%d\r\nrdb_last_save_time:%llu\r\n"
                      "rdb_last_bgsave_status:%s\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n"
                      "aof_last_write_status:%s\r\nappendfsync:%s\r\ndata_file_size:%llu\r\n"
-                     "write_buffer_bytes:%llu\r\nwrite_buffer_limit:%llu\r\n"
+                     "write_buffer_bytes:%llu\r\nwrite_buffer_limit:%llu\r\nwrite_buffer_peak:%llu\r\n"
                      "checkpoint_in_progress:%d\r\ncheckpoints:%llu\r\ncheckpoint_waits:%llu\r\n"
                      "last_checkpoint_ms:%llu\r\nlast_checkpoint_status:%s\r\n"
                      "commits_since_checkpoint:%llu\r\ndata_file_pages:%llu\r\n"
@@ -146,7 +146,8 @@ void cmd_info(cmd_ctx *x)
                  srv.cfg.appendfsync == CONF_FSYNC_ALWAYS ? "always"
                  : srv.cfg.appendfsync == CONF_FSYNC_EVERYSEC ? "everysec" : "no",
                  (unsigned long long)disk, (unsigned long long)wi.buffer_bytes,
-                 (unsigned long long)wi.buffer_limit, wi.checkpointing,
+                 (unsigned long long)wi.buffer_limit, (unsigned long long)wi.buffer_peak,
+                 wi.checkpointing,
                  (unsigned long long)wi.checkpoints, (unsigned long long)wi.checkpoint_waits,
                  (unsigned long long)wi.last_checkpoint_ms,
                  wi.last_checkpoint_status == OX_OK || wi.last_checkpoint_status == OX_EBUSY
