@@ -370,6 +370,45 @@ static void cursor_from_earlier_process_is_refused(void)
     redisFree(c);
 }
 
+/* HSCAN, SSCAN and ZSCAN resumed from a cursor stay in their collection: the walk's end
+ * was a member key passed as a position (a key's position is not itself), so the second
+ * call of a 15-member scan by 10 went on into the next collection's members. */
+static void collection_scans_stay_in_their_collection(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    const char *add[] = {"SADD %s a b c d e f g h i j k l m n o",
+                         "HSET %s a 1 b 1 c 1 d 1 e 1 f 1 g 1 h 1 i 1 j 1 k 1 l 1 m 1 n 1 o 1",
+                         "ZADD %s 1 a 2 b 3 c 4 d 5 e 6 f 7 g 8 h 9 i 10 j 11 k 12 l 13 m 14 n 15 o"};
+    const char *after[] = {"SADD %s x1 x2 x3", "HSET %s x1 1 x2 1", "ZADD %s 1 x1 2 x2"};
+    const char *scan[] = {"SSCAN", "HSCAN", "ZSCAN"};
+    for (int t = 0; t < 3; t++) {
+        char k1[16], k2[16];
+        snprintf(k1, sizeof k1, "cs:%d:1", t);
+        snprintf(k2, sizeof k2, "cs:%d:2", t);
+        freeReplyObject(redisCommand(c, add[t], k1));
+        freeReplyObject(redisCommand(c, after[t], k2));
+        redisReply *r = redisCommand(c, "%s %s 0 COUNT 10", scan[t], k1);
+        T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2);
+        char cursor[32];
+        snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+        freeReplyObject(r);
+        T_ASSERT(strcmp(cursor, "0") != 0);
+        r = redisCommand(c, "%s %s %s COUNT 10", scan[t], k1, cursor);
+        T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2);
+        T_EQ_STR(r->element[0]->str, "0");
+        redisReply *m = r->element[1];
+        size_t want = t == 0 ? 5 : 10; /* HSCAN and ZSCAN: name, value pairs */
+        if (m->elements != want)
+            T_FAIL("%s %s from a cursor: %zu elements, expected %zu", scan[t], k1,
+                   m->elements, want);
+        for (size_t i = 0; i < m->elements; i += t == 0 ? 1 : 2)
+            T_ASSERT(m->element[i]->str[0] >= 'a' && m->element[i]->str[0] <= 'o');
+        freeReplyObject(r);
+    }
+    redisFree(c);
+}
+
 int main(void)
 {
     T_RUN(server_starts_with_data);
@@ -383,6 +422,7 @@ int main(void)
     T_RUN(cursor_survives_reconnect);
     T_RUN(match_prefix_seeks_straight_to_it);
     T_RUN(cursor_from_earlier_process_is_refused);
+    T_RUN(collection_scans_stay_in_their_collection);
     t_failed += sp_stop_or_dump(&g_srv);
     return T_MAIN_END();
 }
