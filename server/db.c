@@ -391,10 +391,18 @@ int db_member_del(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_
 int db_member_range(cmd_ctx *x, const db_coll *c, int sub, const ox_val *lo, unsigned flags,
                     ox_iter **it)
 {
-    unsigned char lb[COLL_KEY_PREFIX], hb[COLL_KEY_PREFIX];
+    unsigned char lb[COLL_KEY_PREFIX], hb[COLL_KEY_PREFIX], lp[OX_POS_MAX], hp[OX_POS_MAX];
     ox_val first = {lb, coll_member_key(lb, c->id, sub, NULL, 0)};
     ox_val hi = {hb, coll_member_key(hb, c->id, sub + 1, NULL, 0)};
-    return range_iter(x, c->members, lo ? lo : &first, &hi, flags, it);
+    int rc = OX_OK;
+    if (flags & OX_ITER_POS) { /* the bounds as positions too (a key's is not itself) */
+        rc = ox_key_pos(srv.store, hb, hi.len, hp, &hi.len);
+        hi.data = hp;
+        if (rc == OX_OK && !lo)
+            rc = ox_key_pos(srv.store, lb, first.len, lp, &first.len);
+        first.data = lp;
+    }
+    return rc ? rc : range_iter(x, c->members, lo ? lo : &first, &hi, flags, it);
 }
 
 int db_member_iter(cmd_ctx *x, const db_coll *c, int sub, const ox_val *after, ox_iter **it)
@@ -528,17 +536,17 @@ void db_merge_close(db_merge *m)
  * an error. */
 static int copy_members(cmd_ctx *x, ox_table *from, uint64_t id, const db_coll *dst)
 {
-    unsigned char lo[COLL_KEY_PREFIX], hi[COLL_KEY_PREFIX], pos[OX_POS_MAX];
+    unsigned char lo[COLL_KEY_PREFIX], hi[COLL_KEY_PREFIX], pos[OX_POS_MAX], hipos[OX_POS_MAX];
     ox_val lov = {lo, coll_member_key(lo, id, DB_SUB_HEAD + 1, NULL, 0)};
-    ox_val hiv = {hi, coll_member_key(hi, id + 1, 0, NULL, 0)}, k, v;
+    ox_val hiv = {hi, coll_member_key(hi, id + 1, 0, NULL, 0)}, hip = {hipos, 0}, k, v;
     size_t poslen = 0;
-    int rc = OX_OK, more = 1;
+    int rc = ox_key_pos(srv.store, hi, hiv.len, hipos, &hip.len), more = 1;
     srv_pairs chunk = {0};
     while (rc == OX_OK && more) {
         ox_iter *it = NULL;
         ox_val after = {pos, poslen};
         /* Gathered first: the iterator's values must not be read across the puts. */
-        rc = poslen ? ox_txn_range(x->txn, from, &after, &hiv, OX_ITER_POS | OX_ITER_AFTER, &it)
+        rc = poslen ? ox_txn_range(x->txn, from, &after, &hip, OX_ITER_POS | OX_ITER_AFTER, &it)
                     : ox_txn_range(x->txn, from, &lov, &hiv, 0, &it);
         if (rc)
             break;
