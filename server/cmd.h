@@ -59,6 +59,16 @@ typedef struct cmd_ctx {
      * the key argv[block_key] that woke it. */
     int block, block_first, block_last, block_type, block_retry, block_key;
     uint64_t block_deadline;
+    /* Builds of a whole collection (db_bulk_begin): the writer sets commit_part when the
+     * command runs first in its batch part, outside EXEC; it commits what txn holds and
+     * begins the next transaction into txn (OX_OK or the error: txn is then NULL).
+     * bulk_wait: the command asked to run again first in a part (it wrote and replied
+     * nothing). bulk: a build in parts is under way, its walks (db_walk) suspend at each
+     * part's commit; parts counts those commits. */
+    int (*commit_part)(struct cmd_ctx *x);
+    int bulk_wait, bulk;
+    struct db_walk *walks;
+    unsigned parts;
 } cmd_ctx;
 
 typedef void cmd_fn(cmd_ctx *x);

@@ -9,9 +9,9 @@
 
 #include "cmd.h"
 #include "db.h"
-#include "pick.h"
 #include "log.h"
 #include "num.h"
+#include "pick.h"
 
 /* The field name of a member key an iterator returned (after its COLL_KEY_PREFIX bytes). */
 static ox_val field_of(const ox_val *k)

@@ -6,11 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bulk.h"
 #include "cmd.h"
 #include "db.h"
-#include "pick.h"
 #include "log.h"
 #include "num.h"
+#include "pick.h"
 #include "util.h"
 
 static ox_val member_of(const ox_val *k)
@@ -245,6 +246,8 @@ static int sink_put(cmd_ctx *x, sink *s, const ox_val *m, int *err)
         resp_write_bulk(x->out, m->data, m->len);
     } else if (s->to == TO_STORE) {
         int added, rc = db_member_add(x, &s->dst, DB_SUB_FIELD, m->data, m->len, "", 0, &added);
+        if (rc == OX_OK)
+            rc = bulk_step(x);
         if (rc != OX_OK) {
             *err = rc;
             return -1;
@@ -260,10 +263,10 @@ static int sink_put(cmd_ctx *x, sink *s, const ox_val *m, int *err)
 static int filter_into(cmd_ctx *x, const db_coll *c, const db_coll *sets, int nsets, int skip,
                        int op, sink *s)
 {
-    ox_iter *it = NULL;
-    int rc = db_member_iter(x, c, DB_SUB_FIELD, NULL, &it), err = OX_OK, go = 1;
+    db_walk *w = NULL;
+    int rc = db_member_walk(x, c, DB_SUB_FIELD, &w), err = OX_OK, go = 1;
     ox_val k, v;
-    while (rc == OX_OK && go > 0 && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+    while (rc == OX_OK && go > 0 && (rc = bulk_walk_next(w, &k, &v)) == OX_OK) {
         ox_val m = member_of(&k);
         int keep = 1;
         for (int i = 0; keep && i < nsets; i++) {
@@ -277,7 +280,7 @@ static int filter_into(cmd_ctx *x, const db_coll *c, const db_coll *sets, int ns
         if (keep && go > 0)
             go = sink_put(x, s, &m, &err);
     }
-    ox_iter_close(it); /* NULL if it never opened */
+    bulk_walk_close(w); /* NULL if it never opened */
     return go < 0 ? err : rc == OX_NOTFOUND ? OX_OK : rc;
 }
 
@@ -313,6 +316,18 @@ static int algebra_or_reply(cmd_ctx *x, int op, int first, int nkeys, sink *s)
         if (found && (smallest < 0 || sets[i].count < sets[smallest].count))
             smallest = i;
     }
+    if (s->to == TO_STORE) { /* at most the members walked: the union's, or the first's */
+        uint64_t most = op == OP_UNION ? 0 : op == OP_INTER ? sets[smallest < 0 ? 0 : smallest].count
+                                                            : sets[0].count;
+        for (int i = 0; op == OP_UNION && i < nkeys; i++)
+            most += sets[i].count;
+        if (!bulk_begin(x, most) || (rc = db_coll_fresh(x, &s->dst)) != OX_OK) {
+            free(sets);
+            if (rc != OX_OK)
+                cmd_store_error(x, rc);
+            return -1; /* or nothing written or replied: it runs again (bulk.h) */
+        }
+    }
     if (s->to == TO_REPLY)
         resp_write_deferred(x->out, &s->d);
     if (op == OP_UNION)
@@ -345,15 +360,10 @@ static void algebra_reply(cmd_ctx *x, int op)
 static void algebra_store(cmd_ctx *x, int op)
 {
     sink s = {.to = TO_STORE, .dst = {.type = DB_SET, .members = db_members_of(x->table)}};
-    int rc = db_coll_fresh(x, &s.dst);
-    if (rc != OX_OK) {
-        cmd_store_error(x, rc);
-        return;
-    }
     if (algebra_or_reply(x, op, 2, x->argc - 2, &s) < 0)
         return;
     s.dst.count = s.n;
-    rc = db_coll_replace(x, &x->argv[1], &s.dst);
+    int rc = db_coll_replace(x, &x->argv[1], &s.dst);
     if (rc != OX_OK)
         cmd_store_error(x, rc);
     else

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bulk.h"
 #include "cmd.h"
 #include "coll_fmt.h"
 #include "db.h"
@@ -287,6 +288,8 @@ static void sort_generic(cmd_ctx *x, int readonly)
                 free(val);
             }
         }
+    } else if (!bulk_begin(x, (uint64_t)outlen)) {
+        /* nothing written or replied: it runs again first in a batch part (bulk.h) */
     } else {
         db_coll dst = {.type = DB_LIST, .members = db_members_of(x->table)};
         rc = db_coll_fresh(x, &dst);
@@ -301,6 +304,8 @@ static void sort_generic(cmd_ctx *x, int readonly)
                                    NULL);
                 dst.count += rc == OX_OK;
                 free(val);
+                if (rc == OX_OK)
+                    rc = bulk_step(x);
             }
         if (rc == OX_OK)
             rc = db_coll_replace(x, &x->argv[store], &dst);

@@ -10,11 +10,12 @@
 #include <string.h>
 
 #include "block.h"
+#include "bulk.h"
 #include "cmd.h"
 #include "db.h"
-#include "pick.h"
 #include "log.h"
 #include "num.h"
+#include "pick.h"
 #include "util.h"
 
 #define SCORE_LEN 8
@@ -473,12 +474,11 @@ static long long zwalk(cmd_ctx *x, db_coll *c, const zrange *r, zvisit *visit, v
             *blen = IDX_PREFIX;
         }
     }
-    ox_iter *it = NULL;
-    int rc = x->txn ? ox_txn_range(x->txn, c->members, &lov, &hiv, r->rev ? OX_ITER_DESC : 0, &it)
-                    : ox_snapshot_range(x->snap, c->members, &lov, &hiv, r->rev ? OX_ITER_DESC : 0, &it);
+    db_walk *w = NULL;
+    int rc = bulk_walk_open(x, c->members, &lov, &hiv, r->rev ? OX_ITER_DESC : 0, &w);
     ox_val k, v;
     int go = 1, lex_started = 0;
-    while (rc == OX_OK && go > 0 && limit != 0 && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+    while (rc == OX_OK && go > 0 && limit != 0 && (rc = bulk_walk_next(w, &k, &v)) == OX_OK) {
         if (k.len < IDX_PREFIX) {
             rc = OX_ECORRUPT;
             break;
@@ -505,7 +505,7 @@ static long long zwalk(cmd_ctx *x, db_coll *c, const zrange *r, zvisit *visit, v
         n++;
         go = visit(x, c, &m, s, ctx, err);
     }
-    ox_iter_close(it); /* NULL if it never opened */
+    bulk_walk_close(w); /* NULL if it never opened */
     if (go < 0)
         return -1;
     if (rc != OX_OK && rc != OX_NOTFOUND) {
@@ -553,6 +553,8 @@ static int visit_store(cmd_ctx *x, db_coll *c, const ox_val *m, double s, void *
     (void)c;
     int rc = zset_put(x, dst, m->data, m->len, 0, 0, s);
     dst->count++;
+    if (rc == OX_OK)
+        rc = bulk_step(x);
     if (rc != OX_OK)
         *err = rc;
     return rc == OX_OK ? 1 : -1;
@@ -642,6 +644,8 @@ static void zrange_generic(cmd_ctx *x, int form)
     if (found < 0)
         return;
     if (form == ZR_STORE) {
+        if (!bulk_begin(x, c.count))
+            return; /* nothing written or replied: it runs again (bulk.h) */
         dst = (db_coll){.type = DB_ZSET, .members = db_members_of(x->table)};
         int rc = db_coll_fresh(x, &dst);
         long long n = rc == OX_OK ? zwalk(x, &c, &r, visit_store, &dst, &err) : -1;
@@ -840,6 +844,8 @@ static int zsink_put(cmd_ctx *x, zsink *k, const ox_val *m, double score, int *e
 {
     if (k->to == 1) {
         int rc = zset_put(x, &k->dst, m->data, m->len, 0, 0, score);
+        if (rc == OX_OK)
+            rc = bulk_step(x);
         if (rc != OX_OK) {
             *err = rc;
             return -1;
@@ -869,10 +875,10 @@ static int src_find(cmd_ctx *x, const zsrc *s, const ox_val *m, double *score, i
 /* INTER walks the smallest input and looks the others up; DIFF walks the first. */
 static int zfilter(cmd_ctx *x, const zsrc *src, int n, int walk, int op, int agg, zsink *k)
 {
-    ox_iter *it = NULL;
-    int rc = db_member_iter(x, &src[walk].c, DB_SUB_FIELD, NULL, &it), err = OX_OK, go = 1;
+    db_walk *w = NULL;
+    int rc = db_member_walk(x, &src[walk].c, DB_SUB_FIELD, &w), err = OX_OK, go = 1;
     ox_val key, v;
-    while (rc == OX_OK && go > 0 && (rc = ox_iter_next(it, &key, &v)) == OX_OK) {
+    while (rc == OX_OK && go > 0 && (rc = bulk_walk_next(w, &key, &v)) == OX_OK) {
         ox_val m = {(const unsigned char *)key.data + COLL_KEY_PREFIX, key.len - COLL_KEY_PREFIX};
         double score = src_score(&src[walk], &v), other;
         int keep = 1;
@@ -889,7 +895,7 @@ static int zfilter(cmd_ctx *x, const zsrc *src, int n, int walk, int op, int agg
         if (keep && go > 0)
             go = zsink_put(x, k, &m, score, &err);
     }
-    ox_iter_close(it); /* NULL if it never opened */
+    bulk_walk_close(w); /* NULL if it never opened */
     return go < 0 ? err : rc == OX_NOTFOUND ? OX_OK : rc;
 }
 
@@ -1036,6 +1042,13 @@ static void zsetop_generic(cmd_ctx *x, int op, int store, int card)
         missing += !src[i].c.exists;
         if (src[i].c.count < src[smallest].c.count)
             smallest = i;
+    }
+    uint64_t most = op == ZOP_UNION ? 0 : src[op == ZOP_INTER ? smallest : 0].c.count;
+    for (int i = 0; op == ZOP_UNION && i < n; i++)
+        most += src[i].c.count;
+    if (store && !bulk_begin(x, most)) {
+        free(src);
+        return; /* nothing written or replied: it runs again (bulk.h) */
     }
     if (rc == OX_OK && store) {
         k.dst = (db_coll){.type = DB_ZSET, .members = db_members_of(x->table)};

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "block.h"
+#include "bulk.h"
 #include "cmd.h"
 #include "dbmap_fmt.h"
 #include "log.h"
@@ -405,6 +406,14 @@ int db_member_range(cmd_ctx *x, const db_coll *c, int sub, const ox_val *lo, uns
     return rc ? rc : range_iter(x, c->members, lo ? lo : &first, &hi, flags, it);
 }
 
+int db_member_walk(cmd_ctx *x, const db_coll *c, int sub, db_walk **w)
+{
+    unsigned char lb[COLL_KEY_PREFIX], hb[COLL_KEY_PREFIX];
+    ox_val lo = {lb, coll_member_key(lb, c->id, sub, NULL, 0)};
+    ox_val hi = {hb, coll_member_key(hb, c->id, sub + 1, NULL, 0)};
+    return bulk_walk_open(x, c->members, &lo, &hi, 0, w);
+}
+
 int db_member_iter(cmd_ctx *x, const db_coll *c, int sub, const ox_val *after, ox_iter **it)
 {
     unsigned char p[COLL_KEY_PREFIX];
@@ -448,8 +457,10 @@ void db_reply_count(cmd_ctx *x, int type)
 /* ---- merges ------------------------------------------------------------------------ */
 
 struct db_merge {
+    cmd_ctx *x;
     int n;
-    ox_iter **it;
+    unsigned parts;      /* x->parts when cur and val were read */
+    db_walk **w;
     ox_val *cur, *val;   /* cur[i].data NULL: input i is done */
     unsigned char *on;   /* on[i]: input i holds the member last returned (steps next) */
 };
@@ -464,7 +475,7 @@ static int member_key_cmp(const ox_val *a, const ox_val *b)
 
 static int merge_step(db_merge *m, int i)
 {
-    int rc = ox_iter_next(m->it[i], &m->cur[i], &m->val[i]);
+    int rc = bulk_walk_next(m->w[i], &m->cur[i], &m->val[i]);
     if (rc == OX_NOTFOUND)
         m->cur[i].data = NULL;
     return rc == OX_NOTFOUND ? OX_OK : rc;
@@ -473,7 +484,9 @@ static int merge_step(db_merge *m, int i)
 int db_merge_open(cmd_ctx *x, const db_coll *const *cs, int n, db_merge **out)
 {
     db_merge *m = srv_xcalloc(1, sizeof *m);
-    m->it = srv_xcalloc((size_t)n, sizeof *m->it);
+    m->x = x;
+    m->parts = x->parts;
+    m->w = srv_xcalloc((size_t)n, sizeof *m->w);
     m->cur = srv_xcalloc((size_t)n, sizeof *m->cur);
     m->val = srv_xcalloc((size_t)n, sizeof *m->val);
     m->on = srv_xcalloc((size_t)n, 1);
@@ -481,7 +494,7 @@ int db_merge_open(cmd_ctx *x, const db_coll *const *cs, int n, db_merge **out)
     int rc = OX_OK;
     for (int i = 0; rc == OX_OK && i < n; i++)
         if (cs[i] && cs[i]->exists &&
-            (rc = db_member_iter(x, cs[i], DB_SUB_FIELD, NULL, &m->it[i])) == OX_OK)
+            (rc = db_member_walk(x, cs[i], DB_SUB_FIELD, &m->w[i])) == OX_OK)
             rc = merge_step(m, i);
     if (rc != OX_OK)
         db_merge_close(m);
@@ -492,6 +505,10 @@ int db_merge_open(cmd_ctx *x, const db_coll *const *cs, int n, db_merge **out)
 int db_merge_next(db_merge *m, ox_val *member)
 {
     int rc = OX_OK, min = -1;
+    for (int i = 0; m->parts != m->x->parts && rc == OX_OK && i < m->n; i++)
+        if (m->cur[i].data) /* a part's commit made what they point to stale */
+            rc = bulk_walk_again(m->w[i], &m->cur[i], &m->val[i]);
+    m->parts = m->x->parts;
     for (int i = 0; rc == OX_OK && i < m->n; i++) /* past the member last returned */
         if (m->on[i] && (m->on[i] = 0, m->cur[i].data))
             rc = merge_step(m, i);
@@ -518,9 +535,9 @@ void db_merge_close(db_merge *m)
 {
     if (!m)
         return;
-    for (int i = 0; m->it && i < m->n; i++)
-        ox_iter_close(m->it[i]);
-    free(m->it);
+    for (int i = 0; m->w && i < m->n; i++)
+        bulk_walk_close(m->w[i]);
+    free(m->w);
     free(m->cur);
     free(m->val);
     free(m->on);
@@ -565,6 +582,8 @@ static int copy_members(cmd_ctx *x, ox_table *from, uint64_t id, const db_coll *
             coll_member_key(kp, dst->id, kp[8], NULL, 0);
             rc = ox_txn_put(x->txn, dst->members, kp, k.len, v.data, v.len, 0, 0);
         }
+        if (rc == OX_OK)
+            rc = bulk_step(x); /* no iterator is open here */
     }
     srv_pairs_free(&chunk);
     return rc;
@@ -580,6 +599,12 @@ int db_transfer_or_reply(cmd_ctx *x, const resp_arg *src, int dbd, const resp_ar
     int rc = db_read(x, ts, src, &v, &type, &at);
     if (rc == OX_NOTFOUND)
         return 0;
+    uint64_t id = 0, count;
+    int64_t head, tail;
+    if (rc == OX_OK && type != DB_STRING && (td != ts || keep_src) &&
+        coll_meta_decode(v.data, v.len, &id, &count, &head, &tail) == OX_OK &&
+        !bulk_begin(x, count))
+        return -1; /* nothing written or replied: it runs again first in a batch part */
     unsigned char *val = NULL;
     size_t len = v.len;
     if (rc == OX_OK && !(val = malloc(len ? len : 1)))
@@ -596,7 +621,6 @@ int db_transfer_or_reply(cmd_ctx *x, const resp_arg *src, int dbd, const resp_ar
         rc = ox_txn_put(x->txn, td, dst->ptr, dst->len, val, len, at, OX_PUT_KIND(type));
     } else if (rc == OX_OK) {
         db_coll c = {.type = type, .exists = 0, .members = db_members_of(td)};
-        uint64_t id = 0;
         rc = coll_meta_decode(val, len, &id, &c.count, &c.head, &c.tail);
         if (rc != OX_OK) {
             /* not a collection's record */

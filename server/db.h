@@ -24,6 +24,7 @@
 #ifndef DB_H
 #define DB_H
 
+#include "bulk.h"
 #include "cmd.h"
 #include "coll_fmt.h"
 #include "util.h"
@@ -57,7 +58,8 @@ int db_type_or_reply(cmd_ctx *x, const resp_arg *key);
 int db_delete(cmd_ctx *x, int dbi, const resp_arg *key);
 /* Writer: moves or copies key src of database x->dbi to dst in database dbd, any type, its
  * expiry time with it. replace: overwrite an existing dst; keep_src: COPY. 1 done, 0 not
- * (no src, or dst exists and !replace), -1 after replying. */
+ * (no src, or dst exists and !replace), -1 after replying (or, a large collection's copy
+ * outside its own batch part, with x->bulk_wait set and nothing replied: bulk.h). */
 int db_transfer_or_reply(cmd_ctx *x, const resp_arg *src, int dbd, const resp_arg *dst,
                          int replace, int keep_src);
 /* An iterator over the keys in [lo, hi) of the selected database (ox_range's flags); the
@@ -151,6 +153,8 @@ int db_member_iter(cmd_ctx *x, const db_coll *c, int sub, const ox_val *after, o
  * OX_ITER_KEYS_ONLY, OX_ITER_AFTER as ox_range). */
 int db_member_range(cmd_ctx *x, const db_coll *c, int sub, const ox_val *lo, unsigned flags,
                     ox_iter **it);
+/* db_member_iter from the start, as a walk that a build in parts can suspend (bulk.h). */
+int db_member_walk(cmd_ctx *x, const db_coll *c, int sub, db_walk **w);
 
 /* A merge of the member orders of n collections (SUNION, ZUNION): each member once, in
  * order, with the inputs that hold it. cs[i] NULL or not existing: an empty input. Members

@@ -109,6 +109,27 @@ static void report_commit(srv_writer *w, int rc)
     w->fail_reported = 1;
 }
 
+/* cmd_ctx.commit_part of a command that runs first in its batch part (bulk.h): commits
+ * what its transaction holds (the members of a collection it builds, under an id no key
+ * names yet, and nothing else) and begins the next one into x->txn. OX_OK, or the error
+ * (x->txn then NULL if no transaction could begin). */
+static int part_commit(cmd_ctx *x)
+{
+    srv_writer *w = srv.writer;
+    dbmap_precommit();
+    int rc = ox_txn_commit(x->txn);
+    dbmap_postcommit(rc == OX_OK);
+    x->txn = NULL;
+    atomic_store_explicit(&srv.write_failed, rc != OX_OK, memory_order_relaxed);
+    report_commit(w, rc);
+    if (rc == OX_OK) {
+        atomic_fetch_add_explicit(&srv.stats.commits, 1, memory_order_relaxed);
+        if ((rc = ox_txn_begin(srv.store, &x->txn)) != OX_OK)
+            x->txn = NULL;
+    }
+    return rc;
+}
+
 /* Runs jobs from `jobs` on in one transaction and commits it: all of them, or those that
  * fit in the write buffer's budget (at least one), so that a batch larger than the
  * buffer commits in parts and memory stays within write-buffer-limit (each part's begin
@@ -123,7 +144,7 @@ static srv_job *batch_part(srv_job *jobs, srv_job **last)
     size_t n = 0;
     srv_job *j = jobs;
     while (j) {
-        srv_job *cur = j;
+        srv_job *cur = j, *before = *last;
         *last = cur;
         j = j->next;
         if (cur->kind == JOB_WSET_FREE) {
@@ -150,8 +171,19 @@ static srv_job *batch_part(srv_job *jobs, srv_job **last)
             n += (size_t)cur->multi_n;
         } else {
             cmd_ctx x = {.argc = cur->argc, .argv = cur->argv, .out = cur->out, .dbi = cur->db,
-                         .table = srv.db[cur->db], .txn = txn, .cmd = cur->cmd, .job = cur};
+                         .table = srv.db[cur->db], .txn = txn, .cmd = cur->cmd, .job = cur,
+                         .commit_part = n ? NULL : part_commit};
             cmd_call(&x);
+            if (x.bulk_wait) { /* a large build: first in the next part, where it may commit
+                                  in parts (bulk.h) */
+                cur->spare = cur->out; /* empty: job_reply_buf takes it again */
+                cur->out = NULL;
+                *last = before;
+                j = cur;
+                break;
+            }
+            if (!(txn = x.txn)) /* a part of its build failed to commit: go on in a new one */
+                rc = ox_txn_begin(srv.store, &txn);
             block_park(cur, &x);
             n++;
         }

@@ -93,6 +93,7 @@ static void builds_stay_within_the_write_buffer(void)
     T_CMD(c, ":30000", "SUNIONSTORE u a b");
     T_WITHIN_LIMIT(c, "SUNIONSTORE");
     T_CMD(c, ":30000", "SCARD u");
+    T_CMD(c, ":30000", "SINTERCARD 1 u"); /* a walk of its members: none twice, none else */
     T_CMD(c, ":1", "SISMEMBER u m:0");
     T_CMD(c, ":1", "SISMEMBER u m:29999");
     T_CMD(c, ":10000", "SINTERSTORE i a b");
@@ -106,6 +107,10 @@ static void builds_stay_within_the_write_buffer(void)
     T_CMD(c, ":10000", "ZDIFFSTORE zd 2 za zb");
     T_CMD(c, ":20000", "ZRANGESTORE zr za 0 -1");
     T_CMD(c, ":15000", "ZRANGESTORE zs za (4999 +inf BYSCORE");
+    T_CMD(c, ":15000", "ZRANGESTORE zv za 14999 -inf BYSCORE REV");
+    T_CMD(c, ":15000", "ZCOUNT zv -inf +inf");
+    T_DEEP(c, "*1 [$7 m:14999]", "ZRANGE zv -1 -1");
+    T_CMD(c, ":30000", "ZCOUNT zu -inf +inf");
     T_WITHIN_LIMIT(c, "ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE, ZRANGESTORE");
     T_CMD(c, ":1", "COPY u u2");
     T_CMD(c, ":30000", "SCARD u2");
@@ -114,8 +119,10 @@ static void builds_stay_within_the_write_buffer(void)
     T_WITHIN_LIMIT(c, "COPY, MOVE");
     T_CMD(c, "+OK", "SELECT 2");
     T_CMD(c, ":30000", "SCARD u2");
+    T_CMD(c, ":30000", "SINTERCARD 1 u2");
     T_CMD(c, "+OK", "SELECT 1");
     T_CMD(c, ":30000", "ZCARD zu2");
+    T_CMD(c, ":30000", "ZCOUNT zu2 -inf +inf");
     T_CMD(c, "+OK", "SELECT 0");
     T_CMD(c, ":20000", "SORT a ALPHA STORE l");
     T_CMD(c, "$3 m:0", "LINDEX l 0");

@@ -1,0 +1,138 @@
+/* bulk.c — builds of a whole collection in parts, and walks that survive them (bulk.h). */
+#include "bulk.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+/* A build is done in parts from about this many members per byte of write-buffer-limit
+ * (a member costs 64 bytes of buffer and more: a build under it takes at most a quarter
+ * of the buffer's budget, half of the limit, in the batch's transaction). */
+#define BULK_BYTES_PER_MEMBER 512
+
+struct db_walk {
+    cmd_ctx *x;
+    ox_table *t;
+    unsigned flags;
+    ox_iter *it;                /* NULL: suspended (or ended) */
+    int started, ended;
+    size_t lolen, hilen, plen;
+    unsigned char lo[OX_POS_MAX], hi[OX_POS_MAX]; /* the bounds' positions (ox_key_pos) */
+    unsigned char pos[OX_POS_MAX]; /* suspended: the position of the last key returned */
+    db_walk *next;              /* x->walks */
+};
+
+int bulk_begin(cmd_ctx *x, uint64_t members)
+{
+    uint64_t most = (uint64_t)srv.cfg.write_buffer_limit / BULK_BYTES_PER_MEMBER;
+    if (!x->txn || x->in_exec || members <= most)
+        return 1;
+    if (!x->commit_part) {
+        x->bulk_wait = 1;
+        return 0;
+    }
+    x->bulk = 1;
+    return 1;
+}
+
+int bulk_step(cmd_ctx *x)
+{
+    if (!x->bulk || !ox_txn_buffer_full(x->txn))
+        return OX_OK;
+    int rc = OX_OK;
+    for (db_walk *w = x->walks; w && rc == OX_OK; w = w->next) {
+        if (!w->it)
+            continue;
+        if (w->started && !w->ended)
+            rc = ox_iter_pos(w->it, w->pos, &w->plen);
+        ox_iter_close(w->it);
+        w->it = NULL;
+    }
+    if (rc == OX_OK)
+        rc = x->commit_part(x);
+    x->parts++;
+    return rc;
+}
+
+static int walk_range(db_walk *w, const ox_val *lo, const ox_val *hi, unsigned flags)
+{
+    cmd_ctx *x = w->x;
+    if (!x->txn && !x->snap)
+        return OX_EINVAL; /* a failed part left no transaction */
+    return x->txn ? ox_txn_range(x->txn, w->t, lo, hi, flags, &w->it)
+                  : ox_snapshot_range(x->snap, w->t, lo, hi, flags, &w->it);
+}
+
+int bulk_walk_open(cmd_ctx *x, ox_table *t, const ox_val *lo, const ox_val *hi,
+                   unsigned flags, db_walk **out)
+{
+    *out = NULL;
+    db_walk *w = srv_xcalloc(1, sizeof *w);
+    w->x = x;
+    w->t = t;
+    w->flags = flags;
+    int rc = ox_key_pos(srv.store, lo->data, lo->len, w->lo, &w->lolen);
+    if (rc == OX_OK)
+        rc = ox_key_pos(srv.store, hi->data, hi->len, w->hi, &w->hilen);
+    if (rc == OX_OK)
+        rc = walk_range(w, lo, hi, flags);
+    if (rc != OX_OK) {
+        free(w);
+        return rc;
+    }
+    if (x->bulk) {
+        w->next = x->walks;
+        x->walks = w;
+    }
+    *out = w;
+    return OX_OK;
+}
+
+/* Opens a suspended walk again past the last key it returned: [pos, hi) ascending (pos
+ * excluded), [lo, pos) descending. */
+static int walk_resume(db_walk *w)
+{
+    ox_val lo = {w->lo, w->lolen}, hi = {w->hi, w->hilen}, pos = {w->pos, w->plen};
+    if (!w->started)
+        return walk_range(w, &lo, &hi, w->flags | OX_ITER_POS);
+    if (w->flags & OX_ITER_DESC)
+        return walk_range(w, &lo, &pos, w->flags | OX_ITER_POS);
+    return walk_range(w, &pos, &hi, w->flags | OX_ITER_POS | OX_ITER_AFTER);
+}
+
+int bulk_walk_next(db_walk *w, ox_val *k, ox_val *v)
+{
+    if (w->ended)
+        return OX_NOTFOUND;
+    int rc = w->it ? OX_OK : walk_resume(w);
+    if (rc == OX_OK)
+        rc = ox_iter_next(w->it, k, v);
+    w->started |= rc == OX_OK;
+    w->ended = rc == OX_NOTFOUND;
+    return rc;
+}
+
+int bulk_walk_again(db_walk *w, ox_val *k, ox_val *v)
+{
+    if (w->it || !w->started || (w->flags & OX_ITER_DESC))
+        return OX_EINVAL; /* not suspended: the caller's values are still good */
+    ox_val pos = {w->pos, w->plen}, hi = {w->hi, w->hilen};
+    int rc = walk_range(w, &pos, &hi, w->flags | OX_ITER_POS);
+    if (rc == OX_OK && (rc = ox_iter_next(w->it, k, v)) == OX_NOTFOUND)
+        rc = OX_ECORRUPT; /* it was there, and nothing else writes between parts */
+    return rc;
+}
+
+void bulk_walk_close(db_walk *w)
+{
+    if (!w)
+        return;
+    for (db_walk **p = &w->x->walks; *p; p = &(*p)->next)
+        if (*p == w) {
+            *p = w->next;
+            break;
+        }
+    ox_iter_close(w->it);
+    free(w);
+}

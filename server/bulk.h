@@ -1,0 +1,50 @@
+/* bulk.h — builds of a whole collection in parts, and the walks that survive them.
+ *
+ * A command that builds a collection (SINTERSTORE SUNIONSTORE SDIFFSTORE, ZUNIONSTORE
+ * ZINTERSTORE ZDIFFSTORE, ZRANGESTORE, COPY, MOVE, SORT ... STORE) writes its members under
+ * a fresh id that no key names until its last write (db_coll_replace). A large one would
+ * grow the write buffer past write-buffer-limit in one transaction. So it runs first in a
+ * batch part of its own (the writer's cmd_ctx.commit_part), and whenever the buffer is
+ * full it commits what it wrote and goes on in a new transaction: those parts are
+ * invisible (no key names the id), and a crash before the last one leaves them to the
+ * sweeper (db.h), so the build stays atomic. Its sources do not change meanwhile: nothing
+ * else writes between its parts. What it walks must be a bulk_walk, which closes its
+ * iterator at a part's commit and opens it again where it was.
+ *
+ * Inside EXEC (one transaction, atomic as a whole) and for small builds nothing of this
+ * happens: they stay in the batch's transaction.
+ *
+ * Threads: the writer's (bulk_begin, bulk_step); walks work on an I/O thread's snapshot
+ * too, where they never suspend.
+ */
+#ifndef BULK_H
+#define BULK_H
+
+#include "cmd.h"
+
+/* Writer, before a command builds a collection of about `members` members: 1 to go on
+ * (in parts if it is large), 0 if the command must return at once, having written and
+ * replied nothing: the writer runs it again first in a batch part. */
+int bulk_begin(cmd_ctx *x, uint64_t members);
+
+/* Writer, after a build's writes: commits the part if the write buffer is full (walks
+ * suspended first, resumed at their next step). OX_OK or the error (x->txn is then NULL
+ * if the next transaction could not begin). */
+int bulk_step(cmd_ctx *x);
+
+/* A walk over [lo, hi) of table t (lo, hi: keys, whose positions it keeps; flags:
+ * OX_ITER_DESC, OX_ITER_KEYS_ONLY), in x's transaction or on its snapshot, that goes on
+ * where it was after a part's commit. Keys and values it returns are borrowed until its
+ * next step, or until a part's commit (bulk_walk_again reads the last one anew). */
+typedef struct db_walk db_walk;
+int bulk_walk_open(cmd_ctx *x, ox_table *t, const ox_val *lo, const ox_val *hi,
+                   unsigned flags, db_walk **out);
+/* OX_OK with *k and *v, OX_NOTFOUND at the end, or an error. */
+int bulk_walk_next(db_walk *w, ox_val *k, ox_val *v);
+/* The key the last bulk_walk_next returned, read again (after a part's commit): OX_OK
+ * with *k and *v, or an error. Ascending walks only. */
+int bulk_walk_again(db_walk *w, ox_val *k, ox_val *v);
+/* NULL is a no-op. */
+void bulk_walk_close(db_walk *w);
+
+#endif
