@@ -193,6 +193,26 @@ static void a_killed_build_leaves_the_destination(void)
     t_failed += sp_stop_or_dump(&s);
 }
 
+/* 2 x 150000 members with a 4 MiB limit: the checkpoints during the build grow the map,
+ * which detaches the build's iterators (their next step answered "store is busy"); the
+ * walks open again where they were. */
+static void builds_go_on_through_map_growth(void)
+{
+    srvp s = {0};
+    const char *extra[] = {"--write-buffer-limit", "4mb", "--appendfsync", "no", NULL};
+    T_EQ_INT(sp_start_argv(&s, "bulkgrow", extra), 0);
+    redisContext *c = sp_connect(&s);
+    T_ASSERT(c);
+    T_ASSERT(load(c, "SADD", "a", "member:%d", 0, 150000));
+    T_ASSERT(load(c, "SADD", "b", "member:%d", 150000, 300000));
+    T_CMD(c, ":300000", "ZUNIONSTORE z 2 a b");
+    T_CMD(c, ":300000", "ZCOUNT z -inf +inf");
+    T_CMD(c, ":300000", "SUNIONSTORE u a b");
+    T_CMD(c, ":300000", "SINTERCARD 1 u");
+    redisFree(c);
+    t_failed += sp_stop_or_dump(&s);
+}
+
 int main(void)
 {
     T_RUN(server_starts);
@@ -201,6 +221,7 @@ int main(void)
     T_RUN(builds_stay_within_the_write_buffer);
     T_RUN(builds_in_multi_are_one_transaction);
     T_RUN(a_killed_build_leaves_the_destination);
+    T_RUN(builds_go_on_through_map_growth);
     t_failed += sp_stop_or_dump(&g_srv);
     return T_MAIN_END();
 }
