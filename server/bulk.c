@@ -36,23 +36,32 @@ int bulk_begin(cmd_ctx *x, uint64_t members)
     return 1;
 }
 
+/* 1 if a growth of the map detached w's iterator (the write that made the transaction
+ * let go of LMDB for it: what the iterator returned may be unmapped). */
+static int walk_detached(const db_walk *w)
+{
+    unsigned char pos[OX_POS_MAX];
+    size_t len;
+    return w->it && w->started && !w->ended && ox_iter_pos(w->it, pos, &len) != OX_OK;
+}
+
 int bulk_step(cmd_ctx *x)
 {
-    if (!x->bulk || !ox_txn_buffer_full(x->txn))
+    if (!x->bulk)
         return OX_OK;
-    int rc = OX_OK;
-    for (db_walk *w = x->walks; w && rc == OX_OK; w = w->next) {
-        if (!w->it)
-            continue;
-        if (w->started && !w->ended)
-            rc = ox_iter_pos(w->it, w->pos, &w->plen);
+    int full = ox_txn_buffer_full(x->txn), moved = 0;
+    for (db_walk *w = x->walks; w && !moved; w = w->next)
+        moved = walk_detached(w);
+    if (!full && !moved)
+        return OX_OK;
+    /* Every walk closes (each kept the position of its last key), and the callers read
+     * again what they hold of them (x->parts). */
+    for (db_walk *w = x->walks; w; w = w->next) {
         ox_iter_close(w->it);
         w->it = NULL;
     }
-    if (rc == OX_OK)
-        rc = x->commit_part(x);
     x->parts++;
-    return rc;
+    return full ? x->commit_part(x) : OX_OK;
 }
 
 static int walk_range(db_walk *w, const ox_val *lo, const ox_val *hi, unsigned flags)
@@ -108,6 +117,14 @@ int bulk_walk_next(db_walk *w, ox_val *k, ox_val *v)
     int rc = w->it ? OX_OK : walk_resume(w);
     if (rc == OX_OK)
         rc = ox_iter_next(w->it, k, v);
+    if (rc == OX_EBUSY && w->x->bulk) { /* detached by a growth of the map: reopen */
+        ox_iter_close(w->it);
+        w->it = NULL;
+        if ((rc = walk_resume(w)) == OX_OK)
+            rc = ox_iter_next(w->it, k, v);
+    }
+    if (rc == OX_OK && w->x->bulk) /* where to resume after a part or a detachment */
+        rc = ox_iter_pos(w->it, w->pos, &w->plen);
     w->started |= rc == OX_OK;
     w->ended = rc == OX_NOTFOUND;
     return rc;
