@@ -213,13 +213,75 @@ static void builds_go_on_through_map_growth(void)
     t_failed += sp_stop_or_dump(&s);
 }
 
+/* Removals of every member (SPOP s SCARD, LPOP/RPOP l LLEN, LTRIM l 1 0, ZPOPMIN/ZPOPMAX
+ * z ZCARD, ZMPOP, ZREMRANGEBYRANK z 0 -1, ...BYSCORE -inf +inf, ...BYLEX - +) delete the
+ * key, as DEL, instead of one delete per member (SPOP of 20000 filled 2.4 MB of a 1 MB
+ * buffer): the write buffer stays within its limit, the replies are whole and in order,
+ * and the members are reclaimed. */
+static void removals_of_every_member_stay_within_the_write_buffer(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    unsigned long long before = sp_reclaimed(c);
+    T_ASSERT(load(c, "SADD", "rs", "m:%d", 0, N));
+    redisReply *r = redisCommand(c, "SPOP rs %d", N + 5);
+    T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == N);
+    freeReplyObject(r);
+    T_CMD(c, ":0", "EXISTS rs");
+    T_WITHIN_LIMIT(c, "SPOP");
+    for (int side = 0; side < 2; side++) {
+        T_ASSERT(load(c, "RPUSH", "rl", "m:%d", 0, N));
+        r = redisCommand(c, "%s rl %d", side ? "RPOP" : "LPOP", N);
+        T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == N);
+        T_EQ_STR(r->element[0]->str, side ? "m:19999" : "m:0");
+        T_EQ_STR(r->element[N - 1]->str, side ? "m:0" : "m:19999");
+        freeReplyObject(r);
+        T_CMD(c, ":0", "EXISTS rl");
+    }
+    T_ASSERT(load(c, "RPUSH", "rl", "m:%d", 0, N));
+    T_CMD(c, "+OK", "LTRIM rl 1 0");
+    T_CMD(c, ":0", "EXISTS rl");
+    T_WITHIN_LIMIT(c, "LPOP, RPOP, LTRIM");
+    const char *zrem[] = {"ZREMRANGEBYRANK rz 0 -1", "ZREMRANGEBYSCORE rz -inf +inf",
+                          "ZREMRANGEBYLEX rz - +"};
+    for (int i = 0; i < 3; i++) {
+        T_ASSERT(load(c, "ZADD", "rz", "m:%d", 0, N));
+        T_CMD(c, ":20000", zrem[i]);
+        T_CMD(c, ":0", "EXISTS rz");
+    }
+    for (int side = 0; side < 2; side++) {
+        T_ASSERT(load(c, "ZADD", "rz", "m:%d", 0, N));
+        r = redisCommand(c, "%s rz %d", side ? "ZPOPMAX" : "ZPOPMIN", N + 1);
+        T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 * N);
+        T_EQ_STR(r->element[0]->str, side ? "m:19999" : "m:0");
+        T_EQ_STR(r->element[1]->str, side ? "19999" : "0");
+        freeReplyObject(r);
+        T_CMD(c, ":0", "EXISTS rz");
+    }
+    T_ASSERT(load(c, "ZADD", "rz", "m:%d", 0, N));
+    r = redisCommand(c, "ZMPOP 1 rz MIN COUNT %d", N);
+    T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2);
+    T_ASSERT(r->element[1]->type == REDIS_REPLY_ARRAY && r->element[1]->elements == N);
+    freeReplyObject(r);
+    T_CMD(c, ":0", "EXISTS rz");
+    T_WITHIN_LIMIT(c, "ZREMRANGEBY*, ZPOPMIN, ZPOPMAX, ZMPOP");
+    /* every member of the 10 collections emptied at once (and their heads) is reclaimed */
+    T_ASSERT(sp_wait_reclaimed(c, before, 10 * (unsigned long long)N) >= 10ULL * N);
+    T_ASSERT(load(c, "ZADD", "rz", "m:%d", 0, N));
+    T_CMD(c, ":19999", "ZREMRANGEBYSCORE rz (0 +inf"); /* not all: one by one (unbounded) */
+    T_CMD(c, ":1", "ZCARD rz");
+    T_CMD(c, ":1", "DEL rz");
+    redisFree(c);
+}
+
 int main(void)
 {
     T_RUN(server_starts);
     if (!g_srv.pid)
         return T_MAIN_END();
     T_RUN(builds_stay_within_the_write_buffer);
-    T_RUN(builds_in_multi_are_one_transaction);
+    T_RUN(removals_of_every_member_stay_within_the_write_buffer);
+    T_RUN(builds_in_multi_are_one_transaction); /* last on this server: it passes the limit */
     T_RUN(a_killed_build_leaves_the_destination);
     T_RUN(builds_go_on_through_map_growth);
     t_failed += sp_stop_or_dump(&g_srv);
