@@ -132,10 +132,25 @@ void cmd_rpushx(cmd_ctx *x) { push_generic(x, RIGHT, 1); }
 
 /* ---- pops ------------------------------------------------------------------------------- */
 
-/* Pops up to n elements from one end of c (found) into got; the caller saves c. */
+/* Pops up to n elements from one end of c (found) into got; the caller saves c. All of
+ * them are only read: the save of the empty list deletes its key (O(1) writes, as DEL; the
+ * sweeper reclaims them), where a delete each grew the write buffer past its limit. */
 static int pop_n(cmd_ctx *x, db_coll *c, int where, uint64_t n, srv_pairs *got)
 {
     int rc = OX_OK;
+    if (n >= c->count) {
+        ox_iter *it = NULL;
+        ox_val k, v;
+        rc = elem_iter(x, c, where == LEFT ? c->head : c->head + (int64_t)c->count - 1,
+                       where == RIGHT, &it);
+        while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK)
+            srv_pairs_add(got, v.data, v.len, NULL, 0);
+        ox_iter_close(it);
+        if (rc == OX_NOTFOUND)
+            rc = got->n == c->count ? OX_OK : OX_ECORRUPT;
+        c->count = 0;
+        return rc;
+    }
     for (uint64_t i = 0; rc == OX_OK && i < n && c->count; i++) {
         int64_t pos = where == LEFT ? c->head : c->head + (int64_t)c->count - 1;
         ox_val v;
@@ -292,7 +307,9 @@ void cmd_ltrim(cmd_ctx *x)
         keep_to = stop;
     }
     int rc = OX_OK;
-    long long cut = keep_to >= keep_from ? keep_from : len; /* the head's removed part */
+    /* the head's removed part; none to delete one by one when nothing is kept (the save of
+     * the empty list deletes its key, as pop_n) */
+    long long cut = keep_to >= keep_from ? keep_from : 0;
     for (long long i = 0; rc == OX_OK && i < cut; i++)
         rc = elem_del(x, &c, c.head + i);
     for (long long i = keep_to + 1; rc == OX_OK && keep_to >= keep_from && i < len; i++)

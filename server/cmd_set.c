@@ -169,7 +169,10 @@ void cmd_spop(cmd_ctx *x)
     ox_val m, v;
     size_t off = 0;
     long long removed = 0;
-    while (rc == OX_OK && removed >= 0 && srv_pairs_next(&got, &off, &m, &v))
+    if (with_count && (uint64_t)count >= c.count) /* all: the save deletes the key, O(1)
+                                                     writes as DEL (not one per member) */
+        c.count = 0;
+    while (rc == OX_OK && removed >= 0 && c.count && srv_pairs_next(&got, &off, &m, &v))
         removed = remove_members(x, &c, &m, 1) < 0 ? -1 : removed + 1;
     if (rc == OX_OK && removed >= 0)
         rc = db_coll_save(x, &x->argv[1], &c);

@@ -677,6 +677,23 @@ void cmd_zrevrangebyscore(cmd_ctx *x) { zrange_generic(x, ZR_REVBYSCORE); }
 void cmd_zrangebylex(cmd_ctx *x) { zrange_generic(x, ZR_BYLEX); }
 void cmd_zrevrangebylex(cmd_ctx *x) { zrange_generic(x, ZR_REVBYLEX); }
 
+/* 1 if the range r takes every member of c (ZREMRANGEBYRANK z 0 -1, ...BYSCORE z -inf
+ * +inf, ...BYLEX z - +, a pop of ZCARD or more): its removal only reads them, and the save
+ * of the empty collection deletes the key (O(1) writes, as DEL: the sweeper reclaims the
+ * members), where two deletes per member grew the write buffer past its limit. */
+static int range_whole(const zrange *r, const db_coll *c)
+{
+    long long len = (long long)c->count;
+    if (!c->exists || r->offset > 0 || r->limit >= 0)
+        return 0;
+    if (r->by == BY_RANK)
+        return (r->start < 0 ? r->start + len : r->start) <= 0 &&
+               (r->stop < 0 ? r->stop + len : r->stop) >= len - 1;
+    if (r->by == BY_SCORE)
+        return r->min == -INFINITY && r->max == INFINITY && !r->minex && !r->maxex;
+    return r->lmin.inf < 0 && r->lmax.inf > 0;
+}
+
 /* ZCOUNT, ZLEXCOUNT (count the members of a range) and ZREMRANGEBYRANK,
  * ZREMRANGEBYSCORE, ZREMRANGEBYLEX (remove them): one walk. */
 static void range_op(cmd_ctx *x, int by, int remove)
@@ -686,7 +703,10 @@ static void range_op(cmd_ctx *x, int by, int remove)
     int err = OX_OK;
     if (!bounds_or_reply(x, &r, 2) || db_coll_get_or_reply(x, &x->argv[1], DB_ZSET, &c) < 0)
         return;
-    long long n = zwalk(x, &c, &r, remove ? visit_remove : visit_count, NULL, &err);
+    int whole = remove && range_whole(&r, &c);
+    long long n = zwalk(x, &c, &r, remove && !whole ? visit_remove : visit_count, NULL, &err);
+    if (whole && n > 0)
+        c.count = 0;
     int rc = n < 0 ? err : n > 0 && remove ? db_coll_save(x, &x->argv[1], &c) : OX_OK;
     if (rc != OX_OK)
         cmd_store_error(x, rc);
@@ -745,12 +765,15 @@ void cmd_zrevrank(cmd_ctx *x) { rank_generic(x, 1); }
 typedef struct popped {
     srv_pairs got;
     int min;        /* from the low end: the score bound rises (coll_fmt.h) */
+    int whole;      /* every member: only read (range_whole) */
 } popped;
 
 static int visit_pop(cmd_ctx *x, db_coll *c, const ox_val *m, double s, void *ctx, int *err)
 {
     popped *p = ctx;
     srv_pairs_add(&p->got, m->data, m->len, &s, sizeof s);
+    if (p->whole)
+        return 1;
     bound_move(c, s, p->min);
     return visit_remove(x, c, m, s, NULL, err);
 }
@@ -766,8 +789,10 @@ static void pop_generic(cmd_ctx *x, int max)
     if (found < 0)
         return;
     zrange r = {.by = BY_RANK, .rev = max, .start = 0, .stop = count - 1, .limit = -1};
-    popped p = {{0}, !max};
+    popped p = {{0}, !max, range_whole(&r, &c)};
     long long n = count ? zwalk(x, &c, &r, visit_pop, &p, &err) : 0;
+    if (p.whole && n > 0)
+        c.count = 0;
     int rc = n < 0 ? err : n > 0 ? db_coll_save(x, &x->argv[1], &c) : OX_OK;
     if (rc != OX_OK) {
         cmd_store_error(x, rc);
@@ -1106,8 +1131,10 @@ static void mpop_generic(cmd_ctx *x, int blocking, int single, int single_max)
             continue;
         }
         zrange r = {.by = BY_RANK, .rev = max, .start = 0, .stop = count - 1, .limit = -1};
-        popped p = {{0}, !max};
+        popped p = {{0}, !max, range_whole(&r, &c)};
         long long n = zwalk(x, &c, &r, visit_pop, &p, &err);
+        if (p.whole && n > 0)
+            c.count = 0;
         int rc = n < 0 ? err : db_coll_save(x, &x->argv[i], &c);
         if (rc != OX_OK) {
             cmd_store_error(x, rc);
