@@ -434,6 +434,66 @@ static void large_set_picks_reach_most_members(void)
     redisFree(c);
 }
 
+/* Picks follow the set as it changes: 240 names above all 2000 others added after picks
+ * began come about 240/2240 of the time (they never came: a pick drew a rank among the
+ * members its cached walk had seen), so do 240 added below them, and after half the set
+ * is replaced by higher names, at the same count, the new half comes too. A count whose
+ * 16 times overflows is "all of them" (the server aborted allocating 2^61 slots). */
+static void picks_follow_the_set_as_it_changes(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    enum { N = 2000, ADD = 240, PICKS = 1400 };
+    for (int shape = 0; shape < 3; shape++) {
+        T_CMD(c, "+OK", "FLUSHALL");
+        for (int i = 0; i < N; i++)
+            redisAppendCommand(c, "SADD s id:%08d", i);
+        for (int i = 0; i < N; i++) {
+            redisReply *r;
+            T_EQ_INT(redisGetReply(c, (void **)&r), REDIS_OK);
+            freeReplyObject(r);
+        }
+        for (int i = 0; i < 50; i++) /* the cache is built */
+            freeReplyObject(redisCommand(c, "SRANDMEMBER s"));
+        int changed = shape == 2 ? N / 2 : ADD;
+        for (int i = 0; i < changed; i++) {
+            if (shape == 2)
+                redisAppendCommand(c, "SREM s id:%08d", i);
+            redisAppendCommand(c, "SADD s %s:%08d", shape == 1 ? "aid" : "new", i);
+        }
+        for (int i = 0; i < changed * (shape == 2 ? 2 : 1); i++) {
+            redisReply *r;
+            T_EQ_INT(redisGetReply(c, (void **)&r), REDIS_OK);
+            freeReplyObject(r);
+        }
+        for (int i = 0; i < PICKS; i++)
+            redisAppendCommand(c, "SRANDMEMBER s");
+        int fresh = 0;
+        for (int i = 0; i < PICKS; i++) {
+            redisReply *r;
+            T_EQ_INT(redisGetReply(c, (void **)&r), REDIS_OK);
+            T_ASSERT(r->type == REDIS_REPLY_STRING);
+            fresh += strncmp(r->str, "id:", 3) != 0;
+            freeReplyObject(r);
+        }
+        /* expected: 150 (shapes 0, 1), about 700 (shape 2) */
+        int least = shape == 2 ? 400 : 60;
+        if (fresh < least)
+            T_FAIL("shape %d: the %d members added came %d times in %d picks", shape,
+                   changed, fresh, PICKS);
+    }
+    T_CMD(c, "+OK", "FLUSHALL");
+    T_CMD(c, ":3", "SADD s a b c");
+    redisReply *r = redisCommand(c, "SRANDMEMBER s 1152921504606846977");
+    T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 3);
+    freeReplyObject(r);
+    r = redisCommand(c, "SPOP s 1152921504606846977");
+    T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 3);
+    freeReplyObject(r);
+    T_CMD(c, ":0", "EXISTS s");
+    redisFree(c);
+}
+
 int main(void)
 {
     T_RUN(server_starts);
@@ -448,6 +508,7 @@ int main(void)
     T_RUN(prefix_members_are_picked_too);
     T_RUN(picks_reach_every_member);
     T_RUN(large_set_picks_reach_most_members);
+    T_RUN(picks_follow_the_set_as_it_changes);
     t_failed += sp_stop_or_dump(&g_srv);
     return T_MAIN_END();
 }
