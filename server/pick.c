@@ -8,10 +8,12 @@
 #include <string.h>
 
 enum {
-    PICK_CACHE = 4,          /* collections a thread keeps fences or bounds for */
+    PICK_CACHE = 8,          /* collections a thread keeps fences or bounds for */
     PICK_FENCES = 256,       /* fences per collection, at most */
     PICK_FENCE_BYTES = 16384, /* their positions' bytes, at most (long names: fewer fences) */
-    PICK_USES = 256,         /* picks before a rebuild, at least (at most the member count) */
+    PICK_USES = 256,         /* picks before a rebuild (fences: or an eighth of the count) */
+    PICK_BUILD_RATE = 32,    /* members a thread's fence walks may take per pick, on average
+                                over its recent picks (beyond, it picks by name) */
     PICK_PASS = 65536,       /* picks per walk of a whole collection */
     PICK_SMOOTH = 16,        /* by name: steps on from where a point lands, below this */
     PICK_BYTES = 24,         /* by name: bytes after the common prefix a point's name has */
@@ -159,6 +161,19 @@ typedef struct pick_entry {
 
 static _Thread_local pick_entry pick_cache[PICK_CACHE];
 static _Thread_local uint64_t pick_clock;
+/* What this thread's fence walks cost against the picks they served (halved now and
+ * then): picking round more collections than the cache holds would otherwise walk one
+ * whole collection per pick. */
+static _Thread_local uint64_t pick_walked, pick_calls;
+
+/* 1 if a fence walk of n members fits this thread's budget (and counts it). */
+static int fence_budget(uint64_t n)
+{
+    if (n > 256 && pick_walked + n > PICK_BUILD_RATE * pick_calls + 2 * PICK_FENCE_MAX)
+        return 0;
+    pick_walked += n;
+    return 1;
+}
 
 /* Keeps every other fence: the step doubles. */
 static void fences_halve(pick_entry *e)
@@ -320,7 +335,9 @@ static int bounds_build(cmd_ctx *x, const db_coll *c, int sub, pick_bounds *b)
 }
 
 /* This thread's entry for c's sub-space, built anew if it has none, if the member count
- * moved by an eighth since, or after max(PICK_USES, count) picks. */
+ * moved by an eighth since, or after PICK_USES picks (fences: or an eighth of the count,
+ * if more: a rebuild walks them all). Fences when the collection is small enough and the
+ * walk fits the thread's budget, else bounds to pick by name. */
 static int entry_get(cmd_ctx *x, const db_coll *c, int sub, pick_entry **out)
 {
     pick_entry *e = NULL, *oldest = &pick_cache[0];
@@ -331,11 +348,15 @@ static int entry_get(cmd_ctx *x, const db_coll *c, int sub, pick_entry **out)
         else if (p->last_use < oldest->last_use)
             oldest = p;
     }
+    if (++pick_calls > (1u << 16)) {
+        pick_calls /= 2;
+        pick_walked /= 2;
+    }
     if (!e || c->count * 8 < e->count * 7 || c->count * 8 > e->count * 9 ||
-        e->uses >= (e->count > PICK_USES ? e->count : PICK_USES)) {
+        e->uses >= (e->fenced && e->count / 8 > PICK_USES ? e->count / 8 : PICK_USES)) {
         e = e ? e : oldest;
         e->members = NULL;
-        e->fenced = c->count <= PICK_FENCE_MAX;
+        e->fenced = c->count <= PICK_FENCE_MAX && fence_budget(c->count);
         int rc = e->fenced ? fences_build(x, c, sub, e) : bounds_build(x, c, sub, &e->b);
         if (rc != OX_OK)
             return rc;
@@ -353,15 +374,19 @@ static int entry_get(cmd_ctx *x, const db_coll *c, int sub, pick_entry **out)
 
 /* ---- one pick ------------------------------------------------------------------------ */
 
-/* The member of rank r at the walk: a seek to its fence, then the steps after it. */
+/* The member of a uniform rank r: a seek to its fence, then the steps after it. The rank
+ * is drawn among the members there are now, so that members added since the walk are
+ * reached: above every fence, the last one's walk goes on to them; below, the first
+ * fence's walk starts at the first member, wherever its fence was. */
 static int fence_pick(cmd_ctx *x, const db_coll *c, int sub, const pick_entry *e,
                       uint64_t *seed, srv_pairs *out)
 {
-    uint64_t r = rnd_next(seed) % e->total, f = r / e->step;
+    uint64_t r = rnd_next(seed) % c->count, f = r / e->step;
+    f = f < e->nfence ? f : e->nfence - 1;
     ox_val lo = {e->fence + e->off[f], (size_t)(e->off[f + 1] - e->off[f])}, k, v;
     ox_iter *it = NULL;
-    int rc = db_member_range(x, c, sub, &lo, OX_ITER_POS, &it);
-    if (rc == OX_OK && (rc = walk_on(x, c, sub, &it, r % e->step + 1, &k, &v, NULL)) == OX_OK)
+    int rc = db_member_range(x, c, sub, f ? &lo : NULL, OX_ITER_POS, &it);
+    if (rc == OX_OK && (rc = walk_on(x, c, sub, &it, r - f * e->step + 1, &k, &v, NULL)) == OX_OK)
         add_member(out, &k, &v);
     ox_iter_close(it);
     return rc;
@@ -514,12 +539,13 @@ int pick_random(cmd_ctx *x, const db_coll *c, long long count, srv_pairs *out)
 {
     uint64_t seed = srv_random64() | 1; /* xorshift's state is never 0 */
     int sub = DB_SUB_FIELD, rc;
-    if (!c->count)
+    if (!c->count || !count)
         return OX_OK;
     if (count < 0) {
         uint64_t n = 0 - (uint64_t)count;
         pick_entry *e;
-        if (n * 16 >= c->count)
+        /* one walk per PICK_PASS picks, when that costs less than a seek (16 steps) each */
+        if ((n + PICK_PASS - 1) / PICK_PASS * c->count <= 16 * n)
             return pick_pass(x, c, sub, n, &seed, out);
         if ((rc = entry_get(x, c, sub, &e)) != OX_OK)
             return rc;
@@ -529,7 +555,7 @@ int pick_random(cmd_ctx *x, const db_coll *c, long long count, srv_pairs *out)
             rc = pick_one(x, c, sub, e, &seed, out);
         return rc;
     }
-    if ((uint64_t)count * 16 <= c->count &&
+    if ((uint64_t)count <= c->count / 16 &&
         (pick_distinct(x, c, sub, (uint64_t)count, &seed, out, &rc) || rc != OX_OK))
         return rc;
     return pick_sample(x, c, sub, (uint64_t)count, &seed, out);

@@ -3,10 +3,16 @@
  *
  * LMDB keeps no counts, so the i-th member of a collection costs a walk of i members.
  * pick.c walks a collection of up to PICK_FENCE_MAX members once and keeps the position of
- * every step-th member (a fence): a pick is then one seek and fewer than step steps, and
- * uniform over the members as they were at that walk. A larger collection is picked from by
- * name, fair within a few times where its names are spread alike (pick.c says how). Either
- * way every pick is a member that is there: writes since a walk only shift the spread.
+ * every step-th member (a fence): a pick is then one seek and fewer than step steps,
+ * uniform over the members (ranks are drawn among the members there are now, so members
+ * added since the walk are reached; deletions shift their share to the next members until
+ * the walk is redone, after the count moved by an eighth or after max(256, count / 8)
+ * picks). A larger collection, or any when a thread's fence walks would cost more than 32
+ * members per pick (more collections picked from in turn than its cache holds), is picked
+ * from by name: fair within a few times where the names are spread alike (UUIDs, numbers),
+ * but not where they gather in clusters far apart in the byte order (3600 "aid:N" below
+ * 30000 "id:N": one member took nearly every pick), nor for binary names. Every pick is a
+ * member that is there.
  *
  * Threads: any thread that runs commands (an I/O thread's snapshot or the writer's
  * transaction, as db.h). Each keeps its own cache of fences and bounds, PICK_CACHE
