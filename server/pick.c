@@ -4,13 +4,17 @@
 
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum {
     PICK_CACHE = 8,          /* collections a thread keeps fences or bounds for */
-    PICK_FENCES = 256,       /* fences per collection, at most */
-    PICK_FENCE_BYTES = 16384, /* their positions' bytes, at most (long names: fewer fences) */
+    PICK_FENCES = 4096,      /* fences per collection, at most */
+    PICK_FENCE_BYTES = 131072, /* their positions' bytes, at most (long names: fewer fences) */
+    PICK_WALK_STEP = 32768,  /* members a call's fence walk takes, at most: a larger
+                                collection's fences take several calls (picks by name
+                                meanwhile) */
     PICK_USES = 256,         /* picks before a rebuild (fences: or an eighth of the count) */
     PICK_BUILD_RATE = 32,    /* members a thread's fence walks may take per pick, on average
                                 over its recent picks (beyond, it picks by name) */
@@ -147,15 +151,20 @@ typedef struct pick_entry {
     const ox_table *members;    /* NULL: a free slot */
     uint64_t id;
     int sub;
-    uint64_t count;             /* the member count it was built at */
+    uint64_t count;             /* the member count at the last reset */
     uint64_t uses, last_use;
-    int fenced;
-    /* Fenced: the members' positions (ox_iter_pos) at ranks 0, step, 2 step ...: fence i
-     * is fence[off[i] .. off[i + 1]); total members were walked. */
+    int fenced;                 /* the fences are complete: picks use them */
+    int walking;                /* the fence walk goes on after pos at the next call */
+    int bounded;                /* b is built */
+    /* The members' positions (ox_iter_pos) at ranks 0, step, 2 step ...: fence i is
+     * fence[off[i] .. off[i + 1]); total members were walked. fence is this thread's
+     * (freed when it ends), cap bytes, at most PICK_FENCE_BYTES. */
     uint64_t total, step;
     unsigned nfence;
-    uint16_t off[PICK_FENCES + 1];
-    unsigned char fence[PICK_FENCE_BYTES];
+    uint32_t off[PICK_FENCES + 1];
+    unsigned char *fence;
+    size_t cap, plen;
+    unsigned char pos[OX_POS_MAX];
     pick_bounds b;              /* by name */
 } pick_entry;
 
@@ -165,11 +174,30 @@ static _Thread_local uint64_t pick_clock;
  * then): picking round more collections than the cache holds would otherwise walk one
  * whole collection per pick. */
 static _Thread_local uint64_t pick_walked, pick_calls;
+static pthread_key_t pick_key;      /* its destructor frees a thread's fences */
+static pthread_once_t pick_key_once = PTHREAD_ONCE_INIT;
 
-/* 1 if a fence walk of n members fits this thread's budget (and counts it). */
+static void pick_thread_end(void *cache)
+{
+    pick_entry *es = cache;
+    for (int i = 0; i < PICK_CACHE; i++) {
+        free(es[i].fence);
+        es[i].fence = NULL;
+        es[i].cap = 0;
+        es[i].members = NULL;
+    }
+}
+
+static void pick_key_make(void)
+{
+    if (pthread_key_create(&pick_key, pick_thread_end) != 0)
+        abort(); /* the server may abort on resource exhaustion */
+}
+
+/* 1 if a fence walk of n more members fits this thread's budget (and counts it). */
 static int fence_budget(uint64_t n)
 {
-    if (n > 256 && pick_walked + n > PICK_BUILD_RATE * pick_calls + 2 * PICK_FENCE_MAX)
+    if (n > 256 && pick_walked + n > PICK_BUILD_RATE * pick_calls + 8 * PICK_WALK_STEP)
         return 0;
     pick_walked += n;
     return 1;
@@ -179,48 +207,68 @@ static int fence_budget(uint64_t n)
 static void fences_halve(pick_entry *e)
 {
     unsigned n = 0;
-    size_t used = 0;
+    uint32_t used = 0;
     for (unsigned i = 0; i < e->nfence; i += 2) {
-        size_t from = e->off[i], len = e->off[i + 1] - from;
+        uint32_t from = e->off[i], len = e->off[i + 1] - from;
         memmove(e->fence + used, e->fence + from, len);
-        e->off[n++] = (uint16_t)used;
+        e->off[n++] = used;
         used += len;
     }
-    e->off[n] = (uint16_t)used;
+    e->off[n] = used;
     e->nfence = n;
     e->step *= 2;
 }
 
-static int fences_build(cmd_ctx *x, const db_coll *c, int sub, pick_entry *e)
+/* Keeps the position of the member it last returned as the next fence, if its rank
+ * (e->total) is one: OX_OK or an error. */
+static int fence_add(pick_entry *e, const ox_iter *it)
 {
-    e->step = (c->count + PICK_FENCES - 1) / PICK_FENCES;
-    e->step = e->step ? e->step : 1;
-    e->nfence = 0;
-    e->total = 0;
-    e->off[0] = 0;
-    ox_iter *it = NULL;
-    ox_val k;
-    int rc = db_member_range(x, c, sub, NULL, OX_ITER_KEYS_ONLY, &it);
-    while (rc == OX_OK && (rc = ox_iter_next(it, &k, NULL)) == OX_OK) {
-        if (e->total % e->step == 0) {
-            unsigned char pos[OX_POS_MAX];
-            size_t len;
-            if ((rc = ox_iter_pos(it, pos, &len)) != OX_OK)
-                break;
-            while (e->total % e->step == 0 && (e->nfence == PICK_FENCES ||
-                                               e->off[e->nfence] + len > PICK_FENCE_BYTES))
-                fences_halve(e);
-            if (e->total % e->step == 0) {
-                memcpy(e->fence + e->off[e->nfence], pos, len);
-                e->off[e->nfence + 1] = (uint16_t)(e->off[e->nfence] + len);
-                e->nfence++;
-            }
+    unsigned char pos[OX_POS_MAX];
+    size_t len;
+    int rc = ox_iter_pos(it, pos, &len);
+    while (rc == OX_OK && e->total % e->step == 0 &&
+           (e->nfence == PICK_FENCES || e->off[e->nfence] + len > PICK_FENCE_BYTES))
+        fences_halve(e);
+    if (rc != OX_OK || e->total % e->step)
+        return rc;
+    size_t need = e->off[e->nfence] + len;
+    if (need > e->cap) {
+        if (!e->fence) {
+            pthread_once(&pick_key_once, pick_key_make);
+            pthread_setspecific(pick_key, pick_cache);
         }
-        e->total++;
+        size_t cap = e->cap ? e->cap : 4096;
+        while (cap < need)
+            cap *= 2;
+        e->cap = cap < PICK_FENCE_BYTES ? cap : PICK_FENCE_BYTES;
+        e->fence = srv_xrealloc(e->fence, e->cap);
     }
+    memcpy(e->fence + e->off[e->nfence], pos, len);
+    e->off[e->nfence + 1] = (uint32_t)need;
+    e->nfence++;
+    return OX_OK;
+}
+
+/* Walks on over at most PICK_WALK_STEP members of c after where e's walk stopped, keeping
+ * fences; e->fenced once it reached the end. OX_OK or an error. */
+static int fences_walk(cmd_ctx *x, const db_coll *c, int sub, pick_entry *e)
+{
+    ox_val from = {e->pos, e->plen}, k;
+    ox_iter *it = NULL;
+    int rc = db_member_range(x, c, sub, e->plen ? &from : NULL,
+                             OX_ITER_KEYS_ONLY | (e->plen ? OX_ITER_POS | OX_ITER_AFTER : 0), &it);
+    for (unsigned n = 0; rc == OX_OK && n < PICK_WALK_STEP; n++) {
+        if ((rc = ox_iter_next(it, &k, NULL)) == OX_OK && (rc = fence_add(e, it)) == OX_OK)
+            e->total++;
+    }
+    if (rc == OX_OK) /* more to come: from after this one */
+        rc = ox_iter_pos(it, e->pos, &e->plen);
     ox_iter_close(it);
-    if (rc == OX_NOTFOUND)
+    if (rc == OX_NOTFOUND) {
+        e->walking = 0;
+        e->fenced = e->total > 0;
         rc = e->total ? OX_OK : OX_ECORRUPT; /* a collection has members */
+    }
     return rc;
 }
 
@@ -334,10 +382,11 @@ static int bounds_build(cmd_ctx *x, const db_coll *c, int sub, pick_bounds *b)
     return OX_OK;
 }
 
-/* This thread's entry for c's sub-space, built anew if it has none, if the member count
- * moved by an eighth since, or after PICK_USES picks (fences: or an eighth of the count,
- * if more: a rebuild walks them all). Fences when the collection is small enough and the
- * walk fits the thread's budget, else bounds to pick by name. */
+/* This thread's entry for c's sub-space, reset if it has none, if the member count moved
+ * by an eighth since, or after PICK_USES picks (fences: or an eighth of the count, if
+ * more: a reset walks them all again). A collection of up to PICK_FENCE_MAX members is
+ * walked for fences, PICK_WALK_STEP members a call while the thread's budget allows;
+ * until the walk is over, and for larger ones, bounds to pick by name. */
 static int entry_get(cmd_ctx *x, const db_coll *c, int sub, pick_entry **out)
 {
     pick_entry *e = NULL, *oldest = &pick_cache[0];
@@ -352,19 +401,31 @@ static int entry_get(cmd_ctx *x, const db_coll *c, int sub, pick_entry **out)
         pick_calls /= 2;
         pick_walked /= 2;
     }
+    int rc = OX_OK;
     if (!e || c->count * 8 < e->count * 7 || c->count * 8 > e->count * 9 ||
         e->uses >= (e->fenced && e->count / 8 > PICK_USES ? e->count / 8 : PICK_USES)) {
         e = e ? e : oldest;
-        e->members = NULL;
-        e->fenced = c->count <= PICK_FENCE_MAX && fence_budget(c->count);
-        int rc = e->fenced ? fences_build(x, c, sub, e) : bounds_build(x, c, sub, &e->b);
-        if (rc != OX_OK)
-            return rc;
         e->members = c->members;
         e->id = c->id;
         e->sub = sub;
         e->count = c->count;
         e->uses = 0;
+        e->fenced = e->bounded = 0;
+        e->walking = c->count <= PICK_FENCE_MAX;
+        e->step = (c->count + PICK_FENCES - 1) / PICK_FENCES;
+        e->step = e->step ? e->step : 1;
+        e->nfence = 0;
+        e->total = 0;
+        e->off[0] = 0;
+        e->plen = 0;
+    }
+    if (e->walking && fence_budget(c->count < PICK_WALK_STEP ? c->count : PICK_WALK_STEP))
+        rc = fences_walk(x, c, sub, e);
+    if (rc == OX_OK && !e->fenced && !e->bounded && (rc = bounds_build(x, c, sub, &e->b)) == OX_OK)
+        e->bounded = 1;
+    if (rc != OX_OK) {
+        e->members = NULL;
+        return rc;
     }
     e->uses++;
     e->last_use = ++pick_clock;
@@ -377,18 +438,37 @@ static int entry_get(cmd_ctx *x, const db_coll *c, int sub, pick_entry **out)
 /* The member of a uniform rank r: a seek to its fence, then the steps after it. The rank
  * is drawn among the members there are now, so that members added since the walk are
  * reached: above every fence, the last one's walk goes on to them; below, the first
- * fence's walk starts at the first member, wherever its fence was. */
+ * fence's walk starts at the first member, wherever its fence was. A fence whose member is
+ * gone draws again (a few times), so that its share goes to every member, not to the one
+ * after it (removing 240 members in a row of 2000 gave the next one 36 picks in 1400). */
 static int fence_pick(cmd_ctx *x, const db_coll *c, int sub, const pick_entry *e,
                       uint64_t *seed, srv_pairs *out)
 {
-    uint64_t r = rnd_next(seed) % c->count, f = r / e->step;
-    f = f < e->nfence ? f : e->nfence - 1;
-    ox_val lo = {e->fence + e->off[f], (size_t)(e->off[f + 1] - e->off[f])}, k, v;
-    ox_iter *it = NULL;
-    int rc = db_member_range(x, c, sub, f ? &lo : NULL, OX_ITER_POS, &it);
-    if (rc == OX_OK && (rc = walk_on(x, c, sub, &it, r - f * e->step + 1, &k, &v, NULL)) == OX_OK)
-        add_member(out, &k, &v);
-    ox_iter_close(it);
+    enum { REDRAWS = 8 };
+    int rc = OX_OK;
+    ox_val k, v;
+    for (int tries = 0; rc == OX_OK; tries++) {
+        uint64_t r = rnd_next(seed) % c->count, f = r / e->step;
+        f = f < e->nfence ? f : e->nfence - 1;
+        const unsigned char *fp = e->fence + e->off[f];
+        ox_val lo = {fp, (size_t)(e->off[f + 1] - e->off[f])};
+        unsigned char pos[OX_POS_MAX];
+        size_t plen = 0;
+        ox_iter *it = NULL;
+        rc = db_member_range(x, c, sub, f ? &lo : NULL, OX_ITER_POS, &it);
+        if (rc == OX_OK)
+            rc = walk_on(x, c, sub, &it, 1, &k, &v, NULL);
+        int gone = rc == OX_OK && f && tries < REDRAWS &&
+                   (ox_iter_pos(it, pos, &plen) != OX_OK || plen != lo.len ||
+                    memcmp(pos, fp, plen));
+        if (rc == OX_OK && !gone && r > f * e->step)
+            rc = walk_on(x, c, sub, &it, r - f * e->step, &k, &v, NULL);
+        if (rc == OX_OK && !gone)
+            add_member(out, &k, &v);
+        ox_iter_close(it);
+        if (!gone)
+            break;
+    }
     return rc;
 }
 

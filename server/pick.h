@@ -2,21 +2,22 @@
  * SPOP draw.
  *
  * LMDB keeps no counts, so the i-th member of a collection costs a walk of i members.
- * pick.c walks a collection of up to PICK_FENCE_MAX members once and keeps the position of
- * every step-th member (a fence): a pick is then one seek and fewer than step steps,
- * uniform over the members (ranks are drawn among the members there are now, so members
- * added since the walk are reached; deletions shift their share to the next members until
- * the walk is redone, after the count moved by an eighth or after max(256, count / 8)
- * picks). A larger collection, or any when a thread's fence walks would cost more than 32
- * members per pick (more collections picked from in turn than its cache holds), is picked
- * from by name: fair within a few times where the names are spread alike (UUIDs, numbers),
- * but not where they gather in clusters far apart in the byte order (3600 "aid:N" below
- * 30000 "id:N": one member took nearly every pick), nor for binary names. Every pick is a
- * member that is there.
+ * pick.c walks a collection of up to PICK_FENCE_MAX members once, 32768 members a call, and
+ * keeps the position of every step-th member (a fence, 4096 at most): a pick is then one
+ * seek and fewer than step steps, uniform over the members. Ranks are drawn among the
+ * members there are now, so members added since the walk are reached; a fence whose
+ * member is gone draws again; the walk is redone after the count moved by an eighth or
+ * after max(256, count / 8) picks. Until a walk is over, for larger collections, and when
+ * a thread's walks would cost more than 32 members per pick (more collections picked from
+ * in turn than its cache holds), picks go by name: fair within a few times where the
+ * names are spread alike (UUIDs, numbers), not where they gather in clusters far apart in
+ * the byte order (3600 "aid:N" below 30000 "id:N": one member took nearly every pick).
+ * Every pick is a member that is there.
  *
  * Threads: any thread that runs commands (an I/O thread's snapshot or the writer's
- * transaction, as db.h). Each keeps its own cache of fences and bounds, PICK_CACHE
- * collections, in fixed thread-local memory (no allocation outlives a call).
+ * transaction, as db.h). Each keeps its own cache of fences and bounds for 8 collections:
+ * 150 KiB of thread-local memory, and up to 128 KiB of fence positions per collection,
+ * freed when the thread ends.
  */
 #ifndef PICK_H
 #define PICK_H
@@ -24,7 +25,7 @@
 #include "db.h"
 
 /* Collections of up to this many members get fences. */
-#define PICK_FENCE_MAX 16384
+#define PICK_FENCE_MAX (1 << 20)
 
 /* Random members of c into out (pairs: name, value). count < 0: -count picks with repeats,
  * in random order (-count of a 16th of the members or more: one walk of the collection per
