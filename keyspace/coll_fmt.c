@@ -133,23 +133,28 @@ static void key_done(mkey *k)
 int coll_zset_put(ox_txn *txn, ox_table *members, uint64_t id, const void *m, size_t len,
                   int had, double old, double score)
 {
-    mkey mk, ik;
+    /* Every key is made before the first write: m may point into a record of the map,
+     * which a write can unmap (the transaction lets go of it for a growth). */
+    mkey mk, ik, ok;
     unsigned char enc[8];
     int rc = key_make(&mk, id, COLL_SUB_FIELD, NULL, m, len);
     if (rc)
         return rc;
-    if (had && (rc = key_make(&ik, id, COLL_SUB_SCORE, &old, m, len)) == OX_OK) {
-        rc = ox_txn_delete(txn, members, ik.p, ik.len);
+    if ((rc = key_make(&ik, id, COLL_SUB_SCORE, &score, m, len)) != OX_OK) {
+        key_done(&mk);
+        return rc;
+    }
+    if (had && (rc = key_make(&ok, id, COLL_SUB_SCORE, &old, m, len)) == OX_OK) {
+        rc = ox_txn_delete(txn, members, ok.p, ok.len);
         rc = rc == OX_NOTFOUND ? OX_OK : rc;
-        key_done(&ik);
+        key_done(&ok);
     }
     coll_score_put(enc, score);
     if (rc == OX_OK)
         rc = ox_txn_put(txn, members, mk.p, mk.len, enc, sizeof enc, 0, 0);
-    if (rc == OX_OK && (rc = key_make(&ik, id, COLL_SUB_SCORE, &score, m, len)) == OX_OK) {
+    if (rc == OX_OK)
         rc = ox_txn_put(txn, members, ik.p, ik.len, "", 0, 0, 0);
-        key_done(&ik);
-    }
+    key_done(&ik);
     key_done(&mk);
     return rc;
 }

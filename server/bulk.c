@@ -11,6 +11,8 @@
  * of the buffer's budget, half of the limit, in the batch's transaction). */
 #define BULK_BYTES_PER_MEMBER 512
 
+#define WALK_BOUND 64 /* bytes of a bound a walk keeps (bounds are collection prefixes) */
+
 struct db_walk {
     cmd_ctx *x;
     ox_table *t;
@@ -18,22 +20,26 @@ struct db_walk {
     ox_iter *it;                /* NULL: suspended (or ended) */
     int started, ended;
     size_t lolen, hilen, plen;
-    unsigned char lo[OX_POS_MAX], hi[OX_POS_MAX]; /* the bounds' positions (ox_key_pos) */
-    unsigned char pos[OX_POS_MAX]; /* suspended: the position of the last key returned */
-    db_walk *next;              /* x->walks */
+    unsigned char lo[WALK_BOUND], hi[WALK_BOUND]; /* the bounds (keys) */
+    unsigned char *pos;         /* in the writer: the position of the last key returned
+                                   (OX_POS_MAX bytes, from the first) */
+    db_walk *next;              /* x->walks, in the writer */
 };
 
 int bulk_begin(cmd_ctx *x, uint64_t members)
 {
     uint64_t most = (uint64_t)srv.cfg.write_buffer_limit / BULK_BYTES_PER_MEMBER;
-    if (!x->txn || x->in_exec || members <= most)
+    if (!x->txn || x->in_exec)
         return 1;
-    if (!x->commit_part) {
-        x->bulk_wait = 1;
-        return 0;
+    if (x->commit_part) { /* first in its part: in parts if the buffer fills, whatever the
+                             estimate (long names fill it sooner than members say) */
+        x->bulk = 1;
+        return 1;
     }
-    x->bulk = 1;
-    return 1;
+    if (members <= most)
+        return 1;
+    x->bulk_wait = 1;
+    return 0;
 }
 
 /* 1 if a growth of the map detached w's iterator (the write that made the transaction
@@ -47,9 +53,9 @@ static int walk_detached(const db_walk *w)
 
 int bulk_step(cmd_ctx *x)
 {
-    if (!x->bulk)
+    if (!x->txn)
         return OX_OK;
-    int full = ox_txn_buffer_full(x->txn), moved = 0;
+    int full = x->bulk && ox_txn_buffer_full(x->txn), moved = 0;
     for (db_walk *w = x->walks; w && !moved; w = w->next)
         moved = walk_detached(w);
     if (!full && !moved)
@@ -77,20 +83,18 @@ int bulk_walk_open(cmd_ctx *x, ox_table *t, const ox_val *lo, const ox_val *hi,
                    unsigned flags, db_walk **out)
 {
     *out = NULL;
-    db_walk *w = srv_xcalloc(1, sizeof *w);
-    w->x = x;
-    w->t = t;
-    w->flags = flags;
-    int rc = ox_key_pos(srv.store, lo->data, lo->len, w->lo, &w->lolen);
-    if (rc == OX_OK)
-        rc = ox_key_pos(srv.store, hi->data, hi->len, w->hi, &w->hilen);
-    if (rc == OX_OK)
-        rc = walk_range(w, lo, hi, flags);
+    if (lo->len > WALK_BOUND || hi->len > WALK_BOUND)
+        return OX_EINVAL;
+    db_walk *w = srv_xmalloc(sizeof *w);
+    *w = (db_walk){.x = x, .t = t, .flags = flags, .lolen = lo->len, .hilen = hi->len};
+    memcpy(w->lo, lo->data, lo->len);
+    memcpy(w->hi, hi->data, hi->len);
+    int rc = walk_range(w, lo, hi, flags);
     if (rc != OX_OK) {
         free(w);
         return rc;
     }
-    if (x->bulk) {
+    if (x->txn) {
         w->next = x->walks;
         x->walks = w;
     }
@@ -99,15 +103,22 @@ int bulk_walk_open(cmd_ctx *x, ox_table *t, const ox_val *lo, const ox_val *hi,
 }
 
 /* Opens a suspended walk again past the last key it returned: [pos, hi) ascending (pos
- * excluded), [lo, pos) descending. */
+ * excluded), [lo, pos) descending; the bounds then as positions (a key's is not itself). */
 static int walk_resume(db_walk *w)
 {
     ox_val lo = {w->lo, w->lolen}, hi = {w->hi, w->hilen}, pos = {w->pos, w->plen};
     if (!w->started)
-        return walk_range(w, &lo, &hi, w->flags | OX_ITER_POS);
+        return walk_range(w, &lo, &hi, w->flags);
+    unsigned char bp[OX_POS_MAX];
+    size_t bl;
+    const unsigned char *b = w->flags & OX_ITER_DESC ? w->lo : w->hi;
+    int rc = ox_key_pos(srv.store, b, w->flags & OX_ITER_DESC ? w->lolen : w->hilen, bp, &bl);
+    ox_val bound = {bp, bl};
+    if (rc != OX_OK)
+        return rc;
     if (w->flags & OX_ITER_DESC)
-        return walk_range(w, &lo, &pos, w->flags | OX_ITER_POS);
-    return walk_range(w, &pos, &hi, w->flags | OX_ITER_POS | OX_ITER_AFTER);
+        return walk_range(w, &bound, &pos, w->flags | OX_ITER_POS);
+    return walk_range(w, &pos, &bound, w->flags | OX_ITER_POS | OX_ITER_AFTER);
 }
 
 int bulk_walk_next(db_walk *w, ox_val *k, ox_val *v)
@@ -117,14 +128,17 @@ int bulk_walk_next(db_walk *w, ox_val *k, ox_val *v)
     int rc = w->it ? OX_OK : walk_resume(w);
     if (rc == OX_OK)
         rc = ox_iter_next(w->it, k, v);
-    if (rc == OX_EBUSY && w->x->bulk) { /* detached by a growth of the map: reopen */
+    if (rc == OX_EBUSY && w->x->txn) { /* detached by a growth of the map: reopen */
         ox_iter_close(w->it);
         w->it = NULL;
         if ((rc = walk_resume(w)) == OX_OK)
             rc = ox_iter_next(w->it, k, v);
     }
-    if (rc == OX_OK && w->x->bulk) /* where to resume after a part or a detachment */
+    if (rc == OX_OK && w->x->txn) { /* where to resume after a part or a detachment */
+        if (!w->pos)
+            w->pos = srv_xmalloc(OX_POS_MAX);
         rc = ox_iter_pos(w->it, w->pos, &w->plen);
+    }
     w->started |= rc == OX_OK;
     w->ended = rc == OX_NOTFOUND;
     return rc;
@@ -134,8 +148,11 @@ int bulk_walk_again(db_walk *w, ox_val *k, ox_val *v)
 {
     if (w->it || !w->started || (w->flags & OX_ITER_DESC))
         return OX_EINVAL; /* not suspended: the caller's values are still good */
-    ox_val pos = {w->pos, w->plen}, hi = {w->hi, w->hilen};
-    int rc = walk_range(w, &pos, &hi, w->flags | OX_ITER_POS);
+    unsigned char hp[OX_POS_MAX];
+    ox_val pos = {w->pos, w->plen}, hi = {hp, 0};
+    int rc = ox_key_pos(srv.store, w->hi, w->hilen, hp, &hi.len);
+    if (rc == OX_OK)
+        rc = walk_range(w, &pos, &hi, w->flags | OX_ITER_POS);
     if (rc == OX_OK && (rc = ox_iter_next(w->it, k, v)) == OX_NOTFOUND)
         rc = OX_ECORRUPT; /* it was there, and nothing else writes between parts */
     return rc;
@@ -151,5 +168,6 @@ void bulk_walk_close(db_walk *w)
             break;
         }
     ox_iter_close(w->it);
+    free(w->pos);
     free(w);
 }

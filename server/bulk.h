@@ -3,16 +3,19 @@
  * A command that builds a collection (SINTERSTORE SUNIONSTORE SDIFFSTORE, ZUNIONSTORE
  * ZINTERSTORE ZDIFFSTORE, ZRANGESTORE, COPY, MOVE, SORT ... STORE) writes its members under
  * a fresh id that no key names until its last write (db_coll_replace). A large one would
- * grow the write buffer past write-buffer-limit in one transaction. So it runs first in a
- * batch part of its own (the writer's cmd_ctx.commit_part), and whenever the buffer is
- * full it commits what it wrote and goes on in a new transaction: those parts are
- * invisible (no key names the id), and a crash before the last one leaves them to the
- * sweeper (db.h), so the build stays atomic. Its sources do not change meanwhile: nothing
- * else writes between its parts. What it walks must be a bulk_walk, which closes its
- * iterator at a part's commit and opens it again where it was.
+ * grow the write buffer past write-buffer-limit in one transaction. So when it runs first
+ * in its batch part (the writer's cmd_ctx.commit_part), whenever the buffer is full it
+ * commits what it wrote and goes on in a new transaction: those parts are invisible (no
+ * key names the id), and a crash before the last one leaves them to the sweeper (db.h),
+ * so the build stays atomic. Its sources do not change meanwhile: nothing else writes
+ * between its parts. A build estimated at more than write-buffer-limit / 512 members that
+ * is not first in its part is run again first in the next one; a smaller one stays in the
+ * batch's transaction (long names can take it past the limit), and so does any build
+ * inside EXEC (one transaction, atomic as a whole).
  *
- * Inside EXEC (one transaction, atomic as a whole) and for small builds nothing of this
- * happens: they stay in the batch's transaction.
+ * What a build walks must be a bulk walk. In the writer, a walk keeps the position of
+ * its last key: at a part's commit it closes its iterator and opens it again there, and
+ * so it does when a growth of the map detached it (at any write of the transaction).
  *
  * Threads: the writer's (bulk_begin, bulk_step); walks work on an I/O thread's snapshot
  * too, where they never suspend.

@@ -673,7 +673,8 @@ void cmd_call(cmd_ctx *x)
     unsigned long errors = stats_thread_errors();
     uint64_t t0 = srv_ustime();
     x->cmd->fn(x);
-    stats_called(cmd_slot(x->cmd), srv_ustime() - t0, stats_thread_errors() != errors);
+    if (!x->bulk_wait) /* else it runs again (bulk.h): counted then */
+        stats_called(cmd_slot(x->cmd), srv_ustime() - t0, stats_thread_errors() != errors);
 }
 
 int cmd_arity_ok(const cmd_def *d, int argc)

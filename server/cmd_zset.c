@@ -644,7 +644,17 @@ static void zrange_generic(cmd_ctx *x, int form)
     if (found < 0)
         return;
     if (form == ZR_STORE) {
-        if (!bulk_begin(x, c.count))
+        uint64_t most = c.count; /* by rank: the range's length; LIMIT: at most its count */
+        if (r.by == BY_RANK) {
+            long long len = (long long)c.count, a = r.start < 0 ? r.start + len : r.start,
+                      b = r.stop < 0 ? r.stop + len : r.stop;
+            a = a < 0 ? 0 : a;
+            b = b >= len ? len - 1 : b;
+            most = b >= a ? (uint64_t)(b - a + 1) : 0;
+        } else if (r.limit >= 0 && (uint64_t)r.limit < most) {
+            most = (uint64_t)r.limit;
+        }
+        if (!bulk_begin(x, most))
             return; /* nothing written or replied: it runs again (bulk.h) */
         dst = (db_coll){.type = DB_ZSET, .members = db_members_of(x->table)};
         int rc = db_coll_fresh(x, &dst);

@@ -601,10 +601,6 @@ int db_transfer_or_reply(cmd_ctx *x, const resp_arg *src, int dbd, const resp_ar
         return 0;
     uint64_t id = 0, count;
     int64_t head, tail;
-    if (rc == OX_OK && type != DB_STRING && (td != ts || keep_src) &&
-        coll_meta_decode(v.data, v.len, &id, &count, &head, &tail) == OX_OK &&
-        !bulk_begin(x, count))
-        return -1; /* nothing written or replied: it runs again first in a batch part */
     unsigned char *val = NULL;
     size_t len = v.len;
     if (rc == OX_OK && !(val = malloc(len ? len : 1)))
@@ -614,6 +610,12 @@ int db_transfer_or_reply(cmd_ctx *x, const resp_arg *src, int dbd, const resp_ar
         if (!replace && ox_txn_contains(x->txn, td, dst->ptr, dst->len) == OX_OK) {
             free(val);
             return 0;
+        }
+        if (type != DB_STRING && (td != ts || keep_src) &&
+            coll_meta_decode(val, len, &id, &count, &head, &tail) == OX_OK &&
+            !bulk_begin(x, count)) {
+            free(val);
+            return -1; /* nothing written or replied: it runs again first in a part */
         }
         dead_note(x, td, dst->ptr, dst->len); /* what dst held, if it is overwritten */
     }
