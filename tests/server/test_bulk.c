@@ -8,6 +8,7 @@
  * destination as it was, and what the build had written is reclaimed. */
 #include <poll.h>
 
+#include "fault_util.h"
 #include "srv_util.h"
 
 T_MAIN_BEGIN;
@@ -146,36 +147,56 @@ static void builds_in_multi_are_one_transaction(void)
     redisFree(c);
 }
 
-/* A SIGKILL while SUNIONSTORE builds 120000 members in parts (the checkpoints counter
- * moves: parts are committed): after the restart the destination is the string it was,
- * and the members the build wrote are reclaimed. */
+static const char *const g_small[] = {"--write-buffer-limit", "1mb", "--appendfsync", "no",
+                                      NULL};
+
+/* Starts a server named name (faulty: with the fault shim) with a 1 MiB buffer, sets a
+ * and b of 60000 members each and dst = "old", then sends SUNIONSTORE dst a b on *w and
+ * returns once two more checkpoints show its parts being committed (a poll, 60 s at
+ * most): the first connection, NULL on a failure. *reclaimed: members_reclaimed before
+ * the build (the start's pass of the sweeper over). */
+static redisContext *build_under_way(srvp *s, const char *name, int faulty, redisContext **w,
+                                     unsigned long long *reclaimed)
+{
+    if ((faulty ? start_faulty_argv(s, name, g_small) : sp_start_argv(s, name, g_small)) != 0)
+        return NULL;
+    redisContext *c = sp_connect(s);
+    redisReply *r = NULL;
+    if (!c || !load(c, "SADD", "a", "member:%d", 0, 60000) ||
+        !load(c, "SADD", "b", "member:%d", 60000, 120000) ||
+        !(r = redisCommand(c, "SET dst old")) || !(*w = sp_connect(s))) {
+        freeReplyObject(r);
+        redisFree(c);
+        return NULL;
+    }
+    freeReplyObject(r);
+    uint64_t t0 = t_now_ms();
+    while (sp_reclaimed(c) == 0 && t_now_ms() - t0 < 2000)
+        usleep(2000);
+    *reclaimed = sp_reclaimed(c);
+    uint64_t cps = sp_checkpoints(s);
+    redisAppendCommand(*w, "SUNIONSTORE dst a b");
+    int wdone = 0;
+    if (redisBufferWrite(*w, &wdone) != REDIS_OK)
+        return redisFree(c), NULL;
+    while (sp_checkpoints(s) < cps + 2 && t_now_ms() - t0 < 60000)
+        usleep(1000);
+    return c;
+}
+
+/* A SIGKILL while SUNIONSTORE builds 120000 members in parts: after the restart the
+ * destination is the string it was, and the members the build wrote are reclaimed. */
 static void a_killed_build_leaves_the_destination(void)
 {
     srvp s = {0};
-    const char *extra[] = {"--write-buffer-limit", "1mb", "--appendfsync", "no", NULL};
-    T_EQ_INT(sp_start_argv(&s, "bulkkill", extra), 0);
-    redisContext *c = sp_connect(&s);
+    redisContext *w = NULL;
+    unsigned long long before;
+    redisContext *c = build_under_way(&s, "bulkkill", 0, &w, &before);
     T_ASSERT(c);
-    T_ASSERT(load(c, "SADD", "a", "member:%d", 0, 60000));
-    T_ASSERT(load(c, "SADD", "b", "member:%d", 60000, 120000));
-    T_CMD(c, "+OK", "SET dst old");
-    redisContext *w = sp_connect(&s);
-    T_ASSERT(w);
-    uint64_t cps = sp_checkpoints(&s);
-    redisAppendCommand(w, "SUNIONSTORE dst a b");
-    int wdone = 0;
-    T_ASSERT(redisBufferWrite(w, &wdone) == REDIS_OK);
-    struct timespec t0, t;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    while (sp_checkpoints(&s) < cps + 2) { /* parts are being committed */
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        T_ASSERT(t.tv_sec - t0.tv_sec < 60);
-        poll(NULL, 0, 1);
-    }
     sp_kill(&s);
     redisFree(w);
     redisFree(c);
-    T_EQ_INT(sp_start_argv(&s, "bulkkill", extra), 0);
+    T_EQ_INT(sp_start_argv(&s, "bulkkill", g_small), 0);
     c = sp_connect(&s);
     T_ASSERT(c);
     redisReply *r = redisCommand(c, "GET dst");
@@ -189,6 +210,37 @@ static void a_killed_build_leaves_the_destination(void)
     }
     freeReplyObject(r);
     T_CMD(c, ":60000", "SCARD a");
+    redisFree(c);
+    t_failed += sp_stop_or_dump(&s);
+}
+
+/* A build whose part fails to commit (the write-ahead log's writes fail mid-build)
+ * answers MISCONF, as a failed commit does, and leaves the destination as it was; the
+ * parts it had committed are reclaimed at once (its id is queued for the sweeper), not
+ * at the next pass over the whole file, a minute later. */
+static void a_failed_build_is_reclaimed_at_once(void)
+{
+    srvp s = {0};
+    redisContext *w = NULL;
+    unsigned long long before;
+    redisContext *c = build_under_way(&s, "bulkfail", 1, &w, &before);
+    T_ASSERT(c);
+    T_ASSERT(fault_on("EIO log") == 0);
+    redisReply *r;
+    T_EQ_INT(redisGetReply(w, (void **)&r), REDIS_OK);
+    int failed = r->type == REDIS_REPLY_ERROR;
+    if (failed)
+        T_EQ_STR(r->str, "MISCONF Errors writing to the data file: I/O error");
+    freeReplyObject(r);
+    fault_off();
+    if (failed) { /* else the build ended before the fault: nothing to reclaim */
+        T_CMD(c, "$3 old", "GET dst");
+        uint64_t t1 = t_now_ms();
+        while (sp_reclaimed(c) == before && t_now_ms() - t1 < 20000)
+            usleep(2000);
+        T_ASSERT(sp_reclaimed(c) > before);
+    }
+    redisFree(w);
     redisFree(c);
     t_failed += sp_stop_or_dump(&s);
 }
@@ -343,6 +395,7 @@ int main(void)
     T_RUN(deferred_builds_count_once);
     T_RUN(builds_in_multi_are_one_transaction); /* last on this server: it passes the limit */
     T_RUN(a_killed_build_leaves_the_destination);
+    T_RUN(a_failed_build_is_reclaimed_at_once);
     T_RUN(builds_go_on_through_map_growth);
     T_RUN(long_names_build_in_parts_through_growth);
     t_failed += sp_stop_or_dump(&g_srv);
