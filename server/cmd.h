@@ -69,6 +69,8 @@ typedef struct cmd_ctx {
     int bulk_wait, bulk;
     struct db_walk *walks;
     unsigned parts;
+    ox_table *bulk_table;  /* a build in parts: the database table of its collection, */
+    uint64_t bulk_id;      /* and the collection's fresh id (db_bulk_done) */
 } cmd_ctx;
 
 typedef void cmd_fn(cmd_ctx *x);

@@ -248,6 +248,11 @@ static void sort_generic(cmd_ctx *x, int readonly)
     }
     if (end >= len)
         end = len - 1;
+    uint64_t most = end >= start ? (uint64_t)(end - start + 1) * (uint64_t)(ngets ? ngets : 1) : 0;
+    if (store && !bulk_begin(x, most)) { /* before loading: nothing done twice */
+        free(gets);
+        return; /* nothing written or replied: it runs again first in a part (bulk.h) */
+    }
     sort_elem *v = NULL;
     size_t n = 0;
     int range = dontsort && (type == DB_LIST || type == DB_ZSET) && end >= start;
@@ -288,8 +293,6 @@ static void sort_generic(cmd_ctx *x, int readonly)
                 free(val);
             }
         }
-    } else if (!bulk_begin(x, (uint64_t)outlen)) {
-        /* nothing written or replied: it runs again first in a batch part (bulk.h) */
     } else {
         db_coll dst = {.type = DB_LIST, .members = db_members_of(x->table)};
         rc = db_coll_fresh(x, &dst);

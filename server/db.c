@@ -266,7 +266,18 @@ int db_coll_fresh(cmd_ctx *x, db_coll *c)
     c->exists = 0;
     c->count = 0;
     c->head = c->tail = 0;
-    return coll_new_id(x->txn, map_t, &c->id);
+    int rc = coll_new_id(x->txn, map_t, &c->id);
+    if (rc == OX_OK && x->bulk) {
+        x->bulk_table = x->table;
+        x->bulk_id = c->id;
+    }
+    return rc;
+}
+
+void db_bulk_done(cmd_ctx *x)
+{
+    if (x->parts && x->bulk_id)
+        dead_push(x->bulk_table, x->bulk_id);
 }
 
 int db_coll_open_or_reply(cmd_ctx *x, const resp_arg *key, int type, db_coll *c)
@@ -629,6 +640,8 @@ int db_transfer_or_reply(cmd_ctx *x, const resp_arg *src, int dbd, const resp_ar
         } else if (td == ts && !keep_src) { /* RENAME: the members stay; the back link moves */
             c.id = id;
         } else if ((rc = coll_new_id(x->txn, map_t, &c.id)) == OX_OK) {
+            x->bulk_table = td;
+            x->bulk_id = x->bulk ? c.id : 0;
             rc = copy_members(x, db_members_of(ts), id, &c);
         }
         if (rc == OX_OK)

@@ -106,6 +106,10 @@ int db_coll_open_or_reply(cmd_ctx *x, const resp_arg *key, int type, db_coll *c)
 /* Writer: gives c (type and members set) a new id: an empty collection, not stored yet
  * (exists 0). OX_OK or the store's error. */
 int db_coll_fresh(cmd_ctx *x, db_coll *c);
+/* Writer, after a command that built a collection in parts (bulk.h): queues its id for
+ * the sweeper, which reclaims the parts at once if the build failed (no key names it),
+ * and leaves it be otherwise. */
+void db_bulk_done(cmd_ctx *x);
 /* Writer: makes c (fresh, its members written) key's value, replacing whatever key held,
  * its expiry time too, as a STORE command does; an empty c deletes key. Calls
  * watch_touch. OX_OK or the store's error. */

@@ -22,6 +22,7 @@
 #include "block.h"
 #include "client.h"
 #include "cmd.h"
+#include "db.h"
 #include "dbmap.h"
 #include "expire.h"
 #include "io.h"
@@ -49,6 +50,8 @@ struct srv_writer {
     uint64_t fail_logged_ms; /* when a failure was last logged, 0: never */
     unsigned long long fail_unlogged; /* failures since, not logged */
     int fail_reported;      /* a failure was logged since the last success */
+    int part_rc;            /* the error of a build's part that failed to commit, until
+                               its command's reply says so */
 };
 
 #define WRITER_FAIL_LOG_S 30 /* seconds between two log lines of failed commits, as Redis's
@@ -70,10 +73,15 @@ static void fail_reply(srv_job *j, const char *msg)
  * commands the part served (a list through blk_next): what they popped is not stored
  * either. A command that blocked in the part wrote nothing and has no reply yet: it
  * stays blocked, its reply to come. */
+static void misconf(char *msg, size_t cap, int rc)
+{
+    snprintf(msg, cap, "-MISCONF Errors writing to the data file: %s", ox_strerror(rc));
+}
+
 static void batch_fail(srv_job *jobs, srv_job *end, srv_job *served, int rc)
 {
     char msg[160];
-    snprintf(msg, sizeof msg, "-MISCONF Errors writing to the data file: %s", ox_strerror(rc));
+    misconf(msg, sizeof msg, rc);
     for (srv_job *j = jobs; j != end; j = j->next)
         if (!j->barrier && j->out && !j->parked && j->kind != JOB_UNWATCH &&
             j->kind != JOB_WSET_FREE)
@@ -122,6 +130,7 @@ static int part_commit(cmd_ctx *x)
     x->txn = NULL;
     atomic_store_explicit(&srv.write_failed, rc != OX_OK, memory_order_relaxed);
     report_commit(w, rc);
+    w->part_rc = rc;
     if (rc == OX_OK) {
         atomic_fetch_add_explicit(&srv.stats.commits, 1, memory_order_relaxed);
         if ((rc = ox_txn_begin(srv.store, &x->txn)) != OX_OK)
@@ -181,6 +190,13 @@ static srv_job *batch_part(srv_job *jobs, srv_job **last)
                 *last = before;
                 j = cur;
                 break;
+            }
+            db_bulk_done(&x);
+            if (srv.writer->part_rc) { /* as a failed commit's: nothing of it is stored */
+                char msg[160];
+                misconf(msg, sizeof msg, srv.writer->part_rc);
+                fail_reply(cur, msg);
+                srv.writer->part_rc = OX_OK;
             }
             if (!(txn = x.txn)) /* a part of its build failed to commit: go on in a new one */
                 rc = ox_txn_begin(srv.store, &txn);
