@@ -27,6 +27,11 @@ static void sorts_reply_as_redis(void)
     T_DEEP(c, "*6 [$2 -5, $1 1, $2 10, $1 2, $3 2.5, $1 3]", "SORT l ALPHA");
     T_DEEP(c, "*3 [$2 10, $1 2, $1 1]", "SORT l BY nosort LIMIT 2 3 DESC");
     T_DEEP(c, "*0 []", "SORT l LIMIT 10 2");
+    /* counts and offsets near 2^63 (start + count overflowed: UBSan aborted the server) */
+    T_DEEP(c, "*5 [$1 1, $1 2, $3 2.5, $1 3, $2 10]", "SORT l LIMIT 1 9223372036854775807");
+    T_DEEP(c, "*0 []", "SORT l LIMIT 9223372036854775807 9223372036854775807");
+    T_CMD(c, ":1", "SORT l LIMIT 5 9223372036854775807 STORE big");
+    T_CMD(c, ":6", "SORT l LIMIT 0 9223372036854775807 STORE big");
     T_DEEP(c, "*6 [$2 -5, $1 1, $1 2, $3 2.5, $1 3, $2 10]", "SORT_RO l LIMIT -1 -1");
     T_CMD(c, "+OK", "MSET w_3 30 w_1 10 w_2 20 w_10 5 w_-5 100");
     T_CMD(c, ":1", "HSET h_2 f b");
