@@ -241,7 +241,8 @@ static void sort_generic(cmd_ctx *x, int readonly)
     }
     long long len = (long long)c.count;
     long long start = lstart < 0 ? 0 : lstart;
-    long long end = lcount < 0 ? len - 1 : start + lcount - 1;
+    /* as Redis, without its overflow: a count past the end or a start past it ends there */
+    long long end = lcount < 0 || lcount > len || start >= len ? len - 1 : start + lcount - 1;
     if (start >= len) {
         start = len - 1;
         end = len - 2;
