@@ -102,23 +102,27 @@ int bulk_walk_open(cmd_ctx *x, ox_table *t, const ox_val *lo, const ox_val *hi,
     return OX_OK;
 }
 
-/* Opens a suspended walk again past the last key it returned: [pos, hi) ascending (pos
- * excluded), [lo, pos) descending; the bounds then as positions (a key's is not itself). */
-static int walk_resume(db_walk *w)
+/* Opens w again from its last key's position pos to the far bound (taken as a position
+ * too: a key's is not itself): [pos, hi) ascending, pos excluded with OX_ITER_AFTER, or
+ * [lo, pos) descending. */
+static int walk_from_pos(db_walk *w, unsigned after)
 {
-    ox_val lo = {w->lo, w->lolen}, hi = {w->hi, w->hilen}, pos = {w->pos, w->plen};
-    if (!w->started)
-        return walk_range(w, &lo, &hi, w->flags);
+    int desc = (w->flags & OX_ITER_DESC) != 0;
     unsigned char bp[OX_POS_MAX];
-    size_t bl;
-    const unsigned char *b = w->flags & OX_ITER_DESC ? w->lo : w->hi;
-    int rc = ox_key_pos(srv.store, b, w->flags & OX_ITER_DESC ? w->lolen : w->hilen, bp, &bl);
-    ox_val bound = {bp, bl};
+    ox_val pos = {w->pos, w->plen}, bound = {bp, 0};
+    int rc = ox_key_pos(srv.store, desc ? w->lo : w->hi, desc ? w->lolen : w->hilen, bp,
+                        &bound.len);
     if (rc != OX_OK)
         return rc;
-    if (w->flags & OX_ITER_DESC)
-        return walk_range(w, &bound, &pos, w->flags | OX_ITER_POS);
-    return walk_range(w, &pos, &bound, w->flags | OX_ITER_POS | OX_ITER_AFTER);
+    return desc ? walk_range(w, &bound, &pos, w->flags | OX_ITER_POS)
+                : walk_range(w, &pos, &bound, w->flags | OX_ITER_POS | after);
+}
+
+/* Opens a suspended walk again past the last key it returned. */
+static int walk_resume(db_walk *w)
+{
+    ox_val lo = {w->lo, w->lolen}, hi = {w->hi, w->hilen};
+    return w->started ? walk_from_pos(w, OX_ITER_AFTER) : walk_range(w, &lo, &hi, w->flags);
 }
 
 int bulk_walk_next(db_walk *w, ox_val *k, ox_val *v)
@@ -148,11 +152,7 @@ int bulk_walk_again(db_walk *w, ox_val *k, ox_val *v)
 {
     if (w->it || !w->started || (w->flags & OX_ITER_DESC))
         return OX_EINVAL; /* not suspended: the caller's values are still good */
-    unsigned char hp[OX_POS_MAX];
-    ox_val pos = {w->pos, w->plen}, hi = {hp, 0};
-    int rc = ox_key_pos(srv.store, w->hi, w->hilen, hp, &hi.len);
-    if (rc == OX_OK)
-        rc = walk_range(w, &pos, &hi, w->flags | OX_ITER_POS);
+    int rc = walk_from_pos(w, 0);
     if (rc == OX_OK && (rc = ox_iter_next(w->it, k, v)) == OX_NOTFOUND)
         rc = OX_ECORRUPT; /* it was there, and nothing else writes between parts */
     return rc;

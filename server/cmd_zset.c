@@ -422,6 +422,17 @@ static int lex_possible(cmd_ctx *x, const db_coll *c, const zrange *r, int *err)
  * error (in *err). The walk seeks to the range's start for BY_SCORE (BY_LEX within the
  * lowest score: Redis's BYLEX supposes one score), and skips r->start members for
  * BY_RANK. */
+/* r's BY_RANK range over len members as Redis clamps it: 1 with [*start, *stop] inside
+ * [0, len), 0 if it is empty. */
+static int rank_clamp(const zrange *r, long long len, long long *start, long long *stop)
+{
+    *start = r->start < 0 ? r->start + len : r->start;
+    *stop = r->stop < 0 ? r->stop + len : r->stop;
+    *start = *start < 0 ? 0 : *start;
+    *stop = *stop >= len ? len - 1 : *stop;
+    return *start <= *stop;
+}
+
 static long long zwalk(cmd_ctx *x, db_coll *c, const zrange *r, zvisit *visit, void *ctx,
                        int *err)
 {
@@ -434,15 +445,8 @@ static long long zwalk(cmd_ctx *x, db_coll *c, const zrange *r, zvisit *visit, v
     }
     long long start = 0, stop = -1, n = 0, offset = r->offset, limit = r->limit;
     if (r->by == BY_RANK) {
-        long long len = (long long)c->count;
-        start = r->start < 0 ? r->start + len : r->start;
-        stop = r->stop < 0 ? r->stop + len : r->stop;
-        if (start < 0)
-            start = 0;
-        if (start > stop || start >= len)
+        if (!rank_clamp(r, (long long)c->count, &start, &stop))
             return 0;
-        if (stop >= len)
-            stop = len - 1;
         offset = start;
         limit = stop - start + 1;
     }
@@ -645,15 +649,11 @@ static void zrange_generic(cmd_ctx *x, int form)
         return;
     if (form == ZR_STORE) {
         uint64_t most = c.count; /* by rank: the range's length; LIMIT: at most its count */
-        if (r.by == BY_RANK) {
-            long long len = (long long)c.count, a = r.start < 0 ? r.start + len : r.start,
-                      b = r.stop < 0 ? r.stop + len : r.stop;
-            a = a < 0 ? 0 : a;
-            b = b >= len ? len - 1 : b;
-            most = b >= a ? (uint64_t)(b - a + 1) : 0;
-        } else if (r.limit >= 0 && (uint64_t)r.limit < most) {
+        long long a, b;
+        if (r.by == BY_RANK)
+            most = rank_clamp(&r, (long long)c.count, &a, &b) ? (uint64_t)(b - a + 1) : 0;
+        else if (r.limit >= 0 && (uint64_t)r.limit < most)
             most = (uint64_t)r.limit;
-        }
         if (!bulk_begin(x, most))
             return; /* nothing written or replied: it runs again (bulk.h) */
         dst = (db_coll){.type = DB_ZSET, .members = db_members_of(x->table)};
@@ -693,12 +693,11 @@ void cmd_zrevrangebylex(cmd_ctx *x) { zrange_generic(x, ZR_REVBYLEX); }
  * members), where two deletes per member grew the write buffer past its limit. */
 static int range_whole(const zrange *r, const db_coll *c)
 {
-    long long len = (long long)c->count;
+    long long len = (long long)c->count, start, stop;
     if (!c->exists || r->offset > 0 || r->limit >= 0)
         return 0;
     if (r->by == BY_RANK)
-        return (r->start < 0 ? r->start + len : r->start) <= 0 &&
-               (r->stop < 0 ? r->stop + len : r->stop) >= len - 1;
+        return rank_clamp(r, len, &start, &stop) && start == 0 && stop == len - 1;
     if (r->by == BY_SCORE)
         return r->min == -INFINITY && r->max == INFINITY && !r->minex && !r->maxex;
     return r->lmin.inf < 0 && r->lmax.inf > 0;
