@@ -144,16 +144,23 @@ int coll_zset_put(ox_txn *txn, ox_table *members, uint64_t id, const void *m, si
         key_done(&mk);
         return rc;
     }
-    if (had && (rc = key_make(&ok, id, COLL_SUB_SCORE, &old, m, len)) == OX_OK) {
+    if (had && (rc = key_make(&ok, id, COLL_SUB_SCORE, &old, m, len)) != OX_OK) {
+        key_done(&ik);
+        key_done(&mk);
+        return rc;
+    }
+    /* The member's record first: the transaction still holds what the caller's read of it
+     * found, and the put takes that instead of a second lookup. */
+    coll_score_put(enc, score);
+    rc = ox_txn_put(txn, members, mk.p, mk.len, enc, sizeof enc, 0, 0);
+    if (rc == OX_OK && had) {
         rc = ox_txn_delete(txn, members, ok.p, ok.len);
         rc = rc == OX_NOTFOUND ? OX_OK : rc;
-        key_done(&ok);
     }
-    coll_score_put(enc, score);
-    if (rc == OX_OK)
-        rc = ox_txn_put(txn, members, mk.p, mk.len, enc, sizeof enc, 0, 0);
     if (rc == OX_OK)
         rc = ox_txn_put(txn, members, ik.p, ik.len, "", 0, 0, 0);
+    if (had)
+        key_done(&ok);
     key_done(&ik);
     key_done(&mk);
     return rc;
