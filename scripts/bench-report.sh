@@ -15,6 +15,9 @@
 #           SPOP ZADD ZPOPMIN LRANGE_100 LRANGE_600) at c=50 and c=50 -P 16, under the
 #           durable pair and the not-durable one (goals: >= 1.0x durable, >= 0.8x not
 #           durable, LRANGE_600 >= 0.7x).
+#   pubsub  PUBLISH of a 32-byte message at c=50 with 1 and with 100 subscribers (connections
+#           of bench-util.py subscribe, reading everything) on each server, no persistence
+#           (Redis appendonly no, oxistore appendfsync no: PUBLISH writes nothing anyway).
 #   plot    SET and GET (100 B, durable: always / always) at BENCH_CLIENTS clients.
 #   disk    on a fresh durable pair (always / always): disk bytes written per SET at c=50
 #           (/proc/PID/io write_bytes before and after each figure; goal <= 3x Redis); then
@@ -42,7 +45,7 @@
 #   BENCH_REWRITE_KEYS  their key space (default 100000)
 #   BENCH_CLIENTS  client counts of the plot (default "1 2 5 10 20 50 100 200")
 #   BENCH_IO_THREADS  oxistore's io-threads (default: the server's, cores minus one, at least 1)
-#   BENCH_SECTIONS which sections to run (default "matrix types plot disk zset large")
+#   BENCH_SECTIONS which sections to run (default "matrix types pubsub plot disk zset large")
 #   BENCH_OUT      the report (default BENCHMARKS.md at the repository root)
 #   BENCH_PNG      the plot (default bench/throughput.png)
 # Usage: scripts/bench-report.sh [oxistore-server binary]
@@ -64,7 +67,7 @@ RW_N=${BENCH_REWRITE_N:-300000}
 RW_KEYS=${BENCH_REWRITE_KEYS:-100000}
 CLIENTS=${BENCH_CLIENTS:-1 2 5 10 20 50 100 200}
 IOT=${BENCH_IO_THREADS:-$(( $(nproc) > 2 ? $(nproc) - 1 : 1 ))}
-SECTIONS=${BENCH_SECTIONS:-matrix types plot disk zset large}
+SECTIONS=${BENCH_SECTIONS:-matrix types pubsub plot disk zset large}
 OUT=${BENCH_OUT:-$top/BENCHMARKS.md}
 PNG=${BENCH_PNG:-$top/bench/throughput.png}
 util=$top/scripts/bench-util.py
@@ -140,6 +143,7 @@ bench1() {
   n=$(nreq "$c")
   case $t in
     MGET) args=(MGET); for _ in 1 2 3 4 5 6 7 8 9 10; do args+=(key:__rand_int__); done ;;
+    PUBLISH) args=(PUBLISH bench:ch xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx) ;;
     *) args=(-t "${t,,}") ;;
   esac
   # the line of the test itself (LRANGE_100 is preceded by the LPUSH that fills its list)
@@ -228,6 +232,41 @@ matrix() {
     done
   done
   rm -f "$work"/keys-*.resp
+}
+
+# ---- section: pubsub ---------------------------------------------------------------------------
+pubsub() {
+  emit "## Pub/Sub" "" \
+    "PUBLISH of a 32-byte message to a channel, c=50, $N requests per figure, median of $REPEAT" \
+    "runs, the servers interleaved, with 1 and with 100 subscribers per server (Python" \
+    "connections that read everything; every subscriber is still there at the end). No" \
+    "persistence on either side." "" \
+    "| subscribers | oxistore req/s | Redis req/s | ratio | p99 ms ox \\| Redis |" \
+    "| ---: | ---: | ---: | ---: | ---: |"
+  local op rp opid rpid subs sp=() left
+  log "pubsub"
+  op=$(free_port); rp=$(free_port)
+  ox_start "$op" "$work/p-ox" no; opid=$PID
+  redis_start "$rp" "$work/p-r" no; rpid=$PID
+  for subs in 1 100; do
+    sp=()
+    for port in "$op" "$rp"; do
+      python3 "$util" subscribe "$port" bench:ch "$subs" > "$work/sub-$port" &
+      sp+=($!)
+    done
+    for port in "$op" "$rp"; do
+      for _ in $(seq 1 600); do grep -q ready "$work/sub-$port" 2>/dev/null && break; sleep 0.05; done
+    done
+    set -- $(pair "$op" "$rp" PUBLISH 50 1 32)
+    left="$(redis-cli -p "$op" pubsub numsub bench:ch | tail -1)/$(redis-cli -p "$rp" pubsub numsub bench:ch | tail -1)"
+    kill "${sp[@]}" 2>/dev/null || true
+    wait "${sp[@]}" 2>/dev/null || true
+    [ "$left" = "$subs/$subs" ] || log "pubsub: subscribers left at the end: $left of $subs"
+    emit "| $subs | $(fmt_rps "$1") | $(fmt_rps "$4") | **$(ratio "$1" "$4")x** | $3 \\| $6 |"
+  done
+  emit ""
+  stop "$op" "$opid"; stop "$rp" "$rpid"
+  rm -rf "$work/p-ox" "$work/p-r"
 }
 
 # ---- section: types ------------------------------------------------------------------------
@@ -586,7 +625,7 @@ large() {
 # ---- run -------------------------------------------------------------------------------------
 : > "$md"
 for sec in $SECTIONS; do
-  case $sec in matrix|types|plot|disk|zset|large) $sec ;; *) echo "unknown section $sec" >&2; exit 2 ;; esac
+  case $sec in matrix|types|pubsub|plot|disk|zset|large) $sec ;; *) echo "unknown section $sec" >&2; exit 2 ;; esac
 done
 elapsed=$(( $(date +%s) - started ))
 

@@ -14,8 +14,14 @@
       polls GET KEY on 127.0.0.1:PORT (new connection when refused or closed, every 2 ms)
       until the reply is a value of SIZE bytes; prints the seconds since T0 (a Unix time,
       as `date +%s.%N` prints it). Exits 1 after TIMEOUT seconds (default 3600).
+  bench-util.py subscribe PORT CHANNEL N
+      opens N connections to 127.0.0.1:PORT, each SUBSCRIBEd to CHANNEL; prints "ready"
+      once every confirmation came, then reads and drops whatever arrives until SIGTERM
+      (or until every connection closed), and prints the bytes received.
 """
 import os
+import selectors
+import signal
 import socket
 import sys
 import time
@@ -85,6 +91,40 @@ def waitget(port, key, size, t0, timeout):
     return 1
 
 
+def subscribe(port, channel, n):
+    ch = channel.encode()
+    req = b"*2\r\n$9\r\nSUBSCRIBE\r\n$%d\r\n%s\r\n" % (len(ch), ch)
+    confirm = b"*3\r\n$9\r\nsubscribe\r\n$%d\r\n%s\r\n:1\r\n" % (len(ch), ch)
+    sel = selectors.DefaultSelector()
+    got = 0
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(req)
+        buf = b""
+        while len(buf) < len(confirm):
+            buf += s.recv(len(confirm) - len(buf))
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ)
+    print("ready", flush=True)
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+    open_n = n
+    while not stop and open_n:
+        for key, _ in sel.select(0.2):
+            try:
+                d = key.fileobj.recv(1 << 20)
+            except BlockingIOError:
+                continue
+            except OSError:
+                d = b""
+            if not d:
+                sel.unregister(key.fileobj)
+                open_n -= 1
+            got += len(d)
+    print(got, flush=True)
+    return 0
+
+
 def main(argv):
     if len(argv) >= 5 and argv[1] == "gen":
         gen(int(argv[2]), int(argv[3]), int(argv[4]))
@@ -95,6 +135,8 @@ def main(argv):
     if len(argv) >= 6 and argv[1] == "waitget":
         return waitget(int(argv[2]), argv[3], int(argv[4]), float(argv[5]),
                        float(argv[6]) if len(argv) > 6 else 3600.0)
+    if len(argv) >= 5 and argv[1] == "subscribe":
+        return subscribe(int(argv[2]), argv[3], int(argv[4]))
     sys.stderr.write(__doc__)
     return 2
 

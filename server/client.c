@@ -17,6 +17,7 @@
 #include "job.h"
 #include "log.h"
 #include "multi.h"
+#include "pubsub.h"
 #include "stats.h"
 #include "util.h"
 
@@ -159,6 +160,8 @@ static void client_free(srv_client *c)
         *pp = c->flushq_next;
     }
     multi_discard(c);
+    pubsub_sub_drop(c->ps);
+    c->ps = NULL;
     job_free(c->exec_job); /* an EXEC whose reply waited for CLIENT LIST… (shutdown) */
     c->exec_job = NULL;
     /* The writer's registry may still name c's set: the writer frees it. At shutdown the
@@ -187,6 +190,8 @@ static void client_close(srv_client *c)
     if (c->gone)
         return;
     c->gone = 1;
+    pubsub_sub_drop(c->ps); /* nothing more is delivered to it */
+    c->ps = NULL;
     event_free(c->rev);
     event_free(c->wev);
     c->rev = c->wev = NULL;
@@ -261,6 +266,20 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
     client_flush(arg);
 }
 
+/* The client-output-buffer-limit of c's class: pubsub for a subscriber, else normal. */
+static void obuf_limits(const srv_client *c, long long *hard, long long *soft, long long *secs)
+{
+    if (client_is_pubsub(c)) {
+        *hard = srv.cfg.client_output_other[1][0];
+        *soft = srv.cfg.client_output_other[1][1];
+        *secs = srv.cfg.client_output_other[1][2];
+    } else {
+        *hard = srv.cfg.client_output_normal_hard;
+        *soft = srv.cfg.client_output_normal_soft;
+        *secs = srv.cfg.client_output_normal_secs;
+    }
+}
+
 /* Sends what the output holds; arms the write event while some remains. Returns 0, or -1
  * when it closed the client, which may then be freed already: the caller must not touch c
  * again. */
@@ -289,7 +308,8 @@ static int client_flush(srv_client *c)
     }
     size_t pending = resp_buf_pending(c->out);
     if (pending) {
-        long long hard = srv.cfg.client_output_normal_hard;
+        long long hard, soft, secs;
+        obuf_limits(c, &hard, &soft, &secs);
         if (hard && (long long)pending > hard) {
             srv_log(SRV_LOG_WARNING, "Client id=%llu addr=%s scheduled to be closed ASAP for "
                     "overcoming of output buffer limits.", (unsigned long long)c->id, c->addr);
@@ -382,6 +402,13 @@ static const cmd_def *admit(srv_client *c, int argc, const resp_arg *argv, resp_
         multi_flag_error(c);
         return NULL;
     }
+    if (c->resp == 2 && client_is_pubsub(c) && !(d->flags & CMD_PUBSUB_OK)) {
+        stats_rejected(cmd_slot(d));
+        resp_write_errorf(out, "-ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE "
+                          "/ PING / QUIT / RESET are allowed in this context", d->name);
+        multi_flag_error(c);
+        return NULL;
+    }
     return d;
 }
 
@@ -446,6 +473,16 @@ static void dispatch(srv_client *c, int argc, const resp_arg *argv, srv_job **h,
         return;
     }
     run_here(c, d, argc, argv);
+}
+
+/* Queues c's output to be written by client_flush_queued. */
+static void flush_later(srv_client *c)
+{
+    if (c->flush_queued)
+        return;
+    c->flush_queued = 1;
+    c->flushq_next = c->io->flushq;
+    c->io->flushq = c;
 }
 
 static void client_process(srv_client *c)
@@ -548,14 +585,22 @@ void client_job_done(srv_job *j)
         client_write_buf(c, j->out);
     }
     job_free(j);
-    if (client_may_go_on(c)) {
+    if (client_may_go_on(c))
         client_process(c); /* commands that waited behind the barrier, or a full pipe */
-    } else if (!c->flush_queued) {
-        /* More of its jobs may be in this batch: one write for all of their replies. */
-        c->flush_queued = 1;
-        c->flushq_next = c->io->flushq;
-        c->io->flushq = c;
-    }
+    else
+        flush_later(c); /* more of its jobs may be in this batch: one write for all */
+}
+
+void client_deliver(void *owner, const void *resp2, size_t len)
+{
+    srv_client *c = owner;
+    pubsub_write_msg(c->out, c->resp, resp2, len);
+    flush_later(c);
+}
+
+int client_is_pubsub(const srv_client *c)
+{
+    return pubsub_count(c->ps, -1) + pubsub_count(c->ps, PUBSUB_SHARD) > 0;
 }
 
 void client_flush_queued(srv_io *io)
@@ -633,12 +678,13 @@ void client_cron(srv_io *io)
             client_close(c);
             continue;
         }
-        long long soft = srv.cfg.client_output_normal_soft;
+        long long hard, soft, secs;
+        obuf_limits(c, &hard, &soft, &secs);
         size_t pending = resp_buf_pending(c->out);
         if (soft && (long long)pending > soft) {
             if (!c->obuf_soft_since)
                 c->obuf_soft_since = now;
-            else if (now - c->obuf_soft_since > (uint64_t)srv.cfg.client_output_normal_secs * 1000) {
+            else if (now - c->obuf_soft_since > (uint64_t)secs * 1000) {
                 srv_log(SRV_LOG_WARNING, "Client id=%llu addr=%s closed for overcoming of "
                         "output buffer limits.", (unsigned long long)c->id, c->addr);
                 client_close(c);
@@ -652,15 +698,24 @@ void client_cron(srv_io *io)
 size_t client_info_line(const srv_client *c, char *buf, size_t cap)
 {
     uint64_t now = srv_mstime();
+    char flags[4], *f = flags;
+    if (client_is_pubsub(c))
+        *f++ = 'P';
+    if (c->multi || c->exec_n)
+        *f++ = 'x';
+    if (f == flags)
+        *f++ = 'N';
+    *f = 0;
     int n = snprintf(buf, cap,
                      "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu flags=%s db=%d "
-                     "sub=0 psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 "
+                     "sub=%ld psub=%ld ssub=%ld multi=%d qbuf=%zu qbuf-free=%zu argv-mem=0 "
                      "multi-mem=0 rbs=%zu rbp=0 obl=0 oll=0 omem=%zu tot-mem=%zu events=r "
                      "cmd=%s user=default redir=-1 resp=%d",
                      (unsigned long long)c->id, c->addr, c->laddr, c->fd,
                      c->name ? c->name : "", (unsigned long long)((now - c->ctime_ms) / 1000),
                      (unsigned long long)((now - c->last_ms) / 1000),
-                     c->multi || c->exec_n ? "x" : "N", c->db,
+                     flags, c->db, pubsub_count(c->ps, PUBSUB_CHANNEL),
+                     pubsub_count(c->ps, PUBSUB_PATTERN), pubsub_count(c->ps, PUBSUB_SHARD),
                      c->multi ? c->multi_n : c->exec_n ? c->exec_n : -1,
                      resp_parser_buffered(c->parser),
                      resp_parser_capacity(c->parser) - resp_parser_buffered(c->parser),

@@ -47,6 +47,7 @@ struct srv_client {
     /* The writer's (watch.c): read or written by the writer only while a job of this
      * client is in flight, by the I/O thread only when none is. */
     watch_set *wset;        /* NULL until the first WATCH */
+    struct pubsub_sub *ps;  /* its subscriptions (pubsub.h), NULL until the first */
     struct blk *parked;     /* its command blocked on keys (block.c), NULL if none */
     srv_job *released;      /* the last of the jobs its parked command held, released to
                              * run again and not yet requeued (block.c queues the client's
@@ -75,6 +76,11 @@ void client_suspend(srv_client *c);
 void client_resume(srv_client *c);
 /* Appends what b holds to c's output, consuming it (a reply made elsewhere). */
 void client_write_buf(srv_client *c, resp_buf *b);
+/* pubsub.h's delivery (on c's thread): writes a message into c's output and queues the
+ * flush; client_flush_queued writes it. */
+void client_deliver(void *c, const void *resp2, size_t len);
+/* Whether c is a Pub/Sub client (subscribed to anything: Redis's CLIENT_PUBSUB). */
+int client_is_pubsub(const srv_client *c);
 /* Appends CLIENT LIST's line for c to buf (NUL-terminated). */
 size_t client_info_line(const srv_client *c, char *buf, size_t cap);
 

@@ -20,17 +20,18 @@
 #define NM CMD_NOMULTI
 #define AS CMD_ASYNC
 #define PR CMD_PROTECTED
+#define PS CMD_PUBSUB_OK
 
 /* One row per command: name, handler, arity, flags (how oxistore runs it); then what
  * COMMAND reports of it (cmd.h): Redis's flags, the ACL categories the flags do not imply,
  * tips, key specs (keyspec.h), and "group since | complexity | summary" for COMMAND DOCS. */
 const cmd_def cmd_table[] = {
-    {"ping", cmd_ping, -1, C, "fast", "@connection",
+    {"ping", cmd_ping, -1, C | PS, "fast", "@connection",
      "request_policy:all_shards response_policy:all_succeeded", "",
      "connection 1.0.0 | O(1) | Answers PONG, or echoes its argument"},
     {"echo", cmd_echo, 2, C, "loading stale fast", "@connection", "", "",
      "connection 1.0.0 | O(1) | Replies with its argument"},
-    {"quit", cmd_quit, -1, C | NA, "noscript loading stale fast no_auth allow_busy", "@connection",
+    {"quit", cmd_quit, -1, C | NA | PS, "noscript loading stale fast no_auth allow_busy", "@connection",
      "", "", "connection 1.0.0 | O(1) | Closes the connection after the reply"},
     {"select", cmd_select, 2, C, "loading stale fast", "@connection", "", "",
      "connection 1.0.0 | O(1) | Switches the connection to another database"},
@@ -41,7 +42,7 @@ const cmd_def cmd_table[] = {
      "", "", "connection 1.0.0 | O(N) for N passwords | Authenticates the connection"},
     {"client", cmd_client, -2, C | SUB, "", "", "", "",
      "connection 2.4.0 | Per subcommand | Commands about client connections"},
-    {"reset", cmd_reset, 1, C | NA, "noscript loading stale fast no_auth allow_busy", "@connection",
+    {"reset", cmd_reset, 1, C | NA | PS, "noscript loading stale fast no_auth allow_busy", "@connection",
      "", "", "connection 6.2.0 | O(1) | Returns the connection to its initial state"},
     {"get", cmd_get_, 2, R, "readonly fast", "@string", "", "RO access; index 1; range 0 1 0",
      "string 1.0.0 | O(1) | The string value of a key"},
@@ -491,6 +492,33 @@ const cmd_def cmd_table[] = {
      "transactions 2.2.0 | O(1) per key | Makes EXEC fail if the keys change"},
     {"unwatch", cmd_unwatch, 1, WA, "noscript loading stale fast allow_busy", "@transaction", "",
      "", "transactions 2.2.0 | O(1) | Forgets the watched keys"},
+    {"subscribe", cmd_subscribe, -2, C | PS, "pubsub noscript loading stale", "", "", "",
+     "pubsub 2.0.0 | O(N) for N channels | Receives the messages published to the channels"},
+    {"unsubscribe", cmd_unsubscribe, -1, C | PS, "pubsub noscript loading stale", "", "", "",
+     "pubsub 2.0.0 | O(N) for N subscribers of a channel | Stops receiving a channel's "
+     "messages (all channels without arguments)"},
+    {"psubscribe", cmd_psubscribe, -2, C | PS, "pubsub noscript loading stale", "", "", "",
+     "pubsub 2.0.0 | O(N) for N patterns | Receives the messages published to the channels "
+     "that match the patterns"},
+    {"punsubscribe", cmd_punsubscribe, -1, C | PS, "pubsub noscript loading stale", "", "", "",
+     "pubsub 2.0.0 | O(N) for N subscribers of a pattern | Stops receiving a pattern's "
+     "messages (all patterns without arguments)"},
+    {"ssubscribe", cmd_ssubscribe, -2, C | PS, "pubsub noscript loading stale", "", "",
+     "not_key; index 1; range -1 1 0",
+     "pubsub 7.0.0 | O(N) for N shard channels | Receives the messages published to the shard "
+     "channels"},
+    {"sunsubscribe", cmd_sunsubscribe, -1, C | PS, "pubsub noscript loading stale", "", "",
+     "not_key; index 1; range -1 1 0",
+     "pubsub 7.0.0 | O(N) for N subscribers of a shard channel | Stops receiving a shard "
+     "channel's messages (all of them without arguments)"},
+    {"publish", cmd_publish, 3, C, "pubsub loading stale fast", "", "", "",
+     "pubsub 2.0.0 | O(N+M) for N subscribers and M patterns | Sends a message to a channel's "
+     "subscribers"},
+    {"spublish", cmd_spublish, 3, C, "pubsub loading stale fast", "", "",
+     "not_key; index 1; range 0 1 0",
+     "pubsub 7.0.0 | O(N) for N subscribers | Sends a message to a shard channel's subscribers"},
+    {"pubsub", cmd_pubsub, -2, C | SUB, "", "", "", "",
+     "pubsub 2.8.0 | Per subcommand | Commands about channels and subscribers"},
 };
 const size_t cmd_count = sizeof cmd_table / sizeof cmd_table[0];
 
@@ -568,6 +596,20 @@ const cmd_def cmd_subtable[] = {
     {"function|flush", cmd_function, -2, C, "write noscript", "@scripting",
      "request_policy:all_shards response_policy:all_succeeded", "",
      "scripting 7.0.0 | O(N) for N functions | Deletes every function"},
+    {"pubsub|channels", cmd_pubsub, -2, C, "pubsub loading stale", "", "", "",
+     "pubsub 2.8.0 | O(N) for N channels | The channels with subscribers, or those matching "
+     "a pattern"},
+    {"pubsub|numsub", cmd_pubsub, -2, C, "pubsub loading stale", "", "", "",
+     "pubsub 2.8.0 | O(N) for N channels | The subscribers of each channel (patterns aside)"},
+    {"pubsub|numpat", cmd_pubsub, 2, C, "pubsub loading stale", "", "", "",
+     "pubsub 2.8.0 | O(1) | How many patterns have subscribers"},
+    {"pubsub|shardchannels", cmd_pubsub, -2, C, "pubsub loading stale", "", "", "",
+     "pubsub 7.0.0 | O(N) for N shard channels | The shard channels with subscribers, or "
+     "those matching a pattern"},
+    {"pubsub|shardnumsub", cmd_pubsub, -2, C, "pubsub loading stale", "", "", "",
+     "pubsub 7.0.0 | O(N) for N shard channels | The subscribers of each shard channel"},
+    {"pubsub|help", cmd_pubsub, 2, C, "loading stale", "", "", "",
+     "pubsub 6.2.0 | O(1) | Lists PUBSUB's subcommands"},
 };
 const size_t cmd_subcount = sizeof cmd_subtable / sizeof cmd_subtable[0];
 

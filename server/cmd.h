@@ -17,6 +17,8 @@
  *   CMD_ASYNC   may reply later, after asking the other I/O threads (io_ask_all). Inside
  *               EXEC, the keyspace commands then run in the writer first and EXEC's reply
  *               waits for it in its place (multi.c).
+ *   CMD_PUBSUB_OK allowed to a RESP2 client in Pub/Sub (subscribed to anything): PING,
+ *               QUIT, RESET and the (un)subscribe commands; Redis's error for the others.
  *   CMD_PROTECTED refused (after the arity check, before authentication, as Redis's
  *               protected commands) unless enable-debug-command allows it: "yes", or
  *               "local" and the client is on a unix socket or at 127.0.0.1 or ::1.
@@ -40,6 +42,7 @@ enum cmd_flags {
     CMD_NOMULTI = 1u << 6,
     CMD_ASYNC = 1u << 7,
     CMD_PROTECTED = 1u << 8,
+    CMD_PUBSUB_OK = 1u << 9,
 };
 
 typedef struct cmd_ctx {
@@ -241,5 +244,7 @@ int cmd_sync_policy(int appendfsync);
 /* cmd_conn.c: 1 if requirepass is set (takes the config's read lock). */
 int cmd_password_set(void);
 cmd_fn cmd_multi, cmd_exec, cmd_discard, cmd_watch, cmd_unwatch; /* multi.c */
+cmd_fn cmd_subscribe, cmd_unsubscribe, cmd_psubscribe, cmd_punsubscribe, cmd_ssubscribe;
+cmd_fn cmd_sunsubscribe, cmd_publish, cmd_spublish, cmd_pubsub; /* cmd_pubsub.c */
 
 #endif

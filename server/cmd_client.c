@@ -95,7 +95,8 @@ static int matches(const cl_req *r, const srv_client *c)
         return 0;
     if (r->laddr && strcmp(c->laddr, r->laddr))
         return 0;
-    if (r->type != CL_TYPE_ANY && r->type != CL_TYPE_NORMAL)
+    if (r->type != CL_TYPE_ANY &&
+        r->type != (client_is_pubsub(c) ? CL_TYPE_PUBSUB : CL_TYPE_NORMAL))
         return 0;
     if (r->id && c->id != r->id)
         return 0;

@@ -7,11 +7,18 @@
 #include "cmd.h"
 #include "multi.h"
 #include "num.h"
+#include "pubsub.h"
 
 void cmd_ping(cmd_ctx *x)
 {
     if (x->argc > 2) {
         cmd_reply_arity(x->out, "ping");
+        return;
+    }
+    if (x->c && x->c->resp == 2 && client_is_pubsub(x->c)) { /* Redis's form in Pub/Sub */
+        resp_write_array(x->out, 2);
+        resp_write_bulk(x->out, "pong", 4);
+        resp_write_bulk(x->out, x->argc == 2 ? x->argv[1].ptr : "", x->argc == 2 ? x->argv[1].len : 0);
         return;
     }
     if (x->argc == 2)
@@ -232,6 +239,8 @@ void cmd_reset(cmd_ctx *x)
 {
     srv_client *c = x->c;
     multi_discard(c); /* RESET leaves MULTI and forgets the watched keys, as in Redis */
+    pubsub_sub_drop(c->ps); /* and its subscriptions */
+    c->ps = NULL;
     c->db = 0;
     c->resp = 2;
     resp_buf_set_proto(x->out, 2);

@@ -18,6 +18,7 @@
 #include "glob.h"
 #include "io.h"
 #include "log.h"
+#include "pubsub.h"
 #include "stats.h"
 #include "util.h"
 
@@ -158,6 +159,8 @@ void cmd_info(cmd_ctx *x)
     if (section_wanted(x, "stats", 1)) {
         unsigned long long commits = atomic_load(&srv.stats.commits);
         unsigned long long batched = atomic_load(&srv.stats.batched);
+        long long channels, patterns, shards;
+        pubsub_totals(&channels, &patterns, &shards);
         info_section(&b, "Stats");
         info_add(&b, "total_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
                      "instantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:%llu\r\n"
@@ -165,13 +168,15 @@ void cmd_info(cmd_ctx *x)
                      "expired_keys:%llu\r\nexpired_time_cap_reached_count:%llu\r\n"
                      "expire_cycle_cpu_milliseconds:%llu\r\n"
                      "evicted_keys:0\r\nkeyspace_hits:0\r\nkeyspace_misses:0\r\n"
+                     "pubsub_channels:%lld\r\npubsub_patterns:%lld\r\npubsubshard_channels:%lld\r\n"
                      "total_error_replies:%llu\r\nwriter_commits:%llu\r\nwriter_batched_writes:%llu\r\n"
                      "members_reclaimed:%llu\r\n",
                  atomic_load(&srv.stats.connections), atomic_load(&srv.stats.commands),
                  atomic_load(&srv.stats.net_in), atomic_load(&srv.stats.net_out),
                  atomic_load(&srv.stats.rejected), atomic_load(&srv.stats.expired),
                  atomic_load(&srv.stats.expire_time_cap),
-                 atomic_load(&srv.stats.expire_cycle_us) / 1000, atomic_load(&srv.stats.errors),
+                 atomic_load(&srv.stats.expire_cycle_us) / 1000, channels, patterns, shards,
+                 atomic_load(&srv.stats.errors),
                  commits, batched, db_swept());
     }
     if (section_wanted(x, "replication", 1)) {

@@ -20,6 +20,7 @@
 #include "io.h"
 #include "job.h"
 #include "log.h"
+#include "pubsub.h"
 #include "util.h"
 #include "writer.h"
 
@@ -226,6 +227,12 @@ static void io_round_end(srv_io *io)
             return;
         io_drain(io);
     }
+}
+
+/* After pubsub.c delivered this thread's inbox: write what it filled. */
+static void on_pubsub_delivered(void *arg)
+{
+    client_flush_queued(arg);
 }
 
 static void on_cron(evutil_socket_t fd, short what, void *arg)
@@ -471,7 +478,7 @@ int io_start(void)
         io->cron_ev = event_new(io->base, -1, EV_PERSIST, on_cron, io);
         struct timeval tv = {0, 100000};
         if (!io->cq_ev || !io->cron_ev || event_add(io->cq_ev, NULL) ||
-            event_add(io->cron_ev, &tv))
+            event_add(io->cron_ev, &tv) || pubsub_attach(i, io->base, on_pubsub_delivered, io))
             return -1;
     }
     for (int i = 0; i < srv.nio; i++)
@@ -561,6 +568,7 @@ void io_stop(void)
         io->pend_head = io->pend_tail = NULL;
         job_cache_free(io);
         client_close_all(io);
+        pubsub_detach(i);
         for (int l = 0; l < io->nlisten; l++) {
             event_free(io->lev[l]);
             close(io->lfd[l]);

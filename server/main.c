@@ -10,12 +10,14 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "cmd.h"
 #include "cursor.h"
 #include "db.h"
 #include "dbmap.h"
 #include "io.h"
 #include "log.h"
+#include "pubsub.h"
 #include "stats.h"
 #include "util.h"
 #include "writer.h"
@@ -179,7 +181,7 @@ int main(int argc, char **argv)
 
     int rc = 1;
     if (sfd < 0 || srv.shutdown_efd < 0 || open_store() || cmd_init() || stats_init() ||
-        writer_start())
+        pubsub_init(srv.nio, client_deliver) || writer_start())
         goto out;
     if (io_start()) {
         io_stop();
@@ -208,6 +210,7 @@ out:
     resp_cmdtab_free(srv.cmdtab);
     free(srv.cmd_names);
     stats_free();
+    pubsub_fini();
     db_free();
     dbmap_free();
     cursor_free_all();
