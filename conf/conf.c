@@ -13,7 +13,8 @@
 #include "conf.h"
 #include "resp.h"
 
-enum conf_type { T_BOOL, T_INT, T_LL, T_MEM, T_OCTAL, T_STR, T_ENUM, T_BIND, T_COBL, T_SAVE };
+enum conf_type { T_BOOL, T_INT, T_LL, T_MEM, T_OCTAL, T_STR, T_ENUM, T_BIND, T_COBL, T_SAVE,
+                 T_NOTIFY };
 enum conf_flags {
     F_IMMUTABLE = 1, /* fixed at start: "can't set immutable config" */
     F_PROTECTED = 2, /* Redis refuses CONFIG SET unless enable-protected-configs */
@@ -63,6 +64,7 @@ static const conf_def conf_defs[] = {
     {"loglevel", T_ENUM, 0, F(loglevel), 0, 0, loglevel_words},
     {"logfile", T_STR, F_IMMUTABLE, F(logfile), 0, 0, NULL},
     {"save", T_SAVE, 0, F(save), 0, 0, NULL},
+    {"notify-keyspace-events", T_NOTIFY, 0, F(notify_keyspace_events), 0, 0, NULL},
     {"appendonly", T_BOOL, 0, F(appendonly), 0, 1, NULL},
     {"daemonize", T_BOOL, F_IMMUTABLE, F(daemonize), 0, 0, NULL},
     {"enable-debug-command", T_ENUM, F_IMMUTABLE, F(enable_debug_command), 0, 0,
@@ -141,6 +143,54 @@ static const char *range_error(conf *c, const conf_def *d)
     return c->errbuf;
 }
 
+/* notify-keyspace-events' letters and their bits, in the order Redis writes them back. */
+static const struct {
+    char letter;
+    int bits;
+} notify_letters[] = {
+    {'g', CONF_NOTIFY_GENERIC}, {'$', CONF_NOTIFY_STRING}, {'l', CONF_NOTIFY_LIST},
+    {'s', CONF_NOTIFY_SET}, {'h', CONF_NOTIFY_HASH}, {'z', CONF_NOTIFY_ZSET},
+    {'x', CONF_NOTIFY_EXPIRED}, {'e', CONF_NOTIFY_EVICTED}, {'t', CONF_NOTIFY_STREAM},
+    {'d', CONF_NOTIFY_MODULE}, {'n', CONF_NOTIFY_NEW}, {'K', CONF_NOTIFY_KEYSPACE},
+    {'E', CONF_NOTIFY_KEYEVENT}, {'m', CONF_NOTIFY_KEY_MISS}, {'A', CONF_NOTIFY_ALL},
+};
+#define NOTIFY_LETTERS (sizeof notify_letters / sizeof notify_letters[0])
+
+/* Redis's keyspaceEventsStringToFlags. -1 for a letter it does not know. */
+static long long notify_parse(const char *v, size_t len)
+{
+    long long bits = 0;
+    for (size_t i = 0; i < len; i++) {
+        size_t k = 0;
+        while (k < NOTIFY_LETTERS && notify_letters[k].letter != v[i])
+            k++;
+        if (k == NOTIFY_LETTERS)
+            return -1;
+        bits |= notify_letters[k].bits;
+    }
+    return bits;
+}
+
+/* Redis's keyspaceEventsFlagsToString: "A" for every class (then no "n", as Redis), else
+ * the class letters; then K, E and m. */
+static int notify_format(int bits, char *buf, size_t cap)
+{
+    char s[24];
+    size_t n = 0;
+    for (size_t k = 0; k < NOTIFY_LETTERS; k++) {
+        char l = notify_letters[k].letter;
+        int class = !strchr("KEmA", l);
+        if (class && (bits & CONF_NOTIFY_ALL) == CONF_NOTIFY_ALL)
+            continue;
+        if (l == 'K' && (bits & CONF_NOTIFY_ALL) == CONF_NOTIFY_ALL)
+            s[n++] = 'A';
+        if (l != 'A' && (bits & notify_letters[k].bits))
+            s[n++] = l;
+    }
+    s[n] = '\0';
+    return snprintf(buf, cap, "%s", s);
+}
+
 /* Parses one value for d into *num or *str (a new copy). NULL, or the reason. */
 static const char *parse_value(conf *c, const conf_def *d, const char *v, size_t len,
                                long long *num, char **str)
@@ -195,6 +245,10 @@ static const char *parse_value(conf *c, const conf_def *d, const char *v, size_t
                               i ? ", " : "", d->words[i]);
         }
         return c->errbuf;
+    case T_NOTIFY:
+        if ((*num = notify_parse(v, len)) < 0)
+            return "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
+        return NULL;
     case T_STR:
         if (len == 0 && (d->flags & F_NULLABLE)) {
             *str = NULL;
@@ -214,6 +268,7 @@ static void store_value(conf *c, const conf_def *d, long long num, char *str)
     case T_INT:
     case T_OCTAL:
     case T_ENUM:
+    case T_NOTIFY:
         *FIELD(c, d, int) = (int)num;
         break;
     case T_LL:
@@ -524,6 +579,9 @@ size_t conf_format(const conf *c, size_t i, char *buf, size_t cap)
         break;
     case T_ENUM:
         n = snprintf(buf, cap, "%s", d->words[*FIELD(c, d, const int)]);
+        break;
+    case T_NOTIFY:
+        n = notify_format(*FIELD(c, d, const int), buf, cap);
         break;
     case T_STR:
     case T_SAVE: {

@@ -62,6 +62,7 @@ typedef struct conf {
     /* security */
     char *requirepass;        /* NULL = none */
     int enable_debug_command; /* enum conf_protected; default no, as Redis 7.0 */
+    int notify_keyspace_events; /* enum conf_notify bits; 0 (none) by default */
     /* logging */
     int loglevel;             /* enum conf_loglevel */
     char *logfile;            /* "" = stderr */
@@ -72,6 +73,28 @@ typedef struct conf {
     int daemonize;            /* only "no" is accepted */
     char errbuf[128];         /* a formatted reason (conf_apply, conf_set) lives here */
 } conf;
+
+/* notify-keyspace-events: Redis's NOTIFY_* bits (their letters in conf.c). */
+enum conf_notify {
+    CONF_NOTIFY_KEYSPACE = 1 << 0,  /* K */
+    CONF_NOTIFY_KEYEVENT = 1 << 1,  /* E */
+    CONF_NOTIFY_GENERIC = 1 << 2,   /* g */
+    CONF_NOTIFY_STRING = 1 << 3,    /* $ */
+    CONF_NOTIFY_LIST = 1 << 4,      /* l */
+    CONF_NOTIFY_SET = 1 << 5,       /* s */
+    CONF_NOTIFY_HASH = 1 << 6,      /* h */
+    CONF_NOTIFY_ZSET = 1 << 7,      /* z */
+    CONF_NOTIFY_EXPIRED = 1 << 8,   /* x */
+    CONF_NOTIFY_EVICTED = 1 << 9,   /* e */
+    CONF_NOTIFY_STREAM = 1 << 10,   /* t */
+    CONF_NOTIFY_KEY_MISS = 1 << 11, /* m */
+    CONF_NOTIFY_MODULE = 1 << 13,   /* d */
+    CONF_NOTIFY_NEW = 1 << 14,      /* n */
+    CONF_NOTIFY_ALL = CONF_NOTIFY_GENERIC | CONF_NOTIFY_STRING | CONF_NOTIFY_LIST |
+                      CONF_NOTIFY_SET | CONF_NOTIFY_HASH | CONF_NOTIFY_ZSET |
+                      CONF_NOTIFY_EXPIRED | CONF_NOTIFY_EVICTED | CONF_NOTIFY_STREAM |
+                      CONF_NOTIFY_MODULE, /* A */
+};
 
 /* Fills c with the defaults (those of conf/oxistore.conf and Redis 7.0). Returns 0, or -1
  * when out of memory. */

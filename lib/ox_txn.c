@@ -27,6 +27,8 @@ typedef struct ox_op {
     uint64_t at;     /* OP_PUT: expiry time or 0; OP_EXPIRE: expiry time */
     uint64_t now;    /* the clock when the op first ran */
     size_t max;      /* OP_PURGE: at most this many (0 = all) */
+    ox_purge_fn *fn; /* OP_PURGE: told of each key it deletes (NULL: nobody; a replay) */
+    void *fn_arg;
     unsigned flags;  /* OP_PUT: ox_put_flags */
 } ox_op;
 
@@ -265,11 +267,14 @@ static int op_purge(ox_txn *x, const ox_op *op, size_t *purged)
         memcpy(c.kb, (unsigned char *)ek.mv_data + 8, ek.mv_size - 8);
         c.k = (MDB_val){ek.mv_size - 8, c.kb};
         c.lk = NULL;
-        ox_val v;
+        ox_val v, lkey;
         uint64_t rexp;
         if ((rc = ox__rd_get(&x->rd, op->t, &c.k, &rec)) == OX_OK &&
-            ox__val_decode(&rec, &v, &rexp) == OX_OK && rexp == exp) {
+            ox__rec_decode(&rec, &v, &rexp, &lkey) == OX_OK && rexp == exp) {
             c.old_exp = exp;
+            if (op->fn) /* before the write, which may let go of the record's page */
+                op->fn(op->fn_arg, lkey.data ? lkey.data : c.kb + 1,
+                       lkey.data ? lkey.len : c.k.mv_size - 1);
             if ((rc = rec_del(x, op->t, &c)))
                 break;
             n++;
@@ -617,7 +622,13 @@ int ox_txn_persist(ox_txn *x, ox_table *t, const void *key, size_t klen)
 
 int ox_txn_purge_expired(ox_txn *x, ox_table *t, size_t max, size_t *purged)
 {
-    ox_op op = {.kind = OP_PURGE, .t = t, .max = max, .now = x->now};
+    return ox_txn_purge_expired_each(x, t, max, purged, NULL, NULL);
+}
+
+int ox_txn_purge_expired_each(ox_txn *x, ox_table *t, size_t max, size_t *purged,
+                              ox_purge_fn *fn, void *arg)
+{
+    ox_op op = {.kind = OP_PURGE, .t = t, .max = max, .now = x->now, .fn = fn, .fn_arg = arg};
     size_t n = 0;
     int rc = txn_run(x, &op, &n);
     if (purged)

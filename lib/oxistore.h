@@ -429,6 +429,11 @@ int ox_txn_ttl(ox_txn *txn, ox_table *t, const void *key, size_t klen, uint64_t 
 int ox_txn_expire_time(ox_txn *txn, ox_table *t, const void *key, size_t klen, uint64_t *at);
 int ox_txn_persist(ox_txn *txn, ox_table *t, const void *key, size_t klen);
 int ox_txn_purge_expired(ox_txn *txn, ox_table *t, size_t max, size_t *purged);
+/* ox_txn_purge_expired that calls fn(arg, key, klen) for each key it deletes, before
+ * deleting it (key is the user's whole key, valid during the call only). */
+typedef void ox_purge_fn(void *arg, const void *key, size_t klen);
+int ox_txn_purge_expired_each(ox_txn *txn, ox_table *t, size_t max, size_t *purged,
+                              ox_purge_fn *fn, void *arg);
 /* Deletes every key of the table (and its expiry index). */
 int ox_txn_clear(ox_txn *txn, ox_table *t);
 int ox_txn_count(ox_txn *txn, ox_table *t, uint64_t *n);

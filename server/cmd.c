@@ -7,6 +7,7 @@
 
 #include "cmd.h"
 #include "keyargs.h"
+#include "notify.h"
 #include "num.h"
 #include "stats.h"
 #include "util.h"
@@ -881,4 +882,9 @@ int cmd_is(const resp_arg *a, const char *s)
 {
     size_t n = strlen(s);
     return a->len == n && strncasecmp(a->ptr, s, n) == 0;
+}
+
+void cmd_notify(cmd_ctx *x, int type, const char *event, const resp_arg *key)
+{
+    notify_event(type, event, x->dbi, key->ptr, key->len);
 }

@@ -199,6 +199,10 @@ int cmd_select_db(const resp_arg *a);
  * (cmd_conn.c; EXEC works out the protocol of the commands queued after a HELLO). */
 int cmd_hello_proto(const srv_client *c, int argc, const resp_arg *argv);
 
+/* A keyspace event (notify.h) of class type (CONF_NOTIFY_*) for key in x's database, in
+ * the writer, after the change it names. */
+void cmd_notify(cmd_ctx *x, int type, const char *event, const resp_arg *key);
+
 /* 1 if a equals the NUL-terminated word s ignoring ASCII case. */
 int cmd_is(const resp_arg *a, const char *s);
 

@@ -60,8 +60,10 @@ void cmd_setbit(cmd_ctx *x)
         cmd_store_error(x, rc);
         return;
     }
-    if (changed)
+    if (changed) {
         watch_touch(x->dbi, k->ptr, k->len);
+        cmd_notify(x, CONF_NOTIFY_STRING, "setbit", k);
+    }
     resp_write_int(x->out, old);
 }
 

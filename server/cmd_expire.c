@@ -44,6 +44,8 @@ static void expire_generic(cmd_ctx *x, long long basetime, int seconds)
      * deleting it then is still what was asked; a new time cannot revive it. */
     if (when <= (long long)srv_mstime()) {
         rc = db_delete(x, x->dbi, k);
+        if (rc == OX_OK)
+            cmd_notify(x, CONF_NOTIFY_GENERIC, "del", k);
         if (rc == OX_NOTFOUND)
             rc = OX_OK;
     } else {
@@ -52,8 +54,10 @@ static void expire_generic(cmd_ctx *x, long long basetime, int seconds)
             resp_write_int(x->out, 0);
             return;
         }
-        if (rc == OX_OK)
+        if (rc == OX_OK) {
             watch_touch(x->dbi, k->ptr, k->len);
+            cmd_notify(x, CONF_NOTIFY_GENERIC, "expire", k);
+        }
     }
     if (rc != OX_OK)
         cmd_store_error(x, rc);
@@ -96,8 +100,10 @@ void cmd_persist(cmd_ctx *x)
 {
     const resp_arg *k = &x->argv[1];
     int rc = ox_txn_persist(x->txn, x->table, k->ptr, k->len);
-    if (rc == OX_OK)
+    if (rc == OX_OK) {
         watch_touch(x->dbi, k->ptr, k->len);
+        cmd_notify(x, CONF_NOTIFY_GENERIC, "persist", k);
+    }
     if (rc == OX_OK || rc == OX_NOTFOUND || rc == OX_NOTTL)
         resp_write_int(x->out, rc == OX_OK);
     else

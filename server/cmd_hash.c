@@ -42,6 +42,7 @@ static void hset_generic(cmd_ctx *x, int hmset)
     }
     c.count += (uint64_t)created;
     int rc = OX_OK;
+    cmd_notify(x, CONF_NOTIFY_HASH, "hset", &x->argv[1]);
     if (c.exists && !created)
         db_coll_touch(x, &x->argv[1]);
     else
@@ -73,6 +74,7 @@ void cmd_hsetnx(cmd_ctx *x)
                            x->argv[3].ptr, x->argv[3].len, NULL);
     if (rc == OX_OK) {
         c.count++;
+        cmd_notify(x, CONF_NOTIFY_HASH, "hset", &x->argv[1]);
         rc = db_coll_save(x, &x->argv[1], &c);
     }
     if (rc != OX_OK)
@@ -150,11 +152,13 @@ void cmd_hdel(cmd_ctx *x)
 }
 
 /* Stores the new value of an HINCRBY/HINCRBYFLOAT field and counts a new one. */
-static int incr_store(cmd_ctx *x, db_coll *c, const char *buf, size_t len)
+static int incr_store(cmd_ctx *x, db_coll *c, const char *buf, size_t len, const char *event)
 {
     int added;
     int rc = db_member_put(x, c, DB_SUB_FIELD, x->argv[2].ptr, x->argv[2].len, buf, len,
                            &added);
+    if (rc == OX_OK)
+        cmd_notify(x, CONF_NOTIFY_HASH, event, &x->argv[1]);
     if (rc == OX_OK && c->exists && !added) {
         db_coll_touch(x, &x->argv[1]);
     } else if (rc == OX_OK) {
@@ -191,7 +195,7 @@ void cmd_hincrby(cmd_ctx *x)
     if (found >= 0 &&
         (n = cmd_int_add_or_reply(x, found ? &v : NULL, by, "-ERR hash value is not an integer",
                                   &sum, buf)) >= 0 &&
-        incr_store(x, &c, buf, (size_t)n) == OX_OK)
+        incr_store(x, &c, buf, (size_t)n, "hincrby") == OX_OK)
         resp_write_int(x->out, sum);
 }
 
@@ -217,7 +221,7 @@ void cmd_hincrbyfloat(cmd_ctx *x)
     }
     char buf[5120];
     int n = cmd_float_add_or_reply(x, cur, by, buf, sizeof buf);
-    if (n >= 0 && incr_store(x, &c, buf, (size_t)n) == OX_OK)
+    if (n >= 0 && incr_store(x, &c, buf, (size_t)n, "hincrbyfloat") == OX_OK)
         resp_write_bulk(x->out, buf, (size_t)n);
 }
 

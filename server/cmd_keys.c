@@ -6,6 +6,7 @@
 #include "cmd.h"
 #include "db.h"
 #include "dbmap.h"
+#include "notify.h"
 #include "num.h"
 #include "util.h"
 #include "watch.h"
@@ -16,6 +17,7 @@ void cmd_del(cmd_ctx *x)
     for (int i = 1; i < x->argc; i++) {
         int rc = db_delete(x, x->dbi, &x->argv[i]);
         if (rc == OX_OK) {
+            cmd_notify(x, CONF_NOTIFY_GENERIC, "del", &x->argv[i]);
             n++;
         } else if (rc != OX_NOTFOUND) {
             cmd_store_error(x, rc);
@@ -167,6 +169,10 @@ static void rename_generic(cmd_ctx *x, int nx)
     int done = db_transfer_or_reply(x, src, x->dbi, dst, !nx, 0);
     if (done < 0)
         return;
+    if (done) {
+        cmd_notify(x, CONF_NOTIFY_GENERIC, "rename_from", src);
+        cmd_notify(x, CONF_NOTIFY_GENERIC, "rename_to", dst);
+    }
     if (nx)
         resp_write_int(x->out, done);
     else
@@ -195,6 +201,8 @@ void cmd_copy(cmd_ctx *x)
         return;
     }
     int done = db_transfer_or_reply(x, &x->argv[1], db, &x->argv[2], replace, 1);
+    if (done > 0)
+        notify_event(CONF_NOTIFY_GENERIC, "copy_to", db, x->argv[2].ptr, x->argv[2].len);
     if (done >= 0)
         resp_write_int(x->out, done);
 }
@@ -209,6 +217,10 @@ void cmd_move(cmd_ctx *x)
         return;
     }
     int done = db_transfer_or_reply(x, &x->argv[1], db, &x->argv[1], 0, 0);
+    if (done > 0) {
+        cmd_notify(x, CONF_NOTIFY_GENERIC, "move_from", &x->argv[1]);
+        notify_event(CONF_NOTIFY_GENERIC, "move_to", db, x->argv[1].ptr, x->argv[1].len);
+    }
     if (done >= 0)
         resp_write_int(x->out, done);
 }

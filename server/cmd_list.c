@@ -98,6 +98,10 @@ static int list_range(long long *start, long long *end, long long len)
 /* ---- pushes ----------------------------------------------------------------------------- */
 
 /* Pushes v at one end of c (not saved). */
+/* The events of a push and of a pop at end `where`. */
+static const char *push_event(int where) { return where == LEFT ? "lpush" : "rpush"; }
+static const char *pop_event(int where) { return where == LEFT ? "lpop" : "rpop"; }
+
 static int push_one(cmd_ctx *x, db_coll *c, int where, const ox_val *v)
 {
     int64_t pos = where == LEFT ? --c->head : c->head + (int64_t)c->count;
@@ -117,8 +121,10 @@ static void push_generic(cmd_ctx *x, int where, int xx)
         ox_val v = {x->argv[i].ptr, x->argv[i].len};
         rc = push_one(x, &c, where, &v);
     }
-    if (rc == OX_OK)
+    if (rc == OX_OK) {
+        cmd_notify(x, CONF_NOTIFY_LIST, push_event(where), &x->argv[1]);
         rc = db_coll_save(x, &x->argv[1], &c);
+    }
     if (rc != OX_OK)
         cmd_store_error(x, rc);
     else
@@ -187,8 +193,10 @@ static void pop_generic(cmd_ctx *x, int where)
     }
     srv_pairs got = {0};
     int rc = pop_n(x, &c, where, (uint64_t)count, &got);
-    if (rc == OX_OK && got.n)
+    if (rc == OX_OK && got.n) {
+        cmd_notify(x, CONF_NOTIFY_LIST, pop_event(where), &x->argv[1]);
         rc = db_coll_save(x, &x->argv[1], &c);
+    }
     ox_val v, none;
     size_t off = 0;
     if (rc != OX_OK) {
@@ -280,8 +288,10 @@ void cmd_lset(cmd_ctx *x)
         return;
     }
     int rc = elem_put(x, &c, c.head + at, x->argv[3].ptr, x->argv[3].len);
-    if (rc == OX_OK)
+    if (rc == OX_OK) {
         db_coll_touch(x, &x->argv[1]);
+        cmd_notify(x, CONF_NOTIFY_LIST, "lset", &x->argv[1]);
+    }
     if (rc != OX_OK)
         cmd_store_error(x, rc);
     else
@@ -317,6 +327,7 @@ void cmd_ltrim(cmd_ctx *x)
     if (rc == OX_OK) {
         c.head += keep_to >= keep_from ? keep_from : 0;
         c.count = (uint64_t)(keep_to >= keep_from ? keep_to - keep_from + 1 : 0);
+        cmd_notify(x, CONF_NOTIFY_LIST, "ltrim", &x->argv[1]);
         rc = db_coll_save(x, &x->argv[1], &c);
     }
     if (rc != OX_OK)
@@ -378,8 +389,10 @@ void cmd_linsert(cmd_ctx *x)
     if (rc == OX_OK)
         rc = elem_put(x, &c, pos, x->argv[4].ptr, x->argv[4].len);
     c.count++;
-    if (rc == OX_OK)
+    if (rc == OX_OK) {
+        cmd_notify(x, CONF_NOTIFY_LIST, "linsert", &x->argv[1]);
         rc = db_coll_save(x, &x->argv[1], &c);
+    }
     if (rc != OX_OK)
         cmd_store_error(x, rc);
     else
@@ -425,6 +438,7 @@ void cmd_lrem(cmd_ctx *x)
         if (rev)
             c.head += removed;
         c.count -= (uint64_t)removed;
+        cmd_notify(x, CONF_NOTIFY_LIST, "lrem", &x->argv[1]);
         rc = db_coll_save(x, &x->argv[1], &c);
     }
     if (rc != OX_OK)
@@ -530,14 +544,23 @@ static int move_generic(cmd_ctx *x, int from, int to)
     size_t off = 0;
     int rc = pop_n(x, &s, from, 1, &got);
     srv_pairs_next(&got, &off, &v, &none);
+    /* Redis's order of events: the push, the pop, then the source's "del" if emptied. */
     if (rc == OX_OK && same) {
         rc = push_one(x, &s, to, &v);
+        if (rc == OX_OK) {
+            cmd_notify(x, CONF_NOTIFY_LIST, push_event(to), dk);
+            cmd_notify(x, CONF_NOTIFY_LIST, pop_event(from), sk);
+        }
     } else if (rc == OX_OK) {
-        rc = db_coll_save(x, sk, &s);
-        if (rc == OX_OK && !d.exists)
+        if (!d.exists)
             rc = db_coll_fresh(x, &d);
         if (rc == OX_OK)
             rc = push_one(x, &d, to, &v);
+        if (rc == OX_OK) {
+            cmd_notify(x, CONF_NOTIFY_LIST, push_event(to), dk);
+            cmd_notify(x, CONF_NOTIFY_LIST, pop_event(from), sk);
+            rc = db_coll_save(x, sk, &s);
+        }
     }
     if (rc == OX_OK)
         rc = db_coll_save(x, dk, same ? &s : &d);
@@ -586,8 +609,10 @@ static int pop_first(cmd_ctx *x, int first, int at, int where, long long count, 
             continue;
         srv_pairs got = {0};
         int rc = pop_n(x, &c, where, (uint64_t)count, &got);
-        if (rc == OX_OK)
+        if (rc == OX_OK) {
+            cmd_notify(x, CONF_NOTIFY_LIST, pop_event(where), &x->argv[i]);
             rc = db_coll_save(x, &x->argv[i], &c);
+        }
         if (rc != OX_OK) {
             cmd_store_error(x, rc);
         } else {

@@ -48,6 +48,7 @@ void cmd_sadd(cmd_ctx *x)
     int rc = OX_OK;
     if (added) {
         c.count += (uint64_t)added;
+        cmd_notify(x, CONF_NOTIFY_SET, "sadd", &x->argv[1]);
         rc = db_coll_save(x, &x->argv[1], &c);
     }
     if (rc != OX_OK)
@@ -174,8 +175,10 @@ void cmd_spop(cmd_ctx *x)
         c.count = 0;
     while (rc == OX_OK && removed >= 0 && c.count && srv_pairs_next(&got, &off, &m, &v))
         removed = remove_members(x, &c, &m, 1) < 0 ? -1 : removed + 1;
-    if (rc == OX_OK && removed >= 0)
+    if (rc == OX_OK && removed >= 0) {
+        cmd_notify(x, CONF_NOTIFY_SET, "spop", &x->argv[1]);
         rc = db_coll_save(x, &x->argv[1], &c);
+    }
     off = 0;
     if (removed < 0)
         ; /* replied */
@@ -213,6 +216,7 @@ void cmd_smove(cmd_ctx *x)
         return;
     }
     int added;
+    cmd_notify(x, CONF_NOTIFY_SET, "srem", src);
     int rc = db_coll_save(x, src, &s);
     if (rc == OX_OK && !d.exists)
         rc = db_coll_fresh(x, &d);
@@ -220,6 +224,7 @@ void cmd_smove(cmd_ctx *x)
         rc = db_member_add(x, &d, DB_SUB_FIELD, m->ptr, m->len, "", 0, &added);
     if (rc == OX_OK && added) {
         d.count++;
+        cmd_notify(x, CONF_NOTIFY_SET, "sadd", dst);
         rc = db_coll_save(x, dst, &d);
     }
     if (rc != OX_OK)
@@ -367,6 +372,10 @@ static void algebra_store(cmd_ctx *x, int op)
         return;
     s.dst.count = s.n;
     int rc = db_coll_replace(x, &x->argv[1], &s.dst);
+    if (rc == OX_OK && s.n) {
+        static const char *const ev[] = {"sinterstore", "sunionstore", "sdiffstore"};
+        cmd_notify(x, CONF_NOTIFY_SET, ev[op], &x->argv[1]);
+    }
     if (rc != OX_OK)
         cmd_store_error(x, rc);
     else

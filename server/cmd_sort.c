@@ -313,6 +313,8 @@ static void sort_generic(cmd_ctx *x, int readonly)
             }
         if (rc == OX_OK)
             rc = db_coll_replace(x, &x->argv[store], &dst);
+        if (rc == OX_OK && dst.count)
+            cmd_notify(x, CONF_NOTIFY_LIST, "sortstore", &x->argv[store]);
         if (rc == OX_OK)
             resp_write_int(x->out, outlen);
         else

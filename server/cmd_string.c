@@ -65,8 +65,12 @@ static void set_generic(cmd_ctx *x, const resp_arg *key, const resp_arg *val, in
     }
     int rc = ox_txn_put(x->txn, x->table, key->ptr, key->len, val->ptr, val->len,
                         (uint64_t)at, pf);
-    if (rc == OX_OK)
+    if (rc == OX_OK) {
         watch_touch(x->dbi, key->ptr, key->len);
+        cmd_notify(x, CONF_NOTIFY_STRING, "set", key);
+        if (at)
+            cmd_notify(x, CONF_NOTIFY_GENERIC, "expire", key);
+    }
     if (flags & SET_GET)
         return; /* replied already; a failed write fails the whole commit */
     if ((rc == OX_ECONFLICT && (flags & SET_NX)) || (rc == OX_NOTFOUND && (flags & SET_XX))) {
@@ -131,8 +135,10 @@ void cmd_getdel(cmd_ctx *x)
     if (found <= 0)
         return;
     resp_write_bulk(x->out, v.data, v.len);
-    if (ox_txn_delete(x->txn, x->table, k->ptr, k->len) == OX_OK)
+    if (ox_txn_delete(x->txn, x->table, k->ptr, k->len) == OX_OK) {
         watch_touch(x->dbi, k->ptr, k->len);
+        cmd_notify(x, CONF_NOTIFY_GENERIC, "del", k);
+    }
 }
 
 void cmd_getex(cmd_ctx *x)
@@ -159,8 +165,10 @@ void cmd_getex(cmd_ctx *x)
         rc = ox_txn_persist(x->txn, x->table, k->ptr, k->len);
     else if (flags & SET_EXPIRES)
         rc = ox_txn_expire_at(x->txn, x->table, k->ptr, k->len, (uint64_t)at);
-    if (rc == OX_OK) /* PERSIST of a key without TTL is no change (OX_NOTTL) */
+    if (rc == OX_OK) { /* PERSIST of a key without TTL is no change (OX_NOTTL) */
         watch_touch(x->dbi, k->ptr, k->len);
+        cmd_notify(x, CONF_NOTIFY_GENERIC, flags & SET_PERSIST ? "persist" : "expire", k);
+    }
 }
 
 void cmd_mget(cmd_ctx *x)
@@ -198,6 +206,7 @@ static void mset_generic(cmd_ctx *x, int nx)
             return;
         }
         watch_touch(x->dbi, x->argv[i].ptr, x->argv[i].len);
+        cmd_notify(x, CONF_NOTIFY_STRING, "set", &x->argv[i]);
     }
     if (nx)
         resp_write_int(x->out, 1);
@@ -208,14 +217,18 @@ static void mset_generic(cmd_ctx *x, int nx)
 void cmd_mset(cmd_ctx *x) { mset_generic(x, 0); }
 void cmd_msetnx(cmd_ctx *x) { mset_generic(x, 1); }
 
-/* Writes key = val keeping its TTL (INCR, APPEND, SETRANGE keep it, as in Redis). */
-static int put_keepttl(cmd_ctx *x, const resp_arg *k, const void *val, size_t len)
+/* Writes key = val keeping its TTL (INCR, APPEND, SETRANGE keep it, as in Redis), and
+ * tells of it as event. */
+static int put_keepttl(cmd_ctx *x, const resp_arg *k, const void *val, size_t len,
+                       const char *event)
 {
     int rc = ox_txn_put(x->txn, x->table, k->ptr, k->len, val, len, 0, OX_PUT_KEEPTTL);
-    if (rc)
+    if (rc) {
         cmd_store_error(x, rc);
-    else
+    } else {
         watch_touch(x->dbi, k->ptr, k->len);
+        cmd_notify(x, CONF_NOTIFY_STRING, event, k);
+    }
     return rc;
 }
 
@@ -229,7 +242,7 @@ static void incr_generic(cmd_ctx *x, long long by)
     if (found >= 0 &&
         (n = cmd_int_add_or_reply(x, found ? &v : NULL, by,
                                   "-ERR value is not an integer or out of range", &sum, buf)) >= 0 &&
-        put_keepttl(x, k, buf, (size_t)n) == OX_OK)
+        put_keepttl(x, k, buf, (size_t)n, "incrby") == OX_OK)
         resp_write_int(x->out, sum);
 }
 
@@ -273,7 +286,7 @@ void cmd_incrbyfloat(cmd_ctx *x)
     }
     char buf[5120];
     int n = cmd_float_add_or_reply(x, cur, by, buf, sizeof buf);
-    if (n >= 0 && put_keepttl(x, k, buf, (size_t)n) == OX_OK)
+    if (n >= 0 && put_keepttl(x, k, buf, (size_t)n, "incrbyfloat") == OX_OK)
         resp_write_bulk(x->out, buf, (size_t)n);
 }
 
@@ -306,7 +319,7 @@ void cmd_append(cmd_ctx *x)
     if (v.len)
         memcpy(buf, v.data, v.len);
     memcpy(buf + v.len, add->ptr, add->len);
-    if (put_keepttl(x, k, buf, total) == OX_OK)
+    if (put_keepttl(x, k, buf, total, "append") == OX_OK)
         resp_write_int(x->out, (long long)total);
     free(buf);
 }
@@ -367,7 +380,7 @@ void cmd_setrange(cmd_ctx *x)
     if (v.len)
         memcpy(buf, v.data, v.len);
     memcpy(buf + off, add->ptr, add->len);
-    if (put_keepttl(x, k, buf, total) == OX_OK)
+    if (put_keepttl(x, k, buf, total, "setrange") == OX_OK)
         resp_write_int(x->out, (long long)total);
     free(buf);
 }

@@ -195,8 +195,10 @@ static void zadd_generic(cmd_ctx *x, int flags)
     free(scores);
     if (found < 0 || rc < 0)
         return;
-    if (rc == OX_OK && (added || changed))
+    if (rc == OX_OK && (added || changed)) {
+        cmd_notify(x, CONF_NOTIFY_ZSET, (flags & Z_INCR) ? "zincr" : "zadd", &x->argv[1]);
         rc = db_coll_save(x, &x->argv[1], &c);
+    }
     if (rc != OX_OK)
         cmd_store_error(x, rc);
     else if ((flags & Z_INCR) && done)
@@ -225,8 +227,10 @@ void cmd_zrem(cmd_ctx *x)
         rc = had < 0 ? err : had ? zset_del(x, &c, x->argv[i].ptr, x->argv[i].len, s) : OX_OK;
         removed += had > 0;
     }
-    if (rc == OX_OK && removed)
+    if (rc == OX_OK && removed) {
+        cmd_notify(x, CONF_NOTIFY_ZSET, "zrem", &x->argv[1]);
         rc = db_coll_save(x, &x->argv[1], &c);
+    }
     if (rc != OX_OK)
         cmd_store_error(x, rc);
     else
@@ -661,6 +665,8 @@ static void zrange_generic(cmd_ctx *x, int form)
         long long n = rc == OX_OK ? zwalk(x, &c, &r, visit_store, &dst, &err) : -1;
         if (n >= 0)
             rc = db_coll_replace(x, &x->argv[1], &dst);
+        if (n > 0 && rc == OX_OK)
+            cmd_notify(x, CONF_NOTIFY_ZSET, "zrangestore", &x->argv[1]);
         if (n < 0 || rc != OX_OK)
             cmd_store_error(x, n < 0 ? (rc ? rc : err) : rc);
         else
@@ -716,6 +722,9 @@ static void range_op(cmd_ctx *x, int by, int remove)
     long long n = zwalk(x, &c, &r, remove && !whole ? visit_remove : visit_count, NULL, &err);
     if (whole && n > 0)
         c.count = 0;
+    static const char *const ev[] = {"zremrangebyrank", "zremrangebyscore", "zremrangebylex"};
+    if (n > 0 && remove)
+        cmd_notify(x, CONF_NOTIFY_ZSET, ev[by], &x->argv[1]);
     int rc = n < 0 ? err : n > 0 && remove ? db_coll_save(x, &x->argv[1], &c) : OX_OK;
     if (rc != OX_OK)
         cmd_store_error(x, rc);
@@ -802,6 +811,8 @@ static void pop_generic(cmd_ctx *x, int max)
     long long n = count ? zwalk(x, &c, &r, visit_pop, &p, &err) : 0;
     if (p.whole && n > 0)
         c.count = 0;
+    if (n > 0)
+        cmd_notify(x, CONF_NOTIFY_ZSET, max ? "zpopmax" : "zpopmin", &x->argv[1]);
     int rc = n < 0 ? err : n > 0 ? db_coll_save(x, &x->argv[1], &c) : OX_OK;
     if (rc != OX_OK) {
         cmd_store_error(x, rc);
@@ -1097,6 +1108,10 @@ static void zsetop_generic(cmd_ctx *x, int op, int store, int card)
     free(src);
     if (rc == OX_OK && store)
         rc = db_coll_replace(x, &x->argv[1], &k.dst);
+    if (rc == OX_OK && store && k.dst.count) {
+        static const char *const ev[] = {"zunionstore", "zinterstore", "zdiffstore"};
+        cmd_notify(x, CONF_NOTIFY_ZSET, ev[op], &x->argv[1]);
+    }
     if (rc > 0)
         cmd_store_error(x, rc);
     else if (rc == OX_OK && k.to == 0)
@@ -1144,6 +1159,8 @@ static void mpop_generic(cmd_ctx *x, int blocking, int single, int single_max)
         long long n = zwalk(x, &c, &r, visit_pop, &p, &err);
         if (p.whole && n > 0)
             c.count = 0;
+        if (n > 0)
+            cmd_notify(x, CONF_NOTIFY_ZSET, max ? "zpopmax" : "zpopmin", &x->argv[i]);
         int rc = n < 0 ? err : db_coll_save(x, &x->argv[i], &c);
         if (rc != OX_OK) {
             cmd_store_error(x, rc);

@@ -304,8 +304,10 @@ static int coll_put(cmd_ctx *x, ox_table *t, const resp_arg *key, const db_coll 
 int db_coll_save(cmd_ctx *x, const resp_arg *key, db_coll *c)
 {
     int rc;
-    if (c->count == 0) {
+    if (c->count == 0) { /* emptied: gone, as Redis tells after the command's own event */
         rc = c->exists ? db_delete(x, x->dbi, key) : OX_OK;
+        if (rc == OX_OK && c->exists)
+            cmd_notify(x, CONF_NOTIFY_GENERIC, "del", key);
         return rc == OX_NOTFOUND ? OX_OK : rc;
     }
     rc = coll_put(x, x->table, key, c, 0, OX_PUT_KEEPTTL);
@@ -325,6 +327,8 @@ void db_coll_touch(cmd_ctx *x, const resp_arg *key)
 int db_coll_replace(cmd_ctx *x, const resp_arg *key, db_coll *c)
 {
     int rc = db_delete(x, x->dbi, key);
+    if (rc == OX_OK && !c->count) /* an empty result deletes the destination */
+        cmd_notify(x, CONF_NOTIFY_GENERIC, "del", key);
     if (rc == OX_NOTFOUND)
         rc = OX_OK;
     if (rc == OX_OK && c->count) {
@@ -451,6 +455,9 @@ void db_remove_members(cmd_ctx *x, int type)
         removed += r;
     }
     c.count -= (uint64_t)removed;
+    if (removed) /* HDEL's or SREM's event, then "del" if it emptied the key */
+        cmd_notify(x, type == DB_HASH ? CONF_NOTIFY_HASH : CONF_NOTIFY_SET,
+                   type == DB_HASH ? "hdel" : "srem", &x->argv[1]);
     int rc = removed ? db_coll_save(x, &x->argv[1], &c) : OX_OK;
     if (rc != OX_OK)
         cmd_store_error(x, rc);

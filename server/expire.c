@@ -24,6 +24,7 @@
 #include "db.h"
 #include "expire.h"
 #include "log.h"
+#include "notify.h"
 #include "util.h"
 
 #define EXPIRE_SLICE_KEYS 256  /* keys purged per slice (one transaction, one commit) */
@@ -62,6 +63,12 @@ static int expire_pending(void)
     return 0;
 }
 
+/* ox_purge_fn: an "expired" event for each key the slice purges (arg: its database). */
+static void on_expired(void *arg, const void *key, size_t klen)
+{
+    notify_event(CONF_NOTIFY_EXPIRED, "expired", *(const int *)arg, key, klen);
+}
+
 /* One slice: purges up to EXPIRE_SLICE_KEYS expired keys over the databases, from
  * next_db round, in one committed transaction. Returns the keys purged, -1 if the
  * transaction failed (nothing purged). *full: the slice stopped at its bound. */
@@ -73,7 +80,9 @@ static long expire_slice(int *full)
     for (int n = 0; rc == OX_OK && n < srv.ndb && left; n++) {
         int db = (next_db + n) % srv.ndb;
         size_t purged = 0;
-        rc = ox_txn_purge_expired(txn, srv.db[db], left, &purged);
+        rc = ox_txn_purge_expired_each(txn, srv.db[db], left, &purged,
+                                       notify_wanted(CONF_NOTIFY_EXPIRED) ? on_expired : NULL,
+                                       &db);
         left -= purged;
         if (!left) /* this database may hold more: the next slice starts here */
             next_db = db;
@@ -82,6 +91,7 @@ static long expire_slice(int *full)
         rc = ox_txn_commit(txn);
     else
         ox_txn_rollback(txn);
+    notify_commit(rc == OX_OK);
     atomic_store_explicit(&srv.write_failed, rc != OX_OK, memory_order_relaxed);
     if (rc != OX_OK) {
         if (!last_failed)

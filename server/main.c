@@ -17,6 +17,7 @@
 #include "dbmap.h"
 #include "io.h"
 #include "log.h"
+#include "notify.h"
 #include "pubsub.h"
 #include "stats.h"
 #include "util.h"
@@ -210,6 +211,7 @@ out:
     resp_cmdtab_free(srv.cmdtab);
     free(srv.cmd_names);
     stats_free();
+    notify_free();
     pubsub_fini();
     db_free();
     dbmap_free();

@@ -29,6 +29,7 @@
 #include "job.h"
 #include "log.h"
 #include "multi.h"
+#include "notify.h"
 #include "util.h"
 #include "watch.h"
 #include "writer.h"
@@ -127,6 +128,7 @@ static int part_commit(cmd_ctx *x)
     dbmap_precommit();
     int rc = ox_txn_commit(x->txn);
     dbmap_postcommit(rc == OX_OK);
+    notify_commit(rc == OX_OK);
     x->txn = NULL;
     atomic_store_explicit(&srv.write_failed, rc != OX_OK, memory_order_relaxed);
     report_commit(w, rc);
@@ -212,6 +214,7 @@ static srv_job *batch_part(srv_job *jobs, srv_job **last)
         rc = ox_txn_commit(txn);
     }
     dbmap_postcommit(rc == OX_OK);
+    notify_commit(rc == OX_OK); /* the keyspace events of what it committed, or none */
     watch_batch_end(rc == OX_OK);
     atomic_store_explicit(&w->committed, w->batch, memory_order_release);
     atomic_store_explicit(&srv.write_failed, rc != OX_OK, memory_order_relaxed);

@@ -2,10 +2,11 @@
  * byte for byte as the reference redis-server 7.0 answers them in RESP2 and RESP3;
  * messages between clients on different I/O threads, in order; no message after an
  * unsubscription; a slow subscriber closed at client-output-buffer-limit pubsub; CLIENT
- * LIST/KILL and INFO know subscribers. */
+ * LIST/KILL and INFO know subscribers. Keyspace notifications: the same events as Redis
+ * for every family of commands, "expired" from active expiry, none for a refused write. */
 #include <sys/socket.h>
 
-#include "srv_util.h"
+#include "fault_util.h"
 
 T_MAIN_BEGIN;
 
@@ -344,6 +345,193 @@ static void a_slow_subscriber_is_closed_at_its_limit(void)
     redisFree(c);
 }
 
+
+/* ---- keyspace notifications ------------------------------------------------------------- */
+
+/* Scripts of commands whose events both servers must send alike (replies are not compared:
+ * SPOP's picks differ). */
+static const char *const ev_strings[] = {
+    "SET s1 v", "SET s1 v2 EX 100", "SET s1 v3 KEEPTTL", "SET s1 v4 NX", "SET s1 v4 XX",
+    "SET s1 v5 GET", "SETNX s2 a", "SETNX s2 b", "SETEX s3 100 x", "PSETEX s4 100000 x",
+    "GETSET s1 w", "GETDEL s1", "GETDEL nope", "SET s5 1", "GETEX s5 EX 100",
+    "GETEX s5 PERSIST", "GETEX s5", "MSET m1 a m2 b", "MSETNX m3 a m4 b", "MSETNX m3 a m5 b",
+    "INCR n1", "DECR n1", "INCRBY n1 5", "DECRBY n1 2", "INCRBYFLOAT n2 1.5", "APPEND a1 xx",
+    "APPEND a1 yy", "SETRANGE r1 5 zz", "SETRANGE r2 0 x", "SETRANGE r3 0 ", "SETBIT b1 7 1",
+    "SETBIT b1 7 1", "DEL s2 s3 nope", "UNLINK s4", "SET e1 v", "EXPIRE e1 100",
+    "PEXPIRE e1 100000", "EXPIREAT e1 99999999999", "PERSIST e1", "PERSIST e1",
+    "EXPIRE e1 -1", "SET e2 v", "PEXPIREAT e2 1", "EXPIRE nope 10", "SET rn1 v",
+    "RENAME rn1 rn2", "RENAMENX rn2 rn3", "SET rn4 x", "RENAMENX rn3 rn4", "RENAME rn4 rn4",
+    "COPY rn3 cp1", "COPY rn3 cp1", "COPY rn3 cp1 REPLACE", "COPY rn3 cp2 DB 2",
+    "MOVE cp1 1", "SET t1 v", "TOUCH t1", "MULTI", "SET x1 1", "INCR x1", "DEL x1", "EXEC",
+    NULL};
+static const char *const ev_hashes_sets[] = {
+    "HSET h1 a 1 b 2", "HSET h1 a 1", "HMSET h1 c 3", "HSETNX h1 a 9", "HSETNX h1 z 9",
+    "HINCRBY h1 n 5", "HINCRBYFLOAT h1 f 1.5", "HDEL h1 nope", "HDEL h1 a b",
+    "HDEL h1 c z n f", "HSET h2 x 1", "DEL h2", "HSET h3 x 1", "EXPIRE h3 100",
+    "RENAME h3 h4", "COPY h4 h5", "SADD st1 a b c", "SADD st1 a", "SREM st1 nope",
+    "SREM st1 a", "SPOP st1", "SPOP st1 5", "SADD st2 a b c d", "SPOP st2 2", "SPOP st2 5",
+    "SADD st3 a b", "SADD st4 b c", "SMOVE st3 st4 a", "SMOVE st3 st4 zz", "SMOVE st3 st5 b",
+    "SINTERSTORE d1 st4 st5", "SUNIONSTORE d2 st4 st5", "SDIFFSTORE d3 st4 st5",
+    "SINTERSTORE d2 st4 nope", "SDIFFSTORE nope2 nope st4", "SINTERCARD 1 st4", NULL};
+static const char *const ev_lists[] = {
+    "LPUSH l1 a b c", "RPUSH l1 d", "LPUSHX nope a", "RPUSHX l1 e", "LPOP l1", "RPOP l1 2",
+    "LPOP nope", "LSET l1 0 z", "LINSERT l1 BEFORE z y", "LINSERT l1 BEFORE nope y",
+    "LREM l1 0 nope", "LREM l1 0 y", "LTRIM l1 0 -1", "LTRIM l1 5 10", "RPUSH l2 a b c",
+    "LMOVE l2 l3 LEFT RIGHT", "RPOPLPUSH l2 l3", "LMOVE l2 l2 LEFT LEFT",
+    "LMOVE l2 l3 RIGHT LEFT", "LMPOP 2 nope l3 LEFT COUNT 2", "LMPOP 1 l3 RIGHT COUNT 5",
+    "RPUSH l4 a", "BLPOP nope l4 0", "RPUSH l5 a b", "BRPOPLPUSH l5 l6 0",
+    "BLMOVE l5 l6 LEFT LEFT 0", "BLMPOP 0 1 l6 LEFT COUNT 10", "RPUSH l7 a b c", "LPOP l7 5",
+    "RPUSH sl 3 1 2", "SORT sl STORE sd", "SORT sl LIMIT 5 1 STORE sd", "SORT nope STORE sd2",
+    NULL};
+static const char *const ev_zsets[] = {
+    "ZADD z1 1 a 2 b 3 c", "ZADD z1 1 a", "ZADD z1 5 a", "ZADD z1 XX 6 nope",
+    "ZADD z1 NX 6 a", "ZADD z1 GT 1 a", "ZADD z1 INCR 2 a", "ZINCRBY z1 0 a",
+    "ZINCRBY z1 1 d", "ZADD nope XX 1 a", "ZREM z1 nope", "ZREM z1 a",
+    "ZREMRANGEBYSCORE z1 100 200", "ZREMRANGEBYSCORE z1 -inf 1", "ZREMRANGEBYRANK z1 0 0",
+    "ZADD z2 1 a 2 b 3 c 4 d", "ZREMRANGEBYLEX z2 [a [a", "ZPOPMIN z2", "ZPOPMAX z2 1",
+    "ZPOPMIN z2 10", "ZPOPMIN z2", "ZADD z3 1 a 2 b", "ZADD z4 3 c",
+    "ZUNIONSTORE d1 2 z3 z4", "ZINTERSTORE d2 2 z3 z4", "ZDIFFSTORE d3 2 z3 z4",
+    "ZUNIONSTORE d1 1 nope", "ZRANGESTORE d4 z3 0 -1", "ZRANGESTORE d4 z3 5 10",
+    "ZMPOP 2 nope z3 MAX COUNT 1", "BZPOPMIN z3 0", "BZMPOP 0 1 z4 MIN",
+    "ZADD z5 1 a 2 b", "ZREMRANGEBYRANK z5 0 -1", "ZADD z6 1 a",
+    "ZREMRANGEBYSCORE z6 -inf +inf", NULL};
+
+/* Runs script on p with notify-keyspace-events flags and a subscriber to every keyspace and
+ * keyevent channel; the messages it received, concatenated, into *out (malloc'ed). */
+static int events_of(const srvp *p, const char *flags, const char *const *script, char **out,
+                     size_t *outlen)
+{
+    redisContext *c = sp_connect(p);
+    conn *sub = conn_new(sp_raw_connect(p));
+    static char buf[65536];
+    size_t len = 0, cap = 65536;
+    char *all = malloc(cap);
+    if (!c || !sub || sub->fd < 0 || !all)
+        return 0;
+    freeReplyObject(redisCommand(c, "FLUSHALL"));
+    freeReplyObject(redisCommand(c, "CONFIG SET notify-keyspace-events %s", flags));
+    int ok = send_words(sub->fd, "PSUBSCRIBE __key*__:*") && take(sub, 1, buf, sizeof buf) &&
+             send_words(sub->fd, "SUBSCRIBE end") && take(sub, 1, buf, sizeof buf);
+    for (int i = 0; ok && script[i]; i++)
+        freeReplyObject(redisCommand(c, script[i]));
+    freeReplyObject(redisCommand(c, "PUBLISH end x"));
+    const char end[] = "*3\r\n$7\r\nmessage\r\n$3\r\nend\r\n$1\r\nx\r\n";
+    while (ok) {
+        size_t n = take(sub, 1, buf, sizeof buf);
+        if (!n || !strcmp(buf, end))
+            break;
+        if (len + n > cap && !(all = realloc(all, cap = 2 * (len + n))))
+            return 0;
+        memcpy(all + len, buf, n);
+        len += n;
+    }
+    freeReplyObject(redisCommand(c, "CONFIG SET notify-keyspace-events %s", ""));
+    redisFree(c);
+    conn_close(sub);
+    *out = all;
+    *outlen = len;
+    return ok;
+}
+
+static void events_as_redis(const char *flags, const char *const *script, const char *what)
+{
+    char *a = NULL, *b = NULL;
+    size_t la = 0, lb = 0;
+    T_ASSERT(events_of(&g_ox, flags, script, &a, &la));
+    T_ASSERT(events_of(&g_ref, flags, script, &b, &lb));
+    size_t at = 0;
+    while (at < la && at < lb && a[at] == b[at])
+        at++;
+    int same = la == lb && at == la;
+    if (!same)
+        fprintf(stderr, "%s (%s): first difference at byte %zu of %zu/%zu:\n  ox:    %.160s\n"
+                "  redis: %.160s\n", what, flags, at, la, lb, a + (at > 40 ? at - 40 : 0),
+                b + (at > 40 ? at - 40 : 0));
+    free(a);
+    free(b);
+    T_ASSERT(same);
+    T_ASSERT(lb > 0 || !strcmp(flags, ""));
+}
+
+static void keyspace_events_are_redis_events(void)
+{
+    events_as_redis("KEA", ev_strings, "strings and generic");
+    events_as_redis("KEA", ev_hashes_sets, "hashes and sets");
+    events_as_redis("KEA", ev_lists, "lists");
+    events_as_redis("KEA", ev_zsets, "sorted sets");
+    events_as_redis("Kg", ev_strings, "strings and generic");
+    events_as_redis("E$", ev_strings, "strings and generic");
+    events_as_redis("Elz", ev_lists, "lists");
+    events_as_redis("Eh", ev_hashes_sets, "hashes and sets");
+    events_as_redis("", ev_zsets, "sorted sets");
+}
+
+/* A key of 600 bytes and a short one, with a hash, expire: active expiry tells of each
+ * (the whole long name, not its stored form). */
+static void expired_keys_are_told(void)
+{
+    redisContext *c = sp_connect(&g_ox);
+    conn *sub = conn_new(sp_raw_connect(&g_ox));
+    static char buf[65536];
+    char longk[601];
+    T_ASSERT(c && sub && sub->fd >= 0);
+    memset(longk, 'k', 600);
+    longk[600] = '\0';
+    T_CMD(c, "+OK", "CONFIG SET notify-keyspace-events Ex");
+    T_ASSERT(send_words(sub->fd, "SUBSCRIBE __keyevent@0__:expired"));
+    T_ASSERT(take(sub, 1, buf, sizeof buf));
+    T_CMD(c, "+OK", "SET short v PX 20");
+    T_CMD(c, "+OK", "SET %s v PX 20", longk);
+    T_CMD(c, ":1", "HSET hexp f v");
+    T_CMD(c, ":1", "PEXPIRE hexp 20");
+    int got_short = 0, got_long = 0, got_hash = 0;
+    for (int i = 0; i < 3; i++) {
+        if (!take(sub, 1, buf, sizeof buf))
+            T_FAIL("%d of 3 expired events came", i);
+        const char *msg = buf + strlen("*3\r\n$7\r\nmessage\r\n$23\r\n__keyevent@0__:expired\r\n");
+        got_short += !strcmp(msg, "$5\r\nshort\r\n");
+        got_hash += !strcmp(msg, "$4\r\nhexp\r\n");
+        got_long += !strncmp(msg, "$600\r\n", 6) && !strncmp(msg + 6, longk, 600);
+    }
+    T_ASSERT(got_short == 1 && got_long == 1 && got_hash == 1);
+    T_CMD(c, "+OK", "CONFIG SET notify-keyspace-events %s", "");
+    conn_close(sub);
+    redisFree(c);
+}
+
+/* A write refused with -MISCONF (the log cannot be written) sends no event; the same write
+ * once the disk is back does. */
+static void a_refused_write_tells_nothing(void)
+{
+    srvp p = {0};
+    if (start_faulty_argv(&p, "pubsub-fault", NULL))
+        T_FAIL("server did not start");
+    redisContext *c = sp_connect(&p);
+    conn *sub = conn_new(sp_raw_connect(&p));
+    static char buf[4096];
+    T_ASSERT(c && sub && sub->fd >= 0);
+    T_CMD(c, "+OK", "CONFIG SET notify-keyspace-events KEA");
+    T_ASSERT(send_words(sub->fd, "PSUBSCRIBE __key*__:*"));
+    T_ASSERT(take(sub, 1, buf, sizeof buf));
+    T_ASSERT(fault_on("EIO log") == 0);
+    redisReply *r = redisCommand(c, "SET refused v");
+    int refused = r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "MISCONF", 7);
+    freeReplyObject(r);
+    r = redisCommand(c, "HSET refusedh f v");
+    refused += r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "MISCONF", 7);
+    freeReplyObject(r);
+    fault_off();
+    T_EQ_INT(refused, 2);
+    T_ASSERT(quiet(sub, 200));
+    T_CMD(c, "+OK", "SET accepted v");
+    T_ASSERT(take(sub, 1, buf, sizeof buf));
+    T_EQ_STR(buf, "*4\r\n$8\r\npmessage\r\n$10\r\n__key*__:*\r\n$23\r\n__keyspace@0__:accepted"
+                  "\r\n$3\r\nset\r\n");
+    conn_close(sub);
+    redisFree(c);
+    t_failed += sp_stop_or_dump(&p);
+}
+
 int main(void)
 {
     T_RUN(servers_start);
@@ -354,6 +542,9 @@ int main(void)
     T_RUN(no_message_after_unsubscribing);
     T_RUN(subscribers_are_known_to_client_and_info);
     T_RUN(a_slow_subscriber_is_closed_at_its_limit);
+    T_RUN(keyspace_events_are_redis_events);
+    T_RUN(expired_keys_are_told);
+    T_RUN(a_refused_write_tells_nothing);
     t_failed += sp_stop_or_dump(&g_ox);
     sp_stop(&g_ref);
     return T_MAIN_END();

@@ -1,0 +1,28 @@
+/* notify.h — keyspace notifications (notify-keyspace-events, Redis's notify.c): what the
+ * writer's commands did to keys, published on __keyspace@<db>__:<key> (the event as the
+ * message) and __keyevent@<db>__:<event> (the key as the message) through pubsub.h.
+ *
+ * Writer thread only. An event is held until the commit that holds its change returned
+ * (notify_commit): then the events go out in the order the commands made them; after a
+ * failed commit they are dropped, as the changes are. Nothing is held while
+ * notify-keyspace-events is empty (the default).
+ */
+#ifndef NOTIFY_H
+#define NOTIFY_H
+
+#include <stddef.h>
+
+#include "conf.h"
+
+/* Whether events of class type (a CONF_NOTIFY_* bit) are wanted now. */
+int notify_wanted(int type);
+/* Records event (Redis's name: "set", "hdel", "expired"...) of class type for key in
+ * database dbi, if wanted. */
+void notify_event(int type, const char *event, int dbi, const void *key, size_t klen);
+/* After a commit (ok: it returned OX_OK): publishes the events recorded since the last
+ * call, or drops them. */
+void notify_commit(int ok);
+/* Frees the held buffer (shutdown). */
+void notify_free(void);
+
+#endif
