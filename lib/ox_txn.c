@@ -54,6 +54,8 @@ struct ox_txn {
      * then puts): cur_load takes it instead of looking the key up again, a lookup that was
      * a third of a pop's time. Every op run forgets it, and so does a yield (the record
      * may sit in LMDB's pages), so it never outlives the next call into the transaction. */
+    ox_seen_fn *seen;  /* ox_txn_observe's, NULL: none */
+    void *seen_arg;
     ox_table *memo_t; /* NULL: none */
     int memo_rc;
     MDB_val memo_rec;
@@ -210,9 +212,22 @@ static int op_put(ox_txn *x, const ox_op *op)
         return rc;
     if ((op->flags & OX_PUT_NOOVERWRITE) && cur.live)
         return OX_ECONFLICT;
-    if ((op->flags & OX_PUT_ONLYIFEXISTS) && !cur.live)
-        return OX_NOTFOUND;
+    if ((op->flags & OX_PUT_ONLYIFEXISTS) && !cur.live) {
+        if (!cur.had || !x->seen || x->replaying)
+            return OX_NOTFOUND;
+        /* An observer is told of the expired record, which goes (as Redis's lookup
+         * deletes it): a deletion no read can tell from the record. */
+        x->seen(x->seen_arg, op->t, OX_SEEN_EXPIRED, op->key, op->klen);
+        rc = rec_del(x, op->t, &cur);
+        return rc ? rc : OX_NOTFOUND;
+    }
     uint64_t exp = (op->flags & OX_PUT_KEEPTTL) ? (cur.live ? cur.old_exp : 0) : op->at;
+    if (x->seen && !x->replaying) {
+        if (cur.had && !cur.live)
+            x->seen(x->seen_arg, op->t, OX_SEEN_EXPIRED, op->key, op->klen);
+        if (!cur.live)
+            x->seen(x->seen_arg, op->t, OX_SEEN_CREATED, op->key, op->klen);
+    }
     return rec_put(x, op->t, &cur, op->val, op->vlen, exp, (op->flags >> 8) & OX_KIND_MAX);
 }
 
@@ -223,6 +238,8 @@ static int op_del(ox_txn *x, const ox_op *op)
     int rc = cur_load(x, op, &cur);
     if (rc || !cur.had)
         return rc ? rc : OX_NOTFOUND;
+    if (x->seen && !x->replaying && !cur.live)
+        x->seen(x->seen_arg, op->t, OX_SEEN_EXPIRED, op->key, op->klen);
     if ((rc = rec_del(x, op->t, &cur)))
         return rc;
     return cur.live ? OX_OK : OX_NOTFOUND;
@@ -484,6 +501,12 @@ static void txn_end(ox_txn *x)
     free(x->dcount);
     free(x->rec);
     free(x);
+}
+
+void ox_txn_observe(ox_txn *x, ox_seen_fn *fn, void *arg)
+{
+    x->seen = fn;
+    x->seen_arg = arg;
 }
 
 void ox_txn_rollback(ox_txn *x)

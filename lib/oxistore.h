@@ -397,6 +397,14 @@ void ox_snapshot_end(ox_snapshot *snap);
  * Iterators likewise judge expiry at their opening. End it with ox_txn_commit or
  * ox_txn_rollback. Errors: OX_EREADONLY, OX_EBUSY (see Caveats), OX_EIO. */
 int ox_txn_begin(ox_store *s, ox_txn **out);
+/* What a write of the transaction found under its key, told to an observer (keyspace
+ * notifications): OX_SEEN_EXPIRED, a record whose time had passed, which the write
+ * replaces or deletes; OX_SEEN_CREATED, no live record before this put. key is the user's
+ * key, valid during the call only; the call comes before the write. fn NULL: none (the
+ * default). Not told during recovery's replay. */
+enum ox_seen { OX_SEEN_EXPIRED = 1, OX_SEEN_CREATED = 2 };
+typedef void ox_seen_fn(void *arg, ox_table *t, int what, const void *key, size_t klen);
+void ox_txn_observe(ox_txn *txn, ox_seen_fn *fn, void *arg);
 
 enum ox_put_flags {
     OX_PUT_NOOVERWRITE = 1, /* fail with OX_ECONFLICT if the key exists */

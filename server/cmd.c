@@ -715,6 +715,8 @@ void cmd_call(cmd_ctx *x)
 {
     unsigned long errors = stats_thread_errors();
     uint64_t t0 = srv_ustime();
+    if (x->txn) /* in the writer: where this command's keyspace events begin */
+        notify_mark();
     x->cmd->fn(x);
     if (!x->bulk_wait) /* else it runs again (bulk.h): counted then */
         stats_called(cmd_slot(x->cmd), srv_ustime() - t0, stats_thread_errors() != errors);

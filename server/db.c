@@ -13,6 +13,7 @@
 #include "cmd.h"
 #include "dbmap_fmt.h"
 #include "log.h"
+#include "notify.h"
 #include "util.h"
 #include "watch.h"
 
@@ -326,11 +327,16 @@ void db_coll_touch(cmd_ctx *x, const resp_arg *key)
 
 int db_coll_replace(cmd_ctx *x, const resp_arg *key, db_coll *c)
 {
-    int rc = db_delete(x, x->dbi, key);
-    if (rc == OX_OK && !c->count) /* an empty result deletes the destination */
-        cmd_notify(x, CONF_NOTIFY_GENERIC, "del", key);
-    if (rc == OX_NOTFOUND)
-        rc = OX_OK;
+    int rc = OX_OK;
+    if (!c->count) { /* an empty result deletes the destination */
+        rc = db_delete(x, x->dbi, key);
+        if (rc == OX_OK)
+            cmd_notify(x, CONF_NOTIFY_GENERIC, "del", key);
+        rc = rc == OX_NOTFOUND ? OX_OK : rc;
+    } else { /* overwritten whatever it held (its members go to the sweeper), as Redis's
+                setKey: a key that lived is not a new one */
+        dead_note(x, x->table, key->ptr, key->len);
+    }
     if (rc == OX_OK && c->count) {
         rc = coll_put(x, x->table, key, c, 0, 0);
         if (rc == OX_OK) {
@@ -625,7 +631,9 @@ int db_transfer_or_reply(cmd_ctx *x, const resp_arg *src, int dbd, const resp_ar
         rc = OX_ENOMEM;
     if (rc == OX_OK) {
         memcpy(val, v.data, len);
-        if (!replace && ox_txn_contains(x->txn, td, dst->ptr, dst->len) == OX_OK) {
+        int live = (!replace || notify_wanted(CONF_NOTIFY_NEW)) &&
+                   ox_txn_contains(x->txn, td, dst->ptr, dst->len) == OX_OK;
+        if (live && !replace) {
             free(val);
             return 0;
         }
@@ -636,6 +644,8 @@ int db_transfer_or_reply(cmd_ctx *x, const resp_arg *src, int dbd, const resp_ar
             return -1; /* nothing written or replied: it runs again first in a part */
         }
         dead_note(x, td, dst->ptr, dst->len); /* what dst held, if it is overwritten */
+        if (live) /* Redis deletes it and adds a new one */
+            notify_created(dbd, dst->ptr, dst->len);
     }
     if (rc == OX_OK && type == DB_STRING) {
         rc = ox_txn_put(x->txn, td, dst->ptr, dst->len, val, len, at, OX_PUT_KIND(type));

@@ -18,6 +18,7 @@ typedef struct ev_head {
 
 static unsigned char *buf;
 static size_t len, cap;
+static size_t mark; /* where the running command's events begin */
 
 int notify_wanted(int type)
 {
@@ -25,20 +26,74 @@ int notify_wanted(int type)
     return (flags & type) && (flags & (CONF_NOTIFY_KEYSPACE | CONF_NOTIFY_KEYEVENT));
 }
 
-void notify_event(int type, const char *event, int dbi, const void *key, size_t klen)
+/* Writes an event at offset at of the buffer (moving what is there up). */
+static void put_at(size_t at, int dbi, const char *event, const void *key, size_t klen)
 {
-    if (!notify_wanted(type))
-        return;
     ev_head h = {dbi, strlen(event), klen};
-    size_t need = len + sizeof h + h.elen + klen;
+    size_t n = sizeof h + h.elen + klen, need = len + n;
     if (need > cap) {
         cap = need * 2 > 4096 ? need * 2 : 4096;
         buf = srv_xrealloc(buf, cap);
     }
-    memcpy(buf + len, &h, sizeof h);
-    memcpy(buf + len + sizeof h, event, h.elen);
-    memcpy(buf + len + sizeof h + h.elen, key, klen);
+    memmove(buf + at + n, buf + at, len - at);
+    memcpy(buf + at, &h, sizeof h);
+    memcpy(buf + at + sizeof h, event, h.elen);
+    memcpy(buf + at + sizeof h + h.elen, key, klen);
     len = need;
+}
+
+void notify_event(int type, const char *event, int dbi, const void *key, size_t klen)
+{
+    if (notify_wanted(type))
+        put_at(len, dbi, event, key, klen);
+}
+
+void notify_mark(void)
+{
+    mark = len;
+}
+
+/* ox_seen_fn: before the running command's first own event of that key (after the
+ * "expired" or "new" already there, in the order they came: Redis's lookup, then its
+ * dbAdd), else at the end. */
+static void pre_event(int dbi, const char *event, const void *key, size_t klen)
+{
+    size_t at = mark;
+    while (at < len) {
+        ev_head h;
+        memcpy(&h, buf + at, sizeof h);
+        const char *ev = (const char *)buf + at + sizeof h;
+        int pre = (h.elen == 7 && !memcmp(ev, "expired", 7)) || (h.elen == 3 && !memcmp(ev, "new", 3));
+        if (!pre && h.dbi == dbi && h.klen == klen && !memcmp(ev + h.elen, key, klen))
+            break;
+        at += sizeof h + h.elen + h.klen;
+    }
+    put_at(at, dbi, event, key, klen);
+}
+
+static void on_seen(void *arg, ox_table *t, int what, const void *key, size_t klen)
+{
+    (void)arg;
+    int type = what == OX_SEEN_EXPIRED ? CONF_NOTIFY_EXPIRED : CONF_NOTIFY_NEW, dbi = 0;
+    if (!notify_wanted(type))
+        return;
+    while (dbi < srv.ndb && srv.db[dbi] != t)
+        dbi++;
+    if (dbi < srv.ndb) /* else a member table's record, not a key */
+        pre_event(dbi, what == OX_SEEN_EXPIRED ? "expired" : "new", key, klen);
+}
+
+void notify_created(int dbi, const void *key, size_t klen)
+{
+    if (notify_wanted(CONF_NOTIFY_NEW))
+        pre_event(dbi, "new", key, klen);
+}
+
+void notify_observe(ox_txn *txn)
+{
+    if (txn)
+        ox_txn_observe(txn, notify_wanted(CONF_NOTIFY_EXPIRED | CONF_NOTIFY_NEW) ? on_seen : NULL,
+                       NULL);
 }
 
 /* Publishes msg on "__<kind>@<dbi>__:" + name. */
@@ -71,7 +126,7 @@ void notify_commit(int ok)
             publish("keyevent", h.dbi, event, h.elen, key, h.klen);
         at += sizeof h + h.elen + h.klen;
     }
-    len = 0;
+    len = mark = 0;
     if (cap > (1u << 20)) { /* a burst's buffer is not kept */
         free(buf);
         buf = NULL;
@@ -83,5 +138,5 @@ void notify_free(void)
 {
     free(buf);
     buf = NULL;
-    len = cap = 0;
+    len = cap = mark = 0;
 }

@@ -13,12 +13,23 @@
 #include <stddef.h>
 
 #include "conf.h"
+#include "oxistore.h"
 
 /* Whether events of class type (a CONF_NOTIFY_* bit) are wanted now. */
 int notify_wanted(int type);
 /* Records event (Redis's name: "set", "hdel", "expired"...) of class type for key in
  * database dbi, if wanted. */
 void notify_event(int type, const char *event, int dbi, const void *key, size_t klen);
+/* A command begins in the writer: the events its writes find (below) go before its own. */
+void notify_mark(void);
+/* Has txn tell what its writes find (ox_txn_observe) when expired or new events are
+ * wanted: "expired" for an expired key a write replaces or deletes (Redis's lookup sends
+ * it), "new" for a key created; each goes before the first event the running command made
+ * for that key, or after its events if none (Redis's order). Call after each begin. */
+void notify_observe(ox_txn *txn);
+/* A key replaced as a new one (RENAME or COPY ... REPLACE onto a live key: Redis deletes
+ * it and adds a new one), which the write itself does not tell: its "new" event. */
+void notify_created(int dbi, const void *key, size_t klen);
 /* After a commit (ok: it returned OX_OK): publishes the events recorded since the last
  * call, or drops them. */
 void notify_commit(int ok);

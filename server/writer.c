@@ -137,6 +137,7 @@ static int part_commit(cmd_ctx *x)
         atomic_fetch_add_explicit(&srv.stats.commits, 1, memory_order_relaxed);
         if ((rc = ox_txn_begin(srv.store, &x->txn)) != OX_OK)
             x->txn = NULL;
+        notify_observe(x->txn);
     }
     return rc;
 }
@@ -152,6 +153,8 @@ static srv_job *batch_part(srv_job *jobs, srv_job **last)
     w->batch++;
     ox_txn *txn = NULL;
     int rc = ox_txn_begin(srv.store, &txn);
+    if (rc == OX_OK)
+        notify_observe(txn);
     size_t n = 0;
     srv_job *j = jobs;
     while (j) {
@@ -200,8 +203,9 @@ static srv_job *batch_part(srv_job *jobs, srv_job **last)
                 fail_reply(cur, msg);
                 srv.writer->part_rc = OX_OK;
             }
-            if (!(txn = x.txn)) /* a part of its build failed to commit: go on in a new one */
-                rc = ox_txn_begin(srv.store, &txn);
+            if (!(txn = x.txn) && /* a part of its build failed to commit: go on in a new one */
+                (rc = ox_txn_begin(srv.store, &txn)) == OX_OK)
+                notify_observe(txn);
             block_park(cur, &x);
             n++;
         }

@@ -141,7 +141,9 @@ static inline int sp_start(srvp *p, const char *name)
 /* Starts a real redis-server (the reference) on a free loopback port, without
  * persistence, in the directory `name` under the scratch dir; polls with a deadline until
  * it answers. p->pid and p->port are set. Returns 0 or -1. Stop it with sp_stop/sp_kill. */
-static inline int sp_start_redis(srvp *p, const char *name)
+/* The reference redis-server in scratch directory name, with the extra "--directive value"
+ * arguments (NULL-terminated, may be NULL). */
+static inline int sp_start_redis_argv(srvp *p, const char *name, const char *const *extra)
 {
     const char *base = getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".";
     p->port = sp_free_port();
@@ -149,6 +151,12 @@ static inline int sp_start_redis(srvp *p, const char *name)
     mkdir(p->dir, 0755);
     char port[16];
     snprintf(port, sizeof port, "%d", p->port);
+    const char *argv[64] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
+                            "--appendonly", "no", "--dir", p->dir, "--daemonize", "no"};
+    int argc = 13;
+    for (int i = 0; extra && extra[i] && argc < 63; i++)
+        argv[argc++] = extra[i];
+    argv[argc] = NULL;
     p->pid = fork();
     if (p->pid < 0)
         return -1;
@@ -157,12 +165,15 @@ static inline int sp_start_redis(srvp *p, const char *name)
         dup2(devnull, 1);
         dup2(devnull, 2);
         sp_die_with_parent();
-        execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
-               "--save", "", "--appendonly", "no", "--dir", p->dir, "--daemonize", "no",
-               (char *)NULL);
+        execvp("redis-server", (char *const *)argv);
         _exit(127);
     }
     return sp_wait_ready(p->port, p->pid);
+}
+
+static inline int sp_start_redis(srvp *p, const char *name)
+{
+    return sp_start_redis_argv(p, name, NULL);
 }
 
 /* SIGTERM and wait: the exit status (0 expected), or -1 if it did not exit in time or

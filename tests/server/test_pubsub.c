@@ -20,7 +20,8 @@ static void servers_start(void)
         sp_dump_log(&g_ox);
         T_FAIL("server did not start");
     }
-    T_ASSERT(sp_start_redis(&g_ref, "pubsub-ref") == 0);
+    const char *ref_extra[] = {"--enable-debug-command", "yes", NULL};
+    T_ASSERT(sp_start_redis_argv(&g_ref, "pubsub-ref", ref_extra) == 0);
 }
 
 /* Sends "a b c" (split on spaces) as one RESP command. */
@@ -395,6 +396,23 @@ static const char *const ev_zsets[] = {
     "ZMPOP 2 nope z3 MAX COUNT 1", "BZPOPMIN z3 0", "BZMPOP 0 1 z4 MIN",
     "ZADD z5 1 a 2 b", "ZREMRANGEBYRANK z5 0 -1", "ZADD z6 1 a",
     "ZREMRANGEBYSCORE z6 -inf +inf", NULL};
+/* Writes that find their key expired (active expiry paused): Redis's lookup tells
+ * "expired" first; and keys replaced or overwritten, for "new". SLEEP n: the test waits. */
+static const char *const ev_expired[] = {
+    "DEBUG SET-ACTIVE-EXPIRE 0", "SET k1 v PX 1", "HSET h1 f v", "PEXPIRE h1 1",
+    "RPUSH l1 a", "PEXPIRE l1 1", "SET k2 v PX 1", "SET k3 v PX 1", "SET k4 v PX 1",
+    "SET k5 v PX 1", "ZADD z1 1 a", "PEXPIRE z1 1", "SADD s1 a", "PEXPIRE s1 1",
+    "SET k6 v PX 1", "SLEEP 20", "SET k1 v2", "HSET h1 g w", "LPUSH l1 b", "DEL k2",
+    "MSET k3 a new1 b", "INCR k4", "RENAME new1 k5", "ZADD z1 2 b", "SADD s1 x y",
+    "SET k6 v XX", "EXPIRE k6 100", "SET fresh 1", "HSET freshh a 1",
+    "DEBUG SET-ACTIVE-EXPIRE 1", NULL};
+static const char *const ev_overwrites[] = {
+    "SADD a 1 2", "SADD b 2 3", "SUNIONSTORE d a b", "SUNIONSTORE d a b", "SET str x",
+    "SUNIONSTORE str a b", "ZADD za 1 x", "ZUNIONSTORE zd 1 za", "ZUNIONSTORE zd 1 za",
+    "ZRANGESTORE zd za 0 -1", "RPUSH l 3 1 2", "SORT l STORE sd", "SORT l STORE sd",
+    "SET k1 v", "SET k2 w", "RENAME k1 k2", "SET k3 v", "COPY k2 k3 REPLACE", "HSET h f v",
+    "COPY h k3 REPLACE", "SET k4 v", "MOVE k4 1", "SELECT 1", "SET k5 v", "SELECT 0",
+    "SET k5 x", "MOVE k5 1", NULL};
 
 /* Runs script on p with notify-keyspace-events flags and a subscriber to every keyspace and
  * keyevent channel; the messages it received, concatenated, into *out (malloc'ed). */
@@ -412,8 +430,12 @@ static int events_of(const srvp *p, const char *flags, const char *const *script
     freeReplyObject(redisCommand(c, "CONFIG SET notify-keyspace-events %s", flags));
     int ok = send_words(sub->fd, "PSUBSCRIBE __key*__:*") && take(sub, 1, buf, sizeof buf) &&
              send_words(sub->fd, "SUBSCRIBE end") && take(sub, 1, buf, sizeof buf);
-    for (int i = 0; ok && script[i]; i++)
-        freeReplyObject(redisCommand(c, script[i]));
+    for (int i = 0; ok && script[i]; i++) {
+        if (!strncmp(script[i], "SLEEP ", 6))
+            usleep((useconds_t)atoi(script[i] + 6) * 1000);
+        else
+            freeReplyObject(redisCommand(c, script[i]));
+    }
     freeReplyObject(redisCommand(c, "PUBLISH end x"));
     const char end[] = "*3\r\n$7\r\nmessage\r\n$3\r\nend\r\n$1\r\nx\r\n";
     while (ok) {
@@ -464,6 +486,14 @@ static void keyspace_events_are_redis_events(void)
     events_as_redis("Elz", ev_lists, "lists");
     events_as_redis("Eh", ev_hashes_sets, "hashes and sets");
     events_as_redis("", ev_zsets, "sorted sets");
+    events_as_redis("KEA", ev_expired, "writes to expired keys");
+    events_as_redis("KEAn", ev_expired, "writes to expired keys");
+    events_as_redis("Exn", ev_expired, "writes to expired keys");
+    events_as_redis("KEAn", ev_overwrites, "overwrites");
+    events_as_redis("KEAn", ev_strings, "strings and generic");
+    events_as_redis("KEAn", ev_hashes_sets, "hashes and sets");
+    events_as_redis("KEAn", ev_lists, "lists");
+    events_as_redis("KEAn", ev_zsets, "sorted sets");
 }
 
 /* A key of 600 bytes and a short one, with a hash, expire: active expiry tells of each
