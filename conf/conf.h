@@ -57,7 +57,8 @@ typedef struct conf {
     long long client_output_normal_hard;  /* client-output-buffer-limit normal <hard> */
     long long client_output_normal_soft;  /* <soft> */
     long long client_output_normal_secs;  /* <soft seconds> */
-    long long client_output_other[2][3];  /* replica and pubsub classes: kept for CONFIG GET */
+    long long client_output_other[2][3];  /* [CONF_COBL_*][hard, soft, seconds]: replica (kept
+                                             for CONFIG GET), pubsub (enforced) */
     long long max_key_len;    /* longest key accepted (bytes) */
     /* security */
     char *requirepass;        /* NULL = none */
@@ -73,6 +74,9 @@ typedef struct conf {
     int daemonize;            /* only "no" is accepted */
     char errbuf[128];         /* a formatted reason (conf_apply, conf_set) lives here */
 } conf;
+
+/* client_output_other's classes. */
+enum conf_cobl { CONF_COBL_REPLICA, CONF_COBL_PUBSUB };
 
 /* notify-keyspace-events: Redis's NOTIFY_* bits (their letters in conf.c). */
 enum conf_notify {

@@ -162,6 +162,7 @@ static void client_free(srv_client *c)
     multi_discard(c);
     pubsub_sub_drop(c->ps);
     c->ps = NULL;
+    resp_buf_free(c->held);
     job_free(c->exec_job); /* an EXEC whose reply waited for CLIENT LIST… (shutdown) */
     c->exec_job = NULL;
     /* The writer's registry may still name c's set: the writer frees it. At shutdown the
@@ -270,9 +271,9 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 static void obuf_limits(const srv_client *c, long long *hard, long long *soft, long long *secs)
 {
     if (client_is_pubsub(c)) {
-        *hard = srv.cfg.client_output_other[1][0];
-        *soft = srv.cfg.client_output_other[1][1];
-        *secs = srv.cfg.client_output_other[1][2];
+        *hard = srv.cfg.client_output_other[CONF_COBL_PUBSUB][0];
+        *soft = srv.cfg.client_output_other[CONF_COBL_PUBSUB][1];
+        *secs = srv.cfg.client_output_other[CONF_COBL_PUBSUB][2];
     } else {
         *hard = srv.cfg.client_output_normal_hard;
         *soft = srv.cfg.client_output_normal_soft;
@@ -403,9 +404,14 @@ static const cmd_def *admit(srv_client *c, int argc, const resp_arg *argv, resp_
         return NULL;
     }
     if (c->resp == 2 && client_is_pubsub(c) && !(d->flags & CMD_PUBSUB_OK)) {
+        char why[160];
+        snprintf(why, sizeof why, "Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE "
+                 "/ PING / QUIT / RESET are allowed in this context", d->name);
         stats_rejected(cmd_slot(d));
-        resp_write_errorf(out, "-ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE "
-                          "/ PING / QUIT / RESET are allowed in this context", d->name);
+        if (d->fn == cmd_exec)
+            multi_exec_reject(c, out, why);
+        else
+            resp_write_errorf(out, "-ERR %s", why);
         multi_flag_error(c);
         return NULL;
     }
@@ -483,6 +489,13 @@ static void flush_later(srv_client *c)
     c->flush_queued = 1;
     c->flushq_next = c->io->flushq;
     c->io->flushq = c;
+}
+
+/* EXEC's reply is whole: the messages that came meanwhile follow it. */
+static void release_held(srv_client *c)
+{
+    if (c->held && !c->exec_job)
+        client_write_buf(c, c->held);
 }
 
 static void client_process(srv_client *c)
@@ -565,6 +578,7 @@ void client_job_done(srv_job *j)
             client_flush(c);
             return;
         }
+        release_held(c);
         if (j->has_client)
             c->stalled = 0;
         if (c->io->snap) {
@@ -591,12 +605,36 @@ void client_job_done(srv_job *j)
         flush_later(c); /* more of its jobs may be in this batch: one write for all */
 }
 
+/* Past the pubsub class's hard limit (output and held messages together, or messages
+ * waiting for its thread: resp2 NULL): closed, as Redis closes it. */
+static void deliver_overflow(srv_client *c)
+{
+    srv_log(SRV_LOG_WARNING, "Client id=%llu addr=%s scheduled to be closed ASAP for "
+            "overcoming of output buffer limits.", (unsigned long long)c->id, c->addr);
+    client_close(c);
+}
+
 void client_deliver(void *owner, const void *resp2, size_t len)
 {
     srv_client *c = owner;
+    if (c->gone || c->close_after_reply) /* QUIT answered: nothing comes after its reply */
+        return;
+    long long hard = srv.cfg.client_output_other[CONF_COBL_PUBSUB][0];
+    size_t held = c->held ? resp_buf_pending(c->held) : 0;
+    if (!resp2 || (hard && (long long)(resp_buf_pending(c->out) + held + len) > hard)) {
+        deliver_overflow(c);
+        return;
+    }
+    if (c->exec_job) { /* EXEC's reply is half written: after it, not inside it */
+        if (!c->held && resp_buf_new(&c->held, 2, NULL) != RESP_OK)
+            abort();
+        pubsub_write_msg(c->held, c->resp, resp2, len);
+        return;
+    }
     pubsub_write_msg(c->out, c->resp, resp2, len);
     flush_later(c);
 }
+
 
 int client_is_pubsub(const srv_client *c)
 {
@@ -654,6 +692,7 @@ void client_resume(srv_client *c)
         client_flush(c);
         return;
     }
+    release_held(c);
     if (c->io->snap) { /* EXEC's on-thread reads take one; it ends with the burst */
         ox_snapshot_end(c->io->snap);
         c->io->snap = NULL;

@@ -44,10 +44,11 @@ struct srv_client {
     int exec_n;             /* while EXEC runs commands here: how many (CLIENT LIST) */
     srv_job *exec_job;      /* a JOB_EXEC whose reply waits for an asynchronous command */
     srv_job *exec_next;     /* ... and the queued command that comes after it */
+    struct pubsub_sub *ps;  /* its subscriptions (pubsub.h), NULL until the first */
+    resp_buf *held;         /* messages that came while exec_job waited (NULL: none yet) */
     /* The writer's (watch.c): read or written by the writer only while a job of this
      * client is in flight, by the I/O thread only when none is. */
     watch_set *wset;        /* NULL until the first WATCH */
-    struct pubsub_sub *ps;  /* its subscriptions (pubsub.h), NULL until the first */
     struct blk *parked;     /* its command blocked on keys (block.c), NULL if none */
     srv_job *released;      /* the last of the jobs its parked command held, released to
                              * run again and not yet requeued (block.c queues the client's

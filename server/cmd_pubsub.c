@@ -32,7 +32,14 @@ static void unsubscribe(cmd_ctx *x, int kind)
 
 void cmd_subscribe(cmd_ctx *x) { subscribe(x, PUBSUB_CHANNEL); }
 void cmd_psubscribe(cmd_ctx *x) { subscribe(x, PUBSUB_PATTERN); }
-void cmd_ssubscribe(cmd_ctx *x) { subscribe(x, PUBSUB_SHARD); }
+void cmd_ssubscribe(cmd_ctx *x)
+{
+    if (x->in_exec) { /* Redis 7.0 refuses it in MULTI (and, later, in scripts) */
+        cmd_err(x, "-ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client");
+        return;
+    }
+    subscribe(x, PUBSUB_SHARD);
+}
 void cmd_unsubscribe(cmd_ctx *x) { unsubscribe(x, PUBSUB_CHANNEL); }
 void cmd_punsubscribe(cmd_ctx *x) { unsubscribe(x, PUBSUB_PATTERN); }
 void cmd_sunsubscribe(cmd_ctx *x) { unsubscribe(x, PUBSUB_SHARD); }

@@ -16,6 +16,7 @@
 
 #include "glob.h"
 #include "log.h"
+#include "srv.h"
 #include "util.h"
 
 typedef struct ps_link ps_link;
@@ -47,6 +48,8 @@ struct pubsub_sub {
     void *owner;                /* NULL once dropped */
     int io;                     /* the owner's I/O thread */
     uint64_t gen;               /* unsubscriptions so far (a delivery checks it) */
+    atomic_size_t queued;       /* bytes of its deliveries waiting in its thread's inbox */
+    atomic_int overflow;        /* they passed the pubsub class's hard limit: close it */
     ps_link *links[PUBSUB_KINDS];
     long count[PUBSUB_KINDS];
 };
@@ -334,9 +337,14 @@ static void on_inbox(evutil_socket_t fd, short what, void *arg)
     pthread_mutex_unlock(&in->mu);
     while (b) {
         ps_batch *next = b->next;
-        for (size_t i = 0; i < b->n; i++)
-            if (dlv_wanted(&b->d[i]))
-                deliver_fn(b->d[i].s->owner, b->d[i].m->bytes, b->d[i].m->len);
+        for (size_t i = 0; i < b->n; i++) {
+            ps_sub *s = b->d[i].s;
+            atomic_fetch_sub_explicit(&s->queued, b->d[i].m->len, memory_order_relaxed);
+            if (s->owner && atomic_load_explicit(&s->overflow, memory_order_relaxed))
+                deliver_fn(s->owner, NULL, 0); /* closes it: owner NULL from then on */
+            else if (dlv_wanted(&b->d[i]))
+                deliver_fn(s->owner, b->d[i].m->bytes, b->d[i].m->len);
+        }
         batch_free(b);
         b = next;
     }
@@ -531,9 +539,18 @@ void pubsub_sub_drop(pubsub_sub *s)
 
 /* ---- publishing (any thread) ----------------------------------------------------------------- */
 
-/* Adds (s, m) to the publication's batch for s's thread. */
+/* Adds (s, m) to the publication's batch for s's thread; not past the pubsub class's hard
+ * limit of bytes waiting for that thread (a thread busy for long, with publishers on the
+ * others): s is marked to be closed then, as Redis closes a subscriber past the limit. */
 static void batch_add(ps_batch **list, ps_sub *s, ps_msg *m)
 {
+    long long hard = srv.cfg.client_output_other[CONF_COBL_PUBSUB][0];
+    size_t q = atomic_load_explicit(&s->queued, memory_order_relaxed);
+    if (hard && (long long)(q + m->len) > hard && q) {
+        atomic_store_explicit(&s->overflow, 1, memory_order_relaxed);
+        return;
+    }
+    atomic_fetch_add_explicit(&s->queued, m->len, memory_order_relaxed);
     ps_batch *b = *list, **pp = list;
     for (; b && b->io != s->io; b = b->next)
         pp = &b->next;

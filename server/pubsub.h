@@ -31,7 +31,8 @@ enum pubsub_kind { PUBSUB_CHANNEL, PUBSUB_PATTERN, PUBSUB_SHARD, PUBSUB_KINDS };
 typedef struct pubsub_sub pubsub_sub;
 
 /* Writes a message (Redis's RESP2 bytes of it) into the subscriber owner's output, on
- * owner's thread. */
+ * owner's thread; resp2 NULL: more than client-output-buffer-limit pubsub's hard limit
+ * waited for owner's thread, owner is to be closed (it may be, then, within the call). */
 typedef void pubsub_deliver_fn(void *owner, const void *resp2, size_t len);
 /* After a thread's inbox was delivered: writes the outputs it filled (arg: attach's). */
 typedef void pubsub_flush_fn(void *arg);

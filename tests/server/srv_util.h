@@ -94,7 +94,8 @@ static inline int sp_wait_ready(int port, pid_t pid)
 /* Starts the server with extra "--directive value" arguments (NULL-terminated list) in the
  * directory `name` under the scratch dir, DEBUG enabled (kept across restarts of the same name). Polls
  * with a deadline until PING answers. Returns 0 or -1. */
-static inline int sp_start_argv(srvp *p, const char *name, const char *const *extra)
+static inline int sp_start_bin(srvp *p, const char *bin, const char *name,
+                               const char *const *extra)
 {
     const char *base = getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".";
     if (!p->port)
@@ -106,7 +107,7 @@ static inline int sp_start_argv(srvp *p, const char *name, const char *const *ex
     snprintf(port, sizeof port, "%d", p->port);
     /* DEBUG is off by default, as in Redis 7.0: the tests turn it on (extra can turn it
      * off again: later directives win). */
-    const char *argv[64] = {OX_SERVER_BIN, "--port", port, "--dir", p->dir, "--loglevel",
+    const char *argv[64] = {bin, "--port", port, "--dir", p->dir, "--loglevel",
                             "warning", "--io-threads", "2", "--enable-debug-command", "yes"};
     int n = 11;
     for (int i = 0; extra && extra[i] && n < 62; i++)
@@ -122,7 +123,7 @@ static inline int sp_start_argv(srvp *p, const char *name, const char *const *ex
             dup2(fileno(lf), 2);
         }
         sp_die_with_parent();
-        execv(OX_SERVER_BIN, (char *const *)argv);
+        execv(bin, (char *const *)argv);
         _exit(127);
     }
     if (sp_wait_ready(p->port, p->pid) == 0)
@@ -131,6 +132,11 @@ static inline int sp_start_argv(srvp *p, const char *name, const char *const *ex
     if (waitpid(p->pid, &status, WNOHANG) == p->pid)
         p->pid = 0;
     return -1;
+}
+
+static inline int sp_start_argv(srvp *p, const char *name, const char *const *extra)
+{
+    return sp_start_bin(p, OX_SERVER_BIN, name, extra);
 }
 
 static inline int sp_start(srvp *p, const char *name)
@@ -351,18 +357,32 @@ static inline unsigned long long sp_wait_reclaimed(redisContext *c, unsigned lon
 }
 
 /* The resident set of process pid in KB (VmRSS in /proc/<pid>/status), -1 if unknown. */
-static inline long sp_rss_kb(pid_t pid)
+/* A "<field>: N kB" line of /proc/<pid>/status: N, or -1. */
+static inline long sp_status_kb(pid_t pid, const char *field)
 {
-    char path[64], line[256];
+    char path[64], line[256], fmt[64];
     long kb = -1;
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    snprintf(fmt, sizeof fmt, "%s: %%ld kB", field);
     FILE *f = fopen(path, "r");
     while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+        if (sscanf(line, fmt, &kb) == 1)
             break;
     if (f)
         fclose(f);
     return kb;
+}
+
+static inline long sp_rss_kb(pid_t pid)
+{
+    return sp_status_kb(pid, "VmRSS");
+}
+
+/* The anonymous part of it (what the process allocated, not the pages of files it maps,
+ * such as LMDB's). */
+static inline long sp_anon_kb(pid_t pid)
+{
+    return sp_status_kb(pid, "RssAnon");
 }
 
 /* ---- raw sockets: byte-exact replies (RESP3 too: Debian's hiredis 0.14 has no RESP3) ---- */

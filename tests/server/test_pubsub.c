@@ -149,7 +149,8 @@ static void replies_are_redis_bytes(void)
         {"SUNSUBSCRIBE", 1}, {"GET x", 1}, {"PING", 1}, {"UNSUBSCRIBE", 1},
         {"MULTI", 1}, {"SUBSCRIBE m", 1}, {"PUBLISH m 1", 1}, {"EXEC", 2},
         {"PUBLISH m 2", 1}, {"RESET", 1}, {"PUBSUB NUMSUB m", 1}, {"PUBLISH m 3", 1},
-        {"SSUBSCRIBE q", 1}, {"SPUBLISH q x", 1}, {"QUIT", 1},
+        {"SSUBSCRIBE q", 1}, {"SPUBLISH q x", 1}, {"EXEC", 1}, {"SUNSUBSCRIBE", 1},
+        {"MULTI", 1}, {"SSUBSCRIBE s", 1}, {"SPUBLISH s x", 1}, {"EXEC", 1}, {"QUIT", 1},
     };
     static const step resp3[] = {
         {"SUBSCRIBE a", 1}, {"GET x", 1}, {"PING", 1}, {"PUBLISH a hello", 2},
@@ -159,6 +160,7 @@ static void replies_are_redis_bytes(void)
         {"PUBSUB SHARDNUMSUB a", 1}, {"SPUBLISH a y", 1}, {"SSUBSCRIBE a", 1},
         {"SPUBLISH a z", 2}, {"PUBLISH a w", 3}, {"UNSUBSCRIBE a", 1}, {"PUBLISH a v", 2},
         {"PUNSUBSCRIBE", 1}, {"SUNSUBSCRIBE a", 1}, {"PUBLISH a u", 1}, {"RESET", 1},
+        {"MULTI", 1}, {"SSUBSCRIBE s", 1}, {"SUBSCRIBE t", 1}, {"EXEC", 1},
     };
     same_as_redis(2, resp2, (int)(sizeof resp2 / sizeof resp2[0]));
     if (t_failed_now)
@@ -346,6 +348,143 @@ static void a_slow_subscriber_is_closed_at_its_limit(void)
     redisFree(c);
 }
 
+
+/* A flood on a channel while a RESP2 client runs MULTI / SUBSCRIBE g / CLIENT LIST / EXEC
+ * (CLIENT LIST asks every I/O thread, so EXEC's reply waits half written): the messages
+ * come after the whole EXEC reply, never inside its array. */
+static void messages_wait_for_a_whole_exec_reply(void)
+{
+    conn *pub = conn_new(sp_raw_connect(&g_ox));
+    static char buf[65536];
+    T_ASSERT(pub && pub->fd >= 0);
+    int flooded = 0;
+    for (int round = 0; round < 60; round++) {
+        conn *c = conn_new(sp_raw_connect(&g_ox));
+        T_ASSERT(c && c->fd >= 0);
+        for (int m = 0; m < 200; m++, flooded++)
+            T_ASSERT(send_words(pub->fd, "PUBLISH g m"));
+        T_ASSERT(send_words(c->fd, "MULTI") && send_words(c->fd, "SUBSCRIBE g") &&
+                 send_words(c->fd, "CLIENT LIST") && send_words(c->fd, "EXEC"));
+        T_ASSERT(take(c, 3, buf, sizeof buf)); /* +OK +QUEUED +QUEUED */
+        T_ASSERT(take(c, 1, buf, sizeof buf)); /* EXEC's reply, whole */
+        const char head[] = "*2\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\ng\r\n:1\r\n$";
+        if (strncmp(buf, head, sizeof head - 1))
+            T_FAIL("round %d: EXEC replied \"%.120s\"", round, buf);
+        conn_close(c);
+    }
+    for (int m = 0; m < flooded; m++)
+        T_ASSERT(take(pub, 1, buf, sizeof buf));
+    conn_close(pub);
+}
+
+/* A subscriber that does not read (its replies wait in the server; no pubsub limit for
+ * this test) sends QUIT while messages flood in: after its +OK nothing more comes, the
+ * connection ends. */
+static void nothing_comes_after_quit(void)
+{
+    redisContext *ctl = sp_connect(&g_ox);
+    conn *pub = conn_new(sp_raw_connect(&g_ox));
+    static char buf[1 << 16];
+    char cmd[300];
+    T_ASSERT(ctl && pub && pub->fd >= 0);
+    T_CMD(ctl, "+OK", "CONFIG SET client-output-buffer-limit %s", "pubsub 0 0 0");
+    memset(cmd, 'y', sizeof cmd - 1);
+    cmd[sizeof cmd - 1] = '\0';
+    memcpy(cmd, "PUBLISH q ", 10);
+    for (int round = 0; round < 3; round++) {
+        conn *s = conn_new(sp_raw_connect(&g_ox));
+        int small = 4096;
+        T_ASSERT(s && s->fd >= 0);
+        setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        T_ASSERT(send_words(s->fd, "SUBSCRIBE q"));
+        T_ASSERT(take(s, 1, buf, sizeof buf));
+        T_ASSERT(wait_numsub(ctl, "q", 1));
+        for (int chunk = 0; chunk < 20; chunk++) { /* 6 MB, the QUIT after the first MB */
+            if (chunk == 3)
+                T_ASSERT(send_words(s->fd, "QUIT"));
+            for (int m = 0; m < 1000; m++)
+                T_ASSERT(send_words(pub->fd, cmd));
+            for (int m = 0; m < 1000; m++)
+                T_ASSERT(take(pub, 1, buf, sizeof buf));
+        }
+        int msgs = 0;
+        for (;;) {
+            if (!take(s, 1, buf, sizeof buf))
+                T_FAIL("round %d: no +OK before the end (%d messages)", round, msgs);
+            if (!strcmp(buf, "+OK\r\n"))
+                break;
+            T_ASSERT(!strncmp(buf, "*3\r\n$7\r\nmessage\r\n", 17));
+            msgs++;
+        }
+        char more;
+        T_EQ_INT(s->got, 0);
+        T_EQ_INT(read(s->fd, &more, 1), 0); /* EOF, not one byte more */
+        conn_close(s);
+    }
+    T_CMD(ctl, "+OK", "CONFIG SET client-output-buffer-limit %s", "pubsub 1mb 256kb 60");
+    conn_close(pub);
+    redisFree(ctl);
+}
+
+/* One I/O thread, busy in DEBUG SLEEP, while the writer's active expiry publishes
+ * "expired" for 3000 keys of 10 KB names (30 MB) to a subscriber on that thread: what
+ * waits for the thread stops at the pubsub limit (1 MB here) and the subscriber is closed,
+ * the server's memory does not take the 30 MB (anonymous RSS of the release build). */
+static void messages_waiting_for_a_busy_thread_are_bounded(void)
+{
+    srvp p = {0};
+    const char *extra[] = {"--io-threads", "1", "--client-output-buffer-limit",
+                           "pubsub 1mb 256kb 60", NULL};
+    /* the release build: ASan's allocator keeps what the server frees, RSS would not tell */
+    int started = sp_start_bin(&p, OX_REL_SERVER_BIN, "pubsub-busy", extra);
+    if (started) {
+        sp_dump_log(&p);
+        T_FAIL("server did not start");
+    }
+    redisContext *c = sp_connect(&p);
+    conn *sub = conn_new(sp_raw_connect(&p)), *sleeper = conn_new(sp_raw_connect(&p));
+    static char buf[4096];
+    T_ASSERT(c && sleeper && sleeper->fd >= 0 && sub && sub->fd >= 0);
+    T_CMD(c, "+OK", "CONFIG SET notify-keyspace-events Ex");
+    T_ASSERT(send_words(sub->fd, "SUBSCRIBE __keyevent@0__:expired"));
+    T_ASSERT(take(sub, 1, buf, sizeof buf));
+    T_CMD(c, "+OK", "DEBUG SET-ACTIVE-EXPIRE 0");
+    char *name = malloc(10001);
+    T_ASSERT(name);
+    for (int i = 0; i < 3000; i++) {
+        memset(name, 'a' + i % 26, 10000);
+        snprintf(name, 16, "%09d", i);
+        name[9] = 'n';
+        redisAppendCommand(c, "SET %b v PX 1", name, (size_t)10000);
+    }
+    free(name);
+    for (int i = 0; i < 3000; i++) {
+        redisReply *r = NULL;
+        T_ASSERT(redisGetReply(c, (void **)&r) == REDIS_OK);
+        freeReplyObject(r);
+    }
+    long rss0 = sp_anon_kb(p.pid);
+    /* active expiry again, and the thread sleeps 3 s at once (one write: the thread reads
+     * both): the writer's expiry publishes while the subscriber's thread takes nothing */
+    const char both[] = "DEBUG SET-ACTIVE-EXPIRE 1\r\nDEBUG SLEEP 3\r\n";
+    T_ASSERT(write(sleeper->fd, both, sizeof both - 1) == (ssize_t)(sizeof both - 1));
+    long peak = rss0;
+    uint64_t until = t_now_ms() + 2800;
+    while (t_now_ms() < until) {
+        long r = sp_anon_kb(p.pid);
+        peak = r > peak ? r : peak;
+        usleep(20000);
+    }
+    T_ASSERT(take(sleeper, 2, buf, sizeof buf));
+    T_EQ_STR(buf, "+OK\r\n+OK\r\n");
+    printf("anonymous RSS %ld kB before, %ld kB at most while the thread slept\n", rss0, peak);
+    T_ASSERT(peak - rss0 < 20 * 1024);
+    T_ASSERT(wait_numsub(c, "__keyevent@0__:expired", 0)); /* closed at its limit */
+    conn_close(sub);
+    conn_close(sleeper);
+    redisFree(c);
+    t_failed += sp_stop_or_dump(&p);
+}
 
 /* ---- keyspace notifications ------------------------------------------------------------- */
 
@@ -572,9 +711,12 @@ int main(void)
     T_RUN(no_message_after_unsubscribing);
     T_RUN(subscribers_are_known_to_client_and_info);
     T_RUN(a_slow_subscriber_is_closed_at_its_limit);
+    T_RUN(messages_wait_for_a_whole_exec_reply);
+    T_RUN(nothing_comes_after_quit);
     T_RUN(keyspace_events_are_redis_events);
     T_RUN(expired_keys_are_told);
     T_RUN(a_refused_write_tells_nothing);
+    T_RUN(messages_waiting_for_a_busy_thread_are_bounded);
     t_failed += sp_stop_or_dump(&g_ox);
     sp_stop(&g_ref);
     return T_MAIN_END();
