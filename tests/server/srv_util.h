@@ -356,7 +356,6 @@ static inline unsigned long long sp_wait_reclaimed(redisContext *c, unsigned lon
     return sp_reclaimed(c) - from;
 }
 
-/* The resident set of process pid in KB (VmRSS in /proc/<pid>/status), -1 if unknown. */
 /* A "<field>: N kB" line of /proc/<pid>/status: N, or -1. */
 static inline long sp_status_kb(pid_t pid, const char *field)
 {
@@ -373,6 +372,7 @@ static inline long sp_status_kb(pid_t pid, const char *field)
     return kb;
 }
 
+/* The resident set of process pid in KB (VmRSS), -1 if unknown. */
 static inline long sp_rss_kb(pid_t pid)
 {
     return sp_status_kb(pid, "VmRSS");
