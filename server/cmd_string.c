@@ -161,13 +161,18 @@ void cmd_getex(cmd_ctx *x)
         return;
     resp_write_bulk(x->out, v.data, v.len);
     rc = OX_NOTTL; /* GETEX without an option changes nothing */
-    if (flags & SET_PERSIST)
+    const char *event = flags & SET_PERSIST ? "persist" : "expire";
+    if (flags & SET_PERSIST) {
         rc = ox_txn_persist(x->txn, x->table, k->ptr, k->len);
-    else if (flags & SET_EXPIRES)
+    } else if ((flags & SET_EXPIRES) && at <= (long long)srv_mstime()) {
+        rc = ox_txn_delete(x->txn, x->table, k->ptr, k->len); /* a time past: gone, as Redis */
+        event = "del";
+    } else if (flags & SET_EXPIRES) {
         rc = ox_txn_expire_at(x->txn, x->table, k->ptr, k->len, (uint64_t)at);
+    }
     if (rc == OX_OK) { /* PERSIST of a key without TTL is no change (OX_NOTTL) */
         watch_touch(x->dbi, k->ptr, k->len);
-        cmd_notify(x, CONF_NOTIFY_GENERIC, flags & SET_PERSIST ? "persist" : "expire", k);
+        cmd_notify(x, CONF_NOTIFY_GENERIC, event, k);
     }
 }
 

@@ -503,7 +503,7 @@ static const char *const ev_strings[] = {
     "RENAME rn1 rn2", "RENAMENX rn2 rn3", "SET rn4 x", "RENAMENX rn3 rn4", "RENAME rn4 rn4",
     "COPY rn3 cp1", "COPY rn3 cp1", "COPY rn3 cp1 REPLACE", "COPY rn3 cp2 DB 2",
     "MOVE cp1 1", "SET t1 v", "TOUCH t1", "MULTI", "SET x1 1", "INCR x1", "DEL x1", "EXEC",
-    NULL};
+    "SET gx v", "GETEX gx PXAT 1", "SET gy v", "GETEX gy EXAT 1", "GETEX gy", NULL};
 static const char *const ev_hashes_sets[] = {
     "HSET h1 a 1 b 2", "HSET h1 a 1", "HMSET h1 c 3", "HSETNX h1 a 9", "HSETNX h1 z 9",
     "HINCRBY h1 n 5", "HINCRBYFLOAT h1 f 1.5", "HDEL h1 nope", "HDEL h1 a b",
@@ -635,6 +635,57 @@ static void keyspace_events_are_redis_events(void)
     events_as_redis("KEAn", ev_zsets, "sorted sets");
 }
 
+/* A client blocked in BLMOVE src dst is served by another's LMOVE dst src: the events of
+ * both commands in Redis's order ("new" included: the served command's come after the
+ * command that woke it, each key's "new" before that key's own event). */
+static void events_of_a_served_client_as_redis(void)
+{
+    char *out[2] = {NULL, NULL};
+    size_t len[2] = {0, 0};
+    const srvp *ps[2] = {&g_ox, &g_ref};
+    static char buf[65536];
+    for (int k = 0; k < 2; k++) {
+        redisContext *a = sp_connect(ps[k]);
+        conn *b = conn_new(sp_raw_connect(ps[k])), *sub = conn_new(sp_raw_connect(ps[k]));
+        T_ASSERT(a && b && sub && b->fd >= 0 && sub->fd >= 0);
+        freeReplyObject(redisCommand(a, "FLUSHALL"));
+        freeReplyObject(redisCommand(a, "CONFIG SET notify-keyspace-events KEAn"));
+        T_ASSERT(send_words(sub->fd, "PSUBSCRIBE __key*__:*") && take(sub, 1, buf, sizeof buf));
+        T_ASSERT(send_words(sub->fd, "SUBSCRIBE end") && take(sub, 1, buf, sizeof buf));
+        freeReplyObject(redisCommand(a, "RPUSH dst z"));
+        T_ASSERT(send_words(b->fd, "BLMOVE src dst LEFT RIGHT 0"));
+        uint64_t deadline = t_now_ms() + 10000;
+        char v[32];
+        while (strcmp(sp_info_field(a, "clients", "blocked_clients", v, sizeof v), "1") &&
+               t_now_ms() < deadline)
+            usleep(1000);
+        freeReplyObject(redisCommand(a, "LMOVE dst src LEFT LEFT"));
+        T_ASSERT(take(b, 1, buf, sizeof buf));
+        T_EQ_STR(buf, "$1\r\nz\r\n");
+        freeReplyObject(redisCommand(a, "PUBLISH end x"));
+        out[k] = malloc(65536);
+        T_ASSERT(out[k]);
+        for (;;) {
+            size_t n = take(sub, 1, buf, sizeof buf);
+            T_ASSERT(n);
+            if (strstr(buf, "$3\r\nend\r\n"))
+                break;
+            memcpy(out[k] + len[k], buf, n);
+            len[k] += n;
+        }
+        freeReplyObject(redisCommand(a, "CONFIG SET notify-keyspace-events %s", ""));
+        redisFree(a);
+        conn_close(b);
+        conn_close(sub);
+    }
+    int same = len[0] == len[1] && !memcmp(out[0], out[1], len[0]);
+    if (!same)
+        fprintf(stderr, "ox:    %.*s\nredis: %.*s\n", (int)len[0], out[0], (int)len[1], out[1]);
+    free(out[0]);
+    free(out[1]);
+    T_ASSERT(same && len[1] > 0);
+}
+
 /* A key of 600 bytes and a short one, with a hash, expire: active expiry tells of each
  * (the whole long name, not its stored form). */
 static void expired_keys_are_told(void)
@@ -714,6 +765,7 @@ int main(void)
     T_RUN(messages_wait_for_a_whole_exec_reply);
     T_RUN(nothing_comes_after_quit);
     T_RUN(keyspace_events_are_redis_events);
+    T_RUN(events_of_a_served_client_as_redis);
     T_RUN(expired_keys_are_told);
     T_RUN(a_refused_write_tells_nothing);
     T_RUN(messages_waiting_for_a_busy_thread_are_bounded);
