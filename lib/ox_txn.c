@@ -212,16 +212,8 @@ static int op_put(ox_txn *x, const ox_op *op)
         return rc;
     if ((op->flags & OX_PUT_NOOVERWRITE) && cur.live)
         return OX_ECONFLICT;
-    if ((op->flags & OX_PUT_ONLYIFEXISTS) && !cur.live) {
-        if (!cur.had)
-            return OX_NOTFOUND;
-        /* An expired record goes (as Redis's lookup deletes it; no read can tell), and an
-         * observer is told: the same whether observed or replayed, so a replay repeats it. */
-        if (x->seen && !x->replaying)
-            x->seen(x->seen_arg, op->t, OX_SEEN_EXPIRED, op->key, op->klen);
-        rc = rec_del(x, op->t, &cur);
-        return rc ? rc : OX_NOTFOUND;
-    }
+    if ((op->flags & OX_PUT_ONLYIFEXISTS) && !cur.live)
+        return OX_NOTFOUND;
     uint64_t exp = (op->flags & OX_PUT_KEEPTTL) ? (cur.live ? cur.old_exp : 0) : op->at;
     if (x->seen && !x->replaying) {
         if (cur.had && !cur.live)

@@ -540,10 +540,9 @@ static const char *const ev_zsets[] = {
 static const char *const ev_expired[] = {
     "DEBUG SET-ACTIVE-EXPIRE 0", "SET k1 v PX 1", "HSET h1 f v", "PEXPIRE h1 1",
     "RPUSH l1 a", "PEXPIRE l1 1", "SET k2 v PX 1", "SET k3 v PX 1", "SET k4 v PX 1",
-    "SET k5 v PX 1", "ZADD z1 1 a", "PEXPIRE z1 1", "SADD s1 a", "PEXPIRE s1 1",
-    "SET k6 v PX 1", "SLEEP 20", "SET k1 v2", "HSET h1 g w", "LPUSH l1 b", "DEL k2",
+    "SET k5 v PX 1", "ZADD z1 1 a", "PEXPIRE z1 1", "SADD s1 a", "PEXPIRE s1 1", "SLEEP 20", "SET k1 v2", "HSET h1 g w", "LPUSH l1 b", "DEL k2",
     "MSET k3 a new1 b", "INCR k4", "RENAME new1 k5", "ZADD z1 2 b", "SADD s1 x y",
-    "SET k6 v XX", "EXPIRE k6 100", "SET fresh 1", "HSET freshh a 1",
+    "SET fresh 1", "HSET freshh a 1",
     "DEBUG SET-ACTIVE-EXPIRE 1", NULL};
 static const char *const ev_overwrites[] = {
     "SADD a 1 2", "SADD b 2 3", "SUNIONSTORE d a b", "SUNIONSTORE d a b", "SET str x",
