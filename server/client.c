@@ -619,7 +619,8 @@ void client_deliver(void *owner, const void *resp2, size_t len)
     srv_client *c = owner;
     if (c->gone || c->close_after_reply) /* QUIT answered: nothing comes after its reply */
         return;
-    long long hard = srv.cfg.client_output_other[CONF_COBL_PUBSUB][0];
+    long long hard, soft, secs;
+    obuf_limits(c, &hard, &soft, &secs);
     size_t held = c->held ? resp_buf_pending(c->held) : 0;
     if (!resp2 || (hard && (long long)(resp_buf_pending(c->out) + held + len) > hard)) {
         deliver_overflow(c);

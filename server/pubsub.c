@@ -102,6 +102,27 @@ static ps_inbox *inboxes;
 static int ninboxes;
 static pubsub_deliver_fn *deliver_fn;
 
+/* The three doubly linked lists here (a map's entries, an entry's subscribers, a
+ * subscriber's subscriptions): n pushed at the head / taken out, through fields prev and
+ * next. */
+#define DL_PUSH(head, n, prev, next)                                                     \
+    do {                                                                                \
+        (n)->prev = NULL;                                                               \
+        (n)->next = (head);                                                             \
+        if (head)                                                                       \
+            (head)->prev = (n);                                                         \
+        (head) = (n);                                                                   \
+    } while (0)
+#define DL_UNLINK(head, n, prev, next)                                                   \
+    do {                                                                                \
+        if ((n)->prev)                                                                  \
+            (n)->prev->next = (n)->next;                                                \
+        else                                                                            \
+            (head) = (n)->next;                                                         \
+        if ((n)->next)                                                                  \
+            (n)->next->prev = (n)->prev;                                                \
+    } while (0)
+
 /* ---- the maps ------------------------------------------------------------------------------ */
 
 static ps_ent *map_find(const ps_map *m, const void *name, size_t len, uint64_t h)
@@ -137,10 +158,7 @@ static ps_ent *map_add(ps_map *m, const void *name, size_t len, uint64_t h)
     memcpy(e->name, name, len);
     e->hnext = m->b[h & (m->nb - 1)];
     m->b[h & (m->nb - 1)] = e;
-    e->next = m->all;
-    if (m->all)
-        m->all->prev = e;
-    m->all = e;
+    DL_PUSH(m->all, e, prev, next);
     m->n++;
     return e;
 }
@@ -151,12 +169,7 @@ static void map_del(ps_map *m, ps_ent *e)
     while (*pp != e)
         pp = &(*pp)->hnext;
     *pp = e->hnext;
-    if (e->prev)
-        e->prev->next = e->next;
-    else
-        m->all = e->next;
-    if (e->next)
-        e->next->prev = e->prev;
+    DL_UNLINK(m->all, e, prev, next);
     m->n--;
     free(e);
 }
@@ -451,15 +464,9 @@ void pubsub_subscribe(pubsub_sub *s, int kind, const resp_arg *name, resp_buf *o
         ps_link *l = srv_xcalloc(1, sizeof *l);
         l->e = e;
         l->s = s;
-        l->enext = e->subs;
-        if (e->subs)
-            e->subs->eprev = l;
-        e->subs = l;
+        DL_PUSH(e->subs, l, eprev, enext);
         e->nsubs++;
-        l->snext = s->links[kind];
-        if (s->links[kind])
-            s->links[kind]->sprev = l;
-        s->links[kind] = l;
+        DL_PUSH(s->links[kind], l, sprev, snext);
         s->count[kind]++;
     }
     pthread_mutex_unlock(&reg.mu);
@@ -471,18 +478,8 @@ static void link_drop(int kind, ps_link *l)
 {
     ps_sub *s = l->s;
     ps_ent *e = l->e;
-    if (l->eprev)
-        l->eprev->enext = l->enext;
-    else
-        e->subs = l->enext;
-    if (l->enext)
-        l->enext->eprev = l->eprev;
-    if (l->sprev)
-        l->sprev->snext = l->snext;
-    else
-        s->links[kind] = l->snext;
-    if (l->snext)
-        l->snext->sprev = l->sprev;
+    DL_UNLINK(e->subs, l, eprev, enext);
+    DL_UNLINK(s->links[kind], l, sprev, snext);
     s->count[kind]--;
     s->gen++;
     if (--e->nsubs == 0)
