@@ -91,7 +91,10 @@ fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz-run.sh
 
 # ---- server ------------------------------------------------------------------------------
-SERVER_LIBS := -levent -levent_pthreads
+# Lua 5.1 and the cjson and bit libraries scripts get, from Debian's packages.
+SERVER_LIBS := -levent -levent_pthreads -llua5.1-cjson -llua5.1-bitop -llua5.1 -lm
+LUA_CPPFLAGS := -I/usr/include/lua5.1
+$(B)/server/%.o $(S)/server/%.o: CPPFLAGS += $(LUA_CPPFLAGS)
 $(B)/oxistore-server: $(SERVER_SRC:%.c=$(B)/%.o) $(CONF_SRC:%.c=$(B)/%.o) $(B)/libkeyspace.a $(B)/libresp.a $(B)/liboxistore.a
 	$(CC) $(OPT) $^ -o $@ $(LDLIBS) $(SERVER_LIBS)
 $(S)/oxistore-server: $(SERVER_SRC:%.c=$(S)/%.o) $(CONF_SRC:%.c=$(S)/%.o) $(S)/libkeyspace.a $(S)/libresp.a $(S)/liboxistore.a

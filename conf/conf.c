@@ -65,6 +65,10 @@ static const conf_def conf_defs[] = {
     {"logfile", T_STR, F_IMMUTABLE, F(logfile), 0, 0, NULL},
     {"save", T_SAVE, 0, F(save), 0, 0, NULL},
     {"notify-keyspace-events", T_NOTIFY, 0, F(notify_keyspace_events), 0, 0, NULL},
+    /* lua-time-limit is Redis 7.0's older name of busy-reply-threshold: one value */
+    {"busy-reply-threshold", T_LL, 0, F(busy_reply_threshold), 0, LLONG_MAX, NULL},
+    {"lua-time-limit", T_LL, 0, F(busy_reply_threshold), 0, LLONG_MAX, NULL},
+    {"lua-memory-limit", T_MEM, 0, F(lua_memory_limit), 1 << 20, LLONG_MAX, NULL},
     {"appendonly", T_BOOL, 0, F(appendonly), 0, 1, NULL},
     {"daemonize", T_BOOL, F_IMMUTABLE, F(daemonize), 0, 0, NULL},
     {"enable-debug-command", T_ENUM, F_IMMUTABLE, F(enable_debug_command), 0, 0,
@@ -454,6 +458,8 @@ int conf_init(conf *c)
     c->client_output_other[1][1] = 8LL << 20;
     c->client_output_other[1][2] = 60;
     c->max_key_len = 512LL << 20;
+    c->busy_reply_threshold = 5000;
+    c->lua_memory_limit = 256LL << 20;
     c->loglevel = CONF_LOG_NOTICE;
     c->bind[0] = strdup("127.0.0.1");
     c->bind[1] = strdup("-::1");

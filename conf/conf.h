@@ -60,6 +60,9 @@ typedef struct conf {
     long long client_output_other[2][3];  /* [CONF_COBL_*][hard, soft, seconds]: replica (kept
                                              for CONFIG GET), pubsub (enforced) */
     long long max_key_len;    /* longest key accepted (bytes) */
+    long long busy_reply_threshold; /* ms a script runs before others get -BUSY and SCRIPT
+                                       KILL may end it; 0: never (lua-time-limit) */
+    long long lua_memory_limit; /* bytes the Lua interpreter may hold (scripts, their data) */
     /* security */
     char *requirepass;        /* NULL = none */
     int enable_debug_command; /* enum conf_protected; default no, as Redis 7.0 */

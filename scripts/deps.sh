@@ -13,12 +13,15 @@
 set -euo pipefail
 
 PKGS=(build-essential clang pkg-config liblmdb-dev lmdb-utils libevent-dev
+      liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
       libhiredis-dev redis-tools redis-server nutcracker gnuplot-nox)
 # Debian bookworm names: the image is FROM debian:bookworm(-slim). The build packages must
 # stay a subset of PKGS (tests/docker/test_dockerfile.sh checks it) so that the test of
 # the build stage finds them installed. redis-tools in the runtime stage is for HEALTHCHECK.
-IMAGE_BUILD_PKGS=(build-essential pkg-config liblmdb-dev libevent-dev)
-IMAGE_RUNTIME_PKGS=(liblmdb0 libevent-2.1-7 libevent-pthreads-2.1-7 redis-tools)
+IMAGE_BUILD_PKGS=(build-essential pkg-config liblmdb-dev libevent-dev liblua5.1-0-dev
+                  lua-cjson-dev lua-bitop-dev)
+IMAGE_RUNTIME_PKGS=(liblmdb0 libevent-2.1-7 libevent-pthreads-2.1-7 liblua5.1-0 lua-cjson
+                    lua-bitop redis-tools)
 
 profile_pkgs() {
   case "$1" in

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "multi.h"
 #include "pubsub.h"
+#include "script.h"
 #include "stats.h"
 #include "util.h"
 
@@ -352,7 +353,20 @@ static int protected_allowed(const srv_client *c)
     return mode == CONF_PROTECTED_YES || (mode == CONF_PROTECTED_LOCAL && c->is_local);
 }
 
-/* Checks and routes one command. Jobs for the writer are collected in *h..*t. */
+/* Refuses d, counted as its rejected call: err (with its code) as the reply, or for EXEC
+ * "-EXECABORT ... because of: <why>". NULL. */
+static const cmd_def *refuse_cmd(srv_client *c, const cmd_def *d, resp_buf *out, const char *err,
+                             const char *why)
+{
+    stats_rejected(cmd_slot(d));
+    if (d->fn == cmd_exec)
+        multi_exec_reject(c, out, why);
+    else
+        resp_write_error(out, err, strlen(err));
+    multi_flag_error(c);
+    return NULL;
+}
+
 /* The command to run for argv, or NULL after writing its refusal into out. Redis's order:
  * unknown command or subcommand, then arity, then authentication; the last two count as
  * the command's rejected calls. */
@@ -395,25 +409,19 @@ static const cmd_def *admit(srv_client *c, int argc, const resp_arg *argv, resp_
     }
     if (!c->authed && !(d->flags & CMD_NOAUTH)) {
         static const char noauth[] = "-NOAUTH Authentication required.";
-        stats_rejected(cmd_slot(d));
-        if (d->fn == cmd_exec)
-            multi_exec_reject(c, out, noauth + 1);
-        else
-            resp_write_error(out, noauth, sizeof noauth - 1);
-        multi_flag_error(c);
-        return NULL;
+        return refuse_cmd(c, d, out, noauth, noauth + 1);
     }
     if (c->resp == 2 && client_is_pubsub(c) && !(d->flags & CMD_PUBSUB_OK)) {
-        char why[160];
-        snprintf(why, sizeof why, "Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE "
-                 "/ PING / QUIT / RESET are allowed in this context", d->name);
-        stats_rejected(cmd_slot(d));
-        if (d->fn == cmd_exec)
-            multi_exec_reject(c, out, why);
-        else
-            resp_write_errorf(out, "-ERR %s", why);
-        multi_flag_error(c);
-        return NULL;
+        char err[192];
+        snprintf(err, sizeof err, "-ERR Can't execute '%s': only (P|S)SUBSCRIBE / "
+                 "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context", d->name);
+        return refuse_cmd(c, d, out, err, err + 5);
+    }
+    /* A script past busy-reply-threshold holds the writer: others hear so, as in Redis
+     * (a client with jobs in flight waits behind them instead, its order kept). */
+    if (!c->inflight && script_busy() && !cmd_rflag(d, "allow_busy")) {
+        static const char busy[] = SCRIPT_BUSY_ERR;
+        return refuse_cmd(c, d, out, busy, busy + 1);
     }
     return d;
 }

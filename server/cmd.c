@@ -22,19 +22,20 @@
 #define AS CMD_ASYNC
 #define PR CMD_PROTECTED
 #define PS CMD_PUBSUB_OK
+#define SC CMD_SCRIPT
 
 /* One row per command: name, handler, arity, flags (how oxistore runs it); then what
  * COMMAND reports of it (cmd.h): Redis's flags, the ACL categories the flags do not imply,
  * tips, key specs (keyspec.h), and "group since | complexity | summary" for COMMAND DOCS. */
 const cmd_def cmd_table[] = {
-    {"ping", cmd_ping, -1, C | PS, "fast", "@connection",
+    {"ping", cmd_ping, -1, C | PS | SC, "fast", "@connection",
      "request_policy:all_shards response_policy:all_succeeded", "",
      "connection 1.0.0 | O(1) | Answers PONG, or echoes its argument"},
-    {"echo", cmd_echo, 2, C, "loading stale fast", "@connection", "", "",
+    {"echo", cmd_echo, 2, C | SC, "loading stale fast", "@connection", "", "",
      "connection 1.0.0 | O(1) | Replies with its argument"},
     {"quit", cmd_quit, -1, C | NA | PS, "noscript loading stale fast no_auth allow_busy", "@connection",
      "", "", "connection 1.0.0 | O(1) | Closes the connection after the reply"},
-    {"select", cmd_select, 2, C, "loading stale fast", "@connection", "", "",
+    {"select", cmd_select, 2, C | SC, "loading stale fast", "@connection", "", "",
      "connection 1.0.0 | O(1) | Switches the connection to another database"},
     {"hello", cmd_hello, -1, C | NA, "noscript loading stale fast no_auth allow_busy",
      "@connection", "", "",
@@ -459,7 +460,7 @@ const cmd_def cmd_table[] = {
     {"flushall", cmd_flushall, -1, W, "write", "@keyspace @dangerous",
      "request_policy:all_shards response_policy:all_succeeded", "",
      "server 1.0.0 | O(N) for N keys in all databases | Deletes every key of every database"},
-    {"info", cmd_info, -1, C, "loading stale", "@dangerous",
+    {"info", cmd_info, -1, C | SC, "loading stale", "@dangerous",
      "nondeterministic_output request_policy:all_shards response_policy:special", "",
      "server 1.0.0 | O(1) | Information and statistics about the server"},
     {"config", cmd_config, -2, C | SUB, "", "", "", "",
@@ -467,9 +468,9 @@ const cmd_def cmd_table[] = {
     {"command", cmd_command, -1, C | SUB, "loading stale", "@connection",
      "nondeterministic_output_order", "",
      "server 2.8.13 | O(N) for N commands | Details of every command"},
-    {"time", cmd_time, 1, C, "loading stale fast", "", "nondeterministic_output", "",
+    {"time", cmd_time, 1, C | SC, "loading stale fast", "", "nondeterministic_output", "",
      "server 2.6.0 | O(1) | The server's clock"},
-    {"lastsave", cmd_lastsave, 1, C, "loading stale fast", "@admin @dangerous",
+    {"lastsave", cmd_lastsave, 1, C | SC, "loading stale fast", "@admin @dangerous",
      "nondeterministic_output", "",
      "server 1.0.0 | O(1) | The Unix time of the last successful save"},
     {"shutdown", cmd_shutdown, -1, C | NM, "admin noscript loading stale no_multi allow_busy", "",
@@ -512,14 +513,35 @@ const cmd_def cmd_table[] = {
      "not_key; index 1; range -1 1 0",
      "pubsub 7.0.0 | O(N) for N subscribers of a shard channel | Stops receiving a shard "
      "channel's messages (all of them without arguments)"},
-    {"publish", cmd_publish, 3, C, "pubsub loading stale fast", "", "", "",
+    {"publish", cmd_publish, 3, C | SC, "pubsub loading stale fast", "", "", "",
      "pubsub 2.0.0 | O(N+M) for N subscribers and M patterns | Sends a message to a channel's "
      "subscribers"},
-    {"spublish", cmd_spublish, 3, C, "pubsub loading stale fast", "", "",
+    {"spublish", cmd_spublish, 3, C | SC, "pubsub loading stale fast", "", "",
      "not_key; index 1; range 0 1 0",
      "pubsub 7.0.0 | O(N) for N subscribers | Sends a message to a shard channel's subscribers"},
     {"pubsub", cmd_pubsub, -2, C | SUB, "", "", "", "",
      "pubsub 2.8.0 | Per subcommand | Commands about channels and subscribers"},
+    {"eval", cmd_eval, -3, W, "noscript stale skip_monitor no_mandatory_keys", "@scripting", "",
+     "RW access update; index 2; keynum 0 1 1; note We cannot tell how the keys will be used "
+     "so we assume the worst, RW and UPDATE",
+     "scripting 2.6.0 | Depends on the script that is executed. | Runs a Lua script"},
+    {"evalsha", cmd_evalsha, -3, W, "noscript stale skip_monitor no_mandatory_keys",
+     "@scripting", "", "RW access update; index 2; keynum 0 1 1",
+     "scripting 2.6.0 | Depends on the script that is executed. | Runs a cached Lua script "
+     "by its SHA-1"},
+    {"eval_ro", cmd_eval_ro, -3, W, "readonly noscript stale skip_monitor no_mandatory_keys",
+     "@scripting", "",
+     "RO access; index 2; keynum 0 1 1; note We cannot tell how the keys will be used so we "
+     "assume the worst, RO and ACCESS",
+     "scripting 7.0.0 | Depends on the script that is executed. | Runs a Lua script that "
+     "does not write"},
+    {"evalsha_ro", cmd_evalsha_ro, -3, W,
+     "readonly noscript stale skip_monitor no_mandatory_keys", "@scripting", "",
+     "RO access; index 2; keynum 0 1 1",
+     "scripting 7.0.0 | Depends on the script that is executed. | Runs a cached Lua script "
+     "that does not write, by its SHA-1"},
+    {"script", cmd_script, -2, C | SUB, "", "", "", "",
+     "scripting 2.6.0 | Per subcommand | Commands about the Lua script cache"},
 };
 const size_t cmd_count = sizeof cmd_table / sizeof cmd_table[0];
 
@@ -577,39 +599,55 @@ const cmd_def cmd_subtable[] = {
      "server 2.8.0 | O(1) | Writes the configuration file"},
     {"config|help", cmd_config, 2, C, "loading stale", "", "", "",
      "server 5.0.0 | O(1) | Lists CONFIG's subcommands"},
-    {"command|count", cmd_command, 2, C, "loading stale", "@connection", "", "",
+    {"command|count", cmd_command, 2, C | SC, "loading stale", "@connection", "", "",
      "server 2.8.13 | O(1) | The number of commands"},
-    {"command|list", cmd_command, -2, C, "loading stale", "@connection",
+    {"command|list", cmd_command, -2, C | SC, "loading stale", "@connection",
      "nondeterministic_output_order", "",
      "server 7.0.0 | O(N) for N commands | The names of the commands"},
-    {"command|info", cmd_command, -2, C, "loading stale", "@connection",
+    {"command|info", cmd_command, -2, C | SC, "loading stale", "@connection",
      "nondeterministic_output_order", "",
      "server 2.8.13 | O(N) for N commands | Details of the named commands"},
-    {"command|docs", cmd_command, -2, C, "loading stale", "@connection",
+    {"command|docs", cmd_command, -2, C | SC, "loading stale", "@connection",
      "nondeterministic_output_order", "",
      "server 7.0.0 | O(N) for N commands | Documentation of the named commands"},
-    {"command|getkeys", cmd_command, -4, C, "loading stale", "@connection", "", "",
+    {"command|getkeys", cmd_command, -4, C | SC, "loading stale", "@connection", "", "",
      "server 2.8.13 | O(N) for N arguments | The keys in a full command"},
-    {"command|getkeysandflags", cmd_command, -4, C, "loading stale", "@connection", "", "",
+    {"command|getkeysandflags", cmd_command, -4, C | SC, "loading stale", "@connection", "", "",
      "server 7.0.0 | O(N) for N arguments | The keys in a full command, with flags"},
-    {"command|help", cmd_command, 2, C, "loading stale", "@connection", "", "",
+    {"command|help", cmd_command, 2, C | SC, "loading stale", "@connection", "", "",
      "server 5.0.0 | O(1) | Lists COMMAND's subcommands"},
     {"function|flush", cmd_function, -2, C, "write noscript", "@scripting",
      "request_policy:all_shards response_policy:all_succeeded", "",
      "scripting 7.0.0 | O(N) for N functions | Deletes every function"},
-    {"pubsub|channels", cmd_pubsub, -2, C, "pubsub loading stale", "", "", "",
+    {"script|debug", cmd_script, 3, C, "noscript", "@scripting", "", "",
+     "scripting 3.2.0 | O(1) | Sets the debug mode of the next scripts (only NO here)"},
+    {"script|exists", cmd_script, -3, WA, "noscript", "@scripting",
+     "request_policy:all_shards response_policy:agg_logical_and", "",
+     "scripting 2.6.0 | O(N) for N scripts | Whether each script is in the cache"},
+    {"script|flush", cmd_script, -2, WA, "noscript", "@scripting",
+     "request_policy:all_nodes response_policy:all_succeeded", "",
+     "scripting 2.6.0 | O(N) for N cached scripts | Empties the script cache"},
+    {"script|help", cmd_script, 2, C, "loading stale", "@scripting", "", "",
+     "scripting 5.0.0 | O(1) | Lists SCRIPT's subcommands"},
+    {"script|kill", cmd_script, 2, C, "noscript allow_busy", "@scripting",
+     "request_policy:all_shards response_policy:one_succeeded", "",
+     "scripting 2.6.0 | O(1) | Ends the running script, if it has not written"},
+    {"script|load", cmd_script, 3, WA, "noscript stale", "@scripting",
+     "request_policy:all_nodes response_policy:all_succeeded", "",
+     "scripting 2.6.0 | O(N) for N bytes of the script | Caches a script without running it"},
+    {"pubsub|channels", cmd_pubsub, -2, C | SC, "pubsub loading stale", "", "", "",
      "pubsub 2.8.0 | O(N) for N channels | The channels with subscribers, or those matching "
      "a pattern"},
-    {"pubsub|numsub", cmd_pubsub, -2, C, "pubsub loading stale", "", "", "",
+    {"pubsub|numsub", cmd_pubsub, -2, C | SC, "pubsub loading stale", "", "", "",
      "pubsub 2.8.0 | O(N) for N channels | The subscribers of each channel (patterns aside)"},
-    {"pubsub|numpat", cmd_pubsub, 2, C, "pubsub loading stale", "", "", "",
+    {"pubsub|numpat", cmd_pubsub, 2, C | SC, "pubsub loading stale", "", "", "",
      "pubsub 2.8.0 | O(1) | How many patterns have subscribers"},
-    {"pubsub|shardchannels", cmd_pubsub, -2, C, "pubsub loading stale", "", "", "",
+    {"pubsub|shardchannels", cmd_pubsub, -2, C | SC, "pubsub loading stale", "", "", "",
      "pubsub 7.0.0 | O(N) for N shard channels | The shard channels with subscribers, or "
      "those matching a pattern"},
-    {"pubsub|shardnumsub", cmd_pubsub, -2, C, "pubsub loading stale", "", "", "",
+    {"pubsub|shardnumsub", cmd_pubsub, -2, C | SC, "pubsub loading stale", "", "", "",
      "pubsub 7.0.0 | O(N) for N shard channels | The subscribers of each shard channel"},
-    {"pubsub|help", cmd_pubsub, 2, C, "loading stale", "", "", "",
+    {"pubsub|help", cmd_pubsub, 2, C | SC, "loading stale", "", "", "",
      "pubsub 6.2.0 | O(1) | Lists PUBSUB's subcommands"},
 };
 const size_t cmd_subcount = sizeof cmd_subtable / sizeof cmd_subtable[0];
@@ -720,6 +758,15 @@ void cmd_call(cmd_ctx *x)
     x->cmd->fn(x);
     if (!x->bulk_wait) /* else it runs again (bulk.h): counted then */
         stats_called(cmd_slot(x->cmd), srv_ustime() - t0, stats_thread_errors() != errors);
+}
+
+int cmd_rflag(const cmd_def *d, const char *w)
+{
+    size_t wl = strlen(w);
+    for (const char *p = d->rflags; (p = strstr(p, w)); p += wl)
+        if ((p == d->rflags || p[-1] == ' ') && (p[wl] == ' ' || p[wl] == '\0'))
+            return 1;
+    return 0;
 }
 
 int cmd_arity_ok(const cmd_def *d, int argc)

@@ -12,13 +12,18 @@
  *   CMD_SUBS    a container: argv[1] names a subcommand of cmd_subtable, looked up before
  *               the arity check; an unknown one is refused as Redis refuses it.
  *   CMD_WATCH   WATCH, UNWATCH: runs in the writer thread, where the registry of watched
- *               keys lives (watch.c), with x->job set; changes no key.
+ *               keys lives (watch.c), with x->job set; changes no key. So do SCRIPT LOAD,
+ *               EXISTS and FLUSH: the script cache is the writer's (script.h).
  *   CMD_NOMULTI refused inside MULTI (Redis's no-multi flag).
  *   CMD_ASYNC   may reply later, after asking the other I/O threads (io_ask_all). Inside
  *               EXEC, the keyspace commands then run in the writer first and EXEC's reply
  *               waits for it in its place (multi.c).
  *   CMD_PUBSUB_OK allowed to a RESP2 client in Pub/Sub (subscribed to anything): PING,
  *               QUIT, RESET and the (un)subscribe commands; Redis's error for the others.
+ *   CMD_SCRIPT  a CMD_CLIENT command a script may call (redis.call): it also runs in the
+ *               writer, with x->c NULL (PING, ECHO, SELECT: then on x->dbi, TIME, PUBLISH…).
+ *               Scripts are refused the other CMD_CLIENT commands, besides those Redis
+ *               refuses them (noscript).
  *   CMD_PROTECTED refused (after the arity check, before authentication, as Redis's
  *               protected commands) unless enable-debug-command allows it: "yes", or
  *               "local" and the client is on a unix socket or at 127.0.0.1 or ::1.
@@ -43,6 +48,7 @@ enum cmd_flags {
     CMD_ASYNC = 1u << 7,
     CMD_PROTECTED = 1u << 8,
     CMD_PUBSUB_OK = 1u << 9,
+    CMD_SCRIPT = 1u << 10,
 };
 
 typedef struct cmd_ctx {
@@ -134,6 +140,8 @@ void cmd_reply_sub_syntax(resp_buf *out, const resp_arg *argv);
 /* Redis's addReplyHelp: "<NAME> <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
  * the NULL-terminated lines, then HELP's own two lines, each a status reply. */
 void cmd_reply_help(resp_buf *out, const resp_arg *name, const char *const *lines);
+/* 1 if d's Redis flags (rflags) hold the word w ("noscript", "allow_busy"). */
+int cmd_rflag(const cmd_def *d, const char *w);
 /* 1 if argc fits the command's arity. */
 int cmd_arity_ok(const cmd_def *d, int argc);
 
@@ -250,5 +258,6 @@ int cmd_password_set(void);
 cmd_fn cmd_multi, cmd_exec, cmd_discard, cmd_watch, cmd_unwatch; /* multi.c */
 cmd_fn cmd_subscribe, cmd_unsubscribe, cmd_psubscribe, cmd_punsubscribe, cmd_ssubscribe;
 cmd_fn cmd_sunsubscribe, cmd_publish, cmd_spublish, cmd_pubsub; /* cmd_pubsub.c */
+cmd_fn cmd_eval, cmd_evalsha, cmd_eval_ro, cmd_evalsha_ro, cmd_script; /* cmd_script.c */
 
 #endif

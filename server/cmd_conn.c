@@ -62,7 +62,10 @@ void cmd_select(cmd_ctx *x)
         cmd_err(x, err);
         return;
     }
-    x->c->db = (int)db;
+    if (x->c)
+        x->c->db = (int)db;
+    else /* from a script: its own database, for the rest of it */
+        x->dbi = (int)db;
     cmd_ok(x);
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "block.h"
+#include "script.h"
 #include "client.h"
 #include "cmd.h"
 #include "db.h"
@@ -121,6 +122,11 @@ void cmd_info(cmd_ctx *x)
                      "used_memory_peak:%lld\r\nmaxmemory:0\r\nmaxmemory_policy:noeviction\r\n"
                      "mem_allocator:libc\r\nlmdb_map_size:%zu\r\n",
                  rss, (double)rss / (1024 * 1024), rss, rss, ox_store_map_size(srv.store));
+        size_t lua = script_memory();
+        info_add(&b, "used_memory_lua:%zu\r\nused_memory_vm_eval:%zu\r\n"
+                     "used_memory_lua_human:%.2fK\r\nnumber_of_cached_scripts:%zu\r\n"
+                     "number_of_functions:0\r\n",
+                 lua, lua, (double)lua / 1024, script_count());
     }
     if (section_wanted(x, "persistence", 1)) {
         uint64_t disk = 0;
@@ -218,8 +224,9 @@ void cmd_info(cmd_ctx *x)
     }
     if (section_wanted(x, "keyspace", 1)) {
         info_section(&b, "Keyspace");
-        /* The mapping of this thread's snapshot: never one table under two numbers. */
-        ox_table **db = dbmap_view(x->c->io) == OX_OK ? x->c->io->db : NULL;
+        /* The mapping of this thread's snapshot: never one table under two numbers (from
+         * a script: the writer's own). */
+        ox_table **db = !x->c ? srv.db : dbmap_view(x->c->io) == OX_OK ? x->c->io->db : NULL;
         for (int i = 0; db && i < srv.ndb; i++) {
             uint64_t keys = 0, expires = 0, avg_ttl = 0;
             ox_count(db[i], &keys);
@@ -436,6 +443,16 @@ void cmd_shutdown(cmd_ctx *x)
             cmd_syntax_error(x);
             return;
         }
+    }
+    if (script_busy()) { /* as Redis: only NOSAVE ends a script that holds the writer */
+        int nosave = 0;
+        for (int i = 1; i < x->argc; i++)
+            nosave |= cmd_is(&x->argv[i], "nosave");
+        if (!nosave) {
+            cmd_err(x, SCRIPT_BUSY_ERR);
+            return;
+        }
+        script_shutdown();
     }
     srv_log(SRV_LOG_WARNING, "User requested shutdown...");
     atomic_store(&srv.shutdown, 1);

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "notify.h"
 #include "pubsub.h"
+#include "script.h"
 #include "stats.h"
 #include "util.h"
 #include "writer.h"
@@ -182,7 +183,7 @@ int main(int argc, char **argv)
 
     int rc = 1;
     if (sfd < 0 || srv.shutdown_efd < 0 || open_store() || cmd_init() || stats_init() ||
-        pubsub_init(srv.nio, client_deliver) || writer_start())
+        pubsub_init(srv.nio, client_deliver) || script_init() || writer_start())
         goto out;
     if (io_start()) {
         io_stop();
@@ -213,6 +214,7 @@ out:
     stats_free();
     notify_free();
     pubsub_fini();
+    script_fini();
     db_free();
     dbmap_free();
     cursor_free_all();

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "multi.h"
 #include "notify.h"
+#include "script.h"
 #include "util.h"
 #include "watch.h"
 #include "writer.h"
@@ -79,10 +80,8 @@ static void misconf(char *msg, size_t cap, int rc)
     snprintf(msg, cap, "-MISCONF Errors writing to the data file: %s", ox_strerror(rc));
 }
 
-static void batch_fail(srv_job *jobs, srv_job *end, srv_job *served, int rc)
+static void batch_fail(srv_job *jobs, srv_job *end, srv_job *served, const char *msg)
 {
-    char msg[160];
-    misconf(msg, sizeof msg, rc);
     for (srv_job *j = jobs; j != end; j = j->next)
         if (!j->barrier && j->out && !j->parked && j->kind != JOB_UNWATCH &&
             j->kind != JOB_WSET_FREE)
@@ -214,7 +213,13 @@ static srv_job *batch_part(srv_job *jobs, srv_job **last)
         if (j && ox_txn_buffer_full(txn))
             break;
     }
-    if (rc == OX_OK) {
+    /* SHUTDOWN NOSAVE ended a script of this batch: as in Redis, nothing of what it did
+     * is saved, and the server is going away (its replies say the batch failed). */
+    int dropped = rc == OX_OK && script_dropped();
+    if (dropped) {
+        ox_txn_rollback(txn);
+        rc = OX_EIO;
+    } else if (rc == OX_OK) {
         dbmap_precommit();
         rc = ox_txn_commit(txn);
     }
@@ -222,10 +227,17 @@ static srv_job *batch_part(srv_job *jobs, srv_job **last)
     notify_commit(rc == OX_OK); /* the keyspace events of what it committed, or none */
     watch_batch_end(rc == OX_OK);
     atomic_store_explicit(&w->committed, w->batch, memory_order_release);
-    atomic_store_explicit(&srv.write_failed, rc != OX_OK, memory_order_relaxed);
-    report_commit(w, rc);
-    if (rc != OX_OK) {
-        batch_fail(jobs, j, w->served, rc);
+    if (!dropped) {
+        atomic_store_explicit(&srv.write_failed, rc != OX_OK, memory_order_relaxed);
+        report_commit(w, rc);
+    }
+    if (dropped) {
+        batch_fail(jobs, j, w->served, "-ERR SHUTDOWN NOSAVE ended a script: nothing of its "
+                   "batch was saved");
+    } else if (rc != OX_OK) {
+        char msg[160];
+        misconf(msg, sizeof msg, rc);
+        batch_fail(jobs, j, w->served, msg);
     } else {
         atomic_fetch_add_explicit(&srv.stats.commits, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&srv.stats.batched, n, memory_order_relaxed);

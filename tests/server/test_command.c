@@ -199,7 +199,8 @@ static void command_info_is_the_references(void)
         printf("RESP%d: %d entries identical, %d containers alike, %d from 7.2\n", proto,
                identical, containers, newer);
         T_EQ_INT(newer, 2);
-        T_EQ_INT(containers, 7); /* CLIENT, CONFIG, COMMAND, OBJECT, MEMORY, FUNCTION, PUBSUB */
+        T_EQ_INT(containers, 8); /* CLIENT, CONFIG, COMMAND, OBJECT, MEMORY, FUNCTION, PUBSUB,
+                                    SCRIPT */
     }
 }
 
