@@ -112,7 +112,8 @@ $(S)/tests/server/%: tests/server/%.c tests/test.h $(S)/oxistore-server
 $(S)/tests/server/fault_shim.so: tests/server/fault_shim.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(OPT) $(CPPFLAGS) -fPIC -shared $< -o $@ -ldl
-$(S)/tests/server/test_diskfault $(S)/tests/server/test_refused $(S)/tests/server/test_pubsub: $(S)/tests/server/fault_shim.so
+$(S)/tests/server/test_diskfault $(S)/tests/server/test_refused $(S)/tests/server/test_pubsub \
+  $(S)/tests/server/test_script: $(S)/tests/server/fault_shim.so
 $(S)/tests/server/test_pubsub: $(B)/oxistore-server # a memory bound measured without ASan
 
 # ---- oxistore-check (tools/): over liboxistore, proto/'s parser and writer, and keyspace/

@@ -420,7 +420,7 @@ static const cmd_def *admit(srv_client *c, int argc, const resp_arg *argv, resp_
     /* A script past busy-reply-threshold holds the writer: others hear so, as in Redis
      * (a client with jobs in flight waits behind them instead, its order kept). */
     if (!c->inflight && script_busy() && !cmd_rflag(d, "allow_busy")) {
-        static const char busy[] = SCRIPT_BUSY_ERR;
+        const char *busy = script_busy_error();
         return refuse_cmd(c, d, out, busy, busy + 1);
     }
     return d;

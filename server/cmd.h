@@ -247,7 +247,7 @@ cmd_fn cmd_expire, cmd_pexpire, cmd_expireat, cmd_pexpireat, cmd_persist;
 cmd_fn cmd_ttl, cmd_pttl, cmd_expiretime, cmd_pexpiretime;
 cmd_fn cmd_setbit, cmd_getbit, cmd_bitcount, cmd_bitpos, cmd_lcs;
 cmd_fn cmd_info, cmd_config, cmd_time, cmd_shutdown, cmd_debug, cmd_lastsave;
-cmd_fn cmd_save, cmd_function; /* cmd_server.c */
+cmd_fn cmd_save; /* cmd_server.c */
 cmd_fn cmd_command; /* cmd_command.c */
 /* Waits for a BGSAVE still running (shutdown, before the store closes). */
 void cmd_bgsave_join(void);
@@ -258,6 +258,7 @@ int cmd_password_set(void);
 cmd_fn cmd_multi, cmd_exec, cmd_discard, cmd_watch, cmd_unwatch; /* multi.c */
 cmd_fn cmd_subscribe, cmd_unsubscribe, cmd_psubscribe, cmd_punsubscribe, cmd_ssubscribe;
 cmd_fn cmd_sunsubscribe, cmd_publish, cmd_spublish, cmd_pubsub; /* cmd_pubsub.c */
-cmd_fn cmd_eval, cmd_evalsha, cmd_eval_ro, cmd_evalsha_ro, cmd_script; /* cmd_script.c */
+cmd_fn cmd_eval, cmd_evalsha, cmd_eval_ro, cmd_evalsha_ro, cmd_script, cmd_fcall;
+cmd_fn cmd_fcall_ro, cmd_function; /* cmd_script.c */
 
 #endif

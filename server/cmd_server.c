@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "block.h"
+#include "function.h"
 #include "script.h"
 #include "client.h"
 #include "cmd.h"
@@ -125,8 +126,9 @@ void cmd_info(cmd_ctx *x)
         size_t lua = script_memory();
         info_add(&b, "used_memory_lua:%zu\r\nused_memory_vm_eval:%zu\r\n"
                      "used_memory_lua_human:%.2fK\r\nnumber_of_cached_scripts:%zu\r\n"
-                     "number_of_functions:0\r\n",
-                 lua, lua, (double)lua / 1024, script_count());
+                     "number_of_functions:%zu\r\nused_memory_vm_functions:%zu\r\n",
+                 lua, lua, (double)lua / 1024, script_count(), function_count(),
+                 function_memory());
     }
     if (section_wanted(x, "persistence", 1)) {
         uint64_t disk = 0;
@@ -449,7 +451,7 @@ void cmd_shutdown(cmd_ctx *x)
         for (int i = 1; i < x->argc; i++)
             nosave |= cmd_is(&x->argv[i], "nosave");
         if (!nosave) {
-            cmd_err(x, SCRIPT_BUSY_ERR);
+            cmd_err(x, script_busy_error());
             return;
         }
         script_shutdown();
@@ -588,15 +590,4 @@ void cmd_save(cmd_ctx *x)
         cmd_err(x, "-ERR Background save failed");
     else
         cmd_ok(x);
-}
-
-void cmd_function(cmd_ctx *x)
-{
-    const resp_arg *sub = &x->argv[1];
-    if (cmd_is(sub, "flush")) {
-        cmd_ok(x);
-    } else {
-        resp_write_errorf(x->out, "-ERR unknown subcommand '%.*s'. Try FUNCTION HELP.",
-                          (int)sub->len, sub->ptr);
-    }
 }

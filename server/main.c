@@ -15,6 +15,7 @@
 #include "cursor.h"
 #include "db.h"
 #include "dbmap.h"
+#include "function.h"
 #include "io.h"
 #include "log.h"
 #include "notify.h"
@@ -183,7 +184,8 @@ int main(int argc, char **argv)
 
     int rc = 1;
     if (sfd < 0 || srv.shutdown_efd < 0 || open_store() || cmd_init() || stats_init() ||
-        pubsub_init(srv.nio, client_deliver) || script_init() || writer_start())
+        pubsub_init(srv.nio, client_deliver) || script_init() || function_init() ||
+        writer_start())
         goto out;
     if (io_start()) {
         io_stop();
@@ -214,6 +216,7 @@ out:
     stats_free();
     notify_free();
     pubsub_fini();
+    function_fini();
     script_fini();
     db_free();
     dbmap_free();

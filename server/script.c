@@ -44,6 +44,7 @@
 #include "lualibs.h"
 #include "script.h"
 #include "script_conv.h"
+#include "script_int.h"
 #include "sha1.h"
 #include "util.h"
 
@@ -54,41 +55,22 @@ enum ctl_bits {
     CTL_BUSY = 2u,     /* past busy-reply-threshold */
     CTL_WROTE = 4u,    /* it ran a write command: SCRIPT KILL may not end it */
     CTL_KILL = 8u,     /* SCRIPT KILL: it ends at its next step */
-    CTL_SHUTDOWN = 16u /* SHUTDOWN NOSAVE: it ends, and its batch is dropped */
+    CTL_SHUTDOWN = 16u, /* SHUTDOWN NOSAVE: it ends, and its batch is dropped */
+    CTL_FUNCTION = 32u  /* the script is a function (FCALL), not an EVAL */
 };
 
-/* Shebang flags (#!lua flags=...), Redis's. */
-enum script_flags {
-    SF_SHEBANG = 1u,   /* the script has a shebang (else Redis's compatibility mode) */
-    SF_NO_WRITES = 2u,
-    SF_ALLOW_OOM = 4u,
-    SF_ALLOW_STALE = 8u,
-    SF_NO_CLUSTER = 16u,
-    SF_CROSS_SLOT = 32u,
-};
-
-static const struct {
-    const char *name;
-    unsigned bit;
-} shebang_flags[] = {
-    {"no-writes", SF_NO_WRITES},     {"allow-oom", SF_ALLOW_OOM},
-    {"allow-stale", SF_ALLOW_STALE}, {"no-cluster", SF_NO_CLUSTER},
-    {"allow-cross-slot-keys", SF_CROSS_SLOT},
-};
+const char *const script_flag_names[] = {"no-writes", "allow-oom", "allow-stale", "no-cluster",
+                                        "allow-cross-slot-keys", NULL};
 
 static struct {
-    lua_State *L;
-    atomic_size_t mem;     /* bytes the allocator handed out and not freed */
-    int enforce;           /* lua-memory-limit applies (not while the sandbox is built) */
+    sengine ev;            /* EVAL's interpreter; its ref_own: sha -> {function, flags} */
     atomic_uint ctl;       /* enum ctl_bits */
     atomic_size_t count;   /* cached scripts */
     int dropped;           /* a script ended by SHUTDOWN NOSAVE since script_dropped */
-    /* Registry references (the writer's). */
-    int ref_env, ref_base, ref_scripts, ref_errh;
     /* The run (the writer's; x NULL between runs). */
     cmd_ctx *x;
     int dbi, resp, ro;
-    char sha[41];
+    const char *name;      /* the SHA-1 of an EVAL script, a function's name */
     uint64_t start_ms;
     uint64_t rand48;
     resp_buf *tmp;         /* a command's reply */
@@ -101,21 +83,23 @@ static struct {
 
 /* ---- memory ------------------------------------------------------------------------ */
 
+/* Each engine's allocator (ud: the sengine) counts what it holds; lua-memory-limit bounds
+ * each. Only the writer allocates: the count is atomic for INFO's readers. */
 static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
-    (void)ud;
-    size_t mem = atomic_load_explicit(&S.mem, memory_order_relaxed);
+    sengine *e = ud;
+    size_t mem = atomic_load_explicit(&e->mem, memory_order_relaxed);
     if (nsize == 0) {
         free(ptr);
-        atomic_store_explicit(&S.mem, mem - osize, memory_order_relaxed);
+        atomic_store_explicit(&e->mem, mem - osize, memory_order_relaxed);
         return NULL;
     }
-    if (S.enforce && nsize > osize &&
+    if (e->enforce && nsize > osize &&
         mem + (nsize - osize) > (size_t)srv.cfg.lua_memory_limit)
         return NULL;
     void *p = realloc(ptr, nsize);
     if (p)
-        atomic_store_explicit(&S.mem, mem - osize + nsize, memory_order_relaxed);
+        atomic_store_explicit(&e->mem, mem - osize + nsize, memory_order_relaxed);
     return p;
 }
 
@@ -127,8 +111,7 @@ static int l_panic(lua_State *L)
 
 /* ---- errors ------------------------------------------------------------------------ */
 
-/* Raises Redis's error table for msg ("ERR msg", or msg's own code after a '-'). */
-static int raise_error(lua_State *L, const char *msg)
+int script_raise(lua_State *L, const char *msg)
 {
     sconv_push_error(L, msg, strlen(msg));
     return lua_error(L);
@@ -280,16 +263,11 @@ static int l_pairs(lua_State *L)
     return 3;
 }
 
-/* Pushes an empty read-only table reading through to the table at idx (absolute), or,
- * with idx 0, whose reads of a missing name raise Redis's error (the globals). */
-static void push_proxy(lua_State *L, int idx)
+void script_push_proxy(lua_State *L, int idx)
 {
     lua_newtable(L);
     lua_createtable(L, 0, 4);
-    if (idx)
-        lua_pushvalue(L, idx);
-    else
-        lua_pushcfunction(L, l_noglobal);
+    lua_pushvalue(L, idx);
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, l_readonly);
     lua_setfield(L, -2, "__newindex");
@@ -354,7 +332,7 @@ static void l_hook(lua_State *L, lua_Debug *ar);
 static int raise_killed(lua_State *L)
 {
     lua_sethook(L, l_hook, LUA_MASKCOUNT, 1);
-    return raise_error(L, "Script killed by user with SCRIPT KILL...");
+    return script_raise(L, "Script killed by user with SCRIPT KILL...");
 }
 
 /* Marks the script busy once past the threshold; 1 if it must end now. */
@@ -363,12 +341,13 @@ static int must_end(void)
     unsigned ctl = atomic_load(&S.ctl);
     if (!(ctl & CTL_BUSY)) {
         long long limit = srv.cfg.busy_reply_threshold;
-        uint64_t ran = srv_mstime() - S.start_ms;
+        uint64_t ran = srv_monotonic_ms() - S.start_ms;
         if (limit > 0 && ran >= (uint64_t)limit) {
             atomic_fetch_or(&S.ctl, CTL_BUSY);
             srv_log(SRV_LOG_WARNING, "Slow script detected: still in execution after %llu "
-                    "milliseconds. You can try killing the script using the SCRIPT KILL "
-                    "command. Script name is: %s.", (unsigned long long)ran, S.sha);
+                    "milliseconds. You can try killing the script using the %s "
+                    "command. Script name is: %s.", (unsigned long long)ran,
+                    ctl & CTL_FUNCTION ? "FUNCTION KILL" : "SCRIPT KILL", S.name);
         }
     }
     return (ctl & (CTL_KILL | CTL_SHUTDOWN)) != 0;
@@ -446,7 +425,7 @@ static const cmd_def *lookup(lua_State *L, int argc)
 static int redis_call(lua_State *L, int raise)
 {
     if (!S.x)
-        return raise_error(L, "redis.call/pcall can only be called inside a script invocation");
+        return script_raise(L, "redis.call/pcall can only be called inside a script invocation");
     int argc = lua_gettop(L);
     if (argc == 0) {
         sconv_push_error(L, "Please specify at least one argument for this redis lib call", 60);
@@ -504,7 +483,7 @@ static int l_pcall_cmd(lua_State *L) { return redis_call(L, 0); }
 static int l_sha1hex(lua_State *L)
 {
     if (lua_gettop(L) != 1)
-        return raise_error(L, "wrong number of arguments");
+        return script_raise(L, "wrong number of arguments");
     size_t len;
     const char *s = lua_tolstring(L, 1, &len);
     char hex[41];
@@ -545,12 +524,12 @@ static int l_log(lua_State *L)
 {
     int argc = lua_gettop(L);
     if (argc < 2)
-        return raise_error(L, "redis.log() requires two arguments or more.");
+        return script_raise(L, "redis.log() requires two arguments or more.");
     if (!lua_isnumber(L, 1))
-        return raise_error(L, "First argument must be a number (log level).");
+        return script_raise(L, "First argument must be a number (log level).");
     int level = (int)lua_tonumber(L, 1);
     if (level < SRV_LOG_DEBUG || level > SRV_LOG_WARNING)
-        return raise_error(L, "Invalid debug level.");
+        return script_raise(L, "Invalid debug level.");
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     for (int i = 2, first = 1; i <= argc; i++) {
@@ -570,12 +549,12 @@ static int l_log(lua_State *L)
 static int l_setresp(lua_State *L)
 {
     if (!S.x)
-        return raise_error(L, "redis.setresp can only be called inside a script invocation");
+        return script_raise(L, "redis.setresp can only be called inside a script invocation");
     if (lua_gettop(L) != 1)
-        return raise_error(L, "redis.setresp() requires one argument.");
+        return script_raise(L, "redis.setresp() requires one argument.");
     int resp = (int)lua_tonumber(L, 1);
     if (resp != 2 && resp != 3)
-        return raise_error(L, "RESP version must be 2 or 3.");
+        return script_raise(L, "RESP version must be 2 or 3.");
     S.resp = resp;
     return 0;
 }
@@ -584,12 +563,12 @@ static int l_setresp(lua_State *L)
 static int l_set_repl(lua_State *L)
 {
     if (!S.x)
-        return raise_error(L, "redis.set_repl can only be called inside a script invocation");
+        return script_raise(L, "redis.set_repl can only be called inside a script invocation");
     if (lua_gettop(L) != 1)
-        return raise_error(L, "redis.set_repl() requires two arguments.");
+        return script_raise(L, "redis.set_repl() requires two arguments.");
     int flags = (int)lua_tonumber(L, -1);
     if (flags & ~3)
-        return raise_error(L, "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, "
+        return script_raise(L, "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, "
                               "REPL_ALL or REPL_NONE.");
     return 0;
 }
@@ -616,11 +595,11 @@ static int l_debug(lua_State *L)
 static int l_acl_check_cmd(lua_State *L)
 {
     if (!S.x)
-        return raise_error(L, "redis.acl_check_cmd can only be called inside a script "
+        return script_raise(L, "redis.acl_check_cmd can only be called inside a script "
                               "invocation");
     int argc = lua_gettop(L);
     if (argc == 0)
-        return raise_error(L, "Please specify at least one argument for this redis lib call");
+        return script_raise(L, "Please specify at least one argument for this redis lib call");
     size_t len;
     const char *s = lua_tolstring(L, 1, &len);
     resp_arg name = {.ptr = s ? s : "", .len = s ? len : 0};
@@ -631,7 +610,7 @@ static int l_acl_check_cmd(lua_State *L)
         d = cmd_lookup_sub(d, &a);
     }
     if (!d)
-        return raise_error(L, "Invalid command passed to redis.acl_check_cmd()");
+        return script_raise(L, "Invalid command passed to redis.acl_check_cmd()");
     lua_pushboolean(L, 1);
     return 1;
 }
@@ -733,7 +712,7 @@ static int p_build(lua_State *L)
                                           "cmsgpack", "coroutine", "redis", NULL};
     for (int i = 0; proxied[i]; i++) {
         lua_getglobal(L, proxied[i]);
-        push_proxy(L, lua_gettop(L));
+        script_push_proxy(L, lua_gettop(L));
         lua_setfield(L, base, proxied[i]);
         lua_pop(L, 1);
     }
@@ -748,52 +727,66 @@ static int p_build(lua_State *L)
     lua_createtable(L, 0, 1);
     lua_getfield(L, base, "string");
     lua_setfield(L, -2, "__index");
-    push_proxy(L, lua_gettop(L));
+    script_push_proxy(L, lua_gettop(L));
     lua_setfield(L, -3, "__metatable");
     lua_pop(L, 3);
-    push_proxy(L, base);
+    /* the globals proxy, whose metatable's __index says what it reads through to */
+    script_push_proxy(L, base);
     lua_pushvalue(L, -1);
     lua_setfield(L, base, "_G");
-    S.ref_env = luaL_ref(L, LUA_REGISTRYINDEX);
-    S.ref_base = luaL_ref(L, LUA_REGISTRYINDEX);
+    sengine *e = lua_touserdata(L, 1);
+    lua_getmetatable(L, -1);
+    e->ref_envmt = luaL_ref(L, LUA_REGISTRYINDEX);
+    e->ref_env = luaL_ref(L, LUA_REGISTRYINDEX);
+    e->ref_base = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_newtable(L);
-    S.ref_scripts = luaL_ref(L, LUA_REGISTRYINDEX);
+    e->ref_own = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_pushcfunction(L, l_errh);
-    S.ref_errh = luaL_ref(L, LUA_REGISTRYINDEX);
-
+    e->ref_errh = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
 }
 
-static lua_State *new_state(void)
+int sengine_open(sengine *e)
 {
-    lua_State *L = lua_newstate(l_alloc, NULL);
-    if (!L)
-        return NULL;
-    lua_atpanic(L, l_panic);
-    S.enforce = 0;
-    if (lua_cpcall(L, p_build, NULL)) {
-        srv_log(SRV_LOG_WARNING, "Lua: %s", lua_tostring(L, -1));
-        lua_close(L);
-        return NULL;
+    atomic_store(&e->mem, 0);
+    e->enforce = 0;
+    e->L = lua_newstate(l_alloc, e);
+    if (!e->L)
+        return -1;
+    lua_atpanic(e->L, l_panic);
+    if (lua_cpcall(e->L, p_build, e)) {
+        srv_log(SRV_LOG_WARNING, "Lua: %s", lua_tostring(e->L, -1));
+        lua_close(e->L);
+        e->L = NULL;
+        return -1;
     }
+    lua_sethook(e->L, l_hook, LUA_MASKCOUNT, HOOK_COUNT);
+    e->enforce = 1;
+    return 0;
+}
+
+void sengine_rehook(lua_State *L)
+{
     lua_sethook(L, l_hook, LUA_MASKCOUNT, HOOK_COUNT);
-    S.enforce = 1;
-    return L;
+}
+
+void sengine_close(sengine *e)
+{
+    if (e->L)
+        lua_close(e->L);
+    e->L = NULL;
 }
 
 int script_init(void)
 {
     if (resp_buf_new(&S.tmp, 2, NULL) || resp_buf_new(&S.reply, 2, NULL))
         return -1;
-    S.L = new_state();
-    return S.L ? 0 : -1;
+    return sengine_open(&S.ev);
 }
 
 void script_fini(void)
 {
-    if (S.L)
-        lua_close(S.L);
-    S.L = NULL;
+    sengine_close(&S.ev);
     resp_buf_free(S.tmp);
     resp_buf_free(S.reply);
     free(S.bytes);
@@ -806,14 +799,110 @@ void script_fini(void)
 
 void script_flush(void)
 {
-    lua_close(S.L);
+    sengine_close(&S.ev);
     atomic_store(&S.count, 0);
-    S.L = new_state();
-    if (!S.L)
+    if (sengine_open(&S.ev))
         abort(); /* the server may abort when it cannot allocate */
 }
 
-/* ---- compiling and running --------------------------------------------------------- */
+/* ---- running (EVAL's and the functions') ------------------------------------------- */
+
+resp_buf *sengine_reply(void)
+{
+    return S.reply;
+}
+
+void sengine_begin(resp_buf *out)
+{
+    resp_buf_reset(S.reply);
+    resp_buf_set_proto(S.reply, resp_buf_proto(out));
+}
+
+/* Writes the error of a failed call (its error object on top) into S.reply, as Redis's
+ * luaCallFunction. */
+static void call_error(lua_State *L)
+{
+    if (!lua_istable(L, -1)) {
+        const char *msg = lua_isstring(L, -1) ? lua_tostring(L, -1) : "execution failure";
+        resp_write_errorf(S.reply, "-ERR Error running script %s, %.100s", S.name, msg);
+        return;
+    }
+    lua_getfield(L, -1, "err");
+    const char *msg = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
+    lua_getfield(L, -2, "source");
+    const char *src = lua_isstring(L, -1) ? lua_tostring(L, -1) : NULL;
+    lua_getfield(L, -3, "line");
+    const char *line = lua_isstring(L, -1) ? lua_tostring(L, -1) : NULL;
+    if (src && line)
+        resp_write_errorf(S.reply, "-%s script: %s, on %s:%s.", msg, S.name, src, line);
+    else
+        resp_write_errorf(S.reply, "-%s", msg);
+    lua_pop(L, 3);
+}
+
+void sengine_call(sengine *e, cmd_ctx *x, int fn, int nargs, int ro, const char *name)
+{
+    lua_State *L = e->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, e->ref_errh);
+    lua_insert(L, fn);
+    S.ro = ro;
+    S.resp = 2;
+    S.dbi = x->dbi;
+    S.start_ms = srv_monotonic_ms();
+    S.name = name;
+    rand48_seed(0);
+    S.x = x;
+    atomic_store(&S.ctl, CTL_RUNNING | (e == &S.ev ? 0 : CTL_FUNCTION));
+    int rc = lua_pcall(L, nargs, 1, fn);
+    S.x = NULL;
+    if (atomic_exchange(&S.ctl, 0) & CTL_SHUTDOWN)
+        S.dropped = 1;
+    lua_sethook(L, l_hook, LUA_MASKCOUNT, HOOK_COUNT);
+    if (rc)
+        call_error(L);
+    else
+        sconv_write_reply(L, S.reply, S.resp);
+}
+
+/* Moves the reply made in S.reply (whole: a Lua error midway cannot leave half of one in
+ * the client's output) into out. */
+static void reply_move(resp_buf *out)
+{
+    for (;;) {
+        struct iovec iov[64];
+        size_t n = 0;
+        int cnt = resp_buf_iov(S.reply, iov, 64, &n);
+        if (cnt <= 0)
+            break;
+        for (int i = 0; i < cnt; i++)
+            resp_write_raw(out, iov[i].iov_base, iov[i].iov_len);
+        resp_buf_consume(S.reply, n);
+    }
+    resp_buf_reset(S.reply);
+}
+
+void sengine_finish(sengine *e, int rc, const char *name, resp_buf *out)
+{
+    S.x = NULL;
+    atomic_store(&S.ctl, 0);
+    if (rc) { /* out of memory outside the script's own call (or while writing its reply) */
+        resp_buf_reset(S.reply);
+        const char *msg = lua_tostring(e->L, -1);
+        resp_write_errorf(S.reply, "-ERR Error running script %s, %.100s", name,
+                          msg ? msg : "execution failure");
+    }
+    lua_settop(e->L, 0);
+    /* Garbage is collected between scripts, in steps; all of it when it nears the limit
+     * (Lua 5.1 does not collect when an allocation fails). */
+    if (atomic_load_explicit(&e->mem, memory_order_relaxed) >
+        (size_t)srv.cfg.lua_memory_limit / 2)
+        lua_gc(e->L, LUA_GCCOLLECT, 0);
+    else
+        lua_gc(e->L, LUA_GCSTEP, 1);
+    reply_move(out);
+}
+
+/* ---- EVAL's scripts ---------------------------------------------------------------- */
 
 typedef struct job {
     cmd_ctx *x;
@@ -822,6 +911,14 @@ typedef struct job {
     char sha[41];
     int loaded;           /* SCRIPT LOAD: only compile */
 } job;
+
+unsigned script_flag_bit(const char *name)
+{
+    for (unsigned i = 0; script_flag_names[i]; i++)
+        if (!strcmp(name, script_flag_names[i]))
+            return (unsigned)SF_NO_WRITES << i;
+    return 0;
+}
 
 /* Reads the shebang's flags (#!lua flags=a,b) into *flags; 0, or -1 after writing Redis's
  * error into S.reply. *skip: the bytes before the code (the line, without its newline, so
@@ -863,10 +960,7 @@ static int shebang(const char *s, size_t len, unsigned *flags, size_t *skip)
             char *comma = strchr(fl, ',');
             if (comma)
                 *comma = '\0';
-            unsigned bit = 0;
-            for (size_t i = 0; i < sizeof shebang_flags / sizeof shebang_flags[0]; i++)
-                if (!strcmp(fl, shebang_flags[i].name))
-                    bit = shebang_flags[i].bit;
+            unsigned bit = script_flag_bit(fl);
             if (!bit) {
                 resp_write_errorf(S.reply, "-ERR Unexpected flag in script shebang: %s", fl);
                 rc = -1;
@@ -898,10 +992,10 @@ static int compile(lua_State *L, job *j)
         lua_pop(L, 1);
         return -1;
     }
-    lua_rawgeti(L, LUA_REGISTRYINDEX, S.ref_env);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, S.ev.ref_env);
     lua_setfenv(L, -2);
     /* scripts[sha] = {fn, flags} */
-    lua_rawgeti(L, LUA_REGISTRYINDEX, S.ref_scripts);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, S.ev.ref_own);
     lua_createtable(L, 2, 0);
     lua_pushvalue(L, -3);
     lua_rawseti(L, -2, 1);
@@ -913,10 +1007,10 @@ static int compile(lua_State *L, job *j)
     return 0;
 }
 
-/* Pushes the cached function named j->sha and sets *flags, or pushes nothing (0). */
+/* Pushes the cached function named sha and sets *flags, or pushes nothing (0). */
 static int cached(lua_State *L, const char *sha, unsigned *flags)
 {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, S.ref_scripts);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, S.ev.ref_own);
     lua_getfield(L, -1, sha);
     if (lua_isnil(L, -1)) {
         lua_pop(L, 2);
@@ -941,30 +1035,8 @@ static void set_array(lua_State *L, int base, const char *name, const resp_arg *
     lua_setfield(L, base, name);
 }
 
-/* Writes the error of a failed call (its error object on top) into S.reply, as Redis's
- * luaCallFunction. */
-static void call_error(lua_State *L)
-{
-    if (!lua_istable(L, -1)) {
-        const char *msg = lua_isstring(L, -1) ? lua_tostring(L, -1) : "execution failure";
-        resp_write_errorf(S.reply, "-ERR Error running script %s, %.100s", S.sha, msg);
-        return;
-    }
-    lua_getfield(L, -1, "err");
-    const char *msg = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
-    lua_getfield(L, -2, "source");
-    const char *src = lua_isstring(L, -1) ? lua_tostring(L, -1) : NULL;
-    lua_getfield(L, -3, "line");
-    const char *line = lua_isstring(L, -1) ? lua_tostring(L, -1) : NULL;
-    if (src && line)
-        resp_write_errorf(S.reply, "-%s script: %s, on %s:%s.", msg, S.sha, src, line);
-    else
-        resp_write_errorf(S.reply, "-%s", msg);
-    lua_pop(L, 3);
-}
-
-/* The whole of a script's run, protected (lua_cpcall): finds or compiles it, then calls it
- * and writes its reply (or error) into S.reply. */
+/* An EVAL's whole run, protected (lua_cpcall): finds or compiles the script, then calls
+ * it; the reply (or error) goes into S.reply. */
 static int p_run(lua_State *L)
 {
     job *j = lua_touserdata(L, 1);
@@ -977,11 +1049,8 @@ static int p_run(lua_State *L)
         }
         if (compile(L, j))
             return 0;
-        lua_rawgeti(L, LUA_REGISTRYINDEX, S.ref_scripts);
-        lua_getfield(L, -1, j->sha);
-        lua_rawgeti(L, -1, 2);
-        flags = (unsigned)lua_tonumber(L, -1);
-        lua_pop(L, 3);
+        lua_pop(L, 1);
+        cached(L, j->sha, &flags);
     }
     if (j->loaded) {
         resp_write_bulk(S.reply, j->sha, 40);
@@ -993,75 +1062,20 @@ static int p_run(lua_State *L)
         resp_write_error(S.reply, msg, sizeof msg - 1);
         return 0;
     }
-    int fn = lua_gettop(L);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, S.ref_base);
-    int base = lua_gettop(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, S.ev.ref_base);
     const resp_arg *argv = j->x->argv;
-    set_array(L, base, "KEYS", argv + 3, j->numkeys);
-    set_array(L, base, "ARGV", argv + 3 + j->numkeys, j->x->argc - 3 - j->numkeys);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, S.ref_errh);
-    lua_pushvalue(L, fn);
-    S.ro = j->ro || (flags & SF_NO_WRITES);
-    S.resp = 2;
-    S.dbi = j->x->dbi;
-    S.start_ms = srv_mstime();
-    rand48_seed(0);
-    memcpy(S.sha, j->sha, sizeof S.sha);
-    S.x = j->x;
-    atomic_store(&S.ctl, CTL_RUNNING);
-    int rc = lua_pcall(L, 0, 1, base + 1);
-    S.x = NULL;
-    if (atomic_exchange(&S.ctl, 0) & CTL_SHUTDOWN)
-        S.dropped = 1;
-    lua_sethook(L, l_hook, LUA_MASKCOUNT, HOOK_COUNT);
-    if (rc)
-        call_error(L);
-    else
-        sconv_write_reply(L, S.reply, S.resp);
+    set_array(L, 2, "KEYS", argv + 3, j->numkeys);
+    set_array(L, 2, "ARGV", argv + 3 + j->numkeys, j->x->argc - 3 - j->numkeys);
+    lua_pop(L, 1);
+    sengine_call(&S.ev, j->x, 1, 0, j->ro || (flags & SF_NO_WRITES), j->sha);
     return 0;
-}
-
-/* Moves the reply made in S.reply (whole: a Lua error midway cannot leave half of one in
- * the client's output) into out. */
-static void reply_move(resp_buf *out)
-{
-    for (;;) {
-        struct iovec iov[64];
-        size_t n = 0;
-        int cnt = resp_buf_iov(S.reply, iov, 64, &n);
-        if (cnt <= 0)
-            break;
-        for (int i = 0; i < cnt; i++)
-            resp_write_raw(out, iov[i].iov_base, iov[i].iov_len);
-        resp_buf_consume(S.reply, n);
-    }
-    resp_buf_reset(S.reply);
 }
 
 /* Runs j through p_run and moves its reply into out. */
 static void run_job(job *j, resp_buf *out)
 {
-    resp_buf_reset(S.reply);
-    resp_buf_set_proto(S.reply, resp_buf_proto(out));
-    int rc = lua_cpcall(S.L, p_run, j);
-    S.x = NULL;
-    atomic_store(&S.ctl, 0);
-    if (rc) { /* out of memory outside the script's own call (or while writing its reply) */
-        resp_buf_reset(S.reply);
-        const char *msg = lua_tostring(S.L, -1);
-        resp_write_errorf(S.reply, "-ERR Error running script %s, %.100s", j->sha,
-                          msg ? msg : "execution failure");
-        lua_pop(S.L, 1);
-    }
-    lua_settop(S.L, 0);
-    /* Garbage is collected between scripts, in steps; all of it when it nears the limit
-     * (Lua 5.1 does not collect when an allocation fails). */
-    if (atomic_load_explicit(&S.mem, memory_order_relaxed) >
-        (size_t)srv.cfg.lua_memory_limit / 2)
-        lua_gc(S.L, LUA_GCCOLLECT, 0);
-    else
-        lua_gc(S.L, LUA_GCSTEP, 1);
-    reply_move(out);
+    sengine_begin(out);
+    sengine_finish(&S.ev, lua_cpcall(S.ev.L, p_run, j), j->sha, out);
 }
 
 /* A SHA-1 argument in lower case (Redis looks scripts up so); 0 if it cannot be one. */
@@ -1099,7 +1113,7 @@ void script_load(cmd_ctx *x, const resp_arg *body)
 static int p_exists(lua_State *L)
 {
     cmd_ctx *x = lua_touserdata(L, 1);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, S.ref_scripts);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, S.ev.ref_own);
     resp_write_array(S.reply, (size_t)(x->argc - 2));
     for (int i = 2; i < x->argc; i++) {
         char sha[41];
@@ -1116,24 +1130,28 @@ static int p_exists(lua_State *L)
 
 void script_exists(cmd_ctx *x)
 {
-    resp_buf_reset(S.reply);
-    resp_buf_set_proto(S.reply, resp_buf_proto(x->out));
-    if (lua_cpcall(S.L, p_exists, x)) {
-        resp_buf_reset(S.reply);
-        resp_write_errorf(S.reply, "-ERR %s", lua_tostring(S.L, -1));
-    }
-    lua_settop(S.L, 0);
-    reply_move(x->out);
+    sengine_begin(x->out);
+    sengine_finish(&S.ev, lua_cpcall(S.ev.L, p_exists, x), "", x->out);
 }
 
 /* ---- any thread -------------------------------------------------------------------- */
 
 int script_busy(void)
 {
-    return (atomic_load(&S.ctl) & CTL_BUSY) != 0;
+    unsigned v = atomic_load(&S.ctl);
+    return !(v & CTL_BUSY) ? 0 : v & CTL_FUNCTION ? 2 : 1;
 }
 
-int script_kill(void)
+const char *script_busy_error(void)
+{
+    return script_busy() == 2
+               ? "-BUSY Redis is busy running a script. You can only call FUNCTION KILL or "
+                 "SHUTDOWN NOSAVE."
+               : "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or "
+                 "SHUTDOWN NOSAVE.";
+}
+
+int script_kill_kind(int kind)
 {
     unsigned v = atomic_load(&S.ctl);
     for (;;) {
@@ -1141,9 +1159,16 @@ int script_kill(void)
             return SCRIPT_NOTBUSY;
         if (v & CTL_WROTE)
             return SCRIPT_UNKILLABLE;
+        if ((kind == 2) != ((v & CTL_FUNCTION) != 0))
+            return SCRIPT_WRONGKIND;
         if (atomic_compare_exchange_weak(&S.ctl, &v, v | CTL_KILL))
             return 0;
     }
+}
+
+int script_kill(void)
+{
+    return script_kill_kind(1);
 }
 
 void script_shutdown(void)
@@ -1162,7 +1187,7 @@ int script_dropped(void)
 
 size_t script_memory(void)
 {
-    return atomic_load_explicit(&S.mem, memory_order_relaxed);
+    return atomic_load_explicit(&S.ev.mem, memory_order_relaxed);
 }
 
 size_t script_count(void)

@@ -37,15 +37,15 @@ void script_exists(cmd_ctx *x);
 /* SCRIPT FLUSH: forgets every cached script and starts a fresh interpreter. */
 void script_flush(void);
 
-/* Any thread: 1 while a script has run longer than busy-reply-threshold (others then get
- * -BUSY), else 0. */
+/* Any thread: 1 while an EVAL script, 2 while a function has run longer than
+ * busy-reply-threshold (others then get -BUSY), else 0. */
 int script_busy(void);
-/* What the others get meanwhile (Redis's text). */
-#define SCRIPT_BUSY_ERR \
-    "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE."
+/* What the others get meanwhile (Redis's text, which names SCRIPT KILL or FUNCTION KILL). */
+const char *script_busy_error(void);
 /* Any thread, SCRIPT KILL: 0 (the script will end with an error at its next step),
- * SCRIPT_NOTBUSY (no script past the threshold) or SCRIPT_UNKILLABLE (it has written). */
-enum { SCRIPT_NOTBUSY = 1, SCRIPT_UNKILLABLE = 2 };
+ * SCRIPT_NOTBUSY (no script past the threshold), SCRIPT_UNKILLABLE (it has written) or
+ * SCRIPT_WRONGKIND (a function runs: FUNCTION KILL ends those, function.h). */
+enum { SCRIPT_NOTBUSY = 1, SCRIPT_UNKILLABLE = 2, SCRIPT_WRONGKIND = 3 };
 int script_kill(void);
 /* Any thread, SHUTDOWN NOSAVE while busy: the script ends at its next step, and the writer
  * drops its batch instead of committing it (script_dropped). */

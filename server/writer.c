@@ -25,6 +25,7 @@
 #include "db.h"
 #include "dbmap.h"
 #include "expire.h"
+#include "function.h"
 #include "io.h"
 #include "job.h"
 #include "log.h"
@@ -127,6 +128,7 @@ static int part_commit(cmd_ctx *x)
     dbmap_precommit();
     int rc = ox_txn_commit(x->txn);
     dbmap_postcommit(rc == OX_OK);
+    function_batch_end(rc == OX_OK);
     if (rc != OX_OK) /* the build fails: its events go; else they wait for its last commit */
         notify_commit(0);
     x->txn = NULL;
@@ -224,6 +226,7 @@ static srv_job *batch_part(srv_job *jobs, srv_job **last)
         rc = ox_txn_commit(txn);
     }
     dbmap_postcommit(rc == OX_OK);
+    function_batch_end(rc == OX_OK); /* functions not stored are dropped */
     notify_commit(rc == OX_OK); /* the keyspace events of what it committed, or none */
     watch_batch_end(rc == OX_OK);
     atomic_store_explicit(&w->committed, w->batch, memory_order_release);

@@ -503,16 +503,24 @@ static void command_docs_facts_are_the_references(void)
               "*1 [+deprecated], $16 deprecated_since, $5 6.2.0, $11 replaced_by, "
               "$23 SET with the GET option]]", "COMMAND DOCS nosuch getset");
     T_DEEP(c, "*0 []", "COMMAND DOCS nosuch get|x");
+    /* a container lists each of its subcommands (name, then docs) */
+    redisReply *r = redisCommand(c, "COMMAND DOCS function");
+    T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+             r->element[1]->type == REDIS_REPLY_ARRAY && r->element[1]->elements == 10);
+    T_EQ_STR(r->element[1]->element[8]->str, "subcommands");
+    T_EQ_INT(r->element[1]->element[9]->elements, 18);
+    freeReplyObject(r);
     redisFree(c);
     int fd = sp_raw_resp3(&g_ox);
     T_ASSERT(fd >= 0);
-    T_RAW(fd, "COMMAND DOCS function\r\n",
-          "%1\r\n$8\r\nfunction\r\n%5\r\n$7\r\nsummary\r\n$24\r\nCommands about functions\r\n"
-          "$5\r\nsince\r\n$5\r\n7.0.0\r\n$5\r\ngroup\r\n$9\r\nscripting\r\n"
-          "$10\r\ncomplexity\r\n$14\r\nPer subcommand\r\n$11\r\nsubcommands\r\n%1\r\n"
-          "$14\r\nfunction|flush\r\n%4\r\n$7\r\nsummary\r\n$22\r\nDeletes every function\r\n"
+    T_RAW(fd, "COMMAND DOCS function|flush\r\n",
+          "%1\r\n$14\r\nfunction|flush\r\n%4\r\n$7\r\nsummary\r\n$22\r\nDeletes every function\r\n"
           "$5\r\nsince\r\n$5\r\n7.0.0\r\n$5\r\ngroup\r\n$9\r\nscripting\r\n"
           "$10\r\ncomplexity\r\n$20\r\nO(N) for N functions\r\n");
+    T_RAW(fd, "COMMAND DOCS script|kill\r\n",
+          "%1\r\n$11\r\nscript|kill\r\n%4\r\n$7\r\nsummary\r\n$46\r\nEnds the running script, "
+          "if it has not written\r\n$5\r\nsince\r\n$5\r\n2.6.0\r\n$5\r\ngroup\r\n$9\r\n"
+          "scripting\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n");
     T_RAW(fd, "COMMAND DOCS debug\r\n",
           "%1\r\n$5\r\ndebug\r\n%5\r\n$7\r\nsummary\r\n$33\r\nCommands for debugging the server"
           "\r\n$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nserver\r\n"

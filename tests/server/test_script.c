@@ -1,12 +1,14 @@
-/* Lua scripts: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT byte for byte as the reference
- * redis-server 7.0 answers them, in RESP2 and RESP3 (conversions of every Lua and reply
- * type, errors with their line, shebang flags, the libraries); the sandbox; BUSY, SCRIPT
- * KILL and SHUTDOWN NOSAVE during a script; a script's writes all there or none after
- * SIGKILL; memory, recursion and nesting limits; scripts inside MULTI and against WATCH. */
+/* Lua scripts: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT, FUNCTION and FCALL byte for byte
+ * as the reference redis-server 7.0 answers them, in RESP2 and RESP3 (conversions of every
+ * Lua and reply type, errors with their line, shebang flags, the libraries, loading
+ * functions); the sandbox; BUSY, SCRIPT KILL, FUNCTION KILL and SHUTDOWN NOSAVE during a
+ * script; a script's writes all there or none after SIGKILL; functions that survive a
+ * restart, and a refused FUNCTION LOAD that leaves none; memory and recursion limits;
+ * scripts inside MULTI and against WATCH. */
 #include <pthread.h>
 
+#include "fault_util.h"
 #include "ref_util.h"
-#include "srv_util.h"
 
 T_MAIN_BEGIN;
 
@@ -162,6 +164,65 @@ static const req g_cases[] = {
     {{"SCRIPT", "FLUSH", NULL}},
     {{"SCRIPT", "EXISTS", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", NULL}},
     {{"EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "0", NULL}},
+    /* functions */
+    {{"FUNCTION", "FLUSH", NULL}},
+    {{"FUNCTION", "LOAD", "#!lua name=lib1\nredis.register_function('boom', function(keys, "
+      "args) error('bad') end)", NULL}},
+    {{"FCALL", "boom", "0", NULL}},
+    {{"FUNCTION", "LOAD", "#!lua name=lib2\nredis.register_function('cnt', function(keys, "
+      "args) return {#keys, #args, keys[1], args[1]} end)", NULL}},
+    {{"FCALL", "cnt", "2", "a", "b", "c", NULL}}, {{"FCALL", "CNT", "1", "a", NULL}},
+    {{"FUNCTION", "LOAD", "#!lua name=lib3\nredis.register_function('w', function(keys, "
+      "args) return redis.call('set', keys[1], args[1]) end)", NULL}},
+    {{"FCALL", "w", "1", "k", "v", NULL}}, {{"FCALL_RO", "w", "1", "k", "v", NULL}},
+    {{"FUNCTION", "LOAD", "#!lua name=lib4\nredis.register_function{function_name='ro', "
+      "callback=function(keys, args) return redis.call('set', 'a', 'b') end, "
+      "flags={'no-writes'}, description='d'}", NULL}},
+    {{"FCALL", "ro", "0", NULL}}, {{"FCALL_RO", "ro", "0", NULL}},
+    {{"FUNCTION", "LOAD", "#!lua name=lib5\nredis.register_function('glob', function(keys, "
+      "args) return x end)\nredis.register_function('kv', function(keys, args) return KEYS "
+      "end)", NULL}},
+    {{"FCALL", "glob", "0", NULL}}, {{"FCALL", "kv", "0", NULL}},
+    {{"FCALL", "cnt", "-1", NULL}}, {{"FCALL", "cnt", "5", "a", NULL}},
+    {{"FCALL", "cnt", "x", NULL}}, {{"FCALL", "nosuch", "0", NULL}},
+    {{"FUNCTION", "LIST", "LIBRARYNAME", "lib4", NULL}},
+    {{"FUNCTION", "LIST", "LIBRARYNAME", "lib4", "WITHCODE", NULL}},
+    {{"FUNCTION", "LIST", "LIBRARYNAME", NULL}}, {{"FUNCTION", "LIST", "bogus", NULL}},
+    {{"FUNCTION", "DELETE", "nolib", NULL}}, {{"FUNCTION", "DELETE", "lib1", NULL}},
+    {{"FCALL", "boom", "0", NULL}}, {{"FUNCTION", "FLUSH", "bad", NULL}},
+    {{"FUNCTION", "RESTORE", "bogus", NULL}}, {{"FUNCTION", "RESTORE", "x", "bogus", NULL}},
+    {{"FUNCTION", "KILL", NULL}}, {{"FUNCTION", "HELP", NULL}}, {{"FUNCTION", NULL}},
+    {{"FUNCTION", "STATS", "extra", NULL}}, {{"FUNCTION", "STATS", NULL}},
+    {{"FUNCTION", "LOAD", "#!lua name=lib2\nredis.register_function('cnt', function() "
+      "return 1 end)", NULL}},
+    {{"FUNCTION", "LOAD", "#!lua name=lib9\nredis.register_function('cnt', function() "
+      "return 1 end)", NULL}},
+    {{"FUNCTION", "LOAD", "REPLACE", "#!lua name=lib2\nredis.register_function('cnt2', "
+      "function() return 2 end)", NULL}},
+    {{"FCALL", "cnt", "0", NULL}}, {{"FCALL", "cnt2", "0", NULL}},
+    {{"FUNCTION", "LOAD", "bogus", "#!lua name=x\n", NULL}},
+    {{"FUNCTION", "LOAD", "no shebang", NULL}}, {{"FUNCTION", "LOAD", "#!lua", NULL}},
+    {{"FUNCTION", "LOAD", "#!lua name=x foo=bar\n", NULL}},
+    {{"FUNCTION", "LOAD", "#!lua name=up NAME=x\n", NULL}},
+    {{"FUNCTION", "LOAD", "#!js name=j\n", NULL}},
+    {{"FUNCTION", "LOAD", "#!lua name=bad-name\n", NULL}},
+    {{"FUNCTION", "LOAD", "#!lua\nreturn 1", NULL}},
+#define FL(body) {{"FUNCTION", "LOAD", "#!lua name=e1\n" body, NULL}}
+    FL("redis.register_function()"), FL("redis.register_function('a')"),
+    FL("redis.register_function('a', 1)"), FL("redis.register_function('a-b', function() end)"),
+    FL("redis.register_function{}"), FL("redis.register_function{function_name='a'}"),
+    FL("redis.register_function{callback=function() end}"),
+    FL("redis.register_function{function_name='a', callback=function() end, bogus=1}"),
+    FL("redis.register_function{function_name='a', callback=function() end, flags=1}"),
+    FL("redis.register_function{function_name='a', callback=function() end, flags={'x'}}"),
+    FL("redis.register_function('a', function() end, 3)"),
+    FL("redis.register_function{function_name='a', callback=1}"),
+    FL("redis.register_function{function_name={}, callback=function() end}"),
+    FL("redis.register_function('', function() end)"), FL("while true do end"),
+    FL("redis.call('ping')"), FL("local x = pairs"), FL("return +"),
+    FL("redis.log(redis.LOG_DEBUG, 'x') redis.register_function('q', function() return "
+       "redis.REDIS_VERSION_NUM > 0 end)"),
+    {{"FCALL", "q", "0", NULL}}, {{"FUNCTION", "FLUSH", NULL}}, {{"FUNCTION", "LIST", NULL}},
     /* inside MULTI */
     {{"MULTI", NULL}}, E("return redis.call('incr','cnt')"), {{"SET", "k", "v", NULL}},
     E("return redis.call('get','k')"), {{"EXEC", NULL}},
@@ -300,6 +361,24 @@ static void a_long_script_is_busy_and_can_be_ended(void)
     T_CMD(c, "+OK", "SCRIPT KILL");
     raw_reply(fd, got, sizeof got);
     T_ASSERT(!strncmp(got, "-ERR Script killed by user with SCRIPT KILL...", 46));
+    /* a long function: FUNCTION KILL ends it, SCRIPT KILL names FUNCTION KILL, STATS shows
+     * it */
+    T_CMD(c, "$4 spin", "FUNCTION LOAD %s", "#!lua name=spin\nredis.register_function('spin', "
+                                               "function() while true do end end)");
+    req spin = {{"FCALL", "spin", "0", NULL}};
+    T_ASSERT(send_req(fd, &spin));
+    T_ASSERT(wait_busy(c));
+    T_CMD(c, "-BUSY Redis is busy running a script. You can only call FUNCTION KILL or "
+             "SHUTDOWN NOSAVE.", "SCRIPT KILL");
+    redisReply *st = redisCommand(c, "FUNCTION STATS");
+    T_ASSERT(st && st->type == REDIS_REPLY_ARRAY && st->elements == 4 &&
+             st->element[1]->type == REDIS_REPLY_ARRAY && st->element[1]->elements == 6);
+    T_EQ_STR(st->element[1]->element[1]->str, "spin");
+    freeReplyObject(st);
+    T_CMD(c, "+OK", "FUNCTION KILL");
+    raw_reply(fd, got, sizeof got);
+    T_EQ_STR(got, "-ERR Script killed by user with SCRIPT KILL... script: spin, on "
+                  "@user_function:2.\r\n");
     /* a script that wrote cannot be killed; SHUTDOWN NOSAVE drops what it did */
     T_CMD(c, "+OK", "SET before 1");
     req writer = E("redis.call('set','w','1') while true do end");
@@ -409,6 +488,43 @@ static void info_counts_cached_scripts(void)
     redisFree(c);
 }
 
+/* Functions are stored: a library loaded before a SIGKILL is there after it, one deleted
+ * is not; a FUNCTION LOAD whose commit fails (the log's write refused) leaves no trace, in
+ * the interpreter as on disk. */
+static void functions_survive_a_restart(void)
+{
+    srvp p = {0};
+    if (start_faulty_argv(&p, "script-fn", NULL))
+        T_FAIL("server did not start");
+    redisContext *c = sp_connect(&p);
+    T_ASSERT(c);
+    T_CMD(c, "$4 keep", "FUNCTION LOAD %s", "#!lua name=keep\nredis.register_function('"
+                                               "kept', function() return 'here' end)");
+    T_CMD(c, "$4 gone", "FUNCTION LOAD %s", "#!lua name=gone\nredis.register_function('"
+                                               "went', function() return 1 end)");
+    T_CMD(c, "+OK", "FUNCTION DELETE gone");
+    T_ASSERT(fault_on("EIO log") == 0);
+    redisReply *r = redisCommand(c, "FUNCTION LOAD %s", "#!lua name=refused\n"
+                                 "redis.register_function('no', function() return 1 end)");
+    int refused = r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "MISCONF", 7);
+    freeReplyObject(r);
+    fault_off();
+    T_ASSERT(refused);
+    T_CMD(c, "-ERR Function not found", "FCALL no 0");
+    T_DEEP(c, "*4 [$14 running_script, (nil), $7 engines, *2 [$3 LUA, *4 [$15 libraries_count, "
+              ":1, $15 functions_count, :1]]]", "FUNCTION STATS");
+    redisFree(c);
+    sp_kill(&p);
+    T_ASSERT(start_faulty_argv(&p, "script-fn", NULL) == 0);
+    c = sp_connect(&p);
+    T_ASSERT(c);
+    T_CMD(c, "$4 here", "FCALL kept 0");
+    T_CMD(c, "-ERR Function not found", "FCALL went 0");
+    T_CMD(c, "-ERR Function not found", "FCALL no 0");
+    redisFree(c);
+    t_failed += sp_stop_or_dump(&p);
+}
+
 /* ---- SIGKILL under scripts -------------------------------------------------------------- */
 
 typedef struct loop {
@@ -489,6 +605,7 @@ int main(void)
     T_RUN(scripts_in_transactions);
     T_RUN(info_counts_cached_scripts);
     T_RUN(a_long_script_is_busy_and_can_be_ended);
+    T_RUN(functions_survive_a_restart);
     T_RUN(a_killed_server_keeps_whole_scripts);
     t_failed += sp_stop_or_dump(&g_ox);
     ref_stop(&g_ref);
