@@ -18,6 +18,9 @@
 #   pubsub  PUBLISH of a 32-byte message at c=50 with 1 and with 100 subscribers (connections
 #           of bench-util.py subscribe, reading everything) on each server, no persistence
 #           (Redis appendonly no, oxistore appendfsync no: PUBLISH writes nothing anyway).
+#   scripts EVALSHA of a one-GET and of a one-INCR Lua script at c=50, under the durable pair
+#           (always / appendonly yes + always) and the not-durable one (no / no persistence),
+#           over a key space of BENCH_R keys of 100 B loaded beforehand.
 #   plot    SET and GET (100 B, durable: always / always) at BENCH_CLIENTS clients.
 #   disk    on a fresh durable pair (always / always): disk bytes written per SET at c=50
 #           (/proc/PID/io write_bytes before and after each figure; goal <= 3x Redis); then
@@ -45,7 +48,8 @@
 #   BENCH_REWRITE_KEYS  their key space (default 100000)
 #   BENCH_CLIENTS  client counts of the plot (default "1 2 5 10 20 50 100 200")
 #   BENCH_IO_THREADS  oxistore's io-threads (default: the server's, cores minus one, at least 1)
-#   BENCH_SECTIONS which sections to run (default "matrix types pubsub plot disk zset large")
+#   BENCH_SECTIONS which sections to run (default "matrix types pubsub scripts plot disk zset
+#                  large")
 #   BENCH_OUT      the report (default BENCHMARKS.md at the repository root)
 #   BENCH_PNG      the plot (default bench/throughput.png)
 # Usage: scripts/bench-report.sh [oxistore-server binary]
@@ -67,7 +71,7 @@ RW_N=${BENCH_REWRITE_N:-300000}
 RW_KEYS=${BENCH_REWRITE_KEYS:-100000}
 CLIENTS=${BENCH_CLIENTS:-1 2 5 10 20 50 100 200}
 IOT=${BENCH_IO_THREADS:-$(( $(nproc) > 2 ? $(nproc) - 1 : 1 ))}
-SECTIONS=${BENCH_SECTIONS:-matrix types pubsub plot disk zset large}
+SECTIONS=${BENCH_SECTIONS:-matrix types pubsub scripts plot disk zset large}
 OUT=${BENCH_OUT:-$top/BENCHMARKS.md}
 PNG=${BENCH_PNG:-$top/bench/throughput.png}
 util=$top/scripts/bench-util.py
@@ -138,17 +142,23 @@ load() { # port file: redis-cli --pipe, which returns when every reply is in
 # ---- redis-benchmark ---------------------------------------------------------------------
 nreq() { if [ "$1" -lt 10 ]; then echo $(( N / 10 > 500 ? N / 10 : 500 )); else echo "$N"; fi; }
 # One figure: port test clients pipeline size -> "rps p50 p99"
+# The scripts of the scripts section, loaded with SCRIPT LOAD: EVALSHA names them.
+SCRIPT_GET="return redis.call('get', KEYS[1])"
+SCRIPT_INCR="return redis.call('incr', KEYS[1])"
+sha_of() { printf '%s' "$1" | sha1sum | cut -c1-40; }
 bench1() {
-  local port=$1 t=$2 c=$3 p=$4 d=$5 n args
+  local port=$1 t=$2 c=$3 p=$4 d=$5 n args want=${2^^}
   n=$(nreq "$c")
   case $t in
     MGET) args=(MGET); for _ in 1 2 3 4 5 6 7 8 9 10; do args+=(key:__rand_int__); done ;;
     PUBLISH) args=(PUBLISH bench:ch xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx) ;;
+    EVALSHA_GET) args=(EVALSHA "$(sha_of "$SCRIPT_GET")" 1 key:__rand_int__); want=EVALSHA ;;
+    EVALSHA_INCR) args=(EVALSHA "$(sha_of "$SCRIPT_INCR")" 1 counter:__rand_int__); want=EVALSHA ;;
     *) args=(-t "${t,,}") ;;
   esac
   # the line of the test itself (LRANGE_100 is preceded by the LPUSH that fills its list)
   redis-benchmark -p "$port" -c "$c" -P "$p" -n "$n" -r "$R" -d "$d" --csv "${args[@]}" 2>/dev/null \
-    | awk -F, -v want="${t^^}" 'NR > 1 { gsub(/"/, ""); split($1, w, " "); if (w[1] == want) { print $2, $5, $7; exit } }' \
+    | awk -F, -v want="$want" 'NR > 1 { gsub(/"/, ""); split($1, w, " "); if (w[1] == want) { print $2, $5, $7; exit } }' \
     | grep . || echo "0 0 0"
 }
 # median of each column over lines of numbers
@@ -267,6 +277,38 @@ pubsub() {
   emit ""
   stop "$op" "$opid"; stop "$rp" "$rpid"
   rm -rf "$work/p-ox" "$work/p-r"
+}
+
+# ---- section: scripts ----------------------------------------------------------------------
+scripts() {
+  emit "## Scripts" "" \
+    "EVALSHA of \`$SCRIPT_GET\` and of \`$SCRIPT_INCR\` (SCRIPT LOAD first), c=50, random" \
+    "keys among $R (GET: \`key:N\`, loaded beforehand with 100 B values; INCR: \`counter:N\`)," \
+    "$N requests per figure, median of $REPEAT runs, the servers interleaved. A script runs" \
+    "in oxistore's writer thread, inside its batch's transaction, read-only or not." "" \
+    "| script | persistence (oxistore / Redis) | oxistore req/s | Redis req/s | ratio | p99 ms ox \\| Redis |" \
+    "| --- | --- | ---: | ---: | ---: | ---: |"
+  local mode op rp opid rpid t resp=$work/keys-s.resp
+  "$util" gen 0 "$R" 100 > "$resp"
+  for mode in always no; do
+    log "scripts: $mode"
+    op=$(free_port); rp=$(free_port)
+    ox_start "$op" "$work/s-ox-$mode" "$mode"; opid=$PID
+    redis_start "$rp" "$work/s-r-$mode" "$mode"; rpid=$PID
+    load "$op" "$resp"; load "$rp" "$resp"
+    for port in "$op" "$rp"; do
+      redis-cli -p "$port" script load "$SCRIPT_GET" > /dev/null
+      redis-cli -p "$port" script load "$SCRIPT_INCR" > /dev/null
+    done
+    for t in EVALSHA_GET EVALSHA_INCR; do
+      set -- $(pair "$op" "$rp" "$t" 50 1 100)
+      emit "| ${t#EVALSHA_} | $( [ $mode = always ] && echo "always / appendonly yes, always" || echo "no / none" ) | $(fmt_rps "$1") | $(fmt_rps "$4") | **$(ratio "$1" "$4")x** | $3 \\| $6 |"
+    done
+    stop "$op" "$opid"; stop "$rp" "$rpid"
+    rm -rf "$work/s-ox-$mode" "$work/s-r-$mode"
+  done
+  rm -f "$resp"
+  emit ""
 }
 
 # ---- section: types ------------------------------------------------------------------------
@@ -625,7 +667,7 @@ large() {
 # ---- run -------------------------------------------------------------------------------------
 : > "$md"
 for sec in $SECTIONS; do
-  case $sec in matrix|types|pubsub|plot|disk|zset|large) $sec ;; *) echo "unknown section $sec" >&2; exit 2 ;; esac
+  case $sec in matrix|types|pubsub|scripts|plot|disk|zset|large) $sec ;; *) echo "unknown section $sec" >&2; exit 2 ;; esac
 done
 elapsed=$(( $(date +%s) - started ))
 

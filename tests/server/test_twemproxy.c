@@ -435,6 +435,53 @@ static void collections_through_proxy(void)
     T_CMD(c, ":4", "DEL coll:h coll:l coll:s coll:z");
 }
 
+/* Sends fmt (with arg for its one %s, if it has one) on a new connection to the proxy: 1 if
+ * the proxy closed it without a reply; show gets what came. */
+static int proxy_closes(const char *fmt, const char *arg, char *show, size_t cap)
+{
+    redisContext *d = connect_port(g_proxy_port);
+    if (!d) {
+        snprintf(show, cap, "(no connection)");
+        return 0;
+    }
+    redisReply *r = arg ? redisCommand(d, fmt, arg) : redisCommand(d, fmt);
+    sp_show(r, show, cap);
+    int closed = !r && d->err == REDIS_ERR_EOF;
+    freeReplyObject(r);
+    redisFree(d);
+    return closed;
+}
+
+/* EVAL and EVALSHA go to the server of their first key (nutcracker requires one: numkeys
+ * 0 is refused); the script's writes land there. SCRIPT is not routed: load a script on
+ * each server directly, or send EVAL (it caches the script where it runs). */
+static void scripts_through_proxy(void)
+{
+    redisContext *c = ctx(g_proxy_port);
+    T_ASSERT(c);
+    static const char body[] = "return redis.call('incr', KEYS[1])";
+    for (int i = 0; i < 3; i++)
+        T_CMD(c, i == 0 ? ":1" : i == 1 ? ":2" : ":3", "EVAL %s 1 ev:k", body);
+    T_CMD(c, ":4", "EVALSHA %s 1 ev:k", "2bab3b661081db58bd2341920e0ba7cf5dc77b25");
+    int held = 0;
+    for (int s2 = 0; s2 < NSRV; s2++) {
+        redisContext *d = connect_port(g_srv[s2].port);
+        redisReply *r = d ? redisCommand(d, "GET ev:k") : NULL;
+        held += r && r->type == REDIS_REPLY_STRING && !strcmp(r->str, "4");
+        freeReplyObject(r);
+        redisFree(d);
+    }
+    T_EQ_INT(held, 1);
+    T_CMD(c, ":1", "DEL ev:k");
+    static const char *const refused[] = {"EVAL %s 0", "SCRIPT LOAD %s", "FCALL %s 1 k",
+                                          "FUNCTION LIST %s"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        char show[256];
+        if (!proxy_closes(refused[i], i == 3 ? "WITHCODE" : "return 1", show, sizeof show))
+            T_FAIL("%s through the proxy: %s, expected the connection closed", refused[i], show);
+    }
+}
+
 static void unsupported_commands_close_the_connection(void)
 {
     static const char *const cmds[] = {
@@ -444,15 +491,8 @@ static void unsupported_commands_close_the_connection(void)
         "WATCH k", "INFO", "CONFIG GET port", "TIME", "SAVE", "HELLO 3", "ECHO x",
         "CLIENT SETNAME a", "SHUTDOWN"};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        redisContext *c = connect_port(g_proxy_port);
-        T_ASSERT(c);
-        redisReply *r = redisCommand(c, cmds[i]);
         char show[256];
-        sp_show(r, show, sizeof show);
-        int closed = !r && c->err == REDIS_ERR_EOF;
-        freeReplyObject(r);
-        redisFree(c);
-        if (!closed)
+        if (!proxy_closes(cmds[i], NULL, show, sizeof show))
             T_FAIL("%s through the proxy: %s, expected the connection closed", cmds[i], show);
     }
     redisContext *c = ctx(g_proxy_port);
@@ -494,6 +534,7 @@ int main(void)
         if (!t_failed)
             RUN(multikey_commands_across_servers);
         RUN(collections_through_proxy);
+        RUN(scripts_through_proxy);
         RUN(unsupported_commands_close_the_connection);
         RUN(proxy_and_servers_stop);
     }
