@@ -473,6 +473,24 @@ static void scripts_in_transactions(void)
     redisFree(d);
 }
 
+/* PUBLISH from a script reaches a subscriber on another connection (and counts it). */
+static void a_script_publishes(void)
+{
+    int sub = sp_raw_connect(&g_ox);
+    redisContext *c = sp_connect(&g_ox);
+    char got[512];
+    T_ASSERT(sub >= 0 && c);
+    req s1 = {{"SUBSCRIBE", "news", NULL}};
+    T_ASSERT(send_req(sub, &s1));
+    raw_reply(sub, got, sizeof got);
+    T_EQ_STR(got, "*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n");
+    T_CMD(c, ":1", "EVAL %s 0", "return redis.call('publish', 'news', 'from a script')");
+    raw_reply(sub, got, sizeof got);
+    T_EQ_STR(got, "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$13\r\nfrom a script\r\n");
+    close(sub);
+    redisFree(c);
+}
+
 /* INFO's script fields follow the cache. */
 static void info_counts_cached_scripts(void)
 {
@@ -604,6 +622,7 @@ int main(void)
     T_RUN(a_script_cannot_exhaust_the_server);
     T_RUN(scripts_in_transactions);
     T_RUN(info_counts_cached_scripts);
+    T_RUN(a_script_publishes);
     T_RUN(a_long_script_is_busy_and_can_be_ended);
     T_RUN(functions_survive_a_restart);
     T_RUN(a_killed_server_keeps_whole_scripts);
