@@ -4,6 +4,7 @@
 #include "client.h"
 #include "cmd.h"
 #include "io.h"
+#include "notify.h"
 #include "pubsub.h"
 
 /* c's subscriber, made on its first subscription. */
@@ -46,6 +47,11 @@ void cmd_sunsubscribe(cmd_ctx *x) { unsubscribe(x, PUBSUB_SHARD); }
 
 static void publish(cmd_ctx *x, int shard)
 {
+    if (!x->c) { /* a script's, in the writer: sent after the commit of its batch */
+        resp_write_int(x->out, pubsub_receivers(shard, &x->argv[1]));
+        notify_publish(shard, &x->argv[1], &x->argv[2]);
+        return;
+    }
     /* What the publisher receives itself comes before its reply, as in Redis. */
     long long n = pubsub_publish(shard, &x->argv[1], &x->argv[2], x->c ? x->c->ps : NULL,
                                  x->out, x->c ? x->c->resp : 2);

@@ -39,6 +39,10 @@ static int numkeys_or_reply(cmd_ctx *x, const char *notint, int *n)
 static void eval(cmd_ctx *x, int by_sha, int ro)
 {
     int numkeys;
+    if (by_sha && x->argv[1].len != 40) { /* Redis looks the name up first */
+        cmd_err(x, "-NOSCRIPT No matching script. Please use EVAL.");
+        return;
+    }
     if (!numkeys_or_reply(x, NULL, &numkeys))
         script_run(x, by_sha, ro, numkeys);
 }

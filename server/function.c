@@ -261,10 +261,10 @@ static int metadata(load *l)
     char *line = srv_xmalloc(l->skip + 1);
     memcpy(line, l->code, l->skip);
     line[l->skip] = '\0';
-    char *save = NULL, *engine = strtok_r(line, " ", &save), *part;
+    char *save = NULL, *engine = strtok_r(line, SHEBANG_SPACE, &save), *part;
     const char *name = NULL;
     int rc = 0;
-    while (!rc && (part = strtok_r(NULL, " ", &save))) {
+    while (!rc && (part = strtok_r(NULL, SHEBANG_SPACE, &save))) {
         if (strncasecmp(part, "name=", 5)) {
             resp_write_errorf(out, "-ERR Invalid metadata value given: %s", part);
             rc = -1;
@@ -377,10 +377,11 @@ static int p_load(lua_State *L)
     if (rc) {
         lua_pop(L, 1);
         const char *e = "";
-        if (lua_istable(L, -1)) {
-            lua_getfield(L, -1, "err");
-            e = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
-        } else if (lua_isstring(L, -1)) {
+        if (lua_istable(L, -1)) { /* raw: no metamethod of the user's runs out here */
+            lua_pushstring(L, "err");
+            lua_rawget(L, -2);
+            e = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+        } else if (lua_type(L, -1) == LUA_TSTRING) {
             e = lua_tostring(L, -1);
         }
         resp_write_errorf(out, "-ERR Error registering functions: %s", e);

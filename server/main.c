@@ -196,6 +196,7 @@ int main(int argc, char **argv)
             : srv.cfg.appendfsync == CONF_FSYNC_EVERYSEC ? "everysec" : "no");
     srv_log(SRV_LOG_NOTICE, "Ready to accept connections");
     wait_for_shutdown(sfd);
+    script_stop(); /* a script that never ends would hold the writer, and the exit, forever */
     io_stop(); /* stops accepting, drains and commits the writer's queue, closes clients */
     rc = 0;
 out:

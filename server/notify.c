@@ -10,7 +10,12 @@
 #include "srv.h"
 #include "util.h"
 
-/* One event in the buffer: this header, then the event's name, then the key. */
+/* One event in the buffer: this header, then the event's name, then the key. A PUBLISH
+ * made in the writer (notify_publish) is an entry of its own: dbi PUB_CHANNEL or PUB_SHARD,
+ * then the channel and the message. */
+#define PUB_CHANNEL (-1)
+#define PUB_SHARD (-2)
+
 typedef struct ev_head {
     int dbi;
     size_t elen, klen;
@@ -27,9 +32,10 @@ int notify_wanted(int type)
 }
 
 /* Writes an event at offset at of the buffer (moving what is there up). */
-static void put_at(size_t at, int dbi, const char *event, const void *key, size_t klen)
+static void put_at(size_t at, int dbi, const char *event, size_t elen, const void *key,
+                   size_t klen)
 {
-    ev_head h = {dbi, strlen(event), klen};
+    ev_head h = {dbi, elen, klen};
     size_t n = sizeof h + h.elen + klen, need = len + n;
     if (need > cap) {
         cap = need * 2 > 4096 ? need * 2 : 4096;
@@ -45,7 +51,7 @@ static void put_at(size_t at, int dbi, const char *event, const void *key, size_
 void notify_event(int type, const char *event, int dbi, const void *key, size_t klen)
 {
     if (notify_wanted(type))
-        put_at(len, dbi, event, key, klen);
+        put_at(len, dbi, event, strlen(event), key, klen);
 }
 
 void notify_mark(void)
@@ -68,7 +74,7 @@ static void pre_event(int dbi, const char *event, const void *key, size_t klen)
             break;
         at += sizeof h + h.elen + h.klen;
     }
-    put_at(at, dbi, event, key, klen);
+    put_at(at, dbi, event, strlen(event), key, klen);
 }
 
 static void on_seen(void *arg, ox_table *t, int what, const void *key, size_t klen)
@@ -120,9 +126,13 @@ void notify_commit(int ok)
         ev_head h;
         memcpy(&h, buf + at, sizeof h);
         const unsigned char *event = buf + at + sizeof h, *key = event + h.elen;
-        if (flags & CONF_NOTIFY_KEYSPACE)
+        if (h.dbi == PUB_CHANNEL || h.dbi == PUB_SHARD) {
+            resp_arg c = {.ptr = (const char *)event, .len = h.elen};
+            resp_arg m = {.ptr = (const char *)key, .len = h.klen};
+            pubsub_publish(h.dbi == PUB_SHARD, &c, &m, NULL, NULL, 2);
+        } else if (flags & CONF_NOTIFY_KEYSPACE)
             publish("keyspace", h.dbi, key, h.klen, event, h.elen);
-        if (flags & CONF_NOTIFY_KEYEVENT)
+        if (h.dbi >= 0 && (flags & CONF_NOTIFY_KEYEVENT))
             publish("keyevent", h.dbi, event, h.elen, key, h.klen);
         at += sizeof h + h.elen + h.klen;
     }
@@ -132,6 +142,11 @@ void notify_commit(int ok)
         buf = NULL;
         cap = 0;
     }
+}
+
+void notify_publish(int shard, const resp_arg *ch, const resp_arg *msg)
+{
+    put_at(len, shard ? PUB_SHARD : PUB_CHANNEL, ch->ptr, ch->len, msg->ptr, msg->len);
 }
 
 void notify_free(void)

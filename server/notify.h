@@ -14,6 +14,7 @@
 
 #include "conf.h"
 #include "oxistore.h"
+#include "resp.h"
 
 /* Whether events of class type (a CONF_NOTIFY_* bit) are wanted now. */
 int notify_wanted(int type);
@@ -33,6 +34,10 @@ void notify_created(int dbi, const void *key, size_t klen);
 /* After a commit (ok: it returned OX_OK): publishes the events recorded since the last
  * call, or drops them. */
 void notify_commit(int ok);
+/* A PUBLISH made in the writer (a script's): held with the events and sent in their order
+ * once the commit returned, dropped with them if it failed, as Redis sends a script's
+ * messages only when the script is over. */
+void notify_publish(int shard, const resp_arg *ch, const resp_arg *msg);
 /* Frees the held buffer (shutdown). */
 void notify_free(void);
 

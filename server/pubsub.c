@@ -613,6 +613,21 @@ long long pubsub_publish(int shard, const resp_arg *ch, const resp_arg *msg,
     return receivers;
 }
 
+long long pubsub_receivers(int shard, const resp_arg *ch)
+{
+    long long n = 0;
+    pthread_mutex_lock(&reg.mu);
+    ps_ent *e = map_find(&reg.maps[shard ? PUBSUB_SHARD : PUBSUB_CHANNEL], ch->ptr, ch->len,
+                         name_hash(ch->ptr, ch->len));
+    if (e)
+        n += e->nsubs;
+    for (ps_ent *p = shard ? NULL : reg.maps[PUBSUB_PATTERN].all; p; p = p->next)
+        if (glob_match(p->name, p->len, ch->ptr, ch->len, 0))
+            n += p->nsubs;
+    pthread_mutex_unlock(&reg.mu);
+    return n;
+}
+
 /* ---- PUBSUB ------------------------------------------------------------------------------ */
 
 void pubsub_reply_channels(resp_buf *out, int shard, const resp_arg *pat)

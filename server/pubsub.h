@@ -69,6 +69,10 @@ void pubsub_write_msg(resp_buf *out, int resp, const void *resp2, size_t len);
 long long pubsub_publish(int shard, const resp_arg *ch, const resp_arg *msg,
                          const pubsub_sub *self, resp_buf *self_out, int self_resp);
 
+/* Any thread: how many subscriptions a publication on ch would reach now (what
+ * pubsub_publish would return), delivering nothing. */
+long long pubsub_receivers(int shard, const resp_arg *ch);
+
 /* Any thread: PUBSUB CHANNELS / SHARDCHANNELS [pattern] (pat NULL: all), NUMSUB /
  * SHARDNUMSUB name..., written into out; and the totals INFO and NUMPAT report. */
 void pubsub_reply_channels(resp_buf *out, int shard, const resp_arg *pat);

@@ -67,6 +67,7 @@ static struct {
     atomic_uint ctl;       /* enum ctl_bits */
     atomic_size_t count;   /* cached scripts */
     int dropped;           /* a script ended by SHUTDOWN NOSAVE since script_dropped */
+    atomic_int stopping;   /* the server is going away: no script starts */
     /* The run (the writer's; x NULL between runs). */
     cmd_ctx *x;
     int dbi, resp, ro;
@@ -225,8 +226,24 @@ static int l_rawset(lua_State *L)
     return 1;
 }
 
-/* setmetatable, but not on a proxy; the real one is upvalue 1. */
+/* Lua's setmetatable (its checks and errors), but not on a proxy. */
 static int l_setmetatable(lua_State *L)
+{
+    int t = lua_type(L, 2);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (is_proxy(L, 1))
+        return readonly_error(L);
+    luaL_argcheck(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table expected");
+    if (luaL_getmetafield(L, 1, "__metatable"))
+        return luaL_error(L, "cannot change a protected metatable");
+    lua_settop(L, 2);
+    lua_setmetatable(L, 1);
+    return 1;
+}
+
+/* table.insert writes raw: on a proxy it is refused as rawset is (the real function is
+ * upvalue 1). remove and sort write nothing into an empty table, which a proxy is. */
+static int l_table_writer(lua_State *L)
 {
     if (lua_istable(L, 1) && is_proxy(L, 1))
         return readonly_error(L);
@@ -234,6 +251,37 @@ static int l_setmetatable(lua_State *L)
     lua_insert(L, 1);
     lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
     return lua_gettop(L);
+}
+
+/* bit.tohex, as LuaBitOp's with the fix of CVE-2024-31449 that Redis carries (Debian's
+ * lua-bitop lacks it: n = INT32_MIN overran its buffer). */
+static int l_tohex(lua_State *L)
+{
+    union {
+        lua_Number n;
+        uint64_t b;
+    } x, y;
+    x.n = luaL_checknumber(L, 1) + 6755399441055744.0; /* LuaBitOp's argument rounding */
+    uint32_t b = (uint32_t)x.b;
+    int32_t n = 8;
+    if (!lua_isnone(L, 2)) {
+        y.n = luaL_checknumber(L, 2) + 6755399441055744.0;
+        n = (int32_t)(uint32_t)y.b;
+    }
+    const char *digits = "0123456789abcdef";
+    if (n == INT32_MIN)
+        n = INT32_MIN + 1;
+    if (n < 0) {
+        n = -n;
+        digits = "0123456789ABCDEF";
+    }
+    if (n > 8)
+        n = 8;
+    char buf[8];
+    for (int i = n - 1; i >= 0; i--, b >>= 4)
+        buf[i] = digits[b & 15];
+    lua_pushlstring(L, buf, (size_t)n);
+    return 1;
 }
 
 /* next and pairs see through a proxy to the table it reads (pairs(string) lists the
@@ -691,6 +739,14 @@ static int p_build(lua_State *L)
     set_fn(L, "random", l_random);
     set_fn(L, "randomseed", l_randomseed);
     lua_pop(L, 1);
+    lua_getglobal(L, "bit");
+    set_fn(L, "tohex", l_tohex);
+    lua_pop(L, 1);
+    lua_getglobal(L, "table");
+    lua_getfield(L, -1, "insert");
+    lua_pushcclosure(L, l_table_writer, 1);
+    lua_setfield(L, -2, "insert");
+    lua_pop(L, 1);
     push_redis_api(L);
     lua_setglobal(L, "redis");
 
@@ -705,9 +761,7 @@ static int p_build(lua_State *L)
     set_fn(L, "rawset", l_rawset);
     set_fn(L, "next", l_next);
     set_fn(L, "pairs", l_pairs);
-    lua_getglobal(L, "setmetatable");
-    lua_pushcclosure(L, l_setmetatable, 1);
-    lua_setfield(L, base, "setmetatable");
+    set_fn(L, "setmetatable", l_setmetatable);
     static const char *const proxied[] = {"table", "string", "math", "cjson", "bit", "struct",
                                           "cmsgpack", "coroutine", "redis", NULL};
     for (int i = 0; proxied[i]; i++) {
@@ -818,6 +872,24 @@ void sengine_begin(resp_buf *out)
     resp_buf_set_proto(S.reply, resp_buf_proto(out));
 }
 
+/* Pushes t[k] (t at idx, read raw) and returns it if it is a string or a number formatted
+ * beforehand (the line is a number: l_errh stores it as one), else NULL. */
+static const char *raw_string(lua_State *L, int idx, const char *k)
+{
+    lua_pushstring(L, k);
+    lua_rawget(L, idx < 0 ? idx - 1 : idx);
+    if (lua_type(L, -1) == LUA_TSTRING)
+        return lua_tostring(L, -1);
+    if (lua_type(L, -1) == LUA_TNUMBER) {
+        char num[32];
+        snprintf(num, sizeof num, "%.14g", (double)lua_tonumber(L, -1));
+        lua_pop(L, 1);
+        lua_pushstring(L, num);
+        return lua_tostring(L, -1);
+    }
+    return NULL;
+}
+
 /* Writes the error of a failed call (its error object on top) into S.reply, as Redis's
  * luaCallFunction. */
 static void call_error(lua_State *L)
@@ -827,12 +899,13 @@ static void call_error(lua_State *L)
         resp_write_errorf(S.reply, "-ERR Error running script %s, %.100s", S.name, msg);
         return;
     }
-    lua_getfield(L, -1, "err");
-    const char *msg = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
-    lua_getfield(L, -2, "source");
-    const char *src = lua_isstring(L, -1) ? lua_tostring(L, -1) : NULL;
-    lua_getfield(L, -3, "line");
-    const char *line = lua_isstring(L, -1) ? lua_tostring(L, -1) : NULL;
+    /* Raw reads: a metamethod of the user's error table would run after the script ended,
+     * out of reach of the time limit and SCRIPT KILL. Only strings are taken (lua_tostring
+     * of a number would convert it, an allocation). */
+    const char *msg = raw_string(L, -1, "err");
+    const char *src = raw_string(L, -2, "source");
+    const char *line = raw_string(L, -3, "line");
+    msg = msg ? msg : "";
     if (src && line)
         resp_write_errorf(S.reply, "-%s script: %s, on %s:%s.", msg, S.name, src, line);
     else
@@ -843,6 +916,11 @@ static void call_error(lua_State *L)
 void sengine_call(sengine *e, cmd_ctx *x, int fn, int nargs, int ro, const char *name)
 {
     lua_State *L = e->L;
+    if (atomic_load(&S.stopping)) {
+        static const char msg[] = "-ERR The server is shutting down: the script did not run";
+        resp_write_error(S.reply, msg, sizeof msg - 1);
+        return;
+    }
     lua_rawgeti(L, LUA_REGISTRYINDEX, e->ref_errh);
     lua_insert(L, fn);
     S.ro = ro;
@@ -887,18 +965,22 @@ void sengine_finish(sengine *e, int rc, const char *name, resp_buf *out)
     atomic_store(&S.ctl, 0);
     if (rc) { /* out of memory outside the script's own call (or while writing its reply) */
         resp_buf_reset(S.reply);
-        const char *msg = lua_tostring(e->L, -1);
+        const char *msg = lua_type(e->L, -1) == LUA_TSTRING ? lua_tostring(e->L, -1) : NULL;
         resp_write_errorf(S.reply, "-ERR Error running script %s, %.100s", name,
                           msg ? msg : "execution failure");
     }
     lua_settop(e->L, 0);
     /* Garbage is collected between scripts, in steps; all of it when it nears the limit
-     * (Lua 5.1 does not collect when an allocation fails). */
+     * (Lua 5.1 does not collect when an allocation fails). Outside any protected call, so
+     * without the limit: the collector may allocate (the string table's new size), and a
+     * refusal there would reach Lua's panic. */
+    e->enforce = 0;
     if (atomic_load_explicit(&e->mem, memory_order_relaxed) >
         (size_t)srv.cfg.lua_memory_limit / 2)
         lua_gc(e->L, LUA_GCCOLLECT, 0);
     else
         lua_gc(e->L, LUA_GCSTEP, 1);
+    e->enforce = 1;
     reply_move(out);
 }
 
@@ -942,14 +1024,14 @@ static int shebang(const char *s, size_t len, unsigned *flags, size_t *skip)
     line[n] = '\0';
     int rc = 0;
     char *save = NULL;
-    char *part = strtok_r(line, " ", &save);
+    char *part = strtok_r(line, SHEBANG_SPACE, &save);
     if (!part || strcmp(part, "#!lua")) {
         resp_write_errorf(S.reply, "-ERR Unexpected engine in script shebang: %s",
                           part ? part : line);
         free(line);
         return -1;
     }
-    while (!rc && (part = strtok_r(NULL, " ", &save))) {
+    while (!rc && (part = strtok_r(NULL, SHEBANG_SPACE, &save))) {
         if (strncmp(part, "flags=", 6)) {
             resp_write_errorf(S.reply, "-ERR Unknown lua shebang option: %s", part);
             rc = -1;
@@ -1176,6 +1258,15 @@ void script_shutdown(void)
     unsigned v = atomic_load(&S.ctl);
     while ((v & CTL_RUNNING) && !atomic_compare_exchange_weak(&S.ctl, &v, v | CTL_SHUTDOWN))
         ;
+}
+
+void script_stop(void)
+{
+    atomic_store(&S.stopping, 1);
+    if (atomic_load(&S.ctl) & CTL_RUNNING)
+        srv_log(SRV_LOG_WARNING, "Ending the running script: the server is shutting down "
+                "(nothing of its batch is saved)");
+    script_shutdown();
 }
 
 int script_dropped(void)

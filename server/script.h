@@ -50,6 +50,10 @@ int script_kill(void);
 /* Any thread, SHUTDOWN NOSAVE while busy: the script ends at its next step, and the writer
  * drops its batch instead of committing it (script_dropped). */
 void script_shutdown(void);
+/* Main thread, once a shutdown began (signal or SHUTDOWN): ends the running script as
+ * script_shutdown does, and no script starts from then on (its reply says so), so that
+ * the writer's last batches cannot hang the exit on a script that never ends. */
+void script_stop(void);
 /* Writer, before a batch commits: 1 if a script of it was ended by SHUTDOWN NOSAVE (then
  * the batch must not commit); the mark is cleared. */
 int script_dropped(void);

@@ -50,6 +50,9 @@ enum script_flags {
     SF_NO_CLUSTER = 16u,
     SF_CROSS_SLOT = 32u,
 };
+/* What separates the words of a shebang (any space, as Redis's sdssplitargs: a CR before
+ * the newline too). */
+#define SHEBANG_SPACE " \t\r\n\v\f"
 /* The flags' names in Redis's order, NULL-terminated: script_flag_names[i] is SF_NO_WRITES
  * << i. */
 extern const char *const script_flag_names[];

@@ -217,8 +217,8 @@ static srv_job *batch_part(srv_job *jobs, srv_job **last)
     }
     /* SHUTDOWN NOSAVE ended a script of this batch: as in Redis, nothing of what it did
      * is saved, and the server is going away (its replies say the batch failed). */
-    int dropped = rc == OX_OK && script_dropped();
-    if (dropped) {
+    int dropped = script_dropped();
+    if (dropped && rc == OX_OK) {
         ox_txn_rollback(txn);
         rc = OX_EIO;
     } else if (rc == OX_OK) {

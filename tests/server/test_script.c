@@ -144,11 +144,20 @@ static const req g_cases[] = {
     E("return redis.REDIS_VERSION"), E("return _VERSION"), E("return redis.sha1hex('')"),
     E("return coroutine.wrap(function() coroutine.yield(5) end)()"),
     E("return redis.breakpoint()"), E("return redis.replicate_commands()"),
+    E("return {bit.tohex(65501, -2147483648), bit.tohex(65501, 2147483647), bit.tohex(-1, -3), "
+      "bit.tohex(2^40 + 5), bit.tohex(255)}"),
+    E("table.insert(_G, 'x')"), E("table.insert(string, 1)"), E("table.remove(redis)"),
+    E("table.sort(math)"), E("local t = {3, 1, 2} table.sort(t) table.insert(t, 9) return t"),
+    E("setmetatable(1, {})"), E("setmetatable({}, 1)"),
+    E("return setmetatable({}, {__index = function() return 7 end}).x"),
+    E("return redis.pcall('script', 'help')"), E("return redis.pcall('client', 'help')"),
+    {{"EVALSHA", "abc", "x", NULL}},
     /* shebang flags and read-only scripts */
     E("#!lua\nreturn redis.call('get','x')"), E("#!lua flags=no-writes\nreturn redis.call('set','x',1)"),
     E("#!lua flags=no-writes,bogus\nreturn 1"), E("#!lua flags=\nreturn 1"),
     E("#!lua flags=a,\nreturn 1"), E("#!lua foo=bar\nreturn 1"), E("#!luax\nreturn 1"),
-    E("#!lua\n\n\nreturn x"), E("#!lua"), E("#!"),
+    E("#!lua\n\n\nreturn x"), E("#!lua"), E("#!"), E("#!lua\r\nreturn 1"),
+    E("#!lua\tflags=no-writes\r\nreturn redis.call('get', 'x')"),
     {{"EVAL_RO", "return redis.call('set','a','b')", "1", "a", NULL}},
     {{"EVAL_RO", "#!lua\nreturn 1", "0", NULL}},
     {{"EVAL_RO", "#!lua flags=no-writes\nreturn redis.call('get','a')", "1", "a", NULL}},
@@ -435,6 +444,22 @@ static void a_script_cannot_exhaust_the_server(void)
     freeReplyObject(r);
     T_ASSERT(!strncmp(got, "-ERR user_script:1: stack overflow", 34));
     T_CMD(c, "+PONG", "PING");
+    /* an error whose table has metamethods: read raw, the server goes on */
+    r = redisCommand(c, "EVAL %s 0", "error(setmetatable({}, {__index = function() while true "
+                                     "do end end}))");
+    T_ASSERT(r && r->type == REDIS_REPLY_ERROR);
+    freeReplyObject(r);
+    /* garbage left by one script, then a limit below what the interpreter holds: the
+     * collector runs without the limit (it used to reach Lua's panic, an abort) */
+    T_CMD(c, ":500000", "EVAL %s 0", "local t = {} for i = 1, 500000 do t[i] = 's' .. i end "
+                                     "return #t");
+    T_CMD(c, "+OK", "CONFIG SET lua-memory-limit 1mb");
+    redisReply *z = redisCommand(c, "EVAL %s 0", "return 0");
+    T_ASSERT(z && (z->type == REDIS_REPLY_INTEGER || z->type == REDIS_REPLY_ERROR));
+    freeReplyObject(z);
+    T_CMD(c, "+OK", "CONFIG SET lua-memory-limit 256mb");
+    T_CMD(c, ":0", "EVAL %s 0", "return 0");
+    T_CMD(c, "+PONG", "PING");
     redisFree(c);
 }
 
@@ -487,8 +512,53 @@ static void a_script_publishes(void)
     T_CMD(c, ":1", "EVAL %s 0", "return redis.call('publish', 'news', 'from a script')");
     raw_reply(sub, got, sizeof got);
     T_EQ_STR(got, "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$13\r\nfrom a script\r\n");
+    /* the message leaves once the script's writes are committed: a reader woken by it
+     * sees them, though the script went on for 300 ms after publishing */
+    int fd = sp_raw_connect(&g_ox);
+    T_ASSERT(fd >= 0);
+    T_CMD(c, ":0", "DEL pk");
+    req slow = E("redis.call('set', 'pk', 'v') redis.call('publish', 'news', 'pk set') "
+                 "local t0 = redis.call('time') repeat local t = redis.call('time') until "
+                 "(t[1] - t0[1]) * 1000000 + (t[2] - t0[2]) > 300000 return 1");
+    T_ASSERT(send_req(fd, &slow));
+    raw_reply(sub, got, sizeof got);
+    T_EQ_STR(got, "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$6\r\npk set\r\n");
+    T_CMD(c, "$1 v", "GET pk");
+    raw_reply(fd, got, sizeof got);
+    T_EQ_STR(got, ":1\r\n");
+    close(fd);
     close(sub);
     redisFree(c);
+}
+
+/* SIGTERM while a script never ends: the script is ended (nothing of its batch saved) and
+ * the server exits 0 instead of waiting for ever. */
+static void a_signal_ends_a_script_that_never_does(void)
+{
+    srvp p = {0};
+    T_ASSERT(sp_start(&p, "script-term") == 0);
+    redisContext *c = sp_connect(&p);
+    int fd = sp_raw_connect(&p);
+    T_ASSERT(c && fd >= 0);
+    T_CMD(c, "+OK", "CONFIG SET busy-reply-threshold 100");
+    req loop = E("redis.call('set', 'during', '1') while true do end"); /* SCRIPT KILL cannot */
+    T_ASSERT(send_req(fd, &loop));
+    T_ASSERT(wait_busy(c));
+    kill(p.pid, SIGTERM);
+    int status = 0;
+    uint64_t deadline = t_now_ms() + 10000;
+    while (waitpid(p.pid, &status, WNOHANG) != p.pid && t_now_ms() < deadline)
+        usleep(10000);
+    T_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    p.pid = 0;
+    close(fd);
+    redisFree(c);
+    T_ASSERT(sp_start(&p, "script-term") == 0);
+    c = sp_connect(&p);
+    T_ASSERT(c);
+    T_CMD(c, "(nil)", "GET during");
+    redisFree(c);
+    t_failed += sp_stop_or_dump(&p);
 }
 
 /* INFO's script fields follow the cache. */
@@ -623,6 +693,7 @@ int main(void)
     T_RUN(scripts_in_transactions);
     T_RUN(info_counts_cached_scripts);
     T_RUN(a_script_publishes);
+    T_RUN(a_signal_ends_a_script_that_never_does);
     T_RUN(a_long_script_is_busy_and_can_be_ended);
     T_RUN(functions_survive_a_restart);
     T_RUN(a_killed_server_keeps_whole_scripts);
