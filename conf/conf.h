@@ -141,4 +141,12 @@ size_t conf_format(const conf *c, size_t i, char *buf, size_t cap);
  * c->errbuf). On error c is unchanged. Strings are copied. */
 int conf_set(conf *c, size_t i, const char *value, size_t len, const char **why);
 
+/* CONFIG REWRITE: rewrites the config file at path to hold c's values as Redis 7.0 does:
+ * each directive's lines take the places of the file's own lines for it (its other lines
+ * become blank), comments and unknown lines stay where they are, and the directives that
+ * differ from their defaults and were not in the file are appended after a "# Generated
+ * by CONFIG REWRITE" line. The file is replaced whole (a new file, synced, renamed over
+ * it). 0, or -1 with Redis's message ("Rewriting config file: <reason>") in err. */
+int conf_rewrite(const conf *c, const char *path, char *err, size_t errlen);
+
 #endif

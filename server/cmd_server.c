@@ -103,11 +103,11 @@ void cmd_info(cmd_ctx *x)
                      "process_id:%lld\r\nprocess_supervised:no\r\nrun_id:%s\r\n"
                      "tcp_port:%d\r\nserver_time_usec:%llu\r\nuptime_in_seconds:%llu\r\n"
                      "uptime_in_days:%llu\r\nhz:%d\r\nconfigured_hz:%d\r\nexecutable:\r\n"
-                     "config_file:\r\nio_threads_active:%d\r\n",
+                     "config_file:%s\r\nio_threads_active:%d\r\n",
                  SRV_REDIS_VERSION, OXISTORE_VERSION, (int)(sizeof(void *) * 8), srv.pid,
                  srv.run_id, srv.cfg.port, (unsigned long long)srv_ustime(),
                  (unsigned long long)up, (unsigned long long)(up / 86400), srv.cfg.hz,
-                 srv.cfg.hz, srv.nio > 1);
+                 srv.cfg.hz, srv.conf_path ? srv.conf_path : "", srv.nio > 1);
     }
     if (section_wanted(x, "clients", 1)) {
         info_section(&b, "Clients");
@@ -390,6 +390,29 @@ static const char *const config_help[] = {
     NULL,
 };
 
+/* CONFIG REWRITE: one at a time (they write the same new file), under the read lock. */
+static void config_rewrite(cmd_ctx *x)
+{
+    static pthread_mutex_t one = PTHREAD_MUTEX_INITIALIZER;
+    if (!srv.conf_path) {
+        cmd_err(x, "-ERR The server is running without a config file");
+        return;
+    }
+    char err[256];
+    pthread_mutex_lock(&one);
+    pthread_rwlock_rdlock(&srv.cfg_lock);
+    int rc = conf_rewrite(&srv.cfg, srv.conf_path, err, sizeof err);
+    pthread_rwlock_unlock(&srv.cfg_lock);
+    pthread_mutex_unlock(&one);
+    if (rc) {
+        srv_log(SRV_LOG_WARNING, "CONFIG REWRITE failed: %s", err);
+        resp_write_errorf(x->out, "-ERR %s", err);
+        return;
+    }
+    srv_log(SRV_LOG_NOTICE, "CONFIG REWRITE executed with success.");
+    cmd_ok(x);
+}
+
 void cmd_config(cmd_ctx *x)
 {
     const resp_arg *sub = &x->argv[1];
@@ -412,7 +435,7 @@ void cmd_config(cmd_ctx *x)
         stats_reset();
         cmd_ok(x);
     } else if (cmd_is(sub, "rewrite") && x->argc == 2) {
-        cmd_err(x, "-ERR The server is running without a config file");
+        config_rewrite(x);
     } else if (cmd_is(sub, "help") && x->argc == 2) {
         cmd_reply_help(x->out, &x->argv[0], config_help);
     } else {

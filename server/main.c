@@ -145,11 +145,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "Out of memory\n");
         return 1;
     }
+    /* Absolute, as Redis keeps it: CONFIG REWRITE finds the file whatever the cwd. */
+    if (conf_path && !(srv.conf_path = realpath(conf_path, NULL)))
+        srv.conf_path = strdup(conf_path);
     char err[2048];
     if (conf_load(&srv.cfg, conf_path, argc - argi, argv + argi, err, sizeof err)) {
         fprintf(stderr, "\n*** FATAL CONFIG FILE ERROR (Redis %s) ***\n%s\n", SRV_REDIS_VERSION,
                 err);
         conf_free(&srv.cfg);
+    free(srv.conf_path);
         return 1;
     }
     if (srv_log_open(srv.cfg.logfile, srv.cfg.loglevel)) {

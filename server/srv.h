@@ -99,6 +99,7 @@ typedef struct srv_server {
     FILE *log_fp;             /* NULL: stderr */
     atomic_int log_level;
     char run_id[41];
+    char *conf_path;          /* the config file's absolute path (CONFIG REWRITE), or NULL */
     long long pid;
 } srv_server;
 
