@@ -470,6 +470,9 @@ const cmd_def cmd_table[] = {
      "server 2.8.13 | O(N) for N commands | Details of every command"},
     {"time", cmd_time, 1, C | SC, "loading stale fast", "", "nondeterministic_output", "",
      "server 2.6.0 | O(1) | The server's clock"},
+    {"role", cmd_role, 1, C, "noscript loading stale fast", "@admin @dangerous", "", "",
+     "server 2.8.12 | O(1) | The role of the server in replication (a master, without "
+     "replicas here)"},
     {"lastsave", cmd_lastsave, 1, C | SC, "loading stale fast", "@admin @dangerous",
      "nondeterministic_output", "",
      "server 1.0.0 | O(1) | The Unix time of the last successful save"},

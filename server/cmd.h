@@ -247,7 +247,7 @@ cmd_fn cmd_expire, cmd_pexpire, cmd_expireat, cmd_pexpireat, cmd_persist;
 cmd_fn cmd_ttl, cmd_pttl, cmd_expiretime, cmd_pexpiretime;
 cmd_fn cmd_setbit, cmd_getbit, cmd_bitcount, cmd_bitpos, cmd_lcs;
 cmd_fn cmd_info, cmd_config, cmd_time, cmd_shutdown, cmd_debug, cmd_lastsave;
-cmd_fn cmd_save; /* cmd_server.c */
+cmd_fn cmd_save, cmd_role; /* cmd_server.c */
 cmd_fn cmd_command; /* cmd_command.c */
 /* Waits for a BGSAVE still running (shutdown, before the store closes). */
 void cmd_bgsave_join(void);

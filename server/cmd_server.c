@@ -454,6 +454,16 @@ void cmd_time(cmd_ctx *x)
     resp_write_bulk_ll(x->out, (long long)(us % 1000000));
 }
 
+/* Replication is not there yet (issue #15): every server is a master without replicas, as
+ * INFO replication says too. */
+void cmd_role(cmd_ctx *x)
+{
+    resp_write_array(x->out, 3);
+    resp_write_bulk(x->out, "master", 6);
+    resp_write_int(x->out, 0);
+    resp_write_array(x->out, 0);
+}
+
 void cmd_lastsave(cmd_ctx *x)
 {
     unsigned long long t = atomic_load(&srv.last_save_s);

@@ -327,6 +327,9 @@ static void info_reports_write_buffer_and_checkpoints(void)
     T_EQ_STR(sp_info_field(c, "persistence", "checkpoints", v, sizeof v), "0");
     T_EQ_STR(sp_info_field(c, "persistence", "checkpoint_waits", v, sizeof v), "0");
     T_EQ_STR(sp_info_field(c, "persistence", "last_checkpoint_status", v, sizeof v), "ok");
+    /* no replication yet: a master without replicas, in ROLE as in INFO */
+    T_DEEP(c, "*3 [$6 master, :0, *0 []]", "ROLE");
+    T_EQ_STR(sp_info_field(c, "replication", "role", v, sizeof v), "master");
     char val[101];
     memset(val, 'v', 100);
     val[100] = '\0';
