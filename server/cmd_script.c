@@ -119,6 +119,10 @@ void cmd_script(cmd_ctx *x)
 static void fcall(cmd_ctx *x, int ro)
 {
     int numkeys;
+    if (!function_exists(&x->argv[1])) { /* Redis looks the function up first */
+        cmd_err(x, "-ERR Function not found");
+        return;
+    }
     if (!numkeys_or_reply(x, "-ERR Bad number of keys provided", &numkeys))
         function_call(x, ro, numkeys);
 }

@@ -40,6 +40,8 @@ static struct {
     ox_table *t;               /* library name -> code */
     int ref_load;              /* the base of a load: only the small redis table */
     int changed;               /* the libraries changed in this batch */
+    int reload;                /* the interpreter differs from the store: reload at the
+                                  batch's end, committed or not */
     uint64_t load_start;
     atomic_size_t nlibs, nfuncs;
     /* FUNCTION STATS's running_script (any thread): under mu. */
@@ -194,6 +196,12 @@ static int p_world(lua_State *L)
     lua_pop(L, 1);
     lua_pushcfunction(L, l_register);
     lua_setfield(L, r, "register_function");
+    lua_getglobal(L, "redis"); /* the debugger's no-ops are EVAL's alone, as in Redis */
+    lua_pushnil(L);
+    lua_setfield(L, -2, "breakpoint");
+    lua_pushnil(L);
+    lua_setfield(L, -2, "debug");
+    lua_pop(L, 1);
     lua_rawgeti(L, LUA_REGISTRYINDEX, F.e.ref_base);
     lua_getmetatable(L, -1); /* the base's: a missing name raises Redis's error */
     lua_setmetatable(L, r);
@@ -240,7 +248,9 @@ typedef struct load {
     const char *code;
     size_t len, skip;
     int replace;
+    int restore;     /* RESTORE's: a library that exists is told without quotes */
     ox_txn *txn;     /* where the library is stored, NULL when it comes from the store */
+    int mutating;    /* p_load began to change the interpreter */
 } load;
 
 /* Reads "#!lua name=<name>" at the head of code into l (name, skip); 0, or -1 after
@@ -353,7 +363,9 @@ static int p_load(lua_State *L)
     int exists = !lua_isnil(L, -1);
     lua_pop(L, 1);
     if (exists && !l->replace) {
-        resp_write_errorf(out, "-ERR Library '%.*s' already exists", (int)l->name_len, l->name);
+        resp_write_errorf(out, l->restore ? "-ERR Library %.*s already exists"
+                                          : "-ERR Library '%.*s' already exists",
+                          (int)l->name_len, l->name);
         return 0;
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, F.e.ref_errh); /* 5 */
@@ -411,14 +423,11 @@ static int p_load(lua_State *L)
         resp_write_error(out, "-ERR No functions registered", 28);
         return 0;
     }
-    if (l->txn) {
-        int prc = ox_txn_put(l->txn, F.t, l->name, l->name_len, l->code, l->len, 0, 0);
-        if (prc != OX_OK) {
-            resp_write_errorf(out, "-ERR %s", ox_strerror(prc));
-            return 0;
-        }
-        F.changed = 1;
-    }
+    /* From here the interpreter changes: a Lua error (memory) midway leaves it half
+     * changed, and load_library has it reloaded from the store at the batch's end; the
+     * store is written last, once nothing can fail in Lua any more. */
+    if (l->txn)
+        l->mutating = 1;
     drop_library(L, 4, 2, 3);
     lua_createtable(L, 0, 2); /* the library */
     int lib = lua_gettop(L);
@@ -443,6 +452,15 @@ static int p_load(lua_State *L)
     lua_pushvalue(L, lib);
     lua_rawset(L, 2);
     recount(L);
+    if (l->txn) {
+        int prc = ox_txn_put(l->txn, F.t, l->name, l->name_len, l->code, l->len, 0, 0);
+        F.changed = 1;
+        if (prc != OX_OK) { /* the interpreter has what the store has not */
+            F.reload = 1;
+            resp_write_errorf(out, "-ERR %s", ox_strerror(prc));
+            return 0;
+        }
+    }
     resp_write_bulk(out, l->name, l->name_len);
     return 0;
 }
@@ -452,7 +470,9 @@ static void load_library(load *l, resp_buf *out)
 {
     sengine_begin(out);
     int rc = metadata(l) ? 0 : lua_cpcall(F.e.L, p_load, l);
-    sengine_finish(&F.e, rc, "", out);
+    if (rc && l->mutating) /* half changed: the stored libraries come back at the batch end */
+        F.reload = 1;
+    sengine_finish(&F.e, rc, "FUNCTION LOAD", out);
 }
 
 /* Loads every stored library into a fresh interpreter. 0, or -1. */
@@ -468,6 +488,7 @@ static int load_stored(void)
     resp_buf *out = NULL;
     if (rc == OX_OK && resp_buf_new(&out, 2, NULL))
         rc = OX_ENOMEM;
+    F.e.enforce = 0; /* what is stored is loaded whole, whatever lua-memory-limit says now */
     while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
         load l = {.code = v.data, .len = v.len};
         resp_buf_reset(out);
@@ -479,6 +500,7 @@ static int load_stored(void)
                     (int)k.len, (const char *)k.data, (int)(n > 2 ? n - 2 : n),
                     (const char *)iov[0].iov_base);
     }
+    F.e.enforce = 1;
     ox_iter_close(it);
     resp_buf_free(out);
     if (rc != OX_NOTFOUND) {
@@ -505,12 +527,12 @@ void function_fini(void)
 
 void function_batch_end(int ok)
 {
-    if (F.changed && !ok) { /* what the interpreter holds was not stored: back to the store */
+    if ((F.changed && !ok) || F.reload) { /* the interpreter is not what is stored */
         sengine_close(&F.e);
         if (load_stored())
             abort(); /* the server may abort when it cannot allocate */
     }
-    F.changed = 0;
+    F.changed = F.reload = 0;
 }
 
 void function_load(cmd_ctx *x)
@@ -588,13 +610,40 @@ static int p_fcall(lua_State *L)
     return 0;
 }
 
+typedef struct lookup {
+    const resp_arg *name;
+    int found;
+} lookup;
+
+static int p_exists(lua_State *L)
+{
+    lookup *k = lua_touserdata(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, F.e.ref_own);
+    lua_getfield(L, -1, "funcs");
+    push_key(L, k->name->ptr, k->name->len);
+    lua_rawget(L, -2);
+    k->found = lua_istable(L, -1);
+    return 0;
+}
+
+int function_exists(const resp_arg *name)
+{
+    lookup k = {.name = name};
+    int rc = lua_cpcall(F.e.L, p_exists, &k);
+    lua_settop(F.e.L, 0);
+    return rc || k.found; /* out of memory: FCALL's own lookup will say so */
+}
+
 void function_call(cmd_ctx *x, int ro, int numkeys)
 {
     call c = {.x = x, .ro = ro, .numkeys = numkeys};
     sengine_begin(x->out);
     int rc = lua_cpcall(F.e.L, p_fcall, &c);
     running(NULL, NULL);
-    sengine_finish(&F.e, rc, "", x->out);
+    char name[128];
+    snprintf(name, sizeof name, "%.*s", (int)(x->argv[1].len < 127 ? x->argv[1].len : 127),
+             x->argv[1].ptr);
+    sengine_finish(&F.e, rc, name, x->out);
 }
 
 /* ---- DELETE, FLUSH, LIST, DUMP, RESTORE, STATS ------------------------------------ */
@@ -609,11 +658,12 @@ static int p_delete(lua_State *L)
     lua_pushlstring(L, x->argv[2].ptr, x->argv[2].len);
     lua_pushvalue(L, 4);
     lua_rawget(L, 2);
-    if (lua_isnil(L, -1)) {
+    int rc = ox_txn_delete(x->txn, F.t, x->argv[2].ptr, x->argv[2].len);
+    if (lua_isnil(L, -1) && rc == OX_NOTFOUND) { /* stored but not loaded (it failed to
+                                                    load at start): deleted all the same */
         resp_write_error(sengine_reply(), "-ERR Library not found", 22);
         return 0;
     }
-    int rc = ox_txn_delete(x->txn, F.t, x->argv[2].ptr, x->argv[2].len);
     if (rc != OX_OK && rc != OX_NOTFOUND) {
         resp_write_errorf(sengine_reply(), "-ERR %s", ox_strerror(rc));
         return 0;
@@ -628,7 +678,7 @@ static int p_delete(lua_State *L)
 void function_delete(cmd_ctx *x)
 {
     sengine_begin(x->out);
-    sengine_finish(&F.e, lua_cpcall(F.e.L, p_delete, x), "", x->out);
+    sengine_finish(&F.e, lua_cpcall(F.e.L, p_delete, x), "FUNCTION DELETE", x->out);
 }
 
 /* Drops every library (the interpreter starts afresh) and the stored ones. */
@@ -648,8 +698,11 @@ static int flush_all(cmd_ctx *x)
 
 void function_flush(cmd_ctx *x)
 {
-    if (x->argc > 3 ||
-        (x->argc == 3 && !cmd_is(&x->argv[2], "sync") && !cmd_is(&x->argv[2], "async"))) {
+    if (x->argc > 3) {
+        cmd_reply_sub_syntax(x->out, x->argv);
+        return;
+    }
+    if (x->argc == 3 && !cmd_is(&x->argv[2], "sync") && !cmd_is(&x->argv[2], "async")) {
         cmd_err(x, "-ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
         return;
     }
@@ -748,7 +801,7 @@ static int p_list(lua_State *L)
         while (lua_next(L, 2)) {
             size_t len;
             const char *name = lua_tolstring(L, -2, &len);
-            if (!ls->pat || glob_match(ls->pat->ptr, ls->pat->len, name, len, 0)) {
+            if (!ls->pat || glob_match(ls->pat->ptr, ls->pat->len, name, len, 1)) {
                 if (pass)
                     list_library(L, out, ls->code);
                 else
@@ -764,13 +817,9 @@ void function_list(cmd_ctx *x)
 {
     listing ls = {.x = x};
     for (int i = 2; i < x->argc; i++) {
-        if (cmd_is(&x->argv[i], "withcode")) {
+        if (cmd_is(&x->argv[i], "withcode") && !ls.code) {
             ls.code = 1;
-        } else if (cmd_is(&x->argv[i], "libraryname")) {
-            if (ls.pat) {
-                cmd_err(x, "-ERR library name can be given once");
-                return;
-            }
+        } else if (cmd_is(&x->argv[i], "libraryname") && !ls.pat) {
             if (i + 1 >= x->argc) {
                 cmd_err(x, "-ERR library name argument was not given");
                 return;
@@ -783,7 +832,7 @@ void function_list(cmd_ctx *x)
         }
     }
     sengine_begin(x->out);
-    sengine_finish(&F.e, lua_cpcall(F.e.L, p_list, &ls), "", x->out);
+    sengine_finish(&F.e, lua_cpcall(F.e.L, p_list, &ls), "FUNCTION LIST", x->out);
 }
 
 /* The payload: DUMP_MAGIC, then for each library its name and its code, each a 4-byte
@@ -837,7 +886,7 @@ static int p_dump(lua_State *L)
 void function_dump(cmd_ctx *x)
 {
     sengine_begin(x->out);
-    sengine_finish(&F.e, lua_cpcall(F.e.L, p_dump, NULL), "", x->out);
+    sengine_finish(&F.e, lua_cpcall(F.e.L, p_dump, NULL), "FUNCTION DUMP", x->out);
 }
 
 static size_t get_u32(const unsigned char *p)
@@ -886,7 +935,7 @@ typedef struct restoring {
 static int restore_one(void *arg, const char *code, size_t len)
 {
     restoring *r = arg;
-    load l = {.code = code, .len = len, .replace = r->replace, .txn = r->x->txn};
+    load l = {.code = code, .len = len, .replace = r->replace, .restore = 1, .txn = r->x->txn};
     resp_buf *one = NULL;
     if (resp_buf_new(&one, resp_buf_proto(r->out), NULL))
         abort(); /* the server may abort when it cannot allocate */
@@ -906,7 +955,7 @@ void function_restore(cmd_ctx *x)
 {
     int policy = 1; /* 0 FLUSH, 1 APPEND, 2 REPLACE */
     if (x->argc > 4) {
-        cmd_syntax_error(x);
+        cmd_reply_sub_syntax(x->out, x->argv);
         return;
     }
     if (x->argc == 4) {

@@ -29,6 +29,8 @@ void function_fini(void);
 /* FCALL / FCALL_RO in the writer: argv[1] the function, then numkeys (checked by the
  * caller) keys from argv[3], then the arguments. */
 void function_call(cmd_ctx *x, int ro, int numkeys);
+/* Writer: 1 if a function of that name (any case) is loaded. */
+int function_exists(const resp_arg *name);
 /* FUNCTION LOAD [REPLACE] code, in the writer. */
 void function_load(cmd_ctx *x);
 /* FUNCTION DELETE name / FLUSH [ASYNC|SYNC] / LIST [WITHCODE] [LIBRARYNAME pattern] /

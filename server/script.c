@@ -461,8 +461,9 @@ static const cmd_def *lookup(lua_State *L, int argc)
         err = "Wrong number of args calling Redis command from script";
     else if (cmd_rflag(d, "noscript") || ((d->flags & CMD_CLIENT) && !(d->flags & CMD_SCRIPT)))
         err = "This Redis command is not allowed from script";
-    else if ((d->flags & CMD_WRITE) && S.ro)
-        err = "Write commands are not allowed from read-only scripts.";
+    else if (S.ro && ((d->flags & CMD_WRITE) || d->fn == cmd_publish || d->fn == cmd_spublish))
+        err = "Write commands are not allowed from read-only scripts."; /* PUBLISH: Redis's
+                                                                           may_replicate */
     if (err) {
         sconv_push_error(L, err, strlen(err));
         return NULL;
@@ -1237,7 +1238,7 @@ int script_kill_kind(int kind)
 {
     unsigned v = atomic_load(&S.ctl);
     for (;;) {
-        if (!(v & CTL_BUSY))
+        if (!(v & CTL_BUSY) || (v & (CTL_KILL | CTL_SHUTDOWN))) /* none, or one ending */
             return SCRIPT_NOTBUSY;
         if (v & CTL_WROTE)
             return SCRIPT_UNKILLABLE;

@@ -146,6 +146,8 @@ static const req g_cases[] = {
     E("return redis.breakpoint()"), E("return redis.replicate_commands()"),
     E("return {bit.tohex(65501, -2147483648), bit.tohex(65501, 2147483647), bit.tohex(-1, -3), "
       "bit.tohex(2^40 + 5), bit.tohex(255)}"),
+    {{"EVAL_RO", "return redis.call('publish', 'c', 'm')", "0", NULL}},
+    E("#!lua flags=no-writes\nreturn redis.call('spublish', 'c', 'm')"),
     E("table.insert(_G, 'x')"), E("table.insert(string, 1)"), E("table.remove(redis)"),
     E("table.sort(math)"), E("local t = {3, 1, 2} table.sort(t) table.insert(t, 9) return t"),
     E("setmetatable(1, {})"), E("setmetatable({}, 1)"),
@@ -197,6 +199,19 @@ static const req g_cases[] = {
     {{"FUNCTION", "LIST", "LIBRARYNAME", "lib4", NULL}},
     {{"FUNCTION", "LIST", "LIBRARYNAME", "lib4", "WITHCODE", NULL}},
     {{"FUNCTION", "LIST", "LIBRARYNAME", NULL}}, {{"FUNCTION", "LIST", "bogus", NULL}},
+    {{"FUNCTION", "LIST", "LIBRARYNAME", "LIB4", NULL}},
+    {{"FUNCTION", "LIST", "WITHCODE", "WITHCODE", NULL}},
+    {{"FUNCTION", "LIST", "LIBRARYNAME", "a", "LIBRARYNAME", "b", NULL}},
+    {{"FUNCTION", "FLUSH", "SYNC", "ASYNC", NULL}},
+    {{"FUNCTION", "RESTORE", "x", "FLUSH", "y", NULL}},
+    {{"FCALL", "nope", "x", NULL}}, {{"FCALL", "nope", "-1", NULL}},
+    {{"FUNCTION", "LOAD", "#!lua name=pub\nredis.register_function{function_name='pubro', "
+      "callback=function() return redis.call('publish', 'c', 'm') end, flags={'no-writes'}}",
+      NULL}},
+    {{"FCALL", "pubro", "0", NULL}}, {{"FCALL_RO", "pubro", "0", NULL}},
+    {{"FUNCTION", "LOAD", "#!lua name=dbg\nredis.register_function('dbg', function() return "
+      "{type(redis.breakpoint), type(redis.debug)} end)", NULL}},
+    {{"FCALL", "dbg", "0", NULL}},
     {{"FUNCTION", "DELETE", "nolib", NULL}}, {{"FUNCTION", "DELETE", "lib1", NULL}},
     {{"FCALL", "boom", "0", NULL}}, {{"FUNCTION", "FLUSH", "bad", NULL}},
     {{"FUNCTION", "RESTORE", "bogus", NULL}}, {{"FUNCTION", "RESTORE", "x", "bogus", NULL}},
@@ -599,6 +614,21 @@ static void functions_survive_a_restart(void)
     fault_off();
     T_ASSERT(refused);
     T_CMD(c, "-ERR Function not found", "FCALL no 0");
+    /* a REPLACE that runs out of Lua memory leaves the old library, in memory and stored */
+    T_CMD(c, "+OK", "CONFIG SET lua-memory-limit 1mb");
+    size_t big = 1048600; /* the code alone is past the limit: it fails once stored in Lua */
+    char *code = malloc(big + 200);
+    T_ASSERT(code);
+    int n = snprintf(code, 200, "#!lua name=keep\nredis.register_function('kept', function() "
+                                "return 'new' end)\n");
+    memset(code + n, '-', big);
+    code[n + big] = '\0';
+    r = redisCommand(c, "FUNCTION LOAD REPLACE %s", code);
+    free(code);
+    T_ASSERT(r && r->type == REDIS_REPLY_ERROR && strstr(r->str, "not enough memory"));
+    freeReplyObject(r);
+    T_CMD(c, "+OK", "CONFIG SET lua-memory-limit 256mb");
+    T_CMD(c, "$4 here", "FCALL kept 0");
     T_DEEP(c, "*4 [$14 running_script, (nil), $7 engines, *2 [$3 LUA, *4 [$15 libraries_count, "
               ":1, $15 functions_count, :1]]]", "FUNCTION STATS");
     redisFree(c);
