@@ -475,6 +475,14 @@ static void load_library(load *l, resp_buf *out)
     sengine_finish(&F.e, rc, "FUNCTION LOAD", out);
 }
 
+/* 1 if the reply written into b is an error. */
+static int replied_error(const resp_buf *b)
+{
+    struct iovec iov[1];
+    size_t n = 0;
+    return resp_buf_iov(b, iov, 1, &n) > 0 && ((const char *)iov[0].iov_base)[0] == '-';
+}
+
 /* Loads every stored library into a fresh interpreter. 0, or -1. */
 static int load_stored(void)
 {
@@ -495,7 +503,7 @@ static int load_stored(void)
         load_library(&l, out);
         struct iovec iov[1];
         size_t n = 0;
-        if (resp_buf_iov(out, iov, 1, &n) > 0 && ((const char *)iov[0].iov_base)[0] == '-')
+        if (replied_error(out) && resp_buf_iov(out, iov, 1, &n) > 0)
             srv_log(SRV_LOG_WARNING, "The stored library '%.*s' does not load: %.*s",
                     (int)k.len, (const char *)k.data, (int)(n > 2 ? n - 2 : n),
                     (const char *)iov[0].iov_base);
@@ -940,13 +948,9 @@ static int restore_one(void *arg, const char *code, size_t len)
     if (resp_buf_new(&one, resp_buf_proto(r->out), NULL))
         abort(); /* the server may abort when it cannot allocate */
     load_library(&l, one);
-    struct iovec iov[8];
-    size_t n = 0;
-    int cnt = resp_buf_iov(one, iov, 8, &n);
-    int failed = cnt > 0 && ((const char *)iov[0].iov_base)[0] == '-';
+    int failed = replied_error(one);
     if (failed && !resp_buf_pending(r->out))
-        for (int i = 0; i < cnt; i++)
-            resp_write_raw(r->out, iov[i].iov_base, iov[i].iov_len);
+        sengine_move(one, r->out);
     resp_buf_free(one);
     return failed;
 }
@@ -989,15 +993,10 @@ void function_restore(cmd_ctx *x)
         abort(); /* the server may abort when it cannot allocate */
     restoring r = {.x = x, .replace = policy == 2, .out = err};
     payload_each(p, len, restore_one, &r);
-    if (resp_buf_pending(err)) {
-        struct iovec iov[8];
-        size_t n = 0;
-        int cnt = resp_buf_iov(err, iov, 8, &n);
-        for (int i = 0; i < cnt; i++)
-            resp_write_raw(x->out, iov[i].iov_base, iov[i].iov_len);
-    } else {
+    if (resp_buf_pending(err))
+        sengine_move(err, x->out);
+    else
         cmd_ok(x);
-    }
     resp_buf_free(err);
 }
 

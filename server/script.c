@@ -943,21 +943,19 @@ void sengine_call(sengine *e, cmd_ctx *x, int fn, int nargs, int ro, const char 
         sconv_write_reply(L, S.reply, S.resp);
 }
 
-/* Moves the reply made in S.reply (whole: a Lua error midway cannot leave half of one in
- * the client's output) into out. */
-static void reply_move(resp_buf *out)
+void sengine_move(resp_buf *from, resp_buf *to)
 {
     for (;;) {
         struct iovec iov[64];
         size_t n = 0;
-        int cnt = resp_buf_iov(S.reply, iov, 64, &n);
+        int cnt = resp_buf_iov(from, iov, 64, &n);
         if (cnt <= 0)
             break;
         for (int i = 0; i < cnt; i++)
-            resp_write_raw(out, iov[i].iov_base, iov[i].iov_len);
-        resp_buf_consume(S.reply, n);
+            resp_write_raw(to, iov[i].iov_base, iov[i].iov_len);
+        resp_buf_consume(from, n);
     }
-    resp_buf_reset(S.reply);
+    resp_buf_reset(from);
 }
 
 void sengine_finish(sengine *e, int rc, const char *name, resp_buf *out)
@@ -982,7 +980,7 @@ void sengine_finish(sengine *e, int rc, const char *name, resp_buf *out)
     else
         lua_gc(e->L, LUA_GCSTEP, 1);
     e->enforce = 1;
-    reply_move(out);
+    sengine_move(S.reply, out); /* whole: a Lua error midway left no half reply in out */
 }
 
 /* ---- EVAL's scripts ---------------------------------------------------------------- */

@@ -35,6 +35,8 @@ void sengine_begin(resp_buf *out);
 void sengine_call(sengine *e, cmd_ctx *x, int fn, int nargs, int ro, const char *name);
 /* The reply buffer, for errors written before a call. */
 resp_buf *sengine_reply(void);
+/* Moves every pending byte of from to the end of to; from is left empty. */
+void sengine_move(resp_buf *from, resp_buf *to);
 /* After the lua_cpcall that returned rc: its error, if any, becomes the reply (named
  * name); collects garbage; moves the reply into out. */
 void sengine_finish(sengine *e, int rc, const char *name, resp_buf *out);
