@@ -64,6 +64,7 @@
 #define OX_MEM_DEFAULT ((size_t)64 << 20) /* ox_options.mem_limit 0 */
 #define OX_MEM_FREEZE_DELS 16384           /* deletions that freeze the active buffer */
 #define OX_CKPT_AGE_MS 60000     /* a buffer older than this is checkpointed, full or not */
+#define OX_META_DB "ox:meta"     /* the store's own database (the layout above) */
 
 struct ox_table {
     ox_store *s;
@@ -135,6 +136,8 @@ struct ox_store {
                                   0: none yet) */
     unsigned char *txbuf;      /* a transaction's log record, built op by op */
     size_t txcap;
+    ox_commit_fn *on_commit;   /* ox_store_on_commit's (NULL: none), told of each commit */
+    void *on_commit_arg;
 
     /* Readers: the current view and the last commit they may see. */
     pthread_mutex_t view_mu;
@@ -200,6 +203,18 @@ void ox__read_end(ox_store *s, MDB_txn *txn);
  * a sync, a read-only table open): a growth or reopen waits for them. */
 void ox__gate_enter(ox_store *s);
 void ox__gate_leave(ox_store *s);
+/* The growth gate shut (new readers wait) once this process's readers left: OX_OK with
+ * gate_mu held, or OX_EBUSY (the gate open again) if some stayed wait_s seconds or the
+ * calling thread reads. ox__gate_open lets them in again. For whoever must replace or remap
+ * the env: a growth, a reopen, ox_store_replace. */
+int ox__gate_shut(ox_store *s, int wait_s);
+void ox__gate_open(ox_store *s);
+/* Aborts the pooled read transactions (before the env they belong to closes; gate shut). */
+void ox__pool_drop(ox_store *s);
+/* Sets a created, unopened env's map size and s's limits (maxdbs, maxreaders). */
+void ox__env_limits(ox_store *s, size_t map_size);
+/* Records the env's map size for ox_store_map_size (after an open, growth or reopen). */
+void ox__note_map_size(ox_store *s);
 /* Number of read transactions the calling thread holds (a thread that reads cannot wait
  * for a growth, or for a checkpoint that needs one). */
 int ox__thread_reads(void);
@@ -387,5 +402,12 @@ int ox__txn_replay(ox_store *s, uint64_t seq, const unsigned char *p, size_t len
 /* ---- ox_table.c ---- */
 int ox__table_open_all(ox_store *s, const char *deflt);
 void ox__table_free_all(ox_store *s);
+/* The table named name among those s knows (takes tables_mu), or NULL: never opens one. */
+ox_table *ox__table_find(ox_store *s, const char *name);
+/* After ox_store_replace put another file in the env's place: every table s knows gets
+ * that file's databases, opened in txn (a read transaction of the new env), and counts from
+ * them, or none (lmdb_since 0, counts 0: its first checkpoint creates them, as for a new
+ * table). The caller holds tables_mu and the gate shut (no reader runs). */
+int ox__table_reload_all(ox_store *s, MDB_txn *txn);
 
 #endif

@@ -18,7 +18,6 @@
 #define OX_DEFAULT_MAP (64u << 20)
 #define OX_DEFAULT_TABLES 64
 #define OX_DEFAULT_READERS 512
-#define OX_META_DB "ox:meta" /* the store's own database (ox_internal.h) */
 #define OX_GROW_STEP_MAX ((size_t)1 << 30)
 #define OX_POOL_MAX 256
 #define OX_FULL_LEFT (1u << 20) /* free bytes under which an I/O error means a full disk */
@@ -134,7 +133,7 @@ void ox__gate_leave(ox_store *s)
 }
 
 /* Sets a created, unopened env's map size and s's limits (ox_env_open, and a reopen). */
-static void env_limits(ox_store *s, size_t map_size)
+void ox__env_limits(ox_store *s, size_t map_size)
 {
     mdb_env_set_mapsize(s->env, map_size);
     mdb_env_set_maxdbs(s->env, s->env_maxdbs);
@@ -143,7 +142,7 @@ static void env_limits(ox_store *s, size_t map_size)
 
 /* Records the env's map size for ox_store_map_size, which must not touch an env that a
  * reopen may replace (after the open, a growth, a reopen). */
-static void note_map_size(ox_store *s)
+void ox__note_map_size(ox_store *s)
 {
     MDB_envinfo info;
     if (mdb_env_info(s->env, &info) == MDB_SUCCESS)
@@ -152,7 +151,7 @@ static void note_map_size(ox_store *s)
 
 /* Closes the gate: new readers wait, and this returns once the last one left (with
  * gate_mu held), or OX_EBUSY (the gate open again) if some stayed wait_s seconds. */
-static int gate_shut(ox_store *s, int wait_s)
+int ox__gate_shut(ox_store *s, int wait_s)
 {
     if (ox_tls_reads > 0)
         return OX_EBUSY;
@@ -175,16 +174,24 @@ static int gate_shut(ox_store *s, int wait_s)
     return OX_OK;
 }
 
-static void gate_open(ox_store *s)
+void ox__gate_open(ox_store *s)
 {
     atomic_store(&s->growing, 0);
     pthread_cond_broadcast(&s->gate_cv);
     pthread_mutex_unlock(&s->gate_mu);
 }
 
+void ox__pool_drop(ox_store *s)
+{
+    pthread_mutex_lock(&s->pool_mu);
+    while (s->npool)
+        mdb_txn_abort(s->pool[--s->npool]);
+    pthread_mutex_unlock(&s->pool_mu);
+}
+
 int ox__grow(ox_store *s, int adopt)
 {
-    int rc = gate_shut(s, OX_GROW_WAIT_S);
+    int rc = ox__gate_shut(s, OX_GROW_WAIT_S);
     if (rc)
         return rc;
     size_t size = 0;
@@ -195,8 +202,8 @@ int ox__grow(ox_store *s, int adopt)
         size = cur + (cur < OX_GROW_STEP_MAX ? cur : OX_GROW_STEP_MAX);
     }
     rc = mdb_env_set_mapsize(s->env, size);
-    note_map_size(s);
-    gate_open(s);
+    ox__note_map_size(s);
+    ox__gate_open(s);
     return ox__mdb_err(rc);
 }
 
@@ -219,14 +226,11 @@ static int revive(ox_store *s)
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (s->revive_busy_s && now.tv_sec - s->revive_busy_s < OX_REVIVE_WAIT_S)
         return OX_EBUSY;
-    int rc = gate_shut(s, OX_REVIVE_WAIT_S);
+    int rc = ox__gate_shut(s, OX_REVIVE_WAIT_S);
     s->revive_busy_s = rc == OX_EBUSY ? (long long)now.tv_sec : 0;
     if (rc)
         return rc;
-    pthread_mutex_lock(&s->pool_mu);
-    while (s->npool)
-        mdb_txn_abort(s->pool[--s->npool]);
-    pthread_mutex_unlock(&s->pool_mu);
+    ox__pool_drop(s);
     unsigned flags = 0;
     mdb_env_get_flags(s->env, &flags);
     size_t map = atomic_load(&s->map_size);
@@ -234,7 +238,7 @@ static int revive(ox_store *s)
     MDB_txn *txn = NULL;
     int mrc = mdb_env_create(&s->env);
     if (mrc == MDB_SUCCESS) {
-        env_limits(s, map);
+        ox__env_limits(s, map);
         mrc = mdb_env_open(s->env, s->path, flags, 0644);
     }
     if (mrc == MDB_SUCCESS && (mrc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) == 0) {
@@ -250,8 +254,8 @@ static int revive(ox_store *s)
                 mrc ? mdb_strerror(mrc) : ox_strerror(rc));
         abort();
     }
-    note_map_size(s);
-    gate_open(s);
+    ox__note_map_size(s);
+    ox__gate_open(s);
     return OX_OK;
 }
 
@@ -636,7 +640,7 @@ static int ox_store_init(ox_store *s, const ox_options *o)
         return OX_EUNSUPPORTED;
     s->long_prefix = s->long_stored - 1 - OX_HASH_LEN;
     s->key_max = 0x7fffffff; /* the write-ahead log and records hold 32-bit lengths */
-    note_map_size(s);
+    ox__note_map_size(s);
     int rc = ox_format_init(s);
     if (rc)
         return rc;
@@ -672,7 +676,7 @@ static int ox_env_open(ox_store *s, const ox_options *opts)
 {
     s->env_maxdbs = 2 * s->max_tables + 1;
     s->env_maxreaders = opts->max_readers ? opts->max_readers : OX_DEFAULT_READERS;
-    env_limits(s, opts->map_size ? opts->map_size : OX_DEFAULT_MAP);
+    ox__env_limits(s, opts->map_size ? opts->map_size : OX_DEFAULT_MAP);
     unsigned flags = MDB_NOSUBDIR | MDB_NOTLS;
     if (opts->read_only)
         flags |= MDB_RDONLY;

@@ -69,6 +69,40 @@ static ox_table *table_find(ox_store *s, const char *name)
     return NULL;
 }
 
+ox_table *ox__table_find(ox_store *s, const char *name)
+{
+    pthread_mutex_lock(&s->tables_mu);
+    ox_table *t = table_find(s, name);
+    pthread_mutex_unlock(&s->tables_mu);
+    return t;
+}
+
+int ox__table_reload_all(ox_store *s, MDB_txn *txn)
+{
+    for (ox_table *t = s->tables; t; t = t->next) {
+        char dname[OX_TABLE_NAME_MAX + 3], ename[OX_TABLE_NAME_MAX + 3];
+        MDB_dbi data, exp;
+        MDB_stat st, se;
+        dbi_names(t->name, dname, ename);
+        int rc = mdb_dbi_open(txn, dname, 0, &data);
+        if (rc == MDB_NOTFOUND) {
+            atomic_store(&t->lmdb_since, 0);
+            atomic_store(&t->count, 0);
+            atomic_store(&t->expires, 0);
+            continue;
+        }
+        if (rc || (rc = mdb_dbi_open(txn, ename, MDB_DUPSORT, &exp)) ||
+            (rc = mdb_stat(txn, data, &st)) || (rc = mdb_stat(txn, exp, &se)))
+            return ox__mdb_err(rc);
+        t->data = data;
+        t->exp = exp;
+        atomic_store(&t->count, st.ms_entries);
+        atomic_store(&t->expires, se.ms_entries);
+        atomic_store(&t->lmdb_since, 1); /* every reader of the new env comes after */
+    }
+    return OX_OK;
+}
+
 int ox_table_open(ox_store *s, const char *name, ox_table **out)
 {
     size_t n = name ? strlen(name) : 0;

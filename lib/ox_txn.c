@@ -544,6 +544,10 @@ int ox_txn_commit(ox_txn *x)
     if (!s->mem_born_ms)
         s->mem_born_ms = ox__mono_ms();
     atomic_store_explicit(&s->visible, seq, memory_order_release);
+    /* Applied for good from here (a wrapped env's error below says only that LMDB does not
+     * hold it yet: the buffer does, and readers see it). A replay's record is an old one. */
+    if (s->on_commit && !x->replaying)
+        s->on_commit(s->on_commit_arg, seq, s->txbuf, x->reclen);
     /* Without a log (a wrapped env), the commit is durable once LMDB holds it. */
     if (!s->log && !s->in_memory && !s->read_only && !x->replaying)
         rc = ox__ckpt_all(s);
@@ -551,33 +555,95 @@ int ox_txn_commit(ox_txn *x)
     return rc;
 }
 
-/* Recovery: applies one log record in one transaction of sequence number seq. */
-int ox__txn_replay(ox_store *s, uint64_t seq, const unsigned char *p, size_t len)
+/* ---- records applied: recovery's replay, a replica's ox_txn_apply ------------------------ */
+
+/* Calls fn(arg, op, name) for each op of record p (len bytes), decoded, with its table's
+ * name (op->t NULL), until fn returns an error. OX_ECORRUPT if the bytes are not a
+ * record. */
+static int rec_each(const unsigned char *p, size_t len, int (*fn)(void *, ox_op *, const char *),
+                    void *arg)
 {
-    const unsigned char *end = p + len, *q;
     char name[256];
     ox_op op;
     int rc = OX_OK;
-    /* Tables first: opening one takes the tables' lock, not inside the transaction. */
-    for (q = p; q < end && rc == OX_OK;)
+    for (const unsigned char *q = p, *end = p + len; len && q < end && rc == OX_OK;)
         if ((rc = op_dec(&q, end, &op, name)) == OX_OK)
-            rc = ox_table_open(s, name, &op.t);
+            rc = fn(arg, &op, name);
+    return rc;
+}
+
+/* rec_tables' state: the store, whether to open, the tables seen. */
+typedef struct rec_seen {
+    ox_store *s;
+    int open;
+    ox_table **seen;
+    size_t max, *n;
+} rec_seen;
+
+static int rec_table(void *arg, ox_op *op, const char *name)
+{
+    rec_seen *r = arg;
+    if (ox__key_check(r->s, op->klen))
+        return OX_ECORRUPT;
+    if (!r->open)
+        return ox__table_find(r->s, name) ? OX_OK : OX_NOTFOUND;
+    int rc = ox_table_open(r->s, name, &op->t);
+    if (rc)
+        return rc == OX_EINVAL ? OX_ECORRUPT : rc; /* EINVAL: a name no table can have */
+    size_t k = 0;
+    while (r->seen && k < *r->n && r->seen[k] != op->t)
+        k++;
+    if (r->seen && k == *r->n && k < r->max)
+        r->seen[(*r->n)++] = op->t;
+    return OX_OK;
+}
+
+/* Decodes every op of record p (len bytes) and, open != 0, opens each table it names
+ * (creating it: opening takes the tables' lock, never inside a write transaction) and
+ * notes the first max distinct ones in seen (may be NULL), or checks that each one is open
+ * (OX_NOTFOUND if not). OX_ECORRUPT if the bytes are not a record. */
+static int rec_tables(ox_store *s, const unsigned char *p, size_t len, int open,
+                      ox_table **seen, size_t max, size_t *nseen)
+{
+    rec_seen r = {s, open, seen, max, nseen};
+    return rec_each(p, len, rec_table, &r);
+}
+
+/* One op of a record, run in the transaction arg. */
+static int rec_op(void *arg, ox_op *op, const char *name)
+{
+    ox_txn *x = arg;
+    if (!(op->t = ox__table_find(x->s, name)))
+        return OX_NOTFOUND;
+    int rc = txn_run(x, op, NULL);
+    return rc == OX_NOTFOUND || rc == OX_ECONFLICT || rc == OX_NOTTL ? OX_OK : rc;
+}
+
+/* Runs every op of record p in x, as the commit that wrote it ran them: each op carries
+ * the time it first ran, so it takes the same decisions over the same content. An op is
+ * in a record because it changed something; its "error" answer (a delete of an expired
+ * key, a refused NOOVERWRITE) is the same the second time, and not an error. Any other
+ * error leaves part of the record applied: x is unusable. rec_tables checked the record
+ * and its tables first. */
+static int rec_run(ox_txn *x, const unsigned char *p, size_t len)
+{
+    int rc = rec_each(p, len, rec_op, x);
+    if (rc)
+        x->failed = rc;
+    return rc;
+}
+
+/* Recovery: applies one log record in one transaction of sequence number seq. */
+int ox__txn_replay(ox_store *s, uint64_t seq, const unsigned char *p, size_t len)
+{
+    int rc = rec_tables(s, p, len, 1, NULL, 0, NULL);
     if (rc)
         return rc;
     ox_txn *x;
     s->last_seq = seq - 1;
     if ((rc = txn_begin(s, 1, &x)))
         return rc;
-    for (q = p; q < end && rc == OX_OK;) {
-        if ((rc = op_dec(&q, end, &op, name)) || (rc = ox_table_open(s, name, &op.t)))
-            break;
-        rc = txn_run(x, &op, NULL);
-        /* An op is logged when it changed something: its answer the second time is the
-         * same, and an "error" answer (a delete of an expired key) is not one. */
-        if (rc == OX_NOTFOUND || rc == OX_ECONFLICT || rc == OX_NOTTL)
-            rc = OX_OK;
-    }
-    if (rc) {
+    if ((rc = rec_run(x, p, len))) {
         ox_txn_rollback(x);
         return rc;
     }
@@ -586,6 +652,37 @@ int ox__txn_replay(ox_store *s, uint64_t seq, const unsigned char *p, size_t len
         atomic_store_explicit(&s->visible, seq, memory_order_release);
     }
     return ox_txn_commit(x);
+}
+
+int ox_record_tables(ox_store *s, const void *rec, size_t len, ox_table **tables, size_t max,
+                     size_t *n)
+{
+    if (n)
+        *n = 0;
+    if (!s || (len && !rec) || (tables && !n))
+        return OX_EINVAL;
+    return rec_tables(s, rec, len, 1, tables, max, n);
+}
+
+/* The whole record is checked (every op decodes, every table is open) before any op runs,
+ * so OX_ECORRUPT and OX_NOTFOUND leave txn as it was. */
+int ox_txn_apply(ox_txn *x, const void *rec, size_t len)
+{
+    if (!x || (len && !rec))
+        return OX_EINVAL;
+    if (x->failed)
+        return x->failed;
+    int rc = rec_tables(x->s, rec, len, 0, NULL, 0, NULL);
+    return rc ? rc : rec_run(x, rec, len);
+}
+
+void ox_store_on_commit(ox_store *s, ox_commit_fn *fn, void *arg)
+{
+    /* Under the write lock: the writer of the next commit sees both at once. */
+    pthread_mutex_lock(&s->wlock);
+    s->on_commit = fn;
+    s->on_commit_arg = arg;
+    pthread_mutex_unlock(&s->wlock);
 }
 
 /* ---- public API ------------------------------------------------------------------------------ */

@@ -237,6 +237,58 @@ void ox_store_compact_on_close(ox_store *s);
  * OX_EIO, OX_EFULL. */
 int ox_backup(ox_store *s, const char *dest, int compact);
 
+/* ---- replication support ----------------------------------------------------------- */
+
+/* What a replica needs from its master's store and its own: each commit's log record, to
+ * send it; a way to apply such a record, in the same order, in a transaction of another
+ * store (which then holds exactly what the first one held after that commit, when both
+ * began from the same content); a backup's sequence number, to know which records follow
+ * it; and a way to swap a whole store's content for a backup's. */
+
+/* Called by every commit of the store, in commit order, once its record is in the log
+ * (synced under OX_SYNC_ALWAYS) and the commit can no longer fail: seq, the commit's
+ * sequence number (consecutive), and its record (rec, len bytes, borrowed for the call).
+ * It runs on the committing thread, which holds the store's write lock: it must not begin
+ * a transaction, take a snapshot, or block for long. fn NULL: none (the default). Set it
+ * while no write transaction runs. A store without a log (wrapped, in memory) calls it
+ * too. */
+typedef void ox_commit_fn(void *arg, uint64_t seq, const void *rec, size_t len);
+void ox_store_on_commit(ox_store *s, ox_commit_fn *fn, void *arg);
+
+/* Opens (creating them: see ox_table_open) every table that a commit record names, which
+ * ox_txn_apply needs open. Call it outside any write transaction of this thread. tables
+ * (may be NULL) receives the first max distinct ones in the order the record names them,
+ * *n their number. Errors: OX_ECORRUPT (the bytes are not a record), OX_EFULL
+ * (max_tables), OX_ENOMEM, OX_EINVAL. */
+int ox_record_tables(ox_store *s, const void *rec, size_t len, ox_table **tables, size_t max,
+                     size_t *n);
+
+/* Applies a commit record (as ox_commit_fn got it, from this store or another one) in
+ * txn: its writes in order, each as the original commit made it (expiry judged at the
+ * times the record carries), logged as txn's own. Errors: OX_ECORRUPT (not a record),
+ * OX_NOTFOUND (a table it names is not open: ox_record_tables first), or a write's error
+ * (OX_ENOMEM, OX_EIO...: then the transaction is unusable, roll it back). */
+int ox_txn_apply(ox_txn *txn, const void *rec, size_t len);
+
+/* The sequence number of the last commit the store file at path holds (its checkpoint's;
+ * for an ox_backup of a writable store: every commit up to it and none after), for a file
+ * no process has open as a store. Errors: OX_EINVAL (no such file), OX_ECORRUPT (not a
+ * store file), OX_EIO. */
+int ox_backup_seq(const char *path, uint64_t *seq);
+
+/* Replaces the whole content of the store (every table, every record) by that of the store
+ * file at src, an ox_backup output of the same format version, which is renamed into the
+ * store's place (src is gone on success; on error it stays). Readers see the old content
+ * until the switch and the new one after it, never a mix; table handles stay valid, with
+ * the new counts (a table the new content lacks is empty). Durable when it returns: after
+ * a crash the store holds the old content or the new. Sequence numbers go on from the
+ * store's own. Waits for the write transaction in progress (do not call it while holding
+ * one, or a snapshot or iterator), then for this process's readers to end (up to 10 s).
+ * Errors: OX_EINVAL (src missing or not a store file; a wrapped, in-memory or read-only
+ * store), OX_EUNSUPPORTED (another format version), OX_EBUSY (readers stayed), OX_EIO,
+ * OX_EFULL. */
+int ox_store_replace(ox_store *s, const char *src);
+
 /* ---- tables ------------------------------------------------------------------------ */
 
 /* Opens the table `name` (1..200 bytes, any characters), creating it if the store is
