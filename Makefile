@@ -106,6 +106,7 @@ $(S)/tests/server/%: tests/server/%.c tests/test.h $(S)/oxistore-server
 	$(CC) $(WARN) $(OPT) $(SANFLAGS) $(CPPFLAGS) -Itests -MMD -MP \
 	  -DOX_SERVER_BIN='"$(abspath $(S)/oxistore-server)"' -DOX_SRC_DIR='"$(abspath .)"' \
 	  -DOX_REL_SERVER_BIN='"$(abspath $(B)/oxistore-server)"' \
+	  -DOX_CHECK_BIN='"$(abspath $(S)/oxistore-check)"' \
 	  -DOX_FAULT_SHIM='"$(abspath $(S)/tests/server/fault_shim.so)"' $< -o $@ -lhiredis -pthread
 
 # The disk-fault test preloads this into the server; unsanitized: it only forwards calls.
@@ -115,6 +116,7 @@ $(S)/tests/server/fault_shim.so: tests/server/fault_shim.c
 $(S)/tests/server/test_diskfault $(S)/tests/server/test_refused $(S)/tests/server/test_pubsub \
   $(S)/tests/server/test_script: $(S)/tests/server/fault_shim.so
 $(S)/tests/server/test_pubsub: $(B)/oxistore-server # a memory bound measured without ASan
+$(S)/tests/server/test_repl: $(S)/oxistore-check # compares master's and replica's dumps
 
 # ---- oxistore-check (tools/): over liboxistore, proto/'s parser and writer, and keyspace/
 # (the database map's and collections' formats, the SET and EXPIRE argument grammars,

@@ -17,7 +17,7 @@
 #include "resp.h"
 
 enum conf_type { T_BOOL, T_INT, T_LL, T_MEM, T_OCTAL, T_STR, T_ENUM, T_BIND, T_COBL, T_SAVE,
-                 T_NOTIFY };
+                 T_NOTIFY, T_REPLICAOF };
 enum conf_flags {
     F_IMMUTABLE = 1, /* fixed at start: "can't set immutable config" */
     F_PROTECTED = 2, /* Redis refuses CONFIG SET unless enable-protected-configs */
@@ -65,6 +65,27 @@ static const conf_def conf_defs[] = {
     {"client-output-buffer-limit", T_COBL, 0, 0, 0, 0, NULL},
     {"max-key-len", T_MEM, 0, F(max_key_len), 1, LLONG_MAX, NULL},
     {"requirepass", T_STR, F_NULLABLE, F(requirepass), 0, 0, NULL},
+    /* replication: Redis 7.0's names, each followed by its older "slave" name */
+    {"replicaof", T_REPLICAOF, F_IMMUTABLE, 0, 0, 0, NULL},
+    {"slaveof", T_REPLICAOF, F_IMMUTABLE | F_ALIAS, 0, 0, 0, NULL},
+    {"masterauth", T_STR, F_NULLABLE, F(masterauth), 0, 0, NULL},
+    {"masteruser", T_STR, F_NULLABLE, F(masteruser), 0, 0, NULL},
+    {"replica-read-only", T_BOOL, 0, F(replica_read_only), 0, 1, NULL},
+    {"slave-read-only", T_BOOL, F_ALIAS, F(replica_read_only), 0, 1, NULL},
+    {"replica-serve-stale-data", T_BOOL, 0, F(replica_serve_stale_data), 0, 1, NULL},
+    {"slave-serve-stale-data", T_BOOL, F_ALIAS, F(replica_serve_stale_data), 0, 1, NULL},
+    {"replica-priority", T_INT, 0, F(replica_priority), 0, INT_MAX, NULL},
+    {"slave-priority", T_INT, F_ALIAS, F(replica_priority), 0, INT_MAX, NULL},
+    {"replica-announce-ip", T_STR, F_NULLABLE, F(replica_announce_ip), 0, 0, NULL},
+    {"slave-announce-ip", T_STR, F_NULLABLE | F_ALIAS, F(replica_announce_ip), 0, 0, NULL},
+    {"replica-announce-port", T_INT, 0, F(replica_announce_port), 0, 65535, NULL},
+    {"slave-announce-port", T_INT, F_ALIAS, F(replica_announce_port), 0, 65535, NULL},
+    {"repl-backlog-size", T_MEM, 0, F(repl_backlog_size), 1, LLONG_MAX, NULL},
+    {"repl-timeout", T_INT, 0, F(repl_timeout), 1, INT_MAX, NULL},
+    {"min-replicas-to-write", T_INT, 0, F(min_replicas_to_write), 0, INT_MAX, NULL},
+    {"min-slaves-to-write", T_INT, F_ALIAS, F(min_replicas_to_write), 0, INT_MAX, NULL},
+    {"min-replicas-max-lag", T_INT, 0, F(min_replicas_max_lag), 0, INT_MAX, NULL},
+    {"min-slaves-max-lag", T_INT, F_ALIAS, F(min_replicas_max_lag), 0, INT_MAX, NULL},
     {"loglevel", T_ENUM, 0, F(loglevel), 0, 0, loglevel_words},
     {"logfile", T_STR, F_IMMUTABLE, F(logfile), 0, 0, NULL},
     {"save", T_SAVE, 0, F(save), 0, 0, NULL},
@@ -290,6 +311,21 @@ static void store_value(conf *c, const conf_def *d, long long num, char *str)
     }
 }
 
+/* replicaof host port, or replicaof no one (Redis's replicationSetMaster's arguments). */
+static const char *apply_replicaof(conf *c, int argc, char **argv)
+{
+    if (argc != 2)
+        return "wrong number of arguments";
+    if (!strcasecmp(argv[0], "no") && !strcasecmp(argv[1], "one")) {
+        conf_set_replicaof(c, NULL, 0);
+        return NULL;
+    }
+    long long port;
+    if (parse_ll(argv[1], strlen(argv[1]), &port) || port < 0 || port > 65535)
+        return "Invalid master port";
+    return conf_set_replicaof(c, argv[0], (int)port) ? "out of memory" : NULL;
+}
+
 /* bind: 1..CONF_MAX_BIND addresses. On success replaces the list. */
 static const char *apply_bind(conf *c, int argc, char **argv)
 {
@@ -464,6 +500,12 @@ int conf_init(conf *c)
     c->max_key_len = 512LL << 20;
     c->busy_reply_threshold = 5000;
     c->lua_memory_limit = 256LL << 20;
+    c->replica_read_only = 1;
+    c->replica_serve_stale_data = 1;
+    c->replica_priority = 100;
+    c->repl_backlog_size = 1LL << 20;
+    c->repl_timeout = 60;
+    c->min_replicas_max_lag = 10;
     c->loglevel = CONF_LOG_NOTICE;
     c->bind[0] = strdup("127.0.0.1");
     c->bind[1] = strdup("-::1");
@@ -484,6 +526,7 @@ void conf_free(conf *c)
     for (int i = 0; i < c->nbind; i++)
         free(c->bind[i]);
     c->nbind = 0;
+    conf_set_replicaof(c, NULL, 0);
     for (size_t i = 0; i < NDEFS; i++) {
         if (conf_defs[i].type == T_STR || conf_defs[i].type == T_SAVE) {
             free(*FIELD(c, &conf_defs[i], char *));
@@ -520,6 +563,10 @@ int conf_apply(conf *c, int argc, char **argv, const char **why)
     const conf_def *d = &conf_defs[i];
     if (d->type == T_SAVE) { /* each save line of a file or command line adds its pairs */
         *why = apply_save(c, argc - 1, argv + 1, c->save_lines++ > 0);
+        return *why ? -1 : 0;
+    }
+    if (d->type == T_REPLICAOF) {
+        *why = apply_replicaof(c, argc - 1, argv + 1);
         return *why ? -1 : 0;
     }
     if (d->type == T_BIND || d->type == T_COBL) {
@@ -603,6 +650,10 @@ size_t conf_format(const conf *c, size_t i, char *buf, size_t cap)
         buf[0] = '\0';
         for (int k = 0; k < c->nbind && n >= 0 && (size_t)n < cap; k++)
             n += snprintf(buf + n, cap - (size_t)n, "%s%s", k ? " " : "", c->bind[k]);
+        break;
+    case T_REPLICAOF:
+        n = c->replicaof_host ? snprintf(buf, cap, "%s %d", c->replicaof_host, c->replicaof_port)
+                              : snprintf(buf, cap, "%s", "");
         break;
     case T_COBL:
         n = snprintf(buf, cap, "normal %lld %lld %lld slave %lld %lld %lld pubsub %lld %lld %lld",
@@ -887,6 +938,8 @@ static int option_lines(const conf *c, const conf *def, size_t i, lines *out)
         return lines_add(out, quoted(d->name, val), force, -1);
     case T_NOTIFY:
         return lines_add(out, quoted(d->name, val), force, -1);
+    case T_REPLICAOF: /* a master has no line: the file's go */
+        return c->replicaof_host ? lines_add(out, join(d->name, val), force, -1) : 0;
     case T_SAVE: { /* one line a pair, or save "" (always written, as Redis does) */
         if (!val[0])
             return lines_add(out, quoted(d->name, ""), 1, -1);
@@ -992,6 +1045,17 @@ static int write_lines(const char *path, const lines *l)
     }
     free(tmp);
     return rc;
+}
+
+int conf_set_replicaof(conf *c, const char *host, int port)
+{
+    char *h = NULL;
+    if (host && !(h = strdup(host)))
+        return -1;
+    free(c->replicaof_host);
+    c->replicaof_host = h;
+    c->replicaof_port = host ? port : 0;
+    return 0;
 }
 
 int conf_rewrite(const conf *c, const char *path, char *err, size_t errlen)

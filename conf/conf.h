@@ -57,12 +57,28 @@ typedef struct conf {
     long long client_output_normal_hard;  /* client-output-buffer-limit normal <hard> */
     long long client_output_normal_soft;  /* <soft> */
     long long client_output_normal_secs;  /* <soft seconds> */
-    long long client_output_other[2][3];  /* [CONF_COBL_*][hard, soft, seconds]: replica (kept
-                                             for CONFIG GET), pubsub (enforced) */
+    long long client_output_other[2][3];  /* [CONF_COBL_*][hard, soft, seconds]: replica (its
+                                             hard limit: how far past repl-backlog-size the
+                                             backlog keeps a replica's bytes), pubsub */
     long long max_key_len;    /* longest key accepted (bytes) */
     long long busy_reply_threshold; /* ms a script runs before others get -BUSY and SCRIPT
                                        KILL may end it; 0: never (lua-time-limit) */
     long long lua_memory_limit; /* bytes the Lua interpreter may hold (scripts, their data) */
+    /* replication (server/repl.c, server/replica.c) */
+    char *replicaof_host;     /* "replicaof host port": the master to follow; NULL: none (a
+                                 master). REPLICAOF changes it at run time */
+    int replicaof_port;
+    char *masterauth;         /* the password AUTH gives the master; NULL = none */
+    char *masteruser;         /* the user AUTH names with it; NULL = none */
+    int replica_read_only;    /* a replica refuses clients' writes (-READONLY) */
+    int replica_serve_stale_data; /* a replica without its master still answers reads */
+    int replica_priority;     /* Sentinel promotes the lowest non-zero first; 0: never */
+    char *replica_announce_ip; /* what the master shows of this replica; NULL: its address */
+    int replica_announce_port; /* 0: the listening port */
+    long long repl_backlog_size; /* bytes of the replication stream kept for partial syncs */
+    int repl_timeout;         /* seconds without a byte from the other side: link down */
+    int min_replicas_to_write; /* writes refused (-NOREPLICAS) with fewer good replicas */
+    int min_replicas_max_lag; /* seconds since a replica's last ACK for it to count */
     /* security */
     char *requirepass;        /* NULL = none */
     int enable_debug_command; /* enum conf_protected; default no, as Redis 7.0 */
@@ -119,6 +135,10 @@ int conf_load(conf *c, const char *path, int argc, char **argv, char *err, size_
  * -1 with *why set to Redis's reason ("Bad directive or wrong number of arguments", ...;
  * static storage or c->errbuf, valid until the next call on c). */
 int conf_apply(conf *c, int argc, char **argv, const char **why);
+
+/* Sets replicaof (REPLICAOF at run time): host NULL makes the server a master. 0, or -1
+ * when out of memory (nothing changed). */
+int conf_set_replicaof(conf *c, const char *host, int port);
 
 /* ---- CONFIG GET / SET ------------------------------------------------------------------ */
 

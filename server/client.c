@@ -18,6 +18,8 @@
 #include "log.h"
 #include "multi.h"
 #include "pubsub.h"
+#include "repl.h"
+#include "replica.h"
 #include "script.h"
 #include "stats.h"
 #include "util.h"
@@ -197,7 +199,10 @@ static void client_close(srv_client *c)
     event_free(c->rev);
     event_free(c->wev);
     c->rev = c->wev = NULL;
-    close(c->fd);
+    if (c->handoff)
+        c->handoff(c->fd, c->handoff_arg);
+    else
+        close(c->fd);
     c->fd = -1;
     atomic_fetch_sub(&srv.clients, 1);
     if (c->inflight == 0) {
@@ -367,6 +372,21 @@ static const cmd_def *refuse_cmd(srv_client *c, const cmd_def *d, resp_buf *out,
     return NULL;
 }
 
+/* Replication's refusals of d (Redis's processCommand order), or NULL. */
+static const char *replication_refusal(const cmd_def *d)
+{
+    int write = (d->flags & CMD_WRITE) && cmd_rflag(d, "write");
+    if (write && !replica_configured() && !repl_writes_allowed())
+        return "-NOREPLICAS Not enough good replicas to write.";
+    if (write && replica_refuses_writes())
+        return "-READONLY You can't write against a read only replica.";
+    if (replica_configured() && !srv.cfg.replica_serve_stale_data && !replica_link_up() &&
+        !cmd_rflag(d, "stale"))
+        return "-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to "
+               "'no'.";
+    return NULL;
+}
+
 /* The command to run for argv, or NULL after writing its refusal into out. Redis's order:
  * unknown command or subcommand, then arity, then authentication; the last two count as
  * the command's rejected calls. */
@@ -410,6 +430,11 @@ static const cmd_def *admit(srv_client *c, int argc, const resp_arg *argv, resp_
     if (!c->authed && !(d->flags & CMD_NOAUTH)) {
         static const char noauth[] = "-NOAUTH Authentication required.";
         return refuse_cmd(c, d, out, noauth, noauth + 1);
+    }
+    if (replica_configured() || srv.cfg.min_replicas_to_write) {
+        const char *err = replication_refusal(d);
+        if (err)
+            return refuse_cmd(c, d, out, err, err + 1);
     }
     if (c->resp == 2 && client_is_pubsub(c) && !(d->flags & CMD_PUBSUB_OK)) {
         char err[192];
@@ -672,6 +697,13 @@ void client_write_buf(srv_client *c, resp_buf *b)
         }
         resp_buf_consume(b, sent);
     }
+}
+
+void client_handoff(srv_client *c, void (*fn)(int fd, void *arg), void *arg)
+{
+    c->handoff = fn;
+    c->handoff_arg = arg;
+    c->close_after_reply = 1;
 }
 
 void client_kill(srv_client *c)

@@ -53,6 +53,11 @@ struct srv_client {
     srv_job *released;      /* the last of the jobs its parked command held, released to
                              * run again and not yet requeued (block.c queues the client's
                              * later jobs behind it); NULL if none */
+    /* Replication (repl.c): what REPLCONF said, and where PSYNC hands the socket over. */
+    int repl_port;          /* REPLCONF listening-port, 0: none */
+    char repl_ip[64];       /* REPLCONF ip-address, "": none */
+    void (*handoff)(int fd, void *arg);
+    void *handoff_arg;
     srv_client *prev, *next; /* the I/O thread's list */
 };
 
@@ -75,6 +80,10 @@ void client_kill(srv_client *c);
  * reply is written (on c's thread; frees c if it went away meanwhile). */
 void client_suspend(srv_client *c);
 void client_resume(srv_client *c);
+/* PSYNC: once what c's output holds is written, c is closed as CLIENT KILL closes it,
+ * except its socket, which fn(fd, arg) receives (a replica's sender takes it over). c
+ * parses nothing more meanwhile. On c's thread, from a CMD_CLIENT handler. */
+void client_handoff(srv_client *c, void (*fn)(int fd, void *arg), void *arg);
 /* Appends what b holds to c's output, consuming it (a reply made elsewhere). */
 void client_write_buf(srv_client *c, resp_buf *b);
 /* pubsub.h's delivery (on c's thread): writes a message into c's output and queues the

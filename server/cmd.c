@@ -8,6 +8,8 @@
 #include "cmd.h"
 #include "keyargs.h"
 #include "notify.h"
+#include "repl.h"
+#include "replica.h"
 #include "num.h"
 #include "stats.h"
 #include "util.h"
@@ -471,8 +473,20 @@ const cmd_def cmd_table[] = {
     {"time", cmd_time, 1, C | SC, "loading stale fast", "", "nondeterministic_output", "",
      "server 2.6.0 | O(1) | The server's clock"},
     {"role", cmd_role, 1, C, "noscript loading stale fast", "@admin @dangerous", "", "",
-     "server 2.8.12 | O(1) | The role of the server in replication (a master, without "
-     "replicas here)"},
+     "server 2.8.12 | O(1) | The role of the server in replication"},
+    {"replicaof", cmd_replicaof, 3, C, "admin noscript stale no_async_loading", "", "", "",
+     "server 5.0.0 | O(1) | Follows a master as its replica, or (NO ONE) becomes a master"},
+    {"slaveof", cmd_replicaof, 3, C, "admin noscript stale no_async_loading", "", "", "",
+     "server 1.0.0 | O(1) | Follows a master as its replica | deprecated 5.0.0 REPLICAOF"},
+    {"psync", cmd_psync, -3, C | NM, "admin noscript no_async_loading no_multi", "", "", "",
+     "server 2.8.0 | - | A replica's request for the replication stream"},
+    {"sync", cmd_psync, 1, C | NM, "admin noscript no_async_loading no_multi", "", "", "",
+     "server 1.0.0 | - | A replica's request for a full sync"},
+    {"replconf", cmd_replconf, -1, C, "admin noscript loading stale allow_busy", "", "", "",
+     "server 3.0.0 | O(1) | A replica's settings and acknowledgements | syscmd"},
+    {"wait", cmd_wait, 3, C, "noscript", "@connection",
+     "request_policy:all_shards response_policy:agg_min", "",
+     "generic 3.0.0 | O(1) | Waits until replicas acknowledged this connection's writes"},
     {"lastsave", cmd_lastsave, 1, C | SC, "loading stale fast", "@admin @dangerous",
      "nondeterministic_output", "",
      "server 1.0.0 | O(1) | The Unix time of the last successful save"},

@@ -94,8 +94,8 @@ typedef void cmd_fn(cmd_ctx *x);
  *   tips    Redis's command tips, space separated;
  *   keys    the key specs (keyspec.h), "" for a command without keys;
  *   doc     COMMAND DOCS: "group since | complexity | summary", then " | deprecated SINCE
- *           REPLACED-BY" or " | syscmd" (group, since, the doc flags as Redis has them; the
- *           rest in oxistore's words). */
+ *           REPLACED-BY" or " | syscmd" (group, since, the doc flags as Redis has them;
+ *           complexity "-" when Redis gives none; the rest in oxistore's words). */
 struct cmd_def {
     const char *name;     /* lower case, as Redis names it in errors */
     cmd_fn *fn;

@@ -10,9 +10,12 @@
 #include "cmd.h"
 #include "io.h"
 #include "num.h"
+#include "repl.h"
+#include "replica.h"
 #include "util.h"
 
-/* Redis's client types; every client here is a normal one (no replication, no pub/sub). */
+/* Redis's client types. The I/O threads' clients are normal or pubsub ones; the links of
+ * replication (master, replica) live in repl.c and replica.c. */
 enum { CL_TYPE_ANY = -1, CL_TYPE_NORMAL, CL_TYPE_MASTER, CL_TYPE_REPLICA, CL_TYPE_PUBSUB };
 
 typedef struct cl_entry {
@@ -202,6 +205,11 @@ static void reply_kill(srv_client *c, cl_req *r)
         killed += r->parts[i].killed;
         self |= r->parts[i].kill_self;
     }
+    /* The replication links are not an I/O thread's clients (repl.c, replica.c). */
+    if (r->type == CL_TYPE_MASTER && !r->addr && !r->laddr && !r->id)
+        killed += replica_kill_link();
+    if (r->type == CL_TYPE_REPLICA && !r->addr && !r->laddr && !r->id)
+        killed += repl_kill_replicas();
     if (!r->old_form)
         resp_write_int(c->out, killed);
     else if (killed)

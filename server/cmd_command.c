@@ -96,8 +96,8 @@ static void meta_of(const cmd_def *d, cmd_meta *m)
     m->acl |= (m->flags & BIT(F_FAST)) ? BIT(A_FAST) : BIT(A_SLOW);
 }
 
-/* A command's "doc" string: "group since | complexity | summary", then optionally
- * " | deprecated SINCE REPLACED-BY..." or " | syscmd". */
+/* A command's "doc" string: "group since | complexity | summary" (complexity "-": none),
+ * then optionally " | deprecated SINCE REPLACED-BY..." or " | syscmd". */
 typedef struct span {
     const char *p;
     size_t n;
@@ -312,11 +312,13 @@ static void write_doc(resp_buf *out, const cmd_def *d)
     cmd_doc doc;
     doc_of(d, &doc);
     size_t nsub = subs_of(d), deprecated = doc.deprecated_since.p != NULL;
-    resp_write_map(out, 4 + (deprecated || doc.syscmd) + 2 * deprecated + (nsub > 0));
+    int cx = !(doc.complexity.n == 1 && doc.complexity.p[0] == '-'); /* "-": none, as Redis */
+    resp_write_map(out, 3 + (size_t)cx + (deprecated || doc.syscmd) + 2 * deprecated + (nsub > 0));
     write_span(out, "summary", doc.summary);
     write_span(out, "since", doc.since);
     write_span(out, "group", doc.group);
-    write_span(out, "complexity", doc.complexity);
+    if (cx)
+        write_span(out, "complexity", doc.complexity);
     if (deprecated || doc.syscmd) {
         const char *flag = doc.syscmd ? "syscmd" : "deprecated";
         write_str(out, "doc_flags");

@@ -21,6 +21,7 @@
 #include "io.h"
 #include "log.h"
 #include "pubsub.h"
+#include "repl.h"
 #include "stats.h"
 #include "util.h"
 
@@ -28,36 +29,6 @@
 
 #define INFO_TTL_SAMPLE 1024 /* expiry index entries read per database for avg_ttl */
 
-typedef struct info_buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} info_buf;
-
-static void info_add(info_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void info_add(info_buf *b, const char *fmt, ...)
-{
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0 || b->oom)
-            return;
-        if (b->p && b->len + (size_t)n < b->cap) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = (b->cap + (size_t)n + 1) * 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-}
 
 static long long rss_bytes(void)
 {
@@ -83,21 +54,21 @@ static int section_wanted(cmd_ctx *x, const char *name, int is_default)
     return 0;
 }
 
-static void info_section(info_buf *b, const char *title)
+static void info_section(srv_text *b, const char *title)
 {
     if (b->len)
-        info_add(b, "\r\n");
-    info_add(b, "# %s\r\n", title);
+        srv_text_add(b, "\r\n");
+    srv_text_add(b, "# %s\r\n", title);
 }
 
 void cmd_info(cmd_ctx *x)
 {
-    info_buf b = {0};
+    srv_text b = {0};
     uint64_t now = srv_mstime();
     uint64_t up = (now - srv.start_ms) / 1000;
     if (section_wanted(x, "server", 1)) {
         info_section(&b, "Server");
-        info_add(&b, "redis_version:%s\r\noxistore_version:%s\r\nredis_git_sha1:00000000\r\n"
+        srv_text_add(&b, "redis_version:%s\r\noxistore_version:%s\r\nredis_git_sha1:00000000\r\n"
                      "redis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\n"
                      "os:Linux\r\narch_bits:%d\r\nmultiplexing_api:epoll\r\n"
                      "process_id:%lld\r\nprocess_supervised:no\r\nrun_id:%s\r\n"
@@ -111,7 +82,7 @@ void cmd_info(cmd_ctx *x)
     }
     if (section_wanted(x, "clients", 1)) {
         info_section(&b, "Clients");
-        info_add(&b, "connected_clients:%d\r\ncluster_connections:0\r\nmaxclients:%lld\r\n"
+        srv_text_add(&b, "connected_clients:%d\r\ncluster_connections:0\r\nmaxclients:%lld\r\n"
                      "client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\n"
                      "blocked_clients:%d\r\ntracking_clients:0\r\nclients_in_timeout_table:%d\r\n",
                  atomic_load(&srv.clients), srv.cfg.maxclients, block_count(), block_count());
@@ -119,12 +90,12 @@ void cmd_info(cmd_ctx *x)
     if (section_wanted(x, "memory", 1)) {
         long long rss = rss_bytes();
         info_section(&b, "Memory");
-        info_add(&b, "used_memory:%lld\r\nused_memory_human:%.2fM\r\nused_memory_rss:%lld\r\n"
+        srv_text_add(&b, "used_memory:%lld\r\nused_memory_human:%.2fM\r\nused_memory_rss:%lld\r\n"
                      "used_memory_peak:%lld\r\nmaxmemory:0\r\nmaxmemory_policy:noeviction\r\n"
                      "mem_allocator:libc\r\nlmdb_map_size:%zu\r\n",
                  rss, (double)rss / (1024 * 1024), rss, rss, ox_store_map_size(srv.store));
         size_t lua = script_memory();
-        info_add(&b, "used_memory_lua:%zu\r\nused_memory_vm_eval:%zu\r\n"
+        srv_text_add(&b, "used_memory_lua:%zu\r\nused_memory_vm_eval:%zu\r\n"
                      "used_memory_lua_human:%.2fK\r\nnumber_of_cached_scripts:%zu\r\n"
                      "number_of_functions:%zu\r\nused_memory_vm_functions:%zu\r\n",
                  lua, lua, (double)lua / 1024, script_count(), function_count(),
@@ -138,7 +109,7 @@ void cmd_info(cmd_ctx *x)
         ox_write_info wi;
         ox_store_write_info(srv.store, &wi);
         info_section(&b, "Persistence");
-        info_add(&b, "loading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\n"
+        srv_text_add(&b, "loading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\n"
                      "rdb_bgsave_in_progress:%d\r\nrdb_last_save_time:%llu\r\n"
                      "rdb_last_bgsave_status:%s\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n"
                      "aof_last_write_status:%s\r\nappendfsync:%s\r\ndata_file_size:%llu\r\n"
@@ -170,9 +141,10 @@ void cmd_info(cmd_ctx *x)
         long long channels, patterns, shards;
         pubsub_totals(&channels, &patterns, &shards);
         info_section(&b, "Stats");
-        info_add(&b, "total_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
+        srv_text_add(&b, "total_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
                      "instantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:%llu\r\n"
                      "total_net_output_bytes:%llu\r\nrejected_connections:%llu\r\n"
+                     "sync_full:%llu\r\nsync_partial_ok:%llu\r\nsync_partial_err:%llu\r\n"
                      "expired_keys:%llu\r\nexpired_time_cap_reached_count:%llu\r\n"
                      "expire_cycle_cpu_milliseconds:%llu\r\n"
                      "evicted_keys:0\r\nkeyspace_hits:0\r\nkeyspace_misses:0\r\n"
@@ -181,7 +153,9 @@ void cmd_info(cmd_ctx *x)
                      "members_reclaimed:%llu\r\n",
                  atomic_load(&srv.stats.connections), atomic_load(&srv.stats.commands),
                  atomic_load(&srv.stats.net_in), atomic_load(&srv.stats.net_out),
-                 atomic_load(&srv.stats.rejected), atomic_load(&srv.stats.expired),
+                 atomic_load(&srv.stats.rejected), atomic_load(&srv.stats.sync_full),
+                 atomic_load(&srv.stats.sync_partial_ok), atomic_load(&srv.stats.sync_partial_err),
+                 atomic_load(&srv.stats.expired),
                  atomic_load(&srv.stats.expire_time_cap),
                  atomic_load(&srv.stats.expire_cycle_us) / 1000, channels, patterns, shards,
                  atomic_load(&srv.stats.errors),
@@ -189,17 +163,17 @@ void cmd_info(cmd_ctx *x)
     }
     if (section_wanted(x, "replication", 1)) {
         info_section(&b, "Replication");
-        info_add(&b, "role:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\n"
-                     "master_replid:%s\r\nmaster_replid2:0000000000000000000000000000000000000000\r\n"
-                     "master_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\n"
-                     "repl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\n"
-                     "repl_backlog_histlen:0\r\n", srv.run_id);
+        char *repl = repl_info();
+        if (repl)
+            srv_text_add(&b, "%s", repl);
+        b.oom |= !repl;
+        free(repl);
     }
     if (section_wanted(x, "cpu", 1)) {
         struct rusage self;
         getrusage(RUSAGE_SELF, &self);
         info_section(&b, "CPU");
-        info_add(&b, "used_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\n"
+        srv_text_add(&b, "used_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\n"
                      "used_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\n",
                  (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec,
                  (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec);
@@ -209,7 +183,7 @@ void cmd_info(cmd_ctx *x)
         for (size_t i = 0; i < cmd_count + cmd_subcount; i++) {
             unsigned long long calls, usec, rejected, failed;
             if (stats_command(i, &calls, &usec, &rejected, &failed))
-                info_add(&b, "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,"
+                srv_text_add(&b, "cmdstat_%s:calls=%llu,usec=%llu,usec_per_call=%.2f,"
                              "rejected_calls=%llu,failed_calls=%llu\r\n",
                          cmd_by_slot(i)->name, calls, usec,
                          calls ? (double)(float)((float)usec / (float)calls) : 0.0, rejected,
@@ -222,7 +196,7 @@ void cmd_info(cmd_ctx *x)
         unsigned long long count;
         for (size_t i = 0; (code = stats_error(i, &count)); i++)
             if (count)
-                info_add(&b, "errorstat_%s:count=%llu\r\n", code, count);
+                srv_text_add(&b, "errorstat_%s:count=%llu\r\n", code, count);
     }
     if (section_wanted(x, "keyspace", 1)) {
         info_section(&b, "Keyspace");
@@ -237,7 +211,7 @@ void cmd_info(cmd_ctx *x)
             if (expires)
                 ox_avg_ttl(db[i], INFO_TTL_SAMPLE, &avg_ttl);
             if (keys)
-                info_add(&b, "db%d:keys=%llu,expires=%llu,avg_ttl=%llu\r\n", i,
+                srv_text_add(&b, "db%d:keys=%llu,expires=%llu,avg_ttl=%llu\r\n", i,
                          (unsigned long long)keys, (unsigned long long)expires,
                          (unsigned long long)avg_ttl);
         }
@@ -454,14 +428,9 @@ void cmd_time(cmd_ctx *x)
     resp_write_bulk_ll(x->out, (long long)(us % 1000000));
 }
 
-/* Replication is not there yet (issue #15): every server is a master without replicas, as
- * INFO replication says too. */
 void cmd_role(cmd_ctx *x)
 {
-    resp_write_array(x->out, 3);
-    resp_write_bulk(x->out, "master", 6);
-    resp_write_int(x->out, 0);
-    resp_write_array(x->out, 0);
+    repl_role_reply(x->out);
 }
 
 void cmd_lastsave(cmd_ctx *x)

@@ -34,6 +34,7 @@ static ox_table **committed;   /* the writer's mapping as of its last commit */
 static uint64_t version;       /* writer: the version srv.db has (committed or pending) */
 static uint64_t committed_version;
 static int dirty;              /* writer: the running batch swapped */
+static atomic_ullong epoch;    /* +1 per dbmap_reload: io->db of an older one is stale */
 
 /* The table number of database i in a snapshot's mapping, or -1 if malformed. */
 static int mapped_number(ox_snapshot *snap, int i)
@@ -189,7 +190,8 @@ int dbmap_view(srv_io *io)
     uint64_t g2 = atomic_load_explicit(&srv.dbgen, memory_order_acquire);
     /* Even and unchanged around the snapshot: no batch with a swap committed meanwhile,
      * so the snapshot holds version g1 / 2, and io->db is right if it is that version. */
-    if (g1 == g2 && !(g1 & 1) && io->db_valid && io->db_version == g1 / 2)
+    uint64_t e = atomic_load_explicit(&epoch, memory_order_acquire);
+    if (g1 == g2 && !(g1 & 1) && io->db_valid && io->db_version == g1 / 2 && io->db_epoch == e)
         return OX_OK;
     if (view_from_snapshot(io)) {
         io->db_valid = 0;
@@ -198,5 +200,35 @@ int dbmap_view(srv_io *io)
         return OX_ECORRUPT;
     }
     io->db_valid = 1;
+    io->db_epoch = e;
     return OX_OK;
+}
+
+void dbmap_reload_begin(void)
+{
+    atomic_store_explicit(&srv.dbgen, version * 2 + 1, memory_order_release);
+}
+
+void dbmap_reload(void)
+{
+    ox_snapshot *snap;
+    int rc = ox_snapshot_begin(srv.store, &snap);
+    if (rc == OX_OK) {
+        for (int i = 0; i < srv.ndb && rc == OX_OK; i++) {
+            int n = mapped_number(snap, i);
+            if (n < 0 || n >= ntabs || !tabs[n])
+                rc = OX_ECORRUPT;
+            else
+                srv.db[i] = tabs[n];
+        }
+        if (rc == OX_OK)
+            version = snapshot_version(snap);
+        ox_snapshot_end(snap);
+    }
+    if (rc != OX_OK) /* the master's file has more databases than this server: keep ours */
+        srv_log(SRV_LOG_WARNING, "Can't read the database map: %s", ox_strerror(rc));
+    memcpy(committed, srv.db, (size_t)srv.ndb * sizeof *srv.db);
+    committed_version = version;
+    atomic_fetch_add_explicit(&epoch, 1, memory_order_acq_rel);
+    atomic_store_explicit(&srv.dbgen, version * 2, memory_order_release);
 }

@@ -15,6 +15,13 @@ int dbmap_swap(ox_txn *txn, int a, int b);
 /* Writer, around the batch's commit: publishes (or, if it failed, undoes) its swaps. */
 void dbmap_precommit(void);
 void dbmap_postcommit(int committed_ok);
+/* Writer, when the store's content changed under the mapping (a replica's full sync, or
+ * its master's SWAPDB applied): _begin before the commit or the switch (readers then read
+ * the mapping from their snapshots), dbmap_reload after it, which reads the stored mapping
+ * into srv.db and starts a new epoch (mappings read before no longer count, whatever
+ * their version). */
+void dbmap_reload_begin(void);
+void dbmap_reload(void);
 /* I/O thread: makes sure io has a snapshot (io->snap) and the mapping that matches it
  * (io->db). OX_OK or the store's error. The snapshot ends with the burst, as before. */
 int dbmap_view(srv_io *io);

@@ -543,6 +543,11 @@ void function_batch_end(int ok)
     F.changed = F.reload = 0;
 }
 
+void function_stored_changed(void)
+{
+    F.reload = 1;
+}
+
 void function_load(cmd_ctx *x)
 {
     load l = {.txn = x->txn};

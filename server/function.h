@@ -42,6 +42,9 @@ void function_dump(cmd_ctx *x);
 void function_restore(cmd_ctx *x);
 /* Writer, after each batch's commit (ok: it committed). */
 void function_batch_end(int ok);
+/* Writer: the stored libraries changed behind the engine's back (a replica applied its
+ * master's FUNCTION LOAD, or loaded a full sync): function_batch_end reloads them. */
+void function_stored_changed(void);
 
 /* Any thread: FUNCTION STATS's reply. */
 void function_stats(resp_buf *out);

@@ -38,6 +38,7 @@ struct srv_io {
     resp_buf *scratch;      /* a refusal is written here when it must wait its turn */
     ox_table **db;          /* the database mapping that matches snap (dbmap_view) */
     uint64_t db_version;    /* the mapping version db was read at */
+    uint64_t db_epoch;      /* ... and the epoch (dbmap_reload) */
     int db_valid;
 };
 

@@ -16,6 +16,8 @@ enum job_kind {
     JOB_WSET_FREE,          /* no client (c NULL): free wset, whose client is gone */
     JOB_GONE,               /* c went away with jobs in flight: a blocked command of it is
                                released without a reply (block.c) */
+    JOB_REPL,               /* no client (c NULL): a replica's frame of its master's stream,
+                               a full sync's load, or a change of role (replica.h) */
     JOB_REPLY               /* a reply decided on the I/O thread (a refusal: unknown command,
                                arity, NOAUTH) for a client with jobs in flight: argv[0] holds
                                its bytes; the writer passes it by (barrier), and it is written
@@ -48,6 +50,11 @@ struct srv_job {
     srv_job *multi;
     int multi_n, ran, watched, has_client;
     watch_set *wset;        /* JOB_WSET_FREE */
+    /* JOB_REPL: what to do (REPL_OP_*), the stream offset after the frame (argv[0] holds
+     * its record, or a load's file path), the link it came on, the reloads it asks for. */
+    int repl_op;
+    unsigned repl_flags;
+    uint64_t repl_off, repl_gen;
 };
 
 

@@ -20,6 +20,8 @@
 #include "log.h"
 #include "notify.h"
 #include "pubsub.h"
+#include "repl.h"
+#include "replica.h"
 #include "script.h"
 #include "stats.h"
 #include "util.h"
@@ -189,7 +191,7 @@ int main(int argc, char **argv)
     int rc = 1;
     if (sfd < 0 || srv.shutdown_efd < 0 || open_store() || cmd_init() || stats_init() ||
         pubsub_init(srv.nio, client_deliver) || script_init() || function_init() ||
-        writer_start())
+        replica_init() || writer_start() || replica_start())
         goto out;
     if (io_start()) {
         io_stop();
@@ -201,12 +203,16 @@ int main(int argc, char **argv)
     srv_log(SRV_LOG_NOTICE, "Ready to accept connections");
     wait_for_shutdown(sfd);
     script_stop(); /* a script that never ends would hold the writer, and the exit, forever */
+    replica_stop(); /* no more of the master's stream */
+    repl_quiesce();
     io_stop(); /* stops accepting, drains and commits the writer's queue, closes clients */
     rc = 0;
 out:
     cmd_bgsave_join(); /* a BGSAVE still copying finishes before the store closes */
+    replica_stop();
     if (srv.writer)
         writer_stop();
+    repl_shutdown(); /* the replicas' threads, a full sync's backup among them */
     if (srv.store) {
         int crc = ox_store_close(srv.store);
         if (crc) {

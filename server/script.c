@@ -42,6 +42,7 @@
 
 #include "log.h"
 #include "lualibs.h"
+#include "replica.h"
 #include "script.h"
 #include "script_conv.h"
 #include "script_int.h"
@@ -464,6 +465,8 @@ static const cmd_def *lookup(lua_State *L, int argc)
     else if (S.ro && ((d->flags & CMD_WRITE) || d->fn == cmd_publish || d->fn == cmd_spublish))
         err = "Write commands are not allowed from read-only scripts."; /* PUBLISH: Redis's
                                                                            may_replicate */
+    else if ((d->flags & CMD_WRITE) && replica_refuses_writes())
+        err = "-READONLY You can't write against a read only replica.";
     if (err) {
         sconv_push_error(L, err, strlen(err));
         return NULL;

@@ -61,6 +61,9 @@ typedef struct srv_stats {
     atomic_ullong expired;           /* keys reclaimed by active expiry (expire.c) */
     atomic_ullong expire_cycle_us;   /* time active expiry's slices took */
     atomic_ullong expire_time_cap;   /* cycles that stopped at their time budget */
+    atomic_ullong sync_full;         /* replicas given a full sync (repl.c) */
+    atomic_ullong sync_partial_ok;   /* PSYNCs continued from the backlog */
+    atomic_ullong sync_partial_err;  /* PSYNCs that asked for an offset it did not hold */
 } srv_stats;
 
 /* The one server struct: everything the process shares. */

@@ -36,6 +36,16 @@ void srv_pairs_add(srv_pairs *p, const void *a, size_t alen, const void *b, size
 int srv_pairs_next(const srv_pairs *p, size_t *off, ox_val *a, ox_val *b);
 void srv_pairs_free(srv_pairs *p);
 
+/* A growing text appended to with printf's formats (INFO's sections): zero-initialise
+ * it, free p. Out of memory, oom is set and nothing more is appended (INFO answers an
+ * error then: it does not abort). */
+typedef struct srv_text {
+    char *p;
+    size_t len, cap;
+    int oom;
+} srv_text;
+void srv_text_add(srv_text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* For the command table's strings (cmd_command.c, keyspec.c). The next space-separated
  * word of [*p, end) into *w and *n, moving *p past it: 1, or 0 when only spaces are left. */
 int srv_next_word(const char **p, const char *end, const char **w, size_t *n);

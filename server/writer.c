@@ -31,6 +31,7 @@
 #include "log.h"
 #include "multi.h"
 #include "notify.h"
+#include "replica.h"
 #include "script.h"
 #include "util.h"
 #include "watch.h"
@@ -158,11 +159,19 @@ static srv_job *batch_part(srv_job *jobs, srv_job **last)
     if (rc == OX_OK)
         notify_observe(txn);
     size_t n = 0;
+    int repl_rc = OX_OK;
     srv_job *j = jobs;
     while (j) {
+        if (j != jobs && j->kind == JOB_REPL && j->repl_op >= REPL_OP_LOAD)
+            break; /* a load or a change of role runs alone, first (batch_run) */
         srv_job *cur = j, *before = *last;
         *last = cur;
         j = j->next;
+        if (cur->kind == JOB_REPL) { /* a replica's frame (replica.h) */
+            int jrc = replica_job(cur, rc == OX_OK && repl_rc == OX_OK ? txn : NULL);
+            repl_rc = repl_rc != OX_OK ? repl_rc : jrc;
+            continue;
+        }
         if (cur->kind == JOB_WSET_FREE) {
             watch_set_free(cur->wset);
             continue;
@@ -218,14 +227,17 @@ static srv_job *batch_part(srv_job *jobs, srv_job **last)
     /* SHUTDOWN NOSAVE ended a script of this batch: as in Redis, nothing of what it did
      * is saved, and the server is going away (its replies say the batch failed). */
     int dropped = script_dropped();
-    if (dropped && rc == OX_OK) {
+    if (rc == OX_OK && repl_rc == OX_OK)
+        repl_rc = replica_precommit(txn);
+    if ((dropped || repl_rc != OX_OK) && rc == OX_OK) {
         ox_txn_rollback(txn);
-        rc = OX_EIO;
+        rc = dropped ? OX_EIO : repl_rc;
     } else if (rc == OX_OK) {
         dbmap_precommit();
         rc = ox_txn_commit(txn);
     }
     dbmap_postcommit(rc == OX_OK);
+    replica_postcommit(rc == OX_OK); /* before function_batch_end: it may ask a reload */
     function_batch_end(rc == OX_OK); /* functions not stored are dropped */
     notify_commit(rc == OX_OK); /* the keyspace events of what it committed, or none */
     watch_batch_end(rc == OX_OK);
@@ -293,6 +305,13 @@ static void batch_run(srv_job *jobs)
 {
     srv_writer *w = srv.writer;
     while (jobs) {
+        if (jobs->kind == JOB_REPL && jobs->repl_op >= REPL_OP_LOAD) {
+            srv_job *next = jobs->next;
+            replica_load(jobs); /* outside any transaction */
+            job_free(jobs);
+            jobs = next;
+            continue;
+        }
         srv_job *last = NULL, *rest = batch_part(jobs, &last);
         last->next = NULL;
         batch_hand_back(jobs);
@@ -370,7 +389,9 @@ static void *writer_main(void *arg)
         else if (stop)
             break;
         requeue(w);
-        uint64_t sleep_ms = expire_run(), block_ms = block_timeouts(w);
+        /* A replica's keys expire by its master's stream, as Redis's replicas. */
+        uint64_t sleep_ms = replica_configured() ? 100 : expire_run();
+        uint64_t block_ms = block_timeouts(w);
         if (block_ms < sleep_ms)
             sleep_ms = block_ms;
         if (jobs || !sleep_ms)

@@ -1,0 +1,396 @@
+/* Replication (issue #15): a full sync of a loaded master while clients write, then a
+ * replica identical to it (oxistore-check dump of both, byte for byte); partial syncs
+ * after CLIENT KILL TYPE master and after a replica killed with SIGKILL and restarted
+ * (sync_full does not move); WAIT's exact counts and min-replicas-to-write; promotion
+ * with REPLICAOF NO ONE and the other replica following it with a partial sync; a
+ * replica's refusals, INFO replication and ROLE. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+
+#include "srv_util.h"
+
+T_MAIN_BEGIN;
+
+#define DEADLINE_MS 20000
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The reply to a command, shown in one line (sp_show), in a static buffer. */
+static const char *q(redisContext *c, const char *fmt, ...)
+{
+    static char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    sp_show(r, buf, sizeof buf);
+    freeReplyObject(r);
+    return buf;
+}
+
+static long long info_ll(redisContext *c, const char *section, const char *name)
+{
+    char v[64];
+    sp_info_field(c, section, name, v, sizeof v);
+    return v[0] ? atoll(v) : -1;
+}
+
+/* Starts a replica of m in scratch directory name (kept across restarts). */
+static int start_replica(srvp *r, const srvp *m, const char *name)
+{
+    char port[16];
+    snprintf(port, sizeof port, "%d", m->port);
+    const char *extra[] = {"--replicaof", "127.0.0.1", port, "--loglevel", "notice", NULL};
+    return sp_start_argv(r, name, extra);
+}
+
+/* Polls until the replica's link is up and it applied the master's whole stream so far.
+ * 1, or 0 at the deadline. */
+static int caught_up(redisContext *rc, redisContext *mc)
+{
+    uint64_t end = now_ms() + DEADLINE_MS;
+    while (now_ms() < end) {
+        char st[16];
+        sp_info_field(rc, "replication", "master_link_status", st, sizeof st);
+        long long want = info_ll(mc, "replication", "master_repl_offset");
+        if (!strcmp(st, "up") && info_ll(rc, "replication", "slave_repl_offset") >= want)
+            return 1;
+        usleep(20000);
+    }
+    return 0;
+}
+
+/* oxistore-check dump of the server's store (it runs beside the server), malloc'd. */
+static char *dump_of(const srvp *p, size_t *len)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "%s dump %s/oxistore.mdb -", OX_CHECK_BIN, p->dir);
+    FILE *f = popen(cmd, "r");
+    size_t cap = 1 << 20, n = 0;
+    char *buf = malloc(cap);
+    while (f && buf) {
+        if (n == cap)
+            buf = realloc(buf, cap *= 2);
+        size_t got = buf ? fread(buf + n, 1, cap - n, f) : 0;
+        if (!got)
+            break;
+        n += got;
+    }
+    if (f && pclose(f) != 0)
+        n = 0;
+    *len = n;
+    return buf;
+}
+
+/* 1 if both dumps are equal and not empty. */
+static int same_data(const srvp *a, const srvp *b, char *why, size_t cap)
+{
+    size_t la, lb;
+    char *da = dump_of(a, &la), *db = dump_of(b, &lb);
+    int same = la && la == lb && !memcmp(da, db, la);
+    if (!same) {
+        size_t at = 0;
+        while (at < la && at < lb && da[at] == db[at])
+            at++;
+        snprintf(why, cap, "dumps of %zu and %zu bytes differ at byte %zu", la, lb, at);
+    }
+    free(da);
+    free(db);
+    return same;
+}
+
+/* Loads a master with every type: strings (some expiring), hashes, lists, sets, zsets. */
+static void load(redisContext *c, int n)
+{
+    int sent = 0;
+    for (int i = 0; i < n; i++) {
+        redisAppendCommand(c, "SET s:%d v%d", i, i);
+        sent++;
+        if (i % 10 == 0) {
+            redisAppendCommand(c, "SET e:%d v EX 3600", i);
+            sent++;
+        }
+        if (i % 20 == 0) {
+            redisAppendCommand(c, "HSET h:%d f1 a f2 b f3 %d", i / 20, i);
+            redisAppendCommand(c, "RPUSH l:%d a b c %d", i / 20, i);
+            redisAppendCommand(c, "SADD t:%d x y %d", i / 20, i);
+            redisAppendCommand(c, "ZADD z:%d 1 a 2.5 b %d c", i / 20, i);
+            sent += 4;
+        }
+    }
+    for (int i = 0; i < sent; i++) {
+        redisReply *r;
+        if (redisGetReply(c, (void **)&r) != REDIS_OK)
+            break;
+        freeReplyObject(r);
+    }
+}
+
+struct writer {
+    srvp *m;
+    atomic_int stop;
+    int done;
+};
+
+/* Writes until told to stop: every type, deletions and expiry included. */
+static void *writer_main(void *arg)
+{
+    struct writer *w = arg;
+    redisContext *c = sp_connect(w->m);
+    for (int i = 0; c && !atomic_load(&w->stop); i++) {
+        redisAppendCommand(c, "INCR counter");
+        redisAppendCommand(c, "SET w:%d %d", i % 500, i);
+        redisAppendCommand(c, "HINCRBY h:%d f1x 1", i % 50);
+        redisAppendCommand(c, "LPUSH l:%d %d", i % 50, i);
+        redisAppendCommand(c, "ZINCRBY z:%d 1 m%d", i % 50, i % 7);
+        redisAppendCommand(c, "DEL s:%d", i * 7 % 2000);
+        redisAppendCommand(c, "PEXPIRE w:%d 600000", i % 500);
+        for (int k = 0; k < 7; k++) {
+            redisReply *r;
+            if (redisGetReply(c, (void **)&r) != REDIS_OK)
+                break;
+            freeReplyObject(r);
+        }
+        w->done++;
+    }
+    if (c)
+        redisFree(c);
+    return NULL;
+}
+
+static void full_sync_while_writing_gives_identical_data(void)
+{
+    srvp m = {0}, r = {0};
+    T_ASSERT(sp_start(&m, "fs_master") == 0);
+    redisContext *mc = sp_connect(&m);
+    T_ASSERT(mc);
+    load(mc, 20000);
+    struct writer w = {.m = &m};
+    pthread_t th;
+    pthread_create(&th, NULL, writer_main, &w);
+    while (w.done < 50) /* writes go on while the replica syncs */
+        usleep(1000);
+    T_ASSERT(start_replica(&r, &m, "fs_replica") == 0);
+    redisContext *rc = sp_connect(&r);
+    T_ASSERT(rc);
+    uint64_t end = now_ms() + DEADLINE_MS;
+    char st[16] = "";
+    while (now_ms() < end && strcmp(sp_info_field(rc, "replication", "master_link_status", st,
+                                                  sizeof st), "up"))
+        usleep(10000);
+    int before = w.done;
+    while (w.done < before + 50) /* ... and after it */
+        usleep(1000);
+    atomic_store(&w.stop, 1);
+    pthread_join(th, NULL);
+    T_EQ_STR(q(mc, "WAIT 1 10000"), ":1");
+    T_ASSERT(caught_up(rc, mc));
+    char why[128];
+    if (!same_data(&m, &r, why, sizeof why))
+        T_FAIL("replica after a full sync: %s", why);
+    T_EQ_STR(q(rc, "DBSIZE"), q(mc, "DBSIZE"));
+    T_EQ_STR(q(rc, "GET counter"), q(mc, "GET counter"));
+    T_EQ_INT(info_ll(mc, "stats", "sync_full"), 1);
+    redisFree(rc);
+    redisFree(mc);
+    T_EQ_INT(sp_stop_or_dump(&r), 0);
+    T_EQ_INT(sp_stop_or_dump(&m), 0);
+}
+
+static void partial_sync_after_link_drop_and_replica_sigkill(void)
+{
+    srvp m = {0}, r = {0};
+    T_ASSERT(sp_start(&m, "ps_master") == 0);
+    redisContext *mc = sp_connect(&m);
+    load(mc, 2000);
+    T_ASSERT(start_replica(&r, &m, "ps_replica") == 0);
+    redisContext *rc = sp_connect(&r);
+    T_ASSERT(caught_up(rc, mc));
+    T_EQ_INT(info_ll(mc, "stats", "sync_full"), 1);
+    /* The link dropped: the replica continues where it was. */
+    T_EQ_STR(q(rc, "CLIENT KILL TYPE master"), ":1");
+    for (int i = 0; i < 100; i++)
+        freeReplyObject(redisCommand(mc, "SET after_kill:%d %d", i, i));
+    T_ASSERT(caught_up(rc, mc));
+    T_EQ_STR(q(rc, "GET after_kill:99"), "$2 99");
+    T_EQ_INT(info_ll(mc, "stats", "sync_full"), 1);
+    T_EQ_INT(info_ll(mc, "stats", "sync_partial_ok"), 1);
+    /* The replica killed while the master writes, then restarted: it resumes from the
+     * offset its store holds. */
+    struct writer w = {.m = &m};
+    pthread_t th;
+    pthread_create(&th, NULL, writer_main, &w);
+    while (w.done < 200)
+        usleep(1000);
+    redisFree(rc);
+    sp_kill(&r);
+    int before = w.done;
+    while (w.done < before + 100)
+        usleep(1000);
+    atomic_store(&w.stop, 1);
+    pthread_join(th, NULL);
+    r.pid = 0;
+    T_ASSERT(start_replica(&r, &m, "ps_replica") == 0);
+    rc = sp_connect(&r);
+    T_ASSERT(caught_up(rc, mc));
+    T_EQ_INT(info_ll(mc, "stats", "sync_full"), 1);
+    T_EQ_INT(info_ll(mc, "stats", "sync_partial_ok"), 2);
+    T_EQ_STR(q(mc, "WAIT 1 10000"), ":1");
+    char why[128];
+    if (!same_data(&m, &r, why, sizeof why))
+        T_FAIL("replica after two partial syncs: %s", why);
+    redisFree(rc);
+    redisFree(mc);
+    T_EQ_INT(sp_stop_or_dump(&r), 0);
+    T_EQ_INT(sp_stop_or_dump(&m), 0);
+}
+
+static void wait_counts_and_min_replicas(void)
+{
+    srvp m = {0}, r = {0};
+    T_ASSERT(sp_start(&m, "w_master") == 0);
+    redisContext *mc = sp_connect(&m);
+    T_EQ_STR(q(mc, "WAIT 0 0"), ":0");
+    T_EQ_STR(q(mc, "WAIT 1 50"), ":0"); /* nobody to wait for: its timeout */
+    T_EQ_STR(q(mc, "WAIT x 1"), "-ERR value is not an integer or out of range");
+    T_EQ_STR(q(mc, "WAIT 1 -1"), "-ERR timeout is negative");
+    T_ASSERT(start_replica(&r, &m, "w_replica") == 0);
+    redisContext *rc = sp_connect(&r);
+    T_ASSERT(caught_up(rc, mc));
+    T_EQ_STR(q(mc, "SET k v"), "+OK");
+    T_EQ_STR(q(mc, "WAIT 1 0"), ":1");
+    T_EQ_STR(q(mc, "WAIT 2 100"), ":1");
+    T_EQ_STR(q(rc, "GET k"), "$1 v");
+    T_EQ_STR(q(rc, "WAIT 1 1"), "-ERR WAIT cannot be used with replica instances. Please also "
+             "note that since Redis 4.0 if a replica is configured to be writable (which is "
+             "not the default) writes to replicas are just local and are not propagated.");
+    T_EQ_STR(q(mc, "CONFIG SET min-replicas-to-write 2"), "+OK");
+    T_EQ_STR(q(mc, "SET k2 v"), "-NOREPLICAS Not enough good replicas to write.");
+    T_EQ_STR(q(mc, "GET k"), "$1 v");
+    T_EQ_STR(q(mc, "CONFIG SET min-replicas-to-write 1"), "+OK");
+    T_EQ_STR(q(mc, "SET k2 v"), "+OK");
+    /* The replica gone: writes are refused again. */
+    redisFree(rc);
+    T_EQ_INT(sp_stop_or_dump(&r), 0);
+    uint64_t end = now_ms() + DEADLINE_MS;
+    const char *got = "";
+    while (now_ms() < end && strcmp(got = q(mc, "SET k3 v"),
+                                    "-NOREPLICAS Not enough good replicas to write."))
+        usleep(20000);
+    T_EQ_STR(got, "-NOREPLICAS Not enough good replicas to write.");
+    T_EQ_STR(q(mc, "GET k3"), "(nil)");
+    redisFree(mc);
+    T_EQ_INT(sp_stop_or_dump(&m), 0);
+}
+
+static void promotion_keeps_the_other_replica_partial(void)
+{
+    srvp m = {0}, r1 = {0}, r2 = {0};
+    T_ASSERT(sp_start(&m, "p_master") == 0);
+    redisContext *mc = sp_connect(&m);
+    load(mc, 1000);
+    T_ASSERT(start_replica(&r1, &m, "p_r1") == 0);
+    T_ASSERT(start_replica(&r2, &m, "p_r2") == 0);
+    redisContext *c1 = sp_connect(&r1), *c2 = sp_connect(&r2);
+    T_ASSERT(caught_up(c1, mc) && caught_up(c2, mc));
+    T_EQ_STR(q(mc, "SET before x"), "+OK");
+    T_EQ_STR(q(mc, "WAIT 2 10000"), ":2");
+    T_EQ_INT(sp_stop_or_dump(&m), 0);
+    T_EQ_STR(q(c1, "REPLICAOF NO ONE"), "+OK");
+    T_EQ_STR(q(c1, "SET after y"), "+OK");
+    char port[16];
+    snprintf(port, sizeof port, "%d", r1.port);
+    T_EQ_STR(q(c2, "REPLICAOF 127.0.0.1 %s", port), "+OK");
+    T_EQ_STR(q(c2, "REPLICAOF 127.0.0.1 %s", port), "+OK Already connected to specified master");
+    T_ASSERT(caught_up(c2, c1));
+    T_EQ_STR(q(c2, "GET after"), "$1 y");
+    T_EQ_STR(q(c2, "GET before"), "$1 x");
+    T_EQ_INT(info_ll(c1, "stats", "sync_full"), 0);
+    T_EQ_INT(info_ll(c1, "stats", "sync_partial_ok"), 1);
+    char v[64];
+    T_EQ_STR(sp_info_field(c1, "replication", "role", v, sizeof v), "master");
+    T_EQ_STR(q(c1, "WAIT 1 10000"), ":1");
+    char why[128];
+    if (!same_data(&r1, &r2, why, sizeof why))
+        T_FAIL("the replica of the promoted one: %s", why);
+    redisFree(c1);
+    redisFree(c2);
+    redisFree(mc);
+    T_EQ_INT(sp_stop_or_dump(&r2), 0);
+    T_EQ_INT(sp_stop_or_dump(&r1), 0);
+}
+
+static void replica_refusals_info_and_role(void)
+{
+    srvp m = {0}, r = {0};
+    T_ASSERT(sp_start(&m, "i_master") == 0);
+    redisContext *mc = sp_connect(&m);
+    T_ASSERT(start_replica(&r, &m, "i_replica") == 0);
+    redisContext *rc = sp_connect(&r);
+    T_ASSERT(caught_up(rc, mc));
+    T_EQ_STR(q(rc, "SET k v"), "-READONLY You can't write against a read only replica.");
+    T_EQ_STR(q(rc, "EVAL %s 0", "return redis.call('set','k','v')"),
+             "-READONLY You can't write against a read only replica. script: "
+             "d223ed8c7345b684e8ed044ed472601f536fa58b, on @user_script:1.");
+    T_EQ_STR(q(rc, "EVAL %s 0", "return redis.call('get','k')"), "(nil)");
+    T_EQ_STR(q(rc, "REPLICAOF 127.0.0.1 x"), "-ERR Invalid master port");
+    T_EQ_STR(q(rc, "REPLICAOF 127.0.0.1"),
+             "-ERR wrong number of arguments for 'replicaof' command");
+    T_EQ_STR(q(rc, "CONFIG SET replicaof x"),
+             "-ERR CONFIG SET failed (possibly related to argument 'replicaof') - can't set "
+             "immutable config");
+    char v[128], want[64];
+    snprintf(want, sizeof want, "127.0.0.1 %d", m.port);
+    redisReply *g = redisCommand(rc, "CONFIG GET replicaof");
+    T_ASSERT(g && g->type == REDIS_REPLY_ARRAY && g->elements == 2);
+    T_EQ_STR(g->element[1]->str, want);
+    freeReplyObject(g);
+    T_EQ_STR(sp_info_field(rc, "replication", "role", v, sizeof v), "slave");
+    T_EQ_STR(sp_info_field(rc, "replication", "master_link_status", v, sizeof v), "up");
+    T_EQ_STR(sp_info_field(rc, "replication", "slave_read_only", v, sizeof v), "1");
+    T_EQ_STR(sp_info_field(mc, "replication", "connected_slaves", v, sizeof v), "1");
+    T_EQ_STR(q(mc, "SET k v"), "+OK");
+    T_EQ_STR(q(mc, "WAIT 1 10000"), ":1");
+    long long off = info_ll(mc, "replication", "master_repl_offset");
+    snprintf(want, sizeof want, "ip=127.0.0.1,port=%d,state=online,offset=%lld,lag=", r.port,
+             off);
+    T_ASSERT(!strncmp(sp_info_field(mc, "replication", "slave0", v, sizeof v), want,
+                      strlen(want)));
+    redisReply *role = redisCommand(rc, "ROLE");
+    T_ASSERT(role && role->type == REDIS_REPLY_ARRAY && role->elements == 5);
+    T_EQ_STR(role->element[0]->str, "slave");
+    T_EQ_STR(role->element[3]->str, "connected");
+    T_EQ_INT(role->element[2]->integer, m.port);
+    T_EQ_INT(role->element[4]->integer, off);
+    freeReplyObject(role);
+    role = redisCommand(mc, "ROLE");
+    T_ASSERT(role && role->type == REDIS_REPLY_ARRAY && role->elements == 3);
+    T_EQ_STR(role->element[0]->str, "master");
+    T_EQ_INT(role->element[1]->integer, off);
+    T_ASSERT(role->element[2]->elements == 1);
+    freeReplyObject(role);
+    /* REPLICAOF NO ONE: a master again, writable. */
+    T_EQ_STR(q(rc, "REPLICAOF NO ONE"), "+OK");
+    T_EQ_STR(q(rc, "SET mine 1"), "+OK");
+    T_EQ_STR(sp_info_field(rc, "replication", "role", v, sizeof v), "master");
+    redisFree(rc);
+    redisFree(mc);
+    T_EQ_INT(sp_stop_or_dump(&r), 0);
+    T_EQ_INT(sp_stop_or_dump(&m), 0);
+}
+
+int main(void)
+{
+    T_RUN(full_sync_while_writing_gives_identical_data);
+    T_RUN(partial_sync_after_link_drop_and_replica_sigkill);
+    T_RUN(wait_counts_and_min_replicas);
+    T_RUN(promotion_keeps_the_other_replica_partial);
+    T_RUN(replica_refusals_info_and_role);
+    return T_MAIN_END();
+}
