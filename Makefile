@@ -116,7 +116,7 @@ $(S)/tests/server/fault_shim.so: tests/server/fault_shim.c
 $(S)/tests/server/test_diskfault $(S)/tests/server/test_refused $(S)/tests/server/test_pubsub \
   $(S)/tests/server/test_script: $(S)/tests/server/fault_shim.so
 $(S)/tests/server/test_pubsub: $(B)/oxistore-server # a memory bound measured without ASan
-$(S)/tests/server/test_repl: $(S)/oxistore-check # compares master's and replica's dumps
+$(S)/tests/server/test_repl $(S)/tests/server/test_sentinel: $(S)/oxistore-check # dumps compared
 
 # ---- oxistore-check (tools/): over liboxistore, proto/'s parser and writer, and keyspace/
 # (the database map's and collections' formats, the SET and EXPIRE argument grammars,

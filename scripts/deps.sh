@@ -9,12 +9,13 @@
 #                                    image-runtime), one a line, and installs nothing
 # With OX_DEPS_NO_INSTALL=1 it installs nothing and fails, naming what is missing (the
 # Dockerfile test runs the build stage's steps on the host this way: no network).
-# gnuplot-nox draws the throughput plot of `make bench` (BENCHMARKS.md).
+# gnuplot-nox draws the throughput plot of `make bench` (BENCHMARKS.md); python3-redis is
+# redis-py, whose Sentinel client the failover test asks for the new master.
 set -euo pipefail
 
 PKGS=(build-essential clang pkg-config liblmdb-dev lmdb-utils libevent-dev
       liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
-      libhiredis-dev redis-tools redis-server nutcracker gnuplot-nox)
+      libhiredis-dev redis-tools redis-server nutcracker gnuplot-nox python3-redis)
 # Debian bookworm names: the image is FROM debian:bookworm(-slim). The build packages must
 # stay a subset of PKGS (tests/docker/test_dockerfile.sh checks it) so that the test of
 # the build stage finds them installed. redis-tools in the runtime stage is for HEALTHCHECK.

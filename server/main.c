@@ -212,6 +212,7 @@ out:
     replica_stop();
     if (srv.writer)
         writer_stop();
+    replica_fini();
     repl_shutdown(); /* the replicas' threads, a full sync's backup among them */
     if (srv.store) {
         int crc = ox_store_close(srv.store);

@@ -681,12 +681,16 @@ void replica_stop(void)
     if (L.th_on)
         pthread_join(L.th, NULL);
     L.th_on = 0;
+}
+
+void replica_fini(void)
+{
     if (L.efd >= 0)
         close(L.efd);
     L.efd = -1;
     free(B.bytes);
     B.bytes = NULL;
-    B.cap = 0;
+    B.cap = B.len = 0;
 }
 
 long long replica_kill_link(void)

@@ -35,9 +35,12 @@
  * replica; a master forgets a stored state (it no longer follows anybody's stream). 0 or
  * -1 (logged). */
 int replica_init(void);
-/* Main thread: starts the link thread (after the writer), stops it (before the writer). */
+/* Main thread: starts the link thread (after the writer), stops it (before the writer;
+ * again is a no-op). */
 int replica_start(void);
 void replica_stop(void);
+/* Main thread, after the writer stopped: frees what the writer's side held. */
+void replica_fini(void);
 
 /* Any thread: 1 while this server is a replica (replicaof set), else 0. */
 int replica_configured(void);

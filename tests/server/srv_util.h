@@ -94,8 +94,18 @@ static inline int sp_wait_ready(int port, pid_t pid)
 /* Starts the server with extra "--directive value" arguments (NULL-terminated list) in the
  * directory `name` under the scratch dir, DEBUG enabled (kept across restarts of the same name). Polls
  * with a deadline until PING answers. Returns 0 or -1. */
+static inline int sp_start_conf(srvp *p, const char *bin, const char *name, const char *conf,
+                                const char *const *extra);
 static inline int sp_start_bin(srvp *p, const char *bin, const char *name,
                                const char *const *extra)
+{
+    return sp_start_conf(p, bin, name, NULL, extra);
+}
+
+/* sp_start_bin with a config file (conf: its path, NULL: none) before the arguments, as
+ * a server started from a file is (CONFIG REWRITE rewrites it). */
+static inline int sp_start_conf(srvp *p, const char *bin, const char *name, const char *conf,
+                                const char *const *extra)
 {
     const char *base = getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".";
     if (!p->port)
@@ -107,9 +117,14 @@ static inline int sp_start_bin(srvp *p, const char *bin, const char *name,
     snprintf(port, sizeof port, "%d", p->port);
     /* DEBUG is off by default, as in Redis 7.0: the tests turn it on (extra can turn it
      * off again: later directives win). */
-    const char *argv[64] = {bin, "--port", port, "--dir", p->dir, "--loglevel",
-                            "warning", "--io-threads", "2", "--enable-debug-command", "yes"};
-    int n = 11;
+    const char *argv[64] = {bin};
+    int n = 1;
+    if (conf)
+        argv[n++] = conf;
+    const char *common[] = {"--port", port, "--dir", p->dir, "--loglevel", "warning",
+                            "--io-threads", "2", "--enable-debug-command", "yes"};
+    for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
+        argv[n++] = common[i];
     for (int i = 0; extra && extra[i] && n < 62; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;

@@ -1,0 +1,257 @@
+/* Failover with Debian's Redis 7.0 Sentinel (issue #15): three Sentinels watch an
+ * oxistore master and two replicas, each started from a config file. Writes acknowledged
+ * by WAIT 2 before the master is killed with SIGKILL are all on the replica Sentinel
+ * promotes; the other replica follows it; the old master, restarted with the config
+ * Sentinel had rewritten, comes back as a replica of the new one with the same data; and
+ * redis-py's Sentinel client finds the new master and writes to it. */
+#include <stdarg.h>
+
+#include "srv_util.h"
+
+T_MAIN_BEGIN;
+
+#define NSENT 3
+#define KEYS 1000
+#define DEADLINE_MS 60000
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static const char *q(redisContext *c, const char *fmt, ...)
+{
+    static char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    sp_show(r, buf, sizeof buf);
+    freeReplyObject(r);
+    return buf;
+}
+
+/* Writes text into the file at path; 0 or -1. */
+static int write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    int rc = fputs(text, f) < 0 ? -1 : 0;
+    return fclose(f) || rc ? -1 : 0;
+}
+
+/* An oxistore node started from its own config file (path into conf), optionally a
+ * replica of master_port. */
+static int start_node(srvp *p, const char *name, int master_port, char *conf, size_t cap)
+{
+    const char *base = getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".";
+    snprintf(conf, cap, "%s/%s.conf", base, name);
+    char text[256] = "# a node of the Sentinel test\n";
+    if (master_port)
+        snprintf(text, sizeof text, "replicaof 127.0.0.1 %d\n", master_port);
+    if (write_file(conf, text))
+        return -1;
+    return sp_start_conf(p, OX_SERVER_BIN, name, conf, NULL);
+}
+
+static int start_sentinel(srvp *s, int idx, int master_port)
+{
+    const char *base = getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".";
+    s->port = sp_free_port();
+    snprintf(s->dir, sizeof s->dir, "%s/sentinel%d", base, idx);
+    snprintf(s->log, sizeof s->log, "%s/sentinel%d.log", base, idx);
+    mkdir(s->dir, 0755);
+    char conf[600], text[1024];
+    snprintf(conf, sizeof conf, "%s/sentinel.conf", s->dir);
+    snprintf(text, sizeof text,
+             "port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\n"
+             "sentinel monitor mymaster 127.0.0.1 %d 2\n"
+             "sentinel down-after-milliseconds mymaster 1000\n"
+             "sentinel failover-timeout mymaster 10000\n"
+             "sentinel parallel-syncs mymaster 2\n",
+             s->port, s->dir, s->log, master_port);
+    if (write_file(conf, text))
+        return -1;
+    s->pid = fork();
+    if (s->pid < 0)
+        return -1;
+    if (s->pid == 0) {
+        sp_die_with_parent();
+        execlp("redis-server", "redis-server", conf, "--sentinel", (char *)NULL);
+        _exit(127);
+    }
+    return sp_wait_ready(s->port, s->pid);
+}
+
+/* An integer a Sentinel reports of mymaster ("num-slaves", "num-other-sentinels"). */
+static long long sentinel_field(redisContext *c, const char *name)
+{
+    redisReply *r = redisCommand(c, "SENTINEL MASTER mymaster");
+    long long v = -1;
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2)
+        if (!strcmp(r->element[i]->str, name))
+            v = atoll(r->element[i + 1]->str);
+    freeReplyObject(r);
+    return v;
+}
+
+/* The port Sentinel names as mymaster's, or -1. */
+static int master_port_of(redisContext *c)
+{
+    redisReply *r = redisCommand(c, "SENTINEL GET-MASTER-ADDR-BY-NAME mymaster");
+    int port = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 ? atoi(r->element[1]->str)
+                                                                      : -1;
+    freeReplyObject(r);
+    return port;
+}
+
+/* 1 once c's ROLE says: a replica of port, connected. */
+static int follows(redisContext *c, int port)
+{
+    redisReply *r = redisCommand(c, "ROLE");
+    int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 5 &&
+             !strcmp(r->element[0]->str, "slave") && r->element[2]->integer == port &&
+             !strcmp(r->element[3]->str, "connected");
+    freeReplyObject(r);
+    return ok;
+}
+
+static char *dump_of(const srvp *p, size_t *len)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "%s dump %s/oxistore.mdb -", OX_CHECK_BIN, p->dir);
+    FILE *f = popen(cmd, "r");
+    size_t cap = 1 << 20, n = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (f && buf && (got = fread(buf + n, 1, cap - n, f)) > 0)
+        if ((n += got) == cap)
+            buf = realloc(buf, cap *= 2);
+    if (f && pclose(f) != 0)
+        n = 0;
+    *len = n;
+    return buf;
+}
+
+static int same_data(const srvp *a, const srvp *b)
+{
+    size_t la, lb;
+    char *da = dump_of(a, &la), *db = dump_of(b, &lb);
+    int same = la && la == lb && !memcmp(da, db, la);
+    free(da);
+    free(db);
+    return same;
+}
+
+static void sentinel_fails_over_and_the_old_master_rejoins(void)
+{
+    srvp node[3] = {{0}}, sent[NSENT] = {{0}};
+    char conf[3][600];
+    redisContext *nc[3] = {0}, *sc[NSENT] = {0};
+    T_ASSERT(start_node(&node[0], "node0", 0, conf[0], sizeof conf[0]) == 0);
+    T_ASSERT(start_node(&node[1], "node1", node[0].port, conf[1], sizeof conf[1]) == 0);
+    T_ASSERT(start_node(&node[2], "node2", node[0].port, conf[2], sizeof conf[2]) == 0);
+    for (int i = 0; i < 3; i++)
+        T_ASSERT((nc[i] = sp_connect(&node[i])) != NULL);
+    for (int i = 0; i < NSENT; i++) {
+        T_ASSERT(start_sentinel(&sent[i], i, node[0].port) == 0);
+        T_ASSERT((sc[i] = sp_connect(&sent[i])) != NULL);
+    }
+    /* Every Sentinel knows both replicas and the two other Sentinels. */
+    uint64_t end = now_ms() + DEADLINE_MS;
+    int ready = 0;
+    while (!ready && now_ms() < end) {
+        ready = 1;
+        for (int i = 0; i < NSENT; i++)
+            ready &= sentinel_field(sc[i], "num-slaves") == 2 &&
+                     sentinel_field(sc[i], "num-other-sentinels") == NSENT - 1;
+        if (!ready)
+            usleep(100000);
+    }
+    T_ASSERT(ready);
+    for (int i = 0; i < KEYS; i++)
+        redisAppendCommand(nc[0], "SET key:%d %d", i, i);
+    for (int i = 0; i < KEYS; i++) {
+        redisReply *r;
+        T_ASSERT(redisGetReply(nc[0], (void **)&r) == REDIS_OK);
+        freeReplyObject(r);
+    }
+    T_EQ_STR(q(nc[0], "WAIT 2 10000"), ":2");
+    /* The master dies. */
+    redisFree(nc[0]);
+    nc[0] = NULL;
+    sp_kill(&node[0]);
+    uint64_t killed = now_ms();
+    int np = -1;
+    while (now_ms() < end && ((np = master_port_of(sc[0])) == node[0].port || np < 0))
+        usleep(50000);
+    T_ASSERT(np == node[1].port || np == node[2].port);
+    uint64_t failover_ms = now_ms() - killed;
+    int nm = np == node[1].port ? 1 : 2, other = 3 - nm;
+    /* Sentinel's failover closes the normal clients (CLIENT KILL TYPE normal): ours too. */
+    for (int i = 1; i < 3; i++) {
+        redisFree(nc[i]);
+        T_ASSERT((nc[i] = sp_connect(&node[i])) != NULL);
+    }
+    T_EQ_STR(q(nc[nm], "GET key:%d", KEYS - 1), "$3 999");
+    T_EQ_STR(q(nc[nm], "DBSIZE"), ":1000");
+    while (now_ms() < end && !follows(nc[other], node[nm].port)) {
+        usleep(50000);
+        if (nc[other]->err) { /* its reconfiguration closes us again */
+            redisFree(nc[other]);
+            T_ASSERT((nc[other] = sp_connect(&node[other])) != NULL);
+        }
+    }
+    T_ASSERT(follows(nc[other], node[nm].port));
+    /* The old master comes back with its config file, which Sentinel rewrites. */
+    node[0].pid = 0;
+    T_ASSERT(sp_start_conf(&node[0], OX_SERVER_BIN, "node0", conf[0], NULL) == 0);
+    T_ASSERT((nc[0] = sp_connect(&node[0])) != NULL);
+    while (now_ms() < end && !follows(nc[0], node[nm].port)) {
+        usleep(100000);
+        if (nc[0]->err) {
+            redisFree(nc[0]);
+            T_ASSERT((nc[0] = sp_connect(&node[0])) != NULL);
+        }
+    }
+    T_ASSERT(follows(nc[0], node[nm].port));
+    T_EQ_STR(q(nc[nm], "SET after failover"), "+OK");
+    T_EQ_STR(q(nc[nm], "WAIT 2 10000"), ":2");
+    T_ASSERT(same_data(&node[nm], &node[other]));
+    T_ASSERT(same_data(&node[nm], &node[0]));
+    /* redis-py's Sentinel client finds the new master and writes to it. */
+    char cmd[1024], out[256] = "";
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"from redis.sentinel import Sentinel; "
+             "s = Sentinel([('127.0.0.1', %d)], socket_timeout=5); "
+             "m = s.master_for('mymaster', socket_timeout=5); m.set('py', 'yes'); "
+             "print(s.discover_master('mymaster')[1], m.get('py').decode())\"",
+             sent[1].port);
+    FILE *f = popen(cmd, "r");
+    T_ASSERT(f);
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = '\0';
+    T_EQ_INT(pclose(f), 0);
+    char want[64];
+    snprintf(want, sizeof want, "%d yes\n", node[nm].port);
+    T_EQ_STR(out, want);
+    printf("failover: the new master named %llu ms after the SIGKILL\n",
+           (unsigned long long)failover_ms);
+    for (int i = 0; i < NSENT; i++) {
+        redisFree(sc[i]);
+        sp_kill(&sent[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        redisFree(nc[i]);
+        T_EQ_INT(sp_stop_or_dump(&node[i]), 0);
+    }
+}
+
+int main(void)
+{
+    T_RUN(sentinel_fails_over_and_the_old_master_rejoins);
+    return T_MAIN_END();
+}
