@@ -567,4 +567,63 @@ static inline size_t sp_show_deep(const redisReply *r, char *buf, size_t cap)
         T_EQ_STR(t_b_, (want));                                                         \
     } while (0)
 
+/* ---- replication tests (test_repl, test_sentinel) ---- */
+
+static inline uint64_t sp_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The reply to a command, shown in one line (sp_show), in a static buffer. */
+static inline const char *sp_q(redisContext *c, const char *fmt, ...)
+{
+    static char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    sp_show(r, buf, sizeof buf);
+    freeReplyObject(r);
+    return buf;
+}
+
+#ifdef OX_CHECK_BIN
+/* oxistore-check dump of the server's store (it runs beside the server), malloc'd; *len 0
+ * if the tool failed. */
+static inline char *sp_dump(const srvp *p, size_t *len)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "%s dump %s/oxistore.mdb -", OX_CHECK_BIN, p->dir);
+    FILE *f = popen(cmd, "r");
+    size_t cap = 1 << 20, n = 0, got;
+    char *buf = malloc(cap);
+    while (f && buf && (got = fread(buf + n, 1, cap - n, f)) > 0)
+        if ((n += got) == cap)
+            buf = realloc(buf, cap *= 2);
+    if (f && pclose(f) != 0)
+        n = 0;
+    *len = n;
+    return buf;
+}
+
+/* 1 if both servers' dumps are equal and not empty; else 0, with why saying where. */
+static inline int sp_same_data(const srvp *a, const srvp *b, char *why, size_t cap)
+{
+    size_t la, lb;
+    char *da = sp_dump(a, &la), *db = sp_dump(b, &lb);
+    int same = la && la == lb && !memcmp(da, db, la);
+    if (!same) {
+        size_t at = 0;
+        while (at < la && at < lb && da[at] == db[at])
+            at++;
+        snprintf(why, cap, "dumps of %zu and %zu bytes differ at byte %zu", la, lb, at);
+    }
+    free(da);
+    free(db);
+    return same;
+}
+#endif
+
 #endif

@@ -14,26 +14,6 @@ T_MAIN_BEGIN;
 
 #define DEADLINE_MS 20000
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* The reply to a command, shown in one line (sp_show), in a static buffer. */
-static const char *q(redisContext *c, const char *fmt, ...)
-{
-    static char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    sp_show(r, buf, sizeof buf);
-    freeReplyObject(r);
-    return buf;
-}
-
 static long long info_ll(redisContext *c, const char *section, const char *name)
 {
     char v[64];
@@ -54,8 +34,8 @@ static int start_replica(srvp *r, const srvp *m, const char *name)
  * 1, or 0 at the deadline. */
 static int caught_up(redisContext *rc, redisContext *mc)
 {
-    uint64_t end = now_ms() + DEADLINE_MS;
-    while (now_ms() < end) {
+    uint64_t end = sp_now_ms() + DEADLINE_MS;
+    while (sp_now_ms() < end) {
         char st[16];
         sp_info_field(rc, "replication", "master_link_status", st, sizeof st);
         long long want = info_ll(mc, "replication", "master_repl_offset");
@@ -64,45 +44,6 @@ static int caught_up(redisContext *rc, redisContext *mc)
         usleep(20000);
     }
     return 0;
-}
-
-/* oxistore-check dump of the server's store (it runs beside the server), malloc'd. */
-static char *dump_of(const srvp *p, size_t *len)
-{
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "%s dump %s/oxistore.mdb -", OX_CHECK_BIN, p->dir);
-    FILE *f = popen(cmd, "r");
-    size_t cap = 1 << 20, n = 0;
-    char *buf = malloc(cap);
-    while (f && buf) {
-        if (n == cap)
-            buf = realloc(buf, cap *= 2);
-        size_t got = buf ? fread(buf + n, 1, cap - n, f) : 0;
-        if (!got)
-            break;
-        n += got;
-    }
-    if (f && pclose(f) != 0)
-        n = 0;
-    *len = n;
-    return buf;
-}
-
-/* 1 if both dumps are equal and not empty. */
-static int same_data(const srvp *a, const srvp *b, char *why, size_t cap)
-{
-    size_t la, lb;
-    char *da = dump_of(a, &la), *db = dump_of(b, &lb);
-    int same = la && la == lb && !memcmp(da, db, la);
-    if (!same) {
-        size_t at = 0;
-        while (at < la && at < lb && da[at] == db[at])
-            at++;
-        snprintf(why, cap, "dumps of %zu and %zu bytes differ at byte %zu", la, lb, at);
-    }
-    free(da);
-    free(db);
-    return same;
 }
 
 /* Loads a master with every type: strings (some expiring), hashes, lists, sets, zsets. */
@@ -179,9 +120,9 @@ static void full_sync_while_writing_gives_identical_data(void)
     T_ASSERT(start_replica(&r, &m, "fs_replica") == 0);
     redisContext *rc = sp_connect(&r);
     T_ASSERT(rc);
-    uint64_t end = now_ms() + DEADLINE_MS;
+    uint64_t end = sp_now_ms() + DEADLINE_MS;
     char st[16] = "";
-    while (now_ms() < end && strcmp(sp_info_field(rc, "replication", "master_link_status", st,
+    while (sp_now_ms() < end && strcmp(sp_info_field(rc, "replication", "master_link_status", st,
                                                   sizeof st), "up"))
         usleep(10000);
     int before = w.done;
@@ -189,13 +130,13 @@ static void full_sync_while_writing_gives_identical_data(void)
         usleep(1000);
     atomic_store(&w.stop, 1);
     pthread_join(th, NULL);
-    T_EQ_STR(q(mc, "WAIT 1 10000"), ":1");
+    T_EQ_STR(sp_q(mc, "WAIT 1 10000"), ":1");
     T_ASSERT(caught_up(rc, mc));
     char why[128];
-    if (!same_data(&m, &r, why, sizeof why))
+    if (!sp_same_data(&m, &r, why, sizeof why))
         T_FAIL("replica after a full sync: %s", why);
-    T_EQ_STR(q(rc, "DBSIZE"), q(mc, "DBSIZE"));
-    T_EQ_STR(q(rc, "GET counter"), q(mc, "GET counter"));
+    T_EQ_STR(sp_q(rc, "DBSIZE"), sp_q(mc, "DBSIZE"));
+    T_EQ_STR(sp_q(rc, "GET counter"), sp_q(mc, "GET counter"));
     T_EQ_INT(info_ll(mc, "stats", "sync_full"), 1);
     redisFree(rc);
     redisFree(mc);
@@ -214,11 +155,11 @@ static void partial_sync_after_link_drop_and_replica_sigkill(void)
     T_ASSERT(caught_up(rc, mc));
     T_EQ_INT(info_ll(mc, "stats", "sync_full"), 1);
     /* The link dropped: the replica continues where it was. */
-    T_EQ_STR(q(rc, "CLIENT KILL TYPE master"), ":1");
+    T_EQ_STR(sp_q(rc, "CLIENT KILL TYPE master"), ":1");
     for (int i = 0; i < 100; i++)
         freeReplyObject(redisCommand(mc, "SET after_kill:%d %d", i, i));
     T_ASSERT(caught_up(rc, mc));
-    T_EQ_STR(q(rc, "GET after_kill:99"), "$2 99");
+    T_EQ_STR(sp_q(rc, "GET after_kill:99"), "$2 99");
     T_EQ_INT(info_ll(mc, "stats", "sync_full"), 1);
     T_EQ_INT(info_ll(mc, "stats", "sync_partial_ok"), 1);
     /* The replica killed while the master writes, then restarted: it resumes from the
@@ -241,9 +182,9 @@ static void partial_sync_after_link_drop_and_replica_sigkill(void)
     T_ASSERT(caught_up(rc, mc));
     T_EQ_INT(info_ll(mc, "stats", "sync_full"), 1);
     T_EQ_INT(info_ll(mc, "stats", "sync_partial_ok"), 2);
-    T_EQ_STR(q(mc, "WAIT 1 10000"), ":1");
+    T_EQ_STR(sp_q(mc, "WAIT 1 10000"), ":1");
     char why[128];
-    if (!same_data(&m, &r, why, sizeof why))
+    if (!sp_same_data(&m, &r, why, sizeof why))
         T_FAIL("replica after two partial syncs: %s", why);
     redisFree(rc);
     redisFree(mc);
@@ -256,35 +197,35 @@ static void wait_counts_and_min_replicas(void)
     srvp m = {0}, r = {0};
     T_ASSERT(sp_start(&m, "w_master") == 0);
     redisContext *mc = sp_connect(&m);
-    T_EQ_STR(q(mc, "WAIT 0 0"), ":0");
-    T_EQ_STR(q(mc, "WAIT 1 50"), ":0"); /* nobody to wait for: its timeout */
-    T_EQ_STR(q(mc, "WAIT x 1"), "-ERR value is not an integer or out of range");
-    T_EQ_STR(q(mc, "WAIT 1 -1"), "-ERR timeout is negative");
+    T_EQ_STR(sp_q(mc, "WAIT 0 0"), ":0");
+    T_EQ_STR(sp_q(mc, "WAIT 1 50"), ":0"); /* nobody to wait for: its timeout */
+    T_EQ_STR(sp_q(mc, "WAIT x 1"), "-ERR value is not an integer or out of range");
+    T_EQ_STR(sp_q(mc, "WAIT 1 -1"), "-ERR timeout is negative");
     T_ASSERT(start_replica(&r, &m, "w_replica") == 0);
     redisContext *rc = sp_connect(&r);
     T_ASSERT(caught_up(rc, mc));
-    T_EQ_STR(q(mc, "SET k v"), "+OK");
-    T_EQ_STR(q(mc, "WAIT 1 0"), ":1");
-    T_EQ_STR(q(mc, "WAIT 2 100"), ":1");
-    T_EQ_STR(q(rc, "GET k"), "$1 v");
-    T_EQ_STR(q(rc, "WAIT 1 1"), "-ERR WAIT cannot be used with replica instances. Please also "
+    T_EQ_STR(sp_q(mc, "SET k v"), "+OK");
+    T_EQ_STR(sp_q(mc, "WAIT 1 0"), ":1");
+    T_EQ_STR(sp_q(mc, "WAIT 2 100"), ":1");
+    T_EQ_STR(sp_q(rc, "GET k"), "$1 v");
+    T_EQ_STR(sp_q(rc, "WAIT 1 1"), "-ERR WAIT cannot be used with replica instances. Please also "
              "note that since Redis 4.0 if a replica is configured to be writable (which is "
              "not the default) writes to replicas are just local and are not propagated.");
-    T_EQ_STR(q(mc, "CONFIG SET min-replicas-to-write 2"), "+OK");
-    T_EQ_STR(q(mc, "SET k2 v"), "-NOREPLICAS Not enough good replicas to write.");
-    T_EQ_STR(q(mc, "GET k"), "$1 v");
-    T_EQ_STR(q(mc, "CONFIG SET min-replicas-to-write 1"), "+OK");
-    T_EQ_STR(q(mc, "SET k2 v"), "+OK");
+    T_EQ_STR(sp_q(mc, "CONFIG SET min-replicas-to-write 2"), "+OK");
+    T_EQ_STR(sp_q(mc, "SET k2 v"), "-NOREPLICAS Not enough good replicas to write.");
+    T_EQ_STR(sp_q(mc, "GET k"), "$1 v");
+    T_EQ_STR(sp_q(mc, "CONFIG SET min-replicas-to-write 1"), "+OK");
+    T_EQ_STR(sp_q(mc, "SET k2 v"), "+OK");
     /* The replica gone: writes are refused again. */
     redisFree(rc);
     T_EQ_INT(sp_stop_or_dump(&r), 0);
-    uint64_t end = now_ms() + DEADLINE_MS;
+    uint64_t end = sp_now_ms() + DEADLINE_MS;
     const char *got = "";
-    while (now_ms() < end && strcmp(got = q(mc, "SET k3 v"),
+    while (sp_now_ms() < end && strcmp(got = sp_q(mc, "SET k3 v"),
                                     "-NOREPLICAS Not enough good replicas to write."))
         usleep(20000);
     T_EQ_STR(got, "-NOREPLICAS Not enough good replicas to write.");
-    T_EQ_STR(q(mc, "GET k3"), "(nil)");
+    T_EQ_STR(sp_q(mc, "GET k3"), "(nil)");
     redisFree(mc);
     T_EQ_INT(sp_stop_or_dump(&m), 0);
 }
@@ -299,25 +240,25 @@ static void promotion_keeps_the_other_replica_partial(void)
     T_ASSERT(start_replica(&r2, &m, "p_r2") == 0);
     redisContext *c1 = sp_connect(&r1), *c2 = sp_connect(&r2);
     T_ASSERT(caught_up(c1, mc) && caught_up(c2, mc));
-    T_EQ_STR(q(mc, "SET before x"), "+OK");
-    T_EQ_STR(q(mc, "WAIT 2 10000"), ":2");
+    T_EQ_STR(sp_q(mc, "SET before x"), "+OK");
+    T_EQ_STR(sp_q(mc, "WAIT 2 10000"), ":2");
     T_EQ_INT(sp_stop_or_dump(&m), 0);
-    T_EQ_STR(q(c1, "REPLICAOF NO ONE"), "+OK");
-    T_EQ_STR(q(c1, "SET after y"), "+OK");
+    T_EQ_STR(sp_q(c1, "REPLICAOF NO ONE"), "+OK");
+    T_EQ_STR(sp_q(c1, "SET after y"), "+OK");
     char port[16];
     snprintf(port, sizeof port, "%d", r1.port);
-    T_EQ_STR(q(c2, "REPLICAOF 127.0.0.1 %s", port), "+OK");
-    T_EQ_STR(q(c2, "REPLICAOF 127.0.0.1 %s", port), "+OK Already connected to specified master");
+    T_EQ_STR(sp_q(c2, "REPLICAOF 127.0.0.1 %s", port), "+OK");
+    T_EQ_STR(sp_q(c2, "REPLICAOF 127.0.0.1 %s", port), "+OK Already connected to specified master");
     T_ASSERT(caught_up(c2, c1));
-    T_EQ_STR(q(c2, "GET after"), "$1 y");
-    T_EQ_STR(q(c2, "GET before"), "$1 x");
+    T_EQ_STR(sp_q(c2, "GET after"), "$1 y");
+    T_EQ_STR(sp_q(c2, "GET before"), "$1 x");
     T_EQ_INT(info_ll(c1, "stats", "sync_full"), 0);
     T_EQ_INT(info_ll(c1, "stats", "sync_partial_ok"), 1);
     char v[64];
     T_EQ_STR(sp_info_field(c1, "replication", "role", v, sizeof v), "master");
-    T_EQ_STR(q(c1, "WAIT 1 10000"), ":1");
+    T_EQ_STR(sp_q(c1, "WAIT 1 10000"), ":1");
     char why[128];
-    if (!same_data(&r1, &r2, why, sizeof why))
+    if (!sp_same_data(&r1, &r2, why, sizeof why))
         T_FAIL("the replica of the promoted one: %s", why);
     redisFree(c1);
     redisFree(c2);
@@ -334,15 +275,15 @@ static void replica_refusals_info_and_role(void)
     T_ASSERT(start_replica(&r, &m, "i_replica") == 0);
     redisContext *rc = sp_connect(&r);
     T_ASSERT(caught_up(rc, mc));
-    T_EQ_STR(q(rc, "SET k v"), "-READONLY You can't write against a read only replica.");
-    T_EQ_STR(q(rc, "EVAL %s 0", "return redis.call('set','k','v')"),
+    T_EQ_STR(sp_q(rc, "SET k v"), "-READONLY You can't write against a read only replica.");
+    T_EQ_STR(sp_q(rc, "EVAL %s 0", "return redis.call('set','k','v')"),
              "-READONLY You can't write against a read only replica. script: "
              "d223ed8c7345b684e8ed044ed472601f536fa58b, on @user_script:1.");
-    T_EQ_STR(q(rc, "EVAL %s 0", "return redis.call('get','k')"), "(nil)");
-    T_EQ_STR(q(rc, "REPLICAOF 127.0.0.1 x"), "-ERR Invalid master port");
-    T_EQ_STR(q(rc, "REPLICAOF 127.0.0.1"),
+    T_EQ_STR(sp_q(rc, "EVAL %s 0", "return redis.call('get','k')"), "(nil)");
+    T_EQ_STR(sp_q(rc, "REPLICAOF 127.0.0.1 x"), "-ERR Invalid master port");
+    T_EQ_STR(sp_q(rc, "REPLICAOF 127.0.0.1"),
              "-ERR wrong number of arguments for 'replicaof' command");
-    T_EQ_STR(q(rc, "CONFIG SET replicaof x"),
+    T_EQ_STR(sp_q(rc, "CONFIG SET replicaof x"),
              "-ERR CONFIG SET failed (possibly related to argument 'replicaof') - can't set "
              "immutable config");
     char v[128], want[64];
@@ -355,8 +296,8 @@ static void replica_refusals_info_and_role(void)
     T_EQ_STR(sp_info_field(rc, "replication", "master_link_status", v, sizeof v), "up");
     T_EQ_STR(sp_info_field(rc, "replication", "slave_read_only", v, sizeof v), "1");
     T_EQ_STR(sp_info_field(mc, "replication", "connected_slaves", v, sizeof v), "1");
-    T_EQ_STR(q(mc, "SET k v"), "+OK");
-    T_EQ_STR(q(mc, "WAIT 1 10000"), ":1");
+    T_EQ_STR(sp_q(mc, "SET k v"), "+OK");
+    T_EQ_STR(sp_q(mc, "WAIT 1 10000"), ":1");
     long long off = info_ll(mc, "replication", "master_repl_offset");
     snprintf(want, sizeof want, "ip=127.0.0.1,port=%d,state=online,offset=%lld,lag=", r.port,
              off);
@@ -376,8 +317,8 @@ static void replica_refusals_info_and_role(void)
     T_ASSERT(role->element[2]->elements == 1);
     freeReplyObject(role);
     /* REPLICAOF NO ONE: a master again, writable. */
-    T_EQ_STR(q(rc, "REPLICAOF NO ONE"), "+OK");
-    T_EQ_STR(q(rc, "SET mine 1"), "+OK");
+    T_EQ_STR(sp_q(rc, "REPLICAOF NO ONE"), "+OK");
+    T_EQ_STR(sp_q(rc, "SET mine 1"), "+OK");
     T_EQ_STR(sp_info_field(rc, "replication", "role", v, sizeof v), "master");
     redisFree(rc);
     redisFree(mc);

@@ -14,25 +14,6 @@ T_MAIN_BEGIN;
 #define KEYS 1000
 #define DEADLINE_MS 60000
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static const char *q(redisContext *c, const char *fmt, ...)
-{
-    static char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    sp_show(r, buf, sizeof buf);
-    freeReplyObject(r);
-    return buf;
-}
-
 /* Writes text into the file at path; 0 or -1. */
 static int write_file(const char *path, const char *text)
 {
@@ -119,33 +100,6 @@ static int follows(redisContext *c, int port)
     return ok;
 }
 
-static char *dump_of(const srvp *p, size_t *len)
-{
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "%s dump %s/oxistore.mdb -", OX_CHECK_BIN, p->dir);
-    FILE *f = popen(cmd, "r");
-    size_t cap = 1 << 20, n = 0;
-    char *buf = malloc(cap);
-    size_t got;
-    while (f && buf && (got = fread(buf + n, 1, cap - n, f)) > 0)
-        if ((n += got) == cap)
-            buf = realloc(buf, cap *= 2);
-    if (f && pclose(f) != 0)
-        n = 0;
-    *len = n;
-    return buf;
-}
-
-static int same_data(const srvp *a, const srvp *b)
-{
-    size_t la, lb;
-    char *da = dump_of(a, &la), *db = dump_of(b, &lb);
-    int same = la && la == lb && !memcmp(da, db, la);
-    free(da);
-    free(db);
-    return same;
-}
-
 static void sentinel_fails_over_and_the_old_master_rejoins(void)
 {
     srvp node[3] = {{0}}, sent[NSENT] = {{0}};
@@ -161,9 +115,9 @@ static void sentinel_fails_over_and_the_old_master_rejoins(void)
         T_ASSERT((sc[i] = sp_connect(&sent[i])) != NULL);
     }
     /* Every Sentinel knows both replicas and the two other Sentinels. */
-    uint64_t end = now_ms() + DEADLINE_MS;
+    uint64_t end = sp_now_ms() + DEADLINE_MS;
     int ready = 0;
-    while (!ready && now_ms() < end) {
+    while (!ready && sp_now_ms() < end) {
         ready = 1;
         for (int i = 0; i < NSENT; i++)
             ready &= sentinel_field(sc[i], "num-slaves") == 2 &&
@@ -179,26 +133,26 @@ static void sentinel_fails_over_and_the_old_master_rejoins(void)
         T_ASSERT(redisGetReply(nc[0], (void **)&r) == REDIS_OK);
         freeReplyObject(r);
     }
-    T_EQ_STR(q(nc[0], "WAIT 2 10000"), ":2");
+    T_EQ_STR(sp_q(nc[0], "WAIT 2 10000"), ":2");
     /* The master dies. */
     redisFree(nc[0]);
     nc[0] = NULL;
     sp_kill(&node[0]);
-    uint64_t killed = now_ms();
+    uint64_t killed = sp_now_ms();
     int np = -1;
-    while (now_ms() < end && ((np = master_port_of(sc[0])) == node[0].port || np < 0))
+    while (sp_now_ms() < end && ((np = master_port_of(sc[0])) == node[0].port || np < 0))
         usleep(50000);
     T_ASSERT(np == node[1].port || np == node[2].port);
-    uint64_t failover_ms = now_ms() - killed;
+    uint64_t failover_ms = sp_now_ms() - killed;
     int nm = np == node[1].port ? 1 : 2, other = 3 - nm;
     /* Sentinel's failover closes the normal clients (CLIENT KILL TYPE normal): ours too. */
     for (int i = 1; i < 3; i++) {
         redisFree(nc[i]);
         T_ASSERT((nc[i] = sp_connect(&node[i])) != NULL);
     }
-    T_EQ_STR(q(nc[nm], "GET key:%d", KEYS - 1), "$3 999");
-    T_EQ_STR(q(nc[nm], "DBSIZE"), ":1000");
-    while (now_ms() < end && !follows(nc[other], node[nm].port)) {
+    T_EQ_STR(sp_q(nc[nm], "GET key:%d", KEYS - 1), "$3 999");
+    T_EQ_STR(sp_q(nc[nm], "DBSIZE"), ":1000");
+    while (sp_now_ms() < end && !follows(nc[other], node[nm].port)) {
         usleep(50000);
         if (nc[other]->err) { /* its reconfiguration closes us again */
             redisFree(nc[other]);
@@ -210,7 +164,7 @@ static void sentinel_fails_over_and_the_old_master_rejoins(void)
     node[0].pid = 0;
     T_ASSERT(sp_start_conf(&node[0], OX_SERVER_BIN, "node0", conf[0], NULL) == 0);
     T_ASSERT((nc[0] = sp_connect(&node[0])) != NULL);
-    while (now_ms() < end && !follows(nc[0], node[nm].port)) {
+    while (sp_now_ms() < end && !follows(nc[0], node[nm].port)) {
         usleep(100000);
         if (nc[0]->err) {
             redisFree(nc[0]);
@@ -218,10 +172,13 @@ static void sentinel_fails_over_and_the_old_master_rejoins(void)
         }
     }
     T_ASSERT(follows(nc[0], node[nm].port));
-    T_EQ_STR(q(nc[nm], "SET after failover"), "+OK");
-    T_EQ_STR(q(nc[nm], "WAIT 2 10000"), ":2");
-    T_ASSERT(same_data(&node[nm], &node[other]));
-    T_ASSERT(same_data(&node[nm], &node[0]));
+    T_EQ_STR(sp_q(nc[nm], "SET after failover"), "+OK");
+    T_EQ_STR(sp_q(nc[nm], "WAIT 2 10000"), ":2");
+    char why[128];
+    if (!sp_same_data(&node[nm], &node[other], why, sizeof why))
+        T_FAIL("the other replica: %s", why);
+    if (!sp_same_data(&node[nm], &node[0], why, sizeof why))
+        T_FAIL("the old master: %s", why);
     /* redis-py's Sentinel client finds the new master and writes to it. */
     char cmd[1024], out[256] = "";
     snprintf(cmd, sizeof cmd,
