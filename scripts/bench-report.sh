@@ -29,6 +29,13 @@
 #   zset    a sorted set of BENCH_ZSET members loaded into each server (ZADD, 1000 members per
 #           command, redis-cli --pipe): load rate, ZRANGEBYSCORE of 100 and ZRANK at random
 #           places, RSS against Redis's used_memory.
+#   repl    replication, oxistore against Redis, both durable (always / appendonly yes +
+#           always, replicas alike): SET c=50 on a master alone and with 2 replicas attached
+#           (goal: >= 0.9x of itself alone), on every core, and pinned (master and benchmark
+#           on CPU 0, replicas on CPU 1), the replica lag meanwhile (bench-util.py lag:
+#           from a write's acknowledgement to the replica serving it; goal < 1 s), then a full
+#           sync of BENCH_REPL_KEYS keys of 100 B: from the replica's start to a replica that
+#           serves the data (link up, sync done), against Redis's full sync of the same keys.
 #   large   BENCH_KEYS keys loaded into each server with redis-cli --pipe: load rate (goal
 #           >= 1.5x Redis), size on disk, RSS (goal: oxistore's anonymous RSS <=
 #           write-buffer-limit + 100 MiB), restart-to-first-reply after kill -9 right after the
@@ -46,10 +53,11 @@
 #   BENCH_LOAD_FSYNC  appendfsync of both servers in the large-dataset section (default always)
 #   BENCH_REWRITE_N     SETs per run of the disk section's rewrites (default 300000, 3 runs)
 #   BENCH_REWRITE_KEYS  their key space (default 100000)
+#   BENCH_REPL_KEYS keys of the replication section's full sync (default 10000000)
 #   BENCH_CLIENTS  client counts of the plot (default "1 2 5 10 20 50 100 200")
 #   BENCH_IO_THREADS  oxistore's io-threads (default: the server's, cores minus one, at least 1)
-#   BENCH_SECTIONS which sections to run (default "matrix types pubsub scripts plot disk zset
-#                  large")
+#   BENCH_SECTIONS which sections to run (default "matrix types pubsub scripts repl plot disk
+#                  zset large")
 #   BENCH_OUT      the report (default BENCHMARKS.md at the repository root)
 #   BENCH_PNG      the plot (default bench/throughput.png)
 # Usage: scripts/bench-report.sh [oxistore-server binary]
@@ -71,11 +79,13 @@ RW_N=${BENCH_REWRITE_N:-300000}
 RW_KEYS=${BENCH_REWRITE_KEYS:-100000}
 CLIENTS=${BENCH_CLIENTS:-1 2 5 10 20 50 100 200}
 IOT=${BENCH_IO_THREADS:-$(( $(nproc) > 2 ? $(nproc) - 1 : 1 ))}
-SECTIONS=${BENCH_SECTIONS:-matrix types pubsub scripts plot disk zset large}
+SECTIONS=${BENCH_SECTIONS:-matrix types pubsub scripts repl plot disk zset large}
+REPL_KEYS=${BENCH_REPL_KEYS:-10000000}
+PIN= RB_PIN= # CPUs a server, or redis-benchmark, is pinned to (taskset -c); empty: none
 OUT=${BENCH_OUT:-$top/BENCHMARKS.md}
 PNG=${BENCH_PNG:-$top/bench/throughput.png}
 util=$top/scripts/bench-util.py
-cmdline="BENCH_N=$N BENCH_REPEAT=$REPEAT BENCH_R=$R BENCH_KEYS=$KEYS BENCH_ZSET=$ZSET BENCH_ZRANK_N=$ZRANK_N BENCH_LARGE_D=$LARGE_D BENCH_LOAD_CHUNK=$CHUNK BENCH_LOAD_FSYNC=$LOAD_FSYNC BENCH_REWRITE_N=$RW_N BENCH_REWRITE_KEYS=$RW_KEYS BENCH_CLIENTS=\"$CLIENTS\" BENCH_IO_THREADS=$IOT BENCH_SECTIONS=\"$SECTIONS\" scripts/bench-report.sh"
+cmdline="BENCH_N=$N BENCH_REPEAT=$REPEAT BENCH_R=$R BENCH_KEYS=$KEYS BENCH_ZSET=$ZSET BENCH_ZRANK_N=$ZRANK_N BENCH_LARGE_D=$LARGE_D BENCH_LOAD_CHUNK=$CHUNK BENCH_LOAD_FSYNC=$LOAD_FSYNC BENCH_REWRITE_N=$RW_N BENCH_REWRITE_KEYS=$RW_KEYS BENCH_REPL_KEYS=$REPL_KEYS BENCH_CLIENTS=\"$CLIENTS\" BENCH_IO_THREADS=$IOT BENCH_SECTIONS=\"$SECTIONS\" scripts/bench-report.sh"
 
 mkdir -p "$top/build"
 work=$(mktemp -d "$top/build/bench-work.XXXXXX")
@@ -100,9 +110,9 @@ wait_ping() { # port pid
   echo "server on port $1 did not start" >&2; exit 1
 }
 # Each start sets PID (of the server) and returns when it answers PING (or, with nowait, at once).
-ox_start() { # port dir fsync [nowait]
+ox_start() { # port dir fsync [nowait]; PIN=cpu list: pinned with taskset
   mkdir -p "$2"
-  "$ox_bin" --port "$1" --dir "$2" --appendfsync "$3" --io-threads "$IOT" \
+  ${PIN:+taskset -c "$PIN"} "$ox_bin" --port "$1" --dir "$2" --appendfsync "$3" --io-threads "$IOT" \
     --loglevel warning >> "$2.log" 2>&1 &
   PID=$!; pids+=("$PID")
   [ "${4:-}" = nowait ] || wait_ping "$1" "$PID"
@@ -111,12 +121,34 @@ redis_start() { # port dir fsync(always|everysec|no) [nowait]
   mkdir -p "$2"
   local extra=(--appendonly no)
   [ "$3" = no ] || extra=(--appendonly yes --appendfsync "$3")
-  redis-server --port "$1" --bind 127.0.0.1 --save "" --dir "$2" --daemonize no \
+  ${PIN:+taskset -c "$PIN"} redis-server --port "$1" --bind 127.0.0.1 --save "" --dir "$2" --daemonize no \
     --loglevel warning "${extra[@]}" >> "$2.log" 2>&1 &
   PID=$!; pids+=("$PID")
   [ "${4:-}" = nowait ] || wait_ping "$1" "$PID"
 }
 srv_start() { if [ "$1" = ox ]; then shift; ox_start "$@"; else shift; redis_start "$@"; fi; }
+# A replica of 127.0.0.1:MASTER: kind port dir fsync master (PID set; returns at once).
+replica_start() {
+  mkdir -p "$3"
+  if [ "$1" = ox ]; then
+    ${PIN:+taskset -c "$PIN"} "$ox_bin" --port "$2" --dir "$3" --appendfsync "$4" --io-threads "$IOT" \
+      --loglevel warning --replicaof 127.0.0.1 "$5" >> "$3.log" 2>&1 &
+  else
+    ${PIN:+taskset -c "$PIN"} redis-server --port "$2" --bind 127.0.0.1 --save "" --dir "$3" --daemonize no \
+      --loglevel warning --appendonly yes --appendfsync "$4" --replicaof 127.0.0.1 "$5" \
+      >> "$3.log" 2>&1 &
+  fi
+  PID=$!; pids+=("$PID")
+}
+# Polls until the replica on port serves its master's data: link up, no sync in progress.
+wait_synced() {
+  for _ in $(seq 1 360000); do
+    [ "$(info_field "$1" replication master_link_status)" = up ] &&
+      [ "$(info_field "$1" replication master_sync_in_progress)" = 0 ] && return 0
+    sleep 0.01
+  done
+  echo "replica on port $1 did not sync" >&2; exit 1
+}
 kill9() { kill -9 "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 stop() { # port pid: SHUTDOWN, then wait for the process
   redis-cli -p "$1" shutdown >/dev/null 2>&1 || true
@@ -157,7 +189,7 @@ bench1() {
     *) args=(-t "${t,,}") ;;
   esac
   # the line of the test itself (LRANGE_100 is preceded by the LPUSH that fills its list)
-  redis-benchmark -p "$port" -c "$c" -P "$p" -n "$n" -r "$R" -d "$d" --csv "${args[@]}" 2>/dev/null \
+  ${RB_PIN:+taskset -c "$RB_PIN"} redis-benchmark -p "$port" -c "$c" -P "$p" -n "$n" -r "$R" -d "$d" --csv "${args[@]}" 2>/dev/null \
     | awk -F, -v want="$want" 'NR > 1 { gsub(/"/, ""); split($1, w, " "); if (w[1] == want) { print $2, $5, $7; exit } }' \
     | grep . || echo "0 0 0"
 }
@@ -309,6 +341,81 @@ scripts() {
   done
   rm -f "$resp"
   emit ""
+}
+
+# ---- section: repl -------------------------------------------------------------------------
+repl() {
+  emit "## Replication" "" \
+    "Both durable: oxistore \`appendfsync always\` against Redis \`appendonly yes\`," \
+    "\`appendfsync always\`, on the master and on its replicas alike. SET of 100 B at c=50," \
+    "$N requests per figure, median of $REPEAT runs: on a master alone, then with two" \
+    "replicas attached (synced first). The lag is measured meanwhile by \`bench-util.py lag\`:" \
+    "every 50 ms a SET on the master, then the time from its acknowledgement until a replica" \
+    "serves it (p50 / p99 / max). Goals: >= 0.9x of the master alone, lag < 1 s. A first" \
+    "run fills the key space (not counted). Two placements: everything on every core (the" \
+    "replicas then take CPU from the master: on 2 cores, three durable servers and the" \
+    "benchmark share them), and, with 2 cores or more, the master and redis-benchmark pinned" \
+    "to CPU 0 and the replicas to CPU 1 (\`taskset\`), as replicas on other machines would" \
+    "leave the master's CPU alone." "" \
+    "| server | placement | SET req/s alone | with 2 replicas | with / alone | lag p50 / p99 / max ms |" \
+    "| --- | --- | ---: | ---: | ---: | ---: |"
+  local kind mp r1 r2 mpid p1 p2 alone with lg lp i place
+  declare -A W
+  for place in shared pinned; do
+    [ "$place" = pinned ] && [ "$(nproc)" -lt 2 ] && continue
+    for kind in ox redis; do
+      log "repl: $kind, SET alone and with 2 replicas ($place)"
+      mp=$(free_port); r1=$(free_port); r2=$(free_port)
+      [ "$place" = pinned ] && PIN=0 RB_PIN=0
+      srv_start "$kind" "$mp" "$work/r-$kind-m" always; mpid=$PID
+      bench1 "$mp" SET 50 1 100 > /dev/null # fills the key space
+      alone=$(for (( i = 0; i < REPEAT; i++ )); do bench1 "$mp" SET 50 1 100; done | median_cols)
+      [ "$place" = pinned ] && PIN=1
+      replica_start "$kind" "$r1" "$work/r-$kind-1" always "$mp"; p1=$PID
+      replica_start "$kind" "$r2" "$work/r-$kind-2" always "$mp"; p2=$PID
+      PIN=
+      wait_ping "$r1" "$p1"; wait_ping "$r2" "$p2"; wait_synced "$r1"; wait_synced "$r2"
+      python3 "$util" lag "$mp" "$r1" > "$work/lag-$kind" & lp=$!
+      with=$(for (( i = 0; i < REPEAT; i++ )); do bench1 "$mp" SET 50 1 100; done | median_cols)
+      RB_PIN=
+      kill "$lp"; wait "$lp" 2>/dev/null || true
+      lg=$(cat "$work/lag-$kind")
+      set -- $alone; a=$1; set -- $with; W[$kind-$place]=$1
+      emit "| $( [ $kind = ox ] && echo oxistore || echo Redis ) | $place | $(fmt_rps "$a") | $(fmt_rps "$1") | **$(ratio "$1" "$a")x** | $(echo "$lg" | sed 's| | / |g') |"
+      kill9 "$p1"; kill9 "$p2"; stop "$mp" "$mpid" # a Redis replica refuses SHUTDOWN while it writes its first AOF
+      rm -rf "$work/r-$kind-m" "$work/r-$kind-1" "$work/r-$kind-2"
+    done
+  done
+  emit "" "With 2 replicas, oxistore against Redis: **$(ratio "${W[ox-shared]}" "${W[redis-shared]}")x** (shared)$( [ -n "${W[ox-pinned]:-}" ] && echo ", **$(ratio "${W[ox-pinned]}" "${W[redis-pinned]}")x** (pinned)")." ""
+  emit "### Full sync" "" \
+    "$REPL_KEYS keys of 100 B loaded into a master (\`redis-cli --pipe\`), then a replica" \
+    "started with \`--replicaof\`: seconds from its start until it serves the data (link up," \
+    "sync finished). oxistore sends a hot backup of its store file, loaded whole in place of" \
+    "the replica's; Redis sends an RDB." "" \
+    "| server | keys | seconds to a serving replica | DBSIZE on the replica |" \
+    "| --- | ---: | ---: | ---: |"
+  local resp=$work/keys-repl.resp t0 secs first n
+  declare -A S
+  for kind in ox redis; do
+    log "repl: $kind, full sync of $REPL_KEYS keys"
+    mp=$(free_port); r1=$(free_port)
+    srv_start "$kind" "$mp" "$work/f-$kind-m" always; mpid=$PID
+    for (( first = 0; first < REPL_KEYS; first += CHUNK )); do
+      n=$(( REPL_KEYS - first < CHUNK ? REPL_KEYS - first : CHUNK ))
+      "$util" gen "$first" "$n" 100 > "$resp"
+      load "$mp" "$resp"
+    done
+    rm -f "$resp"
+    t0=$(date +%s.%N)
+    replica_start "$kind" "$r1" "$work/f-$kind-1" always "$mp"; p1=$PID
+    wait_ping "$r1" "$p1"; wait_synced "$r1"
+    secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+    S[$kind]=$secs
+    emit "| $( [ $kind = ox ] && echo oxistore || echo Redis ) | $REPL_KEYS | $secs | $(redis-cli -p "$r1" dbsize) |"
+    kill9 "$p1"; stop "$mp" "$mpid"
+    rm -rf "$work/f-$kind-m" "$work/f-$kind-1"
+  done
+  emit "" "Time to a serving replica, oxistore / Redis: **$(ratio "${S[ox]}" "${S[redis]}")x** (lower is faster)." ""
 }
 
 # ---- section: types ------------------------------------------------------------------------
@@ -667,7 +774,7 @@ large() {
 # ---- run -------------------------------------------------------------------------------------
 : > "$md"
 for sec in $SECTIONS; do
-  case $sec in matrix|types|pubsub|scripts|plot|disk|zset|large) $sec ;; *) echo "unknown section $sec" >&2; exit 2 ;; esac
+  case $sec in matrix|types|pubsub|scripts|repl|plot|disk|zset|large) $sec ;; *) echo "unknown section $sec" >&2; exit 2 ;; esac
 done
 elapsed=$(( $(date +%s) - started ))
 

@@ -14,6 +14,10 @@
       polls GET KEY on 127.0.0.1:PORT (new connection when refused or closed, every 2 ms)
       until the reply is a value of SIZE bytes; prints the seconds since T0 (a Unix time,
       as `date +%s.%N` prints it). Exits 1 after TIMEOUT seconds (default 3600).
+  bench-util.py lag MASTER REPLICA
+      replica lag: every 50 ms sets bench:lag on 127.0.0.1:MASTER to a fresh value and, once
+      acknowledged, polls GET bench:lag on 127.0.0.1:REPLICA (every 0.5 ms) until it reads
+      that value; until SIGTERM, then prints "p50 p99 max" of those delays in ms.
   bench-util.py subscribe PORT CHANNEL N
       opens N connections to 127.0.0.1:PORT, each SUBSCRIBEd to CHANNEL; prints "ready"
       once every confirmation came, then reads and drops whatever arrives until SIGTERM
@@ -91,6 +95,36 @@ def waitget(port, key, size, t0, timeout):
     return 1
 
 
+def lag(mport, rport):
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+    m = socket.create_connection(("127.0.0.1", mport))
+    r = socket.create_connection(("127.0.0.1", rport))
+    mf, rf = m.makefile("rb"), r.makefile("rb")
+    get = b"*2\r\n$3\r\nGET\r\n$9\r\nbench:lag\r\n"
+    delays, i = [], 0
+    while not stop:
+        i += 1
+        v = b"%d" % i
+        m.sendall(b"*3\r\n$3\r\nSET\r\n$9\r\nbench:lag\r\n$%d\r\n%s\r\n" % (len(v), v))
+        read_reply(mf)
+        t0 = time.time()
+        while not stop:
+            r.sendall(get)
+            if read_reply(rf) == v:
+                delays.append(1000 * (time.time() - t0))
+                break
+            time.sleep(0.0005)
+        time.sleep(0.05)
+    delays.sort()
+    if not delays:
+        print("0 0 0")
+        return 0
+    q = lambda f: delays[min(len(delays) - 1, int(f * len(delays)))]
+    print("%.1f %.1f %.1f" % (q(0.5), q(0.99), delays[-1]), flush=True)
+    return 0
+
+
 def subscribe(port, channel, n):
     ch = channel.encode()
     req = b"*2\r\n$9\r\nSUBSCRIBE\r\n$%d\r\n%s\r\n" % (len(ch), ch)
@@ -135,6 +169,8 @@ def main(argv):
     if len(argv) >= 6 and argv[1] == "waitget":
         return waitget(int(argv[2]), argv[3], int(argv[4]), float(argv[5]),
                        float(argv[6]) if len(argv) > 6 else 3600.0)
+    if len(argv) >= 4 and argv[1] == "lag":
+        return lag(int(argv[2]), int(argv[3]))
     if len(argv) >= 5 and argv[1] == "subscribe":
         return subscribe(int(argv[2]), argv[3], int(argv[4]))
     sys.stderr.write(__doc__)

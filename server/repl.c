@@ -1,5 +1,6 @@
 /* repl.c — the replication stream, its backlog, and the master's side: PSYNC, REPLCONF,
  * the replicas' sender and ACK threads, WAIT, min-replicas, INFO and ROLE (see repl.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -85,6 +86,7 @@ static struct {
     repl_seqoff *seqs;        /* a ring of commits' frame ends, oldest first */
     size_t nseq, capseq, seq0;
     repl_replica *replicas;
+    int idle_senders;         /* senders waiting on `data`: a commit wakes them only then */
     repl_waiter *waiters;
     pthread_t cron;
     int cron_on, stop;
@@ -228,7 +230,8 @@ void repl_on_commit(void *arg, uint64_t seq, const void *rec, size_t len)
         append("\r\n", 2);
         seq_note(seq, R.off);
         trim();
-        pthread_cond_broadcast(&R.data);
+        if (R.idle_senders) /* a busy sender finds the bytes when it looks again */
+            pthread_cond_broadcast(&R.data);
     } else {
         R.pending_seq = seq;
     }
@@ -388,8 +391,11 @@ static void *sender_main(void *arg)
     unsigned char *buf = srv_xmalloc(REPL_SEND_MAX);
     while (ok) {
         pthread_mutex_lock(&R.mu);
-        while (!r->closing && r->pos == R.off)
+        while (!r->closing && r->pos == R.off) {
+            R.idle_senders++;
             pthread_cond_wait(&R.data, &R.mu);
+            R.idle_senders--;
+        }
         if (r->closing) {
             pthread_mutex_unlock(&R.mu);
             break;
@@ -579,8 +585,32 @@ static void *cron_main(void *arg)
 
 /* ---- life -------------------------------------------------------------------------------- */
 
+/* Removes what a crash left of full syncs in the data directory: a master's backups
+ * ("<dbfilename>.sync-<id>", and their ".tmp"), a replica's received file
+ * ("<dbfilename>.replica-sync"). */
+static void remove_stale_syncs(void)
+{
+    DIR *d = opendir(srv.cfg.dir);
+    if (!d)
+        return;
+    size_t n = strlen(srv.cfg.dbfilename);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *rest = e->d_name + n;
+        if (strncmp(e->d_name, srv.cfg.dbfilename, n) ||
+            (strncmp(rest, ".sync-", 6) && strcmp(rest, ".replica-sync")))
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", srv.cfg.dir, e->d_name);
+        if (unlink(path) == 0)
+            srv_log(SRV_LOG_NOTICE, "Removed %s, left by an unfinished full sync", path);
+    }
+    closedir(d);
+}
+
 int repl_init(uint64_t offset)
 {
+    remove_stale_syncs();
     pthread_mutex_lock(&R.mu);
     new_id(R.id);
     memset(R.id2, '0', REPL_ID_LEN);
@@ -823,6 +853,8 @@ void cmd_wait(cmd_ctx *x)
         resp_write_int(x->out, got);
         return;
     }
+    append(REPL_GETACK_FRAME, sizeof REPL_GETACK_FRAME - 1); /* acknowledge now, please */
+    pthread_cond_broadcast(&R.data);
     repl_waiter *w = srv_xcalloc(1, sizeof *w);
     w->c = x->c;
     w->offset = offset;

@@ -5,7 +5,9 @@
  *
  * The stream is the store's log: every commit's record (ox_store_on_commit) becomes one
  * frame "*2 $7 OXAPPLY $<n> <record>" (RESP, as Redis's stream of commands is), and a
- * "*1 $4 PING" goes in every REPL_PING_S seconds while replicas are connected. Offsets
+ * "*1 $4 PING" goes in every REPL_PING_S seconds while replicas are connected, and a
+ * "REPLCONF GETACK *" whenever a WAIT must wait (replicas acknowledge once a second, and
+ * at once after a GETACK). Offsets
  * are byte counts of the stream since its beginning, as Redis's master_repl_offset. A
  * replica applies each record in a transaction of its own store (ox_txn_apply) and, in
  * the same transaction, records the master's replication id and the offset after it.
@@ -60,6 +62,7 @@ void repl_feed(const void *bytes, size_t len, uint64_t offset);
 /* A frame's bytes: a record's is its head (written into out, its length returned), the
  * record, then "\r\n"; a PING's is REPL_PING_FRAME. */
 #define REPL_PING_FRAME "*1\r\n$4\r\nPING\r\n"
+#define REPL_GETACK_FRAME "*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n"
 #define REPL_FRAME_HEAD_MAX 48
 size_t repl_frame_head(char out[REPL_FRAME_HEAD_MAX], size_t reclen);
 

@@ -23,6 +23,7 @@
 #include "repl.h"
 #include "replica.h"
 #include "util.h"
+#include "watch.h"
 #include "writer.h"
 
 #define REPLICA_TABLE "repl"          /* key "master": "<replid> <offset>" */
@@ -32,7 +33,7 @@
 #define REPLICA_READ (64u << 10)
 
 /* What an applied frame asks to be reloaded after its commit (srv_job.repl_flags). */
-enum { RF_DBMAP = 1, RF_FUNCTIONS = 2 };
+enum { RF_DBMAP = 1, RF_FUNCTIONS = 2, RF_GETACK = 4 };
 
 /* Link states, as ROLE names them. */
 enum { LS_CONNECT, LS_CONNECTING, LS_HANDSHAKE, LS_SYNC, LS_CONNECTED };
@@ -65,7 +66,7 @@ static struct {
 
 /* The writer's batch: the frames applied in it, for the backlog. */
 static struct {
-    int any;
+    int any, applied;       /* frames in the batch, records among them */
     unsigned flags;
     uint64_t off;
     char *bytes;
@@ -510,8 +511,19 @@ static void stream(rd *r, uint64_t target)
                 j = repl_job(REPL_OP_APPLY, cmd.argv[1].ptr, cmd.argv[1].len, off, gen);
                 j->repl_flags = flags;
             } else {
-                /* PING, REPLCONF GETACK: offsets only (ACKs follow every commit) */
+                /* PING, REPLCONF GETACK: offsets only; a GETACK is answered once what
+                 * came before it is committed */
                 j = repl_job(REPL_OP_PING, NULL, 0, off, gen);
+                if (cmd.argc >= 2 && cmd_is(&cmd.argv[0], "replconf") &&
+                    cmd_is(&cmd.argv[1], "getack"))
+                    j->repl_flags = RF_GETACK;
+                else if (cmd.argc != 1 || !cmd_is(&cmd.argv[0], "ping"))
+                    rc = RESP_EPROTO; /* nothing else comes from a master */
+                if (rc == RESP_EPROTO) {
+                    job_free(j);
+                    srv_log(SRV_LOG_WARNING, "An unknown command in the master's stream");
+                    break;
+                }
             }
             bytes += cmd.wire_len;
             j->pipe_bytes = cmd.wire_len;
@@ -748,6 +760,9 @@ int replica_job(srv_job *j, ox_txn *txn)
             return rc;
         char head[REPL_FRAME_HEAD_MAX];
         batch_add(head, repl_frame_head(head, j->argv[0].len), j->argv[0].ptr, j->argv[0].len);
+        B.applied = 1;
+    } else if (j->repl_flags & RF_GETACK) {
+        batch_add(REPL_GETACK_FRAME, sizeof REPL_GETACK_FRAME - 1, NULL, 0);
     } else {
         batch_add(REPL_PING_FRAME, sizeof REPL_PING_FRAME - 1, NULL, 0);
     }
@@ -761,6 +776,8 @@ int replica_precommit(ox_txn *txn)
 {
     if (!B.any)
         return OX_OK;
+    if (B.applied) /* WATCH on a replica: any write of the master aborts EXEC */
+        watch_touch_all();
     if (B.flags & RF_DBMAP)
         dbmap_reload_begin();
     return state_put(txn, B.off);
@@ -774,7 +791,8 @@ void replica_postcommit(int ok)
         repl_feed(B.bytes, B.len, B.off);
         atomic_store(&L.applied, B.off);
         uint64_t one = 1;
-        if (write(L.efd, &one, sizeof one) < 0) { /* full: an ACK is due anyway */
+        if ((B.flags & RF_GETACK) && write(L.efd, &one, sizeof one) < 0) {
+            /* the eventfd is full: an ACK is due anyway */
         }
     } else {
         pthread_mutex_lock(&L.mu);
@@ -786,7 +804,7 @@ void replica_postcommit(int ok)
         dbmap_reload();
     if (B.flags & RF_FUNCTIONS)
         function_stored_changed();
-    B.any = 0;
+    B.any = B.applied = 0;
     B.flags = 0;
     B.len = 0;
 }
@@ -829,6 +847,8 @@ void replica_load(srv_job *j)
             }
         }
         reload_all();
+        watch_touch_all(); /* every key may have changed */
+        watch_batch_end(1);
         pthread_mutex_lock(&L.mu);
         L.load_rc = rc;
         L.load_done = 1;

@@ -14,8 +14,8 @@
  * - then parses the stream and queues each frame to the writer as a job (JOB_REPL), which
  *   applies the records in batches, each commit holding, in the table "repl", the master's
  *   replication id and the offset after its last frame: a restart resumes from there with
- *   a partial sync. After each commit it acknowledges the offset (REPLCONF ACK), and
- *   every second too.
+ *   a partial sync. It acknowledges the offset it holds (REPLCONF ACK) every second, and
+ *   as soon as it committed what came before a REPLCONF GETACK of the master (WAIT).
  * A dropped link is retried every second; before it asks for a partial sync it waits for
  * the writer to have applied what it queued, so the offset it asks from is the store's.
  *

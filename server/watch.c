@@ -106,6 +106,13 @@ void watch_touch(int db, const void *key, size_t len)
         mark_watchers(k);
 }
 
+void watch_touch_all(void)
+{
+    for (watch_set *ws = nkeys ? sets : NULL; ws; ws = ws->next)
+        if (ws->keys)
+            mark(ws);
+}
+
 /* Marks the watchers of every watched key of db that is live in table t (txn's view). */
 static void mark_live(ox_txn *txn, int db, ox_table *t)
 {

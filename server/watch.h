@@ -32,6 +32,9 @@ typedef struct watch_set watch_set; /* one client's watched keys */
 void watch_touch(int db, const void *key, size_t len);
 void watch_flush(ox_txn *txn, int db);
 void watch_swap(ox_txn *txn, int a, int b);
+/* Marks every set that watches a key: a replica applied writes of its master, whose keys
+ * it does not know one by one (an EXEC after them fails, as when one of its keys changed). */
+void watch_touch_all(void);
 /* Writer, for c's WATCH job: watches key of db (once however often it is named),
  * recording whether it is live in txn's view and its expiry time. */
 void watch_add(srv_client *c, ox_txn *txn, int db, const void *key, size_t len);

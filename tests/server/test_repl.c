@@ -326,6 +326,54 @@ static void replica_refusals_info_and_role(void)
     T_EQ_INT(sp_stop_or_dump(&m), 0);
 }
 
+static void functions_swapdb_expiry_and_watch_on_a_replica(void)
+{
+    srvp m = {0}, r = {0};
+    T_ASSERT(sp_start(&m, "f_master") == 0);
+    redisContext *mc = sp_connect(&m);
+    T_ASSERT(start_replica(&r, &m, "f_replica") == 0);
+    redisContext *rc = sp_connect(&r);
+    T_ASSERT(caught_up(rc, mc));
+    /* A function library loaded on the master is callable on the replica. */
+    T_EQ_STR(sp_q(mc, "FUNCTION LOAD %s", "#!lua name=lib\nredis.register_function{function_name="
+                  "'get1', callback=function(k) return redis.call('get', k[1]) end, "
+                  "flags={'no-writes'}}"), "$3 lib");
+    T_EQ_STR(sp_q(mc, "SET fk fv"), "+OK");
+    T_ASSERT(caught_up(rc, mc));
+    T_EQ_STR(sp_q(rc, "FCALL_RO get1 1 fk"), "$2 fv");
+    /* SWAPDB: the replica's databases follow. */
+    T_EQ_STR(sp_q(mc, "SWAPDB 0 1"), "+OK");
+    T_EQ_STR(sp_q(mc, "SET in0 x"), "+OK");
+    T_ASSERT(caught_up(rc, mc));
+    T_EQ_STR(sp_q(rc, "GET fk"), "(nil)");
+    T_EQ_STR(sp_q(rc, "GET in0"), "$1 x");
+    T_EQ_STR(sp_q(rc, "SELECT 1"), "+OK");
+    T_EQ_STR(sp_q(rc, "GET fk"), "$2 fv");
+    T_EQ_STR(sp_q(rc, "SELECT 0"), "+OK");
+    /* A key the master's active expiry deletes goes from the replica too. */
+    T_EQ_STR(sp_q(mc, "SET short v PX 50"), "+OK");
+    T_ASSERT(caught_up(rc, mc));
+    uint64_t end = sp_now_ms() + DEADLINE_MS;
+    while (sp_now_ms() < end && strcmp(sp_q(rc, "DBSIZE"), ":1"))
+        usleep(20000);
+    T_EQ_STR(sp_q(rc, "DBSIZE"), ":1");
+    T_EQ_STR(sp_q(rc, "GET short"), "(nil)");
+    /* WATCH on the replica: a write of the master aborts EXEC. */
+    redisContext *wc = sp_connect(&r);
+    T_EQ_STR(sp_q(wc, "WATCH in0"), "+OK");
+    T_EQ_STR(sp_q(wc, "MULTI"), "+OK");
+    T_EQ_STR(sp_q(wc, "GET in0"), "+QUEUED");
+    T_EQ_STR(sp_q(mc, "SET in0 y"), "+OK");
+    T_ASSERT(caught_up(rc, mc));
+    T_EQ_STR(sp_q(wc, "EXEC"), "(nil)");
+    T_EQ_STR(sp_q(wc, "GET in0"), "$1 y");
+    redisFree(wc);
+    redisFree(rc);
+    redisFree(mc);
+    T_EQ_INT(sp_stop_or_dump(&r), 0);
+    T_EQ_INT(sp_stop_or_dump(&m), 0);
+}
+
 int main(void)
 {
     T_RUN(full_sync_while_writing_gives_identical_data);
@@ -333,5 +381,6 @@ int main(void)
     T_RUN(wait_counts_and_min_replicas);
     T_RUN(promotion_keeps_the_other_replica_partial);
     T_RUN(replica_refusals_info_and_role);
+    T_RUN(functions_swapdb_expiry_and_watch_on_a_replica);
     return T_MAIN_END();
 }
