@@ -79,7 +79,7 @@ struct writer {
     int done;
 };
 
-/* Writes until told to stop: every type, deletions and expiry included. */
+/* Writes until told to stop: every type, deletions, expiry and a script included. */
 static void *writer_main(void *arg)
 {
     struct writer *w = arg;
@@ -92,7 +92,9 @@ static void *writer_main(void *arg)
         redisAppendCommand(c, "ZINCRBY z:%d 1 m%d", i % 50, i % 7);
         redisAppendCommand(c, "DEL s:%d", i * 7 % 2000);
         redisAppendCommand(c, "PEXPIRE w:%d 600000", i % 500);
-        for (int k = 0; k < 7; k++) {
+        redisAppendCommand(c, "EVAL %s 1 sc:%d", "redis.call('incr', KEYS[1]) "
+                           "return redis.call('hset', KEYS[1] .. ':h', 'n', ARGV[1] or 1)", i % 9);
+        for (int k = 0; k < 8; k++) {
             redisReply *r;
             if (redisGetReply(c, (void **)&r) != REDIS_OK)
                 break;

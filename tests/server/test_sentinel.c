@@ -2,7 +2,8 @@
  * oxistore master and two replicas, each started from a config file. Writes acknowledged
  * by WAIT 2 before the master is killed with SIGKILL are all on the replica Sentinel
  * promotes; the other replica follows it; the old master, restarted with the config
- * Sentinel had rewritten, comes back as a replica of the new one with the same data; and
+ * Sentinel had rewritten, comes back as a replica of the new one with the same data; a
+ * replica with replica-priority 0 is never the one promoted; and
  * redis-py's Sentinel client finds the new master and writes to it. */
 #include <stdarg.h>
 
@@ -26,13 +27,15 @@ static int write_file(const char *path, const char *text)
 
 /* An oxistore node started from its own config file (path into conf), optionally a
  * replica of master_port. */
-static int start_node(srvp *p, const char *name, int master_port, char *conf, size_t cap)
+static int start_node(srvp *p, const char *name, int master_port, int priority, char *conf,
+                      size_t cap)
 {
     const char *base = getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".";
     snprintf(conf, cap, "%s/%s.conf", base, name);
     char text[256] = "# a node of the Sentinel test\n";
     if (master_port)
-        snprintf(text, sizeof text, "replicaof 127.0.0.1 %d\n", master_port);
+        snprintf(text, sizeof text, "replicaof 127.0.0.1 %d\nreplica-priority %d\n",
+                 master_port, priority);
     if (write_file(conf, text))
         return -1;
     return sp_start_conf(p, OX_SERVER_BIN, name, conf, NULL);
@@ -105,9 +108,10 @@ static void sentinel_fails_over_and_the_old_master_rejoins(void)
     srvp node[3] = {{0}}, sent[NSENT] = {{0}};
     char conf[3][600];
     redisContext *nc[3] = {0}, *sc[NSENT] = {0};
-    T_ASSERT(start_node(&node[0], "node0", 0, conf[0], sizeof conf[0]) == 0);
-    T_ASSERT(start_node(&node[1], "node1", node[0].port, conf[1], sizeof conf[1]) == 0);
-    T_ASSERT(start_node(&node[2], "node2", node[0].port, conf[2], sizeof conf[2]) == 0);
+    /* node2 has replica-priority 0: Sentinel never promotes it. */
+    T_ASSERT(start_node(&node[0], "node0", 0, 0, conf[0], sizeof conf[0]) == 0);
+    T_ASSERT(start_node(&node[1], "node1", node[0].port, 100, conf[1], sizeof conf[1]) == 0);
+    T_ASSERT(start_node(&node[2], "node2", node[0].port, 0, conf[2], sizeof conf[2]) == 0);
     for (int i = 0; i < 3; i++)
         T_ASSERT((nc[i] = sp_connect(&node[i])) != NULL);
     for (int i = 0; i < NSENT; i++) {
@@ -142,7 +146,7 @@ static void sentinel_fails_over_and_the_old_master_rejoins(void)
     int np = -1;
     while (sp_now_ms() < end && ((np = master_port_of(sc[0])) == node[0].port || np < 0))
         usleep(50000);
-    T_ASSERT(np == node[1].port || np == node[2].port);
+    T_EQ_INT(np, node[1].port);
     uint64_t failover_ms = sp_now_ms() - killed;
     int nm = np == node[1].port ? 1 : 2, other = 3 - nm;
     /* Sentinel's failover closes the normal clients (CLIENT KILL TYPE normal): ours too. */
