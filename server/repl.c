@@ -40,7 +40,8 @@ typedef struct repl_seqoff {
     uint64_t seq, off;
 } repl_seqoff;
 
-enum { RS_SYNC, RS_ONLINE }; /* a replica's state: being sent its backup, or the stream */
+/* A replica's state: its backup being made, then sent; then the stream. */
+enum { RS_SYNC, RS_SEND, RS_ONLINE };
 
 typedef struct repl_replica {
     struct repl_replica *next;
@@ -312,6 +313,51 @@ static void replica_close(repl_replica *r)
     pthread_mutex_unlock(&R.mu);
 }
 
+/* While a full sync's backup is made: a newline every REPL_ALIVE_MS to the replica, as
+ * Redis sends while it saves, so that a backup longer than repl-timeout (1 s at least)
+ * does not look like a dead master (the replica skips them before +FULLRESYNC). */
+#define REPL_ALIVE_MS 200
+typedef struct keepalive {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int fd, done;
+} keepalive;
+
+static void *keepalive_main(void *arg)
+{
+    keepalive *k = arg;
+    pthread_setname_np(pthread_self(), "ox-repl-alive");
+    pthread_mutex_lock(&k->mu);
+    while (!k->done) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += REPL_ALIVE_MS * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        if (pthread_cond_timedwait(&k->cv, &k->mu, &ts) == ETIMEDOUT && !k->done)
+            send(k->fd, "\n", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    }
+    pthread_mutex_unlock(&k->mu);
+    return NULL;
+}
+
+/* ox_backup of the store into path, keeping the replica's link alive meanwhile. */
+static int backup_alive(repl_replica *r, const char *path)
+{
+    keepalive k = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
+                   .fd = r->fd};
+    pthread_t th;
+    int on = pthread_create(&th, NULL, keepalive_main, &k) == 0;
+    int rc = ox_backup(srv.store, path, 0);
+    pthread_mutex_lock(&k.mu);
+    k.done = 1;
+    pthread_cond_signal(&k.cv);
+    pthread_mutex_unlock(&k.mu);
+    if (on)
+        pthread_join(th, NULL);
+    return rc;
+}
+
 /* A full sync: a backup of the store, its offset, the file. 0, or -1 (the link goes). */
 static int full_sync(repl_replica *r)
 {
@@ -324,7 +370,7 @@ static int full_sync(repl_replica *r)
     srv_log(SRV_LOG_NOTICE, "Starting a full sync of replica %s:%d: a backup of the store",
             r->ip, r->port);
     uint64_t seq = 0;
-    int rc = ox_backup(srv.store, path, 0);
+    int rc = backup_alive(r, path);
     if (rc == OX_OK)
         rc = ox_backup_seq(path, &seq);
     if (rc != OX_OK) {
@@ -338,8 +384,10 @@ static int full_sync(repl_replica *r)
     pthread_mutex_lock(&R.mu);
     uint64_t off = seq_offset(seq, &found);
     memcpy(id, R.id, sizeof id);
-    if (found)
+    if (found) {
         r->pos = off;
+        r->state = RS_SEND;
+    }
     pthread_mutex_unlock(&R.mu);
     int fd = found ? open(path, O_RDONLY | O_CLOEXEC) : -1;
     unlink(path); /* the open file stays readable */
@@ -391,7 +439,7 @@ static void *sender_main(void *arg)
     unsigned char *buf = srv_xmalloc(REPL_SEND_MAX);
     while (ok) {
         pthread_mutex_lock(&R.mu);
-        while (!r->closing && r->pos == R.off) {
+        while (!r->closing && r->pos >= R.off) {
             R.idle_senders++;
             pthread_cond_wait(&R.data, &R.mu);
             R.idle_senders--;
@@ -679,6 +727,11 @@ void repl_promote(void)
     pthread_mutex_unlock(&R.mu);
 }
 
+int repl_framing(void)
+{
+    return R.master; /* written by the writer alone, once it started */
+}
+
 void repl_demote(void)
 {
     pthread_mutex_lock(&R.mu);
@@ -706,6 +759,11 @@ void repl_reset(const char *id, uint64_t offset, int full)
         memset(R.id2, '0', REPL_ID_LEN);
         R.second_off = -1;
         backlog_reset(offset);
+        for (repl_replica *r = R.replicas; r; r = r->next) { /* theirs neither: they sync */
+            r->closing = 1;
+            shutdown(r->fd, SHUT_RDWR);
+        }
+        pthread_cond_broadcast(&R.data);
     } else if (memcmp(R.id, id, REPL_ID_LEN)) { /* the same history, a new name */
         memcpy(R.id2, R.id, sizeof R.id2);
         R.second_off = (long long)R.off + 1;
@@ -848,7 +906,9 @@ void cmd_wait(cmd_ctx *x)
     pthread_mutex_lock(&R.mu);
     uint64_t offset = R.off;
     long long got = acked(offset);
-    if (got >= want || x->in_exec) {
+    /* !R.master: REPLICAOF NO ONE is not applied yet, the backlog is still the old
+     * master's stream (nothing may be appended to it), and nobody replicates from here. */
+    if (got >= want || x->in_exec || !R.master) {
         pthread_mutex_unlock(&R.mu);
         resp_write_int(x->out, got);
         return;
@@ -901,7 +961,7 @@ long long repl_kill_replicas(void)
 
 static const char *state_name(const repl_replica *r)
 {
-    return r->state == RS_ONLINE ? "online" : "wait_bgsave";
+    return r->state == RS_ONLINE ? "online" : r->state == RS_SEND ? "send_bulk" : "wait_bgsave";
 }
 
 char *repl_info(void)

@@ -71,6 +71,9 @@ size_t repl_frame_head(char out[REPL_FRAME_HEAD_MAX], size_t reclen);
  * a replica (the hook stops framing; its own replicas are disconnected, to sync again). */
 void repl_promote(void);
 void repl_demote(void);
+/* Writer: 1 while its commits are framed (a master), in order with the writes (unlike
+ * replica_configured, which REPLICAOF changes at once). */
+int repl_framing(void);
 /* The replication id and offset (any thread): what PSYNC asks a new master for. */
 void repl_position(char id[REPL_ID_LEN + 1], uint64_t *offset);
 /* Replica (replica.c): the master's replication id. full: a full sync's, whose stream

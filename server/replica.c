@@ -67,6 +67,7 @@ static struct {
 /* The writer's batch: the frames applied in it, for the backlog. */
 static struct {
     int any, applied;       /* frames in the batch, records among them */
+    size_t done;            /* bytes of the frames it took, applied or dropped */
     unsigned flags;
     uint64_t off;
     char *bytes;
@@ -272,8 +273,9 @@ static int dial(const char *host, int port)
     return fd;
 }
 
-/* PING, AUTH, REPLCONF, PSYNC: the reply to PSYNC into reply, 0; or -1 (logged). */
-static int handshake(rd *r, char *reply, size_t cap)
+/* PING, AUTH, REPLCONF, PSYNC: the reply to PSYNC into reply and the offset it asked
+ * from into *asked, 0; or -1 (logged). */
+static int handshake(rd *r, char *reply, size_t cap, uint64_t *asked)
 {
     atomic_store(&L.state, LS_HANDSHAKE);
     const char *ping[] = {"PING"};
@@ -319,10 +321,14 @@ static int handshake(rd *r, char *reply, size_t cap)
     char id[REPL_ID_LEN + 1], off[32];
     uint64_t o;
     repl_position(id, &o);
+    *asked = o;
     snprintf(off, sizeof off, "%llu", (unsigned long long)o + 1);
     const char *psync[] = {"PSYNC", id, off};
     srv_log(SRV_LOG_NOTICE, "Trying a partial resynchronization (request %s:%s).", id, off);
-    return ask(r, reply, cap, 3, psync);
+    int rc2 = ask(r, reply, cap, 3, psync);
+    while (rc2 == 0 && !reply[0]) /* the master's newlines while it makes a backup */
+        rc2 = rd_line(r, reply, cap);
+    return rc2;
 }
 
 /* Receives the backup after +FULLRESYNC into path. 0 or -1. */
@@ -621,7 +627,9 @@ static void *link_main(void *arg)
             rd *r = srv_xcalloc(1, sizeof *r);
             r->fd = fd;
             char reply[256];
-            if (handshake(r, reply, sizeof reply) == 0) {
+            uint64_t asked = 0;
+            drain(); /* a change of role queued before it: its writes are in the offset */
+            if (handshake(r, reply, sizeof reply, &asked) == 0) {
                 if (!strncmp(reply, "+FULLRESYNC ", 12)) {
                     ok = full_sync(r, reply, target) == 0;
                 } else if (!strncmp(reply, "+CONTINUE", 9)) {
@@ -630,6 +638,9 @@ static void *link_main(void *arg)
                     repl_position(id, &off);
                     if (strlen(reply) >= 10 + REPL_ID_LEN)
                         repl_reset(reply + 10, off, 0); /* the master's id now */
+                    /* The stream goes on from the offset PSYNC asked from. */
+                    atomic_store(&L.applied, asked);
+                    atomic_store(&L.read_off, asked);
                     srv_log(SRV_LOG_NOTICE, "Successful partial resynchronization with "
                             "master.");
                     ok = 1;
@@ -734,19 +745,37 @@ static void batch_add(const char *head, size_t hlen, const void *rec, size_t len
     }
 }
 
-/* j is done with (applied or dropped): it leaves the queue's count. */
-static void dequeued(const srv_job *j)
+/* Frames (or a change of role) done with, committed and fed or dropped: they leave the
+ * queue's count, so that drain() returns only once the store and the backlog hold them. */
+static void dequeued(size_t bytes)
 {
     pthread_mutex_lock(&L.mu);
-    L.queued -= j->pipe_bytes < L.queued ? j->pipe_bytes : L.queued;
+    L.queued -= bytes < L.queued ? bytes : L.queued;
     if (!L.queued)
         pthread_cond_broadcast(&L.cv);
     pthread_mutex_unlock(&L.mu);
 }
 
+static int is_write(const cmd_def *d)
+{
+    return d && (d->flags & CMD_WRITE) && cmd_rflag(d, "write");
+}
+
+int replica_refuses_job(const srv_job *j)
+{
+    if (!replica_refuses_writes() || (j->kind != JOB_CMD && j->kind != JOB_EXEC))
+        return 0;
+    if (j->kind == JOB_CMD)
+        return is_write(j->cmd);
+    for (const srv_job *q = j->multi; q; q = q->next)
+        if (is_write(q->cmd))
+            return 1;
+    return 0;
+}
+
 int replica_job(srv_job *j, ox_txn *txn)
 {
-    dequeued(j);
+    B.done += j->pipe_bytes; /* dequeued by replica_postcommit */
     pthread_mutex_lock(&L.mu);
     if (!txn) /* the batch failed already: this connection starts again */
         L.dead_gen = j->repl_gen;
@@ -785,8 +814,12 @@ int replica_precommit(ox_txn *txn)
 
 void replica_postcommit(int ok)
 {
-    if (!B.any)
+    if (!B.any) {
+        if (B.done) /* dropped frames only */
+            dequeued(B.done);
+        B.done = 0;
         return;
+    }
     if (ok) {
         repl_feed(B.bytes, B.len, B.off);
         atomic_store(&L.applied, B.off);
@@ -807,6 +840,8 @@ void replica_postcommit(int ok)
     B.any = B.applied = 0;
     B.flags = 0;
     B.len = 0;
+    dequeued(B.done);
+    B.done = 0;
 }
 
 /* After the store's content changed under the server: what it keeps in memory. */
@@ -867,6 +902,8 @@ void replica_load(srv_job *j)
     } else if (j->repl_op == REPL_OP_DEMOTE) {
         repl_demote();
     }
+    if (j->repl_op == REPL_OP_PROMOTE || j->repl_op == REPL_OP_DEMOTE)
+        dequeued(j->pipe_bytes);
 }
 
 /* ---- REPLICAOF, INFO, ROLE -------------------------------------------------------------- */
@@ -875,6 +912,8 @@ void replica_load(srv_job *j)
 static void to_writer(int op)
 {
     srv_job *j = repl_job(op, NULL, 0, 0, L.gen);
+    j->pipe_bytes = 1; /* counted until it ran: the link's drain() waits for it */
+    L.queued += 1;
     writer_submit(j, j);
 }
 
@@ -887,11 +926,13 @@ void cmd_replicaof(cmd_ctx *x)
             pthread_rwlock_wrlock(&srv.cfg_lock);
             conf_set_replicaof(&srv.cfg, NULL, 0);
             pthread_rwlock_unlock(&srv.cfg_lock);
-            atomic_store(&L.configured, 0);
             L.target++;
             if (L.fd >= 0)
                 shutdown(L.fd, SHUT_RDWR);
             to_writer(REPL_OP_PROMOTE); /* after the frames queued: they are applied */
+            /* Only now are clients' writes admitted: each is queued after the promotion,
+             * which frames it. */
+            atomic_store(&L.configured, 0);
             pthread_cond_broadcast(&L.cv);
             srv_log(SRV_LOG_NOTICE, "MASTER MODE enabled (user request from 'id=%llu addr=%s')",
                     (unsigned long long)x->c->id, x->c->addr);

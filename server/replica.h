@@ -58,6 +58,11 @@ void replica_info(char *buf, size_t cap);
 /* ROLE as a replica. */
 void replica_role_reply(resp_buf *out);
 
+/* Writer: 1 if a client's job must not run because this server became a replica after
+ * the job was admitted (a write, or an EXEC holding one): its reply is -READONLY. The I/O
+ * threads refuse writes as soon as REPLICAOF returns; this closes the window of the
+ * writes already on their way, which would otherwise be in no master's stream. */
+int replica_refuses_job(const srv_job *j);
 /* Writer: a JOB_REPL in the batch's transaction (NULL: the batch failed already). Frames
  * of a link whose commit failed are dropped (it starts again). OX_OK or the store's error
  * (the batch then fails). */

@@ -42,6 +42,7 @@
 
 #include "log.h"
 #include "lualibs.h"
+#include "repl.h"
 #include "replica.h"
 #include "script.h"
 #include "script_conv.h"
@@ -467,6 +468,8 @@ static const cmd_def *lookup(lua_State *L, int argc)
                                                                            may_replicate */
     else if ((d->flags & CMD_WRITE) && replica_refuses_writes())
         err = "-READONLY You can't write against a read only replica.";
+    else if ((d->flags & CMD_WRITE) && !replica_configured() && !repl_writes_allowed())
+        err = "-NOREPLICAS Not enough good replicas to write."; /* as Redis's scripts */
     if (err) {
         sconv_push_error(L, err, strlen(err));
         return NULL;

@@ -31,6 +31,7 @@
 #include "log.h"
 #include "multi.h"
 #include "notify.h"
+#include "repl.h"
 #include "replica.h"
 #include "script.h"
 #include "util.h"
@@ -191,7 +192,9 @@ static srv_job *batch_part(srv_job *jobs, srv_job **last)
         }
         if (rc != OX_OK)
             continue;
-        if (cur->kind == JOB_EXEC) {
+        if (replica_refuses_job(cur)) {
+            fail_reply(cur, "-READONLY You can't write against a read only replica.");
+        } else if (cur->kind == JOB_EXEC) {
             multi_exec_run(cur, txn);
             n += (size_t)cur->multi_n;
         } else {
@@ -390,7 +393,7 @@ static void *writer_main(void *arg)
             break;
         requeue(w);
         /* A replica's keys expire by its master's stream, as Redis's replicas. */
-        uint64_t sleep_ms = replica_configured() ? 100 : expire_run();
+        uint64_t sleep_ms = repl_framing() ? expire_run() : 100;
         uint64_t block_ms = block_timeouts(w);
         if (block_ms < sleep_ms)
             sleep_ms = block_ms;

@@ -3,7 +3,8 @@
  * after CLIENT KILL TYPE master and after a replica killed with SIGKILL and restarted
  * (sync_full does not move); WAIT's exact counts and min-replicas-to-write; promotion
  * with REPLICAOF NO ONE and the other replica following it with a partial sync; a
- * replica's refusals, INFO replication and ROLE. */
+ * replica's refusals, INFO replication and ROLE; a chained replica whose master syncs
+ * in full. */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -244,7 +245,7 @@ static void promotion_keeps_the_other_replica_partial(void)
     T_ASSERT(caught_up(c1, mc) && caught_up(c2, mc));
     T_EQ_STR(sp_q(mc, "SET before x"), "+OK");
     T_EQ_STR(sp_q(mc, "WAIT 2 10000"), ":2");
-    T_EQ_INT(sp_stop_or_dump(&m), 0);
+    /* The master stays up, written no more: promoted elsewhere, it will follow too. */
     T_EQ_STR(sp_q(c1, "REPLICAOF NO ONE"), "+OK");
     T_EQ_STR(sp_q(c1, "SET after y"), "+OK");
     char port[16];
@@ -254,17 +255,28 @@ static void promotion_keeps_the_other_replica_partial(void)
     T_ASSERT(caught_up(c2, c1));
     T_EQ_STR(sp_q(c2, "GET after"), "$1 y");
     T_EQ_STR(sp_q(c2, "GET before"), "$1 x");
+    /* The old master, re-pointed at the promoted replica, continues too: it wrote nothing
+     * after, and its offsets go on from where it was (it started as a master). */
+    T_EQ_STR(sp_q(mc, "REPLICAOF 127.0.0.1 %s", port), "+OK");
+    T_ASSERT(caught_up(mc, c1));
+    T_EQ_STR(sp_q(mc, "GET after"), "$1 y");
     T_EQ_INT(info_ll(c1, "stats", "sync_full"), 0);
-    T_EQ_INT(info_ll(c1, "stats", "sync_partial_ok"), 1);
+    T_EQ_INT(info_ll(c1, "stats", "sync_partial_ok"), 2);
     char v[64];
     T_EQ_STR(sp_info_field(c1, "replication", "role", v, sizeof v), "master");
-    T_EQ_STR(sp_q(c1, "WAIT 1 10000"), ":1");
+    T_EQ_STR(sp_q(c1, "SET last z"), "+OK");
+    T_EQ_STR(sp_q(c1, "WAIT 2 10000"), ":2");
+    T_EQ_INT(info_ll(mc, "replication", "slave_repl_offset"),
+             info_ll(c1, "replication", "master_repl_offset"));
     char why[128];
     if (!sp_same_data(&r1, &r2, why, sizeof why))
         T_FAIL("the replica of the promoted one: %s", why);
+    if (!sp_same_data(&r1, &m, why, sizeof why))
+        T_FAIL("the old master, now its replica: %s", why);
     redisFree(c1);
     redisFree(c2);
     redisFree(mc);
+    T_EQ_INT(sp_stop_or_dump(&m), 0);
     T_EQ_INT(sp_stop_or_dump(&r2), 0);
     T_EQ_INT(sp_stop_or_dump(&r1), 0);
 }
@@ -376,6 +388,41 @@ static void functions_swapdb_expiry_and_watch_on_a_replica(void)
     T_EQ_INT(sp_stop_or_dump(&m), 0);
 }
 
+/* M -> A -> S; M restarts (a new history: A syncs in full): S must sync again too, not
+ * go on with bytes of the new history at its old offset. */
+static void a_chained_replica_follows_its_masters_full_sync(void)
+{
+    srvp m = {0}, a = {0}, r = {0};
+    T_ASSERT(sp_start(&m, "c_master") == 0);
+    redisContext *mc = sp_connect(&m);
+    T_ASSERT(start_replica(&a, &m, "c_a") == 0);
+    T_ASSERT(start_replica(&r, &a, "c_s") == 0);
+    redisContext *ac = sp_connect(&a), *rc = sp_connect(&r);
+    load(mc, 3000);
+    T_ASSERT(caught_up(ac, mc) && caught_up(rc, ac));
+    redisFree(mc);
+    T_EQ_INT(sp_stop_or_dump(&m), 0);
+    T_ASSERT(sp_start(&m, "c_master") == 0); /* the same data, a new replication id */
+    mc = sp_connect(&m);
+    for (int i = 0; i < 500; i++)
+        freeReplyObject(redisCommand(mc, "SET new:%d %d", i, i));
+    T_ASSERT(caught_up(ac, mc));
+    uint64_t end = sp_now_ms() + DEADLINE_MS; /* S may look caught up before it sees A's sync */
+    while (sp_now_ms() < end && strcmp(sp_q(rc, "GET new:499"), "$3 499"))
+        usleep(20000);
+    T_EQ_STR(sp_q(rc, "GET new:499"), "$3 499");
+    T_ASSERT(caught_up(rc, ac));
+    char why[128];
+    if (!sp_same_data(&m, &r, why, sizeof why))
+        T_FAIL("the chained replica: %s", why);
+    redisFree(rc);
+    redisFree(ac);
+    redisFree(mc);
+    T_EQ_INT(sp_stop_or_dump(&r), 0);
+    T_EQ_INT(sp_stop_or_dump(&a), 0);
+    T_EQ_INT(sp_stop_or_dump(&m), 0);
+}
+
 int main(void)
 {
     T_RUN(full_sync_while_writing_gives_identical_data);
@@ -384,5 +431,6 @@ int main(void)
     T_RUN(promotion_keeps_the_other_replica_partial);
     T_RUN(replica_refusals_info_and_role);
     T_RUN(functions_swapdb_expiry_and_watch_on_a_replica);
+    T_RUN(a_chained_replica_follows_its_masters_full_sync);
     return T_MAIN_END();
 }
