@@ -132,7 +132,7 @@ struct ox_store {
     pthread_mutex_t wlock;
     uint64_t last_seq;         /* the last commit's sequence number */
     int replaying;             /* recovery is replaying the log */
-    uint64_t mem_born_ms;      /* when the active buffer got its first commit (ox__mono_ms;
+    atomic_ullong mem_born_ms; /* when the active buffer got its first commit (ox__mono_ms;
                                   0: none yet) */
     unsigned char *txbuf;      /* a transaction's log record, built op by op */
     size_t txcap;
