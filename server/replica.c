@@ -761,9 +761,17 @@ static int is_write(const cmd_def *d)
     return d && (d->flags & CMD_WRITE) && cmd_rflag(d, "write");
 }
 
+int replica_writer_refuses(void)
+{
+    /* In the writer's order: replica_configured changes on an I/O thread at once, while
+     * writes admitted before it may still be on their way (and after a REPLICAOF NO ONE
+     * as quickly, they would run unframed before the promotion). */
+    return srv.cfg.replica_read_only && !repl_framing();
+}
+
 int replica_refuses_job(const srv_job *j)
 {
-    if (!replica_refuses_writes() || (j->kind != JOB_CMD && j->kind != JOB_EXEC))
+    if (!replica_writer_refuses() || (j->kind != JOB_CMD && j->kind != JOB_EXEC))
         return 0;
     if (j->kind == JOB_CMD)
         return is_write(j->cmd);

@@ -63,6 +63,10 @@ void replica_role_reply(resp_buf *out);
  * threads refuse writes as soon as REPLICAOF returns; this closes the window of the
  * writes already on their way, which would otherwise be in no master's stream. */
 int replica_refuses_job(const srv_job *j);
+/* Writer (a script's redis.call too): 1 if writes are refused in the writer's order: a
+ * replica-read-only server whose commits are not framed (a replica, as of the role
+ * changes the writer has run). */
+int replica_writer_refuses(void);
 /* Writer: a JOB_REPL in the batch's transaction (NULL: the batch failed already). Frames
  * of a link whose commit failed are dropped (it starts again). OX_OK or the store's error
  * (the batch then fails). */

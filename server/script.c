@@ -466,7 +466,7 @@ static const cmd_def *lookup(lua_State *L, int argc)
     else if (S.ro && ((d->flags & CMD_WRITE) || d->fn == cmd_publish || d->fn == cmd_spublish))
         err = "Write commands are not allowed from read-only scripts."; /* PUBLISH: Redis's
                                                                            may_replicate */
-    else if ((d->flags & CMD_WRITE) && replica_refuses_writes())
+    else if ((d->flags & CMD_WRITE) && replica_writer_refuses())
         err = "-READONLY You can't write against a read only replica.";
     else if ((d->flags & CMD_WRITE) && !replica_configured() && !repl_writes_allowed())
         err = "-NOREPLICAS Not enough good replicas to write."; /* as Redis's scripts */

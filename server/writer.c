@@ -171,6 +171,7 @@ static srv_job *batch_part(srv_job *jobs, srv_job **last)
         if (cur->kind == JOB_REPL) { /* a replica's frame (replica.h) */
             int jrc = replica_job(cur, rc == OX_OK && repl_rc == OX_OK ? txn : NULL);
             repl_rc = repl_rc != OX_OK ? repl_rc : jrc;
+            n++; /* no build commits in parts behind it: its commit records the offset */
             continue;
         }
         if (cur->kind == JOB_WSET_FREE) {
@@ -193,7 +194,12 @@ static srv_job *batch_part(srv_job *jobs, srv_job **last)
         if (rc != OX_OK)
             continue;
         if (replica_refuses_job(cur)) {
-            fail_reply(cur, "-READONLY You can't write against a read only replica.");
+            if (cur->kind == JOB_EXEC && cur->watched)
+                watch_clear(cur->c->wset); /* an EXEC unwatches, refused or not */
+            fail_reply(cur, cur->kind == JOB_EXEC
+                                ? "-EXECABORT Transaction discarded because of: READONLY You "
+                                  "can't write against a read only replica."
+                                : "-READONLY You can't write against a read only replica.");
         } else if (cur->kind == JOB_EXEC) {
             multi_exec_run(cur, txn);
             n += (size_t)cur->multi_n;
