@@ -77,6 +77,9 @@ static struct {
     pthread_cond_t data;      /* bytes appended, a replica closing, a shutdown */
     pthread_cond_t cron_cv;
     int master;               /* framing commits (a master) or not (a replica) */
+    int active;               /* the backlog exists: since the first replica (a master), or
+                                 always (a replica), as Redis's; no stream before it */
+    uint64_t base_seq;        /* the last commit the backlog's start holds (backlog_reset) */
     char id[REPL_ID_LEN + 1], id2[REPL_ID_LEN + 1];
     long long second_off;     /* -1: no second id */
     uint64_t off;             /* master_repl_offset: bytes of the stream so far */
@@ -224,7 +227,9 @@ void repl_on_commit(void *arg, uint64_t seq, const void *rec, size_t len)
 {
     (void)arg;
     pthread_mutex_lock(&R.mu);
-    if (R.master) {
+    /* A commit the backlog's start holds already (its hook waited for the lock while a
+     * first replica made the backlog) is not framed again. */
+    if (R.master && R.active && seq > R.base_seq) {
         char head[REPL_FRAME_HEAD_MAX];
         append(head, repl_frame_head(head, len));
         append(rec, len);
@@ -233,7 +238,7 @@ void repl_on_commit(void *arg, uint64_t seq, const void *rec, size_t len)
         trim();
         if (R.idle_senders) /* a busy sender finds the bytes when it looks again */
             pthread_cond_broadcast(&R.data);
-    } else {
+    } else if (!R.master) {
         R.pending_seq = seq;
     }
     pthread_mutex_unlock(&R.mu);
@@ -279,8 +284,11 @@ static void backlog_reset(uint64_t off)
     R.off = R.start = R.last_end = off;
     R.nseq = R.seq0 = 0;
     ox_write_info wi;
-    if (ox_store_write_info(srv.store, &wi) == OX_OK)
+    R.base_seq = 0;
+    if (ox_store_write_info(srv.store, &wi) == OX_OK) {
+        R.base_seq = wi.last_seq;
         seq_note(wi.last_seq, off); /* a backup of what the store holds now starts here */
+    }
 }
 
 /* ---- replicas' threads ---------------------------------------------------------------- */
@@ -665,6 +673,7 @@ int repl_init(uint64_t offset)
     R.id2[REPL_ID_LEN] = '\0';
     R.second_off = -1;
     R.master = !replica_configured();
+    R.active = !R.master;
     backlog_reset(offset);
     R.ping_ms = srv_monotonic_ms();
     pthread_mutex_unlock(&R.mu);
@@ -736,6 +745,10 @@ void repl_demote(void)
 {
     pthread_mutex_lock(&R.mu);
     R.master = 0;
+    if (!R.active) { /* a replica's backlog holds what it applies, from now on */
+        backlog_reset(R.off);
+        R.active = 1;
+    }
     for (repl_replica *r = R.replicas; r; r = r->next) {
         r->closing = 1;
         shutdown(r->fd, SHUT_RDWR);
@@ -759,6 +772,7 @@ void repl_reset(const char *id, uint64_t offset, int full)
         memset(R.id2, '0', REPL_ID_LEN);
         R.second_off = -1;
         backlog_reset(offset);
+        R.active = 1;
         for (repl_replica *r = R.replicas; r; r = r->next) { /* theirs neither: they sync */
             r->closing = 1;
             shutdown(r->fd, SHUT_RDWR);
@@ -825,6 +839,10 @@ void cmd_psync(cmd_ctx *x)
         return;
     }
     pthread_mutex_lock(&R.mu);
+    if (!R.active) { /* the first replica: the stream starts here */
+        backlog_reset(R.off);
+        R.active = 1;
+    }
     r->full = 1;
     if (psync && x->argv[1].len == REPL_ID_LEN && want > 0) {
         int same = !memcmp(x->argv[1].ptr, R.id, REPL_ID_LEN);
@@ -913,8 +931,10 @@ void cmd_wait(cmd_ctx *x)
         resp_write_int(x->out, got);
         return;
     }
-    append(REPL_GETACK_FRAME, sizeof REPL_GETACK_FRAME - 1); /* acknowledge now, please */
-    pthread_cond_broadcast(&R.data);
+    if (R.active) {
+        append(REPL_GETACK_FRAME, sizeof REPL_GETACK_FRAME - 1); /* acknowledge now, please */
+        pthread_cond_broadcast(&R.data);
+    }
     repl_waiter *w = srv_xcalloc(1, sizeof *w);
     w->c = x->c;
     w->offset = offset;
@@ -988,13 +1008,13 @@ char *repl_info(void)
             r->port, state_name(r), (unsigned long long)r->ack,
             (unsigned long long)((now - r->ack_ms) / 1000));
     }
-    uint64_t hist = R.off - R.start;
+    uint64_t hist = R.active ? R.off - R.start : 0, first = R.active ? R.start + 1 : 0;
     srv_text_add(&t, "master_failover_state:no-failover\r\nmaster_replid:%s\r\nmaster_replid2:%s\r\n"
-            "master_repl_offset:%llu\r\nsecond_repl_offset:%lld\r\nrepl_backlog_active:1\r\n"
+            "master_repl_offset:%llu\r\nsecond_repl_offset:%lld\r\nrepl_backlog_active:%d\r\n"
             "repl_backlog_size:%lld\r\nrepl_backlog_first_byte_offset:%llu\r\n"
             "repl_backlog_histlen:%llu\r\n",
-        R.id, R.id2, (unsigned long long)R.off, R.second_off, srv.cfg.repl_backlog_size,
-        (unsigned long long)(R.start + 1), (unsigned long long)hist);
+        R.id, R.id2, (unsigned long long)R.off, R.second_off, R.active,
+        srv.cfg.repl_backlog_size, (unsigned long long)first, (unsigned long long)hist);
     pthread_mutex_unlock(&R.mu);
     if (t.oom) {
         free(t.p);

@@ -12,7 +12,9 @@
  * replica applies each record in a transaction of its own store (ox_txn_apply) and, in
  * the same transaction, records the master's replication id and the offset after it.
  *
- * The backlog keeps the newest bytes of the stream: repl-backlog-size of them, and
+ * As in Redis, a master has a stream (and its offset moves) from its first replica on;
+ * a replica always has one. The backlog keeps the newest bytes of the stream:
+ * repl-backlog-size of them, and
  * farther back whatever a connected replica has not been sent yet, up to the replica
  * class's client-output-buffer-limit hard limit past repl-backlog-size (a replica left
  * farther behind is disconnected, as Redis disconnects it). A PSYNC whose offset the
