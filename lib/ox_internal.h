@@ -215,6 +215,13 @@ void ox__pool_drop(ox_store *s);
 void ox__env_limits(ox_store *s, size_t map_size);
 /* Records the env's map size for ox_store_map_size (after an open, growth or reopen). */
 void ox__note_map_size(ox_store *s);
+/* With the gate shut and the env closed: opens the env on s->path again with the meta
+ * database, tables(s, txn) opening the tables' databases (ox__table_reopen_all: the same
+ * file; ox__table_reload_all: another content), and notes the map size. If it fails,
+ * nothing is left to run transactions on: the process aborts with "cannot reopen <path>
+ * <why>" on stderr. */
+void ox__env_reopen(ox_store *s, unsigned flags, size_t map,
+                    int (*tables)(ox_store *, MDB_txn *), const char *why);
 /* Number of read transactions the calling thread holds (a thread that reads cannot wait
  * for a growth, or for a checkpoint that needs one). */
 int ox__thread_reads(void);

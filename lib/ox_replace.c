@@ -241,32 +241,6 @@ static int others_open(const char *path)
     return rc;
 }
 
-/* Opens the env on s->path again (the new file, or the old one if the switch did not
- * happen), with the meta database and every table's databases and counts. Nothing is left
- * to run transactions on if it fails: the process aborts, as after a failed revive. */
-static void env_reload(ox_store *s, unsigned flags, size_t map)
-{
-    MDB_txn *txn;
-    int rc = OX_OK, mrc = mdb_env_create(&s->env);
-    if (mrc == MDB_SUCCESS) {
-        ox__env_limits(s, map);
-        mrc = mdb_env_open(s->env, s->path, flags, 0644);
-    }
-    if (mrc == MDB_SUCCESS && (mrc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) == 0) {
-        if ((mrc = mdb_dbi_open(txn, OX_META_DB, 0, &s->meta)) == 0 &&
-            (rc = ox__table_reload_all(s, txn)) == OX_OK)
-            mrc = mdb_txn_commit(txn);
-        else
-            mdb_txn_abort(txn);
-    }
-    if (mrc != MDB_SUCCESS || rc != OX_OK) {
-        fprintf(stderr, "oxistore: cannot reopen %s while replacing its content: %s\n",
-                s->path, mrc ? mdb_strerror(mrc) : ox_strerror(rc));
-        abort();
-    }
-    ox__note_map_size(s);
-}
-
 /* With the gate shut: the view becomes one empty buffer usable over any LMDB transaction
  * (lmdb_min 0: the new env's transaction ids have nothing to do with the old one's, and the
  * old env holds everything the checkpoint wrote). ENOMEM before anything changed. */
@@ -335,7 +309,8 @@ int ox_store_replace(ox_store *s, const char *src)
     }
     /* The old file after a failure: its counts and databases are LMDB's all the same, since
      * the checkpoint left nothing in the buffers. */
-    env_reload(s, flags, map);
+    /* the new file, or the old one if the switch did not happen */
+    ox__env_reopen(s, flags, map, ox__table_reload_all, "while replacing its content");
     ox__gate_open(s);
     pthread_mutex_unlock(&s->tables_mu);
     if (switched) {

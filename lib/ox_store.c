@@ -235,28 +235,34 @@ static int revive(ox_store *s)
     mdb_env_get_flags(s->env, &flags);
     size_t map = atomic_load(&s->map_size);
     mdb_env_close(s->env);
-    MDB_txn *txn = NULL;
-    int mrc = mdb_env_create(&s->env);
+    ox__env_reopen(s, flags, map, ox__table_reopen_all, "after a failed commit");
+    ox__gate_open(s);
+    return OX_OK;
+}
+
+void ox__env_reopen(ox_store *s, unsigned flags, size_t map,
+                    int (*tables)(ox_store *, MDB_txn *), const char *why)
+{
+    MDB_txn *txn;
+    int rc = OX_OK, mrc = mdb_env_create(&s->env);
     if (mrc == MDB_SUCCESS) {
         ox__env_limits(s, map);
         mrc = mdb_env_open(s->env, s->path, flags, 0644);
     }
     if (mrc == MDB_SUCCESS && (mrc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) == 0) {
         if ((mrc = mdb_dbi_open(txn, OX_META_DB, 0, &s->meta)) == 0 &&
-            (rc = ox__table_reopen_all(s, txn)) == OX_OK)
+            (rc = tables(s, txn)) == OX_OK)
             mrc = mdb_txn_commit(txn);
         else
             mdb_txn_abort(txn);
     }
     if (mrc != MDB_SUCCESS || rc != OX_OK) {
         /* Nothing is left to run transactions on: the store cannot go on. */
-        fprintf(stderr, "oxistore: cannot reopen %s after a failed commit: %s\n", s->path,
+        fprintf(stderr, "oxistore: cannot reopen %s %s: %s\n", s->path, why,
                 mrc ? mdb_strerror(mrc) : ox_strerror(rc));
         abort();
     }
     ox__note_map_size(s);
-    ox__gate_open(s);
-    return OX_OK;
 }
 
 int ox__revive_if_failed(ox_store *s, int *rc)
