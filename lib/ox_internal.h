@@ -164,6 +164,7 @@ struct ox_store {
     atomic_int growing;
     pthread_mutex_t gate_mu;
     pthread_cond_t gate_cv;
+    atomic_uint env_gen;       /* reopens of the env (ox__env_reopen), behind the gate */
 
     /* Reset read transactions kept for reuse (mdb_txn_renew is far cheaper than begin). */
     pthread_mutex_t pool_mu;
@@ -195,7 +196,9 @@ int ox__space_err(ox_store *s, int rc);
 /* The same for a store not open, at path (its directory's file system). */
 int ox__space_err_at(const char *path, int rc);
 int ox__key_check(ox_store *s, size_t klen);           /* OX_EINVAL / OX_EKEYTOOLONG */
-/* Begins an LMDB read transaction (from the pool) counted by the growth gate. */
+/* Begins an LMDB read transaction (from the pool) counted by the growth gate. An env left
+ * failed by a commit (MDB_PANIC) is waited for until the checkpointer reopens it, as a
+ * growth is (at most OX_REVIVE_WAIT_S + 1 s); its error after that. */
 int ox__read_begin(ox_store *s, MDB_txn **txn);
 /* Ends it: resets it back into the pool and leaves the gate. */
 void ox__read_end(ox_store *s, MDB_txn *txn);

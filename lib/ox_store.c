@@ -263,6 +263,7 @@ void ox__env_reopen(ox_store *s, unsigned flags, size_t map,
         abort();
     }
     ox__note_map_size(s);
+    atomic_fetch_add(&s->env_gen, 1);
 }
 
 int ox__revive_if_failed(ox_store *s, int *rc)
@@ -303,17 +304,49 @@ void ox__grow_if_needed(ox_store *s)
 
 /* ---- read transactions ------------------------------------------------------------- */
 
+/* Outside the gate: waits until the env of generation gen has been reopened, or for as
+ * long as a reopen may take (its wait for readers, then the reopen). A commit that fails
+ * writing its meta page fails the env for every reader at once, and the checkpointer
+ * reopens it (revive) as soon as that commit returns: a reader coming in between would
+ * answer an I/O error, a write refused with MISCONF while the write buffer has room, a
+ * read refused although only the data file's writes fail. A thread that still holds a
+ * reader would hold the reopen up: it does not wait. */
+static void revive_wait(ox_store *s, unsigned gen)
+{
+    if (ox_tls_reads > 0)
+        return;
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += OX_REVIVE_WAIT_S + 1;
+    pthread_mutex_lock(&s->gate_mu);
+    while (atomic_load(&s->env_gen) == gen &&
+           pthread_cond_timedwait(&s->gate_cv, &s->gate_mu, &deadline) != ETIMEDOUT)
+        ;
+    pthread_mutex_unlock(&s->gate_mu);
+}
+
 int ox__read_begin(ox_store *s, MDB_txn **out)
 {
     MDB_txn *txn = NULL;
-    int rc;
+    int rc, waited = 0;
     ox__gate_enter(s);
     pthread_mutex_lock(&s->pool_mu);
     if (s->npool)
         txn = s->pool[--s->npool];
     pthread_mutex_unlock(&s->pool_mu);
     for (int tries = 0;; tries++) {
+        unsigned gen = atomic_load(&s->env_gen); /* inside the gate: s->env's */
         rc = txn ? mdb_txn_renew(txn) : mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+        if (rc == MDB_PANIC && !waited) {
+            if (txn)
+                mdb_txn_abort(txn);
+            txn = NULL;
+            ox__gate_leave(s);
+            revive_wait(s, gen);
+            ox__gate_enter(s);
+            waited = 1;
+            continue;
+        }
         if (rc != MDB_MAP_RESIZED || tries > 2)
             break;
         /* Another process grew the map beyond ours: adopt its size, then retry. */
