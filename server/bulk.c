@@ -11,8 +11,6 @@
  * of the buffer's budget, half of the limit, in the batch's transaction). */
 #define BULK_BYTES_PER_MEMBER 512
 
-#define WALK_BOUND 64 /* bytes of a bound a walk keeps (bounds are collection prefixes) */
-
 struct db_walk {
     cmd_ctx *x;
     ox_table *t;
@@ -20,7 +18,7 @@ struct db_walk {
     ox_iter *it;                /* NULL: suspended (or ended) */
     int started, ended;
     size_t lolen, hilen, plen;
-    unsigned char lo[WALK_BOUND], hi[WALK_BOUND]; /* the bounds (keys) */
+    unsigned char lo[OX_POS_MAX], hi[OX_POS_MAX]; /* the bounds' positions (ox_key_pos) */
     unsigned char *pos;         /* in the writer: the position of the last key returned
                                    (OX_POS_MAX bytes, from the first) */
     db_walk *next;              /* x->walks, in the writer */
@@ -83,13 +81,14 @@ int bulk_walk_open(cmd_ctx *x, ox_table *t, const ox_val *lo, const ox_val *hi,
                    unsigned flags, db_walk **out)
 {
     *out = NULL;
-    if (lo->len > WALK_BOUND || hi->len > WALK_BOUND)
-        return OX_EINVAL;
     db_walk *w = srv_xmalloc(sizeof *w);
-    *w = (db_walk){.x = x, .t = t, .flags = flags, .lolen = lo->len, .hilen = hi->len};
-    memcpy(w->lo, lo->data, lo->len);
-    memcpy(w->hi, hi->data, hi->len);
-    int rc = walk_range(w, lo, hi, flags);
+    *w = (db_walk){.x = x, .t = t, .flags = flags};
+    int rc = ox_key_pos(srv.store, lo->data, lo->len, w->lo, &w->lolen);
+    if (rc == OX_OK)
+        rc = ox_key_pos(srv.store, hi->data, hi->len, w->hi, &w->hilen);
+    ox_val lop = {w->lo, w->lolen}, hip = {w->hi, w->hilen};
+    if (rc == OX_OK)
+        rc = walk_range(w, &lop, &hip, flags | OX_ITER_POS);
     if (rc != OX_OK) {
         free(w);
         return rc;
@@ -102,27 +101,21 @@ int bulk_walk_open(cmd_ctx *x, ox_table *t, const ox_val *lo, const ox_val *hi,
     return OX_OK;
 }
 
-/* Opens w again from its last key's position pos to the far bound (taken as a position
- * too: a key's is not itself): [pos, hi) ascending, pos excluded with OX_ITER_AFTER, or
- * [lo, pos) descending. */
+/* Opens w again from its last key's position pos to the far bound: [pos, hi) ascending,
+ * pos excluded with OX_ITER_AFTER, or [lo, pos) descending. */
 static int walk_from_pos(db_walk *w, unsigned after)
 {
-    int desc = (w->flags & OX_ITER_DESC) != 0;
-    unsigned char bp[OX_POS_MAX];
-    ox_val pos = {w->pos, w->plen}, bound = {bp, 0};
-    int rc = ox_key_pos(srv.store, desc ? w->lo : w->hi, desc ? w->lolen : w->hilen, bp,
-                        &bound.len);
-    if (rc != OX_OK)
-        return rc;
-    return desc ? walk_range(w, &bound, &pos, w->flags | OX_ITER_POS)
-                : walk_range(w, &pos, &bound, w->flags | OX_ITER_POS | after);
+    ox_val pos = {w->pos, w->plen}, lo = {w->lo, w->lolen}, hi = {w->hi, w->hilen};
+    return w->flags & OX_ITER_DESC ? walk_range(w, &lo, &pos, w->flags | OX_ITER_POS)
+                                   : walk_range(w, &pos, &hi, w->flags | OX_ITER_POS | after);
 }
 
 /* Opens a suspended walk again past the last key it returned. */
 static int walk_resume(db_walk *w)
 {
     ox_val lo = {w->lo, w->lolen}, hi = {w->hi, w->hilen};
-    return w->started ? walk_from_pos(w, OX_ITER_AFTER) : walk_range(w, &lo, &hi, w->flags);
+    return w->started ? walk_from_pos(w, OX_ITER_AFTER)
+                      : walk_range(w, &lo, &hi, w->flags | OX_ITER_POS);
 }
 
 int bulk_walk_next(db_walk *w, ox_val *k, ox_val *v)
