@@ -94,6 +94,7 @@ static const conf_def conf_defs[] = {
     {"busy-reply-threshold", T_LL, 0, F(busy_reply_threshold), 0, LLONG_MAX, NULL},
     {"lua-time-limit", T_LL, F_ALIAS, F(busy_reply_threshold), 0, LLONG_MAX, NULL},
     {"lua-memory-limit", T_MEM, 0, F(lua_memory_limit), 1 << 20, LLONG_MAX, NULL},
+    {"zset-rank-fanout", T_INT, 0, F(zset_rank_fanout), 2, 65536, NULL},
     {"appendonly", T_BOOL, 0, F(appendonly), 0, 1, NULL},
     {"daemonize", T_BOOL, F_IMMUTABLE, F(daemonize), 0, 0, NULL},
     {"enable-debug-command", T_ENUM, F_IMMUTABLE, F(enable_debug_command), 0, 0,
@@ -500,6 +501,7 @@ int conf_init(conf *c)
     c->max_key_len = 512LL << 20;
     c->busy_reply_threshold = 5000;
     c->lua_memory_limit = 256LL << 20;
+    c->zset_rank_fanout = 32;
     c->replica_read_only = 1;
     c->replica_serve_stale_data = 1;
     c->replica_priority = 100;

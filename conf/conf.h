@@ -64,6 +64,8 @@ typedef struct conf {
     long long busy_reply_threshold; /* ms a script runs before others get -BUSY and SCRIPT
                                        KILL may end it; 0: never (lua-time-limit) */
     long long lua_memory_limit; /* bytes the Lua interpreter may hold (scripts, their data) */
+    int zset_rank_fanout;     /* a sorted set's rank index (keyspace/zset_fmt.h): about this
+                                 many entries per fence and level */
     /* replication (server/repl.c, server/replica.c) */
     char *replicaof_host;     /* "replicaof host port": the master to follow; NULL: none (a
                                  master). REPLICAOF changes it at run time */

@@ -9,11 +9,14 @@
  * be as long, with a lower bound of its scores in their 8-byte encoding (coll_score_put;
  * none, or 0, means no bound), or COLL_ZSET_META_LEN, with an upper bound after it (0:
  * none), so that a walk from its lowest or highest score seeks past what pops deleted
- * instead of stepping over it. Database table "<n>" has the member table "m<n>":
+ * instead of stepping over it, or COLL_ZSET_RANK_META_LEN: then the levels of its rank
+ * index (1 byte, zset_fmt.h; shorter records: none). Database table "<n>" has the member
+ * table "m<n>":
  *   [id: 8 bytes big-endian][COLL_SUB_HEAD]      -> the user key (the back link)
  *   [id][COLL_SUB_FIELD][name]                   -> a hash field's value, a set's "",
- *                                                   a sorted set's score (8 bytes)
- *   [id][COLL_SUB_SCORE][score: 8 bytes][member] -> "" (a sorted set's order)
+ *                                                   a sorted set's score (zset_fmt.h)
+ *   [id][COLL_SUB_SCORE][score: 8 bytes][member] -> a sorted set's order (zset_fmt.h)
+ *   [id][ZFMT_SUB_LEVEL + i]...                  -> a sorted set's rank index (zset_fmt.h)
  *   [id][COLL_SUB_LIST][position: 8 bytes]       -> a list's element
  * A list's elements sit at the consecutive positions head .. head + count - 1 (a
  * position's 8 bytes are its value with the sign bit flipped, so that they sort as the
@@ -39,6 +42,8 @@ enum db_type { DB_STRING = 0, DB_LIST = 1, DB_SET = 2, DB_ZSET = 3, DB_HASH = 4 
 #define COLL_META_LEN 16
 #define COLL_LIST_META_LEN 24
 #define COLL_ZSET_META_LEN 32
+#define COLL_ZSET_RANK_META_LEN 33
+#define COLL_META_MAX COLL_ZSET_RANK_META_LEN
 #define COLL_SUB_HEAD 0x00
 #define COLL_SUB_FIELD 'f'
 #define COLL_SUB_SCORE 's'
@@ -53,13 +58,21 @@ const char *coll_type_name(int type);
  * does not fit. */
 int coll_members_name(const char *dbname, char *buf, size_t cap);
 
+/* A collection's record. */
+typedef struct coll_meta {
+    uint64_t id, count;
+    int64_t head;      /* a list's first position; a sorted set's lower score bound (0: none) */
+    int64_t tail;      /* a sorted set's upper score bound (0: none) */
+    unsigned levels;   /* a sorted set's rank index levels (zset_fmt.h; 0: none) */
+} coll_meta;
+
 /* A collection's record, both ways (encode: its length). decode: OX_OK or OX_ECORRUPT (a
- * wrong length); *head (may be NULL) a list's first position or a sorted set's lower
- * bound, *tail (may be NULL) a sorted set's upper bound, 0 when there is none. */
-size_t coll_meta_encode(unsigned char meta[COLL_ZSET_META_LEN], int type, uint64_t id,
-                        uint64_t count, int64_t head, int64_t tail);
-int coll_meta_decode(const void *p, size_t len, uint64_t *id, uint64_t *count, int64_t *head,
-                     int64_t *tail);
+ * wrong length); what the record does not hold is 0. */
+size_t coll_meta_encode(unsigned char meta[COLL_META_MAX], int type, const coll_meta *m);
+int coll_meta_decode(const void *p, size_t len, coll_meta *m);
+/* Big-endian 8 bytes, as the records hold numbers. */
+void coll_be64_put(unsigned char p[8], uint64_t v);
+uint64_t coll_be64_get(const void *p);
 /* A list position's 8 bytes. */
 void coll_pos_put(unsigned char p[8], int64_t pos);
 
@@ -72,23 +85,14 @@ uint64_t coll_key_id(const void *key, size_t len);
 void coll_score_put(unsigned char p[8], double score);
 double coll_score_get(const unsigned char p[8]);
 
-/* In a write transaction: gives member m of sorted set id (in members) the score `score`,
- * replacing its index entry for old when it had one (had). zset_del removes both records
- * of (m, score). OX_OK or the store's error. */
-int coll_zset_put(ox_txn *txn, ox_table *members, uint64_t id, const void *m, size_t len,
-                  int had, double old, double score);
-int coll_zset_del(ox_txn *txn, ox_table *members, uint64_t id, const void *m, size_t len,
-                  double score);
-
 /* In a write transaction: takes the next id from map's counter (bumping it). OX_OK or
  * the store's error. */
 int coll_new_id(ox_txn *txn, ox_table *map, uint64_t *id);
 
-/* In a write transaction: stores the collection (type, id, count, head, tail) under key in db,
- * with the expiry time `at` (0: none) and put flags (OX_PUT_KEEPTTL...); a new one
- * (is_new) gets its back link in members too. OX_OK or the store's error. */
+/* In a write transaction: stores the collection (type, m) under key in db, with the expiry
+ * time `at` (0: none) and put flags (OX_PUT_KEEPTTL...); a new one (is_new) gets its back
+ * link in members too. OX_OK or the store's error. */
 int coll_store(ox_txn *txn, ox_table *db, ox_table *members, const void *key, size_t klen,
-               int type, uint64_t id, uint64_t count, int64_t head, int64_t tail, int is_new,
-               uint64_t at, unsigned flags);
+               int type, const coll_meta *m, int is_new, uint64_t at, unsigned flags);
 
 #endif

@@ -14,6 +14,7 @@
 #include "glob.h"
 #include "num.h"
 #include "util.h"
+#include "zset_fmt.h"
 
 
 /* The literal bytes a pattern starts with (up to its first '*', '?' or '['; "\x" is x),
@@ -294,8 +295,9 @@ static void coll_scan(cmd_ctx *x, int type, int values)
         while (srv_pairs_next(&got, &off, &k, &v)) {
             char num[32];
             resp_write_bulk(x->out, k.data, k.len);
-            if (values && type == DB_ZSET && v.len == 8)
-                resp_write_bulk(x->out, num, (size_t)num_d2str(num, coll_score_get(v.data), 1));
+            double score;
+            if (values && type == DB_ZSET && zfmt_field(v.data, v.len, &score, NULL))
+                resp_write_bulk(x->out, num, (size_t)num_d2str(num, score, 1));
             else if (values)
                 resp_write_bulk(x->out, v.data, v.len);
         }

@@ -24,6 +24,7 @@
 #include "repl.h"
 #include "stats.h"
 #include "util.h"
+#include "zindex.h"
 
 /* ---- INFO ------------------------------------------------------------------------------ */
 
@@ -150,7 +151,7 @@ void cmd_info(cmd_ctx *x)
                      "evicted_keys:0\r\nkeyspace_hits:0\r\nkeyspace_misses:0\r\n"
                      "pubsub_channels:%lld\r\npubsub_patterns:%lld\r\npubsubshard_channels:%lld\r\n"
                      "total_error_replies:%llu\r\nwriter_commits:%llu\r\nwriter_batched_writes:%llu\r\n"
-                     "members_reclaimed:%llu\r\n",
+                     "members_reclaimed:%llu\r\nzset_rank_indexes_built:%llu\r\n",
                  atomic_load(&srv.stats.connections), atomic_load(&srv.stats.commands),
                  atomic_load(&srv.stats.net_in), atomic_load(&srv.stats.net_out),
                  atomic_load(&srv.stats.rejected), atomic_load(&srv.stats.sync_full),
@@ -159,7 +160,7 @@ void cmd_info(cmd_ctx *x)
                  atomic_load(&srv.stats.expire_time_cap),
                  atomic_load(&srv.stats.expire_cycle_us) / 1000, channels, patterns, shards,
                  atomic_load(&srv.stats.errors),
-                 commits, batched, db_swept());
+                 commits, batched, db_swept(), zindex_built());
     }
     if (section_wanted(x, "replication", 1)) {
         info_section(&b, "Replication");

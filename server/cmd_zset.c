@@ -1,8 +1,8 @@
 /* cmd_zset.c — sorted set commands, with Redis 7.0's semantics (t_zset.c). A sorted set is
  * a collection (db.h) with two records per member: member -> score (ZSCORE is one lookup)
  * and [score][member] -> "" in an ordered index (coll_fmt.h), which the ranges walk by
- * score, by member within a score (BYLEX) or by position (ranks: a walk from either end,
- * so a rank costs its distance from that end). */
+ * score, by member within a score (BYLEX) or by position (ranks: zset_fmt.h's counted
+ * fences find a rank's place in O(log n) steps). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -17,6 +17,8 @@
 #include "num.h"
 #include "pick.h"
 #include "util.h"
+#include "zindex.h"
+#include "zset_fmt.h"
 
 #define SCORE_LEN 8
 #define IDX_PREFIX (COLL_KEY_PREFIX + SCORE_LEN) /* [id][s][score] before a member */
@@ -52,16 +54,15 @@ static int score_or_reply(cmd_ctx *x, const resp_arg *a, double *out)
 
 /* ---- one member's two records ----------------------------------------------------------- */
 
-/* The score of member m of c: 1 found, 0 not, -1 on a store error (in *err). */
+/* The score of member m of c (and its level, if level is not NULL): 1 found, 0 not, -1 on
+ * a store error (in *err). */
 static int score_of(cmd_ctx *x, const db_coll *c, const void *m, size_t len, double *score,
-                    int *err)
+                    unsigned *level, int *err)
 {
     ox_val v;
     int rc = db_member_get(x, c, DB_SUB_FIELD, m, len, &v);
-    if (rc == OX_OK && v.len == SCORE_LEN) {
-        *score = coll_score_get(v.data);
+    if (rc == OX_OK && zfmt_field(v.data, v.len, score, level))
         return 1;
-    }
     *err = rc == OX_OK ? OX_ECORRUPT : rc;
     return rc == OX_NOTFOUND ? 0 : -1;
 }
@@ -77,17 +78,26 @@ static uint64_t score_bits(double score)
     return e;
 }
 
-/* Writer: gives member m the score `score` (had: its old one, if it had one). OX_OK or
- * an error. */
+/* c as zset_fmt.h takes it. */
+static zfmt_set zset_of(const db_coll *c)
+{
+    return (zfmt_set){c->members, c->id, c->count, c->levels, (unsigned)srv.cfg.zset_rank_fanout};
+}
+
+/* Writer: gives member m the score `score` (had: its old one and its level, if it had
+ * one; a new one is counted after). OX_OK or an error. */
 static int zset_put(cmd_ctx *x, db_coll *c, const void *m, size_t len, int had,
-                    double old, double score)
+                    double old, unsigned level, double score)
 {
     uint64_t e = score_bits(score);
     if (c->head && e < (uint64_t)c->head) /* past a bound: move it (saved with c) */
         c->head = (int64_t)e;
     if (c->tail && e > (uint64_t)c->tail)
         c->tail = (int64_t)e;
-    return coll_zset_put(x->txn, c->members, c->id, m, len, had, old, score);
+    zfmt_set z = zset_of(c);
+    int rc = zfmt_put(x->txn, &z, m, len, had, old, level, score);
+    c->levels = z.levels;
+    return rc;
 }
 
 /* A pop from the low end deleted everything below (score, ...): the lower bound moves up;
@@ -97,10 +107,12 @@ static void bound_move(db_coll *c, double score, int min)
     *(min ? &c->head : &c->tail) = (int64_t)score_bits(score);
 }
 
-/* Writer: removes member m (score `score`) from c, and counts it. */
-static int zset_del(cmd_ctx *x, db_coll *c, const void *m, size_t len, double score)
+/* Writer: removes member m (score `score`, level `level`) from c, and counts it. */
+static int zset_del(cmd_ctx *x, db_coll *c, const void *m, size_t len, double score,
+                    unsigned level)
 {
-    int rc = coll_zset_del(x->txn, c->members, c->id, m, len, score);
+    zfmt_set z = zset_of(c);
+    int rc = zfmt_del(x->txn, &z, m, len, score, level);
     if (rc == OX_OK)
         c->count--;
     return rc;
@@ -117,7 +129,8 @@ static int zadd_one(cmd_ctx *x, db_coll *c, const resp_arg *m, double score, int
                     long long *added, long long *changed, double *out, int *done)
 {
     double cur;
-    int err = OX_OK, had = score_of(x, c, m->ptr, m->len, &cur, &err);
+    unsigned level = 0;
+    int err = OX_OK, had = score_of(x, c, m->ptr, m->len, &cur, &level, &err);
     *done = 0;
     if (had < 0)
         return err;
@@ -138,15 +151,16 @@ static int zadd_one(cmd_ctx *x, db_coll *c, const resp_arg *m, double score, int
         if (score == cur)
             return OX_OK;
         (*changed)++;
-        return zset_put(x, c, m->ptr, m->len, 1, cur, score);
+        return zset_put(x, c, m->ptr, m->len, 1, cur, level, score);
     }
     if (flags & Z_XX)
         return OX_OK;
     *out = score;
     *done = 1;
     (*added)++;
+    int rc = zset_put(x, c, m->ptr, m->len, 0, 0, 0, score);
     c->count++;
-    return zset_put(x, c, m->ptr, m->len, 0, 0, score);
+    return rc;
 }
 
 static void zadd_generic(cmd_ctx *x, int flags)
@@ -223,8 +237,10 @@ void cmd_zrem(cmd_ctx *x)
     long long removed = 0;
     for (int i = 2; rc == OX_OK && i < x->argc; i++) {
         double s;
-        int had = score_of(x, &c, x->argv[i].ptr, x->argv[i].len, &s, &err);
-        rc = had < 0 ? err : had ? zset_del(x, &c, x->argv[i].ptr, x->argv[i].len, s) : OX_OK;
+        unsigned level;
+        int had = score_of(x, &c, x->argv[i].ptr, x->argv[i].len, &s, &level, &err);
+        rc = had < 0 ? err
+           : had ? zset_del(x, &c, x->argv[i].ptr, x->argv[i].len, s, level) : OX_OK;
         removed += had > 0;
     }
     if (rc == OX_OK && removed) {
@@ -251,7 +267,7 @@ void cmd_zscore(cmd_ctx *x)
     int err = OX_OK, found = db_coll_get_or_reply(x, &x->argv[1], DB_ZSET, &c);
     if (found < 0)
         return;
-    int had = found ? score_of(x, &c, x->argv[2].ptr, x->argv[2].len, &s, &err) : 0;
+    int had = found ? score_of(x, &c, x->argv[2].ptr, x->argv[2].len, &s, NULL, &err) : 0;
     if (had < 0)
         cmd_store_error(x, err);
     else if (had)
@@ -269,7 +285,7 @@ void cmd_zmscore(cmd_ctx *x)
     resp_write_array(x->out, (size_t)x->argc - 2);
     for (int i = 2; i < x->argc; i++) {
         double s;
-        if (score_of(x, &c, x->argv[i].ptr, x->argv[i].len, &s, &err) > 0)
+        if (score_of(x, &c, x->argv[i].ptr, x->argv[i].len, &s, NULL, &err) > 0)
             resp_write_double(x->out, s);
         else
             resp_write_null(x->out);
@@ -298,9 +314,11 @@ typedef struct zrange {
     long long offset, limit;        /* LIMIT: skip offset, take limit (< 0: all) */
 } zrange;
 
-/* Called for each member of the range, in order; returns 1 to go on, 0 to stop, or an
- * ox_err (< 0 is never used: errors are positive) through *err with -1. */
-typedef int zvisit(cmd_ctx *x, db_coll *c, const ox_val *m, double score, void *ctx, int *err);
+/* Called for each member of the range, in order, with its score and level; returns 1 to go
+ * on, 0 to stop, or an ox_err (< 0 is never used: errors are positive) through *err with
+ * -1. */
+typedef int zvisit(cmd_ctx *x, db_coll *c, const ox_val *m, double score, unsigned level,
+                   void *ctx, int *err);
 
 static int lex_parse(const resp_arg *a, lexb *b)
 {
@@ -424,8 +442,8 @@ static int lex_possible(cmd_ctx *x, const db_coll *c, const zrange *r, int *err)
 
 /* Walks the range r of c through visit. Returns the members visited, or -1 on a store
  * error (in *err). The walk seeks to the range's start for BY_SCORE (BY_LEX within the
- * lowest score: Redis's BYLEX supposes one score), and skips r->start members for
- * BY_RANK. */
+ * lowest score: Redis's BYLEX supposes one score), and to the member of rank r->start for
+ * BY_RANK (zfmt_at_rank). */
 /* r's BY_RANK range over len members as Redis clamps it: 1 with [*start, *stop] inside
  * [0, len), 0 if it is empty. */
 static int rank_clamp(const zrange *r, long long len, long long *start, long long *stop)
@@ -451,12 +469,24 @@ static long long zwalk(cmd_ctx *x, db_coll *c, const zrange *r, zvisit *visit, v
     if (r->by == BY_RANK) {
         if (!rank_clamp(r, (long long)c->count, &start, &stop))
             return 0;
-        offset = start;
         limit = stop - start + 1;
     }
-    unsigned char lo[IDX_PREFIX + 1], hi[IDX_PREFIX + 1];
+    unsigned char lo[IDX_PREFIX + 1], hi[IDX_PREFIX + 1], *at = NULL;
     ox_val lov = {lo, coll_member_key(lo, c->id, COLL_SUB_SCORE, NULL, 0)};
     ox_val hiv = {hi, coll_member_key(hi, c->id, COLL_SUB_SCORE + 1, NULL, 0)};
+    if (r->by == BY_RANK && start > 0) { /* from the member of that rank (rev: before the
+                                            one above it), found through the rank index */
+        size_t alen;
+        uint64_t rank = r->rev ? c->count - (uint64_t)start : (uint64_t)start;
+        zfmt_set z = zset_of(c);
+        zindex_want(c, x->table); /* a rank far from the ends: index it (zindex.h) */
+        int rc = zfmt_at_rank(x->txn, x->snap, &z, rank, &at, &alen);
+        if (rc != OX_OK) {
+            *err = rc == OX_NOTFOUND ? OX_ECORRUPT : rc; /* the count says it is there */
+            return -1;
+        }
+        *(r->rev ? &hiv : &lov) = (ox_val){at, alen};
+    }
     if (r->by == BY_SCORE) { /* seek to the start's score */
         unsigned char *b = r->rev ? hi : lo;
         coll_member_key(b, c->id, COLL_SUB_SCORE, NULL, 0);
@@ -470,7 +500,7 @@ static long long zwalk(cmd_ctx *x, db_coll *c, const zrange *r, zvisit *visit, v
     /* nothing lives past a bound: seek there if it is nearer, past what pops deleted (the
      * upper bound's next encoding ends a descending walk's range, as max's above) */
     uint64_t bound = r->rev ? (uint64_t)c->tail + (c->tail != 0) : (uint64_t)c->head;
-    if (bound) {
+    if (bound && !at) {
         unsigned char enc[SCORE_LEN], *b = r->rev ? hi : lo;
         size_t *blen = r->rev ? &hiv.len : &lov.len;
         for (int i = 0; i < SCORE_LEN; i++)
@@ -511,9 +541,10 @@ static long long zwalk(cmd_ctx *x, db_coll *c, const zrange *r, zvisit *visit, v
         if (limit > 0)
             limit--;
         n++;
-        go = visit(x, c, &m, s, ctx, err);
+        go = visit(x, c, &m, s, zfmt_index_level(v.data, v.len), ctx, err);
     }
     bulk_walk_close(w); /* NULL if it never opened */
+    free(at);
     if (go < 0)
         return -1;
     if (rc != OX_OK && rc != OX_NOTFOUND) {
@@ -528,10 +559,11 @@ typedef struct zout {
     int withscores, pairs;   /* pairs: RESP3 [member, score] arrays */
 } zout;
 
-static int visit_reply(cmd_ctx *x, db_coll *c, const ox_val *m, double s, void *ctx, int *err)
+static int visit_reply(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsigned level,
+                       void *ctx, int *err)
 {
     zout *o = ctx;
-    (void)c, (void)err;
+    (void)c, (void)err, (void)level;
     if (o->pairs)
         resp_write_array(x->out, 2);
     resp_write_bulk(x->out, m->data, m->len);
@@ -540,26 +572,29 @@ static int visit_reply(cmd_ctx *x, db_coll *c, const ox_val *m, double s, void *
     return 1;
 }
 
-static int visit_count(cmd_ctx *x, db_coll *c, const ox_val *m, double s, void *ctx, int *err)
+static int visit_count(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsigned level,
+                       void *ctx, int *err)
 {
-    (void)x, (void)c, (void)m, (void)s, (void)ctx, (void)err;
+    (void)x, (void)c, (void)m, (void)s, (void)level, (void)ctx, (void)err;
     return 1;
 }
 
-static int visit_remove(cmd_ctx *x, db_coll *c, const ox_val *m, double s, void *ctx, int *err)
+static int visit_remove(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsigned level,
+                        void *ctx, int *err)
 {
     (void)ctx;
-    int rc = zset_del(x, c, m->data, m->len, s);
+    int rc = zset_del(x, c, m->data, m->len, s, level);
     if (rc != OX_OK)
         *err = rc;
     return rc == OX_OK ? 1 : -1;
 }
 
-static int visit_store(cmd_ctx *x, db_coll *c, const ox_val *m, double s, void *ctx, int *err)
+static int visit_store(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsigned level,
+                       void *ctx, int *err)
 {
     db_coll *dst = ctx;
-    (void)c;
-    int rc = zset_put(x, dst, m->data, m->len, 0, 0, s);
+    (void)c, (void)level;
+    int rc = zset_put(x, dst, m->data, m->len, 0, 0, 0, s);
     dst->count++;
     if (rc == OX_OK)
         rc = bulk_step(x);
@@ -739,14 +774,7 @@ void cmd_zremrangebyscore(cmd_ctx *x) { range_op(x, BY_SCORE, 1); }
 void cmd_zremrangebylex(cmd_ctx *x) { range_op(x, BY_LEX, 1); }
 
 
-/* ZRANK, ZREVRANK: the members before it in the order (a walk from that end). */
-static int visit_until(cmd_ctx *x, db_coll *c, const ox_val *m, double s, void *ctx, int *err)
-{
-    const ox_val *want = ctx;
-    (void)x, (void)c, (void)s, (void)err;
-    return !(m->len == want->len && !memcmp(m->data, want->data, m->len));
-}
-
+/* ZRANK, ZREVRANK: the members before it in the order (the rank index, zset_fmt.h). */
 static void rank_generic(cmd_ctx *x, int rev)
 {
     db_coll c;
@@ -754,7 +782,7 @@ static void rank_generic(cmd_ctx *x, int rev)
     int err = OX_OK, found = db_coll_get_or_reply(x, &x->argv[1], DB_ZSET, &c);
     if (found < 0)
         return;
-    int had = found ? score_of(x, &c, x->argv[2].ptr, x->argv[2].len, &s, &err) : 0;
+    int had = found ? score_of(x, &c, x->argv[2].ptr, x->argv[2].len, &s, NULL, &err) : 0;
     if (had <= 0) {
         if (had < 0)
             cmd_store_error(x, err);
@@ -762,17 +790,16 @@ static void rank_generic(cmd_ctx *x, int rev)
             resp_write_null(x->out);
         return;
     }
-    ox_val want = {x->argv[2].ptr, x->argv[2].len};
-    zrange r = {.by = BY_SCORE, .rev = rev, .limit = -1, .min = -INFINITY, .max = INFINITY};
-    if (rev)
-        r.min = s; /* from the top down to the member's score */
+    uint64_t rank;
+    zfmt_set z = zset_of(&c);
+    zindex_want(&c, x->table); /* ranks wanted: index it (zindex.h) */
+    int rc = zfmt_rank(x->txn, x->snap, &z, x->argv[2].ptr, x->argv[2].len, s, &rank);
+    if (rc == OX_OK && rank >= c.count)
+        rc = OX_ECORRUPT;
+    if (rc != OX_OK)
+        cmd_store_error(x, rc);
     else
-        r.max = s;
-    long long n = zwalk(x, &c, &r, visit_until, &want, &err);
-    if (n < 0)
-        cmd_store_error(x, err);
-    else
-        resp_write_int(x->out, n - 1);
+        resp_write_int(x->out, (long long)(rev ? c.count - 1 - rank : rank));
 }
 
 void cmd_zrank(cmd_ctx *x) { rank_generic(x, 0); }
@@ -786,14 +813,15 @@ typedef struct popped {
     int whole;      /* every member: only read (range_whole) */
 } popped;
 
-static int visit_pop(cmd_ctx *x, db_coll *c, const ox_val *m, double s, void *ctx, int *err)
+static int visit_pop(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsigned level,
+                     void *ctx, int *err)
 {
     popped *p = ctx;
     srv_pairs_add(&p->got, m->data, m->len, &s, sizeof s);
     if (p->whole)
         return 1;
     bound_move(c, s, p->min);
-    return visit_remove(x, c, m, s, NULL, err);
+    return visit_remove(x, c, m, s, level, NULL, err);
 }
 
 static void pop_generic(cmd_ctx *x, int max)
@@ -873,8 +901,10 @@ static double weigh(double s, double w)
 /* The score of a member record's value in src (a set's members score 1). */
 static double src_score(const zsrc *s, const ox_val *v)
 {
-    return weigh(s->c.type == DB_ZSET && v->len == SCORE_LEN ? coll_score_get(v->data) : 1,
-                 s->w);
+    double score = 1;
+    if (s->c.type == DB_ZSET && !zfmt_field(v->data, v->len, &score, NULL))
+        score = 1;
+    return weigh(score, s->w);
 }
 
 /* Where a result goes: a new sorted set (STORE), pairs to sort and reply, or a count. */
@@ -888,7 +918,7 @@ typedef struct zsink {
 static int zsink_put(cmd_ctx *x, zsink *k, const ox_val *m, double score, int *err)
 {
     if (k->to == 1) {
-        int rc = zset_put(x, &k->dst, m->data, m->len, 0, 0, score);
+        int rc = zset_put(x, &k->dst, m->data, m->len, 0, 0, 0, score);
         if (rc == OX_OK)
             rc = bulk_step(x);
         if (rc != OX_OK) {

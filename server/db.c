@@ -124,10 +124,10 @@ static void dead_note(cmd_ctx *x, ox_table *t, const void *key, size_t len)
 {
     ox_val v;
     unsigned kind;
-    uint64_t id, count;
+    coll_meta m;
     if (ox_txn_read(x->txn, t, key, len, &v, &kind, NULL) == OX_OK && kind != DB_STRING &&
-        coll_meta_decode(v.data, v.len, &id, &count, NULL, NULL) == OX_OK)
-        dead_push(t, id);
+        coll_meta_decode(v.data, v.len, &m) == OX_OK)
+        dead_push(t, m.id);
 }
 
 int db_delete(cmd_ctx *x, int dbi, const resp_arg *key)
@@ -214,8 +214,24 @@ static void mkey_done(mkey *k)
         free(k->p);
 }
 
+/* A collection's record into c, and back. */
+static void meta_in(db_coll *c, const coll_meta *m)
+{
+    c->id = m->id;
+    c->count = m->count;
+    c->head = m->head;
+    c->tail = m->tail;
+    c->levels = m->levels;
+}
+
+static coll_meta meta_of(const db_coll *c)
+{
+    return (coll_meta){c->id, c->count, c->head, c->tail, c->levels};
+}
+
 int db_coll_get(cmd_ctx *x, const resp_arg *key, int type, db_coll *c)
 {
+    coll_meta m;
     ox_val v;
     int t, rc = db_read(x, x->table, key, &v, &t, NULL);
     memset(c, 0, sizeof *c);
@@ -224,7 +240,9 @@ int db_coll_get(cmd_ctx *x, const resp_arg *key, int type, db_coll *c)
     if (rc == OX_OK && t != type)
         return DB_WRONGTYPE;
     if (rc == OX_OK)
-        rc = coll_meta_decode(v.data, v.len, &c->id, &c->count, &c->head, &c->tail);
+        rc = coll_meta_decode(v.data, v.len, &m);
+    if (rc == OX_OK)
+        meta_in(c, &m);
     c->exists = rc == OX_OK;
     return rc;
 }
@@ -267,6 +285,7 @@ int db_coll_fresh(cmd_ctx *x, db_coll *c)
     c->exists = 0;
     c->count = 0;
     c->head = c->tail = 0;
+    c->levels = 0;
     int rc = coll_new_id(x->txn, map_t, &c->id);
     if (rc == OX_OK && x->bulk) {
         x->bulk_table = x->table;
@@ -298,8 +317,9 @@ int db_coll_open_or_reply(cmd_ctx *x, const resp_arg *key, int type, db_coll *c)
 static int coll_put(cmd_ctx *x, ox_table *t, const resp_arg *key, const db_coll *c,
                     uint64_t at, unsigned flags)
 {
-    return coll_store(x->txn, t, c->members, key->ptr, key->len, c->type, c->id, c->count,
-                      c->head, c->tail, !c->exists, at, flags);
+    coll_meta m = meta_of(c);
+    return coll_store(x->txn, t, c->members, key->ptr, key->len, c->type, &m, !c->exists, at,
+                      flags);
 }
 
 int db_coll_save(cmd_ctx *x, const resp_arg *key, db_coll *c)
@@ -623,8 +643,7 @@ int db_transfer_or_reply(cmd_ctx *x, const resp_arg *src, int dbd, const resp_ar
     int rc = db_read(x, ts, src, &v, &type, &at);
     if (rc == OX_NOTFOUND)
         return 0;
-    uint64_t id = 0, count;
-    int64_t head, tail;
+    coll_meta m;
     unsigned char *val = NULL;
     size_t len = v.len;
     if (rc == OX_OK && !(val = malloc(len ? len : 1)))
@@ -638,8 +657,7 @@ int db_transfer_or_reply(cmd_ctx *x, const resp_arg *src, int dbd, const resp_ar
             return 0;
         }
         if (type != DB_STRING && (td != ts || keep_src) &&
-            coll_meta_decode(val, len, &id, &count, &head, &tail) == OX_OK &&
-            !bulk_begin(x, count)) {
+            coll_meta_decode(val, len, &m) == OX_OK && !bulk_begin(x, m.count)) {
             free(val);
             return -1; /* nothing written or replied: it runs again first in a part */
         }
@@ -651,15 +669,15 @@ int db_transfer_or_reply(cmd_ctx *x, const resp_arg *src, int dbd, const resp_ar
         rc = ox_txn_put(x->txn, td, dst->ptr, dst->len, val, len, at, OX_PUT_KIND(type));
     } else if (rc == OX_OK) {
         db_coll c = {.type = type, .exists = 0, .members = db_members_of(td)};
-        rc = coll_meta_decode(val, len, &id, &c.count, &c.head, &c.tail);
+        if ((rc = coll_meta_decode(val, len, &m)) == OX_OK)
+            meta_in(&c, &m);
         if (rc != OX_OK) {
             /* not a collection's record */
         } else if (td == ts && !keep_src) { /* RENAME: the members stay; the back link moves */
-            c.id = id;
         } else if ((rc = coll_new_id(x->txn, map_t, &c.id)) == OX_OK) {
             x->bulk_table = td;
             x->bulk_id = x->bulk ? c.id : 0;
-            rc = copy_members(x, db_members_of(ts), id, &c);
+            rc = copy_members(x, db_members_of(ts), m.id, &c);
         }
         if (rc == OX_OK)
             rc = coll_put(x, td, dst, &c, at, 0);
@@ -689,9 +707,8 @@ static int coll_alive(ox_txn *txn, ox_table *t, const ox_val *key, uint64_t id)
     unsigned kind;
     if (ox_txn_read(txn, t, key->data, key->len, &v, &kind, NULL) != OX_OK)
         return 0;
-    uint64_t got, count;
-    return kind != DB_STRING && coll_meta_decode(v.data, v.len, &got, &count, NULL, NULL) == OX_OK &&
-           got == id;
+    coll_meta m;
+    return kind != DB_STRING && coll_meta_decode(v.data, v.len, &m) == OX_OK && m.id == id;
 }
 
 /* Gathers into keys the records of collection id in member table i, up to *n == budget

@@ -88,6 +88,7 @@ typedef struct db_coll {
     uint64_t count;    /* members: HLEN, SCARD... in O(1) */
     int64_t head;      /* a list's first position; a sorted set's lower score bound */
     int64_t tail;      /* a sorted set's upper score bound (coll_fmt.h); 0: none */
+    unsigned levels;   /* a sorted set's rank index levels (zset_fmt.h) */
     ox_table *members; /* the member table it lives in */
 } db_coll;
 

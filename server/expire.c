@@ -15,7 +15,8 @@
  *
  * The sweeper of dead collections' members (db_sweep, db.c) runs its slices in the same
  * cycles, after expiry's: when expiry's slice was not full, and after every other full
- * one, so that neither starves the other; the two share one time budget.
+ * one, so that neither starves the other; the two share one time budget. The builds of
+ * sorted sets' rank indexes (zindex.c) take the sweeper's turns first.
  *
  * Everything here runs on the writer thread, which owns srv.db; the counters it
  * publishes are relaxed atomics read by INFO. */
@@ -26,6 +27,7 @@
 #include "log.h"
 #include "notify.h"
 #include "util.h"
+#include "zindex.h"
 
 #define EXPIRE_SLICE_KEYS 256  /* keys purged per slice (one transaction, one commit) */
 #define SWEEP_SLICE 1024       /* records of dead collections reclaimed per slice (db.c) */
@@ -130,7 +132,7 @@ uint64_t expire_run(void)
      * waiting, and every other slice while expiry has a backlog, so that a steady stream
      * of expiring keys does not leave dead collections unreclaimed for ever. */
     static int sweep_turn;
-    if ((!full || (sweep_turn ^= 1)) && db_sweep(SWEEP_SLICE)) {
+    if ((!full || (sweep_turn ^= 1)) && (zindex_slice() || db_sweep(SWEEP_SLICE))) {
         uint64_t end = srv_monotonic_us();
         cycle_used_us += end - now;
         now = end;

@@ -2,6 +2,8 @@
  * in the space of names over large ones, and one walk for many picks. */
 #include "pick.h"
 
+#include "zset_fmt.h"
+
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -700,8 +702,9 @@ void pick_reply_random(cmd_ctx *x, int type, const char *values)
             if (pairs)
                 resp_write_array(x->out, 2);
             resp_write_bulk(x->out, m.data, m.len);
+            double score = 0;
             if (withvalues && type == DB_ZSET)
-                resp_write_double(x->out, v.len == 8 ? coll_score_get(v.data) : 0);
+                resp_write_double(x->out, zfmt_field(v.data, v.len, &score, NULL) ? score : 0);
             else if (withvalues)
                 resp_write_bulk(x->out, v.data, v.len);
         }

@@ -15,6 +15,7 @@
 #include "num.h"
 #include "resp.h"
 #include "tool.h"
+#include "zset_fmt.h"
 
 #define DUMP_FLUSH (256u << 10) /* bytes buffered before a write */
 
@@ -67,12 +68,12 @@ static int emit(dump *d, int n, const ox_val *args)
 static int dump_coll(dump *d, ox_snapshot *snap, ox_table *members, int kind,
                      const ox_val *key, const ox_val *meta)
 {
-    uint64_t id, count;
-    int rc = members ? coll_meta_decode(meta->data, meta->len, &id, &count, NULL, NULL) : OX_ECORRUPT;
+    coll_meta m;
+    int rc = members ? coll_meta_decode(meta->data, meta->len, &m) : OX_ECORRUPT;
     if (rc)
         return rc;
     unsigned char p[COLL_KEY_PREFIX];
-    ox_val prefix = {p, coll_member_key(p, id, kind == DB_LIST ? COLL_SUB_LIST : COLL_SUB_FIELD,
+    ox_val prefix = {p, coll_member_key(p, m.id, kind == DB_LIST ? COLL_SUB_LIST : COLL_SUB_FIELD,
                                         NULL, 0)}, k, v;
     ox_val args[4] = {kind == DB_HASH ? (ox_val){"HSET", 4} : kind == DB_SET ? (ox_val){"SADD", 4}
                       : kind == DB_ZSET ? (ox_val){"ZADD", 4} : (ox_val){"RPUSH", 5}, *key};
@@ -86,9 +87,10 @@ static int dump_coll(dump *d, ox_snapshot *snap, ox_table *members, int kind,
         args[3] = v;
         if (kind == DB_LIST) /* RPUSH key element */
             args[2] = v;
-        if (kind == DB_ZSET && v.len == 8) { /* ZADD key score member */
+        double score;
+        if (kind == DB_ZSET && zfmt_field(v.data, v.len, &score, NULL)) { /* ZADD key score member */
             args[3] = args[2];
-            args[2] = (ox_val){num, (size_t)num_d2str(num, coll_score_get(v.data), 0)};
+            args[2] = (ox_val){num, (size_t)num_d2str(num, score, 0)};
         }
         if (emit(d, nargs, args)) {
             rc = OX_EIO;

@@ -22,6 +22,7 @@
 #include "keyargs.h"
 #include "resp.h"
 #include "tool.h"
+#include "zset_fmt.h"
 
 #define TXN_CMDS 10000          /* commands per transaction, at most */
 #define TXN_BYTES (4u << 20)    /* bytes of commands per transaction, at most */
@@ -116,9 +117,9 @@ static int select_table(rs *r, ox_table *t)
     return 0;
 }
 
-/* One ZADD pair: score s (Redis's float syntax) for member m of sorted set id. OX_OK, the
- * store's error, or -1 after failing the command (a bad score). */
-static int zadd_one(rs *r, uint64_t id, const resp_arg *s, const resp_arg *m, uint64_t *count)
+/* One ZADD pair: score s (Redis's float syntax) for member m of sorted set z (counted in
+ * it). OX_OK, the store's error, or -1 after failing the command (a bad score). */
+static int zadd_one(rs *r, zfmt_set *z, const resp_arg *s, const resp_arg *m)
 {
     char buf[64];
     double score, old = 0;
@@ -134,17 +135,18 @@ static int zadd_one(rs *r, uint64_t id, const resp_arg *s, const resp_arg *m, ui
     size_t need = COLL_KEY_PREFIX + m->len;
     if (need > sizeof small && !(mk = malloc(need)))
         return OX_ENOMEM;
-    size_t ml = coll_member_key(mk, id, COLL_SUB_FIELD, m->ptr, m->len);
+    size_t ml = coll_member_key(mk, z->id, COLL_SUB_FIELD, m->ptr, m->len);
     ox_val v;
-    int rc = ox_txn_get(r->txn, r->members, mk, ml, &v), had = rc == OX_OK && v.len == 8;
+    unsigned level = 0;
+    int rc = ox_txn_get(r->txn, r->members, mk, ml, &v);
+    int had = rc == OX_OK && zfmt_field(v.data, v.len, &old, &level);
     if (mk != small)
         free(mk);
-    if (had)
-        old = coll_score_get(v.data);
     if (rc != OX_OK && rc != OX_NOTFOUND)
         return rc;
-    *count += !had;
-    return coll_zset_put(r->txn, r->members, id, m->ptr, m->len, had, old, score);
+    rc = zfmt_put(r->txn, z, m->ptr, m->len, had, old, level, score);
+    z->count += !had;
+    return rc;
 }
 
 /* HSET key field value [field value ...] (type DB_HASH), SADD key member [member ...]
@@ -163,20 +165,23 @@ static int do_coll_add(rs *r, int argc, const resp_arg *argv, int type)
     const resp_arg *k = &argv[1];
     ox_val v;
     unsigned kind;
-    uint64_t id = 0, count = 0;
-    int64_t head = 0;
+    coll_meta cm = {0};
     int rc = ox_txn_read(r->txn, r->cur, k->ptr, k->len, &v, &kind, NULL), fresh = 0;
     if (rc == OX_OK && (int)kind != type)
         return fail(r, "WRONGTYPE Operation against a key holding the wrong kind of value");
     if (rc == OX_OK)
-        rc = coll_meta_decode(v.data, v.len, &id, &count, &head, NULL);
+        rc = coll_meta_decode(v.data, v.len, &cm);
     else if (rc == OX_NOTFOUND && (fresh = 1))
-        rc = coll_new_id(r->txn, r->dbs.map, &id);
-    if (type == DB_ZSET)
-        head = 0; /* its score bounds are hints: none is always right, whatever is added */
+        rc = coll_new_id(r->txn, r->dbs.map, &cm.id);
+    if (type == DB_ZSET) /* its score bounds are hints: none is always right */
+        cm.head = cm.tail = 0;
+    uint64_t id = cm.id, count = cm.count;
+    int64_t head = cm.head;
+    zfmt_set z = {r->members, id, count, cm.levels, ZFMT_FANOUT};
     for (int i = 2; rc == OX_OK && i < argc; i += step) {
         if (type == DB_ZSET) {
-            rc = zadd_one(r, id, &argv[i], &argv[i + 1], &count);
+            rc = zadd_one(r, &z, &argv[i], &argv[i + 1]);
+            count = z.count;
             continue;
         }
         if (type == DB_LIST) { /* RPUSH: at the position after the last */
@@ -201,9 +206,11 @@ static int do_coll_add(rs *r, int argc, const resp_arg *argv, int type)
     }
     if (rc == -1)
         return -1;
+    cm.count = count;
+    cm.levels = z.levels;
     if (rc == OX_OK)
-        rc = coll_store(r->txn, r->cur, r->members, k->ptr, k->len, type, id, count, head, 0,
-                        fresh, 0, OX_PUT_KEEPTTL);
+        rc = coll_store(r->txn, r->cur, r->members, k->ptr, k->len, type, &cm, fresh, 0,
+                        OX_PUT_KEEPTTL);
     return rc ? store_fail(r, rc) : 0;
 }
 

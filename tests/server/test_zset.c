@@ -1,7 +1,9 @@
 /* Sorted sets: ZADD's flags and errors, scores (parsing, formatting, -0, inf, NaN
  * results), every range form (rank, BYSCORE, BYLEX, REV, LIMIT, WITHSCORES) and its
  * errors, counts, ranks, removals by range, pops, ZRANGESTORE, RESP3 replies, dump and
- * order across a restart, all with Redis 7.0's exact replies. */
+ * order across a restart, all with Redis 7.0's exact replies; the rank index under
+ * random changes, against Redis. */
+#include "ref_util.h"
 #include "srv_util.h"
 
 T_MAIN_BEGIN;
@@ -301,6 +303,116 @@ static void order_and_scores_survive_kill_9(void)
     redisFree(c);
 }
 
+/* The rank index (keyspace/zset_fmt.h) with zset-rank-fanout 2, so that a set of a few
+ * thousand members has every level and is built in several slices while it changes
+ * (server/zindex.c): 30000 random adds, score changes, removals, pops and removals by
+ * rank (members of equal scores, and long members that are never fences), the set deleted
+ * now and then (built again), each answered as Redis answers it; then, once the last set's
+ * index is whole, every ZRANK, ZREVRANK and ZRANGE by rank of it, before and after a
+ * restart (the index is stored, not rebuilt). */
+static void ranks_follow_random_changes_as_redis(void)
+{
+    srvp ox = {0}, ref = {0};
+    const char *const fan[] = {"--zset-rank-fanout", "2", NULL};
+    T_ASSERT(sp_start_argv(&ox, "zrank", fan) == 0);
+    T_ASSERT(sp_start_redis(&ref, "zrank-ref") == 0);
+    redisContext *a = sp_connect(&ox), *b = sp_connect(&ref);
+    T_ASSERT(a && b);
+    static char longm[300];
+    memset(longm, 'L', sizeof longm - 1);
+    unsigned long long seed = 20261206, built = 0;
+    char cmd[8][400], v[32];
+    const char *argv[8];
+    size_t len[8];
+    for (int step = 0; step < 30000; step++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        unsigned r = (unsigned)(seed >> 33), op = r % 100, m = (r / 100) % 3000;
+        int argc = 0;
+        /* members: m<n>, one in 17 of them over 256 bytes (never a fence) */
+        char member[400];
+        snprintf(member, sizeof member, "%s%u", m % 17 ? "m" : longm, m);
+#define ARG(...) (snprintf(cmd[argc], sizeof cmd[argc], __VA_ARGS__), argv[argc] = cmd[argc], \
+                  len[argc] = strlen(cmd[argc]), argc++)
+        if (op < 55) {
+            ARG("ZADD"), ARG("z"), ARG("%u", (r >> 12) % 40), ARG("%s", member);
+        } else if (op < 70) {
+            ARG("ZREM"), ARG("z"), ARG("%s", member);
+        } else if (op < 74) {
+            ARG(op & 1 ? "ZPOPMIN" : "ZPOPMAX"), ARG("z");
+            if (op & 2)
+                ARG("%u", (r >> 12) % 5);
+        } else if (op < 76) {
+            unsigned at = (r >> 12) % 400;
+            ARG("ZREMRANGEBYRANK"), ARG("z"), ARG("%u", at), ARG("%u", at + (r >> 20) % 4);
+        } else if (op < 82) {
+            ARG("ZINCRBY"), ARG("z"), ARG("%d", (int)((r >> 12) % 7) - 3), ARG("%s", member);
+        } else if (op < 94) {
+            ARG(op & 1 ? "ZRANK" : "ZREVRANK"), ARG("z"), ARG("%s", member);
+        } else {
+            int at = (int)((r >> 12) % 1200) - 100;
+            ARG(op & 1 ? "ZRANGE" : "ZREVRANGE"), ARG("z"), ARG("%d", at),
+                ARG("%d", at + (int)((r >> 24) % 6)), ARG("WITHSCORES");
+        }
+        if (step % 7000 == 6999) { /* a new set, to be indexed again */
+            argc = 0;
+            ARG("DEL"), ARG("z");
+            built = strtoull(sp_info_field(a, "stats", "zset_rank_indexes_built", v, sizeof v),
+                             NULL, 10);
+        }
+        redisReply *x = redisCommandArgv(a, argc, argv, len);
+        redisReply *y = redisCommandArgv(b, argc, argv, len);
+        if (!ref_same_reply(x, y, 0)) {
+            char sx[256], sy[256];
+            T_FAIL("step %d, %s %s: oxistore %s, redis %s", step, argv[0], argc > 2 ? argv[2] : "",
+                   sp_show(x, sx, sizeof sx), sp_show(y, sy, sizeof sy));
+        }
+        freeReplyObject(x);
+        freeReplyObject(y);
+    }
+#undef ARG
+    freeReplyObject(redisCommand(a, "ZRANK z m1")); /* asks for the index, if none yet */
+    uint64_t deadline = t_now_ms() + 20000;
+    while (strtoull(sp_info_field(a, "stats", "zset_rank_indexes_built", v, sizeof v), NULL,
+                    10) <= built && t_now_ms() < deadline)
+        usleep(10000); /* polls the counter: the writer builds it in its background slices */
+    if (strtoull(v, NULL, 10) <= built)
+        T_FAIL("the last set's index was not built (%s built, %llu before)", v, built);
+    for (int pass = 0; pass < 2; pass++) { /* every rank, then again after a restart */
+        redisReply *all = redisCommand(b, "ZRANGE z 0 -1");
+        T_ASSERT(all && all->type == REDIS_REPLY_ARRAY && all->elements > 500);
+        for (size_t i = 0; i < all->elements; i++) {
+            const redisReply *e = all->element[i];
+            redisReply *rk = redisCommand(a, "ZRANK z %b", e->str, e->len);
+            redisReply *rv = redisCommand(a, "ZREVRANK z %b", e->str, e->len);
+            char idx[24];
+            snprintf(idx, sizeof idx, "%zu", i);
+            redisReply *at = redisCommand(a, "ZRANGE z %s %s", idx, idx);
+            if (!rk || !rv || !at)
+                T_FAIL("pass %d: member %zu: %s", pass, i, a->errstr);
+            if (rk->integer != (long long)i ||
+                rv->integer != (long long)(all->elements - 1 - i) || at->elements != 1 ||
+                at->element[0]->len != e->len || memcmp(at->element[0]->str, e->str, e->len))
+                T_FAIL("pass %d: member %zu of %zu: ZRANK %lld, ZREVRANK %lld", pass, i,
+                       all->elements, rk->integer, rv->integer);
+            freeReplyObject(rk);
+            freeReplyObject(rv);
+            freeReplyObject(at);
+        }
+        printf("pass %d: %zu members, every rank as Redis's\n", pass, all->elements);
+        freeReplyObject(all);
+        if (pass == 0) {
+            redisFree(a);
+            sp_kill(&ox);
+            T_ASSERT(sp_start_argv(&ox, "zrank", fan) == 0);
+            T_ASSERT((a = sp_connect(&ox)) != NULL);
+        }
+    }
+    redisFree(a);
+    redisFree(b);
+    ref_stop(&ref);
+    T_EQ_INT(sp_stop(&ox), 0);
+}
+
 int main(void)
 {
     T_RUN(server_starts);
@@ -313,6 +425,7 @@ int main(void)
     T_RUN(pops_keep_ranges_exact);
     T_RUN(resp3_scores_are_doubles);
     T_RUN(order_and_scores_survive_kill_9);
+    T_RUN(ranks_follow_random_changes_as_redis);
     t_failed += sp_stop_or_dump(&g_srv);
     return T_MAIN_END();
 }

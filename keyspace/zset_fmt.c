@@ -1,0 +1,676 @@
+/* zset_fmt.c — a sorted set's records and its rank index (zset_fmt.h). */
+#include "zset_fmt.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SCORE_LEN 8
+#define TAIL_MAX (SCORE_LEN + ZFMT_NAME_MAX) /* a fence's [s][m] */
+#define SUB(level) (ZFMT_SUB_LEVEL + (int)(level) - 1)
+
+/* ---- keys ------------------------------------------------------------------------------ */
+
+/* A record's key [id][sub][tail], on the stack up to a fence's length, with one byte of
+ * room after it (upto). */
+typedef struct zkey {
+    unsigned char small[COLL_KEY_PREFIX + TAIL_MAX + 1], *p;
+    size_t len;
+} zkey;
+
+/* [id][sub][score?][name] into k: OX_OK or OX_ENOMEM; free with zkey_done. */
+static int zkey_make(zkey *k, uint64_t id, int sub, const double *score, const void *name,
+                     size_t len)
+{
+    size_t n = COLL_KEY_PREFIX + (score ? SCORE_LEN : 0) + len;
+    k->p = n < sizeof k->small ? k->small : malloc(n + 1);
+    if (!k->p)
+        return OX_ENOMEM;
+    coll_member_key(k->p, id, sub, NULL, 0);
+    if (score)
+        coll_score_put(k->p + COLL_KEY_PREFIX, *score);
+    if (len)
+        memcpy(k->p + n - len, name, len);
+    k->len = n;
+    return OX_OK;
+}
+
+static void zkey_done(zkey *k)
+{
+    if (k->p != k->small)
+        free(k->p);
+}
+
+static ox_val zkey_val(const zkey *k)
+{
+    return (ox_val){k->p, k->len};
+}
+
+/* The bound just past k among fences: k and a 0 byte, when k could be a fence's key. A
+ * longer key is none, and the fences sort before or after it as their bytes do (they are
+ * shorter than the library's order prefix). */
+static ox_val upto(zkey *k)
+{
+    if (k->len - COLL_KEY_PREFIX > TAIL_MAX)
+        return zkey_val(k);
+    k->p[k->len] = 0;
+    return (ox_val){k->p, k->len + 1};
+}
+
+/* ---- reading --------------------------------------------------------------------------- */
+
+typedef struct rd {
+    ox_txn *txn;          /* or, when NULL: */
+    ox_snapshot *snap;
+    ox_table *t;
+    uint64_t id;
+} rd;
+
+static int rd_range(const rd *r, const ox_val *lo, const ox_val *hi, unsigned flags,
+                    ox_iter **it)
+{
+    return r->txn ? ox_txn_range(r->txn, r->t, lo, hi, flags, it)
+                  : ox_snapshot_range(r->snap, r->t, lo, hi, flags, it);
+}
+
+/* A level's record: its head (tlen 0) or a fence. */
+typedef struct zrec {
+    unsigned char tail[TAIL_MAX];
+    size_t tlen;
+    uint64_t count;
+    unsigned level;
+} zrec;
+
+static int rec_decode(const ox_val *k, const ox_val *v, zrec *out)
+{
+    if (k->len < COLL_KEY_PREFIX)
+        return OX_ECORRUPT;
+    size_t tlen = k->len - COLL_KEY_PREFIX;
+    if ((tlen && tlen < SCORE_LEN) || tlen > TAIL_MAX || v->len != (tlen ? 9u : 8u))
+        return OX_ECORRUPT;
+    memcpy(out->tail, (const unsigned char *)k->data + COLL_KEY_PREFIX, tlen);
+    out->tlen = tlen;
+    out->count = coll_be64_get(v->data);
+    out->level = tlen ? ((const unsigned char *)v->data)[8] : 0;
+    return OX_OK;
+}
+
+/* The last record of level L before the key tail t into *out: the head is always there. */
+static int pred(const rd *r, unsigned L, const unsigned char *t, size_t tlen, zrec *out)
+{
+    zkey lo, hi;
+    int rc = zkey_make(&lo, r->id, SUB(L), NULL, NULL, 0);
+    if (rc == OX_OK && (rc = zkey_make(&hi, r->id, SUB(L), NULL, t, tlen)) != OX_OK)
+        zkey_done(&lo);
+    if (rc != OX_OK)
+        return rc;
+    ox_val lov = zkey_val(&lo), hiv = zkey_val(&hi), k, v;
+    ox_iter *it = NULL;
+    rc = rd_range(r, &lov, &hiv, OX_ITER_DESC, &it);
+    if (rc == OX_OK)
+        rc = ox_iter_next(it, &k, &v);
+    if (rc == OX_OK)
+        rc = rec_decode(&k, &v, out);
+    ox_iter_close(it);
+    zkey_done(&hi);
+    zkey_done(&lo);
+    return rc == OX_NOTFOUND ? OX_ECORRUPT : rc;
+}
+
+/* Over the records of sub-space sub from tail `from` (included) to tail `to` (excluded;
+ * NULL: to the sub-space's end): how many (sum 0) or the sum of their counts (sum 1). */
+static int span(const rd *r, int sub, const unsigned char *from, size_t flen,
+                const unsigned char *to, size_t tlen, int sum, uint64_t *out)
+{
+    zkey lo, hi;
+    int rc = zkey_make(&lo, r->id, sub, NULL, from, flen);
+    if (rc == OX_OK && (rc = to ? zkey_make(&hi, r->id, sub, NULL, to, tlen)
+                                : zkey_make(&hi, r->id, sub + 1, NULL, NULL, 0)) != OX_OK)
+        zkey_done(&lo);
+    if (rc != OX_OK)
+        return rc;
+    ox_val lov = zkey_val(&lo), hiv = zkey_val(&hi), k, v;
+    ox_iter *it = NULL;
+    uint64_t n = 0;
+    rc = rd_range(r, &lov, &hiv, sum ? 0 : OX_ITER_KEYS_ONLY, &it);
+    while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+        if (sum && v.len < 8)
+            rc = OX_ECORRUPT;
+        else
+            n += sum ? coll_be64_get(v.data) : 1;
+    }
+    ox_iter_close(it);
+    zkey_done(&hi);
+    zkey_done(&lo);
+    *out = n;
+    return rc == OX_NOTFOUND ? OX_OK : rc;
+}
+
+/* ---- writing --------------------------------------------------------------------------- */
+
+static int rec_put(ox_txn *txn, const rd *r, unsigned L, const unsigned char *tail,
+                   size_t tlen, uint64_t count, unsigned level)
+{
+    zkey k;
+    unsigned char v[9];
+    coll_be64_put(v, count);
+    v[8] = (unsigned char)level;
+    int rc = zkey_make(&k, r->id, SUB(L), NULL, tail, tlen);
+    if (rc == OX_OK) {
+        rc = ox_txn_put(txn, r->t, k.p, k.len, v, tlen ? 9 : 8, 0, 0);
+        zkey_done(&k);
+    }
+    return rc;
+}
+
+/* The index entry of tail t (level lv) comes in: each level's record before it counts one
+ * more, or, where t is a fence, splits its count with t. */
+static int rank_insert(ox_txn *txn, const rd *r, unsigned levels, const unsigned char *t,
+                       size_t tlen, unsigned lv)
+{
+    static const zrec none;
+    zrec p, below = none; /* p: level L's record before t; below: level L - 1's */
+    uint64_t d = 0;       /* index entries from below to t */
+    int rc = OX_OK;
+    for (unsigned L = 1; rc == OX_OK && L <= levels; L++) {
+        if ((rc = pred(r, L, t, tlen, &p)) != OX_OK)
+            break;
+        if (lv < L) {
+            rc = rec_put(txn, r, L, p.tail, p.tlen, p.count + 1, p.level);
+            continue;
+        }
+        uint64_t add; /* entries from p to below (level 1: to t) */
+        rc = L == 1 ? span(r, COLL_SUB_SCORE, p.tail, p.tlen, t, tlen, 0, &add)
+                    : span(r, SUB(L - 1), p.tail, p.tlen, below.tail, below.tlen, 1, &add);
+        d += add;
+        if (rc == OX_OK && d > p.count)
+            rc = OX_ECORRUPT;
+        if (rc == OX_OK)
+            rc = rec_put(txn, r, L, p.tail, p.tlen, d, p.level);
+        if (rc == OX_OK)
+            rc = rec_put(txn, r, L, t, tlen, p.count + 1 - d, lv);
+        below = p;
+    }
+    return rc;
+}
+
+/* The index entry of tail t (level lv) goes: each level's record before it counts one
+ * less, or, where t is a fence, takes over its count. */
+static int rank_remove(ox_txn *txn, const rd *r, unsigned levels, const unsigned char *t,
+                       size_t tlen, unsigned lv)
+{
+    int rc = OX_OK;
+    if (lv && tlen > TAIL_MAX)
+        return OX_ECORRUPT;
+    for (unsigned L = 1; rc == OX_OK && L <= levels; L++) {
+        zrec p;
+        uint64_t own = 0; /* t's own count, where t is a fence */
+        if ((rc = pred(r, L, t, tlen, &p)) != OX_OK)
+            break;
+        if (lv >= L) {
+            zkey k;
+            ox_val v;
+            if ((rc = zkey_make(&k, r->id, SUB(L), NULL, t, tlen)) != OX_OK)
+                break;
+            rc = ox_txn_get(txn, r->t, k.p, k.len, &v);
+            if (rc == OX_OK && v.len != 9)
+                rc = OX_ECORRUPT;
+            if (rc == OX_OK)
+                own = coll_be64_get(v.data);
+            if (rc == OX_OK)
+                rc = ox_txn_delete(txn, r->t, k.p, k.len);
+            zkey_done(&k);
+            if (rc == OX_NOTFOUND)
+                rc = OX_ECORRUPT;
+        }
+        if (rc == OX_OK && (lv >= L ? own : p.count) == 0)
+            rc = OX_ECORRUPT; /* a fence counts itself; else p counts t */
+        if (rc == OX_OK)
+            rc = rec_put(txn, r, L, p.tail, p.tlen, p.count + own - 1, p.level);
+    }
+    return rc;
+}
+
+/* A level for a new member: L with probability fanout^-L (a thread's own generator). */
+static unsigned draw(unsigned fanout)
+{
+    static _Thread_local uint64_t s;
+    if (!s) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        s = ((uint64_t)ts.tv_sec << 32 ^ (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)&s) | 1;
+    }
+    unsigned lv = 0;
+    while (lv < ZFMT_MAX_LEVELS) {
+        uint64_t z = (s += 0x9e3779b97f4a7c15ull); /* splitmix64 */
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        if ((z ^ (z >> 31)) % fanout)
+            break;
+        lv++;
+    }
+    return lv;
+}
+
+/* 2 * fanout^L, saturated. */
+static uint64_t threshold(unsigned fanout, unsigned L)
+{
+    uint64_t t = 2;
+    for (unsigned i = 0; i < L; i++)
+        t = t > UINT64_MAX / fanout ? UINT64_MAX : t * fanout;
+    return t;
+}
+
+/* Records gathered for a new level. */
+typedef struct zlist {
+    zrec *a;
+    size_t n, cap;
+} zlist;
+
+static int zlist_add(zlist *l, const zrec *e)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        zrec *a = realloc(l->a, cap * sizeof *a);
+        if (!a)
+            return OX_ENOMEM;
+        l->a = a;
+        l->cap = cap;
+    }
+    l->a[l->n++] = *e;
+    return OX_OK;
+}
+
+/* Writer: a member that drew level f->level (a fence of level 1 now): its field value and
+ * index entry carry it. */
+static int level_mark(ox_txn *txn, const zfmt_set *z, const zrec *f)
+{
+    unsigned char fv[SCORE_LEN + 1], lvb = (unsigned char)f->level;
+    zkey fk, ik;
+    memcpy(fv, f->tail, SCORE_LEN);
+    fv[SCORE_LEN] = lvb;
+    int rc = zkey_make(&fk, z->id, COLL_SUB_FIELD, NULL, f->tail + SCORE_LEN,
+                       f->tlen - SCORE_LEN);
+    if (rc != OX_OK)
+        return rc;
+    rc = ox_txn_put(txn, z->members, fk.p, fk.len, fv, sizeof fv, 0, 0);
+    zkey_done(&fk);
+    if (rc == OX_OK && (rc = zkey_make(&ik, z->id, COLL_SUB_SCORE, NULL, f->tail,
+                                       f->tlen)) == OX_OK) {
+        rc = ox_txn_put(txn, z->members, ik.p, ik.len, &lvb, 1, 0, 0);
+        zkey_done(&ik);
+    }
+    return rc;
+}
+
+/* Writer: builds level L >= 2 of z from level L - 1: its head, and the fences of level L
+ * among the level's, counted. */
+static int build_level(ox_txn *txn, const zfmt_set *z, const rd *r, unsigned L)
+{
+    zkey lo, hi;
+    int rc = zkey_make(&lo, z->id, SUB(L - 1), NULL, NULL, 0);
+    if (rc != OX_OK)
+        return rc;
+    if ((rc = zkey_make(&hi, z->id, SUB(L - 1) + 1, NULL, NULL, 0)) != OX_OK) {
+        zkey_done(&lo);
+        return rc;
+    }
+    ox_val lov = zkey_val(&lo), hiv = zkey_val(&hi), k, v;
+    ox_iter *it = NULL;
+    zlist l = {0};
+    zrec e = {.tlen = 0}; /* the new level's head first, counting what comes before a fence */
+    rc = zlist_add(&l, &e);
+    if (rc == OX_OK)
+        rc = rd_range(r, &lov, &hiv, 0, &it);
+    while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK &&
+           (rc = rec_decode(&k, &v, &e)) == OX_OK) {
+        if (e.tlen && e.level >= L)
+            rc = zlist_add(&l, &e);
+        else
+            l.a[l.n - 1].count += e.count;
+    }
+    ox_iter_close(it);
+    zkey_done(&hi);
+    zkey_done(&lo);
+    if (rc == OX_NOTFOUND)
+        rc = OX_OK;
+    for (size_t i = 0; rc == OX_OK && i < l.n; i++)
+        rc = rec_put(txn, r, L, l.a[i].tail, l.a[i].tlen, l.a[i].count, l.a[i].level);
+    free(l.a);
+    return rc;
+}
+
+/* Writer, after a member came in: the next level, if z has an index and just passed the
+ * threshold of one more. */
+static int grow(ox_txn *txn, zfmt_set *z, const rd *r)
+{
+    uint64_t n = z->count + 1;
+    if (!z->levels || (z->levels & ZFMT_BUILDING) || z->levels >= ZFMT_MAX_LEVELS ||
+        n <= threshold(z->fanout, z->levels + 1))
+        return OX_OK;
+    int rc = build_level(txn, z, r, z->levels + 1);
+    if (rc == OX_OK)
+        z->levels++;
+    return rc;
+}
+
+/* ---- building level 1 on demand ----------------------------------------------------- */
+
+/* Tails compare as the index sorts them (a short one against any: its bytes). */
+static int tail_cmp(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
+{
+    int d = memcmp(a, b, alen < blen ? alen : blen);
+    return d ? d : (alen > blen) - (alen < blen);
+}
+
+/* The levels kept at tail t: the set's, or while level 1 is being built, 1 before the
+ * builder's frontier and none after it (the builder counts those when it gets there). */
+static int levels_at(ox_txn *txn, const zfmt_set *z, const unsigned char *t, size_t tlen,
+                     unsigned *levels)
+{
+    if (!(z->levels & ZFMT_BUILDING)) {
+        *levels = z->levels;
+        return OX_OK;
+    }
+    zkey k;
+    ox_val v;
+    int rc = zkey_make(&k, z->id, ZFMT_SUB_FRONTIER, NULL, NULL, 0);
+    if (rc == OX_OK) {
+        rc = ox_txn_get(txn, z->members, k.p, k.len, &v);
+        zkey_done(&k);
+    }
+    if (rc == OX_OK)
+        *levels = tail_cmp(t, tlen, v.data, v.len) < 0;
+    return rc == OX_NOTFOUND ? OX_ECORRUPT : rc;
+}
+
+int zfmt_build_step(ox_txn *txn, zfmt_set *z, size_t budget, int *done)
+{
+    zkey fk, lo, hi;
+    ox_val v, k;
+    unsigned char front[TAIL_MAX];
+    size_t flen = 0;
+    int rc = OX_OK;
+    *done = 0;
+    if (z->levels & ~ZFMT_BUILDING) { /* built already */
+        *done = 1;
+        return OX_OK;
+    }
+    if ((rc = zkey_make(&fk, z->id, ZFMT_SUB_FRONTIER, NULL, NULL, 0)) != OX_OK)
+        return rc;
+    rd r = {txn, NULL, z->members, z->id};
+    zrec cur; /* the last record of level 1 before the frontier, counting on */
+    if (!(z->levels & ZFMT_BUILDING)) { /* the start: an empty head, the frontier first */
+        cur = (zrec){.tlen = 0, .count = 0};
+        rc = ox_txn_put(txn, z->members, fk.p, fk.len, "", 0, 0, 0);
+        z->levels = ZFMT_BUILDING;
+    } else if ((rc = ox_txn_get(txn, z->members, fk.p, fk.len, &v)) == OX_OK) {
+        flen = v.len <= TAIL_MAX ? v.len : 0;
+        memcpy(front, v.data, flen);
+        rc = v.len <= TAIL_MAX ? pred(&r, 1, front, flen, &cur) : OX_ECORRUPT;
+        cur.level |= 0x100u; /* a record already: its member carries its level */
+    }
+    if (rc == OX_OK && (rc = zkey_make(&lo, z->id, COLL_SUB_SCORE, NULL, front, flen)) != OX_OK)
+        ;
+    else if (rc == OX_OK && (rc = zkey_make(&hi, z->id, COLL_SUB_SCORE + 1, NULL, NULL, 0)))
+        zkey_done(&lo);
+    if (rc != OX_OK) {
+        zkey_done(&fk);
+        return rc;
+    }
+    ox_val lov = zkey_val(&lo), hiv = zkey_val(&hi);
+    ox_iter *it = NULL;
+    zlist l = {0};  /* fences found: their records and their members' levels, written after */
+    size_t seen = 0;
+    int more = 0;
+    rc = rd_range(&r, &lov, &hiv, 0, &it);
+    while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+        const unsigned char *t = (const unsigned char *)k.data + COLL_KEY_PREFIX;
+        size_t tlen = k.len - COLL_KEY_PREFIX;
+        if (seen >= budget && tlen <= TAIL_MAX) { /* a frontier is a short tail */
+            memcpy(front, t, tlen);
+            flen = tlen;
+            more = 1;
+            break;
+        }
+        seen++;
+        unsigned stored = zfmt_index_level(v.data, v.len); /* moved here from before it */
+        unsigned lv = stored ? stored : tlen <= TAIL_MAX ? draw(z->fanout) : 0;
+        if (!lv) {
+            cur.count++;
+            continue;
+        }
+        if ((rc = zlist_add(&l, &cur)) != OX_OK)
+            break;
+        cur = (zrec){.tlen = tlen, .count = 1, .level = lv};
+        memcpy(cur.tail, t, tlen);
+        if (stored) /* its records carry it: no rewrite */
+            cur.level |= 0x100u;
+    }
+    ox_iter_close(it);
+    zkey_done(&hi);
+    zkey_done(&lo);
+    if (rc == OX_NOTFOUND)
+        rc = OX_OK;
+    if (rc == OX_OK)
+        rc = zlist_add(&l, &cur);
+    for (size_t i = 0; rc == OX_OK && i < l.n; i++) {
+        zrec *f = &l.a[i];
+        int keep = (f->level & 0x100u) != 0;
+        f->level &= 0xffu;
+        rc = rec_put(txn, &r, 1, f->tail, f->tlen, f->count, f->level);
+        if (rc == OX_OK && f->tlen && !keep)
+            rc = level_mark(txn, z, f);
+    }
+    free(l.a);
+    if (rc == OX_OK && more)
+        rc = ox_txn_put(txn, z->members, fk.p, fk.len, front, flen, 0, 0);
+    if (rc == OX_OK && !more) { /* level 1 is whole: the levels above it now, if due */
+        rc = ox_txn_delete(txn, z->members, fk.p, fk.len);
+        z->levels = 1;
+        for (uint64_t n = z->count; rc == OX_OK && z->levels < ZFMT_MAX_LEVELS &&
+                                    n > threshold(z->fanout, z->levels + 1);)
+            if ((rc = build_level(txn, z, &r, z->levels + 1)) == OX_OK)
+                z->levels++;
+        *done = rc == OX_OK;
+    }
+    zkey_done(&fk);
+    return rc;
+}
+
+/* ---- the API --------------------------------------------------------------------------- */
+
+int zfmt_field(const void *v, size_t len, double *score, unsigned *level)
+{
+    if (len != SCORE_LEN && len != SCORE_LEN + 1)
+        return 0;
+    *score = coll_score_get(v);
+    if (level)
+        *level = len > SCORE_LEN ? ((const unsigned char *)v)[SCORE_LEN] : 0;
+    return 1;
+}
+
+unsigned zfmt_index_level(const void *v, size_t len)
+{
+    return len ? *(const unsigned char *)v : 0;
+}
+
+int zfmt_put(ox_txn *txn, zfmt_set *z, const void *m, size_t len, int had, double old,
+             unsigned level, double score)
+{
+    /* Every key is made before the first write: m may point into a record of the map,
+     * which a write can unmap (the transaction lets go of it for a growth). */
+    zkey mk, ik, ok;
+    int rc = zkey_make(&mk, z->id, COLL_SUB_FIELD, NULL, m, len);
+    if (rc != OX_OK)
+        return rc;
+    if ((rc = zkey_make(&ik, z->id, COLL_SUB_SCORE, &score, m, len)) != OX_OK) {
+        zkey_done(&mk);
+        return rc;
+    }
+    if (had && (rc = zkey_make(&ok, z->id, COLL_SUB_SCORE, &old, m, len)) != OX_OK) {
+        zkey_done(&ik);
+        zkey_done(&mk);
+        return rc;
+    }
+    unsigned at_old = 0, at_new = 0; /* the levels kept where it was and where it goes */
+    if (had)
+        rc = levels_at(txn, z, ok.p + COLL_KEY_PREFIX, ok.len - COLL_KEY_PREFIX, &at_old);
+    if (rc == OX_OK)
+        rc = levels_at(txn, z, ik.p + COLL_KEY_PREFIX, ik.len - COLL_KEY_PREFIX, &at_new);
+    if (!had)
+        level = at_new && len <= ZFMT_NAME_MAX ? draw(z->fanout) : 0;
+    rd r = {txn, NULL, z->members, z->id};
+    unsigned char fv[SCORE_LEN + 1], lvb = (unsigned char)level;
+    coll_score_put(fv, score);
+    fv[SCORE_LEN] = lvb;
+    /* The member's record first: the transaction still holds what the caller's read of it
+     * found, and the put takes that instead of a second lookup. */
+    if (rc == OX_OK)
+        rc = ox_txn_put(txn, z->members, mk.p, mk.len, fv, level ? sizeof fv : SCORE_LEN, 0, 0);
+    if (rc == OX_OK && had)
+        rc = rank_remove(txn, &r, at_old, ok.p + COLL_KEY_PREFIX, ok.len - COLL_KEY_PREFIX,
+                         level);
+    if (rc == OX_OK && had) {
+        rc = ox_txn_delete(txn, z->members, ok.p, ok.len);
+        rc = rc == OX_NOTFOUND ? OX_OK : rc;
+    }
+    if (rc == OX_OK)
+        rc = rank_insert(txn, &r, at_new, ik.p + COLL_KEY_PREFIX, ik.len - COLL_KEY_PREFIX,
+                         level);
+    if (rc == OX_OK)
+        rc = ox_txn_put(txn, z->members, ik.p, ik.len, &lvb, level ? 1 : 0, 0, 0);
+    if (rc == OX_OK && !had)
+        rc = grow(txn, z, &r);
+    if (had)
+        zkey_done(&ok);
+    zkey_done(&ik);
+    zkey_done(&mk);
+    return rc;
+}
+
+int zfmt_del(ox_txn *txn, const zfmt_set *z, const void *m, size_t len, double score,
+             unsigned level)
+{
+    zkey mk, ik;
+    int rc = zkey_make(&mk, z->id, COLL_SUB_FIELD, NULL, m, len);
+    if (rc != OX_OK)
+        return rc;
+    if ((rc = zkey_make(&ik, z->id, COLL_SUB_SCORE, &score, m, len)) == OX_OK) {
+        rd r = {txn, NULL, z->members, z->id};
+        unsigned at;
+        rc = levels_at(txn, z, ik.p + COLL_KEY_PREFIX, ik.len - COLL_KEY_PREFIX, &at);
+        if (rc == OX_OK)
+            rc = rank_remove(txn, &r, at, ik.p + COLL_KEY_PREFIX, ik.len - COLL_KEY_PREFIX,
+                             level);
+        if (rc == OX_OK)
+            rc = ox_txn_delete(txn, z->members, mk.p, mk.len);
+        if (rc == OX_OK || rc == OX_NOTFOUND)
+            rc = ox_txn_delete(txn, z->members, ik.p, ik.len);
+        zkey_done(&ik);
+    }
+    zkey_done(&mk);
+    return rc == OX_NOTFOUND ? OX_OK : rc;
+}
+
+int zfmt_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, const void *m, size_t len,
+              double score, uint64_t *rank)
+{
+    zkey tk, lo;
+    int rc = zkey_make(&tk, z->id, COLL_SUB_SCORE, &score, m, len);
+    if (rc != OX_OK)
+        return rc;
+    rd r = {txn, snap, z->members, z->id};
+    const unsigned char *t = tk.p + COLL_KEY_PREFIX;
+    size_t tlen = tk.len - COLL_KEY_PREFIX;
+    zrec cur = {.tlen = 0}, e; /* where the walk of each level starts: the head, first */
+    uint64_t n = 0;
+    unsigned top = z->levels & ZFMT_BUILDING ? 0 : z->levels;
+    for (unsigned L = top; rc == OX_OK && L >= 1; L--) {
+        zkey hi;
+        if ((rc = zkey_make(&lo, z->id, SUB(L), NULL, cur.tail, cur.tlen)) != OX_OK)
+            break;
+        if ((rc = zkey_make(&hi, z->id, SUB(L), NULL, t, tlen)) != OX_OK) {
+            zkey_done(&lo);
+            break;
+        }
+        ox_val lov = zkey_val(&lo), hiv = upto(&hi), k, v;
+        ox_iter *it = NULL;
+        uint64_t before = 0; /* the count of the record the walk stands on */
+        int first = 1;
+        rc = rd_range(&r, &lov, &hiv, 0, &it);
+        while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK &&
+               (rc = rec_decode(&k, &v, &e)) == OX_OK) {
+            if (!first)
+                n += before;
+            if (first && (e.tlen != cur.tlen || memcmp(e.tail, cur.tail, e.tlen)))
+                rc = OX_ECORRUPT; /* the walk's start is a record of this level too */
+            first = 0;
+            before = e.count;
+            cur = e;
+        }
+        ox_iter_close(it);
+        zkey_done(&hi);
+        zkey_done(&lo);
+        if (rc == OX_NOTFOUND)
+            rc = first ? OX_ECORRUPT : OX_OK;
+    }
+    uint64_t rest = 0;
+    if (rc == OX_OK)
+        rc = span(&r, COLL_SUB_SCORE, cur.tail, cur.tlen, t, tlen, 0, &rest);
+    zkey_done(&tk);
+    *rank = n + rest;
+    return rc;
+}
+
+int zfmt_at_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, uint64_t want,
+                 unsigned char **key, size_t *klen)
+{
+    rd r = {txn, snap, z->members, z->id};
+    zrec cur = {.tlen = 0}, e;
+    uint64_t n = 0; /* the rank of cur's index entry (the head's: 0) */
+    int rc = OX_OK;
+    unsigned top = z->levels & ZFMT_BUILDING ? 0 : z->levels;
+    for (unsigned L = top + 1; rc == OX_OK && L-- > 0;) {
+        int sub = L ? SUB(L) : COLL_SUB_SCORE;
+        zkey lo, hi;
+        if ((rc = zkey_make(&lo, z->id, sub, NULL, cur.tail, cur.tlen)) != OX_OK)
+            break;
+        if ((rc = zkey_make(&hi, z->id, sub + 1, NULL, NULL, 0)) != OX_OK) {
+            zkey_done(&lo);
+            break;
+        }
+        ox_val lov = zkey_val(&lo), hiv = zkey_val(&hi), k, v;
+        ox_iter *it = NULL;
+        rc = rd_range(&r, &lov, &hiv, L ? 0 : OX_ITER_KEYS_ONLY, &it);
+        if (L == 0) { /* the index: the steps left */
+            while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK && n < want)
+                n++;
+            if (rc == OX_OK && !(*key = malloc(k.len ? k.len : 1)))
+                rc = OX_ENOMEM;
+            if (rc == OX_OK) {
+                memcpy(*key, k.data, k.len);
+                *klen = k.len;
+            }
+        } else { /* the records of level L from cur, while the next still starts <= want */
+            uint64_t count = 0;
+            int first = 1;
+            while (rc == OX_OK && (first || n + count <= want) &&
+                   (rc = ox_iter_next(it, &k, &v)) == OX_OK &&
+                   (rc = rec_decode(&k, &v, &e)) == OX_OK) {
+                n += first ? 0 : count;
+                first = 0;
+                count = e.count;
+                cur = e;
+            }
+            if (rc == OX_NOTFOUND && !first)
+                rc = n + count > want ? OX_OK : OX_NOTFOUND;
+            else if (rc == OX_NOTFOUND)
+                rc = OX_ECORRUPT;
+        }
+        ox_iter_close(it);
+        zkey_done(&hi);
+        zkey_done(&lo);
+    }
+    return rc;
+}

@@ -1,0 +1,89 @@
+/* zset_fmt.h — a sorted set's stored records and its rank index (coll_fmt.h has the
+ * collection's record and the member table), written by the server's cmd_zset.c and by
+ * oxistore-check's restore (tools/), read by both. Depends on liboxistore and coll_fmt.h.
+ *
+ * A member m of score s has two records under the set's id, each carrying m's level
+ * (below): [id][COLL_SUB_FIELD][m] -> [s: 8 bytes] (level 0) or [s][level: 1 byte], and
+ * the index entry [id][COLL_SUB_SCORE][s][m] -> "" (level 0) or [level].
+ *
+ * The rank index. A set whose metadata says levels > 0 (coll_meta_encode) keeps for each
+ * level L in 1 .. levels:
+ *   [id][ZFMT_SUB_LEVEL + L - 1]         -> [count: 8 bytes big-endian]  (the level's head)
+ *   [id][ZFMT_SUB_LEVEL + L - 1][s][m]   -> [count][level: 1 byte]       (a fence)
+ * A member is a fence of each level up to its own. It draws its level when it comes into
+ * the indexed part of a set (P(level >= L) = fanout^-L, at most ZFMT_MAX_LEVELS), and keeps
+ * it when its score changes; a member longer than ZFMT_NAME_MAX bytes has level 0, so that
+ * a fence's key is never one of the library's long keys and fences sort exactly as the
+ * index entries they stand for. A fence's count is the number of index entries from its
+ * own to the next fence of its level (the head's: those before the first fence). A
+ * member's rank is then the sum of the counts before it, top level first, each level
+ * walked from where the one above stopped: about fanout steps per level.
+ *
+ * A set has no index until a rank is asked of it (each change of an indexed set writes
+ * about one more record per level, which sets never ranked do not pay). zfmt_build_step
+ * then builds level 1 in bounded steps: the levels byte has ZFMT_BUILDING, and
+ * [id][ZFMT_SUB_FRONTIER] -> the tail [s][m] of the first index entry not counted yet (a
+ * member of at most ZFMT_NAME_MAX bytes); changes before it keep level 1, changes after
+ * it nothing. Once level 1 is whole, the levels above it are built from it, and an
+ * indexed set gets level L + 1 when it passes 2 * fanout^(L + 1) members, each built from
+ * the level below in one step of about 4 * fanout records. Levels are never taken away.
+ * Ranks of a set without a whole index are walks of the index.
+ *
+ * Errors: the store's (OX_ENOMEM...), OX_ECORRUPT when the records disagree.
+ * Threads: writes in the caller's write transaction; reads in it or on a snapshot.
+ */
+#ifndef ZSET_FMT_H
+#define ZSET_FMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coll_fmt.h"
+#include "oxistore.h"
+
+#define ZFMT_SUB_LEVEL 'R'     /* 'R' .. 'R' + ZFMT_MAX_LEVELS - 1 */
+#define ZFMT_SUB_FRONTIER 'Q'  /* level 1's builder's frontier */
+#define ZFMT_BUILDING 0x80     /* in the levels byte: level 1 is being built */
+#define ZFMT_MAX_LEVELS 6
+#define ZFMT_NAME_MAX 256      /* the longest member that may be a fence */
+#define ZFMT_FANOUT 32         /* the default fanout (the server's zset-rank-fanout) */
+
+/* One sorted set, as the functions below need it. */
+typedef struct zfmt_set {
+    ox_table *members;   /* its member table */
+    uint64_t id;
+    uint64_t count;      /* its members before the change (zfmt_put of a new member) */
+    unsigned levels;     /* its rank index's levels, or ZFMT_BUILDING: zfmt_put and
+                            zfmt_build_step change it (store it with the set) */
+    unsigned fanout;     /* >= 2 */
+} zfmt_set;
+
+/* A field value's score and level: 1, or 0 if v is not one. level may be NULL. */
+int zfmt_field(const void *v, size_t len, double *score, unsigned *level);
+/* An index entry's value's level. */
+unsigned zfmt_index_level(const void *v, size_t len);
+
+/* Writer: gives member m (len bytes) the score `score`: a new member (had 0: z->count
+ * does not count it yet; the caller counts it after), or one whose score was old and
+ * level `level` (its field value). OX_OK or an error. */
+int zfmt_put(ox_txn *txn, zfmt_set *z, const void *m, size_t len, int had, double old,
+             unsigned level, double score);
+/* Writer: removes member m, of score `score` and level `level`. OX_OK or an error. */
+int zfmt_del(ox_txn *txn, const zfmt_set *z, const void *m, size_t len, double score,
+             unsigned level);
+
+/* Writer: one step of building z's index (it has none, or ZFMT_BUILDING): at most about
+ * budget index entries counted. *done 1 when the index is whole. OX_OK or an error. */
+int zfmt_build_step(ox_txn *txn, zfmt_set *z, size_t budget, int *done);
+
+/* The rank of member m of score `score` (the members before it) into *rank, read in txn,
+ * or in snap when txn is NULL: O(levels * fanout) steps with an index, a walk of the rank
+ * without. OX_OK or an error. */
+int zfmt_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, const void *m, size_t len,
+              double score, uint64_t *rank);
+/* The index key of the member of rank r (< its count) into *key (malloc'd, *klen bytes),
+ * read as zfmt_rank. OX_OK, OX_NOTFOUND (r is past the end) or an error. */
+int zfmt_at_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, uint64_t r,
+                 unsigned char **key, size_t *klen);
+
+#endif

@@ -1,0 +1,111 @@
+/* zindex.c — sorted sets' rank indexes, built when first wanted (zindex.h). */
+#include "zindex.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+#include "zset_fmt.h"
+
+#define ZINDEX_QUEUE 64      /* sets waiting for their index */
+/* Index entries counted per slice: 8 * fanout^2, 8192 at the default 32 (about 256
+ * fences written); 32 at 2, where tests see many slices with changes between them. */
+#define ZINDEX_SLICE(fanout) ((size_t)(fanout) * (fanout) * 8)
+
+static struct want {
+    ox_table *db;            /* the database table whose key holds the set */
+    uint64_t id;
+} queue[ZINDEX_QUEUE];
+static int queued;
+static pthread_mutex_t queue_mu = PTHREAD_MUTEX_INITIALIZER;
+static atomic_ullong built;
+
+void zindex_want(const db_coll *c, ox_table *dbtable)
+{
+    unsigned fanout = (unsigned)srv.cfg.zset_rank_fanout;
+    if (!c->exists || c->type != DB_ZSET || (c->levels && !(c->levels & ZFMT_BUILDING)) ||
+        c->count <= 2 * (uint64_t)fanout)
+        return;
+    pthread_mutex_lock(&queue_mu);
+    int i = 0;
+    while (i < queued && !(queue[i].id == c->id && queue[i].db == dbtable))
+        i++;
+    if (i == queued && queued < ZINDEX_QUEUE)
+        queue[queued++] = (struct want){dbtable, c->id};
+    pthread_mutex_unlock(&queue_mu);
+}
+
+/* Takes the oldest request off the queue (it is done, or its set is gone). */
+static void queue_pop(void)
+{
+    pthread_mutex_lock(&queue_mu);
+    memmove(queue, queue + 1, (size_t)(queued - 1) * sizeof *queue);
+    queued--;
+    pthread_mutex_unlock(&queue_mu);
+}
+
+/* In txn: one step of set w's build. *done 1 when it needs no more (built, or the set is
+ * gone or no longer the key's). OX_OK or an error. */
+static int build_step(ox_txn *txn, const struct want *w, int *done)
+{
+    ox_table *members = db_members_of(w->db);
+    unsigned char link[COLL_KEY_PREFIX];
+    ox_val v, mv;
+    unsigned kind;
+    coll_meta m;
+    *done = 1;
+    coll_member_key(link, w->id, COLL_SUB_HEAD, NULL, 0);
+    int rc = ox_txn_get(txn, members, link, sizeof link, &v); /* the key that holds it */
+    if (rc == OX_NOTFOUND)
+        return OX_OK;
+    unsigned char *key = rc == OX_OK ? srv_xmalloc(v.len ? v.len : 1) : NULL;
+    size_t klen = v.len;
+    if (rc == OX_OK) {
+        memcpy(key, v.data, klen);
+        rc = ox_txn_read(txn, w->db, key, klen, &mv, &kind, NULL);
+    }
+    if (rc == OX_OK && kind == DB_ZSET && coll_meta_decode(mv.data, mv.len, &m) == OX_OK &&
+        m.id == w->id) {
+        zfmt_set z = {members, m.id, m.count, m.levels, (unsigned)srv.cfg.zset_rank_fanout};
+        rc = zfmt_build_step(txn, &z, ZINDEX_SLICE(z.fanout), done);
+        m.levels = z.levels;
+        if (rc == OX_OK) /* the levels in its record, its expiry time kept */
+            rc = coll_store(txn, w->db, members, key, klen, DB_ZSET, &m, 0, 0,
+                            OX_PUT_KEEPTTL);
+        if (rc == OX_OK && *done)
+            atomic_fetch_add_explicit(&built, 1, memory_order_relaxed);
+    }
+    free(key);
+    return rc == OX_NOTFOUND ? OX_OK : rc;
+}
+
+int zindex_slice(void)
+{
+    pthread_mutex_lock(&queue_mu);
+    struct want w = queued ? queue[0] : (struct want){NULL, 0};
+    pthread_mutex_unlock(&queue_mu);
+    if (!w.db)
+        return 0;
+    ox_txn *txn;
+    int done = 1, rc = ox_txn_begin(srv.store, &txn);
+    if (rc != OX_OK)
+        return 0; /* tried again at the next cycle */
+    rc = build_step(txn, &w, &done);
+    rc = rc == OX_OK ? ox_txn_commit(txn) : (ox_txn_rollback(txn), rc);
+    if (rc != OX_OK) { /* dropped: the next rank asks again */
+        srv_log(SRV_LOG_WARNING, "A sorted set's rank index was not built: %s",
+                ox_strerror(rc));
+        done = 1;
+    }
+    if (done)
+        queue_pop();
+    return 1;
+}
+
+unsigned long long zindex_built(void)
+{
+    return atomic_load_explicit(&built, memory_order_relaxed);
+}
