@@ -392,7 +392,7 @@ int zfmt_build_step(ox_txn *txn, zfmt_set *z, size_t budget, int *done)
     size_t flen = 0;
     int rc = OX_OK;
     *done = 0;
-    if (z->levels & ~ZFMT_BUILDING) { /* built already */
+    if (zfmt_indexed(z->levels)) { /* built already */
         *done = 1;
         return OX_OK;
     }
@@ -479,6 +479,11 @@ int zfmt_build_step(ox_txn *txn, zfmt_set *z, size_t budget, int *done)
 }
 
 /* ---- the API --------------------------------------------------------------------------- */
+
+int zfmt_indexed(unsigned levels)
+{
+    return levels && !(levels & ZFMT_BUILDING);
+}
 
 int zfmt_field(const void *v, size_t len, double *score, unsigned *level)
 {
@@ -585,7 +590,7 @@ int zfmt_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, const void *m, 
     size_t tlen = tk.len - COLL_KEY_PREFIX;
     zrec cur = {.tlen = 0}, e; /* where the walk of each level starts: the head, first */
     uint64_t n = 0;
-    unsigned top = z->levels & ZFMT_BUILDING ? 0 : z->levels;
+    unsigned top = zfmt_indexed(z->levels) ? z->levels : 0;
     for (unsigned L = top; rc == OX_OK && L >= 1; L--) {
         zkey hi;
         if ((rc = zkey_make(&lo, z->id, SUB(L), NULL, cur.tail, cur.tlen)) != OX_OK)
@@ -630,7 +635,7 @@ int zfmt_at_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, uint64_t wan
     zrec cur = {.tlen = 0}, e;
     uint64_t n = 0; /* the rank of cur's index entry (the head's: 0) */
     int rc = OX_OK;
-    unsigned top = z->levels & ZFMT_BUILDING ? 0 : z->levels;
+    unsigned top = zfmt_indexed(z->levels) ? z->levels : 0;
     for (unsigned L = top + 1; rc == OX_OK && L-- > 0;) {
         int sub = L ? SUB(L) : COLL_SUB_SCORE;
         zkey lo, hi;

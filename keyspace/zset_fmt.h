@@ -58,6 +58,10 @@ typedef struct zfmt_set {
     unsigned fanout;     /* >= 2 */
 } zfmt_set;
 
+/* 1 if a set whose levels byte is `levels` has its rank index whole (ranks go through it);
+ * 0 if it has none, or one being built (ranks are walks). */
+int zfmt_indexed(unsigned levels);
+
 /* A field value's score and level: 1, or 0 if v is not one. level may be NULL. */
 int zfmt_field(const void *v, size_t len, double *score, unsigned *level);
 /* An index entry's value's level. */

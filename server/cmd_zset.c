@@ -474,12 +474,16 @@ static long long zwalk(cmd_ctx *x, db_coll *c, const zrange *r, zvisit *visit, v
     unsigned char lo[IDX_PREFIX + 1], hi[IDX_PREFIX + 1], *at = NULL;
     ox_val lov = {lo, coll_member_key(lo, c->id, COLL_SUB_SCORE, NULL, 0)};
     ox_val hiv = {hi, coll_member_key(hi, c->id, COLL_SUB_SCORE + 1, NULL, 0)};
-    if (r->by == BY_RANK && start > 0) { /* from the member of that rank (rev: before the
-                                            one above it), found through the rank index */
+    if (r->by == BY_RANK && start > 0)
+        zindex_want(c, x->table); /* a rank far from the ends: index it (zindex.h) */
+    if (r->by == BY_RANK && start > 0 && !zfmt_indexed(c->levels))
+        offset = start; /* no whole index (none yet, being built, or a replica's whose master
+                           never ranked it): skipped from the walk's own end */
+    else if (r->by == BY_RANK && start > 0) { /* from the member of that rank (rev: before
+                                                 the one above it), through the rank index */
         size_t alen;
         uint64_t rank = r->rev ? c->count - (uint64_t)start : (uint64_t)start;
         zfmt_set z = zset_of(c);
-        zindex_want(c, x->table); /* a rank far from the ends: index it (zindex.h) */
         int rc = zfmt_at_rank(x->txn, x->snap, &z, rank, &at, &alen);
         if (rc != OX_OK) {
             *err = rc == OX_NOTFOUND ? OX_ECORRUPT : rc; /* the count says it is there */
@@ -774,7 +778,17 @@ void cmd_zremrangebyscore(cmd_ctx *x) { range_op(x, BY_SCORE, 1); }
 void cmd_zremrangebylex(cmd_ctx *x) { range_op(x, BY_LEX, 1); }
 
 
-/* ZRANK, ZREVRANK: the members before it in the order (the rank index, zset_fmt.h). */
+/* ZRANK, ZREVRANK: the members before it in the order, through the rank index (zset_fmt.h)
+ * if the set has it whole, else by a walk (ZREVRANK's from the top, as the visitor below:
+ * until the member). */
+static int visit_until(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsigned level,
+                       void *ctx, int *err)
+{
+    const ox_val *want = ctx;
+    (void)x, (void)c, (void)s, (void)level, (void)err;
+    return !(m->len == want->len && !memcmp(m->data, want->data, m->len));
+}
+
 static void rank_generic(cmd_ctx *x, int rev)
 {
     db_coll c;
@@ -790,9 +804,19 @@ static void rank_generic(cmd_ctx *x, int rev)
             resp_write_null(x->out);
         return;
     }
+    zindex_want(&c, x->table); /* ranks wanted: index it (zindex.h) */
+    if (rev && !zfmt_indexed(c.levels)) { /* no index: a walk from the top down to its score */
+        ox_val want = {x->argv[2].ptr, x->argv[2].len};
+        zrange r = {.by = BY_SCORE, .rev = 1, .limit = -1, .min = s, .max = INFINITY};
+        long long n = zwalk(x, &c, &r, visit_until, &want, &err);
+        if (n < 0)
+            cmd_store_error(x, err);
+        else
+            resp_write_int(x->out, n - 1);
+        return;
+    }
     uint64_t rank;
     zfmt_set z = zset_of(&c);
-    zindex_want(&c, x->table); /* ranks wanted: index it (zindex.h) */
     int rc = zfmt_rank(x->txn, x->snap, &z, x->argv[2].ptr, x->argv[2].len, s, &rank);
     if (rc == OX_OK && rank >= c.count)
         rc = OX_ECORRUPT;

@@ -26,7 +26,7 @@ static atomic_ullong built;
 void zindex_want(const db_coll *c, ox_table *dbtable)
 {
     unsigned fanout = (unsigned)srv.cfg.zset_rank_fanout;
-    if (!c->exists || c->type != DB_ZSET || (c->levels && !(c->levels & ZFMT_BUILDING)) ||
+    if (!c->exists || c->type != DB_ZSET || zfmt_indexed(c->levels) ||
         c->count <= 2 * (uint64_t)fanout)
         return;
     pthread_mutex_lock(&queue_mu);
@@ -68,7 +68,9 @@ static int build_step(ox_txn *txn, const struct want *w, int *done)
         rc = ox_txn_read(txn, w->db, key, klen, &mv, &kind, NULL);
     }
     if (rc == OX_OK && kind == DB_ZSET && coll_meta_decode(mv.data, mv.len, &m) == OX_OK &&
-        m.id == w->id) {
+        m.id == w->id && !zfmt_indexed(m.levels)) {
+        /* (a request made on an older snapshot of a set built since: nothing to do, and
+           no build to count) */
         zfmt_set z = {members, m.id, m.count, m.levels, (unsigned)srv.cfg.zset_rank_fanout};
         rc = zfmt_build_step(txn, &z, ZINDEX_SLICE(z.fanout), done);
         m.levels = z.levels;
