@@ -516,7 +516,7 @@ zset() {
     "| ZRANGEBYSCORE of 100 (req/s; p99 ms) | $(fmt_rps "$orr"); $or99 | $(fmt_rps "$rr"); $rr99 | **$(ratio "$orr" "$rr")x** |" \
     "| rank index build after the first ZRANK (s) | ${res[ox.build]} | - | |" \
     "| ZRANK (req/s; p99 ms) | $(fmt_rps "$ork"); $ork99 | $(fmt_rps "$rk"); $rk99 | **$(ratio "$ork" "$rk")x** |" \
-    "| RSS after the load (oxistore: anonymous) against Redis's used_memory | $(mib "${res[ox.rss]}") ($(mib "${res[ox.anon]}")) | $(mib $(( ${res[redis.used]} / 1024 ))) | **$(ratio "${res[ox.anon]}" $(( ${res[redis.used]} / 1024 )))x** anonymous |" \
+    "| RSS at the end (oxistore: anonymous; after the index's build) against Redis's used_memory | $(mib "${res[ox.rss]}") ($(mib "${res[ox.anon]}")) | $(mib $(( ${res[redis.used]} / 1024 ))) | **$(ratio "${res[ox.anon]}" $(( ${res[redis.used]} / 1024 )))x** anonymous |" \
     "| size on disk | $(mib "${res[ox.du]}") | $(mib "${res[redis.du]}") | **$(ratio "${res[ox.du]}" "${res[redis.du]}")x** |" ""
 }
 
