@@ -410,9 +410,9 @@ int zfmt_build_step(ox_txn *txn, zfmt_set *z, size_t budget, int *done)
         rc = v.len <= TAIL_MAX ? pred(&r, 1, front, flen, &cur) : OX_ECORRUPT;
         cur.level |= 0x100u; /* a record already: its member carries its level */
     }
-    if (rc == OX_OK && (rc = zkey_make(&lo, z->id, COLL_SUB_SCORE, NULL, front, flen)) != OX_OK)
-        ;
-    else if (rc == OX_OK && (rc = zkey_make(&hi, z->id, COLL_SUB_SCORE + 1, NULL, NULL, 0)))
+    if (rc == OX_OK)
+        rc = zkey_make(&lo, z->id, COLL_SUB_SCORE, NULL, front, flen);
+    if (rc == OX_OK && (rc = zkey_make(&hi, z->id, COLL_SUB_SCORE + 1, NULL, NULL, 0)))
         zkey_done(&lo);
     if (rc != OX_OK) {
         zkey_done(&fk);
@@ -434,7 +434,8 @@ int zfmt_build_step(ox_txn *txn, zfmt_set *z, size_t budget, int *done)
             break;
         }
         seen++;
-        unsigned stored = zfmt_index_level(v.data, v.len); /* moved here from before it */
+        /* a member whose score moved it here from before the frontier kept its level */
+        unsigned stored = zfmt_index_level(v.data, v.len);
         unsigned lv = stored ? stored : tlen <= TAIL_MAX ? draw(z->fanout) : 0;
         if (!lv) {
             cur.count++;
