@@ -22,6 +22,7 @@
 #include "replica.h"
 #include "repl.h"
 #include "util.h"
+#include "zindex.h"
 
 #define REPL_BLK (64u << 10)         /* bytes of a backlog block */
 #define REPL_SEND_MAX (256u << 10)   /* bytes a sender copies out per round */
@@ -511,6 +512,11 @@ static void *reader_main(void *arg)
                 r->ack_ms = srv_monotonic_ms();
                 pthread_cond_broadcast(&R.cron_cv); /* WAIT may be answered */
                 pthread_mutex_unlock(&R.mu);
+            } else if (cmd.argc == 4 && cmd_is(&cmd.argv[0], "replconf") &&
+                       cmd_is(&cmd.argv[1], "zindex") &&
+                       num_str2ll(cmd.argv[3].ptr, cmd.argv[3].len, &off) && off > 0) {
+                /* ranks asked on the replica: the master builds the set's index */
+                zindex_want_id(cmd.argv[2].ptr, cmd.argv[2].len, (uint64_t)off);
             }
         }
         if (rc == RESP_EPROTO)

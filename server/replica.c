@@ -25,6 +25,7 @@
 #include "util.h"
 #include "watch.h"
 #include "writer.h"
+#include "zindex.h"
 
 #define REPLICA_TABLE "repl"          /* key "master": "<replid> <offset>" */
 #define REPLICA_KEY "master"
@@ -468,12 +469,21 @@ static int full_sync(rd *r, const char *reply, uint64_t target)
     return 0;
 }
 
+/* REPLCONF ACK <applied>, and a REPLCONF ZINDEX <table> <id> for each sorted set that
+ * clients asked ranks of here (zindex.h): the master builds their indexes. */
 static void send_ack(int fd)
 {
-    char buf[96], n[24];
+    char buf[192], n[24], table[64];
+    uint64_t id;
     int k = snprintf(n, sizeof n, "%llu", (unsigned long long)atomic_load(&L.applied));
     int len = snprintf(buf, sizeof buf, "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$%d\r\n%s\r\n", k, n);
     send_str(fd, buf, (size_t)len);
+    while (zindex_take(table, sizeof table, &id)) {
+        k = snprintf(n, sizeof n, "%llu", (unsigned long long)id);
+        len = snprintf(buf, sizeof buf, "*4\r\n$8\r\nREPLCONF\r\n$6\r\nZINDEX\r\n$%zu\r\n%s\r\n"
+                       "$%d\r\n%s\r\n", strlen(table), table, k, n);
+        send_str(fd, buf, (size_t)len);
+    }
 }
 
 /* The stream: frames to the writer, ACKs back. Returns when the link goes. */

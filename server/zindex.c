@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,19 +24,50 @@ static int queued;
 static pthread_mutex_t queue_mu = PTHREAD_MUTEX_INITIALIZER;
 static atomic_ullong built;
 
+/* Queues set id of database table db, once. */
+static void want_push(ox_table *db, uint64_t id)
+{
+    pthread_mutex_lock(&queue_mu);
+    int i = 0;
+    while (i < queued && !(queue[i].id == id && queue[i].db == db))
+        i++;
+    if (i == queued && queued < ZINDEX_QUEUE)
+        queue[queued++] = (struct want){db, id};
+    pthread_mutex_unlock(&queue_mu);
+}
+
 void zindex_want(const db_coll *c, ox_table *dbtable)
 {
     unsigned fanout = (unsigned)srv.cfg.zset_rank_fanout;
     if (!c->exists || c->type != DB_ZSET || zfmt_indexed(c->levels) ||
         c->count <= 2 * (uint64_t)fanout)
         return;
+    want_push(dbtable, c->id);
+}
+
+void zindex_want_id(const char *table, size_t len, uint64_t id)
+{
+    for (int i = 0; i < srv.ndb; i++) { /* every database table, whatever the map says */
+        const char *name = ox_table_name(srv.db[i]);
+        if (strlen(name) == len && !memcmp(name, table, len)) {
+            want_push(srv.db[i], id);
+            return;
+        }
+    }
+}
+
+int zindex_take(char *table, size_t cap, uint64_t *id)
+{
     pthread_mutex_lock(&queue_mu);
-    int i = 0;
-    while (i < queued && !(queue[i].id == c->id && queue[i].db == dbtable))
-        i++;
-    if (i == queued && queued < ZINDEX_QUEUE)
-        queue[queued++] = (struct want){dbtable, c->id};
+    int got = queued > 0;
+    if (got) {
+        snprintf(table, cap, "%s", ox_table_name(queue[0].db));
+        *id = queue[0].id;
+        memmove(queue, queue + 1, (size_t)(queued - 1) * sizeof *queue);
+        queued--;
+    }
     pthread_mutex_unlock(&queue_mu);
+    return got;
 }
 
 /* Takes the oldest request off the queue (it is done, or its set is gone). */

@@ -4,7 +4,7 @@
  * (sync_full does not move); WAIT's exact counts and min-replicas-to-write; promotion
  * with REPLICAOF NO ONE and the other replica following it with a partial sync; a
  * replica's refusals, INFO replication and ROLE; a chained replica whose master syncs
- * in full. */
+ * in full; a sorted set ranked on a replica gets its rank index from the master. */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -423,6 +423,47 @@ static void a_chained_replica_follows_its_masters_full_sync(void)
     T_EQ_INT(sp_stop_or_dump(&m), 0);
 }
 
+/* Ranks asked on a replica: the replica builds nothing (its records are its master's),
+ * its link asks the master (REPLCONF ZINDEX), the master builds the set's rank index, and
+ * the replica gets it through the stream and answers through it. */
+static void a_set_ranked_on_a_replica_is_indexed_by_its_master(void)
+{
+    srvp m = {0}, r = {0};
+    const char *fan[] = {"--zset-rank-fanout", "2", NULL};
+    T_ASSERT(sp_start_argv(&m, "z_master", fan) == 0);
+    redisContext *mc = sp_connect(&m);
+    char port[16];
+    snprintf(port, sizeof port, "%d", m.port);
+    const char *extra[] = {"--replicaof", "127.0.0.1", port, "--zset-rank-fanout", "2", NULL};
+    T_ASSERT(sp_start_argv(&r, "z_replica", extra) == 0);
+    redisContext *rc = sp_connect(&r);
+    for (int i = 0; i < 200; i++)
+        T_EQ_STR(sp_q(mc, "ZADD lb %d u%d", i, i), ":1");
+    T_ASSERT(caught_up(rc, mc));
+    T_EQ_STR(sp_q(rc, "ZRANK lb u150"), ":150"); /* a walk, and the request */
+    uint64_t end = sp_now_ms() + DEADLINE_MS;
+    while (sp_now_ms() < end && info_ll(mc, "stats", "zset_rank_indexes_built") < 1)
+        usleep(20000); /* polls the master's counter */
+    T_EQ_INT(info_ll(mc, "stats", "zset_rank_indexes_built"), 1);
+    T_ASSERT(caught_up(rc, mc));
+    T_EQ_INT(info_ll(rc, "stats", "zset_rank_indexes_built"), 0);
+    for (int i = 0; i < 200; i++) {
+        char want[16], back[16], one[16];
+        snprintf(want, sizeof want, ":%d", i);
+        snprintf(back, sizeof back, ":%d", 199 - i);
+        snprintf(one, sizeof one, "u%d", i);
+        T_EQ_STR(sp_q(rc, "ZRANK lb u%d", i), want);
+        T_EQ_STR(sp_q(rc, "ZREVRANK lb u%d", i), back);
+        redisReply *at = redisCommand(rc, "ZRANGE lb %d %d", i, i);
+        T_ASSERT(at && at->elements == 1 && !strcmp(at->element[0]->str, one));
+        freeReplyObject(at);
+    }
+    redisFree(rc);
+    redisFree(mc);
+    T_EQ_INT(sp_stop_or_dump(&r), 0);
+    T_EQ_INT(sp_stop_or_dump(&m), 0);
+}
+
 int main(void)
 {
     T_RUN(full_sync_while_writing_gives_identical_data);
@@ -432,5 +473,6 @@ int main(void)
     T_RUN(replica_refusals_info_and_role);
     T_RUN(functions_swapdb_expiry_and_watch_on_a_replica);
     T_RUN(a_chained_replica_follows_its_masters_full_sync);
+    T_RUN(a_set_ranked_on_a_replica_is_indexed_by_its_master);
     return T_MAIN_END();
 }
