@@ -24,10 +24,17 @@ struct db_walk {
     db_walk *next;              /* x->walks, in the writer */
 };
 
+uint64_t bulk_most(const cmd_ctx *x)
+{
+    if (!x->txn || x->in_exec)
+        return UINT64_MAX;
+    return (uint64_t)srv.cfg.write_buffer_limit / BULK_BYTES_PER_MEMBER;
+}
+
 int bulk_begin(cmd_ctx *x, uint64_t members)
 {
-    uint64_t most = (uint64_t)srv.cfg.write_buffer_limit / BULK_BYTES_PER_MEMBER;
-    if (!x->txn || x->in_exec)
+    uint64_t most = bulk_most(x);
+    if (most == UINT64_MAX)
         return 1;
     if (x->commit_part) { /* first in its part: in parts if the buffer fills, whatever the
                              estimate (long names fill it sooner than members say) */

@@ -11,7 +11,9 @@
  * between its parts. A build estimated at more than write-buffer-limit / 512 members that
  * is not first in its part is run again first in the next one; a smaller one stays in the
  * batch's transaction (long names can take it past the limit), and so does any build
- * inside EXEC (one transaction, atomic as a whole).
+ * inside EXEC (one transaction, atomic as a whole). A change of part of a large
+ * collection (bulk_most) is made the same way: what survives is built under a fresh id,
+ * then replaces the collection (db_coll_rewrite).
  *
  * What a build walks must be a bulk walk. In the writer, a walk keeps the position of
  * its last key: at a part's commit it closes its iterator and opens it again there, and
@@ -29,6 +31,14 @@
  * (in parts if it is large), 0 if the command must return at once, having written and
  * replied nothing: the writer runs it again first in a batch part. */
 int bulk_begin(cmd_ctx *x, uint64_t members);
+
+/* Writer: the most members of a collection a command changes in place (a removal of part
+ * of it, LINSERT's or LREM's moves) before that would take more of the write buffer than
+ * a transaction should (the estimate that defers a build); UINT64_MAX inside EXEC and
+ * scripts (one transaction whatever its size) and off the writer. A larger change builds
+ * what survives under a fresh id instead (bulk_begin, db_coll_rewrite): atomic, in parts,
+ * O(survivors) instead of O(changes). */
+uint64_t bulk_most(const cmd_ctx *x);
 
 /* Writer, after a build's writes: commits the part if the write buffer is full (walks
  * suspended first, resumed at their next step). OX_OK or the error (x->txn is then NULL

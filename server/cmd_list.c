@@ -2,7 +2,8 @@
  * collection (db.h) whose elements sit at consecutive positions head .. head + count - 1
  * (coll_fmt.h): a push or pop at either end is one write, LINDEX and LSET one lookup,
  * LRANGE a walk from its start. LINSERT and LREM move the elements after the change, as
- * Redis's ziplists do (O(n)). The blocking forms park in the writer when every list is
+ * Redis's ziplists do (O(n)); when more would move (or LTRIM would delete) than a
+ * transaction should change, the list is rebuilt under a fresh id in parts (bulk.h). The blocking forms park in the writer when every list is
  * empty (block.h) and run again when one gets elements. */
 #include <limits.h>
 #include <stdlib.h>
@@ -64,6 +65,50 @@ static int elem_iter(cmd_ctx *x, const db_coll *c, int64_t from, int rev, ox_ite
     unsigned flags = rev ? OX_ITER_DESC : 0;
     return x->txn ? ox_txn_range(x->txn, c->members, &lo, &hi, flags, it)
                   : ox_snapshot_range(x->snap, c->members, &lo, &hi, flags, it);
+}
+
+/* A walk over c's elements [from, to] (absolute; rev: from `to` down) that goes on after a
+ * part's commit (bulk.h). */
+static int elem_walk(cmd_ctx *x, const db_coll *c, int64_t from, int64_t to, int rev,
+                     db_walk **w)
+{
+    unsigned char a[COLL_KEY_PREFIX + POS_LEN], b[COLL_KEY_PREFIX + POS_LEN];
+    coll_member_key(a, c->id, COLL_SUB_LIST, NULL, 0);
+    coll_member_key(b, c->id, COLL_SUB_LIST, NULL, 0);
+    coll_pos_put(a + COLL_KEY_PREFIX, from);
+    coll_pos_put(b + COLL_KEY_PREFIX, to + 1);
+    ox_val lo = {a, sizeof a}, hi = {b, sizeof b}; /* [lo, hi) */
+    return bulk_walk_open(x, c->members, &lo, &hi, rev ? OX_ITER_DESC : 0, w);
+}
+
+/* Where the element at absolute position p (value v) goes in a rebuilt list: 1 with its
+ * new position in *to, or 0 to leave it out. */
+typedef int elem_map(void *ctx, int64_t p, const ox_val *v, int64_t *to);
+
+/* Writer, for a change of more elements than a transaction should make in place
+ * (bulk_most), once bulk_begin said to go on: c's elements [from, to] (rev: walked from
+ * `to` down) copied into dst, a fresh list, at the places map gives, in parts. dst's head
+ * is the caller's to set. OX_OK or an error. */
+static int list_rebuild(cmd_ctx *x, const db_coll *c, db_coll *dst, int64_t from, int64_t to,
+                        int rev, elem_map *map, void *ctx)
+{
+    *dst = (db_coll){.type = DB_LIST, .members = c->members};
+    db_walk *w = NULL;
+    int rc = db_coll_fresh(x, dst);
+    if (rc == OX_OK)
+        rc = elem_walk(x, c, from, to, rev, &w);
+    ox_val k, v;
+    while (rc == OX_OK && (rc = bulk_walk_next(w, &k, &v)) == OX_OK) {
+        int64_t at;
+        if (!map(ctx, pos_of(&k), &v, &at))
+            continue;
+        rc = elem_put(x, dst, at, v.data, v.len);
+        dst->count++;
+        if (rc == OX_OK)
+            rc = bulk_step(x);
+    }
+    bulk_walk_close(w); /* NULL if it never opened */
+    return rc == OX_NOTFOUND ? OX_OK : rc;
 }
 
 /* Redis's index into a list of len: negative from the end. 1 with *abs (0-based) if it
@@ -298,6 +343,14 @@ void cmd_lset(cmd_ctx *x)
         cmd_ok(x);
 }
 
+/* elem_map: every element where it was. */
+static int map_same(void *ctx, int64_t p, const ox_val *v, int64_t *to)
+{
+    (void)ctx, (void)v;
+    *to = p;
+    return 1;
+}
+
 void cmd_ltrim(cmd_ctx *x)
 {
     long long start, stop;
@@ -317,18 +370,25 @@ void cmd_ltrim(cmd_ctx *x)
         keep_to = stop;
     }
     int rc = OX_OK;
-    /* the head's removed part; none to delete one by one when nothing is kept (the save of
-     * the empty list deletes its key, as pop_n) */
-    long long cut = keep_to >= keep_from ? keep_from : 0;
-    for (long long i = 0; rc == OX_OK && i < cut; i++)
-        rc = elem_del(x, &c, c.head + i);
-    for (long long i = keep_to + 1; rc == OX_OK && keep_to >= keep_from && i < len; i++)
-        rc = elem_del(x, &c, c.head + i);
+    long long kept = keep_to >= keep_from ? keep_to - keep_from + 1 : 0;
+    int rebuild = kept && (uint64_t)(len - kept) > bulk_most(x);
+    db_coll dst = c; /* the list it becomes: c, or the kept part rebuilt */
+    if (rebuild) {
+        if (!bulk_begin(x, (uint64_t)kept))
+            return; /* nothing written or replied: it runs again first in a part */
+        rc = list_rebuild(x, &c, &dst, c.head + keep_from, c.head + keep_to, 0, map_same, NULL);
+    } else { /* the removed parts one by one; none when nothing is kept (the save of the
+                empty list deletes its key, as pop_n) */
+        for (long long i = 0; rc == OX_OK && kept && i < keep_from; i++)
+            rc = elem_del(x, &c, c.head + i);
+        for (long long i = keep_to + 1; rc == OX_OK && kept && i < len; i++)
+            rc = elem_del(x, &c, c.head + i);
+    }
+    dst.head = c.head + (kept ? keep_from : 0);
+    dst.count = (uint64_t)kept;
     if (rc == OX_OK) {
-        c.head += keep_to >= keep_from ? keep_from : 0;
-        c.count = (uint64_t)(keep_to >= keep_from ? keep_to - keep_from + 1 : 0);
         cmd_notify(x, CONF_NOTIFY_LIST, "ltrim", &x->argv[1]);
-        rc = db_coll_save(x, &x->argv[1], &c);
+        rc = rebuild ? db_coll_rewrite(x, &x->argv[1], &dst) : db_coll_save(x, &x->argv[1], &dst);
     }
     if (rc != OX_OK)
         cmd_store_error(x, rc);
@@ -353,6 +413,14 @@ static int shift_tail(cmd_ctx *x, db_coll *c, int64_t from, int by)
     }
     ox_iter_close(it); /* NULL if it never opened */
     return rc == OX_NOTFOUND ? OX_OK : rc;
+}
+
+/* elem_map of LINSERT: the elements from the new one's place (*ctx) on move up one. */
+static int map_insert(void *ctx, int64_t p, const ox_val *v, int64_t *to)
+{
+    (void)v;
+    *to = p >= *(const int64_t *)ctx ? p + 1 : p;
+    return 1;
 }
 
 void cmd_linsert(cmd_ctx *x)
@@ -385,22 +453,74 @@ void cmd_linsert(cmd_ctx *x)
         return;
     }
     int64_t pos = at + after; /* the new element's place: what is there moves up */
-    rc = shift_tail(x, &c, pos, 1);
+    int64_t end = c.head + (int64_t)c.count - 1;
+    db_coll dst = c; /* the list it becomes: c, or a rebuilt copy if too much would move */
+    int rebuild = (uint64_t)(end + 1 - pos) > bulk_most(x);
+    if (rebuild && !bulk_begin(x, c.count + 1))
+        return; /* nothing written or replied: it runs again first in a part */
+    rc = rebuild ? list_rebuild(x, &c, &dst, c.head, end, 0, map_insert, &pos)
+                 : shift_tail(x, &c, pos, 1);
+    dst.head = c.head;
     if (rc == OX_OK)
-        rc = elem_put(x, &c, pos, x->argv[4].ptr, x->argv[4].len);
-    c.count++;
+        rc = elem_put(x, &dst, pos, x->argv[4].ptr, x->argv[4].len);
+    dst.count++;
     if (rc == OX_OK) {
         cmd_notify(x, CONF_NOTIFY_LIST, "linsert", &x->argv[1]);
-        rc = db_coll_save(x, &x->argv[1], &c);
+        rc = rebuild ? db_coll_rewrite(x, &x->argv[1], &dst) : db_coll_save(x, &x->argv[1], &dst);
     }
     if (rc != OX_OK)
         cmd_store_error(x, rc);
     else
-        resp_write_int(x->out, (long long)c.count);
+        resp_write_int(x->out, (long long)dst.count);
+}
+
+/* LREM's matching: the element, how many to remove at most, and the survivors' next place
+ * in a rebuilt list (elem_map). */
+typedef struct lrem_ctx {
+    const resp_arg *e;
+    unsigned long long limit, removed;
+    int64_t write;
+    int rev;
+} lrem_ctx;
+
+static int lrem_match(lrem_ctx *m, const ox_val *v)
+{
+    return m->removed < m->limit && v->len == m->e->len && !memcmp(v->data, m->e->ptr, v->len);
+}
+
+static int map_lrem(void *ctx, int64_t p, const ox_val *v, int64_t *to)
+{
+    lrem_ctx *m = ctx;
+    (void)p;
+    if (lrem_match(m, v)) {
+        m->removed++;
+        return 0;
+    }
+    *to = m->write;
+    m->write += m->rev ? -1 : 1;
+    return 1;
+}
+
+/* How many elements of c stand before the first match of m from the walk's end: the
+ * count if none, or -1 on a store error (in *err). */
+static long long lrem_first(cmd_ctx *x, const db_coll *c, lrem_ctx *m, int *err)
+{
+    ox_iter *it = NULL;
+    int rev = m->rev;
+    int rc = elem_iter(x, c, rev ? c->head + (int64_t)c->count - 1 : c->head, rev, &it);
+    long long d = 0;
+    ox_val k, v;
+    while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK && !lrem_match(m, &v))
+        d++;
+    ox_iter_close(it); /* NULL if it never opened */
+    *err = rc == OX_NOTFOUND ? OX_OK : rc;
+    return *err ? -1 : d;
 }
 
 /* LREM key count element: the survivors close ranks towards the end the walk starts
- * from (the head for count >= 0, the tail otherwise), each written behind the walk. */
+ * from (the head for count >= 0, the tail otherwise), each written behind the walk; or,
+ * when more would move than a transaction should change (bulk_most), they are rebuilt
+ * under a fresh id. */
 void cmd_lrem(cmd_ctx *x)
 {
     long long count;
@@ -410,41 +530,57 @@ void cmd_lrem(cmd_ctx *x)
     if (!db_coll_or_zero(x, &x->argv[1], DB_LIST, &c))
         return;
     int rev = count < 0;
-    unsigned long long limit = count == 0 ? ULLONG_MAX
-                             : count < 0 ? (unsigned long long)-(count + 1) + 1 : (unsigned long long)count;
-    const resp_arg *e = &x->argv[3];
+    lrem_ctx m = {.e = &x->argv[3], .rev = rev,
+                  .limit = count == 0 ? ULLONG_MAX
+                         : count < 0 ? (unsigned long long)-(count + 1) + 1
+                                     : (unsigned long long)count};
     int64_t first = c.head, last = c.head + (int64_t)c.count - 1;
-    int64_t write = rev ? last : first; /* where the next survivor goes */
-    long long removed = 0;
-    ox_iter *it = NULL;
-    int rc = elem_iter(x, &c, rev ? last : first, rev, &it);
-    ox_val k, v;
-    while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
-        int64_t p = pos_of(&k);
-        if ((unsigned long long)removed < limit && v.len == e->len && !memcmp(v.data, e->ptr, v.len)) {
-            removed++;
-            continue;
+    m.write = rev ? last : first; /* where the next survivor goes */
+    uint64_t most = bulk_most(x);
+    int rc = OX_OK, rebuild = 0;
+    if (c.count > most) { /* what would move: everything after the first match */
+        long long d = lrem_first(x, &c, &m, &rc);
+        if (d < 0 || (uint64_t)d == c.count) {
+            if (rc != OX_OK)
+                cmd_store_error(x, rc);
+            else
+                resp_write_int(x->out, 0);
+            return;
         }
-        if (p != write)
-            rc = elem_put(x, &c, write, v.data, v.len);
-        write += rev ? -1 : 1;
+        rebuild = c.count - (uint64_t)d > most;
     }
-    ox_iter_close(it); /* NULL if it never opened */
-    rc = rc == OX_NOTFOUND ? OX_OK : rc;
-    /* the places the survivors left free at the far end */
-    for (long long i = 0; rc == OX_OK && i < removed; i++)
-        rc = elem_del(x, &c, rev ? first + i : last - i);
-    if (rc == OX_OK && removed) {
+    db_coll dst = c; /* the list it becomes */
+    if (rebuild) {
+        if (!bulk_begin(x, c.count))
+            return; /* nothing written or replied: it runs again first in a part */
+        rc = list_rebuild(x, &c, &dst, first, last, rev, map_lrem, &m);
+        dst.head = rev ? c.head + (int64_t)m.removed : c.head;
+    } else {
+        ox_iter *it = NULL;
+        rc = elem_iter(x, &c, rev ? last : first, rev, &it);
+        ox_val k, v;
+        while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+            int64_t at;
+            if (map_lrem(&m, pos_of(&k), &v, &at) && at != pos_of(&k))
+                rc = elem_put(x, &c, at, v.data, v.len);
+        }
+        ox_iter_close(it); /* NULL if it never opened */
+        rc = rc == OX_NOTFOUND ? OX_OK : rc;
+        /* the places the survivors left free at the far end */
+        for (unsigned long long i = 0; rc == OX_OK && i < m.removed; i++)
+            rc = elem_del(x, &c, rev ? first + (int64_t)i : last - (int64_t)i);
         if (rev)
-            c.head += removed;
-        c.count -= (uint64_t)removed;
+            dst.head += (int64_t)m.removed;
+        dst.count -= m.removed;
+    }
+    if (rc == OX_OK && m.removed) {
         cmd_notify(x, CONF_NOTIFY_LIST, "lrem", &x->argv[1]);
-        rc = db_coll_save(x, &x->argv[1], &c);
+        rc = rebuild ? db_coll_rewrite(x, &x->argv[1], &dst) : db_coll_save(x, &x->argv[1], &dst);
     }
     if (rc != OX_OK)
         cmd_store_error(x, rc);
     else
-        resp_write_int(x->out, removed);
+        resp_write_int(x->out, (long long)m.removed);
 }
 
 /* LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]. */

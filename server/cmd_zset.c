@@ -4,6 +4,7 @@
  * score, by member within a score (BYLEX) or by position (ranks: zset_fmt.h's counted
  * fences find a rank's place in O(log n) steps). */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -748,8 +749,79 @@ static int range_whole(const zrange *r, const db_coll *c)
     return r->lmin.inf < 0 && r->lmax.inf > 0;
 }
 
+/* A removal of range r too large to make in place (bulk_most), as a build of what
+ * survives: every member outside r goes to dst. */
+typedef struct zkeep {
+    const zrange *r;
+    db_coll *dst;
+    long long i, start, stop; /* BY_RANK: the walk's rank, and the range's */
+    int phase;                /* BY_LEX: 0 before the range, 1 in it, 2 past it (as zwalk
+                                 takes it: from the first member past min to max) */
+    long long removed;
+} zkeep;
+
+static int visit_keep(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsigned level,
+                      void *ctx, int *err)
+{
+    zkeep *k = ctx;
+    const zrange *r = k->r;
+    int in;
+    if (r->by == BY_RANK) {
+        in = k->i >= k->start && k->i <= k->stop;
+    } else if (r->by == BY_SCORE) {
+        in = score_within_start(r, s) && score_within_end(r, s);
+    } else {
+        if (k->phase == 0 && lex_within_start(r, m))
+            k->phase = 1;
+        if (k->phase == 1 && !lex_within_end(r, m))
+            k->phase = 2;
+        in = k->phase == 1;
+    }
+    k->i++;
+    if (in) {
+        k->removed++;
+        return 1;
+    }
+    return visit_store(x, c, m, s, level, k->dst, err);
+}
+
+/* The members of r in c, counted up to most + 1 (a walk of at most that many), or -1 on a
+ * store error (in *err). */
+static long long range_size(cmd_ctx *x, db_coll *c, const zrange *r, uint64_t most, int *err)
+{
+    long long start, stop;
+    if (r->by == BY_RANK)
+        return rank_clamp(r, (long long)c->count, &start, &stop) ? stop - start + 1 : 0;
+    zrange capped = *r;
+    capped.limit = most >= (uint64_t)LLONG_MAX ? -1 : (long long)most + 1;
+    return zwalk(x, c, &capped, visit_count, NULL, err);
+}
+
+/* ZREMRANGEBY... of more members than a transaction should change (bulk_most): what
+ * survives is built under a fresh id, in parts, and replaces the set, its TTL kept. The
+ * reply's count, or -1 (an error in *err, or 0 in it: the command runs again, bulk.h). */
+static long long range_rewrite(cmd_ctx *x, db_coll *c, const zrange *r, long long n, int *err)
+{
+    *err = OX_OK;
+    if (!bulk_begin(x, c->count - (uint64_t)n))
+        return -1; /* nothing written or replied: it runs again first in a part */
+    zrange all = {.by = BY_RANK, .start = 0, .stop = -1, .limit = -1};
+    db_coll dst = {.type = DB_ZSET, .members = c->members};
+    zkeep k = {.r = r, .dst = &dst};
+    if (r->by == BY_RANK)
+        rank_clamp(r, (long long)c->count, &k.start, &k.stop);
+    int rc = db_coll_fresh(x, &dst);
+    if (rc != OX_OK || zwalk(x, c, &all, visit_keep, &k, err) < 0) {
+        *err = rc ? rc : *err;
+        return -1;
+    }
+    *c = dst;
+    return k.removed;
+}
+
 /* ZCOUNT, ZLEXCOUNT (count the members of a range) and ZREMRANGEBYRANK,
- * ZREMRANGEBYSCORE, ZREMRANGEBYLEX (remove them): one walk. */
+ * ZREMRANGEBYSCORE, ZREMRANGEBYLEX (remove them): one walk, or for a removal of more
+ * members than a transaction should change, a build of the others (range_rewrite). */
 static void range_op(cmd_ctx *x, int by, int remove)
 {
     zrange r = {.by = by, .limit = -1};
@@ -757,14 +829,25 @@ static void range_op(cmd_ctx *x, int by, int remove)
     int err = OX_OK;
     if (!bounds_or_reply(x, &r, 2) || db_coll_get_or_reply(x, &x->argv[1], DB_ZSET, &c) < 0)
         return;
-    int whole = remove && range_whole(&r, &c);
-    long long n = zwalk(x, &c, &r, remove && !whole ? visit_remove : visit_count, NULL, &err);
+    int whole = remove && range_whole(&r, &c), rewrite = 0;
+    uint64_t most = remove && !whole ? bulk_most(x) : UINT64_MAX;
+    long long n = 0;
+    if (c.count > most && (n = range_size(x, &c, &r, most, &err)) > (long long)most) {
+        rewrite = 1;
+        if ((n = range_rewrite(x, &c, &r, n, &err)) < 0 && err == OX_OK)
+            return; /* nothing written or replied: it runs again first in a part */
+    } else if (n >= 0) {
+        n = zwalk(x, &c, &r, remove && !whole ? visit_remove : visit_count, NULL, &err);
+    }
     if (whole && n > 0)
         c.count = 0;
     static const char *const ev[] = {"zremrangebyrank", "zremrangebyscore", "zremrangebylex"};
     if (n > 0 && remove)
         cmd_notify(x, CONF_NOTIFY_ZSET, ev[by], &x->argv[1]);
-    int rc = n < 0 ? err : n > 0 && remove ? db_coll_save(x, &x->argv[1], &c) : OX_OK;
+    int rc = n < 0             ? err
+           : rewrite           ? db_coll_rewrite(x, &x->argv[1], &c)
+           : n > 0 && remove   ? db_coll_save(x, &x->argv[1], &c)
+                               : OX_OK;
     if (rc != OX_OK)
         cmd_store_error(x, rc);
     else

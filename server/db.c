@@ -345,7 +345,8 @@ void db_coll_touch(cmd_ctx *x, const resp_arg *key)
     watch_touch(x->dbi, key->ptr, key->len);
 }
 
-int db_coll_replace(cmd_ctx *x, const resp_arg *key, db_coll *c)
+/* db_coll_replace and db_coll_rewrite: flags OX_PUT_KEEPTTL keeps key's expiry time. */
+static int coll_replace(cmd_ctx *x, const resp_arg *key, db_coll *c, unsigned flags)
 {
     int rc = OX_OK;
     if (!c->count) { /* an empty result deletes the destination */
@@ -358,7 +359,7 @@ int db_coll_replace(cmd_ctx *x, const resp_arg *key, db_coll *c)
         dead_note(x, x->table, key->ptr, key->len);
     }
     if (rc == OX_OK && c->count) {
-        rc = coll_put(x, x->table, key, c, 0, 0);
+        rc = coll_put(x, x->table, key, c, 0, flags);
         if (rc == OX_OK) {
             c->exists = 1;
             watch_touch(x->dbi, key->ptr, key->len);
@@ -366,6 +367,16 @@ int db_coll_replace(cmd_ctx *x, const resp_arg *key, db_coll *c)
         }
     }
     return rc;
+}
+
+int db_coll_replace(cmd_ctx *x, const resp_arg *key, db_coll *c)
+{
+    return coll_replace(x, key, c, 0);
+}
+
+int db_coll_rewrite(cmd_ctx *x, const resp_arg *key, db_coll *c)
+{
+    return coll_replace(x, key, c, OX_PUT_KEEPTTL);
 }
 
 int db_member_get(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,

@@ -115,6 +115,10 @@ void db_bulk_done(cmd_ctx *x);
  * its expiry time too, as a STORE command does; an empty c deletes key. Calls
  * watch_touch. OX_OK or the store's error. */
 int db_coll_replace(cmd_ctx *x, const resp_arg *key, db_coll *c);
+/* Writer: db_coll_replace that keeps key's expiry time: c (fresh) is what survives of
+ * key's collection after a change too large to make in place (bulk_too_large), rebuilt
+ * under its own id; the old members go to the sweeper. */
+int db_coll_rewrite(cmd_ctx *x, const resp_arg *key, db_coll *c);
 /* Writer: stores c's metadata under key (its expiry time kept), or deletes the key if c
  * is empty now (Redis deletes an empty collection), and calls watch_touch. OX_OK or the
  * store's error. */

@@ -5,7 +5,9 @@
  * 1 MiB limit, results of 40000 members (several MiB of buffer in one transaction before)
  * leave INFO write_buffer_peak within the limit, and their contents are right. Inside
  * MULTI a build stays one transaction. A SIGKILL in the middle of a build leaves the
- * destination as it was, and what the build had written is reclaimed. */
+ * destination as it was, and what the build had written is reclaimed. Removals of part
+ * of a large collection (ZREMRANGEBY*, LTRIM, LREM) and LINSERT near a long list's head
+ * rebuild what survives the same way, and a SIGKILL meanwhile leaves the set whole. */
 #include <poll.h>
 
 #include "fault_util.h"
@@ -150,32 +152,48 @@ static void builds_in_multi_are_one_transaction(void)
 static const char *const g_small[] = {"--write-buffer-limit", "1mb", "--appendfsync", "no",
                                       NULL};
 
-/* Starts a server named name (faulty: with the fault shim) with a 1 MiB buffer, sets a
- * and b of 60000 members each and dst = "old", then sends SUNIONSTORE dst a b on *w and
- * returns once two more checkpoints show its parts being committed (a poll, 60 s at
- * most): the first connection, NULL on a failure. *reclaimed: members_reclaimed before
- * the build (the start's pass of the sweeper over). */
-static redisContext *build_under_way(srvp *s, const char *name, int faulty, redisContext **w,
+/* What build_under_way loads before its command: 1 if it all went in. */
+typedef int loader(redisContext *c);
+
+/* a and b of 60000 members each, and dst = "old". */
+static int load_union(redisContext *c)
+{
+    redisReply *r = NULL;
+    int ok = load(c, "SADD", "a", "member:%d", 0, 60000) &&
+             load(c, "SADD", "b", "member:%d", 60000, 120000) &&
+             (r = redisCommand(c, "SET dst old")) && r->type == REDIS_REPLY_STATUS;
+    freeReplyObject(r);
+    return ok;
+}
+
+/* z of 120000 members. */
+static int load_zset(redisContext *c)
+{
+    return load(c, "ZADD", "z", "member:%d", 0, 120000);
+}
+
+/* Starts a server named name (faulty: with the fault shim) with a 1 MiB buffer, loads it,
+ * then sends cmd on *w and returns once two more checkpoints show its parts being
+ * committed (a poll, 60 s at most): the first connection, NULL on a failure.
+ * *reclaimed: members_reclaimed before the command (the start's pass of the sweeper
+ * over). */
+static redisContext *build_under_way(srvp *s, const char *name, int faulty, loader *fill,
+                                     const char *cmd, redisContext **w,
                                      unsigned long long *reclaimed)
 {
     if ((faulty ? start_faulty_argv(s, name, g_small) : sp_start_argv(s, name, g_small)) != 0)
         return NULL;
     redisContext *c = sp_connect(s);
-    redisReply *r = NULL;
-    if (!c || !load(c, "SADD", "a", "member:%d", 0, 60000) ||
-        !load(c, "SADD", "b", "member:%d", 60000, 120000) ||
-        !(r = redisCommand(c, "SET dst old")) || !(*w = sp_connect(s))) {
-        freeReplyObject(r);
+    if (!c || !fill(c) || !(*w = sp_connect(s))) {
         redisFree(c);
         return NULL;
     }
-    freeReplyObject(r);
     uint64_t t0 = t_now_ms();
     while (sp_reclaimed(c) == 0 && t_now_ms() - t0 < 2000)
         usleep(2000);
     *reclaimed = sp_reclaimed(c);
     uint64_t cps = sp_checkpoints(s);
-    redisAppendCommand(*w, "SUNIONSTORE dst a b");
+    redisAppendCommand(*w, cmd);
     int wdone = 0;
     if (redisBufferWrite(*w, &wdone) != REDIS_OK)
         return redisFree(c), NULL;
@@ -191,7 +209,7 @@ static void a_killed_build_leaves_the_destination(void)
     srvp s = {0};
     redisContext *w = NULL;
     unsigned long long before;
-    redisContext *c = build_under_way(&s, "bulkkill", 0, &w, &before);
+    redisContext *c = build_under_way(&s, "bulkkill", 0, load_union, "SUNIONSTORE dst a b", &w, &before);
     T_ASSERT(c);
     sp_kill(&s);
     redisFree(w);
@@ -214,6 +232,39 @@ static void a_killed_build_leaves_the_destination(void)
     t_failed += sp_stop_or_dump(&s);
 }
 
+/* A SIGKILL while ZREMRANGEBYRANK removes half of a 120000-member set, rebuilding the
+ * other half in parts: after the restart the set is whole or halved, never in between,
+ * and what the command or the old set left is reclaimed. */
+static void a_killed_removal_leaves_the_set_whole(void)
+{
+    srvp s = {0};
+    redisContext *w = NULL;
+    unsigned long long before;
+    redisContext *c = build_under_way(&s, "bulkkillrem", 0, load_zset,
+                                      "ZREMRANGEBYRANK z 0 59999", &w, &before);
+    T_ASSERT(c);
+    sp_kill(&s);
+    redisFree(w);
+    redisFree(c);
+    T_EQ_INT(sp_start_argv(&s, "bulkkillrem", g_small), 0);
+    c = sp_connect(&s);
+    T_ASSERT(c);
+    redisReply *r = redisCommand(c, "ZCARD z");
+    T_ASSERT(r && r->type == REDIS_REPLY_INTEGER);
+    long long n = r->integer;
+    freeReplyObject(r);
+    if (n == 120000) { /* killed before the last part */
+        T_DEEP(c, "*1 [$8 member:0]", "ZRANGE z 0 0");
+    } else {
+        T_EQ_INT(n, 60000);
+        T_DEEP(c, "*1 [$12 member:60000]", "ZRANGE z 0 0");
+    }
+    T_DEEP(c, "*1 [$13 member:119999]", "ZRANGE z -1 -1");
+    T_EQ_INT(sp_wait_reclaimed(c, 0, 1) >= 1, 1); /* a new process counts from 0 */
+    redisFree(c);
+    t_failed += sp_stop_or_dump(&s);
+}
+
 /* A build whose part fails to commit (the write-ahead log's writes fail mid-build)
  * answers MISCONF, as a failed commit does, and leaves the destination as it was; the
  * parts it had committed are reclaimed at once (its id is queued for the sweeper), not
@@ -223,7 +274,8 @@ static void a_failed_build_is_reclaimed_at_once(void)
     srvp s = {0};
     redisContext *w = NULL;
     unsigned long long before;
-    redisContext *c = build_under_way(&s, "bulkfail", 1, &w, &before);
+    redisContext *c = build_under_way(&s, "bulkfail", 1, load_union, "SUNIONSTORE dst a b", &w,
+                                     &before);
     T_ASSERT(c);
     T_ASSERT(fault_on("EIO log") == 0);
     redisReply *r;
@@ -319,10 +371,105 @@ static void removals_of_every_member_stay_within_the_write_buffer(void)
     T_WITHIN_LIMIT(c, "ZREMRANGEBY*, ZPOPMIN, ZPOPMAX, ZMPOP");
     /* every member of the 10 collections emptied at once (and their heads) is reclaimed */
     T_ASSERT(sp_wait_reclaimed(c, before, 10 * (unsigned long long)N) >= 10ULL * N);
-    T_ASSERT(load(c, "ZADD", "rz", "m:%d", 0, N));
-    T_CMD(c, ":19999", "ZREMRANGEBYSCORE rz (0 +inf"); /* not all: one by one (unbounded) */
-    T_CMD(c, ":1", "ZCARD rz");
-    T_CMD(c, ":1", "DEL rz");
+    redisFree(c);
+}
+
+/* RPUSH key of N elements, "x" at even places and "y:<place>" at odd ones. */
+static int load_alternating(redisContext *c, const char *key)
+{
+    static char args[2 + PER_CMD][24];
+    const char *argv[2 + PER_CMD];
+    size_t lens[2 + PER_CMD];
+    for (int i = 0; i < N; i += PER_CMD) {
+        int argc = 0;
+        argv[argc++] = "RPUSH";
+        argv[argc++] = key;
+        for (int j = i; j < i + PER_CMD; j++) {
+            snprintf(args[argc], sizeof args[argc], j % 2 ? "y:%d" : "x", j);
+            argv[argc] = args[argc];
+            argc++;
+        }
+        for (int k = 0; k < argc; k++)
+            lens[k] = strlen(argv[k]);
+        redisReply *r = redisCommandArgv(c, argc, argv, lens);
+        int ok = r && r->type == REDIS_REPLY_INTEGER && r->integer == i + PER_CMD;
+        freeReplyObject(r);
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+/* Removals of part of a collection larger than a transaction should change (ZREMRANGEBY*,
+ * LTRIM, LREM) and LINSERT near the head of a long list (every element after it moves)
+ * rebuild what survives under a fresh id in parts: the write buffer stays within its limit
+ * (ZREMRANGEBYSCORE of 19999 members took 4 MB of a 1 MB buffer, one delete per member),
+ * the key keeps its TTL, the result is Redis's, and the old members are reclaimed. */
+static void partial_removals_stay_within_the_write_buffer(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    unsigned long long before = sp_reclaimed(c);
+    T_ASSERT(load(c, "ZADD", "pz", "m:%d", 0, N));
+    T_CMD(c, ":1", "EXPIRE pz 1000");
+    T_CMD(c, ":19999", "ZREMRANGEBYSCORE pz (0 +inf");
+    T_WITHIN_LIMIT(c, "ZREMRANGEBYSCORE");
+    T_CMD(c, ":1", "ZCARD pz");
+    T_DEEP(c, "*2 [$3 m:0, $1 0]", "ZRANGE pz 0 -1 WITHSCORES");
+    T_CMD(c, ":1000", "TTL pz");
+    T_ASSERT(load(c, "ZADD", "pz", "m:%d", 0, N));
+    T_CMD(c, ":19800", "ZREMRANGEBYRANK pz 100 -101");
+    T_WITHIN_LIMIT(c, "ZREMRANGEBYRANK");
+    T_CMD(c, ":200", "ZCARD pz");
+    T_DEEP(c, "*4 [$4 m:99, $7 m:19900, $7 m:19901, $7 m:19902]", "ZRANGE pz 99 102");
+    T_CMD(c, ":100", "ZRANK pz m:19900");
+    T_CMD(c, ":200", "ZCOUNT pz -inf +inf");
+    T_CMD(c, ":1000", "TTL pz");
+    /* BYLEX over one score: [m:1 .. (m:2 takes m:1, m:1x ... m:1xxxx: 11111 members */
+    T_ASSERT(load(c, "ZADD", "pz", "m:%d", 0, N));
+    T_CMD(c, ":20000", "ZUNIONSTORE lz 1 pz WEIGHTS 0");
+    T_CMD(c, ":11111", "ZREMRANGEBYLEX lz [m:1 (m:2");
+    T_WITHIN_LIMIT(c, "ZREMRANGEBYLEX");
+    T_CMD(c, ":8889", "ZLEXCOUNT lz - +");
+    T_DEEP(c, "*3 [$3 m:0, $3 m:2, $4 m:20]", "ZRANGEBYLEX lz - + LIMIT 0 3");
+    T_CMD(c, ":0", "ZLEXCOUNT lz [m:1 [m:19999");
+
+    T_ASSERT(load(c, "RPUSH", "pl", "m:%d", 0, N));
+    T_CMD(c, ":1", "EXPIRE pl 1000");
+    T_CMD(c, "+OK", "LTRIM pl 100 -9801");
+    T_WITHIN_LIMIT(c, "LTRIM");
+    T_CMD(c, ":10100", "LLEN pl");
+    T_CMD(c, "$5 m:100", "LINDEX pl 0");
+    T_CMD(c, "$7 m:10199", "LINDEX pl -1");
+    T_CMD(c, ":1000", "TTL pl");
+    T_CMD(c, ":10101", "LINSERT pl BEFORE m:101 new"); /* 10099 move: rebuilt */
+    T_CMD(c, ":10102", "LINSERT pl AFTER m:10000 new2"); /* 199 move: in place */
+    T_WITHIN_LIMIT(c, "LINSERT");
+    T_DEEP(c, "*4 [$5 m:100, $3 new, $5 m:101, $5 m:102]", "LRANGE pl 0 3");
+    T_DEEP(c, "*3 [$7 m:10000, $4 new2, $7 m:10001]", "LRANGE pl 9901 9903");
+    T_CMD(c, "$7 m:10199", "LINDEX pl -1");
+    T_CMD(c, ":10102", "LLEN pl");
+    T_CMD(c, ":1000", "TTL pl");
+
+    T_ASSERT(load_alternating(c, "al"));
+    T_CMD(c, ":10000", "LREM al 0 x");
+    T_WITHIN_LIMIT(c, "LREM");
+    T_CMD(c, ":10000", "LLEN al");
+    T_DEEP(c, "*2 [$3 y:1, $3 y:3]", "LRANGE al 0 1");
+    T_CMD(c, "$7 y:19999", "LINDEX al -1");
+    T_CMD(c, ":1", "DEL al");
+    T_ASSERT(load_alternating(c, "al"));
+    T_CMD(c, ":6000", "LREM al -6000 x"); /* the last 6000: x at 19998 down to 8000 */
+    T_WITHIN_LIMIT(c, "LREM from the tail");
+    T_CMD(c, ":14000", "LLEN al");
+    T_DEEP(c, "*4 [$1 x, $6 y:7999, $6 y:8001, $6 y:8003]", "LRANGE al 7998 8001");
+    T_DEEP(c, "*2 [$1 x, $3 y:1]", "LRANGE al 0 1");
+    T_CMD(c, "$7 y:19999", "LINDEX al -1");
+    T_CMD(c, ":0", "LREM al 0 absent"); /* no match: nothing written */
+
+    /* the old members of the 8 rebuilt collections, 20000 each but the trimmed list */
+    T_ASSERT(sp_wait_reclaimed(c, before, 7ULL * N) >= 7ULL * N);
+    T_CMD(c, ":4", "DEL pz lz pl al");
     redisFree(c);
 }
 
@@ -392,9 +539,11 @@ int main(void)
         return T_MAIN_END();
     T_RUN(builds_stay_within_the_write_buffer);
     T_RUN(removals_of_every_member_stay_within_the_write_buffer);
+    T_RUN(partial_removals_stay_within_the_write_buffer);
     T_RUN(deferred_builds_count_once);
     T_RUN(builds_in_multi_are_one_transaction); /* last on this server: it passes the limit */
     T_RUN(a_killed_build_leaves_the_destination);
+    T_RUN(a_killed_removal_leaves_the_set_whole);
     T_RUN(a_failed_build_is_reclaimed_at_once);
     T_RUN(builds_go_on_through_map_growth);
     T_RUN(long_names_build_in_parts_through_growth);
