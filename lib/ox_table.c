@@ -17,25 +17,25 @@ static void dbi_names(const char *name, char *dname, char *ename)
     snprintf(ename, OX_TABLE_NAME_MAX + 3, "e:%s", name);
 }
 
-/* Opens t's databases if LMDB has them (a read transaction; tables_mu held: mdb_dbi_open
- * must not run in two transactions at once), with its counts. OX_NOTFOUND if it has not. */
+/* Opens t's databases if LMDB has them (a read transaction, ox__read_begin's: it waits
+ * for the env's reopen after a failed checkpoint; tables_mu held: mdb_dbi_open must not
+ * run in two transactions at once), with its counts. OX_NOTFOUND if it has not. */
 static int table_find_lmdb(ox_store *s, ox_table *t)
 {
     char dname[OX_TABLE_NAME_MAX + 3], ename[OX_TABLE_NAME_MAX + 3];
     dbi_names(t->name, dname, ename);
     MDB_txn *txn;
     MDB_stat st, se;
-    ox__gate_enter(s);
-    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
-    if (rc == MDB_SUCCESS) {
-        if (!(rc = mdb_dbi_open(txn, dname, 0, &t->data)) &&
-            !(rc = mdb_dbi_open(txn, ename, MDB_DUPSORT, &t->exp)) &&
-            !(rc = mdb_stat(txn, t->data, &st)) && !(rc = mdb_stat(txn, t->exp, &se)))
-            rc = mdb_txn_commit(txn);
-        else
-            mdb_txn_abort(txn);
-    }
-    ox__gate_leave(s);
+    int rc = ox__read_begin(s, &txn);
+    if (rc != OX_OK)
+        return rc;
+    if (!(rc = mdb_dbi_open(txn, dname, 0, &t->data)) &&
+        !(rc = mdb_dbi_open(txn, ename, MDB_DUPSORT, &t->exp)) &&
+        !(rc = mdb_stat(txn, t->data, &st)) && !(rc = mdb_stat(txn, t->exp, &se)))
+        rc = mdb_txn_commit(txn); /* keeps the handles; frees the transaction */
+    else
+        mdb_txn_abort(txn);
+    ox__gate_leave(s); /* ox__read_begin's, as ox__read_end would */
     if (rc == MDB_SUCCESS) {
         atomic_store(&t->count, st.ms_entries);
         atomic_store(&t->expires, se.ms_entries);

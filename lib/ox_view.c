@@ -58,11 +58,13 @@ int ox__view_swap(ox_store *s, ox_mem *const *mem, int nmem, size_t lmdb_min)
 /* ---- readers ------------------------------------------------------------------------------ */
 
 /* rd->txn is a fresh LMDB read transaction: takes the view and the sequence number, and
- * renews the transaction while it is older than the view needs. */
+ * renews the transaction while it is older than the view needs. A renew that finds the
+ * env failed since (MDB_PANIC: a checkpoint's meta page write failed) begins again through
+ * ox__read_begin, which waits for the env's reopen, once. */
 static int rd_fit(ox_rd *rd)
 {
     ox_store *s = rd->s;
-    for (;;) {
+    for (int waited = 0;;) {
         pthread_mutex_lock(&s->view_mu);
         ox_view *v = s->view;
         atomic_fetch_add_explicit(&v->refs, 1, memory_order_relaxed);
@@ -75,6 +77,14 @@ static int rd_fit(ox_rd *rd)
         ox__view_put(v);
         mdb_txn_reset(rd->txn);
         int rc = mdb_txn_renew(rd->txn);
+        if (rc == MDB_PANIC && !waited) {
+            ox__read_end(s, rd->txn);
+            rd->txn = NULL;
+            waited = 1;
+            if ((rc = ox__read_begin(s, &rd->txn)) != OX_OK)
+                return rc;
+            continue;
+        }
         if (rc)
             return ox__mdb_err(rc);
     }
