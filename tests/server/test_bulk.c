@@ -317,6 +317,69 @@ static void builds_go_on_through_map_growth(void)
     t_failed += sp_stop_or_dump(&s);
 }
 
+/* LINSERT and LREM of a 6000-element list moved its elements with a plain iterator while
+ * another client's 64 KiB SETs grew the map (--map-size 1mb) under it: a write let go of
+ * LMDB for the growth, the iterator's next step answered "store is busy", and the list
+ * kept what the command had moved (6006 elements for 6000), with the values of its
+ * moves read from the old mapping. Their walks now go on through the growth, and the
+ * values are copied before each move. */
+#define PAD "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvv" /* elements of 38 bytes (load's limit: 47) */
+static void list_moves_go_on_through_map_growth(void)
+{
+    enum { LEN = 6000, BIG = 1 << 16, SETS = 1200, ROUND = 20 };
+    srvp s = {0};
+    const char *extra[] = {"--write-buffer-limit", "4mb", "--map-size", "1mb",
+                           "--appendfsync", "no", NULL};
+    T_EQ_INT(sp_start_argv(&s, "listgrow", extra), 0);
+    redisContext *c = sp_connect(&s), *b = sp_connect(&s);
+    T_ASSERT(c && b);
+    T_ASSERT(load(c, "RPUSH", "l", "e:%05d:" PAD, 0,
+                  LEN));
+    char *big = malloc(BIG);
+    T_ASSERT(big);
+    memset(big, 'x', BIG);
+    int errors = 0, wdone;
+    for (int i = 0; i < SETS; i += ROUND) {
+        for (int j = i; j < i + ROUND; j++)
+            redisAppendCommand(b, "SET big:%d %b", j, big, (size_t)BIG);
+        do /* sent, not waited for: they run while the list's commands do */
+            T_EQ_INT(redisBufferWrite(b, &wdone), REDIS_OK);
+        while (!wdone);
+        for (int j = 0; j < 5; j++) {
+            redisAppendCommand(c, "LINSERT l AFTER e:00000:" PAD " new");
+            redisAppendCommand(c, "LREM l 0 new");
+        }
+        for (int j = 0; j < 10; j++) {
+            redisReply *r;
+            T_EQ_INT(redisGetReply(c, (void **)&r), REDIS_OK);
+            if ((r->type != REDIS_REPLY_INTEGER || r->integer != (j % 2 ? 1 : LEN + 1)) &&
+                errors++ < 3)
+                fprintf(stderr, "  reply %d: %s\n", j,
+                        r->type == REDIS_REPLY_ERROR ? r->str : "not the count");
+            freeReplyObject(r);
+        }
+        for (int j = 0; j < ROUND; j++) {
+            redisReply *r;
+            T_EQ_INT(redisGetReply(b, (void **)&r), REDIS_OK);
+            freeReplyObject(r);
+        }
+    }
+    free(big);
+    T_EQ_INT(errors, 0);
+    T_CMD(c, ":6000", "LLEN l");
+    redisReply *r = redisCommand(c, "LRANGE l 0 -1");
+    T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == LEN);
+    for (int i = 0; i < LEN; i++) {
+        char want[64];
+        snprintf(want, sizeof want, "e:%05d:" PAD, i);
+        T_EQ_STR(r->element[i]->str, want);
+    }
+    freeReplyObject(r);
+    redisFree(b);
+    redisFree(c);
+    t_failed += sp_stop_or_dump(&s);
+}
+
 /* Removals of every member (SPOP s SCARD, LPOP/RPOP l LLEN, LTRIM l 1 0, ZPOPMIN/ZPOPMAX
  * z ZCARD, ZMPOP, ZREMRANGEBYRANK z 0 -1, ...BYSCORE -inf +inf, ...BYLEX - +) delete the
  * key, as DEL, instead of one delete per member (SPOP of 20000 filled 2.4 MB of a 1 MB
@@ -546,6 +609,7 @@ int main(void)
     T_RUN(a_killed_removal_leaves_the_set_whole);
     T_RUN(a_failed_build_is_reclaimed_at_once);
     T_RUN(builds_go_on_through_map_growth);
+    T_RUN(list_moves_go_on_through_map_growth);
     T_RUN(long_names_build_in_parts_through_growth);
     t_failed += sp_stop_or_dump(&g_srv);
     return T_MAIN_END();
