@@ -47,6 +47,13 @@ struct ox_txn {
     ox_mver **vers;  /* every version written, for an abort */
     size_t nvers, capvers;
     long long *dcount, *dexp; /* count changes per table id (s->max_tables each) */
+    /* The savepoint (ox_txn_savepoint): what was written before it, and the count changes
+     * made since (count_add), to take back. sp: 0 none, 1 set, -1 lost (no memory for the
+     * count changes: it cannot be rolled back to). */
+    int sp;
+    size_t sp_nvers, sp_reclen;
+    struct sp_count { unsigned id; long long keys, expires; } *undo;
+    size_t nundo, capundo;
     unsigned char *rec; /* a value record being built */
     size_t reccap;
     /* What the last read of a key through the transaction found (ox__rd_get's answer),
@@ -122,6 +129,19 @@ static void count_add(ox_txn *x, ox_table *t, long long keys, long long expires)
 {
     x->dcount[t->id] += keys;
     x->dexp[t->id] += expires;
+    if (x->sp > 0) {
+        if (x->nundo == x->capundo) {
+            size_t cap = x->capundo ? x->capundo * 2 : 16;
+            struct sp_count *n = realloc(x->undo, cap * sizeof *n);
+            if (!n) {
+                x->sp = -1;
+                return;
+            }
+            x->undo = n;
+            x->capundo = cap;
+        }
+        x->undo[x->nundo++] = (struct sp_count){t->id, keys, expires};
+    }
 }
 
 /* ---- records ---------------------------------------------------------------------------------- */
@@ -491,6 +511,7 @@ static void txn_end(ox_txn *x)
     ox_store *s = x->s;
     pthread_mutex_unlock(&s->wlock);
     free(x->vers);
+    free(x->undo);
     free(x->dcount);
     free(x->rec);
     free(x);
@@ -509,6 +530,36 @@ void ox_txn_rollback(ox_txn *x)
     for (size_t i = 0; i < x->nvers; i++)
         ox__mem_abort(x->vers[i]);
     txn_end(x);
+}
+
+int ox_txn_savepoint(ox_txn *x)
+{
+    if (x->failed)
+        return x->failed;
+    x->sp = 1;
+    x->sp_nvers = x->nvers;
+    x->sp_reclen = x->reclen;
+    x->nundo = 0;
+    return OX_OK;
+}
+
+int ox_txn_rollback_savepoint(ox_txn *x)
+{
+    if (x->failed)
+        return x->failed;
+    if (x->sp <= 0)
+        return x->sp ? OX_ENOMEM : OX_EINVAL;
+    for (size_t i = x->sp_nvers; i < x->nvers; i++)
+        ox__mem_abort(x->vers[i]);
+    x->nvers = x->sp_nvers;
+    x->reclen = x->sp_reclen;
+    for (size_t i = 0; i < x->nundo; i++) {
+        x->dcount[x->undo[i].id] -= x->undo[i].keys;
+        x->dexp[x->undo[i].id] -= x->undo[i].expires;
+    }
+    x->nundo = 0;
+    x->memo_t = NULL;
+    return OX_OK;
 }
 
 int ox_txn_commit(ox_txn *x)

@@ -513,6 +513,17 @@ int ox_txn_commit(ox_txn *txn);
 int ox_txn_buffer_full(const ox_txn *txn);
 /* Discards every write of the transaction and frees it. NULL is a no-op. */
 void ox_txn_rollback(ox_txn *txn);
+/* Sets the transaction's savepoint here (one at a time: a new one replaces the last), so
+ * that ox_txn_rollback_savepoint can discard what is written after it and keep the rest:
+ * a caller that runs many independent operations in one transaction keeps each one whole
+ * when one fails midway. Returns OX_OK, or the error that left the transaction failed. */
+int ox_txn_savepoint(ox_txn *txn);
+/* Discards every write made since the savepoint (their versions, their part of the log
+ * record, their count changes); the savepoint stays. Close the transaction's iterators
+ * first: what they returned may be gone. Returns OX_OK, OX_EINVAL (no savepoint),
+ * OX_ENOMEM (none could be kept: the memory for the count changes ran out), or the error
+ * that left the transaction failed (nothing remains but ox_txn_rollback). */
+int ox_txn_rollback_savepoint(ox_txn *txn);
 
 /* ---- offline maintenance (exclusive access: see Caveats) ----------------------------- */
 

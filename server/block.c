@@ -300,8 +300,7 @@ void block_serve(ox_txn *txn, srv_job **served, srv_job **requeue)
                 cmd_ctx x = {.argc = j->argc, .argv = j->argv, .out = j->out, .dbi = j->db,
                              .table = srv.db[j->db], .txn = txn, .cmd = j->cmd, .job = j,
                              .block_retry = 1, .block_key = b->first + (int)(l - b->links)};
-                notify_mark(); /* its keyspace events begin here */
-                j->cmd->fn(&x);
+                cmd_run_writer(&x);
                 while (next && next->b == b) /* BLPOP k k: its links to k sit together */
                     next = next->next;
                 if (!x.block)

@@ -802,11 +802,22 @@ void cmd_call(cmd_ctx *x)
 {
     unsigned long errors = stats_thread_errors();
     uint64_t t0 = srv_ustime();
-    if (x->txn) /* in the writer: where this command's keyspace events begin */
-        notify_mark();
-    x->cmd->fn(x);
+    if (x->txn)
+        cmd_run_writer(x);
+    else
+        x->cmd->fn(x);
     if (!x->bulk_wait) /* else it runs again (bulk.h): counted then */
         stats_called(cmd_slot(x->cmd), srv_ustime() - t0, stats_thread_errors() != errors);
+}
+
+void cmd_run_writer(cmd_ctx *x)
+{
+    notify_mark();
+    ox_txn_savepoint(x->txn); /* a failed transaction fails its batch anyway */
+    x->cmd->fn(x);
+    /* after a build's parts, x->txn is the part's (its savepoint set at its begin) */
+    if (x->store_rc && x->txn && ox_txn_rollback_savepoint(x->txn) == OX_OK)
+        notify_drop();
 }
 
 int cmd_rflag(const cmd_def *d, const char *w)
@@ -873,6 +884,7 @@ void cmd_keyargs_error(cmd_ctx *x, int code, const resp_arg *opt)
 
 void cmd_store_error(cmd_ctx *x, int rc)
 {
+    x->store_rc = rc;
     resp_write_errorf(x->out, "-ERR %s", ox_strerror(rc));
 }
 

@@ -80,6 +80,8 @@ typedef struct cmd_ctx {
     unsigned parts;
     ox_table *bulk_table;  /* a build in parts: the database table of its collection, */
     uint64_t bulk_id;      /* and the collection's fresh id (db_bulk_done) */
+    int store_rc;          /* cmd_store_error's: in the writer, what the command wrote is
+                              discarded (cmd_run_writer) */
 } cmd_ctx;
 
 typedef void cmd_fn(cmd_ctx *x);
@@ -128,6 +130,12 @@ const cmd_def *cmd_by_slot(size_t slot);
 /* Runs x->cmd's handler and counts the call in its statistics (time, failed if it replied
  * an error). Every handler runs through here, on whichever thread. */
 void cmd_call(cmd_ctx *x);
+/* The writer's part of cmd_call (x->txn set), also used for a parked command that runs
+ * again (block.h): the command's keyspace events begin here (notify_mark), and its writes
+ * after the transaction's savepoint set here, so that a command that replies a store
+ * error (cmd_store_error) midway leaves nothing of itself, events included, however many
+ * writes it had made: it stays whole, as Redis's commands are. */
+void cmd_run_writer(cmd_ctx *x);
 
 /* Replies Redis's error for an unknown command / a wrong argument count. */
 void cmd_reply_unknown(resp_buf *out, int argc, const resp_arg *argv);
@@ -151,7 +159,8 @@ int cmd_arity_ok(const cmd_def *d, int argc);
 void cmd_ok(cmd_ctx *x);
 void cmd_err(cmd_ctx *x, const char *msg); /* msg with its code: "-ERR ...", "-WRONGPASS ..." */
 void cmd_syntax_error(cmd_ctx *x);
-/* Replies for an ox_err from the store ("-ERR <text>"). */
+/* Replies for an ox_err from the store ("-ERR <text>"); in the writer, the command's writes
+ * are then discarded (cmd_run_writer). */
 void cmd_store_error(cmd_ctx *x, int rc);
 /* Replies the error of a keyargs.h code in Redis's words (opt: the offending option of
  * KEYARGS_UNSUPPORTED, else unused). */

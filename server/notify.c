@@ -59,6 +59,11 @@ void notify_mark(void)
     mark = len;
 }
 
+void notify_drop(void)
+{
+    len = mark;
+}
+
 /* ox_seen_fn: before the running command's first own event of that key (after the
  * "expired" or "new" already there, in the order they came: Redis's lookup, then its
  * dbAdd), else at the end. */

@@ -23,6 +23,8 @@ int notify_wanted(int type);
 void notify_event(int type, const char *event, int dbi, const void *key, size_t klen);
 /* A command begins in the writer: the events its writes find (below) go before its own. */
 void notify_mark(void);
+/* The running command's writes were discarded: so are its events (since notify_mark). */
+void notify_drop(void);
 /* Has txn tell what its writes find (ox_txn_observe) when expired or new events are
  * wanted: "expired" for an expired key a write replaces or deletes (Redis's lookup sends
  * it), "new" for a key created; each goes before the first event the running command made

@@ -141,6 +141,8 @@ static int part_commit(cmd_ctx *x)
         atomic_fetch_add_explicit(&srv.stats.commits, 1, memory_order_relaxed);
         if ((rc = ox_txn_begin(srv.store, &x->txn)) != OX_OK)
             x->txn = NULL;
+        else
+            ox_txn_savepoint(x->txn); /* the command's writes go on here (cmd_run_writer) */
         notify_observe(x->txn);
     }
     return rc;
