@@ -442,12 +442,12 @@ static int txn_yield(ox_txn *x)
 }
 
 /* Applies op; if it wrote anything, logs it. Errors that leave the buffer holding part of
- * the op make the transaction unusable. */
+ * the op make the transaction unusable. A growth of the map waiting for this transaction's
+ * LMDB reader gets it after the op (txn_yield), not before: the op's key and value may be
+ * what the caller read through the transaction, valid until this write returns. */
 static int txn_run(ox_txn *x, ox_op *op, size_t *purged)
 {
     if (x->failed)
-        return x->failed;
-    if (atomic_load_explicit(&x->s->growing, memory_order_relaxed) && txn_yield(x))
         return x->failed;
     size_t before = x->nvers;
     int rc = op_apply(x, op, purged);
@@ -460,6 +460,9 @@ static int txn_run(ox_txn *x, ox_op *op, size_t *purged)
     if (rc == OX_EIO || rc == OX_EFULL || rc == OX_ENOMEM || rc == OX_EREADONLY ||
         rc == OX_ECORRUPT)
         x->failed = rc;
+    if (!x->failed && atomic_load_explicit(&x->s->growing, memory_order_relaxed) &&
+        txn_yield(x))
+        rc = x->failed;
     return rc;
 }
 

@@ -29,8 +29,10 @@
  *   (get, contains, ttl, ranges, iterators) as soon as now > T, purged or not. "now" is
  *   the instant of the call, or of the write transaction's or iterator's beginning.
  * - Pointers handed out as ox_val are borrowed: a value read from a snapshot is valid until
- *   the snapshot ends or is renewed; from a write transaction, until its end; from an
- *   iterator, until its next step or its close.
+ *   the snapshot ends or is renewed; from a write transaction, until its next write returns
+ *   (a write may let go of the map for its growth; the write itself may be given the value)
+ *   or its end; from an iterator, until its next step or its close, and for a write
+ *   transaction's iterator also until the transaction's next write returns.
  *
  * The write path: a write transaction's changes go to an in-memory write buffer; its
  * commit is one record appended to the write-ahead log. Readers see the buffers over LMDB
@@ -393,9 +395,10 @@ int ox_prefix(ox_table *t, const ox_val *prefix, unsigned flags, ox_iter **out);
 /* Next pair: OX_OK with *key and *val (val may be NULL) borrowed until the next call or
  * close; OX_NOTFOUND at the end. Expired keys are skipped. An iterator of a write
  * transaction whose map had to grow answers OX_EBUSY (open a new one). The transaction
- * may write while its iterators are open: they walk on, and what they returned stays
- * valid until their next step (a write ahead of an iterator in its range may or may not
- * be seen by it). */
+ * may write while its iterators are open: they walk on unless that write let go of the map
+ * for a growth (then OX_EBUSY), and what they returned stays valid until their next step
+ * or the transaction's next write returns, whichever comes first (a write ahead of an
+ * iterator in its range may or may not be seen by it). */
 int ox_iter_next(ox_iter *it, ox_val *key, ox_val *val);
 
 /* The position of the key the last ox_iter_next returned, into pos (OX_POS_MAX bytes):

@@ -142,6 +142,58 @@ static void rollback_to_a_savepoint_keeps_what_came_before(void)
     g_rec = NULL;
 }
 
+/* A value read through a write transaction may be given to its next write: a map growth
+ * waiting for the transaction's reader gets it after that write, not before (the put read
+ * a 64 KiB value borrowed from the old mapping: SEGV). Rounds of 40 puts of 64 KiB fill a
+ * 1 MiB map's buffers, so their checkpoints grow it while another transaction copies a
+ * checkpointed value with the pointer ox_txn_get gave, read again before each put. */
+static void a_value_read_in_a_txn_can_be_written_through_a_growth(void)
+{
+    enum { VLEN = 64 * 1024 };
+    ox_options o;
+    ox_options_init(&o);
+    o.map_size = 1 << 20;
+    o.mem_limit = 4 << 20;
+    o.sync = OX_SYNC_NO;
+    ox_store *s;
+    T_EQ_INT(ox_store_open(u_path("txn_grow.mdb"), &o, &s), OX_OK);
+    ox_table *t = ox_store_table(s);
+    unsigned char *src = malloc(VLEN), *big = malloc(VLEN);
+    T_ASSERT(src && big);
+    for (int i = 0; i < VLEN; i++)
+        src[i] = (unsigned char)('a' + i % 26);
+    memset(big, 'x', VLEN);
+    T_EQ_INT(ox_put(t, "src", 3, src, VLEN), OX_OK);
+    T_EQ_INT(ox_store_checkpoint(s), OX_OK);
+    size_t map0 = ox_store_map_size(s);
+    int bad = 0;
+    for (int round = 0; round < 60; round++) {
+        ox_txn *x;
+        char k[32];
+        T_EQ_INT(ox_txn_begin(s, &x), OX_OK);
+        for (int j = 0; j < 40; j++) {
+            int n = snprintf(k, sizeof k, "fill:%d:%d", round, j);
+            T_EQ_INT(ox_txn_put(x, t, k, (size_t)n, big, VLEN, 0, 0), OX_OK);
+        }
+        T_EQ_INT(ox_txn_commit(x), OX_OK);
+        T_EQ_INT(ox_txn_begin(s, &x), OX_OK);
+        for (int j = 0; j < 60; j++) {
+            ox_val v, w;
+            int n = snprintf(k, sizeof k, "dst:%d", j);
+            T_EQ_INT(ox_txn_get(x, t, "src", 3, &v), OX_OK);
+            T_EQ_INT(ox_txn_put(x, t, k, (size_t)n, v.data, v.len, 0, 0), OX_OK);
+            T_EQ_INT(ox_txn_get(x, t, k, (size_t)n, &w), OX_OK);
+            bad += w.len != VLEN || memcmp(w.data, src, VLEN) != 0;
+        }
+        T_EQ_INT(ox_txn_commit(x), OX_OK);
+    }
+    T_EQ_INT(bad, 0);
+    T_ASSERT(ox_store_map_size(s) > map0); /* it grew meanwhile */
+    free(src);
+    free(big);
+    ox_store_close(s);
+}
+
 static void clear_empties_data_and_expiry_index(void)
 {
     u_clock clk = {100};
@@ -336,6 +388,7 @@ int main(void)
     T_RUN(txn_reads_its_own_writes_and_commit_publishes_them);
     T_RUN(rollback_discards_everything);
     T_RUN(rollback_to_a_savepoint_keeps_what_came_before);
+    T_RUN(a_value_read_in_a_txn_can_be_written_through_a_growth);
     T_RUN(clear_empties_data_and_expiry_index);
     T_RUN(iterator_left_open_at_commit_is_detached_not_freed_twice);
     T_RUN(iterator_walks_on_while_its_txn_writes_elsewhere);
