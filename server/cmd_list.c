@@ -42,19 +42,6 @@ static int elem_del(cmd_ctx *x, const db_coll *c, int64_t pos)
     return db_member_del(x, c, COLL_SUB_LIST, p, POS_LEN, &gone);
 }
 
-/* elem_put of a value a walk returned: copied first, since the put may let go of the map
- * for its growth (txn_yield), and with it of what the walk returned. */
-static int elem_put_copy(cmd_ctx *x, const db_coll *c, int64_t pos, const ox_val *v)
-{
-    unsigned char small[256], *p = v->len <= sizeof small ? small : srv_xmalloc(v->len);
-    if (v->len)
-        memcpy(p, v->data, v->len);
-    int rc = elem_put(x, c, pos, p, v->len);
-    if (p != small)
-        free(p);
-    return rc;
-}
-
 /* The position an iterator's key names. */
 static int64_t pos_of(const ox_val *k)
 {
@@ -115,7 +102,7 @@ static int list_rebuild(cmd_ctx *x, const db_coll *c, db_coll *dst, int64_t from
         int64_t at;
         if (!map(ctx, pos_of(&k), &v, &at))
             continue;
-        rc = elem_put_copy(x, dst, at, &v);
+        rc = elem_put(x, dst, at, v.data, v.len); /* v: valid through the put */
         dst->count++;
         if (rc == OX_OK)
             rc = bulk_step(x);
@@ -419,7 +406,7 @@ static int shift_tail(cmd_ctx *x, db_coll *c, int64_t from, int by)
     int rc = from > end ? OX_NOTFOUND : elem_walk(x, c, from, end, by > 0, &w);
     ox_val k, v;
     while (rc == OX_OK && (rc = bulk_walk_next(w, &k, &v)) == OX_OK)
-        rc = elem_put_copy(x, c, pos_of(&k) + by, &v);
+        rc = elem_put(x, c, pos_of(&k) + by, v.data, v.len);
     bulk_walk_close(w); /* NULL if it never opened */
     return rc == OX_NOTFOUND ? OX_OK : rc;
 }
@@ -571,7 +558,7 @@ void cmd_lrem(cmd_ctx *x)
         while (rc == OX_OK && (rc = bulk_walk_next(w, &k, &v)) == OX_OK) {
             int64_t at;
             if (map_lrem(&m, pos_of(&k), &v, &at) && at != pos_of(&k))
-                rc = elem_put_copy(x, &c, at, &v);
+                rc = elem_put(x, &c, at, v.data, v.len);
         }
         bulk_walk_close(w); /* NULL if it never opened */
         rc = rc == OX_NOTFOUND ? OX_OK : rc;
