@@ -321,8 +321,8 @@ static void builds_go_on_through_map_growth(void)
  * another client's 64 KiB SETs grew the map (--map-size 1mb) under it: a write let go of
  * LMDB for the growth, the iterator's next step answered "store is busy", and the list
  * kept what the command had moved (6006 elements for 6000), with the values of its
- * moves read from the old mapping. Their walks now go on through the growth, and the
- * values are copied before each move. */
+ * moves read from the old mapping. Their walks now go on through the growth, and a put
+ * reads its value before it lets go of the map. */
 #define PAD "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvv" /* elements of 38 bytes (load's limit: 47) */
 static void list_moves_go_on_through_map_growth(void)
 {
