@@ -170,8 +170,10 @@ static int cur_load(ox_txn *x, const ox_op *op, ox_cur *c)
     c->had = c->live = 0;
     c->old_exp = 0;
     int rc;
-    if (x->memo_t == op->t && x->memo_klen == op->klen &&
-        !memcmp(x->memo_key, op->key, op->klen)) {
+    if (op->kind == OP_PUT && (op->flags & OX_PUT_ABSENT)) {
+        return OX_OK; /* nothing there, the caller says */
+    } else if (x->memo_t == op->t && x->memo_klen == op->klen &&
+               !memcmp(x->memo_key, op->key, op->klen)) {
         rc = x->memo_rc;
         rec = x->memo_rec;
         x->memo_t = NULL;

@@ -464,7 +464,12 @@ void ox_txn_observe(ox_txn *txn, ox_seen_fn *fn, void *arg);
 enum ox_put_flags {
     OX_PUT_NOOVERWRITE = 1, /* fail with OX_ECONFLICT if the key exists */
     OX_PUT_ONLYIFEXISTS = 2, /* fail with OX_NOTFOUND if the key does not exist */
-    OX_PUT_KEEPTTL = 4      /* keep the key's current expiry time (expire_at is ignored) */
+    OX_PUT_KEEPTTL = 4,     /* keep the key's current expiry time (expire_at is ignored) */
+    OX_PUT_ABSENT = 8       /* the caller knows that no record is under the key (a position
+                               past a list's end, a member under a fresh id): the put does
+                               not look it up (a miss in every layer, LMDB's too) and counts
+                               it as new. Wrong, it leaves the table's count one too high
+                               and an old expiry entry behind. */
 };
 /* A record's kind: a number 0..OX_KIND_MAX that the application attaches to a record (as
  * memcached's flags), kept in the record's header at no cost in bytes. ox_txn_put stores

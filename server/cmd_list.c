@@ -27,11 +27,20 @@ static int elem_get(cmd_ctx *x, const db_coll *c, int64_t pos, ox_val *v)
     return db_member_get(x, c, COLL_SUB_LIST, p, POS_LEN, v);
 }
 
-static int elem_put(cmd_ctx *x, const db_coll *c, int64_t pos, const void *v, size_t len)
+/* Writes element `pos` of c; fresh: the caller knows it is not there (past the list's
+ * end, or c a fresh id), so it is not looked up. */
+static int elem_write(cmd_ctx *x, const db_coll *c, int64_t pos, const void *v, size_t len,
+                      int fresh)
 {
     unsigned char p[POS_LEN];
     coll_pos_put(p, pos);
-    return db_member_put(x, c, COLL_SUB_LIST, p, POS_LEN, v, len, NULL);
+    return fresh ? db_member_put_new(x, c, COLL_SUB_LIST, p, POS_LEN, v, len)
+                 : db_member_put(x, c, COLL_SUB_LIST, p, POS_LEN, v, len, NULL);
+}
+
+static int elem_put(cmd_ctx *x, const db_coll *c, int64_t pos, const void *v, size_t len)
+{
+    return elem_write(x, c, pos, v, len, 0);
 }
 
 static int elem_del(cmd_ctx *x, const db_coll *c, int64_t pos)
@@ -102,7 +111,7 @@ static int list_rebuild(cmd_ctx *x, const db_coll *c, db_coll *dst, int64_t from
         int64_t at;
         if (!map(ctx, pos_of(&k), &v, &at))
             continue;
-        rc = elem_put(x, dst, at, v.data, v.len); /* v: valid through the put */
+        rc = elem_write(x, dst, at, v.data, v.len, 1); /* a fresh id; v good through it */
         dst->count++;
         if (rc == OX_OK)
             rc = bulk_step(x);
@@ -151,7 +160,7 @@ static int push_one(cmd_ctx *x, db_coll *c, int where, const ox_val *v)
 {
     int64_t pos = where == LEFT ? --c->head : c->head + (int64_t)c->count;
     c->count++;
-    return elem_put(x, c, pos, v->data, v->len);
+    return elem_write(x, c, pos, v->data, v->len, 1); /* past the end: nothing there */
 }
 
 /* Pushes argv[2..] at one end; xx: only onto an existing list (LPUSHX, RPUSHX). */

@@ -394,8 +394,9 @@ int db_member_get(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_
     return rc;
 }
 
-int db_member_put(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
-                  const void *val, size_t vlen, int *added)
+/* db_member_put and db_member_put_new (flags OX_PUT_ABSENT). */
+static int member_put(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
+                      const void *val, size_t vlen, int *added, unsigned flags)
 {
     mkey k;
     int rc = mkey_make(&k, c->id, sub, name, len);
@@ -405,11 +406,23 @@ int db_member_put(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_
      * lookup (of LMDB too) was a third of LPUSH's time */
     int isnew = added && (!c->id ||
                           ox_txn_contains(x->txn, c->members, k.p, k.len) == OX_NOTFOUND);
-    rc = ox_txn_put(x->txn, c->members, k.p, k.len, val, vlen, 0, 0);
+    rc = ox_txn_put(x->txn, c->members, k.p, k.len, val, vlen, 0, flags);
     mkey_done(&k);
     if (added)
         *added = rc == OX_OK && isnew;
     return rc;
+}
+
+int db_member_put(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
+                  const void *val, size_t vlen, int *added)
+{
+    return member_put(x, c, sub, name, len, val, vlen, added, 0);
+}
+
+int db_member_put_new(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
+                      const void *val, size_t vlen)
+{
+    return member_put(x, c, sub, name, len, val, vlen, NULL, OX_PUT_ABSENT);
 }
 
 int db_member_add(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,

@@ -151,6 +151,10 @@ int db_member_add(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_
  * The caller adjusts c->count. OX_OK or an error. */
 int db_member_put(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
                   const void *val, size_t vlen, int *added);
+/* Writer: db_member_put of a member the caller knows is not there (a position past a
+ * list's end, a member of a fresh id): it is not looked up (OX_PUT_ABSENT). */
+int db_member_put_new(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
+                      const void *val, size_t vlen);
 int db_member_del(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
                   int *removed);
 /* An iterator over c's sub-space sub in name order, from after position `after` (its

@@ -194,6 +194,47 @@ static void a_value_read_in_a_txn_can_be_written_through_a_growth(void)
     ox_store_close(s);
 }
 
+/* OX_PUT_ABSENT: a put of a key the caller knows has no record is not looked up and
+ * counts one more; a key deleted in this buffer (a list's popped position pushed again)
+ * takes the new value over its deletion, and a walk meets it once. */
+static void a_put_of_an_absent_key_counts_it_without_a_lookup(void)
+{
+    ox_store *s;
+    T_EQ_INT(u_open("txn_absent.mdb", NULL, &s), OX_OK);
+    ox_table *t = ox_store_table(s);
+    T_EQ_INT(ox_put(t, "p", 1, "old", 3), OX_OK);
+    T_EQ_INT(ox_store_checkpoint(s), OX_OK); /* p in LMDB */
+    ox_txn *x;
+    T_EQ_INT(ox_txn_begin(s, &x), OX_OK);
+    T_EQ_INT(ox_txn_delete(x, t, "p", 1), OX_OK);
+    T_EQ_INT(ox_txn_put(x, t, "p", 1, "new", 3, 0, OX_PUT_ABSENT), OX_OK);
+    T_EQ_INT(ox_txn_put(x, t, "q", 1, "q", 1, 0, OX_PUT_ABSENT), OX_OK);
+    T_EQ_INT(ox_txn_commit(x), OX_OK);
+    uint64_t n;
+    T_EQ_INT(ox_count(t, &n), OX_OK);
+    T_EQ_U64(n, 2);
+    void *v;
+    size_t vlen;
+    T_EQ_INT(ox_get(t, "p", 1, &v, &vlen), OX_OK);
+    T_EQ_MEM(v, vlen, "new", 3);
+    free(v);
+    ox_iter *it;
+    ox_val k, val;
+    int keys = 0;
+    T_EQ_INT(ox_range(t, NULL, NULL, 0, &it), OX_OK);
+    while (ox_iter_next(it, &k, &val) == OX_OK)
+        keys++;
+    ox_iter_close(it);
+    T_EQ_INT(keys, 2);
+    T_EQ_INT(ox_store_checkpoint(s), OX_OK);
+    T_EQ_INT(ox_count(t, &n), OX_OK);
+    T_EQ_U64(n, 2);
+    T_EQ_INT(ox_get(t, "p", 1, &v, &vlen), OX_OK);
+    T_EQ_MEM(v, vlen, "new", 3);
+    free(v);
+    ox_store_close(s);
+}
+
 static void clear_empties_data_and_expiry_index(void)
 {
     u_clock clk = {100};
@@ -389,6 +430,7 @@ int main(void)
     T_RUN(rollback_discards_everything);
     T_RUN(rollback_to_a_savepoint_keeps_what_came_before);
     T_RUN(a_value_read_in_a_txn_can_be_written_through_a_growth);
+    T_RUN(a_put_of_an_absent_key_counts_it_without_a_lookup);
     T_RUN(clear_empties_data_and_expiry_index);
     T_RUN(iterator_left_open_at_commit_is_detached_not_freed_twice);
     T_RUN(iterator_walks_on_while_its_txn_writes_elsewhere);
