@@ -31,6 +31,26 @@ uint64_t bulk_most(const cmd_ctx *x)
     return (uint64_t)srv.cfg.write_buffer_limit / BULK_BYTES_PER_MEMBER;
 }
 
+bulk_budget bulk_budget_of(const cmd_ctx *x)
+{
+    uint64_t most = bulk_most(x);
+    return (bulk_budget){0, 0, most,
+                         most == UINT64_MAX ? UINT64_MAX
+                                            : (uint64_t)srv.cfg.write_buffer_limit / 8};
+}
+
+int bulk_budget_over(const bulk_budget *b)
+{
+    return b->n > b->most || b->bytes > b->most_bytes;
+}
+
+int bulk_budget_take(bulk_budget *b, uint64_t bytes)
+{
+    b->n++;
+    b->bytes += bytes;
+    return !bulk_budget_over(b);
+}
+
 int bulk_begin(cmd_ctx *x, uint64_t members)
 {
     uint64_t most = bulk_most(x);

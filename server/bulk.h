@@ -29,7 +29,9 @@
 
 /* Writer, before a command builds a collection of about `members` members: 1 to go on
  * (in parts if it is large), 0 if the command must return at once, having written and
- * replied nothing: the writer runs it again first in a batch part. */
+ * replied nothing: the writer runs it again first in a batch part. A rebuild of what
+ * survives a large change (db_coll_rewrite) passes UINT64_MAX: it always runs first in
+ * its part, in parts. */
 int bulk_begin(cmd_ctx *x, uint64_t members);
 
 /* Writer: the most members of a collection a command changes in place (a removal of part
@@ -39,6 +41,20 @@ int bulk_begin(cmd_ctx *x, uint64_t members);
  * what survives under a fresh id instead (bulk_begin, db_coll_rewrite): atomic, in parts,
  * O(survivors) instead of O(changes). */
 uint64_t bulk_most(const cmd_ctx *x);
+/* What a change made in place has written, against what one transaction should take:
+ * bulk_most members, or write-buffer-limit / 8 bytes of their keys and values (a quarter
+ * of the buffer's budget: long names reach it first); no bound inside EXEC and scripts. */
+typedef struct bulk_budget {
+    uint64_t n, bytes, most, most_bytes;
+} bulk_budget;
+/* The budget of a change by x, nothing written yet. */
+bulk_budget bulk_budget_of(const cmd_ctx *x);
+/* Counts one member written with `bytes` bytes of keys and values: 1 while within the
+ * budget, 0 once past it. The command then takes its writes back to its savepoint
+ * (ox_txn_rollback_savepoint, set by cmd_run_writer) and builds what survives instead. */
+int bulk_budget_take(bulk_budget *b, uint64_t bytes);
+/* 1 if b went past its budget. */
+int bulk_budget_over(const bulk_budget *b);
 
 /* Writer, after a build's writes: commits the part if the write buffer is full (walks
  * suspended first, resumed at their next step). OX_OK or the error (x->txn is then NULL

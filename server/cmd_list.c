@@ -383,7 +383,7 @@ void cmd_ltrim(cmd_ctx *x)
     int rebuild = kept && (uint64_t)(len - kept) > bulk_most(x);
     db_coll dst = c; /* the list it becomes: c, or the kept part rebuilt */
     if (rebuild) {
-        if (!bulk_begin(x, (uint64_t)kept))
+        if (!bulk_begin(x, UINT64_MAX))
             return; /* nothing written or replied: it runs again first in a part */
         rc = list_rebuild(x, &c, &dst, c.head + keep_from, c.head + keep_to, 0, map_same, NULL);
     } else { /* the removed parts one by one; none when nothing is kept (the save of the
@@ -397,7 +397,7 @@ void cmd_ltrim(cmd_ctx *x)
     dst.count = (uint64_t)kept;
     if (rc == OX_OK) {
         cmd_notify(x, CONF_NOTIFY_LIST, "ltrim", &x->argv[1]);
-        rc = rebuild ? db_coll_rewrite(x, &x->argv[1], &dst) : db_coll_save(x, &x->argv[1], &dst);
+        rc = rebuild ? db_coll_rewrite(x, &x->argv[1], &c, &dst) : db_coll_save(x, &x->argv[1], &dst);
     }
     if (rc != OX_OK)
         cmd_store_error(x, rc);
@@ -407,14 +407,15 @@ void cmd_ltrim(cmd_ctx *x)
 
 /* Moves the elements from absolute position `from` to the end one place towards the head
  * (an element was removed before them) or away from it (one goes in), walking so that
- * every write lands where the walk has been. */
-static int shift_tail(cmd_ctx *x, db_coll *c, int64_t from, int by)
+ * every write lands where the walk has been; stops once past the budget b. */
+static int shift_tail(cmd_ctx *x, db_coll *c, int64_t from, int by, bulk_budget *b)
 {
     int64_t end = c->head + (int64_t)c->count - 1;
     db_walk *w = NULL;
     int rc = from > end ? OX_NOTFOUND : elem_walk(x, c, from, end, by > 0, &w);
     ox_val k, v;
-    while (rc == OX_OK && (rc = bulk_walk_next(w, &k, &v)) == OX_OK)
+    while (rc == OX_OK && (rc = bulk_walk_next(w, &k, &v)) == OX_OK &&
+           bulk_budget_take(b, COLL_KEY_PREFIX + POS_LEN + v.len))
         rc = elem_put(x, c, pos_of(&k) + by, v.data, v.len);
     bulk_walk_close(w); /* NULL if it never opened */
     return rc == OX_NOTFOUND ? OX_OK : rc;
@@ -460,18 +461,23 @@ void cmd_linsert(cmd_ctx *x)
     int64_t pos = at + after; /* the new element's place: what is there moves up */
     int64_t end = c.head + (int64_t)c.count - 1;
     db_coll dst = c; /* the list it becomes: c, or a rebuilt copy if too much would move */
-    int rebuild = (uint64_t)(end + 1 - pos) > bulk_most(x);
-    if (rebuild && !bulk_begin(x, c.count + 1))
+    bulk_budget b = bulk_budget_of(x);
+    int rebuild = (uint64_t)(end + 1 - pos) > b.most;
+    if (!rebuild && (rc = shift_tail(x, &c, pos, 1, &b)) == OX_OK && bulk_budget_over(&b)) {
+        rc = ox_txn_rollback_savepoint(x->txn); /* long elements: rebuilt instead */
+        rebuild = 1;
+    }
+    if (rc == OX_OK && rebuild && !bulk_begin(x, UINT64_MAX))
         return; /* nothing written or replied: it runs again first in a part */
-    rc = rebuild ? list_rebuild(x, &c, &dst, c.head, end, 0, map_insert, &pos)
-                 : shift_tail(x, &c, pos, 1);
+    if (rc == OX_OK && rebuild)
+        rc = list_rebuild(x, &c, &dst, c.head, end, 0, map_insert, &pos);
     dst.head = c.head;
     if (rc == OX_OK)
         rc = elem_put(x, &dst, pos, x->argv[4].ptr, x->argv[4].len);
     dst.count++;
     if (rc == OX_OK) {
         cmd_notify(x, CONF_NOTIFY_LIST, "linsert", &x->argv[1]);
-        rc = rebuild ? db_coll_rewrite(x, &x->argv[1], &dst) : db_coll_save(x, &x->argv[1], &dst);
+        rc = rebuild ? db_coll_rewrite(x, &x->argv[1], &c, &dst) : db_coll_save(x, &x->argv[1], &dst);
     }
     if (rc != OX_OK)
         cmd_store_error(x, rc);
@@ -555,32 +561,43 @@ void cmd_lrem(cmd_ctx *x)
         rebuild = c.count - (uint64_t)d > most;
     }
     db_coll dst = c; /* the list it becomes */
-    if (rebuild) {
-        if (!bulk_begin(x, c.count))
-            return; /* nothing written or replied: it runs again first in a part */
-        rc = list_rebuild(x, &c, &dst, first, last, rev, map_lrem, &m);
-        dst.head = rev ? c.head + (int64_t)m.removed : c.head;
-    } else {
+    if (!rebuild) {
+        bulk_budget b = bulk_budget_of(x);
         db_walk *w = NULL;
         rc = elem_walk(x, &c, first, last, rev, &w);
         ox_val k, v;
         while (rc == OX_OK && (rc = bulk_walk_next(w, &k, &v)) == OX_OK) {
             int64_t at;
-            if (map_lrem(&m, pos_of(&k), &v, &at) && at != pos_of(&k))
-                rc = elem_put(x, &c, at, v.data, v.len);
+            if (!map_lrem(&m, pos_of(&k), &v, &at) || at == pos_of(&k))
+                continue;
+            if (!bulk_budget_take(&b, COLL_KEY_PREFIX + POS_LEN + v.len))
+                break;
+            rc = elem_put(x, &c, at, v.data, v.len);
         }
         bulk_walk_close(w); /* NULL if it never opened */
         rc = rc == OX_NOTFOUND ? OX_OK : rc;
         /* the places the survivors left free at the far end */
         for (unsigned long long i = 0; rc == OX_OK && i < m.removed; i++)
             rc = elem_del(x, &c, rev ? first + (int64_t)i : last - (int64_t)i);
+        if (rc == OX_OK && bulk_budget_over(&b)) { /* long elements: rebuilt instead */
+            rc = ox_txn_rollback_savepoint(x->txn);
+            rebuild = 1;
+            m.removed = 0;
+            m.write = rev ? last : first;
+        }
         if (rev)
             dst.head += (int64_t)m.removed;
         dst.count -= m.removed;
     }
+    if (rc == OX_OK && rebuild) {
+        if (!bulk_begin(x, UINT64_MAX))
+            return; /* nothing written or replied: it runs again first in a part */
+        rc = list_rebuild(x, &c, &dst, first, last, rev, map_lrem, &m);
+        dst.head = rev ? c.head + (int64_t)m.removed : c.head;
+    }
     if (rc == OX_OK && m.removed) {
         cmd_notify(x, CONF_NOTIFY_LIST, "lrem", &x->argv[1]);
-        rc = rebuild ? db_coll_rewrite(x, &x->argv[1], &dst) : db_coll_save(x, &x->argv[1], &dst);
+        rc = rebuild ? db_coll_rewrite(x, &x->argv[1], &c, &dst) : db_coll_save(x, &x->argv[1], &dst);
     }
     if (rc != OX_OK)
         cmd_store_error(x, rc);

@@ -584,14 +584,22 @@ static int visit_count(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsign
     return 1;
 }
 
-static int visit_remove(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsigned level,
-                        void *ctx, int *err)
+/* Removes m from c for a walk: 1 to go on, or -1 with the error in *err. */
+static int remove_member(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsigned level,
+                         int *err)
 {
-    (void)ctx;
     int rc = zset_del(x, c, m->data, m->len, s, level);
     if (rc != OX_OK)
         *err = rc;
     return rc == OX_OK ? 1 : -1;
+}
+
+/* A removal in place, within its budget (bulk.h): past it, the walk stops (range_op). */
+static int visit_remove(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsigned level,
+                        void *ctx, int *err)
+{
+    int go = remove_member(x, c, m, s, level, err);
+    return go < 0 ? go : bulk_budget_take(ctx, 2 * (IDX_PREFIX + m->len)); /* two records */
 }
 
 static int visit_store(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsigned level,
@@ -785,25 +793,14 @@ static int visit_keep(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsigne
     return visit_store(x, c, m, s, level, k->dst, err);
 }
 
-/* The members of r in c, counted up to most + 1 (a walk of at most that many), or -1 on a
- * store error (in *err). */
-static long long range_size(cmd_ctx *x, db_coll *c, const zrange *r, uint64_t most, int *err)
-{
-    long long start, stop;
-    if (r->by == BY_RANK)
-        return rank_clamp(r, (long long)c->count, &start, &stop) ? stop - start + 1 : 0;
-    zrange capped = *r;
-    capped.limit = most >= (uint64_t)LLONG_MAX ? -1 : (long long)most + 1;
-    return zwalk(x, c, &capped, visit_count, NULL, err);
-}
-
 /* ZREMRANGEBY... of more members than a transaction should change (bulk_most): what
- * survives is built under a fresh id, in parts, and replaces the set, its TTL kept. The
+ * survives is built under a fresh id, in parts, into *rebuilt (db_coll_rewrite). The
  * reply's count, or -1 (an error in *err, or 0 in it: the command runs again, bulk.h). */
-static long long range_rewrite(cmd_ctx *x, db_coll *c, const zrange *r, long long n, int *err)
+static long long range_rewrite(cmd_ctx *x, db_coll *c, const zrange *r, db_coll *rebuilt,
+                               int *err)
 {
     *err = OX_OK;
-    if (!bulk_begin(x, c->count - (uint64_t)n))
+    if (!bulk_begin(x, UINT64_MAX))
         return -1; /* nothing written or replied: it runs again first in a part */
     zrange all = {.by = BY_RANK, .start = 0, .stop = -1, .limit = -1};
     db_coll dst = {.type = DB_ZSET, .members = c->members};
@@ -815,13 +812,15 @@ static long long range_rewrite(cmd_ctx *x, db_coll *c, const zrange *r, long lon
         *err = rc ? rc : *err;
         return -1;
     }
-    *c = dst;
+    *rebuilt = dst;
     return k.removed;
 }
 
 /* ZCOUNT, ZLEXCOUNT (count the members of a range) and ZREMRANGEBYRANK,
- * ZREMRANGEBYSCORE, ZREMRANGEBYLEX (remove them): one walk, or for a removal of more
- * members than a transaction should change, a build of the others (range_rewrite). */
+ * ZREMRANGEBYSCORE, ZREMRANGEBYLEX (remove them): one walk. A removal that writes more
+ * than a transaction should (bulk_most, bulk_most_bytes: known before for a range of
+ * ranks, met on the way for the others, whose writes are then taken back to the command's
+ * savepoint) builds what survives instead (range_rewrite). */
 static void range_op(cmd_ctx *x, int by, int remove)
 {
     zrange r = {.by = by, .limit = -1};
@@ -829,25 +828,32 @@ static void range_op(cmd_ctx *x, int by, int remove)
     int err = OX_OK;
     if (!bounds_or_reply(x, &r, 2) || db_coll_get_or_reply(x, &x->argv[1], DB_ZSET, &c) < 0)
         return;
-    int whole = remove && range_whole(&r, &c), rewrite = 0;
-    uint64_t most = remove && !whole ? bulk_most(x) : UINT64_MAX;
-    long long n = 0;
-    if (c.count > most && (n = range_size(x, &c, &r, most, &err)) > (long long)most) {
-        rewrite = 1;
-        if ((n = range_rewrite(x, &c, &r, n, &err)) < 0 && err == OX_OK)
-            return; /* nothing written or replied: it runs again first in a part */
-    } else if (n >= 0) {
-        n = zwalk(x, &c, &r, remove && !whole ? visit_remove : visit_count, NULL, &err);
+    int whole = remove && range_whole(&r, &c), in_place = remove && !whole;
+    bulk_budget b = bulk_budget_of(x);
+    long long start, stop, n = 0;
+    int large = in_place && r.by == BY_RANK && b.most != UINT64_MAX &&
+                rank_clamp(&r, (long long)c.count, &start, &stop) &&
+                (uint64_t)(stop - start + 1) > b.most;
+    db_coll before = c, rebuilt;
+    if (!large)
+        n = zwalk(x, &c, &r, in_place ? visit_remove : visit_count, &b, &err);
+    if (n >= 0 && in_place && !large && bulk_budget_over(&b)) {
+        if ((err = ox_txn_rollback_savepoint(x->txn)) != OX_OK)
+            n = -1;
+        large = 1;
+        c = before;
     }
+    if (large && n >= 0 && (n = range_rewrite(x, &c, &r, &rebuilt, &err)) < 0 && err == OX_OK)
+        return; /* nothing written or replied: it runs again first in a part */
     if (whole && n > 0)
         c.count = 0;
     static const char *const ev[] = {"zremrangebyrank", "zremrangebyscore", "zremrangebylex"};
     if (n > 0 && remove)
         cmd_notify(x, CONF_NOTIFY_ZSET, ev[by], &x->argv[1]);
-    int rc = n < 0             ? err
-           : rewrite           ? db_coll_rewrite(x, &x->argv[1], &c)
-           : n > 0 && remove   ? db_coll_save(x, &x->argv[1], &c)
-                               : OX_OK;
+    int rc = n < 0           ? err
+           : large           ? db_coll_rewrite(x, &x->argv[1], &c, &rebuilt)
+           : n > 0 && remove ? db_coll_save(x, &x->argv[1], &c)
+                             : OX_OK;
     if (rc != OX_OK)
         cmd_store_error(x, rc);
     else
@@ -930,7 +936,7 @@ static int visit_pop(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsigned
     if (p->whole)
         return 1;
     bound_move(c, s, p->min);
-    return visit_remove(x, c, m, s, level, NULL, err);
+    return remove_member(x, c, m, s, level, err);
 }
 
 static void pop_generic(cmd_ctx *x, int max)

@@ -233,8 +233,10 @@ int db_coll_get(cmd_ctx *x, const resp_arg *key, int type, db_coll *c)
 {
     coll_meta m;
     ox_val v;
-    int t, rc = db_read(x, x->table, key, &v, &t, NULL);
+    uint64_t at = 0;
+    int t, rc = db_read(x, x->table, key, &v, &t, &at);
     memset(c, 0, sizeof *c);
+    c->expire_at = at;
     c->type = type;
     c->members = db_members_of(x->table);
     if (rc == OX_OK && t != type)
@@ -286,6 +288,7 @@ int db_coll_fresh(cmd_ctx *x, db_coll *c)
     c->count = 0;
     c->head = c->tail = 0;
     c->levels = 0;
+    c->expire_at = 0;
     int rc = coll_new_id(x->txn, map_t, &c->id);
     if (rc == OX_OK && x->bulk) {
         x->bulk_table = x->table;
@@ -345,8 +348,9 @@ void db_coll_touch(cmd_ctx *x, const resp_arg *key)
     watch_touch(x->dbi, key->ptr, key->len);
 }
 
-/* db_coll_replace and db_coll_rewrite: flags OX_PUT_KEEPTTL keeps key's expiry time. */
-static int coll_replace(cmd_ctx *x, const resp_arg *key, db_coll *c, unsigned flags)
+/* db_coll_replace and db_coll_rewrite: key takes c, expiring at `at` (0: never); what it
+ * held goes to the sweeper unless the caller queued it (noted). */
+static int coll_replace(cmd_ctx *x, const resp_arg *key, db_coll *c, uint64_t at, int noted)
 {
     int rc = OX_OK;
     if (!c->count) { /* an empty result deletes the destination */
@@ -354,12 +358,12 @@ static int coll_replace(cmd_ctx *x, const resp_arg *key, db_coll *c, unsigned fl
         if (rc == OX_OK)
             cmd_notify(x, CONF_NOTIFY_GENERIC, "del", key);
         rc = rc == OX_NOTFOUND ? OX_OK : rc;
-    } else { /* overwritten whatever it held (its members go to the sweeper), as Redis's
-                setKey: a key that lived is not a new one */
+    } else if (!noted) { /* overwritten whatever it held (its members go to the sweeper),
+                            as Redis's setKey: a key that lived is not a new one */
         dead_note(x, x->table, key->ptr, key->len);
     }
     if (rc == OX_OK && c->count) {
-        rc = coll_put(x, x->table, key, c, 0, flags);
+        rc = coll_put(x, x->table, key, c, at, 0);
         if (rc == OX_OK) {
             c->exists = 1;
             watch_touch(x->dbi, key->ptr, key->len);
@@ -371,12 +375,13 @@ static int coll_replace(cmd_ctx *x, const resp_arg *key, db_coll *c, unsigned fl
 
 int db_coll_replace(cmd_ctx *x, const resp_arg *key, db_coll *c)
 {
-    return coll_replace(x, key, c, 0);
+    return coll_replace(x, key, c, 0, 0);
 }
 
-int db_coll_rewrite(cmd_ctx *x, const resp_arg *key, db_coll *c)
+int db_coll_rewrite(cmd_ctx *x, const resp_arg *key, const db_coll *old, db_coll *c)
 {
-    return coll_replace(x, key, c, OX_PUT_KEEPTTL);
+    dead_push(x->table, old->id); /* by id: the key may have expired during the build */
+    return coll_replace(x, key, c, old->expire_at, 1);
 }
 
 int db_member_get(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
@@ -735,8 +740,16 @@ static int coll_alive(ox_txn *txn, ox_table *t, const ox_val *key, uint64_t id)
     return kind != DB_STRING && coll_meta_decode(v.data, v.len, &m) == OX_OK && m.id == id;
 }
 
+/* The most bytes of keys a slice of the sweeper deletes: long member names would take its
+ * count of records past the write buffer's budget. */
+static size_t sweep_bytes(void)
+{
+    return (size_t)srv.cfg.write_buffer_limit / 8;
+}
+
 /* Gathers into keys the records of collection id in member table i, up to *n == budget
- * (counting on from *n). 1 if they are all in, 0 if some are left, -1 on an error. */
+ * (counting on from *n) or sweep_bytes() of keys. 1 if they are all in, 0 if some are
+ * left, -1 on an error. */
 static int collect_id(ox_txn *txn, int i, uint64_t id, size_t budget, srv_pairs *keys,
                       size_t *n, int *err)
 {
@@ -748,7 +761,8 @@ static int collect_id(ox_txn *txn, int i, uint64_t id, size_t budget, srv_pairs 
     if ((*err = ox_txn_range(txn, members[i], &lov, &hiv, 0, &it)))
         return -1;
     int rc = OX_OK;
-    while (*n < budget && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+    while (*n < budget && keys->len < sweep_bytes() &&
+           (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
         srv_pairs_add(keys, k.data, k.len, NULL, 0);
         (*n)++;
     }
@@ -784,7 +798,8 @@ static size_t sweep_collect(ox_txn *txn, int i, size_t budget, srv_pairs *keys, 
 {
     size_t n = 0, looked = 0;
     *end = 0;
-    while (n + looked < budget) { /* a live collection costs one of the budget too */
+    /* a live collection costs one of the budget too */
+    while (n + looked < budget && keys->len < sweep_bytes()) {
         unsigned char lo[COLL_KEY_PREFIX];
         ox_val lov = {lo, 8}, k, v;
         coll_member_key(lo, sweep_from, 0, NULL, 0);

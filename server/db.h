@@ -89,6 +89,7 @@ typedef struct db_coll {
     int64_t head;      /* a list's first position; a sorted set's lower score bound */
     int64_t tail;      /* a sorted set's upper score bound (coll_fmt.h); 0: none */
     unsigned levels;   /* a sorted set's rank index levels (zset_fmt.h) */
+    uint64_t expire_at; /* the key's expiry time when db_coll_get read it (ms), 0: none */
     ox_table *members; /* the member table it lives in */
 } db_coll;
 
@@ -115,10 +116,12 @@ void db_bulk_done(cmd_ctx *x);
  * its expiry time too, as a STORE command does; an empty c deletes key. Calls
  * watch_touch. OX_OK or the store's error. */
 int db_coll_replace(cmd_ctx *x, const resp_arg *key, db_coll *c);
-/* Writer: db_coll_replace that keeps key's expiry time: c (fresh) is what survives of
- * key's collection after a change too large to make in place (bulk_too_large), rebuilt
- * under its own id; the old members go to the sweeper. */
-int db_coll_rewrite(cmd_ctx *x, const resp_arg *key, db_coll *c);
+/* Writer: c (fresh) is what survives of old, key's collection, after a change too large to
+ * make in place (bulk_most), rebuilt under its own id: it becomes key's value with old's
+ * expiry time (the time old was read with: a build in parts may outlast it, as Redis's
+ * command would not), and old's members go to the sweeper. An empty c deletes key. Calls
+ * watch_touch. OX_OK or the store's error. */
+int db_coll_rewrite(cmd_ctx *x, const resp_arg *key, const db_coll *old, db_coll *c);
 /* Writer: stores c's metadata under key (its expiry time kept), or deletes the key if c
  * is empty now (Redis deletes an empty collection), and calls watch_touch. OX_OK or the
  * store's error. */

@@ -437,6 +437,115 @@ static void removals_of_every_member_stay_within_the_write_buffer(void)
     redisFree(c);
 }
 
+/* ZADD (scores 0..n-1) or RPUSH of n members "m:<5 digits>:" padded with 'x' to len
+ * bytes, 50 per command: 1 if every reply was a count. */
+static int load_long(redisContext *c, const char *cmd, const char *key, int n, size_t len)
+{
+    enum { PER = 50 };
+    static char names[PER][1024], scores[PER][16];
+    const char *argv[2 + 2 * PER];
+    size_t lens[2 + 2 * PER];
+    int zadd = !strcmp(cmd, "ZADD");
+    for (int i = 0; i < n; i += PER) {
+        int argc = 0;
+        argv[argc] = cmd, lens[argc++] = strlen(cmd);
+        argv[argc] = key, lens[argc++] = strlen(key);
+        for (int j = 0; j < PER && i + j < n; j++) {
+            char head[16];
+            int h = snprintf(head, sizeof head, "m:%05d:", i + j);
+            memset(names[j], 'x', len);
+            memcpy(names[j], head, (size_t)h);
+            if (zadd) {
+                snprintf(scores[j], sizeof scores[j], "%d", i + j);
+                argv[argc] = scores[j], lens[argc++] = strlen(scores[j]);
+            }
+            argv[argc] = names[j], lens[argc++] = len;
+        }
+        redisReply *r = redisCommandArgv(c, argc, argv, lens);
+        int ok = r && r->type == REDIS_REPLY_INTEGER;
+        freeReplyObject(r);
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+/* Changes in place are bounded in bytes too, not only in members: with 600-byte names, a
+ * removal of 2048 members (the member bound at 1 MiB) wrote 2.5 MB of buffer; LINSERT
+ * moving 2000 such elements 1.6 MB (200-byte ones still pass its byte budget); and a rebuild pipelined behind another command ran
+ * whole in the batch's transaction (5 MB). Each is now taken back at its budget and
+ * rebuilt in parts, first in its part. */
+static void long_names_change_in_parts(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_ASSERT(load_long(c, "ZADD", "lz", 6000, 600));
+    T_CMD(c, ":2048", "ZREMRANGEBYRANK lz 0 2047");
+    T_WITHIN_LIMIT(c, "ZREMRANGEBYRANK of long names");
+    T_CMD(c, ":3952", "ZCARD lz");
+    T_CMD(c, ":1000", "ZREMRANGEBYSCORE lz 2048 3047");
+    T_WITHIN_LIMIT(c, "ZREMRANGEBYSCORE of long names");
+    T_CMD(c, ":2952", "ZCARD lz");
+    redisReply *r = redisCommand(c, "ZRANGE lz 0 0");
+    T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+             !strncmp(r->element[0]->str, "m:03048:x", 9));
+    freeReplyObject(r);
+    redisAppendCommand(c, "SET after b"); /* the removal is not first in its part */
+    redisAppendCommand(c, "ZREMRANGEBYRANK lz 0 -2001");
+    for (int i = 0; i < 2; i++) {
+        T_EQ_INT(redisGetReply(c, (void **)&r), REDIS_OK);
+        T_ASSERT(r->type == (i ? REDIS_REPLY_INTEGER : REDIS_REPLY_STATUS));
+        if (i)
+            T_EQ_INT(r->integer, 952);
+        freeReplyObject(r);
+    }
+    T_WITHIN_LIMIT(c, "a rebuild behind another command");
+    T_CMD(c, ":2000", "ZCARD lz");
+    T_ASSERT(load_long(c, "RPUSH", "ll", 3000, 200));
+    r = redisCommand(c, "LINDEX ll 999");
+    T_ASSERT(r && r->type == REDIS_REPLY_STRING);
+    redisReply *l = redisCommand(c, "LINSERT ll BEFORE %b new", r->str, r->len);
+    T_ASSERT(l && l->type == REDIS_REPLY_INTEGER && l->integer == 3001);
+    freeReplyObject(l);
+    freeReplyObject(r);
+    T_WITHIN_LIMIT(c, "LINSERT of long elements");
+    T_CMD(c, "$3 new", "LINDEX ll 999");
+    r = redisCommand(c, "LINDEX ll 1000");
+    T_ASSERT(r && r->type == REDIS_REPLY_STRING && !strncmp(r->str, "m:00999:x", 9));
+    freeReplyObject(r);
+    T_CMD(c, ":1", "LREM ll 0 new");
+    T_WITHIN_LIMIT(c, "LREM of long elements");
+    T_CMD(c, ":3000", "LLEN ll");
+    T_CMD(c, ":3", "DEL lz ll after");
+    redisFree(c);
+}
+
+/* A TTL that passes while a removal is rebuilt in parts is kept (the command's time is its
+ * start, as Redis's): it was written as none (PTTL -1), and the key never expired. */
+static void a_rebuild_keeps_a_ttl_that_passes_meanwhile(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_ASSERT(load(c, "ZADD", "tz", "m:%d", 0, 4 * N));
+    T_CMD(c, ":1", "PEXPIRE tz 150");
+    T_CMD(c, ":40000", "ZREMRANGEBYRANK tz 0 39999");
+    redisReply *r = redisCommand(c, "PTTL tz");
+    T_ASSERT(r && r->type == REDIS_REPLY_INTEGER);
+    T_ASSERT(r->integer == -2 || (r->integer >= 0 && r->integer <= 150));
+    freeReplyObject(r);
+    uint64_t t0 = t_now_ms();
+    int gone = 0;
+    while (!gone && t_now_ms() - t0 < 5000) {
+        r = redisCommand(c, "EXISTS tz");
+        gone = r && r->type == REDIS_REPLY_INTEGER && r->integer == 0;
+        freeReplyObject(r);
+        if (!gone)
+            usleep(2000);
+    }
+    T_ASSERT(gone);
+    redisFree(c);
+}
+
 /* RPUSH key of N elements, "x" at even places and "y:<place>" at odd ones. */
 static int load_alternating(redisContext *c, const char *key)
 {
@@ -603,6 +712,8 @@ int main(void)
     T_RUN(builds_stay_within_the_write_buffer);
     T_RUN(removals_of_every_member_stay_within_the_write_buffer);
     T_RUN(partial_removals_stay_within_the_write_buffer);
+    T_RUN(long_names_change_in_parts);
+    T_RUN(a_rebuild_keeps_a_ttl_that_passes_meanwhile);
     T_RUN(deferred_builds_count_once);
     T_RUN(builds_in_multi_are_one_transaction); /* last on this server: it passes the limit */
     T_RUN(a_killed_build_leaves_the_destination);
