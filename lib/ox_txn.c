@@ -133,8 +133,10 @@ static void count_add(ox_txn *x, ox_table *t, long long keys, long long expires)
         if (x->nundo == x->capundo) {
             size_t cap = x->capundo ? x->capundo * 2 : 16;
             struct sp_count *n = realloc(x->undo, cap * sizeof *n);
-            if (!n) {
+            if (!n) { /* the savepoint cannot be gone back to: a caller counting on it to
+                         take a failed step back would commit half of it */
                 x->sp = -1;
+                x->failed = OX_ENOMEM;
                 return;
             }
             x->undo = n;

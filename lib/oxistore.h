@@ -467,9 +467,10 @@ enum ox_put_flags {
     OX_PUT_KEEPTTL = 4,     /* keep the key's current expiry time (expire_at is ignored) */
     OX_PUT_ABSENT = 8       /* the caller knows that no record is under the key (a position
                                past a list's end, a member under a fresh id): the put does
-                               not look it up (a miss in every layer, LMDB's too) and counts
-                               it as new. Wrong, it leaves the table's count one too high
-                               and an old expiry entry behind. */
+                               not look it up (a miss in every layer, LMDB's too), counts
+                               it as new and tells the observer OX_SEEN_CREATED. Wrong, it
+                               leaves the table's count one too high and an old expiry entry
+                               behind, and a long key's slot is not checked (OX_ECORRUPT). */
 };
 /* A record's kind: a number 0..OX_KIND_MAX that the application attaches to a record (as
  * memcached's flags), kept in the record's header at no cost in bytes. ox_txn_put stores

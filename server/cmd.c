@@ -813,7 +813,8 @@ void cmd_call(cmd_ctx *x)
 void cmd_run_writer(cmd_ctx *x)
 {
     notify_mark();
-    ox_txn_savepoint(x->txn); /* a failed transaction fails its batch anyway */
+    if (x->txn) /* (none after a part that failed: the command answers so) */
+        ox_txn_savepoint(x->txn); /* a failed transaction fails its batch anyway */
     x->cmd->fn(x);
     /* after a build's parts, x->txn is the part's (its savepoint set at its begin) */
     if (x->store_rc && x->txn && ox_txn_rollback_savepoint(x->txn) == OX_OK)

@@ -576,8 +576,10 @@ void cmd_lrem(cmd_ctx *x)
         }
         bulk_walk_close(w); /* NULL if it never opened */
         rc = rc == OX_NOTFOUND ? OX_OK : rc;
-        /* the places the survivors left free at the far end */
-        for (unsigned long long i = 0; rc == OX_OK && i < m.removed; i++)
+        /* the places the survivors left free at the far end (none once past the budget:
+         * taken back below) */
+        for (unsigned long long i = 0; rc == OX_OK && !bulk_budget_over(&b) && i < m.removed;
+             i++)
             rc = elem_del(x, &c, rev ? first + (int64_t)i : last - (int64_t)i);
         if (rc == OX_OK && bulk_budget_over(&b)) { /* long elements: rebuilt instead */
             rc = ox_txn_rollback_savepoint(x->txn);
@@ -702,6 +704,10 @@ static int move_generic(cmd_ctx *x, int from, int to)
     size_t off = 0;
     int rc = pop_n(x, &s, from, 1, &got);
     srv_pairs_next(&got, &off, &v, &none);
+    /* A pop of the last element only read it (the save deletes the key), but the same list
+     * lives on: deleted, or a push would land on it (the push does not look, push_one) */
+    if (rc == OX_OK && same && !s.count)
+        rc = elem_del(x, &s, s.head);
     /* Redis's order of events: the push, the pop, then the source's "del" if emptied. */
     if (rc == OX_OK && same) {
         rc = push_one(x, &s, to, &v);

@@ -599,7 +599,8 @@ static int visit_remove(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsig
                         void *ctx, int *err)
 {
     int go = remove_member(x, c, m, s, level, err);
-    return go < 0 ? go : bulk_budget_take(ctx, 2 * (IDX_PREFIX + m->len)); /* two records */
+    /* its two records' keys (a rank index's fences are left out) */
+    return go < 0 ? go : bulk_budget_take(ctx, COLL_KEY_PREFIX + IDX_PREFIX + 2 * m->len);
 }
 
 static int visit_store(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsigned level,
