@@ -537,10 +537,8 @@ int zfmt_put(ox_txn *txn, zfmt_set *z, const void *m, size_t len, int had, doubl
     if (rc == OX_OK && had)
         rc = rank_remove(txn, &r, at_old, ok.p + COLL_KEY_PREFIX, ok.len - COLL_KEY_PREFIX,
                          level);
-    if (rc == OX_OK && had) {
-        rc = ox_txn_delete(txn, z->members, ok.p, ok.len);
-        rc = rc == OX_NOTFOUND ? OX_OK : rc;
-    }
+    if (rc == OX_OK && had) /* its old index entry: there, the caller read the member */
+        rc = ox_txn_delete_live(txn, z->members, ok.p, ok.len);
     if (rc == OX_OK)
         rc = rank_insert(txn, &r, at_new, ik.p + COLL_KEY_PREFIX, ik.len - COLL_KEY_PREFIX,
                          level);
@@ -570,14 +568,15 @@ int zfmt_del(ox_txn *txn, const zfmt_set *z, const void *m, size_t len, double s
         if (rc == OX_OK)
             rc = rank_remove(txn, &r, at, ik.p + COLL_KEY_PREFIX, ik.len - COLL_KEY_PREFIX,
                              level);
+        /* both records are there: the caller found the member (not looked up again) */
         if (rc == OX_OK)
-            rc = ox_txn_delete(txn, z->members, mk.p, mk.len);
-        if (rc == OX_OK || rc == OX_NOTFOUND)
-            rc = ox_txn_delete(txn, z->members, ik.p, ik.len);
+            rc = ox_txn_delete_live(txn, z->members, mk.p, mk.len);
+        if (rc == OX_OK)
+            rc = ox_txn_delete_live(txn, z->members, ik.p, ik.len);
         zkey_done(&ik);
     }
     zkey_done(&mk);
-    return rc == OX_NOTFOUND ? OX_OK : rc;
+    return rc;
 }
 
 int zfmt_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, const void *m, size_t len,

@@ -16,6 +16,7 @@
 #include "ox_log.h"
 
 enum ox_opkind { OP_PUT, OP_DEL, OP_EXPIRE, OP_PERSIST, OP_PURGE, OP_CLEAR };
+enum { DEL_LIVE = 1 }; /* OP_DEL's flags: ox_txn_delete_live (logged, so a replay agrees) */
 
 typedef struct ox_op {
     int kind;
@@ -174,6 +175,9 @@ static int cur_load(ox_txn *x, const ox_op *op, ox_cur *c)
     int rc;
     if (op->kind == OP_PUT && (op->flags & OX_PUT_ABSENT)) {
         return OX_OK; /* nothing there, the caller says */
+    } else if (op->kind == OP_DEL && (op->flags & DEL_LIVE)) {
+        c->had = c->live = 1; /* a live record without an expiry time, the caller says */
+        return OX_OK;
     } else if (x->memo_t == op->t && x->memo_klen == op->klen &&
                !memcmp(x->memo_key, op->key, op->klen)) {
         rc = x->memo_rc;
@@ -774,6 +778,12 @@ int ox_txn_put(ox_txn *x, ox_table *t, const void *key, size_t klen, const void 
 int ox_txn_delete(ox_txn *x, ox_table *t, const void *key, size_t klen)
 {
     ox_op op = {.kind = OP_DEL};
+    return txn_key_op(x, t, &op, key, klen);
+}
+
+int ox_txn_delete_live(ox_txn *x, ox_table *t, const void *key, size_t klen)
+{
+    ox_op op = {.kind = OP_DEL, .flags = DEL_LIVE};
     return txn_key_op(x, t, &op, key, klen);
 }
 

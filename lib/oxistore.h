@@ -491,6 +491,11 @@ int ox_txn_read(ox_txn *txn, ox_table *t, const void *key, size_t klen, ox_val *
                 unsigned *kind, uint64_t *expire_at);
 int ox_txn_contains(ox_txn *txn, ox_table *t, const void *key, size_t klen);
 int ox_txn_delete(ox_txn *txn, ox_table *t, const void *key, size_t klen);
+/* ox_txn_delete of a key the caller knows holds a live record without an expiry time (one
+ * it has just read, a member of a collection): it is not looked up (a miss in the buffers
+ * and a search of LMDB's tree for a member deleted from the file). Wrong, it leaves the
+ * table's count one too low. OX_OK or an error. */
+int ox_txn_delete_live(ox_txn *txn, ox_table *t, const void *key, size_t klen);
 /* Sets the absolute expiry time (ms) of an existing key. OX_NOTFOUND if none. */
 int ox_txn_expire_at(ox_txn *txn, ox_table *t, const void *key, size_t klen, uint64_t at);
 int ox_txn_ttl(ox_txn *txn, ox_table *t, const void *key, size_t klen, uint64_t *ms);

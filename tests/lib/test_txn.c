@@ -196,7 +196,8 @@ static void a_value_read_in_a_txn_can_be_written_through_a_growth(void)
 
 /* OX_PUT_ABSENT: a put of a key the caller knows has no record is not looked up and
  * counts one more; a key deleted in this buffer (a list's popped position pushed again)
- * takes the new value over its deletion, and a walk meets it once. */
+ * takes the new value over its deletion, and a walk meets it once. ox_txn_delete_live, its
+ * counterpart, counts one less. */
 static void a_put_of_an_absent_key_counts_it_without_a_lookup(void)
 {
     ox_store *s;
@@ -209,6 +210,9 @@ static void a_put_of_an_absent_key_counts_it_without_a_lookup(void)
     T_EQ_INT(ox_txn_delete(x, t, "p", 1), OX_OK);
     T_EQ_INT(ox_txn_put(x, t, "p", 1, "new", 3, 0, OX_PUT_ABSENT), OX_OK);
     T_EQ_INT(ox_txn_put(x, t, "q", 1, "q", 1, 0, OX_PUT_ABSENT), OX_OK);
+    T_EQ_INT(ox_txn_put(x, t, "r", 1, "r", 1, 0, 0), OX_OK);
+    T_EQ_INT(ox_txn_delete_live(x, t, "r", 1), OX_OK); /* there: not looked up */
+    T_EQ_INT(ox_txn_contains(x, t, "r", 1), OX_NOTFOUND);
     T_EQ_INT(ox_txn_commit(x), OX_OK);
     uint64_t n;
     T_EQ_INT(ox_count(t, &n), OX_OK);
