@@ -3,8 +3,9 @@
  * (coll_fmt.h): a push or pop at either end is one write, LINDEX and LSET one lookup,
  * LRANGE a walk from its start. LINSERT and LREM move the elements after the change, as
  * Redis's ziplists do (O(n)); when more would move (or LTRIM would delete) than a
- * transaction should change, the list is rebuilt under a fresh id in parts (bulk.h). The blocking forms park in the writer when every list is
- * empty (block.h) and run again when one gets elements. */
+ * transaction should change, the list is rebuilt under a fresh id in parts (bulk.h). The
+ * blocking forms park in the writer when every list is empty (block.h) and run again when
+ * one gets elements. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +96,7 @@ static int elem_walk(cmd_ctx *x, const db_coll *c, int64_t from, int64_t to, int
 typedef int elem_map(void *ctx, int64_t p, const ox_val *v, int64_t *to);
 
 /* Writer, for a change of more elements than a transaction should make in place
- * (bulk_most), once bulk_begin said to go on: c's elements [from, to] (rev: walked from
+ * (bulk_budget), once bulk_begin said to go on: c's elements [from, to] (rev: walked from
  * `to` down) copied into dst, a fresh list, at the places map gives, in parts. dst's head
  * is the caller's to set. OX_OK or an error. */
 static int list_rebuild(cmd_ctx *x, const db_coll *c, db_coll *dst, int64_t from, int64_t to,
@@ -352,6 +353,13 @@ void cmd_lset(cmd_ctx *x)
         cmd_ok(x);
 }
 
+/* Saves dst as argv[1]'s list: a rebuilt copy of c (list_rebuild) replaces it, or dst is c
+ * changed in place. */
+static int list_store(cmd_ctx *x, const db_coll *c, db_coll *dst, int rebuilt)
+{
+    return rebuilt ? db_coll_rewrite(x, &x->argv[1], c, dst) : db_coll_save(x, &x->argv[1], dst);
+}
+
 /* elem_map: every element where it was. */
 static int map_same(void *ctx, int64_t p, const ox_val *v, int64_t *to)
 {
@@ -397,7 +405,7 @@ void cmd_ltrim(cmd_ctx *x)
     dst.count = (uint64_t)kept;
     if (rc == OX_OK) {
         cmd_notify(x, CONF_NOTIFY_LIST, "ltrim", &x->argv[1]);
-        rc = rebuild ? db_coll_rewrite(x, &x->argv[1], &c, &dst) : db_coll_save(x, &x->argv[1], &dst);
+        rc = list_store(x, &c, &dst, rebuild);
     }
     if (rc != OX_OK)
         cmd_store_error(x, rc);
@@ -477,7 +485,7 @@ void cmd_linsert(cmd_ctx *x)
     dst.count++;
     if (rc == OX_OK) {
         cmd_notify(x, CONF_NOTIFY_LIST, "linsert", &x->argv[1]);
-        rc = rebuild ? db_coll_rewrite(x, &x->argv[1], &c, &dst) : db_coll_save(x, &x->argv[1], &dst);
+        rc = list_store(x, &c, &dst, rebuild);
     }
     if (rc != OX_OK)
         cmd_store_error(x, rc);
@@ -599,7 +607,7 @@ void cmd_lrem(cmd_ctx *x)
     }
     if (rc == OX_OK && m.removed) {
         cmd_notify(x, CONF_NOTIFY_LIST, "lrem", &x->argv[1]);
-        rc = rebuild ? db_coll_rewrite(x, &x->argv[1], &c, &dst) : db_coll_save(x, &x->argv[1], &dst);
+        rc = list_store(x, &c, &dst, rebuild);
     }
     if (rc != OX_OK)
         cmd_store_error(x, rc);

@@ -758,7 +758,7 @@ static int range_whole(const zrange *r, const db_coll *c)
     return r->lmin.inf < 0 && r->lmax.inf > 0;
 }
 
-/* A removal of range r too large to make in place (bulk_most), as a build of what
+/* A removal of range r too large to make in place (bulk_budget), as a build of what
  * survives: every member outside r goes to dst. */
 typedef struct zkeep {
     const zrange *r;
@@ -794,7 +794,7 @@ static int visit_keep(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsigne
     return visit_store(x, c, m, s, level, k->dst, err);
 }
 
-/* ZREMRANGEBY... of more members than a transaction should change (bulk_most): what
+/* ZREMRANGEBY... that writes more than a transaction should (bulk_budget): what
  * survives is built under a fresh id, in parts, into *rebuilt (db_coll_rewrite). The
  * reply's count, or -1 (an error in *err, or 0 in it: the command runs again, bulk.h). */
 static long long range_rewrite(cmd_ctx *x, db_coll *c, const zrange *r, db_coll *rebuilt,
@@ -819,9 +819,9 @@ static long long range_rewrite(cmd_ctx *x, db_coll *c, const zrange *r, db_coll 
 
 /* ZCOUNT, ZLEXCOUNT (count the members of a range) and ZREMRANGEBYRANK,
  * ZREMRANGEBYSCORE, ZREMRANGEBYLEX (remove them): one walk. A removal that writes more
- * than a transaction should (bulk_most, bulk_most_bytes: known before for a range of
- * ranks, met on the way for the others, whose writes are then taken back to the command's
- * savepoint) builds what survives instead (range_rewrite). */
+ * than a transaction should (bulk_budget: known before for a range of ranks, met on the
+ * way for the others, whose writes are then taken back to the command's savepoint) builds
+ * what survives instead (range_rewrite). */
 static void range_op(cmd_ctx *x, int by, int remove)
 {
     zrange r = {.by = by, .limit = -1};

@@ -209,7 +209,8 @@ static void a_killed_build_leaves_the_destination(void)
     srvp s = {0};
     redisContext *w = NULL;
     unsigned long long before;
-    redisContext *c = build_under_way(&s, "bulkkill", 0, load_union, "SUNIONSTORE dst a b", &w, &before);
+    redisContext *c = build_under_way(&s, "bulkkill", 0, load_union, "SUNIONSTORE dst a b", &w,
+                                      &before);
     T_ASSERT(c);
     sp_kill(&s);
     redisFree(w);
@@ -472,9 +473,9 @@ static int load_long(redisContext *c, const char *cmd, const char *key, int n, s
 
 /* Changes in place are bounded in bytes too, not only in members: with 600-byte names, a
  * removal of 2048 members (the member bound at 1 MiB) wrote 2.5 MB of buffer; LINSERT
- * moving 2000 such elements 1.6 MB (200-byte ones still pass its byte budget); and a rebuild pipelined behind another command ran
- * whole in the batch's transaction (5 MB). Each is now taken back at its budget and
- * rebuilt in parts, first in its part. */
+ * moving 2000 such elements 1.6 MB (200-byte ones still pass its byte budget); and a
+ * rebuild pipelined behind another command ran whole in the batch's transaction (5 MB).
+ * Each is now taken back at its budget and rebuilt in parts, first in its part. */
 static void long_names_change_in_parts(void)
 {
     redisContext *c = sp_connect(&g_srv);
