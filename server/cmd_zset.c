@@ -758,6 +758,14 @@ static int range_whole(const zrange *r, const db_coll *c)
     return r->lmin.inf < 0 && r->lmax.inf > 0;
 }
 
+/* The most members a removal takes from a set with a rank index (or one being built) in
+ * place: each one's fence updates search back over the index entries removed before it,
+ * still in the write buffer as deletions, so n of them cost O(n^2) steps (ZREMRANGEBYRANK
+ * of 10000/20000/40000 of 200000 members at fanout 32: 0.17/1.05/10.4 s, against
+ * 0.014/0.021/0.056 s without the index). Past it the set is rebuilt, without its index
+ * (built again when a rank is asked). */
+#define INDEXED_IN_PLACE_MAX 1024
+
 /* A removal of range r too large to make in place (bulk_budget), as a build of what
  * survives: every member outside r goes to dst. */
 typedef struct zkeep {
@@ -831,6 +839,8 @@ static void range_op(cmd_ctx *x, int by, int remove)
         return;
     int whole = remove && range_whole(&r, &c), in_place = remove && !whole;
     bulk_budget b = bulk_budget_of(x);
+    if (c.levels && b.most > INDEXED_IN_PLACE_MAX)
+        b.most = INDEXED_IN_PLACE_MAX;
     long long start, stop, n = 0;
     int large = in_place && r.by == BY_RANK && b.most != UINT64_MAX &&
                 rank_clamp(&r, (long long)c.count, &start, &stop) &&

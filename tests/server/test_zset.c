@@ -307,7 +307,8 @@ static void order_and_scores_survive_kill_9(void)
  * thousand members has every level and is built in several slices while it changes
  * (server/zindex.c): 30000 random adds, score changes, removals, pops and removals by
  * rank (members of equal scores, and long members that are never fences), the set deleted
- * now and then (built again), each answered as Redis answers it; then, once the last set's
+ * now and then (built again) or cut by 1301 members (rebuilt without its index), each
+ * answered as Redis answers it; then, once the last set's
  * index is whole, every ZRANK, ZREVRANK and ZRANGE by rank of it, before and after a
  * restart (the index is stored, not rebuilt). */
 static void ranks_follow_random_changes_as_redis(void)
@@ -352,6 +353,11 @@ static void ranks_follow_random_changes_as_redis(void)
             int at = (int)((r >> 12) % 1200) - 100;
             ARG(op & 1 ? "ZRANGE" : "ZREVRANGE"), ARG("z"), ARG("%d", at),
                 ARG("%d", at + (int)((r >> 24) % 6)), ARG("WITHSCORES");
+        }
+        if (step % 5000 == 2500) { /* more than a set with an index removes in place
+                                       (1024): rebuilt, without its index */
+            argc = 0;
+            ARG("ZREMRANGEBYRANK"), ARG("z"), ARG("100"), ARG("1400");
         }
         if (step % 7000 == 6999) { /* a new set, to be indexed again */
             argc = 0;
