@@ -520,26 +520,10 @@ static int map_lrem(void *ctx, int64_t p, const ox_val *v, int64_t *to)
     return 1;
 }
 
-/* How many elements of c stand before the first match of m from the walk's end: the
- * count if none, or -1 on a store error (in *err). */
-static long long lrem_first(cmd_ctx *x, const db_coll *c, lrem_ctx *m, int *err)
-{
-    ox_iter *it = NULL;
-    int rev = m->rev;
-    int rc = elem_iter(x, c, rev ? c->head + (int64_t)c->count - 1 : c->head, rev, &it);
-    long long d = 0;
-    ox_val k, v;
-    while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK && !lrem_match(m, &v))
-        d++;
-    ox_iter_close(it); /* NULL if it never opened */
-    *err = rc == OX_NOTFOUND ? OX_OK : rc;
-    return *err ? -1 : d;
-}
-
 /* LREM key count element: the survivors close ranks towards the end the walk starts
  * from (the head for count >= 0, the tail otherwise), each written behind the walk; or,
- * when more would move than a transaction should change (bulk_most), they are rebuilt
- * under a fresh id. */
+ * once the moves and deletions pass what a transaction should change (bulk_budget), that
+ * is taken back and the survivors are rebuilt under a fresh id. */
 void cmd_lrem(cmd_ctx *x)
 {
     long long count;
@@ -555,50 +539,38 @@ void cmd_lrem(cmd_ctx *x)
                                      : (unsigned long long)count};
     int64_t first = c.head, last = c.head + (int64_t)c.count - 1;
     m.write = rev ? last : first; /* where the next survivor goes */
-    uint64_t most = bulk_most(x);
     int rc = OX_OK, rebuild = 0;
-    if (c.count > most) { /* what would move: everything after the first match */
-        long long d = lrem_first(x, &c, &m, &rc);
-        if (d < 0 || (uint64_t)d == c.count) {
-            if (rc != OX_OK)
-                cmd_store_error(x, rc);
-            else
-                resp_write_int(x->out, 0);
-            return;
-        }
-        rebuild = c.count - (uint64_t)d > most;
-    }
     db_coll dst = c; /* the list it becomes */
-    if (!rebuild) {
-        bulk_budget b = bulk_budget_of(x);
-        db_walk *w = NULL;
-        rc = elem_walk(x, &c, first, last, rev, &w);
-        ox_val k, v;
-        while (rc == OX_OK && (rc = bulk_walk_next(w, &k, &v)) == OX_OK) {
-            int64_t at;
-            if (!map_lrem(&m, pos_of(&k), &v, &at) || at == pos_of(&k))
-                continue;
-            if (!bulk_budget_take(&b, COLL_KEY_PREFIX + POS_LEN + v.len))
-                break;
+    bulk_budget b = bulk_budget_of(x); /* the moves and the deletions at the far end */
+    db_walk *w = NULL;
+    rc = elem_walk(x, &c, first, last, rev, &w);
+    ox_val k, v;
+    while (rc == OX_OK && (rc = bulk_walk_next(w, &k, &v)) == OX_OK) {
+        int64_t at, p = pos_of(&k);
+        int keep = map_lrem(&m, p, &v, &at);
+        if (keep && at == p)
+            continue;
+        if (!bulk_budget_take(&b, COLL_KEY_PREFIX + POS_LEN + (keep ? v.len : 0)))
+            break;
+        if (keep)
             rc = elem_put(x, &c, at, v.data, v.len);
-        }
-        bulk_walk_close(w); /* NULL if it never opened */
-        rc = rc == OX_NOTFOUND ? OX_OK : rc;
-        /* the places the survivors left free at the far end (none once past the budget:
-         * taken back below) */
-        for (unsigned long long i = 0; rc == OX_OK && !bulk_budget_over(&b) && i < m.removed;
-             i++)
-            rc = elem_del(x, &c, rev ? first + (int64_t)i : last - (int64_t)i);
-        if (rc == OX_OK && bulk_budget_over(&b)) { /* long elements: rebuilt instead */
-            rc = ox_txn_rollback_savepoint(x->txn);
-            rebuild = 1;
-            m.removed = 0;
-            m.write = rev ? last : first;
-        }
-        if (rev)
-            dst.head += (int64_t)m.removed;
-        dst.count -= m.removed;
     }
+    bulk_walk_close(w); /* NULL if it never opened */
+    rc = rc == OX_NOTFOUND ? OX_OK : rc;
+    /* the places the survivors left free at the far end (none once past the budget:
+     * taken back below) */
+    for (unsigned long long i = 0; rc == OX_OK && !bulk_budget_over(&b) && i < m.removed;
+         i++)
+        rc = elem_del(x, &c, rev ? first + (int64_t)i : last - (int64_t)i);
+    if (rc == OX_OK && bulk_budget_over(&b)) { /* too much: rebuilt instead */
+        rc = ox_txn_rollback_savepoint(x->txn);
+        rebuild = 1;
+        m.removed = 0;
+        m.write = rev ? last : first;
+    }
+    if (rev)
+        dst.head += (int64_t)m.removed;
+    dst.count -= m.removed;
     if (rc == OX_OK && rebuild) {
         if (!bulk_begin(x, UINT64_MAX))
             return; /* nothing written or replied: it runs again first in a part */
