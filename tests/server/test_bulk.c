@@ -438,6 +438,16 @@ static void removals_of_every_member_stay_within_the_write_buffer(void)
     redisFree(c);
 }
 
+/* Sends argv and reads its reply: 1 if it is an integer (want >= 0: that one). */
+static int argv_count(redisContext *c, int argc, const char **argv, const size_t *lens,
+                      long long want)
+{
+    redisReply *r = redisCommandArgv(c, argc, argv, lens);
+    int ok = r && r->type == REDIS_REPLY_INTEGER && (want < 0 || r->integer == want);
+    freeReplyObject(r);
+    return ok;
+}
+
 /* ZADD (scores 0..n-1) or RPUSH of n members "m:<5 digits>:" padded with 'x' to len
  * bytes, 50 per command: 1 if every reply was a count. */
 static int load_long(redisContext *c, const char *cmd, const char *key, int n, size_t len)
@@ -462,10 +472,7 @@ static int load_long(redisContext *c, const char *cmd, const char *key, int n, s
             }
             argv[argc] = names[j], lens[argc++] = len;
         }
-        redisReply *r = redisCommandArgv(c, argc, argv, lens);
-        int ok = r && r->type == REDIS_REPLY_INTEGER;
-        freeReplyObject(r);
-        if (!ok)
+        if (!argv_count(c, argc, argv, lens, -1))
             return 0;
     }
     return 1;
@@ -573,10 +580,7 @@ static int load_alternating(redisContext *c, const char *key)
         }
         for (int k = 0; k < argc; k++)
             lens[k] = strlen(argv[k]);
-        redisReply *r = redisCommandArgv(c, argc, argv, lens);
-        int ok = r && r->type == REDIS_REPLY_INTEGER && r->integer == i + PER_CMD;
-        freeReplyObject(r);
-        if (!ok)
+        if (!argv_count(c, argc, argv, lens, i + PER_CMD))
             return 0;
     }
     return 1;
