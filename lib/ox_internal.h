@@ -293,6 +293,11 @@ int ox__walk_seek(ox_walk *w, const MDB_val *key, int asc);
 /* The next key and its record (the expiry index's: an empty one): OX_OK, OX_NOTFOUND at
  * the end, or LMDB's error. key and rec borrowed until the next call. */
 int ox__walk_next(ox_walk *w, MDB_val *key, MDB_val *rec);
+/* Ends the walk at *end (read at each step: the caller keeps it): ox__walk_next answers
+ * OX_NOTFOUND at the first key >= *end ascending, < *end descending, instead of stepping
+ * on over the deleted keys past it (a run of deletions in a write buffer, each a live key
+ * of LMDB, would be walked to its far side). */
+void ox__walk_end(ox_walk *w, const MDB_val *end);
 void ox__walk_close(ox_walk *w);
 /* The key order: LMDB's (memcmp over the shorter length, then the shorter first). */
 int ox__key_cmp(const MDB_val *a, const MDB_val *b);

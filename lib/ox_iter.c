@@ -114,6 +114,8 @@ int ox__iter_open(const ox_rd *rd, int own_rd, ox_txn *wtxn, ox_table *t, const 
     it->asc = !(flags & OX_ITER_DESC);
     it->has_end = it->asc ? it->has_hi : it->has_lo;
     it->end = it->asc ? &it->hi : &it->lo;
+    if (it->has_end) /* the walk stops there too, not past the deletions beyond it */
+        ox__walk_end(it->w, it->end);
     if (wtxn) {
         ox_iter **head = ox__txn_iters(wtxn);
         it->wnext = *head;

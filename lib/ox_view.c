@@ -159,6 +159,7 @@ struct ox_walk {
     int asc;
     int nsrc;
     src s[OX_VIEW_MAX + 1];
+    const MDB_val *end; /* ox__walk_end's, or NULL */
     MDB_val last;       /* the key last returned, in lastbuf */
     unsigned char lastbuf[8 + OX_KEY_BUF];
 };
@@ -312,6 +313,11 @@ int ox__walk_seek(ox_walk *w, const MDB_val *key, int asc)
     return OX_OK;
 }
 
+void ox__walk_end(ox_walk *w, const MDB_val *end)
+{
+    w->end = end;
+}
+
 int ox__walk_next(ox_walk *w, MDB_val *key, MDB_val *rec)
 {
     for (;;) {
@@ -330,6 +336,11 @@ int ox__walk_next(ox_walk *w, MDB_val *key, MDB_val *rec)
         }
         if (best < 0)
             return OX_NOTFOUND;
+        if (w->end) {
+            int c = ox__key_cmp(&bk, w->end);
+            if (w->asc ? c >= 0 : c < 0)
+                return OX_NOTFOUND;
+        }
         /* Keep the key: stepping the layers moves what bk points to. */
         size_t n = bk.mv_size < sizeof w->lastbuf ? bk.mv_size : sizeof w->lastbuf;
         memcpy(w->lastbuf, bk.mv_data, n);

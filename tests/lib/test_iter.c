@@ -174,6 +174,80 @@ static void write_txn_position_survives_writes(void)
     T_EQ_INT(ox_store_close(s), OX_OK);
 }
 
+/* Keys of "tomb" in [lo, hi), the walk's order, as their numbers ("090 091"...), into out:
+ * how many, or -1. */
+static int tomb_range(ox_txn *x, ox_table *t, int lo, int hi, unsigned flags, char *out,
+                      size_t cap)
+{
+    char l[8], h[8];
+    ox_val lov = {l, (size_t)snprintf(l, sizeof l, "t%03d", lo)};
+    ox_val hiv = {h, (size_t)snprintf(h, sizeof h, "t%03d", hi)}, k, v;
+    ox_iter *it;
+    int rc = x ? ox_txn_range(x, t, &lov, &hiv, flags, &it) : ox_range(t, &lov, &hiv, flags, &it);
+    if (rc != OX_OK)
+        return -1;
+    int n = 0;
+    size_t used = 0;
+    out[0] = 0;
+    while ((rc = ox_iter_next(it, &k, &v)) == OX_OK && used + 5 < cap) {
+        used += (size_t)snprintf(out + used, cap - used, "%s%.*s", n ? " " : "", (int)k.len - 1,
+                                 (const char *)k.data + 1);
+        n++;
+    }
+    ox_iter_close(it);
+    return rc == OX_NOTFOUND ? n : -1;
+}
+
+/* A range over keys of LMDB deleted in a write buffer ends at its bound, both ways, what
+ * lies past the bound deleted or not (the walk stops there instead of stepping over the
+ * deletions beyond it: ox__walk_end), committed or still in the write transaction. */
+static void ranges_end_at_their_bounds_over_deletions(void)
+{
+    ox_table *t;
+    T_EQ_INT(ox_table_open(g_s, "tomb", &t), OX_OK);
+    ox_txn *x;
+    char k[8];
+    T_EQ_INT(ox_txn_begin(g_s, &x), OX_OK);
+    for (int i = 0; i < 100; i++)
+        T_EQ_INT(ox_txn_put(x, t, k, (size_t)snprintf(k, sizeof k, "t%03d", i), "v", 1, 0, 0),
+                 OX_OK);
+    T_EQ_INT(ox_txn_commit(x), OX_OK);
+    T_EQ_INT(ox_store_checkpoint(g_s), OX_OK); /* into LMDB */
+    static const struct {
+        int lo, hi;
+        unsigned flags;
+        const char *want;
+    } cases[] = {
+        {0, 50, 0, "000 001 002 003 004 005 006 007 008 009"},
+        {0, 50, OX_ITER_DESC, "009 008 007 006 005 004 003 002 001 000"},
+        {50, 93, 0, "090 091 092"},
+        {50, 93, OX_ITER_DESC, "092 091 090"},
+        {20, 80, 0, ""},
+        {20, 80, OX_ITER_DESC, ""},
+        {9, 10, OX_ITER_DESC, "009"},
+        {89, 91, 0, "090"},
+    };
+    enum { NCASES = sizeof cases / sizeof *cases };
+    char got[2][NCASES][128];
+    for (int pass = 0; pass < 2; pass++) { /* the transaction's own deletions, committed */
+        T_EQ_INT(ox_txn_begin(g_s, &x), OX_OK);
+        int deleted = 0;
+        for (int i = 10; i < 90; i++)
+            deleted += ox_txn_delete(x, t, k, (size_t)snprintf(k, sizeof k, "t%03d", i)) == OX_OK;
+        for (int i = 0; i < NCASES; i++) /* (asserted after the commit: a failure ends the
+                                            test, and an open transaction would hold the
+                                            writer) */
+            if (tomb_range(pass ? NULL : x, t, cases[i].lo, cases[i].hi, cases[i].flags,
+                           got[pass][i], sizeof got[pass][i]) < 0)
+                snprintf(got[pass][i], sizeof got[pass][i], "(error)");
+        T_EQ_INT(ox_txn_commit(x), OX_OK);
+        T_EQ_INT(deleted, pass ? 0 : 80);
+    }
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < NCASES; i++)
+            T_EQ_STR(got[pass][i], cases[i].want);
+}
+
 int main(void)
 {
     T_RUN(setup);
@@ -184,6 +258,7 @@ int main(void)
     T_RUN(iterator_at_end_keeps_answering_notfound);
     T_RUN(iterator_streams_a_large_table_in_order);
     T_RUN(write_txn_position_survives_writes);
+    T_RUN(ranges_end_at_their_bounds_over_deletions);
     ox_store_close(g_s);
     return T_MAIN_END();
 }
