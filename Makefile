@@ -24,9 +24,10 @@ TOOL_SRC   := $(wildcard tools/*.c)
 LIB_TESTS    := $(patsubst %.c,$(S)/%,$(wildcard tests/lib/test_*.c))
 PROTO_TESTS  := $(patsubst %.c,$(S)/%,$(wildcard tests/proto/test_*.c))
 CONF_TESTS   := $(patsubst %.c,$(S)/%,$(wildcard tests/conf/test_*.c))
+KS_TESTS     := $(patsubst %.c,$(S)/%,$(wildcard tests/keyspace/test_*.c))
 SERVER_TESTS := $(patsubst %.c,$(S)/%,$(wildcard tests/server/test_*.c))
 TOOL_TESTS   := $(patsubst %.c,$(S)/%,$(wildcard tests/tools/test_*.c))
-TESTS        := $(LIB_TESTS) $(PROTO_TESTS) $(CONF_TESTS) $(SERVER_TESTS) $(TOOL_TESTS)
+TESTS        := $(LIB_TESTS) $(PROTO_TESTS) $(CONF_TESTS) $(KS_TESTS) $(SERVER_TESTS) $(TOOL_TESTS)
 # Shell tests: run as they are, they build what they need themselves.
 SHELL_TESTS  := $(wildcard tests/*/test_*.sh)
 
@@ -63,6 +64,10 @@ $(S)/libresp.a: $(PROTO_SRC:%.c=$(S)/%.o)
 $(S)/tests/lib/%: tests/lib/%.c tests/test.h $(S)/liboxistore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(OPT) $(SANFLAGS) $(CPPFLAGS) -Itests -MMD -MP $< -o $@ $(S)/liboxistore.a $(LDLIBS)
+$(S)/tests/keyspace/%: tests/keyspace/%.c tests/test.h $(S)/libkeyspace.a $(S)/liboxistore.a
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(OPT) $(SANFLAGS) $(CPPFLAGS) -Itests -MMD -MP $< -o $@ \
+	  $(S)/libkeyspace.a $(S)/liboxistore.a $(LDLIBS)
 $(S)/tests/proto/%: tests/proto/%.c tests/test.h $(S)/libresp.a
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(OPT) $(SANFLAGS) $(CPPFLAGS) -Itests -MMD -MP $< -o $@ $(S)/libresp.a $(LDLIBS)

@@ -38,33 +38,82 @@ int coll_members_name(const char *dbname, char *buf, size_t cap)
     return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
+/* An old record's 8-byte score bound into b (0: none). */
+static void bound_of_score(coll_bound *b, const unsigned char *p)
+{
+    b->len = coll_be64_get(p) ? 8 : 0;
+    memcpy(b->b, p, 8);
+}
+
+/* A bound's score as an old record keeps it (0: none). */
+static uint64_t score_of_bound(const coll_bound *b)
+{
+    return b->len >= 8 ? coll_be64_get(b->b) : 0;
+}
+
 size_t coll_meta_encode(unsigned char meta[COLL_META_MAX], int type, const coll_meta *m)
 {
     int zset = type == DB_ZSET;
     coll_be64_put(meta, m->id);
     coll_be64_put(meta + 8, m->count);
-    if (type != DB_LIST && !(zset && (m->head || m->tail || m->levels))) /* coll_fmt.h */
+    if (zset && m->zb.tight && m->zb.lo.len >= 8 && m->zb.hi.len >= 8) { /* coll_fmt.h */
+        unsigned char *p = meta + COLL_META_LEN;
+        *p++ = (unsigned char)m->levels;
+        for (const coll_bound *b = &m->zb.lo;; b = &m->zb.hi) {
+            *p++ = b->len;
+            memcpy(p, b->b, b->len);
+            p += b->len;
+            if (b == &m->zb.hi)
+                return (size_t)(p - meta);
+        }
+    }
+    uint64_t lo = zset ? score_of_bound(&m->zb.lo) : 0, hi = zset ? score_of_bound(&m->zb.hi) : 0;
+    if (type != DB_LIST && !(zset && (lo || hi || m->levels)))
         return COLL_META_LEN;
-    coll_be64_put(meta + 16, (uint64_t)m->head);
-    if (!zset || !(m->tail || m->levels))
+    coll_be64_put(meta + 16, zset ? lo : (uint64_t)m->head);
+    if (!zset || !(hi || m->levels))
         return COLL_LIST_META_LEN;
-    coll_be64_put(meta + 24, (uint64_t)m->tail);
+    coll_be64_put(meta + 24, hi);
     if (!m->levels)
         return COLL_ZSET_META_LEN;
     meta[32] = (unsigned char)m->levels;
     return COLL_ZSET_RANK_META_LEN;
 }
 
+/* A tight record's bounds (coll_fmt.h) into m: OX_OK or OX_ECORRUPT. */
+static int tight_decode(const unsigned char *b, size_t len, coll_meta *m)
+{
+    const unsigned char *p = b + COLL_META_LEN, *end = b + len;
+    m->levels = *p++;
+    coll_bound *bs[2] = {&m->zb.lo, &m->zb.hi};
+    for (int i = 0; i < 2; i++) {
+        if (p >= end || *p < 8 || *p > COLL_BOUND_MAX || (size_t)(end - p - 1) < *p)
+            return OX_ECORRUPT;
+        bs[i]->len = *p++;
+        memcpy(bs[i]->b, p, bs[i]->len);
+        p += bs[i]->len;
+    }
+    m->zb.tight = 1;
+    return p == end ? OX_OK : OX_ECORRUPT;
+}
+
 int coll_meta_decode(const void *p, size_t len, coll_meta *m)
 {
     const unsigned char *b = p;
-    if (len != COLL_META_LEN && len != COLL_LIST_META_LEN && len != COLL_ZSET_META_LEN &&
-        len != COLL_ZSET_RANK_META_LEN)
+    memset(m, 0, sizeof *m);
+    if (len < COLL_META_LEN)
         return OX_ECORRUPT;
     m->id = coll_be64_get(b);
     m->count = coll_be64_get(b + 8);
-    m->head = len >= COLL_LIST_META_LEN ? (int64_t)coll_be64_get(b + 16) : 0;
-    m->tail = len >= COLL_ZSET_META_LEN ? (int64_t)coll_be64_get(b + 24) : 0;
+    if (len != COLL_META_LEN && len != COLL_LIST_META_LEN && len != COLL_ZSET_META_LEN &&
+        len != COLL_ZSET_RANK_META_LEN)
+        return len >= COLL_TIGHT_META_MIN ? tight_decode(b, len, m) : OX_ECORRUPT;
+    if (len >= COLL_LIST_META_LEN) {
+        m->head = (int64_t)coll_be64_get(b + 16);
+        bound_of_score(&m->zb.lo, b + 16);
+    }
+    if (len >= COLL_ZSET_META_LEN)
+        bound_of_score(&m->zb.hi, b + 24);
     m->levels = len >= COLL_ZSET_RANK_META_LEN ? b[32] : 0;
     return OX_OK;
 }

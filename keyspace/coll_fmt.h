@@ -5,13 +5,19 @@
  * A key's record carries its Redis type as the record's kind (OX_PUT_KIND). A string's
  * record holds its bytes; a collection's, COLL_META_LEN bytes: its id and its member
  * count, 8 bytes big-endian each; a list's COLL_LIST_META_LEN: then the position of its
- * first element (a signed 64-bit number, two's complement big-endian); a sorted set's may
- * be as long, with a lower bound of its scores in their 8-byte encoding (coll_score_put;
- * none, or 0, means no bound), or COLL_ZSET_META_LEN, with an upper bound after it (0:
- * none), so that a walk from its lowest or highest score seeks past what pops deleted
- * instead of stepping over it, or COLL_ZSET_RANK_META_LEN: then the levels of its rank
- * index (1 byte, zset_fmt.h; shorter records: none). Database table "<n>" has the member
- * table "m<n>":
+ * first element (a signed 64-bit number, two's complement big-endian). A sorted set's
+ * record may go on, so that a walk from either end seeks past what removals deleted
+ * instead of stepping over it (zset_fmt.h's bounds):
+ *   - COLL_META_LEN + 3 + the two bounds' lengths (at least 35 bytes): the levels of
+ *     its rank index (1 byte; 0: none), then its lower bound and its upper bound, each
+ *     a length byte (8 .. COLL_BOUND_MAX) and that many bytes: the first and the last
+ *     index entry's [score][member], the member cut to COLL_BOUND_MEMBER bytes (tight);
+ *   - or, as records before bounds were tight, COLL_LIST_META_LEN: a lower bound of its
+ *     scores in their 8-byte encoding (coll_score_put; 0: none), COLL_ZSET_META_LEN: then
+ *     an upper bound (0: none), or COLL_ZSET_RANK_META_LEN: then the levels byte. These
+ *     bounds are loose (any score at or past them may be there); the next removal makes
+ *     them tight. Lengths 24, 32 and 33 are never a tight record's.
+ * Database table "<n>" has the member table "m<n>":
  *   [id: 8 bytes big-endian][COLL_SUB_HEAD]      -> the user key (the back link)
  *   [id][COLL_SUB_FIELD][name]                   -> a hash field's value, a set's "",
  *                                                   a sorted set's score (zset_fmt.h)
@@ -43,7 +49,10 @@ enum db_type { DB_STRING = 0, DB_LIST = 1, DB_SET = 2, DB_ZSET = 3, DB_HASH = 4 
 #define COLL_LIST_META_LEN 24
 #define COLL_ZSET_META_LEN 32
 #define COLL_ZSET_RANK_META_LEN 33
-#define COLL_META_MAX COLL_ZSET_RANK_META_LEN
+#define COLL_BOUND_MEMBER 64  /* a sorted set's bound keeps this much of a member */
+#define COLL_BOUND_MAX (8 + COLL_BOUND_MEMBER)
+#define COLL_TIGHT_META_MIN (COLL_META_LEN + 3 + 16)
+#define COLL_META_MAX (COLL_META_LEN + 3 + 2 * COLL_BOUND_MAX)
 #define COLL_SUB_HEAD 0x00
 #define COLL_SUB_FIELD 'f'
 #define COLL_SUB_SCORE 's'
@@ -58,16 +67,30 @@ const char *coll_type_name(int type);
  * does not fit. */
 int coll_members_name(const char *dbname, char *buf, size_t cap);
 
+/* A sorted set's bound: a [score][member] prefix of an index entry (len 0: none). */
+typedef struct coll_bound {
+    unsigned char len;
+    unsigned char b[COLL_BOUND_MAX];
+} coll_bound;
+
+/* A sorted set's bounds (zset_fmt.h). */
+typedef struct coll_bounds {
+    coll_bound lo, hi;
+    int tight;         /* 1: lo and hi are tight, 0: loose or none */
+    unsigned dirty;    /* not stored: zset_fmt.h's writes mark it, zfmt_settle clears it */
+} coll_bounds;
+
 /* A collection's record. */
 typedef struct coll_meta {
     uint64_t id, count;
-    int64_t head;      /* a list's first position; a sorted set's lower score bound (0: none) */
-    int64_t tail;      /* a sorted set's upper score bound (0: none) */
+    int64_t head;      /* a list's first position */
     unsigned levels;   /* a sorted set's rank index levels (zset_fmt.h; 0: none) */
+    coll_bounds zb;    /* a sorted set's bounds */
 } coll_meta;
 
 /* A collection's record, both ways (encode: its length). decode: OX_OK or OX_ECORRUPT (a
- * wrong length); what the record does not hold is 0. */
+ * wrong length); what the record does not hold is 0. A 24-byte record fills both head and
+ * zb.lo: each type reads its own. */
 size_t coll_meta_encode(unsigned char meta[COLL_META_MAX], int type, const coll_meta *m);
 int coll_meta_decode(const void *p, size_t len, coll_meta *m);
 /* Big-endian 8 bytes, as the records hold numbers. */

@@ -57,6 +57,89 @@ static ox_val upto(zkey *k)
     return (ox_val){k->p, k->len + 1};
 }
 
+/* ---- bounds (zset_fmt.h) ------------------------------------------------------------ */
+
+/* t cut to a bound's length into b. */
+static void bound_cut(coll_bound *b, const void *t, size_t tlen)
+{
+    b->len = (unsigned char)(tlen < COLL_BOUND_MAX ? tlen : COLL_BOUND_MAX);
+    memcpy(b->b, t, b->len);
+}
+
+/* 1 if t cut is b. */
+static int bound_is(const coll_bound *b, const void *t, size_t tlen)
+{
+    return b->len && (tlen < COLL_BOUND_MAX ? tlen : COLL_BOUND_MAX) == b->len &&
+           !memcmp(t, b->b, b->len);
+}
+
+int zfmt_below(const coll_bounds *zb, const void *t, size_t tlen)
+{
+    const coll_bound *lo = &zb->lo;
+    if (!lo->len)
+        return 0;
+    int d = memcmp(t, lo->b, tlen < lo->len ? tlen : lo->len);
+    return d < 0 || (d == 0 && tlen < lo->len);
+}
+
+int zfmt_past(const coll_bounds *zb, const void *t, size_t tlen)
+{
+    const coll_bound *hi = &zb->hi;
+    /* past hi's successor: after hi, and not starting with it (equal over the shorter
+       length: t starts with hi, or is a prefix of it, so before it) */
+    return hi->len && memcmp(t, hi->b, tlen < hi->len ? tlen : hi->len) > 0;
+}
+
+size_t zfmt_bound_from(unsigned char *buf, uint64_t id, int sub, const coll_bounds *zb)
+{
+    return zb ? coll_member_key(buf, id, sub, zb->lo.b, zb->lo.len)
+              : coll_member_key(buf, id, sub, NULL, 0);
+}
+
+size_t zfmt_bound_end(unsigned char *buf, uint64_t id, int sub, const coll_bounds *zb)
+{
+    if (!zb || !zb->hi.len)
+        return coll_member_key(buf, id, sub + 1, NULL, 0);
+    size_t n = coll_member_key(buf, id, sub, zb->hi.b, zb->hi.len);
+    while (n > COLL_KEY_PREFIX && buf[n - 1] == 0xff) /* the successor: carry out of the */
+        n--;                                           /* trailing 0xff bytes (at most into */
+    buf[n - 1]++;                                      /* sub: [id][sub + 1]) */
+    return n;
+}
+
+void zfmt_popping(coll_bounds *zb, double score, const void *m, size_t len, int max)
+{
+    coll_bound *b = max ? &zb->hi : &zb->lo;
+    size_t n = len < COLL_BOUND_MEMBER ? len : COLL_BOUND_MEMBER;
+    coll_score_put(b->b, score);
+    memcpy(b->b + SCORE_LEN, m, n);
+    b->len = (unsigned char)(SCORE_LEN + n);
+    zb->dirty |= max ? 2u : 1u; /* a bound still once it is gone, tight again at settle */
+}
+
+/* A change removes tail t (a removal, or a move's old place): the ends whose tight bound
+ * was t's, to seek again once it is gone (bound_seek: a removal of many members from an
+ * end, one at a time, then seeks past each from the last); loose bounds are marked to be
+ * made tight at zfmt_settle, and a dirty end stays so. */
+static unsigned bound_removed(coll_bounds *zb, const void *t, size_t tlen)
+{
+    if (!zb)
+        return 0;
+    if (!zb->tight)
+        zb->dirty = 3;
+    unsigned hit = (unsigned)bound_is(&zb->lo, t, tlen) | (unsigned)bound_is(&zb->hi, t, tlen) << 1;
+    return hit & ~zb->dirty;
+}
+
+/* A change put tail t in: the bounds move out to it (a tight bound stays tight). */
+static void bound_added(coll_bounds *zb, const void *t, size_t tlen)
+{
+    if (zb && zfmt_below(zb, t, tlen))
+        bound_cut(&zb->lo, t, tlen);
+    if (zb && zfmt_past(zb, t, tlen))
+        bound_cut(&zb->hi, t, tlen);
+}
+
 /* ---- reading --------------------------------------------------------------------------- */
 
 typedef struct rd {
@@ -64,6 +147,7 @@ typedef struct rd {
     ox_snapshot *snap;
     ox_table *t;
     uint64_t id;
+    const coll_bounds *zb; /* the set's bounds (NULL: none) */
 } rd;
 
 static int rd_range(const rd *r, const ox_val *lo, const ox_val *hi, unsigned flags,
@@ -71,6 +155,77 @@ static int rd_range(const rd *r, const ox_val *lo, const ox_val *hi, unsigned fl
 {
     return r->txn ? ox_txn_range(r->txn, r->t, lo, hi, flags, it)
                   : ox_snapshot_range(r->snap, r->t, lo, hi, flags, it);
+}
+
+static int rd_get(const rd *r, const void *k, size_t klen, ox_val *v)
+{
+    return r->txn ? ox_txn_get(r->txn, r->t, k, klen, v)
+                  : ox_snapshot_get(r->snap, r->t, k, klen, v);
+}
+
+static int has_lo(const rd *r)
+{
+    return r->zb && r->zb->lo.len;
+}
+
+/* A walk of sub-space sub (the index, or a level) from tail `from` (included) to the key
+ * hi (excluded; NULL: the sub-space's end, or the upper bound's successor). From the start
+ * (flen 0) with a lower bound, it seeks to the bound (bounds: zset_fmt.h), a level's head
+ * record, got apart, coming first. */
+typedef struct zwalk {
+    ox_iter *it;
+    int head;                           /* the head record is next */
+    unsigned char hk[COLL_KEY_PREFIX];
+    ox_val hv;
+} zwalk;
+
+static int walk_open(const rd *r, int sub, const unsigned char *from, size_t flen,
+                     const ox_val *hi, unsigned flags, zwalk *w)
+{
+    unsigned char lob[ZFMT_BOUND_KEY], endb[ZFMT_BOUND_KEY];
+    ox_val lov, end = {endb, 0};
+    zkey lo = {.p = NULL};
+    int rc = OX_OK;
+    w->it = NULL;
+    w->head = 0;
+    if (!hi) {
+        end.len = zfmt_bound_end(endb, r->id, sub, r->zb);
+        hi = &end;
+    }
+    if (!flen && has_lo(r)) {
+        lov = (ox_val){lob, zfmt_bound_from(lob, r->id, sub, r->zb)};
+        coll_member_key(w->hk, r->id, sub, NULL, 0);
+        /* the head, if the walk reaches past it: [id][sub] sorts before any longer key */
+        if (sub != COLL_SUB_SCORE && (hi->len > COLL_KEY_PREFIX ||
+                                      memcmp(w->hk, hi->data, COLL_KEY_PREFIX) < 0)) {
+            rc = rd_get(r, w->hk, sizeof w->hk, &w->hv);
+            w->head = rc == OX_OK;
+            rc = rc == OX_NOTFOUND ? OX_ECORRUPT : rc; /* a level always has its head */
+        }
+    } else if ((rc = zkey_make(&lo, r->id, sub, NULL, from, flen)) == OX_OK) {
+        lov = zkey_val(&lo);
+    }
+    if (rc == OX_OK)
+        rc = rd_range(r, &lov, hi, flags, &w->it);
+    if (lo.p)
+        zkey_done(&lo);
+    return rc;
+}
+
+static int walk_next(zwalk *w, ox_val *k, ox_val *v)
+{
+    if (w->head) {
+        w->head = 0;
+        *k = (ox_val){w->hk, sizeof w->hk};
+        *v = w->hv;
+        return OX_OK;
+    }
+    return ox_iter_next(w->it, k, v);
+}
+
+static void walk_close(zwalk *w)
+{
+    ox_iter_close(w->it);
 }
 
 /* A level's record: its head (tlen 0) or a fence. */
@@ -95,25 +250,30 @@ static int rec_decode(const ox_val *k, const ox_val *v, zrec *out)
     return OX_OK;
 }
 
-/* The last record of level L before the key tail t into *out: the head is always there. */
+/* The last record of level L before the key tail t into *out: the head is always there.
+ * With a lower bound, the search stops there, and the head is got apart. */
 static int pred(const rd *r, unsigned L, const unsigned char *t, size_t tlen, zrec *out)
 {
-    zkey lo, hi;
-    int rc = zkey_make(&lo, r->id, SUB(L), NULL, NULL, 0);
-    if (rc == OX_OK && (rc = zkey_make(&hi, r->id, SUB(L), NULL, t, tlen)) != OX_OK)
-        zkey_done(&lo);
+    unsigned char lob[ZFMT_BOUND_KEY];
+    zkey hi;
+    int rc = zkey_make(&hi, r->id, SUB(L), NULL, t, tlen);
     if (rc != OX_OK)
         return rc;
-    ox_val lov = zkey_val(&lo), hiv = zkey_val(&hi), k, v;
+    ox_val lov = {lob, has_lo(r) ? zfmt_bound_from(lob, r->id, SUB(L), r->zb)
+                                 : coll_member_key(lob, r->id, SUB(L), NULL, 0)};
+    ox_val hiv = zkey_val(&hi), k, v;
     ox_iter *it = NULL;
     rc = rd_range(r, &lov, &hiv, OX_ITER_DESC, &it);
     if (rc == OX_OK)
         rc = ox_iter_next(it, &k, &v);
+    if (rc == OX_NOTFOUND && has_lo(r)) { /* none from the bound: the head */
+        k = (ox_val){lob, coll_member_key(lob, r->id, SUB(L), NULL, 0)};
+        rc = rd_get(r, k.data, k.len, &v);
+    }
     if (rc == OX_OK)
         rc = rec_decode(&k, &v, out);
     ox_iter_close(it);
     zkey_done(&hi);
-    zkey_done(&lo);
     return rc == OX_NOTFOUND ? OX_ECORRUPT : rc;
 }
 
@@ -122,28 +282,48 @@ static int pred(const rd *r, unsigned L, const unsigned char *t, size_t tlen, zr
 static int span(const rd *r, int sub, const unsigned char *from, size_t flen,
                 const unsigned char *to, size_t tlen, int sum, uint64_t *out)
 {
-    zkey lo, hi;
-    int rc = zkey_make(&lo, r->id, sub, NULL, from, flen);
-    if (rc == OX_OK && (rc = to ? zkey_make(&hi, r->id, sub, NULL, to, tlen)
-                                : zkey_make(&hi, r->id, sub + 1, NULL, NULL, 0)) != OX_OK)
-        zkey_done(&lo);
+    zkey hi = {.p = NULL};
+    int rc = to ? zkey_make(&hi, r->id, sub, NULL, to, tlen) : OX_OK;
     if (rc != OX_OK)
         return rc;
-    ox_val lov = zkey_val(&lo), hiv = zkey_val(&hi), k, v;
-    ox_iter *it = NULL;
+    ox_val hiv = to ? zkey_val(&hi) : (ox_val){NULL, 0}, k, v;
+    zwalk w;
     uint64_t n = 0;
-    rc = rd_range(r, &lov, &hiv, sum ? 0 : OX_ITER_KEYS_ONLY, &it);
-    while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+    rc = walk_open(r, sub, from, flen, to ? &hiv : NULL, sum ? 0 : OX_ITER_KEYS_ONLY, &w);
+    while (rc == OX_OK && (rc = walk_next(&w, &k, &v)) == OX_OK) {
         if (sum && v.len < 8)
             rc = OX_ECORRUPT;
         else
             n += sum ? coll_be64_get(v.data) : 1;
     }
-    ox_iter_close(it);
-    zkey_done(&hi);
-    zkey_done(&lo);
+    walk_close(&w);
+    if (hi.p)
+        zkey_done(&hi);
     *out = n;
     return rc == OX_NOTFOUND ? OX_OK : rc;
+}
+
+/* Writer: the bounds of the ends in `ends` (1 low, 2 high) become the first (last) entry's
+ * tail, seeking from the bounds as they are (still bounds). OX_OK, OX_NOTFOUND if the set
+ * has no entry, or an error. */
+static int bound_seek(const rd *r, coll_bounds *zb, unsigned ends)
+{
+    int rc = OX_OK;
+    for (unsigned end = 0; rc == OX_OK && end < 2; end++) {
+        if (!(ends & (1u << end)))
+            continue;
+        zwalk w;
+        ox_val k, v;
+        rc = walk_open(r, COLL_SUB_SCORE, NULL, 0, NULL,
+                       OX_ITER_KEYS_ONLY | (end ? OX_ITER_DESC : 0), &w);
+        if (rc == OX_OK && (rc = walk_next(&w, &k, &v)) == OX_OK && k.len < COLL_KEY_PREFIX)
+            rc = OX_ECORRUPT;
+        if (rc == OX_OK)
+            bound_cut(end ? &zb->hi : &zb->lo, (const unsigned char *)k.data + COLL_KEY_PREFIX,
+                      k.len - COLL_KEY_PREFIX);
+        walk_close(&w);
+    }
+    return rc;
 }
 
 /* ---- writing --------------------------------------------------------------------------- */
@@ -305,33 +485,23 @@ static int level_mark(ox_txn *txn, const zfmt_set *z, const zrec *f)
 
 /* Writer: builds level L >= 2 of z from level L - 1: its head, and the fences of level L
  * among the level's, counted. */
-static int build_level(ox_txn *txn, const zfmt_set *z, const rd *r, unsigned L)
+static int build_level(ox_txn *txn, const rd *r, unsigned L)
 {
-    zkey lo, hi;
-    int rc = zkey_make(&lo, z->id, SUB(L - 1), NULL, NULL, 0);
-    if (rc != OX_OK)
-        return rc;
-    if ((rc = zkey_make(&hi, z->id, SUB(L - 1) + 1, NULL, NULL, 0)) != OX_OK) {
-        zkey_done(&lo);
-        return rc;
-    }
-    ox_val lov = zkey_val(&lo), hiv = zkey_val(&hi), k, v;
-    ox_iter *it = NULL;
+    ox_val k, v;
+    zwalk w = {NULL};
     zlist l = {0};
     zrec e = {.tlen = 0}; /* the new level's head first, counting what comes before a fence */
-    rc = zlist_add(&l, &e);
+    int rc = zlist_add(&l, &e);
     if (rc == OX_OK)
-        rc = rd_range(r, &lov, &hiv, 0, &it);
-    while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK &&
+        rc = walk_open(r, SUB(L - 1), NULL, 0, NULL, 0, &w);
+    while (rc == OX_OK && (rc = walk_next(&w, &k, &v)) == OX_OK &&
            (rc = rec_decode(&k, &v, &e)) == OX_OK) {
         if (e.tlen && e.level >= L)
             rc = zlist_add(&l, &e);
         else
             l.a[l.n - 1].count += e.count;
     }
-    ox_iter_close(it);
-    zkey_done(&hi);
-    zkey_done(&lo);
+    walk_close(&w);
     if (rc == OX_NOTFOUND)
         rc = OX_OK;
     for (size_t i = 0; rc == OX_OK && i < l.n; i++)
@@ -348,7 +518,7 @@ static int grow(ox_txn *txn, zfmt_set *z, const rd *r)
     if (!z->levels || (z->levels & ZFMT_BUILDING) || z->levels >= ZFMT_MAX_LEVELS ||
         n <= threshold(z->fanout, z->levels + 1))
         return OX_OK;
-    int rc = build_level(txn, z, r, z->levels + 1);
+    int rc = build_level(txn, r, z->levels + 1);
     if (rc == OX_OK)
         z->levels++;
     return rc;
@@ -386,7 +556,7 @@ static int levels_at(ox_txn *txn, const zfmt_set *z, const unsigned char *t, siz
 
 int zfmt_build_step(ox_txn *txn, zfmt_set *z, size_t budget, int *done)
 {
-    zkey fk, lo, hi;
+    zkey fk;
     ox_val v, k;
     unsigned char front[TAIL_MAX];
     size_t flen = 0;
@@ -398,7 +568,7 @@ int zfmt_build_step(ox_txn *txn, zfmt_set *z, size_t budget, int *done)
     }
     if ((rc = zkey_make(&fk, z->id, ZFMT_SUB_FRONTIER, NULL, NULL, 0)) != OX_OK)
         return rc;
-    rd r = {txn, NULL, z->members, z->id};
+    rd r = {txn, NULL, z->members, z->id, z->zb};
     zrec cur; /* the last record of level 1 before the frontier, counting on */
     if (!(z->levels & ZFMT_BUILDING)) { /* the start: an empty head, the frontier first */
         cur = (zrec){.tlen = 0, .count = 0};
@@ -410,21 +580,16 @@ int zfmt_build_step(ox_txn *txn, zfmt_set *z, size_t budget, int *done)
         rc = v.len <= TAIL_MAX ? pred(&r, 1, front, flen, &cur) : OX_ECORRUPT;
         cur.level |= 0x100u; /* a record already: its member carries its level */
     }
-    if (rc == OX_OK)
-        rc = zkey_make(&lo, z->id, COLL_SUB_SCORE, NULL, front, flen);
-    if (rc == OX_OK && (rc = zkey_make(&hi, z->id, COLL_SUB_SCORE + 1, NULL, NULL, 0)))
-        zkey_done(&lo);
     if (rc != OX_OK) {
         zkey_done(&fk);
         return rc;
     }
-    ox_val lov = zkey_val(&lo), hiv = zkey_val(&hi);
-    ox_iter *it = NULL;
+    zwalk w;
     zlist l = {0};  /* fences found: their records and their members' levels, written after */
     size_t seen = 0;
     int more = 0;
-    rc = rd_range(&r, &lov, &hiv, 0, &it);
-    while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+    rc = walk_open(&r, COLL_SUB_SCORE, front, flen, NULL, 0, &w);
+    while (rc == OX_OK && (rc = walk_next(&w, &k, &v)) == OX_OK) {
         const unsigned char *t = (const unsigned char *)k.data + COLL_KEY_PREFIX;
         size_t tlen = k.len - COLL_KEY_PREFIX;
         if (seen >= budget && tlen <= TAIL_MAX) { /* a frontier is a short tail */
@@ -448,9 +613,7 @@ int zfmt_build_step(ox_txn *txn, zfmt_set *z, size_t budget, int *done)
         if (stored) /* its records carry it: no rewrite */
             cur.level |= 0x100u;
     }
-    ox_iter_close(it);
-    zkey_done(&hi);
-    zkey_done(&lo);
+    walk_close(&w);
     if (rc == OX_NOTFOUND)
         rc = OX_OK;
     if (rc == OX_OK)
@@ -471,7 +634,7 @@ int zfmt_build_step(ox_txn *txn, zfmt_set *z, size_t budget, int *done)
         z->levels = 1;
         for (uint64_t n = z->count; rc == OX_OK && z->levels < ZFMT_MAX_LEVELS &&
                                     n > threshold(z->fanout, z->levels + 1);)
-            if ((rc = build_level(txn, z, &r, z->levels + 1)) == OX_OK)
+            if ((rc = build_level(txn, &r, z->levels + 1)) == OX_OK)
                 z->levels++;
         *done = rc == OX_OK;
     }
@@ -519,6 +682,9 @@ int zfmt_put(ox_txn *txn, zfmt_set *z, const void *m, size_t len, int had, doubl
         zkey_done(&mk);
         return rc;
     }
+    unsigned ends = had ? bound_removed(z->zb, ok.p + COLL_KEY_PREFIX,
+                                        ok.len - COLL_KEY_PREFIX) : 0;
+    bound_added(z->zb, ik.p + COLL_KEY_PREFIX, ik.len - COLL_KEY_PREFIX);
     unsigned at_old = 0, at_new = 0; /* the levels kept where it was and where it goes */
     if (had)
         rc = levels_at(txn, z, ok.p + COLL_KEY_PREFIX, ok.len - COLL_KEY_PREFIX, &at_old);
@@ -526,7 +692,7 @@ int zfmt_put(ox_txn *txn, zfmt_set *z, const void *m, size_t len, int had, doubl
         rc = levels_at(txn, z, ik.p + COLL_KEY_PREFIX, ik.len - COLL_KEY_PREFIX, &at_new);
     if (!had)
         level = at_new && len <= ZFMT_NAME_MAX ? draw(z->fanout) : 0;
-    rd r = {txn, NULL, z->members, z->id};
+    rd r = {txn, NULL, z->members, z->id, z->zb};
     unsigned char fv[SCORE_LEN + 1], lvb = (unsigned char)level;
     coll_score_put(fv, score);
     fv[SCORE_LEN] = lvb;
@@ -547,6 +713,8 @@ int zfmt_put(ox_txn *txn, zfmt_set *z, const void *m, size_t len, int had, doubl
                         had ? 0 : OX_PUT_ABSENT);
     if (rc == OX_OK && !had)
         rc = grow(txn, z, &r);
+    if (rc == OX_OK && ends) /* (never empty: it holds m) */
+        rc = bound_seek(&r, z->zb, ends);
     if (had)
         zkey_done(&ok);
     zkey_done(&ik);
@@ -562,8 +730,9 @@ int zfmt_del(ox_txn *txn, const zfmt_set *z, const void *m, size_t len, double s
     if (rc != OX_OK)
         return rc;
     if ((rc = zkey_make(&ik, z->id, COLL_SUB_SCORE, &score, m, len)) == OX_OK) {
-        rd r = {txn, NULL, z->members, z->id};
+        rd r = {txn, NULL, z->members, z->id, z->zb};
         unsigned at;
+        unsigned ends = bound_removed(z->zb, ik.p + COLL_KEY_PREFIX, ik.len - COLL_KEY_PREFIX);
         rc = levels_at(txn, z, ik.p + COLL_KEY_PREFIX, ik.len - COLL_KEY_PREFIX, &at);
         if (rc == OX_OK)
             rc = rank_remove(txn, &r, at, ik.p + COLL_KEY_PREFIX, ik.len - COLL_KEY_PREFIX,
@@ -573,20 +742,36 @@ int zfmt_del(ox_txn *txn, const zfmt_set *z, const void *m, size_t len, double s
             rc = ox_txn_delete_live(txn, z->members, mk.p, mk.len);
         if (rc == OX_OK)
             rc = ox_txn_delete_live(txn, z->members, ik.p, ik.len);
+        if (rc == OX_OK && ends && (rc = bound_seek(&r, z->zb, ends)) == OX_NOTFOUND)
+            rc = OX_OK; /* its last member: the set goes */
         zkey_done(&ik);
     }
     zkey_done(&mk);
     return rc;
 }
 
+int zfmt_settle(ox_txn *txn, zfmt_set *z)
+{
+    coll_bounds *zb = z->zb;
+    if (!zb || !zb->dirty || !z->count)
+        return OX_OK;
+    rd r = {txn, NULL, z->members, z->id, zb};
+    int rc = bound_seek(&r, zb, zb->dirty);
+    if (rc == OX_OK) {
+        zb->dirty = 0;
+        zb->tight = 1;
+    }
+    return rc == OX_NOTFOUND ? OX_ECORRUPT : rc; /* z->count says it has members */
+}
+
 int zfmt_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, const void *m, size_t len,
               double score, uint64_t *rank)
 {
-    zkey tk, lo;
+    zkey tk;
     int rc = zkey_make(&tk, z->id, COLL_SUB_SCORE, &score, m, len);
     if (rc != OX_OK)
         return rc;
-    rd r = {txn, snap, z->members, z->id};
+    rd r = {txn, snap, z->members, z->id, z->zb};
     const unsigned char *t = tk.p + COLL_KEY_PREFIX;
     size_t tlen = tk.len - COLL_KEY_PREFIX;
     zrec cur = {.tlen = 0}, e; /* where the walk of each level starts: the head, first */
@@ -594,18 +779,14 @@ int zfmt_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, const void *m, 
     unsigned top = zfmt_indexed(z->levels) ? z->levels : 0;
     for (unsigned L = top; rc == OX_OK && L >= 1; L--) {
         zkey hi;
-        if ((rc = zkey_make(&lo, z->id, SUB(L), NULL, cur.tail, cur.tlen)) != OX_OK)
+        if ((rc = zkey_make(&hi, z->id, SUB(L), NULL, t, tlen)) != OX_OK)
             break;
-        if ((rc = zkey_make(&hi, z->id, SUB(L), NULL, t, tlen)) != OX_OK) {
-            zkey_done(&lo);
-            break;
-        }
-        ox_val lov = zkey_val(&lo), hiv = upto(&hi), k, v;
-        ox_iter *it = NULL;
+        ox_val hiv = upto(&hi), k, v;
+        zwalk w;
         uint64_t before = 0; /* the count of the record the walk stands on */
         int first = 1;
-        rc = rd_range(&r, &lov, &hiv, 0, &it);
-        while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK &&
+        rc = walk_open(&r, SUB(L), cur.tail, cur.tlen, &hiv, 0, &w);
+        while (rc == OX_OK && (rc = walk_next(&w, &k, &v)) == OX_OK &&
                (rc = rec_decode(&k, &v, &e)) == OX_OK) {
             if (!first)
                 n += before;
@@ -615,9 +796,8 @@ int zfmt_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, const void *m, 
             before = e.count;
             cur = e;
         }
-        ox_iter_close(it);
+        walk_close(&w);
         zkey_done(&hi);
-        zkey_done(&lo);
         if (rc == OX_NOTFOUND)
             rc = first ? OX_ECORRUPT : OX_OK;
     }
@@ -632,25 +812,18 @@ int zfmt_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, const void *m, 
 int zfmt_at_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, uint64_t want,
                  unsigned char **key, size_t *klen)
 {
-    rd r = {txn, snap, z->members, z->id};
+    rd r = {txn, snap, z->members, z->id, z->zb};
     zrec cur = {.tlen = 0}, e;
     uint64_t n = 0; /* the rank of cur's index entry (the head's: 0) */
     int rc = OX_OK;
     unsigned top = zfmt_indexed(z->levels) ? z->levels : 0;
     for (unsigned L = top + 1; rc == OX_OK && L-- > 0;) {
         int sub = L ? SUB(L) : COLL_SUB_SCORE;
-        zkey lo, hi;
-        if ((rc = zkey_make(&lo, z->id, sub, NULL, cur.tail, cur.tlen)) != OX_OK)
-            break;
-        if ((rc = zkey_make(&hi, z->id, sub + 1, NULL, NULL, 0)) != OX_OK) {
-            zkey_done(&lo);
-            break;
-        }
-        ox_val lov = zkey_val(&lo), hiv = zkey_val(&hi), k, v;
-        ox_iter *it = NULL;
-        rc = rd_range(&r, &lov, &hiv, L ? 0 : OX_ITER_KEYS_ONLY, &it);
+        ox_val k, v;
+        zwalk w;
+        rc = walk_open(&r, sub, cur.tail, cur.tlen, NULL, L ? 0 : OX_ITER_KEYS_ONLY, &w);
         if (L == 0) { /* the index: the steps left */
-            while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK && n < want)
+            while (rc == OX_OK && (rc = walk_next(&w, &k, &v)) == OX_OK && n < want)
                 n++;
             if (rc == OX_OK && !(*key = malloc(k.len ? k.len : 1)))
                 rc = OX_ENOMEM;
@@ -662,7 +835,7 @@ int zfmt_at_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, uint64_t wan
             uint64_t count = 0;
             int first = 1;
             while (rc == OX_OK && (first || n + count <= want) &&
-                   (rc = ox_iter_next(it, &k, &v)) == OX_OK &&
+                   (rc = walk_next(&w, &k, &v)) == OX_OK &&
                    (rc = rec_decode(&k, &v, &e)) == OX_OK) {
                 n += first ? 0 : count;
                 first = 0;
@@ -674,9 +847,7 @@ int zfmt_at_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, uint64_t wan
             else if (rc == OX_NOTFOUND)
                 rc = OX_ECORRUPT;
         }
-        ox_iter_close(it);
-        zkey_done(&hi);
-        zkey_done(&lo);
+        walk_close(&w);
     }
     return rc;
 }

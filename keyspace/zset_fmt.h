@@ -29,6 +29,18 @@
  * the level below in one step of about 4 * fanout records. Levels are never taken away.
  * Ranks of a set without a whole index are walks of the index.
  *
+ * Bounds (coll_bounds, stored with the set: coll_fmt.h). A deleted record stays in the
+ * write buffer until a checkpoint, and a walk over a run of them steps over each: a queue
+ * that takes its lowest member (ZPOPMIN, or ZRANGEBYSCORE and ZREM) would walk over all it
+ * took before, and so would every fence search of the rank index. So a set keeps a lower
+ * bound lo (no index entry's tail [s][m] is below it) and an upper bound hi (none is at or
+ * past its successor: the first string past every string that starts with hi), and walks
+ * and fence searches from an end seek there. Tight bounds are the first and the last
+ * entry's tails, cut to COLL_BOUND_MAX bytes; zfmt_put keeps them tight, and a removal of
+ * (or a move from) an end marks them dirty, which zfmt_settle makes tight again with one
+ * seek, before the set is stored. A set without tight bounds gets them on its first
+ * removal or move. A rank index's levels take the same bounds: fences are members.
+ *
  * Errors: the store's (OX_ENOMEM...), OX_ECORRUPT when the records disagree.
  * Threads: writes in the caller's write transaction; reads in it or on a snapshot.
  */
@@ -56,7 +68,26 @@ typedef struct zfmt_set {
     unsigned levels;     /* its rank index's levels, or ZFMT_BUILDING: zfmt_put and
                             zfmt_build_step change it (store it with the set) */
     unsigned fanout;     /* >= 2 */
+    coll_bounds *zb;     /* its bounds (store them with the set): zfmt_put, zfmt_del and
+                            zfmt_settle change them; NULL: none, not kept */
 } zfmt_set;
+
+/* Bounds: tail t ([s][m], tlen bytes) is below lo / at or past hi's successor (none: 0). */
+int zfmt_below(const coll_bounds *zb, const void *t, size_t tlen);
+int zfmt_past(const coll_bounds *zb, const void *t, size_t tlen);
+/* The key a walk of sub-space sub of set id starts at: [id][sub][lo] (no bound: [id][sub]);
+ * and the one it ends before: [id][sub] then hi's successor (no bound: [id][sub + 1]).
+ * buf has room for ZFMT_BOUND_KEY bytes; returns the length. */
+#define ZFMT_BOUND_KEY (COLL_KEY_PREFIX + COLL_BOUND_MAX)
+size_t zfmt_bound_from(unsigned char *buf, uint64_t id, int sub, const coll_bounds *zb);
+size_t zfmt_bound_end(unsigned char *buf, uint64_t id, int sub, const coll_bounds *zb);
+/* Writer: member m of score `score`, the lowest (max 0) or the highest of the set, is
+ * about to be removed (a pop): the bound at that end moves to it, so that the removals
+ * after it (the pop's next member) seek past it. */
+void zfmt_popping(coll_bounds *zb, double score, const void *m, size_t len, int max);
+/* Writer, before the set is stored: makes z's bounds tight again if a change marked them
+ * (one seek from each end marked; none for an empty set). OX_OK or an error. */
+int zfmt_settle(ox_txn *txn, zfmt_set *z);
 
 /* 1 if a set whose levels byte is `levels` has its rank index whole (ranks go through it);
  * 0 if it has none, or one being built (ranks are walks). */

@@ -68,21 +68,20 @@ static int score_of(cmd_ctx *x, const db_coll *c, const void *m, size_t len, dou
     return rc == OX_NOTFOUND ? 0 : -1;
 }
 
-/* A score's 8-byte encoding as a number (the bounds of coll_fmt.h). */
-static uint64_t score_bits(double score)
+/* c as zset_fmt.h takes it (its bounds too: a change keeps them in c). */
+static zfmt_set zset_of(db_coll *c)
 {
-    unsigned char enc[SCORE_LEN];
-    uint64_t e = 0;
-    coll_score_put(enc, score);
-    for (int i = 0; i < SCORE_LEN; i++)
-        e = e << 8 | enc[i];
-    return e;
+    return (zfmt_set){c->members, c->id, c->count, c->levels,
+                      (unsigned)srv.cfg.zset_rank_fanout, &c->zb};
 }
 
-/* c as zset_fmt.h takes it. */
-static zfmt_set zset_of(const db_coll *c)
+/* Writer: db_coll_save of a sorted set, its bounds made tight first if a change marked
+ * them (zfmt_settle). */
+static int zset_save(cmd_ctx *x, const resp_arg *key, db_coll *c)
 {
-    return (zfmt_set){c->members, c->id, c->count, c->levels, (unsigned)srv.cfg.zset_rank_fanout};
+    zfmt_set z = zset_of(c);
+    int rc = zfmt_settle(x->txn, &z);
+    return rc == OX_OK ? db_coll_save(x, key, c) : rc;
 }
 
 /* Writer: gives member m the score `score` (had: its old one and its level, if it had
@@ -90,22 +89,10 @@ static zfmt_set zset_of(const db_coll *c)
 static int zset_put(cmd_ctx *x, db_coll *c, const void *m, size_t len, int had,
                     double old, unsigned level, double score)
 {
-    uint64_t e = score_bits(score);
-    if (c->head && e < (uint64_t)c->head) /* past a bound: move it (saved with c) */
-        c->head = (int64_t)e;
-    if (c->tail && e > (uint64_t)c->tail)
-        c->tail = (int64_t)e;
     zfmt_set z = zset_of(c);
     int rc = zfmt_put(x->txn, &z, m, len, had, old, level, score);
     c->levels = z.levels;
     return rc;
-}
-
-/* A pop from the low end deleted everything below (score, ...): the lower bound moves up;
- * from the high end, the upper bound down. */
-static void bound_move(db_coll *c, double score, int min)
-{
-    *(min ? &c->head : &c->tail) = (int64_t)score_bits(score);
 }
 
 /* Writer: removes member m (score `score`, level `level`) from c, and counts it. */
@@ -212,7 +199,7 @@ static void zadd_generic(cmd_ctx *x, int flags)
         return;
     if (rc == OX_OK && (added || changed)) {
         cmd_notify(x, CONF_NOTIFY_ZSET, (flags & Z_INCR) ? "zincr" : "zadd", &x->argv[1]);
-        rc = db_coll_save(x, &x->argv[1], &c);
+        rc = zset_save(x, &x->argv[1], &c);
     }
     if (rc != OX_OK)
         cmd_store_error(x, rc);
@@ -246,7 +233,7 @@ void cmd_zrem(cmd_ctx *x)
     }
     if (rc == OX_OK && removed) {
         cmd_notify(x, CONF_NOTIFY_ZSET, "zrem", &x->argv[1]);
-        rc = db_coll_save(x, &x->argv[1], &c);
+        rc = zset_save(x, &x->argv[1], &c);
     }
     if (rc != OX_OK)
         cmd_store_error(x, rc);
@@ -396,9 +383,9 @@ static int lex_within_start(const zrange *r, const ox_val *m)
  * it). OX_OK, OX_NOTFOUND or an error. */
 static int index_end(cmd_ctx *x, const db_coll *c, int last, ox_iter **it, ox_val *m)
 {
-    unsigned char lo[COLL_KEY_PREFIX], hi[COLL_KEY_PREFIX];
-    ox_val lov = {lo, coll_member_key(lo, c->id, COLL_SUB_SCORE, NULL, 0)};
-    ox_val hiv = {hi, coll_member_key(hi, c->id, COLL_SUB_SCORE + 1, NULL, 0)}, k, v;
+    unsigned char lo[ZFMT_BOUND_KEY], hi[ZFMT_BOUND_KEY]; /* from and to the bounds */
+    ox_val lov = {lo, zfmt_bound_from(lo, c->id, COLL_SUB_SCORE, &c->zb)};
+    ox_val hiv = {hi, zfmt_bound_end(hi, c->id, COLL_SUB_SCORE, &c->zb)}, k, v;
     unsigned f = last ? OX_ITER_DESC : 0;
     int rc = x->txn ? ox_txn_range(x->txn, c->members, &lov, &hiv, f, it)
                     : ox_snapshot_range(x->snap, c->members, &lov, &hiv, f, it);
@@ -472,7 +459,7 @@ static long long zwalk(cmd_ctx *x, db_coll *c, const zrange *r, zvisit *visit, v
             return 0;
         limit = stop - start + 1;
     }
-    unsigned char lo[IDX_PREFIX + 1], hi[IDX_PREFIX + 1], *at = NULL;
+    unsigned char lo[ZFMT_BOUND_KEY], hi[ZFMT_BOUND_KEY], *at = NULL;
     ox_val lov = {lo, coll_member_key(lo, c->id, COLL_SUB_SCORE, NULL, 0)};
     ox_val hiv = {hi, coll_member_key(hi, c->id, COLL_SUB_SCORE + 1, NULL, 0)};
     if (r->by == BY_RANK && start > 0)
@@ -502,21 +489,15 @@ static long long zwalk(cmd_ctx *x, db_coll *c, const zrange *r, zvisit *visit, v
             ;
         *(r->rev ? &hiv.len : &lov.len) = IDX_PREFIX;
     }
-    /* nothing lives past a bound: seek there if it is nearer, past what pops deleted (the
-     * upper bound's next encoding ends a descending walk's range, as max's above) */
-    uint64_t bound = r->rev ? (uint64_t)c->tail + (c->tail != 0) : (uint64_t)c->head;
-    if (bound && !at) {
-        unsigned char enc[SCORE_LEN], *b = r->rev ? hi : lo;
-        size_t *blen = r->rev ? &hiv.len : &lov.len;
-        for (int i = 0; i < SCORE_LEN; i++)
-            enc[i] = (unsigned char)(bound >> (56 - 8 * i));
-        int nearer = memcmp(enc, b + COLL_KEY_PREFIX, SCORE_LEN);
-        if (*blen == COLL_KEY_PREFIX || (r->rev ? nearer < 0 : nearer > 0)) {
-            coll_member_key(b, c->id, COLL_SUB_SCORE, NULL, 0);
-            memcpy(b + COLL_KEY_PREFIX, enc, SCORE_LEN);
-            *blen = IDX_PREFIX;
-        }
-    }
+    /* nothing lives past a bound (zset_fmt.h): seek there if it is nearer, past what
+     * removals deleted */
+    unsigned char *b = r->rev ? hi : lo;
+    size_t *blen = r->rev ? &hiv.len : &lov.len, tlen = *blen - COLL_KEY_PREFIX;
+    int nearer = r->rev ? c->zb.hi.len && (!tlen || zfmt_past(&c->zb, b + COLL_KEY_PREFIX, tlen))
+                        : zfmt_below(&c->zb, b + COLL_KEY_PREFIX, tlen);
+    if (!at && nearer)
+        *blen = r->rev ? zfmt_bound_end(b, c->id, COLL_SUB_SCORE, &c->zb)
+                       : zfmt_bound_from(b, c->id, COLL_SUB_SCORE, &c->zb);
     db_walk *w = NULL;
     int rc = bulk_walk_open(x, c->members, &lov, &hiv, r->rev ? OX_ITER_DESC : 0, &w);
     ox_val k, v;
@@ -863,7 +844,7 @@ static void range_op(cmd_ctx *x, int by, int remove)
         cmd_notify(x, CONF_NOTIFY_ZSET, ev[by], &x->argv[1]);
     int rc = n < 0           ? err
            : large           ? db_coll_rewrite(x, &x->argv[1], &c, &rebuilt)
-           : n > 0 && remove ? db_coll_save(x, &x->argv[1], &c)
+           : n > 0 && remove ? zset_save(x, &x->argv[1], &c)
                              : OX_OK;
     if (rc != OX_OK)
         cmd_store_error(x, rc);
@@ -946,7 +927,7 @@ static int visit_pop(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsigned
     srv_pairs_add(&p->got, m->data, m->len, &s, sizeof s);
     if (p->whole)
         return 1;
-    bound_move(c, s, p->min);
+    zfmt_popping(&c->zb, s, m->data, m->len, !p->min);
     return remove_member(x, c, m, s, level, err);
 }
 
@@ -967,7 +948,7 @@ static void pop_generic(cmd_ctx *x, int max)
         c.count = 0;
     if (n > 0)
         cmd_notify(x, CONF_NOTIFY_ZSET, max ? "zpopmax" : "zpopmin", &x->argv[1]);
-    int rc = n < 0 ? err : n > 0 ? db_coll_save(x, &x->argv[1], &c) : OX_OK;
+    int rc = n < 0 ? err : n > 0 ? zset_save(x, &x->argv[1], &c) : OX_OK;
     if (rc != OX_OK) {
         cmd_store_error(x, rc);
     } else {
@@ -1317,7 +1298,7 @@ static void mpop_generic(cmd_ctx *x, int blocking, int single, int single_max)
             c.count = 0;
         if (n > 0)
             cmd_notify(x, CONF_NOTIFY_ZSET, max ? "zpopmax" : "zpopmin", &x->argv[i]);
-        int rc = n < 0 ? err : db_coll_save(x, &x->argv[i], &c);
+        int rc = n < 0 ? err : zset_save(x, &x->argv[i], &c);
         if (rc != OX_OK) {
             cmd_store_error(x, rc);
         } else {

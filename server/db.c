@@ -220,13 +220,13 @@ static void meta_in(db_coll *c, const coll_meta *m)
     c->id = m->id;
     c->count = m->count;
     c->head = m->head;
-    c->tail = m->tail;
     c->levels = m->levels;
+    c->zb = m->zb;
 }
 
 static coll_meta meta_of(const db_coll *c)
 {
-    return (coll_meta){c->id, c->count, c->head, c->tail, c->levels};
+    return (coll_meta){c->id, c->count, c->head, c->levels, c->zb};
 }
 
 int db_coll_get(cmd_ctx *x, const resp_arg *key, int type, db_coll *c)
@@ -286,8 +286,9 @@ int db_coll_fresh(cmd_ctx *x, db_coll *c)
 {
     c->exists = 0;
     c->count = 0;
-    c->head = c->tail = 0;
+    c->head = 0;
     c->levels = 0;
+    c->zb = (coll_bounds){.tight = 0};
     c->expire_at = 0;
     int rc = coll_new_id(x->txn, map_t, &c->id);
     if (rc == OX_OK && x->bulk) {

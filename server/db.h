@@ -86,9 +86,9 @@ typedef struct db_coll {
     int exists;        /* 0: db_coll_get found none (id 0, count 0) */
     uint64_t id;
     uint64_t count;    /* members: HLEN, SCARD... in O(1) */
-    int64_t head;      /* a list's first position; a sorted set's lower score bound */
-    int64_t tail;      /* a sorted set's upper score bound (coll_fmt.h); 0: none */
+    int64_t head;      /* a list's first position */
     unsigned levels;   /* a sorted set's rank index levels (zset_fmt.h) */
+    coll_bounds zb;    /* a sorted set's bounds (zset_fmt.h) */
     uint64_t expire_at; /* the key's expiry time when db_coll_get read it (ms), 0: none */
     ox_table *members; /* the member table it lives in */
 } db_coll;

@@ -103,7 +103,8 @@ static int build_step(ox_txn *txn, const struct want *w, int *done)
         m.id == w->id && !zfmt_indexed(m.levels)) {
         /* (a request made on an older snapshot of a set built since: nothing to do, and
            no build to count) */
-        zfmt_set z = {members, m.id, m.count, m.levels, (unsigned)srv.cfg.zset_rank_fanout};
+        zfmt_set z = {members, m.id, m.count, m.levels, (unsigned)srv.cfg.zset_rank_fanout,
+                      &m.zb};
         rc = zfmt_build_step(txn, &z, ZINDEX_SLICE(z.fanout), done);
         m.levels = z.levels;
         if (rc == OX_OK) /* the levels in its record, its expiry time kept */

@@ -173,11 +173,11 @@ static int do_coll_add(rs *r, int argc, const resp_arg *argv, int type)
         rc = coll_meta_decode(v.data, v.len, &cm);
     else if (rc == OX_NOTFOUND && (fresh = 1))
         rc = coll_new_id(r->txn, r->dbs.map, &cm.id);
-    if (type == DB_ZSET) /* its score bounds are hints: none is always right */
-        cm.head = cm.tail = 0;
+    if (type == DB_ZSET) /* its bounds are hints: none is always right */
+        cm.zb = (coll_bounds){.tight = 0};
     uint64_t id = cm.id, count = cm.count;
     int64_t head = cm.head;
-    zfmt_set z = {r->members, id, count, cm.levels, ZFMT_FANOUT};
+    zfmt_set z = {r->members, id, count, cm.levels, ZFMT_FANOUT, NULL};
     for (int i = 2; rc == OX_OK && i < argc; i += step) {
         if (type == DB_ZSET) {
             rc = zadd_one(r, &z, &argv[i], &argv[i + 1]);

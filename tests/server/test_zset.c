@@ -419,6 +419,133 @@ static void ranks_follow_random_changes_as_redis(void)
     T_EQ_INT(sp_stop(&ox), 0);
 }
 
+/* Both servers answer argv the same way (else the test fails, naming step and command):
+ * 1, with *xo oxistore's reply kept if xo is not NULL (the caller frees it), or 0. */
+static int same_reply(redisContext *a, redisContext *b, int step, int argc, const char **argv,
+                      const size_t *len, redisReply **xo)
+{
+    redisReply *x = redisCommandArgv(a, argc, argv, len);
+    redisReply *y = redisCommandArgv(b, argc, argv, len);
+    int same = ref_same_reply(x, y, 0);
+    if (!same) {
+        char sx[256], sy[256];
+        fprintf(stderr, "step %d, %s %s: oxistore %s, redis %s\n", step, argv[0],
+                argc > 2 ? argv[2] : "", sp_show_deep(x, sx, sizeof sx) ? sx : "?",
+                sp_show_deep(y, sy, sizeof sy) ? sy : "?");
+    }
+    if (xo && same)
+        *xo = x;
+    else
+        freeReplyObject(x);
+    freeReplyObject(y);
+    return same;
+}
+
+/* A sorted set used as a queue, taken from both ends (zset_fmt.h's bounds): ZPOPMIN and
+ * ZPOPMAX with counts, ZRANGEBYSCORE ... LIMIT 0 1 then ZREM of what it named, the first
+ * member rescheduled later, removals of a window from the low end, new members past
+ * either end; half the members share one score and a 70-byte prefix (bounds keep 64
+ * bytes of a member), and ranks are asked so that the set gets its rank index. Every
+ * reply as Redis's, with a kill -9 halfway. */
+static void queues_taken_from_both_ends_as_redis(void)
+{
+    srvp ref = {0};
+    T_ASSERT(sp_start_redis(&ref, "zqueue-ref") == 0);
+    redisContext *a = sp_connect(&g_srv), *b = sp_connect(&ref);
+    T_ASSERT(a && b);
+    T_CMD(a, "+OK", "FLUSHALL");
+    char cmd[8][200], prefix[71];
+    memset(prefix, 'q', 70);
+    prefix[70] = 0;
+    const char *argv[8];
+    size_t len[8];
+    unsigned long long seed = 1206;
+    int next = 0, bad = 0, argc = 0;
+#define ARG(...) (snprintf(cmd[argc], sizeof cmd[argc], __VA_ARGS__), argv[argc] = cmd[argc], \
+                  len[argc] = strlen(cmd[argc]), argc++)
+    for (int step = 0; step < 8000 && bad < 5; step++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        unsigned r = (unsigned)(seed >> 33), op = r % 100;
+        redisReply *x = NULL;
+        argc = 0;
+        if (step % 2000 == 0) { /* refill: 600 members, half of score 0 with the prefix */
+            for (int i = 0; i < 600 && !bad; i++, next++) {
+                argc = 0;
+                ARG("ZADD"), ARG("q");
+                if (i % 2)
+                    ARG("0"), ARG("%s%d", prefix, next);
+                else
+                    ARG("%d", next % 97), ARG("m%d", next);
+                bad += !same_reply(a, b, step, argc, argv, len, NULL);
+            }
+            continue;
+        }
+        if (step == 4001) { /* kill -9: the bounds are stored with the set */
+            redisFree(a);
+            sp_kill(&g_srv);
+            T_ASSERT(sp_start(&g_srv, "zset") == 0);
+            T_ASSERT((a = sp_connect(&g_srv)) != NULL);
+        }
+        if (op < 20) {
+            ARG(op & 1 ? "ZPOPMIN" : "ZPOPMAX"), ARG("q");
+            if (op & 2)
+                ARG("%u", 1 + (r >> 8) % 6);
+        } else if (op < 45) { /* take the first (or last) one, then remove it */
+            if (op & 1)
+                ARG("ZRANGEBYSCORE"), ARG("q"), ARG("-inf"), ARG("+inf");
+            else
+                ARG("ZREVRANGEBYSCORE"), ARG("q"), ARG("+inf"), ARG("-inf");
+            ARG("LIMIT"), ARG("0"), ARG("1");
+            if (!same_reply(a, b, step, argc, argv, len, &x)) {
+                bad++;
+                continue;
+            }
+            argc = 0;
+            ARG("ZREM"), ARG("q");
+            if (x->elements == 1)
+                ARG("%s", x->element[0]->str);
+            else
+                ARG("none");
+            freeReplyObject(x);
+        } else if (op < 55) { /* the first member rescheduled: moved up */
+            ARG("ZRANGE"), ARG("q"), ARG("0"), ARG("0");
+            if (!same_reply(a, b, step, argc, argv, len, &x)) {
+                bad++;
+                continue;
+            }
+            argc = 0;
+            ARG("ZADD"), ARG("q"), ARG("%u", (r >> 8) % 120);
+            ARG("%s", x->elements == 1 ? x->element[0]->str : "none");
+            freeReplyObject(x);
+        } else if (op < 60) {
+            ARG("ZREMRANGEBYSCORE"), ARG("q"), ARG("-inf"), ARG("(%u", (r >> 8) % 4);
+        } else if (op < 70) { /* a new member past either end, or among the equal ones */
+            ARG("ZADD"), ARG("q");
+            if (op & 1)
+                ARG("%d", op & 2 ? -1 - step : 1000 + step), ARG("n%d", step);
+            else
+                ARG("0"), ARG("%s%c%d", prefix, op & 2 ? '0' : 'z', step);
+        } else if (op < 80) {
+            ARG(op & 1 ? "ZRANGE" : "ZREVRANGE"), ARG("q"), ARG("0"), ARG("3"),
+                ARG("WITHSCORES");
+        } else if (op < 90) {
+            ARG(op & 1 ? "ZRANK" : "ZREVRANK"), ARG("q");
+            int m = next - 1 - (int)((r >> 9) % 300); /* odd: the prefixed ones */
+            ARG("%s%d", m % 2 ? prefix : "m", m);
+        } else if (op < 95) {
+            ARG("ZRANGE"), ARG("q"), ARG("%u", (r >> 8) % 200), ARG("%u", (r >> 8) % 200 + 2);
+        } else {
+            ARG("ZCARD"), ARG("q");
+        }
+        bad += !same_reply(a, b, step, argc, argv, len, NULL);
+    }
+#undef ARG
+    T_EQ_INT(bad, 0);
+    redisFree(a);
+    redisFree(b);
+    ref_stop(&ref);
+}
+
 int main(void)
 {
     T_RUN(server_starts);
@@ -432,6 +559,7 @@ int main(void)
     T_RUN(resp3_scores_are_doubles);
     T_RUN(order_and_scores_survive_kill_9);
     T_RUN(ranks_follow_random_changes_as_redis);
+    T_RUN(queues_taken_from_both_ends_as_redis);
     t_failed += sp_stop_or_dump(&g_srv);
     return T_MAIN_END();
 }

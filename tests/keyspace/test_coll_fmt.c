@@ -1,0 +1,144 @@
+/* test_coll_fmt.c — a collection's record in each of its layouts (keyspace/coll_fmt.h), and
+ * a sorted set's bounds as the index sorts them (keyspace/zset_fmt.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coll_fmt.h"
+#include "test.h"
+#include "zset_fmt.h"
+
+T_MAIN_BEGIN;
+
+static coll_bound bound(const void *p, size_t n)
+{
+    coll_bound b = {.len = (unsigned char)n};
+    memcpy(b.b, p, n);
+    return b;
+}
+
+/* Records written before bounds were tight (24, 32, 33 bytes) read as loose bounds and are
+ * written back as they were; tight ones keep both bounds whole. */
+static void each_layout_reads_back_as_written(void)
+{
+    unsigned char rec[COLL_META_MAX], again[COLL_META_MAX];
+    coll_meta m = {.id = 7, .count = 3, .head = -5};
+    T_EQ_INT(coll_meta_encode(rec, DB_LIST, &m), COLL_LIST_META_LEN);
+    coll_meta d;
+    T_EQ_INT(coll_meta_decode(rec, COLL_LIST_META_LEN, &d), OX_OK);
+    T_EQ_INT(d.head, -5);
+    T_EQ_U64(d.id, 7);
+    T_EQ_U64(d.count, 3);
+
+    m = (coll_meta){.id = 7, .count = 3};
+    T_EQ_INT(coll_meta_encode(rec, DB_ZSET, &m), COLL_META_LEN);
+    m.levels = 2;
+    T_EQ_INT(coll_meta_encode(rec, DB_ZSET, &m), COLL_ZSET_RANK_META_LEN);
+
+    /* the old layouts: score bounds, loose */
+    static const unsigned char lo[8] = {0x80, 0, 0, 0, 0, 0, 0, 1}, hi[8] = {0xc0, 1};
+    size_t lens[] = {COLL_LIST_META_LEN, COLL_ZSET_META_LEN, COLL_ZSET_RANK_META_LEN};
+    for (int i = 0; i < 3; i++) {
+        memset(rec, 0, sizeof rec);
+        coll_be64_put(rec, 9);
+        coll_be64_put(rec + 8, 4);
+        memcpy(rec + 16, lo, 8);
+        memcpy(rec + 24, hi, 8);
+        rec[32] = 3;
+        T_EQ_INT(coll_meta_decode(rec, lens[i], &d), OX_OK);
+        T_EQ_INT(d.zb.tight, 0);
+        T_EQ_MEM(d.zb.lo.b, d.zb.lo.len, lo, 8);
+        T_EQ_INT(d.zb.hi.len, i ? 8 : 0);
+        T_EQ_INT(d.levels, i == 2 ? 3 : 0);
+        T_EQ_INT(coll_meta_encode(again, DB_ZSET, &d), lens[i]);
+        T_EQ_MEM(again, lens[i], rec, lens[i]);
+    }
+
+    /* tight: [levels][lo len][lo][hi len][hi], the longest bound COLL_BOUND_MAX bytes */
+    unsigned char big[COLL_BOUND_MAX];
+    memset(big, 'h', sizeof big);
+    m = (coll_meta){.id = 9, .count = 4, .levels = 1};
+    m.zb = (coll_bounds){bound("\x80\0\0\0\0\0\0\0abc", 11), bound(big, sizeof big), 1, 0};
+    size_t n = coll_meta_encode(rec, DB_ZSET, &m);
+    T_EQ_INT(n, COLL_META_LEN + 3 + 11 + COLL_BOUND_MAX);
+    T_EQ_INT(coll_meta_decode(rec, n, &d), OX_OK);
+    T_EQ_INT(d.zb.tight, 1);
+    T_EQ_INT(d.levels, 1);
+    T_EQ_MEM(d.zb.lo.b, d.zb.lo.len, "\x80\0\0\0\0\0\0\0abc", 11);
+    T_EQ_MEM(d.zb.hi.b, d.zb.hi.len, big, sizeof big);
+    T_EQ_INT(coll_meta_encode(again, DB_ZSET, &d), n);
+    T_EQ_MEM(again, n, rec, n);
+
+    /* a tight record with one bound missing is not written tight */
+    m.zb.hi.len = 0;
+    T_EQ_INT(coll_meta_encode(rec, DB_ZSET, &m), COLL_ZSET_RANK_META_LEN);
+
+    /* damaged records */
+    m.zb.hi = bound(big, 8);
+    n = coll_meta_encode(rec, DB_ZSET, &m);
+    T_EQ_INT(n, COLL_TIGHT_META_MIN + 3);
+    T_EQ_INT(coll_meta_decode(rec, n - 1, &d), OX_ECORRUPT);
+    T_EQ_INT(coll_meta_decode(rec, 17, &d), OX_ECORRUPT);
+    rec[COLL_META_LEN + 1] = 7; /* a bound shorter than a score */
+    T_EQ_INT(coll_meta_decode(rec, n, &d), OX_ECORRUPT);
+    rec[COLL_META_LEN + 1] = COLL_BOUND_MAX + 1;
+    T_EQ_INT(coll_meta_decode(rec, n, &d), OX_ECORRUPT);
+}
+
+/* Below lo: before it in the index's order. Past hi: after every tail that starts with
+ * hi. The end key is hi's successor, carried out of trailing 0xff bytes. */
+static void bounds_compare_as_the_index_sorts(void)
+{
+    coll_bounds zb = {bound("ab", 2), bound("ab", 2), 1, 0};
+    T_EQ_INT(zfmt_below(&zb, "aa", 2), 1);
+    T_EQ_INT(zfmt_below(&zb, "a", 1), 1);
+    T_EQ_INT(zfmt_below(&zb, "ab", 2), 0);
+    T_EQ_INT(zfmt_below(&zb, "abc", 3), 0);
+    T_EQ_INT(zfmt_below(&zb, "b", 1), 0);
+    T_EQ_INT(zfmt_past(&zb, "ab", 2), 0);
+    T_EQ_INT(zfmt_past(&zb, "abzzz", 5), 0);
+    T_EQ_INT(zfmt_past(&zb, "a", 1), 0);
+    T_EQ_INT(zfmt_past(&zb, "ac", 2), 1);
+    T_EQ_INT(zfmt_past(&zb, "b", 1), 1);
+    coll_bounds none = {{0}, {0}, 0, 0};
+    T_EQ_INT(zfmt_below(&none, "", 0), 0);
+    T_EQ_INT(zfmt_past(&none, "\xff\xff", 2), 0);
+
+    unsigned char k[ZFMT_BOUND_KEY], want[ZFMT_BOUND_KEY];
+    size_t n = zfmt_bound_from(k, 5, COLL_SUB_SCORE, &zb);
+    T_EQ_INT(n, coll_member_key(want, 5, COLL_SUB_SCORE, "ab", 2));
+    T_EQ_MEM(k, n, want, n);
+    zb.hi = bound("\x01\xff\xff", 3);
+    n = zfmt_bound_end(k, 5, COLL_SUB_SCORE, &zb);
+    T_EQ_INT(n, coll_member_key(want, 5, COLL_SUB_SCORE, "\x02", 1));
+    T_EQ_MEM(k, n, want, n);
+    zb.hi = bound("\xff\xff", 2);
+    n = zfmt_bound_end(k, 5, COLL_SUB_SCORE, &zb);
+    T_EQ_INT(n, coll_member_key(want, 5, COLL_SUB_SCORE + 1, NULL, 0));
+    T_EQ_MEM(k, n, want, n);
+    n = zfmt_bound_end(k, 5, COLL_SUB_SCORE, &none);
+    T_EQ_MEM(k, n, want, n);
+    n = zfmt_bound_from(k, 5, COLL_SUB_SCORE, &none);
+    T_EQ_INT(n, COLL_KEY_PREFIX);
+
+    /* a pop's bound keeps COLL_BOUND_MEMBER bytes of a long member, and marks its end */
+    char member[100];
+    memset(member, 'q', sizeof member);
+    zfmt_popping(&none, 2.5, member, sizeof member, 0);
+    unsigned char cut[COLL_BOUND_MAX];
+    coll_score_put(cut, 2.5);
+    memcpy(cut + 8, member, COLL_BOUND_MEMBER);
+    T_EQ_MEM(none.lo.b, none.lo.len, cut, sizeof cut);
+    T_EQ_INT(none.dirty, 1);
+    T_EQ_INT(none.hi.len, 0);
+    zfmt_popping(&none, 1, "m", 1, 1);
+    T_EQ_INT(none.hi.len, 9);
+    T_EQ_INT(none.dirty, 3);
+}
+
+int main(void)
+{
+    T_RUN(each_layout_reads_back_as_written);
+    T_RUN(bounds_compare_as_the_index_sorts);
+    return T_MAIN_END();
+}
