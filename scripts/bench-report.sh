@@ -29,6 +29,11 @@
 #   zset    a sorted set of BENCH_ZSET members loaded into each server (ZADD, 1000 members per
 #           command, redis-cli --pipe): load rate, ZRANGEBYSCORE of 100 and ZRANK at random
 #           places, RSS against Redis's used_memory.
+#   queue   a sorted set of BENCH_N members of one score, taken from its low end one member
+#           at a time (ZPOPMIN, ZREMRANGEBYRANK q 0 0; ZPOPMIN again once a rank was asked,
+#           with the rank index), c=50, until it is empty: each removal leaves a deletion in
+#           the write buffer, which a walk from the end would step over (zset_fmt.h's
+#           bounds).
 #   repl    replication, oxistore against Redis, both durable (always / appendonly yes +
 #           always, replicas alike): SET c=50 on a master alone and with 2 replicas attached
 #           (goal: >= 0.9x of itself alone), on every core, and pinned (master and benchmark
@@ -57,7 +62,7 @@
 #   BENCH_CLIENTS  client counts of the plot (default "1 2 5 10 20 50 100 200")
 #   BENCH_IO_THREADS  oxistore's io-threads (default: the server's, cores minus one, at least 1)
 #   BENCH_SECTIONS which sections to run (default "matrix types pubsub scripts repl plot disk
-#                  zset large")
+#                  zset queue large")
 #   BENCH_OUT      the report (default BENCHMARKS.md at the repository root)
 #   BENCH_PNG      the plot (default bench/throughput.png)
 # Usage: scripts/bench-report.sh [oxistore-server binary]
@@ -79,7 +84,7 @@ RW_N=${BENCH_REWRITE_N:-300000}
 RW_KEYS=${BENCH_REWRITE_KEYS:-100000}
 CLIENTS=${BENCH_CLIENTS:-1 2 5 10 20 50 100 200}
 IOT=${BENCH_IO_THREADS:-$(( $(nproc) > 2 ? $(nproc) - 1 : 1 ))}
-SECTIONS=${BENCH_SECTIONS:-matrix types pubsub scripts repl plot disk zset large}
+SECTIONS=${BENCH_SECTIONS:-matrix types pubsub scripts repl plot disk zset queue large}
 REPL_KEYS=${BENCH_REPL_KEYS:-10000000}
 PIN= RB_PIN= # CPUs a server, or redis-benchmark, is pinned to (taskset -c); empty: none
 OUT=${BENCH_OUT:-$top/BENCHMARKS.md}
@@ -341,6 +346,53 @@ scripts() {
   done
   rm -f "$resp"
   emit ""
+}
+
+# ---- section: queue -------------------------------------------------------------------------
+queue() {
+  local s t port pid dir res ranked
+  "$util" genz q 0 "$N" 1000 0 > "$work/queue.resp"
+  emit "## A sorted set taken from its low end" "" \
+    "One key \`q\` of $N members of score 0 (\`m:000000000000\` …, ZADD of 1000 members by" \
+    "\`redis-cli --pipe\`), then redis-benchmark c=50 sends the command below $N times: the set" \
+    "empties one member at a time. Each removal leaves a deletion in oxistore's write buffer" \
+    "until a checkpoint; a sorted set's bounds (keyspace/zset_fmt.h) let each walk from the end" \
+    "seek past them. \"ranked\": a ZRANK first, which gives the set its rank index (oxistore:" \
+    "once the index is whole). Both servers \`appendfsync $LOAD_FSYNC\` (Redis \`appendonly" \
+    "yes\`)." "" \
+    "| test | oxistore req/s | Redis req/s | ratio | p99 ms ox \\| Redis |" \
+    "| --- | ---: | ---: | ---: | ---: |"
+  for t in "ZPOPMIN q" "ZREMRANGEBYRANK q 0 0" "ranked ZPOPMIN q"; do
+    declare -A res=()
+    for s in ox redis; do
+      port=$(free_port); dir=$work/q-$s
+      log "queue: $s $t"
+      srv_start $s "$port" "$dir" "$LOAD_FSYNC"; pid=$PID
+      load "$port" "$work/queue.resp"
+      ranked=${t%% *}
+      if [ "$ranked" = ranked ]; then
+        local before=$(info_field "$port" stats zset_rank_indexes_built)
+        redis-cli -p "$port" zrank q m:000000000000 > /dev/null
+        if [ $s = ox ]; then
+          for _ in $(seq 6000); do
+            [ "$(info_field "$port" stats zset_rank_indexes_built)" != "$before" ] && break
+            sleep 0.05
+          done
+        fi
+      fi
+      res[$s]=$(bench_cmd "$port" 50 "$N" ${t#ranked })
+      res[$s.card]=$(redis-cli -p "$port" zcard q)
+      stop "$port" "$pid"
+      rm -rf "$dir"
+    done
+    set -- ${res[ox]}; local o=$1 o99=$3
+    set -- ${res[redis]}; local r=$1 r99=$3
+    emit "| $t | $(fmt_rps "$o") | $(fmt_rps "$r") | **$(ratio "$o" "$r")x** | $o99 \\| $r99 |"
+    [ "${res[ox.card]}" = 0 ] && [ "${res[redis.card]}" = 0 ] ||
+      log "queue: $t left ZCARD ${res[ox.card]} / ${res[redis.card]}"
+  done
+  emit ""
+  rm -f "$work/queue.resp"
 }
 
 # ---- section: repl -------------------------------------------------------------------------
@@ -786,7 +838,7 @@ large() {
 # ---- run -------------------------------------------------------------------------------------
 : > "$md"
 for sec in $SECTIONS; do
-  case $sec in matrix|types|pubsub|scripts|repl|plot|disk|zset|large) $sec ;; *) echo "unknown section $sec" >&2; exit 2 ;; esac
+  case $sec in matrix|types|pubsub|scripts|repl|plot|disk|zset|queue|large) $sec ;; *) echo "unknown section $sec" >&2; exit 2 ;; esac
 done
 elapsed=$(( $(date +%s) - started ))
 

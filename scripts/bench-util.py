@@ -6,10 +6,10 @@
       SET key:%012d <SIZE bytes> for key numbers FIRST .. FIRST+COUNT-1: exactly COUNT
       distinct keys, named as redis-benchmark's key:__rand_int__ names them, so that a
       benchmark run with -r FIRST+COUNT (FIRST = 0) finds every key it asks for.
-  bench-util.py genz KEY FIRST COUNT PER
+  bench-util.py genz KEY FIRST COUNT PER [SCORE]
       writes ZADD KEY i m:%012d ... for member numbers FIRST .. FIRST+COUNT-1, PER members
       per command: score i for member i, so that ZRANK KEY m:__rand_int__ and
-      ZRANGEBYSCORE KEY __rand_int__ ... find what they ask for.
+      ZRANGEBYSCORE KEY __rand_int__ ... find what they ask for; or score SCORE for all.
   bench-util.py waitget PORT KEY SIZE T0 [TIMEOUT]
       polls GET KEY on 127.0.0.1:PORT (new connection when refused or closed, every 2 ms)
       until the reply is a value of SIZE bytes; prints the seconds since T0 (a Unix time,
@@ -46,7 +46,7 @@ def gen(first, count, size):
     out.flush()
 
 
-def genz(key, first, count, per):
+def genz(key, first, count, per, same=None):
     out = sys.stdout.buffer
     bkey = key.encode()
     i, end = first, first + count
@@ -54,7 +54,7 @@ def genz(key, first, count, per):
         n = min(per, end - i)
         parts = [b"*%d\r\n$4\r\nZADD\r\n$%d\r\n%s\r\n" % (2 + 2 * n, len(bkey), bkey)]
         for j in range(i, i + n):
-            score = b"%d" % j
+            score = b"%d" % (j if same is None else same)
             parts.append(b"$%d\r\n%s\r\n$14\r\nm:%012d\r\n" % (len(score), score, j))
         out.write(b"".join(parts))
         i += n
@@ -164,7 +164,8 @@ def main(argv):
         gen(int(argv[2]), int(argv[3]), int(argv[4]))
         return 0
     if len(argv) >= 6 and argv[1] == "genz":
-        genz(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
+        genz(argv[2], int(argv[3]), int(argv[4]), int(argv[5]),
+             int(argv[6]) if len(argv) > 6 else None)
         return 0
     if len(argv) >= 6 and argv[1] == "waitget":
         return waitget(int(argv[2]), argv[3], int(argv[4]), float(argv[5]),
