@@ -131,13 +131,23 @@ static unsigned bound_removed(coll_bounds *zb, const void *t, size_t tlen)
     return hit & ~zb->dirty;
 }
 
-/* A change put tail t in: the bounds move out to it (a tight bound stays tight). */
+/* A change put tail t in: the bounds move out to it. A tight hi moves to any t whose cut
+ * sorts after it (t is the last entry now: t extending the last one's whole tail is not
+ * past hi's successor, but is past the last entry); a loose hi only to a t past its
+ * successor (entries starting with it may be anywhere up to there). */
 static void bound_added(coll_bounds *zb, const void *t, size_t tlen)
 {
-    if (zb && zfmt_below(zb, t, tlen))
+    if (!zb)
+        return;
+    if (zfmt_below(zb, t, tlen))
         bound_cut(&zb->lo, t, tlen);
-    if (zb && zfmt_past(zb, t, tlen))
-        bound_cut(&zb->hi, t, tlen);
+    coll_bound cut;
+    bound_cut(&cut, t, tlen);
+    const coll_bound *hi = &zb->hi;
+    int d = memcmp(cut.b, hi->b, cut.len < hi->len ? cut.len : hi->len);
+    if (zb->tight ? hi->len && (d > 0 || (d == 0 && cut.len > hi->len))
+                  : zfmt_past(zb, t, tlen))
+        zb->hi = cut;
 }
 
 /* ---- reading --------------------------------------------------------------------------- */

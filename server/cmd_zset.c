@@ -489,15 +489,13 @@ static long long zwalk(cmd_ctx *x, db_coll *c, const zrange *r, zvisit *visit, v
             ;
         *(r->rev ? &hiv.len : &lov.len) = IDX_PREFIX;
     }
-    /* nothing lives past a bound (zset_fmt.h): seek there if it is nearer, past what
-     * removals deleted */
-    unsigned char *b = r->rev ? hi : lo;
-    size_t *blen = r->rev ? &hiv.len : &lov.len, tlen = *blen - COLL_KEY_PREFIX;
-    int nearer = r->rev ? c->zb.hi.len && (!tlen || zfmt_past(&c->zb, b + COLL_KEY_PREFIX, tlen))
-                        : zfmt_below(&c->zb, b + COLL_KEY_PREFIX, tlen);
-    if (!at && nearer)
-        *blen = r->rev ? zfmt_bound_end(b, c->id, COLL_SUB_SCORE, &c->zb)
-                       : zfmt_bound_from(b, c->id, COLL_SUB_SCORE, &c->zb);
+    /* nothing lives past the bounds (zset_fmt.h): neither end of the walk goes further
+     * than they, where they are nearer (it would step over what removals deleted there) */
+    size_t ltl = lov.len - COLL_KEY_PREFIX, htl = hiv.len - COLL_KEY_PREFIX;
+    if (lov.data == lo && zfmt_below(&c->zb, lo + COLL_KEY_PREFIX, ltl))
+        lov.len = zfmt_bound_from(lo, c->id, COLL_SUB_SCORE, &c->zb);
+    if (hiv.data == hi && c->zb.hi.len && (!htl || zfmt_past(&c->zb, hi + COLL_KEY_PREFIX, htl)))
+        hiv.len = zfmt_bound_end(hi, c->id, COLL_SUB_SCORE, &c->zb);
     db_walk *w = NULL;
     int rc = bulk_walk_open(x, c->members, &lov, &hiv, r->rev ? OX_ITER_DESC : 0, &w);
     ox_val k, v;

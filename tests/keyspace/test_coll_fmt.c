@@ -1,10 +1,12 @@
 /* test_coll_fmt.c — a collection's record in each of its layouts (keyspace/coll_fmt.h), and
- * a sorted set's bounds as the index sorts them (keyspace/zset_fmt.h). */
+ * a sorted set's bounds as the index sorts them and as its writes keep them
+ * (keyspace/zset_fmt.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "coll_fmt.h"
+#include "lib/lib_util.h"
 #include "test.h"
 #include "zset_fmt.h"
 
@@ -136,9 +138,68 @@ static void bounds_compare_as_the_index_sorts(void)
     T_EQ_INT(none.dirty, 3);
 }
 
+/* bound b is [score][member]. */
+static int bound_is(const coll_bound *b, double score, const char *member, size_t len)
+{
+    unsigned char want[COLL_BOUND_MAX];
+    coll_score_put(want, score);
+    memcpy(want + 8, member, len);
+    return b->len == 8 + len && !memcmp(b->b, want, b->len);
+}
+
+/* zfmt_put and zfmt_del keep tight bounds on the first and last entries: a new last entry
+ * that extends the old last one's whole name moves hi too (it is not past hi's successor),
+ * and a removal of an end seeks the next. */
+static void writes_keep_bounds_tight(void)
+{
+    ox_store *s;
+    ox_table *t;
+    ox_txn *x;
+    T_EQ_INT(u_open("zb.mdb", NULL, &s), OX_OK);
+    T_EQ_INT(ox_table_open(s, "m", &t), OX_OK);
+    T_EQ_INT(ox_txn_begin(s, &x), OX_OK);
+    coll_bounds zb = {{0}, {0}, 0, 0};
+    zfmt_set z = {t, 1, 0, 0, ZFMT_FANOUT, &zb};
+#define PUT(sc, m) (zfmt_put(x, &z, m, strlen(m), 0, 0, 0, sc) == OX_OK ? (z.count++, 1) : 0)
+#define DEL(sc, m) (zfmt_del(x, &z, m, strlen(m), sc, 0) == OX_OK ? (z.count--, 1) : 0)
+    T_ASSERT(PUT(0, "a") && PUT(0, "m"));
+    T_EQ_INT(zb.lo.len + zb.hi.len, 0); /* adds alone keep none */
+    T_ASSERT(DEL(0, "a"));
+    T_EQ_INT(zb.dirty, 3); /* none yet: made at the settle */
+    T_EQ_INT(zfmt_settle(x, &z), OX_OK);
+    T_ASSERT(zb.tight && bound_is(&zb.lo, 0, "m", 1) && bound_is(&zb.hi, 0, "m", 1));
+    T_ASSERT(PUT(0, "m00000"));
+    T_ASSERT(bound_is(&zb.hi, 0, "m00000", 6));
+    T_ASSERT(PUT(0, "l"));
+    T_ASSERT(bound_is(&zb.lo, 0, "l", 1));
+    T_ASSERT(DEL(0, "m00000")); /* an end: the next one at once */
+    T_ASSERT(bound_is(&zb.hi, 0, "m", 1) && zb.dirty == 0);
+    zfmt_popping(&zb, 0, "l", 1, 0);
+    T_ASSERT(DEL(0, "l"));
+    T_EQ_INT(zb.dirty, 1);
+    T_EQ_INT(zfmt_settle(x, &z), OX_OK);
+    T_ASSERT(bound_is(&zb.lo, 0, "m", 1) && zb.dirty == 0);
+    char q1[72], q2[72];
+    memset(q1, 'q', 70);
+    memcpy(q1 + 70, "1", 2);
+    memcpy(q2, q1, 70);
+    memcpy(q2 + 70, "2", 2);
+    T_ASSERT(PUT(1, q2) && PUT(1, q1));
+    T_ASSERT(bound_is(&zb.hi, 1, q1, COLL_BOUND_MEMBER)); /* cut: both are below it */
+    T_ASSERT(DEL(1, q2));
+    T_ASSERT(bound_is(&zb.hi, 1, q1, COLL_BOUND_MEMBER));
+    T_ASSERT(DEL(1, q1));
+    T_ASSERT(bound_is(&zb.hi, 0, "m", 1));
+#undef PUT
+#undef DEL
+    T_EQ_INT(ox_txn_commit(x), OX_OK);
+    ox_store_close(s);
+}
+
 int main(void)
 {
     T_RUN(each_layout_reads_back_as_written);
     T_RUN(bounds_compare_as_the_index_sorts);
+    T_RUN(writes_keep_bounds_tight);
     return T_MAIN_END();
 }
