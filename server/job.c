@@ -13,8 +13,11 @@
 #define JOB_ROOM 512            /* bytes of argv and arguments a cached job holds */
 #define JOB_CACHE_MAX 1024      /* jobs an I/O thread keeps (50 clients pipelining 16 have 800 out) */
 #define JOB_OUT_KEEP (16 << 10) /* a reply buffer grown past this is not kept */
-#define JOB_OUT_KEEP_MANY 1024  /* ... past this, once 256 jobs are cached: a thread's cache
-                                   holds at most 256 x 16 KiB + 768 x 1 KiB of them */
+#define JOB_OUT_KEEP_MANY 2048  /* ... past this, once 256 jobs are cached: a thread's cache
+                                   holds at most 256 x 16 KiB + 768 x 2 KiB of them (a
+                                   buffer's first 1 KiB of data is more with its header:
+                                   at 1024, every buffer went, and the writer allocated
+                                   each reply's anew for the I/O thread to free) */
 
 /* The I/O thread running here, NULL on the writer and the main thread. */
 static _Thread_local srv_io *job_io;
