@@ -718,9 +718,9 @@ int zfmt_put(ox_txn *txn, zfmt_set *z, const void *m, size_t len, int had, doubl
     if (rc == OX_OK)
         rc = rank_insert(txn, &r, at_new, ik.p + COLL_KEY_PREFIX, ik.len - COLL_KEY_PREFIX,
                          level);
-    if (rc == OX_OK) /* a new member's index entry is not there: not looked up */
-        rc = ox_txn_put(txn, z->members, ik.p, ik.len, &lvb, level ? 1 : 0, 0,
-                        had ? 0 : OX_PUT_ABSENT);
+    if (rc == OX_OK) /* its index entry is not there (a member has one, and a member that
+                        had one had it deleted above, even at this key): not looked up */
+        rc = ox_txn_put(txn, z->members, ik.p, ik.len, &lvb, level ? 1 : 0, 0, OX_PUT_ABSENT);
     if (rc == OX_OK && !had)
         rc = grow(txn, z, &r);
     if (rc == OX_OK && ends) /* (never empty: it holds m) */
