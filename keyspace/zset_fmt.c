@@ -384,19 +384,66 @@ static int rank_insert(ox_txn *txn, const rd *r, unsigned levels, const unsigned
     return rc;
 }
 
-/* The index entry of tail t (level lv) goes: each level's record before it counts one
- * less, or, where t is a fence, takes over its count. */
-static int rank_remove(ox_txn *txn, const rd *r, unsigned levels, const unsigned char *t,
-                       size_t tlen, unsigned lv)
+/* Writer: a member that has level f->level now (drawn, or a fence's that slid to it): its
+ * field value and index entry carry it. */
+static int level_mark(ox_txn *txn, const rd *r, const zrec *f)
 {
-    int rc = OX_OK;
+    unsigned char fv[SCORE_LEN + 1], lvb = (unsigned char)f->level;
+    zkey fk, ik;
+    memcpy(fv, f->tail, SCORE_LEN);
+    fv[SCORE_LEN] = lvb;
+    int rc = zkey_make(&fk, r->id, COLL_SUB_FIELD, NULL, f->tail + SCORE_LEN,
+                       f->tlen - SCORE_LEN);
+    if (rc != OX_OK)
+        return rc;
+    rc = ox_txn_put(txn, r->t, fk.p, fk.len, fv, sizeof fv, 0, 0);
+    zkey_done(&fk);
+    if (rc == OX_OK && (rc = zkey_make(&ik, r->id, COLL_SUB_SCORE, NULL, f->tail,
+                                       f->tlen)) == OX_OK) {
+        rc = ox_txn_put(txn, r->t, ik.p, ik.len, &lvb, 1, 0, 0);
+        zkey_done(&ik);
+    }
+    return rc;
+}
+
+/* The index entry after tail t (which is there) into *s, with its level: 1, 0 if t is the
+ * last, or an error. */
+static int successor(const rd *r, const unsigned char *t, size_t tlen, zrec *s)
+{
+    zwalk w;
+    ox_val k, v;
+    int rc = walk_open(r, COLL_SUB_SCORE, t, tlen, NULL, OX_ITER_AFTER, &w);
+    if (rc == OX_OK && (rc = walk_next(&w, &k, &v)) == OX_OK) {
+        s->tlen = k.len - COLL_KEY_PREFIX;
+        s->level = zfmt_index_level(v.data, v.len);
+        if (s->tlen <= TAIL_MAX) /* a longer one is never a fence: its tail is not kept */
+            memcpy(s->tail, (const unsigned char *)k.data + COLL_KEY_PREFIX, s->tlen);
+    }
+    walk_close(&w);
+    return rc == OX_OK ? 1 : rc == OX_NOTFOUND ? 0 : rc;
+}
+
+/* The index entry of tail t (level lv) goes: each level's record before it counts one
+ * less; where t is a fence, the fence slides to the entry s after it (slide: a removal of
+ * a set whose index is whole): at the levels where s is a fence already, or where t is the
+ * last, t's record just goes (t counted only itself); above them s keeps t's count less t;
+ * and s takes t's level if it is higher. Else (s longer than a fence may be) the record
+ * before t takes over t's count. A fence that slides leaves no deletion between the live
+ * fences and the entries after them, which a later removal's search for the record before
+ * it would step over: removals of neighbours one after another stay O(1) each. */
+static int rank_remove(ox_txn *txn, const rd *r, unsigned levels, const unsigned char *t,
+                       size_t tlen, unsigned lv, int slide)
+{
+    int rc = OX_OK, next = 0;
+    zrec s; /* the entry after t, where t is a fence and may slide */
     if (lv && tlen > TAIL_MAX)
         return OX_ECORRUPT;
+    if (lv && levels && slide && (next = successor(r, t, tlen, &s)) < 0)
+        return next;
+    int slides = next && s.tlen <= TAIL_MAX && s.level < lv; /* s's level becomes lv */
     for (unsigned L = 1; rc == OX_OK && L <= levels; L++) {
         zrec p;
         uint64_t own = 0; /* t's own count, where t is a fence */
-        if ((rc = pred(r, L, t, tlen, &p)) != OX_OK)
-            break;
         if (lv >= L) {
             zkey k;
             ox_val v;
@@ -412,11 +459,37 @@ static int rank_remove(ox_txn *txn, const rd *r, unsigned levels, const unsigned
             zkey_done(&k);
             if (rc == OX_NOTFOUND)
                 rc = OX_ECORRUPT;
+            if (rc == OX_OK && slide && (!next || s.level >= L)) { /* it counted itself */
+                rc = own == 1 ? OX_OK : OX_ECORRUPT;
+                if (rc == OX_OK && slides) { /* s's record here says its new level */
+                    zkey sk;
+                    if ((rc = zkey_make(&sk, r->id, SUB(L), NULL, s.tail, s.tlen)) != OX_OK)
+                        break;
+                    rc = ox_txn_get(txn, r->t, sk.p, sk.len, &v);
+                    if (rc == OX_OK && v.len != 9)
+                        rc = OX_ECORRUPT;
+                    if (rc == OX_OK)
+                        rc = rec_put(txn, r, L, s.tail, s.tlen, coll_be64_get(v.data), lv);
+                    zkey_done(&sk);
+                    rc = rc == OX_NOTFOUND ? OX_ECORRUPT : rc;
+                }
+                continue;
+            }
+            if (rc == OX_OK && slides) { /* s is in t's span: own > 1 */
+                rc = own > 1 ? rec_put(txn, r, L, s.tail, s.tlen, own - 1, lv) : OX_ECORRUPT;
+                continue;
+            }
         }
+        if (rc == OX_OK)
+            rc = pred(r, L, t, tlen, &p);
         if (rc == OX_OK && (lv >= L ? own : p.count) == 0)
             rc = OX_ECORRUPT; /* a fence counts itself; else p counts t */
         if (rc == OX_OK)
             rc = rec_put(txn, r, L, p.tail, p.tlen, p.count + own - 1, p.level);
+    }
+    if (rc == OX_OK && slides) {
+        s.level = lv;
+        rc = level_mark(txn, r, &s);
     }
     return rc;
 }
@@ -471,27 +544,6 @@ static int zlist_add(zlist *l, const zrec *e)
     return OX_OK;
 }
 
-/* Writer: a member that drew level f->level (a fence of level 1 now): its field value and
- * index entry carry it. */
-static int level_mark(ox_txn *txn, const zfmt_set *z, const zrec *f)
-{
-    unsigned char fv[SCORE_LEN + 1], lvb = (unsigned char)f->level;
-    zkey fk, ik;
-    memcpy(fv, f->tail, SCORE_LEN);
-    fv[SCORE_LEN] = lvb;
-    int rc = zkey_make(&fk, z->id, COLL_SUB_FIELD, NULL, f->tail + SCORE_LEN,
-                       f->tlen - SCORE_LEN);
-    if (rc != OX_OK)
-        return rc;
-    rc = ox_txn_put(txn, z->members, fk.p, fk.len, fv, sizeof fv, 0, 0);
-    zkey_done(&fk);
-    if (rc == OX_OK && (rc = zkey_make(&ik, z->id, COLL_SUB_SCORE, NULL, f->tail,
-                                       f->tlen)) == OX_OK) {
-        rc = ox_txn_put(txn, z->members, ik.p, ik.len, &lvb, 1, 0, 0);
-        zkey_done(&ik);
-    }
-    return rc;
-}
 
 /* Writer: builds level L >= 2 of z from level L - 1: its head, and the fences of level L
  * among the level's, counted. */
@@ -634,7 +686,7 @@ int zfmt_build_step(ox_txn *txn, zfmt_set *z, size_t budget, int *done)
         f->level &= 0xffu;
         rc = rec_put(txn, &r, 1, f->tail, f->tlen, f->count, f->level);
         if (rc == OX_OK && f->tlen && !keep)
-            rc = level_mark(txn, z, f);
+            rc = level_mark(txn, &r, f);
     }
     free(l.a);
     if (rc == OX_OK && more)
@@ -712,7 +764,7 @@ int zfmt_put(ox_txn *txn, zfmt_set *z, const void *m, size_t len, int had, doubl
         rc = ox_txn_put(txn, z->members, mk.p, mk.len, fv, level ? sizeof fv : SCORE_LEN, 0, 0);
     if (rc == OX_OK && had)
         rc = rank_remove(txn, &r, at_old, ok.p + COLL_KEY_PREFIX, ok.len - COLL_KEY_PREFIX,
-                         level);
+                         level, 0); /* a move: its level goes with it, none slides */
     if (rc == OX_OK && had) /* its old index entry: there, the caller read the member */
         rc = ox_txn_delete_live(txn, z->members, ok.p, ok.len);
     if (rc == OX_OK)
@@ -744,9 +796,17 @@ int zfmt_del(ox_txn *txn, const zfmt_set *z, const void *m, size_t len, double s
         unsigned at;
         unsigned ends = bound_removed(z->zb, ik.p + COLL_KEY_PREFIX, ik.len - COLL_KEY_PREFIX);
         rc = levels_at(txn, z, ik.p + COLL_KEY_PREFIX, ik.len - COLL_KEY_PREFIX, &at);
+        if (rc == OX_OK && zfmt_indexed(z->levels)) {
+            /* its level as stored: the removal of the member before it may have slid a
+               fence onto it since the caller's walk read it */
+            ox_val v;
+            if ((rc = ox_txn_get(txn, z->members, ik.p, ik.len, &v)) == OX_OK)
+                level = zfmt_index_level(v.data, v.len);
+            rc = rc == OX_NOTFOUND ? OX_ECORRUPT : rc;
+        }
         if (rc == OX_OK)
             rc = rank_remove(txn, &r, at, ik.p + COLL_KEY_PREFIX, ik.len - COLL_KEY_PREFIX,
-                             level);
+                             level, zfmt_indexed(z->levels));
         /* both records are there: the caller found the member (not looked up again) */
         if (rc == OX_OK)
             rc = ox_txn_delete_live(txn, z->members, mk.p, mk.len);

@@ -17,7 +17,9 @@
  * index entries they stand for. A fence's count is the number of index entries from its
  * own to the next fence of its level (the head's: those before the first fence). A
  * member's rank is then the sum of the counts before it, top level first, each level
- * walked from where the one above stopped: about fanout steps per level.
+ * walked from where the one above stopped: about fanout steps per level. When a fence's
+ * member is removed from a whole index, the fence slides to the member after it (which
+ * takes its level), so that no deletion is left between a live fence and what follows it.
  *
  * A set has no index until a rank is asked of it (each change of an indexed set writes
  * about one more record per level, which sets never ranked do not pay). zfmt_build_step
@@ -103,7 +105,9 @@ unsigned zfmt_index_level(const void *v, size_t len);
  * level `level` (its field value). OX_OK or an error. */
 int zfmt_put(ox_txn *txn, zfmt_set *z, const void *m, size_t len, int had, double old,
              unsigned level, double score);
-/* Writer: removes member m, of score `score` and level `level`. OX_OK or an error. */
+/* Writer: removes member m, of score `score` and level `level` (a set with a whole index
+ * reads the level stored: a fence may have slid onto m since the caller read it). OX_OK or
+ * an error. */
 int zfmt_del(ox_txn *txn, const zfmt_set *z, const void *m, size_t len, double score,
              unsigned level);
 

@@ -303,6 +303,46 @@ static void order_and_scores_survive_kill_9(void)
     redisFree(c);
 }
 
+/* Every member of z on b (the reference) has the same ZRANK, ZREVRANK and ZRANGE of its
+ * rank on *a (more than `least` members); then again after a kill -9 and restart of ox
+ * (started as `name` with extra arguments fan), *a its new connection. */
+static void every_rank_as_redis(redisContext **ap, redisContext *b, srvp *ox, const char *name,
+                                const char *const *fan, size_t least)
+{
+    redisContext *a = *ap;
+    for (int pass = 0; pass < 2; pass++) { /* every rank, then again after a restart */
+        redisReply *all = redisCommand(b, "ZRANGE z 0 -1");
+        T_ASSERT(all && all->type == REDIS_REPLY_ARRAY && all->elements > least);
+        for (size_t i = 0; i < all->elements; i++) {
+            const redisReply *e = all->element[i];
+            redisReply *rk = redisCommand(a, "ZRANK z %b", e->str, e->len);
+            redisReply *rv = redisCommand(a, "ZREVRANK z %b", e->str, e->len);
+            char idx[24];
+            snprintf(idx, sizeof idx, "%zu", i);
+            redisReply *at = redisCommand(a, "ZRANGE z %s %s", idx, idx);
+            if (!rk || !rv || !at)
+                T_FAIL("pass %d: member %zu: %s", pass, i, a->errstr);
+            if (rk->integer != (long long)i ||
+                rv->integer != (long long)(all->elements - 1 - i) || at->elements != 1 ||
+                at->element[0]->len != e->len || memcmp(at->element[0]->str, e->str, e->len))
+                T_FAIL("pass %d: member %zu of %zu: ZRANK %lld, ZREVRANK %lld", pass, i,
+                       all->elements, rk->integer, rv->integer);
+            freeReplyObject(rk);
+            freeReplyObject(rv);
+            freeReplyObject(at);
+        }
+        printf("pass %d: %zu members, every rank as Redis's\n", pass, all->elements);
+        freeReplyObject(all);
+        if (pass == 0) {
+            redisFree(a);
+            *ap = NULL;
+            sp_kill(ox);
+            T_ASSERT(sp_start_argv(ox, name, fan) == 0);
+            T_ASSERT((*ap = a = sp_connect(ox)) != NULL);
+        }
+    }
+}
+
 /* The rank index (keyspace/zset_fmt.h) with zset-rank-fanout 2, so that a set of a few
  * thousand members has every level and is built in several slices while it changes
  * (server/zindex.c): 30000 random adds, score changes, removals, pops and removals by
@@ -383,36 +423,7 @@ static void ranks_follow_random_changes_as_redis(void)
         usleep(10000); /* polls the counter: the writer builds it in its background slices */
     if (strtoull(v, NULL, 10) <= built)
         T_FAIL("the last set's index was not built (%s built, %llu before)", v, built);
-    for (int pass = 0; pass < 2; pass++) { /* every rank, then again after a restart */
-        redisReply *all = redisCommand(b, "ZRANGE z 0 -1");
-        T_ASSERT(all && all->type == REDIS_REPLY_ARRAY && all->elements > 500);
-        for (size_t i = 0; i < all->elements; i++) {
-            const redisReply *e = all->element[i];
-            redisReply *rk = redisCommand(a, "ZRANK z %b", e->str, e->len);
-            redisReply *rv = redisCommand(a, "ZREVRANK z %b", e->str, e->len);
-            char idx[24];
-            snprintf(idx, sizeof idx, "%zu", i);
-            redisReply *at = redisCommand(a, "ZRANGE z %s %s", idx, idx);
-            if (!rk || !rv || !at)
-                T_FAIL("pass %d: member %zu: %s", pass, i, a->errstr);
-            if (rk->integer != (long long)i ||
-                rv->integer != (long long)(all->elements - 1 - i) || at->elements != 1 ||
-                at->element[0]->len != e->len || memcmp(at->element[0]->str, e->str, e->len))
-                T_FAIL("pass %d: member %zu of %zu: ZRANK %lld, ZREVRANK %lld", pass, i,
-                       all->elements, rk->integer, rv->integer);
-            freeReplyObject(rk);
-            freeReplyObject(rv);
-            freeReplyObject(at);
-        }
-        printf("pass %d: %zu members, every rank as Redis's\n", pass, all->elements);
-        freeReplyObject(all);
-        if (pass == 0) {
-            redisFree(a);
-            sp_kill(&ox);
-            T_ASSERT(sp_start_argv(&ox, "zrank", fan) == 0);
-            T_ASSERT((a = sp_connect(&ox)) != NULL);
-        }
-    }
+    every_rank_as_redis(&a, b, &ox, "zrank", fan, 500);
     redisFree(a);
     redisFree(b);
     ref_stop(&ref);
@@ -546,6 +557,87 @@ static void queues_taken_from_both_ends_as_redis(void)
     ref_stop(&ref);
 }
 
+/* Runs of neighbours removed from the middle of a set with a whole rank index (fanout 2:
+ * fences everywhere): each removed fence slides to the member after it (zset_fmt.c
+ * rank_remove), in one ZREM of many members, across single ZREMs, from either side, and by
+ * in-place ZREMRANGEBYSCORE; every rank as Redis's after each run, and after a restart. */
+static void neighbours_removed_keep_ranks_as_redis(void)
+{
+    srvp ox = {0}, ref = {0};
+    const char *const fan[] = {"--zset-rank-fanout", "2", NULL};
+    T_ASSERT(sp_start_argv(&ox, "zslide", fan) == 0);
+    T_ASSERT(sp_start_redis(&ref, "zslide-ref") == 0);
+    redisContext *a = sp_connect(&ox), *b = sp_connect(&ref);
+    T_ASSERT(a && b);
+    char v[32];
+    for (int i = 0; i < 3000; i++) {
+        redisAppendCommand(a, "ZADD z %d m%04d", i / 3, i); /* three of each score */
+        redisAppendCommand(b, "ZADD z %d m%04d", i / 3, i);
+    }
+    for (int i = 0; i < 6000; i++) {
+        redisReply *r;
+        T_EQ_INT(redisGetReply(i < 3000 ? a : b, (void **)&r), REDIS_OK);
+        freeReplyObject(r);
+    }
+    unsigned long long built =
+        strtoull(sp_info_field(a, "stats", "zset_rank_indexes_built", v, sizeof v), NULL, 10);
+    freeReplyObject(redisCommand(a, "ZRANK z m0001"));
+    uint64_t deadline = t_now_ms() + 20000;
+    while (strtoull(sp_info_field(a, "stats", "zset_rank_indexes_built", v, sizeof v), NULL,
+                    10) <= built && t_now_ms() < deadline)
+        usleep(10000); /* polls the counter: the index is built in background slices */
+    T_ASSERT(strtoull(v, NULL, 10) > built);
+    const char *argv[700];
+    size_t len[700];
+    char names[700][8];
+    int bad = 0;
+    for (int run = 0; run < 10 && !bad; run++) {
+        int from = 200 + run * 260, n = 40 + run * 20, argc = 0;
+        if (run % 3 == 0) { /* one ZREM of the run, ascending or descending */
+            argv[argc] = "ZREM", len[argc++] = 4;
+            argv[argc] = "z", len[argc++] = 1;
+            for (int i = 0; i < n; i++) {
+                int m = run % 2 ? from + n - 1 - i : from + i;
+                len[argc] = (size_t)snprintf(names[i], sizeof names[i], "m%04d", m);
+                argv[argc] = names[i];
+                argc++;
+            }
+            bad += !same_reply(a, b, run, argc, argv, len, NULL);
+        } else if (run % 3 == 1) { /* a ZREM each */
+            for (int i = 0; i < n && !bad; i++) {
+                char m[8];
+                snprintf(m, sizeof m, "m%04d", run % 2 ? from + n - 1 - i : from + i);
+                const char *one[] = {"ZREM", "z", m};
+                size_t ol[] = {4, 1, strlen(m)};
+                bad += !same_reply(a, b, run, 3, one, ol, NULL);
+            }
+        } else { /* by score, in place: fewer than 1024 */
+            char lo[16], hi[16];
+            snprintf(lo, sizeof lo, "%d", from / 3);
+            snprintf(hi, sizeof hi, "(%d", (from + n) / 3);
+            const char *r3[] = {"ZREMRANGEBYSCORE", "z", lo, hi};
+            size_t rl[] = {16, 1, strlen(lo), strlen(hi)};
+            bad += !same_reply(a, b, run, 4, r3, rl, NULL);
+        }
+        for (int m = from - 20; m < from + n + 20 && !bad; m += 3) { /* ranks around it */
+            char name[8];
+            snprintf(name, sizeof name, "m%04d", m);
+            const char *rk[] = {m % 2 ? "ZRANK" : "ZREVRANK", "z", name};
+            size_t rkl[] = {strlen(rk[0]), 1, strlen(name)};
+            bad += !same_reply(a, b, run, 3, rk, rkl, NULL);
+        }
+    }
+    const char *card[] = {"ZCARD", "z"};
+    size_t cardl[] = {5, 1};
+    bad += !same_reply(a, b, 10, 2, card, cardl, NULL);
+    T_EQ_INT(bad, 0);
+    every_rank_as_redis(&a, b, &ox, "zslide", fan, 1000);
+    redisFree(a);
+    redisFree(b);
+    ref_stop(&ref);
+    T_EQ_INT(sp_stop(&ox), 0);
+}
+
 int main(void)
 {
     T_RUN(server_starts);
@@ -560,6 +652,7 @@ int main(void)
     T_RUN(order_and_scores_survive_kill_9);
     T_RUN(ranks_follow_random_changes_as_redis);
     T_RUN(queues_taken_from_both_ends_as_redis);
+    T_RUN(neighbours_removed_keep_ranks_as_redis);
     t_failed += sp_stop_or_dump(&g_srv);
     return T_MAIN_END();
 }
