@@ -406,9 +406,9 @@ static int level_mark(ox_txn *txn, const rd *r, const zrec *f)
     return rc;
 }
 
-/* The index entry after tail t (which is there) into *s, with its level: 1, 0 if t is the
- * last, or an error. */
-static int successor(const rd *r, const unsigned char *t, size_t tlen, zrec *s)
+/* The index entry after tail t (which is there) into *s, with its level: OX_OK (*found 1),
+ * OX_OK with *found 0 if t is the last, or an error. */
+static int successor(const rd *r, const unsigned char *t, size_t tlen, zrec *s, int *found)
 {
     zwalk w;
     ox_val k, v;
@@ -420,7 +420,8 @@ static int successor(const rd *r, const unsigned char *t, size_t tlen, zrec *s)
             memcpy(s->tail, (const unsigned char *)k.data + COLL_KEY_PREFIX, s->tlen);
     }
     walk_close(&w);
-    return rc == OX_OK ? 1 : rc == OX_NOTFOUND ? 0 : rc;
+    *found = rc == OX_OK;
+    return rc == OX_NOTFOUND ? OX_OK : rc;
 }
 
 /* The index entry of tail t (level lv) goes: each level's record before it counts one
@@ -435,11 +436,11 @@ static int rank_remove(ox_txn *txn, const rd *r, unsigned levels, const unsigned
                        size_t tlen, unsigned lv, int slide)
 {
     int rc = OX_OK, next = 0;
-    zrec s; /* the entry after t, where t is a fence and may slide */
+    zrec s = {.tlen = 0}; /* the entry after t, where t is a fence and may slide */
     if (lv && tlen > TAIL_MAX)
         return OX_ECORRUPT;
-    if (lv && levels && slide && (next = successor(r, t, tlen, &s)) < 0)
-        return next;
+    if (lv && levels && slide && (rc = successor(r, t, tlen, &s, &next)) != OX_OK)
+        return rc; /* (a positive error code: never taken for "found") */
     int slides = next && s.tlen <= TAIL_MAX && s.level < lv; /* s's level becomes lv */
     for (unsigned L = 1; rc == OX_OK && L <= levels; L++) {
         zrec p;
