@@ -353,6 +353,27 @@ static int rec_put(ox_txn *txn, const rd *r, unsigned L, const unsigned char *ta
     return rc;
 }
 
+/* Level L's fence record at tail t: its count into *count, the record deleted too (del).
+ * OX_OK, OX_ECORRUPT if it is not there or not a fence's, or the store's error. */
+static int fence_count(ox_txn *txn, const rd *r, unsigned L, const unsigned char *t,
+                       size_t tlen, int del, uint64_t *count)
+{
+    zkey k;
+    ox_val v;
+    int rc = zkey_make(&k, r->id, SUB(L), NULL, t, tlen);
+    if (rc != OX_OK)
+        return rc;
+    rc = ox_txn_get(txn, r->t, k.p, k.len, &v);
+    if (rc == OX_OK && v.len != 9)
+        rc = OX_ECORRUPT;
+    if (rc == OX_OK)
+        *count = coll_be64_get(v.data);
+    if (rc == OX_OK && del)
+        rc = ox_txn_delete(txn, r->t, k.p, k.len);
+    zkey_done(&k);
+    return rc == OX_NOTFOUND ? OX_ECORRUPT : rc;
+}
+
 /* The index entry of tail t (level lv) comes in: each level's record before it counts one
  * more, or, where t is a fence, splits its count with t. */
 static int rank_insert(ox_txn *txn, const rd *r, unsigned levels, const unsigned char *t,
@@ -446,37 +467,17 @@ static int rank_remove(ox_txn *txn, const rd *r, unsigned levels, const unsigned
         zrec p;
         uint64_t own = 0; /* t's own count, where t is a fence */
         if (lv >= L) {
-            zkey k;
-            ox_val v;
-            if ((rc = zkey_make(&k, r->id, SUB(L), NULL, t, tlen)) != OX_OK)
+            if ((rc = fence_count(txn, r, L, t, tlen, 1, &own)) != OX_OK)
                 break;
-            rc = ox_txn_get(txn, r->t, k.p, k.len, &v);
-            if (rc == OX_OK && v.len != 9)
-                rc = OX_ECORRUPT;
-            if (rc == OX_OK)
-                own = coll_be64_get(v.data);
-            if (rc == OX_OK)
-                rc = ox_txn_delete(txn, r->t, k.p, k.len);
-            zkey_done(&k);
-            if (rc == OX_NOTFOUND)
-                rc = OX_ECORRUPT;
-            if (rc == OX_OK && slide && (!next || s.level >= L)) { /* it counted itself */
+            if (slide && (!next || s.level >= L)) { /* it counted itself */
+                uint64_t n;
                 rc = own == 1 ? OX_OK : OX_ECORRUPT;
-                if (rc == OX_OK && slides) { /* s's record here says its new level */
-                    zkey sk;
-                    if ((rc = zkey_make(&sk, r->id, SUB(L), NULL, s.tail, s.tlen)) != OX_OK)
-                        break;
-                    rc = ox_txn_get(txn, r->t, sk.p, sk.len, &v);
-                    if (rc == OX_OK && v.len != 9)
-                        rc = OX_ECORRUPT;
-                    if (rc == OX_OK)
-                        rc = rec_put(txn, r, L, s.tail, s.tlen, coll_be64_get(v.data), lv);
-                    zkey_done(&sk);
-                    rc = rc == OX_NOTFOUND ? OX_ECORRUPT : rc;
-                }
+                if (rc == OX_OK && slides && /* s's record here says its new level */
+                    (rc = fence_count(txn, r, L, s.tail, s.tlen, 0, &n)) == OX_OK)
+                    rc = rec_put(txn, r, L, s.tail, s.tlen, n, lv);
                 continue;
             }
-            if (rc == OX_OK && slides) { /* s is in t's span: own > 1 */
+            if (slides) { /* s is in t's span: own > 1 */
                 rc = own > 1 ? rec_put(txn, r, L, s.tail, s.tlen, own - 1, lv) : OX_ECORRUPT;
                 continue;
             }
