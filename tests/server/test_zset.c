@@ -303,6 +303,22 @@ static void order_and_scores_survive_kill_9(void)
     redisFree(c);
 }
 
+static const char *const fanout2[] = {"--zset-rank-fanout", "2", NULL};
+
+/* oxistore as `name` with zset-rank-fanout 2, and redis-server as name-ref, connected:
+ * 0, or -1 (the test fails). */
+static int start_fanout2_pair(srvp *ox, srvp *ref, const char *name, redisContext **a,
+                              redisContext **b)
+{
+    char refname[64];
+    snprintf(refname, sizeof refname, "%s-ref", name);
+    if (sp_start_argv(ox, name, fanout2) || sp_start_redis(ref, refname))
+        return -1;
+    *a = sp_connect(ox);
+    *b = sp_connect(ref);
+    return *a && *b ? 0 : -1;
+}
+
 /* Every member of z on b (the reference) has the same ZRANK, ZREVRANK and ZRANGE of its
  * rank on *a (more than `least` members); then again after a kill -9 and restart of ox
  * (started as `name` with extra arguments fan), *a its new connection. */
@@ -354,11 +370,8 @@ static void every_rank_as_redis(redisContext **ap, redisContext *b, srvp *ox, co
 static void ranks_follow_random_changes_as_redis(void)
 {
     srvp ox = {0}, ref = {0};
-    const char *const fan[] = {"--zset-rank-fanout", "2", NULL};
-    T_ASSERT(sp_start_argv(&ox, "zrank", fan) == 0);
-    T_ASSERT(sp_start_redis(&ref, "zrank-ref") == 0);
-    redisContext *a = sp_connect(&ox), *b = sp_connect(&ref);
-    T_ASSERT(a && b);
+    redisContext *a = NULL, *b = NULL;
+    T_ASSERT(start_fanout2_pair(&ox, &ref, "zrank", &a, &b) == 0);
     static char longm[300];
     memset(longm, 'L', sizeof longm - 1);
     unsigned long long seed = 20261206, built = 0;
@@ -423,7 +436,7 @@ static void ranks_follow_random_changes_as_redis(void)
         usleep(10000); /* polls the counter: the writer builds it in its background slices */
     if (strtoull(v, NULL, 10) <= built)
         T_FAIL("the last set's index was not built (%s built, %llu before)", v, built);
-    every_rank_as_redis(&a, b, &ox, "zrank", fan, 500);
+    every_rank_as_redis(&a, b, &ox, "zrank", fanout2, 500);
     redisFree(a);
     redisFree(b);
     ref_stop(&ref);
@@ -564,11 +577,8 @@ static void queues_taken_from_both_ends_as_redis(void)
 static void neighbours_removed_keep_ranks_as_redis(void)
 {
     srvp ox = {0}, ref = {0};
-    const char *const fan[] = {"--zset-rank-fanout", "2", NULL};
-    T_ASSERT(sp_start_argv(&ox, "zslide", fan) == 0);
-    T_ASSERT(sp_start_redis(&ref, "zslide-ref") == 0);
-    redisContext *a = sp_connect(&ox), *b = sp_connect(&ref);
-    T_ASSERT(a && b);
+    redisContext *a = NULL, *b = NULL;
+    T_ASSERT(start_fanout2_pair(&ox, &ref, "zslide", &a, &b) == 0);
     char v[32];
     for (int i = 0; i < 3000; i++) {
         redisAppendCommand(a, "ZADD z %d m%04d", i / 3, i); /* three of each score */
@@ -631,7 +641,7 @@ static void neighbours_removed_keep_ranks_as_redis(void)
     size_t cardl[] = {5, 1};
     bad += !same_reply(a, b, 10, 2, card, cardl, NULL);
     T_EQ_INT(bad, 0);
-    every_rank_as_redis(&a, b, &ox, "zslide", fan, 1000);
+    every_rank_as_redis(&a, b, &ox, "zslide", fanout2, 1000);
     redisFree(a);
     redisFree(b);
     ref_stop(&ref);
