@@ -16,6 +16,7 @@ static const char *const ox_errtab[OX_ERR_COUNT] = {
     [OX_ENOMEM] = "out of memory",
     [OX_EREADONLY] = "store is read-only",
     [OX_ERECOVER] = "needs recovery: a crash left its write-ahead log to replay",
+    [OX_ELIMIT] = "an iterator reached its step limit",
 };
 
 const char *ox_strerror(int err)

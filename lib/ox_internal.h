@@ -298,6 +298,11 @@ int ox__walk_next(ox_walk *w, MDB_val *key, MDB_val *rec);
  * on over the deleted keys past it (a run of deletions in a write buffer, each a live key
  * of LMDB, would be walked to its far side). */
 void ox__walk_end(ox_walk *w, const MDB_val *end);
+/* Sets the walk's step budget: ox__walk_skip counts one key stepped over and answers
+ * OX_ELIMIT past `limit` of them (0: no limit) since this call. ox__walk_next counts each
+ * deleted key it steps over. */
+void ox__walk_limit(ox_walk *w, size_t limit);
+int ox__walk_skip(ox_walk *w);
 void ox__walk_close(ox_walk *w);
 /* The key order: LMDB's (memcmp over the shorter length, then the shorter first). */
 int ox__key_cmp(const MDB_val *a, const MDB_val *b);

@@ -6,7 +6,7 @@
 
 #include "ox_internal.h"
 
-enum { OX_IT_FRESH, OX_IT_RUNNING, OX_IT_DONE, OX_IT_DETACHED };
+enum { OX_IT_FRESH, OX_IT_RUNNING, OX_IT_DONE, OX_IT_DETACHED, OX_IT_SPENT };
 
 struct ox_iter {
     ox_store *s;
@@ -17,7 +17,8 @@ struct ox_iter {
     ox_txn *wtxn;          /* write transaction it belongs to, or NULL */
     ox_iter *wnext;        /* in wtxn's list */
     unsigned flags;
-    int state;             /* OX_IT_* */
+    int state;             /* OX_IT_* (SPENT: gave up at its limit) */
+    size_t limit;          /* ox_iter_limit's (0: none) */
     int asc;
     int has_lo, has_hi;
     MDB_val lo, hi;        /* stored forms, in buf */
@@ -151,6 +152,8 @@ int ox_iter_next(ox_iter *it, ox_val *key, ox_val *val)
         return OX_EBUSY;
     if (it->state == OX_IT_DONE)
         return OX_NOTFOUND;
+    if (it->state == OX_IT_SPENT)
+        return OX_ELIMIT;
     int rc;
     if (it->state == OX_IT_FRESH) {
         it->state = OX_IT_RUNNING;
@@ -158,10 +161,11 @@ int ox_iter_next(ox_iter *it, ox_val *key, ox_val *val)
             return rc;
     }
     MDB_val k, v;
-    for (;;) {
-        if ((rc = ox__walk_next(it->w, &k, &v))) {
-            if (rc == OX_NOTFOUND)
-                it->state = OX_IT_DONE;
+    ox__walk_limit(it->w, it->limit);
+    for (int skip = 0;; skip = 1) {
+        if ((skip && (rc = ox__walk_skip(it->w))) || (rc = ox__walk_next(it->w, &k, &v))) {
+            if (rc == OX_NOTFOUND || rc == OX_ELIMIT)
+                it->state = rc == OX_NOTFOUND ? OX_IT_DONE : OX_IT_SPENT;
             return rc;
         }
         /* The first key of the walk may be a bound itself: hi is excluded, so is lo with
@@ -201,6 +205,11 @@ int ox_iter_next(ox_iter *it, ox_val *key, ox_val *val)
             *val = (it->flags & OX_ITER_KEYS_ONLY) ? (ox_val){NULL, 0} : data;
         return OX_OK;
     }
+}
+
+void ox_iter_limit(ox_iter *it, size_t n)
+{
+    it->limit = n;
 }
 
 unsigned ox_iter_kind(const ox_iter *it)

@@ -160,6 +160,8 @@ struct ox_walk {
     int nsrc;
     src s[OX_VIEW_MAX + 1];
     const MDB_val *end; /* ox__walk_end's, or NULL */
+    size_t limit;       /* ox__walk_limit's (0: none), and the keys stepped over since */
+    size_t skipped;
     MDB_val last;       /* the key last returned, in lastbuf */
     unsigned char lastbuf[8 + OX_KEY_BUF];
 };
@@ -318,6 +320,17 @@ void ox__walk_end(ox_walk *w, const MDB_val *end)
     w->end = end;
 }
 
+void ox__walk_limit(ox_walk *w, size_t limit)
+{
+    w->limit = limit;
+    w->skipped = 0;
+}
+
+int ox__walk_skip(ox_walk *w)
+{
+    return w->limit && ++w->skipped > w->limit ? OX_ELIMIT : OX_OK;
+}
+
 int ox__walk_next(ox_walk *w, MDB_val *key, MDB_val *rec)
 {
     for (;;) {
@@ -373,5 +386,7 @@ int ox__walk_next(ox_walk *w, MDB_val *key, MDB_val *rec)
                 *rec = (MDB_val){0, w->lastbuf};
             return OX_OK;
         }
+        if ((rc = ox__walk_skip(w)))
+            return rc;
     }
 }

@@ -89,6 +89,7 @@ typedef enum ox_err {
     OX_EREADONLY,      /* a write on a store opened read-only */
     OX_ERECOVER,       /* no longer returned (a read-only open replays the log in memory);
                           kept so that the codes keep their values */
+    OX_ELIMIT,         /* an iterator gave up at its step limit (ox_iter_limit) */
     OX_ERR_COUNT
 } ox_err;
 
@@ -400,6 +401,13 @@ int ox_prefix(ox_table *t, const ox_val *prefix, unsigned flags, ox_iter **out);
  * or the transaction's next write returns, whichever comes first (a write ahead of an
  * iterator in its range may or may not be seen by it). */
 int ox_iter_next(ox_iter *it, ox_val *key, ox_val *val);
+
+/* Bounds the work of each later ox_iter_next: once one call has stepped over more than n
+ * keys it does not return (deleted in a write buffer and not yet checkpointed, expired, or
+ * outside the prefix), it gives up with OX_ELIMIT, and so does every call after it (the
+ * iterator is spent: close it). n 0: no limit (the default). For a caller that has a
+ * cheaper way than a walk over a long run of deletions. */
+void ox_iter_limit(ox_iter *it, size_t n);
 
 /* The position of the key the last ox_iter_next returned, into pos (OX_POS_MAX bytes):
  * what a scan resumes from (with OX_ITER_POS | OX_ITER_AFTER), as exact as the key itself

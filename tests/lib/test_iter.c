@@ -248,6 +248,72 @@ static void ranges_end_at_their_bounds_over_deletions(void)
             T_EQ_STR(got[pass][i], cases[i].want);
 }
 
+/* Keys of "lim" walked by one iterator with a step limit, as their numbers, into out:
+ * the last result (OX_NOTFOUND at the end, OX_ELIMIT...) and what a call after it says in
+ * *again. */
+static int lim_walk(ox_table *t, size_t limit, unsigned flags, char *out, size_t cap,
+                    int *again)
+{
+    ox_iter *it;
+    ox_val k, v;
+    int rc = ox_range(t, NULL, NULL, flags, &it);
+    if (rc != OX_OK)
+        return rc;
+    ox_iter_limit(it, limit);
+    size_t used = 0;
+    out[0] = 0;
+    while ((rc = ox_iter_next(it, &k, &v)) == OX_OK && used + 5 < cap)
+        used += (size_t)snprintf(out + used, cap - used, "%s%.*s", used ? " " : "",
+                                 (int)k.len - 1, (const char *)k.data + 1);
+    *again = ox_iter_next(it, &k, &v);
+    ox_iter_close(it);
+    return rc;
+}
+
+/* ox_iter_limit: one call gives up with OX_ELIMIT past n keys stepped over (deleted in a
+ * write buffer, or expired), and the iterator stays spent; n keys are still stepped over,
+ * and the count starts again at each call. */
+static void a_limited_iterator_gives_up_past_its_steps(void)
+{
+    ox_table *t;
+    T_EQ_INT(ox_table_open(g_s, "lim", &t), OX_OK);
+    ox_txn *x;
+    char k[8];
+    T_EQ_INT(ox_txn_begin(g_s, &x), OX_OK);
+    for (int i = 0; i < 40; i++) /* l000..l039, l010..l019 expired long ago */
+        T_EQ_INT(ox_txn_put(x, t, k, (size_t)snprintf(k, sizeof k, "l%03d", i), "v", 1,
+                            i >= 10 && i < 20 ? 1 : 0, 0),
+                 OX_OK);
+    T_EQ_INT(ox_txn_commit(x), OX_OK);
+    T_EQ_INT(ox_store_checkpoint(g_s), OX_OK);
+    T_EQ_INT(ox_txn_begin(g_s, &x), OX_OK);
+    for (int i = 20; i < 30; i++) /* deleted in the write buffer */
+        T_EQ_INT(ox_txn_delete(x, t, k, (size_t)snprintf(k, sizeof k, "l%03d", i)), OX_OK);
+    T_EQ_INT(ox_txn_commit(x), OX_OK);
+    static const struct {
+        size_t limit;
+        unsigned flags;
+        int rc, again;
+        const char *want;
+    } cases[] = {
+        {20, 0, OX_NOTFOUND, OX_NOTFOUND,
+         "000 001 002 003 004 005 006 007 008 009 030 031 032 033 034 035 036 037 038 039"},
+        {0, OX_ITER_DESC, OX_NOTFOUND, OX_NOTFOUND,
+         "039 038 037 036 035 034 033 032 031 030 009 008 007 006 005 004 003 002 001 000"},
+        {19, 0, OX_ELIMIT, OX_ELIMIT, "000 001 002 003 004 005 006 007 008 009"},
+        {19, OX_ITER_DESC, OX_ELIMIT, OX_ELIMIT, "039 038 037 036 035 034 033 032 031 030"},
+        {1, 0, OX_ELIMIT, OX_ELIMIT, "000 001 002 003 004 005 006 007 008 009"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char got[256];
+        int again = -1;
+        T_EQ_INT(lim_walk(t, cases[i].limit, cases[i].flags, got, sizeof got, &again),
+                 cases[i].rc);
+        T_EQ_INT(again, cases[i].again);
+        T_EQ_STR(got, cases[i].want);
+    }
+}
+
 int main(void)
 {
     T_RUN(setup);
@@ -259,6 +325,7 @@ int main(void)
     T_RUN(iterator_streams_a_large_table_in_order);
     T_RUN(write_txn_position_survives_writes);
     T_RUN(ranges_end_at_their_bounds_over_deletions);
+    T_RUN(a_limited_iterator_gives_up_past_its_steps);
     ox_store_close(g_s);
     return T_MAIN_END();
 }
