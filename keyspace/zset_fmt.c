@@ -427,13 +427,23 @@ static int level_mark(ox_txn *txn, const rd *r, const zrec *f)
     return rc;
 }
 
-/* The index entry after tail t (which is there) into *s, with its level: OX_OK (*found 1),
- * OX_OK with *found 0 if t is the last, or an error. */
+/* How many deleted index entries (still in the write buffers) a search for the entry after
+ * a removed fence steps over before it gives up and the fence hands over its count instead:
+ * a run of neighbours removed from its far end first would have each fence in it walk the
+ * whole run (quadratic), while the hand-over leaves its deletion behind the removals that
+ * follow in that order. */
+#define SLIDE_STEPS 64
+
+/* The index entry after tail t (which is there) into *s, with its level: OX_OK with *found
+ * 1, 0 if t is the last, 2 if more than SLIDE_STEPS deleted entries follow t; or an
+ * error. */
 static int successor(const rd *r, const unsigned char *t, size_t tlen, zrec *s, int *found)
 {
     zwalk w;
     ox_val k, v;
     int rc = walk_open(r, COLL_SUB_SCORE, t, tlen, NULL, OX_ITER_AFTER, &w);
+    if (rc == OX_OK)
+        ox_iter_limit(w.it, SLIDE_STEPS);
     if (rc == OX_OK && (rc = walk_next(&w, &k, &v)) == OX_OK) {
         s->tlen = k.len - COLL_KEY_PREFIX;
         s->level = zfmt_index_level(v.data, v.len);
@@ -441,18 +451,20 @@ static int successor(const rd *r, const unsigned char *t, size_t tlen, zrec *s, 
             memcpy(s->tail, (const unsigned char *)k.data + COLL_KEY_PREFIX, s->tlen);
     }
     walk_close(&w);
-    *found = rc == OX_OK;
-    return rc == OX_NOTFOUND ? OX_OK : rc;
+    *found = rc == OX_OK ? 1 : rc == OX_ELIMIT ? 2 : 0;
+    return rc == OX_NOTFOUND || rc == OX_ELIMIT ? OX_OK : rc;
 }
 
 /* The index entry of tail t (level lv) goes: each level's record before it counts one
  * less; where t is a fence, the fence slides to the entry s after it (slide: a removal of
  * a set whose index is whole): at the levels where s is a fence already, or where t is the
  * last, t's record just goes (t counted only itself); above them s keeps t's count less t;
- * and s takes t's level if it is higher. Else (s longer than a fence may be) the record
- * before t takes over t's count. A fence that slides leaves no deletion between the live
- * fences and the entries after them, which a later removal's search for the record before
- * it would step over: removals of neighbours one after another stay O(1) each. */
+ * and s takes t's level if it is higher. Else (s longer than a fence may be, or past a
+ * run of deletions: SLIDE_STEPS) the record before t takes over t's count. A fence that
+ * slides leaves no deletion between the live fences and the entries after them, which a
+ * later removal's search for the record before it would step over; one that hands over
+ * leaves its deletion after the removals that follow a descending run. Either way a run
+ * of neighbours removed one after another costs O(1) each. */
 static int rank_remove(ox_txn *txn, const rd *r, unsigned levels, const unsigned char *t,
                        size_t tlen, unsigned lv, int slide)
 {
@@ -462,6 +474,8 @@ static int rank_remove(ox_txn *txn, const rd *r, unsigned levels, const unsigned
         return OX_ECORRUPT;
     if (lv && levels && slide && (rc = successor(r, t, tlen, &s, &next)) != OX_OK)
         return rc; /* (a positive error code: never taken for "found") */
+    if (next == 2)
+        slide = next = 0; /* far: the hand-over */
     int slides = next && s.tlen <= TAIL_MAX && s.level < lv; /* s's level becomes lv */
     for (unsigned L = 1; rc == OX_OK && L <= levels; L++) {
         zrec p;

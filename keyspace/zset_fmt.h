@@ -19,7 +19,9 @@
  * member's rank is then the sum of the counts before it, top level first, each level
  * walked from where the one above stopped: about fanout steps per level. When a fence's
  * member is removed from a whole index, the fence slides to the member after it (which
- * takes its level), so that no deletion is left between a live fence and what follows it.
+ * takes its level), so that no deletion is left between a live fence and what follows it;
+ * unless the member after it lies past a run of removed members (more than 64 still in the
+ * write buffer), when the fence before it takes over its count as a moved member's does.
  *
  * A set has no index until a rank is asked of it (each change of an indexed set writes
  * about one more record per level, which sets never ranked do not pay). zfmt_build_step
