@@ -133,11 +133,12 @@ $(S)/oxistore-check: $(TOOL_SRC:%.c=$(S)/%.o) $(S)/libkeyspace.a $(S)/libresp.a 
 
 # The tool's tests run it (sanitized) on files they build with the library, and beside a
 # running server (srv_util.h) and a real redis-server.
-$(S)/tests/tools/%: tests/tools/%.c tests/test.h tests/server/srv_util.h $(S)/oxistore-check $(S)/oxistore-server $(S)/liboxistore.a
+$(S)/tests/tools/%: tests/tools/%.c tests/test.h tests/server/srv_util.h $(S)/oxistore-check $(S)/oxistore-server $(S)/libkeyspace.a $(S)/liboxistore.a
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(OPT) $(SANFLAGS) $(CPPFLAGS) -Itests -Itests/server -MMD -MP \
 	  -DOX_SERVER_BIN='"$(abspath $(S)/oxistore-server)"' \
-	  -DOX_CHECK_BIN='"$(abspath $(S)/oxistore-check)"' $< -o $@ $(S)/liboxistore.a -lhiredis $(LDLIBS)
+	  -DOX_CHECK_BIN='"$(abspath $(S)/oxistore-check)"' $< -o $@ $(S)/libkeyspace.a $(S)/liboxistore.a \
+	  -lhiredis $(LDLIBS)
 
 # Starts the server with its defaults: 127.0.0.1:6379, data in ./data.
 run: deps

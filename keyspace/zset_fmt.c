@@ -1,6 +1,9 @@
 /* zset_fmt.c — a sorted set's records and its rank index (zset_fmt.h). */
 #include "zset_fmt.h"
 
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -935,5 +938,169 @@ int zfmt_at_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, uint64_t wan
         }
         walk_close(&w);
     }
+    return rc;
+}
+
+/* ---- oxistore-check ------------------------------------------------------------------ */
+
+static int bad(char *why, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int bad(char *why, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, cap, fmt, ap);
+    va_end(ap);
+    return OX_ECORRUPT;
+}
+
+/* An iterator over the records of set z's sub-space sub. */
+static int sub_iter(ox_snapshot *snap, const zfmt_set *z, int sub, ox_iter **it)
+{
+    unsigned char p[COLL_KEY_PREFIX];
+    ox_val prefix = {p, coll_member_key(p, z->id, sub, NULL, 0)};
+    return ox_snapshot_prefix(snap, z->members, &prefix, 0, it);
+}
+
+/* Every score record has its index entry, at its level. */
+static int verify_fields(ox_snapshot *snap, const zfmt_set *z, char *why, size_t cap)
+{
+    ox_iter *it;
+    ox_val k, v, iv;
+    uint64_t n = 0;
+    int rc = sub_iter(snap, z, COLL_SUB_FIELD, &it);
+    while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+        double score;
+        unsigned level;
+        zkey ik;
+        n++;
+        if (!zfmt_field(v.data, v.len, &score, &level)) {
+            rc = bad(why, cap, "a member's score record has %zu bytes", v.len);
+            break;
+        }
+        if ((rc = zkey_make(&ik, z->id, COLL_SUB_SCORE, &score,
+                            (const char *)k.data + COLL_KEY_PREFIX,
+                            k.len - COLL_KEY_PREFIX)) != OX_OK)
+            break;
+        rc = ox_snapshot_get(snap, z->members, ik.p, ik.len, &iv);
+        zkey_done(&ik);
+        if (rc == OX_NOTFOUND)
+            rc = bad(why, cap, "member %.*s (score %.17g) has no index entry",
+                     (int)(k.len - COLL_KEY_PREFIX), (const char *)k.data + COLL_KEY_PREFIX,
+                     score);
+        else if (rc == OX_OK && zfmt_index_level(iv.data, iv.len) != level)
+            rc = bad(why, cap, "member %.*s has level %u, its index entry %u",
+                     (int)(k.len - COLL_KEY_PREFIX), (const char *)k.data + COLL_KEY_PREFIX,
+                     level, zfmt_index_level(iv.data, iv.len));
+    }
+    ox_iter_close(it);
+    if (rc == OX_NOTFOUND && n != z->count)
+        rc = bad(why, cap, "%" PRIu64 " members for a count of %" PRIu64, n, z->count);
+    return rc == OX_NOTFOUND ? OX_OK : rc;
+}
+
+/* The index entries: as many as members (each a member's, by verify_fields), within the
+ * bounds, the tight ones the first's and the last's. */
+static int verify_index(ox_snapshot *snap, const zfmt_set *z, char *why, size_t cap)
+{
+    static const coll_bounds none;
+    const coll_bounds *zb = z->zb ? z->zb : &none;
+    coll_bound first = {0}, last = {0};
+    ox_iter *it;
+    ox_val k, v;
+    uint64_t n = 0;
+    int rc = sub_iter(snap, z, COLL_SUB_SCORE, &it);
+    while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+        const unsigned char *t = (const unsigned char *)k.data + COLL_KEY_PREFIX;
+        size_t tlen = k.len - COLL_KEY_PREFIX;
+        if (tlen < SCORE_LEN)
+            rc = bad(why, cap, "an index entry of %zu bytes", k.len);
+        else if (zfmt_below(zb, t, tlen) || zfmt_past(zb, t, tlen))
+            rc = bad(why, cap, "the entry of member %.*s (score %.17g) is outside the "
+                     "set's bounds", (int)(tlen - SCORE_LEN), (const char *)t + SCORE_LEN,
+                     coll_score_get(t));
+        if (rc == OX_OK && !n++)
+            bound_cut(&first, t, tlen);
+        if (rc == OX_OK)
+            bound_cut(&last, t, tlen);
+    }
+    ox_iter_close(it);
+    if (rc != OX_NOTFOUND)
+        return rc;
+    if (n != z->count)
+        return bad(why, cap, "%" PRIu64 " index entries for a count of %" PRIu64, n,
+                   z->count);
+    if (n && zb->tight && (!bound_is(&zb->lo, first.b, first.len) ||
+                           !bound_is(&zb->hi, last.b, last.len)))
+        return bad(why, cap, "its tight bounds are not its first and last entries");
+    return OX_OK;
+}
+
+/* Level L: its head, then a fence at each index entry of level L or above, in order,
+ * each counting the entries from its own to the next fence's. */
+static int verify_level(ox_snapshot *snap, const zfmt_set *z, unsigned L, char *why,
+                        size_t cap)
+{
+    ox_iter *idx, *lv = NULL;
+    ox_val k, v, fk, fv;
+    uint64_t want = 0, seen = 0;
+    int rc = sub_iter(snap, z, COLL_SUB_SCORE, &idx), head = 1;
+    if (rc == OX_OK)
+        rc = sub_iter(snap, z, SUB(L), &lv);
+    if (rc == OX_OK && (rc = ox_iter_next(lv, &fk, &fv)) == OX_OK) {
+        if (fk.len != COLL_KEY_PREFIX || fv.len != 8)
+            rc = bad(why, cap, "level %u has no head record", L);
+        else
+            want = coll_be64_get(fv.data);
+    } else if (rc == OX_NOTFOUND) {
+        rc = bad(why, cap, "level %u has no head record", L);
+    }
+    while (rc == OX_OK && (rc = ox_iter_next(idx, &k, &v)) == OX_OK) {
+        if (zfmt_index_level(v.data, v.len) < L) {
+            seen++;
+            continue;
+        }
+        /* a fence here: the span before it ends */
+        if (seen != want) {
+            rc = bad(why, cap, "level %u: a %s counts %" PRIu64 " entries, %" PRIu64
+                     " follow it", L, head ? "head" : "fence", want, seen);
+            break;
+        }
+        head = 0;
+        rc = ox_iter_next(lv, &fk, &fv);
+        if (rc == OX_NOTFOUND ||
+            (rc == OX_OK && (fk.len != k.len || fv.len != 9 ||
+                             memcmp((const char *)fk.data + COLL_KEY_PREFIX,
+                                    (const char *)k.data + COLL_KEY_PREFIX,
+                                    k.len - COLL_KEY_PREFIX)))) {
+            rc = bad(why, cap, "level %u: the entry of member %.*s has level %u and no "
+                     "fence", L, (int)(k.len - COLL_KEY_PREFIX - SCORE_LEN),
+                     (const char *)k.data + COLL_KEY_PREFIX + SCORE_LEN,
+                     zfmt_index_level(v.data, v.len));
+            break;
+        }
+        if (rc == OX_OK && ((const unsigned char *)fv.data)[8] !=
+                               zfmt_index_level(v.data, v.len))
+            rc = bad(why, cap, "level %u: a fence's level is not its entry's", L);
+        want = rc == OX_OK ? coll_be64_get(fv.data) : 0;
+        seen = 1;
+    }
+    if (rc == OX_NOTFOUND && seen != want)
+        rc = bad(why, cap, "level %u: the last %s counts %" PRIu64 " entries, %" PRIu64
+                 " follow it", L, head ? "head" : "fence", want, seen);
+    if (rc == OX_NOTFOUND && (rc = ox_iter_next(lv, &fk, &fv)) == OX_OK)
+        rc = bad(why, cap, "level %u has a fence past the entries of its level", L);
+    ox_iter_close(lv);
+    ox_iter_close(idx);
+    return rc == OX_NOTFOUND ? OX_OK : rc;
+}
+
+int zfmt_verify(ox_snapshot *snap, const zfmt_set *z, char *why, size_t cap)
+{
+    int rc = verify_fields(snap, z, why, cap);
+    if (rc == OX_OK)
+        rc = verify_index(snap, z, why, cap);
+    for (unsigned L = 1; rc == OX_OK && zfmt_indexed(z->levels) && L <= z->levels; L++)
+        rc = verify_level(snap, z, L, why, cap);
     return rc;
 }

@@ -127,4 +127,13 @@ int zfmt_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, const void *m, 
 int zfmt_at_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, uint64_t r,
                  unsigned char **key, size_t *klen);
 
+/* oxistore-check: whether z's records agree, read on snap: every member's score record
+ * has its index entry at the same level and every index entry a member (both count
+ * z->count); no index entry lies outside the bounds in z->zb, and tight bounds are the
+ * first and the last entry's; with a whole index, every level's head and fences are the
+ * entries of that level or above, in order, each counting the entries up to the next.
+ * OX_OK; OX_ECORRUPT with what disagrees first in why (cap bytes); or the store's error.
+ * O(count * levels) reads. */
+int zfmt_verify(ox_snapshot *snap, const zfmt_set *z, char *why, size_t cap);
+
 #endif

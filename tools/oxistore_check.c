@@ -16,9 +16,11 @@ static const char usage_text[] =
     "default data/oxistore.mdb).\n"
     "\n"
     "Commands:\n"
-    "  check FILE           walk every page of the newest snapshot; exit 0 if clean, 1 if\n"
-    "                       damaged (printing the page and the problem), 3 if the file\n"
-    "                       could not be checked (in use by a server, missing, I/O)\n"
+    "  check FILE           walk every page of the newest snapshot, then every collection\n"
+    "                       (member counts, list positions, sorted-set index, bounds and\n"
+    "                       rank index); exit 0 if clean, 1 if damaged (printing the page,\n"
+    "                       or the key, and the problem), 3 if the file could not be\n"
+    "                       checked (in use by a server, missing, I/O)\n"
     "  repair FILE          if the newest commit is damaged and the previous one is clean,\n"
     "                       fall back to the previous one; refused while a server has it\n"
     "  backup FILE DEST     hot backup: a consistent copy as of one moment, written to\n"
@@ -80,7 +82,8 @@ static int cmd_check(const char *path)
             printf("%s: a crash left commits in the write-ahead log that this file lacks (%s)\n"
                    "%s: %" PRIu64 " commits in the log after the file's checkpoint, every "
                    "checksum sound\n", path, TOOL_RECOVER_HINT, path, rep.log_records);
-        return TOOL_OK;
+        fflush(stdout);
+        return tool_verify(path);
     }
     if (rc == OX_ECORRUPT) {
         if (rep.problem_pgno != UINT64_MAX)

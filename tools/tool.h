@@ -72,6 +72,14 @@ void progress_watch(const char *what, const char *path, uint64_t total, const ch
 /* Stops the thread and erases the line. */
 void progress_unwatch(void);
 
+/* ---- verify.c: check's second pass ---------------------------------------------------- */
+
+/* Whether every collection of the store file at path agrees with its records (counts,
+ * list positions, sorted-set index, bounds and rank index), on a read-only open. Prints
+ * each damaged collection (the first 20) and a summary line to stdout. TOOL_OK, TOOL_FAIL
+ * (one is damaged) or TOOL_NOCHECK (it could not look: printed to stderr). */
+int tool_verify(const char *path);
+
 /* ---- dump.c, restore.c --------------------------------------------------------------- */
 int tool_dump(const char *path, const char *dest);
 int tool_restore(const char *path, const char *src);
