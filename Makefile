@@ -122,6 +122,8 @@ $(S)/tests/server/test_diskfault $(S)/tests/server/test_refused $(S)/tests/serve
   $(S)/tests/server/test_script: $(S)/tests/server/fault_shim.so
 $(S)/tests/server/test_pubsub: $(B)/oxistore-server # a memory bound measured without ASan
 $(S)/tests/server/test_repl $(S)/tests/server/test_sentinel: $(S)/oxistore-check # dumps compared
+$(S)/tests/server/test_crash $(S)/tests/server/test_diff $(S)/tests/server/test_zset: \
+  $(S)/oxistore-check # the files they leave are checked
 
 # ---- oxistore-check (tools/): over liboxistore, proto/'s parser and writer, and keyspace/
 # (the database map's and collections' formats, the SET and EXPIRE argument grammars,

@@ -608,6 +608,22 @@ static inline char *sp_dump(const srvp *p, size_t *len)
     return buf;
 }
 
+/* oxistore-check check of a stopped (or killed) server's store: 1 if both passes find it
+ * clean, its pages and every collection (after a kill -9, with its log replayed); else 0,
+ * with the tool's output (or a reason) in why. */
+static inline int sp_check(const srvp *p, char *why, size_t cap)
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "%s check %s/oxistore.mdb 2>&1", OX_CHECK_BIN, p->dir);
+    FILE *f = popen(cmd, "r");
+    size_t n = f ? fread(why, 1, cap - 1, f) : 0;
+    why[n] = '\0';
+    int st = f ? pclose(f) : -1;
+    if (!f)
+        snprintf(why, cap, "cannot run %s", OX_CHECK_BIN);
+    return st == 0 && strstr(why, ", every one consistent\n") != NULL;
+}
+
 /* 1 if both servers' dumps are equal and not empty; else 0, with why saying where. */
 static inline int sp_same_data(const srvp *a, const srvp *b, char *why, size_t cap)
 {

@@ -645,8 +645,12 @@ int main(void)
         for (size_t j = 0; j < sizeof g_long[0]; j++)
             g_long[i][j] = (char)(j < 478 ? 'L' + j % 7 : 'a' + (j * 13 + (size_t)i) % 26);
     T_RUN(same_replies_as_redis_for_random_streams);
+    char why[4096];
     if (g_ox.pid && sp_stop(&g_ox) != 0) {
         sp_dump_log(&g_ox);
+        t_failed++;
+    } else if (g_ox.pid && !sp_check(&g_ox, why, sizeof why)) { /* what the stream left */
+        fprintf(stderr, "FAIL oxistore-check after the stream: %s", why);
         t_failed++;
     }
     ref_stop(&g_redis);
