@@ -11,6 +11,13 @@
 #define SCORE_LEN 8
 #define TAIL_MAX (SCORE_LEN + ZFMT_NAME_MAX) /* a fence's [s][m] */
 #define SUB(level) (ZFMT_SUB_LEVEL + (int)(level) - 1)
+/* How many deleted records (still in the write buffers) a walk that has another way steps
+ * over before it takes the other way. A run of them builds up where members are removed
+ * or move one after another: a search for the entry after a removed fence, from the far
+ * end of a run removed in descending order, would walk the whole run (the fence hands its
+ * count over instead); a member whose score keeps rising leaves its old entries between
+ * the fence before it and itself (its rank is counted from the fence after it). */
+#define DEL_STEPS 64
 
 /* ---- keys ------------------------------------------------------------------------------ */
 
@@ -161,6 +168,9 @@ typedef struct rd {
     ox_table *t;
     uint64_t id;
     const coll_bounds *zb; /* the set's bounds (NULL: none) */
+    int whole;             /* its index is whole: a level-1 record counts every entry up
+                              to the next record (while one is built, the last before its
+                              frontier counts up to the frontier only) */
 } rd;
 
 static int rd_range(const rd *r, const ox_val *lo, const ox_val *hi, unsigned flags,
@@ -291,9 +301,12 @@ static int pred(const rd *r, unsigned L, const unsigned char *t, size_t tlen, zr
 }
 
 /* Over the records of sub-space sub from tail `from` (included) to tail `to` (excluded;
- * NULL: to the sub-space's end): how many (sum 0) or the sum of their counts (sum 1). */
-static int span(const rd *r, int sub, const unsigned char *from, size_t flen,
-                const unsigned char *to, size_t tlen, int sum, uint64_t *out)
+ * NULL: to the sub-space's end): how many (sum 0) or the sum of their counts (sum 1).
+ * span_within gives up with OX_ELIMIT past `limit` deleted records in one step (0: no
+ * limit). */
+static int span_within(const rd *r, int sub, const unsigned char *from, size_t flen,
+                       const unsigned char *to, size_t tlen, int sum, size_t limit,
+                       uint64_t *out)
 {
     zkey hi = {.p = NULL};
     int rc = to ? zkey_make(&hi, r->id, sub, NULL, to, tlen) : OX_OK;
@@ -303,6 +316,8 @@ static int span(const rd *r, int sub, const unsigned char *from, size_t flen,
     zwalk w;
     uint64_t n = 0;
     rc = walk_open(r, sub, from, flen, to ? &hiv : NULL, sum ? 0 : OX_ITER_KEYS_ONLY, &w);
+    if (rc == OX_OK && limit)
+        ox_iter_limit(w.it, limit);
     while (rc == OX_OK && (rc = walk_next(&w, &k, &v)) == OX_OK) {
         if (sum && v.len < 8)
             rc = OX_ECORRUPT;
@@ -314,6 +329,46 @@ static int span(const rd *r, int sub, const unsigned char *from, size_t flen,
         zkey_done(&hi);
     *out = n;
     return rc == OX_NOTFOUND ? OX_OK : rc;
+}
+
+static int span(const rd *r, int sub, const unsigned char *from, size_t flen,
+                const unsigned char *to, size_t tlen, int sum, uint64_t *out)
+{
+    return span_within(r, sub, from, flen, to, tlen, sum, 0, out);
+}
+
+/* The index entries from level 1's record f to tail t (excluded; t may be an entry or not
+ * yet): walked from f; or, with a whole index (r->whole), past DEL_STEPS deletions there
+ * (entries removed or moved one after another), f's count less the entries from t to
+ * level 1's next record (or the end); or, past as many there too, walked from f whole. */
+static int index_span(const rd *r, const zrec *f, const unsigned char *t, size_t tlen,
+                      uint64_t *out)
+{
+    int rc = span_within(r, COLL_SUB_SCORE, f->tail, f->tlen, t, tlen, 0,
+                         r->whole ? DEL_STEPS : 0, out);
+    if (rc != OX_ELIMIT)
+        return rc;
+    zwalk w;
+    ox_val k, v;
+    zrec g = {.tlen = 0};
+    uint64_t after = 0;
+    int found = 0;
+    rc = walk_open(r, SUB(1), t, tlen, NULL, 0, &w);
+    if (rc == OX_OK && (rc = walk_next(&w, &k, &v)) == OX_OK)
+        found = (rc = rec_decode(&k, &v, &g)) == OX_OK;
+    walk_close(&w);
+    if (rc == OX_NOTFOUND)
+        rc = OX_OK;
+    if (rc == OX_OK)
+        rc = span_within(r, COLL_SUB_SCORE, t, tlen, found ? g.tail : NULL, g.tlen, 0,
+                         DEL_STEPS, &after);
+    if (rc == OX_OK && after > f->count)
+        rc = OX_ECORRUPT; /* f's span holds those */
+    if (rc == OX_OK)
+        *out = f->count - after;
+    if (rc == OX_ELIMIT)
+        rc = span(r, COLL_SUB_SCORE, f->tail, f->tlen, t, tlen, 0, out);
+    return rc;
 }
 
 /* Writer: the bounds of the ends in `ends` (1 low, 2 high) become the first (last) entry's
@@ -394,7 +449,7 @@ static int rank_insert(ox_txn *txn, const rd *r, unsigned levels, const unsigned
             continue;
         }
         uint64_t add; /* entries from p to below (level 1: to t) */
-        rc = L == 1 ? span(r, COLL_SUB_SCORE, p.tail, p.tlen, t, tlen, 0, &add)
+        rc = L == 1 ? index_span(r, &p, t, tlen, &add)
                     : span(r, SUB(L - 1), p.tail, p.tlen, below.tail, below.tlen, 1, &add);
         d += add;
         if (rc == OX_OK && d > p.count)
@@ -430,15 +485,8 @@ static int level_mark(ox_txn *txn, const rd *r, const zrec *f)
     return rc;
 }
 
-/* How many deleted index entries (still in the write buffers) a search for the entry after
- * a removed fence steps over before it gives up and the fence hands over its count instead:
- * a run of neighbours removed from its far end first would have each fence in it walk the
- * whole run (quadratic), while the hand-over leaves its deletion behind the removals that
- * follow in that order. */
-#define SLIDE_STEPS 64
-
 /* The index entry after tail t (which is there) into *s, with its level: OX_OK with *found
- * 1, 0 if t is the last, 2 if more than SLIDE_STEPS deleted entries follow t; or an
+ * 1, 0 if t is the last, 2 if more than DEL_STEPS deleted entries follow t; or an
  * error. */
 static int successor(const rd *r, const unsigned char *t, size_t tlen, zrec *s, int *found)
 {
@@ -446,7 +494,7 @@ static int successor(const rd *r, const unsigned char *t, size_t tlen, zrec *s, 
     ox_val k, v;
     int rc = walk_open(r, COLL_SUB_SCORE, t, tlen, NULL, OX_ITER_AFTER, &w);
     if (rc == OX_OK)
-        ox_iter_limit(w.it, SLIDE_STEPS);
+        ox_iter_limit(w.it, DEL_STEPS);
     if (rc == OX_OK && (rc = walk_next(&w, &k, &v)) == OX_OK) {
         s->tlen = k.len - COLL_KEY_PREFIX;
         s->level = zfmt_index_level(v.data, v.len);
@@ -463,7 +511,7 @@ static int successor(const rd *r, const unsigned char *t, size_t tlen, zrec *s, 
  * a set whose index is whole): at the levels where s is a fence already, or where t is the
  * last, t's record just goes (t counted only itself); above them s keeps t's count less t;
  * and s takes t's level if it is higher. Else (s longer than a fence may be, or past a
- * run of deletions: SLIDE_STEPS) the record before t takes over t's count. A fence that
+ * run of deletions: DEL_STEPS) the record before t takes over t's count. A fence that
  * slides leaves no deletion between the live fences and the entries after them, which a
  * later removal's search for the record before it would step over; one that hands over
  * leaves its deletion after the removals that follow a descending run. Either way a run
@@ -649,7 +697,7 @@ int zfmt_build_step(ox_txn *txn, zfmt_set *z, size_t budget, int *done)
     }
     if ((rc = zkey_make(&fk, z->id, ZFMT_SUB_FRONTIER, NULL, NULL, 0)) != OX_OK)
         return rc;
-    rd r = {txn, NULL, z->members, z->id, z->zb};
+    rd r = {txn, NULL, z->members, z->id, z->zb, 0};
     zrec cur; /* the last record of level 1 before the frontier, counting on */
     if (!(z->levels & ZFMT_BUILDING)) { /* the start: an empty head, the frontier first */
         cur = (zrec){.tlen = 0, .count = 0};
@@ -773,7 +821,7 @@ int zfmt_put(ox_txn *txn, zfmt_set *z, const void *m, size_t len, int had, doubl
         rc = levels_at(txn, z, ik.p + COLL_KEY_PREFIX, ik.len - COLL_KEY_PREFIX, &at_new);
     if (!had)
         level = at_new && len <= ZFMT_NAME_MAX ? draw(z->fanout) : 0;
-    rd r = {txn, NULL, z->members, z->id, z->zb};
+    rd r = {txn, NULL, z->members, z->id, z->zb, zfmt_indexed(z->levels)};
     unsigned char fv[SCORE_LEN + 1], lvb = (unsigned char)level;
     coll_score_put(fv, score);
     fv[SCORE_LEN] = lvb;
@@ -811,7 +859,7 @@ int zfmt_del(ox_txn *txn, const zfmt_set *z, const void *m, size_t len, double s
     if (rc != OX_OK)
         return rc;
     if ((rc = zkey_make(&ik, z->id, COLL_SUB_SCORE, &score, m, len)) == OX_OK) {
-        rd r = {txn, NULL, z->members, z->id, z->zb};
+        rd r = {txn, NULL, z->members, z->id, z->zb, zfmt_indexed(z->levels)};
         unsigned at;
         unsigned ends = bound_removed(z->zb, ik.p + COLL_KEY_PREFIX, ik.len - COLL_KEY_PREFIX);
         rc = levels_at(txn, z, ik.p + COLL_KEY_PREFIX, ik.len - COLL_KEY_PREFIX, &at);
@@ -844,7 +892,7 @@ int zfmt_settle(ox_txn *txn, zfmt_set *z)
     coll_bounds *zb = z->zb;
     if (!zb || !zb->dirty || !z->count)
         return OX_OK;
-    rd r = {txn, NULL, z->members, z->id, zb};
+    rd r = {txn, NULL, z->members, z->id, zb, zfmt_indexed(z->levels)};
     int rc = bound_seek(&r, zb, zb->dirty);
     if (rc == OX_OK) {
         zb->dirty = 0;
@@ -860,7 +908,7 @@ int zfmt_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, const void *m, 
     int rc = zkey_make(&tk, z->id, COLL_SUB_SCORE, &score, m, len);
     if (rc != OX_OK)
         return rc;
-    rd r = {txn, snap, z->members, z->id, z->zb};
+    rd r = {txn, snap, z->members, z->id, z->zb, zfmt_indexed(z->levels)};
     const unsigned char *t = tk.p + COLL_KEY_PREFIX;
     size_t tlen = tk.len - COLL_KEY_PREFIX;
     zrec cur = {.tlen = 0}, e; /* where the walk of each level starts: the head, first */
@@ -892,7 +940,8 @@ int zfmt_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, const void *m, 
     }
     uint64_t rest = 0;
     if (rc == OX_OK)
-        rc = span(&r, COLL_SUB_SCORE, cur.tail, cur.tlen, t, tlen, 0, &rest);
+        rc = top ? index_span(&r, &cur, t, tlen, &rest)
+                 : span(&r, COLL_SUB_SCORE, NULL, 0, t, tlen, 0, &rest);
     zkey_done(&tk);
     *rank = n + rest;
     return rc;
@@ -901,7 +950,7 @@ int zfmt_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, const void *m, 
 int zfmt_at_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, uint64_t want,
                  unsigned char **key, size_t *klen)
 {
-    rd r = {txn, snap, z->members, z->id, z->zb};
+    rd r = {txn, snap, z->members, z->id, z->zb, zfmt_indexed(z->levels)};
     zrec cur = {.tlen = 0}, e;
     uint64_t n = 0; /* the rank of cur's index entry (the head's: 0) */
     int rc = OX_OK;

@@ -652,6 +652,57 @@ static void neighbours_removed_keep_ranks_as_redis(void)
     T_EQ_INT(sp_stop(&ox), 0);
 }
 
+/* Members whose scores keep rising (a leaderboard's ZINCRBY) leave their old index
+ * entries deleted between the fence before them and themselves, until a checkpoint: a rank
+ * is counted from the fence after them past DEL_STEPS of those (zset_fmt.c). Four members
+ * at the top and four in the middle, rising by steps smaller and larger than the gaps
+ * between scores, at the default fanout: every ZINCRBY, ZRANK and ZREVRANK as Redis's,
+ * then every rank of the set before and after a kill -9. */
+static void ranks_of_rising_members_as_redis(void)
+{
+    static const char *const none[] = {NULL};
+    srvp ox = {0}, ref = {0};
+    T_ASSERT(sp_start_argv(&ox, "zrise", none) == 0 && sp_start_redis(&ref, "zrise-ref") == 0);
+    redisContext *a = sp_connect(&ox), *b = sp_connect(&ref);
+    T_ASSERT(a && b);
+    char v[32];
+    for (int i = 0; i < 3000; i++) {
+        redisAppendCommand(a, "ZADD z %d m%04d", i, i);
+        redisAppendCommand(b, "ZADD z %d m%04d", i, i);
+    }
+    for (int i = 0; i < 6000; i++) {
+        redisReply *r;
+        T_EQ_INT(redisGetReply(i < 3000 ? a : b, (void **)&r), REDIS_OK);
+        freeReplyObject(r);
+    }
+    unsigned long long built =
+        strtoull(sp_info_field(a, "stats", "zset_rank_indexes_built", v, sizeof v), NULL, 10);
+    freeReplyObject(redisCommand(a, "ZRANK z m0001"));
+    uint64_t deadline = t_now_ms() + 20000;
+    while (strtoull(sp_info_field(a, "stats", "zset_rank_indexes_built", v, sizeof v), NULL,
+                    10) <= built && t_now_ms() < deadline)
+        usleep(10000); /* polls the counter: the index is built in background slices */
+    T_ASSERT(strtoull(v, NULL, 10) > built);
+    static const char *const hot[] = {"m2999", "m2998", "m2997", "m2996",
+                                      "m1500", "m1501", "m1502", "m1503"};
+    static const char *const by[] = {"1", "0.25", "3", "1.5", "0.001", "0.002", "0.4", "2"};
+    int bad = 0;
+    for (int i = 0; i < 4000 && !bad; i++) {
+        const char *m = hot[i % 8];
+        const char *incr[] = {"ZINCRBY", "z", by[i % 8], m};
+        const char *rk[] = {"ZRANK", "z", m}, *rv[] = {"ZREVRANK", "z", m};
+        size_t il[] = {7, 1, strlen(by[i % 8]), 5}, rl[] = {5, 1, 5}, vl[] = {8, 1, 5};
+        bad += !same_reply(a, b, i, 4, incr, il, NULL);
+        bad += !same_reply(a, b, i, 3, i % 2 ? rk : rv, i % 2 ? rl : vl, NULL);
+    }
+    T_EQ_INT(bad, 0);
+    every_rank_as_redis(&a, b, &ox, "zrise", none, 2000);
+    redisFree(a);
+    redisFree(b);
+    ref_stop(&ref);
+    T_EQ_INT(sp_stop(&ox), 0);
+}
+
 int main(void)
 {
     T_RUN(server_starts);
@@ -667,6 +718,7 @@ int main(void)
     T_RUN(ranks_follow_random_changes_as_redis);
     T_RUN(queues_taken_from_both_ends_as_redis);
     T_RUN(neighbours_removed_keep_ranks_as_redis);
+    T_RUN(ranks_of_rising_members_as_redis);
     t_failed += sp_stop_or_dump(&g_srv);
     return T_MAIN_END();
 }
