@@ -162,18 +162,19 @@ int ox_iter_next(ox_iter *it, ox_val *key, ox_val *val)
     }
     MDB_val k, v;
     ox__walk_limit(it->w, it->limit);
-    for (int skip = 0;; skip = 1) {
+    for (int skip = 0;;) { /* skip: the key before was stepped over (counted) */
         if ((skip && (rc = ox__walk_skip(it->w))) || (rc = ox__walk_next(it->w, &k, &v))) {
             if (rc == OX_NOTFOUND || rc == OX_ELIMIT)
                 it->state = rc == OX_NOTFOUND ? OX_IT_DONE : OX_IT_SPENT;
             return rc;
         }
         /* The first key of the walk may be a bound itself: hi is excluded, so is lo with
-         * OX_ITER_AFTER. */
-        if (it->asc && it->after && it->has_lo && ox__key_cmp(&k, &it->lo) == 0)
+         * OX_ITER_AFTER (not counted: the limit is about the keys inside the range). */
+        skip = 0;
+        if ((it->asc && it->after && it->has_lo && ox__key_cmp(&k, &it->lo) == 0) ||
+            (!it->asc && it->has_hi && ox__key_cmp(&k, &it->hi) >= 0))
             continue;
-        if (!it->asc && it->has_hi && ox__key_cmp(&k, &it->hi) >= 0)
-            continue;
+        skip = 1;
         if (it->has_end) {
             int c = ox__key_cmp(&k, it->end);
             if (it->asc ? c >= 0 : (c < 0 || (c == 0 && it->after))) {

@@ -248,15 +248,15 @@ static void ranges_end_at_their_bounds_over_deletions(void)
             T_EQ_STR(got[pass][i], cases[i].want);
 }
 
-/* Keys of "lim" walked by one iterator with a step limit, as their numbers, into out:
- * the last result (OX_NOTFOUND at the end, OX_ELIMIT...) and what a call after it says in
- * *again. */
-static int lim_walk(ox_table *t, size_t limit, unsigned flags, char *out, size_t cap,
-                    int *again)
+/* Keys of "lim" in [lo, hi) (NULL: no bound) walked by one iterator with a step limit, as
+ * their numbers, into out: the last result (OX_NOTFOUND at the end, OX_ELIMIT...) and what
+ * a call after it says in *again. */
+static int lim_walk(ox_table *t, const char *lo, const char *hi, size_t limit, unsigned flags,
+                    char *out, size_t cap, int *again)
 {
     ox_iter *it;
-    ox_val k, v;
-    int rc = ox_range(t, NULL, NULL, flags, &it);
+    ox_val k, v, lov = {lo, lo ? strlen(lo) : 0}, hiv = {hi, hi ? strlen(hi) : 0};
+    int rc = ox_range(t, lo ? &lov : NULL, hi ? &hiv : NULL, flags, &it);
     if (rc != OX_OK)
         return rc;
     ox_iter_limit(it, limit);
@@ -272,7 +272,8 @@ static int lim_walk(ox_table *t, size_t limit, unsigned flags, char *out, size_t
 
 /* ox_iter_limit: one call gives up with OX_ELIMIT past n keys stepped over (deleted in a
  * write buffer, or expired), and the iterator stays spent; n keys are still stepped over,
- * and the count starts again at each call. */
+ * and the count starts again at each call. A bound the range excludes (lo with
+ * OX_ITER_AFTER, hi descending) is not one of them. */
 static void a_limited_iterator_gives_up_past_its_steps(void)
 {
     ox_table *t;
@@ -291,23 +292,30 @@ static void a_limited_iterator_gives_up_past_its_steps(void)
         T_EQ_INT(ox_txn_delete(x, t, k, (size_t)snprintf(k, sizeof k, "l%03d", i)), OX_OK);
     T_EQ_INT(ox_txn_commit(x), OX_OK);
     static const struct {
+        const char *lo, *hi;
         size_t limit;
         unsigned flags;
         int rc, again;
         const char *want;
     } cases[] = {
-        {20, 0, OX_NOTFOUND, OX_NOTFOUND,
+        {NULL, NULL, 20, 0, OX_NOTFOUND, OX_NOTFOUND,
          "000 001 002 003 004 005 006 007 008 009 030 031 032 033 034 035 036 037 038 039"},
-        {0, OX_ITER_DESC, OX_NOTFOUND, OX_NOTFOUND,
+        {NULL, NULL, 0, OX_ITER_DESC, OX_NOTFOUND, OX_NOTFOUND,
          "039 038 037 036 035 034 033 032 031 030 009 008 007 006 005 004 003 002 001 000"},
-        {19, 0, OX_ELIMIT, OX_ELIMIT, "000 001 002 003 004 005 006 007 008 009"},
-        {19, OX_ITER_DESC, OX_ELIMIT, OX_ELIMIT, "039 038 037 036 035 034 033 032 031 030"},
-        {1, 0, OX_ELIMIT, OX_ELIMIT, "000 001 002 003 004 005 006 007 008 009"},
+        {NULL, NULL, 19, 0, OX_ELIMIT, OX_ELIMIT, "000 001 002 003 004 005 006 007 008 009"},
+        {NULL, NULL, 19, OX_ITER_DESC, OX_ELIMIT, OX_ELIMIT,
+         "039 038 037 036 035 034 033 032 031 030"},
+        {NULL, NULL, 1, 0, OX_ELIMIT, OX_ELIMIT, "000 001 002 003 004 005 006 007 008 009"},
+        {"l009", "l032", 20, OX_ITER_AFTER, OX_NOTFOUND, OX_NOTFOUND, "030 031"},
+        {"l009", "l032", 19, OX_ITER_AFTER, OX_ELIMIT, OX_ELIMIT, ""},
+        {"l008", "l030", 20, OX_ITER_DESC, OX_NOTFOUND, OX_NOTFOUND, "009 008"},
+        {"l008", "l030", 19, OX_ITER_DESC, OX_ELIMIT, OX_ELIMIT, ""},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char got[256];
         int again = -1;
-        T_EQ_INT(lim_walk(t, cases[i].limit, cases[i].flags, got, sizeof got, &again),
+        T_EQ_INT(lim_walk(t, cases[i].lo, cases[i].hi, cases[i].limit, cases[i].flags, got,
+                          sizeof got, &again),
                  cases[i].rc);
         T_EQ_INT(again, cases[i].again);
         T_EQ_STR(got, cases[i].want);
