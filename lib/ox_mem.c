@@ -25,6 +25,9 @@ enum { VER_PUT, VER_DEL, VER_CLEAR };
 typedef struct mem_node {
     _Atomic(ox_mver *) ver;         /* newest first */
     struct mem_node *_Atomic hnext; /* hash chain */
+    struct mem_node *_Atomic back;  /* the node before at level 0 (NULL: the first); nodes
+                                       are never unlinked, so a descending step follows it
+                                       instead of a search from the head */
     uint32_t hash;
     uint16_t klen;
     uint16_t table;
@@ -357,10 +360,16 @@ int ox__mem_put(ox_mem *m, unsigned table, const MDB_val *key, uint64_t seq, con
             prev[i] = t->head;
         if (height > cur) /* readers that see the new height find head's NULL links */
             atomic_store_explicit(&t->height, height, memory_order_relaxed);
+        mem_node *after = node_next(prev[0], 0);
+        atomic_init(&n->back, prev[0] == t->head ? NULL : prev[0]);
         for (int i = 0; i < height; i++) {
             atomic_init(&n->next[i], node_next(prev[i], i));
             atomic_store_explicit(&prev[i]->next[i], n, memory_order_release);
         }
+        /* A reader stepping back from `after` before this store skips n: n's versions
+         * are not committed yet, so no reader but the writer can see them. */
+        if (after)
+            atomic_store_explicit(&after->back, n, memory_order_release);
         atomic_fetch_add_explicit(&m->nodes, 1, memory_order_relaxed);
         atomic_init(&n->hnext, atomic_load_explicit(&m->hash[h & m->hmask],
                                                     memory_order_relaxed));
@@ -481,10 +490,7 @@ void ox__mem_cur_step(ox_mem_cur *c, int asc)
         c->node = node_next(n, 0);
         return;
     }
-    const mem_table *t = table_get(c->m, c->table);
-    mem_node *prev[MAX_HEIGHT];
-    find(t, n->key, n->klen, 0, prev);
-    c->node = prev[0] == t->head ? NULL : prev[0];
+    c->node = atomic_load_explicit(&((mem_node *)n)->back, memory_order_acquire);
 }
 
 int ox__mem_cur_key(const ox_mem_cur *c, MDB_val *key)

@@ -105,7 +105,8 @@ void ox__mem_cur_init(ox_mem_cur *c, const ox_mem *m, unsigned table);
 /* Positions on the first key >= key (asc != 0, key NULL: the first key) or on the last key
  * <= key (asc == 0, key NULL: the last key). */
 void ox__mem_cur_seek(ox_mem_cur *c, const MDB_val *key, int asc);
-/* The next (asc) or previous key. */
+/* The next (asc) or previous key: O(1) either way. A reader on another thread may skip a
+ * key the writer links in beside it meanwhile: none of its versions is committed yet. */
 void ox__mem_cur_step(ox_mem_cur *c, int asc);
 /* The key under the cursor (borrowed), or 0 off the end. */
 int ox__mem_cur_key(const ox_mem_cur *c, MDB_val *key);

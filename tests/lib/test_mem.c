@@ -211,34 +211,46 @@ struct shared {
     atomic_int bad;
 };
 
-/* Key i's value at seq s: "i:s". The writer writes key i % 5000 at seq i + 1. */
+/* Key perm(i % 5000)'s value at seq i + 1: "i:i+1". The first 5000 writes insert the keys
+ * in a scattered order (new nodes between old ones), the rest write them again. */
+#define PERM(i) ((unsigned)((i) % 5000) * 7919u % 5000u)
+
+/* One walk at seq, ascending or not: ordered keys, each with a value written at or before
+ * seq, and every key inserted by seq (a node linked in between is never skipped). */
+static void reader_walk(struct shared *sh, uint64_t seq, int asc)
+{
+    ox_mem_cur c;
+    MDB_val key, rec, last = {0, NULL};
+    uint64_t found = 0;
+    ox__mem_cur_init(&c, sh->m, 0);
+    for (ox__mem_cur_seek(&c, NULL, asc); ox__mem_cur_key(&c, &key); ox__mem_cur_step(&c, asc)) {
+        int d = last.mv_data ? memcmp(last.mv_data, key.mv_data, key.mv_size) : 0;
+        if (last.mv_data && (key.mv_size != last.mv_size || (asc ? d >= 0 : d <= 0)))
+            sh->bad++;
+        last = key;
+        if (ox__mem_cur_state(&c, seq, &rec) == OX_MEM_FOUND) {
+            unsigned long long ws = strtoull(memchr(rec.mv_data, ':', rec.mv_size) + 1, NULL, 10);
+            if (ws > seq)
+                sh->bad++;
+            found++;
+        }
+    }
+    if (found != (seq < 5000 ? seq : 5000))
+        sh->bad++;
+}
+
 static void *reader_main(void *arg)
 {
     struct shared *sh = arg;
-    while (!atomic_load(&sh->stop)) {
+    for (int asc = 1; !atomic_load(&sh->stop); asc = !asc) {
         uint64_t seq = atomic_load(&sh->visible);
-        /* A walk: ordered keys, each with a value written at or before seq. */
-        ox_mem_cur c;
-        MDB_val key, rec, last = {0, NULL};
-        ox__mem_cur_init(&c, sh->m, 0);
-        for (ox__mem_cur_seek(&c, NULL, 1); ox__mem_cur_key(&c, &key); ox__mem_cur_step(&c, 1)) {
-            if (last.mv_data && (key.mv_size < last.mv_size ||
-                                 (key.mv_size == last.mv_size &&
-                                  memcmp(last.mv_data, key.mv_data, key.mv_size) >= 0)))
-                sh->bad++;
-            last = key;
-            int st = ox__mem_cur_state(&c, seq, &rec);
-            if (st == OX_MEM_FOUND) {
-                unsigned long long ws = strtoull(memchr(rec.mv_data, ':', rec.mv_size) + 1, NULL, 10);
-                if (ws > seq)
-                    sh->bad++;
-            }
-        }
+        reader_walk(sh, seq, asc);
         /* Lookups of keys written before seq. */
         for (uint64_t s = seq > 200 ? seq - 200 : 1; s <= seq; s++) {
             char k[32];
-            snprintf(k, sizeof k, "%08llu", (unsigned long long)((s - 1) % 5000));
+            snprintf(k, sizeof k, "%08u", PERM(s - 1));
             MDB_val kk = K(k);
+            MDB_val rec;
             if (ox__mem_get(sh->m, 0, &kk, seq, &rec) != OX_MEM_FOUND)
                 sh->bad++;
         }
@@ -255,7 +267,7 @@ static void readers_run_beside_the_writer(void)
         pthread_create(&th[i], NULL, reader_main, &sh);
     for (int i = 0; i < CKEYS; i++) {
         char k[32], v[48];
-        snprintf(k, sizeof k, "%08d", i % 5000);
+        snprintf(k, sizeof k, "%08u", PERM(i));
         snprintf(v, sizeof v, "%d:%d", i, i + 1);
         MDB_val kk = K(k);
         T_EQ_INT(ox__mem_put(sh.m, 0, &kk, (uint64_t)i + 1, v, strlen(v), NULL), OX_OK);
