@@ -63,6 +63,7 @@
 #define OX_VIEW_MAX 4            /* write buffers a view holds: the active one, the frozen */
 #define OX_MEM_DEFAULT ((size_t)64 << 20) /* ox_options.mem_limit 0 */
 #define OX_MEM_FREEZE_DELS 16384           /* deletions that freeze the active buffer */
+#define OX_WALK_DELS 1024                  /* deletions one walk steps over that do too */
 #define OX_CKPT_AGE_MS 60000     /* a buffer older than this is checkpointed, full or not */
 #define OX_META_DB "ox:meta"     /* the store's own database (the layout above) */
 
@@ -157,6 +158,9 @@ struct ox_store {
     uint64_t ckpt_count;       /* checkpoints written since the open (ox_store_write_info) */
     uint64_t ckpt_waits;       /* transactions that waited for a checkpoint (back-pressure) */
     uint64_t ckpt_last_ms;     /* how long the last checkpoint took */
+    atomic_int walk_dels;      /* a walk (any thread) stepped over OX_WALK_DELS deletions
+                                  since the last freeze: the next commit starts a checkpoint,
+                                  which clears them */
 
     /* Growth gate: readers count themselves in; a grower raises `growing`, waits for
      * `readers` to reach 0, remaps, lowers it. Atomics keep the read path lock-free. */

@@ -162,6 +162,7 @@ struct ox_walk {
     const MDB_val *end; /* ox__walk_end's, or NULL */
     size_t limit;       /* ox__walk_limit's (0: none), and the keys stepped over since */
     size_t skipped;
+    size_t dels;        /* deletions stepped over in all (OX_WALK_DELS) */
     MDB_val last;       /* the key last returned, in lastbuf */
     unsigned char lastbuf[8 + OX_KEY_BUF];
 };
@@ -386,6 +387,10 @@ int ox__walk_next(ox_walk *w, MDB_val *key, MDB_val *rec)
                 *rec = (MDB_val){0, w->lastbuf};
             return OX_OK;
         }
+        /* Deleted: a run of them is a cost every walk over it pays again, until a
+         * checkpoint takes them out of the buffers and of LMDB (ox__ckpt_room). */
+        if (++w->dels == OX_WALK_DELS)
+            atomic_store_explicit(&w->rd->s->walk_dels, 1, memory_order_relaxed);
         if ((rc = ox__walk_skip(w)))
             return rc;
     }

@@ -37,7 +37,8 @@
  * The write path: a write transaction's changes go to an in-memory write buffer; its
  * commit is one record appended to the write-ahead log. Readers see the buffers over LMDB
  * as one snapshot. When the active buffer reaches half of ox_options.mem_limit, or its age
- * limit, it is frozen (a new one takes the writes) and a checkpoint writes it to LMDB in
+ * limit, or holds deletions that walks keep stepping over (an iterator past 1024 of them),
+ * it is frozen (a new one takes the writes) and a checkpoint writes it to LMDB in
  * one durable transaction, in key order, recording the last commit it holds; the log before
  * it is then reused. Writers wait when a second buffer fills before the checkpoint ends.
  *

@@ -322,6 +322,59 @@ static void a_limited_iterator_gives_up_past_its_steps(void)
     }
 }
 
+/* A walk that steps over OX_WALK_DELS (1024) deleted keys starts a checkpoint at the next
+ * commit, which takes them out: here the buffer is far from full, young, and holds more
+ * live keys than deletions, so nothing else would start one. 1023 do not. */
+static void a_walk_over_many_deletions_starts_a_checkpoint(void)
+{
+    char k[16];
+    ox_txn *x;
+    T_EQ_INT(ox_txn_begin(g_s, &x), OX_OK);
+    for (int i = 0; i < 3000; i++)
+        T_EQ_INT(ox_txn_put(x, g_t, k, (size_t)snprintf(k, sizeof k, "w%05d", i), "v", 1, 0, 0),
+                 OX_OK);
+    T_EQ_INT(ox_txn_commit(x), OX_OK);
+    T_EQ_INT(ox_store_checkpoint(g_s), OX_OK); /* in LMDB; the buffer starts empty */
+    T_EQ_INT(ox_txn_begin(g_s, &x), OX_OK);
+    for (int i = 0; i < 4000; i++) /* live keys elsewhere: deletions stay a minority */
+        T_EQ_INT(ox_txn_put(x, g_t, k, (size_t)snprintf(k, sizeof k, "x%05d", i), "v", 1, 0, 0),
+                 OX_OK);
+    T_EQ_INT(ox_txn_commit(x), OX_OK);
+    ox_write_info wi;
+    T_EQ_INT(ox_store_write_info(g_s, &wi), OX_OK);
+    uint64_t before = wi.checkpoints;
+    T_EQ_INT(wi.checkpointing, 0);
+    for (int dels = 1023; dels <= 1024; dels++) {
+        T_EQ_INT(ox_txn_begin(g_s, &x), OX_OK);
+        for (int i = dels == 1023 ? 0 : 1023; i < dels; i++)
+            T_EQ_INT(ox_txn_delete(x, g_t, k, (size_t)snprintf(k, sizeof k, "w%05d", i)), OX_OK);
+        T_EQ_INT(ox_txn_commit(x), OX_OK);
+        ox_iter *it;
+        ox_val lo = {"w", 1}, hi = {"x", 1}, key;
+        T_EQ_INT(ox_range(g_t, &lo, &hi, OX_ITER_KEYS_ONLY, &it), OX_OK);
+        T_EQ_INT(ox_iter_next(it, &key, NULL), OX_OK);
+        snprintf(k, sizeof k, "w%05d", dels);
+        T_EQ_MEM(key.data, key.len, k, 6);
+        ox_iter_close(it);
+        T_EQ_INT(ox_put(g_t, "y", 1, "v", 1), OX_OK); /* a commit: where a checkpoint starts */
+        T_EQ_INT(ox_store_write_info(g_s, &wi), OX_OK);
+        T_EQ_INT(wi.checkpointing || wi.checkpoints > before, dels == 1024);
+    }
+    for (uint64_t end = t_now_ms() + 30000; wi.checkpoints == before && t_now_ms() < end;)
+        T_EQ_INT(ox_store_write_info(g_s, &wi), OX_OK);
+    T_EQ_U64(wi.checkpoints, before + 1);
+    /* The deletions are gone: the same walk steps over none, and starts nothing. */
+    ox_iter *it;
+    ox_val lo = {"w", 1}, hi = {"x", 1}, key;
+    T_EQ_INT(ox_range(g_t, &lo, &hi, OX_ITER_KEYS_ONLY, &it), OX_OK);
+    T_EQ_INT(ox_iter_next(it, &key, NULL), OX_OK);
+    ox_iter_close(it);
+    T_EQ_INT(ox_put(g_t, "y", 1, "w", 1), OX_OK);
+    T_EQ_INT(ox_store_write_info(g_s, &wi), OX_OK);
+    T_EQ_INT(wi.checkpointing, 0);
+    T_EQ_U64(wi.checkpoints, before + 1);
+}
+
 int main(void)
 {
     T_RUN(setup);
@@ -334,6 +387,7 @@ int main(void)
     T_RUN(write_txn_position_survives_writes);
     T_RUN(ranges_end_at_their_bounds_over_deletions);
     T_RUN(a_limited_iterator_gives_up_past_its_steps);
+    T_RUN(a_walk_over_many_deletions_starts_a_checkpoint);
     ox_store_close(g_s);
     return T_MAIN_END();
 }
