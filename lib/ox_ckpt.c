@@ -173,6 +173,8 @@ static void ckpt_bump(ox_store *s, uint64_t lsn)
 int ox__ckpt_apply(ox_store *s, ox_mem *m)
 {
     uint64_t lsn = ox__mem_max_seq(m);
+    if (!lsn) /* no commit in it: nothing to write, and the file's lsn must not go back */
+        return OX_OK;
     ox_table *made[256];
     MDB_dbi dd[256], de[256];
     size_t nmade = 0;
@@ -260,7 +262,8 @@ static void finish(ox_store *s, ox_mem *m)
     size_t min = mdb_env_info(s->env, &info) == MDB_SUCCESS ? info.me_last_txnid : v->lmdb_min;
     if (ox__view_swap(s, mem, n, min) == OX_OK) {
         s->ckpt_count++;
-        s->ckpt_lsn = ox__mem_max_seq(m);
+        if (ox__mem_max_seq(m)) /* (one without a commit changed nothing) */
+            s->ckpt_lsn = ox__mem_max_seq(m);
         s->ckpt_release = 1;
         s->frozen = NULL;
         ox__mem_unref(m);
@@ -318,6 +321,10 @@ int ox__ckpt_room(ox_store *s)
     int dels = (ndels >= OX_MEM_FREEZE_DELS && ndels * 4 >= nodes * 3) ||
                atomic_load_explicit(&s->walk_dels, memory_order_relaxed);
     int rc = OX_OK;
+    /* Only a buffer that holds a commit is frozen for its age or deletions: a walk may
+     * have stepped over deletions that are in LMDB or in the frozen buffer, and an empty
+     * buffer's checkpoint would record no commit (lsn 0) as the file's last. */
+    dels = dels && ox__mem_max_seq(a);
     if (!full && !((old || dels) && !s->frozen)) {
         pthread_mutex_unlock(&s->ckpt_mu);
         return OX_OK;

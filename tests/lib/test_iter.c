@@ -375,6 +375,50 @@ static void a_walk_over_many_deletions_starts_a_checkpoint(void)
     T_EQ_U64(wi.checkpoints, before + 1);
 }
 
+/* The walk that sets the flag may step over deletions a checkpoint has already written (an
+ * older snapshot's): the active buffer is then empty, and is not frozen until it holds a
+ * commit. A checkpoint of an empty buffer recorded lsn 0 as the file's last: the next
+ * open after a crash replayed from a log segment long reused, and found the file corrupt. */
+static void deletions_a_checkpoint_wrote_start_none_of_an_empty_buffer(void)
+{
+    char k[16];
+    ox_txn *x;
+    T_EQ_INT(ox_txn_begin(g_s, &x), OX_OK);
+    for (int i = 0; i < 2000; i++)
+        T_EQ_INT(ox_txn_put(x, g_t, k, (size_t)snprintf(k, sizeof k, "v%05d", i), "v", 1, 0, 0),
+                 OX_OK);
+    T_EQ_INT(ox_txn_commit(x), OX_OK);
+    T_EQ_INT(ox_store_checkpoint(g_s), OX_OK);
+    T_EQ_INT(ox_txn_begin(g_s, &x), OX_OK);
+    for (int i = 0; i < 1100; i++)
+        T_EQ_INT(ox_txn_delete(x, g_t, k, (size_t)snprintf(k, sizeof k, "v%05d", i)), OX_OK);
+    T_EQ_INT(ox_txn_commit(x), OX_OK);
+    ox_snapshot *snap;
+    T_EQ_INT(ox_snapshot_begin(g_s, &snap), OX_OK); /* sees the deletions in the buffer */
+    T_EQ_INT(ox_store_checkpoint(g_s), OX_OK);      /* and now they are in LMDB */
+    ox_write_info wi;
+    T_EQ_INT(ox_store_write_info(g_s, &wi), OX_OK);
+    uint64_t lsn = wi.checkpoint_seq, count = wi.checkpoints;
+    T_ASSERT(lsn > 0);
+    ox_iter *it;
+    ox_val lo = {"v", 1}, hi = {"w", 1}, key;
+    T_EQ_INT(ox_snapshot_range(snap, g_t, &lo, &hi, OX_ITER_KEYS_ONLY, &it), OX_OK);
+    T_EQ_INT(ox_iter_next(it, &key, NULL), OX_OK); /* past 1100: the flag is set */
+    T_EQ_MEM(key.data, key.len, "v01100", 6);
+    ox_iter_close(it);
+    ox_snapshot_end(snap);
+    T_EQ_INT(ox_put(g_t, "y", 1, "1", 1), OX_OK); /* begins on an empty buffer: no freeze */
+    T_EQ_INT(ox_store_write_info(g_s, &wi), OX_OK);
+    T_EQ_INT(wi.checkpointing, 0);
+    T_EQ_U64(wi.checkpoints, count);
+    T_EQ_INT(ox_put(g_t, "y", 1, "2", 1), OX_OK); /* the buffer holds one: frozen now */
+    for (uint64_t end = t_now_ms() + 30000;
+         (wi.checkpointing || wi.checkpoints == count) && t_now_ms() < end;)
+        T_EQ_INT(ox_store_write_info(g_s, &wi), OX_OK);
+    T_EQ_U64(wi.checkpoints, count + 1);
+    T_ASSERT(wi.checkpoint_seq > lsn); /* the commit of "y" = "1" */
+}
+
 int main(void)
 {
     T_RUN(setup);
@@ -388,6 +432,7 @@ int main(void)
     T_RUN(ranges_end_at_their_bounds_over_deletions);
     T_RUN(a_limited_iterator_gives_up_past_its_steps);
     T_RUN(a_walk_over_many_deletions_starts_a_checkpoint);
+    T_RUN(deletions_a_checkpoint_wrote_start_none_of_an_empty_buffer);
     ox_store_close(g_s);
     return T_MAIN_END();
 }
