@@ -360,8 +360,10 @@ static int load_expiring(redisContext *c, const char *prefix, int n, int plain, 
 
 /* 1000 keys in db 0 and 500 in db 3 (beside 10 without TTL), TTLs 100-1500 ms: active
  * expiry reclaims all 1500 with no read touching a key (the test only asks DBSIZE and
- * INFO). Three rounds; the third reuses the pages the second freed: the file does not
- * grow. Rounds 1 and 2 run under appendfsync no: under always and everysec, the
+ * INFO). Five rounds; the last reuses the pages the one before freed: the file stops
+ * growing (by round 3: the checkpoints that active expiry's walks over its own deletions
+ * start, lib/ox_ckpt.c, leave a few more pages in use, 67 where 55 were). Rounds 1 to 4
+ * run under appendfsync no: under always and everysec, the
  * write-ahead log pins every page freed since its last checkpoint (taken on a budget of
  * such pages, see lib/ox_wal.h), so reuse waits for that checkpoint whatever frees them. */
 static void thousand_keys_reclaimed_without_reads(void)
@@ -373,8 +375,8 @@ static void thousand_keys_reclaimed_without_reads(void)
     T_CMD(c3, "+OK", "SELECT 3");
     unsigned seed = 77;
     char v[128];
-    unsigned long long size[3];
-    for (int round = 0; round < 3; round++) {
+    unsigned long long size[5];
+    for (int round = 0; round < 5; round++) {
         if (round == 1)
             T_CMD(c0, "+OK", "CONFIG SET appendfsync no");
         T_ASSERT(load_expiring(c0, "r:", 1000, 0, &seed));
@@ -398,7 +400,7 @@ static void thousand_keys_reclaimed_without_reads(void)
     }
     T_CMD(c0, "+OK", "CONFIG SET appendfsync always");
     T_ASSERT(size[1] > 0);
-    T_EQ_U64(size[2], size[1]);
+    T_EQ_U64(size[4], size[3]);
     redisFree(c0);
     redisFree(c3);
 }
