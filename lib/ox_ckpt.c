@@ -321,9 +321,10 @@ int ox__ckpt_room(ox_store *s)
     int dels = (ndels >= OX_MEM_FREEZE_DELS && ndels * 4 >= nodes * 3) ||
                atomic_load_explicit(&s->walk_dels, memory_order_relaxed);
     int rc = OX_OK;
-    /* Only a buffer that holds a commit is frozen for its age or deletions: a walk may
-     * have stepped over deletions that are in LMDB or in the frozen buffer, and an empty
-     * buffer's checkpoint would record no commit (lsn 0) as the file's last. */
+    /* Only a buffer that holds a commit is frozen for its deletions (its age counts from
+     * its first commit): a walk may have stepped over deletions that are in LMDB or in the
+     * frozen buffer, and an empty buffer's checkpoint would record no commit (lsn 0) as
+     * the file's last. */
     dels = dels && ox__mem_max_seq(a);
     if (!full && !((old || dels) && !s->frozen)) {
         pthread_mutex_unlock(&s->ckpt_mu);

@@ -159,8 +159,8 @@ struct ox_store {
     uint64_t ckpt_waits;       /* transactions that waited for a checkpoint (back-pressure) */
     uint64_t ckpt_last_ms;     /* how long the last checkpoint took */
     atomic_int walk_dels;      /* a walk (any thread) stepped over OX_WALK_DELS deletions
-                                  since the last freeze: the next commit starts a checkpoint,
-                                  which clears them */
+                                  since the last freeze: the next write transaction starts a
+                                  checkpoint once the active buffer holds a commit */
 
     /* Growth gate: readers count themselves in; a grower raises `growing`, waits for
      * `readers` to reach 0, remaps, lowers it. Atomics keep the read path lock-free. */
