@@ -322,6 +322,18 @@ static void a_limited_iterator_gives_up_past_its_steps(void)
     }
 }
 
+/* Puts "<c>00000" .. "<c><n - 1>" (five digits) in one committed transaction. */
+static void put_run(char c, int n)
+{
+    char k[16];
+    ox_txn *x;
+    T_EQ_INT(ox_txn_begin(g_s, &x), OX_OK);
+    for (int i = 0; i < n; i++)
+        T_EQ_INT(ox_txn_put(x, g_t, k, (size_t)snprintf(k, sizeof k, "%c%05d", c, i), "v", 1, 0, 0),
+                 OX_OK);
+    T_EQ_INT(ox_txn_commit(x), OX_OK);
+}
+
 /* A walk that steps over OX_WALK_DELS (1024) deleted keys starts a checkpoint at the next
  * commit, which takes them out: here the buffer is far from full, young, and holds more
  * live keys than deletions, so nothing else would start one. 1023 do not. */
@@ -329,17 +341,9 @@ static void a_walk_over_many_deletions_starts_a_checkpoint(void)
 {
     char k[16];
     ox_txn *x;
-    T_EQ_INT(ox_txn_begin(g_s, &x), OX_OK);
-    for (int i = 0; i < 3000; i++)
-        T_EQ_INT(ox_txn_put(x, g_t, k, (size_t)snprintf(k, sizeof k, "w%05d", i), "v", 1, 0, 0),
-                 OX_OK);
-    T_EQ_INT(ox_txn_commit(x), OX_OK);
+    put_run('w', 3000);
     T_EQ_INT(ox_store_checkpoint(g_s), OX_OK); /* in LMDB; the buffer starts empty */
-    T_EQ_INT(ox_txn_begin(g_s, &x), OX_OK);
-    for (int i = 0; i < 4000; i++) /* live keys elsewhere: deletions stay a minority */
-        T_EQ_INT(ox_txn_put(x, g_t, k, (size_t)snprintf(k, sizeof k, "x%05d", i), "v", 1, 0, 0),
-                 OX_OK);
-    T_EQ_INT(ox_txn_commit(x), OX_OK);
+    put_run('x', 4000); /* live keys elsewhere: deletions stay a minority */
     ox_write_info wi;
     T_EQ_INT(ox_store_write_info(g_s, &wi), OX_OK);
     uint64_t before = wi.checkpoints;
@@ -383,11 +387,7 @@ static void deletions_a_checkpoint_wrote_start_none_of_an_empty_buffer(void)
 {
     char k[16];
     ox_txn *x;
-    T_EQ_INT(ox_txn_begin(g_s, &x), OX_OK);
-    for (int i = 0; i < 2000; i++)
-        T_EQ_INT(ox_txn_put(x, g_t, k, (size_t)snprintf(k, sizeof k, "v%05d", i), "v", 1, 0, 0),
-                 OX_OK);
-    T_EQ_INT(ox_txn_commit(x), OX_OK);
+    put_run('v', 2000);
     T_EQ_INT(ox_store_checkpoint(g_s), OX_OK);
     T_EQ_INT(ox_txn_begin(g_s, &x), OX_OK);
     for (int i = 0; i < 1100; i++)

@@ -319,6 +319,30 @@ static int start_fanout2_pair(srvp *ox, srvp *ref, const char *name, redisContex
     return *a && *b ? 0 : -1;
 }
 
+/* Adds members m0000 .. m2999 of score i / per_score to z on both servers, then asks a
+ * rank of a's set and waits (deadline 20 s) for its rank index to be built. */
+static void index_3000(redisContext *a, redisContext *b, int per_score)
+{
+    char v[32];
+    for (int i = 0; i < 3000; i++) {
+        redisAppendCommand(a, "ZADD z %d m%04d", i / per_score, i);
+        redisAppendCommand(b, "ZADD z %d m%04d", i / per_score, i);
+    }
+    for (int i = 0; i < 6000; i++) {
+        redisReply *r;
+        T_EQ_INT(redisGetReply(i < 3000 ? a : b, (void **)&r), REDIS_OK);
+        freeReplyObject(r);
+    }
+    unsigned long long built =
+        strtoull(sp_info_field(a, "stats", "zset_rank_indexes_built", v, sizeof v), NULL, 10);
+    freeReplyObject(redisCommand(a, "ZRANK z m0001"));
+    uint64_t deadline = t_now_ms() + 20000;
+    while (strtoull(sp_info_field(a, "stats", "zset_rank_indexes_built", v, sizeof v), NULL,
+                    10) <= built && t_now_ms() < deadline)
+        usleep(10000); /* polls the counter: the index is built in background slices */
+    T_ASSERT(strtoull(v, NULL, 10) > built);
+}
+
 /* Every member of z on b (the reference) has the same ZRANK, ZREVRANK and ZRANGE of its
  * rank on *a (more than `least` members); then oxistore-check finds what a kill -9 left
  * consistent, and every rank is the same again after a restart of ox (started as `name`
@@ -583,24 +607,7 @@ static void neighbours_removed_keep_ranks_as_redis(void)
     srvp ox = {0}, ref = {0};
     redisContext *a = NULL, *b = NULL;
     T_ASSERT(start_fanout2_pair(&ox, &ref, "zslide", &a, &b) == 0);
-    char v[32];
-    for (int i = 0; i < 3000; i++) {
-        redisAppendCommand(a, "ZADD z %d m%04d", i / 3, i); /* three of each score */
-        redisAppendCommand(b, "ZADD z %d m%04d", i / 3, i);
-    }
-    for (int i = 0; i < 6000; i++) {
-        redisReply *r;
-        T_EQ_INT(redisGetReply(i < 3000 ? a : b, (void **)&r), REDIS_OK);
-        freeReplyObject(r);
-    }
-    unsigned long long built =
-        strtoull(sp_info_field(a, "stats", "zset_rank_indexes_built", v, sizeof v), NULL, 10);
-    freeReplyObject(redisCommand(a, "ZRANK z m0001"));
-    uint64_t deadline = t_now_ms() + 20000;
-    while (strtoull(sp_info_field(a, "stats", "zset_rank_indexes_built", v, sizeof v), NULL,
-                    10) <= built && t_now_ms() < deadline)
-        usleep(10000); /* polls the counter: the index is built in background slices */
-    T_ASSERT(strtoull(v, NULL, 10) > built);
+    index_3000(a, b, 3); /* three of each score */
     const char *argv[700];
     size_t len[700];
     char names[700][8];
@@ -665,24 +672,7 @@ static void ranks_of_rising_members_as_redis(void)
     T_ASSERT(sp_start_argv(&ox, "zrise", none) == 0 && sp_start_redis(&ref, "zrise-ref") == 0);
     redisContext *a = sp_connect(&ox), *b = sp_connect(&ref);
     T_ASSERT(a && b);
-    char v[32];
-    for (int i = 0; i < 3000; i++) {
-        redisAppendCommand(a, "ZADD z %d m%04d", i, i);
-        redisAppendCommand(b, "ZADD z %d m%04d", i, i);
-    }
-    for (int i = 0; i < 6000; i++) {
-        redisReply *r;
-        T_EQ_INT(redisGetReply(i < 3000 ? a : b, (void **)&r), REDIS_OK);
-        freeReplyObject(r);
-    }
-    unsigned long long built =
-        strtoull(sp_info_field(a, "stats", "zset_rank_indexes_built", v, sizeof v), NULL, 10);
-    freeReplyObject(redisCommand(a, "ZRANK z m0001"));
-    uint64_t deadline = t_now_ms() + 20000;
-    while (strtoull(sp_info_field(a, "stats", "zset_rank_indexes_built", v, sizeof v), NULL,
-                    10) <= built && t_now_ms() < deadline)
-        usleep(10000); /* polls the counter: the index is built in background slices */
-    T_ASSERT(strtoull(v, NULL, 10) > built);
+    index_3000(a, b, 1);
     static const char *const hot[] = {"m2999", "m2998", "m2997", "m2996",
                                       "m1500", "m1501", "m1502", "m1503"};
     static const char *const by[] = {"1", "0.25", "3", "1.5", "0.001", "0.002", "0.4", "2"};
