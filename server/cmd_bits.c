@@ -7,7 +7,6 @@
 #include "cmd.h"
 #include "db.h"
 #include "num.h"
-#include "watch.h"
 
 /* As Redis's getBitOffsetFromArgument: 0 <= offset < proto-max-bulk-len * 8. */
 static int bit_offset_or_reply(cmd_ctx *x, const resp_arg *a, unsigned long long *off)
@@ -54,16 +53,14 @@ void cmd_setbit(cmd_ctx *x)
      * watched key's change); setting a bit to what it was is neither. */
     int changed = !found || total > len || old != on;
     if (changed)
-        rc = ox_txn_put(x->txn, x->table, k->ptr, k->len, buf, total, 0, OX_PUT_KEEPTTL);
+        rc = db_put_string(x, k, buf, total, 0, OX_PUT_KEEPTTL);
     free(buf);
     if (rc) {
         cmd_store_error(x, rc);
         return;
     }
-    if (changed) {
-        watch_touch(x->dbi, k->ptr, k->len);
+    if (changed)
         cmd_notify(x, CONF_NOTIFY_STRING, "setbit", k);
-    }
     resp_write_int(x->out, old);
 }
 

@@ -8,7 +8,6 @@
 #include "db.h"
 #include "keyargs.h"
 #include "util.h"
-#include "watch.h"
 
 /* As Redis's expireGenericCommand: options first, then the number, then the overflow
  * checks of the unit conversion and of adding basetime (ms; 0 for the ...AT forms), and
@@ -26,7 +25,7 @@ static void expire_generic(cmd_ctx *x, long long basetime, int seconds)
     }
     const resp_arg *k = &x->argv[1];
     uint64_t cur = 0;
-    rc = ox_txn_expire_time(x->txn, x->table, k->ptr, k->len, &cur);
+    rc = db_expire_time(x, k, &cur);
     if (rc == OX_NOTFOUND) {
         resp_write_int(x->out, 0);
         return;
@@ -49,15 +48,13 @@ static void expire_generic(cmd_ctx *x, long long basetime, int seconds)
         if (rc == OX_NOTFOUND)
             rc = OX_OK;
     } else {
-        rc = ox_txn_expire_at(x->txn, x->table, k->ptr, k->len, (uint64_t)when);
+        rc = db_expire_at(x, k, (uint64_t)when);
         if (rc == OX_NOTFOUND) {
             resp_write_int(x->out, 0);
             return;
         }
-        if (rc == OX_OK) {
-            watch_touch(x->dbi, k->ptr, k->len);
+        if (rc == OX_OK)
             cmd_notify(x, CONF_NOTIFY_GENERIC, "expire", k);
-        }
     }
     if (rc != OX_OK)
         cmd_store_error(x, rc);
@@ -99,11 +96,9 @@ void cmd_pexpiretime(cmd_ctx *x) { ttl_generic(x, 1, 1); }
 void cmd_persist(cmd_ctx *x)
 {
     const resp_arg *k = &x->argv[1];
-    int rc = ox_txn_persist(x->txn, x->table, k->ptr, k->len);
-    if (rc == OX_OK) {
-        watch_touch(x->dbi, k->ptr, k->len);
+    int rc = db_persist(x, k);
+    if (rc == OX_OK)
         cmd_notify(x, CONF_NOTIFY_GENERIC, "persist", k);
-    }
     if (rc == OX_OK || rc == OX_NOTFOUND || rc == OX_NOTTL)
         resp_write_int(x->out, rc == OX_OK);
     else

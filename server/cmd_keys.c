@@ -55,12 +55,7 @@ void cmd_type(cmd_ctx *x)
 
 void cmd_dbsize(cmd_ctx *x)
 {
-    uint64_t n = 0;
-    if (x->txn)
-        ox_txn_count(x->txn, x->table, &n);
-    else
-        ox_count(x->table, &n);
-    resp_write_int(x->out, (long long)n);
+    resp_write_int(x->out, (long long)db_count(x));
 }
 
 /* FLUSHDB / FLUSHALL [ASYNC|SYNC]: both are one transaction here (LMDB frees the pages in

@@ -10,7 +10,6 @@
 #include "keyargs.h"
 #include "num.h"
 #include "util.h"
-#include "watch.h"
 
 /* As Redis's getExpireMillisecondsOrReply: the absolute expiry time in ms, or -1 after
  * replying. */
@@ -63,10 +62,8 @@ static void set_generic(cmd_ctx *x, const resp_arg *key, const resp_arg *val, in
         pf |= (flags & SET_NX) ? OX_PUT_NOOVERWRITE : 0;
         pf |= (flags & SET_XX) ? OX_PUT_ONLYIFEXISTS : 0;
     }
-    int rc = ox_txn_put(x->txn, x->table, key->ptr, key->len, val->ptr, val->len,
-                        (uint64_t)at, pf);
+    int rc = db_put_string(x, key, val->ptr, val->len, (uint64_t)at, pf);
     if (rc == OX_OK) {
-        watch_touch(x->dbi, key->ptr, key->len);
         cmd_notify(x, CONF_NOTIFY_STRING, "set", key);
         if (at)
             cmd_notify(x, CONF_NOTIFY_GENERIC, "expire", key);
@@ -135,10 +132,8 @@ void cmd_getdel(cmd_ctx *x)
     if (found <= 0)
         return;
     resp_write_bulk(x->out, v.data, v.len);
-    if (ox_txn_delete(x->txn, x->table, k->ptr, k->len) == OX_OK) {
-        watch_touch(x->dbi, k->ptr, k->len);
+    if (db_delete(x, x->dbi, k) == OX_OK)
         cmd_notify(x, CONF_NOTIFY_GENERIC, "del", k);
-    }
 }
 
 void cmd_getex(cmd_ctx *x)
@@ -163,17 +158,15 @@ void cmd_getex(cmd_ctx *x)
     rc = OX_NOTTL; /* GETEX without an option changes nothing */
     const char *event = flags & SET_PERSIST ? "persist" : "expire";
     if (flags & SET_PERSIST) {
-        rc = ox_txn_persist(x->txn, x->table, k->ptr, k->len);
+        rc = db_persist(x, k);
     } else if ((flags & SET_EXPIRES) && at <= (long long)srv_mstime()) {
-        rc = ox_txn_delete(x->txn, x->table, k->ptr, k->len); /* a time past: gone, as Redis */
+        rc = db_delete(x, x->dbi, k); /* a time past: gone, as Redis */
         event = "del";
     } else if (flags & SET_EXPIRES) {
-        rc = ox_txn_expire_at(x->txn, x->table, k->ptr, k->len, (uint64_t)at);
+        rc = db_expire_at(x, k, (uint64_t)at);
     }
-    if (rc == OX_OK) { /* PERSIST of a key without TTL is no change (OX_NOTTL) */
-        watch_touch(x->dbi, k->ptr, k->len);
+    if (rc == OX_OK) /* PERSIST of a key without TTL is no change (OX_NOTTL) */
         cmd_notify(x, CONF_NOTIFY_GENERIC, event, k);
-    }
 }
 
 void cmd_mget(cmd_ctx *x)
@@ -204,13 +197,11 @@ static void mset_generic(cmd_ctx *x, int nx)
         }
     }
     for (int i = 1; i < x->argc; i += 2) {
-        int rc = ox_txn_put(x->txn, x->table, x->argv[i].ptr, x->argv[i].len,
-                            x->argv[i + 1].ptr, x->argv[i + 1].len, 0, 0);
+        int rc = db_put_string(x, &x->argv[i], x->argv[i + 1].ptr, x->argv[i + 1].len, 0, 0);
         if (rc) {
             cmd_store_error(x, rc);
             return;
         }
-        watch_touch(x->dbi, x->argv[i].ptr, x->argv[i].len);
         cmd_notify(x, CONF_NOTIFY_STRING, "set", &x->argv[i]);
     }
     if (nx)
@@ -227,13 +218,11 @@ void cmd_msetnx(cmd_ctx *x) { mset_generic(x, 1); }
 static int put_keepttl(cmd_ctx *x, const resp_arg *k, const void *val, size_t len,
                        const char *event)
 {
-    int rc = ox_txn_put(x->txn, x->table, k->ptr, k->len, val, len, 0, OX_PUT_KEEPTTL);
-    if (rc) {
+    int rc = db_put_string(x, k, val, len, 0, OX_PUT_KEEPTTL);
+    if (rc)
         cmd_store_error(x, rc);
-    } else {
-        watch_touch(x->dbi, k->ptr, k->len);
+    else
         cmd_notify(x, CONF_NOTIFY_STRING, event, k);
-    }
     return rc;
 }
 

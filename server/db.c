@@ -159,6 +159,34 @@ int db_expire_time(cmd_ctx *x, const resp_arg *key, uint64_t *at)
     return ox_snapshot_expire_time(x->snap, x->table, key->ptr, key->len, at);
 }
 
+/* A key write's result, told to WATCH. */
+static int touched(cmd_ctx *x, const resp_arg *key, int rc)
+{
+    if (rc == OX_OK)
+        watch_touch(x->dbi, key->ptr, key->len);
+    return rc;
+}
+
+int db_expire_at(cmd_ctx *x, const resp_arg *key, uint64_t at)
+{
+    return touched(x, key, ox_txn_expire_at(x->txn, x->table, key->ptr, key->len, at));
+}
+
+int db_persist(cmd_ctx *x, const resp_arg *key)
+{
+    return touched(x, key, ox_txn_persist(x->txn, x->table, key->ptr, key->len));
+}
+
+uint64_t db_count(cmd_ctx *x)
+{
+    uint64_t n = 0;
+    if (x->txn)
+        ox_txn_count(x->txn, x->table, &n);
+    else
+        ox_count(x->table, &n);
+    return n;
+}
+
 int db_clear(cmd_ctx *x, int dbi)
 {
     int rc = ox_txn_clear(x->txn, srv.db[dbi]);
@@ -188,6 +216,13 @@ int db_get_string_or_reply(cmd_ctx *x, const resp_arg *key, ox_val *val)
     else
         cmd_store_error(x, rc);
     return -1;
+}
+
+int db_put_string(cmd_ctx *x, const resp_arg *key, const void *val, size_t len, uint64_t at,
+                  unsigned flags)
+{
+    return touched(x, key, ox_txn_put(x->txn, x->table, key->ptr, key->len, val, len, at,
+                                      flags));
 }
 
 /* ---- collections -------------------------------------------------------------------- */

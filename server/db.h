@@ -16,10 +16,11 @@
  * the user key's length does not matter (it is not part of the member's key).
  *
  * Threads: reads (db_get_*, db_type, db_coll_get, db_member_*) run on an I/O thread's
- * snapshot or in the writer's transaction, whichever the cmd_ctx holds. Writes (db_put,
- * db_delete, db_coll_*, db_member_put/del, db_sweep) are the writer's, inside its batch's
- * transaction; each calls watch_touch where Redis signals a modified key, except the
- * member writes: the command calls db_coll_save once, which does.
+ * snapshot or in the writer's transaction, whichever the cmd_ctx holds. Writes
+ * (db_put_string, db_expire_at, db_persist, db_delete, db_coll_*, db_member_put/del,
+ * db_sweep) are the writer's, inside its batch's transaction; each calls watch_touch
+ * where Redis signals a modified key, except the member writes: the command calls
+ * db_coll_save once, which does.
  */
 #ifndef DB_H
 #define DB_H
@@ -67,6 +68,14 @@ int db_transfer_or_reply(cmd_ctx *x, const resp_arg *src, int dbd, const resp_ar
 int db_iter(cmd_ctx *x, const ox_val *lo, const ox_val *hi, unsigned flags, ox_iter **it);
 /* Absolute expiry time of key: OX_OK, OX_NOTTL, OX_NOTFOUND. */
 int db_expire_time(cmd_ctx *x, const resp_arg *key, uint64_t *at);
+/* Writer: sets key's absolute expiry time (ms, in the future: a past time is the caller's
+ * to turn into db_delete) or, db_persist, removes it; any type. OX_OK (watch_touch
+ * included), OX_NOTFOUND, OX_NOTTL (db_persist of a key without one: no change) or the
+ * store's error. */
+int db_expire_at(cmd_ctx *x, const resp_arg *key, uint64_t at);
+int db_persist(cmd_ctx *x, const resp_arg *key);
+/* The number of keys in the selected database (DBSIZE), in O(1). */
+uint64_t db_count(cmd_ctx *x);
 /* Writer: clears database dbi (its keys and its members). OX_OK or the store's error. */
 int db_clear(cmd_ctx *x, int dbi);
 
@@ -78,6 +87,13 @@ int db_get_string_in(cmd_ctx *x, ox_table *t, const resp_arg *key, ox_val *val);
 /* db_get_string for handlers: 1 found, 0 not found, -1 after replying (WRONGTYPE or the
  * store's error). */
 int db_get_string_or_reply(cmd_ctx *x, const resp_arg *key, ox_val *val);
+/* Writer: key = val, a string, expiring at `at` (ms, 0: none). flags: OX_PUT_NOOVERWRITE
+ * (then OX_ECONFLICT if the key exists), OX_PUT_ONLYIFEXISTS (then OX_NOTFOUND if not),
+ * OX_PUT_KEEPTTL (its expiry time stays, `at` is ignored). Whatever the key held before
+ * is replaced; a collection's members become garbage for the sweeper's next pass. OX_OK
+ * (watch_touch included) or those codes, or the store's error. */
+int db_put_string(cmd_ctx *x, const resp_arg *key, const void *val, size_t len, uint64_t at,
+                  unsigned flags);
 
 /* ---- collections -------------------------------------------------------------------- */
 
