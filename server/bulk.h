@@ -51,7 +51,7 @@ typedef struct bulk_budget {
 bulk_budget bulk_budget_of(const cmd_ctx *x);
 /* Counts one member written with `bytes` bytes of keys and values: 1 while within the
  * budget, 0 once past it. The command then takes its writes back to its savepoint
- * (ox_txn_rollback_savepoint, set by cmd_run_writer) and builds what survives instead. */
+ * (cmd_take_back, set by cmd_run_writer) and builds what survives instead. */
 int bulk_budget_take(bulk_budget *b, uint64_t bytes);
 /* 1 if b went past its budget. */
 int bulk_budget_over(const bulk_budget *b);

@@ -821,6 +821,11 @@ void cmd_run_writer(cmd_ctx *x)
         notify_drop();
 }
 
+int cmd_take_back(cmd_ctx *x)
+{
+    return ox_txn_rollback_savepoint(x->txn);
+}
+
 int cmd_rflag(const cmd_def *d, const char *w)
 {
     size_t wl = strlen(w);

@@ -136,6 +136,10 @@ void cmd_call(cmd_ctx *x);
  * error (cmd_store_error) midway leaves nothing of itself, events included, however many
  * writes it had made: it stays whole, as Redis's commands are. */
 void cmd_run_writer(cmd_ctx *x);
+/* Writer: takes back every write the running command has made so far (to the savepoint
+ * cmd_run_writer set), for a command that goes another way instead (bulk.h's rebuilds).
+ * OX_OK or the store's error. */
+int cmd_take_back(cmd_ctx *x);
 
 /* Replies Redis's error for an unknown command / a wrong argument count. */
 void cmd_reply_unknown(resp_buf *out, int argc, const resp_arg *argv);

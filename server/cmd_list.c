@@ -73,8 +73,7 @@ static int elem_iter(cmd_ctx *x, const db_coll *c, int64_t from, int rev, ox_ite
     coll_pos_put(b + COLL_KEY_PREFIX, (rev ? from : c->head + (int64_t)c->count - 1) + 1);
     ox_val lo = {a, sizeof a}, hi = {b, sizeof b}; /* [lo, hi) */
     unsigned flags = rev ? OX_ITER_DESC : 0;
-    return x->txn ? ox_txn_range(x->txn, c->members, &lo, &hi, flags, it)
-                  : ox_snapshot_range(x->snap, c->members, &lo, &hi, flags, it);
+    return db_member_span(x, c, &lo, &hi, flags, it);
 }
 
 /* A walk over c's elements [from, to] (absolute; rev: from `to` down) that goes on after a
@@ -472,7 +471,7 @@ void cmd_linsert(cmd_ctx *x)
     bulk_budget b = bulk_budget_of(x);
     int rebuild = (uint64_t)(end + 1 - pos) > b.most;
     if (!rebuild && (rc = shift_tail(x, &c, pos, 1, &b)) == OX_OK && bulk_budget_over(&b)) {
-        rc = ox_txn_rollback_savepoint(x->txn); /* long elements: rebuilt instead */
+        rc = cmd_take_back(x); /* long elements: rebuilt instead */
         rebuild = 1;
     }
     if (rc == OX_OK && rebuild && !bulk_begin(x, UINT64_MAX))
@@ -563,7 +562,7 @@ void cmd_lrem(cmd_ctx *x)
          i++)
         rc = elem_del(x, &c, rev ? first + (int64_t)i : last - (int64_t)i);
     if (rc == OX_OK && bulk_budget_over(&b)) { /* too much: rebuilt instead */
-        rc = ox_txn_rollback_savepoint(x->txn);
+        rc = cmd_take_back(x);
         rebuild = 1;
         m.removed = 0;
         m.write = rev ? last : first;

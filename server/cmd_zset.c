@@ -387,8 +387,7 @@ static int index_end(cmd_ctx *x, const db_coll *c, int last, ox_iter **it, ox_va
     ox_val lov = {lo, zfmt_bound_from(lo, c->id, COLL_SUB_SCORE, &c->zb)};
     ox_val hiv = {hi, zfmt_bound_end(hi, c->id, COLL_SUB_SCORE, &c->zb)}, k, v;
     unsigned f = last ? OX_ITER_DESC : 0;
-    int rc = x->txn ? ox_txn_range(x->txn, c->members, &lov, &hiv, f, it)
-                    : ox_snapshot_range(x->snap, c->members, &lov, &hiv, f, it);
+    int rc = db_member_span(x, c, &lov, &hiv, f, it);
     if (rc == OX_OK && (rc = ox_iter_next(*it, &k, &v)) == OX_OK)
         *m = (ox_val){(const unsigned char *)k.data + IDX_PREFIX, k.len - IDX_PREFIX};
     return rc;
@@ -828,7 +827,7 @@ static void range_op(cmd_ctx *x, int by, int remove)
     if (!large)
         n = zwalk(x, &c, &r, in_place ? visit_remove : visit_count, &b, &err);
     if (n >= 0 && in_place && !large && bulk_budget_over(&b)) {
-        if ((err = ox_txn_rollback_savepoint(x->txn)) != OX_OK)
+        if ((err = cmd_take_back(x)) != OX_OK)
             n = -1;
         large = 1;
         c = before;

@@ -512,6 +512,12 @@ int db_member_range(cmd_ctx *x, const db_coll *c, int sub, const ox_val *lo, uns
     return rc ? rc : range_iter(x, c->members, lo ? lo : &first, &hi, flags, it);
 }
 
+int db_member_span(cmd_ctx *x, const db_coll *c, const ox_val *lo, const ox_val *hi,
+                   unsigned flags, ox_iter **it)
+{
+    return range_iter(x, c->members, lo, hi, flags, it);
+}
+
 int db_member_walk(cmd_ctx *x, const db_coll *c, int sub, db_walk **w)
 {
     unsigned char lb[COLL_KEY_PREFIX], hb[COLL_KEY_PREFIX];

@@ -185,6 +185,11 @@ int db_member_iter(cmd_ctx *x, const db_coll *c, int sub, const ox_val *after, o
  * OX_ITER_KEYS_ONLY, OX_ITER_AFTER as ox_range). */
 int db_member_range(cmd_ctx *x, const db_coll *c, int sub, const ox_val *lo, unsigned flags,
                     ox_iter **it);
+/* A walk over the member keys in [lo, hi) of c's member table, bounds the family made
+ * with coll_fmt.h's keys (a list's positions, a sorted set's score entries); flags as
+ * ox_range. Close it before the handler returns. */
+int db_member_span(cmd_ctx *x, const db_coll *c, const ox_val *lo, const ox_val *hi,
+                   unsigned flags, ox_iter **it);
 /* db_member_iter from the start, as a walk that a build in parts can suspend (bulk.h). */
 int db_member_walk(cmd_ctx *x, const db_coll *c, int sub, db_walk **w);
 
