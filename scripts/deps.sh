@@ -10,12 +10,14 @@
 # With OX_DEPS_NO_INSTALL=1 it installs nothing and fails, naming what is missing (the
 # Dockerfile test runs the build stage's steps on the host this way: no network).
 # gnuplot-nox draws the throughput plot of `make bench` (BENCHMARKS.md); python3-redis is
-# redis-py, whose Sentinel client the failover test asks for the new master.
+# redis-py, whose Sentinel client the failover test asks for the new master; python3-celery
+# is Celery and kombu, whose worker and client test_celery runs against the server.
 set -euo pipefail
 
 PKGS=(build-essential clang pkg-config liblmdb-dev lmdb-utils libevent-dev
       liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
-      libhiredis-dev redis-tools redis-server nutcracker gnuplot-nox python3-redis)
+      libhiredis-dev redis-tools redis-server nutcracker gnuplot-nox python3-redis
+      python3-celery)
 # Debian bookworm names: the image is FROM debian:bookworm(-slim). The build packages must
 # stay a subset of PKGS (tests/docker/test_dockerfile.sh checks it) so that the test of
 # the build stage finds them installed. redis-tools in the runtime stage is for HEALTHCHECK.

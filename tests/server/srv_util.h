@@ -36,6 +36,16 @@ static inline void sp_die_with_parent(void)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
 }
 
+/* Writes text into the file at path (created or truncated): 0 or -1. */
+static inline int sp_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    int rc = fputs(text, f) < 0 ? -1 : 0;
+    return fclose(f) || rc ? -1 : 0;
+}
+
 /* A port the kernel just called free (bind to 0, read it, close). */
 static inline int sp_free_port(void)
 {

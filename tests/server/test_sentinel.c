@@ -15,16 +15,6 @@ T_MAIN_BEGIN;
 #define KEYS 1000
 #define DEADLINE_MS 60000
 
-/* Writes text into the file at path; 0 or -1. */
-static int write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    int rc = fputs(text, f) < 0 ? -1 : 0;
-    return fclose(f) || rc ? -1 : 0;
-}
-
 /* An oxistore node started from its own config file (path into conf), optionally a
  * replica of master_port. */
 static int start_node(srvp *p, const char *name, int master_port, int priority, char *conf,
@@ -36,7 +26,7 @@ static int start_node(srvp *p, const char *name, int master_port, int priority, 
     if (master_port)
         snprintf(text, sizeof text, "replicaof 127.0.0.1 %d\nreplica-priority %d\n",
                  master_port, priority);
-    if (write_file(conf, text))
+    if (sp_write_file(conf, text))
         return -1;
     return sp_start_conf(p, OX_SERVER_BIN, name, conf, NULL);
 }
@@ -57,7 +47,7 @@ static int start_sentinel(srvp *s, int idx, int master_port)
              "sentinel failover-timeout mymaster 10000\n"
              "sentinel parallel-syncs mymaster 2\n",
              s->port, s->dir, s->log, master_port);
-    if (write_file(conf, text))
+    if (sp_write_file(conf, text))
         return -1;
     s->pid = fork();
     if (s->pid < 0)
