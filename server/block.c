@@ -135,7 +135,8 @@ int block_timeout_or_reply(cmd_ctx *x, const resp_arg *a, uint64_t *deadline_ms)
         *deadline_ms = 0;
         return 1;
     }
-    *deadline_ms = ms >= 1 ? srv_mstime() + (uint64_t)ms : 0;
+    /* Redis rounds up (ceill): 0.0005 s waits 1 ms, where a cut to 0 would wait for ever */
+    *deadline_ms = ms > 0 ? srv_mstime() + (uint64_t)ceill(ms) : 0;
     return 1;
 }
 

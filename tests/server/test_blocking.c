@@ -87,6 +87,11 @@ static void errors_and_non_blocking_forms_reply_as_redis(void)
         T_FAIL("BLPOP 0.2 took %llu ms", (unsigned long long)took);
     T_CMD(c, "(nil)", "BLMOVE nokey dst LEFT LEFT 0.05");
     T_CMD(c, "(nil)", "BZPOPMIN nokey 0.05");
+    /* under a millisecond is rounded up, as Redis does: it times out, it does not wait for
+     * ever as 0 would */
+    T_CMD(c, "(nil)", "BLPOP nokey 0.0005");
+    T_CMD(c, "(nil)", "BZMPOP 1e-9 1 nokey MIN");
+    T_CMD(c, "(nil)", "BLMOVE nokey dst LEFT LEFT 0.001");
     int fd = sp_raw_connect(&g_srv);
     T_ASSERT(fd >= 0);
     T_RAW(fd, "BLPOP nokey 0.01\r\n", "*-1\r\n");
