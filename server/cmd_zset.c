@@ -38,7 +38,7 @@ static int parse_score(const char *p, size_t len, double *out)
     char *end;
     errno = 0;
     double d = strtod(buf, &end);
-    if (*end || isnan(d) ||
+    if (end != buf + len || isnan(d) || /* a NUL inside is not the end, as in Redis */
         (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL || d == 0)))
         return 0;
     *out = d;
@@ -634,7 +634,7 @@ enum { ZR_RANGE, ZR_REVRANGE, ZR_BYSCORE, ZR_REVBYSCORE, ZR_BYLEX, ZR_REVBYLEX, 
 static void zrange_generic(cmd_ctx *x, int form)
 {
     zrange r = {.limit = -1};
-    int key = form == ZR_STORE ? 2 : 1, withscores = 0, has_limit = 0;
+    int key = form == ZR_STORE ? 2 : 1, withscores = 0, rev_given = 0;
     int opts_ok = form == ZR_RANGE || form == ZR_STORE;
     r.by = form == ZR_BYSCORE || form == ZR_REVBYSCORE ? BY_SCORE
          : form == ZR_BYLEX || form == ZR_REVBYLEX ? BY_LEX : BY_RANK;
@@ -644,28 +644,31 @@ static void zrange_generic(cmd_ctx *x, int form)
         int more = x->argc - 1 - i;
         if (cmd_is(a, "withscores") && form != ZR_STORE) {
             withscores = 1;
-        } else if (cmd_is(a, "limit") && more >= 2 && (opts_ok || r.by != BY_RANK)) {
+        } else if (cmd_is(a, "limit") && more >= 2) { /* any form, as Redis: see below */
             if (cmd_ll_or_reply(x, &x->argv[i + 1], &r.offset) ||
                 cmd_ll_or_reply(x, &x->argv[i + 2], &r.limit))
                 return;
-            has_limit = 1;
             i += 2;
         } else if (opts_ok && cmd_is(a, "byscore") && r.by == BY_RANK) {
             r.by = BY_SCORE;
         } else if (opts_ok && cmd_is(a, "bylex") && r.by == BY_RANK) {
             r.by = BY_LEX;
-        } else if (opts_ok && cmd_is(a, "rev")) {
-            r.rev = 1;
+        } else if (opts_ok && !rev_given && cmd_is(a, "rev")) { /* once, as Redis */
+            r.rev = rev_given = 1;
         } else {
             cmd_syntax_error(x);
             return;
         }
     }
-    if (has_limit && r.by == BY_RANK) {
+    /* Redis refuses a count with a range by rank, and takes LIMIT <offset> -1 (no count):
+     * a rank range has no offset, so it is then the whole range */
+    if (r.limit != -1 && r.by == BY_RANK) {
         cmd_err(x, "-ERR syntax error, LIMIT is only supported in combination with either "
                    "BYSCORE or BYLEX");
         return;
     }
+    if (r.by == BY_RANK)
+        r.offset = 0;
     if (withscores && r.by == BY_LEX) {
         cmd_err(x, "-ERR syntax error, WITHSCORES not supported in combination with BYLEX");
         return;
@@ -985,13 +988,14 @@ typedef struct zsrc {
     double w;
 } zsrc;
 
-/* Redis's zunionInterAggregate: a NaN sum (inf + -inf) is 0. */
+/* Redis's zunionInterAggregate of b into a: a NaN sum (inf + -inf) is 0, and a NaN b
+ * leaves a minimum or maximum as it was. */
 static double aggregate(int how, double a, double b)
 {
     if (how == AGG_MIN)
-        return a < b ? a : b;
+        return b < a ? b : a;
     if (how == AGG_MAX)
-        return a > b ? a : b;
+        return b > a ? b : a;
     double r = a + b;
     return isnan(r) ? 0 : r;
 }
@@ -1002,13 +1006,21 @@ static double weigh(double s, double w)
     return isnan(r) ? 0 : r; /* inf * 0 */
 }
 
-/* The score of a member record's value in src (a set's members score 1). */
-static double src_score(const zsrc *s, const ox_val *v)
+/* The weighted score of a member record's value in src (a set's members score 1), NaN
+ * (inf * 0) as it is: Redis's ZINTER aggregates the other inputs' so. */
+static double src_weighted(const zsrc *s, const ox_val *v)
 {
     double score = 1;
     if (s->c.type == DB_ZSET && !zfmt_field(v->data, v->len, &score, NULL))
         score = 1;
-    return weigh(score, s->w);
+    return score * s->w;
+}
+
+/* src_weighted with a NaN made 0, as Redis does for every input of ZUNION and the first
+ * of ZINTER. */
+static double src_score(const zsrc *s, const ox_val *v)
+{
+    return weigh(src_weighted(s, v), 1);
 }
 
 /* Where a result goes: a new sorted set (STORE), pairs to sort and reply, or a count. */
@@ -1037,7 +1049,8 @@ static int zsink_put(cmd_ctx *x, zsink *k, const ox_val *m, double score, int *e
     return !(k->to == 2 && k->limit && k->n >= k->limit);
 }
 
-/* The member m's weighted score in src: 1 found, 0 not, -1 on an error (in *err). */
+/* The member m's weighted score in src (src_weighted's): 1 found, 0 not, -1 on an error
+ * (in *err). */
 static int src_find(cmd_ctx *x, const zsrc *s, const ox_val *m, double *score, int *err)
 {
     ox_val v;
@@ -1045,15 +1058,25 @@ static int src_find(cmd_ctx *x, const zsrc *s, const ox_val *m, double *score, i
         return 0;
     int rc = db_member_get(x, &s->c, DB_SUB_FIELD, m->data, m->len, &v);
     if (rc == OX_OK)
-        *score = src_score(s, &v);
+        *score = src_weighted(s, &v);
     else if (rc != OX_NOTFOUND)
         *err = rc;
     return rc == OX_OK ? 1 : rc == OX_NOTFOUND ? 0 : -1;
 }
 
-/* INTER walks the smallest input and looks the others up; DIFF walks the first. */
+/* INTER walks the smallest input and looks the others up; DIFF walks the first. INTER
+ * looks them up in Redis's order, by size (equal sizes as given): a NaN sum becomes 0, so
+ * the order of a sum that meets one counts. */
 static int zfilter(cmd_ctx *x, const zsrc *src, int n, int walk, int op, int agg, zsink *k)
 {
+    int *ord = srv_xcalloc((size_t)n, sizeof *ord), no = 0;
+    for (int i = 0; i < n; i++) /* an insertion sort, stable: n is the command's keys */
+        if (i != walk) {
+            int j = no++;
+            for (; op == ZOP_INTER && j > 0 && src[ord[j - 1]].c.count > src[i].c.count; j--)
+                ord[j] = ord[j - 1];
+            ord[j] = i;
+        }
     db_walk *w = NULL;
     int rc = db_member_walk(x, &src[walk].c, DB_SUB_FIELD, &w), err = OX_OK, go = 1;
     ox_val key, v;
@@ -1061,9 +1084,8 @@ static int zfilter(cmd_ctx *x, const zsrc *src, int n, int walk, int op, int agg
         ox_val m = {(const unsigned char *)key.data + COLL_KEY_PREFIX, key.len - COLL_KEY_PREFIX};
         double score = src_score(&src[walk], &v), other;
         int keep = 1;
-        for (int i = 0; keep && go > 0 && i < n; i++) {
-            if (i == walk)
-                continue;
+        for (int o = 0; keep && go > 0 && o < no; o++) {
+            int i = ord[o];
             int f = src_find(x, &src[i], &m, &other, &err);
             if (f < 0)
                 go = -1;
@@ -1075,6 +1097,7 @@ static int zfilter(cmd_ctx *x, const zsrc *src, int n, int walk, int op, int agg
             go = zsink_put(x, k, &m, score, &err);
     }
     bulk_walk_close(w); /* NULL if it never opened */
+    free(ord);
     return go < 0 ? err : rc == OX_NOTFOUND ? OX_OK : rc;
 }
 

@@ -166,6 +166,43 @@ static void removals_pops_and_store_reply_as_redis(void)
     redisFree(c);
 }
 
+/* Edges a fuzz against Redis 7.0 found: a score with a NUL inside, REV once, LIMIT with no
+ * count on a range by rank, and NaN weighted scores (0 * inf) in ZINTER, whose inputs
+ * after the smallest are aggregated as they are, in order of size. */
+static void edge_arguments_reply_as_redis(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "FLUSHALL");
+    T_CMD(c, "-ERR value is not a valid float", "ZADD z %b a", "1\0", (size_t)2);
+    T_CMD(c, "-ERR value is not a valid float", "ZINCRBY z %b a", "2\0junk", (size_t)6);
+    T_CMD(c, "+OK", "SET s x");
+    T_CMD(c, "-ERR value is not a valid float", "ZADD s %b a", "1\0", (size_t)2);
+    T_CMD(c, ":3", "ZADD z 1 a 2 b 3 c");
+    T_CMD(c, "-ERR syntax error", "ZRANGE z 0 -1 REV REV");
+    T_CMD(c, "-ERR syntax error", "ZRANGESTORE d z 0 -1 rev rev");
+    T_CMD(c, "-ERR syntax error", "ZREVRANGE z 0 1 REV");
+    T_DEEP(c, "*3 [$1 a, $1 b, $1 c]", "ZRANGE z 0 -1 LIMIT 1 -1");
+    T_DEEP(c, "*3 [$1 a, $1 b, $1 c]", "ZRANGE z 0 -1 LIMIT -3 -1");
+    T_DEEP(c, "*2 [$1 c, $1 b]", "ZREVRANGE z 0 1 LIMIT 0 -1");
+    T_CMD(c, "-ERR syntax error, LIMIT is only supported in combination with either BYSCORE "
+             "or BYLEX", "ZREVRANGE z 0 1 LIMIT 0 1");
+    T_CMD(c, ":3", "ZRANGESTORE d z 0 -1 LIMIT 1 -1");
+    T_CMD(c, "-ERR value is not an integer or out of range", "ZRANGE z a 1 LIMIT 0 -1");
+    T_CMD(c, ":1", "ZADD zl 0 a");
+    T_CMD(c, ":1", "SADD st a");
+    T_CMD(c, ":1", "ZINTERSTORE d 2 st zl WEIGHTS 1.5 -inf");
+    T_CMD(c, "$1 0", "ZSCORE d a");
+    T_DEEP(c, "*2 [$1 a, $3 1.5]", "ZINTER 2 st zl WEIGHTS 1.5 -inf AGGREGATE MIN WITHSCORES");
+    T_DEEP(c, "*2 [$1 a, $3 1.5]", "ZINTER 2 st zl WEIGHTS 1.5 -inf AGGREGATE MAX WITHSCORES");
+    T_DEEP(c, "*2 [$1 a, $1 0]", "ZUNION 2 st zl WEIGHTS 1.5 -inf AGGREGATE MIN WITHSCORES");
+    /* sizes 2, 3, 3: zi is walked, then zj and z as given; a sum meets NaN at zj */
+    T_CMD(c, ":2", "ZADD zi 1 a 2 b");
+    T_CMD(c, ":3", "ZADD zj inf a 3 b 4 c");
+    T_DEEP(c, "*4 [$1 a, $2 -1, $1 b, $1 0]", "ZINTER 3 zj zi z WEIGHTS 0 1 -1 WITHSCORES");
+    redisFree(c);
+}
+
 static void algebra_and_zmpop_reply_as_redis(void)
 {
     redisContext *c = sp_connect(&g_srv);
@@ -702,6 +739,7 @@ int main(void)
     T_RUN(ranges_reply_as_redis);
     T_RUN(removals_pops_and_store_reply_as_redis);
     T_RUN(algebra_and_zmpop_reply_as_redis);
+    T_RUN(edge_arguments_reply_as_redis);
     T_RUN(pops_keep_ranges_exact);
     T_RUN(resp3_scores_are_doubles);
     T_RUN(order_and_scores_survive_kill_9);
