@@ -646,11 +646,16 @@ int pick_random(cmd_ctx *x, const db_coll *c, long long count, srv_pairs *out)
 /* ---- the reply ----------------------------------------------------------------------- */
 
 /* HRANDFIELD's count and option, in Redis's order: the count's range, the syntax, the
- * range WITHVALUES allows. 1, or 0 after replying. */
+ * range WITHVALUES allows (SRANDMEMBER, values NULL: the syntax first). 1, or 0 after
+ * replying. */
 static int rand_count_or_reply(cmd_ctx *x, const char *values, long long *count,
                                int *withvalues)
 {
     *withvalues = 0;
+    if (!values && x->argc > 3) {
+        cmd_syntax_error(x);
+        return 0;
+    }
     if (cmd_ll_or_reply(x, &x->argv[2], count))
         return 0;
     if (*count < -LONG_MAX) {
@@ -663,8 +668,7 @@ static int rand_count_or_reply(cmd_ctx *x, const char *values, long long *count,
         return 0;
     }
     *withvalues = x->argc == 4;
-    if ((*withvalues && (*count > LONG_MAX / 2 || *count < -LONG_MAX / 2)) ||
-        *count < -PICK_MAX_PICKS) {
+    if (*withvalues && (*count > LONG_MAX / 2 || *count < -LONG_MAX / 2)) {
         cmd_err(x, "-ERR value is out of range");
         return 0;
     }
@@ -684,6 +688,11 @@ void pick_reply_random(cmd_ctx *x, int type, const char *values)
             resp_write_array(x->out, 0);
         else if (found == 0)
             resp_write_null(x->out);
+        return;
+    }
+    if (count < -PICK_MAX_PICKS) { /* Redis would build the reply (and may run out of
+                                      memory); a missing key still answers empty above */
+        cmd_err(x, "-ERR value is out of range");
         return;
     }
     srv_pairs got = {0};

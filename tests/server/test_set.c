@@ -132,6 +132,15 @@ static void smove_spop_srandmember_reply_as_redis(void)
     T_CMD(c, "-ERR syntax error", "SRANDMEMBER t 1 WITHVALUES");
     T_CMD(c, "-ERR value is out of range, value must between -9223372036854775807 and "
              "9223372036854775807", "SRANDMEMBER t -9223372036854775808");
+    /* SRANDMEMBER checks its argument count before its count, as Redis */
+    T_CMD(c, "-ERR syntax error", "SRANDMEMBER t abc extra");
+    T_CMD(c, "-ERR syntax error", "SRANDMEMBER t -9223372036854775808 x");
+    /* a count no reply could hold: an empty array for a missing key, as Redis (which
+     * would build the reply for a key that exists) */
+    T_DEEP(c, "*0 []", "SRANDMEMBER nokey -9223372036854775807");
+    T_DEEP(c, "*0 []", "HRANDFIELD nokey -9223372036854775807");
+    T_DEEP(c, "*0 []", "ZRANDMEMBER nokey -4611686018427387905");
+    T_CMD(c, "-ERR value is out of range", "SRANDMEMBER t -9223372036854775807");
     T_CMD(c, "(nil)", "SPOP nokey");
     T_DEEP(c, "*0 []", "SPOP nokey 3");
     T_DEEP(c, "*0 []", "SPOP t 0");
