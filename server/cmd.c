@@ -923,15 +923,22 @@ int cmd_mpop_args_or_reply(cmd_ctx *x, int base, const char *a, const char *b, i
         return 0;
     }
     *at = base + 1 + (int)nkeys;
-    if (!((*end = cmd_is(&x->argv[*at], b)) || cmd_is(&x->argv[*at], a)) ||
-        (x->argc > *at + 1 && (x->argc != *at + 3 || !cmd_is(&x->argv[*at + 1], "count")))) {
+    if (!((*end = cmd_is(&x->argv[*at], b)) || cmd_is(&x->argv[*at], a))) {
         cmd_syntax_error(x);
         return 0;
     }
-    if (x->argc == *at + 3 &&
-        (!num_str2ll(x->argv[*at + 2].ptr, x->argv[*at + 2].len, count) || *count < 1)) {
-        cmd_err(x, "-ERR count should be greater than 0");
-        return 0;
+    /* Redis's loop: a COUNT is checked where it stands, before what follows it */
+    for (int j = *at + 1, counted = 0; j < x->argc; j++) {
+        if (counted || !cmd_is(&x->argv[j], "count") || j + 1 == x->argc) {
+            cmd_syntax_error(x);
+            return 0;
+        }
+        j++;
+        counted = 1;
+        if (!num_str2ll(x->argv[j].ptr, x->argv[j].len, count) || *count < 1) {
+            cmd_err(x, "-ERR count should be greater than 0");
+            return 0;
+        }
     }
     return 1;
 }

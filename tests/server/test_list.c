@@ -136,6 +136,13 @@ static void moves_reply_as_redis(void)
     T_CMD(c, "-ERR syntax error", "LMPOP 2 m LEFT");
     T_CMD(c, "-ERR syntax error", "LMPOP 1 m middle");
     T_CMD(c, "-ERR count should be greater than 0", "LMPOP 1 m LEFT COUNT 0");
+    /* a COUNT is checked where it stands, before what follows it (Redis's loop) */
+    T_CMD(c, "-ERR count should be greater than 0", "LMPOP 1 m LEFT COUNT 0 x");
+    T_CMD(c, "-ERR count should be greater than 0", "LMPOP 1 m LEFT count abc count 1");
+    T_CMD(c, "-ERR syntax error", "LMPOP 1 m LEFT COUNT 1 COUNT 1");
+    T_CMD(c, "-ERR syntax error", "LMPOP 1 m LEFT COUNT");
+    T_CMD(c, "-ERR count should be greater than 0", "ZMPOP 1 m MIN COUNT -1 x");
+    T_CMD(c, "-ERR count should be greater than 0", "BLMPOP 0.01 1 m LEFT COUNT 0 x");
     T_CMD(c, "(nil)", "LMPOP 1 nokey LEFT");
     T_DEEP(c, "*2 [$1 m, *3 [$1 2, $1 5, $1 4]]", "LMPOP 2 nokey m RIGHT COUNT 5");
     T_CMD(c, ":0", "EXISTS m");
