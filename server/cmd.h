@@ -216,6 +216,9 @@ int cmd_float_add_or_reply(cmd_ctx *x, long double cur, long double by, char *bu
 
 /* The database SELECT a would switch to, or -1 if it would fail (cmd_conn.c). */
 int cmd_select_db(const resp_arg *a);
+/* A database index argument (SELECT, MOVE, COPY ... DB) as Redis reads it: NULL with *db,
+ * or the error reply (not an integer; outside an int; no such database). */
+const char *cmd_db_parse(const resp_arg *a, long long *db);
 /* The protocol c would speak after HELLO argv, its current one if HELLO would fail
  * (cmd_conn.c; EXEC works out the protocol of the commands queued after a HELLO). */
 int cmd_hello_proto(const srv_client *c, int argc, const resp_arg *argv);

@@ -1,4 +1,5 @@
 /* cmd_conn.c — connection commands: PING, ECHO, QUIT, SELECT, HELLO, AUTH, CLIENT, RESET. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,11 +39,12 @@ void cmd_quit(cmd_ctx *x)
     x->c->close_after_reply = 1;
 }
 
-/* SELECT's argument: 0 and *db, or the error reply. */
-static const char *select_parse(const resp_arg *a, long long *db)
+const char *cmd_db_parse(const resp_arg *a, long long *db)
 {
     if (!num_str2ll(a->ptr, a->len, db))
         return "-ERR value is not an integer or out of range";
+    if (*db < INT_MIN || *db > INT_MAX) /* Redis reads an int first */
+        return "-ERR value is out of range, value must between -2147483648 and 2147483647";
     if (*db < 0 || *db >= srv.ndb)
         return "-ERR DB index is out of range";
     return NULL;
@@ -51,13 +53,13 @@ static const char *select_parse(const resp_arg *a, long long *db)
 int cmd_select_db(const resp_arg *a)
 {
     long long db;
-    return select_parse(a, &db) ? -1 : (int)db;
+    return cmd_db_parse(a, &db) ? -1 : (int)db;
 }
 
 void cmd_select(cmd_ctx *x)
 {
     long long db;
-    const char *err = select_parse(&x->argv[1], &db);
+    const char *err = cmd_db_parse(&x->argv[1], &db);
     if (err) {
         cmd_err(x, err);
         return;

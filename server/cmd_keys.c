@@ -1,4 +1,5 @@
 /* cmd_keys.c — keyspace commands (db.c in Redis). */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,10 +101,9 @@ void cmd_flushall(cmd_ctx *x)
 static int db_index_or_reply(cmd_ctx *x, const resp_arg *a)
 {
     long long db;
-    if (cmd_ll_or_reply(x, a, &db))
-        return -1;
-    if (db < 0 || db >= srv.ndb) {
-        cmd_err(x, "-ERR DB index is out of range");
+    const char *err = cmd_db_parse(a, &db);
+    if (err) {
+        cmd_err(x, err);
         return -1;
     }
     return (int)db;
@@ -113,12 +113,12 @@ static int db_index_or_reply(cmd_ctx *x, const resp_arg *a)
  * checked as Redis does: each parsed first, then both against the range. */
 void cmd_swapdb(cmd_ctx *x)
 {
-    long long a, b;
-    if (!num_str2ll(x->argv[1].ptr, x->argv[1].len, &a)) {
+    long long a, b; /* each an int, or Redis's own error for it */
+    if (!num_str2ll(x->argv[1].ptr, x->argv[1].len, &a) || a < INT_MIN || a > INT_MAX) {
         cmd_err(x, "-ERR invalid first DB index");
         return;
     }
-    if (!num_str2ll(x->argv[2].ptr, x->argv[2].len, &b)) {
+    if (!num_str2ll(x->argv[2].ptr, x->argv[2].len, &b) || b < INT_MIN || b > INT_MAX) {
         cmd_err(x, "-ERR invalid second DB index");
         return;
     }

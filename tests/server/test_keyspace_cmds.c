@@ -29,6 +29,17 @@ static void swapdb_checks_its_arguments_as_redis(void)
     T_CMD(c, "-ERR DB index is out of range", "SWAPDB 0 16");
     T_CMD(c, "-ERR DB index is out of range", "SWAPDB -1 0");
     T_CMD(c, "+OK", "SWAPDB 3 3");
+    /* an index is an int first, as Redis reads it (SWAPDB with its own texts) */
+    T_CMD(c, "-ERR invalid first DB index", "SWAPDB 2147483648 0");
+    T_CMD(c, "-ERR invalid second DB index", "SWAPDB 0 -2147483649");
+    const char *range = "-ERR value is out of range, value must between -2147483648 and "
+                        "2147483647";
+    T_CMD(c, range, "SELECT 2147483648");
+    T_CMD(c, "+OK", "SET s x");
+    T_CMD(c, range, "MOVE s -2147483649");
+    T_CMD(c, range, "COPY s s2 DB 2147483648");
+    T_CMD(c, "-ERR DB index is out of range", "MOVE s 2147483647");
+    T_CMD(c, ":1", "DEL s");
     redisFree(c);
 }
 
