@@ -213,7 +213,9 @@ static void sort_generic(cmd_ctx *x, int readonly)
             store = ++j;
         } else if (cmd_is(a, "by") && left >= 1) {
             by = ++j;
-            dontsort = !memchr(x->argv[j].ptr, '*', x->argv[j].len);
+            /* a pattern without '*' turns sorting off for good, as in Redis, whatever BY
+             * comes after it (the last BY is still the pattern) */
+            dontsort |= !memchr(x->argv[j].ptr, '*', x->argv[j].len);
         } else if (cmd_is(a, "get") && left >= 1) {
             gets[ngets++] = ++j;
         } else {

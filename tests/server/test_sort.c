@@ -26,6 +26,9 @@ static void sorts_reply_as_redis(void)
     T_DEEP(c, "*3 [$1 3, $3 2.5, $1 2]", "SORT l DESC LIMIT 1 3");
     T_DEEP(c, "*6 [$2 -5, $1 1, $2 10, $1 2, $3 2.5, $1 3]", "SORT l ALPHA");
     T_DEEP(c, "*3 [$2 10, $1 2, $1 1]", "SORT l BY nosort LIMIT 2 3 DESC");
+    /* a BY without '*' anywhere turns sorting off, even before a BY with one (Redis) */
+    T_DEEP(c, "*6 [$1 3, $1 1, $1 2, $2 10, $2 -5, $3 2.5]", "SORT l BY nosort BY nokey_*");
+    T_DEEP(c, "*6 [$1 3, $1 1, $1 2, $2 10, $2 -5, $3 2.5]", "SORT l BY nokey BY w_*");
     T_DEEP(c, "*0 []", "SORT l LIMIT 10 2");
     /* counts and offsets near 2^63 (start + count overflowed: UBSan aborted the server) */
     T_DEEP(c, "*5 [$1 1, $1 2, $3 2.5, $1 3, $2 10]", "SORT l LIMIT 1 9223372036854775807");
