@@ -106,6 +106,10 @@ void cmd_bitcount(cmd_ctx *x)
     if (ranged) {
         if (cmd_ll_or_reply(x, &x->argv[2], &start) || cmd_ll_or_reply(x, &x->argv[3], &end))
             return;
+        if (start < 0 && end < 0 && start > end) { /* Redis answers 0 before the unit */
+            resp_write_int(x->out, 0);
+            return;
+        }
         if (x->argc == 5) {
             if (cmd_is(&x->argv[4], "bit"))
                 bits = 1;

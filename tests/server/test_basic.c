@@ -196,6 +196,9 @@ static void bitpos_replies_exactly(void)
     T_CMD(c, ":13", "BITPOS bp 0 13 20 BIT");
     T_CMD(c, ":-1", "BITPOS bp 1 12 23 bit");
     T_CMD(c, ":0", "BITPOS bp 1 -100 -200 BIT"); /* no early "empty" as BITCOUNT has */
+    /* BITCOUNT's early "empty" (both ends negative, start past end) comes before its unit */
+    T_CMD(c, ":0", "BITCOUNT bp -1 -2 BOGUS");
+    T_CMD(c, "-ERR syntax error", "BITCOUNT bp 2 1 BOGUS");
     T_CMD(c, ":0", "BITPOS nokey 0");
     T_CMD(c, ":-1", "BITPOS nokey 1 x y z w"); /* the key first: no syntax error */
     T_CMD(c, "-ERR The bit argument must be 1 or 0.", "BITPOS bp 2");
