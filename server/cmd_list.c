@@ -628,7 +628,11 @@ void cmd_lpos(cmd_ctx *x)
         return;
     }
     int rev = rank < 0;
-    unsigned long long skip = rev ? (unsigned long long)-(rank + 1) : (unsigned long long)(rank - 1);
+    /* RANK -9223372036854775808: Redis negates it into itself, a rank below every count
+     * of matches, so it answers as RANK -1 whose COUNT never ends the walk */
+    int wrapped = rank == LLONG_MIN;
+    unsigned long long skip = wrapped ? 0
+                            : rev ? (unsigned long long)-(rank + 1) : (unsigned long long)(rank - 1);
     ox_iter *it = NULL;
     int rc = elem_iter(x, &c, rev ? c.head + (int64_t)c.count - 1 : c.head, rev, &it);
     resp_deferred d;
@@ -648,7 +652,7 @@ void cmd_lpos(cmd_ctx *x)
         }
         resp_write_int(x->out, (long long)(pos_of(&k) - c.head));
         matches++;
-        if (count < 0 || matches == count)
+        if (count < 0 || (matches == count && !wrapped))
             break;
     }
     ox_iter_close(it); /* NULL if it never opened */

@@ -94,6 +94,10 @@ static void changes_in_place_reply_as_redis(void)
     T_DEEP(c, "*2 [:0, :2]", "LPOS r a COUNT 0");
     T_DEEP(c, "*2 [:2, :0]", "LPOS r a COUNT 2 RANK -1");
     T_CMD(c, ":0", "LPOS r a MAXLEN 2");
+    /* Redis negates RANK -2^63 into itself: RANK -1, and no COUNT ends it */
+    T_CMD(c, ":2", "LPOS r a RANK -9223372036854775808");
+    T_DEEP(c, "*2 [:2, :0]", "LPOS r a RANK -9223372036854775808 COUNT 1");
+    T_CMD(c, "(nil)", "LPOS r a RANK -9223372036854775807");
     T_CMD(c, "-ERR RANK can't be zero: use 1 to start from the first match, 2 from the "
              "second ... or use negative to start from the end of the list", "LPOS r a RANK 0");
     T_CMD(c, "-ERR COUNT can't be negative", "LPOS r a COUNT -1");
