@@ -424,7 +424,8 @@ static void info_keyspace_reports_avg_ttl(void)
         T_FAIL("avg_ttl=%llu", avg);
 }
 
-/* OBJECT and MEMORY USAGE name what Redis 7.0 would use for a value of that size. */
+/* OBJECT and MEMORY USAGE name what Redis 7.0 would use for a value of that size and
+ * content. */
 static void object_and_memory_reply_as_redis(void)
 {
     redisContext *c = sp_connect(&g_srv);
@@ -450,6 +451,16 @@ static void object_and_memory_reply_as_redis(void)
     for (int i = 0; i < 129; i++)
         T_CMD(c, ":1", "ZADD bigz %d m%d", i, i);
     T_CMD(c, "$8 skiplist", "OBJECT ENCODING bigz");
+    /* a member (a hash's field or value) over 64 bytes: Redis's listpack no longer holds it */
+    const char *m64 = "mmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmmm";
+    T_CMD(c, ":1", "ZADD z64 1 %s", m64);
+    T_CMD(c, "$8 listpack", "OBJECT ENCODING z64");
+    T_CMD(c, ":1", "ZADD z65 1 %sm", m64);
+    T_CMD(c, "$8 skiplist", "OBJECT ENCODING z65");
+    T_CMD(c, ":1", "HSET h64 %s %s", m64, m64);
+    T_CMD(c, "$8 listpack", "OBJECT ENCODING h64");
+    T_CMD(c, ":1", "HSET h65 f %sm", m64);
+    T_CMD(c, "$9 hashtable", "OBJECT ENCODING h65");
     T_CMD(c, "(nil)", "OBJECT ENCODING nokey");
     T_CMD(c, ":2147483647", "OBJECT REFCOUNT int");
     T_CMD(c, ":1", "OBJECT REFCOUNT emb");
