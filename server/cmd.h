@@ -62,7 +62,8 @@ typedef struct cmd_ctx {
     srv_client *c;        /* on an I/O thread, else NULL */
     const cmd_def *cmd;
     srv_job *job;         /* in the writer: the job (CMD_WATCH handlers use job->c) */
-    int in_exec;          /* run by EXEC */
+    int in_exec;          /* run by EXEC (or a script) */
+    int in_script;        /* run by a script (SORT then orders a set even BY nosort) */
     /* Blocking commands (block.h): set by block_set when the command parks; block_retry
      * when the writer runs a parked command again (its timeout is not read again), for
      * the key argv[block_key] that woke it. */

@@ -236,7 +236,8 @@ static void sort_generic(cmd_ctx *x, int readonly)
         free(gets);
         return;
     }
-    if (dontsort && type == DB_SET && store) { /* a stored result does not depend on order */
+    /* a stored result, or a script's, does not depend on a set's order (Redis) */
+    if (dontsort && type == DB_SET && (store || x->in_script)) {
         dontsort = 0;
         o.alpha = 1;
         by = 0;

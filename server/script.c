@@ -518,7 +518,7 @@ static int redis_call(lua_State *L, int raise)
     resp_buf_set_proto(S.tmp, S.resp);
     cmd_ctx y = {.argc = argc, .argv = S.argv, .out = S.tmp, .dbi = S.dbi,
                  .table = srv.db[S.dbi], .txn = S.x->txn, .cmd = d, .job = S.x->job,
-                 .in_exec = 1};
+                 .in_exec = 1, .in_script = 1};
     cmd_call(&y);
     S.dbi = y.dbi; /* SELECT changes the script's database, for the rest of it */
     size_t len;

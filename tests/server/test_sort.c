@@ -53,6 +53,9 @@ static void sorts_reply_as_redis(void)
     T_CMD(c, ":3", "SADD s 5 3 9");
     T_CMD(c, ":3", "SORT s BY nosort STORE sd"); /* stored: sorted, whatever BY says */
     T_DEEP(c, "*3 [$1 3, $1 5, $1 9]", "LRANGE sd 0 -1");
+    /* in a script too, as Redis sorts it there (ALPHA), DESC included */
+    T_DEEP(c, "*3 [$1 9, $1 5, $1 3]",
+           "EVAL %s 0", "return redis.call('sort', 's', 'by', 'nosort', 'desc')");
     T_CMD(c, ":2", "RPUSH bad a 1");
     T_CMD(c, "-ERR One or more scores can't be converted into double", "SORT bad");
     T_CMD(c, "-ERR One or more scores can't be converted into double", "SORT bad LIMIT 0 0");
