@@ -1000,12 +1000,6 @@ static double aggregate(int how, double a, double b)
     return isnan(r) ? 0 : r;
 }
 
-static double weigh(double s, double w)
-{
-    double r = s * w;
-    return isnan(r) ? 0 : r; /* inf * 0 */
-}
-
 /* The weighted score of a member record's value in src (a set's members score 1), NaN
  * (inf * 0) as it is: Redis's ZINTER aggregates the other inputs' so. */
 static double src_weighted(const zsrc *s, const ox_val *v)
@@ -1016,11 +1010,12 @@ static double src_weighted(const zsrc *s, const ox_val *v)
     return score * s->w;
 }
 
-/* src_weighted with a NaN made 0, as Redis does for every input of ZUNION and the first
- * of ZINTER. */
+/* src_weighted with a NaN (inf * 0) made 0, as Redis does for every input of ZUNION and
+ * the first of ZINTER. */
 static double src_score(const zsrc *s, const ox_val *v)
 {
-    return weigh(src_weighted(s, v), 1);
+    double r = src_weighted(s, v);
+    return isnan(r) ? 0 : r;
 }
 
 /* Where a result goes: a new sorted set (STORE), pairs to sort and reply, or a count. */
