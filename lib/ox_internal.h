@@ -297,6 +297,10 @@ int ox__walk_seek(ox_walk *w, const MDB_val *key, int asc);
 /* The next key and its record (the expiry index's: an empty one): OX_OK, OX_NOTFOUND at
  * the end, or LMDB's error. key and rec borrowed until the next call. */
 int ox__walk_next(ox_walk *w, MDB_val *key, MDB_val *rec);
+/* A walk on a snapshot that stays within [lo, hi): the write buffers that cannot hold a
+ * key there (ox__mem_may_hold) are left out, their seeks and steps saved. Before the first
+ * seek. Not for a write transaction's walk: its later writes there would be missed. */
+void ox__walk_within(ox_walk *w, const MDB_val *lo, const MDB_val *hi);
 /* Ends the walk at *end (read at each step: the caller keeps it): ox__walk_next answers
  * OX_NOTFOUND at the first key >= *end ascending, < *end descending, instead of stepping
  * on over the deleted keys past it (a run of deletions in a write buffer, each a live key

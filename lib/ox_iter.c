@@ -117,6 +117,8 @@ int ox__iter_open(const ox_rd *rd, int own_rd, ox_txn *wtxn, ox_table *t, const 
     it->end = it->asc ? &it->hi : &it->lo;
     if (it->has_end) /* the walk stops there too, not past the deletions beyond it */
         ox__walk_end(it->w, it->end);
+    if (!wtxn && lo && hi) /* a snapshot's range: the buffers without its keys stay out */
+        ox__walk_within(it->w, &it->lo, &it->hi);
     if (wtxn) {
         ox_iter **head = ox__txn_iters(wtxn);
         it->wnext = *head;

@@ -54,6 +54,8 @@ struct ox_mem {
     _Atomic(mem_table *) *tables;   /* created on first use */
     struct mem_node *_Atomic *hash;
     uint32_t hmask;
+    _Atomic uint64_t *filter;       /* the keys' prefixes (ox__mem_may_hold): 2 bits each */
+    uint32_t fmask;                 /* its bits - 1 */
     chunk *chunks;                  /* the current one first */
     size_t chunk_size;              /* OX_MEM_CHUNK, or less for a small budget */
     atomic_size_t bytes;
@@ -142,6 +144,34 @@ static uint32_t key_hash(unsigned table, const unsigned char *k, size_t n)
 
 /* ---- life ---------------------------------------------------------------------------------- */
 
+/* The two bits of the prefix filter for the first OX_MEM_PREFIX bytes of k in table. */
+static void prefix_bits(const ox_mem *m, unsigned table, const unsigned char *k, uint32_t *a,
+                        uint32_t *b)
+{
+    _Static_assert(OX_MEM_PREFIX == 9, "a byte and a word");
+    uint64_t w;
+    memcpy(&w, k + 1, 8);
+    uint64_t h = (w ^ k[0]) + (table + 1) * 0x9e3779b97f4a7c15ull;
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull; /* splitmix64's finaliser */
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+    h ^= h >> 31;
+    *a = (uint32_t)h & m->fmask;
+    *b = (uint32_t)(h >> 32) & m->fmask;
+}
+
+static int filter_has(const ox_mem *m, uint32_t bit)
+{
+    return (atomic_load_explicit(&m->filter[bit >> 6], memory_order_relaxed) >> (bit & 63)) & 1;
+}
+
+/* The writer's only: a plain load and store (no reader writes it). */
+static void filter_set(ox_mem *m, uint32_t bit)
+{
+    _Atomic uint64_t *w = &m->filter[bit >> 6];
+    atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) | (1ull << (bit & 63)),
+                          memory_order_relaxed);
+}
+
 int ox__mem_new(size_t budget, unsigned ntables, ox_mem **out)
 {
     *out = NULL;
@@ -154,13 +184,18 @@ int ox__mem_new(size_t budget, unsigned ntables, ox_mem **out)
         n <<= 1;
     m->hash = calloc(n, sizeof *m->hash);
     m->tables = calloc(ntables ? ntables : 1, sizeof *m->tables);
-    if (!m->hash || !m->tables) {
+    /* Four filter bits per bucket: about a tenth answer "may hold" wrongly when the buffer
+     * holds as many prefixes as buckets (every key its own), far fewer with collections. */
+    m->filter = calloc(n / 16, sizeof *m->filter);
+    if (!m->hash || !m->tables || !m->filter) {
         free(m->hash);
         free(m->tables);
+        free(m->filter);
         free(m);
         return OX_ENOMEM;
     }
     m->hmask = n - 1;
+    m->fmask = n * 4 - 1;
     m->ntables = ntables;
     /* A chunk is a sixteenth of the budget at most: a buffer's size grows in steps small
      * enough for its budget to mean something. */
@@ -169,7 +204,8 @@ int ox__mem_new(size_t budget, unsigned ntables, ox_mem **out)
         m->chunk_size /= 2;
     m->rnd = 0x2545f4914f6cdd1dull ^ (uintptr_t)m;
     atomic_init(&m->refs, 1);
-    atomic_init(&m->bytes, sizeof *m + (size_t)n * sizeof *m->hash);
+    atomic_init(&m->bytes, sizeof *m + (size_t)n * sizeof *m->hash +
+                               (size_t)n / 16 * sizeof *m->filter);
     *out = m;
     return OX_OK;
 }
@@ -188,6 +224,7 @@ void ox__mem_unref(ox_mem *m)
         free(c);
     }
     free(m->hash);
+    free(m->filter);
     free(m->tables);
     free(m);
 }
@@ -354,6 +391,13 @@ int ox__mem_put(ox_mem *m, unsigned table, const MDB_val *key, uint64_t seq, con
         atomic_fetch_add_explicit(&m->dels, 1, memory_order_relaxed);
     mem_node *n = hash_find(m, table, k, klen, h);
     if (!n) {
+        /* Before the node is published: a reader that can see it sees its bits. */
+        if (klen >= OX_MEM_PREFIX) {
+            uint32_t a, b;
+            prefix_bits(m, table, k, &a, &b);
+            filter_set(m, a);
+            filter_set(m, b);
+        }
         mem_node *prev[MAX_HEIGHT];
         int height = random_height(m), cur = atomic_load_explicit(&t->height, memory_order_relaxed);
         n = arena_alloc(m, sizeof *n + (size_t)height * sizeof n->next[0] + klen);
@@ -458,6 +502,19 @@ int ox__mem_cleared(const ox_mem *m, unsigned table, uint64_t seq)
 {
     const mem_table *t = table_get(m, table);
     return t && clear_at(t, seq) != NULL;
+}
+
+int ox__mem_may_hold(const ox_mem *m, unsigned table, const MDB_val *lo, const MDB_val *hi)
+{
+    /* A key k with lo <= k < hi, both sharing their first OX_MEM_PREFIX bytes p, is at
+     * least that long (a shorter one sorts before lo) and starts with p (any other
+     * beginning sorts before lo or after hi). */
+    if (lo->mv_size < OX_MEM_PREFIX || hi->mv_size < OX_MEM_PREFIX ||
+        memcmp(lo->mv_data, hi->mv_data, OX_MEM_PREFIX))
+        return 1;
+    uint32_t a, b;
+    prefix_bits(m, table, lo->mv_data, &a, &b);
+    return filter_has(m, a) && filter_has(m, b);
 }
 
 void ox__mem_cur_init(ox_mem_cur *c, const ox_mem *m, unsigned table)

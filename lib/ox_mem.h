@@ -24,7 +24,7 @@
  *
  * Memory: everything lives in the buffer's arena (chunks of OX_MEM_CHUNK bytes, or a
  * sixteenth of a small budget; a larger record gets a chunk of its own) plus a hash index
- * fixed at creation for point lookups.
+ * fixed at creation for point lookups, and a filter of the keys' first bytes for walks.
  * ox__mem_bytes counts both; the store freezes a buffer that has reached its budget.
  *
  * Errors: OX_ENOMEM only.
@@ -92,6 +92,15 @@ int ox__mem_get(const ox_mem *m, unsigned table, const MDB_val *key, uint64_t se
 
 /* 1 if a clear of table is visible at seq (every older layer is then hidden for it). */
 int ox__mem_cleared(const ox_mem *m, unsigned table, uint64_t seq);
+
+/* 0 if no key k with lo <= k < hi can be in table here (so a walk of that range may leave
+ * the buffer out): lo and hi share their first OX_MEM_PREFIX bytes (a collection's id, in
+ * a stored key: ox_internal.h) and no key starting with those was ever put in the table
+ * here; 1 otherwise, sometimes wrongly (a filter of the prefixes: the cost is only the
+ * walk's). Any thread: a key put before the caller's snapshot was taken counts (its bits
+ * are set before the node is published); for a writer, until its next put. */
+#define OX_MEM_PREFIX 9
+int ox__mem_may_hold(const ox_mem *m, unsigned table, const MDB_val *lo, const MDB_val *hi);
 
 /* An ordered walk over one table's keys. A cursor is a position on a key (or off the end);
  * ox__mem_cur_state tells what the key is at the walk's snapshot. */

@@ -148,6 +148,7 @@ typedef struct src {
     ox_mem_cur mc;
     MDB_cursor *lc;
     int valid;          /* positioned on a key */
+    int off;            /* a write buffer left out (ox__walk_within): never positioned */
     MDB_val key, val;   /* LMDB's current pair (for the expiry index: key is built) */
     unsigned char kb[8 + OX_KEY_BUF];
 } src;
@@ -305,7 +306,9 @@ int ox__walk_seek(ox_walk *w, const MDB_val *key, int asc)
     w->last.mv_size = 0;
     for (int i = 0; i < w->nsrc; i++) {
         src *c = &w->s[i];
-        if (!c->lmdb) {
+        if (c->off) {
+            continue;
+        } else if (!c->lmdb) {
             ox__mem_cur_seek(&c->mc, key, asc);
         } else {
             int rc = lmdb_seek(w, c, key, asc);
@@ -314,6 +317,13 @@ int ox__walk_seek(ox_walk *w, const MDB_val *key, int asc)
         }
     }
     return OX_OK;
+}
+
+void ox__walk_within(ox_walk *w, const MDB_val *lo, const MDB_val *hi)
+{
+    for (int i = 0; i < w->nsrc; i++)
+        if (!w->s[i].lmdb && !ox__mem_may_hold(w->s[i].mc.m, w->table, lo, hi))
+            w->s[i].off = 1;
 }
 
 void ox__walk_end(ox_walk *w, const MDB_val *end)
