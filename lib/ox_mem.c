@@ -195,7 +195,7 @@ int ox__mem_new(size_t budget, unsigned ntables, ox_mem **out)
         return OX_ENOMEM;
     }
     m->hmask = n - 1;
-    m->fmask = n * 4 - 1;
+    m->fmask = (uint32_t)((uint64_t)n * 4 - 1);
     m->ntables = ntables;
     /* A chunk is a sixteenth of the budget at most: a buffer's size grows in steps small
      * enough for its budget to mean something. */
@@ -391,7 +391,9 @@ int ox__mem_put(ox_mem *m, unsigned table, const MDB_val *key, uint64_t seq, con
         atomic_fetch_add_explicit(&m->dels, 1, memory_order_relaxed);
     mem_node *n = hash_find(m, table, k, klen, h);
     if (!n) {
-        /* Before the node is published: a reader that can see it sees its bits. */
+        /* Bits are only ever added, by the writer, before the commit that holds the key
+         * publishes its seq (a release store the readers' snapshots load with acquire):
+         * whoever may see the key sees its bits. */
         if (klen >= OX_MEM_PREFIX) {
             uint32_t a, b;
             prefix_bits(m, table, k, &a, &b);

@@ -97,8 +97,10 @@ int ox__mem_cleared(const ox_mem *m, unsigned table, uint64_t seq);
  * the buffer out): lo and hi share their first OX_MEM_PREFIX bytes (a collection's id, in
  * a stored key: ox_internal.h) and no key starting with those was ever put in the table
  * here; 1 otherwise, sometimes wrongly (a filter of the prefixes: the cost is only the
- * walk's). Any thread: a key put before the caller's snapshot was taken counts (its bits
- * are set before the node is published); for a writer, until its next put. */
+ * walk's). Any thread: a key of a commit the caller's snapshot sees counts (its bits are
+ * set before the commit publishes its seq); for the writer, a key it put. One filter serves
+ * every table (the expiry indexes' too): many short keys fill it, and it then answers 1
+ * more often. */
 #define OX_MEM_PREFIX 9
 int ox__mem_may_hold(const ox_mem *m, unsigned table, const MDB_val *lo, const MDB_val *hi);
 

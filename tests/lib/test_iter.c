@@ -248,54 +248,78 @@ static void ranges_end_at_their_bounds_over_deletions(void)
             T_EQ_STR(got[pass][i], cases[i].want);
 }
 
-/* The last letters of group g's keys ("grp%05d" then a letter) in "pfx", read by a range
- * (prefix 0) or a prefix iterator on snap (NULL: its own), either way. */
-static void group_keys(ox_snapshot *snap, ox_table *t, int g, int prefix, unsigned flags,
-                       char *out, size_t cap)
+/* The last letters of group g's keys ("grp%05d:" then a letter: the first 8 bytes tell the
+ * group, as a collection's id does) in t, read by a range (prefix 0) or a prefix iterator on
+ * snap (NULL: its own), or in txn (snap ignored), either way. */
+static void group_keys(ox_txn *txn, ox_snapshot *snap, ox_table *t, int g, int prefix,
+                       unsigned flags, char *out, size_t cap)
 {
     char lo[16], hi[16];
-    snprintf(lo, sizeof lo, "grp%05d", g);
-    memcpy(hi, lo, 8);
-    hi[8] = (char)0xff;
-    ox_val lov = {lo, 8}, hiv = {hi, 9};
+    snprintf(lo, sizeof lo, "grp%05d:", g);
+    memcpy(hi, lo, 9);
+    hi[9] = (char)0xff;
+    ox_val lov = {lo, 9}, hiv = {hi, 10};
     ox_iter *it;
-    int rc = prefix ? (snap ? ox_snapshot_prefix(snap, t, &lov, flags, &it)
-                            : ox_prefix(t, &lov, flags, &it))
-                    : (snap ? ox_snapshot_range(snap, t, &lov, &hiv, flags, &it)
-                            : ox_range(t, &lov, &hiv, flags, &it));
+    int rc = txn      ? (prefix ? ox_txn_prefix(txn, t, &lov, flags, &it)
+                                : ox_txn_range(txn, t, &lov, &hiv, flags, &it))
+             : prefix ? (snap ? ox_snapshot_prefix(snap, t, &lov, flags, &it)
+                              : ox_prefix(t, &lov, flags, &it))
+                      : (snap ? ox_snapshot_range(snap, t, &lov, &hiv, flags, &it)
+                              : ox_range(t, &lov, &hiv, flags, &it));
     if (rc != OX_OK || collect(it, out, cap, 1) < 0)
         snprintf(out, cap, "(error)");
 }
 
+static size_t group_key(char *k, size_t cap, int g, char c)
+{
+    return (size_t)snprintf(k, cap, "grp%05d:%c", g, c);
+}
+
 /* A snapshot's walk within one 8-byte prefix leaves out the write buffers that hold no key
  * with it (lib/ox_mem.h's filter): it still sees what LMDB holds, and once the buffer holds
- * a key or a deletion there, those too; an older snapshot does not. */
+ * a key or a deletion there, those too; an older snapshot does not. A write transaction's
+ * walk keeps every buffer: it sees what it writes there after opening. */
 static void ranges_within_a_prefix_see_every_layer(void)
 {
     ox_table *t;
     T_EQ_INT(ox_table_open(g_s, "pfx", &t), OX_OK);
     char k[16];
     for (const char *c = "ab"; *c; c++)
-        T_EQ_INT(ox_put(t, k, (size_t)snprintf(k, sizeof k, "grp%05d%c", 1, *c), "v", 1), OX_OK);
-    T_EQ_INT(ox_put(t, k, (size_t)snprintf(k, sizeof k, "grp%05dz", 2), "v", 1), OX_OK);
+        T_EQ_INT(ox_put(t, k, group_key(k, sizeof k, 1, *c), "v", 1), OX_OK);
+    T_EQ_INT(ox_put(t, k, group_key(k, sizeof k, 2, 'z'), "v", 1), OX_OK);
     T_EQ_INT(ox_store_checkpoint(g_s), OX_OK); /* in LMDB; the buffer starts empty */
     for (int g = 3; g < 300; g++) /* a buffer holding other groups */
-        T_EQ_INT(ox_put(t, k, (size_t)snprintf(k, sizeof k, "grp%05da", g), "v", 1), OX_OK);
-    char got[9][16];
-    group_keys(NULL, t, 1, 0, 0, got[0], sizeof got[0]);
-    group_keys(NULL, t, 1, 0, OX_ITER_DESC, got[1], sizeof got[1]);
-    group_keys(NULL, t, 1, 1, 0, got[2], sizeof got[2]);
+        T_EQ_INT(ox_put(t, k, group_key(k, sizeof k, g, 'a'), "v", 1), OX_OK);
+    char got[11][16];
+    group_keys(NULL, NULL, t, 1, 0, 0, got[0], sizeof got[0]);
+    group_keys(NULL, NULL, t, 1, 0, OX_ITER_DESC, got[1], sizeof got[1]);
+    group_keys(NULL, NULL, t, 1, 1, 0, got[2], sizeof got[2]);
     ox_snapshot *before;
     T_EQ_INT(ox_snapshot_begin(g_s, &before), OX_OK);
-    T_EQ_INT(ox_delete(t, k, (size_t)snprintf(k, sizeof k, "grp%05da", 1)), OX_OK);
-    group_keys(NULL, t, 1, 0, 0, got[8], sizeof got[8]); /* the deletion alone */
-    T_EQ_INT(ox_put(t, k, (size_t)snprintf(k, sizeof k, "grp%05dc", 1), "v", 1), OX_OK);
-    group_keys(NULL, t, 1, 0, 0, got[3], sizeof got[3]);
-    group_keys(NULL, t, 1, 0, OX_ITER_DESC, got[4], sizeof got[4]);
-    group_keys(NULL, t, 1, 1, OX_ITER_DESC, got[5], sizeof got[5]);
-    group_keys(before, t, 1, 0, 0, got[6], sizeof got[6]);
-    group_keys(before, t, 2, 1, 0, got[7], sizeof got[7]);
+    T_EQ_INT(ox_delete(t, k, group_key(k, sizeof k, 1, 'a')), OX_OK);
+    group_keys(NULL, NULL, t, 1, 0, 0, got[8], sizeof got[8]); /* the deletion alone */
+    T_EQ_INT(ox_put(t, k, group_key(k, sizeof k, 1, 'c'), "v", 1), OX_OK);
+    group_keys(NULL, NULL, t, 1, 0, 0, got[3], sizeof got[3]);
+    group_keys(NULL, NULL, t, 1, 0, OX_ITER_DESC, got[4], sizeof got[4]);
+    group_keys(NULL, NULL, t, 1, 1, OX_ITER_DESC, got[5], sizeof got[5]);
+    group_keys(NULL, before, t, 1, 0, 0, got[6], sizeof got[6]);
+    group_keys(NULL, before, t, 2, 1, 0, got[7], sizeof got[7]);
     ox_snapshot_end(before);
+    /* A transaction's iterators opened on a group no buffer holds, then a put there. */
+    ox_txn *x;
+    ox_iter *its[2];
+    ox_val lov = {"grp00400:", 9}, hiv = {"grp00400:\xff", 10};
+    T_EQ_INT(ox_txn_begin(g_s, &x), OX_OK);
+    int rc = ox_txn_range(x, t, &lov, &hiv, 0, &its[0]);
+    if (rc == OX_OK && (rc = ox_txn_prefix(x, t, &lov, OX_ITER_DESC, &its[1])) != OX_OK)
+        ox_iter_close(its[0]);
+    if (rc == OX_OK)
+        rc = ox_txn_put(x, t, k, group_key(k, sizeof k, 400, 'z'), "v", 1, 0, 0);
+    for (int i = 0; i < 2; i++)
+        if (rc == OX_OK && collect(its[i], got[9 + i], sizeof got[9 + i], 1) < 0)
+            snprintf(got[9 + i], sizeof got[9 + i], "(error)");
+    ox_txn_rollback(x); /* before asserting: a held writer would hang the close */
+    T_EQ_INT(rc, OX_OK);
     T_EQ_STR(got[0], "ab");
     T_EQ_STR(got[1], "ba");
     T_EQ_STR(got[2], "ab");
@@ -305,6 +329,38 @@ static void ranges_within_a_prefix_see_every_layer(void)
     T_EQ_STR(got[5], "cb");
     T_EQ_STR(got[6], "ab");
     T_EQ_STR(got[7], "z");
+    T_EQ_STR(got[9], "z");
+    T_EQ_STR(got[10], "z");
+}
+
+/* A buffer whose table was cleared is left out of a walk within a group it holds no key
+ * of; its clear still hides what LMDB holds. */
+static void a_left_out_buffer_still_clears(void)
+{
+    ox_table *t;
+    T_EQ_INT(ox_table_open(g_s, "pfxclear", &t), OX_OK);
+    char k[16], got[4][16];
+    for (const char *c = "ab"; *c; c++)
+        T_EQ_INT(ox_put(t, k, group_key(k, sizeof k, 1, *c), "v", 1), OX_OK);
+    T_EQ_INT(ox_store_checkpoint(g_s), OX_OK);
+    ox_txn *x;
+    T_EQ_INT(ox_txn_begin(g_s, &x), OX_OK);
+    int rc = ox_txn_clear(x, t);
+    if (rc == OX_OK)
+        rc = ox_txn_put(x, t, k, group_key(k, sizeof k, 2, 'z'), "v", 1, 0, 0);
+    if (rc == OX_OK)
+        rc = ox_txn_commit(x);
+    else
+        ox_txn_rollback(x);
+    T_EQ_INT(rc, OX_OK);
+    group_keys(NULL, NULL, t, 1, 0, 0, got[0], sizeof got[0]);
+    group_keys(NULL, NULL, t, 1, 0, OX_ITER_DESC, got[1], sizeof got[1]);
+    group_keys(NULL, NULL, t, 1, 1, 0, got[2], sizeof got[2]);
+    group_keys(NULL, NULL, t, 2, 0, 0, got[3], sizeof got[3]);
+    T_EQ_STR(got[0], "");
+    T_EQ_STR(got[1], "");
+    T_EQ_STR(got[2], "");
+    T_EQ_STR(got[3], "z");
 }
 
 /* Keys of "lim" in [lo, hi) (NULL: no bound) walked by one iterator with a step limit, as
@@ -490,6 +546,7 @@ int main(void)
     T_RUN(write_txn_position_survives_writes);
     T_RUN(ranges_end_at_their_bounds_over_deletions);
     T_RUN(ranges_within_a_prefix_see_every_layer);
+    T_RUN(a_left_out_buffer_still_clears);
     T_RUN(a_limited_iterator_gives_up_past_its_steps);
     T_RUN(a_walk_over_many_deletions_starts_a_checkpoint);
     T_RUN(deletions_a_checkpoint_wrote_start_none_of_an_empty_buffer);
