@@ -65,6 +65,7 @@
 #define OX_MEM_FREEZE_DELS 16384           /* deletions that freeze the active buffer */
 #define OX_WALK_DELS 1024                  /* deletions one walk steps over that do too */
 #define OX_CKPT_AGE_MS 60000     /* a buffer older than this is checkpointed, full or not */
+#define OX_CKPT_IDLE_MS 5000     /* ... and one without a commit for this long */
 #define OX_META_DB "ox:meta"     /* the store's own database (the layout above) */
 
 struct ox_table {
@@ -115,6 +116,7 @@ struct ox_store {
     size_t mem_budget;         /* bytes at which the active write buffer is frozen */
     atomic_size_t mem_peak;    /* the most bytes a write buffer held at a commit */
     uint64_t ckpt_age_ms;      /* age at which it is, full or not */
+    uint64_t ckpt_idle_ms;     /* time without a commit at which it is */
     unsigned env_maxdbs, env_maxreaders; /* the env's limits, for a reopen (ox__revive) */
     long long revive_busy_s;   /* when a reopen last found readers staying (monotonic s) */
     atomic_size_t map_size;    /* the env's map size, as last seen (ox_store_map_size) */

@@ -612,6 +612,7 @@ static ox_store *ox_store_alloc(const ox_options *o)
     if (s->mem_budget < (64u << 10))
         s->mem_budget = 64u << 10;
     s->ckpt_age_ms = o->ckpt_age_ms ? o->ckpt_age_ms : OX_CKPT_AGE_MS;
+    s->ckpt_idle_ms = o->ckpt_idle_ms ? o->ckpt_idle_ms : OX_CKPT_IDLE_MS;
     s->max_tables = o->max_tables ? o->max_tables : OX_DEFAULT_TABLES;
     s->by_id = calloc(s->max_tables, sizeof *s->by_id);
     if (!s->by_id) {

@@ -1,7 +1,8 @@
 /* Opening stores: options, in-memory, wrapping an env, read-only, format version, sync
- * policies, size and flush, hot backup, map growth. */
+ * policies, size and flush, hot backup, map growth, the idle checkpoint. */
 #include <dirent.h>
 #include <lmdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
@@ -384,6 +385,44 @@ static void checkpoints_rewriting_every_key_keep_two_copies_at_most(void)
     T_EQ_INT(ox_store_close(s), OX_OK);
 }
 
+/* The write buffer of a store that stops taking commits is checkpointed once ckpt_idle_ms
+ * passed without one, long before its age: the log then holds no commit LMDB lacks, and
+ * the data reads the same. (A poll with a deadline; the age is an hour.) */
+static void an_idle_buffer_is_checkpointed(void)
+{
+    ox_options o;
+    ox_options_init(&o);
+    o.ckpt_age_ms = 3600000;
+    o.ckpt_idle_ms = 200;
+    ox_store *s;
+    T_EQ_INT(ox_store_open(u_path("idle.mdb"), &o, &s), OX_OK);
+    ox_table *t = ox_store_table(s);
+    char k[32];
+    for (int i = 0; i < 100; i++) {
+        size_t kl = U_KEY(k, "idle%03d", i);
+        T_EQ_INT(ox_put(t, k, kl, "v", 1), OX_OK);
+    }
+    ox_write_info wi;
+    T_EQ_INT(ox_store_write_info(s, &wi), OX_OK);
+    uint64_t last = wi.last_seq, t0 = t_now_ms();
+    while (ox_store_write_info(s, &wi) == OX_OK && (wi.checkpoints < 1 || wi.checkpointing ||
+                                                    wi.checkpoint_seq < last) &&
+           t_now_ms() - t0 < 20000)
+        poll(NULL, 0, 10);
+    T_EQ_U64(wi.checkpoints, 1);
+    T_EQ_U64(wi.checkpoint_seq, last);
+    T_EQ_INT(wi.checkpointing, 0);
+    uint64_t n;
+    T_EQ_INT(ox_count(t, &n), OX_OK);
+    T_EQ_U64(n, 100);
+    void *v;
+    size_t vlen;
+    T_EQ_INT(ox_get(t, "idle099", 7, &v, &vlen), OX_OK);
+    T_EQ_MEM(v, vlen, "v", 1);
+    free(v);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+}
+
 static void compact_on_close_shrinks_the_file_and_keeps_the_data(void)
 {
     ox_options o;
@@ -446,5 +485,6 @@ int main(void)
     T_RUN(write_needing_growth_while_the_thread_reads_is_busy_not_deadlocked);
     T_RUN(compact_on_close_shrinks_the_file_and_keeps_the_data);
     T_RUN(checkpoints_rewriting_every_key_keep_two_copies_at_most);
+    T_RUN(an_idle_buffer_is_checkpointed);
     return T_MAIN_END();
 }

@@ -177,6 +177,7 @@ static void child_main(const char *path, const child_plan *p, int up, int down)
     o.wal_size = p->wal_size;
     o.mem_limit = p->mem_limit;
     o.ckpt_age_ms = 3600000; /* checkpoints only where the plan says, or when full */
+    o.ckpt_idle_ms = 3600000;
     if (ox_store_open(path, &o, &s))
         _exit(2);
     ox_table *t = ox_store_table(s);
