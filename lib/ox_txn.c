@@ -173,9 +173,12 @@ static int cur_load(ox_txn *x, const ox_op *op, ox_cur *c)
     c->had = c->live = 0;
     c->old_exp = 0;
     int rc;
+    c->old = (ox_val){NULL, 0};
+    c->old_kind = 0;
     if (op->kind == OP_PUT && (op->flags & OX_PUT_ABSENT)) {
         return OX_OK; /* nothing there, the caller says */
-    } else if (op->kind == OP_DEL && (op->flags & DEL_LIVE)) {
+    } else if ((op->kind == OP_DEL && (op->flags & DEL_LIVE)) ||
+               (op->kind == OP_PUT && (op->flags & OX_PUT_LIVE))) {
         c->had = c->live = 1; /* a live record without an expiry time, the caller says */
         return OX_OK;
     } else if (x->memo_t == op->t && x->memo_klen == op->klen &&

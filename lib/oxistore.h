@@ -476,12 +476,18 @@ enum ox_put_flags {
     OX_PUT_NOOVERWRITE = 1, /* fail with OX_ECONFLICT if the key exists */
     OX_PUT_ONLYIFEXISTS = 2, /* fail with OX_NOTFOUND if the key does not exist */
     OX_PUT_KEEPTTL = 4,     /* keep the key's current expiry time (expire_at is ignored) */
-    OX_PUT_ABSENT = 8       /* the caller knows that no record is under the key (a position
+    OX_PUT_ABSENT = 8,      /* the caller knows that no record is under the key (a position
                                past a list's end, a member under a fresh id): the put does
                                not look it up (a miss in every layer, LMDB's too), counts
                                it as new and tells the observer OX_SEEN_CREATED. Wrong, it
                                leaves the table's count one too high and an old expiry entry
                                behind, and a long key's slot is not checked (OX_ECORRUPT). */
+    OX_PUT_LIVE = 16        /* the caller knows that a live record without an expiry time is
+                               under the key (a rewrite of what it read in this transaction,
+                               or wrote): the put does not look it up, and the count stays.
+                               Wrong, the count is one too low, an expiry entry is left behind
+                               (a later purge deletes the key), and a long key's slot is not
+                               checked. With OX_PUT_NOOVERWRITE: OX_ECONFLICT. */
 };
 /* A record's kind: a number 0..OX_KIND_MAX that the application attaches to a record (as
  * memcached's flags), kept in the record's header at no cost in bytes. ox_txn_put stores

@@ -239,6 +239,47 @@ static void a_put_of_an_absent_key_counts_it_without_a_lookup(void)
     ox_store_close(s);
 }
 
+/* OX_PUT_LIVE: a rewrite of a key the caller knows is live (in LMDB, or in the buffer)
+ * is not looked up and leaves the count as it is (on a key that is not there, the count
+ * stays one too low: the contract's "wrong" case, which shows the lookup was skipped);
+ * with OX_PUT_NOOVERWRITE it conflicts. The values read back, checkpointed too. */
+static void a_put_of_a_live_key_rewrites_it_without_a_lookup(void)
+{
+    ox_store *s;
+    T_EQ_INT(u_open("txn_live.mdb", NULL, &s), OX_OK);
+    ox_table *t = ox_store_table(s);
+    T_EQ_INT(ox_put(t, "p", 1, "old", 3), OX_OK);
+    T_EQ_INT(ox_store_checkpoint(s), OX_OK); /* p in LMDB */
+    T_EQ_INT(ox_put(t, "q", 1, "old", 3), OX_OK); /* q in the buffer */
+    ox_txn *x;
+    T_EQ_INT(ox_txn_begin(s, &x), OX_OK);
+    int rc[4];
+    rc[0] = ox_txn_put(x, t, "p", 1, "new", 3, 0, OX_PUT_LIVE);
+    rc[1] = ox_txn_put(x, t, "q", 1, "new", 3, 0, OX_PUT_LIVE);
+    rc[2] = ox_txn_put(x, t, "q", 1, "no", 2, 0, OX_PUT_LIVE | OX_PUT_NOOVERWRITE);
+    rc[3] = ox_txn_put(x, t, "z", 1, "z", 1, 0, OX_PUT_LIVE); /* not there: misused */
+    T_EQ_INT(ox_txn_commit(x), OX_OK);
+    T_EQ_INT(rc[0], OX_OK);
+    T_EQ_INT(rc[1], OX_OK);
+    T_EQ_INT(rc[2], OX_ECONFLICT);
+    T_EQ_INT(rc[3], OX_OK);
+    for (int pass = 0; pass < 2; pass++) {
+        uint64_t n;
+        T_EQ_INT(ox_count(t, &n), OX_OK);
+        T_EQ_U64(n, 2);
+        void *v;
+        size_t vlen;
+        T_EQ_INT(ox_get(t, "p", 1, &v, &vlen), OX_OK);
+        T_EQ_MEM(v, vlen, "new", 3);
+        free(v);
+        T_EQ_INT(ox_get(t, "q", 1, &v, &vlen), OX_OK);
+        T_EQ_MEM(v, vlen, "new", 3);
+        free(v);
+        T_EQ_INT(ox_store_checkpoint(s), OX_OK);
+    }
+    ox_store_close(s);
+}
+
 static void clear_empties_data_and_expiry_index(void)
 {
     u_clock clk = {100};
@@ -435,6 +476,7 @@ int main(void)
     T_RUN(rollback_to_a_savepoint_keeps_what_came_before);
     T_RUN(a_value_read_in_a_txn_can_be_written_through_a_growth);
     T_RUN(a_put_of_an_absent_key_counts_it_without_a_lookup);
+    T_RUN(a_put_of_a_live_key_rewrites_it_without_a_lookup);
     T_RUN(clear_empties_data_and_expiry_index);
     T_RUN(iterator_left_open_at_commit_is_detached_not_freed_twice);
     T_RUN(iterator_walks_on_while_its_txn_writes_elsewhere);
