@@ -23,6 +23,23 @@ static inline const char *u_path(const char *name)
     return b;
 }
 
+/* key's value in t as a string (at most 63 bytes; a static buffer, valid until the next
+ * call), or "(error N)" (OX_NOTFOUND...): for T_EQ_STR. */
+static inline const char *u_value(ox_table *t, const char *key)
+{
+    static char buf[64];
+    void *v;
+    size_t vlen;
+    int rc = ox_get(t, key, strlen(key), &v, &vlen);
+    if (rc != OX_OK) {
+        snprintf(buf, sizeof buf, "(error %d)", rc);
+        return buf;
+    }
+    snprintf(buf, sizeof buf, "%.*s", (int)vlen, (const char *)v);
+    free(v);
+    return buf;
+}
+
 typedef struct u_clock {
     uint64_t now;
 } u_clock;

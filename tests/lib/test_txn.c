@@ -217,11 +217,7 @@ static void a_put_of_an_absent_key_counts_it_without_a_lookup(void)
     uint64_t n;
     T_EQ_INT(ox_count(t, &n), OX_OK);
     T_EQ_U64(n, 2);
-    void *v;
-    size_t vlen;
-    T_EQ_INT(ox_get(t, "p", 1, &v, &vlen), OX_OK);
-    T_EQ_MEM(v, vlen, "new", 3);
-    free(v);
+    T_EQ_STR(u_value(t, "p"), "new");
     ox_iter *it;
     ox_val k, val;
     int keys = 0;
@@ -233,9 +229,7 @@ static void a_put_of_an_absent_key_counts_it_without_a_lookup(void)
     T_EQ_INT(ox_store_checkpoint(s), OX_OK);
     T_EQ_INT(ox_count(t, &n), OX_OK);
     T_EQ_U64(n, 2);
-    T_EQ_INT(ox_get(t, "p", 1, &v, &vlen), OX_OK);
-    T_EQ_MEM(v, vlen, "new", 3);
-    free(v);
+    T_EQ_STR(u_value(t, "p"), "new");
     ox_store_close(s);
 }
 
@@ -267,14 +261,8 @@ static void a_put_of_a_live_key_rewrites_it_without_a_lookup(void)
         uint64_t n;
         T_EQ_INT(ox_count(t, &n), OX_OK);
         T_EQ_U64(n, 2);
-        void *v;
-        size_t vlen;
-        T_EQ_INT(ox_get(t, "p", 1, &v, &vlen), OX_OK);
-        T_EQ_MEM(v, vlen, "new", 3);
-        free(v);
-        T_EQ_INT(ox_get(t, "q", 1, &v, &vlen), OX_OK);
-        T_EQ_MEM(v, vlen, "new", 3);
-        free(v);
+        T_EQ_STR(u_value(t, "p"), "new");
+        T_EQ_STR(u_value(t, "q"), "new");
         T_EQ_INT(ox_store_checkpoint(s), OX_OK);
     }
     ox_store_close(s);
