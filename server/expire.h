@@ -6,7 +6,9 @@
 
 /* Runs one slice of active expiry if one is due (see expire.c), then returns how many ms
  * the writer may sleep before the next is due (0: run it as soon as the queue is served).
- * Cheap when nothing is due or nothing has expired. Writer thread only. */
-uint64_t expire_run(void);
+ * idle: the writer found no job queued before this call (the background work, rank index
+ * builds and the sweeper, may then go past the cycle's share of time). Cheap when nothing
+ * is due or nothing has expired. Writer thread only. */
+uint64_t expire_run(int idle);
 
 #endif

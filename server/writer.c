@@ -401,7 +401,7 @@ static void *writer_main(void *arg)
             break;
         requeue(w);
         /* A replica's keys expire by its master's stream, as Redis's replicas. */
-        uint64_t sleep_ms = repl_framing() ? expire_run() : 100;
+        uint64_t sleep_ms = repl_framing() ? expire_run(!jobs) : 100;
         uint64_t block_ms = block_timeouts(w);
         if (block_ms < sleep_ms)
             sleep_ms = block_ms;
