@@ -432,9 +432,14 @@ static void *ckpt_main(void *arg)
         /* An old active buffer is frozen by the writer at its next transaction; an idle
          * store's is frozen here (taking wlock, never while holding ckpt_mu), once it is old
          * or no commit came for ckpt_idle_ms: a store loaded, then read, walks LMDB alone
-         * (a walk seeks in every buffer: a ZRANK on a set just loaded took a fifth more). */
+         * (a walk seeks in every buffer: a ZRANK on a set just loaded took a fifth more).
+         * Not for a few keys: a trickle of writes would rewrite LMDB's pages at each pause. */
+        size_t keys = 0;
+        if (!s->frozen && s->mem_born_ms)
+            ox__mem_dels(s->view->mem[0], &keys);
         if (!s->frozen && s->mem_born_ms &&
-            (now - s->mem_born_ms >= s->ckpt_age_ms || now - seen_ms >= s->ckpt_idle_ms)) {
+            (now - s->mem_born_ms >= s->ckpt_age_ms ||
+             (now - seen_ms >= s->ckpt_idle_ms && keys >= OX_CKPT_IDLE_KEYS))) {
             pthread_mutex_unlock(&s->ckpt_mu);
             if (pthread_mutex_trylock(&s->wlock) == 0) {
                 pthread_mutex_lock(&s->ckpt_mu);

@@ -65,7 +65,9 @@
 #define OX_MEM_FREEZE_DELS 16384           /* deletions that freeze the active buffer */
 #define OX_WALK_DELS 1024                  /* deletions one walk steps over that do too */
 #define OX_CKPT_AGE_MS 60000     /* a buffer older than this is checkpointed, full or not */
-#define OX_CKPT_IDLE_MS 5000     /* ... and one without a commit for this long */
+#define OX_CKPT_IDLE_MS 5000     /* ... and one without a commit for this long, */
+#define OX_CKPT_IDLE_KEYS 4096   /* if it holds this many keys (a smaller one costs walks
+                                    little; each checkpoint rewrites LMDB's pages) */
 #define OX_META_DB "ox:meta"     /* the store's own database (the layout above) */
 
 struct ox_table {

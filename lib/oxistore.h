@@ -143,8 +143,9 @@ typedef struct ox_options {
                               checkpoint when the second half fills); 0 = 64 MiB */
     uint64_t ckpt_age_ms;  /* the active write buffer is checkpointed once it is this old,
                               full or not; 0 = 60 s */
-    uint64_t ckpt_idle_ms; /* ... and once no commit came for this long (a store written in
-                              bursts: its readers then walk LMDB alone); 0 = 5 s */
+    uint64_t ckpt_idle_ms; /* ... and once no commit came for this long, if it holds 4096
+                              keys or more (a store written in bursts: its readers then
+                              walk LMDB alone); 0 = 5 s */
     ox_clock_fn clock;     /* NULL = the system's real-time clock */
     void *clock_ctx;
 } ox_options;
