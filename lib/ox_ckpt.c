@@ -397,6 +397,14 @@ int ox__ckpt_all(ox_store *s)
 
 /* ---- the checkpointer thread -------------------------------------------------------------- */
 
+/* Keys in the active buffer (ckpt_mu held: the view stays). */
+static size_t active_keys(ox_store *s)
+{
+    size_t keys;
+    ox__mem_dels(s->view->mem[0], &keys);
+    return keys;
+}
+
 static void *ckpt_main(void *arg)
 {
     ox_store *s = arg;
@@ -434,12 +442,9 @@ static void *ckpt_main(void *arg)
          * or no commit came for ckpt_idle_ms: a store loaded, then read, walks LMDB alone
          * (a walk seeks in every buffer: a ZRANK on a set just loaded took a fifth more).
          * Not for a few keys: a trickle of writes would rewrite LMDB's pages at each pause. */
-        size_t keys = 0;
-        if (!s->frozen && s->mem_born_ms)
-            ox__mem_dels(s->view->mem[0], &keys);
         if (!s->frozen && s->mem_born_ms &&
             (now - s->mem_born_ms >= s->ckpt_age_ms ||
-             (now - seen_ms >= s->ckpt_idle_ms && keys >= OX_CKPT_IDLE_KEYS))) {
+             (now - seen_ms >= s->ckpt_idle_ms && active_keys(s) >= OX_CKPT_IDLE_KEYS))) {
             pthread_mutex_unlock(&s->ckpt_mu);
             if (pthread_mutex_trylock(&s->wlock) == 0) {
                 pthread_mutex_lock(&s->ckpt_mu);
@@ -456,12 +461,9 @@ static void *ckpt_main(void *arg)
         uint64_t wait_ms = s->ckpt_idle_ms < 2000 ? s->ckpt_idle_ms / 2 + 1 : 1000;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += (time_t)(wait_ms / 1000);
         ts.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        ts.tv_sec += (time_t)(wait_ms / 1000) + ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
         pthread_cond_timedwait(&s->ckpt_cv, &s->ckpt_mu, &ts);
     }
     pthread_mutex_unlock(&s->ckpt_mu);

@@ -194,6 +194,19 @@ static void a_value_read_in_a_txn_can_be_written_through_a_growth(void)
     ox_store_close(s);
 }
 
+/* Opens name with "p" = "old" in LMDB (checkpointed): the store's default table. */
+static ox_table *open_with_p_in_lmdb(const char *name, ox_store **s)
+{
+    if (u_open(name, NULL, s) != OX_OK)
+        return NULL;
+    ox_table *t = ox_store_table(*s);
+    if (ox_put(t, "p", 1, "old", 3) != OX_OK || ox_store_checkpoint(*s) != OX_OK) {
+        ox_store_close(*s);
+        return NULL;
+    }
+    return t;
+}
+
 /* OX_PUT_ABSENT: a put of a key the caller knows has no record is not looked up and
  * counts one more; a key deleted in this buffer (a list's popped position pushed again)
  * takes the new value over its deletion, and a walk meets it once. ox_txn_delete_live, its
@@ -201,10 +214,8 @@ static void a_value_read_in_a_txn_can_be_written_through_a_growth(void)
 static void a_put_of_an_absent_key_counts_it_without_a_lookup(void)
 {
     ox_store *s;
-    T_EQ_INT(u_open("txn_absent.mdb", NULL, &s), OX_OK);
-    ox_table *t = ox_store_table(s);
-    T_EQ_INT(ox_put(t, "p", 1, "old", 3), OX_OK);
-    T_EQ_INT(ox_store_checkpoint(s), OX_OK); /* p in LMDB */
+    ox_table *t = open_with_p_in_lmdb("txn_absent.mdb", &s);
+    T_ASSERT(t);
     ox_txn *x;
     T_EQ_INT(ox_txn_begin(s, &x), OX_OK);
     T_EQ_INT(ox_txn_delete(x, t, "p", 1), OX_OK);
@@ -240,10 +251,8 @@ static void a_put_of_an_absent_key_counts_it_without_a_lookup(void)
 static void a_put_of_a_live_key_rewrites_it_without_a_lookup(void)
 {
     ox_store *s;
-    T_EQ_INT(u_open("txn_live.mdb", NULL, &s), OX_OK);
-    ox_table *t = ox_store_table(s);
-    T_EQ_INT(ox_put(t, "p", 1, "old", 3), OX_OK);
-    T_EQ_INT(ox_store_checkpoint(s), OX_OK); /* p in LMDB */
+    ox_table *t = open_with_p_in_lmdb("txn_live.mdb", &s);
+    T_ASSERT(t);
     T_EQ_INT(ox_put(t, "q", 1, "old", 3), OX_OK); /* q in the buffer */
     ox_txn *x;
     T_EQ_INT(ox_txn_begin(s, &x), OX_OK);
