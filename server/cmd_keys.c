@@ -7,6 +7,7 @@
 #include "cmd.h"
 #include "db.h"
 #include "dbmap.h"
+#include "encoding.h"
 #include "notify.h"
 #include "num.h"
 #include "util.h"
@@ -248,29 +249,6 @@ void cmd_randomkey(cmd_ctx *x)
 
 /* ---- OBJECT and MEMORY USAGE: what Redis 7.0 would say of a value this size -------------- */
 
-#define SET_MAX_INTSET 512     /* Redis 7.0's set-max-intset-entries */
-#define LISTPACK_MAX 128       /* hash- and zset-max-listpack-entries */
-#define LISTPACK_VALUE 64      /* hash- and zset-max-listpack-value */
-
-/* 1 if every member of c is an integer (integers != 0: a set of at most SET_MAX_INTSET
- * members), or else has a name, and a hash field a value, of at most LISTPACK_VALUE bytes
- * (a hash or sorted set of at most LISTPACK_MAX). */
-static int members_all(cmd_ctx *x, db_coll *c, int integers)
-{
-    ox_iter *it = NULL;
-    ox_val k, v;
-    long long n;
-    int rc = db_member_iter(x, c, DB_SUB_FIELD, NULL, &it), all = 1;
-    while (rc == OX_OK && all && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
-        const char *name = (const char *)k.data + COLL_KEY_PREFIX;
-        size_t len = k.len - COLL_KEY_PREFIX;
-        all = integers ? num_str2ll(name, len, &n)
-                       : len <= LISTPACK_VALUE && (c->type != DB_HASH || v.len <= LISTPACK_VALUE);
-    }
-    ox_iter_close(it); /* NULL if it never opened */
-    return all && (rc == OX_OK || rc == OX_NOTFOUND);
-}
-
 /* The encoding Redis 7.0 would give the value by its size and content (its defaults; Redis
  * also keeps a hash or sorted set converted after its long members are gone). */
 static const char *encoding_of(cmd_ctx *x, const resp_arg *key, int type, const ox_val *v)
@@ -284,9 +262,9 @@ static const char *encoding_of(cmd_ctx *x, const resp_arg *key, int type, const 
         return "quicklist";
     if (db_coll_get_or_reply(x, key, type, &c) <= 0)
         return NULL;
+    int small = enc_compact(x, &c);
     if (type == DB_SET)
-        return c.count <= SET_MAX_INTSET && members_all(x, &c, 1) ? "intset" : "hashtable";
-    int small = c.count <= LISTPACK_MAX && members_all(x, &c, 0);
+        return small ? "intset" : "hashtable";
     if (type == DB_HASH)
         return small ? "listpack" : "hashtable";
     return small ? "listpack" : "skiplist";

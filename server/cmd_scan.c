@@ -4,6 +4,7 @@
  * cursors name the position of the last key examined (cursor.h explains why that
  * terminates and misses no key that stays). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -11,6 +12,7 @@
 #include "cmd.h"
 #include "cursor.h"
 #include "db.h"
+#include "encoding.h"
 #include "glob.h"
 #include "num.h"
 #include "util.h"
@@ -229,8 +231,10 @@ void cmd_scan(cmd_ctx *x)
 
 /* HSCAN, SSCAN and ZSCAN: COUNT members per call in the collection's member order; the
  * cursor names the place after the last member examined (cursor.h), so members that exist
- * throughout are returned once each. values: each member is followed by its value (a
- * hash's field value, a sorted set's score as text). */
+ * throughout are returned once each. A collection Redis would hold compact (encoding.h)
+ * comes whole in one call, whatever the cursor and COUNT, as Redis's does: a set of
+ * integers in numeric order, a sorted set by score. values: each member is followed by its
+ * value (a hash's field value, a sorted set's score as text). */
 static void coll_scan(cmd_ctx *x, int type, int values)
 {
     uint64_t cursor;
@@ -251,15 +255,22 @@ static void coll_scan(cmd_ctx *x, int type, int values)
             cmd_scan_reply_head(x, OX_NOTFOUND, NULL, 0, 0);
         return;
     }
-    if (cmd_scan_begin(x, 2, &cursor, from, &fromlen, &pat, &count, NULL))
+    if (scan_options(x, 3, &pat, &count, NULL))
         return;
+    int whole = enc_compact(x, &c), fromdb; /* whole: any cursor means the start */
+    if (!whole && cursor && cursor_load(cursor, &fromdb, from, &fromlen)) {
+        cmd_err(x, CURSOR_UNKNOWN_MSG);
+        return;
+    }
     /* A cursor is a place in the member table: one from another collection (or from this
      * key's earlier collection, replaced since) starts at this one's first member if it
      * lies before it, and ends the scan if after. */
     unsigned char pfx[COLL_KEY_PREFIX];
     coll_member_key(pfx, c.id, DB_SUB_FIELD, NULL, 0);
-    if (cursor && ox_key_pos(srv.store, pfx, sizeof pfx, own, &ownlen) == OX_OK &&
-        (fromlen < ownlen || memcmp(from, own, ownlen))) {
+    if (whole) {
+        cursor = 0;
+    } else if (cursor && ox_key_pos(srv.store, pfx, sizeof pfx, own, &ownlen) == OX_OK &&
+               (fromlen < ownlen || memcmp(from, own, ownlen))) {
         int d = memcmp(from, own, fromlen < ownlen ? fromlen : ownlen);
         if (d > 0 || (d == 0 && fromlen > ownlen)) {
             cmd_scan_reply_head(x, OX_NOTFOUND, NULL, 0, 0);
@@ -269,7 +280,9 @@ static void coll_scan(cmd_ctx *x, int type, int values)
     }
     ox_iter *it = NULL;
     ox_val after = {from, fromlen};
-    int rc = db_member_iter(x, &c, DB_SUB_FIELD, cursor ? &after : NULL, &it);
+    int by_score = whole && type == DB_ZSET;
+    int rc = db_member_iter(x, &c, by_score ? COLL_SUB_SCORE : DB_SUB_FIELD,
+                            cursor ? &after : NULL, &it);
     if (rc != OX_OK) {
         cmd_store_error(x, rc);
         return;
@@ -280,27 +293,34 @@ static void coll_scan(cmd_ctx *x, int type, int values)
     size_t lastlen = 0;
     ox_val k, v;
     while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
-        if (seen == count)
+        if (seen == count && !whole)
             break;
         seen++;
-        ox_val m = {(const unsigned char *)k.data + COLL_KEY_PREFIX, k.len - COLL_KEY_PREFIX};
-        if ((rc = ox_iter_pos(it, last, &lastlen)))
+        size_t skip = COLL_KEY_PREFIX + (by_score ? 8 : 0);
+        ox_val m = {(const unsigned char *)k.data + skip, k.len - skip};
+        if (!whole && (rc = ox_iter_pos(it, last, &lastlen)))
             break;
-        if (!pat || glob_match(pat->ptr, pat->len, m.data, m.len, 0))
-            srv_pairs_add(&got, m.data, m.len, v.data, v.len);
+        if (pat && !glob_match(pat->ptr, pat->len, m.data, m.len, 0))
+            continue;
+        char num[32];
+        double score = 0;
+        if (by_score)
+            score = coll_score_get((const unsigned char *)k.data + COLL_KEY_PREFIX);
+        if (values && type == DB_ZSET && (by_score || zfmt_field(v.data, v.len, &score, NULL)))
+            v = (ox_val){num, (size_t)num_d2str(num, score, 1)};
+        srv_pairs_add(&got, m.data, m.len, v.data, v.len);
     }
     ox_iter_close(it);
     if (cmd_scan_reply_head(x, rc, last, lastlen, values ? 2 * got.n : got.n)) {
         size_t off = 0;
+        enc_ints order; /* a set Redis holds as an intset: its numeric order */
+        enc_ints_init(&order, whole && type == DB_SET ? got.n : SIZE_MAX);
         while (srv_pairs_next(&got, &off, &k, &v)) {
-            char num[32];
-            resp_write_bulk(x->out, k.data, k.len);
-            double score;
-            if (values && type == DB_ZSET && zfmt_field(v.data, v.len, &score, NULL))
-                resp_write_bulk(x->out, num, (size_t)num_d2str(num, score, 1));
-            else if (values)
+            enc_ints_put(&order, x->out, k.data, k.len);
+            if (values)
                 resp_write_bulk(x->out, v.data, v.len);
         }
+        enc_ints_end(&order, x->out);
     }
     srv_pairs_free(&got);
 }

@@ -3,12 +3,14 @@
  * and SMEMBERS and the algebra (SINTER, SUNION, SDIFF and their STORE and CARD forms)
  * stream from cursors in member order, so no set is ever held whole in memory. */
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bulk.h"
 #include "cmd.h"
 #include "db.h"
+#include "encoding.h"
 #include "log.h"
 #include "num.h"
 #include "pick.h"
@@ -120,27 +122,31 @@ void cmd_smembers(cmd_ctx *x)
     uint64_t n = 0;
     int rc = found ? db_member_iter(x, &c, DB_SUB_FIELD, NULL, &it) : OX_NOTFOUND;
     ox_val k, v;
+    enc_ints o;
+    enc_ints_init(&o, c.count);
     while (rc == OX_OK && n < c.count && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
         ox_val m = member_of(&k);
-        resp_write_bulk(x->out, m.data, m.len);
+        enc_ints_put(&o, x->out, m.data, m.len);
         n++;
     }
     ox_iter_close(it); /* NULL if it never opened */
+    enc_ints_end(&o, x->out);
     for (; n < c.count; n++) /* a count that disagrees with the members: not reached */
         resp_write_null(x->out);
 }
 
-/* Writes the members of got as an array (RESP3: a set, for SPOP). */
-static void reply_members(cmd_ctx *x, srv_pairs *got, int as_set)
+/* Writes the members of got as a set (SPOP), in the intset's order if they are the whole
+ * set (Redis replies with its union then). */
+static void reply_members(cmd_ctx *x, srv_pairs *got, int whole)
 {
     ox_val m, v;
     size_t off = 0;
-    if (as_set)
-        resp_write_set(x->out, got->n);
-    else
-        resp_write_array(x->out, got->n);
+    enc_ints o;
+    enc_ints_init(&o, whole ? got->n : SIZE_MAX);
+    resp_write_set(x->out, got->n);
     while (srv_pairs_next(got, &off, &m, &v))
-        resp_write_bulk(x->out, m.data, m.len);
+        enc_ints_put(&o, x->out, m.data, m.len);
+    enc_ints_end(&o, x->out);
 }
 
 void cmd_srandmember(cmd_ctx *x)
@@ -170,8 +176,8 @@ void cmd_spop(cmd_ctx *x)
     ox_val m, v;
     size_t off = 0;
     long long removed = 0;
-    if (with_count && (uint64_t)count >= c.count) /* all: the save deletes the key, O(1)
-                                                     writes as DEL (not one per member) */
+    int whole = with_count && (uint64_t)count >= c.count;
+    if (whole) /* all: the save deletes the key, O(1) writes as DEL (not one per member) */
         c.count = 0;
     while (rc == OX_OK && removed >= 0 && c.count && srv_pairs_next(&got, &off, &m, &v))
         removed = remove_members(x, &c, &m, 1) < 0 ? -1 : removed + 1;
@@ -185,7 +191,7 @@ void cmd_spop(cmd_ctx *x)
     else if (rc != OX_OK)
         cmd_store_error(x, rc);
     else if (with_count)
-        reply_members(x, &got, 1);
+        reply_members(x, &got, whole);
     else if (srv_pairs_next(&got, &off, &m, &v))
         resp_write_bulk(x->out, m.data, m.len);
     srv_pairs_free(&got);
@@ -245,13 +251,14 @@ typedef struct sink {
     uint64_t n;          /* members so far */
     uint64_t limit;      /* TO_COUNT: stop there (0: none) */
     db_coll dst;         /* TO_STORE: a fresh set under a new id */
+    enc_ints order;      /* TO_REPLY: the intset's order, as Redis's reply */
 } sink;
 
 /* 1 to go on, 0 when the sink wants no more, -1 on a store error (rc in *err). */
 static int sink_put(cmd_ctx *x, sink *s, const ox_val *m, int *err)
 {
     if (s->to == TO_REPLY) {
-        resp_write_bulk(x->out, m->data, m->len);
+        enc_ints_put(&s->order, x->out, m->data, m->len);
     } else if (s->to == TO_STORE) {
         int added, rc = db_member_add(x, &s->dst, DB_SUB_FIELD, m->data, m->len, "", 0, &added);
         if (rc == OX_OK)
@@ -336,8 +343,10 @@ static int algebra_or_reply(cmd_ctx *x, int op, int first, int nkeys, sink *s)
             return -1; /* or nothing written or replied: it runs again (bulk.h) */
         }
     }
-    if (s->to == TO_REPLY)
+    if (s->to == TO_REPLY) {
         resp_write_deferred(x->out, &s->d);
+        enc_ints_init(&s->order, 0);
+    }
     if (op == OP_UNION)
         rc = union_into(x, sets, nkeys, s);
     else if (op == OP_INTER && !missing)
@@ -349,8 +358,10 @@ static int algebra_or_reply(cmd_ctx *x, int op, int first, int nkeys, sink *s)
         cmd_store_error(x, rc);
         return -1;
     }
-    if (s->to == TO_REPLY) /* an error cannot follow a reply under way: it is logged */
+    if (s->to == TO_REPLY) { /* an error cannot follow a reply under way: it is logged */
+        enc_ints_end(&s->order, x->out);
         resp_write_deferred_len(x->out, &s->d, RESP_AGG_SET, s->n);
+    }
     if (rc != OX_OK)
         srv_log(SRV_LOG_WARNING, "%s: a read failed after %llu members: %s", x->cmd->name,
                 (unsigned long long)s->n, ox_strerror(rc));

@@ -18,6 +18,7 @@
 #include "cmd.h"
 #include "coll_fmt.h"
 #include "db.h"
+#include "encoding.h"
 #include "util.h"
 
 typedef struct sort_elem {
@@ -150,6 +151,29 @@ static int load(cmd_ctx *x, const db_coll *c, int range, long long start, long l
     return rc;
 }
 
+static int elem_int_cmp(const void *a, const void *b)
+{
+    const sort_elem *x = a, *y = b;
+    long long i = 0, j = 0;
+    enc_is_int(x->p, x->len, &i);
+    enc_is_int(y->p, y->len, &j);
+    return (i > j) - (i < j);
+}
+
+/* A set's elements unsorted (BY nosort) in Redis's order: an intset's, numeric, when they
+ * are all integers and few enough for one (encoding.h); else as loaded. */
+static void set_order(sort_elem *v, size_t n)
+{
+    long long i;
+    if (n > ENC_SET_MAX_INTSET)
+        return;
+    for (size_t j = 0; j < n; j++)
+        if (!enc_is_int(v[j].p, v[j].len, &i))
+            return;
+    if (n)
+        qsort(v, n, sizeof *v, elem_int_cmp);
+}
+
 static void free_elems(sort_elem *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -267,6 +291,8 @@ static void sort_generic(cmd_ctx *x, int readonly)
         cmd_store_error(x, rc);
         return;
     }
+    if (dontsort && type == DB_SET)
+        set_order(v, n);
     if (range) { /* what load kept is the range */
         end -= start;
         start = 0;

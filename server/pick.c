@@ -2,6 +2,7 @@
  * in the space of names over large ones, and one walk for many picks. */
 #include "pick.h"
 
+#include "encoding.h"
 #include "zset_fmt.h"
 
 #include <limits.h>
@@ -705,6 +706,14 @@ void pick_reply_random(cmd_ctx *x, int type, const char *values)
     } else if (!with_count) {
         if (srv_pairs_next(&got, &off, &m, &v))
             resp_write_bulk(x->out, m.data, m.len);
+    } else if (type == DB_SET && count > 0 && (uint64_t)count >= c.count) {
+        /* the whole set: in the order of Redis's reply, its union's */
+        enc_ints o;
+        enc_ints_init(&o, got.n);
+        resp_write_array(x->out, got.n);
+        while (srv_pairs_next(&got, &off, &m, &v))
+            enc_ints_put(&o, x->out, m.data, m.len);
+        enc_ints_end(&o, x->out);
     } else {
         resp_write_array(x->out, withvalues && !pairs ? 2 * got.n : got.n);
         while (srv_pairs_next(&got, &off, &m, &v)) {

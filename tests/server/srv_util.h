@@ -557,6 +557,10 @@ static inline size_t sp_show_deep(const redisReply *r, char *buf, size_t cap)
     return n < cap ? n : cap - 1;
 }
 
+/* 65 bytes: a hash value or member name past Redis 7.0's listpack limit (64), so that a
+ * hash or sorted set holding it is not compact and its scans page by COUNT (encoding.h). */
+#define SP_LONG "L1234567890123456789012345678901234567890123456789012345678901234"
+
 /* T_CMD comparing the whole reply (sp_show_deep). */
 #define T_DEEP(ctx, want, ...)                                                          \
     do {                                                                                \

@@ -2,7 +2,10 @@
  * redis-server 7.0 (Debian's, started here on another port); every reply must be the same
  * (type, bytes, integers, nested elements). OX_DIFF_N sets the command count (default
  * 20000; `make difftest N=…` runs more). */
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <strings.h>
 
 #include "ref_util.h"
@@ -155,7 +158,7 @@ static void pick(gen *g, const char *const *from, unsigned n)
 
 static void field(gen *g)
 {
-    static const char *const f[] = {"f0", "f1", "f2", "f3", "", "bin\x01\xff", "10", "-3"};
+    static const char *const f[] = {"f0", "f1", "f2", "f3", "", "bin\x01\xff", "10", "-3", "9"};
     PICK(g, f);
 }
 
@@ -192,7 +195,12 @@ static void gen_collection(gen *g)
 {
     static const char *const unordered_names[] = {"HKEYS", "HVALS", "HGETALL", "SMEMBERS",
                                                   "SINTER", "SUNION", "SDIFF"};
-    switch (rnd(g, 46)) {
+    switch (rnd(g, 47)) {
+    case 45: /* a sorted set Redis holds as a listpack (short members): whole, by score */
+        arg(g, "ZSCAN"); key(g); arg(g, "0");
+        if (rnd(g, 2)) { arg(g, "COUNT"); arg(g, "1"); }
+        if (rnd(g, 2)) { arg(g, "MATCH"); arg(g, rnd(g, 2) ? "f*" : "*1*"); }
+        break;
     case 0: arg(g, "HSET"); key(g); field(g); value(g); if (rnd(g, 2)) { field(g); value(g); } break;
     case 1: arg(g, "HGET"); key(g); field(g); break;
     case 2: arg(g, "HMGET"); key(g); field(g); field(g); break;
@@ -384,6 +392,26 @@ static void gen_scan(gen *g)
             arg(g, f[i]);
     }
     }
+}
+
+/* 1 if g is a set's reply (SMEMBERS, SINTER...) and r lists only integers, in ascending
+ * order: Redis's intset order, which oxistore's reply must have too (encoding.h). A set
+ * that is a hash table in Redis may show any order, this one included. */
+static int intset_order(const gen *g, const redisReply *r)
+{
+    if (g->argv[0][0] != 'S' || !r || r->type != REDIS_REPLY_ARRAY) /* RESP2 here */
+        return 0;
+    long long prev = LLONG_MIN;
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *e = r->element[i];
+        char *end;
+        errno = 0;
+        long long v = e->type == REDIS_REPLY_STRING && e->len ? strtoll(e->str, &end, 10) : 0;
+        if (e->type != REDIS_REPLY_STRING || !e->len || errno || *end || (i && v <= prev))
+            return 0;
+        prev = v;
+    }
+    return 1;
 }
 
 static void gen_command(gen *g)
@@ -609,7 +637,7 @@ static void same_replies_as_redis_for_random_streams(void)
             wrap_in_script(&g);
         redisReply *a = redisCommandArgv(ox, g.argc, g.argv, g.len);
         redisReply *b = redisCommandArgv(rs, g.argc, g.argv, g.len);
-        if (g.unordered) {
+        if (g.unordered && !intset_order(&g, b)) {
             ref_canonical(a);
             ref_canonical(b);
         }

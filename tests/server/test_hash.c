@@ -110,7 +110,15 @@ static void hrandfield_and_hscan_reply_as_redis(void)
     T_CMD(c, "-ERR syntax error", "HSCAN many 0 bogus 1");
     T_CMD(c, "-ERR invalid cursor", "HSCAN many x");
     T_DEEP(c, "*2 [$1 0, *4 [$3 f10, $2 10, $3 f11, $2 11]]", "HSCAN many 0 MATCH f1[01] COUNT 100");
-    /* COUNT 3 over 20 fields: every field exactly once, then cursor 0. */
+    /* A hash Redis holds as a listpack comes whole, whatever COUNT and the cursor say. */
+    r = redisCommand(c, "HSCAN many 123 COUNT 3");
+    T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2);
+    T_EQ_STR(r->element[0]->str, "0");
+    T_EQ_INT(r->element[1]->elements, 40);
+    freeReplyObject(r);
+    /* COUNT 3 over 20 fields, one of them too long for a listpack: every field exactly
+     * once, then cursor 0. */
+    T_CMD(c, ":0", "HSET many f19 " SP_LONG);
     memset(seen, 0, sizeof seen);
     char cur[32] = "0";
     int calls = 0;
@@ -381,9 +389,10 @@ static void hscan_cursor_stays_within_its_hash(void)
     redisContext *c = sp_connect(&g_srv);
     T_ASSERT(c);
     T_CMD(c, "+OK", "FLUSHALL");
-    T_CMD(c, ":3", "HSET a x1 1 x2 2 x3 3");
-    T_CMD(c, ":1", "HSET b secret 1");
-    T_CMD(c, ":2", "HSET c y1 1 y2 2");
+    /* none compact (encoding.h): their scans go by the cursor */
+    T_CMD(c, ":3", "HSET a x1 1 x2 2 x3 " SP_LONG);
+    T_CMD(c, ":1", "HSET b secret " SP_LONG);
+    T_CMD(c, ":2", "HSET c y1 1 y2 " SP_LONG);
     redisReply *r = redisCommand(c, "HSCAN a 0 COUNT 1");
     T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2);
     char cur[32];
@@ -396,7 +405,7 @@ static void hscan_cursor_stays_within_its_hash(void)
         T_FAIL("HSCAN c with a's cursor returned %s", got);
     /* the same key, deleted and created again, under the old cursor */
     T_CMD(c, ":1", "DEL a");
-    T_CMD(c, ":1", "HSET a z 1");
+    T_CMD(c, ":1", "HSET a z " SP_LONG);
     static const char *const of_a[] = {"z", NULL};
     if (!hscan_fields_within(c, "a", cur, of_a, got, sizeof got))
         T_FAIL("HSCAN a after DEL and HSET returned %s", got);

@@ -377,9 +377,12 @@ static void collection_scans_stay_in_their_collection(void)
 {
     redisContext *c = sp_connect(&g_srv);
     T_ASSERT(c);
+    /* none compact (encoding.h): a set of words, an over-long value, an over-long name */
     const char *add[] = {"SADD %s a b c d e f g h i j k l m n o",
-                         "HSET %s a 1 b 1 c 1 d 1 e 1 f 1 g 1 h 1 i 1 j 1 k 1 l 1 m 1 n 1 o 1",
-                         "ZADD %s 1 a 2 b 3 c 4 d 5 e 6 f 7 g 8 h 9 i 10 j 11 k 12 l 13 m 14 n 15 o"};
+                         "HSET %s a 1 b 1 c 1 d 1 e 1 f 1 g 1 h 1 i 1 j 1 k 1 l 1 m 1 n 1 o "
+                         SP_LONG,
+                         "ZADD %s 1 a 2 b 3 c 4 d 5 e 6 f 7 g 8 h 9 i 10 j 11 k 12 l 13 m 14 n 15 o"
+                         SP_LONG};
     const char *after[] = {"SADD %s x1 x2 x3", "HSET %s x1 1 x2 1", "ZADD %s 1 x1 2 x2"};
     const char *scan[] = {"SSCAN", "HSCAN", "ZSCAN"};
     for (int t = 0; t < 3; t++) {
@@ -409,12 +412,50 @@ static void collection_scans_stay_in_their_collection(void)
     redisFree(c);
 }
 
+/* HSCAN, SSCAN and ZSCAN of a collection Redis 7.0 holds compact (an intset, a listpack:
+ * encoding.h) return it whole in one call, cursor 0, whatever the cursor and COUNT; a set
+ * of integers in numeric order, a sorted set by score. Checked against redis-server 7.0. */
+static void compact_collections_scan_whole(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "SELECT 9"); /* beside the data the other tests scan */
+    T_CMD(c, ":5", "SADD ints 10 9 -1 100 3");
+    T_DEEP(c, "*2 [$1 0, *5 [$2 -1, $1 3, $1 9, $2 10, $3 100]]", "SSCAN ints 0 COUNT 1");
+    T_DEEP(c, "*2 [$1 0, *2 [$2 10, $3 100]]", "SSCAN ints 99 MATCH 1*");
+    T_CMD(c, "-ERR syntax error", "SSCAN ints 0 COUNT 0");
+    T_CMD(c, "-ERR invalid cursor", "SSCAN ints x");
+    T_CMD(c, ":2", "HSET hs a 1 b 2");
+    T_DEEP(c, "*2 [$1 0, *4 [$1 a, $1 1, $1 b, $1 2]]", "HSCAN hs 0 COUNT 1");
+    T_CMD(c, ":3", "ZADD zs 3 a 2 b 1 c");
+    T_DEEP(c, "*2 [$1 0, *6 [$1 c, $1 1, $1 b, $1 2, $1 a, $1 3]]", "ZSCAN zs 0 COUNT 1");
+    T_DEEP(c, "*2 [$1 0, *4 [$1 b, $1 2, $1 a, $1 3]]", "ZSCAN zs 7 COUNT 1 MATCH [ab]");
+    /* past the limits: by COUNT, in the store's order */
+    const char *grow[] = {"SADD ints 1000", "HSET hs c " SP_LONG, "ZADD zs 4 " SP_LONG};
+    const char *scan[] = {"SSCAN ints 0 COUNT 1", "HSCAN hs 0 COUNT 1", "ZSCAN zs 0 COUNT 1"};
+    for (int i = 0; i < 3; i++) {
+        if (i == 0)
+            for (int j = 0; j < 507; j++)
+                freeReplyObject(redisCommand(c, "SADD ints %d", 2000 + j));
+        T_CMD(c, ":1", grow[i]);
+        redisReply *r = redisCommand(c, scan[i]);
+        T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2);
+        if (!strcmp(r->element[0]->str, "0") || r->element[1]->elements != (i ? 2u : 1u))
+            T_FAIL("%s: cursor %s, %zu elements", scan[i], r->element[0]->str,
+                   r->element[1]->elements);
+        freeReplyObject(r);
+    }
+    T_CMD(c, ":513", "SCARD ints");
+    redisFree(c);
+}
+
 int main(void)
 {
     T_RUN(server_starts_with_data);
     if (!g_srv.pid)
         return T_MAIN_END();
     T_RUN(errors_and_replies_are_redis);
+    T_RUN(compact_collections_scan_whole);
     T_RUN(every_glob_form_matches_as_redis);
     T_RUN(full_scan_under_churn_sees_every_stable_key_and_ends);
     T_RUN(fifty_interleaved_scanners_each_complete);

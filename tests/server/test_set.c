@@ -187,6 +187,57 @@ static void resp3_replies_are_sets(void)
     close(fd);
 }
 
+/* A set of at most 512 integers is an intset in Redis 7.0, which replies in numeric order
+ * (encoding.h); one with a word, or 513 integers, in the store's (a hash table's, any, in
+ * Redis). Replies checked against redis-server 7.0. */
+static void intsets_reply_in_numeric_order(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "FLUSHALL");
+    const char *asc = "*5 [$2 -1, $1 3, $1 9, $2 10, $3 100]";
+    T_CMD(c, ":5", "SADD ints 10 9 -1 100 3");
+    T_DEEP(c, asc, "SMEMBERS ints");
+    T_DEEP(c, asc, "SUNION ints nokey");
+    T_DEEP(c, asc, "SINTER ints ints");
+    T_DEEP(c, asc, "SDIFF ints nokey");
+    T_DEEP(c, asc, "SRANDMEMBER ints 5");
+    T_DEEP(c, asc, "SRANDMEMBER ints 6");
+    T_DEEP(c, asc, "SORT ints BY nosort");
+    T_DEEP(c, asc, "SORT ints BY nosort DESC");
+    T_DEEP(c, "*3 [$1 3, $1 9, $2 10]", "SORT ints BY nosort LIMIT 1 3");
+    T_CMD(c, ":3", "SADD mixed 10 9 a");
+    T_DEEP(c, "*3 [$2 -1, $1 3, $3 100]", "SDIFF ints mixed");
+    T_DEEP(c, "*3 [$2 10, $1 9, $1 a]", "SMEMBERS mixed"); /* the store's order */
+    T_CMD(c, "$9 hashtable", "OBJECT ENCODING mixed");
+    T_CMD(c, "$6 intset", "OBJECT ENCODING ints");
+    T_DEEP(c, asc, "SPOP ints 5");
+    T_CMD(c, ":0", "EXISTS ints");
+    T_CMD(c, ":6", "SADD edges 9223372036854775807 -9223372036854775808 0 -10 -9 1");
+    T_DEEP(c, "*6 [$20 -9223372036854775808, $3 -10, $2 -9, $1 0, $1 1, "
+              "$19 9223372036854775807]", "SMEMBERS edges");
+    /* 512 integers are an intset, 513 are not */
+    for (int i = 512; i >= 1; i--)
+        redisAppendCommand(c, "SADD big %d", i);
+    for (int i = 0; i < 512; i++) {
+        redisReply *r;
+        T_EQ_INT(redisGetReply(c, (void **)&r), REDIS_OK);
+        freeReplyObject(r);
+    }
+    redisReply *r = redisCommand(c, "SMEMBERS big");
+    T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 512);
+    for (int i = 0; i < 512; i++)
+        T_EQ_INT(atoi(r->element[i]->str), i + 1);
+    freeReplyObject(r);
+    T_CMD(c, ":1", "SADD big 513");
+    r = redisCommand(c, "SMEMBERS big");
+    T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 513);
+    T_EQ_STR(r->element[0]->str, "1");
+    T_EQ_STR(r->element[1]->str, "10"); /* the store's order */
+    freeReplyObject(r);
+    redisFree(c);
+}
+
 /* 20k-member sets: the algebra streams (counts exact), SPOP of half, DEL, and every member
  * of the deleted sets reclaimed. */
 static void large_sets_stream_and_are_reclaimed(void)
@@ -554,6 +605,7 @@ int main(void)
     T_RUN(algebra_replies_as_redis);
     T_RUN(smove_spop_srandmember_reply_as_redis);
     T_RUN(resp3_replies_are_sets);
+    T_RUN(intsets_reply_in_numeric_order);
     T_RUN(large_sets_stream_and_are_reclaimed);
     T_RUN(random_picks_are_spread_over_the_members);
     T_RUN(prefix_members_are_picked_too);

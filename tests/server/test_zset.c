@@ -161,7 +161,7 @@ static void removals_pops_and_store_reply_as_redis(void)
     T_DEEP(c, "*1 [$4 only]", "ZRANDMEMBER one 3");
     T_DEEP(c, "*2 [$1 0, *2 [$4 only, $1 5]]", "ZSCAN one 0");
     T_CMD(c, ":2", "ZADD big 123456789012345678 v 1.5 x");
-    T_DEEP(c, "*2 [$1 0, *4 [$1 v, $18 123456789012345680, $1 x, $3 1.5]]", "ZSCAN big 0");
+    T_DEEP(c, "*2 [$1 0, *4 [$1 x, $3 1.5, $1 v, $18 123456789012345680]]", "ZSCAN big 0");
     T_CMD(c, "$22 1.2345678901234568e+17", "ZSCORE big v");
     redisFree(c);
 }
