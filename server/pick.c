@@ -676,6 +676,26 @@ static int rand_count_or_reply(cmd_ctx *x, const char *values, long long *count,
     return 1;
 }
 
+/* Every member of the sorted set c into out from its highest (score, member) down, each
+ * with its score's bytes (a double) as the value. OX_OK or the store's error. */
+static int score_desc(cmd_ctx *x, const db_coll *c, srv_pairs *out)
+{
+    ox_iter *it = NULL;
+    ox_val k, v;
+    int rc = db_member_range(x, c, COLL_SUB_SCORE, NULL, OX_ITER_DESC, &it);
+    while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+        if (k.len < COLL_KEY_PREFIX + 8) {
+            rc = OX_ECORRUPT;
+            break;
+        }
+        double score = coll_score_get((const unsigned char *)k.data + COLL_KEY_PREFIX);
+        srv_pairs_add(out, (const char *)k.data + COLL_KEY_PREFIX + 8,
+                      k.len - COLL_KEY_PREFIX - 8, &score, sizeof score);
+    }
+    ox_iter_close(it); /* NULL if it never opened */
+    return rc == OX_NOTFOUND ? OX_OK : rc;
+}
+
 void pick_reply_random(cmd_ctx *x, int type, const char *values)
 {
     long long count = 1;
@@ -697,7 +717,10 @@ void pick_reply_random(cmd_ctx *x, int type, const char *values)
         return;
     }
     srv_pairs got = {0};
-    int rc = pick_random(x, &c, count, &got);
+    int whole = with_count && count > 0 && (uint64_t)count >= c.count;
+    /* a whole sorted set comes as Redis replies with it: from its last entry down */
+    int desc = whole && type == DB_ZSET;
+    int rc = desc ? score_desc(x, &c, &got) : pick_random(x, &c, count, &got);
     int pairs = withvalues && resp_buf_proto(x->out) == 3;
     ox_val m, v;
     size_t off = 0;
@@ -706,8 +729,7 @@ void pick_reply_random(cmd_ctx *x, int type, const char *values)
     } else if (!with_count) {
         if (srv_pairs_next(&got, &off, &m, &v))
             resp_write_bulk(x->out, m.data, m.len);
-    } else if (type == DB_SET && count > 0 && (uint64_t)count >= c.count) {
-        /* the whole set: in the order of Redis's reply, its union's */
+    } else if (whole && type == DB_SET) { /* in the order of Redis's reply, its union's */
         enc_ints o;
         enc_ints_init(&o, got.n);
         resp_write_array(x->out, got.n);
@@ -721,8 +743,11 @@ void pick_reply_random(cmd_ctx *x, int type, const char *values)
                 resp_write_array(x->out, 2);
             resp_write_bulk(x->out, m.data, m.len);
             double score = 0;
+            if (withvalues && desc)
+                memcpy(&score, v.data, sizeof score);
             if (withvalues && type == DB_ZSET)
-                resp_write_double(x->out, zfmt_field(v.data, v.len, &score, NULL) ? score : 0);
+                resp_write_double(x->out,
+                                  desc || zfmt_field(v.data, v.len, &score, NULL) ? score : 0);
             else if (withvalues)
                 resp_write_bulk(x->out, v.data, v.len);
         }

@@ -299,6 +299,35 @@ static void pops_keep_ranges_exact(void)
     redisFree(c);
 }
 
+/* ZRANDMEMBER with a count of at least the set's size answers the whole set, as Redis
+ * 7.0 does: from its highest (score, member) down, listpack or skiplist alike. Replies
+ * checked against redis-server 7.0. */
+static void whole_zrandmember_comes_from_the_top(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, ":8", "ZADD top 1 a 1 b 1 c 0 z 5 y -inf n inf p 1.5 q");
+    T_DEEP(c, "*8 [$1 p, $1 y, $1 q, $1 c, $1 b, $1 a, $1 z, $1 n]", "ZRANDMEMBER top 8");
+    T_DEEP(c, "*16 [$1 p, $3 inf, $1 y, $1 5, $1 q, $3 1.5, $1 c, $1 1, $1 b, $1 1, "
+              "$1 a, $1 1, $1 z, $1 0, $1 n, $4 -inf]", "ZRANDMEMBER top 9 WITHSCORES");
+    for (int i = 1; i <= 200; i++)
+        freeReplyObject(redisCommand(c, "ZADD topbig %d m%d", i % 7, i));
+    redisReply *r = redisCommand(c, "ZRANDMEMBER topbig 300 WITHSCORES");
+    T_ASSERT(r && r->type == REDIS_REPLY_ARRAY && r->elements == 400);
+    T_EQ_STR(r->element[0]->str, "m97");
+    T_EQ_STR(r->element[1]->str, "6");
+    T_EQ_STR(r->element[398]->str, "m105");
+    T_EQ_STR(r->element[399]->str, "0");
+    freeReplyObject(r);
+    redisFree(c);
+    int fd = sp_raw_resp3(&g_srv);
+    T_ASSERT(fd >= 0);
+    T_RAW(fd, "ZADD top2 5 y inf p\r\n", ":2\r\n");
+    T_RAW(fd, "ZRANDMEMBER top2 2 WITHSCORES\r\n", "*2\r\n*2\r\n$1\r\np\r\n,inf\r\n"
+                                                   "*2\r\n$1\r\ny\r\n,5\r\n");
+    close(fd);
+}
+
 static void resp3_scores_are_doubles(void)
 {
     int fd = sp_raw_resp3(&g_srv);
@@ -742,6 +771,7 @@ int main(void)
     T_RUN(edge_arguments_reply_as_redis);
     T_RUN(pops_keep_ranges_exact);
     T_RUN(resp3_scores_are_doubles);
+    T_RUN(whole_zrandmember_comes_from_the_top);
     T_RUN(order_and_scores_survive_kill_9);
     T_RUN(ranks_follow_random_changes_as_redis);
     T_RUN(queues_taken_from_both_ends_as_redis);
