@@ -13,10 +13,34 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 extern int t_failed_now;
 extern int t_passed, t_failed;
 extern const char *t_current;
+
+/* The test's scratch directory: OX_TEST_DIR, which scripts/run-tests.sh makes for each
+ * program. A program run by hand without it gets a fresh one under $TMPDIR (or /tmp)
+ * before main, made its working directory and named on stderr, so that files it leaves
+ * (a database, a server's data) never meet the next run. */
+__attribute__((constructor)) static void t_scratch_(void)
+{
+    if (getenv("OX_TEST_DIR"))
+        return;
+    const char *tmp = getenv("TMPDIR");
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/oxtest.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir) || chdir(dir) || setenv("OX_TEST_DIR", dir, 1)) {
+        perror("the test's scratch directory");
+        exit(2);
+    }
+    fprintf(stderr, "scratch directory %s\n", dir);
+}
+
+static inline const char *t_dir(void)
+{
+    return getenv("OX_TEST_DIR");
+}
 
 #define T_FAIL(...)                                                                     \
     do {                                                                                \

@@ -10,16 +10,16 @@
 #include <unistd.h>
 
 #include "oxistore.h"
+#include "test.h"
 
-/* A path under the test's scratch directory (OX_TEST_DIR, else the cwd). Static buffer
- * rotation: up to 4 results live at once. */
+/* A path under the test's scratch directory (t_dir). Static buffer rotation: up to 4
+ * results live at once. */
 static inline const char *u_path(const char *name)
 {
     static char bufs[4][512];
     static int next;
-    const char *dir = getenv("OX_TEST_DIR");
     char *b = bufs[next++ & 3];
-    snprintf(b, sizeof bufs[0], "%s/%s", dir ? dir : ".", name);
+    snprintf(b, sizeof bufs[0], "%s/%s", t_dir(), name);
     return b;
 }
 

@@ -17,7 +17,7 @@ static char g_ctl[PATH_MAX + 16];
 static inline int start_faulty_asan(srvp *p, const char *name, const char *const *extra,
                                     const char *asan_more)
 {
-    const char *base = getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".";
+    const char *base = t_dir();
     char dir[PATH_MAX + 64], real[PATH_MAX];
     snprintf(dir, sizeof dir, "%s/%s", base, name);
     mkdir(dir, 0755);

@@ -117,7 +117,7 @@ static inline int sp_start_bin(srvp *p, const char *bin, const char *name,
 static inline int sp_start_conf(srvp *p, const char *bin, const char *name, const char *conf,
                                 const char *const *extra)
 {
-    const char *base = getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".";
+    const char *base = t_dir();
     if (!p->port)
         p->port = sp_free_port();
     snprintf(p->dir, sizeof p->dir, "%s/%s", base, name);
@@ -176,7 +176,7 @@ static inline int sp_start(srvp *p, const char *name)
  * arguments (NULL-terminated, may be NULL). */
 static inline int sp_start_redis_argv(srvp *p, const char *name, const char *const *extra)
 {
-    const char *base = getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".";
+    const char *base = t_dir();
     p->port = sp_free_port();
     snprintf(p->dir, sizeof p->dir, "%s/%s", base, name);
     mkdir(p->dir, 0755);

@@ -164,7 +164,7 @@ static void save_and_bgsave_write_the_backup(void)
     /* The copy is a whole store: a server started on it has the 20 values. */
     srvp q = {0};
     char qdir[600], qfile[700];
-    const char *base = getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".";
+    const char *base = t_dir();
     snprintf(qdir, sizeof qdir, "%s/fromsave", base);
     snprintf(qfile, sizeof qfile, "%s/oxistore.mdb", qdir);
     mkdir(qdir, 0755);

@@ -56,7 +56,7 @@ static const char RUN_PY[] =
 
 static void celery_worker_and_client_get_every_result(void)
 {
-    const char *dir = getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".";
+    const char *dir = t_dir();
     char path[600];
     snprintf(path, sizeof path, "%s/ctasks.py", dir);
     T_ASSERT(sp_write_file(path, TASKS_PY) == 0);

@@ -196,7 +196,7 @@ static void config_rewrite_writes_the_file_back(void)
     T_CMD(c, "-ERR The server is running without a config file", "CONFIG REWRITE");
     redisFree(c);
     t_failed += sp_stop_or_dump(&none);
-    const char *base = getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".";
+    const char *base = t_dir();
     char path[600], dir[600], port[16], abs[PATH_MAX];
     srvp p = {.port = sp_free_port()};
     snprintf(path, sizeof path, "%s/rewrite.conf", base);

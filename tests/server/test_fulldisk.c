@@ -26,7 +26,7 @@ static int g_nkeys;                     /* k:0 .. k:g_nkeys-1 were sent */
 /* A private mount namespace with a tmpfs of size_mib at g_mnt. -1 if not permitted. */
 static int private_tmpfs(int size_mib)
 {
-    const char *base = getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".";
+    const char *base = t_dir();
     char opts[32];
     snprintf(g_mnt, sizeof g_mnt, "%s/tmpfs", base);
     snprintf(opts, sizeof opts, "size=%dm", size_mib);

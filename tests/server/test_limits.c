@@ -43,7 +43,7 @@ static int auth_connect(void)
 
 static void server_starts_with_limits(void)
 {
-    const char *base = getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".";
+    const char *base = t_dir();
     snprintf(g_sock, sizeof g_sock, "%s/ox.sock", base);
     const char *extra[] = {"--requirepass", "s3cret", "--maxclients", "4", "--timeout", "1",
                            "--client-query-buffer-limit", "1mb", "--unixsocket", g_sock,

@@ -40,7 +40,7 @@ static int squat(int *port)
  * exit status, or -1 if it kept running (then it is killed). */
 static int run_until_exit(int port, const char *name, char *log, size_t loglen)
 {
-    const char *base = getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".";
+    const char *base = t_dir();
     char dir[512], ports[16];
     snprintf(dir, sizeof dir, "%s/%s", base, name);
     snprintf(log, loglen, "%s/%s.log", base, name);
@@ -106,7 +106,7 @@ static void config_set_port_and_bind_move_every_listener(void)
     srvp p = {0};
     char sock[600];
     snprintf(sock, sizeof sock, "%s/listen.sock",
-             getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".");
+             t_dir());
     const char *extra[] = {"--io-threads", "4", "--unixsocket", sock, NULL};
     T_EQ_INT(sp_start_argv(&p, "moving", extra), 0);
     int old = p.port, fresh = sp_free_port();

@@ -145,7 +145,7 @@ static char g_sock[600];
 
 static void default_protects_all_but_127_0_0_1_and_ipv6_loopback(void)
 {
-    const char *base = getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".";
+    const char *base = t_dir();
     snprintf(g_sock, sizeof g_sock, "%s/pm.sock", base);
     const char *extra[] = {"--unixsocket", g_sock, NULL};
     if (start(&g_def, "pm-default", extra))

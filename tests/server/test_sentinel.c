@@ -20,7 +20,7 @@ T_MAIN_BEGIN;
 static int start_node(srvp *p, const char *name, int master_port, int priority, char *conf,
                       size_t cap)
 {
-    const char *base = getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".";
+    const char *base = t_dir();
     snprintf(conf, cap, "%s/%s.conf", base, name);
     char text[256] = "# a node of the Sentinel test\n";
     if (master_port)
@@ -33,7 +33,7 @@ static int start_node(srvp *p, const char *name, int master_port, int priority, 
 
 static int start_sentinel(srvp *s, int idx, int master_port)
 {
-    const char *base = getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".";
+    const char *base = t_dir();
     s->port = sp_free_port();
     snprintf(s->dir, sizeof s->dir, "%s/sentinel%d", base, idx);
     snprintf(s->log, sizeof s->log, "%s/sentinel%d.log", base, idx);

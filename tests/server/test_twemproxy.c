@@ -96,7 +96,7 @@ static int replace(char *buf, size_t cap, const char *from, const char *to)
  * nutcracker on it and polls (deadline 15 s) until PING through it answers PONG. */
 static int proxy_start(void)
 {
-    const char *base = getenv("OX_TEST_DIR") ? getenv("OX_TEST_DIR") : ".";
+    const char *base = t_dir();
     static char yml[8192];
     char path[600], from[64], to[64];
     FILE *f = fopen(OX_SRC_DIR "/conf/nutcracker.yml", "r");
