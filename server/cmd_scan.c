@@ -306,8 +306,9 @@ static void coll_scan(cmd_ctx *x, int type, int values)
         double score = 0;
         if (by_score)
             score = coll_score_get((const unsigned char *)k.data + COLL_KEY_PREFIX);
+        /* a score as Redis shows it: a listpack's text when compact, else "%.17g" */
         if (values && type == DB_ZSET && (by_score || zfmt_field(v.data, v.len, &score, NULL)))
-            v = (ox_val){num, (size_t)num_d2str(num, score, 1)};
+            v = (ox_val){num, (size_t)num_d2str(num, score, whole)};
         srv_pairs_add(&got, m.data, m.len, v.data, v.len);
     }
     ox_iter_close(it);

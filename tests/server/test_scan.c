@@ -446,6 +446,11 @@ static void compact_collections_scan_whole(void)
         freeReplyObject(r);
     }
     T_CMD(c, ":513", "SCARD ints");
+    /* a sorted set's scores: a listpack's text when compact, else "%.17g" (Redis) */
+    T_CMD(c, ":1", "ZADD zs 100000000000000000 big");
+    T_DEEP(c, "*2 [$1 0, *2 [$3 big, $5 1e+17]]", "ZSCAN zs 0 MATCH big COUNT 100");
+    T_CMD(c, ":1", "ZADD zc 100000000000000000 big");
+    T_DEEP(c, "*2 [$1 0, *2 [$3 big, $18 100000000000000000]]", "ZSCAN zc 0");
     redisFree(c);
 }
 
