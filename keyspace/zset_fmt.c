@@ -665,8 +665,8 @@ static int tail_cmp(const unsigned char *a, size_t alen, const unsigned char *b,
 
 /* The levels kept at tail t: the set's, or while level 1 is being built, 1 before the
  * builder's frontier and none after it (the builder counts those when it gets there). */
-static int levels_at(ox_txn *txn, const zfmt_set *z, const unsigned char *t, size_t tlen,
-                     unsigned *levels)
+static int levels_at(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z,
+                     const unsigned char *t, size_t tlen, unsigned *levels)
 {
     if (!(z->levels & ZFMT_BUILDING)) {
         *levels = z->levels;
@@ -674,9 +674,10 @@ static int levels_at(ox_txn *txn, const zfmt_set *z, const unsigned char *t, siz
     }
     zkey k;
     ox_val v;
+    rd r = {txn, snap, z->members, z->id, NULL, 0};
     int rc = zkey_make(&k, z->id, ZFMT_SUB_FRONTIER, NULL, NULL, 0);
     if (rc == OX_OK) {
-        rc = ox_txn_get(txn, z->members, k.p, k.len, &v);
+        rc = rd_get(&r, k.p, k.len, &v);
         zkey_done(&k);
     }
     if (rc == OX_OK)
@@ -817,9 +818,9 @@ int zfmt_put(ox_txn *txn, zfmt_set *z, const void *m, size_t len, int had, doubl
     bound_added(z->zb, ik.p + COLL_KEY_PREFIX, ik.len - COLL_KEY_PREFIX);
     unsigned at_old = 0, at_new = 0; /* the levels kept where it was and where it goes */
     if (had)
-        rc = levels_at(txn, z, ok.p + COLL_KEY_PREFIX, ok.len - COLL_KEY_PREFIX, &at_old);
+        rc = levels_at(txn, NULL, z, ok.p + COLL_KEY_PREFIX, ok.len - COLL_KEY_PREFIX, &at_old);
     if (rc == OX_OK)
-        rc = levels_at(txn, z, ik.p + COLL_KEY_PREFIX, ik.len - COLL_KEY_PREFIX, &at_new);
+        rc = levels_at(txn, NULL, z, ik.p + COLL_KEY_PREFIX, ik.len - COLL_KEY_PREFIX, &at_new);
     if (!had)
         level = at_new && len <= ZFMT_NAME_MAX ? draw(z->fanout) : 0;
     rd r = {txn, NULL, z->members, z->id, z->zb, zfmt_indexed(z->levels)};
@@ -863,7 +864,7 @@ int zfmt_del(ox_txn *txn, const zfmt_set *z, const void *m, size_t len, double s
         rd r = {txn, NULL, z->members, z->id, z->zb, zfmt_indexed(z->levels)};
         unsigned at;
         unsigned ends = bound_removed(z->zb, ik.p + COLL_KEY_PREFIX, ik.len - COLL_KEY_PREFIX);
-        rc = levels_at(txn, z, ik.p + COLL_KEY_PREFIX, ik.len - COLL_KEY_PREFIX, &at);
+        rc = levels_at(txn, NULL, z, ik.p + COLL_KEY_PREFIX, ik.len - COLL_KEY_PREFIX, &at);
         if (rc == OX_OK && zfmt_indexed(z->levels)) {
             /* its level as stored: the removal of the member before it may have slid a
                fence onto it since the caller's walk read it */
@@ -915,6 +916,9 @@ int zfmt_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, const void *m, 
     zrec cur = {.tlen = 0}, e; /* where the walk of each level starts: the head, first */
     uint64_t n = 0;
     unsigned top = zfmt_indexed(z->levels) ? z->levels : 0;
+    /* while level 1 is built, its part before the frontier counts m if m is there */
+    if (!top && (z->levels & ZFMT_BUILDING))
+        rc = levels_at(txn, snap, z, t, tlen, &top);
     for (unsigned L = top; rc == OX_OK && L >= 1; L--) {
         zkey hi;
         if ((rc = zkey_make(&hi, z->id, SUB(L), NULL, t, tlen)) != OX_OK)

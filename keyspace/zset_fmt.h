@@ -118,8 +118,9 @@ int zfmt_del(ox_txn *txn, const zfmt_set *z, const void *m, size_t len, double s
 int zfmt_build_step(ox_txn *txn, zfmt_set *z, size_t budget, int *done);
 
 /* The rank of member m of score `score` (the members before it) into *rank, read in txn,
- * or in snap when txn is NULL: O(levels * fanout) steps with an index, a walk of the rank
- * without. OX_OK or an error. */
+ * or in snap when txn is NULL: O(levels * fanout) steps with a whole index; while level 1
+ * is built, O(rank / fanout + fanout) for a member before the builder's frontier; a walk of
+ * the rank otherwise. OX_OK or an error. */
 int zfmt_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, const void *m, size_t len,
               double score, uint64_t *rank);
 /* The index key of the member of rank r (< its count) into *key (malloc'd, *klen bytes),

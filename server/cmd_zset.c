@@ -860,8 +860,8 @@ void cmd_zremrangebylex(cmd_ctx *x) { range_op(x, BY_LEX, 1); }
 
 
 /* ZRANK, ZREVRANK: the members before it in the order, through the rank index (zset_fmt.h)
- * if the set has it whole, else by zwalk's walk from that end (the visitor below: until the
- * member), which seeks past what pops deleted. */
+ * if the set has it whole, else by a walk from that end (ZREVRANK's: zwalk's, the visitor
+ * below, until the member), which seeks past what pops deleted. */
 static int visit_until(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsigned level,
                        void *ctx, int *err)
 {
@@ -886,11 +886,12 @@ static void rank_generic(cmd_ctx *x, int rev)
         return;
     }
     zindex_want(&c, x->table); /* ranks wanted: index it (zindex.h) */
-    if (!zfmt_indexed(c.levels)) { /* no whole index: the range walk from its own end to
-                                      the member's score (past what pops deleted) */
+    if (!zfmt_indexed(c.levels) && rev) { /* no whole index: the range walk from its own
+                                             end to the member's score (past what pops
+                                             deleted); ZRANK's is zfmt_rank's, which also
+                                             counts by the part of level 1 built so far */
         ox_val want = {x->argv[2].ptr, x->argv[2].len};
-        zrange r = {.by = BY_SCORE, .rev = rev, .limit = -1, .min = rev ? s : -INFINITY,
-                    .max = rev ? INFINITY : s};
+        zrange r = {.by = BY_SCORE, .rev = 1, .limit = -1, .min = s, .max = INFINITY};
         long long n = zwalk(x, &c, &r, visit_until, &want, &err);
         if (n < 0)
             cmd_store_error(x, err);

@@ -537,6 +537,69 @@ static void ranks_follow_random_changes_as_redis(void)
     T_EQ_INT(sp_stop(&ox), 0);
 }
 
+/* Ranks asked while a set's rank index is being built (zset-rank-fanout 2: 100000 members
+ * take thousands of slices): ZRANK counts by the part of level 1 built so far for a member
+ * before the builder's frontier, walks after it, ZREVRANK walks from the top. Each round
+ * removes a member and adds one between two others, before and after the frontier; every
+ * answer exact, asked until the index is whole. */
+static void ranks_during_a_build_are_exact(void)
+{
+    enum { N = 100000, STEP = 4999, MAXR = 4000 };
+    static int gone[MAXR], added[MAXR]; /* m<gone>, and n<k> of score k + 0.5 */
+    int ngone = 0, nadded = 0;
+    srvp ox = {0};
+    T_ASSERT(sp_start_argv(&ox, "zbuild", fanout2) == 0);
+    redisContext *c = sp_connect(&ox);
+    T_ASSERT(c);
+    for (int i = 0; i < N; i++)
+        redisAppendCommand(c, "ZADD z %d m%06d", i, i);
+    for (int i = 0; i < N; i++) {
+        redisReply *r;
+        T_EQ_INT(redisGetReply(c, (void **)&r), REDIS_OK);
+        freeReplyObject(r);
+    }
+    char v[32];
+    int rounds = 0, built = 0;
+    uint64_t deadline = t_now_ms() + 60000;
+    T_CMD(c, ":0", "ZRANK z m000000"); /* asks for the index */
+    while (!built && rounds < MAXR && t_now_ms() < deadline) {
+        built = strtoull(sp_info_field(c, "stats", "zset_rank_indexes_built", v, sizeof v),
+                         NULL, 10) > 0;
+        int g = (int)(((long long)rounds * 7919 + 13) % N), k = (rounds * 6151 + 5) % N;
+        T_CMD(c, ":1", "ZREM z m%06d", g); /* distinct for MAXR rounds: 7919 is prime */
+        T_CMD(c, ":1", "ZADD z %d.5 n%06d", k, k);
+        gone[ngone++] = g;
+        added[nadded++] = k;
+        for (int i = rounds % STEP; i < N; i += STEP) {
+            long long rank = i;
+            int removed = 0;
+            for (int j = 0; j < ngone; j++) {
+                rank -= gone[j] < i;
+                removed |= gone[j] == i;
+            }
+            for (int j = 0; j < nadded; j++)
+                rank += added[j] < i;
+            if (removed)
+                continue;
+            long long count = N - ngone + nadded;
+            for (int rev = 0; rev < 2; rev++) {
+                redisReply *r = redisCommand(c, "%s z m%06d", rev ? "ZREVRANK" : "ZRANK", i);
+                T_ASSERT(r);
+                long long want = rev ? count - 1 - rank : rank;
+                if (r->type != REDIS_REPLY_INTEGER || r->integer != want)
+                    T_FAIL("round %d: %s of m%06d: %lld, expected %lld", rounds,
+                           rev ? "ZREVRANK" : "ZRANK", i, r->integer, want);
+                freeReplyObject(r);
+            }
+        }
+        rounds++;
+    }
+    T_ASSERT(built);
+    printf("ranks during the build: %d rounds\n", rounds);
+    redisFree(c);
+    T_EQ_INT(sp_stop(&ox), 0);
+}
+
 /* Both servers answer argv the same way (else the test fails, naming step and command):
  * 1, with *xo oxistore's reply kept if xo is not NULL (the caller frees it), or 0. */
 static int same_reply(redisContext *a, redisContext *b, int step, int argc, const char **argv,
@@ -774,6 +837,7 @@ int main(void)
     T_RUN(whole_zrandmember_comes_from_the_top);
     T_RUN(order_and_scores_survive_kill_9);
     T_RUN(ranks_follow_random_changes_as_redis);
+    T_RUN(ranks_during_a_build_are_exact);
     T_RUN(queues_taken_from_both_ends_as_redis);
     T_RUN(neighbours_removed_keep_ranks_as_redis);
     T_RUN(ranks_of_rising_members_as_redis);
