@@ -113,7 +113,9 @@ int num_d2str(char *buf, double d, int whole)
 {
     if (isinf(d))
         return snprintf(buf, 32, "%s", d > 0 ? "inf" : "-inf");
-    if (whole && d > -9.2e18 && d < 9.2e18 && d == (double)(long long)d)
+    /* Redis's double2ll: plain digits within +-(LLONG_MAX / 2), as a double 2^62 */
+    if (whole && d >= -4611686018427387904.0 && d <= 4611686018427387904.0 &&
+        d == (double)(long long)d)
         return snprintf(buf, 32, "%lld", (long long)d);
     return snprintf(buf, 32, "%.17g", d);
 }

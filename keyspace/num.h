@@ -15,8 +15,8 @@ int num_str2ld(const char *s, size_t len, long double *out);
  * the length, or -1 if it does not fit. */
 int num_ld2str(char *buf, size_t cap, long double v);
 /* A sorted set's score as Redis writes it in text ("%.17g"; "inf", "-inf"), into buf
- * (room for 32): its length. whole: an integral score below 2^63 in plain digits (what
- * ZSCAN shows of Redis 7.0's small sorted sets). */
+ * (room for 32): its length. whole: an integral score within +-2^62 in plain digits (what
+ * ZSCAN shows of Redis 7.0's listpack sorted sets). */
 int num_d2str(char *buf, double d, int whole);
 /* *out = a + b: 1, or 0 (and *out untouched) if it would overflow. */
 int num_ll_add(long long a, long long b, long long *out);

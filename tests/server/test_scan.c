@@ -451,6 +451,11 @@ static void compact_collections_scan_whole(void)
     T_DEEP(c, "*2 [$1 0, *2 [$3 big, $5 1e+17]]", "ZSCAN zs 0 MATCH big COUNT 100");
     T_CMD(c, ":1", "ZADD zc 100000000000000000 big");
     T_DEEP(c, "*2 [$1 0, *2 [$3 big, $18 100000000000000000]]", "ZSCAN zc 0");
+    /* a listpack holds a score as an integer within +-2^62 only (Redis's double2ll) */
+    T_CMD(c, ":4", "ZADD zq 4611686018427387904 e 4611686018427388928 a -4611686018427388928 b "
+                   "-4611686018427387904 c");
+    T_DEEP(c, "*2 [$1 0, *8 [$1 b, $23 -4.6116860184273889e+18, $1 c, $20 -4611686018427387904, "
+              "$1 e, $19 4611686018427387904, $1 a, $22 4.6116860184273889e+18]]", "ZSCAN zq 0");
     redisFree(c);
 }
 
