@@ -1,7 +1,7 @@
 /* Differential test: the same seeded random command streams go to oxistore and to a real
  * redis-server 7.0 (Debian's, started here on another port); every reply must be the same
  * (type, bytes, integers, nested elements). OX_DIFF_N sets the command count (default
- * 20000; `make difftest N=…` runs more). */
+ * 20000; `make difftest N=…` runs more), OX_DIFF_SEED the stream (default 20261124). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -414,6 +414,21 @@ static int intset_order(const gen *g, const redisReply *r)
     return 1;
 }
 
+/* 0 if g is a ZSCAN of a sorted set Redis does not hold as a listpack (it pages a
+ * skiplist by COUNT, in its hash table's order): Redis keeps a skiplist once converted (a
+ * SORT converts one), where oxistore judges by what the set holds now (encoding.h). Else 1,
+ * with Redis asked nothing. */
+static int redis_listpack(const gen *g, redisContext *rs)
+{
+    if (strcmp(g->argv[0], "ZSCAN"))
+        return 1;
+    redisReply *r = redisCommand(rs, "OBJECT ENCODING %b", g->argv[1], g->len[1]);
+    int lp = r && r->type == REDIS_REPLY_STRING && !strcmp(r->str, "listpack");
+    int none = r && r->type == REDIS_REPLY_NIL; /* no key: both answer an empty scan */
+    freeReplyObject(r);
+    return lp || none;
+}
+
 static void gen_command(gen *g)
 {
     g->argc = 0;
@@ -628,7 +643,8 @@ static void same_replies_as_redis_for_random_streams(void)
     redisContext *ox = sp_connect(&g_ox), *rs = sp_connect(&g_redis);
     T_ASSERT(ox && rs);
     long n = getenv("OX_DIFF_N") ? atol(getenv("OX_DIFF_N")) : 20000;
-    gen g = {.seed = 20261124};
+    gen g = {.seed = getenv("OX_DIFF_SEED") ? (unsigned)strtoul(getenv("OX_DIFF_SEED"), NULL, 10)
+                                             : 20261124};
     long compared = 0;
     for (long i = 0; i < n; i++) {
         gen_command(&g);
@@ -641,7 +657,7 @@ static void same_replies_as_redis_for_random_streams(void)
             ref_canonical(a);
             ref_canonical(b);
         }
-        int same = ref_same_reply(a, b, tol);
+        int same = ref_same_reply(a, b, tol) || !redis_listpack(&g, rs);
         if (getenv("OX_DIFF_TRACE")) {
             char cmd[512], sa[512];
             describe(&g, cmd, sizeof cmd);
