@@ -1,7 +1,9 @@
 /* cmd_set.c — set commands, with Redis 7.0's semantics (t_set.c). A set is a collection
  * (db.h) whose members have empty values: SISMEMBER is one lookup, SCARD reads the record,
  * and SMEMBERS and the algebra (SINTER, SUNION, SDIFF and their STORE and CARD forms)
- * stream from cursors in member order, so no set is ever held whole in memory. */
+ * stream from cursors in member order, so no large set is ever held whole in memory; a
+ * reply of at most 512 integers is held, to come in an intset's numeric order
+ * (encoding.h). */
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -44,7 +44,9 @@ typedef struct enc_ints {
 
 /* expect: the number of members to come if known (more than 512: none is held), or 0. */
 void enc_ints_init(enc_ints *o, size_t expect);
+/* Member m (len bytes, copied if held) into out now, or held for enc_ints_end. */
 void enc_ints_put(enc_ints *o, resp_buf *out, const void *m, size_t len);
+/* Writes what is held, in numeric order, and frees it. */
 void enc_ints_end(enc_ints *o, resp_buf *out);
 
 #endif

@@ -729,7 +729,7 @@ void pick_reply_random(cmd_ctx *x, int type, const char *values)
     } else if (!with_count) {
         if (srv_pairs_next(&got, &off, &m, &v))
             resp_write_bulk(x->out, m.data, m.len);
-    } else if (whole && type == DB_SET) { /* in the order of Redis's reply, its union's */
+    } else if (whole && type == DB_SET) { /* in Redis's order of the set (encoding.h) */
         enc_ints o;
         enc_ints_init(&o, got.n);
         resp_write_array(x->out, got.n);
