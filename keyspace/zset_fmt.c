@@ -790,6 +790,16 @@ int zfmt_field(const void *v, size_t len, double *score, unsigned *level)
     return 1;
 }
 
+int zfmt_entry(const ox_val *k, double *score, ox_val *member)
+{
+    if (k->len < COLL_KEY_PREFIX + SCORE_LEN)
+        return 0;
+    const unsigned char *t = (const unsigned char *)k->data + COLL_KEY_PREFIX;
+    *score = coll_score_get(t);
+    *member = (ox_val){t + SCORE_LEN, k->len - COLL_KEY_PREFIX - SCORE_LEN};
+    return 1;
+}
+
 unsigned zfmt_index_level(const void *v, size_t len)
 {
     return len ? *(const unsigned char *)v : 0;

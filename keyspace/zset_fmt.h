@@ -99,6 +99,9 @@ int zfmt_indexed(unsigned levels);
 
 /* A field value's score and level: 1, or 0 if v is not one. level may be NULL. */
 int zfmt_field(const void *v, size_t len, double *score, unsigned *level);
+/* An index entry's key k ([id][COLL_SUB_SCORE][score][member]): its score, and its member
+ * (pointing into k). 1, or 0 if k is too short to be one. */
+int zfmt_entry(const ox_val *k, double *score, ox_val *member);
 /* An index entry's value's level. */
 unsigned zfmt_index_level(const void *v, size_t len);
 

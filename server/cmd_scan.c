@@ -296,16 +296,17 @@ static void coll_scan(cmd_ctx *x, int type, int values)
         if (seen == count && !whole)
             break;
         seen++;
-        size_t skip = COLL_KEY_PREFIX + (by_score ? 8 : 0);
-        ox_val m = {(const unsigned char *)k.data + skip, k.len - skip};
+        ox_val m = {(const unsigned char *)k.data + COLL_KEY_PREFIX, k.len - COLL_KEY_PREFIX};
+        double score = 0;
+        if (by_score && !zfmt_entry(&k, &score, &m)) {
+            rc = OX_ECORRUPT;
+            break;
+        }
         if (!whole && (rc = ox_iter_pos(it, last, &lastlen)))
             break;
         if (pat && !glob_match(pat->ptr, pat->len, m.data, m.len, 0))
             continue;
         char num[32];
-        double score = 0;
-        if (by_score)
-            score = coll_score_get((const unsigned char *)k.data + COLL_KEY_PREFIX);
         /* a score as Redis shows it: a listpack's text when compact, else "%.17g" */
         if (values && type == DB_ZSET && (by_score || zfmt_field(v.data, v.len, &score, NULL)))
             v = (ox_val){num, (size_t)num_d2str(num, score, whole)};

@@ -388,8 +388,9 @@ static int index_end(cmd_ctx *x, const db_coll *c, int last, ox_iter **it, ox_va
     ox_val hiv = {hi, zfmt_bound_end(hi, c->id, COLL_SUB_SCORE, &c->zb)}, k, v;
     unsigned f = last ? OX_ITER_DESC : 0;
     int rc = db_member_span(x, c, &lov, &hiv, f, it);
-    if (rc == OX_OK && (rc = ox_iter_next(*it, &k, &v)) == OX_OK)
-        *m = (ox_val){(const unsigned char *)k.data + IDX_PREFIX, k.len - IDX_PREFIX};
+    double s;
+    if (rc == OX_OK && (rc = ox_iter_next(*it, &k, &v)) == OX_OK && !zfmt_entry(&k, &s, m))
+        rc = OX_ECORRUPT;
     return rc;
 }
 
@@ -500,12 +501,12 @@ static long long zwalk(cmd_ctx *x, db_coll *c, const zrange *r, zvisit *visit, v
     ox_val k, v;
     int go = 1, lex_started = 0;
     while (rc == OX_OK && go > 0 && limit != 0 && (rc = bulk_walk_next(w, &k, &v)) == OX_OK) {
-        if (k.len < IDX_PREFIX) {
+        double s;
+        ox_val m;
+        if (!zfmt_entry(&k, &s, &m)) {
             rc = OX_ECORRUPT;
             break;
         }
-        double s = coll_score_get((const unsigned char *)k.data + COLL_KEY_PREFIX);
-        ox_val m = {(const unsigned char *)k.data + IDX_PREFIX, k.len - IDX_PREFIX};
         if (r->by == BY_SCORE && !score_within_start(r, s))
             continue;
         if (r->by == BY_SCORE && !score_within_end(r, s))

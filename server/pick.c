@@ -684,13 +684,13 @@ static int score_desc(cmd_ctx *x, const db_coll *c, srv_pairs *out)
     ox_val k, v;
     int rc = db_member_range(x, c, COLL_SUB_SCORE, NULL, OX_ITER_DESC, &it);
     while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
-        if (k.len < COLL_KEY_PREFIX + 8) {
+        double score;
+        ox_val m;
+        if (!zfmt_entry(&k, &score, &m)) {
             rc = OX_ECORRUPT;
             break;
         }
-        double score = coll_score_get((const unsigned char *)k.data + COLL_KEY_PREFIX);
-        srv_pairs_add(out, (const char *)k.data + COLL_KEY_PREFIX + 8,
-                      k.len - COLL_KEY_PREFIX - 8, &score, sizeof score);
+        srv_pairs_add(out, m.data, m.len, &score, sizeof score);
     }
     ox_iter_close(it); /* NULL if it never opened */
     return rc == OX_NOTFOUND ? OX_OK : rc;
