@@ -151,6 +151,11 @@ const char *ox_table_name(const ox_table *t)
     return t->name;
 }
 
+ox_store *ox_table_store(const ox_table *t)
+{
+    return t->s;
+}
+
 int ox__table_open_all(ox_store *s, const char *deflt)
 {
     return ox_table_open(s, deflt, &s->deflt);

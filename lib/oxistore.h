@@ -307,6 +307,9 @@ int ox_table_open(ox_store *s, const char *name, ox_table **out);
 /* The table's name (owned by the table). */
 const char *ox_table_name(const ox_table *t);
 
+/* The store the table belongs to. */
+ox_store *ox_table_store(const ox_table *t);
+
 /* Number of keys in O(1). Like Redis's DBSIZE it counts keys that expired but were not
  * purged yet; iteration never shows those. */
 int ox_count(ox_table *t, uint64_t *n);
