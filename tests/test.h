@@ -82,9 +82,25 @@ static inline const char *t_dir(void)
             T_FAIL("%s == \"%s\", expected \"%s\"", #a, t_sa_ ? t_sa_ : "(null)", t_sb_); \
     } while (0)
 
+/* 1 if test `name` runs: OX_TEST_ONLY unset, or one of its comma-separated words is in
+ * name (by hand: OX_TEST_ONLY=server_starts,long_members runs those two). */
+static inline int t_selected(const char *name)
+{
+    const char *only = getenv("OX_TEST_ONLY");
+    while (only && *only) {
+        size_t n = strcspn(only, ",");
+        for (const char *p = name; n && *p; p++)
+            if (!strncmp(p, only, n))
+                return 1;
+        only += n + (only[n] == ',');
+    }
+    return !only;
+}
+
 /* With OX_TEST_TIMES set in the environment, each test's time is printed (to find slow
  * ones; timing is never asserted). */
 #define T_RUN(fn)                                                                       \
+    if (t_selected(#fn))                                                                \
     do {                                                                                \
         uint64_t t_t0_ = t_now_ms();                                                    \
         t_current = #fn;                                                                \
