@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "keyorder.h"
+
 #define SCORE_LEN 8
 #define TAIL_MAX (SCORE_LEN + ZFMT_NAME_MAX) /* a fence's [s][m] */
 #define SUB(level) (ZFMT_SUB_LEVEL + (int)(level) - 1)
@@ -197,10 +199,16 @@ static int has_lo(const rd *r)
  * record, got apart, coming first. */
 typedef struct zwalk {
     ox_iter *it;
+    korder *ko;                         /* the index's walks: in byte order (keyorder.h) */
     int head;                           /* the head record is next */
     unsigned char hk[COLL_KEY_PREFIX];
     ox_val hv;
 } zwalk;
+
+static int iter_pull(void *it, ox_val *k, ox_val *v)
+{
+    return ox_iter_next(*(ox_iter **)it, k, v);
+}
 
 static int walk_open(const rd *r, int sub, const unsigned char *from, size_t flen,
                      const ox_val *hi, unsigned flags, zwalk *w)
@@ -210,6 +218,7 @@ static int walk_open(const rd *r, int sub, const unsigned char *from, size_t fle
     zkey lo = {.p = NULL};
     int rc = OX_OK;
     w->it = NULL;
+    w->ko = NULL;
     w->head = 0;
     if (!hi) {
         end.len = zfmt_bound_end(endb, r->id, sub, r->zb);
@@ -228,8 +237,13 @@ static int walk_open(const rd *r, int sub, const unsigned char *from, size_t fle
     } else if ((rc = zkey_make(&lo, r->id, sub, NULL, from, flen)) == OX_OK) {
         lov = zkey_val(&lo);
     }
+    const ox_val *wlo = &lov, *whi = hi;
+    if (rc == OX_OK && sub == COLL_SUB_SCORE && /* members of one score sort by bytes */
+        (rc = korder_open(r->txn, r->snap, r->t, &lov, hi, flags, iter_pull, &w->it,
+                          &w->ko)) == OX_OK)
+        korder_bounds(w->ko, &wlo, &whi, &flags);
     if (rc == OX_OK)
-        rc = rd_range(r, &lov, hi, flags, &w->it);
+        rc = rd_range(r, wlo, whi, flags, &w->it);
     if (lo.p)
         zkey_done(&lo);
     return rc;
@@ -243,11 +257,12 @@ static int walk_next(zwalk *w, ox_val *k, ox_val *v)
         *v = w->hv;
         return OX_OK;
     }
-    return ox_iter_next(w->it, k, v);
+    return w->ko ? korder_next(w->ko, k, v) : ox_iter_next(w->it, k, v);
 }
 
 static void walk_close(zwalk *w)
 {
+    korder_close(w->ko);
     ox_iter_close(w->it);
 }
 

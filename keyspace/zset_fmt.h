@@ -33,6 +33,12 @@
  * the level below in one step of about 4 * fanout records. Levels are never taken away.
  * Ranks of a set without a whole index are walks of the index.
  *
+ * Byte order. Members of one score whose index keys are the library's long keys (over 478
+ * bytes) sort among themselves by hash in the store; every walk of the index here goes
+ * through keyorder.h, so that ranks count them in byte order, as Redis orders them. A
+ * fence is never a long key, so a fence's count is the same in either order. The index's
+ * other readers walk it the same way (the server's BULK_EXACT).
+ *
  * Bounds (coll_bounds, stored with the set: coll_fmt.h). A deleted record stays in the
  * write buffer until a checkpoint, and a walk over a run of them steps over each: a queue
  * that takes its lowest member (ZPOPMIN, or ZRANGEBYSCORE and ZREM) would walk over all it

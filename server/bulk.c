@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keyorder.h"
 #include "util.h"
 
 /* A build is done in parts from about this many members per byte of write-buffer-limit
@@ -21,6 +22,7 @@ struct db_walk {
     unsigned char lo[OX_POS_MAX], hi[OX_POS_MAX]; /* the bounds' positions (ox_key_pos) */
     unsigned char *pos;         /* in the writer: the position of the last key returned
                                    (OX_POS_MAX bytes, from the first) */
+    korder *ko;                 /* BULK_EXACT: the byte order over the walk's steps */
     db_walk *next;              /* x->walks, in the writer */
 };
 
@@ -104,19 +106,33 @@ static int walk_range(db_walk *w, const ox_val *lo, const ox_val *hi, unsigned f
                   : ox_snapshot_range(x->snap, w->t, lo, hi, flags, &w->it);
 }
 
+static int walk_step(void *wp, ox_val *k, ox_val *v);
+
 int bulk_walk_open(cmd_ctx *x, ox_table *t, const ox_val *lo, const ox_val *hi,
                    unsigned flags, db_walk **out)
 {
     *out = NULL;
     db_walk *w = srv_xmalloc(sizeof *w);
-    *w = (db_walk){.x = x, .t = t, .flags = flags};
-    int rc = ox_key_pos(srv.store, lo->data, lo->len, w->lo, &w->lolen);
+    *w = (db_walk){.x = x, .t = t, .flags = flags & ~BULK_EXACT};
+    int rc = OX_OK;
+    if (flags & BULK_EXACT) { /* the steps cover the bounds' groups; w->ko keeps the rest */
+        const ox_val *wlo, *whi;
+        rc = korder_open(x->txn, x->snap, t, lo, hi, w->flags, walk_step, w, &w->ko);
+        if (rc == OX_OK) {
+            korder_bounds(w->ko, &wlo, &whi, &w->flags);
+            lo = wlo;
+            hi = whi ? whi : hi; /* none past a prefix of all ones: hi's own place */
+        }
+    }
+    if (rc == OX_OK)
+        rc = ox_key_pos(srv.store, lo->data, lo->len, w->lo, &w->lolen);
     if (rc == OX_OK)
         rc = ox_key_pos(srv.store, hi->data, hi->len, w->hi, &w->hilen);
     ox_val lop = {w->lo, w->lolen}, hip = {w->hi, w->hilen};
     if (rc == OX_OK)
-        rc = walk_range(w, &lop, &hip, flags | OX_ITER_POS);
+        rc = walk_range(w, &lop, &hip, w->flags | OX_ITER_POS);
     if (rc != OX_OK) {
+        korder_close(w->ko);
         free(w);
         return rc;
     }
@@ -145,8 +161,10 @@ static int walk_resume(db_walk *w)
                       : walk_range(w, &lo, &hi, w->flags | OX_ITER_POS);
 }
 
-int bulk_walk_next(db_walk *w, ox_val *k, ox_val *v)
+/* One step of w in the store's order. */
+static int walk_step(void *wp, ox_val *k, ox_val *v)
 {
+    db_walk *w = wp;
     if (w->ended)
         return OX_NOTFOUND;
     int rc = w->it ? OX_OK : walk_resume(w);
@@ -168,8 +186,15 @@ int bulk_walk_next(db_walk *w, ox_val *k, ox_val *v)
     return rc;
 }
 
+int bulk_walk_next(db_walk *w, ox_val *k, ox_val *v)
+{
+    return w->ko ? korder_next(w->ko, k, v) : walk_step(w, k, v);
+}
+
 int bulk_walk_again(db_walk *w, ox_val *k, ox_val *v)
 {
+    if (w->ko && korder_last(w->ko, k, v))
+        return OX_OK; /* its own copy: still good */
     if (w->it || !w->started || (w->flags & OX_ITER_DESC))
         return OX_EINVAL; /* not suspended: the caller's values are still good */
     int rc = walk_from_pos(w, 0);
@@ -187,6 +212,7 @@ void bulk_walk_close(db_walk *w)
             *p = w->next;
             break;
         }
+    korder_close(w->ko);
     ox_iter_close(w->it);
     free(w->pos);
     free(w);

@@ -62,9 +62,12 @@ int bulk_budget_over(const bulk_budget *b);
 int bulk_step(cmd_ctx *x);
 
 /* A walk over [lo, hi) of table t (lo, hi: keys, whose positions it keeps; flags:
- * OX_ITER_DESC, OX_ITER_KEYS_ONLY), in x's transaction or on its snapshot, that goes on
- * where it was after a part's commit. Keys and values it returns are borrowed until its
- * next step, or until a part's commit (bulk_walk_again reads the last one anew). */
+ * OX_ITER_DESC, OX_ITER_KEYS_ONLY, BULK_EXACT), in x's transaction or on its snapshot, that
+ * goes on where it was after a part's commit. Keys and values it returns are borrowed until
+ * its next step, or until a part's commit (bulk_walk_again reads the last one anew).
+ * BULK_EXACT: in plain byte order, long keys included (keyorder.h), where the order is the
+ * reply's or a merge's. */
+#define BULK_EXACT 0x100u
 typedef struct db_walk db_walk;
 int bulk_walk_open(cmd_ctx *x, ox_table *t, const ox_val *lo, const ox_val *hi,
                    unsigned flags, db_walk **out);

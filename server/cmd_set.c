@@ -281,7 +281,7 @@ static int filter_into(cmd_ctx *x, const db_coll *c, const db_coll *sets, int ns
                        int op, sink *s)
 {
     db_walk *w = NULL;
-    int rc = db_member_walk(x, c, DB_SUB_FIELD, &w), err = OX_OK, go = 1;
+    int rc = db_member_walk(x, c, DB_SUB_FIELD, 0, &w), err = OX_OK, go = 1;
     ox_val k, v;
     while (rc == OX_OK && go > 0 && (rc = bulk_walk_next(w, &k, &v)) == OX_OK) {
         ox_val m = member_of(&k);

@@ -117,10 +117,10 @@ static int load(cmd_ctx *x, const db_coll *c, int range, long long start, long l
     size_t skip = COLL_KEY_PREFIX + (c->type == DB_ZSET ? 8 : 0);
     sort_elem *v = srv_xcalloc(c->count ? c->count : 1, sizeof *v);
     size_t got = 0;
-    ox_iter *it = NULL;
-    int rc = db_member_iter(x, c, sub, NULL, &it);
+    db_walk *w = NULL; /* a sorted set's order: by bytes within a score (BULK_EXACT) */
+    int rc = db_member_walk(x, c, sub, c->type == DB_ZSET ? BULK_EXACT : 0, &w);
     ox_val k, val;
-    while (rc == OX_OK && got < c->count && (rc = ox_iter_next(it, &k, &val)) == OX_OK) {
+    while (rc == OX_OK && got < c->count && (rc = bulk_walk_next(w, &k, &val)) == OX_OK) {
         if (c->type == DB_LIST)
             v[got].p = dup_bytes(val.data, v[got].len = val.len);
         else if (k.len >= skip)
@@ -129,7 +129,7 @@ static int load(cmd_ctx *x, const db_coll *c, int range, long long start, long l
             rc = OX_ECORRUPT;
         got += rc == OX_OK;
     }
-    ox_iter_close(it);
+    bulk_walk_close(w);
     if (rc == OX_NOTFOUND)
         rc = OX_OK;
     if (range && rc == OX_OK) { /* only [start, end] of the order, desc from its end */

@@ -379,17 +379,17 @@ static int lex_within_start(const zrange *r, const ox_val *m)
     return r->lmin.ex ? d > 0 : d >= 0;
 }
 
-/* The member at one end of c's index (last: the highest) into *m, borrowed from *it (close
+/* The member at one end of c's index (last: the highest) into *m, borrowed from *w (close
  * it). OX_OK, OX_NOTFOUND or an error. */
-static int index_end(cmd_ctx *x, const db_coll *c, int last, ox_iter **it, ox_val *m)
+static int index_end(cmd_ctx *x, const db_coll *c, int last, db_walk **w, ox_val *m)
 {
     unsigned char lo[ZFMT_BOUND_KEY], hi[ZFMT_BOUND_KEY]; /* from and to the bounds */
     ox_val lov = {lo, zfmt_bound_from(lo, c->id, COLL_SUB_SCORE, &c->zb)};
     ox_val hiv = {hi, zfmt_bound_end(hi, c->id, COLL_SUB_SCORE, &c->zb)}, k, v;
-    unsigned f = last ? OX_ITER_DESC : 0;
-    int rc = db_member_span(x, c, &lov, &hiv, f, it);
+    unsigned f = (last ? OX_ITER_DESC : 0) | BULK_EXACT;
+    int rc = bulk_walk_open(x, c->members, &lov, &hiv, f, w);
     double s;
-    if (rc == OX_OK && (rc = ox_iter_next(*it, &k, &v)) == OX_OK && !zfmt_entry(&k, &s, m))
+    if (rc == OX_OK && (rc = bulk_walk_next(*w, &k, &v)) == OX_OK && !zfmt_entry(&k, &s, m))
         rc = OX_ECORRUPT;
     return rc;
 }
@@ -411,14 +411,14 @@ static int lex_possible(cmd_ctx *x, const db_coll *c, const zrange *r, int *err)
     }
     int ok = 1;
     for (int last = 0; last < 2 && ok; last++) {
-        ox_iter *it = NULL;
+        db_walk *w = NULL;
         ox_val m;
-        int rc = index_end(x, c, last, &it, &m);
+        int rc = index_end(x, c, last, &w, &m);
         if (rc == OX_OK) {
             int d = lex_cmp(&m, last ? mn : mx);
             ok = last ? (mn->ex ? d > 0 : d >= 0) : (mx->ex ? d < 0 : d <= 0);
         }
-        ox_iter_close(it); /* NULL if it never opened */
+        bulk_walk_close(w); /* NULL if it never opened */
         if (rc != OX_OK && rc != OX_NOTFOUND) {
             *err = rc;
             return -1;
@@ -497,7 +497,8 @@ static long long zwalk(cmd_ctx *x, db_coll *c, const zrange *r, zvisit *visit, v
     if (hiv.data == hi && c->zb.hi.len && (!htl || zfmt_past(&c->zb, hi + COLL_KEY_PREFIX, htl)))
         hiv.len = zfmt_bound_end(hi, c->id, COLL_SUB_SCORE, &c->zb);
     db_walk *w = NULL;
-    int rc = bulk_walk_open(x, c->members, &lov, &hiv, r->rev ? OX_ITER_DESC : 0, &w);
+    int rc = bulk_walk_open(x, c->members, &lov, &hiv, (r->rev ? OX_ITER_DESC : 0) | BULK_EXACT,
+                            &w);
     ox_val k, v;
     int go = 1, lex_started = 0;
     while (rc == OX_OK && go > 0 && limit != 0 && (rc = bulk_walk_next(w, &k, &v)) == OX_OK) {
@@ -1075,7 +1076,7 @@ static int zfilter(cmd_ctx *x, const zsrc *src, int n, int walk, int op, int agg
             ord[j] = i;
         }
     db_walk *w = NULL;
-    int rc = db_member_walk(x, &src[walk].c, DB_SUB_FIELD, &w), err = OX_OK, go = 1;
+    int rc = db_member_walk(x, &src[walk].c, DB_SUB_FIELD, 0, &w), err = OX_OK, go = 1;
     ox_val key, v;
     while (rc == OX_OK && go > 0 && (rc = bulk_walk_next(w, &key, &v)) == OX_OK) {
         ox_val m = {(const unsigned char *)key.data + COLL_KEY_PREFIX, key.len - COLL_KEY_PREFIX};

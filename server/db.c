@@ -518,12 +518,12 @@ int db_member_span(cmd_ctx *x, const db_coll *c, const ox_val *lo, const ox_val 
     return range_iter(x, c->members, lo, hi, flags, it);
 }
 
-int db_member_walk(cmd_ctx *x, const db_coll *c, int sub, db_walk **w)
+int db_member_walk(cmd_ctx *x, const db_coll *c, int sub, unsigned flags, db_walk **w)
 {
     unsigned char lb[COLL_KEY_PREFIX], hb[COLL_KEY_PREFIX];
     ox_val lo = {lb, coll_member_key(lb, c->id, sub, NULL, 0)};
     ox_val hi = {hb, coll_member_key(hb, c->id, sub + 1, NULL, 0)};
-    return bulk_walk_open(x, c->members, &lo, &hi, 0, w);
+    return bulk_walk_open(x, c->members, &lo, &hi, flags, w);
 }
 
 int db_member_iter(cmd_ctx *x, const db_coll *c, int sub, const ox_val *after, ox_iter **it)
@@ -609,7 +609,7 @@ int db_merge_open(cmd_ctx *x, const db_coll *const *cs, int n, db_merge **out)
     int rc = OX_OK;
     for (int i = 0; rc == OX_OK && i < n; i++)
         if (cs[i] && cs[i]->exists &&
-            (rc = db_member_walk(x, cs[i], DB_SUB_FIELD, &m->w[i])) == OX_OK)
+            (rc = db_member_walk(x, cs[i], DB_SUB_FIELD, BULK_EXACT, &m->w[i])) == OX_OK)
             rc = merge_step(m, i);
     if (rc != OX_OK)
         db_merge_close(m);

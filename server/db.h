@@ -190,8 +190,9 @@ int db_member_range(cmd_ctx *x, const db_coll *c, int sub, const ox_val *lo, uns
  * ox_range. Close it before the handler returns. */
 int db_member_span(cmd_ctx *x, const db_coll *c, const ox_val *lo, const ox_val *hi,
                    unsigned flags, ox_iter **it);
-/* db_member_iter from the start, as a walk that a build in parts can suspend (bulk.h). */
-int db_member_walk(cmd_ctx *x, const db_coll *c, int sub, db_walk **w);
+/* db_member_iter from the start, as a walk that a build in parts can suspend (bulk.h);
+ * flags as bulk_walk_open's. */
+int db_member_walk(cmd_ctx *x, const db_coll *c, int sub, unsigned flags, db_walk **w);
 
 /* A merge of the member orders of n collections (SUNION, ZUNION): each member once, in
  * order, with the inputs that hold it. cs[i] NULL or not existing: an empty input. Members

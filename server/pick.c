@@ -2,6 +2,7 @@
  * in the space of names over large ones, and one walk for many picks. */
 #include "pick.h"
 
+#include "bulk.h"
 #include "encoding.h"
 #include "zset_fmt.h"
 
@@ -680,10 +681,10 @@ static int rand_count_or_reply(cmd_ctx *x, const char *values, long long *count,
  * with its score's bytes (a double) as the value. OX_OK or the store's error. */
 static int score_desc(cmd_ctx *x, const db_coll *c, srv_pairs *out)
 {
-    ox_iter *it = NULL;
+    db_walk *w = NULL;
     ox_val k, v;
-    int rc = db_member_range(x, c, COLL_SUB_SCORE, NULL, OX_ITER_DESC, &it);
-    while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+    int rc = db_member_walk(x, c, COLL_SUB_SCORE, OX_ITER_DESC | BULK_EXACT, &w);
+    while (rc == OX_OK && (rc = bulk_walk_next(w, &k, &v)) == OX_OK) {
         double score;
         ox_val m;
         if (!zfmt_entry(&k, &score, &m)) {
@@ -692,7 +693,7 @@ static int score_desc(cmd_ctx *x, const db_coll *c, srv_pairs *out)
         }
         srv_pairs_add(out, m.data, m.len, &score, sizeof score);
     }
-    ox_iter_close(it); /* NULL if it never opened */
+    bulk_walk_close(w); /* NULL if it never opened */
     return rc == OX_NOTFOUND ? OX_OK : rc;
 }
 

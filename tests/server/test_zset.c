@@ -822,6 +822,192 @@ static void ranks_of_rising_members_as_redis(void)
     T_EQ_INT(sp_stop(&ox), 0);
 }
 
+static unsigned lm_rnd(unsigned long long *seed)
+{
+    *seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
+    return (unsigned)(*seed >> 33);
+}
+
+/* A member for long_members_sort_by_bytes_as_redis into buf (600 bytes): 470 'p's then 0
+ * to 40 of "ab", or (one in 9) a short one. */
+static void lm_member(char *buf, unsigned long long *seed)
+{
+    unsigned r = lm_rnd(seed), n = r % 41;
+    if (r % 9 == 0) {
+        snprintf(buf, 600, "s%u", r % 50);
+        return;
+    }
+    memset(buf, 'p', 470);
+    for (unsigned i = 0; i < n; i++)
+        buf[470 + i] = "ab"[lm_rnd(seed) % 2];
+    buf[470 + n] = 0;
+}
+
+/* Members whose index keys are the library's long keys (over 478 bytes: their first 478
+ * bytes place them, then a hash; keyspace/keyorder.h): 470 bytes in common and up to 40
+ * more, so that members of one score share their index keys' first 478 bytes, some stored
+ * whole (up to 509) and some by hash. A random stream over two sorted sets and two sets,
+ * with zset-rank-fanout 2: every order Redis replies (ranges by rank, score and lex with
+ * long bounds inside a group, REV, LIMIT, ranks, pops, ZRANDMEMBER of the whole set,
+ * SORT BY nosort, ZUNION, SUNION) as Redis's; then every rank through the index. Last, a
+ * group of 2300 members (1.2 MB: more than a walk holds at once, read in passes). */
+static void long_members_sort_by_bytes_as_redis(void)
+{
+    srvp ox = {0}, ref = {0};
+    redisContext *a = NULL, *b = NULL;
+    T_ASSERT(start_fanout2_pair(&ox, &ref, "zlong", &a, &b) == 0);
+    static char cmd[8][600];
+    const char *argv[8];
+    size_t len[8];
+    unsigned long long seed = 20261207;
+    int bad = 0;
+    char v[32];
+    unsigned long long built =
+        strtoull(sp_info_field(a, "stats", "zset_rank_indexes_built", v, sizeof v), NULL, 10);
+#define ARG(...) (snprintf(cmd[argc], sizeof cmd[argc], __VA_ARGS__), argv[argc] = cmd[argc], \
+                  len[argc] = strlen(cmd[argc]), argc++)
+#define MEMBER() (lm_member(cmd[argc], &seed), argv[argc] = cmd[argc], \
+                  len[argc] = strlen(cmd[argc]), argc++)
+    for (int step = 0; step < 2500 && bad < 3; step++) {
+        unsigned r = lm_rnd(&seed), op = r % 100;
+        const char *z = r & 0x100000 ? "z" : "z2";
+        int argc = 0, canon = 0;
+        if (op < 40) {
+            ARG("ZADD"), ARG("%s", op < 30 ? "z" : z), ARG("%u", (r >> 8) % 3);
+            MEMBER();
+        } else if (op < 48) {
+            ARG("ZADD"), ARG("l"), ARG("0");
+            MEMBER();
+        } else if (op < 52) {
+            ARG("SADD"), ARG("%s", r & 1 ? "s1" : "s2");
+            MEMBER();
+        } else if (op < 56) {
+            ARG(op & 1 ? "ZREM" : "ZINCRBY"), ARG("z");
+            if (!(op & 1))
+                ARG("1");
+            MEMBER();
+        } else if (op < 60) {
+            ARG(op & 1 ? "ZRANK" : "ZREVRANK"), ARG("%s", z);
+            MEMBER();
+        } else if (op < 66) {
+            int at = (int)((r >> 8) % 60);
+            ARG(op & 1 ? "ZRANGE" : "ZREVRANGE"), ARG("%s", z), ARG("%d", at),
+                ARG("%d", at + (int)((r >> 16) % 8)), ARG("WITHSCORES");
+        } else if (op < 70) {
+            ARG("ZRANGEBYSCORE"), ARG("%s", z), ARG("%u", (r >> 8) % 3), ARG("+inf"),
+                ARG("LIMIT"), ARG("%u", (r >> 12) % 20), ARG("%u", 1 + (r >> 20) % 6);
+        } else if (op < 78) { /* lex bounds: members or not, inside a group */
+            static const char *const verb[] = {"ZRANGEBYLEX", "ZLEXCOUNT", "ZREVRANGEBYLEX",
+                                               "ZREMRANGEBYLEX"};
+            int vb = (int)(op % 4) == 3 && (r >> 30) ? 0 : (int)(op % 4), rev = vb == 2;
+            ARG("%s", verb[vb]), ARG("l");
+            for (int e = 0; e < 2; e++) {
+                cmd[argc][0] = (r >> (10 + e)) & 1 ? '[' : '(';
+                lm_member(cmd[argc] + 1, &seed);
+                argv[argc] = cmd[argc], len[argc] = strlen(cmd[argc]), argc++;
+            }
+            if (strcmp(cmd[2] + 1, cmd[3] + 1) > 0 ? !rev : rev) { /* min <= max (rev: >=) */
+                char t[600];
+                memcpy(t, cmd[2], sizeof t);
+                memcpy(cmd[2], cmd[3], sizeof t);
+                memcpy(cmd[3], t, sizeof t);
+                size_t tl = len[2];
+                len[2] = len[3], len[3] = tl;
+            }
+            if (vb != 1 && vb != 3 && (r >> 14) & 1)
+                ARG("LIMIT"), ARG("%u", (r >> 15) % 5), ARG("%u", 1 + (r >> 18) % 5);
+        } else if (op < 82) {
+            ARG(op & 1 ? "ZPOPMIN" : "ZPOPMAX"), ARG("%s", z), ARG("%u", 1 + (r >> 8) % 3);
+        } else if (op < 85) {
+            ARG("ZRANDMEMBER"), ARG("%s", z), ARG("100000"), ARG("WITHSCORES");
+        } else if (op < 88) {
+            ARG("SORT"), ARG("%s", z), ARG("BY"), ARG("nosort"), ARG("LIMIT"),
+                ARG("%u", (r >> 8) % 30), ARG("10");
+        } else if (op < 92) {
+            ARG("ZUNION"), ARG("2"), ARG("z"), ARG("z2"), ARG("WITHSCORES");
+        } else if (op < 94) {
+            ARG("ZUNIONSTORE"), ARG("u"), ARG("2"), ARG("z"), ARG("z2");
+        } else if (op < 96) {
+            ARG("ZRANGE"), ARG("u"), ARG("0"), ARG("-1"), ARG("WITHSCORES");
+        } else {
+            ARG(op & 1 ? "SUNION" : "SINTER"), ARG("s1"), ARG("s2");
+            canon = 1; /* a set's order is its hash table's in Redis */
+        }
+        redisReply *x = redisCommandArgv(a, argc, argv, len);
+        redisReply *y = redisCommandArgv(b, argc, argv, len);
+        if (canon) {
+            ref_canonical(x);
+            ref_canonical(y);
+        }
+        if (!ref_same_reply(x, y, 0)) {
+            char sx[256], sy[256];
+            fprintf(stderr, "step %d, %s %s: oxistore %s, redis %s\n", step, argv[0], argv[1],
+                    sp_show_deep(x, sx, sizeof sx) ? sx : "?",
+                    sp_show_deep(y, sy, sizeof sy) ? sy : "?");
+            bad++;
+        }
+        freeReplyObject(x);
+        freeReplyObject(y);
+    }
+    T_EQ_INT(bad, 0);
+    /* z's index, built since the stream's first ranks: every rank through it */
+    freeReplyObject(redisCommand(a, "ZRANK z s1"));
+    uint64_t deadline = t_now_ms() + 20000;
+    while (strtoull(sp_info_field(a, "stats", "zset_rank_indexes_built", v, sizeof v), NULL,
+                    10) <= built && t_now_ms() < deadline)
+        usleep(10000); /* polls the counter: the writer builds it in its background slices */
+    T_ASSERT(strtoull(v, NULL, 10) > built);
+    every_rank_as_redis(&a, b, &ox, "zlong", fanout2, 100);
+
+    /* one group of 2300 members: read in passes of KORDER_BYTES */
+    for (int i = 0; i < 2300; i++) {
+        char m[600];
+        memset(m, 'p', 470);
+        for (int j = 0; j < 50; j++)
+            m[470 + j] = "ab"[lm_rnd(&seed) % 2];
+        m[520] = 0;
+        redisAppendCommand(a, "ZADD big 1 %s", m);
+        redisAppendCommand(b, "ZADD big 1 %s", m);
+    }
+    for (int i = 0; i < 4600; i++) {
+        redisReply *r;
+        T_EQ_INT(redisGetReply(i < 2300 ? a : b, (void **)&r), REDIS_OK);
+        freeReplyObject(r);
+    }
+    static const char *const asks[][6] = {
+        {"ZRANGE", "big", "0", "-1"},         {"ZRANGE", "big", "0", "-1", "REV"},
+        {"ZRANGE", "big", "1000", "1010"},    {"ZREVRANGE", "big", "2000", "2003"},
+        {"ZRANGEBYSCORE", "big", "1", "1", "LIMIT", "1500"},
+        {"ZPOPMIN", "big", "3"},              {"ZPOPMAX", "big", "3"}};
+    static const int asks_n[] = {4, 5, 4, 4, 6, 3, 3};
+    for (size_t i = 0; i < sizeof asks_n / sizeof *asks_n; i++) {
+        const char *q[7];
+        size_t ql[7];
+        int n = asks_n[i];
+        for (int j = 0; j < n; j++)
+            q[j] = asks[i][j], ql[j] = strlen(q[j]);
+        if (i == 4)
+            q[n] = "30", ql[n++] = 2;
+        bad += !same_reply(a, b, (int)i, n, q, ql, NULL);
+    }
+    T_EQ_INT(bad, 0);
+    redisReply *all = redisCommand(b, "ZRANGE big 0 -1");
+    T_ASSERT(all && all->type == REDIS_REPLY_ARRAY && all->elements == 2294);
+    for (size_t i = 0; i < all->elements; i += 97) {
+        redisReply *rk = redisCommand(a, "ZRANK big %b", all->element[i]->str, all->element[i]->len);
+        T_ASSERT(rk && rk->type == REDIS_REPLY_INTEGER);
+        T_EQ_INT(rk->integer, (long long)i);
+        freeReplyObject(rk);
+    }
+    freeReplyObject(all);
+#undef ARG
+#undef MEMBER
+    redisFree(a);
+    redisFree(b);
+    ref_stop(&ref);
+    T_EQ_INT(sp_stop(&ox), 0);
+}
+
 int main(void)
 {
     T_RUN(server_starts);
@@ -841,6 +1027,7 @@ int main(void)
     T_RUN(queues_taken_from_both_ends_as_redis);
     T_RUN(neighbours_removed_keep_ranks_as_redis);
     T_RUN(ranks_of_rising_members_as_redis);
+    T_RUN(long_members_sort_by_bytes_as_redis);
     t_failed += sp_stop_or_dump(&g_srv);
     return T_MAIN_END();
 }
