@@ -156,10 +156,25 @@ static void pick(gen *g, const char *const *from, unsigned n)
 }
 #define PICK(g, a) pick((g), (a), sizeof(a) / sizeof *(a))
 
+/* Members whose keys are long keys in oxistore: 480 to 700 bytes sharing their first
+ * 470, so that a set's member keys, and a sorted set's index keys of one score, share
+ * their first 478 bytes (keyspace/keyorder.h). Filled by main. */
+#define LFIELDS 6
+static const size_t g_lfield_len[LFIELDS] = {480, 495, 500, 520, 600, 700};
+static char g_lfield[LFIELDS][700];
+
 static void field(gen *g)
 {
     static const char *const f[] = {"f0", "f1", "f2", "f3", "", "bin\x01\xff", "10", "-3", "9"};
-    PICK(g, f);
+    unsigned n = sizeof f / sizeof *f, i = rnd(g, n + LFIELDS / 2);
+    if (i < n) {
+        arg(g, f[i]);
+        return;
+    }
+    i = (i - n) * 2 + rnd(g, 2); /* the long ones: as likely as three short ones */
+    g->argv[g->argc] = g_lfield[i];
+    g->len[g->argc] = g_lfield_len[i];
+    g->argc++;
 }
 
 static void score(gen *g)
@@ -179,7 +194,18 @@ static void score_bound(gen *g)
 static void lex_bound(gen *g)
 {
     static const char *const b[] = {"-", "+", "[f1", "(f1", "[f3", "(a", "x", "[", "("};
-    PICK(g, b);
+    static char lb[2][491]; /* "[" and "(" before the long members' first 490 bytes */
+    unsigned i = rnd(g, sizeof b / sizeof *b + 2);
+    if (i < sizeof b / sizeof *b) {
+        arg(g, b[i]);
+        return;
+    }
+    i -= (unsigned)(sizeof b / sizeof *b);
+    lb[i][0] = i ? '(' : '[';
+    memcpy(lb[i] + 1, g_lfield[2], sizeof lb[i] - 1);
+    g->argv[g->argc] = lb[i];
+    g->len[g->argc] = sizeof lb[i];
+    g->argc++;
 }
 
 static void rank(gen *g)
@@ -236,9 +262,13 @@ static void gen_collection(gen *g)
         if (!rnd(g, 3))
             PICK(g, o);
         score(g);
+        int s = g->argc - 1;
         field(g);
-        if (rnd(g, 2)) {
-            score(g);
+        if (rnd(g, 2)) { /* half of them of the first one's score: members of one score */
+            if (rnd(g, 2))
+                score(g);
+            else
+                arg(g, g->argv[s]);
             field(g);
         }
         break;
@@ -414,15 +444,16 @@ static int intset_order(const gen *g, const redisReply *r)
     return 1;
 }
 
-/* 0 if g is a ZSCAN of a sorted set Redis does not hold as a listpack (it pages a
- * skiplist by COUNT, in its hash table's order): Redis keeps a skiplist once converted (a
- * SORT converts one), where oxistore judges by what the set holds now (encoding.h). Else 1,
- * with Redis asked nothing. */
+/* 0 if g is a ZSCAN (in a script or not) of a sorted set Redis does not hold as a
+ * listpack (it pages a skiplist by COUNT, in its hash table's order): Redis keeps a
+ * skiplist once converted (a SORT converts one), where oxistore judges by what the set
+ * holds now (encoding.h). Else 1, with Redis asked nothing. */
 static int redis_listpack(const gen *g, redisContext *rs)
 {
-    if (strcmp(g->argv[0], "ZSCAN"))
+    int at = strcmp(g->argv[0], "EVAL") ? 0 : 3; /* wrap_in_script's */
+    if (g->argc < at + 2 || strcmp(g->argv[at], "ZSCAN"))
         return 1;
-    redisReply *r = redisCommand(rs, "OBJECT ENCODING %b", g->argv[1], g->len[1]);
+    redisReply *r = redisCommand(rs, "OBJECT ENCODING %b", g->argv[at + 1], g->len[at + 1]);
     int lp = r && r->type == REDIS_REPLY_STRING && !strcmp(r->str, "listpack");
     int none = r && r->type == REDIS_REPLY_NIL; /* no key: both answer an empty scan */
     freeReplyObject(r);
@@ -688,6 +719,9 @@ int main(void)
     for (int i = 0; i < 3; i++)
         for (size_t j = 0; j < sizeof g_long[0]; j++)
             g_long[i][j] = (char)(j < 478 ? 'L' + j % 7 : 'a' + (j * 13 + (size_t)i) % 26);
+    for (int i = 0; i < LFIELDS; i++)
+        for (size_t j = 0; j < g_lfield_len[i]; j++)
+            g_lfield[i][j] = (char)(j < 470 ? 'F' + j % 5 : 'a' + (j * 7 + (size_t)i * 3) % 26);
     T_RUN(same_replies_as_redis_for_random_streams);
     char why[4096];
     if (g_ox.pid && sp_stop(&g_ox) != 0) {
