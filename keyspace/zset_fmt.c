@@ -977,6 +977,21 @@ int zfmt_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, const void *m, 
     return rc;
 }
 
+int zfmt_rank_partial(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, const void *m,
+                      size_t len, double score, int *before)
+{
+    zkey tk;
+    unsigned at = 0;
+    int rc = OX_OK;
+    if ((z->levels & ZFMT_BUILDING) && (rc = zkey_make(&tk, z->id, COLL_SUB_SCORE, &score, m,
+                                                       len)) == OX_OK) {
+        rc = levels_at(txn, snap, z, tk.p + COLL_KEY_PREFIX, tk.len - COLL_KEY_PREFIX, &at);
+        zkey_done(&tk);
+    }
+    *before = rc == OX_OK && at;
+    return rc;
+}
+
 int zfmt_at_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, uint64_t want,
                  unsigned char **key, size_t *klen)
 {

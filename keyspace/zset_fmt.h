@@ -132,6 +132,11 @@ int zfmt_build_step(ox_txn *txn, zfmt_set *z, size_t budget, int *done);
  * the rank otherwise. OX_OK or an error. */
 int zfmt_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, const void *m, size_t len,
               double score, uint64_t *rank);
+/* While z's level 1 is being built: *before 1 if member m of score `score` lies before the
+ * builder's frontier (zfmt_rank then counts by the part built), else 0 (and 0 for a set
+ * not being built). Read as zfmt_rank. OX_OK or an error. */
+int zfmt_rank_partial(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, const void *m,
+                      size_t len, double score, int *before);
 /* The index key of the member of rank r (< its count) into *key (malloc'd, *klen bytes),
  * read as zfmt_rank. OX_OK, OX_NOTFOUND (r is past the end) or an error. */
 int zfmt_at_rank(ox_txn *txn, ox_snapshot *snap, const zfmt_set *z, uint64_t r,

@@ -862,8 +862,10 @@ void cmd_zremrangebylex(cmd_ctx *x) { range_op(x, BY_LEX, 1); }
 
 
 /* ZRANK, ZREVRANK: the members before it in the order, through the rank index (zset_fmt.h)
- * if the set has it whole, else by a walk from that end (ZREVRANK's: zwalk's, the visitor
- * below, until the member), which seeks past what pops deleted. */
+ * if the set has it whole or, while it is built, for a member before the builder's
+ * frontier (its rank from the part built: O(rank / fanout)); else by a walk from that end
+ * (ZREVRANK's: zwalk's, the visitor below, until the member), which seeks past what pops
+ * deleted. */
 static int visit_until(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsigned level,
                        void *ctx, int *err)
 {
@@ -888,10 +890,18 @@ static void rank_generic(cmd_ctx *x, int rev)
         return;
     }
     zindex_want(&c, x->table); /* ranks wanted: index it (zindex.h) */
-    if (!zfmt_indexed(c.levels) && rev) { /* no whole index: the range walk from its own
-                                             end to the member's score (past what pops
-                                             deleted); ZRANK's is zfmt_rank's, which also
-                                             counts by the part of level 1 built so far */
+    zfmt_set z = zset_of(&c);
+    int partial = 0, rc = OX_OK;
+    if (!zfmt_indexed(c.levels) && rev &&
+        (rc = zfmt_rank_partial(x->txn, x->snap, &z, x->argv[2].ptr, x->argv[2].len, s,
+                                &partial)) != OX_OK) {
+        cmd_store_error(x, rc);
+        return;
+    }
+    if (!zfmt_indexed(c.levels) && rev && !partial) { /* no index to count by: the range
+                                             walk from its own end to the member's score
+                                             (past what pops deleted), short for the
+                                             members past the frontier: the highest */
         ox_val want = {x->argv[2].ptr, x->argv[2].len};
         zrange r = {.by = BY_SCORE, .rev = 1, .limit = -1, .min = s, .max = INFINITY};
         long long n = zwalk(x, &c, &r, visit_until, &want, &err);
@@ -902,8 +912,7 @@ static void rank_generic(cmd_ctx *x, int rev)
         return;
     }
     uint64_t rank;
-    zfmt_set z = zset_of(&c);
-    int rc = zfmt_rank(x->txn, x->snap, &z, x->argv[2].ptr, x->argv[2].len, s, &rank);
+    rc = zfmt_rank(x->txn, x->snap, &z, x->argv[2].ptr, x->argv[2].len, s, &rank);
     if (rc == OX_OK && rank >= c.count)
         rc = OX_ECORRUPT;
     if (rc != OX_OK)
