@@ -2,6 +2,7 @@
 #include "zset_fmt.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -272,6 +273,7 @@ typedef struct zrec {
     size_t tlen;
     uint64_t count;
     unsigned level;
+    int negz;             /* an index entry's: its score is -0 (zset_fmt.h) */
 } zrec;
 
 static int rec_decode(const ox_val *k, const ox_val *v, zrec *out)
@@ -478,24 +480,41 @@ static int rank_insert(ox_txn *txn, const rd *r, unsigned levels, const unsigned
     return rc;
 }
 
+/* A member's values: its field value [s][level] and its index entry's [level] (level 0:
+ * [s] and ""), each with the mark 1 after it for a score of -0 (zset_fmt.h). s: the
+ * score's 8 bytes (coll_score_put). */
+typedef struct zvals {
+    unsigned char f[SCORE_LEN + 2], i[2];
+    size_t flen, ilen;
+} zvals;
+
+static zvals vals_make(const unsigned char *s, unsigned level, int negz)
+{
+    zvals z = {.flen = SCORE_LEN + (level || negz), .ilen = level || negz};
+    memcpy(z.f, s, SCORE_LEN);
+    z.f[SCORE_LEN] = z.i[0] = (unsigned char)level;
+    if (negz) {
+        z.f[z.flen++] = z.i[z.ilen++] = 1;
+    }
+    return z;
+}
+
 /* Writer: a member that has level f->level now (drawn, or a fence's that slid to it): its
  * field value and index entry carry it. Both records are there (a member's have no expiry
  * time): rewritten without a lookup, which was half of an index build's time. */
 static int level_mark(ox_txn *txn, const rd *r, const zrec *f)
 {
-    unsigned char fv[SCORE_LEN + 1], lvb = (unsigned char)f->level;
+    zvals z = vals_make(f->tail, f->level, f->negz);
     zkey fk, ik;
-    memcpy(fv, f->tail, SCORE_LEN);
-    fv[SCORE_LEN] = lvb;
     int rc = zkey_make(&fk, r->id, COLL_SUB_FIELD, NULL, f->tail + SCORE_LEN,
                        f->tlen - SCORE_LEN);
     if (rc != OX_OK)
         return rc;
-    rc = ox_txn_put(txn, r->t, fk.p, fk.len, fv, sizeof fv, 0, OX_PUT_LIVE);
+    rc = ox_txn_put(txn, r->t, fk.p, fk.len, z.f, z.flen, 0, OX_PUT_LIVE);
     zkey_done(&fk);
     if (rc == OX_OK && (rc = zkey_make(&ik, r->id, COLL_SUB_SCORE, NULL, f->tail,
                                        f->tlen)) == OX_OK) {
-        rc = ox_txn_put(txn, r->t, ik.p, ik.len, &lvb, 1, 0, OX_PUT_LIVE);
+        rc = ox_txn_put(txn, r->t, ik.p, ik.len, z.i, z.ilen, 0, OX_PUT_LIVE);
         zkey_done(&ik);
     }
     return rc;
@@ -514,6 +533,7 @@ static int successor(const rd *r, const unsigned char *t, size_t tlen, zrec *s, 
     if (rc == OX_OK && (rc = walk_next(&w, &k, &v)) == OX_OK) {
         s->tlen = k.len - COLL_KEY_PREFIX;
         s->level = zfmt_index_level(v.data, v.len);
+        s->negz = zfmt_index_negzero(v.data, v.len);
         if (s->tlen <= TAIL_MAX) /* a longer one is never a fence: its tail is not kept */
             memcpy(s->tail, (const unsigned char *)k.data + COLL_KEY_PREFIX, s->tlen);
     }
@@ -754,7 +774,8 @@ int zfmt_build_step(ox_txn *txn, zfmt_set *z, size_t budget, int *done)
         }
         if ((rc = zlist_add(&l, &cur)) != OX_OK)
             break;
-        cur = (zrec){.tlen = tlen, .count = 1, .level = lv};
+        cur = (zrec){.tlen = tlen, .count = 1, .level = lv,
+                     .negz = zfmt_index_negzero(v.data, v.len)};
         memcpy(cur.tail, t, tlen);
         if (stored) /* its records carry it: no rewrite */
             cur.level |= 0x100u;
@@ -797,20 +818,28 @@ int zfmt_indexed(unsigned levels)
 
 int zfmt_field(const void *v, size_t len, double *score, unsigned *level)
 {
-    if (len != SCORE_LEN && len != SCORE_LEN + 1)
+    const unsigned char *b = v;
+    if (len < SCORE_LEN || len > SCORE_LEN + 2 || (len == SCORE_LEN + 2 && b[SCORE_LEN + 1] != 1))
         return 0;
     *score = coll_score_get(v);
+    if (len == SCORE_LEN + 2) { /* a -0 */
+        if (*score != 0)
+            return 0;
+        *score = -0.0;
+    }
     if (level)
-        *level = len > SCORE_LEN ? ((const unsigned char *)v)[SCORE_LEN] : 0;
+        *level = len > SCORE_LEN ? b[SCORE_LEN] : 0;
     return 1;
 }
 
-int zfmt_entry(const ox_val *k, double *score, ox_val *member)
+int zfmt_entry(const ox_val *k, const ox_val *v, double *score, ox_val *member)
 {
     if (k->len < COLL_KEY_PREFIX + SCORE_LEN)
         return 0;
     const unsigned char *t = (const unsigned char *)k->data + COLL_KEY_PREFIX;
     *score = coll_score_get(t);
+    if (v && zfmt_index_negzero(v->data, v->len))
+        *score = -0.0;
     *member = (ox_val){t + SCORE_LEN, k->len - COLL_KEY_PREFIX - SCORE_LEN};
     return 1;
 }
@@ -818,6 +847,11 @@ int zfmt_entry(const ox_val *k, double *score, ox_val *member)
 unsigned zfmt_index_level(const void *v, size_t len)
 {
     return len ? *(const unsigned char *)v : 0;
+}
+
+int zfmt_index_negzero(const void *v, size_t len)
+{
+    return len == 2 && ((const unsigned char *)v)[1] == 1;
 }
 
 int zfmt_put(ox_txn *txn, zfmt_set *z, const void *m, size_t len, int had, double old,
@@ -849,13 +883,13 @@ int zfmt_put(ox_txn *txn, zfmt_set *z, const void *m, size_t len, int had, doubl
     if (!had)
         level = at_new && len <= ZFMT_NAME_MAX ? draw(z->fanout) : 0;
     rd r = {txn, NULL, z->members, z->id, z->zb, zfmt_indexed(z->levels)};
-    unsigned char fv[SCORE_LEN + 1], lvb = (unsigned char)level;
-    coll_score_put(fv, score);
-    fv[SCORE_LEN] = lvb;
+    unsigned char sb[SCORE_LEN];
+    coll_score_put(sb, score);
+    zvals zv = vals_make(sb, level, score == 0 && signbit(score));
     /* The member's record first: the transaction still holds what the caller's read of it
      * found, and the put takes that instead of a second lookup. */
     if (rc == OX_OK)
-        rc = ox_txn_put(txn, z->members, mk.p, mk.len, fv, level ? sizeof fv : SCORE_LEN, 0, 0);
+        rc = ox_txn_put(txn, z->members, mk.p, mk.len, zv.f, zv.flen, 0, 0);
     if (rc == OX_OK && had)
         rc = rank_remove(txn, &r, at_old, ok.p + COLL_KEY_PREFIX, ok.len - COLL_KEY_PREFIX,
                          level, 0); /* a move: its level goes with it, none slides */
@@ -866,7 +900,7 @@ int zfmt_put(ox_txn *txn, zfmt_set *z, const void *m, size_t len, int had, doubl
                          level);
     if (rc == OX_OK) /* its index entry is not there (a member has one, and a member that
                         had one had it deleted above, even at this key): not looked up */
-        rc = ox_txn_put(txn, z->members, ik.p, ik.len, &lvb, level ? 1 : 0, 0, OX_PUT_ABSENT);
+        rc = ox_txn_put(txn, z->members, ik.p, ik.len, zv.i, zv.ilen, 0, OX_PUT_ABSENT);
     if (rc == OX_OK && !had)
         rc = grow(txn, z, &r);
     if (rc == OX_OK && ends) /* (never empty: it holds m) */
@@ -1086,6 +1120,10 @@ static int verify_fields(ox_snapshot *snap, const zfmt_set *z, char *why, size_t
             rc = bad(why, cap, "member %.*s has level %u, its index entry %u",
                      (int)(k.len - COLL_KEY_PREFIX), (const char *)k.data + COLL_KEY_PREFIX,
                      level, zfmt_index_level(iv.data, iv.len));
+        else if (rc == OX_OK && zfmt_index_negzero(iv.data, iv.len) != (score == 0 &&
+                                                                         signbit(score)))
+            rc = bad(why, cap, "member %.*s and its index entry disagree on -0",
+                     (int)(k.len - COLL_KEY_PREFIX), (const char *)k.data + COLL_KEY_PREFIX);
     }
     ox_iter_close(it);
     if (rc == OX_NOTFOUND && n != z->count)

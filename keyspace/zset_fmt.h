@@ -4,7 +4,10 @@
  *
  * A member m of score s has two records under the set's id, each carrying m's level
  * (below): [id][COLL_SUB_FIELD][m] -> [s: 8 bytes] (level 0) or [s][level: 1 byte], and
- * the index entry [id][COLL_SUB_SCORE][s][m] -> "" (level 0) or [level].
+ * the index entry [id][COLL_SUB_SCORE][s][m] -> "" (level 0) or [level]. A score of -0
+ * sorts as 0 (coll_score_put), and where the caller keeps its sign (Redis keeps it in a
+ * skiplist, not in a listpack: the server decides), both values carry the mark 1 after
+ * them: [0][level][1] and [level][1], level 0 included.
  *
  * The rank index. A set whose metadata says levels > 0 (coll_meta_encode) keeps for each
  * level L in 1 .. levels:
@@ -103,17 +106,21 @@ int zfmt_settle(ox_txn *txn, zfmt_set *z);
  * 0 if it has none, or one being built (ranks are walks). */
 int zfmt_indexed(unsigned levels);
 
-/* A field value's score and level: 1, or 0 if v is not one. level may be NULL. */
+/* A field value's score (-0 if marked) and level: 1, or 0 if v is not one. level may be
+ * NULL. */
 int zfmt_field(const void *v, size_t len, double *score, unsigned *level);
-/* An index entry's key k ([id][COLL_SUB_SCORE][score][member]): its score, and its member
- * (pointing into k). 1, or 0 if k is too short to be one. */
-int zfmt_entry(const ox_val *k, double *score, ox_val *member);
-/* An index entry's value's level. */
+/* An index entry's key k ([id][COLL_SUB_SCORE][score][member]) and value v (NULL: not
+ * read, the score's sign unknown): its score, and its member (pointing into k). 1, or 0
+ * if k is too short to be one. */
+int zfmt_entry(const ox_val *k, const ox_val *v, double *score, ox_val *member);
+/* An index entry's value's level, and whether it marks a score of -0. */
 unsigned zfmt_index_level(const void *v, size_t len);
+int zfmt_index_negzero(const void *v, size_t len);
 
-/* Writer: gives member m (len bytes) the score `score`: a new member (had 0: z->count
- * does not count it yet; the caller counts it after), or one whose score was old and
- * level `level` (its field value). OX_OK or an error. */
+/* Writer: gives member m (len bytes) the score `score` (-0 keeps its sign: pass 0 where
+ * it should not): a new member (had 0: z->count does not count it yet; the caller counts
+ * it after), or one whose score was old and level `level` (its field value). OX_OK or an
+ * error. */
 int zfmt_put(ox_txn *txn, zfmt_set *z, const void *m, size_t len, int had, double old,
              unsigned level, double score);
 /* Writer: removes member m, of score `score` and level `level` (a set with a whole index

@@ -298,7 +298,7 @@ static void coll_scan(cmd_ctx *x, int type, int values)
         seen++;
         ox_val m = {(const unsigned char *)k.data + COLL_KEY_PREFIX, k.len - COLL_KEY_PREFIX};
         double score = 0;
-        if (by_score && !zfmt_entry(&k, &score, &m)) {
+        if (by_score && !zfmt_entry(&k, &v, &score, &m)) {
             rc = OX_ECORRUPT;
             break;
         }

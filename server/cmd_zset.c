@@ -14,6 +14,7 @@
 #include "bulk.h"
 #include "cmd.h"
 #include "db.h"
+#include "encoding.h"
 #include "log.h"
 #include "num.h"
 #include "pick.h"
@@ -95,6 +96,50 @@ static int zset_put(cmd_ctx *x, db_coll *c, const void *m, size_t len, int had,
     return rc;
 }
 
+/* A score of -0 about to be stored in c for member m (new: not a member yet), as Redis 7.0
+ * stores it: a skiplist keeps its sign, a listpack does not (it holds "-0" as the integer
+ * 0). Redis's encoding is judged by what c holds (encoding.h), with the conversion this
+ * member makes: past 128 members, or a name over 64 bytes. Any other score as it is. */
+static double score_stored(cmd_ctx *x, const db_coll *c, size_t len, int new, double score)
+{
+    if (score != 0 || !signbit(score) || !enc_compact(x, c))
+        return score;
+    return new && (c->count + 1 > ENC_LISTPACK_MAX || len > ENC_LISTPACK_VALUE) ? score : 0.0;
+}
+
+/* Writer: after a store (ZUNIONSTORE...) wrote nz members of score -0 into c: Redis builds
+ * the destination as a skiplist, then makes it a listpack if it is small enough, which
+ * loses their sign; so does c's if Redis would hold it compact. OX_OK or an error. */
+static int zset_settle_negzero(cmd_ctx *x, db_coll *c, uint64_t nz)
+{
+    if (!nz || !enc_compact(x, c))
+        return OX_OK;
+    srv_pairs zero = {0}; /* its -0 members (at most 128: it is compact) */
+    db_walk *w = NULL;
+    ox_val k, v;
+    int rc = db_member_walk(x, c, DB_SUB_FIELD, OX_ITER_DESC, &w);
+    while (rc == OX_OK && (rc = bulk_walk_next(w, &k, &v)) == OX_OK) {
+        double s;
+        unsigned level;
+        if (!zfmt_field(v.data, v.len, &s, &level))
+            rc = OX_ECORRUPT;
+        else if (s == 0 && signbit(s))
+            srv_pairs_add(&zero, (const char *)k.data + COLL_KEY_PREFIX,
+                          k.len - COLL_KEY_PREFIX, &level, sizeof level);
+    }
+    bulk_walk_close(w);
+    rc = rc == OX_NOTFOUND ? OX_OK : rc;
+    ox_val m, lv;
+    size_t off = 0;
+    while (rc == OX_OK && srv_pairs_next(&zero, &off, &m, &lv)) {
+        unsigned level;
+        memcpy(&level, lv.data, sizeof level);
+        rc = zset_put(x, c, m.data, m.len, 1, -0.0, level, 0.0);
+    }
+    srv_pairs_free(&zero);
+    return rc;
+}
+
 /* Writer: removes member m (score `score`, level `level`) from c, and counts it. */
 static int zset_del(cmd_ctx *x, db_coll *c, const void *m, size_t len, double score,
                     unsigned level)
@@ -139,14 +184,15 @@ static int zadd_one(cmd_ctx *x, db_coll *c, const resp_arg *m, double score, int
         if (score == cur)
             return OX_OK;
         (*changed)++;
-        return zset_put(x, c, m->ptr, m->len, 1, cur, level, score);
+        return zset_put(x, c, m->ptr, m->len, 1, cur, level,
+                        score_stored(x, c, m->len, 0, score));
     }
     if (flags & Z_XX)
         return OX_OK;
     *out = score;
     *done = 1;
     (*added)++;
-    int rc = zset_put(x, c, m->ptr, m->len, 0, 0, 0, score);
+    int rc = zset_put(x, c, m->ptr, m->len, 0, 0, 0, score_stored(x, c, m->len, 1, score));
     c->count++;
     return rc;
 }
@@ -389,7 +435,7 @@ static int index_end(cmd_ctx *x, const db_coll *c, int last, db_walk **w, ox_val
     unsigned f = (last ? OX_ITER_DESC : 0) | BULK_EXACT;
     int rc = bulk_walk_open(x, c->members, &lov, &hiv, f, w);
     double s;
-    if (rc == OX_OK && (rc = bulk_walk_next(*w, &k, &v)) == OX_OK && !zfmt_entry(&k, &s, m))
+    if (rc == OX_OK && (rc = bulk_walk_next(*w, &k, &v)) == OX_OK && !zfmt_entry(&k, &v, &s, m))
         rc = OX_ECORRUPT;
     return rc;
 }
@@ -504,7 +550,7 @@ static long long zwalk(cmd_ctx *x, db_coll *c, const zrange *r, zvisit *visit, v
     while (rc == OX_OK && go > 0 && limit != 0 && (rc = bulk_walk_next(w, &k, &v)) == OX_OK) {
         double s;
         ox_val m;
-        if (!zfmt_entry(&k, &s, &m)) {
+        if (!zfmt_entry(&k, &v, &s, &m)) {
             rc = OX_ECORRUPT;
             break;
         }
@@ -583,11 +629,21 @@ static int visit_remove(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsig
     return go < 0 ? go : bulk_budget_take(ctx, COLL_KEY_PREFIX + IDX_PREFIX + 2 * m->len);
 }
 
+/* ZRANGESTORE's destination: Redis 7.0 makes it a skiplist from the start for a range by
+ * rank of more than 128 members, else a listpack that converts as it grows (the sign of a
+ * -0: score_stored). */
+typedef struct zstore {
+    db_coll *dst;
+    int skiplist;
+} zstore;
+
 static int visit_store(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsigned level,
                        void *ctx, int *err)
 {
-    db_coll *dst = ctx;
+    zstore *st = ctx;
+    db_coll *dst = st->dst;
     (void)c, (void)level;
+    s = st->skiplist ? s : score_stored(x, dst, m->len, 1, s);
     int rc = zset_put(x, dst, m->data, m->len, 0, 0, 0, s);
     dst->count++;
     if (rc == OX_OK)
@@ -694,7 +750,8 @@ static void zrange_generic(cmd_ctx *x, int form)
             return; /* nothing written or replied: it runs again (bulk.h) */
         dst = (db_coll){.type = DB_ZSET, .members = db_members_of(x->table)};
         int rc = db_coll_fresh(x, &dst);
-        long long n = rc == OX_OK ? zwalk(x, &c, &r, visit_store, &dst, &err) : -1;
+        zstore st = {&dst, r.by == BY_RANK && most > ENC_LISTPACK_MAX};
+        long long n = rc == OX_OK ? zwalk(x, &c, &r, visit_store, &st, &err) : -1;
         if (n >= 0)
             rc = db_coll_replace(x, &x->argv[1], &dst);
         if (n > 0 && rc == OX_OK)
@@ -782,7 +839,8 @@ static int visit_keep(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsigne
         k->removed++;
         return 1;
     }
-    return visit_store(x, c, m, s, level, k->dst, err);
+    zstore st = {k->dst, 1}; /* the same set, rebuilt: its scores as they are */
+    return visit_store(x, c, m, s, level, &st, err);
 }
 
 /* ZREMRANGEBY... that writes more than a transaction should (bulk_budget): what
@@ -1036,12 +1094,14 @@ typedef struct zsink {
     db_coll dst;
     srv_pairs got;
     uint64_t n, limit;
+    uint64_t negzero;  /* members of score -0 stored (zset_settle_negzero) */
 } zsink;
 
 static int zsink_put(cmd_ctx *x, zsink *k, const ox_val *m, double score, int *err)
 {
     if (k->to == 1) {
         int rc = zset_put(x, &k->dst, m->data, m->len, 0, 0, 0, score);
+        k->negzero += score == 0 && signbit(score);
         if (rc == OX_OK)
             rc = bulk_step(x);
         if (rc != OX_OK) {
@@ -1270,6 +1330,8 @@ static void zsetop_generic(cmd_ctx *x, int op, int store, int card)
     else if (rc == OX_OK && op == ZOP_DIFF && src[0].c.exists)
         rc = zfilter(x, src, (int)n, 0, ZOP_DIFF, agg, &k);
     free(src);
+    if (rc == OX_OK && store)
+        rc = zset_settle_negzero(x, &k.dst, k.negzero);
     if (rc == OX_OK && store)
         rc = db_coll_replace(x, &x->argv[1], &k.dst);
     if (rc == OX_OK && store && k.dst.count) {

@@ -687,7 +687,7 @@ static int score_desc(cmd_ctx *x, const db_coll *c, srv_pairs *out)
     while (rc == OX_OK && (rc = bulk_walk_next(w, &k, &v)) == OX_OK) {
         double score;
         ox_val m;
-        if (!zfmt_entry(&k, &score, &m)) {
+        if (!zfmt_entry(&k, &v, &score, &m)) {
             rc = OX_ECORRUPT;
             break;
         }

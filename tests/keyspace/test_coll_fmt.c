@@ -1,6 +1,7 @@
 /* test_coll_fmt.c — a collection's record in each of its layouts (keyspace/coll_fmt.h), and
- * a sorted set's bounds as the index sorts them and as its writes keep them
- * (keyspace/zset_fmt.h). */
+ * a sorted set's bounds as the index sorts them and as its writes keep them, and its
+ * values' -0 mark (keyspace/zset_fmt.h). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,10 +197,38 @@ static void writes_keep_bounds_tight(void)
     ox_store_close(s);
 }
 
+/* A member's field value with the -0 mark (zset_fmt.h): read back as -0, its level kept;
+ * a mark on a score other than 0, or a mark byte other than 1, is not a field value. */
+static void negative_zero_field_values(void)
+{
+    unsigned char v[10];
+    double s;
+    unsigned level = 9;
+    coll_score_put(v, -0.0);
+    v[8] = 3;
+    v[9] = 1;
+    T_EQ_INT(zfmt_field(v, 10, &s, &level), 1);
+    T_ASSERT(s == 0 && signbit(s));
+    T_EQ_INT(level, 3);
+    T_EQ_INT(zfmt_field(v, 9, &s, &level), 1);
+    T_ASSERT(s == 0 && !signbit(s)); /* the index key's encoding: one place for zero */
+    v[9] = 2;
+    T_EQ_INT(zfmt_field(v, 10, &s, NULL), 0);
+    coll_score_put(v, 1.5);
+    v[9] = 1;
+    T_EQ_INT(zfmt_field(v, 10, &s, NULL), 0);
+    static const unsigned char mark[2] = {0, 1}, lvl[1] = {2};
+    T_EQ_INT(zfmt_index_negzero(mark, 2), 1);
+    T_EQ_INT(zfmt_index_level(mark, 2), 0);
+    T_EQ_INT(zfmt_index_negzero(lvl, 1), 0);
+    T_EQ_INT(zfmt_index_negzero("", 0), 0);
+}
+
 int main(void)
 {
     T_RUN(each_layout_reads_back_as_written);
     T_RUN(bounds_compare_as_the_index_sorts);
     T_RUN(writes_keep_bounds_tight);
+    T_RUN(negative_zero_field_values);
     return T_MAIN_END();
 }

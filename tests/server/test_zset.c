@@ -385,11 +385,28 @@ static int start_fanout2_pair(srvp *ox, srvp *ref, const char *name, redisContex
     return *a && *b ? 0 : -1;
 }
 
+/* INFO's count of rank indexes built by the server c is connected to. */
+static unsigned long long indexes_built(redisContext *c)
+{
+    char v[32];
+    return strtoull(sp_info_field(c, "stats", "zset_rank_indexes_built", v, sizeof v), NULL, 10);
+}
+
+/* Asks rank `ask` of c (for an index, if none yet) and polls (deadline 20 s) until c
+ * counts more than `built` indexes built: 1, or 0 if it never did. */
+static int index_built_since(redisContext *c, unsigned long long built, const char *ask)
+{
+    freeReplyObject(redisCommand(c, ask));
+    uint64_t deadline = t_now_ms() + 20000;
+    while (indexes_built(c) <= built && t_now_ms() < deadline)
+        usleep(10000); /* polls the counter: the writer builds it in its background slices */
+    return indexes_built(c) > built;
+}
+
 /* Adds members m0000 .. m2999 of score i / per_score to z on both servers, then asks a
  * rank of a's set and waits (deadline 20 s) for its rank index to be built. */
 static void index_3000(redisContext *a, redisContext *b, int per_score)
 {
-    char v[32];
     for (int i = 0; i < 3000; i++) {
         redisAppendCommand(a, "ZADD z %d m%04d", i / per_score, i);
         redisAppendCommand(b, "ZADD z %d m%04d", i / per_score, i);
@@ -399,14 +416,7 @@ static void index_3000(redisContext *a, redisContext *b, int per_score)
         T_EQ_INT(redisGetReply(i < 3000 ? a : b, (void **)&r), REDIS_OK);
         freeReplyObject(r);
     }
-    unsigned long long built =
-        strtoull(sp_info_field(a, "stats", "zset_rank_indexes_built", v, sizeof v), NULL, 10);
-    freeReplyObject(redisCommand(a, "ZRANK z m0001"));
-    uint64_t deadline = t_now_ms() + 20000;
-    while (strtoull(sp_info_field(a, "stats", "zset_rank_indexes_built", v, sizeof v), NULL,
-                    10) <= built && t_now_ms() < deadline)
-        usleep(10000); /* polls the counter: the index is built in background slices */
-    T_ASSERT(strtoull(v, NULL, 10) > built);
+    T_ASSERT(index_built_since(a, indexes_built(a), "ZRANK z m0001"));
 }
 
 /* Every member of z on b (the reference) has the same ZRANK, ZREVRANK and ZRANGE of its
@@ -469,7 +479,7 @@ static void ranks_follow_random_changes_as_redis(void)
     static char longm[300];
     memset(longm, 'L', sizeof longm - 1);
     unsigned long long seed = 20261206, built = 0;
-    char cmd[8][400], v[32];
+    char cmd[8][400];
     const char *argv[8];
     size_t len[8];
     for (int step = 0; step < 30000; step++) {
@@ -509,8 +519,7 @@ static void ranks_follow_random_changes_as_redis(void)
         if (step % 7000 == 6999) { /* a new set, to be indexed again */
             argc = 0;
             ARG("DEL"), ARG("z");
-            built = strtoull(sp_info_field(a, "stats", "zset_rank_indexes_built", v, sizeof v),
-                             NULL, 10);
+            built = indexes_built(a);
         }
         redisReply *x = redisCommandArgv(a, argc, argv, len);
         redisReply *y = redisCommandArgv(b, argc, argv, len);
@@ -523,13 +532,8 @@ static void ranks_follow_random_changes_as_redis(void)
         freeReplyObject(y);
     }
 #undef ARG
-    freeReplyObject(redisCommand(a, "ZRANK z m1")); /* asks for the index, if none yet */
-    uint64_t deadline = t_now_ms() + 20000;
-    while (strtoull(sp_info_field(a, "stats", "zset_rank_indexes_built", v, sizeof v), NULL,
-                    10) <= built && t_now_ms() < deadline)
-        usleep(10000); /* polls the counter: the writer builds it in its background slices */
-    if (strtoull(v, NULL, 10) <= built)
-        T_FAIL("the last set's index was not built (%s built, %llu before)", v, built);
+    if (!index_built_since(a, built, "ZRANK z m1"))
+        T_FAIL("the last set's index was not built (%llu before)", built);
     every_rank_as_redis(&a, b, &ox, "zrank", fanout2, 500);
     redisFree(a);
     redisFree(b);
@@ -559,13 +563,11 @@ static void ranks_during_a_build_are_exact(void)
         T_EQ_INT(redisGetReply(c, (void **)&r), REDIS_OK);
         freeReplyObject(r);
     }
-    char v[32];
     int rounds = 0, built = 0;
     uint64_t deadline = t_now_ms() + 60000;
     T_CMD(c, ":0", "ZRANK z m000000"); /* asks for the index */
     while (!built && rounds < MAXR && t_now_ms() < deadline) {
-        built = strtoull(sp_info_field(c, "stats", "zset_rank_indexes_built", v, sizeof v),
-                         NULL, 10) > 0;
+        built = indexes_built(c) > 0;
         int g = (int)(((long long)rounds * 7919 + 13) % N), k = (rounds * 6151 + 5) % N;
         T_CMD(c, ":1", "ZREM z m%06d", g); /* distinct for MAXR rounds: 7919 is prime */
         T_CMD(c, ":1", "ZADD z %d.5 n%06d", k, k);
@@ -862,9 +864,7 @@ static void long_members_sort_by_bytes_as_redis(void)
     size_t len[8];
     unsigned long long seed = 20261207;
     int bad = 0;
-    char v[32];
-    unsigned long long built =
-        strtoull(sp_info_field(a, "stats", "zset_rank_indexes_built", v, sizeof v), NULL, 10);
+    unsigned long long built = indexes_built(a);
 #define ARG(...) (snprintf(cmd[argc], sizeof cmd[argc], __VA_ARGS__), argv[argc] = cmd[argc], \
                   len[argc] = strlen(cmd[argc]), argc++)
 #define MEMBER() (lm_member(cmd[argc], &seed), argv[argc] = cmd[argc], \
@@ -952,12 +952,7 @@ static void long_members_sort_by_bytes_as_redis(void)
     }
     T_EQ_INT(bad, 0);
     /* z's index, built since the stream's first ranks: every rank through it */
-    freeReplyObject(redisCommand(a, "ZRANK z s1"));
-    uint64_t deadline = t_now_ms() + 20000;
-    while (strtoull(sp_info_field(a, "stats", "zset_rank_indexes_built", v, sizeof v), NULL,
-                    10) <= built && t_now_ms() < deadline)
-        usleep(10000); /* polls the counter: the writer builds it in its background slices */
-    T_ASSERT(strtoull(v, NULL, 10) > built);
+    T_ASSERT(index_built_since(a, built, "ZRANK z s1"));
     every_rank_as_redis(&a, b, &ox, "zlong", fanout2, 100);
 
     /* one group of 2300 members: read in passes of KORDER_BYTES */
@@ -1009,6 +1004,97 @@ static void long_members_sort_by_bytes_as_redis(void)
     T_EQ_INT(sp_stop(&ox), 0);
 }
 
+/* Scores of -0 (zset_fmt.h): Redis 7.0 keeps the sign in a skiplist and loses it in a
+ * listpack, whose encoding oxistore judges by what the set holds (encoding.h). A random
+ * stream over a set of short members (a listpack until it passes 128), one with long
+ * members too (a skiplist), ZRANGESTORE and ZUNIONSTORE destinations (WEIGHTS -1 turns 0
+ * into -0), with zset-rank-fanout 2 so that members of -0 become fences and slide: every
+ * reply as Redis's, then every rank through the index and oxistore-check after a kill. */
+static void negative_zero_scores_as_redis(void)
+{
+    srvp ox = {0}, ref = {0};
+    redisContext *a = NULL, *b = NULL;
+    T_ASSERT(start_fanout2_pair(&ox, &ref, "znegz", &a, &b) == 0);
+    static char cmd[10][128];
+    const char *argv[10];
+    size_t len[10];
+    static const char *const sc[] = {"-0", "0", "1", "-1", "-0", "2"};
+    unsigned long long seed = 20261207;
+    int bad = 0;
+    unsigned long long built = indexes_built(a);
+#define ARG(...) (snprintf(cmd[argc], sizeof cmd[argc], __VA_ARGS__), argv[argc] = cmd[argc], \
+                  len[argc] = strlen(cmd[argc]), argc++)
+    for (int step = 0; step < 4000 && bad < 3; step++) {
+        unsigned r = lm_rnd(&seed), op = r % 100, m = lm_rnd(&seed) % 300;
+        const char *z = lm_rnd(&seed) & 1 ? "z" : "c", *score = sc[lm_rnd(&seed) % 6];
+        int argc = 0;
+        /* z's members: one in 5 over 64 bytes (Redis holds z as a skiplist then) */
+        char member[100];
+        snprintf(member, sizeof member, "%s%u", *z == 'z' && m % 5 == 0 ?
+                 "long-member-long-member-long-member-long-member-long-member-long-" : "m",
+                 *z == 'c' ? m % 140 : m);
+        if (op < 45) {
+            ARG("ZADD"), ARG("%s", z), ARG("%s", score), ARG("%s", member);
+        } else if (op < 52) {
+            ARG("ZINCRBY"), ARG("%s", z), ARG("%s", score), ARG("%s", member);
+        } else if (op < 58) {
+            ARG("ZREM"), ARG("%s", z), ARG("%s", member);
+        } else if (op < 61) {
+            ARG(op & 1 ? "ZPOPMIN" : "ZPOPMAX"), ARG("%s", z), ARG("%u", 1 + (r >> 20) % 3);
+        } else if (op < 70) {
+            ARG("ZRANGEBYSCORE"), ARG("%s", z), ARG("-0"), ARG("0"), ARG("WITHSCORES"),
+                ARG("LIMIT"), ARG("%u", (r >> 20) % 50), ARG("5");
+        } else if (op < 76) {
+            int at = (int)((r >> 20) % 200);
+            ARG("ZRANGE"), ARG("%s", z), ARG("%d", at), ARG("%d", at + 4), ARG("WITHSCORES");
+        } else if (op < 82) {
+            ARG("ZMSCORE"), ARG("%s", z), ARG("%s", member), ARG("m%u", (r >> 20) % 140);
+        } else if (op < 85) {
+            ARG("ZRANGESTORE"), ARG("d"), ARG("%s", z), ARG("%u", (r >> 20) % 150),
+                ARG("%u", (r >> 20) % 150 + (r >> 12) % 200);
+        } else if (op < 88) {
+            ARG("ZUNIONSTORE"), ARG("u"), ARG("2"), ARG("c"), ARG("z"), ARG("WEIGHTS"),
+                ARG("%s", r & 1 ? "-1" : "1"), ARG("%s", r & 2 ? "-1" : "1");
+        } else if (op < 93) {
+            ARG("ZRANGEBYSCORE"), ARG("%s", r & 1 ? "d" : "u"), ARG("-1"), ARG("1"),
+                ARG("WITHSCORES"), ARG("LIMIT"), ARG("%u", (r >> 20) % 60), ARG("8");
+        } else if (op < 96) {
+            ARG("ZSCAN"), ARG("c"), ARG("0"), ARG("COUNT"), ARG("1000");
+        } else if (op < 98) {
+            ARG("ZUNION"), ARG("2"), ARG("c"), ARG("z"), ARG("WEIGHTS"), ARG("-1"), ARG("1"),
+                ARG("WITHSCORES");
+        } else {
+            ARG("ZRANK"), ARG("%s", z), ARG("%s", member);
+        }
+        if (*z == 'c' && op >= 96 && op < 98 && (r >> 28) == 0) { /* now and then anew */
+            argc = 0;
+            ARG("DEL"), ARG("c");
+        }
+        if (op >= 93 && op < 96 && strcmp(argv[1], "c")) /* ZSCAN: only of the listpack */
+            continue;
+        bad += !same_reply(a, b, step, argc, argv, len, NULL);
+    }
+#undef ARG
+    T_EQ_INT(bad, 0);
+    T_ASSERT(index_built_since(a, built, "ZRANK z m1"));
+    every_rank_as_redis(&a, b, &ox, "znegz", fanout2, 100);
+    redisReply *x = redisCommand(a, "ZRANGE z 0 -1 WITHSCORES");
+    redisReply *y = redisCommand(b, "ZRANGE z 0 -1 WITHSCORES");
+    T_ASSERT(ref_same_reply(x, y, 0)); /* the signs too, after the restart */
+    size_t negz = 0;
+    for (size_t i = 1; x && i < x->elements; i += 2) {
+        negz += !strcmp(x->element[i]->str, "-0");
+    }
+    printf("%zu members of z, %zu of score -0\n", x ? x->elements / 2 : 0, negz);
+    T_ASSERT(negz > 10);
+    freeReplyObject(x);
+    freeReplyObject(y);
+    redisFree(a);
+    redisFree(b);
+    ref_stop(&ref);
+    T_EQ_INT(sp_stop(&ox), 0);
+}
+
 int main(void)
 {
     T_RUN(server_starts);
@@ -1029,6 +1115,7 @@ int main(void)
     T_RUN(neighbours_removed_keep_ranks_as_redis);
     T_RUN(ranks_of_rising_members_as_redis);
     T_RUN(long_members_sort_by_bytes_as_redis);
+    T_RUN(negative_zero_scores_as_redis);
     t_failed += sp_stop_or_dump(&g_srv);
     return T_MAIN_END();
 }
