@@ -921,9 +921,9 @@ void cmd_zremrangebylex(cmd_ctx *x) { range_op(x, BY_LEX, 1); }
 
 /* ZRANK, ZREVRANK: the members before it in the order, through the rank index (zset_fmt.h)
  * if the set has it whole or, while it is built, for a member before the builder's
- * frontier (its rank from the part built: O(rank / fanout)); else by a walk from that end
- * (ZREVRANK's: zwalk's, the visitor below, until the member), which seeks past what pops
- * deleted. */
+ * frontier (its rank from the part built: O(rank / fanout)); past the frontier, by a walk
+ * from the top (zwalk's, the visitor below, until the member), which seeks past what pops
+ * deleted; with no build under way, by a walk from the command's own end. */
 static int visit_until(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsigned level,
                        void *ctx, int *err)
 {
@@ -950,23 +950,22 @@ static void rank_generic(cmd_ctx *x, int rev)
     zindex_want(&c, x->table); /* ranks wanted: index it (zindex.h) */
     zfmt_set z = zset_of(&c);
     int partial = 0, rc = OX_OK;
-    if (!zfmt_indexed(c.levels) && rev &&
+    if (!zfmt_indexed(c.levels) &&
         (rc = zfmt_rank_partial(x->txn, x->snap, &z, x->argv[2].ptr, x->argv[2].len, s,
                                 &partial)) != OX_OK) {
         cmd_store_error(x, rc);
         return;
     }
-    if (!zfmt_indexed(c.levels) && rev && !partial) { /* no index to count by: the range
-                                             walk from its own end to the member's score
-                                             (past what pops deleted), short for the
-                                             members past the frontier: the highest */
+    /* no index to count by: ZREVRANK walks from the top, and so does ZRANK of a member past
+       the builder's frontier (the highest members: the top is nearer than the bottom) */
+    if (!zfmt_indexed(c.levels) && !partial && (rev || (c.levels & ZFMT_BUILDING))) {
         ox_val want = {x->argv[2].ptr, x->argv[2].len};
         zrange r = {.by = BY_SCORE, .rev = 1, .limit = -1, .min = s, .max = INFINITY};
         long long n = zwalk(x, &c, &r, visit_until, &want, &err);
         if (n < 0)
             cmd_store_error(x, err);
         else
-            resp_write_int(x->out, n - 1);
+            resp_write_int(x->out, rev ? n - 1 : (long long)c.count - n);
         return;
     }
     uint64_t rank;

@@ -6,8 +6,9 @@
  * active expiry and the sweeper (expire.c), on a master only. A replica has its master's
  * records, so it builds nothing: its link passes the sets it was asked ranks of to the
  * master (REPLCONF ZINDEX <table> <id>, beside its ACKs), which builds them. Until an
- * index is whole the set's ranks are walks, but for a ZRANK or ZREVRANK of a member before
- * the builder's frontier (zfmt_rank); once it is, every change keeps it.
+ * index is whole the set's ranks are walks (a member's past the builder's frontier from
+ * the top), but for a ZRANK or ZREVRANK of a member before the frontier (zfmt_rank); once
+ * it is, every change keeps it.
  *
  * Threads: zindex_want from any thread (a mutex over a bounded queue); zindex_slice in the
  * writer.

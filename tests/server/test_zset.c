@@ -543,8 +543,7 @@ static void ranks_follow_random_changes_as_redis(void)
 
 /* Ranks asked while a set's rank index is being built (zset-rank-fanout 2: 100000 members
  * take thousands of slices): ZRANK and ZREVRANK count by the part of level 1 built so far
- * for a member before the builder's frontier; after it ZRANK walks from the bottom and
- * ZREVRANK from the top. Each round
+ * for a member before the builder's frontier; after it both walk from the top. Each round
  * removes a member and adds one between two others, before and after the frontier; every
  * answer exact, asked until the index is whole. */
 static void ranks_during_a_build_are_exact(void)
