@@ -92,6 +92,10 @@ static int take(korder *o, const ox_val *k, const ox_val *v, const kent *last)
         else
             lo = mid + 1;
     }
+    /* What is held stays the first keys past `last` of those seen: past a key left out, the
+       next pass takes k, whatever room there is now */
+    if (o->more && lo == o->n)
+        return OX_OK;
     while (o->n && o->bytes + size > o->budget) {
         o->more = 1;
         if (lo == o->n)
@@ -265,6 +269,11 @@ void korder_bounds(const korder *o, const ox_val **lo, const ox_val **hi, unsign
     *lo = o->has_wlo ? &o->wlov : NULL;
     *hi = o->has_whi ? &o->whiv : NULL;
     *flags = o->wflags;
+}
+
+void korder_txn(korder *o, ox_txn *txn)
+{
+    o->txn = txn;
 }
 
 void korder_budget(korder *o, size_t bytes)

@@ -20,7 +20,8 @@
  * korder's copies (korder_last says which). Bounds given are copied.
  * Errors: the pull's, the store's, OX_ENOMEM.
  * Threads: the caller's walk's. A pass reads in txn (or on snap): it opens and ends its
- * prefix walk within one korder_next, so writes between steps (a pop's) are safe.
+ * prefix walk within one korder_next, so writes between steps (a pop's) are safe, and so
+ * is a new transaction between steps once korder_txn names it.
  */
 #ifndef KEYORDER_H
 #define KEYORDER_H
@@ -55,6 +56,11 @@ int korder_next(korder *o, ox_val *k, ox_val *v);
 /* 1 with the last key and value korder_next returned, if they are o's copies (valid while
  * o is, until its next step); 0 if they were the pull's own. */
 int korder_last(const korder *o, ox_val *k, ox_val *v);
+
+/* The write transaction later passes read in, where the caller's walk goes on in another
+ * one (the writer's builds in parts commit one and begin the next: bulk.h). The one given
+ * to korder_open, or the last given here, must be live at each korder_next. */
+void korder_txn(korder *o, ox_txn *txn);
 
 /* Sets the bytes of keys and values held at a time (tests: small groups take passes). */
 void korder_budget(korder *o, size_t bytes);

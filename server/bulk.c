@@ -188,7 +188,11 @@ static int walk_step(void *wp, ox_val *k, ox_val *v)
 
 int bulk_walk_next(db_walk *w, ox_val *k, ox_val *v)
 {
-    return w->ko ? korder_next(w->ko, k, v) : walk_step(w, k, v);
+    if (!w->ko)
+        return walk_step(w, k, v);
+    if (w->x->txn) /* a part's commit began another since the last step */
+        korder_txn(w->ko, w->x->txn);
+    return korder_next(w->ko, k, v);
 }
 
 int bulk_walk_again(db_walk *w, ox_val *k, ox_val *v)

@@ -852,7 +852,8 @@ static void lm_member(char *buf, unsigned long long *seed)
  * with zset-rank-fanout 2: every order Redis replies (ranges by rank, score and lex with
  * long bounds inside a group, REV, LIMIT, ranks, pops, ZRANDMEMBER of the whole set,
  * SORT BY nosort, ZUNION, SUNION) as Redis's; then every rank through the index. Last, a
- * group of 2300 members (1.2 MB: more than a walk holds at once, read in passes). */
+ * group of 2300 members (1.2 MB: more than a walk holds at once, read in passes), and one
+ * of 6000 that stores read in passes across the parts they commit. */
 static void long_members_sort_by_bytes_as_redis(void)
 {
     srvp ox = {0}, ref = {0};
@@ -995,6 +996,36 @@ static void long_members_sort_by_bytes_as_redis(void)
         freeReplyObject(rk);
     }
     freeReplyObject(all);
+
+    /* a group of 6000 (4.5 MB, 469 bytes in common with the member key's 9) in a set and
+     * a sorted set: stores that the writer makes in parts (bulk.h) read it in passes, each
+     * in the part's own transaction */
+    for (int i = 0; i < 6000; i++) {
+        char m[1000];
+        memset(m, 'q', 469);
+        int n = 469 + snprintf(m + 469, 8, "%05d", i), more = 40 + (int)(lm_rnd(&seed) % 460);
+        memset(m + n, 'x', (size_t)more);
+        m[n + more] = 0;
+        redisAppendCommand(a, "SADD q %s", m), redisAppendCommand(b, "SADD q %s", m);
+        redisAppendCommand(a, "ZADD zq 1 %s", m), redisAppendCommand(b, "ZADD zq 1 %s", m);
+    }
+    for (int i = 0; i < 24000; i++) {
+        redisReply *r;
+        T_EQ_INT(redisGetReply(i < 12000 ? a : b, (void **)&r), REDIS_OK);
+        freeReplyObject(r);
+    }
+    static const char *const stores[][6] = {
+        {"SUNIONSTORE", "d", "q", "none"},     {"ZUNIONSTORE", "zd", "2", "zq", "q"},
+        {"ZRANGESTORE", "zr", "zq", "0", "-1"}, {"SCARD", "d"}, {"ZCARD", "zd"},
+        {"ZRANGE", "zd", "2990", "3005"},      {"ZRANGE", "zr", "-9", "-1"}};
+    static const int stores_n[] = {4, 5, 5, 2, 2, 4, 4};
+    for (size_t i = 0; i < sizeof stores_n / sizeof *stores_n; i++) {
+        size_t ql[6];
+        for (int j = 0; j < stores_n[i]; j++)
+            ql[j] = strlen(stores[i][j]);
+        bad += !same_reply(a, b, (int)i, stores_n[i], (const char **)stores[i], ql, NULL);
+    }
+    T_EQ_INT(bad, 0);
 #undef ARG
 #undef MEMBER
     redisFree(a);
