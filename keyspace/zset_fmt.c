@@ -211,6 +211,11 @@ static int iter_pull(void *it, ox_val *k, ox_val *v)
     return ox_iter_next(*(ox_iter **)it, k, v);
 }
 
+/* walk_open's flag: the index in the store's order, where byte order among long keys does
+ * not matter (a count from a short tail, the ends' bounds cut to COLL_BOUND_MAX, the entry
+ * after a fence): keyorder's group of long keys lies within one fence's span. */
+#define WALK_STORE_ORDER 0x10000u
+
 static int walk_open(const rd *r, int sub, const unsigned char *from, size_t flen,
                      const ox_val *hi, unsigned flags, zwalk *w)
 {
@@ -239,7 +244,9 @@ static int walk_open(const rd *r, int sub, const unsigned char *from, size_t fle
         lov = zkey_val(&lo);
     }
     const ox_val *wlo = &lov, *whi = hi;
-    if (rc == OX_OK && sub == COLL_SUB_SCORE && /* members of one score sort by bytes */
+    int exact = !(flags & WALK_STORE_ORDER);
+    flags &= ~WALK_STORE_ORDER;
+    if (rc == OX_OK && sub == COLL_SUB_SCORE && exact && /* members of one score by bytes */
         (rc = korder_open(r->txn, r->snap, r->t, &lov, hi, flags, iter_pull, &w->it,
                           &w->ko)) == OX_OK)
         korder_bounds(w->ko, &wlo, &whi, &flags);
@@ -400,7 +407,7 @@ static int bound_seek(const rd *r, coll_bounds *zb, unsigned ends)
         zwalk w;
         ox_val k, v;
         rc = walk_open(r, COLL_SUB_SCORE, NULL, 0, NULL,
-                       OX_ITER_KEYS_ONLY | (end ? OX_ITER_DESC : 0), &w);
+                       OX_ITER_KEYS_ONLY | WALK_STORE_ORDER | (end ? OX_ITER_DESC : 0), &w);
         if (rc == OX_OK && (rc = walk_next(&w, &k, &v)) == OX_OK && k.len < COLL_KEY_PREFIX)
             rc = OX_ECORRUPT;
         if (rc == OX_OK)
@@ -527,7 +534,7 @@ static int successor(const rd *r, const unsigned char *t, size_t tlen, zrec *s, 
 {
     zwalk w;
     ox_val k, v;
-    int rc = walk_open(r, COLL_SUB_SCORE, t, tlen, NULL, OX_ITER_AFTER, &w);
+    int rc = walk_open(r, COLL_SUB_SCORE, t, tlen, NULL, OX_ITER_AFTER | WALK_STORE_ORDER, &w);
     if (rc == OX_OK)
         ox_iter_limit(w.it, DEL_STEPS);
     if (rc == OX_OK && (rc = walk_next(&w, &k, &v)) == OX_OK) {
@@ -754,7 +761,7 @@ int zfmt_build_step(ox_txn *txn, zfmt_set *z, size_t budget, int *done)
     zlist l = {0};  /* fences found: their records and their members' levels, written after */
     size_t seen = 0;
     int more = 0;
-    rc = walk_open(&r, COLL_SUB_SCORE, front, flen, NULL, 0, &w);
+    rc = walk_open(&r, COLL_SUB_SCORE, front, flen, NULL, WALK_STORE_ORDER, &w);
     while (rc == OX_OK && (rc = walk_next(&w, &k, &v)) == OX_OK) {
         const unsigned char *t = (const unsigned char *)k.data + COLL_KEY_PREFIX;
         size_t tlen = k.len - COLL_KEY_PREFIX;
