@@ -957,7 +957,9 @@ static void rank_generic(cmd_ctx *x, int rev)
         return;
     }
     /* no index to count by: ZREVRANK walks from the top, and so does ZRANK of a member past
-       the builder's frontier (the highest members: the top is nearer than the bottom) */
+       the builder's frontier: for the members past it, (count - built) / 2 steps on
+       average against (count + built) / 2 from the bottom (a member just past the
+       frontier early in a build is nearer the bottom) */
     if (!zfmt_indexed(c.levels) && !partial && (rev || (c.levels & ZFMT_BUILDING))) {
         ox_val want = {x->argv[2].ptr, x->argv[2].len};
         zrange r = {.by = BY_SCORE, .rev = 1, .limit = -1, .min = s, .max = INFINITY};
@@ -1130,19 +1132,30 @@ static int src_find(cmd_ctx *x, const zsrc *s, const ox_val *m, double *score, i
     return rc == OX_OK ? 1 : rc == OX_NOTFOUND ? 0 : -1;
 }
 
+/* The inputs but `skip` (-1: none) into ord in the order Redis 7.0 combines them: by size,
+ * equal sizes as given (by_size), or as given. Where 0 meets -0 or inf meets -inf the
+ * order decides the result (MIN and MAX keep the first of equals; a NaN sum becomes 0).
+ * Returns how many. */
+static int inputs_order(const zsrc *src, int n, int skip, int by_size, int *ord)
+{
+    int no = 0;
+    for (int i = 0; i < n; i++) /* an insertion sort, stable: n is the command's keys */
+        if (i != skip) {
+            int j = no++;
+            for (; by_size && j > 0 && src[ord[j - 1]].c.count > src[i].c.count; j--)
+                ord[j] = ord[j - 1];
+            ord[j] = i;
+        }
+    return no;
+}
+
 /* INTER walks the smallest input and looks the others up; DIFF walks the first. INTER
  * looks them up in Redis's order, by size (equal sizes as given): a NaN sum becomes 0, so
  * the order of a sum that meets one counts. */
 static int zfilter(cmd_ctx *x, const zsrc *src, int n, int walk, int op, int agg, zsink *k)
 {
-    int *ord = srv_xcalloc((size_t)n, sizeof *ord), no = 0;
-    for (int i = 0; i < n; i++) /* an insertion sort, stable: n is the command's keys */
-        if (i != walk) {
-            int j = no++;
-            for (; op == ZOP_INTER && j > 0 && src[ord[j - 1]].c.count > src[i].c.count; j--)
-                ord[j] = ord[j - 1];
-            ord[j] = i;
-        }
+    int *ord = srv_xcalloc((size_t)n, sizeof *ord);
+    int no = inputs_order(src, n, walk, op == ZOP_INTER, ord);
     db_walk *w = NULL;
     int rc = db_member_walk(x, &src[walk].c, DB_SUB_FIELD, 0, &w), err = OX_OK, go = 1;
     ox_val key, v;
@@ -1167,12 +1180,15 @@ static int zfilter(cmd_ctx *x, const zsrc *src, int n, int walk, int op, int agg
     return go < 0 ? err : rc == OX_NOTFOUND ? OX_OK : rc;
 }
 
-/* UNION merges every input's member order, each member once, its scores aggregated. */
+/* UNION merges every input's member order, each member once, its scores aggregated in
+ * Redis's order of the inputs (inputs_order). */
 static int zunion(cmd_ctx *x, const zsrc *src, int n, int agg, zsink *k)
 {
     const db_coll **cs = srv_xcalloc((size_t)n, sizeof *cs);
+    int *ord = srv_xcalloc((size_t)n, sizeof *ord);
     for (int i = 0; i < n; i++)
         cs[i] = &src[i].c;
+    inputs_order(src, n, -1, 1, ord);
     db_merge *m;
     int rc = db_merge_open(x, cs, n, &m), err = OX_OK, go = 1;
     free(cs);
@@ -1180,8 +1196,9 @@ static int zunion(cmd_ctx *x, const zsrc *src, int n, int agg, zsink *k)
     while (rc == OX_OK && go > 0 && (rc = db_merge_next(m, &member)) == OX_OK) {
         double score = 0;
         int first = 1;
-        for (int i = 0; i < n; i++)
-            if (db_merge_has(m, i, &v)) {
+        for (int o = 0; o < n; o++)
+            if (db_merge_has(m, ord[o], &v)) {
+                int i = ord[o];
                 double s = src_score(&src[i], &v);
                 score = first ? s : aggregate(agg, score, s);
                 first = 0;
@@ -1189,6 +1206,7 @@ static int zunion(cmd_ctx *x, const zsrc *src, int n, int agg, zsink *k)
         go = zsink_put(x, k, &member, score, &err);
     }
     db_merge_close(m);
+    free(ord);
     return go < 0 ? err : rc == OX_NOTFOUND ? OX_OK : rc;
 }
 

@@ -249,6 +249,24 @@ static void algebra_and_zmpop_reply_as_redis(void)
     T_CMD(c, "-ERR numkeys should be greater than 0", "ZMPOP 0 z1 MIN");
     T_CMD(c, "-ERR syntax error", "ZMPOP 1 z1 middle");
     T_CMD(c, "-ERR count should be greater than 0", "ZMPOP 1 z1 MIN COUNT 0");
+    /* Redis combines a union's inputs by size (equal sizes as given): MIN and MAX keep the
+     * first of 0 and -0, and inf + -inf (NaN: 0) depends on what came before */
+    T_CMD(c, ":3", "ZADD u1 0 a 1 b 2 c");
+    T_CMD(c, ":1", "ZADD u2 0 a");
+    T_DEEP(c, "*6 [$1 c, $2 -2, $1 b, $2 -1, $1 a, $1 0]",
+           "ZUNION 2 u1 u2 WEIGHTS -1 1 AGGREGATE MIN WITHSCORES");
+    T_DEEP(c, "*6 [$1 c, $2 -2, $1 b, $2 -1, $1 a, $1 0]",
+           "ZUNION 2 u1 u2 WEIGHTS -1 1 AGGREGATE MAX WITHSCORES");
+    T_CMD(c, ":3", "ZADD i1 inf x 1 p 2 q");
+    T_CMD(c, ":2", "ZADD i2 -inf x 1 p");
+    T_CMD(c, ":1", "ZADD i3 5 x");
+    T_DEEP(c, "*6 [$1 x, $1 0, $1 p, $1 2, $1 q, $1 2]", "ZUNION 3 i1 i2 i3 WITHSCORES");
+    for (int i = 0; i < 130; i++) /* a skiplist in Redis: the result keeps its -0s */
+        T_CMD(c, ":1", "ZADD ubig %d k%d", i, i);
+    T_CMD(c, ":1", "ZADD ubig 0 a");
+    T_CMD(c, ":131", "ZUNIONSTORE ud 2 ubig u2 WEIGHTS -1 1 AGGREGATE MAX");
+    T_CMD(c, "$1 0", "ZSCORE ud a");
+    T_CMD(c, "$2 -0", "ZSCORE ud k0");
     redisFree(c);
 }
 
