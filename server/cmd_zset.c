@@ -96,15 +96,15 @@ static int zset_put(cmd_ctx *x, db_coll *c, const void *m, size_t len, int had,
     return rc;
 }
 
-/* A score of -0 about to be stored in c for member m (new: not a member yet), as Redis 7.0
+/* A score of -0 about to be stored in c for a member (added: not one yet), as Redis 7.0
  * stores it: a skiplist keeps its sign, a listpack does not (it holds "-0" as the integer
  * 0). Redis's encoding is judged by what c holds (encoding.h), with the conversion this
  * member makes: past 128 members, or a name over 64 bytes. Any other score as it is. */
-static double score_stored(cmd_ctx *x, const db_coll *c, size_t len, int new, double score)
+static double score_stored(cmd_ctx *x, const db_coll *c, size_t len, int added, double score)
 {
     if (score != 0 || !signbit(score) || !enc_compact(x, c))
         return score;
-    return new && (c->count + 1 > ENC_LISTPACK_MAX || len > ENC_LISTPACK_VALUE) ? score : 0.0;
+    return added && (c->count + 1 > ENC_LISTPACK_MAX || len > ENC_LISTPACK_VALUE) ? score : 0.0;
 }
 
 /* Writer: after a store (ZUNIONSTORE...) wrote nz members of score -0 into c: Redis builds
@@ -117,7 +117,7 @@ static int zset_settle_negzero(cmd_ctx *x, db_coll *c, uint64_t nz)
     srv_pairs zero = {0}; /* its -0 members (at most 128: it is compact) */
     db_walk *w = NULL;
     ox_val k, v;
-    int rc = db_member_walk(x, c, DB_SUB_FIELD, OX_ITER_DESC, &w);
+    int rc = db_member_walk(x, c, DB_SUB_FIELD, 0, &w);
     while (rc == OX_OK && (rc = bulk_walk_next(w, &k, &v)) == OX_OK) {
         double s;
         unsigned level;

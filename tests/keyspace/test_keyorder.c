@@ -96,6 +96,24 @@ static int pull_iter(void *src, ox_val *k, ox_val *v)
     return ox_iter_next(*(ox_iter **)src, k, v);
 }
 
+/* Opens *o, a korder over [lo, hi) of t with flags and budget, and *it, the walk it pulls
+ * from, over the bounds it widened: in txn, or on snap when txn is NULL. OX_OK or an
+ * error (close both either way: NULL if never opened). */
+static int walk_open(ox_txn *txn, ox_snapshot *snap, ox_table *t, const ox_val *lo,
+                     const ox_val *hi, unsigned flags, size_t budget, ox_iter **it, korder **o)
+{
+    const ox_val *wlo, *whi;
+    unsigned wf;
+    *it = NULL;
+    int rc = korder_open(txn, snap, t, lo, hi, flags, pull_iter, it, o);
+    if (rc != OX_OK)
+        return rc;
+    korder_budget(*o, budget);
+    korder_bounds(*o, &wlo, &whi, &wf);
+    return txn ? ox_txn_range(txn, t, wlo, whi, wf, it)
+               : ox_snapshot_range(snap, t, wlo, whi, wf, it);
+}
+
 /* Walks [lo, hi) (indexes into g_keys, -1: none) with flags and budget, on a snapshot,
  * and checks every key and value against g_keys: the count of keys returned, or -1. */
 static long walk_check(ox_store *s, long lo, long hi, unsigned flags, size_t budget)
@@ -109,17 +127,10 @@ static long walk_check(ox_store *s, long lo, long hi, unsigned flags, size_t bud
         lov = (ox_val){g_keys[lo].b, g_keys[lo].len};
     if (hi >= 0)
         hiv = (ox_val){g_keys[hi].b, g_keys[hi].len};
-    ox_iter *it = NULL;
-    korder *p;
-    const ox_val *wlo, *whi;
-    unsigned wf;
-    long n = 0, rc = korder_open(NULL, snap, t, lo >= 0 ? &lov : NULL, hi >= 0 ? &hiv : NULL,
-                                 flags, pull_iter, &it, &p);
-    if (rc == OX_OK) {
-        korder_budget(p, budget);
-        korder_bounds(p, &wlo, &whi, &wf);
-        rc = ox_snapshot_range(snap, t, wlo, whi, wf, &it);
-    }
+    ox_iter *it;
+    korder *p = NULL;
+    long n = 0, rc = walk_open(NULL, snap, t, lo >= 0 ? &lov : NULL, hi >= 0 ? &hiv : NULL,
+                               flags, budget, &it, &p);
     long first = flags & OX_ITER_DESC ? (hi >= 0 ? hi - 1 : (long)g_n - 1)
                                       : (lo >= 0 ? lo + ((flags & OX_ITER_AFTER) != 0) : 0);
     long step = flags & OX_ITER_DESC ? -1 : 1;
@@ -218,14 +229,13 @@ static void a_bound_between_keys_of_a_group(void)
     ox_val lov = {b.b, b.len}, k, v;
     const ox_val *wlo, *whi;
     unsigned wf;
-    ox_iter *it = NULL;
-    korder *o;
-    T_EQ_INT(korder_open(NULL, snap, ox_store_table(s), &lov, NULL, 0, pull_iter, &it, &o),
+    ox_iter *it;
+    korder *o = NULL;
+    T_EQ_INT(walk_open(NULL, snap, ox_store_table(s), &lov, NULL, 0, KORDER_BYTES, &it, &o),
              OX_OK);
     korder_bounds(o, &wlo, &whi, &wf);
     T_EQ_INT(wlo->len, 478);
     T_ASSERT(whi == NULL);
-    T_EQ_INT(ox_snapshot_range(snap, ox_store_table(s), wlo, whi, wf, &it), OX_OK);
     T_EQ_INT(korder_next(o, &k, &v), OX_OK);
     T_EQ_MEM(k.data, k.len, g_keys[at + 1].b, g_keys[at + 1].len);
     T_ASSERT(korder_last(o, &k, &v)); /* a group's key: the korder's copy */
@@ -245,16 +255,10 @@ static void keys_deleted_while_walking(void)
     for (int desc = 0; desc < 2; desc++) {
         ox_txn *txn;
         T_EQ_INT(ox_txn_begin(s, &txn), OX_OK);
-        ox_iter *it = NULL;
-        korder *p;
-        const ox_val *wlo, *whi;
-        unsigned wf;
+        ox_iter *it;
+        korder *p = NULL;
         ox_val k, v;
-        T_EQ_INT(korder_open(txn, NULL, t, NULL, NULL, (unsigned)desc, pull_iter, &it, &p),
-                 OX_OK);
-        korder_budget(p, 3000);
-        korder_bounds(p, &wlo, &whi, &wf);
-        T_EQ_INT(ox_txn_range(txn, t, wlo, whi, wf, &it), OX_OK);
+        T_EQ_INT(walk_open(txn, NULL, t, NULL, NULL, (unsigned)desc, 3000, &it, &p), OX_OK);
         size_t n = 0;
         int rc;
         while ((rc = korder_next(p, &k, &v)) == OX_OK) {
