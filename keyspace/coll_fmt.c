@@ -68,6 +68,10 @@ size_t coll_meta_encode(unsigned char meta[COLL_META_MAX], int type, const coll_
         }
     }
     uint64_t lo = zset ? score_of_bound(&m->zb.lo) : 0, hi = zset ? score_of_bound(&m->zb.hi) : 0;
+    if (type == DB_HASH && m->order) {
+        coll_be64_put(meta + 16, m->order);
+        return COLL_LIST_META_LEN;
+    }
     if (type != DB_LIST && !(zset && (lo || hi || m->levels)))
         return COLL_META_LEN;
     coll_be64_put(meta + 16, zset ? lo : (uint64_t)m->head);
@@ -110,6 +114,7 @@ int coll_meta_decode(const void *p, size_t len, coll_meta *m)
         return len >= COLL_TIGHT_META_MIN ? tight_decode(b, len, m) : OX_ECORRUPT;
     if (len >= COLL_LIST_META_LEN) {
         m->head = (int64_t)coll_be64_get(b + 16);
+        m->order = coll_be64_get(b + 16);
         bound_of_score(&m->zb.lo, b + 16);
     }
     if (len >= COLL_ZSET_META_LEN)
@@ -130,6 +135,21 @@ size_t coll_member_key(unsigned char *buf, uint64_t id, int sub, const void *nam
     if (len)
         memcpy(buf + COLL_KEY_PREFIX, name, len);
     return COLL_KEY_PREFIX + len;
+}
+
+int coll_mkey_make(coll_mkey *k, uint64_t id, int sub, const void *name, size_t len)
+{
+    k->p = COLL_KEY_PREFIX + len <= sizeof k->small ? k->small : malloc(COLL_KEY_PREFIX + len);
+    if (!k->p)
+        return OX_ENOMEM;
+    k->len = coll_member_key(k->p, id, sub, name, len);
+    return OX_OK;
+}
+
+void coll_mkey_done(coll_mkey *k)
+{
+    if (k->p != k->small)
+        free(k->p);
 }
 
 void coll_score_put(unsigned char p[8], double score)

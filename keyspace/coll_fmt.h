@@ -5,7 +5,9 @@
  * A key's record carries its Redis type as the record's kind (OX_PUT_KIND). A string's
  * record holds its bytes; a collection's, COLL_META_LEN bytes: its id and its member
  * count, 8 bytes big-endian each; a list's COLL_LIST_META_LEN: then the position of its
- * first element (a signed 64-bit number, two's complement big-endian). A sorted set's
+ * first element (a signed 64-bit number, two's complement big-endian); a hash's
+ * COLL_LIST_META_LEN while it keeps its fields' order: then its next field's number
+ * (hash_fmt.h), else COLL_META_LEN. A sorted set's
  * record may go on, so that a walk from either end seeks past what removals deleted
  * instead of stepping over it (zset_fmt.h's bounds):
  *   - COLL_META_LEN + 3 + the two bounds' lengths (at least 35 bytes): the levels of
@@ -19,8 +21,9 @@
  *     them tight. Lengths 24, 32 and 33 are never a tight record's.
  * Database table "<n>" has the member table "m<n>":
  *   [id: 8 bytes big-endian][COLL_SUB_HEAD]      -> the user key (the back link)
- *   [id][COLL_SUB_FIELD][name]                   -> a hash field's value, a set's "",
- *                                                   a sorted set's score (zset_fmt.h)
+ *   [id][COLL_SUB_FIELD][name]                   -> a hash field's value (hash_fmt.h),
+ *                                                   a set's "", a sorted set's score
+ *                                                   (zset_fmt.h)
  *   [id][COLL_SUB_SCORE][score: 8 bytes][member] -> a sorted set's order (zset_fmt.h)
  *   [id][ZFMT_SUB_LEVEL + i]...                  -> a sorted set's rank index (zset_fmt.h)
  *   [id][COLL_SUB_LIST][position: 8 bytes]       -> a list's element
@@ -86,11 +89,12 @@ typedef struct coll_meta {
     int64_t head;      /* a list's first position */
     unsigned levels;   /* a sorted set's rank index levels (zset_fmt.h; 0: none) */
     coll_bounds zb;    /* a sorted set's bounds */
+    uint64_t order;    /* a hash's next field number (hash_fmt.h; 0: none kept) */
 } coll_meta;
 
 /* A collection's record, both ways (encode: its length). decode: OX_OK or OX_ECORRUPT (a
- * wrong length); what the record does not hold is 0. A 24-byte record fills both head and
- * zb.lo: each type reads its own. */
+ * wrong length); what the record does not hold is 0. A 24-byte record fills head, zb.lo and
+ * order: each type reads its own. */
 size_t coll_meta_encode(unsigned char meta[COLL_META_MAX], int type, const coll_meta *m);
 int coll_meta_decode(const void *p, size_t len, coll_meta *m);
 /* Big-endian 8 bytes, as the records hold numbers. */
@@ -101,6 +105,18 @@ void coll_pos_put(unsigned char p[8], int64_t pos);
 
 /* A member's key [id][sub][name] into buf (room for COLL_KEY_PREFIX + len): its length. */
 size_t coll_member_key(unsigned char *buf, uint64_t id, int sub, const void *name, size_t len);
+/* A member's key in a buffer of its own: on the stack for the usual short names, else
+ * allocated until coll_mkey_done. */
+typedef struct coll_mkey {
+    unsigned char small[256];
+    unsigned char *p;
+    size_t len;
+} coll_mkey;
+
+/* coll_member_key into k: OX_OK or OX_ENOMEM. */
+int coll_mkey_make(coll_mkey *k, uint64_t id, int sub, const void *name, size_t len);
+void coll_mkey_done(coll_mkey *k);
+
 /* The id a member's key starts with (0 if it is too short to be one). */
 uint64_t coll_key_id(const void *key, size_t len);
 

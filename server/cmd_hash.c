@@ -1,6 +1,7 @@
 /* cmd_hash.c — hash commands, with Redis 7.0's semantics (t_hash.c). A hash is a
  * collection (db.h): HGET, HEXISTS and HSTRLEN are one lookup of the field, HLEN reads the
- * metadata, and HGETALL, HKEYS, HVALS and HSCAN stream from a cursor in field order. */
+ * metadata, and HGETALL, HKEYS, HVALS and HSCAN stream from a cursor, in the order Redis
+ * replies in (a listpack's: the order the fields came; hash_fmt.h). */
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,14 +10,23 @@
 
 #include "cmd.h"
 #include "db.h"
+#include "encoding.h"
+#include "hash_fmt.h"
 #include "log.h"
 #include "num.h"
 #include "pick.h"
 
-/* The field name of a member key an iterator returned (after its COLL_KEY_PREFIX bytes). */
-static ox_val field_of(const ox_val *k)
+/* Writer: sets field f of hash c to v (vlen bytes), counting it in c if it is new (*added
+ * 1), and keeps the fields' order as Redis's listpack does (hash_fmt.h). OX_OK or the
+ * store's error. */
+static int field_set(cmd_ctx *x, db_coll *c, const resp_arg *f, const void *v, size_t vlen,
+                     int *added)
 {
-    return (ox_val){(const unsigned char *)k->data + COLL_KEY_PREFIX, k->len - COLL_KEY_PREFIX};
+    hfmt_hash h = {c->members, c->id, c->count, c->order};
+    int rc = hfmt_set(x->txn, &h, f->ptr, f->len, v, vlen, added);
+    c->count = h.count;
+    c->order = h.order;
+    return rc;
 }
 
 /* HSET / HMSET key field value [field value ...]. */
@@ -30,20 +40,19 @@ static void hset_generic(cmd_ctx *x, int hmset)
     if (db_coll_open_or_reply(x, &x->argv[1], DB_HASH, &c) < 0)
         return;
     long long created = 0;
+    uint64_t order = c.order;
     for (int i = 2; i < x->argc; i += 2) {
         int added;
-        int rc = db_member_put(x, &c, DB_SUB_FIELD, x->argv[i].ptr, x->argv[i].len,
-                               x->argv[i + 1].ptr, x->argv[i + 1].len, &added);
+        int rc = field_set(x, &c, &x->argv[i], x->argv[i + 1].ptr, x->argv[i + 1].len, &added);
         if (rc != OX_OK) {
             cmd_store_error(x, rc);
             return;
         }
         created += added;
     }
-    c.count += (uint64_t)created;
     int rc = OX_OK;
     cmd_notify(x, CONF_NOTIFY_HASH, "hset", &x->argv[1]);
-    if (c.exists && !created)
+    if (c.exists && !created && c.order == order)
         db_coll_touch(x, &x->argv[1]);
     else
         rc = db_coll_save(x, &x->argv[1], &c);
@@ -64,16 +73,15 @@ void cmd_hsetnx(cmd_ctx *x)
     if (db_coll_open_or_reply(x, &x->argv[1], DB_HASH, &c) < 0)
         return;
     ox_val v;
-    int rc = db_member_get(x, &c, DB_SUB_FIELD, x->argv[2].ptr, x->argv[2].len, &v);
+    int rc = enc_field_get(x, &c, x->argv[2].ptr, x->argv[2].len, &v);
     if (rc == OX_OK) {
         resp_write_int(x->out, 0);
         return;
     }
+    int added;
     if (rc == OX_NOTFOUND)
-        rc = db_member_put(x, &c, DB_SUB_FIELD, x->argv[2].ptr, x->argv[2].len,
-                           x->argv[3].ptr, x->argv[3].len, NULL);
+        rc = field_set(x, &c, &x->argv[2], x->argv[3].ptr, x->argv[3].len, &added);
     if (rc == OX_OK) {
-        c.count++;
         cmd_notify(x, CONF_NOTIFY_HASH, "hset", &x->argv[1]);
         rc = db_coll_save(x, &x->argv[1], &c);
     }
@@ -90,7 +98,7 @@ static int field_or_reply(cmd_ctx *x, const resp_arg *field, db_coll *c, ox_val 
     int found = db_coll_get_or_reply(x, &x->argv[1], DB_HASH, c);
     if (found <= 0)
         return found;
-    int rc = db_member_get(x, c, DB_SUB_FIELD, field->ptr, field->len, v);
+    int rc = enc_field_get(x, c, field->ptr, field->len, v);
     if (rc == OX_OK || rc == OX_NOTFOUND)
         return rc == OX_OK;
     cmd_store_error(x, rc);
@@ -116,7 +124,7 @@ void cmd_hmget(cmd_ctx *x)
     resp_write_array(x->out, (size_t)x->argc - 2);
     for (int i = 2; i < x->argc; i++) {
         ox_val v;
-        if (db_member_get(x, &c, DB_SUB_FIELD, x->argv[i].ptr, x->argv[i].len, &v) == OX_OK)
+        if (enc_field_get(x, &c, x->argv[i].ptr, x->argv[i].len, &v) == OX_OK)
             resp_write_bulk(x->out, v.data, v.len);
         else
             resp_write_null(x->out);
@@ -155,16 +163,14 @@ void cmd_hdel(cmd_ctx *x)
 static int incr_store(cmd_ctx *x, db_coll *c, const char *buf, size_t len, const char *event)
 {
     int added;
-    int rc = db_member_put(x, c, DB_SUB_FIELD, x->argv[2].ptr, x->argv[2].len, buf, len,
-                           &added);
+    uint64_t order = c->order;
+    int rc = field_set(x, c, &x->argv[2], buf, len, &added);
     if (rc == OX_OK)
         cmd_notify(x, CONF_NOTIFY_HASH, event, &x->argv[1]);
-    if (rc == OX_OK && c->exists && !added) {
+    if (rc == OX_OK && c->exists && !added && c->order == order)
         db_coll_touch(x, &x->argv[1]);
-    } else if (rc == OX_OK) {
-        c->count += (uint64_t)added;
+    else if (rc == OX_OK)
         rc = db_coll_save(x, &x->argv[1], c);
-    }
     if (rc != OX_OK)
         cmd_store_error(x, rc);
     return rc;
@@ -176,7 +182,7 @@ static int field_for_update_or_reply(cmd_ctx *x, db_coll *c, ox_val *v)
 {
     if (db_coll_open_or_reply(x, &x->argv[1], DB_HASH, c) < 0)
         return -1;
-    int rc = db_member_get(x, c, DB_SUB_FIELD, x->argv[2].ptr, x->argv[2].len, v);
+    int rc = enc_field_get(x, c, x->argv[2].ptr, x->argv[2].len, v);
     if (rc == OX_OK || rc == OX_NOTFOUND)
         return rc == OX_OK;
     cmd_store_error(x, rc);
@@ -229,7 +235,8 @@ void cmd_hincrbyfloat(cmd_ctx *x)
 
 enum { WANT_KEYS = 1, WANT_VALS = 2 };
 
-/* HKEYS, HVALS, HGETALL: every field in field order, streamed (the count is known). */
+/* HKEYS, HVALS, HGETALL: every field in Redis's order (encoding.h), streamed (the count
+ * is known). */
 static void getall_generic(cmd_ctx *x, int want)
 {
     db_coll c;
@@ -242,19 +249,18 @@ static void getall_generic(cmd_ctx *x, int want)
         resp_write_array(x->out, (size_t)c.count);
     if (!found)
         return;
-    ox_iter *it = NULL;
-    int rc = db_member_iter(x, &c, DB_SUB_FIELD, NULL, &it);
-    ox_val k, v;
+    enc_fields fs;
+    int rc = enc_fields_open(x, &c, &fs);
+    ox_val f, v;
     uint64_t n = 0;
-    while (rc == OX_OK && n < c.count && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
-        ox_val f = field_of(&k);
+    while (rc == OX_OK && n < c.count && (rc = enc_fields_next(&fs, &f, &v)) == OX_OK) {
         if (want & WANT_KEYS)
             resp_write_bulk(x->out, f.data, f.len);
         if (want & WANT_VALS)
             resp_write_bulk(x->out, v.data, v.len);
         n++;
     }
-    ox_iter_close(it); /* NULL if it never opened */
+    enc_fields_close(&fs);
     /* A count that disagrees with the members would leave the reply short: the stream is
      * already under way, so the missing entries are filled with nulls (and logged). */
     if (n < c.count) {

@@ -281,8 +281,11 @@ static void coll_scan(cmd_ctx *x, int type, int values)
     ox_iter *it = NULL;
     ox_val after = {from, fromlen};
     int by_score = whole && type == DB_ZSET;
-    int rc = db_member_iter(x, &c, by_score ? COLL_SUB_SCORE : DB_SUB_FIELD,
-                            cursor ? &after : NULL, &it);
+    int by_order = whole && type == DB_HASH; /* a listpack's order (encoding.h) */
+    enc_fields fs;
+    int rc = by_order ? enc_fields_open(x, &c, &fs)
+                      : db_member_iter(x, &c, by_score ? COLL_SUB_SCORE : DB_SUB_FIELD,
+                                       cursor ? &after : NULL, &it);
     if (rc != OX_OK) {
         cmd_store_error(x, rc);
         return;
@@ -291,12 +294,14 @@ static void coll_scan(cmd_ctx *x, int type, int values)
     long long seen = 0;
     unsigned char last[CURSOR_POS_MAX];
     size_t lastlen = 0;
-    ox_val k, v;
-    while (rc == OX_OK && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
+    ox_val k, v, m;
+    while (rc == OX_OK && (rc = by_order ? enc_fields_next(&fs, &m, &v)
+                                         : ox_iter_next(it, &k, &v)) == OX_OK) {
         if (seen == count && !whole)
             break;
         seen++;
-        ox_val m = {(const unsigned char *)k.data + COLL_KEY_PREFIX, k.len - COLL_KEY_PREFIX};
+        if (!by_order)
+            m = (ox_val){(const unsigned char *)k.data + COLL_KEY_PREFIX, k.len - COLL_KEY_PREFIX};
         double score = 0;
         if (by_score && !zfmt_entry(&k, &v, &score, &m)) {
             rc = OX_ECORRUPT;
@@ -313,6 +318,8 @@ static void coll_scan(cmd_ctx *x, int type, int values)
         srv_pairs_add(&got, m.data, m.len, v.data, v.len);
     }
     ox_iter_close(it);
+    if (by_order)
+        enc_fields_close(&fs);
     if (cmd_scan_reply_head(x, rc, last, lastlen, values ? 2 * got.n : got.n)) {
         size_t off = 0;
         enc_ints order; /* a set Redis holds as an intset: its numeric order */

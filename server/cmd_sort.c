@@ -100,7 +100,7 @@ static char *by_pattern(cmd_ctx *x, const resp_arg *pat, const sort_elem *e, siz
     } else {
         db_coll h;
         if (db_coll_get(x, &key, DB_HASH, &h) == OX_OK &&
-            db_member_get(x, &h, DB_SUB_FIELD, field, (size_t)(end - field), &v) == OX_OK)
+            enc_field_get(x, &h, field, (size_t)(end - field), &v) == OX_OK)
             out = dup_bytes(v.data, *len = v.len);
     }
     free(name);

@@ -104,7 +104,7 @@ static double score_stored(cmd_ctx *x, const db_coll *c, size_t len, int added, 
 {
     if (score != 0 || !signbit(score) || !enc_compact(x, c))
         return score;
-    return added && (c->count + 1 > ENC_LISTPACK_MAX || len > ENC_LISTPACK_VALUE) ? score : 0.0;
+    return added && (c->count + 1 > ENC_ZSET_LISTPACK_MAX || len > ENC_LISTPACK_VALUE) ? score : 0.0;
 }
 
 /* Writer: after a store (ZUNIONSTORE...) wrote nz members of score -0 into c: Redis builds
@@ -750,7 +750,7 @@ static void zrange_generic(cmd_ctx *x, int form)
             return; /* nothing written or replied: it runs again (bulk.h) */
         dst = (db_coll){.type = DB_ZSET, .members = db_members_of(x->table)};
         int rc = db_coll_fresh(x, &dst);
-        zstore st = {&dst, r.by == BY_RANK && most > ENC_LISTPACK_MAX};
+        zstore st = {&dst, r.by == BY_RANK && most > ENC_ZSET_LISTPACK_MAX};
         long long n = rc == OX_OK ? zwalk(x, &c, &r, visit_store, &st, &err) : -1;
         if (n >= 0)
             rc = db_coll_replace(x, &x->argv[1], &dst);

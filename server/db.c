@@ -227,28 +227,6 @@ int db_put_string(cmd_ctx *x, const resp_arg *key, const void *val, size_t len, 
 
 /* ---- collections -------------------------------------------------------------------- */
 
-/* A member key in a buffer of its own: the stack for the usual short names. */
-typedef struct mkey {
-    unsigned char small[256];
-    unsigned char *p;
-    size_t len;
-} mkey;
-
-static int mkey_make(mkey *k, uint64_t id, int sub, const void *name, size_t len)
-{
-    k->p = COLL_KEY_PREFIX + len <= sizeof k->small ? k->small : malloc(COLL_KEY_PREFIX + len);
-    if (!k->p)
-        return OX_ENOMEM;
-    k->len = coll_member_key(k->p, id, sub, name, len);
-    return OX_OK;
-}
-
-static void mkey_done(mkey *k)
-{
-    if (k->p != k->small)
-        free(k->p);
-}
-
 /* A collection's record into c, and back. */
 static void meta_in(db_coll *c, const coll_meta *m)
 {
@@ -257,11 +235,12 @@ static void meta_in(db_coll *c, const coll_meta *m)
     c->head = m->head;
     c->levels = m->levels;
     c->zb = m->zb;
+    c->order = c->type == DB_HASH ? m->order : 0;
 }
 
 static coll_meta meta_of(const db_coll *c)
 {
-    return (coll_meta){c->id, c->count, c->head, c->levels, c->zb};
+    return (coll_meta){c->id, c->count, c->head, c->levels, c->zb, c->order};
 }
 
 int db_coll_get(cmd_ctx *x, const resp_arg *key, int type, db_coll *c)
@@ -324,6 +303,7 @@ int db_coll_fresh(cmd_ctx *x, db_coll *c)
     c->head = 0;
     c->levels = 0;
     c->zb = (coll_bounds){.tight = 0};
+    c->order = c->type == DB_HASH; /* a new hash is a listpack (hash_fmt.h) */
     c->expire_at = 0;
     int rc = coll_new_id(x->txn, map_t, &c->id);
     if (rc == OX_OK && x->bulk) {
@@ -425,13 +405,13 @@ int db_member_get(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_
 {
     if (!c->id) /* none: not even a fresh one whose members this command wrote */
         return OX_NOTFOUND;
-    mkey k;
-    int rc = mkey_make(&k, c->id, sub, name, len);
+    coll_mkey k;
+    int rc = coll_mkey_make(&k, c->id, sub, name, len);
     if (rc)
         return rc;
     rc = x->txn ? ox_txn_get(x->txn, c->members, k.p, k.len, val)
                 : ox_snapshot_get(x->snap, c->members, k.p, k.len, val);
-    mkey_done(&k);
+    coll_mkey_done(&k);
     return rc;
 }
 
@@ -439,8 +419,8 @@ int db_member_get(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_
 static int member_put(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
                       const void *val, size_t vlen, int *added, unsigned flags)
 {
-    mkey k;
-    int rc = mkey_make(&k, c->id, sub, name, len);
+    coll_mkey k;
+    int rc = coll_mkey_make(&k, c->id, sub, name, len);
     if (rc)
         return rc;
     /* whether it is new only when asked: a list's push writes a fresh position, and the
@@ -448,7 +428,7 @@ static int member_put(cmd_ctx *x, const db_coll *c, int sub, const void *name, s
     int isnew = added && (!c->id ||
                           ox_txn_contains(x->txn, c->members, k.p, k.len) == OX_NOTFOUND);
     rc = ox_txn_put(x->txn, c->members, k.p, k.len, val, vlen, 0, flags);
-    mkey_done(&k);
+    coll_mkey_done(&k);
     if (added)
         *added = rc == OX_OK && isnew;
     return rc;
@@ -469,12 +449,12 @@ int db_member_put_new(cmd_ctx *x, const db_coll *c, int sub, const void *name, s
 int db_member_add(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
                   const void *val, size_t vlen, int *added)
 {
-    mkey k;
-    int rc = mkey_make(&k, c->id, sub, name, len);
+    coll_mkey k;
+    int rc = coll_mkey_make(&k, c->id, sub, name, len);
     if (rc)
         return rc;
     rc = ox_txn_put(x->txn, c->members, k.p, k.len, val, vlen, 0, OX_PUT_NOOVERWRITE);
-    mkey_done(&k);
+    coll_mkey_done(&k);
     *added = rc == OX_OK;
     return rc == OX_ECONFLICT ? OX_OK : rc;
 }
@@ -485,12 +465,12 @@ int db_member_del(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_
     *removed = 0;
     if (!c->id)
         return OX_OK;
-    mkey k;
-    int rc = mkey_make(&k, c->id, sub, name, len);
+    coll_mkey k;
+    int rc = coll_mkey_make(&k, c->id, sub, name, len);
     if (rc)
         return rc;
     rc = ox_txn_delete(x->txn, c->members, k.p, k.len);
-    mkey_done(&k);
+    coll_mkey_done(&k);
     *removed = rc == OX_OK;
     return rc == OX_NOTFOUND ? OX_OK : rc;
 }

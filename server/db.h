@@ -105,6 +105,7 @@ typedef struct db_coll {
     int64_t head;      /* a list's first position */
     unsigned levels;   /* a sorted set's rank index levels (zset_fmt.h) */
     coll_bounds zb;    /* a sorted set's bounds (zset_fmt.h) */
+    uint64_t order;    /* a hash's next field number, 0: no order kept (hash_fmt.h) */
     uint64_t expire_at; /* the key's expiry time when db_coll_get read it (ms), 0: none */
     ox_table *members; /* the member table it lives in */
 } db_coll;
@@ -122,7 +123,8 @@ int db_coll_or_zero(cmd_ctx *x, const resp_arg *key, int type, db_coll *c);
  * (its id taken now; nothing is stored before db_coll_save). 1, or -1 after replying. */
 int db_coll_open_or_reply(cmd_ctx *x, const resp_arg *key, int type, db_coll *c);
 /* Writer: gives c (type and members set) a new id: an empty collection, not stored yet
- * (exists 0). OX_OK or the store's error. */
+ * (exists 0); a hash keeps its fields' order (Redis's listpack, hash_fmt.h). OX_OK or the
+ * store's error. */
 int db_coll_fresh(cmd_ctx *x, db_coll *c);
 /* Writer, after a command that built a collection in parts (bulk.h): queues its id for
  * the sweeper, which reclaims the parts at once if the build failed (no key names it),

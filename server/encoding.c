@@ -14,9 +14,11 @@ int enc_is_int(const void *m, size_t len, long long *v)
 int enc_compact(cmd_ctx *x, const db_coll *c)
 {
     int set = c->type == DB_SET;
-    if (c->type != DB_SET && c->type != DB_HASH && c->type != DB_ZSET)
+    if (c->type == DB_HASH)
+        return c->order != 0;
+    if (c->type != DB_SET && c->type != DB_ZSET)
         return 0;
-    if (c->count > (set ? ENC_SET_MAX_INTSET : ENC_LISTPACK_MAX))
+    if (c->count > (set ? ENC_SET_MAX_INTSET : ENC_ZSET_LISTPACK_MAX))
         return 0;
     ox_iter *it = NULL;
     ox_val k, v;
@@ -25,8 +27,7 @@ int enc_compact(cmd_ctx *x, const db_coll *c)
     while (rc == OX_OK && all && (rc = ox_iter_next(it, &k, &v)) == OX_OK) {
         const char *name = (const char *)k.data + COLL_KEY_PREFIX;
         size_t len = k.len - COLL_KEY_PREFIX;
-        all = set ? enc_is_int(name, len, &n)
-                  : len <= ENC_LISTPACK_VALUE && (c->type != DB_HASH || v.len <= ENC_LISTPACK_VALUE);
+        all = set ? enc_is_int(name, len, &n) : len <= ENC_LISTPACK_VALUE;
     }
     ox_iter_close(it); /* NULL if it never opened */
     return all && (rc == OX_OK || rc == OX_NOTFOUND);
@@ -73,4 +74,51 @@ void enc_ints_end(enc_ints *o, resp_buf *out)
     free(o->v);
     o->v = NULL;
     o->n = 0;
+}
+
+int enc_field_get(cmd_ctx *x, const db_coll *c, const void *name, size_t len, ox_val *val)
+{
+    uint64_t n;
+    int rc = db_member_get(x, c, DB_SUB_FIELD, name, len, val);
+    if (rc == OX_OK && !hfmt_split(val->data, val->len, c->order, val, &n))
+        rc = OX_ECORRUPT;
+    return rc;
+}
+
+int enc_fields_open(cmd_ctx *x, const db_coll *c, enc_fields *f)
+{
+    *f = (enc_fields){.x = x, .c = c};
+    hfmt_fields_init(&f->held, c->count);
+    if (!c->exists)
+        return OX_OK;
+    int rc = db_member_iter(x, c, DB_SUB_FIELD, NULL, &f->it);
+    if (rc != OX_OK || !c->order)
+        return rc;
+    rc = hfmt_fields_read(&f->held, c->order, f->it);
+    ox_iter_close(f->it);
+    f->it = NULL;
+    return rc;
+}
+
+int enc_fields_next(enc_fields *f, ox_val *name, ox_val *val)
+{
+    if (f->c->order) {
+        if (f->next >= f->held.n)
+            return OX_NOTFOUND;
+        *name = f->held.f[f->next].name;
+        *val = f->held.f[f->next++].value;
+        return OX_OK;
+    }
+    ox_val k;
+    int rc = f->it ? ox_iter_next(f->it, &k, val) : OX_NOTFOUND;
+    if (rc == OX_OK)
+        *name = (ox_val){(const char *)k.data + COLL_KEY_PREFIX, k.len - COLL_KEY_PREFIX};
+    return rc;
+}
+
+void enc_fields_close(enc_fields *f)
+{
+    ox_iter_close(f->it); /* NULL if it never opened */
+    f->it = NULL;
+    hfmt_fields_free(&f->held);
 }

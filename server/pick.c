@@ -4,6 +4,7 @@
 
 #include "bulk.h"
 #include "encoding.h"
+#include "hash_fmt.h"
 #include "zset_fmt.h"
 
 #include <limits.h>
@@ -697,6 +698,26 @@ static int score_desc(cmd_ctx *x, const db_coll *c, srv_pairs *out)
     return rc == OX_NOTFOUND ? OX_OK : rc;
 }
 
+/* want distinct fields of the listpack hash c (encoding.h), all of them if want >= its
+ * count, in the order its fields came, as Redis picks from a listpack (a random choice in
+ * "non-random order"): selection sampling in one walk. OX_OK or the store's error. */
+static int listpack_sample(cmd_ctx *x, const db_coll *c, uint64_t want, srv_pairs *out)
+{
+    uint64_t seed = srv_random64() | 1, left = c->count;
+    enc_fields fs;
+    ox_val f, v;
+    int rc = enc_fields_open(x, c, &fs);
+    while (rc == OX_OK && want && (rc = enc_fields_next(&fs, &f, &v)) == OX_OK) {
+        if (left <= want || rnd_next(&seed) % left < want) {
+            srv_pairs_add(out, f.data, f.len, v.data, v.len);
+            want--;
+        }
+        left -= left > 0;
+    }
+    enc_fields_close(&fs);
+    return rc == OX_NOTFOUND ? OX_OK : rc;
+}
+
 void pick_reply_random(cmd_ctx *x, int type, const char *values)
 {
     long long count = 1;
@@ -721,7 +742,16 @@ void pick_reply_random(cmd_ctx *x, int type, const char *values)
     int whole = with_count && count > 0 && (uint64_t)count >= c.count;
     /* a whole sorted set comes as Redis replies with it: from its last entry down */
     int desc = whole && type == DB_ZSET;
-    int rc = desc ? score_desc(x, &c, &got) : pick_random(x, &c, count, &got);
+    int rc, stored = 0; /* stored: values as stored (a hash's: hash_fmt.h) */
+    uint64_t n;
+    if (desc)
+        rc = score_desc(x, &c, &got);
+    else if (type == DB_HASH && c.order && with_count && count > 0) /* a listpack's */
+        rc = listpack_sample(x, &c, (uint64_t)count, &got);
+    else {
+        rc = pick_random(x, &c, count, &got);
+        stored = type == DB_HASH;
+    }
     int pairs = withvalues && resp_buf_proto(x->out) == 3;
     ox_val m, v;
     size_t off = 0;
@@ -749,8 +779,10 @@ void pick_reply_random(cmd_ctx *x, int type, const char *values)
             if (withvalues && type == DB_ZSET)
                 resp_write_double(x->out,
                                   desc || zfmt_field(v.data, v.len, &score, NULL) ? score : 0);
+            else if (withvalues && (!stored || hfmt_split(v.data, v.len, c.order, &v, &n)))
+                resp_write_bulk(x->out, v.data, v.len); /* a listpack's without its number */
             else if (withvalues)
-                resp_write_bulk(x->out, v.data, v.len);
+                resp_write_null(x->out); /* a listpack's record without its number */
         }
     }
     srv_pairs_free(&got);

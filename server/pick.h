@@ -37,7 +37,8 @@ int pick_random(cmd_ctx *x, const db_coll *c, long long count, srv_pairs *out);
 /* The whole of HRANDFIELD, SRANDMEMBER and ZRANDMEMBER on argv[1] of that type: the count
  * argv[2] and the option `values` ("withvalues", "withscores"; NULL: none) checked in
  * Redis's order, then pick_random's picks, as Redis replies them (RESP3 with values:
- * [member, value] pairs; a sorted set's value is its score). A negative count below
+ * [member, value] pairs; a sorted set's value is its score; a hash Redis holds as a
+ * listpack gives distinct picks in the order its fields came, encoding.h). A negative count below
  * -PICK_MAX_PICKS is refused ("value is out of range") once the key is found (a missing
  * key answers an empty array, as in Redis): Redis 7.0 builds such a reply and runs out of
  * memory. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "coll_fmt.h"
+#include "hash_fmt.h"
 #include "num.h"
 #include "resp.h"
 #include "tool.h"
@@ -60,9 +61,29 @@ static int emit(dump *d, int n, const ox_val *args)
     return resp_buf_pending(d->out) >= DUMP_FLUSH ? flush_out(d) : 0;
 }
 
+/* dump_coll of a hash that is a listpack (hash_fmt.h), its fields walked by it (closed
+ * here): HSET key field value in the order its fields came, so that Redis loads it alike,
+ * each value without its number. */
+static int dump_listpack(dump *d, const coll_meta *m, ox_iter *it, ox_val args[4])
+{
+    hfmt_fields fs;
+    hfmt_fields_init(&fs, m->count);
+    int rc = hfmt_fields_read(&fs, m->order, it);
+    ox_iter_close(it);
+    for (size_t i = 0; rc == OX_OK && i < fs.n; i++) {
+        args[2] = fs.f[i].name;
+        args[3] = fs.f[i].value;
+        if (emit(d, 4, args))
+            rc = OX_EIO;
+    }
+    hfmt_fields_free(&fs);
+    return rc;
+}
+
 /* A collection's members, one command each: HSET key field value for a hash, SADD key
  * member for a set, ZADD key score member for a sorted set, RPUSH key element for a list,
- * in order (a value is borrowed from the iterator until its next step). OX_OK,
+ * in order (a listpack hash's: the order its fields came, so that Redis loads it alike; a
+ * value is borrowed from the iterator until its next step). OX_OK,
  * OX_ECORRUPT if members is missing, or the store's error (a write error: OX_EIO with
  * d->err set). */
 static int dump_coll(dump *d, ox_snapshot *snap, ox_table *members, int kind,
@@ -82,6 +103,8 @@ static int dump_coll(dump *d, ox_snapshot *snap, ox_table *members, int kind,
     ox_iter *it;
     if ((rc = ox_snapshot_prefix(snap, members, &prefix, 0, &it)))
         return rc;
+    if (kind == DB_HASH && m.order)
+        return dump_listpack(d, &m, it, args);
     while ((rc = ox_iter_next(it, &k, &v)) == OX_OK) {
         args[2] = (ox_val){(const char *)k.data + COLL_KEY_PREFIX, k.len - COLL_KEY_PREFIX};
         args[3] = v;

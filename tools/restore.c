@@ -19,6 +19,7 @@
 
 #include "coll_fmt.h"
 #include "dbmap_fmt.h"
+#include "hash_fmt.h"
 #include "keyargs.h"
 #include "resp.h"
 #include "tool.h"
@@ -177,6 +178,9 @@ static int do_coll_add(rs *r, int argc, const resp_arg *argv, int type)
         cm.zb = (coll_bounds){.tight = 0};
     uint64_t id = cm.id, count = cm.count;
     int64_t head = cm.head;
+    if (type == DB_HASH && fresh) /* a new hash is a listpack, as in Redis (hash_fmt.h) */
+        cm.order = 1;
+    hfmt_hash h = {r->members, id, count, type == DB_HASH ? cm.order : 0};
     zfmt_set z = {r->members, id, count, cm.levels, ZFMT_FANOUT, NULL};
     for (int i = 2; rc == OX_OK && i < argc; i += step) {
         if (type == DB_ZSET) {
@@ -191,19 +195,26 @@ static int do_coll_add(rs *r, int argc, const resp_arg *argv, int type)
             rc = ox_txn_put(r->txn, r->members, lk, sizeof lk, argv[i].ptr, argv[i].len, 0, 0);
             continue;
         }
+        if (type == DB_HASH) { /* HSET: its field, numbered in a listpack */
+            int added;
+            rc = hfmt_set(r->txn, &h, argv[i].ptr, argv[i].len, argv[i + 1].ptr,
+                          argv[i + 1].len, &added);
+            count = h.count;
+            continue;
+        }
         unsigned char small[256], *mk = small;
         size_t need = COLL_KEY_PREFIX + argv[i].len;
         if (need > sizeof small && !(mk = malloc(need)))
             return store_fail(r, OX_ENOMEM);
         size_t ml = coll_member_key(mk, id, COLL_SUB_FIELD, argv[i].ptr, argv[i].len);
-        rc = ox_txn_contains(r->txn, r->members, mk, ml);
-        count += rc == OX_NOTFOUND;
-        if (rc == OX_OK || rc == OX_NOTFOUND)
-            rc = ox_txn_put(r->txn, r->members, mk, ml, step == 2 ? argv[i + 1].ptr : "",
-                            step == 2 ? argv[i + 1].len : 0, 0, 0);
+        rc = ox_txn_put(r->txn, r->members, mk, ml, "", 0, 0, OX_PUT_NOOVERWRITE);
+        count += rc == OX_OK;
+        if (rc == OX_ECONFLICT) /* SADD of a member it has */
+            rc = OX_OK;
         if (mk != small)
             free(mk);
     }
+    cm.order = h.order;
     if (rc == -1)
         return -1;
     cm.count = count;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "coll_fmt.h"
+#include "hash_fmt.h"
 #include "tool.h"
 #include "zset_fmt.h"
 
@@ -76,6 +77,9 @@ static int verify_coll(verify *v, ox_table *members, int type, const ox_val *key
             snprintf(why, cap, "%" PRIu64 " members for a count of %" PRIu64, n, m.count);
             rc = OX_ECORRUPT;
         }
+        hfmt_hash h = {members, m.id, n, m.order};
+        if (rc == OX_OK && type == DB_HASH)
+            rc = hfmt_verify(v->snap, &h, why, cap);
     }
     v->members += n;
     return rc;

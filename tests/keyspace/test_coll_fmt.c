@@ -33,6 +33,17 @@ static void each_layout_reads_back_as_written(void)
     T_EQ_U64(d.id, 7);
     T_EQ_U64(d.count, 3);
 
+    /* a hash: its next field number while it keeps its order (hash_fmt.h), else none */
+    m = (coll_meta){.id = 7, .count = 3, .order = 4};
+    T_EQ_INT(coll_meta_encode(rec, DB_HASH, &m), COLL_LIST_META_LEN);
+    T_EQ_INT(coll_meta_decode(rec, COLL_LIST_META_LEN, &d), OX_OK);
+    T_EQ_U64(d.order, 4);
+    T_EQ_U64(d.count, 3);
+    m.order = 0;
+    T_EQ_INT(coll_meta_encode(rec, DB_HASH, &m), COLL_META_LEN);
+    T_EQ_INT(coll_meta_decode(rec, COLL_META_LEN, &d), OX_OK);
+    T_EQ_U64(d.order, 0);
+
     m = (coll_meta){.id = 7, .count = 3};
     T_EQ_INT(coll_meta_encode(rec, DB_ZSET, &m), COLL_META_LEN);
     m.levels = 2;

@@ -2,6 +2,7 @@
  * RESP3 replies, the generic commands on hashes (TYPE, DEL, RENAME, COPY, MOVE, SWAPDB,
  * FLUSHDB, SCAN TYPE, EXPIRE), HSCAN's guarantee, a restart after kill -9, and a large
  * hash deleted at once and reclaimed in the background. */
+#include "ref_util.h"
 #include "srv_util.h"
 
 T_MAIN_BEGIN;
@@ -53,11 +54,12 @@ static void hash_commands_reply_as_redis(void)
     T_CMD(c, ":1", "HSET h s str");
     T_CMD(c, "-ERR hash value is not an integer", "HINCRBY h s 1");
     T_CMD(c, "-ERR hash value is not a float", "HINCRBYFLOAT h s 1");
-    T_DEEP(c, "*9 [$1 a, $1 b, $1 c, $1 d, $1 e, $1 f, $2 fl, $1 n, $1 s]", "HKEYS h");
-    T_DEEP(c, "*9 [$2 20, $1 2, $1 3, $1 4, $1 5, $1 6, $4 1.75, $1 7, $3 str]", "HVALS h");
+    /* in the order the fields came, as Redis's listpack keeps them (hash_fmt.h) */
+    T_DEEP(c, "*9 [$1 a, $1 b, $1 c, $1 d, $1 e, $1 f, $1 n, $2 fl, $1 s]", "HKEYS h");
+    T_DEEP(c, "*9 [$2 20, $1 2, $1 3, $1 4, $1 5, $1 6, $1 7, $4 1.75, $3 str]", "HVALS h");
     T_DEEP(c, "*0 []", "HKEYS nohash");
     T_CMD(c, ":2", "HSET newhash2 y 2 x 1");
-    T_DEEP(c, "*4 [$1 x, $1 1, $1 y, $1 2]", "HGETALL newhash2");
+    T_DEEP(c, "*4 [$1 y, $1 2, $1 x, $1 1]", "HGETALL newhash2");
     T_CMD(c, ":2", "HDEL h a b zz");
     T_CMD(c, ":0", "HDEL h a");
     T_CMD(c, ":0", "HDEL nohash a");
@@ -431,6 +433,201 @@ static void type_checks_come_in_redis_order(void)
     redisFree(c);
 }
 
+/* One command for both servers of the order test: up to 12 arguments. */
+typedef struct hcmd {
+    int argc;
+    const char *argv[12];
+    size_t len[12];
+    char buf[12][80];
+} hcmd;
+
+static void hc_arg(hcmd *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void hc_arg(hcmd *h, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(h->buf[h->argc], sizeof h->buf[0], fmt, ap);
+    va_end(ap);
+    h->argv[h->argc] = h->buf[h->argc];
+    h->len[h->argc++] = (size_t)n;
+}
+
+/* Both servers answer h alike, exactly or, with sorted, as sets: 1, or 0 (named). */
+static int hc_same(redisContext *a, redisContext *b, const char *step, hcmd *h,
+                   int sorted)
+{
+    redisReply *x = redisCommandArgv(a, h->argc, h->argv, h->len);
+    redisReply *y = redisCommandArgv(b, h->argc, h->argv, h->len);
+    if (sorted) {
+        ref_canonical(x);
+        ref_canonical(y);
+    }
+    int same = ref_same_reply(x, y, 0);
+    if (!same) {
+        char sx[600], sy[600];
+        fprintf(stderr, "%s: %s %s: oxistore %s\n  redis %s\n", step, h->argv[0],
+                h->argc > 1 ? h->argv[1] : "", sp_show_deep(x, sx, sizeof sx) ? sx : "?",
+                sp_show_deep(y, sy, sizeof sy) ? sy : "?");
+    }
+    freeReplyObject(x);
+    freeReplyObject(y);
+    return same;
+}
+
+/* Whatever shows hash k's order on both servers, as Redis's: OBJECT ENCODING; while Redis
+ * holds a listpack, HGETALL, HKEYS, HVALS, HSCAN and HRANDFIELD of the whole hash exactly,
+ * and a few random fields (HRANDFIELD k 3) in the hash's order; else HGETALL as a set. 1,
+ * or 0 (named). */
+static int order_same(redisContext *a, redisContext *b, const char *step, const char *k)
+{
+    redisReply *e = redisCommand(b, "OBJECT ENCODING %s", k);
+    int lp = e && e->type == REDIS_REPLY_STRING && !strcmp(e->str, "listpack");
+    freeReplyObject(e);
+    static const char *const reads[][5] = { /* "": the key */
+        {"OBJECT", "ENCODING", ""}, {"HGETALL", ""}, {"HKEYS", ""}, {"HVALS", ""},
+        {"HSCAN", "", "0", "COUNT", "1"}, {"HRANDFIELD", "", "1000", "WITHVALUES"}};
+    for (size_t i = 0; i < sizeof reads / sizeof *reads; i++) {
+        if (!lp && i > 1)
+            break;
+        hcmd h = {0};
+        for (int j = 0; j < 5 && reads[i][j]; j++)
+            hc_arg(&h, "%s", *reads[i][j] ? reads[i][j] : k);
+        if (!hc_same(a, b, step, &h, !lp && i == 1))
+            return 0;
+    }
+    if (!lp)
+        return 1;
+    redisReply *all = redisCommand(a, "HKEYS %s", k), *some = redisCommand(a, "HRANDFIELD %s 3", k);
+    size_t at = 0, found = 0;
+    for (size_t i = 0; some && all && i < some->elements; i++, at++, found++)
+        for (; at < all->elements && strcmp(all->element[at]->str, some->element[i]->str); at++)
+            ;
+    int ok = some && all && found == some->elements && at <= all->elements &&
+             some->elements == (all->elements < 3 ? all->elements : 3);
+    if (!ok)
+        fprintf(stderr, "%s: HRANDFIELD %s 3 is not in the hash's order\n", step, k);
+    freeReplyObject(all);
+    freeReplyObject(some);
+    return ok;
+}
+
+/* A hash's field order as Redis 7.0's listpack keeps it (hash_fmt.h): 2500 random HSET,
+ * HMSET, HSETNX, HINCRBY, HINCRBYFLOAT, HDEL and DEL over four hashes: h0 from 500
+ * fields, its names from 1000 (it outgrows 512 fields), the others' from 200 and, in two
+ * of them, now and then a value or a field of 65 bytes (a conversion, kept after the hash
+ * shrinks); each reply as Redis's, and after
+ * each, the key's order as Redis's (order_same). Then COPY, RENAME and MOVE of a listpack,
+ * kill -9, oxistore-check, and every hash's order again. */
+static void fields_keep_redis_order(void)
+{
+    srvp ox = {0}, ref = {0};
+    T_ASSERT(sp_start(&ox, "horder") == 0 && sp_start_redis(&ref, "horder-ref") == 0);
+    redisContext *a = sp_connect(&ox), *b = sp_connect(&ref);
+    T_ASSERT(a && b);
+    unsigned long long seed = 20261207;
+#define HRND(n) ((unsigned)((seed = seed * 6364136223846793005ULL + 1442695040888963407ULL) >> 33) % (n))
+    char step[64];
+    static const char *const names[] = {"HSET", "HMSET", "HSETNX", "HINCRBY", "HINCRBYFLOAT",
+                                        "HDEL", "DEL"};
+    int lists = 0;
+    for (int i = 0; i < 500; i++) /* h0 starts near Redis's 512 (hash_fmt.h) */
+        for (int s = 0; s < 2; s++)
+            freeReplyObject(redisCommand(s ? b : a, "HSET h0 f%d %d", i * 7 % 1000, i));
+    for (int i = 0; i < 2500; i++) {
+        hcmd h = {0};
+        unsigned op = HRND(20), nf = 1 + HRND(4);
+        op = op < 8 ? 0 : op < 10 ? 1 : op < 12 ? 2 : op < 14 ? 3 : op < 15 ? 4 : op < 19 ? 5 : 6;
+        unsigned key = HRND(4), longs = key < 2 ? 0 : 150; /* h0, h1: none too long */
+        unsigned names_n = key ? 200 : 1000; /* h0 goes past 512 fields */
+        hc_arg(&h, "%s", names[op]);
+        hc_arg(&h, "h%u", key);
+        if (op == 5 && !longs) /* h0 and h1 grow */
+            nf = 1;
+        for (unsigned j = 0; op != 6 && j < (op <= 1 || op == 5 ? nf : 1); j++) {
+            if (longs && HRND(longs) == 0)
+                hc_arg(&h, "%065u", HRND(names_n)); /* too long for a listpack */
+            else
+                hc_arg(&h, "f%u", HRND(names_n));
+            if (op == 5)
+                continue;
+            unsigned v = longs ? HRND(longs) : 1 + HRND(60);
+            if (op >= 3)
+                hc_arg(&h, "%u", HRND(100));
+            else if (v == 0)
+                hc_arg(&h, "%065u", i); /* too long for a listpack */
+            else if (v < 10)
+                hc_arg(&h, "%064u", i); /* as long as a listpack takes */
+            else
+                hc_arg(&h, "v%d", i);
+        }
+        if (op == 6 && HRND(longs ? 2 : 16)) /* DEL seldom, of h0 and h1 seldomer */
+            continue;
+        snprintf(step, sizeof step, "step %d", i);
+        if (!hc_same(a, b, step, &h, 0) || !order_same(a, b, step, h.argv[1]))
+            T_FAIL("%s: the replies differ (above)", step);
+        lists++;
+    }
+#undef HRND
+    /* a listpack moved about keeps its order, and so does a hash table's conversion */
+    T_CMD(a, "+OK", "FLUSHALL");
+    T_CMD(b, "+OK", "FLUSHALL");
+    static const char *const moves[] = {
+        "HSET s z 1 y 2 x 3", "HSET s w 4", "HDEL s y", "HSET s y 5", "COPY s c",
+        "RENAME s r", "MOVE r 1", "SELECT 1", "HSET r a 6", "COPY r c DB 0", "SELECT 0",
+        "HSET c b 7", "HSET t o 0 " SP_LONG " 1", "HDEL t " SP_LONG, "HSET t q 1 p 2"};
+    for (size_t i = 0; i < sizeof moves / sizeof *moves; i++) {
+        hcmd h = {0};
+        char copy[200], *save = NULL;
+        snprintf(copy, sizeof copy, "%s", moves[i]);
+        for (char *w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save))
+            hc_arg(&h, "%s", w);
+        snprintf(step, sizeof step, "move %zu", i);
+        T_ASSERT(hc_same(a, b, step, &h, 0));
+    }
+    T_DEEP(a, "*10 [$1 z, $1 1, $1 x, $1 3, $1 w, $1 4, $1 y, $1 5, $1 b, $1 7]", "HGETALL c");
+    /* fields numbered far apart (hash_fmt.h sorts them another way) */
+    for (int i = 0; i < 40; i++)
+        for (int s = 0; s < 2; s++) {
+            freeReplyObject(redisCommand(s ? b : a, i ? "HSET far x%d %d" : "HSET far keep 0",
+                                         i % 3, i));
+            if (i % 3 != 2)
+                freeReplyObject(redisCommand(s ? b : a, "HDEL far x%d", i % 3));
+        }
+    T_CMD(a, ":1", "HSET far last 1"); /* numbers 1, 3 and 28 */
+    T_CMD(b, ":1", "HSET far last 1");
+    T_ASSERT(order_same(a, b, "far apart", "far"));
+    T_DEEP(a, "*6 [$4 keep, $1 0, $2 x2, $2 38, $4 last, $1 1]", "HGETALL far");
+    T_CMD(a, "$9 hashtable", "OBJECT ENCODING t");
+    T_ASSERT(order_same(a, b, "moved", "c") && order_same(a, b, "moved", "t"));
+    /* the order entries are stored with the fields: a kill -9 loses none */
+    for (int i = 0; i < 100; i++) {
+        redisAppendCommand(a, "HSET k%d f%d %d", i % 7, 99 - i, i);
+        redisAppendCommand(b, "HSET k%d f%d %d", i % 7, 99 - i, i);
+    }
+    for (int i = 0; i < 200; i++) {
+        redisReply *r;
+        T_EQ_INT(redisGetReply(i < 100 ? a : b, (void **)&r), REDIS_OK);
+        freeReplyObject(r);
+    }
+    redisFree(a);
+    sp_kill(&ox);
+    char why[4096];
+    if (!sp_check(&ox, why, sizeof why))
+        T_FAIL("oxistore-check after the kill: %s", why);
+    T_ASSERT(sp_start(&ox, "horder") == 0 && (a = sp_connect(&ox)) != NULL);
+    for (int i = 0; i < 7; i++) {
+        char k[8];
+        snprintf(k, sizeof k, "k%d", i);
+        T_ASSERT(order_same(a, b, "after the kill", k));
+    }
+    T_ASSERT(order_same(a, b, "after the kill", "c"));
+    printf("%d commands, each hash's order as Redis's\n", lists);
+    redisFree(a);
+    redisFree(b);
+    ref_stop(&ref);
+    T_EQ_INT(sp_stop(&ox), 0);
+}
+
 int main(void)
 {
     T_RUN(server_starts);
@@ -446,6 +643,7 @@ int main(void)
     T_RUN(repeated_field_in_new_hash_counts_once);
     T_RUN(hscan_cursor_stays_within_its_hash);
     T_RUN(type_checks_come_in_redis_order);
+    T_RUN(fields_keep_redis_order);
     t_failed += sp_stop_or_dump(&g_srv);
     return T_MAIN_END();
 }
