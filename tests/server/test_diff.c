@@ -222,8 +222,9 @@ static void gen_collection(gen *g)
     static const char *const unordered_names[] = {"HKEYS", "HVALS", "HGETALL", "SMEMBERS",
                                                   "SINTER", "SUNION", "SDIFF"};
     switch (rnd(g, 47)) {
-    case 45: /* a sorted set Redis holds as a listpack (short members): whole, by score */
-        arg(g, "ZSCAN"); key(g); arg(g, "0");
+    case 45: /* a sorted set or hash Redis holds as a listpack: whole, by score or in the
+                order its fields came (redis_listpack) */
+        arg(g, rnd(g, 2) ? "ZSCAN" : "HSCAN"); key(g); arg(g, "0");
         if (rnd(g, 2)) { arg(g, "COUNT"); arg(g, "1"); }
         if (rnd(g, 2)) { arg(g, "MATCH"); arg(g, rnd(g, 2) ? "f*" : "*1*"); }
         break;
@@ -240,9 +241,17 @@ static void gen_collection(gen *g)
     case 8: arg(g, "HSETNX"); key(g); field(g); value(g); break;
     case 9: PICK(g, unordered_names); key(g); if (g->argv[0][0] == 'S' && g->argv[0][1] != 'M') key(g);
         break;
-    case 10: /* a count whose answer is not random */
+    case 10: /* a count whose answer is not random: none, or the whole hash (in a
+                listpack's order: compared exactly then, see hash_order) */
         arg(g, "HRANDFIELD");
         key(g);
+        if (rnd(g, 2)) {
+            arg(g, "100");
+            if (rnd(g, 2))
+                arg(g, "WITHVALUES");
+            g->unordered = 1;
+            break;
+        }
         arg(g, rnd(g, 3) ? "0" : rnd(g, 2) ? "x" : "-9223372036854775808");
         break;
     case 11: arg(g, "SADD"); key(g); field(g); if (rnd(g, 2)) field(g);
@@ -444,20 +453,35 @@ static int intset_order(const gen *g, const redisReply *r)
     return 1;
 }
 
-/* 0 if g is a ZSCAN (in a script or not) of a sorted set Redis does not hold as a
- * listpack (it pages a skiplist by COUNT, in its hash table's order): Redis keeps a
- * skiplist once converted (a SORT converts one), where oxistore judges by what the set
- * holds now (encoding.h). Else 1, with Redis asked nothing. */
+/* Redis's OBJECT ENCODING of key: 1 listpack, 0 another, -1 no key. */
+static int redis_lp(redisContext *rs, const char *key, size_t len)
+{
+    redisReply *r = redisCommand(rs, "OBJECT ENCODING %b", key, len);
+    int lp = r && r->type == REDIS_REPLY_STRING && !strcmp(r->str, "listpack");
+    int none = r && r->type == REDIS_REPLY_NIL;
+    freeReplyObject(r);
+    return none ? -1 : lp;
+}
+
+/* 0 if g is a ZSCAN or HSCAN (in a script or not) of a collection Redis does not hold as
+ * a listpack (it pages a skiplist or hash table by COUNT, in its hash table's order):
+ * Redis keeps a skiplist once converted (a SORT converts one), where oxistore judges a
+ * sorted set by what it holds now (encoding.h). Else 1, with Redis asked nothing. A
+ * missing key: both answer an empty scan. */
 static int redis_listpack(const gen *g, redisContext *rs)
 {
     int at = strcmp(g->argv[0], "EVAL") ? 0 : 3; /* wrap_in_script's */
-    if (g->argc < at + 2 || strcmp(g->argv[at], "ZSCAN"))
+    if (g->argc < at + 2 || (strcmp(g->argv[at], "ZSCAN") && strcmp(g->argv[at], "HSCAN")))
         return 1;
-    redisReply *r = redisCommand(rs, "OBJECT ENCODING %b", g->argv[at + 1], g->len[at + 1]);
-    int lp = r && r->type == REDIS_REPLY_STRING && !strcmp(r->str, "listpack");
-    int none = r && r->type == REDIS_REPLY_NIL; /* no key: both answer an empty scan */
-    freeReplyObject(r);
-    return lp || none;
+    return redis_lp(rs, g->argv[at + 1], g->len[at + 1]) != 0;
+}
+
+/* 1 if g reads a whole hash that Redis holds as a listpack (HKEYS, HVALS, HGETALL,
+ * HRANDFIELD of all of it): its reply is then in the order the fields came, which
+ * oxistore's must have too (hash_fmt.h). */
+static int hash_order(const gen *g, redisContext *rs)
+{
+    return g->argc >= 2 && g->argv[0][0] == 'H' && redis_lp(rs, g->argv[1], g->len[1]) == 1;
 }
 
 static void gen_command(gen *g)
@@ -684,7 +708,7 @@ static void same_replies_as_redis_for_random_streams(void)
             wrap_in_script(&g);
         redisReply *a = redisCommandArgv(ox, g.argc, g.argv, g.len);
         redisReply *b = redisCommandArgv(rs, g.argc, g.argv, g.len);
-        if (g.unordered && !intset_order(&g, b)) {
+        if (g.unordered && !intset_order(&g, b) && !hash_order(&g, rs)) {
             ref_canonical(a);
             ref_canonical(b);
         }
