@@ -240,17 +240,18 @@ enum { WANT_KEYS = 1, WANT_VALS = 2 };
 static void getall_generic(cmd_ctx *x, int want)
 {
     db_coll c;
-    int found = db_coll_get_or_reply(x, &x->argv[1], DB_HASH, &c);
+    enc_fields fs;
+    int found = db_coll_get_or_reply(x, &x->argv[1], DB_HASH, &c), rc;
     if (found < 0)
         return;
+    if ((rc = enc_fields_open(x, &c, &fs)) != OX_OK) { /* a listpack is read whole here */
+        cmd_store_error(x, rc);
+        return;
+    }
     if (want == (WANT_KEYS | WANT_VALS))
         resp_write_map(x->out, (size_t)c.count);
     else
         resp_write_array(x->out, (size_t)c.count);
-    if (!found)
-        return;
-    enc_fields fs;
-    int rc = enc_fields_open(x, &c, &fs);
     ox_val f, v;
     uint64_t n = 0;
     while (rc == OX_OK && n < c.count && (rc = enc_fields_next(&fs, &f, &v)) == OX_OK) {

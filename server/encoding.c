@@ -97,6 +97,8 @@ int enc_fields_open(cmd_ctx *x, const db_coll *c, enc_fields *f)
     rc = hfmt_fields_read(&f->held, c->order, f->it);
     ox_iter_close(f->it);
     f->it = NULL;
+    if (rc != OX_OK)
+        enc_fields_close(f);
     return rc;
 }
 

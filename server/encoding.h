@@ -69,8 +69,9 @@ typedef struct enc_fields {
     size_t next;
 } enc_fields;
 
-/* Opens the walk of c's fields (c not existing: none). OX_OK, OX_ECORRUPT (a listpack's
- * fields that are not one's), or the store's error. */
+/* Opens the walk of c's fields (c not existing: none): OX_OK, or OX_ECORRUPT (a
+ * listpack's fields that are not one's) or the store's error, with nothing held then
+ * (enc_fields_close is still allowed). */
 int enc_fields_open(cmd_ctx *x, const db_coll *c, enc_fields *f);
 /* The next field's name and value, valid until the next call: OX_OK, OX_NOTFOUND after
  * the last, or the store's error. */

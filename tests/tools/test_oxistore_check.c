@@ -766,6 +766,8 @@ static void collections_disagreeing_with_their_records_are_named(void)
     T_ASSERT(sp_start_argv(&p, "verify", extra) == 0);
     T_ASSERT((c = sp_connect(&p)) != NULL);
     T_CMD(c, "-ERR store file is corrupted", "HGET o b");
+    T_CMD(c, "-ERR store file is corrupted", "HGETALL o"); /* before any of the reply */
+    T_CMD(c, "-ERR store file is corrupted", "HSCAN o 0"); /* nothing held after it */
     T_CMD(c, ":1", "HDEL o b");
     T_DEEP(c, "*4 [$1 c, $1 1, $1 a, $1 3]", "HGETALL o");
     redisFree(c);
