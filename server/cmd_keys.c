@@ -8,6 +8,7 @@
 #include "db.h"
 #include "dbmap.h"
 #include "encoding.h"
+#include "hash_fmt.h"
 #include "notify.h"
 #include "num.h"
 #include "util.h"
@@ -373,6 +374,9 @@ void cmd_memory(cmd_ctx *x)
         rc = db_member_iter(x, &c, sub, NULL, &it);
         while (rc == OX_OK && (samples == 0 || seen < (uint64_t)samples) &&
                (rc = ox_iter_next(it, &k, &mv)) == OX_OK) {
+            uint64_t n;
+            if (type == DB_HASH) /* a listpack's value without its number (hash_fmt.h) */
+                hfmt_split(mv.data, mv.len, c.order, &mv, &n);
             sum += (type == DB_LIST ? 0 : k.len - COLL_KEY_PREFIX) + mv.len + 16;
             seen++;
         }

@@ -598,6 +598,8 @@ static void fields_keep_redis_order(void)
     T_ASSERT(order_same(a, b, "far apart", "far"));
     T_DEEP(a, "*6 [$4 keep, $1 0, $2 x2, $2 38, $4 last, $1 1]", "HGETALL far");
     T_CMD(a, "$9 hashtable", "OBJECT ENCODING t");
+    T_CMD(a, ":2", "HSET mu a 1234567890 b 1234567890"); /* the numbers are not counted */
+    T_CMD(a, ":160", "MEMORY USAGE mu");
     T_ASSERT(order_same(a, b, "moved", "c") && order_same(a, b, "moved", "t"));
     /* the order entries are stored with the fields: a kill -9 loses none */
     for (int i = 0; i < 100; i++) {
