@@ -98,13 +98,14 @@ typedef void cmd_fn(cmd_ctx *x);
  *   keys    the key specs (keyspec.h), "" for a command without keys;
  *   doc     COMMAND DOCS: "group since | complexity | summary", then " | deprecated SINCE
  *           REPLACED-BY" or " | syscmd" (group, since, the doc flags as Redis has them;
- *           complexity "-" when Redis gives none; the rest in oxistore's words). */
+ *           complexity "-" when Redis gives none; the rest in oxistore's words);
+ *   args    COMMAND DOCS' "arguments", Redis's tree of them (argdoc.h), "" for none. */
 struct cmd_def {
     const char *name;     /* lower case, as Redis names it in errors */
     cmd_fn *fn;
     int arity;            /* exact argc, or -n: at least n */
     unsigned flags;       /* CMD_* */
-    const char *rflags, *acl, *tips, *keys, *doc;
+    const char *rflags, *acl, *tips, *keys, *doc, *args;
 };
 
 /* The table (cmd.c) and its lookup. */

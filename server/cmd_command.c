@@ -11,14 +11,15 @@
  * COMMAND DOCS: Redis's documentation is its own text, so oxistore reports the facts —
  * "group", "since", and "doc_flags" and "deprecated_since" where Redis has them — exactly
  * as Redis 7.0 does, and "summary", "complexity" and "replaced_by" in its own short words.
- * It has no "history" and no "arguments": redis-cli 7.0, which builds its `help` from
- * COMMAND DOCS, shows each command with its summary, version and group but without the
- * list of its arguments.
+ * "arguments" is Redis's tree of them byte for byte (the table's args, argdoc.h): the
+ * syntax, from which redis-cli 7.0 builds its `help` and the hints it shows as one types.
+ * It has no "history", which is Redis's prose.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "argdoc.h"
 #include "cmd.h"
 #include "glob.h"
 #include "keyspec.h"
@@ -163,6 +164,8 @@ int cmd_command_check(void)
             bad = "key specs";
         else if (doc_of(d, &doc))
             bad = "docs";
+        else if (argdoc_check(d->args))
+            bad = "arguments";
         if (bad) {
             srv_log(SRV_LOG_WARNING, "The command table's %s of '%s' are malformed", bad,
                     d->name);
@@ -313,7 +316,9 @@ static void write_doc(resp_buf *out, const cmd_def *d)
     doc_of(d, &doc);
     size_t nsub = subs_of(d), deprecated = doc.deprecated_since.p != NULL;
     int cx = !(doc.complexity.n == 1 && doc.complexity.p[0] == '-'); /* "-": none, as Redis */
-    resp_write_map(out, 3 + (size_t)cx + (deprecated || doc.syscmd) + 2 * deprecated + (nsub > 0));
+    int args = *d->args != '\0';
+    resp_write_map(out, 3 + (size_t)cx + (deprecated || doc.syscmd) + 2 * deprecated +
+                            (size_t)args + (nsub > 0));
     write_span(out, "summary", doc.summary);
     write_span(out, "since", doc.since);
     write_span(out, "group", doc.group);
@@ -328,6 +333,10 @@ static void write_doc(resp_buf *out, const cmd_def *d)
     if (deprecated) {
         write_span(out, "deprecated_since", doc.deprecated_since);
         write_span(out, "replaced_by", doc.replaced_by);
+    }
+    if (args) {
+        write_str(out, "arguments");
+        argdoc_write(out, d->args);
     }
     if (nsub) {
         write_str(out, "subcommands");

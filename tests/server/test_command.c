@@ -457,13 +457,13 @@ static void command_list_filters_as_redis(void)
 
 /* ---- COMMAND DOCS ---------------------------------------------------------------------- */
 
-/* The bytes of field's value in r, the RESP2 reply to COMMAND DOCS <one name> (its map
- * a flat array of pairs), into *vlen; NULL if it has no such field. Raw bytes, as hiredis
- * 0.14 refuses replies nested as deep as Redis's "arguments". */
+/* The bytes of field's value in r, the reply to COMMAND DOCS <one name> (its map, in
+ * RESP2 a flat array of pairs), into *vlen; NULL if it has no such field. Raw bytes, as
+ * hiredis 0.14 refuses replies nested as deep as Redis's "arguments". */
 static const char *doc_value(const char *r, size_t len, const char *field, size_t *vlen)
 {
-    size_t off = 4, fl = strlen(field); /* "*2\r\n" */
-    if (len < off || memcmp(r, "*2\r\n", 4))
+    size_t off = 4, fl = strlen(field); /* "*2\r\n" or "%1\r\n" */
+    if (len < off || (memcmp(r, "*2\r\n", 4) && memcmp(r, "%1\r\n", 4)))
         return NULL;
     off += sp_resp_len(r + off, len - off);                          /* the name */
     off += (size_t)((const char *)memchr(r + off, '\n', len - off) - (r + off)) + 1;
@@ -494,32 +494,44 @@ static int same_field(const pair *p, const char *field, int same_value)
 
 static void command_docs_facts_are_the_references(void)
 {
-    pair p;
-    T_ASSERT(pair_open(&p, 2));
-    for (int i = 0; i < g_nnames; i++) {
-        const char *argv[] = {"COMMAND", "DOCS", g_names[i]};
-        if (is_newer(g_names[i]))
-            continue;
-        /* The facts exactly; ours in our words, but there when Redis has them. */
-        int ok = pair_ask(&p, 3, argv) && same_field(&p, "since", 1) &&
-                 same_field(&p, "group", 1) && same_field(&p, "doc_flags", 1) &&
-                 same_field(&p, "deprecated_since", 1) && same_field(&p, "summary", 0) &&
-                 same_field(&p, "complexity", 0) && same_field(&p, "replaced_by", 0) &&
-                 same_field(&p, "subcommands", 0);
-        if (!ok) {
-            pair_close(&p);
-            T_FAIL("COMMAND DOCS %s: the facts differ from the reference's", g_names[i]);
+    int with_args = 0;
+    for (int proto = 2; proto <= 3; proto++) {
+        pair p;
+        T_ASSERT(pair_open(&p, proto));
+        for (int i = 0; i < g_nnames; i++) {
+            const char *argv[] = {"COMMAND", "DOCS", g_names[i]};
+            if (is_newer(g_names[i]))
+                continue;
+            /* The facts and the arguments exactly; ours in our words, but there when Redis
+             * has them. */
+            int ok = pair_ask(&p, 3, argv) && same_field(&p, "since", 1) &&
+                     same_field(&p, "group", 1) && same_field(&p, "doc_flags", 1) &&
+                     same_field(&p, "deprecated_since", 1) && same_field(&p, "summary", 0) &&
+                     same_field(&p, "complexity", 0) && same_field(&p, "replaced_by", 0) &&
+                     same_field(&p, "arguments", 1) && same_field(&p, "subcommands", 0);
+            if (!ok) {
+                pair_close(&p);
+                T_FAIL("COMMAND DOCS %s (RESP%d): the facts differ from the reference's",
+                       g_names[i], proto);
+            }
+            size_t n;
+            with_args += doc_value(p.a, p.alen, "arguments", &n) != NULL;
         }
+        pair_close(&p);
     }
-    pair_close(&p);
+    T_EQ_INT(with_args, 2 * 196); /* of the 240 the reference has of oxistore's 242 */
     redisContext *c = sp_connect(&g_ox);
     T_ASSERT(c);
-    T_DEEP(c, "*2 [$3 get, *8 [$7 summary, $25 The string value of a key, $5 since, $5 1.0.0, "
-              "$5 group, $6 string, $10 complexity, $4 O(1)]]", "COMMAND DOCS get");
-    T_DEEP(c, "*2 [$6 getset, *14 [$7 summary, $42 Sets a key's value and replies the old one, "
+    T_DEEP(c, "*2 [$3 get, *10 [$7 summary, $25 The string value of a key, $5 since, $5 1.0.0, "
+              "$5 group, $6 string, $10 complexity, $4 O(1), $9 arguments, "
+              "*1 [*6 [$4 name, $3 key, $4 type, $3 key, $14 key_spec_index, :0]]]]",
+           "COMMAND DOCS get");
+    T_DEEP(c, "*2 [$6 getset, *16 [$7 summary, $42 Sets a key's value and replies the old one, "
               "$5 since, $5 1.0.0, $5 group, $6 string, $10 complexity, $4 O(1), $9 doc_flags, "
               "*1 [+deprecated], $16 deprecated_since, $5 6.2.0, $11 replaced_by, "
-              "$23 SET with the GET option]]", "COMMAND DOCS nosuch getset");
+              "$23 SET with the GET option, $9 arguments, *2 [*6 [$4 name, $3 key, $4 type, "
+              "$3 key, $14 key_spec_index, :0], *4 [$4 name, $5 value, $4 type, $6 string]]]]",
+           "COMMAND DOCS nosuch getset");
     T_DEEP(c, "*0 []", "COMMAND DOCS nosuch get|x");
     /* a container lists each of its subcommands (name, then docs) */
     redisReply *r = redisCommand(c, "COMMAND DOCS function");
@@ -532,9 +544,15 @@ static void command_docs_facts_are_the_references(void)
     int fd = sp_raw_resp3(&g_ox);
     T_ASSERT(fd >= 0);
     T_RAW(fd, "COMMAND DOCS function|flush\r\n",
-          "%1\r\n$14\r\nfunction|flush\r\n%4\r\n$7\r\nsummary\r\n$22\r\nDeletes every function\r\n"
+          "%1\r\n$14\r\nfunction|flush\r\n%5\r\n$7\r\nsummary\r\n$22\r\nDeletes every function\r\n"
           "$5\r\nsince\r\n$5\r\n7.0.0\r\n$5\r\ngroup\r\n$9\r\nscripting\r\n"
-          "$10\r\ncomplexity\r\n$20\r\nO(N) for N functions\r\n");
+          "$10\r\ncomplexity\r\n$20\r\nO(N) for N functions\r\n$9\r\narguments\r\n*1\r\n"
+          "%4\r\n$4\r\nname\r\n$5\r\nasync\r\n$4\r\ntype\r\n$5\r\noneof\r\n"
+          "$5\r\nflags\r\n~1\r\n+optional\r\n$9\r\narguments\r\n*2\r\n"
+          "%3\r\n$4\r\nname\r\n$5\r\nasync\r\n$4\r\ntype\r\n$10\r\npure-token\r\n"
+          "$5\r\ntoken\r\n$5\r\nASYNC\r\n"
+          "%3\r\n$4\r\nname\r\n$4\r\nsync\r\n$4\r\ntype\r\n$10\r\npure-token\r\n"
+          "$5\r\ntoken\r\n$4\r\nSYNC\r\n");
     T_RAW(fd, "COMMAND DOCS script|kill\r\n",
           "%1\r\n$11\r\nscript|kill\r\n%4\r\n$7\r\nsummary\r\n$46\r\nEnds the running script, "
           "if it has not written\r\n$5\r\nsince\r\n$5\r\n2.6.0\r\n$5\r\ngroup\r\n$9\r\n"
