@@ -234,6 +234,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
     srv_client *c = arg;
     (void)what;
     atomic_store_explicit(&c->io->idle, 0, memory_order_relaxed); /* awake: see io.c */
+    atomic_fetch_add_explicit(&srv.stats.reads, 1, memory_order_relaxed);
     for (int n = 0; n < READS_PER_EVENT; n++) {
         void *p;
         size_t room;
@@ -294,6 +295,8 @@ static int client_flush(srv_client *c)
 {
     if (c->gone)
         return -1;
+    if (resp_buf_pending(c->out))
+        atomic_fetch_add_explicit(&srv.stats.writes, 1, memory_order_relaxed);
     while (resp_buf_pending(c->out)) {
         struct iovec iov[IOV_MAX_SEND];
         size_t bytes;

@@ -150,7 +150,9 @@ void cmd_info(cmd_ctx *x)
                      "expire_cycle_cpu_milliseconds:%llu\r\n"
                      "evicted_keys:0\r\nkeyspace_hits:0\r\nkeyspace_misses:0\r\n"
                      "pubsub_channels:%lld\r\npubsub_patterns:%lld\r\npubsubshard_channels:%lld\r\n"
-                     "total_error_replies:%llu\r\nwriter_commits:%llu\r\nwriter_batched_writes:%llu\r\n"
+                     "total_error_replies:%llu\r\ntotal_reads_processed:%llu\r\n"
+                     "total_writes_processed:%llu\r\nwriter_commits:%llu\r\n"
+                     "writer_batched_writes:%llu\r\n"
                      "members_reclaimed:%llu\r\nzset_rank_indexes_built:%llu\r\n",
                  atomic_load(&srv.stats.connections), atomic_load(&srv.stats.commands),
                  atomic_load(&srv.stats.net_in), atomic_load(&srv.stats.net_out),
@@ -159,8 +161,8 @@ void cmd_info(cmd_ctx *x)
                  atomic_load(&srv.stats.expired),
                  atomic_load(&srv.stats.expire_time_cap),
                  atomic_load(&srv.stats.expire_cycle_us) / 1000, channels, patterns, shards,
-                 atomic_load(&srv.stats.errors),
-                 commits, batched, db_swept(), zindex_built());
+                 atomic_load(&srv.stats.errors), atomic_load(&srv.stats.reads),
+                 atomic_load(&srv.stats.writes), commits, batched, db_swept(), zindex_built());
     }
     if (section_wanted(x, "replication", 1)) {
         info_section(&b, "Replication");
@@ -404,6 +406,8 @@ void cmd_config(cmd_ctx *x)
         atomic_store(&srv.stats.rejected, 0);
         atomic_store(&srv.stats.net_in, 0);
         atomic_store(&srv.stats.net_out, 0);
+        atomic_store(&srv.stats.reads, 0);
+        atomic_store(&srv.stats.writes, 0);
         atomic_store(&srv.stats.expired, 0);
         atomic_store(&srv.stats.expire_time_cap, 0);
         atomic_store(&srv.stats.expire_cycle_us, 0);

@@ -55,6 +55,9 @@ typedef struct srv_stats {
     atomic_ullong connections;       /* connections accepted since start */
     atomic_ullong rejected;          /* connections refused (maxclients, protected mode) */
     atomic_ullong net_in, net_out;   /* bytes */
+    atomic_ullong reads, writes;     /* read events, and flushes of a client's pending
+                                        output (Redis's readQueryFromClient and
+                                        writeToClient calls) */
     atomic_ullong commits;           /* writer transactions committed */
     atomic_ullong batched;           /* jobs committed (batched / commits = batch size) */
     atomic_ullong errors;            /* error replies */

@@ -389,6 +389,10 @@ static void commandstats_and_errorstats_count_exactly(void)
     /* SET + INCR + HELLO + CONFIG GET + 1600 + RESETSTAT + the 12 INFO before this one */
     T_EQ_STR(sp_info_field(c, "stats", "total_commands_processed", v, sizeof v), "1617");
     T_CMD(c, "+OK", "CONFIG RESETSTAT");
+    /* read events and output flushes, as Redis counts them: this INFO's request; the
+       RESETSTAT's reply and the first INFO's */
+    T_EQ_STR(sp_info_field(c, "stats", "total_reads_processed", v, sizeof v), "1");
+    T_EQ_STR(sp_info_field(c, "stats", "total_writes_processed", v, sizeof v), "2");
     T_EQ_STR(sp_info_field(c, "commandstats", "cmdstat_set", v, sizeof v), "");
     T_EQ_STR(sp_info_field(c, "errorstats", "errorstat_ERR", v, sizeof v), "");
     T_EQ_STR(sp_info_field(c, "stats", "total_error_replies", v, sizeof v), "0");
