@@ -51,6 +51,18 @@ static uint64_t score_of_bound(const coll_bound *b)
     return b->len >= 8 ? coll_be64_get(b->b) : 0;
 }
 
+/* A sorted set's levels byte, and back (coll_fmt.h). */
+static unsigned char levels_byte(const coll_meta *m)
+{
+    return (unsigned char)(m->levels | (m->converted ? COLL_ZSET_CONVERTED : 0));
+}
+
+static void levels_in(coll_meta *m, unsigned char b)
+{
+    m->levels = b & ~COLL_ZSET_CONVERTED;
+    m->converted = (b & COLL_ZSET_CONVERTED) != 0;
+}
+
 size_t coll_meta_encode(unsigned char meta[COLL_META_MAX], int type, const coll_meta *m)
 {
     int zset = type == DB_ZSET;
@@ -58,7 +70,7 @@ size_t coll_meta_encode(unsigned char meta[COLL_META_MAX], int type, const coll_
     coll_be64_put(meta + 8, m->count);
     if (zset && m->zb.tight && m->zb.lo.len >= 8 && m->zb.hi.len >= 8) { /* coll_fmt.h */
         unsigned char *p = meta + COLL_META_LEN;
-        *p++ = (unsigned char)m->levels;
+        *p++ = levels_byte(m);
         for (const coll_bound *b = &m->zb.lo;; b = &m->zb.hi) {
             *p++ = b->len;
             memcpy(p, b->b, b->len);
@@ -72,15 +84,16 @@ size_t coll_meta_encode(unsigned char meta[COLL_META_MAX], int type, const coll_
         coll_be64_put(meta + 16, m->order);
         return COLL_LIST_META_LEN;
     }
-    if (type != DB_LIST && !(zset && (lo || hi || m->levels)))
+    int lb = zset ? levels_byte(m) : 0;
+    if (type != DB_LIST && !(zset && (lo || hi || lb)))
         return COLL_META_LEN;
     coll_be64_put(meta + 16, zset ? lo : (uint64_t)m->head);
-    if (!zset || !(hi || m->levels))
+    if (!zset || !(hi || lb))
         return COLL_LIST_META_LEN;
     coll_be64_put(meta + 24, hi);
-    if (!m->levels)
+    if (!lb)
         return COLL_ZSET_META_LEN;
-    meta[32] = (unsigned char)m->levels;
+    meta[32] = (unsigned char)lb;
     return COLL_ZSET_RANK_META_LEN;
 }
 
@@ -88,7 +101,7 @@ size_t coll_meta_encode(unsigned char meta[COLL_META_MAX], int type, const coll_
 static int tight_decode(const unsigned char *b, size_t len, coll_meta *m)
 {
     const unsigned char *p = b + COLL_META_LEN, *end = b + len;
-    m->levels = *p++;
+    levels_in(m, *p++);
     coll_bound *bs[2] = {&m->zb.lo, &m->zb.hi};
     for (int i = 0; i < 2; i++) {
         if (p >= end || *p < 8 || *p > COLL_BOUND_MAX || (size_t)(end - p - 1) < *p)
@@ -119,7 +132,8 @@ int coll_meta_decode(const void *p, size_t len, coll_meta *m)
     }
     if (len >= COLL_ZSET_META_LEN)
         bound_of_score(&m->zb.hi, b + 24);
-    m->levels = len >= COLL_ZSET_RANK_META_LEN ? b[32] : 0;
+    if (len >= COLL_ZSET_RANK_META_LEN)
+        levels_in(m, b[32]);
     return OX_OK;
 }
 

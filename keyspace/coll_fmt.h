@@ -11,7 +11,8 @@
  * record may go on, so that a walk from either end seeks past what removals deleted
  * instead of stepping over it (zset_fmt.h's bounds):
  *   - COLL_META_LEN + 3 + the two bounds' lengths (at least 35 bytes): the levels of
- *     its rank index (1 byte; 0: none), then its lower bound and its upper bound, each
+ *     its rank index (1 byte; 0: none; bit COLL_ZSET_CONVERTED apart, below), then its
+ *     lower bound and its upper bound, each
  *     a length byte (8 .. COLL_BOUND_MAX) and that many bytes: the first and the last
  *     index entry's [score][member], the member cut to COLL_BOUND_MEMBER bytes (tight);
  *   - or, as records before bounds were tight, COLL_LIST_META_LEN: a lower bound of its
@@ -19,6 +20,11 @@
  *     an upper bound (0: none), or COLL_ZSET_RANK_META_LEN: then the levels byte. These
  *     bounds are loose (any score at or past them may be there); the next removal makes
  *     them tight. Lengths 24, 32 and 33 are never a tight record's.
+ *   Bit COLL_ZSET_CONVERTED of the levels byte (either form; a record without one gets the
+ *   33-byte form to carry it) says that Redis would hold the set as a skiplist for good:
+ *   it once had more than 128 members or one of more than 64 bytes (encoding.h). Sets
+ *   stored before it (none set) are judged by what they hold. A build before it would
+ *   read the bit as levels: going back takes dump and restore.
  * Database table "<n>" has the member table "m<n>":
  *   [id: 8 bytes big-endian][COLL_SUB_HEAD]      -> the user key (the back link)
  *   [id][COLL_SUB_FIELD][name]                   -> a hash field's value (hash_fmt.h),
@@ -52,6 +58,7 @@ enum db_type { DB_STRING = 0, DB_LIST = 1, DB_SET = 2, DB_ZSET = 3, DB_HASH = 4 
 #define COLL_LIST_META_LEN 24
 #define COLL_ZSET_META_LEN 32
 #define COLL_ZSET_RANK_META_LEN 33
+#define COLL_ZSET_CONVERTED 0x40 /* in a sorted set's levels byte */
 #define COLL_BOUND_MEMBER 64  /* a sorted set's bound keeps this much of a member */
 #define COLL_BOUND_MAX (8 + COLL_BOUND_MEMBER)
 #define COLL_TIGHT_META_MIN (COLL_META_LEN + 3 + 16)
@@ -90,6 +97,7 @@ typedef struct coll_meta {
     unsigned levels;   /* a sorted set's rank index levels (zset_fmt.h; 0: none) */
     coll_bounds zb;    /* a sorted set's bounds */
     uint64_t order;    /* a hash's next field number (hash_fmt.h; 0: none kept) */
+    int converted;     /* a sorted set that Redis would hold as a skiplist for good */
 } coll_meta;
 
 /* A collection's record, both ways (encode: its length). decode: OX_OK or OX_ECORRUPT (a

@@ -818,6 +818,11 @@ int zfmt_build_step(ox_txn *txn, zfmt_set *z, size_t budget, int *done)
 
 /* ---- the API --------------------------------------------------------------------------- */
 
+int zfmt_converts(uint64_t count, size_t len)
+{
+    return count + 1 > ZFMT_LISTPACK_ENTRIES || len > ZFMT_LISTPACK_VALUE;
+}
+
 int zfmt_indexed(unsigned levels)
 {
     return levels && !(levels & ZFMT_BUILDING);

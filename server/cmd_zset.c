@@ -77,9 +77,12 @@ static zfmt_set zset_of(db_coll *c)
 }
 
 /* Writer: db_coll_save of a sorted set, its bounds made tight first if a change marked
- * them (zfmt_settle). */
+ * them (zfmt_settle); one stored before the converted bit that has more than 128 members
+ * gets it (coll_fmt.h). */
 static int zset_save(cmd_ctx *x, const resp_arg *key, db_coll *c)
 {
+    if (c->count > ZFMT_LISTPACK_ENTRIES)
+        c->converted = 1;
     zfmt_set z = zset_of(c);
     int rc = zfmt_settle(x->txn, &z);
     return rc == OX_OK ? db_coll_save(x, key, c) : rc;
@@ -96,15 +99,21 @@ static int zset_put(cmd_ctx *x, db_coll *c, const void *m, size_t len, int had,
     return rc;
 }
 
-/* A score of -0 about to be stored in c for a member (added: not one yet), as Redis 7.0
- * stores it: a skiplist keeps its sign, a listpack does not (it holds "-0" as the integer
- * 0). Redis's encoding is judged by what c holds (encoding.h), with the conversion this
- * member makes: past 128 members, or a name over 64 bytes. Any other score as it is. */
-static double score_stored(cmd_ctx *x, const db_coll *c, size_t len, int added, double score)
+/* Writer: a member of len bytes is about to be added to c (it is not one yet): at its
+ * 129th member, or a name over 64 bytes, Redis 7.0 converts a listpack to a skiplist for
+ * good (the record's converted bit, coll_fmt.h). */
+static void zset_adding(db_coll *c, size_t len)
 {
-    if (score != 0 || !signbit(score) || !enc_compact(x, c))
-        return score;
-    return added && (c->count + 1 > ENC_ZSET_LISTPACK_MAX || len > ENC_LISTPACK_VALUE) ? score : 0.0;
+    if (zfmt_converts(c->count, len))
+        c->converted = 1;
+}
+
+/* A score of -0 about to be stored in c for a member (an added one: after zset_adding),
+ * as Redis 7.0 stores it: a skiplist keeps its sign, a listpack does not (it holds "-0" as
+ * the integer 0). Any other score as it is. */
+static double score_stored(cmd_ctx *x, const db_coll *c, double score)
+{
+    return score != 0 || !signbit(score) || !enc_compact(x, c) ? score : 0.0;
 }
 
 /* Writer: after a store (ZUNIONSTORE...) wrote nz members of score -0 into c: Redis builds
@@ -184,15 +193,15 @@ static int zadd_one(cmd_ctx *x, db_coll *c, const resp_arg *m, double score, int
         if (score == cur)
             return OX_OK;
         (*changed)++;
-        return zset_put(x, c, m->ptr, m->len, 1, cur, level,
-                        score_stored(x, c, m->len, 0, score));
+        return zset_put(x, c, m->ptr, m->len, 1, cur, level, score_stored(x, c, score));
     }
     if (flags & Z_XX)
         return OX_OK;
     *out = score;
     *done = 1;
     (*added)++;
-    int rc = zset_put(x, c, m->ptr, m->len, 0, 0, 0, score_stored(x, c, m->len, 1, score));
+    zset_adding(c, m->len);
+    int rc = zset_put(x, c, m->ptr, m->len, 0, 0, 0, score_stored(x, c, score));
     c->count++;
     return rc;
 }
@@ -629,21 +638,15 @@ static int visit_remove(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsig
     return go < 0 ? go : bulk_budget_take(ctx, COLL_KEY_PREFIX + IDX_PREFIX + 2 * m->len);
 }
 
-/* ZRANGESTORE's destination: Redis 7.0 makes it a skiplist from the start for a range by
- * rank of more than 128 members, else a listpack that converts as it grows (the sign of a
- * -0: score_stored). */
-typedef struct zstore {
-    db_coll *dst;
-    int skiplist;
-} zstore;
-
+/* A member of ZRANGESTORE's range into its destination ctx (the sign of a -0:
+ * score_stored). */
 static int visit_store(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsigned level,
                        void *ctx, int *err)
 {
-    zstore *st = ctx;
-    db_coll *dst = st->dst;
+    db_coll *dst = ctx;
     (void)c, (void)level;
-    s = st->skiplist ? s : score_stored(x, dst, m->len, 1, s);
+    zset_adding(dst, m->len);
+    s = score_stored(x, dst, s);
     int rc = zset_put(x, dst, m->data, m->len, 0, 0, 0, s);
     dst->count++;
     if (rc == OX_OK)
@@ -750,8 +753,10 @@ static void zrange_generic(cmd_ctx *x, int form)
             return; /* nothing written or replied: it runs again (bulk.h) */
         dst = (db_coll){.type = DB_ZSET, .members = db_members_of(x->table)};
         int rc = db_coll_fresh(x, &dst);
-        zstore st = {&dst, r.by == BY_RANK && most > ENC_ZSET_LISTPACK_MAX};
-        long long n = rc == OX_OK ? zwalk(x, &c, &r, visit_store, &st, &err) : -1;
+        /* Redis 7.0 makes it a skiplist from the start for a range by rank of more than
+           128 members, else a listpack that converts as it grows */
+        dst.converted = r.by == BY_RANK && most > ENC_ZSET_LISTPACK_MAX;
+        long long n = rc == OX_OK ? zwalk(x, &c, &r, visit_store, &dst, &err) : -1;
         if (n >= 0)
             rc = db_coll_replace(x, &x->argv[1], &dst);
         if (n > 0 && rc == OX_OK)
@@ -839,8 +844,7 @@ static int visit_keep(cmd_ctx *x, db_coll *c, const ox_val *m, double s, unsigne
         k->removed++;
         return 1;
     }
-    zstore st = {k->dst, 1}; /* the same set, rebuilt: its scores as they are */
-    return visit_store(x, c, m, s, level, &st, err);
+    return visit_store(x, c, m, s, level, k->dst, err); /* the same set, rebuilt */
 }
 
 /* ZREMRANGEBY... that writes more than a transaction should (bulk_budget): what
@@ -858,6 +862,7 @@ static long long range_rewrite(cmd_ctx *x, db_coll *c, const zrange *r, db_coll 
     if (r->by == BY_RANK)
         rank_clamp(r, (long long)c->count, &k.start, &k.stop);
     int rc = db_coll_fresh(x, &dst);
+    dst.converted = c->converted; /* its history, and so its scores' signs (score_stored) */
     if (rc != OX_OK || zwalk(x, c, &all, visit_keep, &k, err) < 0) {
         *err = rc ? rc : *err;
         return -1;
@@ -1101,6 +1106,7 @@ typedef struct zsink {
 static int zsink_put(cmd_ctx *x, zsink *k, const ox_val *m, double score, int *err)
 {
     if (k->to == 1) {
+        zset_adding(&k->dst, m->len);
         int rc = zset_put(x, &k->dst, m->data, m->len, 0, 0, 0, score);
         k->negzero += score == 0 && signbit(score);
         if (rc == OX_OK)

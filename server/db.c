@@ -236,11 +236,12 @@ static void meta_in(db_coll *c, const coll_meta *m)
     c->levels = m->levels;
     c->zb = m->zb;
     c->order = c->type == DB_HASH ? m->order : 0;
+    c->converted = c->type == DB_ZSET && m->converted;
 }
 
 static coll_meta meta_of(const db_coll *c)
 {
-    return (coll_meta){c->id, c->count, c->head, c->levels, c->zb, c->order};
+    return (coll_meta){c->id, c->count, c->head, c->levels, c->zb, c->order, c->converted};
 }
 
 int db_coll_get(cmd_ctx *x, const resp_arg *key, int type, db_coll *c)
@@ -304,6 +305,7 @@ int db_coll_fresh(cmd_ctx *x, db_coll *c)
     c->levels = 0;
     c->zb = (coll_bounds){.tight = 0};
     c->order = c->type == DB_HASH; /* a new hash is a listpack (hash_fmt.h) */
+    c->converted = 0;
     c->expire_at = 0;
     int rc = coll_new_id(x->txn, map_t, &c->id);
     if (rc == OX_OK && x->bulk) {

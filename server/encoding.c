@@ -16,7 +16,7 @@ int enc_compact(cmd_ctx *x, const db_coll *c)
     int set = c->type == DB_SET;
     if (c->type == DB_HASH)
         return c->order != 0;
-    if (c->type != DB_SET && c->type != DB_ZSET)
+    if ((c->type != DB_SET && c->type != DB_ZSET) || c->converted)
         return 0;
     if (c->count > (set ? ENC_SET_MAX_INTSET : ENC_ZSET_LISTPACK_MAX))
         return 0;

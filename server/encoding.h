@@ -6,11 +6,15 @@
  * hash's fields in the order they came (HGETALL, HKEYS, HVALS, HSCAN, HRANDFIELD).
  *
  * Redis's defaults, which oxistore does not make configurable: set-max-intset-entries 512,
- * hash-max-listpack-entries 512 (hash_fmt.h), zset-max-listpack-entries 128, and hash-
- * and zset-max-listpack-value 64. Redis keeps a collection converted
- * once it outgrew them. A hash keeps that state (hash_fmt.h); for sets and sorted sets
- * oxistore judges by what the collection holds now. Where Redis's order is a hash table's,
- * any order is Redis's, so the numeric one, or the store's, is too.
+ * hash-max-listpack-entries 512 (hash_fmt.h), zset-max-listpack-entries 128 (zset_fmt.h),
+ * and hash- and zset-max-listpack-value 64. Redis keeps a collection converted once it
+ * outgrew them. A hash keeps that state (hash_fmt.h), and so does a sorted set (its
+ * record's converted bit, coll_fmt.h: set when a member makes Redis convert it, or when a
+ * set stored before the bit is written with more than 128 members; a sorted set it does not
+ * mark is judged by what it holds). Sets are judged by what they hold now. Not emulated:
+ * SORT and SORT_RO, which convert a sorted set in Redis (they only read it here). Where
+ * Redis's order is a hash table's, any order is Redis's, so the numeric one, or the
+ * store's, is too.
  *
  * Threads: the caller's command context (an I/O thread's snapshot or the writer). */
 #ifndef ENCODING_H
@@ -21,15 +25,16 @@
 #include "cmd.h"
 #include "db.h"
 #include "hash_fmt.h"
+#include "zset_fmt.h"
 
 #define ENC_SET_MAX_INTSET 512 /* Redis 7.0's set-max-intset-entries */
-#define ENC_ZSET_LISTPACK_MAX 128              /* zset-max-listpack-entries */
+#define ENC_ZSET_LISTPACK_MAX ZFMT_LISTPACK_ENTRIES /* zset-max-listpack-entries */
 #define ENC_LISTPACK_VALUE HFMT_LISTPACK_VALUE /* hash- and zset-max-listpack-value */
 
 /* 1 if Redis 7.0 would hold c (a set, hash or sorted set) compact: a set of at most 512
  * members that are all integers (an intset); a hash that has not been converted (its
- * order kept: hash_fmt.h); a sorted set of at most 128 members whose names have at most
- * 64 bytes (a listpack). 0 if not, or if the members could not be read. Reads at most the
+ * order kept: hash_fmt.h); a sorted set not converted, of at most 128 members whose
+ * names have at most 64 bytes (a listpack). 0 if not, or if the members could not be read. Reads at most the
  * limit's number of members. */
 int enc_compact(cmd_ctx *x, const db_coll *c);
 

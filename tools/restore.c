@@ -120,7 +120,7 @@ static int select_table(rs *r, ox_table *t)
 
 /* One ZADD pair: score s (Redis's float syntax) for member m of sorted set z (counted in
  * it). OX_OK, the store's error, or -1 after failing the command (a bad score). */
-static int zadd_one(rs *r, zfmt_set *z, const resp_arg *s, const resp_arg *m)
+static int zadd_one(rs *r, zfmt_set *z, int *converted, const resp_arg *s, const resp_arg *m)
 {
     char buf[64];
     double score, old = 0;
@@ -145,6 +145,8 @@ static int zadd_one(rs *r, zfmt_set *z, const resp_arg *s, const resp_arg *m)
         free(mk);
     if (rc != OX_OK && rc != OX_NOTFOUND)
         return rc;
+    if (!had && zfmt_converts(z->count, m->len)) /* as Redis converts it (coll_fmt.h) */
+        *converted = 1;
     rc = zfmt_put(r->txn, z, m->ptr, m->len, had, old, level, score);
     z->count += !had;
     return rc;
@@ -184,7 +186,7 @@ static int do_coll_add(rs *r, int argc, const resp_arg *argv, int type)
     zfmt_set z = {r->members, id, count, cm.levels, ZFMT_FANOUT, NULL};
     for (int i = 2; rc == OX_OK && i < argc; i += step) {
         if (type == DB_ZSET) {
-            rc = zadd_one(r, &z, &argv[i], &argv[i + 1]);
+            rc = zadd_one(r, &z, &cm.converted, &argv[i], &argv[i + 1]);
             count = z.count;
             continue;
         }

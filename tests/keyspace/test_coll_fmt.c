@@ -48,6 +48,19 @@ static void each_layout_reads_back_as_written(void)
     T_EQ_INT(coll_meta_encode(rec, DB_ZSET, &m), COLL_META_LEN);
     m.levels = 2;
     T_EQ_INT(coll_meta_encode(rec, DB_ZSET, &m), COLL_ZSET_RANK_META_LEN);
+    /* a converted sorted set (coll_fmt.h): the bit in the levels byte, which a record
+       without one gets the 33-byte layout for */
+    m = (coll_meta){.id = 7, .count = 3, .converted = 1};
+    T_EQ_INT(coll_meta_encode(rec, DB_ZSET, &m), COLL_ZSET_RANK_META_LEN);
+    T_EQ_INT(rec[32], COLL_ZSET_CONVERTED);
+    T_EQ_INT(coll_meta_decode(rec, COLL_ZSET_RANK_META_LEN, &d), OX_OK);
+    T_EQ_INT(d.converted, 1);
+    T_EQ_INT(d.levels, 0);
+    m.levels = 2 | ZFMT_BUILDING;
+    T_EQ_INT(coll_meta_encode(rec, DB_ZSET, &m), COLL_ZSET_RANK_META_LEN);
+    T_EQ_INT(coll_meta_decode(rec, COLL_ZSET_RANK_META_LEN, &d), OX_OK);
+    T_EQ_INT(d.converted, 1);
+    T_EQ_INT(d.levels, 2 | ZFMT_BUILDING);
 
     /* the old layouts: score bounds, loose */
     static const unsigned char lo[8] = {0x80, 0, 0, 0, 0, 0, 0, 1}, hi[8] = {0xc0, 1};
@@ -82,6 +95,13 @@ static void each_layout_reads_back_as_written(void)
     T_EQ_MEM(d.zb.hi.b, d.zb.hi.len, big, sizeof big);
     T_EQ_INT(coll_meta_encode(again, DB_ZSET, &d), n);
     T_EQ_MEM(again, n, rec, n);
+    T_EQ_INT(d.converted, 0);
+    d.converted = 1;
+    T_EQ_INT(coll_meta_encode(again, DB_ZSET, &d), n);
+    T_EQ_INT(again[COLL_META_LEN], 1 | COLL_ZSET_CONVERTED);
+    T_EQ_INT(coll_meta_decode(again, n, &d), OX_OK);
+    T_EQ_INT(d.converted, 1);
+    T_EQ_INT(d.levels, 1);
 
     /* a tight record with one bound missing is not written tight */
     m.zb.hi.len = 0;

@@ -1143,6 +1143,100 @@ static void negative_zero_scores_as_redis(void)
     T_EQ_INT(sp_stop(&ox), 0);
 }
 
+/* What Redis 7.0 holds a sorted set as, with its history: a listpack until a 129th member
+ * or one over 64 bytes converts it to a skiplist, for good, however it shrinks after
+ * (coll_fmt.h's converted bit); a store builds its destination anew. Random ZADD, ZINCRBY,
+ * ZREM, ZPOPMIN, ZREMRANGEBYRANK, ZRANGESTORE, ZUNIONSTORE, COPY and RENAME over two sets
+ * that grow past 128 members, take long members and shrink to a few, with -0 scores:
+ * each reply, then OBJECT ENCODING of every key and every member with its score (a
+ * skiplist keeps the sign of a -0, a listpack does not), as Redis's; again after a kill -9
+ * and oxistore-check. */
+static void encoding_history_as_redis(void)
+{
+    srvp ox = {0}, ref = {0};
+    redisContext *a = NULL, *b = NULL;
+    T_ASSERT(start_fanout2_pair(&ox, &ref, "zhist", &a, &b) == 0);
+    static const char *const keys[] = {"h1", "h2", "d", "cp"};
+    static const char *const sc[] = {"-0", "1", "-0", "2.5", "0"};
+    static char cmd[8][128];
+    const char *argv[8];
+    size_t len[8];
+    unsigned long long seed = 20261207;
+    int bad = 0, skiplists = 0, shrunk = 0, most = 0;
+#define ARG(...) (snprintf(cmd[argc], sizeof cmd[argc], __VA_ARGS__), argv[argc] = cmd[argc], \
+                  len[argc] = strlen(cmd[argc]), argc++)
+    for (int step = 0; step < 3000 && bad < 3; step++) {
+        unsigned r = lm_rnd(&seed), op = r % 100, m = lm_rnd(&seed) % 200;
+        const char *k = keys[lm_rnd(&seed) & 1], *score = sc[lm_rnd(&seed) % 5];
+        int argc = 0, grow = (step / 500) % 2 == 0; /* 500 steps growing, 500 shrinking */
+        char member[100];
+        snprintf(member, sizeof member, "%s%u", m % 40 == 0 ? "long-member-long-member-long-"
+                 "member-long-member-long-member-long-member-" : "m", m);
+        if (op < 15 || (grow && op < 72 && op >= 20)) { /* growing: removals are adds */
+            ARG("ZADD"), ARG("%s", k), ARG("%s", score), ARG("%s", member);
+        } else if (op < 20) {
+            ARG("ZINCRBY"), ARG("%s", k), ARG("%s", score), ARG("%s", member);
+        } else if (op < 60) {
+            ARG("ZREM"), ARG("%s", k), ARG("%s", member);
+        } else if (op < 70) {
+            ARG("ZPOPMIN"), ARG("%s", k), ARG("%u", 1 + (r >> 20) % 4);
+        } else if (op < 72) {
+            ARG("ZREMRANGEBYRANK"), ARG("%s", k), ARG("0"), ARG("%u", (r >> 20) % 40);
+        } else if (op < 78) {
+            ARG("ZRANGESTORE"), ARG("d"), ARG("%s", k), ARG("%u", (r >> 20) % 20),
+                ARG("%u", (r >> 20) % 20 + (r >> 12) % 150);
+        } else if (op < 82) {
+            ARG("ZUNIONSTORE"), ARG("d"), ARG("2"), ARG("h1"), ARG("h2");
+        } else if (op < 86) {
+            ARG("COPY"), ARG("%s", k), ARG("cp"), ARG("REPLACE");
+        } else if (op < 88) {
+            ARG("RENAME"), ARG("cp"), ARG("%s", k);
+        } else {
+            ARG("ZSCORE"), ARG("%s", k), ARG("%s", member);
+        }
+        bad += !same_reply(a, b, step, argc, argv, len, NULL);
+        for (int i = 0; i < 4 && !bad; i++) {
+            const char *enc[] = {"OBJECT", "ENCODING", keys[i]};
+            const char *all[] = {"ZRANGE", keys[i], "0", "-1", "WITHSCORES"};
+            size_t el[] = {6, 8, strlen(keys[i])}, al[] = {6, strlen(keys[i]), 1, 2, 10};
+            redisReply *x = NULL;
+            bad += !same_reply(a, b, step, 3, enc, el, &x);
+            if (x && x->type == REDIS_REPLY_STRING && !strcmp(x->str, "skiplist")) {
+                redisReply *c = redisCommand(a, "ZCARD %s", keys[i]);
+                skiplists++;
+                shrunk += c && c->integer <= 128;
+                most = c && c->integer > most ? (int)c->integer : most;
+                freeReplyObject(c);
+            }
+            freeReplyObject(x);
+            bad += !same_reply(a, b, step, 5, all, al, NULL);
+        }
+    }
+#undef ARG
+    T_EQ_INT(bad, 0);
+    printf("%d skiplists seen, %d of them of at most 128 members, the largest %d\n",
+           skiplists, shrunk, most);
+    T_ASSERT(shrunk > 100 && most > 128);
+    redisFree(a);
+    sp_kill(&ox);
+    char why[4096];
+    if (!sp_check(&ox, why, sizeof why))
+        T_FAIL("oxistore-check after the kill: %s", why);
+    T_ASSERT(sp_start_argv(&ox, "zhist", fanout2) == 0);
+    T_ASSERT((a = sp_connect(&ox)) != NULL);
+    for (int i = 0; i < 4; i++) {
+        const char *enc[] = {"OBJECT", "ENCODING", keys[i]};
+        const char *all[] = {"ZRANGE", keys[i], "0", "-1", "WITHSCORES"};
+        size_t el[] = {6, 8, strlen(keys[i])}, al[] = {6, strlen(keys[i]), 1, 2, 10};
+        T_ASSERT(same_reply(a, b, -1, 3, enc, el, NULL));
+        T_ASSERT(same_reply(a, b, -1, 5, all, al, NULL));
+    }
+    redisFree(a);
+    redisFree(b);
+    ref_stop(&ref);
+    T_EQ_INT(sp_stop(&ox), 0);
+}
+
 int main(void)
 {
     T_RUN(server_starts);
@@ -1164,6 +1258,7 @@ int main(void)
     T_RUN(ranks_of_rising_members_as_redis);
     T_RUN(long_members_sort_by_bytes_as_redis);
     T_RUN(negative_zero_scores_as_redis);
+    T_RUN(encoding_history_as_redis);
     t_failed += sp_stop_or_dump(&g_srv);
     return T_MAIN_END();
 }
