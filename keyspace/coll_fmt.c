@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "num.h"
+
 void coll_be64_put(unsigned char p[8], uint64_t v)
 {
     for (int i = 7; i >= 0; i--, v >>= 8)
@@ -63,6 +65,17 @@ static void levels_in(coll_meta *m, unsigned char b)
     m->converted = (b & COLL_ZSET_CONVERTED) != 0;
 }
 
+int coll_converted(int type, const coll_meta *m)
+{
+    return type == DB_ZSET ? m->converted : type == DB_SET && m->order != 0;
+}
+
+int coll_set_converts(uint64_t count, const void *m, size_t len)
+{
+    long long v;
+    return count + 1 > COLL_SET_INTSET_ENTRIES || !num_str2ll(m, len, &v);
+}
+
 size_t coll_meta_encode(unsigned char meta[COLL_META_MAX], int type, const coll_meta *m)
 {
     int zset = type == DB_ZSET;
@@ -80,8 +93,8 @@ size_t coll_meta_encode(unsigned char meta[COLL_META_MAX], int type, const coll_
         }
     }
     uint64_t lo = zset ? score_of_bound(&m->zb.lo) : 0, hi = zset ? score_of_bound(&m->zb.hi) : 0;
-    if (type == DB_HASH && m->order) {
-        coll_be64_put(meta + 16, m->order);
+    if ((type == DB_HASH && m->order) || (type == DB_SET && m->converted)) {
+        coll_be64_put(meta + 16, type == DB_HASH ? m->order : 1);
         return COLL_LIST_META_LEN;
     }
     int lb = zset ? levels_byte(m) : 0;

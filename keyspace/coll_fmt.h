@@ -1,6 +1,6 @@
 /* coll_fmt.h — the stored format of keys' types and of collections (see db.h for the
  * design), read and written by the server's db.c and by oxistore-check (tools/). Depends
- * on liboxistore alone, so both link coll_fmt.c.
+ * on liboxistore and num.h, so both link coll_fmt.c.
  *
  * A key's record carries its Redis type as the record's kind (OX_PUT_KIND). A string's
  * record holds its bytes; a collection's, COLL_META_LEN bytes: its id and its member
@@ -25,6 +25,10 @@
  *   it once had more than 128 members or one of more than 64 bytes (encoding.h). Sets
  *   stored before it (none set) are judged by what they hold. A build before it would
  *   read the bit as levels: going back takes dump and restore.
+ * A set's record is COLL_META_LEN bytes, or COLL_LIST_META_LEN once Redis would hold it as
+ * a hash table for good (it had a member that is not an integer, or more than 512: then 1,
+ * 8 bytes big-endian; coll_meta_decode leaves it in order, coll_converted reads it). A
+ * build before it reads such a record as damaged.
  * Database table "<n>" has the member table "m<n>":
  *   [id: 8 bytes big-endian][COLL_SUB_HEAD]      -> the user key (the back link)
  *   [id][COLL_SUB_FIELD][name]                   -> a hash field's value (hash_fmt.h),
@@ -97,8 +101,18 @@ typedef struct coll_meta {
     unsigned levels;   /* a sorted set's rank index levels (zset_fmt.h; 0: none) */
     coll_bounds zb;    /* a sorted set's bounds */
     uint64_t order;    /* a hash's next field number (hash_fmt.h; 0: none kept) */
-    int converted;     /* a sorted set that Redis would hold as a skiplist for good */
+    int converted;     /* encode: a set or sorted set that Redis would hold converted
+                          for good (a hash table, a skiplist); decode: a sorted set's */
 } coll_meta;
+
+/* Whether the decoded record m of a collection of type `type` says Redis would hold it
+ * converted for good (above). */
+int coll_converted(int type, const coll_meta *m);
+/* 1 if Redis 7.0 converts a set of count members held as an intset to a hash table, for
+ * good, when it adds member m (len bytes): at its 513th member, or one that is not an
+ * integer in canonical form (set-max-intset-entries 512). */
+#define COLL_SET_INTSET_ENTRIES 512
+int coll_set_converts(uint64_t count, const void *m, size_t len);
 
 /* A collection's record, both ways (encode: its length). decode: OX_OK or OX_ECORRUPT (a
  * wrong length); what the record does not hold is 0. A 24-byte record fills head, zb.lo and

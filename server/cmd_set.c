@@ -34,6 +34,15 @@ static int is_member(cmd_ctx *x, const db_coll *c, const void *m, size_t len, in
     return -1;
 }
 
+/* Writer: member m (len bytes) was just added to c, which had count members: a member
+ * that is not an integer, or a 513th, converts Redis's intset to a hash table for good
+ * (the record's converted flag, coll_fmt.h). */
+static void set_added(db_coll *c, uint64_t count, const void *m, size_t len)
+{
+    if (!c->converted && coll_set_converts(count, m, len))
+        c->converted = 1;
+}
+
 void cmd_sadd(cmd_ctx *x)
 {
     db_coll c;
@@ -47,6 +56,8 @@ void cmd_sadd(cmd_ctx *x)
             cmd_store_error(x, rc);
             return;
         }
+        if (a)
+            set_added(&c, c.count + (uint64_t)added, x->argv[i].ptr, x->argv[i].len);
         added += a;
     }
     int rc = OX_OK;
@@ -231,7 +242,7 @@ void cmd_smove(cmd_ctx *x)
     if (rc == OX_OK)
         rc = db_member_add(x, &d, DB_SUB_FIELD, m->ptr, m->len, "", 0, &added);
     if (rc == OX_OK && added) {
-        d.count++;
+        set_added(&d, d.count++, m->ptr, m->len);
         cmd_notify(x, CONF_NOTIFY_SET, "sadd", dst);
         rc = db_coll_save(x, dst, &d);
     }
@@ -269,6 +280,7 @@ static int sink_put(cmd_ctx *x, sink *s, const ox_val *m, int *err)
             *err = rc;
             return -1;
         }
+        set_added(&s->dst, s->n, m->data, m->len); /* Redis adds to a new intset */
         s->n += (uint64_t)added - 1; /* each member comes once: added is 1 */
     }
     s->n++;

@@ -236,7 +236,7 @@ static void meta_in(db_coll *c, const coll_meta *m)
     c->levels = m->levels;
     c->zb = m->zb;
     c->order = c->type == DB_HASH ? m->order : 0;
-    c->converted = c->type == DB_ZSET && m->converted;
+    c->converted = coll_converted(c->type, m);
 }
 
 static coll_meta meta_of(const db_coll *c)

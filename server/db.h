@@ -106,7 +106,8 @@ typedef struct db_coll {
     unsigned levels;   /* a sorted set's rank index levels (zset_fmt.h) */
     coll_bounds zb;    /* a sorted set's bounds (zset_fmt.h) */
     uint64_t order;    /* a hash's next field number, 0: no order kept (hash_fmt.h) */
-    int converted;     /* a sorted set Redis would hold as a skiplist for good (coll_fmt.h) */
+    int converted;     /* a set or sorted set Redis would hold as a hash table or a
+                          skiplist for good (coll_fmt.h) */
     uint64_t expire_at; /* the key's expiry time when db_coll_get read it (ms), 0: none */
     ox_table *members; /* the member table it lives in */
 } db_coll;

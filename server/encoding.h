@@ -11,8 +11,9 @@
  * outgrew them. A hash keeps that state (hash_fmt.h), and so does a sorted set (its
  * record's converted bit, coll_fmt.h: set when a member makes Redis convert it, or when a
  * set stored before the bit is written with more than 128 members; a sorted set it does not
- * mark is judged by what it holds). Sets are judged by what they hold now. Not emulated:
- * SORT and SORT_RO, which convert a sorted set in Redis (they only read it here). Where
+ * mark is judged by what it holds), and so does a set (its record's flag: set when a member
+ * that is not an integer, or a 513th, makes Redis convert its intset). Not emulated: SORT
+ * and SORT_RO, which convert a sorted set in Redis (they only read it here). Where
  * Redis's order is a hash table's, any order is Redis's, so the numeric one, or the
  * store's, is too.
  *
@@ -27,12 +28,12 @@
 #include "hash_fmt.h"
 #include "zset_fmt.h"
 
-#define ENC_SET_MAX_INTSET 512 /* Redis 7.0's set-max-intset-entries */
+#define ENC_SET_MAX_INTSET COLL_SET_INTSET_ENTRIES /* Redis 7.0's set-max-intset-entries */
 #define ENC_ZSET_LISTPACK_MAX ZFMT_LISTPACK_ENTRIES /* zset-max-listpack-entries */
 #define ENC_LISTPACK_VALUE HFMT_LISTPACK_VALUE /* hash- and zset-max-listpack-value */
 
-/* 1 if Redis 7.0 would hold c (a set, hash or sorted set) compact: a set of at most 512
- * members that are all integers (an intset); a hash that has not been converted (its
+/* 1 if Redis 7.0 would hold c (a set, hash or sorted set) compact: a set not converted,
+ * of at most 512 members that are all integers (an intset); a hash that has not been converted (its
  * order kept: hash_fmt.h); a sorted set not converted, of at most 128 members whose
  * names have at most 64 bytes (a listpack). 0 if not, or if the members could not be read. Reads at most the
  * limit's number of members. */

@@ -172,8 +172,8 @@ static int do_coll_add(rs *r, int argc, const resp_arg *argv, int type)
     int rc = ox_txn_read(r->txn, r->cur, k->ptr, k->len, &v, &kind, NULL), fresh = 0;
     if (rc == OX_OK && (int)kind != type)
         return fail(r, "WRONGTYPE Operation against a key holding the wrong kind of value");
-    if (rc == OX_OK)
-        rc = coll_meta_decode(v.data, v.len, &cm);
+    if (rc == OX_OK && (rc = coll_meta_decode(v.data, v.len, &cm)) == OX_OK)
+        cm.converted = coll_converted(type, &cm);
     else if (rc == OX_NOTFOUND && (fresh = 1))
         rc = coll_new_id(r->txn, r->dbs.map, &cm.id);
     if (type == DB_ZSET) /* its bounds are hints: none is always right */
@@ -210,6 +210,8 @@ static int do_coll_add(rs *r, int argc, const resp_arg *argv, int type)
             return store_fail(r, OX_ENOMEM);
         size_t ml = coll_member_key(mk, id, COLL_SUB_FIELD, argv[i].ptr, argv[i].len);
         rc = ox_txn_put(r->txn, r->members, mk, ml, "", 0, 0, OX_PUT_NOOVERWRITE);
+        if (rc == OX_OK && coll_set_converts(count, argv[i].ptr, argv[i].len))
+            cm.converted = 1; /* as Redis converts its intset (coll_fmt.h) */
         count += rc == OX_OK;
         if (rc == OX_ECONFLICT) /* SADD of a member it has */
             rc = OX_OK;

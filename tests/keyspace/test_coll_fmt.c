@@ -48,6 +48,22 @@ static void each_layout_reads_back_as_written(void)
     T_EQ_INT(coll_meta_encode(rec, DB_ZSET, &m), COLL_META_LEN);
     m.levels = 2;
     T_EQ_INT(coll_meta_encode(rec, DB_ZSET, &m), COLL_ZSET_RANK_META_LEN);
+    /* a set: 24 bytes once converted (coll_fmt.h), its flag read by coll_converted */
+    m = (coll_meta){.id = 7, .count = 3};
+    T_EQ_INT(coll_meta_encode(rec, DB_SET, &m), COLL_META_LEN);
+    T_EQ_INT(coll_meta_decode(rec, COLL_META_LEN, &d), OX_OK);
+    T_EQ_INT(coll_converted(DB_SET, &d), 0);
+    m.converted = 1;
+    T_EQ_INT(coll_meta_encode(rec, DB_SET, &m), COLL_LIST_META_LEN);
+    T_EQ_U64(coll_be64_get(rec + 16), 1);
+    T_EQ_INT(coll_meta_decode(rec, COLL_LIST_META_LEN, &d), OX_OK);
+    T_EQ_INT(coll_converted(DB_SET, &d), 1);
+    T_EQ_U64(d.count, 3);
+    T_EQ_INT(coll_set_converts(511, "12", 2), 0);
+    T_EQ_INT(coll_set_converts(512, "12", 2), 1);
+    T_EQ_INT(coll_set_converts(3, "012", 3), 1); /* not an intset's integer */
+    T_EQ_INT(coll_set_converts(3, "-9223372036854775808", 20), 0);
+
     /* a converted sorted set (coll_fmt.h): the bit in the levels byte, which a record
        without one gets the 33-byte layout for */
     m = (coll_meta){.id = 7, .count = 3, .converted = 1};
@@ -55,6 +71,7 @@ static void each_layout_reads_back_as_written(void)
     T_EQ_INT(rec[32], COLL_ZSET_CONVERTED);
     T_EQ_INT(coll_meta_decode(rec, COLL_ZSET_RANK_META_LEN, &d), OX_OK);
     T_EQ_INT(d.converted, 1);
+    T_EQ_INT(coll_converted(DB_ZSET, &d), 1);
     T_EQ_INT(d.levels, 0);
     m.levels = 2 | ZFMT_BUILDING;
     T_EQ_INT(coll_meta_encode(rec, DB_ZSET, &m), COLL_ZSET_RANK_META_LEN);

@@ -638,6 +638,22 @@ static inline int sp_check(const srvp *p, char *why, size_t cap)
     return st == 0 && strstr(why, ", every one consistent\n") != NULL;
 }
 
+/* Kills p (SIGKILL), checks what it left (sp_check), and starts it again as name with
+ * the extra arguments (sp_start_argv's), connected in *c: 1, or 0 with why saying what
+ * failed. */
+static inline int sp_kill_check_restart(srvp *p, const char *name, const char *const *extra,
+                                        redisContext **c, char *why, size_t cap)
+{
+    sp_kill(p);
+    if (!sp_check(p, why, cap))
+        return 0;
+    if (sp_start_argv(p, name, extra) || !(*c = sp_connect(p))) {
+        snprintf(why, cap, "%s did not start again", name);
+        return 0;
+    }
+    return 1;
+}
+
 /* 1 if both servers' dumps are equal and not empty; else 0, with why saying where. */
 static inline int sp_same_data(const srvp *a, const srvp *b, char *why, size_t cap)
 {

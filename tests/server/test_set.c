@@ -3,6 +3,7 @@
  * SRANDMEMBER's counts, SMOVE's cases, RESP3 set replies, and a large set's algebra and
  * SPOP streamed and reclaimed. Members come back in byte order (Redis's order for sets
  * is unspecified). */
+#include "ref_util.h"
 #include "srv_util.h"
 
 T_MAIN_BEGIN;
@@ -596,6 +597,138 @@ static void clustered_names_have_their_share(void)
     redisFree(c);
 }
 
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* SMEMBERS key on a and b as Redis's: exactly while b holds an intset (its numeric order),
+ * else the same members in any order. 1 if so. */
+static int same_members(redisContext *a, redisContext *b, const char *key, int intset)
+{
+    redisReply *x = redisCommand(a, "SMEMBERS %s", key), *y = redisCommand(b, "SMEMBERS %s", key);
+    int same = x && y && x->type == REDIS_REPLY_ARRAY && y->type == REDIS_REPLY_ARRAY &&
+               x->elements == y->elements;
+    const char **xs = calloc(x && x->elements ? x->elements : 1, sizeof *xs);
+    const char **ys = calloc(y && y->elements ? y->elements : 1, sizeof *ys);
+    for (size_t i = 0; same && i < x->elements; i++) {
+        xs[i] = x->element[i]->str;
+        ys[i] = y->element[i]->str;
+    }
+    if (same && !intset) {
+        qsort(xs, x->elements, sizeof *xs, str_cmp);
+        qsort(ys, y->elements, sizeof *ys, str_cmp);
+    }
+    for (size_t i = 0; same && i < x->elements; i++)
+        same = !strcmp(xs[i], ys[i]);
+    if (!same)
+        fprintf(stderr, "SMEMBERS %s: %zu members here, %zu in Redis\n", key,
+                x ? x->elements : 0, y ? y->elements : 0);
+    free(xs);
+    free(ys);
+    freeReplyObject(x);
+    freeReplyObject(y);
+    return same;
+}
+
+/* OBJECT ENCODING and SMEMBERS of every key, on a as on b. 1 if so. */
+static int same_sets(redisContext *a, redisContext *b, const char *const *keys, int n, int step)
+{
+    for (int i = 0; i < n; i++) {
+        redisReply *x = redisCommand(a, "OBJECT ENCODING %s", keys[i]);
+        redisReply *y = redisCommand(b, "OBJECT ENCODING %s", keys[i]);
+        int same = ref_same_reply(x, y, 0);
+        int intset = y && y->type == REDIS_REPLY_STRING && !strcmp(y->str, "intset");
+        if (!same)
+            fprintf(stderr, "step %d: OBJECT ENCODING %s: %s here, %s in Redis\n", step,
+                    keys[i], x && x->str ? x->str : "(nil)", y && y->str ? y->str : "(nil)");
+        freeReplyObject(x);
+        freeReplyObject(y);
+        if (!same || !same_members(a, b, keys[i], intset))
+            return 0;
+    }
+    return 1;
+}
+
+/* Redis 7.0 holds a set of integers as an intset until a member that is not one, or a
+ * 513th, converts it to a hash table for good, however it shrinks after (the record's
+ * flag, coll_fmt.h); the STORE forms build their destination anew. Random SADD, SREM,
+ * SMOVE, SINTERSTORE, SUNIONSTORE, SDIFFSTORE, COPY and RENAME over sets that pass 512
+ * members, take a word now and then, and shrink: each reply, then OBJECT ENCODING and
+ * SMEMBERS of every key (an intset's in its numeric order) as Redis's; again after a kill
+ * -9 and oxistore-check. */
+static void sets_keep_redis_encoding_history(void)
+{
+    srvp ox = {0}, ref = {0};
+    T_ASSERT(sp_start(&ox, "sethist") == 0 && sp_start_redis(&ref, "sethist-ref") == 0);
+    redisContext *a = sp_connect(&ox), *b = sp_connect(&ref);
+    T_ASSERT(a && b);
+    static const char *const keys[] = {"s1", "s2", "d", "cp"};
+    unsigned seed = 20261207;
+    int bad = 0, shrunk = 0, most = 0;
+    for (int step = 0; step < 3000 && !bad; step++) {
+        unsigned r = pk_rand(&seed), op = r % 100;
+        const char *k = keys[pk_rand(&seed) & 1], *o = k[1] == '1' ? "s2" : "s1";
+        int grow = (step / 600) % 2 == 0; /* 600 steps growing, 600 shrinking */
+        char m[3][24], cmd[160];
+        for (int i = 0; i < 3; i++) {
+            unsigned v = pk_rand(&seed) % 1000;
+            snprintf(m[i], sizeof m[i], v % 97 == 0 ? "w%u" : "%u", v);
+        }
+        if (op < (grow ? 80 : 20))
+            snprintf(cmd, sizeof cmd, "SADD %s %s %s %s", k, m[0], m[1], m[2]);
+        else if (op < 80) /* and one of the words, so that a converted set can shrink to
+                             integers alone */
+            snprintf(cmd, sizeof cmd, "SREM %s %s %s w%u", k, m[0], m[1], 97 * (r % 11));
+        else if (op < 84)
+            snprintf(cmd, sizeof cmd, "SMOVE %s %s %s", k, o, m[0]);
+        else if (op < 88)
+            snprintf(cmd, sizeof cmd, "%s d %s %s", r & 64 ? "SINTERSTORE" :
+                     r & 128 ? "SUNIONSTORE" : "SDIFFSTORE", k, o);
+        else if (op < 92)
+            snprintf(cmd, sizeof cmd, "COPY %s cp REPLACE", k);
+        else if (op < 94)
+            snprintf(cmd, sizeof cmd, "RENAME cp %s", k);
+        else
+            snprintf(cmd, sizeof cmd, "SISMEMBER %s %s", k, m[0]);
+        redisReply *x = redisCommand(a, cmd), *y = redisCommand(b, cmd);
+        if (!ref_same_reply(x, y, 0)) {
+            fprintf(stderr, "step %d: %s differs\n", step, cmd);
+            bad++;
+        }
+        freeReplyObject(x);
+        freeReplyObject(y);
+        bad += !bad && !same_sets(a, b, keys, 4, step);
+        for (int i = 0; i < 2 && !bad; i++) {
+            redisReply *e = redisCommand(b, "OBJECT ENCODING %s", keys[i]);
+            redisReply *n = redisCommand(b, "SCARD %s", keys[i]);
+            redisReply *w = redisCommand(b, "SMISMEMBER %s w0 w97 w194 w291 w388 w485 w582 "
+                                         "w679 w776 w873 w970", keys[i]);
+            int ht = e && e->type == REDIS_REPLY_STRING && !strcmp(e->str, "hashtable");
+            int words = 0;
+            for (size_t j = 0; w && j < w->elements; j++)
+                words += (int)w->element[j]->integer;
+            shrunk += ht && !words && n && n->integer <= 512 && n->integer > 0;
+            freeReplyObject(w);
+            most = n && n->integer > most ? (int)n->integer : most;
+            freeReplyObject(e);
+            freeReplyObject(n);
+        }
+    }
+    T_EQ_INT(bad, 0);
+    printf("%d hash tables of at most 512 integers seen, the largest set %d\n", shrunk, most);
+    T_ASSERT(shrunk > 100 && most > 512);
+    redisFree(a);
+    char why[4096];
+    if (!sp_kill_check_restart(&ox, "sethist", NULL, &a, why, sizeof why))
+        T_FAIL("after the kill: %s", why);
+    T_ASSERT(same_sets(a, b, keys, 4, -1));
+    redisFree(a);
+    redisFree(b);
+    ref_stop(&ref);
+    T_EQ_INT(sp_stop(&ox), 0);
+}
+
 int main(void)
 {
     T_RUN(server_starts);
@@ -613,6 +746,7 @@ int main(void)
     T_RUN(large_set_picks_reach_most_members);
     T_RUN(picks_follow_the_set_as_it_changes);
     T_RUN(clustered_names_have_their_share);
+    T_RUN(sets_keep_redis_encoding_history);
     t_failed += sp_stop_or_dump(&g_srv);
     return T_MAIN_END();
 }

@@ -1218,12 +1218,9 @@ static void encoding_history_as_redis(void)
            skiplists, shrunk, most);
     T_ASSERT(shrunk > 100 && most > 128);
     redisFree(a);
-    sp_kill(&ox);
     char why[4096];
-    if (!sp_check(&ox, why, sizeof why))
-        T_FAIL("oxistore-check after the kill: %s", why);
-    T_ASSERT(sp_start_argv(&ox, "zhist", fanout2) == 0);
-    T_ASSERT((a = sp_connect(&ox)) != NULL);
+    if (!sp_kill_check_restart(&ox, "zhist", fanout2, &a, why, sizeof why))
+        T_FAIL("after the kill: %s", why);
     for (int i = 0; i < 4; i++) {
         const char *enc[] = {"OBJECT", "ENCODING", keys[i]};
         const char *all[] = {"ZRANGE", keys[i], "0", "-1", "WITHSCORES"};
