@@ -28,7 +28,7 @@
  * A set's record is COLL_META_LEN bytes, or COLL_LIST_META_LEN once Redis would hold it as
  * a hash table for good (it had a member that is not an integer, or more than 512: then 1,
  * 8 bytes big-endian; coll_meta_decode leaves it in order, coll_converted reads it). A
- * build before it reads such a record as damaged.
+ * build before it reads such a record as the same set, without the flag.
  * Database table "<n>" has the member table "m<n>":
  *   [id: 8 bytes big-endian][COLL_SUB_HEAD]      -> the user key (the back link)
  *   [id][COLL_SUB_FIELD][name]                   -> a hash field's value (hash_fmt.h),
