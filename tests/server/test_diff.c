@@ -221,7 +221,15 @@ static void gen_collection(gen *g)
 {
     static const char *const unordered_names[] = {"HKEYS", "HVALS", "HGETALL", "SMEMBERS",
                                                   "SINTER", "SUNION", "SDIFF"};
-    switch (rnd(g, 47)) {
+    switch (rnd(g, 48)) {
+    case 46: /* what Redis holds a collection as, with its history (encoding.h; compared
+                as object_encoding_compared says) */
+        if (g->in_multi) { /* inside EXEC's array it could not be excused */
+            arg(g, "SCARD"); key(g);
+            break;
+        }
+        arg(g, "OBJECT"); arg(g, "ENCODING"); key(g);
+        break;
     case 45: /* a sorted set or hash Redis holds as a listpack: whole, by score or in the
                 order its fields came (redis_listpack) */
         arg(g, rnd(g, 2) ? "ZSCAN" : "HSCAN"); key(g); arg(g, "0");
@@ -476,6 +484,25 @@ static int redis_listpack(const gen *g, redisContext *rs)
     return redis_lp(rs, g->argv[at + 1], g->len[at + 1]) != 0;
 }
 
+/* 0 if g is an OBJECT ENCODING (in a script or not) that is not compared: of a string
+ * (Redis's int, embstr or raw depend on how the value was written: APPEND makes it raw),
+ * or of a sorted set oxistore holds as a listpack where Redis holds a skiplist, as after a
+ * SORT or SORT_RO there (not emulated: encoding.h). Else 1. */
+static int object_encoding_compared(const gen *g, const redisReply *a, const redisReply *b)
+{
+    int at = strcmp(g->argv[0], "EVAL") ? 0 : 3;
+    if (at && a && b && a->type == REDIS_REPLY_ARRAY && b->type == REDIS_REPLY_ARRAY &&
+        a->elements == 2 && b->elements == 2) { /* wrap_in_script's {type(r), r} */
+        a = a->element[1];
+        b = b->element[1];
+    }
+    if (g->argc < at + 3 || strcmp(g->argv[at], "OBJECT") || !a || !b ||
+        a->type != REDIS_REPLY_STRING || b->type != REDIS_REPLY_STRING)
+        return 1;
+    return strcmp(b->str, "int") && strcmp(b->str, "embstr") && strcmp(b->str, "raw") &&
+           !(!strcmp(a->str, "listpack") && !strcmp(b->str, "skiplist"));
+}
+
 /* 1 if g reads a whole hash that Redis holds as a listpack (HKEYS, HVALS, HGETALL,
  * HRANDFIELD of all of it): its reply is then in the order the fields came, which
  * oxistore's must have too (hash_fmt.h). */
@@ -712,7 +739,8 @@ static void same_replies_as_redis_for_random_streams(void)
             ref_canonical(a);
             ref_canonical(b);
         }
-        int same = ref_same_reply(a, b, tol) || !redis_listpack(&g, rs);
+        int same = ref_same_reply(a, b, tol) || !redis_listpack(&g, rs) ||
+                   !object_encoding_compared(&g, a, b);
         if (getenv("OX_DIFF_TRACE")) {
             char cmd[512], sa[512];
             describe(&g, cmd, sizeof cmd);
