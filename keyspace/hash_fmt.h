@@ -20,8 +20,8 @@
  * was added; so a listpack's order is its fields' by number, read in one walk of at most
  * HFMT_LISTPACK_ENTRIES short records and sorted. A conversion rewrites the values
  * without their numbers. (Builds before this format would show a listpack's numbers as
- * part of its values, and so would a replica running one: going back to one takes a dump
- * and a restore.)
+ * part of its values: the file's format version 4 makes them refuse it, and going back
+ * to one takes a dump and a restore.)
  *
  * Errors: the store's (OX_ENOMEM...), OX_ECORRUPT when the records disagree.
  * Threads: writes in the caller's write transaction; reads in it or on a snapshot.

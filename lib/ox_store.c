@@ -578,7 +578,8 @@ static int ox_format_init(ox_store *s)
         s->format = OX_FORMAT_VERSION;
         return ox__mdb_err(mdb_txn_commit(txn));
     } else if (s->format < OX_FORMAT_VERSION && !s->read_only) {
-        /* 2 -> 3: every record of a version 2 file is a record of kind 0. */
+        /* 2 -> 3: every record of a version 2 file is a record of kind 0; 3 -> 4: the
+         * same records (oxistore.h). */
         unsigned char buf[4] = {0, 0, 0, OX_FORMAT_VERSION};
         v = (MDB_val){4, buf};
         if ((rc = mdb_put(txn, s->meta, &k, &v, 0)))

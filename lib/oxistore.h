@@ -208,11 +208,17 @@ int ox_store_size_on_disk(ox_store *s, uint64_t *bytes);
 size_t ox_store_map_size(ox_store *s);
 
 /* The on-disk format version recorded in the file (OX_FORMAT_VERSION for new files). */
-#define OX_FORMAT_VERSION 3    /* 2: long keys (opening a version 1 file for writing
+#define OX_FORMAT_VERSION 4    /* 2: long keys (opening a version 1 file for writing
                                   migrates it: its 510-byte keys become long keys);
                                   3: record kinds (a version 2 file is a version 3 file
                                   whose records are all of kind 0: opening it for writing
-                                  records version 3, and older builds then refuse it) */
+                                  records version 3, and older builds then refuse it);
+                                  4: the version covers the file whole, and the server's
+                                  collection records now carry Redis's encoding history
+                                  (keyspace/coll_fmt.h, hash_fmt.h), which builds before
+                                  it misread: a version 3 file is a version 4 file whose
+                                  collections carry none, opening it for writing records
+                                  version 4, and older builds then refuse it */
 unsigned ox_store_format(ox_store *s);
 
 /* Largest key length accepted, in bytes (2^31 - 1). */

@@ -96,41 +96,44 @@ static void kinds_are_kept_by_every_path(void)
     expect_kind(s, "c", 1, 7, "vc");
     expect_kind(s, "d", 1, 2, "vd");
     expect_kind(s, lk, sizeof lk, 3, "vl");
-    T_EQ_U64(ox_store_format(s), 3);
+    T_EQ_U64(ox_store_format(s), OX_FORMAT_VERSION);
     T_EQ_INT(ox_store_close(s), OX_OK);
 }
 
-/* A version 2 file (written here with LMDB itself) opens read-only as version 2 with its
- * records of kind 0, and opening it for writing records version 3. */
-static void format_2_file_becomes_3(void)
+/* A version 2 or 3 file (written here with LMDB itself) opens read-only as that version
+ * with its records as they are (a version 2 file's of kind 0), and opening it for writing
+ * records the current version (oxistore.h: the same records). */
+static void format_2_and_3_files_become_current(void)
 {
-    const char *path = u_path("k2.mdb");
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi data, exp;
-    T_EQ_INT(u_raw_file(path, 2, &env, &txn, &data, &exp), 0);
-    MDB_val k = {2, "\0k"}, v = {3, "\0ok"};
-    T_EQ_INT(mdb_put(txn, data, &k, &v, 0), 0);
-    T_EQ_INT(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
+    for (unsigned version = 2; version <= 3; version++) {
+        const char *path = u_path(version == 2 ? "k2.mdb" : "k3.mdb");
+        MDB_env *env;
+        MDB_txn *txn;
+        MDB_dbi data, exp;
+        T_EQ_INT(u_raw_file(path, version, &env, &txn, &data, &exp), 0);
+        MDB_val k = {2, "\0k"}, v = {3, "\0ok"};
+        T_EQ_INT(mdb_put(txn, data, &k, &v, 0), 0);
+        T_EQ_INT(mdb_txn_commit(txn), 0);
+        mdb_env_close(env);
 
-    ox_store *s;
-    ox_options o;
-    ox_options_init(&o);
-    o.read_only = 1;
-    T_EQ_INT(ox_store_open(path, &o, &s), OX_OK);
-    T_EQ_U64(ox_store_format(s), 2);
-    expect_kind_of(s, "k", 1, 0, "ok", 0);
-    ox_store_close(s);
-    T_EQ_INT(ox_store_open(path, NULL, &s), OX_OK);
-    T_EQ_U64(ox_store_format(s), 3);
-    expect_kind(s, "k", 1, 0, "ok");
-    ox_store_close(s);
+        ox_store *s;
+        ox_options o;
+        ox_options_init(&o);
+        o.read_only = 1;
+        T_EQ_INT(ox_store_open(path, &o, &s), OX_OK);
+        T_EQ_U64(ox_store_format(s), version);
+        expect_kind_of(s, "k", 1, 0, "ok", 0);
+        ox_store_close(s);
+        T_EQ_INT(ox_store_open(path, NULL, &s), OX_OK);
+        T_EQ_U64(ox_store_format(s), OX_FORMAT_VERSION);
+        expect_kind(s, "k", 1, 0, "ok");
+        ox_store_close(s);
+    }
 }
 
 int main(void)
 {
     T_RUN(kinds_are_kept_by_every_path);
-    T_RUN(format_2_file_becomes_3);
+    T_RUN(format_2_and_3_files_become_current);
     return T_MAIN_END();
 }

@@ -185,7 +185,7 @@ static void newer_format_version_is_refused(void)
     T_EQ_INT(mdb_dbi_open(txn, "ox:meta", 0, &dbi), 0);
     MDB_val k = {6, "format"}, v;
     T_EQ_INT(mdb_get(txn, dbi, &k, &v), 0);
-    T_EQ_MEM(v.mv_data, v.mv_size, "\0\0\0\3", 4);
+    T_EQ_MEM(v.mv_data, v.mv_size, "\0\0\0\4", 4);
     v.mv_data = "\0\0\0\x63";
     T_EQ_INT(mdb_put(txn, dbi, &k, &v, 0), 0);
     T_EQ_INT(mdb_txn_commit(txn), 0);

@@ -231,7 +231,7 @@ static void clean_file_checks_and_stats_exactly(void)
 
     T_EQ_INT(RUN("stat", "clean.mdb"), 0);
     T_EQ_STR(g_err, "");
-    T_ASSERT(!strncmp(g_out, "file: clean.mdb\nformat version: 3\npage size: 4096\n", 49));
+    T_ASSERT(!strncmp(g_out, "file: clean.mdb\nformat version: 4\npage size: 4096\n", 49));
     T_EQ_INT(field("pages"), (long long)pages);
     T_EQ_INT(field("free pages"), (long long)fr);
     T_EQ_INT(field("file size"), 4096 * (long long)pages);
