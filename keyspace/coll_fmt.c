@@ -67,7 +67,9 @@ static void levels_in(coll_meta *m, unsigned char b)
 
 int coll_converted(int type, const coll_meta *m)
 {
-    return type == DB_ZSET ? m->converted : type == DB_SET && m->order != 0;
+    if (type == DB_ZSET)
+        return m->converted || m->count > COLL_ZSET_LISTPACK_ENTRIES;
+    return type == DB_SET && (m->order != 0 || m->count > COLL_SET_INTSET_ENTRIES);
 }
 
 int coll_set_converts(uint64_t count, const void *m, size_t len)

@@ -23,8 +23,9 @@
  *   Bit COLL_ZSET_CONVERTED of the levels byte (either form; a record without one gets the
  *   33-byte form to carry it) says that Redis would hold the set as a skiplist for good:
  *   it once had more than 128 members or one of more than 64 bytes (encoding.h). Sets
- *   stored before it (none set) are judged by what they hold. A build before it would
- *   read the bit as levels: going back takes dump and restore.
+ *   stored before it (none set) are judged by what they hold (coll_converted). A build
+ *   before it would read the bit as levels: the file's format version 4 makes it refuse
+ *   the file, and going back takes dump and restore.
  * A set's record is COLL_META_LEN bytes, or COLL_LIST_META_LEN once Redis would hold it as
  * a hash table for good (it had a member that is not an integer, or more than 512: then 1,
  * 8 bytes big-endian; coll_meta_decode leaves it in order, coll_converted reads it). A
@@ -105,8 +106,10 @@ typedef struct coll_meta {
                           for good (a hash table, a skiplist); decode: a sorted set's */
 } coll_meta;
 
-/* Whether the decoded record m of a collection of type `type` says Redis would hold it
- * converted for good (above). */
+/* Whether Redis would hold the collection of type `type` whose decoded record is m
+ * converted for good: its record says so (above), or it holds more than a compact form
+ * can (a record of an earlier build, which gets the mark when it is written back). */
+#define COLL_ZSET_LISTPACK_ENTRIES 128
 int coll_converted(int type, const coll_meta *m);
 /* 1 if Redis 7.0 converts a set of count members held as an intset to a hash table, for
  * good, when it adds member m (len bytes): at its 513th member, or one that is not an

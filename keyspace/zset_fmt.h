@@ -72,7 +72,7 @@
 #define ZFMT_MAX_LEVELS 6
 #define ZFMT_NAME_MAX 256      /* the longest member that may be a fence */
 #define ZFMT_FANOUT 32         /* the default fanout (the server's zset-rank-fanout) */
-#define ZFMT_LISTPACK_ENTRIES 128 /* Redis 7.0's zset-max-listpack-entries */
+#define ZFMT_LISTPACK_ENTRIES COLL_ZSET_LISTPACK_ENTRIES /* zset-max-listpack-entries */
 #define ZFMT_LISTPACK_VALUE 64    /* ... and zset-max-listpack-value */
 
 /* 1 if Redis 7.0 converts a sorted set of count members held as a listpack to a skiplist,

@@ -77,12 +77,9 @@ static zfmt_set zset_of(db_coll *c)
 }
 
 /* Writer: db_coll_save of a sorted set, its bounds made tight first if a change marked
- * them (zfmt_settle); one stored before the converted bit that has more than 128 members
- * gets it (coll_fmt.h). */
+ * them (zfmt_settle). */
 static int zset_save(cmd_ctx *x, const resp_arg *key, db_coll *c)
 {
-    if (c->count > ZFMT_LISTPACK_ENTRIES)
-        c->converted = 1;
     zfmt_set z = zset_of(c);
     int rc = zfmt_settle(x->txn, &z);
     return rc == OX_OK ? db_coll_save(x, key, c) : rc;

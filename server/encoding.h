@@ -9,9 +9,9 @@
  * hash-max-listpack-entries 512 (hash_fmt.h), zset-max-listpack-entries 128 (zset_fmt.h),
  * and hash- and zset-max-listpack-value 64. Redis keeps a collection converted once it
  * outgrew them. A hash keeps that state (hash_fmt.h), and so does a sorted set (its
- * record's converted bit, coll_fmt.h: set when a member makes Redis convert it, or when a
- * set stored before the bit is written with more than 128 members; a sorted set it does not
- * mark is judged by what it holds), and so does a set (its record's flag: set when a member
+ * record's converted bit, coll_fmt.h: set when a member makes Redis convert it; a sorted
+ * set of an earlier build counts as converted while it has more than 128 members, and keeps
+ * the mark once written, else is judged by what it holds), and so does a set (its record's flag: set when a member
  * that is not an integer, or a 513th, makes Redis convert its intset). Not emulated: SORT
  * and SORT_RO, which convert a sorted set in Redis (they only read it here). Where
  * Redis's order is a hash table's, any order is Redis's, so the numeric one, or the

@@ -147,6 +147,8 @@ static int zadd_one(rs *r, zfmt_set *z, int *converted, const resp_arg *s, const
         return rc;
     if (!had && zfmt_converts(z->count, m->len)) /* as Redis converts it (coll_fmt.h) */
         *converted = 1;
+    if (score == 0 && !*converted) /* a listpack holds -0 as 0 */
+        score = 0.0;
     rc = zfmt_put(r->txn, z, m->ptr, m->len, had, old, level, score);
     z->count += !had;
     return rc;

@@ -59,6 +59,17 @@ static void each_layout_reads_back_as_written(void)
     T_EQ_INT(coll_meta_decode(rec, COLL_LIST_META_LEN, &d), OX_OK);
     T_EQ_INT(coll_converted(DB_SET, &d), 1);
     T_EQ_U64(d.count, 3);
+    /* a record of an earlier build counts as converted while it holds more than its
+       compact form can */
+    d = (coll_meta){.count = COLL_SET_INTSET_ENTRIES};
+    T_EQ_INT(coll_converted(DB_SET, &d), 0);
+    d.count++;
+    T_EQ_INT(coll_converted(DB_SET, &d), 1);
+    d = (coll_meta){.count = COLL_ZSET_LISTPACK_ENTRIES};
+    T_EQ_INT(coll_converted(DB_ZSET, &d), 0);
+    d.count++;
+    T_EQ_INT(coll_converted(DB_ZSET, &d), 1);
+    T_EQ_INT(coll_converted(DB_HASH, &d), 0);
     T_EQ_INT(coll_set_converts(511, "12", 2), 0);
     T_EQ_INT(coll_set_converts(512, "12", 2), 1);
     T_EQ_INT(coll_set_converts(3, "012", 3), 1); /* not an intset's integer */

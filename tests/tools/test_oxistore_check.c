@@ -619,6 +619,19 @@ static void restores_a_redis_cli_style_file(void)
     T_EQ_STR(g_err, "oxistore-check: restore proto.mdb: at byte 9: Protocol error: expected "
                     "'$', got ':'; nothing was applied\n");
     T_EQ_INT(RUN("restore", "proto.mdb", "cli.resp", "extra"), 2);
+
+    /* A score of -0 as Redis stores it loading the same commands: 0 in a listpack (n),
+     * -0 once its 129th member made big a skiplist. */
+    char zin[4096];
+    size_t zn = (size_t)snprintf(zin, sizeof zin, "ZADD n -0 a 1 b\r\nZADD big");
+    for (int i = 0; i < 129; i++)
+        zn += (size_t)snprintf(zin + zn, sizeof zin - zn, " %d m%03d", i + 1, i);
+    zn += (size_t)snprintf(zin + zn, sizeof zin - zn, "\r\nZADD big -0 neg\r\n");
+    T_EQ_INT(write_file("negz.resp", zin, zn), 0);
+    T_EQ_INT(RUN("restore", "negz.mdb", "negz.resp"), 0);
+    d = dump_of("negz.mdb");
+    T_ASSERT(strstr(d, "ZADD n 0 a\n"));
+    T_ASSERT(strstr(d, "ZADD big -0 neg\n"));
 }
 
 /* The progress line: drawn on a terminal (script(1) gives the tool one), '\r'-updated
