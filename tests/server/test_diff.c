@@ -139,7 +139,8 @@ static void expire_command(gen *g)
                                    : abs_s[rnd(g, sizeof abs_s / sizeof *abs_s)])
                              : rel[rnd(g, sizeof rel / sizeof *rel)];
     arg(g, t);
-    int future_rel = !absolute && (!strcmp(t, "100000") || !strcmp(t, "200000"));
+    int future_rel = !absolute && (!strcmp(t, "100000") || !strcmp(t, "200000") ||
+                                   (ms && !strcmp(t, "9223372036854775")));
     for (int n = (int)rnd(g, 3); n > 0; n--) {
         const char *o = opts[rnd(g, sizeof opts / sizeof *opts)];
         if (future_rel && (!strcasecmp(o, "gt") || !strcasecmp(o, "lt")))
@@ -231,7 +232,11 @@ static void gen_collection(gen *g)
         arg(g, "OBJECT"); arg(g, "ENCODING"); key(g);
         break;
     case 45: /* a sorted set or hash Redis holds as a listpack: whole, by score or in the
-                order its fields came (redis_listpack) */
+                order its fields came (redis_listpack, which inside MULTI cannot ask) */
+        if (g->in_multi) {
+            arg(g, "HLEN"); key(g);
+            break;
+        }
         arg(g, rnd(g, 2) ? "ZSCAN" : "HSCAN"); key(g); arg(g, "0");
         if (rnd(g, 2)) { arg(g, "COUNT"); arg(g, "1"); }
         if (rnd(g, 2)) { arg(g, "MATCH"); arg(g, rnd(g, 2) ? "f*" : "*1*"); }
@@ -428,11 +433,13 @@ static void gen_scan(gen *g)
         if (rnd(g, 2)) { arg(g, "MATCH"); arg(g, pat); }
         if (!rnd(g, 3)) { arg(g, "TYPE"); arg(g, rnd(g, 2) ? "string" : "list"); }
         break;
-    default: { /* errors: compared exactly */
+    default: { /* errors: compared exactly. Not a cursor past 2^64: Redis 7.0 leaves the
+                  parse's ERANGE in errno, which its next numeric SORT reads as a
+                  conversion error (test_scan asks it) */
         static const char *const forms[][5] = {
             {"SCAN", "x"}, {"SCAN", "0", "COUNT", "0"}, {"SCAN", "0", "COUNT", "y"},
             {"SCAN", "0", "MATCH"}, {"SCAN", "0", "bogus", "1"}, {"SCAN", "1.5"},
-            {"SCAN", "18446744073709551616"}, {"KEYS"}, {"KEYS", "a", "b"}, {"SCAN"}};
+            {"KEYS"}, {"KEYS", "a", "b"}, {"SCAN"}};
         const char *const *f = forms[rnd(g, sizeof forms / sizeof *forms)];
         g->unordered = 0;
         for (int i = 0; i < 5 && f[i]; i++)
