@@ -10,6 +10,11 @@ T_MAIN_BEGIN;
 
 static srvp g_srv;
 
+/* Appends an argument, printf-formatted, to the command being built in the caller's
+ * cmd[][], argv[], len[] and argc (the random tests' generators). */
+#define ARG(...) (snprintf(cmd[argc], sizeof cmd[argc], __VA_ARGS__), argv[argc] = cmd[argc], \
+                  len[argc] = strlen(cmd[argc]), argc++)
+
 static void server_starts(void)
 {
     if (sp_start(&g_srv, "zset")) {
@@ -507,8 +512,6 @@ static void ranks_follow_random_changes_as_redis(void)
         /* members: m<n>, one in 17 of them over 256 bytes (never a fence) */
         char member[400];
         snprintf(member, sizeof member, "%s%u", m % 17 ? "m" : longm, m);
-#define ARG(...) (snprintf(cmd[argc], sizeof cmd[argc], __VA_ARGS__), argv[argc] = cmd[argc], \
-                  len[argc] = strlen(cmd[argc]), argc++)
         if (op < 55) {
             ARG("ZADD"), ARG("z"), ARG("%u", (r >> 12) % 40), ARG("%s", member);
         } else if (op < 70) {
@@ -549,7 +552,6 @@ static void ranks_follow_random_changes_as_redis(void)
         freeReplyObject(x);
         freeReplyObject(y);
     }
-#undef ARG
     if (!index_built_since(a, built, "ZRANK z m1"))
         T_FAIL("the last set's index was not built (%llu before)", built);
     every_rank_as_redis(&a, b, &ox, "zrank", fanout2, 500);
@@ -662,8 +664,6 @@ static void queues_taken_from_both_ends_as_redis(void)
     size_t len[8];
     unsigned long long seed = 1206;
     int next = 0, bad = 0, argc = 0;
-#define ARG(...) (snprintf(cmd[argc], sizeof cmd[argc], __VA_ARGS__), argv[argc] = cmd[argc], \
-                  len[argc] = strlen(cmd[argc]), argc++)
     for (int step = 0; step < 8000 && bad < 5; step++) {
         seed = seed * 6364136223846793005ull + 1442695040888963407ull;
         unsigned r = (unsigned)(seed >> 33), op = r % 100;
@@ -740,7 +740,6 @@ static void queues_taken_from_both_ends_as_redis(void)
         }
         bad += !same_reply(a, b, step, argc, argv, len, NULL);
     }
-#undef ARG
     T_EQ_INT(bad, 0);
     redisFree(a);
     redisFree(b);
@@ -883,8 +882,6 @@ static void long_members_sort_by_bytes_as_redis(void)
     unsigned long long seed = 20261207;
     int bad = 0;
     unsigned long long built = indexes_built(a);
-#define ARG(...) (snprintf(cmd[argc], sizeof cmd[argc], __VA_ARGS__), argv[argc] = cmd[argc], \
-                  len[argc] = strlen(cmd[argc]), argc++)
 #define MEMBER() (lm_member(cmd[argc], &seed), argv[argc] = cmd[argc], \
                   len[argc] = strlen(cmd[argc]), argc++)
     for (int step = 0; step < 2500 && bad < 3; step++) {
@@ -1044,7 +1041,6 @@ static void long_members_sort_by_bytes_as_redis(void)
         bad += !same_reply(a, b, (int)i, stores_n[i], (const char **)stores[i], ql, NULL);
     }
     T_EQ_INT(bad, 0);
-#undef ARG
 #undef MEMBER
     redisFree(a);
     redisFree(b);
@@ -1070,8 +1066,6 @@ static void negative_zero_scores_as_redis(void)
     unsigned long long seed = 20261207;
     int bad = 0;
     unsigned long long built = indexes_built(a);
-#define ARG(...) (snprintf(cmd[argc], sizeof cmd[argc], __VA_ARGS__), argv[argc] = cmd[argc], \
-                  len[argc] = strlen(cmd[argc]), argc++)
     for (int step = 0; step < 4000 && bad < 3; step++) {
         unsigned r = lm_rnd(&seed), op = r % 100, m = lm_rnd(&seed) % 300;
         const char *z = lm_rnd(&seed) & 1 ? "z" : "c", *score = sc[lm_rnd(&seed) % 6];
@@ -1122,7 +1116,6 @@ static void negative_zero_scores_as_redis(void)
             continue;
         bad += !same_reply(a, b, step, argc, argv, len, NULL);
     }
-#undef ARG
     T_EQ_INT(bad, 0);
     T_ASSERT(index_built_since(a, built, "ZRANK z m1"));
     every_rank_as_redis(&a, b, &ox, "znegz", fanout2, 100);
@@ -1163,8 +1156,6 @@ static void encoding_history_as_redis(void)
     size_t len[8];
     unsigned long long seed = 20261207;
     int bad = 0, skiplists = 0, shrunk = 0, most = 0;
-#define ARG(...) (snprintf(cmd[argc], sizeof cmd[argc], __VA_ARGS__), argv[argc] = cmd[argc], \
-                  len[argc] = strlen(cmd[argc]), argc++)
     for (int step = 0; step < 3000 && bad < 3; step++) {
         unsigned r = lm_rnd(&seed), op = r % 100, m = lm_rnd(&seed) % 200;
         const char *k = keys[lm_rnd(&seed) & 1], *score = sc[lm_rnd(&seed) % 5];
@@ -1212,7 +1203,6 @@ static void encoding_history_as_redis(void)
             bad += !same_reply(a, b, step, 5, all, al, NULL);
         }
     }
-#undef ARG
     T_EQ_INT(bad, 0);
     printf("%d skiplists seen, %d of them of at most 128 members, the largest %d\n",
            skiplists, shrunk, most);
