@@ -2,9 +2,11 @@
  * over all of them, version lists. One writer, readers without locks. */
 #include "ox_mem.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "oxistore.h"
 
@@ -45,6 +47,7 @@ typedef struct mem_table {
 typedef struct chunk {
     struct chunk *next;
     size_t size, used;
+    size_t huge;                    /* from chunk_get (a word: data stays aligned) */
     unsigned char data[];
 } chunk;
 
@@ -68,19 +71,77 @@ struct ox_mem {
 
 /* ---- arena ------------------------------------------------------------------------------ */
 
+#define HUGE_PAGE ((size_t)2 << 20)
+#define POOL_MAX 16 /* chunks: one default buffer's worth (a 64 MiB write-buffer-limit) */
+
+/* n bytes (a multiple of HUGE_PAGE) aligned on a huge page, which the kernel is asked to
+ * back with huge pages: a full buffer's nodes and hash index span tens of MiB touched at
+ * random, and with 4 KiB pages most of the writer's lookups missed the TLB as well as the
+ * cache (measured: SET and LPUSH at -P 16 ran 6-7% faster than from malloc's 1 MiB chunks,
+ * in three runs each, interleaved). NULL on failure. */
+static void *huge_alloc(size_t n)
+{
+    unsigned char *p = mmap(NULL, n + HUGE_PAGE, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    size_t lead = (HUGE_PAGE - (uintptr_t)p % HUGE_PAGE) % HUGE_PAGE;
+    if (lead)
+        munmap(p, lead);
+    munmap(p + lead + n, HUGE_PAGE - lead);
+    p += lead;
+#ifdef MADV_HUGEPAGE
+    madvise(p, n, MADV_HUGEPAGE); /* advice only: without it, small pages */
+#endif
+    return p;
+}
+
+/* Chunks of OX_MEM_CHUNK bytes that freed buffers left, for the next ones: mapping fresh
+ * memory for every buffer costs its page faults and zeroing again (measured: SET of 4 KiB
+ * values at -P 16, where a buffer fills four times a second, ran a third slower on fresh
+ * small pages than on malloc's reused heap). At most POOL_MAX, shared by the process's
+ * stores; the rest are unmapped. */
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *pool[POOL_MAX];
+static int pool_n;
+
+static void *chunk_get(void)
+{
+    void *p = NULL;
+    pthread_mutex_lock(&pool_lock);
+    if (pool_n)
+        p = pool[--pool_n];
+    pthread_mutex_unlock(&pool_lock);
+    return p ? p : huge_alloc(OX_MEM_CHUNK);
+}
+
+static void chunk_put(void *p)
+{
+    pthread_mutex_lock(&pool_lock);
+    if (pool_n < POOL_MAX) {
+        pool[pool_n++] = p;
+        p = NULL;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    if (p)
+        munmap(p, OX_MEM_CHUNK);
+}
+
 static void *arena_alloc(ox_mem *m, size_t n)
 {
     n = (n + 7) & ~(size_t)7;
     chunk *c = m->chunks;
     if (!c || c->size - c->used < n) {
-        size_t size = n > m->chunk_size / 4 ? n : m->chunk_size;
-        chunk *nc = malloc(sizeof *nc + size);
+        int big = n > m->chunk_size / 4, huge = !big && m->chunk_size == OX_MEM_CHUNK;
+        size_t size = big ? n : huge ? OX_MEM_CHUNK - sizeof *c : m->chunk_size;
+        chunk *nc = huge ? chunk_get() : malloc(sizeof *nc + size);
         if (!nc)
             return NULL;
+        nc->huge = huge;
         nc->size = size;
         nc->used = 0;
         atomic_fetch_add_explicit(&m->bytes, sizeof *nc + size, memory_order_relaxed);
-        if (c && size != m->chunk_size) { /* a big one: keep the current chunk current */
+        if (c && big) { /* a big one: keep the current chunk current */
             nc->next = c->next;
             c->next = nc;
         } else {
@@ -172,6 +233,14 @@ static void filter_set(ox_mem *m, uint32_t bit)
                           memory_order_relaxed);
 }
 
+static void hash_free(ox_mem *m)
+{
+    if (((size_t)m->hmask + 1) * sizeof *m->hash != OX_MEM_CHUNK)
+        free(m->hash);
+    else if (m->hash)
+        chunk_put(m->hash);
+}
+
 int ox__mem_new(size_t budget, unsigned ntables, ox_mem **out)
 {
     *out = NULL;
@@ -182,19 +251,22 @@ int ox__mem_new(size_t budget, unsigned ntables, ox_mem **out)
     uint32_t n = HASH_MIN;
     while (n < budget / 128 && n < (1u << 30))
         n <<= 1;
-    m->hash = calloc(n, sizeof *m->hash);
+    size_t hsize = (size_t)n * sizeof *m->hash;
+    m->hash = hsize != OX_MEM_CHUNK ? calloc(n, sizeof *m->hash) : chunk_get();
+    if (hsize == OX_MEM_CHUNK && m->hash)
+        memset(m->hash, 0, hsize);
     m->tables = calloc(ntables ? ntables : 1, sizeof *m->tables);
     /* Four filter bits per bucket: about a tenth answer "may hold" wrongly when the buffer
      * holds as many prefixes as buckets (every key its own), far fewer with collections. */
     m->filter = calloc(n / 16, sizeof *m->filter);
+    m->hmask = n - 1;
     if (!m->hash || !m->tables || !m->filter) {
-        free(m->hash);
+        hash_free(m);
         free(m->tables);
         free(m->filter);
         free(m);
         return OX_ENOMEM;
     }
-    m->hmask = n - 1;
     m->fmask = (uint32_t)((uint64_t)n * 4 - 1);
     m->ntables = ntables;
     /* A chunk is a sixteenth of the budget at most: a buffer's size grows in steps small
@@ -221,9 +293,12 @@ void ox__mem_unref(ox_mem *m)
         return;
     for (chunk *c = m->chunks, *next; c; c = next) {
         next = c->next;
-        free(c);
+        if (c->huge)
+            chunk_put(c);
+        else
+            free(c);
     }
-    free(m->hash);
+    hash_free(m);
     free(m->filter);
     free(m->tables);
     free(m);

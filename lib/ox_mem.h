@@ -26,6 +26,9 @@
  * sixteenth of a small budget; a larger record gets a chunk of its own) plus a hash index
  * fixed at creation for point lookups, and a filter of the keys' first bytes for walks.
  * ox__mem_bytes counts both; the store freezes a buffer that has reached its budget.
+ * Chunks of OX_MEM_CHUNK bytes (and a hash index of that size) are huge pages where the
+ * kernel grants them; a freed buffer leaves up to 16 of them (32 MiB) to the process's
+ * next buffers, counted by no buffer until one takes them.
  *
  * Errors: OX_ENOMEM only.
  */
@@ -37,7 +40,7 @@
 #include <stdint.h>
 
 #define OX_MEM_ABORTED UINT64_MAX
-#define OX_MEM_CHUNK ((size_t)1 << 20)
+#define OX_MEM_CHUNK ((size_t)2 << 20) /* a huge page */
 
 typedef struct ox_mem ox_mem;
 typedef struct ox_mver ox_mver; /* a version, or a clear */

