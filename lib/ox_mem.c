@@ -575,6 +575,20 @@ int ox__mem_get(const ox_mem *m, unsigned table, const MDB_val *key, uint64_t se
     return node_state(n, c, seq, rec);
 }
 
+void ox__mem_prefetch(const ox_mem *m, unsigned table, const MDB_val *key, int step)
+{
+    uint32_t h = key_hash(table, key->mv_data, key->mv_size);
+    if (!step) {
+        __builtin_prefetch(&m->hash[h & m->hmask]);
+        return;
+    }
+    const mem_node *n = atomic_load_explicit(&m->hash[h & m->hmask], memory_order_relaxed);
+    if (n) {
+        __builtin_prefetch(n);
+        __builtin_prefetch((const char *)n + 64);
+    }
+}
+
 int ox__mem_cleared(const ox_mem *m, unsigned table, uint64_t seq)
 {
     const mem_table *t = table_get(m, table);

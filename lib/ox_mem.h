@@ -93,6 +93,11 @@ void ox__mem_committed(ox_mem *m, uint64_t seq);
  * reader holds its reference), OX_MEM_ABSENT, or OX_MEM_MISS. */
 int ox__mem_get(const ox_mem *m, unsigned table, const MDB_val *key, uint64_t seq, MDB_val *rec);
 
+/* Starts loading what a lookup of key in table touches, so that a lookup a moment later
+ * waits less for memory: step 0 its hash bucket, step 1 (reading the bucket) the first
+ * node there. Any thread; no effect on any answer. */
+void ox__mem_prefetch(const ox_mem *m, unsigned table, const MDB_val *key, int step);
+
 /* 1 if a clear of table is visible at seq (every older layer is then hidden for it). */
 int ox__mem_cleared(const ox_mem *m, unsigned table, uint64_t seq);
 

@@ -862,6 +862,16 @@ int ox_txn_read(ox_txn *x, ox_table *t, const void *key, size_t klen, ox_val *va
     return txn_rec_get(x, t, key, klen, val, expire_at, kind);
 }
 
+void ox_txn_prefetch(ox_txn *x, ox_table *t, const void *key, size_t klen, int step)
+{
+    if (x->failed || klen > x->s->direct_max) /* a long key's form costs a SHA-256 */
+        return;
+    unsigned char kb[OX_KEY_BUF];
+    MDB_val k = ox__key_enc(x->s, key, klen, kb);
+    for (int i = 0; i < x->rd.v->nmem; i++)
+        ox__mem_prefetch(x->rd.v->mem[i], t->id, &k, step);
+}
+
 int ox_txn_contains(ox_txn *x, ox_table *t, const void *key, size_t klen)
 {
     ox_val v;

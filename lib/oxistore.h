@@ -512,6 +512,13 @@ int ox_txn_put(ox_txn *txn, ox_table *t, const void *key, size_t klen, const voi
                size_t vlen, uint64_t expire_at, unsigned flags);
 /* Zero-copy read of the transaction's view: *val valid until the txn's next write. */
 int ox_txn_get(ox_txn *txn, ox_table *t, const void *key, size_t klen, ox_val *val);
+/* A hint that key in t is about to be read or written through txn, so that a caller with
+ * many keys to go through (a batch of commands) overlaps their lookups' memory latency
+ * with its other work. In two steps: step 0 for a key two lookups ahead starts loading the
+ * write buffers' hash buckets for it; step 1, once it is next, reads those buckets and
+ * starts loading the entries they lead to. Changes nothing and reports nothing; a long
+ * key (over the direct limit: its stored form costs a SHA-256) is ignored. */
+void ox_txn_prefetch(ox_txn *txn, ox_table *t, const void *key, size_t klen, int step);
 /* ox_txn_get that also reports the record's kind and expiry time (0: none); either pointer
  * may be NULL. */
 int ox_txn_read(ox_txn *txn, ox_table *t, const void *key, size_t klen, ox_val *val,

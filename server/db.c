@@ -130,6 +130,12 @@ static void dead_note(cmd_ctx *x, ox_table *t, const void *key, size_t len)
         dead_push(t, m.id);
 }
 
+void db_prefetch(ox_txn *txn, int dbi, const resp_arg *key, int step)
+{
+    if (txn)
+        ox_txn_prefetch(txn, srv.db[dbi], key->ptr, key->len, step);
+}
+
 int db_delete(cmd_ctx *x, int dbi, const resp_arg *key)
 {
     dead_note(x, srv.db[dbi], key->ptr, key->len);

@@ -54,6 +54,9 @@ int db_read(cmd_ctx *x, ox_table *t, const resp_arg *key, ox_val *val, int *type
 /* The type of key in the selected database, -1 if there is none, or -2 after replying
  * the store's error. */
 int db_type_or_reply(cmd_ctx *x, const resp_arg *key);
+/* Writer: a hint that key of database dbi comes up soon in txn (ox_txn_prefetch): step 0
+ * for the key after the next, step 1 for the next. Changes nothing. */
+void db_prefetch(ox_txn *txn, int dbi, const resp_arg *key, int step);
 /* Writer: deletes key of any type from database dbi (watch_touch included). OX_OK,
  * OX_NOTFOUND or the store's error. A collection's members become garbage. */
 int db_delete(cmd_ctx *x, int dbi, const resp_arg *key);

@@ -466,6 +466,45 @@ static void snapshot_isolation_under_a_concurrent_writer(void)
     ox_store_close(w.s);
 }
 
+
+/* ox_txn_prefetch is a hint: of keys in the write buffer, in LMDB alone, absent, empty or
+ * long, in both steps, it changes no answer, count or write after it. */
+static void prefetch_changes_nothing(void)
+{
+    ox_store *s;
+    ox_table *t = open_with_p_in_lmdb("txn_prefetch.mdb", &s);
+    T_ASSERT(t);
+    char longkey[700];
+    memset(longkey, 'L', sizeof longkey);
+    ox_txn *x;
+    T_EQ_INT(ox_txn_begin(s, &x), OX_OK);
+    T_EQ_INT(ox_txn_put(x, t, "b", 1, "vb", 2, 0, 0), OX_OK);
+    T_EQ_INT(ox_txn_put(x, t, longkey, sizeof longkey, "vl", 2, 0, 0), OX_OK);
+    T_EQ_INT(ox_txn_commit(x), OX_OK);
+    T_EQ_INT(ox_txn_begin(s, &x), OX_OK);
+    const char *keys[] = {"p", "b", "nope", ""};
+    for (int step = 0; step < 2; step++) {
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+            ox_txn_prefetch(x, t, keys[i], strlen(keys[i]), step);
+        ox_txn_prefetch(x, t, longkey, sizeof longkey, step);
+    }
+    ox_val v;
+    T_EQ_INT(ox_txn_get(x, t, "b", 1, &v), OX_OK);
+    T_EQ_MEM(v.data, v.len, "vb", 2);
+    T_EQ_INT(ox_txn_get(x, t, "nope", 4, &v), OX_NOTFOUND);
+    T_EQ_INT(ox_txn_get(x, t, longkey, sizeof longkey, &v), OX_OK);
+    T_EQ_MEM(v.data, v.len, "vl", 2);
+    ox_txn_prefetch(x, t, "q", 1, 1);
+    T_EQ_INT(ox_txn_put(x, t, "q", 1, "vq", 2, 0, 0), OX_OK);
+    T_EQ_INT(ox_txn_commit(x), OX_OK);
+    uint64_t n;
+    T_EQ_INT(ox_count(t, &n), OX_OK);
+    T_EQ_U64(n, 4); /* p, b, the long key, q */
+    T_EQ_STR(u_value(t, "p"), "old");
+    T_EQ_STR(u_value(t, "q"), "vq");
+    ox_store_close(s);
+}
+
 int main(void)
 {
     T_RUN(txn_reads_its_own_writes_and_commit_publishes_them);
@@ -479,5 +518,6 @@ int main(void)
     T_RUN(iterator_walks_on_while_its_txn_writes_elsewhere);
     T_RUN(snapshot_never_sees_later_commits);
     T_RUN(snapshot_isolation_under_a_concurrent_writer);
+    T_RUN(prefetch_changes_nothing);
     return T_MAIN_END();
 }
