@@ -28,6 +28,16 @@ static int elem_get(cmd_ctx *x, const db_coll *c, int64_t pos, ox_val *v)
     return db_member_get(x, c, COLL_SUB_LIST, p, POS_LEN, v);
 }
 
+/* A hint that element `pos` of c comes up soon (db_member_prefetch): a queue's next push
+ * or pop at the same end is often the batch's next command, and its lookup of the element
+ * was a cache miss (LPOP at -P 16: a sixth of the writer's time). */
+static void elem_prefetch(cmd_ctx *x, const db_coll *c, int64_t pos)
+{
+    unsigned char p[POS_LEN];
+    coll_pos_put(p, pos);
+    db_member_prefetch(x, c, COLL_SUB_LIST, p, POS_LEN);
+}
+
 /* Writes element `pos` of c; fresh: the caller knows it is not there (past the list's
  * end, or c a fresh id), so it is not looked up. */
 static int elem_write(cmd_ctx *x, const db_coll *c, int64_t pos, const void *v, size_t len,
@@ -176,6 +186,7 @@ static void push_generic(cmd_ctx *x, int where, int xx)
         rc = push_one(x, &c, where, &v);
     }
     if (rc == OX_OK) {
+        elem_prefetch(x, &c, where == LEFT ? c.head - 1 : c.head + (int64_t)c.count);
         cmd_notify(x, CONF_NOTIFY_LIST, push_event(where), &x->argv[1]);
         rc = db_coll_save(x, &x->argv[1], &c);
     }
@@ -222,6 +233,8 @@ static int pop_n(cmd_ctx *x, db_coll *c, int where, uint64_t n, srv_pairs *got)
             c->head++;
         c->count--;
     }
+    if (rc == OX_OK && c->count)
+        elem_prefetch(x, c, where == LEFT ? c->head : c->head + (int64_t)c->count - 1);
     return rc;
 }
 

@@ -423,6 +423,15 @@ int db_member_get(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_
     return rc;
 }
 
+void db_member_prefetch(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len)
+{
+    coll_mkey k;
+    if (!x->txn || !c->id || coll_mkey_make(&k, c->id, sub, name, len))
+        return;
+    ox_txn_prefetch(x->txn, c->members, k.p, k.len, 0);
+    coll_mkey_done(&k);
+}
+
 /* db_member_put and db_member_put_new (flags OX_PUT_ABSENT). */
 static int member_put(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
                       const void *val, size_t vlen, int *added, unsigned flags)

@@ -169,6 +169,9 @@ void db_reply_count(cmd_ctx *x, int type);
 /* Reads member name of c's sub-space sub: OX_OK with *val, OX_NOTFOUND, or an error. */
 int db_member_get(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
                   ox_val *val);
+/* Writer: a hint that member name of c's sub-space sub comes up soon, likely in a later
+ * command of the batch (db_prefetch's step 0). Changes nothing; a no-op on a snapshot. */
+void db_member_prefetch(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len);
 /* Writer: adds a member if it is not there (a set's SADD): *added 1 if it was new. OX_OK
  * or an error. */
 int db_member_add(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len,
