@@ -350,6 +350,80 @@ static void readers_run_beside_the_writer(void)
 }
 
 
+/* Keys that share long prefixes, are prefixes of each other, hold zero and 0xff bytes or
+ * are empty come back in LMDB's order, each once, both ways, whatever order they came in,
+ * and each is found. */
+#define PKEYS 30000
+static int pkey_cmp(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
+{
+    size_t n = alen < blen ? alen : blen;
+    int d = n ? memcmp(a, b, n) : 0;
+    return d ? d : (alen < blen ? -1 : alen > blen);
+}
+
+static void prefix_heavy_keys_keep_their_order(void)
+{
+    ox_mem *m;
+    T_EQ_INT(ox__mem_new(8 << 20, 1, &m), OX_OK);
+    static unsigned char *keys[PKEYS];
+    static size_t lens[PKEYS];
+    static int idx[PKEYS];
+    static const unsigned char alpha[] = {0x00, 0x01, 'a', 0x7f, 0x80, 0xfe, 0xff};
+    srand(11);
+    for (int i = 0; i < PKEYS; i++) {
+        unsigned char b[40];
+        size_t len = 0;
+        int shared = rand() % 4; /* a collection's 9-byte prefix, part of it, or none */
+        if (shared == 0 || shared == 1) {
+            memcpy(b, "\x01\x00\x00\x00\x00\x00\x00\x07l", 9);
+            len = shared == 0 ? 9 : (size_t)(rand() % 10);
+        }
+        size_t tail = (size_t)(rand() % 20);
+        for (size_t j = 0; j < tail; j++)
+            b[len++] = alpha[rand() % (rand() % 2 ? 2 : (int)sizeof alpha)];
+        keys[i] = malloc(len ? len : 1);
+        memcpy(keys[i], b, len);
+        lens[i] = len;
+        idx[i] = i;
+        MDB_val k = {len, keys[i]};
+        T_EQ_INT(ox__mem_put(m, 0, &k, 1, "v", 1, NULL), OX_OK);
+    }
+    for (int gap = PKEYS / 2; gap > 0; gap /= 2) /* a shell sort of idx by key */
+        for (int i = gap; i < PKEYS; i++)
+            for (int j = i; j >= gap && pkey_cmp(keys[idx[j - gap]], lens[idx[j - gap]],
+                                                 keys[idx[j]], lens[idx[j]]) > 0; j -= gap) {
+                int t = idx[j];
+                idx[j] = idx[j - gap];
+                idx[j - gap] = t;
+            }
+    int uniq = 0;
+    for (int i = 0; i < PKEYS; i++)
+        if (!uniq || pkey_cmp(keys[idx[i]], lens[idx[i]], keys[idx[uniq - 1]],
+                              lens[idx[uniq - 1]]))
+            idx[uniq++] = idx[i];
+    T_ASSERT(uniq > PKEYS / 3);
+    ox_mem_cur c;
+    MDB_val key, rec;
+    ox__mem_cur_init(&c, m, 0);
+    int i = 0;
+    for (ox__mem_cur_seek(&c, NULL, 1); ox__mem_cur_key(&c, &key); ox__mem_cur_step(&c, 1), i++) {
+        T_ASSERT(i < uniq);
+        T_EQ_MEM(key.mv_data, key.mv_size, keys[idx[i]], lens[idx[i]]);
+    }
+    T_EQ_INT(i, uniq);
+    for (i = uniq - 1, ox__mem_cur_seek(&c, NULL, 0); ox__mem_cur_key(&c, &key);
+         ox__mem_cur_step(&c, 0), i--)
+        T_EQ_MEM(key.mv_data, key.mv_size, keys[idx[i]], lens[idx[i]]);
+    T_EQ_INT(i, -1);
+    for (i = 0; i < uniq; i++) {
+        MDB_val k = {lens[idx[i]], keys[idx[i]]};
+        T_EQ_INT(ox__mem_get(m, 0, &k, 1, &rec), OX_MEM_FOUND);
+    }
+    for (i = 0; i < PKEYS; i++)
+        free(keys[i]);
+    ox__mem_unref(m);
+}
+
 /* A buffer of the default budget takes its arena and hash index in huge-page chunks, which
  * a freed buffer leaves to the next ones (ox_mem.c's pool): the next buffer, made of the
  * same memory, holds nothing of the last one, and counts the same bytes for the same
@@ -412,6 +486,7 @@ int main(void)
     T_RUN(clears_hide_what_is_older);
     T_RUN(prefix_filter_answers_for_ranges);
     T_RUN(walks_are_ordered_both_ways);
+    T_RUN(prefix_heavy_keys_keep_their_order);
     T_RUN(readers_run_beside_the_writer);
     T_RUN(freed_buffers_memory_serves_the_next);
     return T_MAIN_END();
