@@ -12,6 +12,7 @@
 
 #include "client.h"
 #include "cmd.h"
+#include "db.h"
 #include "dbmap.h"
 #include "io.h"
 #include "job.h"
@@ -354,6 +355,25 @@ static void run_here(srv_client *c, const cmd_def *d, int argc, const resp_arg *
     cmd_call(&x);
 }
 
+/* A CMD_POP of a key the burst's snapshot does not hold (or holds expired, which the
+ * writer's lookup would not see either) writes nothing: it runs here, as a read, and 1 is
+ * returned; 0 (nothing done) when the key is there, or its lookup or the snapshot fails
+ * (the writer then answers). Measured, LPOP of a missing key at c=50 took 25 us of the
+ * server's CPU through the writer, against Redis's 15. */
+static int run_missing_pop(srv_client *c, const cmd_def *d, int argc, const resp_arg *argv)
+{
+    srv_io *io = c->io;
+    if (argc < 2 || dbmap_view(io) != OX_OK)
+        return 0;
+    cmd_ctx x = {.argc = argc, .argv = argv, .out = c->out, .dbi = c->db, .c = c, .cmd = d,
+                 .snap = io->snap, .table = io->db[c->db]};
+    ox_val v;
+    if (db_read(&x, x.table, &argv[1], &v, NULL, NULL) != OX_NOTFOUND)
+        return 0;
+    cmd_call(&x);
+    return 1;
+}
+
 /* Whether enable-debug-command lets c run a protected command (DEBUG). */
 static int protected_allowed(const srv_client *c)
 {
@@ -502,6 +522,8 @@ static void dispatch(srv_client *c, int argc, const resp_arg *argv, srv_job **h,
         c->watching = 1;
     else if (d->fn == cmd_unwatch)
         c->watching = 0;
+    if ((d->flags & CMD_POP) && !c->inflight && run_missing_pop(c, d, argc, argv))
+        return;
     if ((d->flags & (CMD_WRITE | CMD_WATCH)) || c->inflight > 0) {
         srv_job *j = job_new(c, d, argc, argv);
         j->barrier = !(d->flags & (CMD_WRITE | CMD_READ | CMD_WATCH));

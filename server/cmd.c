@@ -25,6 +25,7 @@
 #define PR CMD_PROTECTED
 #define PS CMD_PUBSUB_OK
 #define SC CMD_SCRIPT
+#define PO CMD_POP
 
 /* One row per command: name, handler, arity, flags (how oxistore runs it); then what
  * COMMAND reports of it (cmd.h): Redis's flags, the ACL categories the flags do not imply,
@@ -278,7 +279,7 @@ const cmd_def cmd_table[] = {
     {"srandmember", cmd_srandmember, -2, R, "readonly", "@set", "nondeterministic_output",
      "RO access; index 1; range 0 1 0",
      "set 1.0.0 | O(N) for N members replied | Random members of a set", "k:key#0 i:count@2.6.0?"},
-    {"spop", cmd_spop, -2, W, "write fast", "@set", "nondeterministic_output",
+    {"spop", cmd_spop, -2, W | PO, "write fast", "@set", "nondeterministic_output",
      "RW access delete; index 1; range 0 1 0",
      "set 1.0.0 | O(N) for N members | Removes and replies random members of a set",
      "k:key#0 i:count@3.2.0?"},
@@ -394,11 +395,11 @@ const cmd_def cmd_table[] = {
      "RW delete; index 1; range 0 1 0",
      "sorted-set 2.8.9 | O(log N + M) for M members removed | Removes members within a lexical "
      "range", "k:key#0 s:min s:max"},
-    {"zpopmin", cmd_zpopmin, -2, W, "write fast", "@sortedset", "",
+    {"zpopmin", cmd_zpopmin, -2, W | PO, "write fast", "@sortedset", "",
      "RW access delete; index 1; range 0 1 0",
      "sorted-set 5.0.0 | O(M log N) for M members popped | Pops the members with the lowest "
      "scores", "k:key#0 i:count?"},
-    {"zpopmax", cmd_zpopmax, -2, W, "write fast", "@sortedset", "",
+    {"zpopmax", cmd_zpopmax, -2, W | PO, "write fast", "@sortedset", "",
      "RW access delete; index 1; range 0 1 0",
      "sorted-set 5.0.0 | O(M log N) for M members popped | Pops the members with the highest "
      "scores", "k:key#0 i:count?"},
@@ -426,10 +427,10 @@ const cmd_def cmd_table[] = {
      "RW insert; index 1; range 0 1 0",
      "list 2.2.0 | O(N) for N elements | Pushes at the tail of an existing list",
      "k:key#0 s:element*"},
-    {"lpop", cmd_lpop, -2, W, "write fast", "@list", "", "RW access delete; index 1; range 0 1 0",
+    {"lpop", cmd_lpop, -2, W | PO, "write fast", "@list", "", "RW access delete; index 1; range 0 1 0",
      "list 1.0.0 | O(N) for N elements | Pops elements from the head of a list",
      "k:key#0 i:count@6.2.0?"},
-    {"rpop", cmd_rpop, -2, W, "write fast", "@list", "", "RW access delete; index 1; range 0 1 0",
+    {"rpop", cmd_rpop, -2, W | PO, "write fast", "@list", "", "RW access delete; index 1; range 0 1 0",
      "list 1.0.0 | O(N) for N elements | Pops elements from the tail of a list",
      "k:key#0 i:count@6.2.0?"},
     {"llen", cmd_llen, 2, R, "readonly fast", "@list", "", "RO; index 1; range 0 1 0",

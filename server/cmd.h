@@ -27,6 +27,11 @@
  *   CMD_PROTECTED refused (after the arity check, before authentication, as Redis's
  *               protected commands) unless enable-debug-command allows it: "yes", or
  *               "local" and the client is on a unix socket or at 127.0.0.1 or ::1.
+ *   CMD_POP     a CMD_WRITE pop (LPOP, RPOP, SPOP, ZPOPMIN, ZPOPMAX) that only reads when
+ *               its key argv[1] is missing: then, when none of the client's jobs is in
+ *               flight, it runs on the client's I/O thread on a snapshot as a CMD_READ
+ *               would (client.c), and answers the same (a queue polled while empty no
+ *               longer goes through the writer). A key that exists sends it to the writer.
  * Inside EXEC (x->in_exec) a command runs as it would alone, on EXEC's snapshot or in
  * EXEC's part of the writer's batch; CMD_CLIENT commands run on the client's thread.
  * A handler writes exactly one reply into x->out (an error included); it never fails
@@ -49,6 +54,7 @@ enum cmd_flags {
     CMD_PROTECTED = 1u << 8,
     CMD_PUBSUB_OK = 1u << 9,
     CMD_SCRIPT = 1u << 10,
+    CMD_POP = 1u << 11,
 };
 
 typedef struct cmd_ctx {
@@ -57,7 +63,7 @@ typedef struct cmd_ctx {
     resp_buf *out;
     int dbi;              /* selected database */
     ox_table *table;      /* srv.db[dbi] */
-    ox_snapshot *snap;    /* CMD_READ on an I/O thread */
+    ox_snapshot *snap;    /* CMD_READ (or CMD_POP of a missing key) on an I/O thread */
     ox_txn *txn;          /* in the writer */
     srv_client *c;        /* on an I/O thread, else NULL */
     const cmd_def *cmd;

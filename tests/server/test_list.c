@@ -159,6 +159,60 @@ static void moves_reply_as_redis(void)
 
 /* Pushes at both ends, pops from both, a middle removal: after kill -9 the order and
  * every element are as acknowledged. */
+/* A pop of a missing key (CMD_POP) answers on the I/O thread, as a read: the writer runs
+ * none of them (its writer_batched_writes count stays), and every reply is Redis 7.0's
+ * bytes in RESP2 and RESP3, the count's errors included. A key that is there (of any
+ * type) still goes to the writer, and so does a pop behind the client's write in flight,
+ * which sees that write. */
+static long long batched(redisContext *c)
+{
+    char v[64];
+    return atoll(sp_info_field(c, "stats", "writer_batched_writes", v, sizeof v));
+}
+
+static void pops_of_missing_keys_skip_the_writer(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "FLUSHALL");
+    long long b0 = batched(c);
+    int fd = sp_raw_connect(&g_srv), fd3 = sp_raw_resp3(&g_srv);
+    T_ASSERT(fd >= 0 && fd3 >= 0);
+    static const struct { const char *cmd, *resp2, *resp3; } pops[] = {
+        {"LPOP nokey", "$-1", "_"},          {"RPOP nokey 0", "*-1", "_"},
+        {"LPOP nokey 2", "*-1", "_"},        {"SPOP nokey", "$-1", "_"},
+        {"SPOP nokey 0", "*0", "~0"},        {"SPOP nokey 3", "*0", "~0"},
+        {"ZPOPMIN nokey", "*0", "*0"},       {"ZPOPMAX nokey 2", "*0", "*0"},
+        {"ZPOPMIN nokey 0", "*0", "*0"},
+        {"LPOP nokey -1", "-ERR value is out of range, must be positive", NULL},
+        {"SPOP nokey x", "-ERR value is out of range, must be positive", NULL},
+        {"ZPOPMIN nokey -1", "-ERR value is out of range, must be positive", NULL},
+    };
+    for (size_t i = 0; i < sizeof pops / sizeof pops[0]; i++) {
+        char req[64], want[96], got[256];
+        snprintf(req, sizeof req, "%s\r\n", pops[i].cmd);
+        for (int proto = 2; proto <= 3; proto++) {
+            const char *w = proto == 3 && pops[i].resp3 ? pops[i].resp3 : pops[i].resp2;
+            snprintf(want, sizeof want, "%s\r\n", w);
+            if (!sp_raw_roundtrip(proto == 2 ? fd : fd3, req, strlen(req), want, strlen(want),
+                                  got, sizeof got))
+                T_FAIL("RESP%d %s: \"%s\", not \"%s\"", proto, pops[i].cmd, got, w);
+        }
+    }
+    close(fd);
+    close(fd3);
+    T_EQ_INT(batched(c), b0);
+    T_CMD(c, "+OK", "SET s x");
+    long long b1 = batched(c);
+    T_CMD(c, "-WRONGTYPE Operation against a key holding the wrong kind of value", "LPOP s");
+    T_ASSERT(batched(c) == b1 + 1);
+    fd = sp_raw_connect(&g_srv); /* one write: the pops come while the push is in flight */
+    T_ASSERT(fd >= 0);
+    T_RAW(fd, "RPUSH q a\r\nLPOP q\r\nLPOP q\r\n", ":1\r\n$1\r\na\r\n$-1\r\n");
+    close(fd);
+    redisFree(c);
+}
+
 static void a_long_list_survives_kill_9_in_order(void)
 {
     redisContext *c = sp_connect(&g_srv);
@@ -201,6 +255,7 @@ int main(void)
     T_RUN(push_pop_and_ranges_reply_as_redis);
     T_RUN(changes_in_place_reply_as_redis);
     T_RUN(moves_reply_as_redis);
+    T_RUN(pops_of_missing_keys_skip_the_writer);
     T_RUN(a_long_list_survives_kill_9_in_order);
     t_failed += sp_stop_or_dump(&g_srv);
     return T_MAIN_END();
