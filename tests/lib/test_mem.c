@@ -180,6 +180,28 @@ static int cmp_keys(const void *a, const void *b)
     return d ? d : (xl < yl ? -1 : xl > yl);
 }
 
+/* m's table 0 walked both ways holds exactly want[0 .. n), in order, each visible at seq
+ * 1 (ascending). */
+static void walks_match(const ox_mem *m, const MDB_val *want, int n)
+{
+    ox_mem_cur c;
+    MDB_val key, rec;
+    ox__mem_cur_init(&c, m, 0);
+    int i = 0;
+    for (ox__mem_cur_seek(&c, NULL, 1); ox__mem_cur_key(&c, &key); ox__mem_cur_step(&c, 1), i++) {
+        T_ASSERT(i < n);
+        T_EQ_MEM(key.mv_data, key.mv_size, want[i].mv_data, want[i].mv_size);
+        T_EQ_INT(ox__mem_cur_state(&c, 1, &rec), OX_MEM_FOUND);
+    }
+    T_EQ_INT(i, n);
+    i = n - 1;
+    for (ox__mem_cur_seek(&c, NULL, 0); ox__mem_cur_key(&c, &key); ox__mem_cur_step(&c, 0), i--) {
+        T_ASSERT(i >= 0);
+        T_EQ_MEM(key.mv_data, key.mv_size, want[i].mv_data, want[i].mv_size);
+    }
+    T_EQ_INT(i, -1);
+}
+
 #define NKEYS 20000
 
 /* Keys come back in LMDB's order (bytes, then shorter first), both ways, and seeks land
@@ -206,22 +228,13 @@ static void walks_are_ordered_both_ways(void)
             keys[n++] = keys[i];
         else
             free(keys[i]);
+    static MDB_val want[NKEYS];
+    for (int i = 0; i < n; i++)
+        want[i] = K(keys[i]);
+    walks_match(m, want, n);
     ox_mem_cur c;
-    MDB_val key, rec;
+    MDB_val key;
     ox__mem_cur_init(&c, m, 0);
-    int i = 0;
-    for (ox__mem_cur_seek(&c, NULL, 1); ox__mem_cur_key(&c, &key); ox__mem_cur_step(&c, 1), i++) {
-        T_ASSERT(i < n);
-        T_EQ_MEM(key.mv_data, key.mv_size, keys[i], strlen(keys[i]));
-        T_EQ_INT(ox__mem_cur_state(&c, 1, &rec), OX_MEM_FOUND);
-    }
-    T_EQ_INT(i, n);
-    i = n - 1;
-    for (ox__mem_cur_seek(&c, NULL, 0); ox__mem_cur_key(&c, &key); ox__mem_cur_step(&c, 0), i--) {
-        T_ASSERT(i >= 0);
-        T_EQ_MEM(key.mv_data, key.mv_size, keys[i], strlen(keys[i]));
-    }
-    T_EQ_INT(i, -1);
     /* Seeks: to an existing key, between keys, past the end. */
     MDB_val k = K(keys[n / 2]);
     ox__mem_cur_seek(&c, &k, 1);
@@ -245,7 +258,7 @@ static void walks_are_ordered_both_ways(void)
     k = K("");
     ox__mem_cur_seek(&c, &k, 0);
     T_ASSERT(!ox__mem_cur_key(&c, &key) || key.mv_size == 0);
-    for (i = 0; i < n; i++)
+    for (int i = 0; i < n; i++)
         free(keys[i]);
     T_ASSERT(ox__mem_bytes(m) > 8 << 20 / 128); /* the index and the arena */
     ox__mem_unref(m);
@@ -402,24 +415,14 @@ static void prefix_heavy_keys_keep_their_order(void)
                               lens[idx[uniq - 1]]))
             idx[uniq++] = idx[i];
     T_ASSERT(uniq > PKEYS / 3);
-    ox_mem_cur c;
-    MDB_val key, rec;
-    ox__mem_cur_init(&c, m, 0);
-    int i = 0;
-    for (ox__mem_cur_seek(&c, NULL, 1); ox__mem_cur_key(&c, &key); ox__mem_cur_step(&c, 1), i++) {
-        T_ASSERT(i < uniq);
-        T_EQ_MEM(key.mv_data, key.mv_size, keys[idx[i]], lens[idx[i]]);
-    }
-    T_EQ_INT(i, uniq);
-    for (i = uniq - 1, ox__mem_cur_seek(&c, NULL, 0); ox__mem_cur_key(&c, &key);
-         ox__mem_cur_step(&c, 0), i--)
-        T_EQ_MEM(key.mv_data, key.mv_size, keys[idx[i]], lens[idx[i]]);
-    T_EQ_INT(i, -1);
-    for (i = 0; i < uniq; i++) {
-        MDB_val k = {lens[idx[i]], keys[idx[i]]};
-        T_EQ_INT(ox__mem_get(m, 0, &k, 1, &rec), OX_MEM_FOUND);
-    }
-    for (i = 0; i < PKEYS; i++)
+    static MDB_val want[PKEYS];
+    for (int i = 0; i < uniq; i++)
+        want[i] = (MDB_val){lens[idx[i]], keys[idx[i]]};
+    walks_match(m, want, uniq);
+    MDB_val rec;
+    for (int i = 0; i < uniq; i++)
+        T_EQ_INT(ox__mem_get(m, 0, &want[i], 1, &rec), OX_MEM_FOUND);
+    for (int i = 0; i < PKEYS; i++)
         free(keys[i]);
     ox__mem_unref(m);
 }
