@@ -8,7 +8,9 @@
  * Back-pressure: one buffer is frozen at a time. When the active one is full too, the
  * writer waits for the checkpoint; if checkpoints fail (a full or failing disk), it gets
  * their error instead, until one succeeds. Memory stays within two budgets (the
- * mem_limit), plus the transaction that fills the second.
+ * mem_limit), plus the transaction that fills the second; LMDB's copies of the pages a
+ * checkpoint changes, which LMDB keeps, within dirty_limit (a buffer is frozen for its
+ * keys too: ox__ckpt_full, dirty_note, release_copies).
  *
  * Locks: the writer freezes holding wlock, then ckpt_mu; every view change happens under
  * ckpt_mu (and view_mu, for the readers). The checkpointer takes wlock only without
@@ -96,15 +98,26 @@ static int apply_table(ox_store *s, MDB_txn *txn, ox_mem *m, ox_table *t, MDB_db
     return rc;
 }
 
+/* Pages in dbi's tree (branch, leaf and overflow pages), as txn sees it; 0 if unknown. */
+static uint64_t tree_pages(MDB_txn *txn, MDB_dbi dbi)
+{
+    MDB_stat st;
+    if (mdb_stat(txn, dbi, &st) != MDB_SUCCESS)
+        return 0;
+    return (uint64_t)st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
+}
+
 /* What one attempt asks of the next (besides OX_OK and ox_err codes). */
 enum { AGAIN_GROW = -201, AGAIN_ADOPT = -202, AGAIN_REVIVE = -203 };
 
-/* One attempt: the whole buffer in one transaction. *made: tables created in it. */
+/* One attempt: the whole buffer in one transaction. *made: tables created in it. *txnid:
+ * the transaction's id, *grown: the pages its tables' trees gained (fewer: negative). */
 static int apply_once(ox_store *s, ox_mem *m, uint64_t lsn, ox_table **made, size_t *nmade,
-                      MDB_dbi *dd, MDB_dbi *de)
+                      MDB_dbi *dd, MDB_dbi *de, size_t *txnid, long long *grown)
 {
     MDB_txn *txn;
     *nmade = 0;
+    *grown = 0;
     int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
     if (rc == MDB_MAP_RESIZED)
         return AGAIN_ADOPT;
@@ -112,6 +125,7 @@ static int apply_once(ox_store *s, ox_mem *m, uint64_t lsn, ox_table **made, siz
         return AGAIN_REVIVE;
     if (rc)
         return ox__mdb_err(rc);
+    *txnid = mdb_txn_id(txn);
     pthread_mutex_lock(&s->tables_mu);
     unsigned n = s->ntables;
     pthread_mutex_unlock(&s->tables_mu);
@@ -127,7 +141,9 @@ static int apply_once(ox_store *s, ox_mem *m, uint64_t lsn, ox_table **made, siz
             de[*nmade] = exp;
             made[(*nmade)++] = t;
         }
+        *grown -= (long long)(tree_pages(txn, data) + tree_pages(txn, exp));
         rc = apply_table(s, txn, m, t, data, exp);
+        *grown += (long long)(tree_pages(txn, data) + tree_pages(txn, exp));
     }
     if (rc == OX_OK) {
         unsigned char b[8];
@@ -170,6 +186,63 @@ static void ckpt_bump(ox_store *s, uint64_t lsn)
     }
 }
 
+/* The pages transaction id freed, from its record in LMDB's free list: the pages it
+ * copied (each copy frees the page it replaces) and those it dropped. 0 if unknown. The
+ * free list's database (0) opens only in a read transaction. */
+static uint64_t freed_pages(ox_store *s, size_t id)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k = {sizeof id, &id}, v;
+    size_t n = 0;
+    if (ox__read_begin(s, &txn))
+        return 0;
+    if (mdb_cursor_open(txn, 0, &cur) == MDB_SUCCESS) {
+        /* The record is an ID list: its count, then the page numbers. */
+        if (mdb_cursor_get(cur, &k, &v, MDB_SET) == MDB_SUCCESS && v.mv_size >= sizeof n)
+            memcpy(&n, v.mv_data, sizeof n);
+        mdb_cursor_close(cur);
+    }
+    ox__read_end(s, txn);
+    return n;
+}
+
+/* After a checkpoint of `keys` keys that changed `pages` pages: the estimate of pages per
+ * key for the next freezes (up at once, down by half the way), and the memory LMDB now
+ * keeps (see release_copies). Past the limit, a page per key: random keys over a file
+ * change fewer pages per key the more of them a checkpoint holds (two land on one page),
+ * so what a checkpoint too large measured is too low for a smaller one. */
+static void dirty_note(ox_store *s, uint64_t pages, size_t keys)
+{
+    if (keys) {
+        uint64_t last = pages * 1024 / keys, est = atomic_load(&s->dirty_per_key);
+        est = last >= est ? last : (est + last) / 2;
+        if (pages > s->dirty_max && est < 1024)
+            est = 1024;
+        atomic_store(&s->dirty_per_key, (unsigned)(est < 1 ? 1 : est > 65536 ? 65536 : est));
+    }
+    s->ckpt_pages_new = pages; /* finish publishes it */
+    if (pages > s->dirty_held)
+        s->dirty_held = pages;
+}
+
+/* LMDB keeps the page copies of a transaction for the next ones until the env closes
+ * (mdb_page_free: its own list, never freed): with random keys over a large file a 32 MiB
+ * buffer's checkpoint had copied about 100000 pages, 390 MB of anonymous memory that
+ * stayed. When a checkpoint copied more than dirty_max (the estimate was low: the keys'
+ * pattern changed), the env is reopened, which frees them. After the checkpoint has left
+ * the view, without ckpt_mu (the reopen waits for readers); one that finds readers staying
+ * is tried after a later checkpoint. The checkpointer thread's. */
+static void release_copies(ox_store *s)
+{
+    if (s->dirty_held <= s->dirty_max || ox__env_release(s) != OX_OK)
+        return;
+    s->dirty_held = 0;
+    pthread_mutex_lock(&s->ckpt_mu);
+    s->env_releases++;
+    pthread_mutex_unlock(&s->ckpt_mu);
+}
+
 int ox__ckpt_apply(ox_store *s, ox_mem *m)
 {
     uint64_t lsn = ox__mem_max_seq(m);
@@ -184,8 +257,10 @@ int ox__ckpt_apply(ox_store *s, ox_mem *m)
     if (s->log && (rc = ox__log_sync(s->log)))
         return rc;
     ox__grow_if_needed(s);
+    size_t id = 0;
+    long long grown = 0;
     for (int tries = 0; tries < 40; tries++) {
-        rc = apply_once(s, m, lsn, made, &nmade, dd, de);
+        rc = apply_once(s, m, lsn, made, &nmade, dd, de, &id, &grown);
         if (rc == AGAIN_GROW || rc == AGAIN_ADOPT) {
             int grc = ox__grow(s, rc == AGAIN_ADOPT);
             if (grc)
@@ -216,8 +291,12 @@ int ox__ckpt_apply(ox_store *s, ox_mem *m)
         made[i]->exp = de[i];
         atomic_store_explicit(&made[i]->lmdb_since, since, memory_order_release);
     }
+    uint64_t freed = freed_pages(s, id);
     /* After the tables are published: a revive reopens the handles of those in LMDB. */
     ckpt_bump(s, lsn);
+    size_t keys;
+    ox__mem_dels(m, &keys);
+    dirty_note(s, freed + (uint64_t)(grown > 0 ? grown : 0), keys);
     return OX_OK;
 }
 
@@ -262,6 +341,9 @@ static void finish(ox_store *s, ox_mem *m)
     size_t min = mdb_env_info(s->env, &info) == MDB_SUCCESS ? info.me_last_txnid : v->lmdb_min;
     if (ox__view_swap(s, mem, n, min) == OX_OK) {
         s->ckpt_count++;
+        s->ckpt_pages = s->ckpt_pages_new;
+        if (s->ckpt_pages > s->ckpt_pages_peak)
+            s->ckpt_pages_peak = s->ckpt_pages;
         if (ox__mem_max_seq(m)) /* (one without a commit changed nothing) */
             s->ckpt_lsn = ox__mem_max_seq(m);
         s->ckpt_release = 1;
@@ -299,6 +381,17 @@ void ox__ckpt_release(ox_store *s)
         ox__log_release(s->log, lsn);
 }
 
+int ox__ckpt_full(ox_store *s, const ox_mem *m)
+{
+    size_t keys;
+    ox__mem_dels(m, &keys);
+    /* At three quarters of the limit: the estimate is the last checkpoints', and the file
+     * (so the pages per random key) grows meanwhile. */
+    return ox__mem_full(m, s->mem_budget) ||
+           (uint64_t)keys * atomic_load_explicit(&s->dirty_per_key, memory_order_relaxed) >=
+               (uint64_t)s->dirty_max * 768;
+}
+
 int ox__ckpt_room(ox_store *s)
 {
     if (s->read_only)
@@ -306,7 +399,7 @@ int ox__ckpt_room(ox_store *s)
     ox__ckpt_release(s);
     pthread_mutex_lock(&s->ckpt_mu);
     ox_mem *a = s->view->mem[0];
-    int full = ox__mem_full(a, s->mem_budget);
+    int full = ox__ckpt_full(s, a);
     int old = s->mem_born_ms && ox__mono_ms() - s->mem_born_ms >= s->ckpt_age_ms;
     /* Deletions stay in the buffer as versions that ordered walks step over (SPOP
      * draining a set walks over every member it deleted): past this many, and once most of
@@ -431,6 +524,9 @@ static void *ckpt_main(void *arg)
             if (rc == OX_OK) {
                 finish(s, m);
                 retry_at = 0;
+                pthread_mutex_unlock(&s->ckpt_mu);
+                release_copies(s);
+                pthread_mutex_lock(&s->ckpt_mu);
             } else {
                 retry_at = ox__mono_ms() + CKPT_RETRY_MS;
                 pthread_cond_broadcast(&s->ckpt_cv);
@@ -515,7 +611,11 @@ int ox_store_write_info(ox_store *s, ox_write_info *wi)
     wi->last_checkpoint_ms = s->ckpt_last_ms;
     wi->last_checkpoint_status = s->ckpt_rc;
     wi->checkpoint_seq = s->ckpt_lsn;
+    wi->last_checkpoint_pages = s->ckpt_pages;
+    wi->checkpoint_pages_peak = s->ckpt_pages_peak;
+    wi->env_releases = s->env_releases;
     pthread_mutex_unlock(&s->ckpt_mu);
+    wi->dirty_limit = (uint64_t)s->dirty_max << 12;
     wi->last_seq = atomic_load(&s->visible);
     return OX_OK;
 }

@@ -65,6 +65,7 @@
 #define OX_MEM_FREEZE_DELS 16384           /* deletions that freeze the active buffer */
 #define OX_WALK_DELS 1024                  /* deletions one walk steps over that do too */
 #define OX_CKPT_AGE_MS 60000     /* a buffer older than this is checkpointed, full or not */
+#define OX_DIRTY_DEFAULT ((size_t)64 << 20) /* ox_options.dirty_limit 0 */
 #define OX_CKPT_IDLE_MS 5000     /* ... and one without a commit for this long, */
 #define OX_CKPT_IDLE_KEYS 4096   /* if it holds this many keys (a smaller one costs walks
                                     little; each checkpoint rewrites LMDB's pages) */
@@ -121,6 +122,7 @@ struct ox_store {
     uint64_t ckpt_idle_ms;     /* time without a commit at which it is */
     unsigned env_maxdbs, env_maxreaders; /* the env's limits, for a reopen (ox__revive) */
     long long revive_busy_s;   /* when a reopen last found readers staying (monotonic s) */
+    long long release_busy_s;  /* ... one to free LMDB's page copies (ox__env_release) */
     atomic_size_t map_size;    /* the env's map size, as last seen (ox_store_map_size) */
     ox_clock_fn clock;
     void *clock_ctx;
@@ -162,6 +164,15 @@ struct ox_store {
     uint64_t ckpt_count;       /* checkpoints written since the open (ox_store_write_info) */
     uint64_t ckpt_waits;       /* transactions that waited for a checkpoint (back-pressure) */
     uint64_t ckpt_last_ms;     /* how long the last checkpoint took */
+    size_t dirty_max;          /* pages one checkpoint may change (ox_options.dirty_limit) */
+    atomic_uint dirty_per_key; /* pages a buffer's key changed in the last checkpoints, in
+                                  1/1024 (ox__ckpt_full's estimate; written by whoever
+                                  checkpoints, under ckpt_mu) */
+    uint64_t dirty_held;       /* the most pages one checkpoint changed since LMDB's env was
+                                  opened: the memory LMDB keeps (the checkpointing thread's) */
+    uint64_t ckpt_pages_new;   /* the pages the checkpoint just written changed (its thread's,
+                                  until finish publishes it in ckpt_pages) */
+    uint64_t ckpt_pages, ckpt_pages_peak, env_releases; /* ox_store_write_info (ckpt_mu) */
     atomic_int walk_dels;      /* a walk (any thread) stepped over OX_WALK_DELS deletions
                                   since the last freeze: the next write transaction starts a
                                   checkpoint once the active buffer holds a commit */
@@ -215,10 +226,10 @@ void ox__read_end(ox_store *s, MDB_txn *txn);
 void ox__gate_enter(ox_store *s);
 void ox__gate_leave(ox_store *s);
 /* The growth gate shut (new readers wait) once this process's readers left: OX_OK with
- * gate_mu held, or OX_EBUSY (the gate open again) if some stayed wait_s seconds or the
+ * gate_mu held, or OX_EBUSY (the gate open again) if some stayed wait_ms ms or the
  * calling thread reads. ox__gate_open lets them in again. For whoever must replace or remap
  * the env: a growth, a reopen, ox_store_replace. */
-int ox__gate_shut(ox_store *s, int wait_s);
+int ox__gate_shut(ox_store *s, int wait_ms);
 void ox__gate_open(ox_store *s);
 /* Aborts the pooled read transactions (before the env they belong to closes; gate shut). */
 void ox__pool_drop(ox_store *s);
@@ -253,6 +264,11 @@ int ox__grow(ox_store *s, int adopt);
  * ox_store.c. The caller (the checkpointer) holds no read transaction. 1 if s's env had
  * failed so (and the reopen ran: *rc says how), 0 if it had not. */
 int ox__revive_if_failed(ox_store *s, int *rc);
+/* Reopens the env in place as ox__revive_if_failed does, to free the page copies LMDB
+ * keeps from its transactions (ox_ckpt.c's dirty_note). The caller (the checkpointer) holds
+ * no read transaction. It waits for this process's readers for 100 ms at most (new ones
+ * wait meanwhile). OX_OK, OX_EBUSY (readers stayed, now or within the last 10 s), OX_EIO (a store that cannot be reopened: wrapped, in memory, read-only). */
+int ox__env_release(ox_store *s);
 /* Opens again, in txn, the databases of every table s has in LMDB (their handles change
  * when the env is reopened). */
 int ox__table_reopen_all(ox_store *s, MDB_txn *txn);
@@ -335,8 +351,14 @@ int ox__ckpt_all(ox_store *s);
 /* Writer, holding wlock: releases the log up to the last checkpoint. */
 void ox__ckpt_release(ox_store *s);
 /* Writes buffer m to LMDB in one durable transaction recording its last sequence number
- * (the checkpointer's work; also recovery's, before the thread starts). */
+ * (the checkpointer's work; also recovery's, before the thread starts). Notes the pages it
+ * changed, and reopens LMDB's env when they were more than dirty_max (ox_options.
+ * dirty_limit). */
 int ox__ckpt_apply(ox_store *s, ox_mem *m);
+/* 1 once buffer m should be frozen for its size: its bytes reached the budget, or the
+ * pages its checkpoint would change (its keys times dirty_per_key) reached dirty_max.
+ * Any thread. */
+int ox__ckpt_full(ox_store *s, const ox_mem *m);
 
 /* ---- ox_value.c ---- */
 /* Decodes any value record: *val the user's bytes, *exp the expiry time (0 if none),

@@ -279,7 +279,7 @@ int ox_store_replace(ox_store *s, const char *src)
     if ((rc = ox__ckpt_all(s)))
         goto unlock;
     pthread_mutex_lock(&s->tables_mu);
-    if ((rc = ox__gate_shut(s, REPLACE_WAIT_S))) {
+    if ((rc = ox__gate_shut(s, REPLACE_WAIT_S * 1000))) {
         pthread_mutex_unlock(&s->tables_mu);
         goto unlock;
     }

@@ -5,6 +5,9 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef __GLIBC__ /* (stdlib.h defines it) */
+#include <malloc.h>
+#endif
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -24,6 +27,9 @@
 #define OX_GROW_WAIT_S 10 /* longest wait for readers to drain before a map growth */
 #define OX_REVIVE_WAIT_S 1 /* ... before a reopen of a failed env (ox__revive_if_failed),
                               retried at most once per this many seconds */
+#define OX_RELEASE_WAIT_MS 100 /* ... before a reopen that frees LMDB's page copies (new
+                                  readers wait meanwhile), */
+#define OX_RELEASE_RETRY_S 10  /* tried again after this many seconds if readers stayed */
 
 /* Read transactions this thread holds, over every store: a grower that holds one itself
  * cannot wait for the readers to drain (it would wait for itself). */
@@ -150,14 +156,17 @@ void ox__note_map_size(ox_store *s)
 }
 
 /* Closes the gate: new readers wait, and this returns once the last one left (with
- * gate_mu held), or OX_EBUSY (the gate open again) if some stayed wait_s seconds. */
-int ox__gate_shut(ox_store *s, int wait_s)
+ * gate_mu held), or OX_EBUSY (the gate open again) if some stayed wait_ms ms. */
+int ox__gate_shut(ox_store *s, int wait_ms)
 {
     if (ox_tls_reads > 0)
         return OX_EBUSY;
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += wait_s;
+    deadline.tv_sec += wait_ms / 1000;
+    deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+    deadline.tv_nsec %= 1000000000L;
     atomic_store(&s->growing, 1);
     pthread_mutex_lock(&s->gate_mu);
     while (atomic_load(&s->readers) > 0) {
@@ -191,7 +200,7 @@ void ox__pool_drop(ox_store *s)
 
 int ox__grow(ox_store *s, int adopt)
 {
-    int rc = ox__gate_shut(s, OX_GROW_WAIT_S);
+    int rc = ox__gate_shut(s, OX_GROW_WAIT_S * 1000);
     if (rc)
         return rc;
     size_t size = 0;
@@ -216,18 +225,18 @@ int ox__grow(ox_store *s, int adopt)
  * growth is: behind the gate, with no read transaction of this process open; the old
  * env's transactions (the pool) go first. A store that cannot be reopened (wrapped, in
  * memory) stays failed. Only the checkpointer commits, so only it calls this. */
-static int revive(ox_store *s)
+static int reopen(ox_store *s, const char *why, int wait_ms, long long *busy_s, int retry_s)
 {
     if (!s->own_env || s->in_memory || !s->path || s->read_only)
         return OX_EIO;
     /* A reader that stays (a BGSAVE's copy) would make every attempt shut the gate on all
-     * readers for the whole wait: a short wait, and at most one attempt a second. */
+     * readers for the whole wait: a short wait, and at most one attempt per retry_s. */
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    if (s->revive_busy_s && now.tv_sec - s->revive_busy_s < OX_REVIVE_WAIT_S)
+    if (*busy_s && now.tv_sec - *busy_s < retry_s)
         return OX_EBUSY;
-    int rc = ox__gate_shut(s, OX_REVIVE_WAIT_S);
-    s->revive_busy_s = rc == OX_EBUSY ? (long long)now.tv_sec : 0;
+    int rc = ox__gate_shut(s, wait_ms);
+    *busy_s = rc == OX_EBUSY ? (long long)now.tv_sec : 0;
     if (rc)
         return rc;
     ox__pool_drop(s);
@@ -235,9 +244,28 @@ static int revive(ox_store *s)
     mdb_env_get_flags(s->env, &flags);
     size_t map = atomic_load(&s->map_size);
     mdb_env_close(s->env);
-    ox__env_reopen(s, flags, map, ox__table_reopen_all, "after a failed commit");
+    ox__env_reopen(s, flags, map, ox__table_reopen_all, why);
     ox__gate_open(s);
     return OX_OK;
+}
+
+static int revive(ox_store *s)
+{
+    return reopen(s, "after a failed commit", OX_REVIVE_WAIT_S * 1000, &s->revive_busy_s,
+                  OX_REVIVE_WAIT_S);
+}
+
+int ox__env_release(ox_store *s)
+{
+    int rc = reopen(s, "to free its page copies", OX_RELEASE_WAIT_MS, &s->release_busy_s,
+                    OX_RELEASE_RETRY_S);
+#ifdef __GLIBC__
+    /* Freed, the copies are 4 KiB chunks all over the checkpointing thread's heap, which
+     * glibc gives back to the system only at its top: this returns the free pages within. */
+    if (rc == OX_OK)
+        malloc_trim(0);
+#endif
+    return rc;
 }
 
 void ox__env_reopen(ox_store *s, unsigned flags, size_t map,
@@ -614,6 +642,11 @@ static ox_store *ox_store_alloc(const ox_options *o)
         s->mem_budget = 64u << 10;
     s->ckpt_age_ms = o->ckpt_age_ms ? o->ckpt_age_ms : OX_CKPT_AGE_MS;
     s->ckpt_idle_ms = o->ckpt_idle_ms ? o->ckpt_idle_ms : OX_CKPT_IDLE_MS;
+    /* In pages of 4 KiB, LMDB's on the systems built for (the OS page size). */
+    s->dirty_max = (o->dirty_limit ? o->dirty_limit : OX_DIRTY_DEFAULT) >> 12;
+    if (s->dirty_max < 16)
+        s->dirty_max = 16;
+    atomic_init(&s->dirty_per_key, 1024); /* a page per key, until a checkpoint measures */
     s->max_tables = o->max_tables ? o->max_tables : OX_DEFAULT_TABLES;
     s->by_id = calloc(s->max_tables, sizeof *s->by_id);
     if (!s->by_id) {

@@ -766,7 +766,7 @@ static int txn_key_op(ox_txn *x, ox_table *t, ox_op *op, const void *key, size_t
 
 int ox_txn_buffer_full(const ox_txn *x)
 {
-    return x && x->mem && !x->s->read_only && ox__mem_full(x->mem, x->s->mem_budget);
+    return x && x->mem && !x->s->read_only && ox__ckpt_full(x->s, x->mem);
 }
 
 int ox_txn_put(ox_txn *x, ox_table *t, const void *key, size_t klen, const void *val,

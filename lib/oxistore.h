@@ -37,7 +37,8 @@
  * The write path: a write transaction's changes go to an in-memory write buffer; its
  * commit is one record appended to the write-ahead log. Readers see the buffers over LMDB
  * as one snapshot. When the active buffer reaches half of ox_options.mem_limit, or its age
- * limit, or holds deletions that walks keep stepping over (an iterator past 1024 of them),
+ * limit, or as many keys as its checkpoint may change pages (ox_options.dirty_limit), or
+ * holds deletions that walks keep stepping over (an iterator past 1024 of them),
  * it is frozen (a new one takes the writes) and a checkpoint writes it to LMDB in
  * one durable transaction, in key order, recording the last commit it holds; the log before
  * it is then reused. Writers wait when a second buffer fills before the checkpoint ends.
@@ -146,6 +147,16 @@ typedef struct ox_options {
     uint64_t ckpt_idle_ms; /* ... and once no commit came for this long, if it holds 4096
                               keys or more (a store written in bursts: its readers then
                               walk LMDB alone); 0 = 5 s */
+    size_t dirty_limit;    /* bytes of LMDB pages one checkpoint may change: LMDB copies
+                              each page a transaction changes into memory of its own, and
+                              keeps that memory for its next transactions until the store
+                              closes. The active buffer is also frozen once the pages it
+                              would change, estimated from the last checkpoints' pages per
+                              key, reach this (random keys over a large file change about
+                              a page per key; sequential ones a page per page of data). A
+                              checkpoint that changed more (the keys' pattern changed) is
+                              followed by a reopen of LMDB's env that gives that memory
+                              back. 0 = 64 MiB */
     ox_clock_fn clock;     /* NULL = the system's real-time clock */
     void *clock_ctx;
 } ox_options;
@@ -554,7 +565,8 @@ int ox_txn_prefix(ox_txn *txn, ox_table *t, const ox_val *prefix, unsigned flags
  * txn must be closed before. */
 int ox_txn_commit(ox_txn *txn);
 /* 1 once the write buffer this transaction writes into has reached its budget (half of
- * ox_options.mem_limit, less the buffer's allocation step): a caller that groups many
+ * ox_options.mem_limit, less the buffer's allocation step), or holds as many keys as its
+ * checkpoint may change pages (ox_options.dirty_limit, estimated): a caller that groups many
  * independent writes in one transaction should commit now and go on in a new one (whose
  * begin waits for a checkpoint if need be), so that memory stays within the limit. A
  * transaction keeps working past it: this is advice, not an error. 0 otherwise. */
@@ -641,6 +653,11 @@ typedef struct ox_write_info {
     uint64_t last_seq;         /* the last commit's sequence number (the log's) */
     uint64_t checkpoint_seq;   /* the last sequence number LMDB holds: a restart replays the
                                   log's commits after it */
+    uint64_t dirty_limit;      /* ox_options.dirty_limit in force (bytes) */
+    uint64_t last_checkpoint_pages; /* pages the last checkpoint changed (LMDB's free list
+                                       record of its transaction plus its trees' growth) */
+    uint64_t checkpoint_pages_peak; /* the most pages one checkpoint changed since the open */
+    uint64_t env_releases;     /* reopens of LMDB's env that gave its page copies back */
 } ox_write_info;
 
 /* Fills *wi; cheap (two short locks), from any thread. Errors: OX_EINVAL (s or wi NULL;

@@ -7,7 +7,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -737,6 +739,142 @@ static void crash_during_the_replay_loses_nothing(void)
     T_EQ_INT(ox_store_close(s), OX_OK);
 }
 
+/* dirty_limit: LMDB copies each page a checkpoint changes into memory it keeps until the
+ * env closes. Sequential keys teach the store that a key changes a small part of a page;
+ * then random keys over the same file change about a page each, so the first checkpoint
+ * of them changes far more pages than the limit, and the env is reopened to free them (a
+ * reader thread reads all along). The ones after that are frozen early enough to stay
+ * within the limit. Every key ends with its last value, before and after a reopen. */
+#define DIRTY_KEYS 20000
+#define DIRTY_PAGES 256 /* the limit: 1 MiB */
+
+typedef struct dirty_reader {
+    ox_table *t;
+    atomic_int stop, bad;
+    long reads;
+} dirty_reader;
+
+static void *dirty_read_main(void *arg)
+{
+    dirty_reader *r = arg;
+    unsigned seed = 7;
+    char k[16];
+    while (!atomic_load(&r->stop)) {
+        int i = (int)(rand_r(&seed) % DIRTY_KEYS);
+        size_t kl = U_KEY(k, "k%06d", i);
+        void *v;
+        size_t vlen;
+        if (ox_get(r->t, k, kl, &v, &vlen) != OX_OK) {
+            atomic_fetch_add(&r->bad, 1);
+            continue;
+        }
+        /* "o<key>..." before the rewrite, "n<key>..." after */
+        if (vlen != 100 || (((char *)v)[0] != 'o' && ((char *)v)[0] != 'n') ||
+            memcmp((char *)v + 1, k, kl))
+            atomic_fetch_add(&r->bad, 1);
+        free(v);
+        r->reads++;
+    }
+    return NULL;
+}
+
+static void put_all(ox_table *t, const int *order, char first)
+{
+    char k[16], v[100];
+    memset(v, '.', sizeof v);
+    for (int i = 0; i < DIRTY_KEYS; i += 20) { /* (a freeze waits for a transaction's end) */
+        ox_txn *x;
+        T_EQ_INT(ox_txn_begin(ox_table_store(t), &x), OX_OK);
+        for (int j = i; j < i + 20; j++) {
+            size_t kl = U_KEY(k, "k%06d", order[j]);
+            v[0] = first;
+            memcpy(v + 1, k, kl);
+            T_EQ_INT(ox_txn_put(x, t, k, kl, v, sizeof v, 0, 0), OX_OK);
+        }
+        T_EQ_INT(ox_txn_commit(x), OX_OK);
+    }
+}
+
+static void random_keys_stay_within_the_dirty_limit(void)
+{
+    const char *path = u_path("dirty.mdb");
+    ox_options o;
+    ox_options_init(&o);
+    o.sync = OX_SYNC_NO;
+    o.mem_limit = 32u << 20;
+    o.dirty_limit = DIRTY_PAGES * 4096;
+    ox_store *s;
+    T_EQ_INT(ox_store_open(path, &o, &s), OX_OK);
+    ox_table *t = ox_store_table(s);
+    static int order[DIRTY_KEYS];
+    for (int i = 0; i < DIRTY_KEYS; i++)
+        order[i] = i;
+    put_all(t, order, 'o');
+    T_EQ_INT(ox_store_checkpoint(s), OX_OK);
+    ox_write_info wi;
+    T_EQ_INT(ox_store_write_info(s, &wi), OX_OK);
+    T_EQ_U64(wi.dirty_limit, DIRTY_PAGES * 4096);
+    T_EQ_U64(wi.env_releases, 0);
+    T_ASSERT(wi.checkpoint_pages_peak <= DIRTY_PAGES); /* sequential: a page per page */
+
+    unsigned seed = 11;
+    for (int i = DIRTY_KEYS - 1; i > 0; i--) {
+        int j = (int)(rand_r(&seed) % (unsigned)(i + 1)), x = order[i];
+        order[i] = order[j];
+        order[j] = x;
+    }
+    dirty_reader r = {.t = t};
+    pthread_t th;
+    T_EQ_INT(pthread_create(&th, NULL, dirty_read_main, &r), 0);
+    put_all(t, order, 'n');
+    T_EQ_INT(ox_store_checkpoint(s), OX_OK);
+    atomic_store(&r.stop, 1);
+    pthread_join(th, NULL);
+    T_EQ_INT(atomic_load(&r.bad), 0);
+    T_ASSERT(r.reads > 0);
+    T_EQ_INT(ox_store_write_info(s, &wi), OX_OK);
+    printf("random rewrite of %d keys: %llu checkpoints, the most pages %llu, %llu env "
+           "reopens, %ld reads meanwhile\n", DIRTY_KEYS, (unsigned long long)wi.checkpoints,
+           (unsigned long long)wi.checkpoint_pages_peak, (unsigned long long)wi.env_releases,
+           r.reads);
+    /* The first random checkpoint went far past the limit (the file has about 800 leaf
+     * pages: it changed most), and was followed by a reopen. */
+    T_ASSERT(wi.checkpoint_pages_peak >= 2 * DIRTY_PAGES);
+    T_ASSERT(wi.env_releases >= 1);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+
+    /* Again over the file as it is now, random keys from the start (the estimate starts at
+     * a page per key): every checkpoint stays within the limit, no reopen is needed. */
+    T_EQ_INT(ox_store_open(path, &o, &s), OX_OK);
+    t = ox_store_table(s);
+    put_all(t, order, 'o');
+    T_EQ_INT(ox_store_checkpoint(s), OX_OK);
+    T_EQ_INT(ox_store_write_info(s, &wi), OX_OK);
+    uint64_t first = wi.checkpoints;
+    put_all(t, order, 'n');
+    T_EQ_INT(ox_store_checkpoint(s), OX_OK);
+    T_EQ_INT(ox_store_write_info(s, &wi), OX_OK);
+    printf("again: %llu checkpoints, the most pages %llu, %llu env reopens\n",
+           (unsigned long long)(wi.checkpoints - first),
+           (unsigned long long)wi.checkpoint_pages_peak, (unsigned long long)wi.env_releases);
+    T_ASSERT(wi.checkpoints - first >= DIRTY_KEYS / 1000);
+    T_ASSERT(wi.checkpoint_pages_peak <= DIRTY_PAGES);
+    T_EQ_U64(wi.env_releases, 0);
+    char k[16];
+    for (int i = 0; i < DIRTY_KEYS; i++) {
+        size_t kl = U_KEY(k, "k%06d", i);
+        void *v;
+        size_t vlen;
+        T_EQ_INT(ox_get(t, k, kl, &v, &vlen), OX_OK);
+        T_ASSERT(vlen == 100 && ((char *)v)[0] == 'n' && !memcmp((char *)v + 1, k, kl));
+        free(v);
+    }
+    uint64_t n;
+    T_EQ_INT(ox_count(t, &n), OX_OK);
+    T_EQ_U64(n, DIRTY_KEYS);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+}
+
 int main(void)
 {
     T_RUN(machine_crash_during_a_checkpoint_loses_nothing);
@@ -746,6 +884,7 @@ int main(void)
     T_RUN(sync_policy_changes_at_runtime_keep_durability);
     T_RUN(file_stays_small_under_many_rewrites);
     T_RUN(many_deletions_start_a_checkpoint);
+    T_RUN(random_keys_stay_within_the_dirty_limit);
     T_RUN(small_log_switches_segments_and_keeps_everything);
     T_RUN(record_larger_than_a_segment_is_durable);
     T_RUN(second_writer_process_is_refused);
