@@ -58,6 +58,8 @@ static const conf_def conf_defs[] = {
     {"appendfsync", T_ENUM, 0, F(appendfsync), 0, 0, fsync_words},
     {"map-size", T_MEM, F_IMMUTABLE, F(map_size), 1 << 20, LLONG_MAX, NULL},
     {"write-buffer-limit", T_MEM, F_IMMUTABLE, F(write_buffer_limit), 1 << 20, LLONG_MAX, NULL},
+    {"checkpoint-dirty-limit", T_MEM, F_IMMUTABLE, F(checkpoint_dirty_limit), 1 << 20, LLONG_MAX,
+     NULL},
     {"hz", T_INT, 0, F(hz), 0, INT_MAX, NULL},
     {"proto-max-bulk-len", T_MEM, 0, F(proto_max_bulk_len), 1 << 20, LLONG_MAX, NULL},
     {"client-query-buffer-limit", T_MEM, 0, F(client_query_buffer_limit), 1 << 20, LLONG_MAX,
@@ -489,6 +491,7 @@ int conf_init(conf *c)
     c->appendfsync = CONF_FSYNC_ALWAYS;
     c->map_size = 64LL << 20;
     c->write_buffer_limit = 64LL << 20;
+    c->checkpoint_dirty_limit = 64LL << 20;
     c->hz = 10;
     c->proto_max_bulk_len = 512LL << 20;
     c->client_query_buffer_limit = 1LL << 30;

@@ -50,6 +50,8 @@ typedef struct conf {
     long long map_size;       /* initial LMDB map size in bytes (grows by itself) */
     long long write_buffer_limit; /* memory of the write buffers (what is newer than the
                                      last checkpoint): writers wait past it */
+    long long checkpoint_dirty_limit; /* memory of LMDB's copies of the pages one checkpoint
+                                         changes (ox_options.dirty_limit) */
     int hz;                   /* active expiry cycles per second */
     /* limits */
     long long proto_max_bulk_len;

@@ -118,7 +118,9 @@ void cmd_info(cmd_ctx *x)
                      "checkpoint_in_progress:%d\r\ncheckpoints:%llu\r\ncheckpoint_waits:%llu\r\n"
                      "last_checkpoint_ms:%llu\r\nlast_checkpoint_status:%s\r\n"
                      "commits_since_checkpoint:%llu\r\ndata_file_pages:%llu\r\n"
-                     "data_file_free_pages:%llu\r\n",
+                     "data_file_free_pages:%llu\r\ncheckpoint_dirty_limit:%llu\r\n"
+                     "last_checkpoint_pages:%llu\r\ncheckpoint_pages_peak:%llu\r\n"
+                     "checkpoint_env_reopens:%llu\r\n",
                  atomic_load(&srv.bgsave_running),
                  atomic_load(&srv.last_save_s) ? atomic_load(&srv.last_save_s)
                                                : (unsigned long long)(srv.start_ms / 1000),
@@ -134,7 +136,11 @@ void cmd_info(cmd_ctx *x)
                  wi.last_checkpoint_status == OX_OK || wi.last_checkpoint_status == OX_EBUSY
                      ? "ok" : "err",
                  (unsigned long long)(wi.last_seq - wi.checkpoint_seq),
-                 (unsigned long long)si.pages, (unsigned long long)si.pages_free);
+                 (unsigned long long)si.pages, (unsigned long long)si.pages_free,
+                 (unsigned long long)wi.dirty_limit,
+                 (unsigned long long)wi.last_checkpoint_pages,
+                 (unsigned long long)wi.checkpoint_pages_peak,
+                 (unsigned long long)wi.env_releases);
     }
     if (section_wanted(x, "stats", 1)) {
         unsigned long long commits = atomic_load(&srv.stats.commits);

@@ -78,6 +78,7 @@ static int open_store(void)
     o.table = "0";
     o.map_size = (size_t)c->map_size;
     o.mem_limit = (size_t)c->write_buffer_limit;
+    o.dirty_limit = (size_t)c->checkpoint_dirty_limit;
     o.max_tables = 2 * (unsigned)c->databases + 4; /* each database and its members */
     o.sync = cmd_sync_policy(c->appendfsync);
     int fresh = access(path, F_OK) != 0, dir_made = access(c->dir, F_OK) != 0;

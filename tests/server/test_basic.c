@@ -314,14 +314,15 @@ static void databases_are_separate(void)
 }
 
 /* INFO persistence reports the write buffer and the checkpoints: with a 1 MiB buffer,
- * 20000 SETs of 100 bytes (about 4 MiB of buffer) make several checkpoints, the buffer
+ * 20000 SETs of 100 bytes (about 4 MiB of buffer) make several checkpoints, each of which
+ * reports the LMDB pages it changed (checkpoint-dirty-limit in force), the buffer
  * never reports more than its limit, and once every checkpoint ended the commits a
  * restart would replay are fewer than those made. SET NX/XX answer as Redis's from the
  * put's own lookup. */
 static void info_reports_write_buffer_and_checkpoints(void)
 {
     srvp s = {0};
-    const char *extra[] = {"--write-buffer-limit", "1mb", NULL};
+    const char *extra[] = {"--write-buffer-limit", "1mb", "--checkpoint-dirty-limit", "3mb", NULL};
     T_EQ_INT(sp_start_argv(&s, "wbinfo", extra), 0);
     redisContext *c = sp_connect(&s);
     T_ASSERT(c);
@@ -329,6 +330,10 @@ static void info_reports_write_buffer_and_checkpoints(void)
     T_EQ_STR(sp_info_field(c, "persistence", "write_buffer_limit", v, sizeof v), "1048576");
     T_EQ_STR(sp_info_field(c, "persistence", "checkpoints", v, sizeof v), "0");
     T_EQ_STR(sp_info_field(c, "persistence", "checkpoint_waits", v, sizeof v), "0");
+    T_EQ_STR(sp_info_field(c, "persistence", "checkpoint_dirty_limit", v, sizeof v), "3145728");
+    T_EQ_STR(sp_info_field(c, "persistence", "checkpoint_pages_peak", v, sizeof v), "0");
+    T_EQ_STR(sp_info_field(c, "persistence", "checkpoint_env_reopens", v, sizeof v), "0");
+    T_DEEP(c, "*2 [$22 checkpoint-dirty-limit, $7 3145728]", "CONFIG GET checkpoint-dirty-limit");
     T_EQ_STR(sp_info_field(c, "persistence", "last_checkpoint_status", v, sizeof v), "ok");
     /* no replication yet: a master without replicas, in ROLE as in INFO */
     T_DEEP(c, "*3 [$6 master, :0, *0 []]", "ROLE");
@@ -357,6 +362,9 @@ static void info_reports_write_buffer_and_checkpoints(void)
         poll(NULL, 0, 10);
     }
     T_ASSERT(atoll(sp_info_field(c, "persistence", "checkpoints", v, sizeof v)) >= 2);
+    long long last = atoll(sp_info_field(c, "persistence", "last_checkpoint_pages", v, sizeof v));
+    T_ASSERT(last > 0);
+    T_ASSERT(atoll(sp_info_field(c, "persistence", "checkpoint_pages_peak", v, sizeof v)) >= last);
     long long pending = atoll(sp_info_field(c, "persistence", "commits_since_checkpoint", v,
                                             sizeof v));
     long long commits = atoll(sp_info_field(c, "stats", "writer_commits", v, sizeof v));
