@@ -928,13 +928,15 @@ void cmd_reply_help(resp_buf *out, const resp_arg *name, const char *const *line
 void cmd_call(cmd_ctx *x)
 {
     unsigned long errors = stats_thread_errors();
-    uint64_t t0 = srv_ustime();
+    uint64_t t0 = srv_ticks();
     if (x->txn)
         cmd_run_writer(x);
     else
         x->cmd->fn(x);
-    if (!x->bulk_wait) /* else it runs again (bulk.h): counted then */
-        stats_called(cmd_slot(x->cmd), srv_ustime() - t0, stats_thread_errors() != errors);
+    if (!x->bulk_wait) { /* else it runs again (bulk.h): counted then */
+        uint64_t t1 = srv_ticks(); /* (another core's counter, after a move: not less) */
+        stats_called(cmd_slot(x->cmd), t1 > t0 ? t1 - t0 : 0, stats_thread_errors() != errors);
+    }
 }
 
 void cmd_run_writer(cmd_ctx *x)

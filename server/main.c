@@ -174,6 +174,7 @@ int main(int argc, char **argv)
     }
     srv.pid = (long long)getpid();
     srv.start_ms = srv_mstime();
+    srv_ticks_init();
     make_run_id(srv.run_id);
     srv_log(SRV_LOG_WARNING, "oO0OoO0OoO0Oo oxistore is starting oO0OoO0OoO0Oo");
     srv_log(SRV_LOG_WARNING, "oxistore version=%s (Redis %s compatible), bits=%d, pid=%lld, "

@@ -11,12 +11,13 @@
 
 #include "cmd.h"
 #include "stats.h"
+#include "util.h"
 
 #define STATS_ERROR_CODES 128 /* distinct error codes kept (the server has a dozen) */
 #define STATS_CODE_MAX 32     /* Redis looks for the code's end within 32 bytes */
 
 typedef struct cmd_stat {
-    atomic_ullong calls, usec, rejected, failed;
+    atomic_ullong calls, ticks, rejected, failed; /* ticks: srv_ticks */
 } cmd_stat;
 
 typedef struct err_stat {
@@ -86,12 +87,12 @@ unsigned long stats_thread_errors(void)
     return thread_errors;
 }
 
-void stats_called(size_t slot, uint64_t usec, int failed)
+void stats_called(size_t slot, uint64_t ticks, int failed)
 {
     cmd_stat *s = &cmdstats[slot];
     atomic_fetch_add_explicit(&srv.stats.commands, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&s->calls, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&s->usec, usec, memory_order_relaxed);
+    atomic_fetch_add_explicit(&s->ticks, ticks, memory_order_relaxed);
     if (failed)
         atomic_fetch_add_explicit(&s->failed, 1, memory_order_relaxed);
 }
@@ -105,7 +106,7 @@ void stats_reset(void)
 {
     for (size_t i = 0; i < cmd_count + cmd_subcount; i++) {
         atomic_store(&cmdstats[i].calls, 0);
-        atomic_store(&cmdstats[i].usec, 0);
+        atomic_store(&cmdstats[i].ticks, 0);
         atomic_store(&cmdstats[i].rejected, 0);
         atomic_store(&cmdstats[i].failed, 0);
     }
@@ -120,7 +121,7 @@ int stats_command(size_t slot, unsigned long long *calls, unsigned long long *us
 {
     const cmd_stat *s = &cmdstats[slot];
     *calls = atomic_load_explicit(&s->calls, memory_order_relaxed);
-    *usec = atomic_load_explicit(&s->usec, memory_order_relaxed);
+    *usec = srv_ticks_us(atomic_load_explicit(&s->ticks, memory_order_relaxed));
     *rejected = atomic_load_explicit(&s->rejected, memory_order_relaxed);
     *failed = atomic_load_explicit(&s->failed, memory_order_relaxed);
     return *calls || *rejected || *failed;

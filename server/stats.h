@@ -11,14 +11,15 @@ void stats_free(void);
 void stats_on_error(void *ctx, const char *line, size_t len);
 /* Error replies written by the calling thread so far (compare before/after a call). */
 unsigned long stats_thread_errors(void);
-/* A command (cmd_slot) ran for usec; failed: it replied an error. Counts
- * total_commands_processed too. */
-void stats_called(size_t slot, uint64_t usec, int failed);
+/* A command (cmd_slot) ran for `ticks` of srv_ticks; failed: it replied an error.
+ * Counts total_commands_processed too. */
+void stats_called(size_t slot, uint64_t ticks, int failed);
 /* A command was refused before it ran (arity, NOAUTH): Redis's rejected_calls. */
 void stats_rejected(size_t slot);
 /* CONFIG RESETSTAT: commandstats, errorstats and total_error_replies. */
 void stats_reset(void);
-/* Reads a command's counters; 1 if any is non-zero (INFO lists only those). */
+/* Reads a command's counters (its time in microseconds); 1 if any is non-zero (INFO lists
+ * only those). */
 int stats_command(size_t slot, unsigned long long *calls, unsigned long long *usec,
                   unsigned long long *rejected, unsigned long long *failed);
 /* The i-th error code seen and its count, or NULL past the last. */

@@ -20,6 +20,14 @@ uint64_t srv_mstime(void);                    /* wall clock, ms since the epoch 
 uint64_t srv_ustime(void);
 uint64_t srv_monotonic_ms(void);
 uint64_t srv_monotonic_us(void);
+/* A cheap clock for short durations (a command's time, for INFO commandstats): ticks of
+ * the CPU's time-stamp counter on x86-64 where the kernel says it runs at a constant rate
+ * and never stops, else CLOCK_MONOTONIC's nanoseconds. srv_ticks_init (the main thread,
+ * before any other) decides which and notes a start; srv_ticks_us converts a number of
+ * ticks into microseconds at the rate measured since that start. Any thread. */
+void srv_ticks_init(void);
+uint64_t srv_ticks(void);
+uint64_t srv_ticks_us(uint64_t ticks);
 /* 64 random bits from this thread's generator (splitmix64, seeded from the clock and the
  * thread on first use): for random picks, never for anything secret. Any thread. */
 uint64_t srv_random64(void);

@@ -400,6 +400,30 @@ static void commandstats_and_errorstats_count_exactly(void)
     redisFree(c);
 }
 
+/* A command's time in INFO commandstats is in microseconds (the server counts in the CPU's
+ * ticks and converts): a script that spins until TIME moved 100 ms counts at least that,
+ * and not a thousand times more. */
+static void commandstats_time_is_in_microseconds(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c);
+    T_CMD(c, "+OK", "CONFIG RESETSTAT");
+    T_CMD(c, ":1", "EVAL %s 0",
+          "local t = redis.call('TIME') local s = t[1] * 1000000 + t[2] "
+          "while true do local u = redis.call('TIME') "
+          "if u[1] * 1000000 + u[2] - s >= 100000 then return 1 end end");
+    char v[256];
+    unsigned long long calls = 0, usec = 0;
+    double per = 0;
+    sp_info_field(c, "commandstats", "cmdstat_eval", v, sizeof v);
+    T_EQ_INT(sscanf(v, "calls=%llu,usec=%llu,usec_per_call=%lf", &calls, &usec, &per), 3);
+    T_EQ_U64(calls, 1);
+    printf("a 100 ms script: usec=%llu\n", usec);
+    T_ASSERT(usec >= 100000 && usec < 3000000);
+    T_ASSERT(per == (double)usec);
+    redisFree(c);
+}
+
 /* Keys that all live ~100 s: avg_ttl (ms) within 5 s of it, small and sampled indexes. */
 static void info_keyspace_reports_avg_ttl(void)
 {
@@ -489,6 +513,7 @@ int main(void)
     T_RUN(client_list_shows_every_io_thread);
     T_RUN(client_kill_closes_clients_of_other_threads);
     T_RUN(commandstats_and_errorstats_count_exactly);
+    T_RUN(commandstats_time_is_in_microseconds);
     T_RUN(info_keyspace_reports_avg_ttl);
     T_RUN(object_and_memory_reply_as_redis);
     t_failed += sp_stop_or_dump(&g_srv);
