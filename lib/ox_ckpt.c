@@ -208,15 +208,17 @@ static uint64_t freed_pages(ox_store *s, size_t id)
 }
 
 /* After a checkpoint of `keys` keys that changed `pages` pages: the estimate of pages per
- * key for the next freezes (up at once, down by half the way), and the memory LMDB now
- * keeps (see release_copies). Past the limit, a page per key: random keys over a file
- * change fewer pages per key the more of them a checkpoint holds (two land on one page),
- * so what a checkpoint too large measured is too low for a smaller one. */
+ * key for the next freezes, and the memory LMDB now keeps (see release_copies). The
+ * estimate goes up at once and down by an eighth of the way: writes that switch between
+ * sequential and random keys every second made a checkpoint past the limit (and a reopen)
+ * each second when it came down by half. Past the limit, a page per key: random keys over
+ * a file change fewer pages per key the more of them a checkpoint holds (two land on one
+ * page), so what a checkpoint too large measured is too low for a smaller one. */
 static void dirty_note(ox_store *s, uint64_t pages, size_t keys)
 {
     if (keys) {
         uint64_t last = pages * 1024 / keys, est = atomic_load(&s->dirty_per_key);
-        est = last >= est ? last : (est + last) / 2;
+        est = last >= est ? last : est - (est - last) / 8;
         if (pages > s->dirty_max && est < 1024)
             est = 1024;
         atomic_store(&s->dirty_per_key, (unsigned)(est < 1 ? 1 : est > 65536 ? 65536 : est));
@@ -294,9 +296,13 @@ int ox__ckpt_apply(ox_store *s, ox_mem *m)
     uint64_t freed = freed_pages(s, id);
     /* After the tables are published: a revive reopens the handles of those in LMDB. */
     ckpt_bump(s, lsn);
+    /* Each page changed is a copy (whose original the free list has) or a new page (which
+     * the trees gained); the free list also has the pages removed without a copy (merged,
+     * or a dropped table's), which the trees lost. */
+    long long changed = (long long)freed + grown;
     size_t keys;
     ox__mem_dels(m, &keys);
-    dirty_note(s, freed + (uint64_t)(grown > 0 ? grown : 0), keys);
+    dirty_note(s, changed > 0 ? (uint64_t)changed : 0, keys);
     return OX_OK;
 }
 
@@ -386,10 +392,13 @@ int ox__ckpt_full(ox_store *s, const ox_mem *m)
     size_t keys;
     ox__mem_dels(m, &keys);
     /* At three quarters of the limit: the estimate is the last checkpoints', and the file
-     * (so the pages per random key) grows meanwhile. */
+     * (so the pages per random key) grows meanwhile. Not in recovery's replay: it keeps
+     * what it read in the buffers by their bytes, as the log holds them (by the estimate,
+     * which an open starts again at a page per key, it would checkpoint in the open). */
     return ox__mem_full(m, s->mem_budget) ||
-           (uint64_t)keys * atomic_load_explicit(&s->dirty_per_key, memory_order_relaxed) >=
-               (uint64_t)s->dirty_max * 768;
+           (!s->replaying &&
+            (uint64_t)keys * atomic_load_explicit(&s->dirty_per_key, memory_order_relaxed) >=
+                (uint64_t)s->dirty_max * 768);
 }
 
 int ox__ckpt_room(ox_store *s)
@@ -615,7 +624,7 @@ int ox_store_write_info(ox_store *s, ox_write_info *wi)
     wi->checkpoint_pages_peak = s->ckpt_pages_peak;
     wi->env_releases = s->env_releases;
     pthread_mutex_unlock(&s->ckpt_mu);
-    wi->dirty_limit = (uint64_t)s->dirty_max << 12;
+    wi->dirty_limit = s->dirty_limit;
     wi->last_seq = atomic_load(&s->visible);
     return OX_OK;
 }

@@ -164,10 +164,11 @@ struct ox_store {
     uint64_t ckpt_count;       /* checkpoints written since the open (ox_store_write_info) */
     uint64_t ckpt_waits;       /* transactions that waited for a checkpoint (back-pressure) */
     uint64_t ckpt_last_ms;     /* how long the last checkpoint took */
-    size_t dirty_max;          /* pages one checkpoint may change (ox_options.dirty_limit) */
+    size_t dirty_limit;        /* ox_options.dirty_limit in force (bytes) */
+    size_t dirty_max;          /* ... in pages of the system's size */
     atomic_uint dirty_per_key; /* pages a buffer's key changed in the last checkpoints, in
                                   1/1024 (ox__ckpt_full's estimate; written by whoever
-                                  checkpoints, under ckpt_mu) */
+                                  checkpoints: the checkpointer, or the writer in recovery) */
     uint64_t dirty_held;       /* the most pages one checkpoint changed since LMDB's env was
                                   opened: the memory LMDB keeps (the checkpointing thread's) */
     uint64_t ckpt_pages_new;   /* the pages the checkpoint just written changed (its thread's,
@@ -270,7 +271,7 @@ int ox__revive_if_failed(ox_store *s, int *rc);
  * wait meanwhile). OX_OK, OX_EBUSY (readers stayed, now or within the last 10 s), OX_EIO (a store that cannot be reopened: wrapped, in memory, read-only). */
 int ox__env_release(ox_store *s);
 /* Opens again, in txn, the databases of every table s has in LMDB (their handles change
- * when the env is reopened). */
+ * when the env is reopened). The caller holds tables_mu, then the gate shut. */
 int ox__table_reopen_all(ox_store *s, MDB_txn *txn);
 /* Grows ahead of time when the map is mostly used (no LMDB write txn active). */
 void ox__grow_if_needed(ox_store *s);
@@ -351,9 +352,9 @@ int ox__ckpt_all(ox_store *s);
 /* Writer, holding wlock: releases the log up to the last checkpoint. */
 void ox__ckpt_release(ox_store *s);
 /* Writes buffer m to LMDB in one durable transaction recording its last sequence number
- * (the checkpointer's work; also recovery's, before the thread starts). Notes the pages it
- * changed, and reopens LMDB's env when they were more than dirty_max (ox_options.
- * dirty_limit). */
+ * (the checkpointer's work; also recovery's, before the thread starts), and notes the pages
+ * it changed (the checkpointer thread then reopens LMDB's env when they were more than
+ * dirty_max: release_copies). */
 int ox__ckpt_apply(ox_store *s, ox_mem *m);
 /* 1 once buffer m should be frozen for its size: its bytes reached the budget, or the
  * pages its checkpoint would change (its keys times dirty_per_key) reached dirty_max.

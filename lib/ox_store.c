@@ -235,10 +235,15 @@ static int reopen(ox_store *s, const char *why, int wait_ms, long long *busy_s, 
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (*busy_s && now.tv_sec - *busy_s < retry_s)
         return OX_EBUSY;
+    /* tables_mu before the gate, as ox_table_open (which reads, entering the gate, holding
+     * it) and ox_store_replace take them: it also keeps this reopen and a replace's apart. */
+    pthread_mutex_lock(&s->tables_mu);
     int rc = ox__gate_shut(s, wait_ms);
     *busy_s = rc == OX_EBUSY ? (long long)now.tv_sec : 0;
-    if (rc)
+    if (rc) {
+        pthread_mutex_unlock(&s->tables_mu);
         return rc;
+    }
     ox__pool_drop(s);
     unsigned flags = 0;
     mdb_env_get_flags(s->env, &flags);
@@ -246,6 +251,7 @@ static int reopen(ox_store *s, const char *why, int wait_ms, long long *busy_s, 
     mdb_env_close(s->env);
     ox__env_reopen(s, flags, map, ox__table_reopen_all, why);
     ox__gate_open(s);
+    pthread_mutex_unlock(&s->tables_mu);
     return OX_OK;
 }
 
@@ -642,8 +648,10 @@ static ox_store *ox_store_alloc(const ox_options *o)
         s->mem_budget = 64u << 10;
     s->ckpt_age_ms = o->ckpt_age_ms ? o->ckpt_age_ms : OX_CKPT_AGE_MS;
     s->ckpt_idle_ms = o->ckpt_idle_ms ? o->ckpt_idle_ms : OX_CKPT_IDLE_MS;
-    /* In pages of 4 KiB, LMDB's on the systems built for (the OS page size). */
-    s->dirty_max = (o->dirty_limit ? o->dirty_limit : OX_DIRTY_DEFAULT) >> 12;
+    /* In LMDB's pages: the system's. */
+    long psize = sysconf(_SC_PAGESIZE);
+    s->dirty_limit = o->dirty_limit ? o->dirty_limit : OX_DIRTY_DEFAULT;
+    s->dirty_max = s->dirty_limit / (size_t)(psize > 0 ? psize : 4096);
     if (s->dirty_max < 16)
         s->dirty_max = 16;
     atomic_init(&s->dirty_per_key, 1024); /* a page per key, until a checkpoint measures */

@@ -47,7 +47,6 @@ static int table_find_lmdb(ox_store *s, ox_table *t)
 int ox__table_reopen_all(ox_store *s, MDB_txn *txn)
 {
     int rc = MDB_SUCCESS;
-    pthread_mutex_lock(&s->tables_mu);
     for (ox_table *t = s->tables; t && rc == MDB_SUCCESS; t = t->next) {
         if (!atomic_load(&t->lmdb_since))
             continue;
@@ -56,7 +55,6 @@ int ox__table_reopen_all(ox_store *s, MDB_txn *txn)
         if (!(rc = mdb_dbi_open(txn, dname, 0, &t->data)))
             rc = mdb_dbi_open(txn, ename, MDB_DUPSORT, &t->exp);
     }
-    pthread_mutex_unlock(&s->tables_mu);
     return ox__mdb_err(rc);
 }
 
