@@ -274,13 +274,14 @@ static int sink_put(cmd_ctx *x, sink *s, const ox_val *m, int *err)
         enc_ints_put(&s->order, x->out, m->data, m->len);
     } else if (s->to == TO_STORE) {
         int added, rc = db_member_add(x, &s->dst, DB_SUB_FIELD, m->data, m->len, "", 0, &added);
+        if (rc == OX_OK) /* Redis adds to a new intset; m is the walk's: before a part ends */
+            set_added(&s->dst, s->n, m->data, m->len);
         if (rc == OX_OK)
             rc = bulk_step(x);
         if (rc != OX_OK) {
             *err = rc;
             return -1;
         }
-        set_added(&s->dst, s->n, m->data, m->len); /* Redis adds to a new intset */
         s->n += (uint64_t)added - 1; /* each member comes once: added is 1 */
     }
     s->n++;
