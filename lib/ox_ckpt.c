@@ -216,7 +216,11 @@ static uint64_t freed_pages(ox_store *s, size_t id)
  * page), so what a checkpoint too large measured is too low for a smaller one. */
 static void dirty_note(ox_store *s, uint64_t pages, size_t keys)
 {
-    if (keys) {
+    /* Not from a few keys (an age or idle checkpoint; a few for the limit): their pages
+     * are mostly the paths down the trees, which would make the next buffers small, and
+     * the estimate comes down slowly. */
+    size_t few = s->dirty_max / 4 < 256 ? s->dirty_max / 4 : 256;
+    if (keys >= few || (keys && pages > s->dirty_max)) {
         uint64_t last = pages * 1024 / keys, est = atomic_load(&s->dirty_per_key);
         est = last >= est ? last : est - (est - last) / 8;
         if (pages > s->dirty_max && est < 1024)

@@ -888,6 +888,44 @@ static void random_keys_stay_within_the_dirty_limit(void)
     T_EQ_INT(ox_store_close(s), OX_OK);
 }
 
+/* A checkpoint of a few keys (an idle or age one) changes the pages on the paths to them,
+ * many per key: the estimate does not learn from it, so the sequential writes after it
+ * still checkpoint in large buffers. */
+static void a_few_keys_teach_the_estimate_nothing(void)
+{
+    const char *path = u_path("fewkeys.mdb");
+    ox_options o;
+    ox_options_init(&o);
+    o.sync = OX_SYNC_NO;
+    o.mem_limit = 32u << 20;
+    o.dirty_limit = DIRTY_PAGES * 4096;
+    ox_store *s;
+    T_EQ_INT(ox_store_open(path, &o, &s), OX_OK);
+    ox_table *t = ox_store_table(s);
+    static int order[DIRTY_KEYS];
+    for (int i = 0; i < DIRTY_KEYS; i++)
+        order[i] = i;
+    put_all(t, order, 'o');
+    T_EQ_INT(ox_store_checkpoint(s), OX_OK);
+    for (int i = 0; i < 3; i++) { /* three keys far apart: about the trees' depth each */
+        char k[16];
+        size_t kl = U_KEY(k, "k%06d", i * 9000);
+        T_EQ_INT(ox_put(t, k, kl, "x", 1), OX_OK);
+    }
+    T_EQ_INT(ox_store_checkpoint(s), OX_OK);
+    ox_write_info wi;
+    T_EQ_INT(ox_store_write_info(s, &wi), OX_OK);
+    uint64_t before = wi.checkpoints;
+    T_ASSERT(wi.last_checkpoint_pages >= 3); /* more than a page per key */
+    put_all(t, order, 'n');
+    T_EQ_INT(ox_store_checkpoint(s), OX_OK);
+    T_EQ_INT(ox_store_write_info(s, &wi), OX_OK);
+    printf("%d sequential keys after a checkpoint of 3: %llu checkpoints\n", DIRTY_KEYS,
+           (unsigned long long)(wi.checkpoints - before));
+    T_ASSERT(wi.checkpoints - before <= 20);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+}
+
 /* A reopen that frees LMDB's copies runs while other threads open tables and replace the
  * store's content: each takes the tables' lock before the reader gate, as the reopen does
  * (it took them the other way round: a table's open, or ox_store_replace, and a reopen
@@ -984,6 +1022,7 @@ int main(void)
     T_RUN(file_stays_small_under_many_rewrites);
     T_RUN(many_deletions_start_a_checkpoint);
     T_RUN(random_keys_stay_within_the_dirty_limit);
+    T_RUN(a_few_keys_teach_the_estimate_nothing);
     T_RUN(reopens_keep_clear_of_table_opens_and_replace);
     T_RUN(small_log_switches_segments_and_keeps_everything);
     T_RUN(record_larger_than_a_segment_is_durable);
