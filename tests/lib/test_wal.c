@@ -795,22 +795,32 @@ static void put_all(ox_table *t, const int *order, char first)
     }
 }
 
+
+/* Opens name into *out with a DIRTY_PAGES limit (*o: its options, for a reopen), writes
+ * every key in order (order[i] = i: sequential, values 'o...'), and checkpoints. */
+static void dirty_open_loaded(const char *name, ox_options *o, int *order, ox_store **out)
+{
+    ox_options_init(o);
+    o->sync = OX_SYNC_NO;
+    o->mem_limit = 32u << 20;
+    o->dirty_limit = DIRTY_PAGES * 4096;
+    ox_store *s;
+    T_EQ_INT(ox_store_open(u_path(name), o, &s), OX_OK);
+    for (int i = 0; i < DIRTY_KEYS; i++)
+        order[i] = i;
+    put_all(ox_store_table(s), order, 'o');
+    T_EQ_INT(ox_store_checkpoint(s), OX_OK);
+    *out = s;
+}
+
 static void random_keys_stay_within_the_dirty_limit(void)
 {
     const char *path = u_path("dirty.mdb");
     ox_options o;
-    ox_options_init(&o);
-    o.sync = OX_SYNC_NO;
-    o.mem_limit = 32u << 20;
-    o.dirty_limit = DIRTY_PAGES * 4096;
-    ox_store *s;
-    T_EQ_INT(ox_store_open(path, &o, &s), OX_OK);
-    ox_table *t = ox_store_table(s);
     static int order[DIRTY_KEYS];
-    for (int i = 0; i < DIRTY_KEYS; i++)
-        order[i] = i;
-    put_all(t, order, 'o');
-    T_EQ_INT(ox_store_checkpoint(s), OX_OK);
+    ox_store *s;
+    dirty_open_loaded("dirty.mdb", &o, order, &s);
+    ox_table *t = ox_store_table(s);
     ox_write_info wi;
     T_EQ_INT(ox_store_write_info(s, &wi), OX_OK);
     T_EQ_U64(wi.dirty_limit, DIRTY_PAGES * 4096);
@@ -893,20 +903,11 @@ static void random_keys_stay_within_the_dirty_limit(void)
  * still checkpoint in large buffers. */
 static void a_few_keys_teach_the_estimate_nothing(void)
 {
-    const char *path = u_path("fewkeys.mdb");
     ox_options o;
-    ox_options_init(&o);
-    o.sync = OX_SYNC_NO;
-    o.mem_limit = 32u << 20;
-    o.dirty_limit = DIRTY_PAGES * 4096;
-    ox_store *s;
-    T_EQ_INT(ox_store_open(path, &o, &s), OX_OK);
-    ox_table *t = ox_store_table(s);
     static int order[DIRTY_KEYS];
-    for (int i = 0; i < DIRTY_KEYS; i++)
-        order[i] = i;
-    put_all(t, order, 'o');
-    T_EQ_INT(ox_store_checkpoint(s), OX_OK);
+    ox_store *s;
+    dirty_open_loaded("fewkeys.mdb", &o, order, &s);
+    ox_table *t = ox_store_table(s);
     for (int i = 0; i < 3; i++) { /* three keys far apart: about the trees' depth each */
         char k[16];
         size_t kl = U_KEY(k, "k%06d", i * 9000);
