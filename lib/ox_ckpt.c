@@ -298,6 +298,9 @@ int ox__ckpt_apply(ox_store *s, ox_mem *m)
         atomic_store_explicit(&made[i]->lmdb_since, since, memory_order_release);
     }
     uint64_t freed = freed_pages(s, id);
+    MDB_envinfo fi;
+    if (mdb_env_info(s->env, &fi) == MDB_SUCCESS)
+        atomic_store(&s->file_pages, (unsigned long long)fi.me_last_pgno + 1);
     /* After the tables are published: a revive reopens the handles of those in LMDB. */
     ckpt_bump(s, lsn);
     /* Each page changed is a copy (whose original the free list has) or a new page (which
@@ -395,14 +398,23 @@ int ox__ckpt_full(ox_store *s, const ox_mem *m)
 {
     size_t keys;
     ox__mem_dels(m, &keys);
-    /* At three quarters of the limit: the estimate is the last checkpoints', and the file
-     * (so the pages per random key) grows meanwhile. Not in recovery's replay: it keeps
-     * what it read in the buffers by their bytes, as the log holds them (by the estimate,
-     * which an open starts again at a page per key, it would checkpoint in the open). */
-    return ox__mem_full(m, s->mem_budget) ||
-           (!s->replaying &&
-            (uint64_t)keys * atomic_load_explicit(&s->dirty_per_key, memory_order_relaxed) >=
-                (uint64_t)s->dirty_max * 768);
+    if (ox__mem_full(m, s->mem_budget))
+        return 1;
+    /* Not in recovery's replay: it keeps what it read in the buffers by their bytes, as the
+     * log holds them (by the estimate, which an open starts again at a page per key, it
+     * would checkpoint in the open). */
+    if (s->replaying)
+        return 0;
+    /* No more than the file's pages, and those its new data needs (pages are at least half
+     * full, and the arena's bytes hold each record with its node, about twice its size): a
+     * small file's buffers are not cut by the estimate. At three quarters of the
+     * limit: the estimate is the last checkpoints', and the file (so the pages per random
+     * key) grows meanwhile. */
+    uint64_t est = (uint64_t)keys * atomic_load_explicit(&s->dirty_per_key,
+                                                         memory_order_relaxed) / 1024;
+    uint64_t most = atomic_load_explicit(&s->file_pages, memory_order_relaxed) +
+                    ox__mem_data(m) / 4096;
+    return (est < most ? est : most) * 4 >= (uint64_t)s->dirty_max * 3;
 }
 
 int ox__ckpt_room(ox_store *s)
@@ -581,6 +593,9 @@ static void *ckpt_main(void *arg)
 
 int ox__ckpt_start(ox_store *s)
 {
+    MDB_envinfo fi;
+    if (mdb_env_info(s->env, &fi) == MDB_SUCCESS)
+        atomic_store(&s->file_pages, (unsigned long long)fi.me_last_pgno + 1);
     s->ckpt_stop = 0;
     if (pthread_create(&s->ckpt_th, NULL, ckpt_main, s))
         return OX_ENOMEM;

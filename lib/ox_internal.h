@@ -171,6 +171,7 @@ struct ox_store {
                                   checkpoints: the checkpointer, or the writer in recovery) */
     uint64_t dirty_held;       /* the most pages one checkpoint changed since LMDB's env was
                                   opened: the memory LMDB keeps (the checkpointing thread's) */
+    atomic_ullong file_pages;  /* the data file's pages after the last checkpoint (or open) */
     uint64_t ckpt_pages_new;   /* the pages the checkpoint just written changed (its thread's,
                                   until finish publishes it in ckpt_pages) */
     uint64_t ckpt_pages, ckpt_pages_peak, env_releases; /* ox_store_write_info (ckpt_mu) */

@@ -62,6 +62,7 @@ struct ox_mem {
     chunk *chunks;                  /* the current one first */
     size_t chunk_size;              /* OX_MEM_CHUNK, or less for a small budget */
     atomic_size_t bytes;
+    atomic_size_t data;             /* bytes handed out of the chunks (ox__mem_data) */
     atomic_size_t dels;             /* deletions written (ox__mem_dels) */
     atomic_size_t nodes;            /* keys it holds (ox__mem_dels) */
     uint64_t stamp;                 /* the writer's op counter */
@@ -152,6 +153,9 @@ static void *arena_alloc(ox_mem *m, size_t n)
     }
     void *p = c->data + c->used;
     c->used += n;
+    /* the writer's alone: a store, not a locked add */
+    atomic_store_explicit(&m->data, atomic_load_explicit(&m->data, memory_order_relaxed) + n,
+                          memory_order_relaxed);
     return p;
 }
 
@@ -276,6 +280,7 @@ int ox__mem_new(size_t budget, unsigned ntables, ox_mem **out)
         m->chunk_size /= 2;
     m->rnd = 0x2545f4914f6cdd1dull ^ (uintptr_t)m;
     atomic_init(&m->refs, 1);
+    atomic_init(&m->data, 0);
     atomic_init(&m->bytes, sizeof *m + (size_t)n * sizeof *m->hash +
                                (size_t)n / 16 * sizeof *m->filter);
     *out = m;
@@ -307,6 +312,11 @@ void ox__mem_unref(ox_mem *m)
 size_t ox__mem_bytes(const ox_mem *m)
 {
     return atomic_load_explicit(&m->bytes, memory_order_relaxed);
+}
+
+size_t ox__mem_data(const ox_mem *m)
+{
+    return atomic_load_explicit(&m->data, memory_order_relaxed);
 }
 
 size_t ox__mem_dels(const ox_mem *m, size_t *nodes)

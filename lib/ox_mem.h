@@ -58,6 +58,9 @@ void ox__mem_unref(ox_mem *m);
 
 /* Bytes the buffer takes (arena chunks and hash index). Any thread (a moment's answer). */
 size_t ox__mem_bytes(const ox_mem *m);
+/* The bytes its keys and versions take in the arena (what ox__mem_bytes counts is whole
+ * chunks and the indexes). Any thread. */
+size_t ox__mem_data(const ox_mem *m);
 /* 1 if m has reached budget: its bytes plus one more arena chunk (its next allocation
  * step) would pass it. */
 int ox__mem_full(const ox_mem *m, size_t budget);

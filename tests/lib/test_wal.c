@@ -927,6 +927,33 @@ static void a_few_keys_teach_the_estimate_nothing(void)
     T_EQ_INT(ox_store_close(s), OX_OK);
 }
 
+/* A checkpoint changes no more pages than the file has and its new data needs: on a small
+ * file, random keys are not cut into small checkpoints by the page-per-key estimate. */
+static void a_small_file_is_not_cut_by_the_estimate(void)
+{
+    ox_options o;
+    ox_options_init(&o);
+    o.sync = OX_SYNC_NO;
+    o.mem_limit = 32u << 20;
+    o.dirty_limit = DIRTY_PAGES * 4096;
+    ox_store *s;
+    T_EQ_INT(ox_store_open(u_path("small.mdb"), &o, &s), OX_OK);
+    static int order[2000];
+    unsigned seed = 3;
+    for (int i = 0; i < 2000; i++)
+        order[i] = (int)(rand_r(&seed) % 1000000);
+    char k[16], v[100];
+    memset(v, 'v', sizeof v);
+    for (int i = 0; i < 2000; i++) { /* about 60 pages of data: the limit's 256 cannot be */
+        size_t kl = U_KEY(k, "k%06d", order[i]);
+        T_EQ_INT(ox_put(ox_store_table(s), k, kl, v, sizeof v), OX_OK);
+    }
+    ox_write_info wi;
+    T_EQ_INT(ox_store_write_info(s, &wi), OX_OK);
+    T_EQ_U64(wi.checkpoints, 0); /* (a page per key would have frozen every 192) */
+    T_EQ_INT(ox_store_close(s), OX_OK);
+}
+
 /* A reopen that frees LMDB's copies runs while other threads open tables and replace the
  * store's content: each takes the tables' lock before the reader gate, as the reopen does
  * (it took them the other way round: a table's open, or ox_store_replace, and a reopen
@@ -1024,6 +1051,7 @@ int main(void)
     T_RUN(many_deletions_start_a_checkpoint);
     T_RUN(random_keys_stay_within_the_dirty_limit);
     T_RUN(a_few_keys_teach_the_estimate_nothing);
+    T_RUN(a_small_file_is_not_cut_by_the_estimate);
     T_RUN(reopens_keep_clear_of_table_opens_and_replace);
     T_RUN(small_log_switches_segments_and_keeps_everything);
     T_RUN(record_larger_than_a_segment_is_durable);
