@@ -937,7 +937,7 @@ static void a_small_file_is_not_cut_by_the_estimate(void)
     o.mem_limit = 32u << 20;
     o.dirty_limit = DIRTY_PAGES * 4096;
     ox_store *s;
-    T_EQ_INT(ox_store_open(u_path("small.mdb"), &o, &s), OX_OK);
+    T_EQ_INT(ox_store_open(u_path("smallfile.mdb"), &o, &s), OX_OK);
     static int order[2000];
     unsigned seed = 3;
     for (int i = 0; i < 2000; i++)
