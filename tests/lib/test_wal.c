@@ -491,6 +491,120 @@ static void file_stays_small_under_many_rewrites(void)
     T_ASSERT(st.st_size < 256 << 10);
 }
 
+/* A checkpoint writes over what an earlier one stored: keys replaced by values of other
+ * sizes (small, and LMDB's overflow pages, each way), deleted, given a TTL, a new TTL or
+ * none, and new keys between them. After a reopen every key is as last written, and the
+ * expiry index holds exactly the keys with a TTL: a purge past them all takes those and
+ * nothing else. */
+#define REWRITE_N 3000
+static size_t rewrite_val(char *v, int i, int round)
+{
+    int big = (i + round) % 5 == 0;
+    size_t n = big ? 3000 + (size_t)(i % 7) * 1000 : 8 + (size_t)((i * 13 + round) % 90);
+    memset(v, 'a' + (i + round * 7) % 26, n);
+    return n;
+}
+
+static void a_checkpoint_rewrites_what_an_earlier_one_stored(void)
+{
+    u_clock clk = {1000000};
+    ox_store *s;
+    T_EQ_INT(u_open("rewrite.mdb", &clk, &s), OX_OK);
+    ox_table *t = ox_store_table(s);
+    static char v[10000];
+    char k[32];
+    /* kind[i]: 0 absent, 1 no TTL, 2 TTL of ttl[i] ms; len[i] its value's length */
+    static int kind[2 * REWRITE_N], ttl[2 * REWRITE_N];
+    static size_t len[2 * REWRITE_N];
+    for (int i = 0; i < REWRITE_N; i++) { /* round 0: even slots */
+        size_t kl = U_KEY(k, "r%05d", 2 * i), n = rewrite_val(v, 2 * i, 0);
+        kind[2 * i] = i % 3 ? 1 : 2;
+        ttl[2 * i] = 600000 + i;
+        T_EQ_INT(kind[2 * i] == 1 ? ox_put(t, k, kl, v, n)
+                                  : ox_put_with_ttl(t, k, kl, v, n, (uint64_t)ttl[2 * i]),
+                 OX_OK);
+        len[2 * i] = n;
+    }
+    T_EQ_INT(ox_store_checkpoint(s), OX_OK);
+    for (int j = 0; j < 2 * REWRITE_N; j++) { /* round 1: every slot */
+        size_t kl = U_KEY(k, "r%05d", j), n = rewrite_val(v, j, 1);
+        int what = j % 2 ? (j % 3 ? 1 : 3) : j / 2 % 6;
+        if (what == 0) { /* delete */
+            T_EQ_INT(ox_delete(t, k, kl), OX_OK);
+            kind[j] = 0;
+            continue;
+        }
+        if (what == 5) /* untouched */
+            continue;
+        if (what == 2 || what == 3) { /* a (new) TTL */
+            ttl[j] = 700000 + j;
+            T_EQ_INT(ox_put_with_ttl(t, k, kl, v, n, (uint64_t)ttl[j]), OX_OK);
+            kind[j] = 2;
+        } else { /* no TTL (what 1, 4) */
+            T_EQ_INT(ox_put(t, k, kl, v, n), OX_OK);
+            kind[j] = 1;
+        }
+        len[j] = n;
+    }
+    T_EQ_INT(ox_store_checkpoint(s), OX_OK);
+    char ename[300];
+    snprintf(ename, sizeof ename, "e:%s", ox_table_name(t));
+    T_EQ_INT(ox_store_close(s), OX_OK);
+    T_EQ_INT(ox_check(u_path("rewrite.mdb"), NULL), OX_OK);
+    /* The expiry index, as LMDB holds it: one entry per key with a TTL (2000, counted
+     * below), none left of a TTL replaced or removed. */
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_stat st;
+    T_EQ_INT(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 16);
+    T_EQ_INT(mdb_env_open(env, u_path("rewrite.mdb"), MDB_NOSUBDIR | MDB_RDONLY, 0644), 0);
+    T_EQ_INT(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+    int rc = mdb_dbi_open(txn, ename, 0, &dbi);
+    if (rc == 0)
+        rc = mdb_stat(txn, dbi, &st);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    T_EQ_INT(rc, 0);
+    T_EQ_INT((long long)st.ms_entries, 2000);
+
+    T_EQ_INT(u_open("rewrite.mdb", &clk, &s), OX_OK);
+    t = ox_store_table(s);
+    int bad = -1, with_ttl = 0, live = 0;
+    for (int j = 0; j < 2 * REWRITE_N && bad < 0; j++) {
+        size_t kl = U_KEY(k, "r%05d", j);
+        void *got;
+        size_t glen;
+        uint64_t ms;
+        rc = ox_get(t, k, kl, &got, &glen);
+        if (!kind[j]) {
+            if (rc != OX_NOTFOUND)
+                bad = j;
+            continue;
+        }
+        int round = j % 2 || j / 2 % 6 != 5;
+        size_t n = rewrite_val(v, j, round);
+        if (rc != OX_OK || glen != len[j] || glen != n || memcmp(got, v, n))
+            bad = j;
+        if (rc == OX_OK)
+            free(got);
+        rc = ox_ttl(t, k, kl, &ms);
+        if (kind[j] == 2 ? rc != OX_OK || ms != (uint64_t)ttl[j] : rc != OX_NOTTL)
+            bad = j;
+        with_ttl += kind[j] == 2;
+        live++;
+    }
+    T_EQ_INT(bad, -1);
+    T_EQ_INT(live, 5500);
+    T_EQ_INT(with_ttl, 2000);
+    clk.now += 10000000;
+    size_t purged = 0;
+    T_EQ_INT(ox_purge_expired(t, 0, &purged), OX_OK);
+    T_EQ_INT((long long)purged, with_ttl);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+}
+
 /* Deletions stay in the write buffer as versions that ordered walks step over, so a
  * buffer that is mostly deletions is frozen for a checkpoint well before its memory
  * limit: then a walk over the survivors steps over nothing the checkpoint cleared. */
@@ -1048,6 +1162,7 @@ int main(void)
     T_RUN(no_sync_machine_crash_keeps_a_prefix_and_a_sound_file);
     T_RUN(sync_policy_changes_at_runtime_keep_durability);
     T_RUN(file_stays_small_under_many_rewrites);
+    T_RUN(a_checkpoint_rewrites_what_an_earlier_one_stored);
     T_RUN(many_deletions_start_a_checkpoint);
     T_RUN(random_keys_stay_within_the_dirty_limit);
     T_RUN(a_few_keys_teach_the_estimate_nothing);
