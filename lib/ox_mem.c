@@ -656,7 +656,20 @@ void ox__mem_cur_step(ox_mem_cur *c, int asc)
     if (!n)
         return;
     if (asc) {
-        c->node = node_next(n, 0);
+        const mem_node *x = node_next(n, 0), *y;
+        c->node = x;
+        /* A walk of a large buffer is memory bound: each node, and its newest version,
+         * is a miss (the checkpointer's walk spent most of its own time on them). Ask
+         * now for what the step after next reads: y, which the step before asked for,
+         * gives its version and the node after it. */
+        if (x && (y = node_next(x, 0))) {
+            const mem_node *z = node_next(y, 0);
+            __builtin_prefetch(atomic_load_explicit(&((mem_node *)y)->ver, memory_order_relaxed));
+            if (z) {
+                __builtin_prefetch(z);
+                __builtin_prefetch((const char *)z + 64);
+            }
+        }
         return;
     }
     c->node = atomic_load_explicit(&((mem_node *)n)->back, memory_order_acquire);
