@@ -730,6 +730,27 @@ static void read_only_open_replays_in_memory(void)
     T_ASSERT(rep.recovery_pending); /* still: a read-only open wrote nothing */
 }
 
+/* Recovery's replay keeps what it reads in the write buffers by their bytes, as the log
+ * holds them: by the dirty estimate, which an open starts again at a page per key, 12000
+ * keys under a 1 MiB limit would have frozen a buffer every 192 keys and checkpointed
+ * inside the open. */
+static void the_replay_is_not_cut_by_the_dirty_estimate(void)
+{
+    const char *path = u_path("replaydirty.mdb");
+    child_plan plan = {.sync = OX_SYNC_ALWAYS, .vsize = 200, .n = 12000, .at = {-1}};
+    T_EQ_INT(run_child(path, &plan, NULL, NULL), 12000);
+    ox_store *s;
+    ox_options o;
+    ox_options_init(&o);
+    o.dirty_limit = 1u << 20;
+    T_EQ_INT(ox_store_open(path, &o, &s), OX_OK);
+    ox_write_info wi;
+    T_EQ_INT(ox_store_write_info(s, &wi), OX_OK);
+    T_EQ_INT((long long)wi.checkpoints, 0);
+    verify_writes(s, 12000, 200);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+}
+
 /* Compaction of a store a crash left writes its log's records to the file first. */
 static void compact_after_crash_replays_the_log(void)
 {
@@ -1172,6 +1193,7 @@ int main(void)
     T_RUN(record_larger_than_a_segment_is_durable);
     T_RUN(second_writer_process_is_refused);
     T_RUN(read_only_open_replays_in_memory);
+    T_RUN(the_replay_is_not_cut_by_the_dirty_estimate);
     T_RUN(compact_after_crash_replays_the_log);
     T_RUN(crash_during_the_replay_loses_nothing);
     return T_MAIN_END();
