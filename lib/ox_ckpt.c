@@ -59,9 +59,13 @@ static int table_dbis(ox_store *s, MDB_txn *txn, ox_table *t, MDB_dbi *data, MDB
     return ox__mdb_err(rc);
 }
 
-/* Writes table t's part of m: its clear first, then each key's final version. */
+#define LMDB_PAGEHDRSZ 16 /* LMDB's page header (mdb.c: PAGEHDRSZ) */
+
+/* Writes table t's part of m: its clear first, then each key's final version. *big gains
+ * the pages of the values it writes that take more than one page of LMDB's (psize bytes):
+ * LMDB frees such a run at its commit, where it keeps single pages (mdb_dpage_free). */
 static int apply_table(ox_store *s, MDB_txn *txn, ox_mem *m, ox_table *t, MDB_dbi data,
-                       MDB_dbi exp)
+                       MDB_dbi exp, size_t psize, uint64_t *big)
 {
     uint64_t stamp;
     int rc = OX_OK;
@@ -92,6 +96,8 @@ static int apply_table(ox_store *s, MDB_txn *txn, ox_mem *m, ox_table *t, MDB_db
         uint64_t oexp = had == MDB_SUCCESS ? rec_exp(&old) : 0;
         if (rec.mv_data) {
             uint64_t nexp = rec_exp(&rec);
+            if (rec.mv_size + LMDB_PAGEHDRSZ > psize) /* LMDB's OVPAGES */
+                *big += (rec.mv_size + LMDB_PAGEHDRSZ - 1) / psize + 1;
             if ((rc = ox__mdb_err(mdb_cursor_put(cur, &k, &rec,
                                                  had == MDB_SUCCESS ? MDB_CURRENT : 0))))
                 break;
@@ -123,13 +129,17 @@ static uint64_t tree_pages(MDB_txn *txn, MDB_dbi dbi)
 enum { AGAIN_GROW = -201, AGAIN_ADOPT = -202, AGAIN_REVIVE = -203 };
 
 /* One attempt: the whole buffer in one transaction. *made: tables created in it. *txnid:
- * the transaction's id, *grown: the pages its tables' trees gained (fewer: negative). */
+ * the transaction's id, *grown: the pages its tables' trees gained (fewer: negative), *big:
+ * the pages of its values of more than one page (apply_table). */
 static int apply_once(ox_store *s, ox_mem *m, uint64_t lsn, ox_table **made, size_t *nmade,
-                      MDB_dbi *dd, MDB_dbi *de, size_t *txnid, long long *grown)
+                      MDB_dbi *dd, MDB_dbi *de, size_t *txnid, long long *grown, uint64_t *big)
 {
     MDB_txn *txn;
+    MDB_stat est;
+    size_t psize = mdb_env_stat(s->env, &est) == MDB_SUCCESS ? est.ms_psize : 4096;
     *nmade = 0;
     *grown = 0;
+    *big = 0;
     int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
     if (rc == MDB_MAP_RESIZED)
         return AGAIN_ADOPT;
@@ -154,7 +164,7 @@ static int apply_once(ox_store *s, ox_mem *m, uint64_t lsn, ox_table **made, siz
             made[(*nmade)++] = t;
         }
         *grown -= (long long)(tree_pages(txn, data) + tree_pages(txn, exp));
-        rc = apply_table(s, txn, m, t, data, exp);
+        rc = apply_table(s, txn, m, t, data, exp, psize, big);
         *grown += (long long)(tree_pages(txn, data) + tree_pages(txn, exp));
     }
     if (rc == OX_OK) {
@@ -219,14 +229,16 @@ static uint64_t freed_pages(ox_store *s, size_t id)
     return n;
 }
 
-/* After a checkpoint of `keys` keys that changed `pages` pages: the estimate of pages per
- * key for the next freezes, and the memory LMDB now keeps (see release_copies). The
- * estimate goes up at once and down by an eighth of the way: writes that switch between
- * sequential and random keys every second made a checkpoint past the limit (and a reopen)
- * each second when it came down by half. Past the limit, a page per key: random keys over
- * a file change fewer pages per key the more of them a checkpoint holds (two land on one
- * page), so what a checkpoint too large measured is too low for a smaller one. */
-static void dirty_note(ox_store *s, uint64_t pages, size_t keys)
+/* After a checkpoint of `keys` keys that changed `pages` pages, `kept` of them single pages:
+ * the estimate of pages per key for the next freezes (from all its pages: its transaction
+ * held them all), and the memory LMDB now keeps (only the single pages: see release_copies;
+ * values of 8 KiB had reopened the env after each checkpoint, for pages LMDB had freed).
+ * The estimate goes up at once and down by an eighth of the way: writes that switch
+ * between sequential and random keys every second made a checkpoint past the limit (and a
+ * reopen) each second when it came down by half. Past the limit, a page per key: random
+ * keys over a file change fewer pages per key the more of them a checkpoint holds (two land
+ * on one page), so what a checkpoint too large measured is too low for a smaller one. */
+static void dirty_note(ox_store *s, uint64_t pages, uint64_t kept, size_t keys)
 {
     /* Not from a few keys (an age or idle checkpoint; a few for the limit): their pages
      * are mostly the paths down the trees, which would make the next buffers small, and
@@ -240,8 +252,8 @@ static void dirty_note(ox_store *s, uint64_t pages, size_t keys)
         atomic_store(&s->dirty_per_key, (unsigned)(est < 1 ? 1 : est > 65536 ? 65536 : est));
     }
     s->ckpt_pages_new = pages; /* finish publishes it */
-    if (pages > s->dirty_held)
-        s->dirty_held = pages;
+    if (kept > s->dirty_held)
+        s->dirty_held = kept;
 }
 
 /* LMDB keeps the page copies of a transaction for the next ones until the env closes
@@ -277,8 +289,9 @@ int ox__ckpt_apply(ox_store *s, ox_mem *m)
     ox__grow_if_needed(s);
     size_t id = 0;
     long long grown = 0;
+    uint64_t big = 0;
     for (int tries = 0; tries < 40; tries++) {
-        rc = apply_once(s, m, lsn, made, &nmade, dd, de, &id, &grown);
+        rc = apply_once(s, m, lsn, made, &nmade, dd, de, &id, &grown, &big);
         if (rc == AGAIN_GROW || rc == AGAIN_ADOPT) {
             int grc = ox__grow(s, rc == AGAIN_ADOPT);
             if (grc)
@@ -321,7 +334,8 @@ int ox__ckpt_apply(ox_store *s, ox_mem *m)
     long long changed = (long long)freed + grown;
     size_t keys;
     ox__mem_dels(m, &keys);
-    dirty_note(s, changed > 0 ? (uint64_t)changed : 0, keys);
+    uint64_t pages = changed > 0 ? (uint64_t)changed : 0;
+    dirty_note(s, pages, pages > big ? pages - big : 0, keys);
     return OX_OK;
 }
 

@@ -169,8 +169,9 @@ struct ox_store {
     atomic_uint dirty_per_key; /* pages a buffer's key changed in the last checkpoints, in
                                   1/1024 (ox__ckpt_full's estimate; written by whoever
                                   checkpoints: the checkpointer, or the writer in recovery) */
-    uint64_t dirty_held;       /* the most pages one checkpoint changed since LMDB's env was
-                                  opened: the memory LMDB keeps (the checkpointing thread's) */
+    uint64_t dirty_held;       /* the most single pages one checkpoint changed since LMDB's
+                                  env was opened: the memory LMDB keeps (the checkpointing
+                                  thread's) */
     atomic_ullong file_pages;  /* the data file's pages after the last checkpoint (or open) */
     uint64_t ckpt_pages_new;   /* the pages the checkpoint just written changed (its thread's,
                                   until finish publishes it in ckpt_pages) */

@@ -1033,6 +1033,57 @@ static void random_keys_stay_within_the_dirty_limit(void)
     T_EQ_INT(ox_store_close(s), OX_OK);
 }
 
+/* Values of two pages and more: LMDB frees their pages at its commit, where it keeps
+ * single pages, so a checkpoint of them far past the limit leaves no copies to give back,
+ * and the env is not reopened for them. */
+static void large_values_leave_no_copies_to_release(void)
+{
+    ox_options o;
+    static int order[DIRTY_KEYS];
+    ox_store *s;
+    dirty_open_loaded("bigvals.mdb", &o, order, &s);
+    ox_table *t = ox_store_table(s);
+    static char v[8000];
+    char k[16];
+    for (int i = 0; i < 1000; i++) {
+        size_t kl = U_KEY(k, "b%05d", i);
+        memset(v, 'a' + i % 26, sizeof v);
+        T_EQ_INT(ox_put(t, k, kl, v, sizeof v), OX_OK);
+    }
+    T_EQ_INT(ox_store_checkpoint(s), OX_OK);
+    ox_write_info wi;
+    T_EQ_INT(ox_store_write_info(s, &wi), OX_OK);
+    uint64_t pages = wi.last_checkpoint_pages;
+    /* A release follows its checkpoint on the checkpointer's thread: it comes before the
+     * next checkpoint's. */
+    T_EQ_INT(ox_put(t, "x", 1, "y", 1), OX_OK);
+    T_EQ_INT(ox_store_checkpoint(s), OX_OK);
+    T_EQ_INT(ox_store_write_info(s, &wi), OX_OK);
+    printf("1000 values of 8000 bytes: the checkpoint changed %llu pages (limit %d), %llu "
+           "env reopens\n", (unsigned long long)pages, DIRTY_PAGES,
+           (unsigned long long)wi.env_releases);
+    T_ASSERT(pages > 2000); /* two pages a value */
+    T_EQ_U64(wi.env_releases, 0);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+    T_EQ_INT(ox_store_open(u_path("bigvals.mdb"), &o, &s), OX_OK);
+    t = ox_store_table(s);
+    int bad = 0;
+    for (int i = 0; i < 1000; i++) {
+        size_t kl = U_KEY(k, "b%05d", i);
+        void *got;
+        size_t glen;
+        memset(v, 'a' + i % 26, sizeof v);
+        if (ox_get(t, k, kl, &got, &glen) != OX_OK) {
+            bad++;
+            continue;
+        }
+        bad += glen != sizeof v || memcmp(got, v, glen);
+        free(got);
+    }
+    T_EQ_INT(bad, 0);
+    T_EQ_INT(ox_store_close(s), OX_OK);
+}
+
 /* A checkpoint of a few keys (an idle or age one) changes the pages on the paths to them,
  * many per key: the estimate does not learn from it, so the sequential writes after it
  * still checkpoint in large buffers. */
@@ -1186,6 +1237,7 @@ int main(void)
     T_RUN(a_checkpoint_rewrites_what_an_earlier_one_stored);
     T_RUN(many_deletions_start_a_checkpoint);
     T_RUN(random_keys_stay_within_the_dirty_limit);
+    T_RUN(large_values_leave_no_copies_to_release);
     T_RUN(a_few_keys_teach_the_estimate_nothing);
     T_RUN(a_small_file_is_not_cut_by_the_estimate);
     T_RUN(reopens_keep_clear_of_table_opens_and_replace);
