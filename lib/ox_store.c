@@ -167,9 +167,16 @@ int ox__gate_shut(ox_store *s, int wait_ms)
     deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
     deadline.tv_sec += deadline.tv_nsec / 1000000000L;
     deadline.tv_nsec %= 1000000000L;
-    atomic_store(&s->growing, 1);
+    /* The mark that stops new readers is set holding gate_mu, and again after each wait:
+     * a second closer waits beside the first (the wait lets gate_mu go), and the first
+     * one's opening clears it. Set once, before the lock, it let readers in while the second
+     * held the gate (a writer's map growth beside the checkpointer's reopen), or starved
+     * the second of its wait. */
     pthread_mutex_lock(&s->gate_mu);
-    while (atomic_load(&s->readers) > 0) {
+    for (;;) {
+        atomic_store(&s->growing, 1);
+        if (atomic_load(&s->readers) == 0)
+            break;
         /* A reader that waits for this writer (say, a thread holding a snapshot while it
          * asks for the write lock) would never leave: give up rather than deadlock. */
         if (pthread_cond_timedwait(&s->gate_cv, &s->gate_mu, &deadline) == ETIMEDOUT &&

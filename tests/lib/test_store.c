@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "lib_util.h"
+#include "ox_internal.h" /* the reader gate (ox__gate_*) */
 #include "test.h"
 
 T_MAIN_BEGIN;
@@ -354,6 +355,72 @@ static void write_needing_growth_while_the_thread_reads_is_busy_not_deadlocked(v
     ox_store_close(s);
 }
 
+/* Two threads that shut the reader gate at once (a writer's map growth, the checkpointer's
+ * env reopen or growth): each holds it shut in turn, and no reader is in while either
+ * holds it. The second had let readers in: the first's opening cleared the mark that
+ * stops them, which the second had set before it waited. */
+typedef struct gate_run {
+    ox_store *s;
+    atomic_int shut;  /* closers between their shut and their open */
+    atomic_int stop;
+    atomic_int bad;   /* readers that found a closer in, or two closers in at once */
+    atomic_long reads, shuts;
+} gate_run;
+
+static void *gate_reader(void *arg)
+{
+    gate_run *g = arg;
+    while (!atomic_load(&g->stop)) {
+        ox__gate_enter(g->s);
+        if (atomic_load(&g->shut))
+            atomic_fetch_add(&g->bad, 1);
+        atomic_fetch_add(&g->reads, 1);
+        ox__gate_leave(g->s);
+    }
+    return NULL;
+}
+
+static void *gate_closer(void *arg)
+{
+    gate_run *g = arg;
+    for (int i = 0; i < 300 && !atomic_load(&g->bad); i++) {
+        if (ox__gate_shut(g->s, 5000) != OX_OK)
+            continue;
+        if (atomic_fetch_add(&g->shut, 1) != 0)
+            atomic_fetch_add(&g->bad, 1);
+        for (int j = 0; j < 2000; j++) /* a while inside, as a reopen is */
+            __asm__ volatile("" ::: "memory");
+        atomic_fetch_sub(&g->shut, 1);
+        atomic_fetch_add(&g->shuts, 1);
+        ox__gate_open(g->s);
+        for (int j = 0; j < 2000; j++) /* and a while outside: readers go in */
+            __asm__ volatile("" ::: "memory");
+    }
+    return NULL;
+}
+
+static void gate_closers_take_turns(void)
+{
+    gate_run g = {0};
+    T_EQ_INT(u_open("gate.mdb", NULL, &g.s), OX_OK);
+    pthread_t r[2], c[2];
+    for (int i = 0; i < 2; i++)
+        T_EQ_INT(pthread_create(&r[i], NULL, gate_reader, &g), 0);
+    for (int i = 0; i < 2; i++)
+        T_EQ_INT(pthread_create(&c[i], NULL, gate_closer, &g), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(c[i], NULL);
+    atomic_store(&g.stop, 1);
+    for (int i = 0; i < 2; i++)
+        pthread_join(r[i], NULL);
+    printf("%ld shuts, %ld reads, %d readers or closers in while shut\n",
+           atomic_load(&g.shuts), atomic_load(&g.reads), atomic_load(&g.bad));
+    T_EQ_INT(atomic_load(&g.bad), 0);
+    T_ASSERT(atomic_load(&g.shuts) == 600);
+    T_ASSERT(atomic_load(&g.reads) > 0);
+    T_EQ_INT(ox_store_close(g.s), OX_OK);
+}
+
 /* Checkpoints that rewrite every key reuse the pages the one before freed: the file holds
  * at most about two copies of the tree (the one readers see and the one being written),
  * not three (LMDB reuses what transaction K freed only after K + 1: ckpt_bump). Six
@@ -493,6 +560,7 @@ int main(void)
     T_RUN(map_grows_from_tiny_to_100k_keys);
     T_RUN(write_needing_growth_while_the_thread_reads_is_busy_not_deadlocked);
     T_RUN(compact_on_close_shrinks_the_file_and_keeps_the_data);
+    T_RUN(gate_closers_take_turns);
     T_RUN(checkpoints_rewriting_every_key_keep_two_copies_at_most);
     T_RUN(an_idle_buffer_is_checkpointed);
     return T_MAIN_END();
