@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "cmd.h"
+#include "job.h"
 #include "keyargs.h"
 #include "notify.h"
 #include "repl.h"
@@ -1134,6 +1135,19 @@ int cmd_is(const resp_arg *a, const char *s)
 {
     size_t n = strlen(s);
     return a->len == n && strncasecmp(a->ptr, s, n) == 0;
+}
+
+const resp_arg *cmd_next_same(const cmd_ctx *x, int ahead, int *argc)
+{
+    const srv_job *j = x->job && !x->in_exec && x->argc >= 2 ? x->job->next : NULL;
+    while (j && --ahead > 0)
+        j = j->next;
+    if (!j || j->kind != JOB_CMD || j->cmd != x->cmd || j->db != x->dbi || j->argc < 2 ||
+        j->argv[1].len != x->argv[1].len ||
+        memcmp(j->argv[1].ptr, x->argv[1].ptr, x->argv[1].len))
+        return NULL;
+    *argc = j->argc;
+    return j->argv;
 }
 
 void cmd_notify(cmd_ctx *x, int type, const char *event, const resp_arg *key)

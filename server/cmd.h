@@ -237,6 +237,11 @@ void cmd_notify(cmd_ctx *x, int type, const char *event, const resp_arg *key);
 
 /* 1 if a equals the NUL-terminated word s ignoring ASCII case. */
 int cmd_is(const resp_arg *a, const char *s);
+/* Writer: the arguments (their number in *argc) of the command `ahead` places (1 or 2) after
+ * x's in its batch, if that one is x's own command on x's key in x's database (HSETs
+ * pipelined to one hash); else NULL. For hints of what it will read (db.h:
+ * db_member_prefetch_next); borrowed while x runs. */
+const resp_arg *cmd_next_same(const cmd_ctx *x, int ahead, int *argc);
 
 /* Command families (one file each). */
 cmd_fn cmd_ping, cmd_echo, cmd_quit, cmd_select, cmd_hello, cmd_auth, cmd_client, cmd_reset;

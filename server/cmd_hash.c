@@ -39,6 +39,7 @@ static void hset_generic(cmd_ctx *x, int hmset)
     db_coll c;
     if (db_coll_open_or_reply(x, &x->argv[1], DB_HASH, &c) < 0)
         return;
+    db_member_prefetch_next(x, &c, DB_SUB_FIELD, 2);
     long long created = 0;
     uint64_t order = c.order;
     for (int i = 2; i < x->argc; i += 2) {

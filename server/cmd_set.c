@@ -48,6 +48,7 @@ void cmd_sadd(cmd_ctx *x)
     db_coll c;
     if (db_coll_open_or_reply(x, &x->argv[1], DB_SET, &c) < 0)
         return;
+    db_member_prefetch_next(x, &c, DB_SUB_FIELD, 2);
     long long added = 0;
     for (int i = 2; i < x->argc; i++) {
         int a;

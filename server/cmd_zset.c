@@ -241,6 +241,8 @@ static void zadd_generic(cmd_ctx *x, int flags)
     int found = db_coll_get_or_reply(x, &x->argv[1], DB_ZSET, &c), rc = OX_OK, done = 0;
     if (found == 0 && !(flags & Z_XX))
         rc = db_coll_fresh(x, &c);
+    if (found >= 0 && rc == OX_OK)
+        db_member_prefetch_next(x, &c, DB_SUB_FIELD, -1); /* (a member: last of any ZADD) */
     long long added = 0, changed = 0;
     double score = 0;
     for (int j = 0; found >= 0 && rc == OX_OK && j < pairs && (found || !(flags & Z_XX)); j++)

@@ -423,13 +423,32 @@ int db_member_get(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_
     return rc;
 }
 
-void db_member_prefetch(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len)
+static void member_prefetch(cmd_ctx *x, const db_coll *c, int sub, const void *name,
+                            size_t len, int step)
 {
     coll_mkey k;
     if (!x->txn || !c->id || coll_mkey_make(&k, c->id, sub, name, len))
         return;
-    ox_txn_prefetch(x->txn, c->members, k.p, k.len, 0);
+    ox_txn_prefetch(x->txn, c->members, k.p, k.len, step);
     coll_mkey_done(&k);
+}
+
+void db_member_prefetch(cmd_ctx *x, const db_coll *c, int sub, const void *name, size_t len)
+{
+    member_prefetch(x, c, sub, name, len, 0);
+}
+
+void db_member_prefetch_next(cmd_ctx *x, const db_coll *c, int sub, int arg)
+{
+    for (int ahead = 1; ahead <= 2; ahead++) {
+        int argc;
+        const resp_arg *a = cmd_next_same(x, ahead, &argc);
+        if (!a)
+            return;
+        int i = arg < 0 ? argc + arg : arg;
+        if (i >= 2 && i < argc) /* the next one's node, the one after's bucket */
+            member_prefetch(x, c, sub, a[i].ptr, a[i].len, 2 - ahead);
+    }
 }
 
 /* db_member_put and db_member_put_new (flags OX_PUT_ABSENT). */

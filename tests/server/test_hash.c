@@ -630,6 +630,55 @@ static void fields_keep_redis_order(void)
     T_EQ_INT(sp_stop(&ox), 0);
 }
 
+/* Commands pipelined to one key run in one batch, each with a hint of what the next two
+ * will read (db_member_prefetch_next): HSET, SADD and ZADD (its member last, after options
+ * and among several pairs), other commands between them. Every reply and the end state as
+ * without the hints. */
+static void pipelined_commands_on_one_key_land_whole(void)
+{
+    redisContext *c = sp_connect(&g_srv);
+    T_ASSERT(c != NULL);
+    enum { N = 3000 };
+    int sent = 0;
+    for (int b = 0; b < N; b += 10) { /* runs of ten of one command on one key */
+        for (int i = b; i < b + 10; i++) {
+            redisAppendCommand(c, "HSET ph f%d v%d", i, i);
+            sent++;
+            if (i % 7 == 0) {
+                redisAppendCommand(c, "HGET ph f%d", i);
+                sent++;
+            }
+        }
+        for (int i = b; i < b + 10; i++, sent++)
+            redisAppendCommand(c, "SADD ps m%d", i);
+        for (int i = b; i < b + 10; i++, sent++) {
+            if (i % 5 == 0)
+                redisAppendCommand(c, "ZADD pz NX CH %d m%d", i, i);
+            else if (i % 5 == 1)
+                redisAppendCommand(c, "ZADD pz %d m%d %d n%d", i, i, i, i);
+            else
+                redisAppendCommand(c, "ZADD pz %d m%d", i, i);
+        }
+    }
+    int bad = 0;
+    for (int i = 0; i < sent; i++) {
+        redisReply *r;
+        T_EQ_INT(redisGetReply(c, (void **)&r), REDIS_OK);
+        bad += r->type == REDIS_REPLY_ERROR;
+        freeReplyObject(r);
+    }
+    T_EQ_INT(bad, 0);
+    T_CMD(c, ":3000", "HLEN ph");
+    T_CMD(c, ":3000", "SCARD ps");
+    T_CMD(c, ":3600", "ZCARD pz"); /* and n1, n6, ... */
+    T_CMD(c, "$5 v2999", "HGET ph f2999");
+    T_CMD(c, ":1", "SISMEMBER ps m1234");
+    T_CMD(c, "$4 1234", "ZSCORE pz m1234");
+    T_CMD(c, "$4 1236", "ZSCORE pz n1236");
+    T_CMD(c, ":3", "DEL ph ps pz");
+    redisFree(c);
+}
+
 int main(void)
 {
     T_RUN(server_starts);
@@ -646,6 +695,7 @@ int main(void)
     T_RUN(hscan_cursor_stays_within_its_hash);
     T_RUN(type_checks_come_in_redis_order);
     T_RUN(fields_keep_redis_order);
+    T_RUN(pipelined_commands_on_one_key_land_whole);
     t_failed += sp_stop_or_dump(&g_srv);
     return T_MAIN_END();
 }
