@@ -100,11 +100,20 @@ typedef struct ox_view {
 
 /* A reader: a view, an LMDB read transaction that fits it, and the commit sequence number
  * it reads at. Snapshots, the single reads, iterators and write transactions use one. */
+#define OX_RD_CURSORS 4
 typedef struct ox_rd {
     ox_store *s;
     ox_view *v;
     MDB_txn *txn;
     uint64_t seq;
+    /* With `cursors` set (the writer's transaction: one thread), ox__rd_get keeps an LMDB
+     * cursor for each of the last OX_RD_CURSORS tables it read in LMDB: a lookup of a key
+     * on the cursor's own leaf page (a queue's next pop) then skips the search from the
+     * root (mdb_cursor_set). Closed by ox__rd_cursors_close, before txn ends or is
+     * renewed. Other readers (snapshots: any thread) use mdb_get. */
+    int cursors, ncur;
+    MDB_dbi cur_dbi[OX_RD_CURSORS];
+    MDB_cursor *cur[OX_RD_CURSORS];
 } ox_rd;
 
 typedef struct ox_log ox_log;
@@ -303,6 +312,8 @@ void ox__rd_end(ox_rd *rd);
 /* key's (stored form) record as rd sees it: OX_OK with *rec (borrowed until rd ends or
  * renews), OX_NOTFOUND, or LMDB's error. */
 int ox__rd_get(const ox_rd *rd, ox_table *t, const MDB_val *key, MDB_val *rec);
+/* Closes rd's cursors (ox_rd.cursors), as ox__rd_end does. */
+void ox__rd_cursors_close(ox_rd *rd);
 /* Views: the current one, referenced (view_mu held inside); swaps (view_mu held inside:
  * the new view replaces the current one, whose reference is dropped). */
 ox_view *ox__view_get(ox_store *s);

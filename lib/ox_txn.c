@@ -446,6 +446,7 @@ static int txn_yield(ox_txn *x)
 {
     x->memo_t = NULL;
     ox__iter_detach_all(x);
+    ox__rd_cursors_close(&x->rd);
     ox__read_end(x->s, x->rd.txn);
     x->rd.txn = NULL;
     int rc = ox__read_begin(x->s, &x->rd.txn);
@@ -504,6 +505,7 @@ static int txn_begin(ox_store *s, int replaying, ox_txn **out)
         return rc;
     }
     x->rd.seq = s->last_seq + 1; /* its own writes: visible to it alone */
+    x->rd.cursors = 1; /* this thread's alone (ox_rd) */
     x->mem = x->rd.v->mem[0];
     x->now = ox__now(s);
     *out = x;

@@ -95,6 +95,7 @@ int ox__rd_begin(ox_store *s, ox_rd *rd)
     rd->s = s;
     rd->v = NULL;
     rd->txn = NULL;
+    rd->cursors = rd->ncur = 0;
     int rc = ox__read_begin(s, &rd->txn);
     if (rc)
         return rc;
@@ -111,13 +112,41 @@ int ox__rd_renew(ox_rd *rd)
     return ox__rd_begin(rd->s, rd);
 }
 
+void ox__rd_cursors_close(ox_rd *rd)
+{
+    while (rd->ncur)
+        mdb_cursor_close(rd->cur[--rd->ncur]);
+}
+
 void ox__rd_end(ox_rd *rd)
 {
+    ox__rd_cursors_close(rd);
     ox__view_put(rd->v);
     rd->v = NULL;
     if (rd->txn)
         ox__read_end(rd->s, rd->txn);
     rd->txn = NULL;
+}
+
+/* rd's cursor on dbi, opened if it has none (the least recently opened one closed when
+ * all OX_RD_CURSORS are in use); NULL if LMDB could not open one. */
+static MDB_cursor *rd_cursor(ox_rd *rd, MDB_dbi dbi)
+{
+    for (int i = 0; i < rd->ncur; i++)
+        if (rd->cur_dbi[i] == dbi)
+            return rd->cur[i];
+    MDB_cursor *c;
+    if (mdb_cursor_open(rd->txn, dbi, &c) != MDB_SUCCESS)
+        return NULL;
+    if (rd->ncur == OX_RD_CURSORS) {
+        mdb_cursor_close(rd->cur[0]);
+        memmove(rd->cur, rd->cur + 1, (OX_RD_CURSORS - 1) * sizeof rd->cur[0]);
+        memmove(rd->cur_dbi, rd->cur_dbi + 1, (OX_RD_CURSORS - 1) * sizeof rd->cur_dbi[0]);
+        rd->ncur--;
+    }
+    rd->cur[rd->ncur] = c;
+    rd->cur_dbi[rd->ncur++] = dbi;
+    return c;
 }
 
 int ox__rd_get(const ox_rd *rd, ox_table *t, const MDB_val *key, MDB_val *rec)
@@ -130,7 +159,10 @@ int ox__rd_get(const ox_rd *rd, ox_table *t, const MDB_val *key, MDB_val *rec)
     }
     if (!ox__table_in(t, rd->txn))
         return OX_NOTFOUND;
-    return ox__mdb_err(mdb_get(rd->txn, t->data, (MDB_val *)key, rec));
+    MDB_cursor *c = rd->cursors ? rd_cursor((ox_rd *)rd, t->data) : NULL;
+    if (!c)
+        return ox__mdb_err(mdb_get(rd->txn, t->data, (MDB_val *)key, rec));
+    return ox__mdb_err(mdb_cursor_get(c, (MDB_val *)key, rec, MDB_SET));
 }
 
 int ox__key_cmp(const MDB_val *a, const MDB_val *b)
