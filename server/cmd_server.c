@@ -160,7 +160,7 @@ void cmd_info(cmd_ctx *x)
                      "total_writes_processed:%llu\r\nwriter_commits:%llu\r\n"
                      "writer_batched_writes:%llu\r\n"
                      "members_reclaimed:%llu\r\nzset_rank_indexes_built:%llu\r\n",
-                 atomic_load(&srv.stats.connections), atomic_load(&srv.stats.commands),
+                 atomic_load(&srv.stats.connections), stats_commands_total(),
                  atomic_load(&srv.stats.net_in), atomic_load(&srv.stats.net_out),
                  atomic_load(&srv.stats.rejected), atomic_load(&srv.stats.sync_full),
                  atomic_load(&srv.stats.sync_partial_ok), atomic_load(&srv.stats.sync_partial_err),
@@ -407,7 +407,6 @@ void cmd_config(cmd_ctx *x)
     } else if (cmd_is(sub, "set")) {
         config_set(x);
     } else if (cmd_is(sub, "resetstat") && x->argc == 2) {
-        atomic_store(&srv.stats.commands, 0);
         atomic_store(&srv.stats.connections, 0);
         atomic_store(&srv.stats.rejected, 0);
         atomic_store(&srv.stats.net_in, 0);

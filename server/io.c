@@ -21,6 +21,7 @@
 #include "job.h"
 #include "log.h"
 #include "pubsub.h"
+#include "stats.h"
 #include "util.h"
 #include "writer.h"
 
@@ -322,6 +323,7 @@ static void *io_main(void *arg)
     snprintf(name, sizeof name, "ox-io-%d", io->idx);
     pthread_setname_np(pthread_self(), name); /* for top -H, perf and gdb */
     job_thread_init(io);
+    stats_thread_own();
     /* One round at a time (libevent 2.1 has no hook at a round's end). */
     while (event_base_loop(io->base, EVLOOP_ONCE) == 0 && !event_base_got_exit(io->base) &&
            !event_base_got_break(io->base))

@@ -51,7 +51,6 @@ typedef struct cmd_def cmd_def;
 
 /* Counters shared by every thread (relaxed atomics: they are statistics). */
 typedef struct srv_stats {
-    atomic_ullong commands;          /* commands processed */
     atomic_ullong connections;       /* connections accepted since start */
     atomic_ullong rejected;          /* connections refused (maxclients, protected mode) */
     atomic_ullong net_in, net_out;   /* bytes */

@@ -34,6 +34,7 @@
 #include "repl.h"
 #include "replica.h"
 #include "script.h"
+#include "stats.h"
 #include "util.h"
 #include "watch.h"
 #include "writer.h"
@@ -399,6 +400,7 @@ static void *writer_main(void *arg)
 {
     srv_writer *w = arg;
     pthread_setname_np(pthread_self(), "ox-writer");
+    stats_thread_own();
     for (;;) {
         pthread_mutex_lock(&w->mu);
         srv_job *jobs = w->head;
