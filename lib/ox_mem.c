@@ -128,6 +128,14 @@ static void chunk_put(void *p)
         munmap(p, OX_MEM_CHUNK);
 }
 
+/* c += n, by the writer alone (its counters): a load and a store, not a locked add, which
+ * waits for every load in flight (the writer's prefetches among them). */
+static void own_add(atomic_size_t *c, size_t n)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
+
 static void *arena_alloc(ox_mem *m, size_t n)
 {
     n = (n + 7) & ~(size_t)7;
@@ -141,7 +149,7 @@ static void *arena_alloc(ox_mem *m, size_t n)
         nc->huge = huge;
         nc->size = size;
         nc->used = 0;
-        atomic_fetch_add_explicit(&m->bytes, sizeof *nc + size, memory_order_relaxed);
+        own_add(&m->bytes, sizeof *nc + size);
         if (c && big) { /* a big one: keep the current chunk current */
             nc->next = c->next;
             c->next = nc;
@@ -153,9 +161,7 @@ static void *arena_alloc(ox_mem *m, size_t n)
     }
     void *p = c->data + c->used;
     c->used += n;
-    /* the writer's alone: a store, not a locked add */
-    atomic_store_explicit(&m->data, atomic_load_explicit(&m->data, memory_order_relaxed) + n,
-                          memory_order_relaxed);
+    own_add(&m->data, n);
     return p;
 }
 
@@ -473,7 +479,7 @@ int ox__mem_put(ox_mem *m, unsigned table, const MDB_val *key, uint64_t seq, con
     if (!v)
         return OX_ENOMEM;
     if (!rec)
-        atomic_fetch_add_explicit(&m->dels, 1, memory_order_relaxed);
+        own_add(&m->dels, 1);
     mem_node *n = hash_find(m, table, k, klen, h);
     if (!n) {
         /* Bits are only ever added, by the writer, before the commit that holds the key
@@ -512,7 +518,7 @@ int ox__mem_put(ox_mem *m, unsigned table, const MDB_val *key, uint64_t seq, con
          * are not committed yet, so no reader but the writer can see them. */
         if (after)
             atomic_store_explicit(&after->back, n, memory_order_release);
-        atomic_fetch_add_explicit(&m->nodes, 1, memory_order_relaxed);
+        own_add(&m->nodes, 1);
         atomic_init(&n->hnext, atomic_load_explicit(&m->hash[h & m->hmask],
                                                     memory_order_relaxed));
         atomic_store_explicit(&m->hash[h & m->hmask], n, memory_order_release);
