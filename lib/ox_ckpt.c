@@ -254,6 +254,8 @@ static void dirty_note(ox_store *s, uint64_t pages, uint64_t kept, size_t keys)
     s->ckpt_pages_new = pages; /* finish publishes it */
     if (kept > s->dirty_held)
         s->dirty_held = kept;
+    if (pages > s->dirty_max)
+        s->dirty_trim = 1;
 }
 
 /* LMDB keeps the page copies of a transaction for the next ones until the env closes
@@ -265,12 +267,18 @@ static void dirty_note(ox_store *s, uint64_t pages, uint64_t kept, size_t keys)
  * is tried after a later checkpoint. The checkpointer thread's. */
 static void release_copies(ox_store *s)
 {
-    if (s->dirty_held <= s->dirty_max || ox__env_release(s) != OX_OK)
-        return;
-    s->dirty_held = 0;
-    pthread_mutex_lock(&s->ckpt_mu);
-    s->env_releases++;
-    pthread_mutex_unlock(&s->ckpt_mu);
+    if (s->dirty_held > s->dirty_max && ox__env_release(s) == OX_OK) { /* (it trims too) */
+        s->dirty_held = 0;
+        pthread_mutex_lock(&s->ckpt_mu);
+        s->env_releases++;
+        pthread_mutex_unlock(&s->ckpt_mu);
+    } else if (s->dirty_trim) {
+        /* Values of more than a page: LMDB freed their runs at the commit, holes between
+         * the pages it keeps, which glibc keeps too (a checkpoint of 2000 values of 60000
+         * bytes left 27 MB of them resident). */
+        ox__heap_trim();
+    }
+    s->dirty_trim = 0;
 }
 
 int ox__ckpt_apply(ox_store *s, ox_mem *m)

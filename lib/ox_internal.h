@@ -181,6 +181,8 @@ struct ox_store {
     uint64_t dirty_held;       /* the most single pages one checkpoint changed since LMDB's
                                   env was opened: the memory LMDB keeps (the checkpointing
                                   thread's) */
+    int dirty_trim;            /* a checkpoint changed more than dirty_max pages since the
+                                  last trim (release_copies; the checkpointing thread's) */
     atomic_ullong file_pages;  /* the data file's pages after the last checkpoint (or open) */
     uint64_t ckpt_pages_new;   /* the pages the checkpoint just written changed (its thread's,
                                   until finish publishes it in ckpt_pages) */
@@ -276,6 +278,9 @@ int ox__grow(ox_store *s, int adopt);
  * ox_store.c. The caller (the checkpointer) holds no read transaction. 1 if s's env had
  * failed so (and the reopen ran: *rc says how), 0 if it had not. */
 int ox__revive_if_failed(ox_store *s, int *rc);
+/* Gives the free pages inside the process's heaps back to the system (glibc: malloc_trim;
+ * elsewhere nothing): what LMDB frees lies between what it keeps. Any thread. */
+void ox__heap_trim(void);
 /* Reopens the env in place as ox__revive_if_failed does, to free the page copies LMDB
  * keeps from its transactions (ox_ckpt.c's dirty_note). The caller (the checkpointer) holds
  * no read transaction. It waits for this process's readers for 100 ms at most (new ones

@@ -268,16 +268,21 @@ static int revive(ox_store *s)
                   OX_REVIVE_WAIT_S);
 }
 
+void ox__heap_trim(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 int ox__env_release(ox_store *s)
 {
     int rc = reopen(s, "to free its page copies", OX_RELEASE_WAIT_MS, &s->release_busy_s,
                     OX_RELEASE_RETRY_S);
-#ifdef __GLIBC__
     /* Freed, the copies are 4 KiB chunks all over the checkpointing thread's heap, which
      * glibc gives back to the system only at its top: this returns the free pages within. */
     if (rc == OX_OK)
-        malloc_trim(0);
-#endif
+        ox__heap_trim();
     return rc;
 }
 
