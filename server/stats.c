@@ -28,7 +28,8 @@ typedef struct err_stat {
     atomic_ullong count;
 } err_stat;
 
-#define STATS_THREADS 64 /* threads that may count in a set of their own */
+#define STATS_THREADS 130 /* threads that may count in a set of their own: io-threads (at
+                            most 128) and the writer */
 
 static size_t nslots;                 /* cmd_count + cmd_subcount */
 static cmd_stat *cmdstats;            /* [nslots]: the shared set */
