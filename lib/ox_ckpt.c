@@ -125,6 +125,15 @@ static uint64_t tree_pages(MDB_txn *txn, MDB_dbi dbi)
     return (uint64_t)st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
 }
 
+/* Notes the data file's pages (s->file_pages, ox__ckpt_full's cap): at the start, and
+ * after each checkpoint. */
+static void note_file_pages(ox_store *s)
+{
+    MDB_envinfo fi;
+    if (mdb_env_info(s->env, &fi) == MDB_SUCCESS)
+        atomic_store(&s->file_pages, (unsigned long long)fi.me_last_pgno + 1);
+}
+
 /* What one attempt asks of the next (besides OX_OK and ox_err codes). */
 enum { AGAIN_GROW = -201, AGAIN_ADOPT = -202, AGAIN_REVIVE = -203 };
 
@@ -331,9 +340,7 @@ int ox__ckpt_apply(ox_store *s, ox_mem *m)
         atomic_store_explicit(&made[i]->lmdb_since, since, memory_order_release);
     }
     uint64_t freed = freed_pages(s, id);
-    MDB_envinfo fi;
-    if (mdb_env_info(s->env, &fi) == MDB_SUCCESS)
-        atomic_store(&s->file_pages, (unsigned long long)fi.me_last_pgno + 1);
+    note_file_pages(s);
     /* After the tables are published: a revive reopens the handles of those in LMDB. */
     ckpt_bump(s, lsn);
     /* Each page changed is a copy (whose original the free list has) or a new page (which
@@ -627,9 +634,7 @@ static void *ckpt_main(void *arg)
 
 int ox__ckpt_start(ox_store *s)
 {
-    MDB_envinfo fi;
-    if (mdb_env_info(s->env, &fi) == MDB_SUCCESS)
-        atomic_store(&s->file_pages, (unsigned long long)fi.me_last_pgno + 1);
+    note_file_pages(s);
     s->ckpt_stop = 0;
     if (pthread_create(&s->ckpt_th, NULL, ckpt_main, s))
         return OX_ENOMEM;
